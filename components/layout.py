@@ -1,0 +1,50 @@
+"""The application shell: navbar built from the page registry, theme switch, page container."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+
+def nav_links(pages: list[dict], is_admin: bool) -> list:
+    visible = [p for p in pages if is_admin or not p.get("admin_only")]
+    return [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in visible]
+
+
+def logout_form(csrf_token: str) -> html.Form:
+    # A real form post: logout changes state, so it is a POST with a CSRF token, never a link.
+    return html.Form(
+        [dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+         dbc.Button("Log out", id="logout-button", type="submit", color="secondary", size="sm", outline=True)],
+        action="/logout", method="POST", className="ms-2",
+    )
+
+
+def navbar(pages: list[dict], username: str, is_admin: bool, timezone: str, csrf_token: str) -> dbc.Navbar:
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand("Dialstat", href="/"),
+            dbc.NavbarToggler(id="navbar-toggler"),
+            dbc.Collapse(
+                [
+                    dbc.Nav(nav_links(pages, is_admin), navbar=True, className="me-auto"),
+                    html.Span(f"{username} · {timezone}", id="navbar-user", className="navbar-text small me-3"),
+                    dbc.Switch(id="theme-switch", label="Dark", value=False, className="navbar-text mb-0"),
+                    logout_form(csrf_token),
+                ],
+                id="navbar-collapse", navbar=True, is_open=False,
+            ),
+        ], fluid=True),
+        color="primary", dark=True, expand="lg", className="mb-3",
+    )
+
+
+def app_shell(nav: dbc.Navbar, content) -> html.Div:
+    return html.Div([
+        dcc.Store(id="theme-store", storage_type="local"),
+        nav,
+        dbc.Container(content, fluid=True, className="pb-4"),
+    ])
+
+
+def forbidden() -> dbc.Alert:
+    return dbc.Alert("You do not have access to this page.", color="warning")

@@ -1,0 +1,85 @@
+"""Shell commands: ``flask --app app COMMAND``."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+from flask import Flask
+
+from data import db, migrate, users
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(users.ROLES), default="customer", show_default=True)
+@click.option("--email", default=None)
+@click.option("--timezone", "tz", default="UTC", show_default=True)
+@click.option("--accountcode", "accountcodes", multiple=True, help="An accountcode this customer owns (repeatable).")
+def create_user(username, password, role, email, tz, accountcodes):
+    """Create a user."""
+    user = users.create_user(username, password, role, email=email, timezone=tz, accountcodes=accountcodes)
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
+
+
+@click.command("dbshell", context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+def dbshell(psql_args):
+    """Open psql on the database in use; extra arguments go to psql."""
+    from data.embedded_db import psql_path
+
+    url = db.engine().url
+    psql = str(psql_path()) if not os.environ.get("DATABASE_URL") else "psql"
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    sys.exit(subprocess.call([psql, *db.psql_args(), *psql_args], env=env))
+
+
+@click.group("db")
+def db_group():
+    """Schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision):
+    migrate.upgrade(revision)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision):
+    migrate.downgrade(revision)
+
+
+@db_group.command("current")
+def db_current():
+    migrate.current()
+
+
+@click.command("run-job")
+@click.argument("name")
+def run_job_now(name):
+    """Run one scheduled job now (outside its schedule)."""
+    from datetime import datetime, timezone
+
+    from jobs.runner import run_job
+    from jobs.scheduler import job_by_name
+
+    job = job_by_name(name)
+    click.echo(run_job(job.name, job.func, datetime.now(timezone.utc)))
+
+
+@click.command("scheduler")
+def scheduler():
+    """Run the scheduler as its own process (with SCHEDULER=off in the web workers)."""
+    from jobs.scheduler import build_scheduler
+
+    click.echo("scheduler running; Ctrl-C to stop")
+    build_scheduler(blocking=True).start()
+
+
+def register_commands(server: Flask) -> None:
+    for command in (create_user, dbshell, db_group, run_job_now, scheduler):
+        server.cli.add_command(command)

@@ -1,0 +1,5 @@
+from data.housekeeping import take_db_snapshot
+
+
+def run() -> dict:
+    return take_db_snapshot()

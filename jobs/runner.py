@@ -1,0 +1,38 @@
+"""Runs one tick of a job: claimed once across processes, locked, recorded, never fatal."""
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timezone
+
+from data import db, job_runs
+
+log = logging.getLogger("dialstat.jobs")
+
+
+def current_tick(period_seconds: int, now: datetime | None = None) -> datetime:
+    """The start of the period a run belongs to: every process computes the same tick."""
+    now = now or datetime.now(timezone.utc)
+    epoch = int(now.timestamp()) // period_seconds * period_seconds
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def run_job(name: str, func, tick: datetime) -> str:
+    """Run ``func`` for ``tick`` unless another process has; returns the run's status."""
+    run_id = job_runs.claim_run(name, tick)
+    if run_id is None:
+        return "claimed-elsewhere"
+    with db.raw_connection() as lock_conn:
+        if not job_runs.try_job_lock(lock_conn, name):
+            job_runs.finish_run(run_id, "skipped", "the previous run is still going")
+            return "skipped"
+        try:
+            details = func()
+        except Exception as exc:  # a failing job is recorded and logged, never kills the app
+            log.exception("job %s failed", name)
+            job_runs.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            return "failed"
+        finally:
+            job_runs.release_job_lock(lock_conn, name)
+    job_runs.finish_run(run_id, "ok", details=details if isinstance(details, dict) else None)
+    return "ok"

@@ -1,0 +1,82 @@
+"""The scheduler: APScheduler 3 in the web process (SCHEDULER=embedded) or on its own.
+
+Triggers are aligned on the epoch, so every process fires at the same instants and computes the
+same tick; ``run_job`` lets one of them run it.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs import housekeeping
+from jobs.runner import current_tick, run_job
+
+log = logging.getLogger("dialstat.jobs")
+EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    func: Callable[[], dict | None]
+    period_seconds: int
+
+
+# Every job Dialstat runs on a schedule. Other modules append theirs with ``register``.
+JOBS: list[ScheduledJob] = [
+    ScheduledJob("housekeeping", housekeeping.run, 3600),
+]
+
+
+def register(job: ScheduledJob) -> None:
+    if all(j.name != job.name for j in JOBS):
+        JOBS.append(job)
+
+
+def job_by_name(name: str) -> ScheduledJob:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise KeyError(f"no job named {name!r}; jobs: {', '.join(j.name for j in JOBS)}")
+
+
+def tick_job(job: ScheduledJob) -> str:
+    return run_job(job.name, job.func, current_tick(job.period_seconds))
+
+
+def build_scheduler(blocking: bool = False):
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone.utc)
+    for job in JOBS:
+        scheduler.add_job(
+            tick_job, IntervalTrigger(seconds=job.period_seconds, start_date=EPOCH), args=[job],
+            id=job.name, name=job.name, coalesce=True, max_instances=1, misfire_grace_time=job.period_seconds,
+        )
+    return scheduler
+
+
+_running = None
+
+
+def is_serving_process() -> bool:
+    """True under gunicorn or ``flask run``; False for other shell commands (``flask db upgrade`` ...)."""
+    import os
+
+    import click
+
+    return click.get_current_context(silent=True) is None or os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+
+
+def start_background_scheduler():
+    """Start the in-process scheduler once per process."""
+    global _running
+    if _running is None:
+        _running = build_scheduler()
+        _running.start()
+        log.info("scheduler started with jobs: %s", ", ".join(j.name for j in JOBS))
+    return _running

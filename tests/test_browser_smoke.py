@@ -1,0 +1,11 @@
+from tests.conftest import browser_login
+
+
+def test_log_in_see_home_log_out(page):
+    browser_login(page, "admin", "admin-secret")
+    page.wait_for_selector("text=Calls per switch")
+    page.wait_for_selector("#home-calls-per-switch >> text=No switches yet")
+    assert page.locator("#navbar-user").inner_text().startswith("admin")
+    page.click("#logout-button")
+    page.wait_for_url("**/login")
+    assert page.console_errors == []
