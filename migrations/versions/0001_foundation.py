@@ -82,6 +82,7 @@ CREATE TABLE cdr (
     caller_id_number text,
     caller_id_name text,
     destination_number text,
+    normalised_number text,  -- destination after PREFIX_TO_IGNORE / LOCAL_DIALCODE normalisation
     dialcode text,
     country_code char(2),
     starting_date timestamptz NOT NULL,
@@ -99,6 +100,9 @@ CREATE TABLE cdr (
     buy_cost numeric(14, 5),
     sell_rate numeric(14, 5),
     sell_cost numeric(14, 5),
+    carrier_id integer,
+    rating_status smallint,
+    import_id bigint,
     extradata jsonb NOT NULL DEFAULT '{}'::jsonb,
     PRIMARY KEY (id, starting_date)
 ) PARTITION BY RANGE (starting_date);
