@@ -79,6 +79,12 @@ def rows(sql: str, **params) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(text(sql), params)]
 
 
+def execute(sql: str, **params) -> int:
+    """Run one statement in its own transaction; returns the number of rows it touched."""
+    with transaction() as conn:
+        return conn.execute(text(sql), params).rowcount
+
+
 def psql_args() -> list[str]:
     """Connection arguments for psql on the database in use."""
     url = engine().url

@@ -57,9 +57,11 @@ class Settings:
     export_dir: Path
     default_timezone: str
     short_call_seconds: int
+    rollup_minute_days: int
     secure_cookies: bool
     number_plan: NumberPlan = field(default_factory=NumberPlan)
     mail: dict = field(default_factory=dict)
+    rating_decimals: int = 5  # RATING_DECIMALS: call costs rounded half-up to this many places (0..5)
 
     @property
     def log_dir(self) -> Path:
@@ -111,7 +113,9 @@ def load_settings() -> Settings:
         export_dir=Path(_env("EXPORT_DIR", str(var_dir / "export"))),
         default_timezone=_env("DEFAULT_TIMEZONE", "UTC"),
         short_call_seconds=_env_int("SHORT_CALL_SECONDS", 6),
+        rollup_minute_days=_env_int("ROLLUP_MINUTE_DAYS", 8),
         secure_cookies=_env_bool("SECURE_COOKIES", False),
         number_plan=plan,
         mail=mail,
+        rating_decimals=_env_int("RATING_DECIMALS", 5),
     )

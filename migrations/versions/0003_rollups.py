@@ -1,19 +1,49 @@
-"""Rollups: placeholder, filled in by the rollups work.
+"""Rollups: per-minute and per-hour sums and counts of calls, updated with every import.
+
+The hourly level is stored at 15-minute resolution: every real time zone's hours and days start on
+a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45), so day and hour boundaries are exact
+for every user. Minute rows are kept for ROLLUP_MINUTE_DAYS (8 by default) for the dashboard and
+the 5/15-minute alarms.
 
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+COLUMNS = """
+    bucket timestamptz NOT NULL,
+    accountcode text NOT NULL,
+    user_id integer NOT NULL,
+    switch_id integer NOT NULL,
+    country_code text NOT NULL,
+    hangup_cause_id integer NOT NULL,
+    direction smallint NOT NULL,
+    cdr_source_type smallint NOT NULL,
+    attempts bigint NOT NULL,
+    answered bigint NOT NULL,
+    ner_success bigint NOT NULL,
+    duration_sum bigint NOT NULL,
+    billsec_sum bigint NOT NULL,
+    short_calls bigint NOT NULL,
+    pdd_sum bigint NOT NULL,
+    pdd_count bigint NOT NULL,
+    buy_cost numeric NOT NULL,
+    sell_cost numeric NOT NULL,
+    PRIMARY KEY (bucket, user_id, accountcode, switch_id, country_code, hangup_cause_id, direction, cdr_source_type)
+"""
+
 
 def upgrade() -> None:
-    pass
+    for table in ("cdr_rollup_minute", "cdr_rollup_hour"):
+        op.execute(f"CREATE TABLE {table} ({COLUMNS})")
+        op.execute(f"CREATE INDEX {table}_user_bucket ON {table} (user_id, bucket)")
+        op.execute(f"CREATE INDEX {table}_switch_bucket ON {table} (switch_id, bucket)")
 
 
 def downgrade() -> None:
-    pass
+    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour")

@@ -1,0 +1,112 @@
+"""Call KPIs, computed from rollup sums at query time (never an average of averages).
+
+Each function returns ``None`` when its denominator is zero; ``format_kpi`` shows that as "–".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+DASH = "–"
+
+DEFINITIONS = {
+    "calls": "Call attempts: every CDR, answered or not.",
+    "minutes": "Billed minutes: the sum of billsec / 60.",
+    "asr": "ASR (answer-seizure ratio) = answered calls / call attempts.",
+    "acd": "ACD (ALOC, average call duration) = billsec of answered calls / answered calls.",
+    "ner": "NER (network effectiveness ratio) = (answered + user busy + no answer + call rejected, "
+           "Q.850 16/17/18/19/21) / call attempts.",
+    "short_calls": "Short-call % = answered calls shorter than the short-call threshold / answered calls.",
+    "pdd": "PDD (post-dial delay) = mean of progresssec over the calls that report it.",
+    "cost": "Cost = sum of the buy cost (what carriers charge).",
+    "revenue": "Revenue = sum of the sell cost (what customers are charged).",
+    "margin": "Margin = revenue − cost; margin % = margin / revenue.",
+}
+
+
+def ratio(numerator, denominator) -> Decimal | None:
+    if not denominator:
+        return None
+    return Decimal(numerator) / Decimal(denominator)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The sums a rollup row (or a sum of rows) holds."""
+
+    attempts: int = 0
+    answered: int = 0
+    ner_success: int = 0
+    duration_sum: int = 0
+    billsec_sum: int = 0
+    short_calls: int = 0
+    pdd_sum: int = 0
+    pdd_count: int = 0
+    buy_cost: Decimal = Decimal(0)
+    sell_cost: Decimal = Decimal(0)
+
+    @classmethod
+    def from_row(cls, row: dict) -> Totals:
+        return cls(**{name: row.get(name) or 0 for name in cls.__dataclass_fields__})
+
+    @property
+    def asr(self) -> Decimal | None:
+        return ratio(self.answered, self.attempts)
+
+    @property
+    def acd(self) -> Decimal | None:
+        """Seconds per answered call."""
+        return ratio(self.billsec_sum, self.answered)
+
+    @property
+    def ner(self) -> Decimal | None:
+        return ratio(self.ner_success, self.attempts)
+
+    @property
+    def short_call_ratio(self) -> Decimal | None:
+        return ratio(self.short_calls, self.answered)
+
+    @property
+    def pdd(self) -> Decimal | None:
+        return ratio(self.pdd_sum, self.pdd_count)
+
+    @property
+    def minutes(self) -> Decimal:
+        return Decimal(self.billsec_sum) / 60
+
+    @property
+    def cost(self) -> Decimal:
+        return Decimal(self.buy_cost)
+
+    @property
+    def revenue(self) -> Decimal:
+        return Decimal(self.sell_cost)
+
+    @property
+    def margin(self) -> Decimal:
+        return self.revenue - self.cost
+
+    @property
+    def margin_ratio(self) -> Decimal | None:
+        return ratio(self.margin, self.revenue)
+
+
+def format_kpi(value, kind: str = "number") -> str:
+    """Display a KPI: percentages, seconds, minutes or money; ``None`` (no denominator) is "–"."""
+    if value is None:
+        return DASH
+    value = Decimal(value)
+    if kind == "percent":
+        return f"{value * 100:.1f} %"
+    if kind == "seconds":
+        return f"{value:.0f} s"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "minutes":
+        return f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def as_float(value) -> float | None:
+    """For charts only: plotly needs floats; ``None`` stays a gap."""
+    return None if value is None else float(value)

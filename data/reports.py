@@ -1,0 +1,202 @@
+"""Traffic reports over the rollups: totals, time series, breakdowns, comparisons, concurrency.
+
+Every function takes the request's ``Scope`` (whose calls) and a ``ReportFilter`` (what the user
+chose); ``_where`` applies both in one place. Times are bucketed in the scope's time zone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from data import db
+from data.kpis import Totals
+from data.rollups import HOUR, MEASURES, MINUTE
+from data.scope import Scope
+
+SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
+UNITS = ("minute", "hour", "day", "month")
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """A half-open UTC interval plus optional switch / customer / accountcode filters."""
+
+    start: datetime
+    end: datetime
+    switch_ids: tuple[int, ...] = ()
+    user_ids: tuple[int, ...] = ()
+    accountcodes: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def for_days(cls, first: date, last: date, tz: str, **filters) -> ReportFilter:
+        """Local days ``first`` to ``last`` inclusive, in time zone ``tz`` (DST days are 23 or 25 h)."""
+        zone = ZoneInfo(tz)
+        start = datetime.combine(first, time.min, zone).astimezone(timezone.utc)
+        end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
+        return cls(start, end, **filters)
+
+    @classmethod
+    def last_hours(cls, hours: int, now: datetime | None = None, **filters) -> ReportFilter:
+        now = now or datetime.now(timezone.utc)
+        return cls(now - timedelta(hours=hours), now, **filters)
+
+
+def _where(scope: Scope, f: ReportFilter, alias: str = "r", time_column: str = "bucket") -> tuple[str, dict]:
+    condition, params = scope.cdr_filter(alias)
+    parts = [condition, f"{alias}.{time_column} >= :start", f"{alias}.{time_column} < :end"]
+    params.update(start=f.start, end=f.end, tz=scope.timezone)
+    if f.switch_ids:
+        parts.append(f"{alias}.switch_id = ANY(:switch_ids)")
+        params["switch_ids"] = list(f.switch_ids)
+    if f.user_ids:
+        parts.append(f"{alias}.user_id = ANY(:user_ids)")
+        params["user_ids"] = list(f.user_ids)
+    if f.accountcodes:
+        parts.append(f"{alias}.accountcode = ANY(:accountcodes)")
+        params["accountcodes"] = list(f.accountcodes)
+    return " AND ".join(parts), params
+
+
+def _table_for(f: ReportFilter, unit: str = "hour") -> str:
+    """The minute table for minute series; else the 15-minute "hour" table (exact in every zone)."""
+    return MINUTE.name if unit == "minute" else HOUR.name
+
+
+def totals(scope: Scope, f: ReportFilter) -> Totals:
+    where, params = _where(scope, f)
+    found = db.rows(f"SELECT {SUMS} FROM {HOUR.name} r WHERE {where}", **params)
+    return Totals.from_row(found[0])
+
+
+def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: str | None = None) -> list[dict]:
+    """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    where, params = _where(scope, f)
+    series, join = "''", ""
+    if split == "switch":
+        series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
+    elif split == "customer":
+        series, join = "COALESCE(u.username, '(no customer)')", "LEFT JOIN app_user u ON u.id = r.user_id"
+    return db.rows(
+        f"""SELECT date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz AS period, {series} AS series, {SUMS}
+            FROM {_table_for(f, unit)} r {join} WHERE {where}
+            GROUP BY date_trunc(:unit, r.bucket, :tz), 2 ORDER BY 1, 2""",
+        unit=unit, **params,
+    )
+
+
+def unit_for_range(f: ReportFilter) -> str:
+    """Hourly up to 3 days, daily up to 3 months, monthly beyond."""
+    span = f.end - f.start
+    if span <= timedelta(days=3):
+        return "hour"
+    if span <= timedelta(days=93):
+        return "day"
+    return "month"
+
+
+BREAKDOWNS = {
+    "hangup_cause": ("r.hangup_cause_id", "LEFT JOIN hangup_cause h ON h.code = r.hangup_cause_id",
+                     "COALESCE(h.name, 'cause ' || r.hangup_cause_id)"),
+    "country": ("r.country_code", "LEFT JOIN country c ON c.code = r.country_code",
+                "COALESCE(c.name, NULLIF(r.country_code, ''), 'Unknown')"),
+    "switch": ("r.switch_id", "JOIN switch s ON s.id = r.switch_id", "s.name"),
+    "customer": ("r.user_id", "LEFT JOIN app_user u ON u.id = r.user_id", "COALESCE(u.username, '(no customer)')"),
+    "accountcode": ("r.accountcode", "", "COALESCE(NULLIF(r.accountcode, ''), '(none)')"),
+}
+
+
+def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "attempts",
+              limit: int | None = None) -> list[dict]:
+    """Sums per hangup cause, country, switch, customer or accountcode, largest first."""
+    key, join, label = BREAKDOWNS[dimension]
+    if order_by not in MEASURES:
+        raise ValueError(f"cannot order by {order_by!r}")
+    where, params = _where(scope, f)
+    extra = ", max(c.alpha3) AS alpha3, r.country_code AS code" if dimension == "country" else f", {key} AS code"
+    rows = db.rows(
+        f"""SELECT {label} AS label{extra}, {SUMS}
+            FROM {HOUR.name} r {join} WHERE {where}
+            GROUP BY {key}, {label} ORDER BY {order_by} DESC, label
+            {'LIMIT :limit' if limit else ''}""",
+        limit=limit, **params,
+    )
+    return rows
+
+
+def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
+    """The ``top`` rows by ``metric`` and the rest summed as "Other"."""
+    ranked = sorted(rows, key=lambda r: r[metric] or 0, reverse=True)
+    head, rest = ranked[:top], ranked[top:]
+    if rest:
+        other = {"label": "Other", "code": None, "alpha3": None}
+        other.update({m: sum((r[m] or 0) for r in rest) for m in MEASURES})
+        head.append(other)
+    return head
+
+
+def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> list[dict]:
+    """Sums by local hour of day (0–23) for each of ``days``, for the daily comparison."""
+    rows = []
+    for day in days:
+        f = ReportFilter.for_days(day, day, scope.timezone, switch_ids=f_template.switch_ids,
+                                  user_ids=f_template.user_ids, accountcodes=f_template.accountcodes)
+        where, params = _where(scope, f)
+        rows += db.rows(
+            f"""SELECT CAST(:day AS date) AS day, extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
+                FROM {HOUR.name} r WHERE {where} GROUP BY 2 ORDER BY 2""",
+            day=day, **params,
+        )
+    return rows
+
+
+def concurrent_calls(scope: Scope, f: ReportFilter, max_call_seconds: int = 4 * 3600) -> list[dict]:
+    """Peak simultaneous calls per local minute and switch, from the calls' start and end times.
+
+    A call occupies [start, start + duration). At equal instants, ends are counted before starts, so
+    a call that ends exactly when another begins does not overlap it. The peak of a minute is the
+    highest level reached in it, including the level carried in from the minute before.
+    """
+    where, params = _where(scope, f, alias="c", time_column="starting_date")
+    where = where.replace("c.starting_date >= :start", "c.starting_date >= CAST(:start AS timestamptz) - "
+                                                        "make_interval(secs => :max_call)")
+    return db.rows(
+        f"""WITH calls AS (
+                SELECT c.switch_id, c.starting_date AS s, c.starting_date + make_interval(secs => c.duration) AS e
+                FROM cdr c WHERE {where} AND c.duration > 0
+                  AND c.starting_date + make_interval(secs => c.duration) > :start),
+            events AS (
+                SELECT switch_id, s AS t, 1 AS delta FROM calls
+                UNION ALL SELECT switch_id, e, -1 FROM calls),
+            levels AS (
+                SELECT switch_id, t, delta,
+                       sum(delta) OVER (PARTITION BY switch_id ORDER BY t, delta ROWS UNBOUNDED PRECEDING) AS level
+                FROM events),
+            per_minute AS (  -- highest level reached by an event inside each minute, and the level at its end
+                SELECT switch_id, date_trunc('minute', t) AS minute, max(level) AS peak, min(t) AS first_t,
+                       (array_agg(level ORDER BY t DESC, delta DESC))[1] AS closing
+                FROM levels GROUP BY 1, 2),
+            carried AS (  -- minutes with events, plus the level carried into each from the previous one
+                SELECT switch_id, minute, peak, first_t,
+                       COALESCE(lag(closing) OVER (PARTITION BY switch_id ORDER BY minute), 0) AS opening,
+                       lead(minute) OVER (PARTITION BY switch_id ORDER BY minute) AS next_minute, closing
+                FROM per_minute)
+            SELECT m.minute AT TIME ZONE :tz AS minute, s.name AS switch, m.peak AS peak
+            FROM (
+                -- a call ending exactly at the minute's start is not in it: then the events say it all
+                SELECT switch_id, minute, GREATEST(peak, CASE WHEN first_t = minute THEN 0 ELSE opening END) AS peak
+                FROM carried
+                UNION ALL  -- quiet minutes keep the level of the last event before them
+                SELECT switch_id, g, closing FROM carried,
+                       generate_series(minute + interval '1 minute',
+                                       COALESCE(next_minute, CAST(:end AS timestamptz)) - interval '1 minute',
+                                       interval '1 minute') AS g
+                WHERE closing > 0
+            ) m JOIN switch s ON s.id = m.switch_id
+            WHERE m.minute >= date_trunc('minute', CAST(:start AS timestamptz)) AND m.minute < :end
+            ORDER BY 1, 2""",
+        max_call=max_call_seconds, **params,
+    )
