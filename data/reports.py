@@ -127,6 +127,72 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
     return rows
 
 
+def filter_options(scope: Scope) -> dict[str, list[dict]]:
+    """Switches, customers and accountcodes the scope may filter on."""
+    if scope.is_admin:
+        switches = db.rows("SELECT id AS value, name AS label FROM switch ORDER BY name")
+        customers = db.rows("SELECT id AS value, username AS label FROM app_user WHERE role = 'customer' "
+                            "ORDER BY username")
+        codes = db.rows("SELECT accountcode AS value, accountcode AS label FROM user_accountcode ORDER BY 1")
+    else:
+        switches = db.rows(
+            """SELECT s.id AS value, s.name AS label FROM switch s
+               WHERE EXISTS (SELECT 1 FROM cdr_rollup_hour r WHERE r.switch_id = s.id AND r.user_id = :uid)
+               ORDER BY s.name""", uid=scope.user_id)
+        customers = []
+        codes = db.rows("SELECT accountcode AS value, accountcode AS label FROM user_accountcode "
+                        "WHERE user_id = :uid ORDER BY 1", uid=scope.user_id)
+    return {"switches": switches, "customers": customers, "accountcodes": codes}
+
+
+def preset_range(preset: str | None, today: date) -> tuple[date, date]:
+    """First and last local day of a named range; the default is the last 7 days."""
+    first_of_month = today.replace(day=1)
+    if preset == "today":
+        return today, today
+    if preset == "yesterday":
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if preset == "30d":
+        return today - timedelta(days=29), today
+    if preset == "this-month":
+        return first_of_month, today
+    if preset == "last-month":
+        last = first_of_month - timedelta(days=1)
+        return last.replace(day=1), last
+    if preset == "12m":
+        return (first_of_month - timedelta(days=335)).replace(day=1), today
+    return today - timedelta(days=6), today
+
+
+def chart_rows(rows: list[dict], label_key: str) -> list[dict]:
+    """Report rows as drawn and downloaded: the label, the sums and the KPIs computed from them."""
+    table = []
+    for row in rows:
+        t = Totals.from_row(row)
+        table.append({
+            label_key: row[label_key].isoformat(sep=" ") if isinstance(row[label_key], datetime) else row[label_key],
+            **({"series": row["series"]} if row.get("series") else {}),
+            **({"code": row["code"]} if "code" in row else {}),
+            **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
+            "calls": t.attempts,
+            "answered": t.answered,
+            "minutes": round(float(t.minutes), 2),
+            "asr": _rounded(t.asr, 4),
+            "acd": _rounded(t.acd, 1),
+            "ner": _rounded(t.ner, 4),
+            "short_call_ratio": _rounded(t.short_call_ratio, 4),
+            "pdd": _rounded(t.pdd, 2),
+            "cost": round(float(t.cost), 5),
+            "revenue": round(float(t.revenue), 5),
+            "margin": round(float(t.margin), 5),
+        })
+    return table
+
+
+def _rounded(value, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
 def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
     """The ``top`` rows by ``metric`` and the rest summed as "Other"."""
     ranked = sorted(rows, key=lambda r: r[metric] or 0, reverse=True)

@@ -1,0 +1,44 @@
+from dash import Input, Output, callback
+
+from callbacks.filters import report_filter
+from components.figures import bar_figure, dual_axis_figure, pie_figure
+from data.kpis import format_kpi
+from data.reports import ReportFilter, breakdown, chart_rows, totals, traffic_by_time
+from data.scope import current_scope
+
+CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
+
+
+@callback(
+    Output("dashboard-interval", "disabled"), Input("dashboard-autorefresh", "value"),
+)
+def toggle_autorefresh(on):
+    return not on
+
+
+@callback(
+    [Output(f"kpi-{k}", "children") for k in ("calls", "minutes", "asr", "acd", "ner", "cost")],
+    [Output(f"{c}-graph", "figure") for c in CHARTS],
+    [Output({"type": "chart-data", "chart": c}, "data") for c in CHARTS],
+    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+    Input("dashboard-interval", "n_intervals"),
+)
+def refresh_dashboard(switches, customer, accountcodes, _):
+    scope = current_scope()
+    chosen = report_filter(scope, None, None, switches, customer, accountcodes)
+    f = ReportFilter.last_hours(24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids,
+                                accountcodes=chosen.accountcodes)
+    t = totals(scope, f)
+    hourly = chart_rows(traffic_by_time(scope, f, "hour"), "period")
+    causes = chart_rows(breakdown(scope, f, "hangup_cause"), "label")
+    countries = chart_rows(breakdown(scope, f, "country", limit=10), "label")
+    switches_rows = chart_rows(breakdown(scope, f, "switch"), "label")
+    kpis = [format_kpi(t.attempts), format_kpi(t.minutes, "minutes"), format_kpi(t.asr, "percent"),
+            format_kpi(t.acd, "seconds"), format_kpi(t.ner, "percent"), format_kpi(t.cost, "money")]
+    figures = [
+        dual_axis_figure(hourly, "period", ("calls", "Calls"), ("minutes", "Minutes")),
+        pie_figure(causes, "label", "calls"),
+        bar_figure(countries, "label", "calls"),
+        bar_figure(switches_rows, "label", "calls"),
+    ]
+    return [*kpis, *figures, hourly, causes, countries, switches_rows]

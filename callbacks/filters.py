@@ -1,0 +1,85 @@
+"""The shared filter bar: options, presets, the URL query string, and chart CSV downloads."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from dash import MATCH, Input, Output, State, callback, clientside_callback, no_update
+
+from data.reports import ReportFilter, filter_options, preset_range
+from data.scope import Scope, current_scope
+from data.spreadsheet import rows_to_csv
+
+HIDDEN = {"display": "none"}
+
+
+def user_today(scope: Scope) -> date:
+    return datetime.now(ZoneInfo(scope.timezone)).date()
+
+
+def report_filter(scope: Scope, start: str | None, end: str | None, switches, customer, accountcodes,
+                  preset: str | None = None) -> ReportFilter:
+    """The filter bar's values as a ReportFilter over the user's local days (customer: admins only)."""
+    first, last = preset_range(preset, user_today(scope))
+    if start and end and not preset:
+        first, last = sorted((date.fromisoformat(start[:10]), date.fromisoformat(end[:10])))
+    return ReportFilter.for_days(
+        first, last, scope.timezone,
+        switch_ids=tuple(int(s) for s in switches or ()),
+        user_ids=(int(customer),) if customer and scope.is_admin else (),
+        accountcodes=tuple(accountcodes or ()),
+    )
+
+
+@callback(
+    Output("filter-switch", "options"), Output("filter-customer", "options"), Output("filter-accountcode", "options"),
+    Output("filter-customer-col", "style"), Output("filter-timezone", "children"),
+    Input("filter-switch", "id"),
+)
+def fill_filter_options(_):
+    scope = current_scope()
+    options = filter_options(scope)
+    return (options["switches"], options["customers"], options["accountcodes"],
+            None if scope.is_admin else HIDDEN, f"Times in {scope.timezone}")
+
+
+@callback(
+    Output("filter-dates", "start_date"), Output("filter-dates", "end_date"),
+    Input("filter-preset", "value"), prevent_initial_call=True,
+)
+def apply_preset(preset):
+    if not preset:
+        return no_update, no_update
+    first, last = preset_range(preset, user_today(current_scope()))
+    return first.isoformat(), last.isoformat()
+
+
+# Keep the filters in the URL (history.replaceState: no reload), so a report can be bookmarked and shared.
+clientside_callback(
+    """function(start, end, preset, switches, customer, codes) {
+        const q = new URLSearchParams();
+        if (preset) { q.set('preset', preset); }
+        else { if (start) q.set('start', start.slice(0, 10)); if (end) q.set('end', end.slice(0, 10)); }
+        if (switches && switches.length) q.set('switch', switches.join(','));
+        if (customer) q.set('customer', customer);
+        if (codes && codes.length) q.set('accountcode', codes.join(','));
+        const search = q.toString() ? '?' + q.toString() : '';
+        if (window.location.search !== search) {
+            window.history.replaceState(null, '', window.location.pathname + search);
+        }
+        return search;
+    }""",
+    Output("filter-url", "data"),
+    Input("filter-dates", "start_date"), Input("filter-dates", "end_date"), Input("filter-preset", "value"),
+    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+)
+
+
+@callback(
+    Output({"type": "csv-download", "chart": MATCH}, "data"),
+    Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
+    State({"type": "chart-data", "chart": MATCH}, "data"), State({"type": "chart-data", "chart": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def download_chart_csv(_, rows, chart):
+    return {"content": rows_to_csv(rows or []), "filename": f"{chart['chart']}.csv", "type": "text/csv"}

@@ -1,0 +1,48 @@
+"""The filter bar every report shares. Its values start from the URL query string (bookmarkable)."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+PRESETS = [
+    {"label": "Today", "value": "today"},
+    {"label": "Yesterday", "value": "yesterday"},
+    {"label": "Last 7 days", "value": "7d"},
+    {"label": "Last 30 days", "value": "30d"},
+    {"label": "This month", "value": "this-month"},
+    {"label": "Last month", "value": "last-month"},
+    {"label": "Last 12 months", "value": "12m"},
+]
+
+
+def _ids(text: str | None) -> list:
+    return [int(v) for v in (text or "").split(",") if v.strip().isdigit()]
+
+
+def _codes(text: str | None) -> list:
+    return [v for v in (text or "").split(",") if v.strip()]
+
+
+def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) -> dbc.Card:
+    """Date range with presets, switch, and (shown to admins by a callback) customer and accountcode."""
+    date_controls = [
+        dbc.Col(dcc.Dropdown(id="filter-preset", options=PRESETS, placeholder="Preset", clearable=True,
+                             value=query.get("preset")), md=2),
+        dbc.Col(dcc.DatePickerRange(id="filter-dates", start_date=query.get("start"), end_date=query.get("end"),
+                                    display_format="YYYY-MM-DD", minimum_nights=0, clearable=False), md="auto"),
+    ]
+    if not show_dates:  # the dashboard is always the last 24 hours; keep the ids so shared callbacks work
+        date_controls = [html.Div(date_controls, hidden=True)]
+    return dbc.Card(dbc.CardBody(dbc.Row([
+        dcc.Store(id="filter-url"),
+        *date_controls,
+        dbc.Col(dcc.Dropdown(id="filter-switch", multi=True, placeholder="All switches",
+                             value=_ids(query.get("switch"))), md=2),
+        dbc.Col(dcc.Dropdown(id="filter-customer", placeholder="All customers",
+                             value=(_ids(query.get("customer")) or [None])[0]), md=2, id="filter-customer-col"),
+        dbc.Col(dcc.Dropdown(id="filter-accountcode", multi=True, placeholder="All accountcodes",
+                             value=_codes(query.get("accountcode"))), md=2, id="filter-accountcode-col"),
+        *(extra or []),
+        dbc.Col(html.Small(id="filter-timezone", className="text-body-secondary"), md="auto",
+                className="align-self-center"),
+    ], className="g-2 align-items-center")), className="mb-3")
