@@ -25,7 +25,7 @@ def toggle_autorefresh(on):
 )
 def refresh_dashboard(switches, customer, accountcodes, _):
     scope = current_scope()
-    chosen = report_filter(scope, None, None, switches, customer, accountcodes)
+    chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
     f = ReportFilter.last_hours(24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids,
                                 accountcodes=chosen.accountcodes)
     t = totals(scope, f)

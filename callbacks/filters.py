@@ -4,21 +4,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dash import MATCH, Input, Output, State, callback, clientside_callback, no_update
+from dash import MATCH, Input, Output, State, callback, clientside_callback, ctx, no_update
 
 from data.reports import ReportFilter, filter_options, preset_range
 from data.scope import Scope, current_scope
 from data.spreadsheet import rows_to_csv
 
 HIDDEN = {"display": "none"}
+# The filter bar's values, in the order ``report_filter`` takes them (after the scope).
+FILTER_INPUTS = (
+    Input("filter-dates", "start_date"), Input("filter-dates", "end_date"), Input("filter-preset", "value"),
+    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+)
 
 
 def user_today(scope: Scope) -> date:
     return datetime.now(ZoneInfo(scope.timezone)).date()
 
 
-def report_filter(scope: Scope, start: str | None, end: str | None, switches, customer, accountcodes,
-                  preset: str | None = None) -> ReportFilter:
+def report_filter(scope: Scope, start: str | None, end: str | None, preset: str | None, switches, customer,
+                  accountcodes) -> ReportFilter:
     """The filter bar's values as a ReportFilter over the user's local days (customer: admins only)."""
     first, last = preset_range(preset, user_today(scope))
     if start and end and not preset:
@@ -44,14 +49,21 @@ def fill_filter_options(_):
 
 
 @callback(
-    Output("filter-dates", "start_date"), Output("filter-dates", "end_date"),
-    Input("filter-preset", "value"), prevent_initial_call=True,
+    Output("filter-dates", "start_date"), Output("filter-dates", "end_date"), Output("filter-preset", "value"),
+    Input("filter-preset", "value"), Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
 )
-def apply_preset(preset):
-    if not preset:
-        return no_update, no_update
-    first, last = preset_range(preset, user_today(current_scope()))
-    return first.isoformat(), last.isoformat()
+def sync_preset_and_dates(preset, start, end):
+    """A preset fills the dates; dates changed by hand clear the preset. Either way, both agree."""
+    scope = current_scope()
+    if ctx.triggered_id == "filter-dates" and preset:
+        first, last = preset_range(preset, user_today(scope))
+        if (start or "")[:10] != first.isoformat() or (end or "")[:10] != last.isoformat():
+            return no_update, no_update, None
+        return no_update, no_update, no_update
+    if preset or not (start and end):
+        first, last = preset_range(preset, user_today(scope))
+        return first.isoformat(), last.isoformat(), no_update
+    return no_update, no_update, no_update
 
 
 # Keep the filters in the URL (history.replaceState: no reload), so a report can be bookmarked and shared.

@@ -31,7 +31,7 @@ def series_figure(rows: list[dict], x: str, y: str, series: str | None = None, k
         trace = go.Bar(x=xs, y=ys, name=str(name)) if kind == "bar" else go.Scatter(
             x=xs, y=ys, name=str(name), mode="lines+markers")
         fig.add_trace(trace)
-    fig.update_layout(yaxis_title=y_title, showlegend=len(groups) > 1)
+    fig.update_layout(yaxis_title=y_title, yaxis_rangemode="tozero", showlegend=len(groups) > 1)
     return fig
 
 
@@ -43,7 +43,8 @@ def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tup
     fig.add_trace(go.Bar(x=[r[x] for r in rows], y=[as_float(r[left[0]]) for r in rows], name=left[1]))
     fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[as_float(r[right[0]]) for r in rows], name=right[1],
                              yaxis="y2", mode="lines+markers"))
-    fig.update_layout(yaxis=dict(title=left[1]), yaxis2=dict(title=right[1], overlaying="y", side="right"),
+    fig.update_layout(yaxis=dict(title=left[1], rangemode="tozero"),
+                      yaxis2=dict(title=right[1], overlaying="y", side="right", rangemode="tozero"),
                       showlegend=True)
     return fig
 
@@ -70,7 +71,7 @@ def pie_figure(rows: list[dict], label: str, value: str) -> go.Figure:
 def choropleth_figure(rows: list[dict]) -> go.Figure:
     """Calls per country on a world map (the geometry comes from assets/, see ``chart_card``)."""
     fig = go.Figure(go.Choropleth(
-        locations=[r["alpha3"] for r in rows], z=[r["attempts"] for r in rows], locationmode="ISO-3",
+        locations=[r["alpha3"] for r in rows], z=[r["calls"] for r in rows], locationmode="ISO-3",
         text=[r["label"] for r in rows], colorscale="Blues", colorbar_title="Calls",
         customdata=[[r["minutes"], r["acd"], r["asr"]] for r in rows],
         hovertemplate="<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"

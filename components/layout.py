@@ -14,7 +14,7 @@ def logout_form(csrf_token: str) -> html.Form:
     # A real form post: logout changes state, so it is a POST with a CSRF token, never a link.
     return html.Form(
         [dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
-         dbc.Button("Log out", id="logout-button", type="submit", color="secondary", size="sm", outline=True)],
+         dbc.Button("Log out", id="logout-button", type="submit", color="light", size="sm", outline=True)],
         action="/logout", method="POST", className="ms-2",
     )
 

@@ -205,17 +205,22 @@ def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
 
 
 def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> list[dict]:
-    """Sums by local hour of day (0–23) for each of ``days``, for the daily comparison."""
+    """Sums by local hour of day (0–23, hours without calls as zeros) for each of ``days``.
+
+    On the day clocks go back, the repeated hour is summed into one; on the day they go forward, the
+    skipped hour shows zero.
+    """
     rows = []
     for day in days:
         f = ReportFilter.for_days(day, day, scope.timezone, switch_ids=f_template.switch_ids,
                                   user_ids=f_template.user_ids, accountcodes=f_template.accountcodes)
         where, params = _where(scope, f)
-        rows += db.rows(
-            f"""SELECT CAST(:day AS date) AS day, extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
-                FROM {HOUR.name} r WHERE {where} GROUP BY 2 ORDER BY 2""",
-            day=day, **params,
-        )
+        found = {r["hour"]: r for r in db.rows(
+            f"""SELECT extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
+                FROM {HOUR.name} r WHERE {where} GROUP BY 1""", **params)}
+        label = f"{day.isoformat()} {day.strftime('%a')}"
+        for hour in range(24):
+            rows.append({**found.get(hour, {m: 0 for m in MEASURES}), "day": day, "series": label, "hour": hour})
     return rows
 
 
@@ -266,3 +271,26 @@ def concurrent_calls(scope: Scope, f: ReportFilter, max_call_seconds: int = 4 * 
             ORDER BY 1, 2""",
         max_call=max_call_seconds, **params,
     )
+
+
+def peak_per_hour(minute_rows: list[dict]) -> list[dict]:
+    """The highest per-minute peak of each hour and switch (for long ranges)."""
+    peaks: dict[tuple, int] = {}
+    for row in minute_rows:
+        key = (row["minute"].replace(minute=0), row["switch"])
+        peaks[key] = max(peaks.get(key, 0), row["peak"])
+    return [{"hour": hour, "switch": switch, "peak": peak} for (hour, switch), peak in sorted(peaks.items())]
+
+
+def with_quiet_minutes(minute_rows: list[dict], start: datetime, end: datetime, tz: str) -> list[dict]:
+    """Per-minute peaks with the minutes of no calls as zeros, for every switch seen."""
+    zone = ZoneInfo(tz)
+    peaks = {(r["minute"], r["switch"]): r["peak"] for r in minute_rows}
+    switches = sorted({r["switch"] for r in minute_rows})
+    minute = start.replace(second=0, microsecond=0)
+    rows = []
+    while minute < end:
+        local = minute.astimezone(zone).replace(tzinfo=None)
+        rows += [{"minute": local, "switch": s, "peak": peaks.get((local, s), 0)} for s in switches]
+        minute += timedelta(minutes=1)
+    return rows

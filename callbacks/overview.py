@@ -1,0 +1,24 @@
+from dash import Input, Output, callback
+
+from callbacks.filters import FILTER_INPUTS, report_filter
+from components.figures import series_figure
+from data.reports import chart_rows, traffic_by_time, unit_for_range
+from data.scope import current_scope
+
+METRICS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD (s)")]
+
+
+@callback(
+    [Output(f"overview-{m}-graph", "figure") for m, _ in METRICS],
+    [Output({"type": "chart-data", "chart": f"overview-{m}"}, "data") for m, _ in METRICS],
+    *FILTER_INPUTS, Input("overview-split", "value"),
+)
+def refresh_overview(start, end, preset, switches, customer, accountcodes, split):
+    scope = current_scope()
+    f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
+    split = split if scope.is_admin or split != "customer" else "switch"  # customers see only themselves
+    rows = chart_rows(traffic_by_time(scope, f, unit_for_range(f), split=split), "period")
+    figures = [series_figure(rows, "period", metric, "series", y_title=title) for metric, title in METRICS]
+    tables = [[{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows]
+              for metric, _ in METRICS]
+    return [*figures, *tables]

@@ -1,0 +1,17 @@
+import dash
+from dash import html
+
+from components.charts import chart_card
+from components.filters import filter_bar
+
+dash.register_page(__name__, path="/concurrent-calls", name="Concurrent calls", order=60)
+
+
+def layout(**query):
+    return html.Div([
+        html.H2("Concurrent calls"),
+        html.P("Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
+               "and end times.", className="text-body-secondary"),
+        filter_bar({"preset": "today", **query}),
+        chart_card("concurrent-calls", "Peak simultaneous calls", height=420),
+    ])

@@ -1,0 +1,15 @@
+import dash
+from dash import html
+
+from components.charts import chart_card
+from components.filters import filter_bar
+
+dash.register_page(__name__, path="/world-map", name="World map", order=50)
+
+
+def layout(**query):
+    return html.Div([
+        html.H2("World map"),
+        filter_bar(query),
+        chart_card("world-map", "Calls by destination country", height=560),
+    ])

@@ -1,0 +1,53 @@
+"""Calls Dash callbacks over HTTP as the browser does, to test them with a real session."""
+from __future__ import annotations
+
+import json
+
+
+def _callbacks(client) -> dict:
+    client.get("/login")  # Dash merges the registered callbacks into the app on its first request
+    return client.application.extensions["dash_app"].callback_map
+
+
+def _outputs(spec) -> list[dict]:
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    return [{"id": o.component_id, "property": o.component_property} for o in outputs]
+
+
+def dash_request(client, func_name: str, inputs: list, state: list = (), ids: dict | None = None):
+    """POST /_dash-update-component for the callback named ``func_name``; returns the raw response.
+
+    ``ids`` gives the concrete id of pattern-matching (MATCH) components.
+    """
+    key, spec = next((k, s) for k, s in _callbacks(client).items()
+                     if getattr(s.get("callback"), "__name__", None) == func_name)
+    outputs = [_concrete(o, ids) for o in _outputs(spec)]
+    body = {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{**_concrete(i, ids), "value": v} for i, v in zip(spec["inputs"], inputs, strict=True)],
+        "state": [{**_concrete(s, ids), "value": v} for s, v in zip(spec["state"], state, strict=True)],
+        "changedPropIds": [],
+    }
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+
+
+def _concrete(dep: dict, ids: dict | None) -> dict:
+    if isinstance(dep["id"], dict) and ids:
+        return {**dep, "id": {k: ids.get(k, v) for k, v in dep["id"].items()}}
+    return dep
+
+
+def dash_call(client, func_name: str, inputs: list, state: list = (), ids: dict | None = None) -> dict:
+    """The callback's outputs as {(component id, property): value}; ids that are dicts are JSON strings."""
+    response = dash_request(client, func_name, inputs, state, ids)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    result = {}
+    for component, props in response.get_json()["response"].items():
+        for prop, value in props.items():
+            result[(component, prop)] = value
+    return result
+
+
+def chart_data(result: dict, chart: str):
+    return result[(json.dumps({"chart": chart, "type": "chart-data"}, separators=(",", ":")), "data")]
