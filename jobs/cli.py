@@ -80,6 +80,21 @@ def scheduler():
     build_scheduler(blocking=True).start()
 
 
+@click.command("refresh-rollups")
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First UTC day (default: yesterday).")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last UTC day, inclusive (default: today).")
+def refresh_rollups(start, end):
+    """Rebuild the rollups of a range of days exactly from the stored calls."""
+    from datetime import date, timedelta
+
+    from data.rollups import rebuild_rollups
+
+    first = start.date() if start else date.today() - timedelta(days=1)
+    last = end.date() if end else date.today()
+    counts = rebuild_rollups(first, last + timedelta(days=1))
+    click.echo(" ".join(f"{table}={rows}" for table, rows in counts.items()))
+
+
 def register_commands(server: Flask) -> None:
-    for command in (create_user, dbshell, db_group, run_job_now, scheduler):
+    for command in (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups):
         server.cli.add_command(command)

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from data.rollups import refresh_recent_rollups
 from jobs import housekeeping
 from jobs.runner import current_tick, run_job
 
@@ -31,6 +32,8 @@ class ScheduledJob:
 # Every job Dialstat runs on a schedule. Other modules append theirs with ``register``.
 JOBS: list[ScheduledJob] = [
     ScheduledJob("housekeeping", housekeeping.run, 3600),
+    # Imports keep the rollups current; this repairs yesterday and today after deletes or late fixes.
+    ScheduledJob("refresh-rollups", refresh_recent_rollups, 3600),
 ]
 
 
