@@ -82,7 +82,7 @@ def scheduler():
 
 @click.command("refresh-rollups")
 @click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), help="First UTC day (default: yesterday).")
-@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last UTC day, inclusive (default: today).")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last UTC day (default: today).")
 def refresh_rollups(start, end):
     """Rebuild the rollups of a range of days exactly from the stored calls."""
     from datetime import date, timedelta
