@@ -16,7 +16,7 @@ from flask_wtf.csrf import generate_csrf
 
 import callbacks
 from components.layout import app_shell, forbidden, navbar
-from data import db, migrate, users
+from data import db, migrate, rollups, users
 from data.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, start_background_scheduler
@@ -58,6 +58,7 @@ def _prepare_database(settings) -> None:
         finally:
             conn.exec_driver_sql("SELECT pg_advisory_unlock(hashtext('dialstat:migrate'))")
     generated = users.ensure_first_admin(settings.admin_user, settings.admin_password)
+    rollups.use_timezone(settings.default_timezone)
     if generated:
         banner = f"First admin created: username {settings.admin_user!r}, password {generated!r} (shown once)"
         print(f"\n{'=' * len(banner)}\n{banner}\n{'=' * len(banner)}\n", flush=True)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from data import db
 from data.kpis import Totals
-from data.rollups import HOUR, MEASURES, MINUTE
+from data.rollups import DAY, HOUR, MEASURES, MINUTE, ready_timezones
 from data.scope import Scope
 
 SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
@@ -27,7 +27,7 @@ class ReportFilter:
     switch_ids: tuple[int, ...] = ()
     user_ids: tuple[int, ...] = ()
     accountcodes: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False)
+    days: tuple[date, date] | None = field(default=None, compare=False)  # the local days, when whole days
 
     @classmethod
     def for_days(cls, first: date, last: date, tz: str, **filters) -> ReportFilter:
@@ -35,7 +35,7 @@ class ReportFilter:
         zone = ZoneInfo(tz)
         start = datetime.combine(first, time.min, zone).astimezone(timezone.utc)
         end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
-        return cls(start, end, **filters)
+        return cls(start, end, days=(first, last), **filters)
 
     @classmethod
     def last_hours(cls, hours: int, now: datetime | None = None, **filters) -> ReportFilter:
@@ -45,7 +45,11 @@ class ReportFilter:
 
 def _where(scope: Scope, f: ReportFilter, alias: str = "r", time_column: str = "bucket") -> tuple[str, dict]:
     condition, params = scope.cdr_filter(alias)
-    parts = [condition, f"{alias}.{time_column} >= :start", f"{alias}.{time_column} < :end"]
+    if time_column == "day":  # the daily level: the scope's zone, whole local days
+        parts = [condition, f"{alias}.tz = :tz", f"{alias}.day >= :first_day", f"{alias}.day <= :last_day"]
+        params.update(first_day=f.days[0], last_day=f.days[1])
+    else:
+        parts = [condition, f"{alias}.{time_column} >= :start", f"{alias}.{time_column} < :end"]
     params.update(start=f.start, end=f.end, tz=scope.timezone)
     if f.switch_ids:
         parts.append(f"{alias}.switch_id = ANY(:switch_ids)")
@@ -64,9 +68,22 @@ def _table_for(f: ReportFilter, unit: str = "hour") -> str:
     return MINUTE.name if unit == "minute" else HOUR.name
 
 
+def _daily_level_serves(scope: Scope, f: ReportFilter, dimension: str | None = None) -> bool:
+    """Whole local days, a zone kept at the daily level, and nothing the daily level does not hold."""
+    return (f.days is not None and not f.accountcodes and dimension != "accountcode"
+            and scope.timezone in ready_timezones())
+
+
+def _source(scope: Scope, f: ReportFilter, dimension: str | None = None) -> tuple[str, str, dict]:
+    """The rollup to read (daily level when it can answer, else the hour level) and its WHERE clause."""
+    if _daily_level_serves(scope, f, dimension):
+        return DAY, *_where(scope, f, time_column="day")
+    return HOUR.name, *_where(scope, f)
+
+
 def totals(scope: Scope, f: ReportFilter) -> Totals:
-    where, params = _where(scope, f)
-    found = db.rows(f"SELECT {SUMS} FROM {HOUR.name} r WHERE {where}", **params)
+    table, where, params = _source(scope, f)
+    found = db.rows(f"SELECT {SUMS} FROM {table} r WHERE {where}", **params)
     return Totals.from_row(found[0])
 
 
@@ -74,16 +91,21 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
     """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
-    where, params = _where(scope, f)
+    if unit in ("day", "month") and _daily_level_serves(scope, f):
+        table, period = DAY, "date_trunc(:unit, r.day::timestamp)"
+        where, params = _where(scope, f, time_column="day")
+    else:
+        table, period = _table_for(f, unit), "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz"
+        where, params = _where(scope, f)
     series, join = "''", ""
     if split == "switch":
         series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
     elif split == "customer":
         series, join = "COALESCE(u.username, '(no customer)')", "LEFT JOIN app_user u ON u.id = r.user_id"
     return db.rows(
-        f"""SELECT date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz AS period, {series} AS series, {SUMS}
-            FROM {_table_for(f, unit)} r {join} WHERE {where}
-            GROUP BY date_trunc(:unit, r.bucket, :tz), 2 ORDER BY 1, 2""",
+        f"""SELECT {period} AS period, {series} AS series, {SUMS}
+            FROM {table} r {join} WHERE {where}
+            GROUP BY 1, 2 ORDER BY 1, 2""",
         unit=unit, **params,
     )
 
@@ -115,11 +137,11 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
     key, join, label = BREAKDOWNS[dimension]
     if order_by not in MEASURES:
         raise ValueError(f"cannot order by {order_by!r}")
-    where, params = _where(scope, f)
+    table, where, params = _source(scope, f, dimension)
     extra = ", max(c.alpha3) AS alpha3, r.country_code AS code" if dimension == "country" else f", {key} AS code"
     rows = db.rows(
         f"""SELECT {label} AS label{extra}, {SUMS}
-            FROM {HOUR.name} r {join} WHERE {where}
+            FROM {table} r {join} WHERE {where}
             GROUP BY {key}, {label} ORDER BY {order_by} DESC, label
             {'LIMIT :limit' if limit else ''}""",
         limit=limit, **params,

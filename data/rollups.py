@@ -1,15 +1,17 @@
 """Rollups: sums and counts of calls per time bucket and dimensions, kept up to date incrementally.
 
-Two tables with the same key (bucket, user, accountcode, switch, country, hangup cause, direction,
-source type) and the same measures (sums and counts only; ratios are computed at query time in
-``data.kpis``):
+Three levels, all holding the same measures (sums and counts only; ratios are computed at query
+time in ``data.kpis``):
 
-- ``cdr_rollup_minute``: one-minute buckets, kept ``ROLLUP_MINUTE_DAYS`` days;
-- ``cdr_rollup_hour``: the hourly level, at 15-minute resolution so that every time zone's hours and
-  days (Asia/Kolkata, Asia/Kathmandu) have exact boundaries.
+- ``cdr_rollup_minute``: one-minute buckets, kept ``ROLLUP_MINUTE_DAYS`` days (dashboard, alarms);
+- ``cdr_rollup_hour``: the hourly level, at 15-minute resolution so that every time zone's hours
+  and days (Asia/Kolkata +05:30, Asia/Kathmandu +05:45) have exact boundaries;
+  both keyed on bucket, customer, accountcode, switch, country, hangup cause, direction, source type;
+- ``cdr_rollup_day``: local days of each time zone in use (``rollup_timezone``), keyed on zone,
+  day, customer, switch, country and hangup cause: long ranges read a few rows per day.
 
 The import adds its new calls in the same transaction that stores them (``add_to_rollups``), so a
-call shows on the dashboard as soon as it is committed and the cost grows with the new rows only.
+call shows as soon as it is committed and the cost grows with the new rows only.
 ``rebuild_rollups`` recomputes any range exactly from ``cdr`` (deletes, re-rating, repair).
 An advisory lock keeps the two apart: imports take it shared, a rebuild exclusively.
 """
@@ -35,46 +37,63 @@ class RollupTable:
 MINUTE = RollupTable("cdr_rollup_minute", "date_trunc('minute', c.starting_date)")
 HOUR = RollupTable("cdr_rollup_hour", "date_bin('15 minutes', c.starting_date, to_timestamp(0))")
 TABLES = (MINUTE, HOUR)
+DAY = "cdr_rollup_day"
 
 KEY = ("bucket", "user_id", "accountcode", "switch_id", "country_code", "hangup_cause_id", "direction",
        "cdr_source_type")
+DAY_KEY = ("tz", "day", "user_id", "switch_id", "country_code", "hangup_cause_id")
 MEASURES = ("attempts", "answered", "ner_success", "duration_sum", "billsec_sum", "short_calls", "pdd_sum",
             "pdd_count", "buy_cost", "sell_cost")
 
 
-def _aggregate_sql(table: RollupTable, rows_sql: str) -> str:
-    """Group cdr-shaped rows into the table's key, measures computed from each call.
+def _measures_sql() -> str:
+    """Each measure from cdr-shaped rows ``c`` joined to ``hangup_cause h``.
 
     A call is answered when it has an answer time or billed seconds (never from the cause alone).
     NER counts answered calls plus those ended by the user (busy, no answer, rejected): the
     ``hangup_cause.ner_success`` causes.
     """
     answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
-    return f"""
-        SELECT {table.bucket_sql} AS bucket,
-               COALESCE(c.user_id, 0), COALESCE(c.accountcode, ''), c.switch_id, COALESCE(c.country_code, ''),
-               COALESCE(c.hangup_cause_id, 0), c.direction, c.cdr_source_type,
-               count(*),
+    return f"""count(*),
                count(*) FILTER (WHERE {answered}),
                count(*) FILTER (WHERE {answered} OR h.ner_success),
                COALESCE(sum(c.duration), 0),
                COALESCE(sum(c.billsec), 0),
                count(*) FILTER (WHERE {answered} AND c.billsec < :short_call_seconds),
-               COALESCE(sum(c.progresssec) FILTER (WHERE c.progresssec IS NOT NULL), 0),
+               COALESCE(sum(c.progresssec), 0),
                count(c.progresssec),
                COALESCE(sum(c.buy_cost), 0),
-               COALESCE(sum(c.sell_cost), 0)
+               COALESCE(sum(c.sell_cost), 0)"""
+
+
+def _aggregate_sql(table: RollupTable, rows_sql: str) -> str:
+    return f"""
+        SELECT {table.bucket_sql} AS bucket,
+               COALESCE(c.user_id, 0), COALESCE(c.accountcode, ''), c.switch_id, COALESCE(c.country_code, ''),
+               COALESCE(c.hangup_cause_id, 0), c.direction, c.cdr_source_type,
+               {_measures_sql()}
         FROM ({rows_sql}) c LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
         ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"""  # a fixed order: concurrent imports lock keys alike, no deadlock
 
 
-def _upsert_sql(table: RollupTable, rows_sql: str) -> str:
+def _day_aggregate_sql(rows_sql: str) -> str:
+    """Calls grouped by local day in every time zone in use."""
+    return f"""
+        SELECT z.tz, (c.starting_date AT TIME ZONE z.tz)::date,
+               COALESCE(c.user_id, 0), c.switch_id, COALESCE(c.country_code, ''), COALESCE(c.hangup_cause_id, 0),
+               {_measures_sql()}
+        FROM ({rows_sql}) c CROSS JOIN rollup_timezone z LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
+        GROUP BY 1, 2, 3, 4, 5, 6
+        ORDER BY 1, 2, 3, 4, 5, 6"""
+
+
+def _upsert_sql(name: str, key: tuple, select_sql: str) -> str:
     updates = ", ".join(f"{m} = r.{m} + excluded.{m}" for m in MEASURES)
     return f"""
-        INSERT INTO {table.name} AS r ({', '.join(KEY + MEASURES)})
-        {_aggregate_sql(table, rows_sql)}
-        ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"""
+        INSERT INTO {name} AS r ({', '.join(key + MEASURES)})
+        {select_sql}
+        ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"""
 
 
 def _minute_cutoff_sql() -> str:
@@ -84,6 +103,10 @@ def _minute_cutoff_sql() -> str:
 def _params() -> dict:
     settings = load_settings()
     return {"short_call_seconds": settings.short_call_seconds, "minute_days": settings.rollup_minute_days}
+
+
+def _psycopg(sql: str) -> str:
+    return sql.replace(":short_call_seconds", "%(short_call_seconds)s").replace(":minute_days", "%(minute_days)s")
 
 
 def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
@@ -96,22 +119,45 @@ def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     """
     values = {**(params or {}), **_params()}
     cur.execute(f"SELECT pg_advisory_xact_lock_shared({_LOCK})")
-    cur.execute(_upsert_sql(HOUR, rows_sql).replace(":short_call_seconds", "%(short_call_seconds)s"), values)
-    recent = f"SELECT * FROM ({rows_sql}) n WHERE n.starting_date >= now() - make_interval(days => %(minute_days)s)"
-    cur.execute(_upsert_sql(MINUTE, recent).replace(":short_call_seconds", "%(short_call_seconds)s"), values)
+    cur.execute(_psycopg(_upsert_sql(HOUR.name, KEY, _aggregate_sql(HOUR, rows_sql))), values)
+    recent = f"SELECT * FROM ({rows_sql}) n WHERE n.starting_date >= {_minute_cutoff_sql()}"
+    cur.execute(_psycopg(_upsert_sql(MINUTE.name, KEY, _aggregate_sql(MINUTE, recent))), values)
+    cur.execute(_psycopg(_upsert_sql(DAY, DAY_KEY, _day_aggregate_sql(rows_sql))), values)
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
+def _as_day(value: date | datetime, round_up: bool = False) -> date:
+    if isinstance(value, datetime):
+        return value.date() + timedelta(days=1 if round_up and value.time() != time.min else 0)
+    return value
+
+
+def _rebuild_days(conn, first: datetime, last: datetime, tz: str | None = None) -> int:
+    """Recompute the local days touching [first, last) of every zone (or ``tz``) from the hour level.
+
+    Exact: the 15-minute buckets of the hour level fall wholly inside one local day of any zone.
+    """
+    zones = "rollup_timezone" if tz is None else "(SELECT CAST(:tz AS text) AS tz)"
+    days = f"""SELECT z.tz, d::date AS day FROM {zones} z,
+                      generate_series((CAST(:first AS timestamptz) AT TIME ZONE z.tz)::date,
+                                      (CAST(:last AS timestamptz) AT TIME ZONE z.tz)::date, interval '1 day') d"""
+    params = {"first": first, "last": last, "tz": tz}
+    conn.execute(text(f"DELETE FROM {DAY} r USING ({days}) x WHERE r.tz = x.tz AND r.day = x.day"), params)
+    sums = ", ".join(f"sum(r.{m})" for m in MEASURES)
+    return conn.execute(text(f"""
+        INSERT INTO {DAY} ({', '.join(DAY_KEY + MEASURES)})
+        SELECT x.tz, x.day, r.user_id, r.switch_id, r.country_code, r.hangup_cause_id, {sums}
+        FROM ({days}) x JOIN {HOUR.name} r
+          ON r.bucket >= (x.day::timestamp AT TIME ZONE x.tz) AND r.bucket < ((x.day + 1)::timestamp AT TIME ZONE x.tz)
+        GROUP BY 1, 2, 3, 4, 5, 6"""), params).rowcount
+
+
 def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
-    """Recompute both rollups exactly from ``cdr`` for the UTC days covering [start, end)."""
-    first = _day_start(start if isinstance(start, date) and not isinstance(start, datetime) else start.date())
-    last_day = end if isinstance(end, date) and not isinstance(end, datetime) else end.date()
-    if isinstance(end, datetime) and end.time() != time.min:
-        last_day += timedelta(days=1)
-    last = _day_start(last_day)
+    """Recompute every rollup exactly from ``cdr`` for the UTC days covering [start, end)."""
+    first, last = _day_start(_as_day(start)), _day_start(_as_day(end, round_up=True))
     params = {**_params(), "start": first, "end": last}
     counts = {}
     with db.transaction() as conn:
@@ -124,10 +170,36 @@ def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
                                        f"{_aggregate_sql(table, rows_sql)}"), params)
             counts[table.name] = result.rowcount
         conn.execute(text(f"DELETE FROM {MINUTE.name} WHERE bucket < {_minute_cutoff_sql()}"), params)
+        counts[DAY] = _rebuild_days(conn, first, last)
     return counts
 
 
 def refresh_recent_rollups() -> dict:
-    """The scheduled refresh: rebuild yesterday and today (UTC) and drop expired minute rows."""
+    """The scheduled refresh: rebuild yesterday and today (UTC), drop expired minute rows, fill new zones."""
     today = datetime.now(timezone.utc).date()
-    return rebuild_rollups(today - timedelta(days=1), today + timedelta(days=1))
+    counts = rebuild_rollups(today - timedelta(days=1), today + timedelta(days=1))
+    counts["zones_filled"] = fill_new_timezones()
+    return counts
+
+
+def use_timezone(tz: str) -> None:
+    """Keep daily rollups for ``tz`` from now on (a user chose it); ``fill_new_timezones`` backfills it."""
+    db.execute("INSERT INTO rollup_timezone (tz, ready) VALUES (:tz, false) ON CONFLICT DO NOTHING", tz=tz)
+
+
+def fill_new_timezones() -> int:
+    """Backfill the daily rollups of zones added since the last run, from the hour level."""
+    filled = 0
+    for zone in db.rows("SELECT tz FROM rollup_timezone WHERE NOT ready"):
+        with db.transaction() as conn:
+            conn.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
+            span = conn.execute(text(f"SELECT min(bucket), max(bucket) FROM {HOUR.name}")).one()
+            if span[0] is not None:
+                _rebuild_days(conn, span[0], span[1] + timedelta(minutes=15), zone["tz"])
+            conn.execute(text("UPDATE rollup_timezone SET ready = true WHERE tz = :tz"), zone)
+        filled += 1
+    return filled
+
+
+def ready_timezones() -> set[str]:
+    return {r["tz"] for r in db.rows("SELECT tz FROM rollup_timezone WHERE ready")}

@@ -72,6 +72,7 @@ def create_user(username: str, password: str, role: str, *, email: str | None = 
         for code in accountcodes:
             conn.execute(text("INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)"),
                          {"c": code, "id": user_id})
+        conn.execute(text("INSERT INTO rollup_timezone (tz) VALUES (:tz) ON CONFLICT DO NOTHING"), {"tz": timezone})
         # CDRs already stored for these accountcodes now belong to this customer.
         if accountcodes:
             conn.execute(text("UPDATE cdr SET user_id = :id WHERE accountcode = ANY(:codes)"),

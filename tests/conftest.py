@@ -23,7 +23,8 @@ os.environ.update({
     "IMPORT_DIR": str(TEST_VAR / "import"),
     "EXPORT_DIR": str(TEST_VAR / "export"),
 })
-REFERENCE_TABLES = ("country", "dial_prefix", "hangup_cause", "sip_cause", "cdr_source_type", "alembic_version")
+REFERENCE_TABLES = ("country", "dial_prefix", "hangup_cause", "sip_cause", "cdr_source_type", "alembic_version",
+                    "rollup_timezone")
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -14,21 +14,26 @@ def _outputs(spec) -> list[dict]:
     return [{"id": o.component_id, "property": o.component_property} for o in outputs]
 
 
-def dash_request(client, func_name: str, inputs: list, state: list = (), ids: dict | None = None):
-    """POST /_dash-update-component for the callback named ``func_name``; returns the raw response.
+def callback_body(callback_map: dict, func_name: str, inputs: list, state: list = (), ids: dict | None = None):
+    """The JSON body the browser posts to /_dash-update-component for the callback named ``func_name``.
 
     ``ids`` gives the concrete id of pattern-matching (MATCH) components.
     """
-    key, spec = next((k, s) for k, s in _callbacks(client).items()
+    key, spec = next((k, s) for k, s in callback_map.items()
                      if getattr(s.get("callback"), "__name__", None) == func_name)
     outputs = [_concrete(o, ids) for o in _outputs(spec)]
-    body = {
+    return {
         "output": key,
         "outputs": outputs if len(outputs) > 1 else outputs[0],
         "inputs": [{**_concrete(i, ids), "value": v} for i, v in zip(spec["inputs"], inputs, strict=True)],
         "state": [{**_concrete(s, ids), "value": v} for s, v in zip(spec["state"], state, strict=True)],
         "changedPropIds": [],
     }
+
+
+def dash_request(client, func_name: str, inputs: list, state: list = (), ids: dict | None = None):
+    """POST the callback's request with the Flask test client; returns the raw response."""
+    body = callback_body(_callbacks(client), func_name, inputs, state, ids)
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 from data import db
 from data.reports import ReportFilter, concurrent_calls, hourly_profile, totals, traffic_by_time
-from data.rollups import KEY, MEASURES, rebuild_rollups
+from data.rollups import DAY_KEY, KEY, MEASURES, fill_new_timezones, rebuild_rollups, use_timezone
 from data.scope import Scope
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls, random_calls
 
@@ -12,18 +12,22 @@ ADMIN_UTC = Scope(user_id=None, timezone="UTC")
 
 
 def _snapshot(table: str) -> list[tuple]:
-    cols = ", ".join(KEY + MEASURES)
-    return [tuple(r.values()) for r in db.rows(f"SELECT {cols} FROM {table} ORDER BY {', '.join(KEY)}")]
+    key = DAY_KEY if table == "cdr_rollup_day" else KEY
+    cols = ", ".join(key + MEASURES)
+    return [tuple(r.values()) for r in db.rows(f"SELECT {cols} FROM {table} ORDER BY {', '.join(key)}")]
 
 
 def test_incremental_rollups_equal_a_rebuild_after_random_imports():
     rng = random.Random(7)
+    use_timezone("Asia/Kolkata")  # daily rollups in two zones: UTC and a half-hour one
+    fill_new_timezones()
     switches = [ensure_switch("sw-a", "10.0.0.1"), ensure_switch("sw-b", "10.0.0.2")]
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
     for _ in range(6):  # imports of random sizes, overlapping the same buckets
         insert_calls(random_calls(rng.randrange(50, 400), switches, start, 3, rng,
                                   accounts=[("1001", None), ("1002", None), ("", None)]))
-    incremental = {t: _snapshot(t) for t in ("cdr_rollup_minute", "cdr_rollup_hour")}
+    incremental = {t: _snapshot(t) for t in ("cdr_rollup_minute", "cdr_rollup_hour", "cdr_rollup_day")}
+    assert {r[0] for r in incremental["cdr_rollup_day"]} == {"UTC", "Asia/Kolkata"}
     assert len(incremental["cdr_rollup_hour"]) > 100
     rebuild_rollups(start.date() - timedelta(days=1), date.today() + timedelta(days=1))
     for table, rows in incremental.items():
@@ -60,7 +64,12 @@ def test_local_days_follow_the_user_time_zone_kolkata_and_dst():
     ])
     kolkata = Scope(user_id=None, timezone="Asia/Kolkata")
     day = ReportFilter.for_days(date(2026, 3, 10), date(2026, 3, 10), "Asia/Kolkata")
-    assert totals(kolkata, day).billsec_sum == 50
+    assert totals(kolkata, day).billsec_sum == 50  # from the daily level (the zone is kept there)
+    hour_level = ReportFilter(day.start, day.end)  # not whole local days: read from the 15-minute level
+    assert totals(kolkata, hour_level).billsec_sum == 50
+    assert [(r["period"].date(), r["billsec_sum"]) for r in traffic_by_time(
+        kolkata, ReportFilter.for_days(date(2026, 3, 9), date(2026, 3, 11), "Asia/Kolkata"), "day")] == [
+        (date(2026, 3, 9), 10), (date(2026, 3, 10), 50), (date(2026, 3, 11), 40)]
     hours = traffic_by_time(kolkata, day, "hour")
     assert [(r["period"].hour, r["billsec_sum"]) for r in hours] == [(0, 20), (23, 30)]
     profile = hourly_profile(kolkata, [date(2026, 3, 10)], day)
@@ -73,7 +82,10 @@ def test_local_days_follow_the_user_time_zone_kolkata_and_dst():
     insert_calls([call(sw, datetime(2026, 3, 28, 23, 0, tzinfo=UTC), billsec=5),   # local 03-29 00:00 (+01)
                   call(sw, datetime(2026, 3, 29, 21, 59, tzinfo=UTC), billsec=6),  # local 03-29 23:59 (+02)
                   call(sw, datetime(2026, 3, 29, 22, 0, tzinfo=UTC), billsec=7)])  # local 03-30 00:00
-    assert totals(Scope(None, "Europe/Madrid"), madrid).billsec_sum == 11
+    assert totals(Scope(None, "Europe/Madrid"), madrid).billsec_sum == 11  # a zone not kept daily
+    use_timezone("Europe/Madrid")
+    assert fill_new_timezones() == 1
+    assert totals(Scope(None, "Europe/Madrid"), madrid).billsec_sum == 11  # and now from the daily level
     days = traffic_by_time(Scope(None, "Europe/Madrid"), ReportFilter.for_days(
         date(2026, 3, 29), date(2026, 3, 30), "Europe/Madrid"), "day")
     assert [(r["period"].date(), r["billsec_sum"]) for r in days] == [(date(2026, 3, 29), 11), (date(2026, 3, 30), 7)]

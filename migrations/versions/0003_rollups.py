@@ -1,6 +1,6 @@
 """Rollups: per-minute and per-hour sums and counts of calls, updated with every import.
 
-The hourly level is stored at 15-minute resolution: every real time zone's hours and days start on
+A daily level keeps the local days of each time zone in use. The hourly level is stored at 15-minute resolution: every real time zone's hours and days start on
 a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45), so day and hour boundaries are exact
 for every user. Minute rows are kept for ROLLUP_MINUTE_DAYS (8 by default) for the dashboard and
 the 5/15-minute alarms.
@@ -38,12 +38,26 @@ COLUMNS = """
 """
 
 
+MEASURES = COLUMNS[COLUMNS.index("    attempts"):COLUMNS.index("    PRIMARY KEY")]
+
+
 def upgrade() -> None:
     for table in ("cdr_rollup_minute", "cdr_rollup_hour"):
         op.execute(f"CREATE TABLE {table} ({COLUMNS})")
         op.execute(f"CREATE INDEX {table}_user_bucket ON {table} (user_id, bucket)")
-        op.execute(f"CREATE INDEX {table}_switch_bucket ON {table} (switch_id, bucket)")
+    # Local days of each time zone in use: long ranges read a few rows per day.
+    op.execute("CREATE TABLE rollup_timezone (tz text PRIMARY KEY, ready boolean NOT NULL DEFAULT false)")
+    op.execute("INSERT INTO rollup_timezone (tz, ready) VALUES ('UTC', true)")
+    op.execute(f"""CREATE TABLE cdr_rollup_day (
+        tz text NOT NULL,
+        day date NOT NULL,
+        user_id integer NOT NULL,
+        switch_id integer NOT NULL,
+        country_code text NOT NULL,
+        hangup_cause_id integer NOT NULL,
+        {MEASURES}
+        PRIMARY KEY (tz, day, user_id, switch_id, country_code, hangup_cause_id))""")
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour")
+    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone")
