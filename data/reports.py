@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from data import db
 from data.kpis import Totals
-from data.rollups import DAY, HOUR, MEASURES, MINUTE, ready_timezones
+from data.rollups import DAY, DAY_KEY, HOUR, MEASURES, MINUTE, NARROW, ready_timezones
 from data.scope import Scope
 
 SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
@@ -63,22 +63,28 @@ def _where(scope: Scope, f: ReportFilter, alias: str = "r", time_column: str = "
     return " AND ".join(parts), params
 
 
-def _table_for(f: ReportFilter, unit: str = "hour") -> str:
-    """The minute table for minute series; else the 15-minute "hour" table (exact in every zone)."""
-    return MINUTE.name if unit == "minute" else HOUR.name
+def _needed_columns(f: ReportFilter, dimension: str | None) -> set[str]:
+    needed = {"user_id"}
+    if f.switch_ids:
+        needed.add("switch_id")
+    if f.accountcodes:
+        needed.add("accountcode")
+    if dimension:
+        needed.add(BREAKDOWNS[dimension][0].removeprefix("r."))
+    return needed
 
 
-def _daily_level_serves(scope: Scope, f: ReportFilter, dimension: str | None = None) -> bool:
-    """Whole local days, a zone kept at the daily level, and nothing the daily level does not hold."""
-    return (f.days is not None and not f.accountcodes and dimension != "accountcode"
-            and scope.timezone in ready_timezones())
+def _source(scope: Scope, f: ReportFilter, dimension: str | None = None, daily: bool = True) -> tuple[str, str, dict]:
+    """The smallest rollup that holds what is asked, and its WHERE clause.
 
-
-def _source(scope: Scope, f: ReportFilter, dimension: str | None = None) -> tuple[str, str, dict]:
-    """The rollup to read (daily level when it can answer, else the hour level) and its WHERE clause."""
-    if _daily_level_serves(scope, f, dimension):
+    The daily level when the range is whole local days of a zone kept there; else the narrowest
+    15-minute table whose key has the grouping and filter columns; else the full hour level.
+    """
+    needed = _needed_columns(f, dimension)
+    if daily and f.days is not None and needed <= set(DAY_KEY) and scope.timezone in ready_timezones():
         return DAY, *_where(scope, f, time_column="day")
-    return HOUR.name, *_where(scope, f)
+    table = next((name for name, key in NARROW.items() if needed <= set(key)), HOUR.name)
+    return table, *_where(scope, f)
 
 
 def totals(scope: Scope, f: ReportFilter) -> Totals:
@@ -91,12 +97,11 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
     """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
-    if unit in ("day", "month") and _daily_level_serves(scope, f):
-        table, period = DAY, "date_trunc(:unit, r.day::timestamp)"
-        where, params = _where(scope, f, time_column="day")
-    else:
-        table, period = _table_for(f, unit), "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz"
-        where, params = _where(scope, f)
+    table, where, params = _source(scope, f, split, daily=unit in ("day", "month"))
+    if unit == "minute":
+        table, (where, params) = MINUTE.name, _where(scope, f)
+    period = ("date_trunc(:unit, r.day::timestamp)" if table == DAY
+              else "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz")
     series, join = "''", ""
     if split == "switch":
         series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
@@ -236,10 +241,10 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
     for day in days:
         f = ReportFilter.for_days(day, day, scope.timezone, switch_ids=f_template.switch_ids,
                                   user_ids=f_template.user_ids, accountcodes=f_template.accountcodes)
-        where, params = _where(scope, f)
+        table, where, params = _source(scope, f, daily=False)
         found = {r["hour"]: r for r in db.rows(
             f"""SELECT extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
-                FROM {HOUR.name} r WHERE {where} GROUP BY 1""", **params)}
+                FROM {table} r WHERE {where} GROUP BY 1""", **params)}
         label = f"{day.isoformat()} {day.strftime('%a')}"
         for hour in range(24):
             rows.append({**found.get(hour, {m: 0 for m in MEASURES}), "day": day, "series": label, "hour": hour})

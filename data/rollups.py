@@ -36,11 +36,18 @@ class RollupTable:
 
 MINUTE = RollupTable("cdr_rollup_minute", "date_trunc('minute', c.starting_date)")
 HOUR = RollupTable("cdr_rollup_hour", "date_bin('15 minutes', c.starting_date, to_timestamp(0))")
-TABLES = (MINUTE, HOUR)
+TABLES = (MINUTE, HOUR)  # the two levels with every dimension
 DAY = "cdr_rollup_day"
 
 KEY = ("bucket", "user_id", "accountcode", "switch_id", "country_code", "hangup_cause_id", "direction",
        "cdr_source_type")
+# Narrow views of the hour level, for the questions reports ask most (a few rows per bucket, where
+# the full key holds about one row per call): traffic per accountcode and switch, per country, per cause.
+NARROW = {
+    "cdr_rollup_hour_traffic": ("bucket", "user_id", "accountcode", "switch_id"),
+    "cdr_rollup_hour_country": ("bucket", "user_id", "switch_id", "country_code"),
+    "cdr_rollup_hour_cause": ("bucket", "user_id", "switch_id", "hangup_cause_id"),
+}
 DAY_KEY = ("tz", "day", "user_id", "switch_id", "country_code", "hangup_cause_id")
 MEASURES = ("attempts", "answered", "ner_success", "duration_sum", "billsec_sum", "short_calls", "pdd_sum",
             "pdd_count", "buy_cost", "sell_cost")
@@ -77,15 +84,16 @@ def _aggregate_sql(table: RollupTable, rows_sql: str) -> str:
         ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"""  # a fixed order: concurrent imports lock keys alike, no deadlock
 
 
-def _day_aggregate_sql(rows_sql: str) -> str:
-    """Calls grouped by local day in every time zone in use."""
-    return f"""
-        SELECT z.tz, (c.starting_date AT TIME ZONE z.tz)::date,
-               COALESCE(c.user_id, 0), c.switch_id, COALESCE(c.country_code, ''), COALESCE(c.hangup_cause_id, 0),
-               {_measures_sql()}
-        FROM ({rows_sql}) c CROSS JOIN rollup_timezone z LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
-        GROUP BY 1, 2, 3, 4, 5, 6
-        ORDER BY 1, 2, 3, 4, 5, 6"""
+def _regroup_sql(source: str, key_sql: tuple, where: str = "") -> str:
+    """Sum rows of the full hour-level key (``source``) into a coarser key, in key order."""
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    positions = ", ".join(str(i + 1) for i in range(len(key_sql)))
+    return f"SELECT {', '.join(key_sql)}, {sums} FROM {source} {where} GROUP BY {positions} ORDER BY {positions}"
+
+
+def _day_key_sql(bucket: str = "bucket") -> tuple:
+    """The daily key from a 15-minute bucket: exact, as a quarter hour lies in one local day of any zone."""
+    return ("z.tz", f"({bucket} AT TIME ZONE z.tz)::date", "user_id", "switch_id", "country_code", "hangup_cause_id")
 
 
 def _upsert_sql(name: str, key: tuple, select_sql: str) -> str:
@@ -115,14 +123,21 @@ def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     ``rows_sql`` is a SELECT returning cdr-shaped columns (at least: starting_date, answered_date,
     accountcode, user_id, switch_id, country_code, hangup_cause_id, direction, cdr_source_type,
     duration, billsec, progresssec, buy_cost, sell_cost) for the rows just inserted into ``cdr``,
-    with psycopg2 ``%(name)s`` parameters in ``params``.
+    with psycopg2 ``%(name)s`` parameters in ``params``. The new calls are grouped once into the
+    hour level's key; every coarser rollup is summed from that.
     """
     values = {**(params or {}), **_params()}
     cur.execute(f"SELECT pg_advisory_xact_lock_shared({_LOCK})")
-    cur.execute(_psycopg(_upsert_sql(HOUR.name, KEY, _aggregate_sql(HOUR, rows_sql))), values)
+    cur.execute("DROP TABLE IF EXISTS pg_temp.rollup_batch")
+    cur.execute(_psycopg(f"CREATE TEMP TABLE rollup_batch ({', '.join(KEY + MEASURES)}) ON COMMIT DROP AS "
+                         f"{_aggregate_sql(HOUR, rows_sql)}"), values)
+    cur.execute(_upsert_sql(HOUR.name, KEY, "SELECT * FROM rollup_batch ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"))
+    for name, key in NARROW.items():
+        cur.execute(_upsert_sql(name, key, _regroup_sql("rollup_batch", key)))
+    cur.execute(_upsert_sql(DAY, DAY_KEY, _regroup_sql("rollup_batch CROSS JOIN rollup_timezone z", _day_key_sql())))
     recent = f"SELECT * FROM ({rows_sql}) n WHERE n.starting_date >= {_minute_cutoff_sql()}"
     cur.execute(_psycopg(_upsert_sql(MINUTE.name, KEY, _aggregate_sql(MINUTE, recent))), values)
-    cur.execute(_psycopg(_upsert_sql(DAY, DAY_KEY, _day_aggregate_sql(rows_sql))), values)
+    cur.execute("DROP TABLE rollup_batch")
 
 
 def _day_start(day: date) -> datetime:
@@ -136,23 +151,19 @@ def _as_day(value: date | datetime, round_up: bool = False) -> date:
 
 
 def _rebuild_days(conn, first: datetime, last: datetime, tz: str | None = None) -> int:
-    """Recompute the local days touching [first, last) of every zone (or ``tz``) from the hour level.
-
-    Exact: the 15-minute buckets of the hour level fall wholly inside one local day of any zone.
-    """
+    """Recompute the local days touching [first, last) of every zone (or ``tz``) from the hour level."""
     zones = "rollup_timezone" if tz is None else "(SELECT CAST(:tz AS text) AS tz)"
-    days = f"""SELECT z.tz, d::date AS day FROM {zones} z,
-                      generate_series((CAST(:first AS timestamptz) AT TIME ZONE z.tz)::date,
-                                      (CAST(:last AS timestamptz) AT TIME ZONE z.tz)::date, interval '1 day') d"""
+    days = f"""SELECT z.tz, d::date AS day,
+                      (d::date::timestamp AT TIME ZONE z.tz) AS day_start,
+                      ((d::date + 1)::timestamp AT TIME ZONE z.tz) AS day_end
+               FROM {zones} z,
+                    generate_series((CAST(:first AS timestamptz) AT TIME ZONE z.tz)::date,
+                                    (CAST(:last AS timestamptz) AT TIME ZONE z.tz)::date, interval '1 day') d"""
     params = {"first": first, "last": last, "tz": tz}
     conn.execute(text(f"DELETE FROM {DAY} r USING ({days}) x WHERE r.tz = x.tz AND r.day = x.day"), params)
-    sums = ", ".join(f"sum(r.{m})" for m in MEASURES)
-    return conn.execute(text(f"""
-        INSERT INTO {DAY} ({', '.join(DAY_KEY + MEASURES)})
-        SELECT x.tz, x.day, r.user_id, r.switch_id, r.country_code, r.hangup_cause_id, {sums}
-        FROM ({days}) x JOIN {HOUR.name} r
-          ON r.bucket >= (x.day::timestamp AT TIME ZONE x.tz) AND r.bucket < ((x.day + 1)::timestamp AT TIME ZONE x.tz)
-        GROUP BY 1, 2, 3, 4, 5, 6"""), params).rowcount
+    source = f"({days}) z JOIN {HOUR.name} r ON r.bucket >= z.day_start AND r.bucket < z.day_end"
+    return conn.execute(text(f"INSERT INTO {DAY} ({', '.join(DAY_KEY + MEASURES)}) "
+                             + _regroup_sql(source, _day_key_sql("r.bucket"))), params).rowcount
 
 
 def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
@@ -170,6 +181,10 @@ def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
                                        f"{_aggregate_sql(table, rows_sql)}"), params)
             counts[table.name] = result.rowcount
         conn.execute(text(f"DELETE FROM {MINUTE.name} WHERE bucket < {_minute_cutoff_sql()}"), params)
+        for name, key in NARROW.items():
+            conn.execute(text(f"DELETE FROM {name} WHERE bucket >= :start AND bucket < :end"), params)
+            counts[name] = conn.execute(text(f"INSERT INTO {name} ({', '.join(key + MEASURES)}) " + _regroup_sql(
+                HOUR.name, key, "WHERE bucket >= :start AND bucket < :end")), params).rowcount
         counts[DAY] = _rebuild_days(conn, first, last)
     return counts
 

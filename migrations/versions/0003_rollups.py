@@ -45,6 +45,18 @@ def upgrade() -> None:
     for table in ("cdr_rollup_minute", "cdr_rollup_hour"):
         op.execute(f"CREATE TABLE {table} ({COLUMNS})")
         op.execute(f"CREATE INDEX {table}_user_bucket ON {table} (user_id, bucket)")
+    # Narrow views of the hour level for the common report questions.
+    narrow = {"traffic": "accountcode text NOT NULL,\n        switch_id integer NOT NULL",
+              "country": "switch_id integer NOT NULL,\n        country_code text NOT NULL",
+              "cause": "switch_id integer NOT NULL,\n        hangup_cause_id integer NOT NULL"}
+    for name, columns in narrow.items():
+        key = ", ".join(c.split()[0] for c in columns.split(",\n"))
+        op.execute(f"""CREATE TABLE cdr_rollup_hour_{name} (
+            bucket timestamptz NOT NULL,
+            user_id integer NOT NULL,
+            {columns},
+            {MEASURES}
+            PRIMARY KEY (bucket, user_id, {key}))""")
     # Local days of each time zone in use: long ranges read a few rows per day.
     op.execute("CREATE TABLE rollup_timezone (tz text PRIMARY KEY, ready boolean NOT NULL DEFAULT false)")
     op.execute("INSERT INTO rollup_timezone (tz, ready) VALUES ('UTC', true)")
@@ -60,4 +72,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone")
+    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone, "
+               "cdr_rollup_hour_traffic, cdr_rollup_hour_country, cdr_rollup_hour_cause")
