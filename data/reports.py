@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from data import db
+from data import concurrency, db
 from data.kpis import Totals
 from data.rollups import DAY, DAY_KEY, HOUR, MEASURES, MINUTE, NARROW, ready_timezones
 from data.scope import Scope
@@ -251,53 +251,11 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
     return rows
 
 
-def concurrent_calls(scope: Scope, f: ReportFilter, max_call_seconds: int = 4 * 3600) -> list[dict]:
-    """Peak simultaneous calls per local minute and switch, from the calls' start and end times.
-
-    A call occupies [start, start + duration). At equal instants, ends are counted before starts, so
-    a call that ends exactly when another begins does not overlap it. The peak of a minute is the
-    highest level reached in it, including the level carried in from the minute before.
-    """
-    where, params = _where(scope, f, alias="c", time_column="starting_date")
-    where = where.replace("c.starting_date >= :start", "c.starting_date >= CAST(:start AS timestamptz) - "
-                                                        "make_interval(secs => :max_call)")
-    return db.rows(
-        f"""WITH calls AS (
-                SELECT c.switch_id, c.starting_date AS s, c.starting_date + make_interval(secs => c.duration) AS e
-                FROM cdr c WHERE {where} AND c.duration > 0
-                  AND c.starting_date + make_interval(secs => c.duration) > :start),
-            events AS (
-                SELECT switch_id, s AS t, 1 AS delta FROM calls
-                UNION ALL SELECT switch_id, e, -1 FROM calls),
-            levels AS (
-                SELECT switch_id, t, delta,
-                       sum(delta) OVER (PARTITION BY switch_id ORDER BY t, delta ROWS UNBOUNDED PRECEDING) AS level
-                FROM events),
-            per_minute AS (  -- highest level reached by an event inside each minute, and the level at its end
-                SELECT switch_id, date_trunc('minute', t) AS minute, max(level) AS peak, min(t) AS first_t,
-                       (array_agg(level ORDER BY t DESC, delta DESC))[1] AS closing
-                FROM levels GROUP BY 1, 2),
-            carried AS (  -- minutes with events, plus the level carried into each from the previous one
-                SELECT switch_id, minute, peak, first_t,
-                       COALESCE(lag(closing) OVER (PARTITION BY switch_id ORDER BY minute), 0) AS opening,
-                       lead(minute) OVER (PARTITION BY switch_id ORDER BY minute) AS next_minute, closing
-                FROM per_minute)
-            SELECT m.minute AT TIME ZONE :tz AS minute, s.name AS switch, m.peak AS peak
-            FROM (
-                -- a call ending exactly at the minute's start is not in it: then the events say it all
-                SELECT switch_id, minute, GREATEST(peak, CASE WHEN first_t = minute THEN 0 ELSE opening END) AS peak
-                FROM carried
-                UNION ALL  -- quiet minutes keep the level of the last event before them
-                SELECT switch_id, g, closing FROM carried,
-                       generate_series(minute + interval '1 minute',
-                                       COALESCE(next_minute, CAST(:end AS timestamptz)) - interval '1 minute',
-                                       interval '1 minute') AS g
-                WHERE closing > 0
-            ) m JOIN switch s ON s.id = m.switch_id
-            WHERE m.minute >= date_trunc('minute', CAST(:start AS timestamptz)) AND m.minute < :end
-            ORDER BY 1, 2""",
-        max_call=max_call_seconds, **params,
-    )
+def concurrent_calls(scope: Scope, f: ReportFilter) -> list[dict]:
+    """Peak simultaneous calls per local minute and switch (see ``data.concurrency``)."""
+    if f.accountcodes or len(f.user_ids) > 1:
+        return concurrency.live_peaks(scope, f.start, f.end, f.switch_ids, f.user_ids, f.accountcodes)
+    return concurrency.stored_peaks(scope, f.start, f.end, f.switch_ids, f.user_ids)
 
 
 def peak_per_hour(minute_rows: list[dict]) -> list[dict]:

@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import text
 
-from data import db
+from data import concurrency, db
 from data.settings import load_settings
 
 _LOCK = "hashtext('dialstat:rollups')"
@@ -138,6 +138,7 @@ def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     recent = f"SELECT * FROM ({rows_sql}) n WHERE n.starting_date >= {_minute_cutoff_sql()}"
     cur.execute(_psycopg(_upsert_sql(MINUTE.name, KEY, _aggregate_sql(MINUTE, recent))), values)
     cur.execute("DROP TABLE rollup_batch")
+    concurrency.mark_changed(cur, rows_sql, values)
 
 
 def _day_start(day: date) -> datetime:
@@ -186,6 +187,8 @@ def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
             counts[name] = conn.execute(text(f"INSERT INTO {name} ({', '.join(key + MEASURES)}) " + _regroup_sql(
                 HOUR.name, key, "WHERE bucket >= :start AND bucket < :end")), params).rowcount
         counts[DAY] = _rebuild_days(conn, first, last)
+        conn.execute(text("""INSERT INTO concurrency_change (switch_id, first_minute, last_minute)
+                             SELECT id, :start, :end FROM switch"""), params)
     return counts
 
 

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from data.concurrency import refresh_concurrency
 from data.rollups import fill_new_timezones, refresh_recent_rollups
 from jobs import housekeeping
 from jobs.runner import current_tick, run_job
@@ -35,6 +36,7 @@ JOBS: list[ScheduledJob] = [
     # Imports keep the rollups current; this repairs yesterday and today after deletes or late fixes.
     ScheduledJob("refresh-rollups", refresh_recent_rollups, 3600),
     ScheduledJob("rollup-timezones", lambda: {"filled": fill_new_timezones()}, 60),
+    ScheduledJob("concurrent-calls", refresh_concurrency, 60),  # peaks of the minutes imports touched
 ]
 
 

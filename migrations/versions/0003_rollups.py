@@ -57,6 +57,12 @@ def upgrade() -> None:
             {columns},
             {MEASURES}
             PRIMARY KEY (bucket, user_id, {key}))""")
+    # Peak simultaneous calls per minute and switch, for everyone (user 0) and per customer.
+    op.execute("""CREATE TABLE concurrent_calls_minute (
+        minute timestamptz NOT NULL, switch_id integer NOT NULL, user_id integer NOT NULL, peak integer NOT NULL,
+        PRIMARY KEY (user_id, switch_id, minute))""")
+    op.execute("""CREATE TABLE concurrency_change (
+        switch_id integer NOT NULL, first_minute timestamptz NOT NULL, last_minute timestamptz NOT NULL)""")
     # Local days of each time zone in use: long ranges read a few rows per day.
     op.execute("CREATE TABLE rollup_timezone (tz text PRIMARY KEY, ready boolean NOT NULL DEFAULT false)")
     op.execute("INSERT INTO rollup_timezone (tz, ready) VALUES ('UTC', true)")
@@ -73,4 +79,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone, "
-               "cdr_rollup_hour_traffic, cdr_rollup_hour_country, cdr_rollup_hour_cause")
+               "cdr_rollup_hour_traffic, cdr_rollup_hour_country, cdr_rollup_hour_cause, concurrent_calls_minute, "
+               "concurrency_change")
