@@ -1,9 +1,9 @@
 """Rollups: per-minute and per-hour sums and counts of calls, updated with every import.
 
-A daily level keeps the local days of each time zone in use. The hourly level is stored at 15-minute resolution: every real time zone's hours and days start on
-a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45), so day and hour boundaries are exact
-for every user. Minute rows are kept for ROLLUP_MINUTE_DAYS (8 by default) for the dashboard and
-the 5/15-minute alarms.
+The hourly level is stored at 15-minute resolution: every real time zone's hours and days start
+on a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45), so day and hour boundaries are
+exact for every user. Narrow views of it answer common questions with few rows; a daily level
+keeps the local days of each time zone in use. Minute rows are kept ROLLUP_MINUTE_DAYS (8) days.
 
 Revision ID: 0003
 Revises: 0002
