@@ -80,6 +80,8 @@ def create_app() -> Flask:
     )
     init_auth(server)
     server.register_blueprint(importlib.import_module("routes.cdr_export").bp)  # CDR search exports
+    for module in ("routes.jsonrpc", "routes.export_downloads"):  # CGRateS JSON-RPC exports, export files
+        server.register_blueprint(importlib.import_module(module).bp)
     register_commands(server)
     _prepare_database(settings)
 

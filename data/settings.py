@@ -62,6 +62,7 @@ class Settings:
     number_plan: NumberPlan = field(default_factory=NumberPlan)
     mail: dict = field(default_factory=dict)
     rating_decimals: int = 5  # RATING_DECIMALS: call costs rounded half-up to this many places (0..5)
+    export_default_tenant: str = "cgrates.org"  # EXPORT_DEFAULT_TENANT: CGRateS tenant of customers without one
 
     @property
     def log_dir(self) -> Path:
@@ -118,4 +119,5 @@ def load_settings() -> Settings:
         number_plan=plan,
         mail=mail,
         rating_decimals=_env_int("RATING_DECIMALS", 5),
+        export_default_tenant=_env("EXPORT_DEFAULT_TENANT", "cgrates.org"),
     )

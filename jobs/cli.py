@@ -98,3 +98,10 @@ def refresh_rollups(start, end):
 def register_commands(server: Flask) -> None:
     for command in (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups):
         server.cli.add_command(command)
+    from jobs import mail as mail_cli  # the mail's commands: send-daily-report, mail-debug
+
+    mail_cli.register(server)
+    from jobs import exports as export_cli  # exports' commands (export-cdrs, export-template, export-schedules)
+
+    for command in export_cli.COMMANDS:
+        server.cli.add_command(command)

@@ -30,9 +30,21 @@ def run_job(name: str, func, tick: datetime) -> str:
             details = func()
         except Exception as exc:  # a failing job is recorded and logged, never kills the app
             log.exception("job %s failed", name)
-            job_runs.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            job_runs.finish_run(run_id, "failed", error)
+            _notify_failure(name, error)
             return "failed"
         finally:
             job_runs.release_job_lock(lock_conn, name)
     job_runs.finish_run(run_id, "ok", details=details if isinstance(details, dict) else None)
     return "ok"
+
+
+def _notify_failure(name: str, error: str) -> None:
+    """The admins get one e-mail per job and hour about a failure (data.mailer); never raises."""
+    try:
+        from data.mailer import notify_job_failure
+
+        notify_job_failure(name, error)
+    except Exception:
+        log.exception("could not notify the admins of the failure of job %s", name)

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from data.concurrency import refresh_concurrency
 from data.rollups import fill_new_timezones, refresh_recent_rollups
 from jobs import housekeeping
+from jobs import mail as mail_jobs
 from jobs.runner import current_tick, run_job
 
 log = logging.getLogger("dialstat.jobs")
@@ -37,6 +38,8 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("refresh-rollups", refresh_recent_rollups, 3600),
     ScheduledJob("rollup-timezones", lambda: {"filled": fill_new_timezones()}, 60),
     ScheduledJob("concurrent-calls", refresh_concurrency, 60),  # peaks of the minutes imports touched
+    ScheduledJob("mail-outbox", mail_jobs.outbox_job, mail_jobs.OUTBOX_PERIOD_SECONDS),  # send and retry mail
+    ScheduledJob("mail-reports", mail_jobs.reports_job, mail_jobs.REPORTS_PERIOD_SECONDS),  # scheduled reports
 ]
 
 

@@ -156,3 +156,51 @@ def browser_login(pg, username: str, password: str) -> None:
     pg.fill("#username", username)
     pg.fill("#password", password)
     pg.click("button[type=submit]")
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping every message it accepts.
+
+    ``stop()`` and ``start()`` take it down and bring it back on the same port (outage tests).
+    """
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.messages: list = []
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message.envelope_from, message.envelope_to = envelope.mail_from, list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return f"250 2.0.0 Ok: queued as test-{len(self.messages)}"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    """A running SMTP server; MAIL_SERVER / MAIL_PORT point at it (settings are read at each send)."""
+    sink = SmtpSink()
+    sink.start()
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("MAIL_PORT", str(sink.port))
+    monkeypatch.setenv("MAIL_TIMEOUT", "5")
+    yield sink
+    sink.stop()

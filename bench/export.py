@@ -1,0 +1,172 @@
+"""Export benchmark: 1,000,000 CDRs exported with the default template (cgr-csv) and with an FWV template.
+
+    .venv/bin/python bench/export.py [--rows 1000000] [--python-path]
+
+It starts a throwaway embedded PostgreSQL (or uses BENCH_DATABASE_URL, whose data it does not remove),
+loads the CDRs with COPY straight into ``cdr`` (no ingest pipeline), then runs each export in a fresh
+process and prints, per template: rows/s (wall clock), the CPU seconds of the exporting process and of
+its PostgreSQL backend (what the machine's other load cannot inflate much), and the exporter's peak RSS.
+``--python-path`` also runs cgr-csv through the Python writer instead of the SQL rendering.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FWV_PROFILE = {
+    "export_format": "*file_fwv",
+    "header_fields": [
+        {"tag": "TypeOfRecord", "type": "*constant", "value": "10", "width": 2},
+        {"tag": "FileSeqNr", "type": "*handler", "value": "*export_id", "width": 5, "strip": "right",
+         "padding": "zeroleft"},
+        {"tag": "LastCdr", "type": "*handler", "value": "*last_cdr_atime", "width": 12, "layout": "020106150405"},
+    ],
+    "content_fields": [
+        {"tag": "TypeOfRecord", "type": "*constant", "value": "20", "width": 2},
+        {"tag": "Account", "value": "account", "width": 12, "strip": "left", "padding": "right"},
+        {"tag": "Destination", "value": r"~destination:s/^34(\d+)/0$1/", "width": 14, "strip": "xright",
+         "padding": "right"},
+        {"tag": "CallId", "value": "accid", "width": 16, "strip": "xleft", "padding": "left"},
+        {"tag": "SetupTime", "type": "*datetime", "value": "setup_time", "width": 12, "layout": "020106150405"},
+        {"tag": "Duration", "value": "usage", "width": 6, "padding": "zeroleft", "layout": "seconds"},
+        {"tag": "Cost", "value": "cost", "width": 9, "padding": "zeroleft"},
+    ],
+    "trailer_fields": [
+        {"tag": "TypeOfRecord", "type": "*constant", "value": "90", "width": 2},
+        {"tag": "NumberOfRecords", "type": "*handler", "value": "*cdrs_number", "width": 8, "padding": "zeroleft"},
+        {"tag": "TotalCost", "type": "*handler", "value": "*cdrs_cost", "width": 12, "padding": "left"},
+    ],
+}  # fmt: skip
+
+
+def _environment(workdir: Path) -> None:
+    os.environ.setdefault("DIALSTAT_VAR_DIR", str(workdir / "var"))
+    os.environ.setdefault("EXPORT_DIR", str(workdir / "export"))
+    os.environ.setdefault("SCHEDULER", "off")
+    if os.environ.get("BENCH_DATABASE_URL"):
+        os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+
+
+def load_cdrs(rows: int) -> float:
+    """COPY ``rows`` answered CDRs into cdr (three switches, ten customers with tenants); returns seconds."""
+    from data import db
+
+    rng = random.Random(1)
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    with db.raw_connection() as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO switch (name, ip, source_type) VALUES ('bench-a', '192.168.1.1', 3), "
+                    "('bench-b', '192.168.1.2', 4), ('bench-c', '10.0.0.3', 1) RETURNING id")
+        switches = [r[0] for r in cur.fetchall()]
+        customers = []
+        for number in range(10):
+            cur.execute("INSERT INTO app_user (username, password_hash, role, tenant) VALUES (%s, 'x', 'customer', %s) "
+                        "RETURNING id", (f"bench-customer-{number}", None if number == 0 else f"tenant{number}.org"))
+            customers.append((f"10{number:02d}", cur.fetchone()[0]))
+        cur.execute("SELECT ensure_cdr_partitions(%s, %s)", (start, start + timedelta(days=60)))
+    began = time.perf_counter()
+    chunk = 100_000
+    for first in range(0, rows, chunk):
+        buffer = io.StringIO()
+        for number in range(first, min(first + chunk, rows)):
+            setup = start + timedelta(seconds=number * 5 + rng.randrange(5))
+            billsec = rng.randrange(1, 1800)
+            accountcode, user_id = customers[number % 10]
+            buffer.write(
+                f"{switches[number % 3]}\t{1 + number % 5}\tb{number:x}-{rng.getrandbits(48):x}@sip\t"
+                f"34{rng.randrange(600000000, 999999999)}\t{setup.isoformat()}\t"
+                f"{(setup + timedelta(seconds=rng.randrange(1, 20))).isoformat()}\t{billsec + 5}\t{billsec}\t"
+                f"{1 + number % 2}\t{accountcode}\t{user_id}\t{rng.randrange(0, 500000) / 100000:.5f}\n"
+            )
+        buffer.seek(0)
+        with db.raw_connection() as conn, conn.cursor() as cur:
+            cur.copy_expert("COPY cdr (switch_id, cdr_source_type, callid, destination_number, starting_date, "
+                            "answered_date, duration, billsec, direction, accountcode, user_id, sell_cost) "
+                            "FROM STDIN", buffer)  # fmt: skip
+    loaded = time.perf_counter() - began
+    with db.raw_connection() as conn, conn.cursor() as cur:
+        cur.execute("ANALYZE cdr")
+    return loaded
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child(template_name: str, python_path: bool) -> None:
+    """One export, in its own process so that its peak RSS is its own."""
+    import resource
+
+    from data import db
+    from data.export import load_cdre_profile, store
+
+    template = load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(
+        template_name)
+    run = store.adhoc_run(template, store.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
+    run.sql_rendering = not python_path
+    with db.raw_connection() as conn:
+        conn.rollback()
+        backend = conn.get_backend_pid()
+    began_cpu, backend_cpu, began = time.process_time(), _cpu_seconds(backend), time.perf_counter()
+    result = store.export_to_file(run, store.Actor("cli", "bench"))
+    wall = time.perf_counter() - began
+    with db.raw_connection() as conn:
+        same_backend = conn.get_backend_pid() == backend
+    print(json.dumps({
+        "template": template_name + (" (Python writer)" if python_path else ""),
+        "rows": result.summary.total_records, "seconds": wall, "rows_per_second": result.summary.total_records / wall,
+        "python_cpu": time.process_time() - began_cpu,
+        "postgres_cpu": _cpu_seconds(backend) - backend_cpu if same_backend else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "bytes": result.bytes,
+        "sql_rendered": not python_path and template_name == "cgr-csv",
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--python-path", action="store_true", help="also run cgr-csv with the Python writer")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-python", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.child_python)
+        return
+    with tempfile.TemporaryDirectory(prefix="dialstat-bench-export-") as workdir:
+        _environment(Path(workdir))
+        if "DATABASE_URL" not in os.environ:
+            from data.embedded_db import start_embedded_postgres
+
+            os.environ["DATABASE_URL"] = start_embedded_postgres(Path(workdir) / "pgdata", cleanup_mode="delete")
+        from data import migrate
+
+        migrate.upgrade()
+        print(f"loading {args.rows:,} CDRs with COPY ...", flush=True)
+        print(f"loaded in {load_cdrs(args.rows):.1f} s", flush=True)
+        runs = [("cgr-csv", False), ("fwv", False)] + ([("cgr-csv", True)] if args.python_path else [])
+        print(f"{'template':<28}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'python cpu':>12}{'postgres cpu':>14}"
+              f"{'peak RSS':>10}")  # fmt: skip
+        for name, python_path in runs:
+            command = [sys.executable, __file__, "--child", name] + (["--child-python"] if python_path else [])
+            output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
+            r = json.loads(output.strip().splitlines()[-1])
+            pg = f"{r['postgres_cpu']:.1f} s" if r["postgres_cpu"] is not None else "?"
+            print(f"{r['template']:<28}{r['rows']:>10,}{r['seconds']:>9.1f}{r['rows_per_second']:>10,.0f}"
+                  f"{r['python_cpu']:>10.1f} s{pg:>14}{r['peak_rss_mb']:>7.0f} MB", flush=True)
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

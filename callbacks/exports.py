@@ -1,0 +1,204 @@
+"""Callbacks of the Exports page (admins only: each one checks, whatever the page guard does)."""
+import json
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, html, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from data.export import store
+from data.export.templates import TemplateError
+
+PERIOD_LABELS = {seconds: label for label, seconds in store.PERIODS.items()}
+
+
+def _admin():
+    if not current_user.is_authenticated or not current_user.is_admin:
+        raise PreventUpdate
+    return current_user
+
+
+def _actor(user) -> store.Actor:
+    return store.Actor("ui", user.username, user_id=user.id)
+
+
+def _problems(title: str, problems: list[str]) -> dbc.Alert:
+    return dbc.Alert([html.Strong(title), html.Ul([html.Li(p) for p in problems], className="mb-0")],
+                     color="danger", className="mb-0")
+
+
+def _download(history_id: int | None, path) -> html.Span:
+    if history_id is None:
+        return html.Span("")
+    return html.A(str(path), href=f"/download/export/{history_id}", id=f"exports-download-{history_id}")
+
+
+@callback(
+    Output("exports-template-pick", "options"), Output("exports-template-pick", "value"),
+    Output("exports-run-template", "options"), Output("exports-schedule-template", "options"),
+    Output("exports-schedules", "children"), Output("exports-history", "children"),
+    Input("exports-refresh", "data"), State("exports-template-pick", "value"),
+)
+def refresh_lists(_refresh, picked):
+    _admin()
+    names = [row["name"] for row in store.list_templates()]
+    options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
+    return options, picked or "cgr-csv", options, options, _schedules_table(), _history_table()
+
+
+def _schedules_table():
+    rows = store.list_schedules()
+    if not rows:
+        return html.P("No scheduled exports yet.", className="text-body-secondary small")
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Name", "Template", "Period", "Directory", "Enabled",
+                                                    "Watermark (CDR id)", "Last run", "Last error")]))  # fmt: skip
+    body = html.Tbody([html.Tr([
+        html.Td(r["name"]), html.Td(r["template_name"]),
+        html.Td(PERIOD_LABELS.get(r["period_seconds"], f"every {r['period_seconds']} s")),
+        html.Td(r["export_dir"] or "."), html.Td("yes" if r["enabled"] else "no"), html.Td(r["watermark_id"]),
+        html.Td(f"{r['last_run_at']:%Y-%m-%d %H:%M:%S}" if r["last_run_at"] else ""), html.Td(r["last_error"] or ""),
+    ]) for r in rows])
+    return dbc.Table([head, body], size="sm", striped=True, className="small", id="exports-schedules-table")
+
+
+def _history_table():
+    rows = store.list_history(30)
+    if not rows:
+        return html.P("Nothing exported yet.", className="text-body-secondary small")
+    head = html.Thead(html.Tr([html.Th(h) for h in ("#", "When (UTC)", "Who", "Template", "Interval / CDR ids",
+                                                    "CDRs", "Not exported", "Cost", "File", "sha256")]))  # fmt: skip
+    body = []
+    for r in rows:
+        if r["id_through"] is not None:
+            span = f"ids {r['id_after']}–{r['id_through']}"
+        else:
+            span = " – ".join(f"{t:%Y-%m-%d %H:%M}" if t else "…" for t in (r["time_start"], r["time_end"]))
+        who = f"{r['actor']} ({r['source']})" + (f", re-export of #{r['reexport_of']}" if r["reexport_of"] else "")
+        file_cell = _download(r["id"], r["file_path"]) if r["finalized"] else html.Span(r["file_path"])
+        body.append(html.Tr([
+            html.Td(r["id"]), html.Td(f"{r['created_at']:%Y-%m-%d %H:%M:%S}"), html.Td(who),
+            html.Td(r["template_name"]), html.Td(span), html.Td(r["total_records"]), html.Td(r["unexported_records"]),
+            html.Td(str(r["total_cost"])), html.Td(file_cell), html.Td(html.Code(r["sha256"][:16] + "…")),
+        ]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, className="small", responsive=True)
+
+
+@callback(
+    Output("exports-template-name", "value"), Output("exports-profile", "value"),
+    Input("exports-template-pick", "value"),
+)
+def open_template(name):
+    _admin()
+    if not name:
+        raise PreventUpdate
+    for row in store.list_templates():
+        if row["name"] == name:
+            return ("" if row["builtin"] else name), json.dumps(row["profile"], indent=2, ensure_ascii=False)
+    raise PreventUpdate
+
+
+@callback(Output("exports-preview", "children"), Input("exports-profile", "value"))
+def live_preview(profile_text):
+    """The edited (unsaved) template applied to the 5 newest answered CDRs, on every change."""
+    _admin()
+    if not profile_text:
+        return "Open a template or write a cdre profile."
+    try:
+        template = store.load_cdre_profile(store.parse_profile_text(profile_text), name="preview")
+        result = store.preview(template)
+    except TemplateError as exc:
+        return _problems("This template cannot be used:", exc.problems)
+    except store.ExportRefused as exc:
+        return _problems("This template cannot be used:", [str(exc)])
+    if not result["ids"]:
+        return "No answered CDR to preview yet."
+    lines = [result["text"]]
+    for cgrid, reason in result["summary"].unexported.items():
+        lines.append(f"# not exported {cgrid}: {reason}\n")
+    return "".join(lines)
+
+
+@callback(
+    Output("exports-template-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-save", "n_clicks"), State("exports-template-name", "value"), State("exports-profile", "value"),
+    State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def save_template(_clicks, name, profile_text, refresh):
+    user = _admin()
+    try:
+        template = store.save_template((name or "").strip(), profile_text or "", user_id=user.id)
+    except TemplateError as exc:
+        return _problems("Not saved:", exc.problems), no_update
+    return dbc.Alert(f"Saved template {template.name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+
+
+@callback(
+    Output("exports-run-result", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-run", "n_clicks"), State("exports-run-template", "value"), State("exports-run-from", "value"),
+    State("exports-run-to", "value"), State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def run_export(_clicks, template_name, time_from, time_to, refresh):
+    user = _admin()
+    try:
+        flt = store.ExportFilter(time_start=store.parse_user_time(time_from, "from"),
+                                 time_end=store.parse_user_time(time_to, "to"))  # fmt: skip
+        run = store.adhoc_run(store.get_template(template_name or "cgr-csv"), flt)
+        result = store.export_to_file(run, _actor(user))
+    except (store.ExportRefused, TemplateError) as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+    summary = result.summary
+    return dbc.Alert([
+        f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
+        f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
+        _download(result.history_id, result.path.name),
+    ], color="success", className="mb-0"), (refresh or 0) + 1
+
+
+@callback(
+    Output("exports-schedule-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-schedule-save", "n_clicks"), State("exports-schedule-name", "value"),
+    State("exports-schedule-template", "value"), State("exports-schedule-period", "value"),
+    State("exports-schedule-dir", "value"), State("exports-schedule-enabled", "value"),
+    State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
+    user = _admin()
+    existing = {row["name"]: row["id"] for row in store.list_schedules()}
+    name = (name or "").strip()
+    try:
+        store.save_schedule(name, template_name or "cgr-csv", int(period or 3600), (directory or "").strip(),
+                            enabled=bool(enabled), user_id=user.id, schedule_id=existing.get(name))  # fmt: skip
+    except store.ExportRefused as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+    return dbc.Alert(f"Saved schedule {name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+
+
+@callback(
+    Output("exports-schedule-feedback", "children", allow_duplicate=True),
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-schedule-run", "n_clicks"), State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def run_schedules_now(_clicks, refresh):
+    _admin()
+    outcome = store.run_due_schedules(wait_seconds=5)
+    runs = outcome["runs"]
+    text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or "nothing due"
+    return dbc.Alert(text, color="info", className="mb-0"), (refresh or 0) + 1
+
+
+@callback(
+    Output("exports-reexport-result", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-reexport", "n_clicks"), State("exports-reexport-id", "value"), State("exports-refresh", "data"),
+    prevent_initial_call=True,
+)
+def reexport(_clicks, history_id, refresh):
+    user = _admin()
+    if not history_id:
+        raise PreventUpdate
+    try:
+        result = store.reexport(int(history_id), _actor(user))
+    except (store.ExportRefused, TemplateError) as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+    return dbc.Alert([f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
+                      _download(result.history_id, result.path.name)], color="success", className="mb-0"), \
+        (refresh or 0) + 1

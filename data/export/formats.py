@@ -1,0 +1,335 @@
+"""Export writers: CSV, fixed width (FWV) and hybrid CSV-FWV, streaming CDR rows to a text stream.
+
+:func:`write_export` takes any iterable of CDR rows (a DB cursor's generator is fine) and writes one record
+per CDR, so memory stays flat. Header and trailer records may use handlers (``*cdrs_number``,
+``*cdrs_cost``...) that need every CDR, so when a template has any, the content is spooled to a temporary
+file (in memory up to :data:`SPOOL_MEMORY_BYTES`, on disk beyond) and written after the header.
+
+* CSV: fields joined by the template's separator, each line ending in ``\\n``; a field is quoted (inner
+  quotes doubled) when it holds the separator, a quote, ``\\r`` or ``\\n``, starts with whitespace, or is
+  ``\\.`` -- Go's ``encoding/csv`` rules, which CGRateS uses. Widths are not applied.
+* FWV: fields fitted to their width (see :func:`format_field_width`) and concatenated, then ``\\n``.
+* Hybrid CSV-FWV: CSV records of width-fitted fields.
+
+Width counts characters (CGRateS counts bytes; the same for ASCII). A CDR that cannot be written (a value
+too long without ``strip``, too short without ``padding``, empty but ``mandatory``, unreadable data) is
+left out and reported in :attr:`ExportSummary.unexported`; it never stops the export. A header or trailer
+that cannot be built raises :class:`ExportError` before anything is written to ``out``.
+
+Open ``out`` with ``newline=""`` so that ``\\n`` is written as it is on every platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from .compiled import RowAccess, cgrid_function, compile_content
+from .fields import UTC, ValueFormat, exported_cost, format_cost, format_go_time, format_usage, resolve_layout
+from .templates import ExportField, ExportTemplate
+
+SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
+# The leading columns of a row rendered by the database (sqlrender.py); the record's pieces follow.
+RENDERED_COLUMNS = ("cgrid_key", "id", "billsec", "sell_cost", "answered_date")
+_COPY_CHUNK_CHARS = 64 * 1024
+# Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
+_RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
+
+
+class ExportError(Exception):
+    """The export as a whole failed (e.g. its header or trailer cannot be built)."""
+
+
+class ExportRecordError(ExportError):
+    """One record cannot be written; for a CDR the writer reports it as unexported and goes on."""
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote. ``total_records`` counts exported CDRs; ``total_cost`` is the exact sum of
+    their costs after ``cost_multiply_factor`` (not rounded, not shifted: ``*cdrs_cost`` does that like
+    it does for records); order ids are the CDR ``id``s."""
+
+    export_id: str = ""
+    total_records: int = 0
+    total_cost: Decimal = Decimal(0)
+    total_usage_seconds: int = 0
+    first_order_id: int | None = None
+    last_order_id: int | None = None
+    first_answer_time: datetime | None = None
+    last_answer_time: datetime | None = None
+    exported_cgrids: list[str] = field(default_factory=list)
+    unexported: dict[str, str] = field(default_factory=dict)  # cgrid (or "id:<id>") -> reason
+
+
+def write_export(
+    template: ExportTemplate,
+    rows: Iterable[Mapping[str, Any]],
+    out: TextIO,
+    *,
+    export_id: str = "",
+    now: datetime | None = None,
+    default_tenant: str = "",
+    mask_prefixes: Sequence[str] = (),
+    keep_exported_cgrids: bool = True,
+    columns: Sequence[str] | None = None,
+    rendered: bool = False,
+) -> ExportSummary:
+    """Write ``rows`` (CDR dicts) to ``out`` with ``template``; returns the summary.
+
+    ``export_id`` feeds ``*export_id``; ``now`` (default: the current time) feeds ``*time_now``;
+    ``default_tenant`` is the ``tenant`` of rows without one; ``mask_prefixes`` are the prefixes of the
+    template's ``mask_destination_id`` list. With ``keep_exported_cgrids=False`` the summary does not
+    collect exported cgrids, for exports too big to hold them in memory. With ``columns``, rows are
+    tuples of those columns in that order (what a database cursor gives) instead of dicts. With
+    ``rendered``, rows are records rendered by the database (see :data:`RENDERED_COLUMNS`).
+    """
+    value_format = template.value_format(default_tenant=default_tenant, mask_prefixes=mask_prefixes)
+    writer = _ExportWriter(template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids,
+                           RowAccess(columns))  # fmt: skip
+    write_content = writer.write_rendered if rendered else writer.write_content
+    if not template.header_fields and not template.trailer_fields:
+        write_content(rows, out)
+        return writer.summary
+    with tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8", newline=""
+    ) as spool:
+        write_content(rows, spool)
+        header = writer.summary_record(template.header_fields, "header")
+        trailer = writer.summary_record(template.trailer_fields, "trailer")
+        out.write(header)
+        spool.seek(0)
+        shutil.copyfileobj(spool, out, _COPY_CHUNK_CHARS)
+        out.write(trailer)
+    return writer.summary
+
+
+def format_field_width(
+    value: str, width: int, strip: str = "", padding: str = "", mandatory: bool = False
+) -> str:
+    """Fit ``value`` to ``width`` characters the way CGRateS's FmtFieldWidth does.
+
+    strip (value too long): ``right`` keeps the first ``width`` characters, ``left`` the last ones;
+    ``xright``/``xleft`` keep one fewer and mark the cut end with ``x``. padding (value too short): ``left``
+    adds spaces on the left, ``right`` on the right, ``zeroleft`` zeros on the left. Width 0 means any
+    length. Raises :class:`ExportRecordError` when the value does not fit or is empty but mandatory.
+    """
+    if mandatory and not value:
+        raise ExportRecordError("empty value for a mandatory field")
+    if width == 0 or len(value) == width:
+        return value
+    if len(value) > width:
+        if strip == "right":
+            return value[:width]
+        if strip == "xright":
+            return value[: width - 1] + "x"
+        if strip == "left":
+            return value[len(value) - width :]
+        if strip == "xleft":
+            return "x" + value[len(value) - width + 1 :]
+        raise ExportRecordError(f"value {value!r} is longer than the width {width} and no strip is set")
+    if padding == "right":
+        return value.ljust(width)
+    if padding == "left":
+        return value.rjust(width)
+    if padding == "zeroleft":
+        return value.rjust(width, "0")
+    raise ExportRecordError(f"value {value!r} is shorter than the width {width} and no padding is set")
+
+
+def csv_record(values: Iterable[str], separator: str = ",") -> str:
+    """One CSV line, quoted as Go's encoding/csv does, ending in ``\\n``."""
+    return separator.join(_csv_cell(value, separator) for value in values) + "\n"
+
+
+def export_file_name(template: ExportTemplate, now: datetime) -> str:
+    """``cdrs_<unix timestamp>.csv`` (``.fwv`` for fixed width), as CGRateS names its exports."""
+    extension = "fwv" if template.export_format == "fwv" else "csv"
+    return f"cdrs_{int(now.timestamp())}.{extension}"
+
+
+def _csv_cell(value: str, separator: str) -> str:
+    if value == "":
+        return value
+    if (
+        value == "\\."  # Go quotes it so that PostgreSQL's COPY does not read it as end of data
+        or separator in value
+        or any(char in value for char in '"\r\n')
+        or value[0].isspace()
+    ):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+class _ExportWriter:
+    """Renders records for one export run and keeps the statistics the handlers report."""
+
+    def __init__(self, template: ExportTemplate, value_format: ValueFormat, export_id: str,
+                 now: datetime, keep_exported_cgrids: bool, access: RowAccess):  # fmt: skip
+        self.template = template
+        self.value_format = value_format
+        self.export_id = export_id
+        self.now = now
+        self.keep_exported_cgrids = keep_exported_cgrids
+        self.access = access
+        self.summary = ExportSummary(export_id=export_id)
+
+    def write_content(self, rows: Iterable[Any], sink: TextIO) -> None:  # noqa: C901 - one hot loop, on purpose
+        access = self.access
+        content = compile_content(self.template, self.value_format, access, export_id=self.export_id,
+                                  handler_text=self._handler_text)  # fmt: skip
+        record, cgrid_of = content.record, cgrid_function(access)
+        id_of, answered_of = access.getter("id"), access.getter("answered_date")
+        cost_of, billsec_of = access.getter("sell_cost"), access.getter("billsec")
+        factor = self.value_format.cost_multiply_factor
+        summary = self.summary
+        unexported, cgrids = summary.unexported, summary.exported_cgrids
+        keep_cgrids, write = self.keep_exported_cgrids, sink.write
+        records, usage, total_cost = 0, 0, Decimal(0)
+        first_id = last_id = first_answer = last_answer = None
+        for row in rows:
+            try:
+                cgrid = cgrid_of(row)
+            except _RECORD_DATA_ERRORS as exc:
+                unexported[f"id:{id_of(row)}"] = str(exc)
+                continue
+            try:
+                line = record(row, cgrid)
+            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+                unexported[cgrid] = str(content.diagnose(row, cgrid, exc))
+                continue
+            try:
+                cost = cost_of(row)
+                if factor or (cost is not None and cost.__class__ is not Decimal):
+                    cost = exported_cost(cost, factor)
+                seconds = int(billsec_of(row) or 0)
+            except _RECORD_DATA_ERRORS as exc:
+                unexported[cgrid] = f"unreadable CDR data: {exc}"
+                continue
+            write(line)
+            records += 1
+            usage += seconds
+            if keep_cgrids:
+                cgrids.append(cgrid)
+            if cost is not None:
+                total_cost += cost
+            order_id = id_of(row)
+            if order_id is not None:
+                if first_id is None or order_id < first_id:
+                    first_id = order_id
+                if last_id is None or order_id > last_id:
+                    last_id = order_id
+            answered = answered_of(row)
+            if isinstance(answered, datetime):
+                if answered.tzinfo is None:
+                    answered = answered.replace(tzinfo=UTC)
+                if first_answer is None or answered < first_answer:
+                    first_answer = answered
+                if last_answer is None or answered > last_answer:
+                    last_answer = answered
+        summary.total_records += records
+        summary.total_usage_seconds += usage
+        summary.total_cost += total_cost
+        summary.first_order_id, summary.last_order_id = first_id, last_id
+        summary.first_answer_time, summary.last_answer_time = first_answer, last_answer
+
+    def write_rendered(self, rows: Iterable[Sequence[Any]], sink: TextIO) -> None:
+        """Write records rendered by the database: rows of RENDERED_COLUMNS, then the pieces of the line."""
+        sha1, write = hashlib.sha1, sink.write
+        factor = self.value_format.cost_multiply_factor
+        summary = self.summary
+        unexported, cgrids = summary.unexported, summary.exported_cgrids
+        keep_cgrids = self.keep_exported_cgrids
+        records, usage, total_cost = 0, 0, Decimal(0)
+        first_id = last_id = first_answer = last_answer = None
+        for key, order_id, billsec, cost, answered, *pieces in rows:
+            if key is None:
+                unexported[f"id:{order_id}"] = "CDR has no callid or starting_date, so no cgrid"
+                continue
+            cgrid = sha1(key.encode()).hexdigest()
+            write(cgrid.join(pieces))
+            records += 1
+            usage += billsec or 0
+            if keep_cgrids:
+                cgrids.append(cgrid)
+            if cost is not None:
+                total_cost += cost * factor if factor else cost
+            if first_id is None or order_id < first_id:
+                first_id = order_id
+            if last_id is None or order_id > last_id:
+                last_id = order_id
+            if answered is not None:
+                if first_answer is None or answered < first_answer:
+                    first_answer = answered
+                if last_answer is None or answered > last_answer:
+                    last_answer = answered
+        summary.total_records += records
+        summary.total_usage_seconds += usage
+        summary.total_cost += total_cost
+        summary.first_order_id, summary.last_order_id = first_id, last_id
+        summary.first_answer_time, summary.last_answer_time = first_answer, last_answer
+
+    def summary_record(self, export_fields: Sequence[ExportField], section: str) -> str:
+        """The header or trailer record ("" when the template has none)."""
+        if not export_fields:
+            return ""
+        try:
+            return self._record(export_fields, self._text_without_row)
+        except ExportRecordError as exc:
+            raise ExportError(f"cannot build the export {section}: {exc}") from None
+
+    def _record(self, export_fields: Sequence[ExportField], text_of: Callable[[ExportField], str]) -> str:
+        fixed_width = self.template.export_format != "csv"
+        cells = []
+        for export_field in export_fields:
+            # CGRateS pads fillers on the right whatever the template says.
+            padding = "right" if export_field.type == "*filler" else export_field.padding
+            try:
+                cells.append(format_field_width(
+                    text_of(export_field),
+                    export_field.width if fixed_width else 0,
+                    export_field.strip,
+                    padding,
+                    export_field.mandatory,
+                ))  # fmt: skip
+            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+                raise ExportRecordError(f"field {export_field.tag!r}: {exc}") from None
+        if self.template.export_format == "fwv":
+            return "".join(cells) + "\n"
+        return csv_record(cells, self.template.field_separator)
+
+    def _text_without_row(self, export_field: ExportField) -> str:
+        if export_field.type == "*handler":
+            return self._handler_text(export_field)
+        return export_field.value  # *constant, *filler
+
+    def _handler_text(self, export_field: ExportField) -> str:
+        handler = export_field.value
+        summary = self.summary
+        value_format = self.value_format
+        if handler == "*export_id":
+            return self.export_id
+        if handler == "*cdrs_number":
+            return str(summary.total_records)
+        if handler == "*cdrs_duration":
+            return format_usage(summary.total_usage_seconds, export_field.layout or value_format.usage_unit)
+        if handler == "*cdrs_cost":
+            return format_cost(summary.total_cost, value_format.cost_rounding_decimals,
+                               value_format.cost_shift_digits)  # fmt: skip
+        moment = {
+            "*time_now": self.now,
+            "*first_cdr_atime": summary.first_answer_time,
+            "*last_cdr_atime": summary.last_answer_time,
+        }[handler]
+        if moment is None:  # no answered CDR exported
+            return ""
+        return format_go_time(moment, self._time_layout(export_field), value_format.timezone)
+
+    def _time_layout(self, export_field: ExportField) -> str:
+        return resolve_layout(export_field.layout) if export_field.layout else self.value_format.time_layout

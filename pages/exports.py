@@ -1,0 +1,86 @@
+"""Exports (admins): export templates with a live preview, one-off exports, schedules, the export history."""
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from data.export import store
+
+dash.register_page(__name__, path="/exports", name="Exports", order=90, admin_only=True)
+
+PERIOD_OPTIONS = [{"label": label, "value": seconds} for label, seconds in store.PERIODS.items()]
+
+
+def _card(title: str, body: list, **kwargs) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], className="mb-3", **kwargs)
+
+
+def template_editor() -> dbc.Card:
+    return _card("Template", [
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(id="exports-template-pick", placeholder="Open a template…", clearable=False),
+                    md=6),
+            dbc.Col(dbc.Input(id="exports-template-name", placeholder="Name to save as"), md=6),
+        ], className="mb-2"),
+        dbc.Label("CGRateS cdre profile (JSON or YAML)", html_for="exports-profile"),
+        dcc.Textarea(id="exports-profile", style={"width": "100%", "height": "22rem", "fontFamily": "monospace",
+                                                  "fontSize": "0.85rem"}),
+        dbc.Button("Save template", id="exports-save", color="primary", className="mt-2"),
+        html.Div(id="exports-template-feedback", className="mt-2"),
+        html.H6("Preview on the 5 newest answered CDRs", className="mt-3"),
+        html.Pre(id="exports-preview", className="border rounded p-2 small", style={"whiteSpace": "pre"}),
+    ])
+
+
+def export_form() -> dbc.Card:
+    return _card("Export now", [
+        dcc.Dropdown(id="exports-run-template", placeholder="Template", className="mb-2"),
+        dbc.Row([
+            dbc.Col(dbc.Input(id="exports-run-from", placeholder="Answered from (2024-01-31, RFC3339)"), md=6),
+            dbc.Col(dbc.Input(id="exports-run-to", placeholder="Answered before"), md=6),
+        ], className="mb-2"),
+        dbc.Button("Export", id="exports-run", color="primary"),
+        dcc.Loading(html.Div(id="exports-run-result", className="mt-2")),
+    ])
+
+
+def schedule_form() -> dbc.Card:
+    return _card("Scheduled exports", [
+        html.Div(id="exports-schedules"),
+        dbc.Row([
+            dbc.Col(dbc.Input(id="exports-schedule-name", placeholder="Schedule name"), md=6),
+            dbc.Col(dcc.Dropdown(id="exports-schedule-template", placeholder="Template"), md=6),
+        ], className="mb-2"),
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(id="exports-schedule-period", options=PERIOD_OPTIONS, value=3600,
+                                 clearable=False), md=6),
+            dbc.Col(dbc.Input(id="exports-schedule-dir", placeholder="Directory under EXPORT_DIR"), md=6),
+        ], className="mb-2"),
+        dbc.Checkbox(id="exports-schedule-enabled", label="Enabled", value=True),
+        dbc.Button("Save schedule", id="exports-schedule-save", color="secondary", className="mt-2 me-2"),
+        dbc.Button("Run due schedules now", id="exports-schedule-run", color="secondary", outline=True,
+                   className="mt-2"),
+        html.Div(id="exports-schedule-feedback", className="mt-2"),
+    ])
+
+
+def history_card() -> dbc.Card:
+    return _card("Export history", [
+        dbc.InputGroup([
+            dbc.Input(id="exports-reexport-id", type="number", placeholder="Export #"),
+            dbc.Button("Re-export", id="exports-reexport", color="secondary", outline=True),
+        ], className="mb-2", style={"maxWidth": "20rem"}),
+        html.Div(id="exports-reexport-result"),
+        html.Div(id="exports-history"),
+    ])
+
+
+def layout(**_query):
+    return html.Div([
+        html.H2("Exports"),
+        dcc.Store(id="exports-refresh", data=0),
+        dbc.Row([
+            dbc.Col(template_editor(), lg=7),
+            dbc.Col([export_form(), schedule_form()], lg=5),
+        ]),
+        history_card(),
+    ])
