@@ -216,6 +216,6 @@ def refresh_by_day(query):
     scope = current_scope()
     criteria = criteria_for(query, scope)
     by_day = report_by_day(scope, criteria)
-    rows = chart_rows(by_day, "period")
+    rows = chart_rows(by_day, "period", scope)
     total = {"query": query, "key": criteria.fingerprint(), "total": sum(int(r["attempts"]) for r in by_day)}
     return dual_axis_figure(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")), rows, total

@@ -20,8 +20,8 @@ COLUMNS = [("label", "Country"), ("calls", "Calls"), ("minutes", "Minutes"), ("a
 def refresh_countries(start, end, preset, switches, customer, accountcodes, metric):
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
-    order = ORDER.get(metric, "attempts")
-    rows = chart_rows(top_with_other(breakdown(scope, f, "country"), order, top=10), "label")
+    order = ORDER.get(metric, "attempts") if scope.is_admin or metric != "cost" else "sell_cost"
+    rows = chart_rows(top_with_other(breakdown(scope, f, "country"), order, top=10), "label", scope)
     shown = [{**r, "asr": format_kpi(r["asr"], "percent"), "minutes": format_kpi(r["minutes"], "minutes"),
               "cost": format_kpi(r["cost"], "money"), "calls": format_kpi(r["calls"])} for r in rows]
     return pie_figure(rows, "label", metric), rows, simple_table(shown, COLUMNS, empty="No calls in this range.")

@@ -40,7 +40,7 @@ def refresh_daily_comparison(day, mode, count, chosen, metric, switches, custome
     base = date.fromisoformat(day[:10]) if day else user_today(scope)
     f = report_filter(scope, None, None, None, switches, customer, accountcodes)
     rows = []
-    for row in chart_rows(hourly_profile(scope, comparison_days(base, mode, count, chosen), f), "hour"):
+    for row in chart_rows(hourly_profile(scope, comparison_days(base, mode, count, chosen), f), "hour", scope):
         rows.append({"hour": row["hour"], "series": row["series"], metric: row[metric]})
     figure = series_figure(rows, "hour", metric, "series", y_title=metric.title())
     figure.update_xaxes(dtick=1, range=[-0.5, 23.5], title="Hour of day")

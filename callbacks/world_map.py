@@ -13,5 +13,5 @@ from data.scope import current_scope
 def refresh_world_map(start, end, preset, switches, customer, accountcodes):
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
-    rows = [r for r in chart_rows(breakdown(scope, f, "country"), "label") if r.get("alpha3")]
+    rows = [r for r in chart_rows(breakdown(scope, f, "country"), "label", scope) if r.get("alpha3")]
     return choropleth_figure(rows), rows

@@ -191,8 +191,16 @@ def preset_range(preset: str | None, today: date) -> tuple[date, date]:
     return today - timedelta(days=6), today
 
 
-def chart_rows(rows: list[dict], label_key: str) -> list[dict]:
-    """Report rows as drawn and downloaded: the label, the sums and the KPIs computed from them."""
+def cost_seen_by(scope: Scope, t: Totals):
+    """What a call cost, as the viewer knows it: the buy cost for admins, the price they pay for customers."""
+    return t.cost if scope.is_admin else t.revenue
+
+
+def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
+    """Report rows as drawn and downloaded: the label, the sums and the KPIs computed from them.
+
+    Customers see what they are charged as "cost", and never the buy side or the margin.
+    """
     table = []
     for row in rows:
         t = Totals.from_row(row)
@@ -209,9 +217,8 @@ def chart_rows(rows: list[dict], label_key: str) -> list[dict]:
             "ner": _rounded(t.ner, 4),
             "short_call_ratio": _rounded(t.short_call_ratio, 4),
             "pdd": _rounded(t.pdd, 2),
-            "cost": round(float(t.cost), 5),
-            "revenue": round(float(t.revenue), 5),
-            "margin": round(float(t.margin), 5),
+            "cost": round(float(cost_seen_by(scope, t)), 5),
+            **({"revenue": round(float(t.revenue), 5), "margin": round(float(t.margin), 5)} if scope.is_admin else {}),
         })
     return table
 

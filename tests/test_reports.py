@@ -52,6 +52,17 @@ def test_dashboard_kpis_equal_sql_for_admin_and_customer(app, traffic):
         assert figure["data"][0]["y"] == [r["calls"] for r in hourly]  # the download is the data drawn
 
 
+def test_customers_see_what_they_pay_as_cost_never_the_buy_side(app, traffic):
+    from data.kpis import format_kpi
+
+    alice = _client(app, "alice", "alice-pw-1")
+    result = dash_call(alice, "refresh_dashboard", [None, None, None, None])
+    paid = db.scalar("SELECT COALESCE(sum(sell_cost), 0) FROM cdr WHERE user_id = :u "
+                     "AND starting_date >= now() - interval '24 hours'", u=traffic["alice"].id)
+    assert result[("kpi-cost", "children")] == format_kpi(paid, "money")
+    assert all("margin" not in r and "revenue" not in r for r in chart_data(result, "dashboard-hourly"))
+
+
 def test_a_customer_cannot_ask_for_another_customers_calls(app, traffic):
     alice = _client(app, "alice", "alice-pw-1")
     bob = traffic["bob"]
