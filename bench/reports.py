@@ -128,17 +128,19 @@ def callback_timings(repeat: int) -> None:
         "concurrent calls 1 day": ("refresh_concurrent_calls", filters(today - timedelta(days=1),
                                                                        today - timedelta(days=1))),
     }
-    for name, (func, inputs) in cdr_search_cases(callbacks, today).items():
-        cases[name] = (func, inputs)
+    month = f"start={(today - timedelta(days=29)).isoformat()}&end={today.isoformat()}"
+    first_page = {"startRow": 0, "endRow": 100, "sortModel": []}
+    searches = {
+        "CDR search, first page": ("load_block", [first_page], [f"?{month}", None, None]),
+        "CDR search, filtered": ("load_block", [first_page], [f"?{month}&switch=2&answered=1", None, None]),
+    }
     server, base = start_server()
     try:
         session = Session(base, "admin", "bench-admin")
-        for name, (func, inputs) in cases.items():
-            try:
-                body = callback_body(callbacks, func, inputs)
-            except StopIteration:
-                print(f"{name:28s} (callback {func} not found)")
-                continue
+        bodies = {name: callback_body(callbacks, func, inputs) for name, (func, inputs) in cases.items()}
+        bodies.update({name: callback_body(callbacks, func, inputs, state)
+                       for name, (func, inputs, state) in searches.items()})
+        for name, body in bodies.items():
             session.callback(body)  # warm-up
             samples = []
             for _ in range(repeat):
@@ -149,15 +151,6 @@ def callback_timings(repeat: int) -> None:
     finally:
         server.terminate()
         server.wait()
-
-
-def cdr_search_cases(callbacks: dict, today: date) -> dict:
-    """The CDR search's first page, with and without filters (see data/cdr_search.py)."""
-    try:
-        from bench_cdr_search import first_page_cases
-    except ImportError:
-        return {}
-    return first_page_cases(callbacks, today)
 
 
 def main() -> None:
