@@ -164,6 +164,7 @@ def main() -> None:
     os.environ["SCHEDULER"] = "off"
     bench_database("reports")
     from data import db, migrate
+    from data.concurrency import refresh_concurrency
     from data.rollups import rebuild_rollups
 
     migrate.upgrade()
@@ -176,6 +177,9 @@ def main() -> None:
             t0 = time.perf_counter()
             counts = rebuild_rollups(date.today() - timedelta(days=31), date.today() + timedelta(days=1))
             print(f"rollups rebuilt from cdr in {time.perf_counter() - t0:.1f} s: {counts}")
+            t0 = time.perf_counter()
+            refresh_concurrency()
+            print(f"concurrent calls per minute computed in {time.perf_counter() - t0:.1f} s")
             conn.commit()
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
         print(f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
