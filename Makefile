@@ -13,12 +13,22 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app demo-data --if-empty
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 8050
+
+# Production-style: gunicorn workers without the scheduler, and the scheduler as its own process
+# (docs/administration.md). WORKERS, THREADS and BIND can be set: `make serve WORKERS=8 BIND=0.0.0.0:8050`.
+WORKERS ?= 4
+THREADS ?= 4
+BIND ?= 127.0.0.1:8050
 
 serve: $(STAMP)
 	$(BIN)/flask --app app db upgrade
-	SCHEDULER=off $(BIN)/gunicorn --workers 4 --threads 4 --bind 127.0.0.1:8050 'app:create_app()' & \
-	  SCHEDULER=embedded $(BIN)/flask --app app scheduler
+	SCHEDULER=off REPORT_CACHE_SECONDS=$${REPORT_CACHE_SECONDS:-5} \
+	  $(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(BIND) --timeout 120 \
+	  --graceful-timeout 30 'app:create_app()' & gunicorn=$$!; \
+	  trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask --app app scheduler
 
 test: $(STAMP)
 	$(BIN)/ruff check .

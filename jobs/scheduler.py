@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from data.concurrency import refresh_concurrency
 from data.rollups import fill_new_timezones, refresh_recent_rollups
+from jobs import alarms as alarm_jobs
 from jobs import housekeeping
 from jobs import mail as mail_jobs
 from jobs.runner import current_tick, run_job
@@ -40,12 +41,28 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("concurrent-calls", refresh_concurrency, 60),  # peaks of the minutes imports touched
     ScheduledJob("mail-outbox", mail_jobs.outbox_job, mail_jobs.OUTBOX_PERIOD_SECONDS),  # send and retry mail
     ScheduledJob("mail-reports", mail_jobs.reports_job, mail_jobs.REPORTS_PERIOD_SECONDS),  # scheduled reports
+    # Alarms (each closed period, once), destination-alert notices, threat control, webhook deliveries.
+    ScheduledJob("alarms", alarm_jobs.alarms_job, alarm_jobs.ALARMS_PERIOD_SECONDS),
+    ScheduledJob("threats", alarm_jobs.threats_job, alarm_jobs.THREATS_PERIOD_SECONDS),
+    ScheduledJob("webhooks", alarm_jobs.webhooks_job, alarm_jobs.WEBHOOKS_PERIOD_SECONDS),
 ]
 
 
 def register(job: ScheduledJob) -> None:
     if all(j.name != job.name for j in JOBS):
         JOBS.append(job)
+
+
+def _test_noop() -> dict:
+    import os
+    import socket
+
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def register_test_job(period_seconds: int) -> None:
+    """SCHEDULER_TEST_JOB_SECONDS > 0: a no-op job with a short period, to watch the once-per-tick claim."""
+    register(ScheduledJob("scheduler-test", _test_noop, int(period_seconds)))
 
 
 def job_by_name(name: str) -> ScheduledJob:

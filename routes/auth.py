@@ -3,20 +3,31 @@
 Only static files (Dash's assets and component bundles) and the routes marked ``public`` are
 reachable without a session. Everything else, including Dash's layout, dependency and callback
 endpoints, answers 401 (machine routes) or redirects to the login page (pages).
+
+Under ``/api/`` a request may instead authenticate itself with ``Authorization: Bearer <API token>``
+or HTTP basic auth (``request_loader``); the same guard then lets it through. Failed logins (form or
+basic auth) count towards the per-username lockout (``data.lockout``), and the login form is rate
+limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts).
 """
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, current_app, redirect, render_template_string, request, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from data import users
+from data import acl, db, lockout, users
+from data.settings import load_settings
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+API_REALM = 'Basic realm="Dialstat API", charset="UTF-8"'
 
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 PUBLIC_PATHS = {"/_favicon.ico"}
@@ -37,9 +48,20 @@ def is_public_request() -> bool:
     return bool(getattr(view, "is_public", False))
 
 
+def api_error(status: int, detail: str):
+    """An API error as JSON (``{"detail": ...}``); 401s say how to authenticate."""
+    response = jsonify(detail=detail)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = API_REALM
+    return response
+
+
 def require_login():
     if is_public_request() or current_user.is_authenticated:
         return None
+    if request.path.startswith("/api/"):
+        return api_error(401, "authentication required: an API token (Authorization: Bearer ...) or basic auth")
     if request.path.startswith(MACHINE_PREFIXES) or request.method != "GET":
         return "login required", 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -71,21 +93,41 @@ LOGIN_PAGE = """<!doctype html>
     <input class="form-control" id="password" name="password" type="password" autocomplete="current-password" required>
   </div>
   <button class="btn btn-primary w-100" type="submit">Log in</button>
-</form></main></body></html>"""
+</form>
+<p class="mt-3 small"><a href="{{ url_for('account.password_reset_request') }}">Forgot your password?</a></p>
+</main></body></html>"""
+
+LOCKED = "Too many failed logins: this username is locked for a while. Try again later or reset the password."
+
+
+def _login_limit() -> str:
+    return load_settings().ops.login_rate_limit
+
+
+def _failed_login(response) -> bool:
+    """Only failed logins count towards the rate limit of the login form."""
+    return response.status_code in (401, 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login)
 def login():
     error = None
     next_url = _safe_next(request.values.get("next"))
     if request.method == "POST":
         csrf.protect()
-        user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
-        if user is not None:
-            login_user(user)
-            return redirect(next_url)
-        error = "Wrong username or password."
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        if lockout.is_locked(username):
+            error = LOCKED
+        else:
+            user = users.authenticate(username, password)
+            if user is not None:
+                lockout.clear(username)
+                db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
+                login_user(user)
+                return redirect(next_url)
+            error = LOCKED if lockout.record_failure(username) else "Wrong username or password."
     html = render_template_string(LOGIN_PAGE, error=error, next=next_url, csrf_token=generate_csrf())
     return html, (401 if error else 200)
 
@@ -97,11 +139,64 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def user_from_api_request(req):
+    """Flask-Login's request loader: an API token or HTTP basic auth, on ``/api/`` paths only."""
+    if not req.path.startswith("/api/"):
+        return None
+    scheme, _, credentials = (req.headers.get("Authorization") or "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        try:
+            from data import api_tokens
+        except ImportError:  # the token module is not there yet
+            return None
+        user = api_tokens.user_for_token(credentials)
+        return user if user is not None and user.is_active else None
+    if scheme.lower() == "basic":
+        auth = req.authorization
+        if not auth or not auth.username or auth.password is None or lockout.is_locked(auth.username):
+            return None
+        user = users.authenticate(auth.username, auth.password)
+        if user is None:
+            lockout.record_failure(auth.username)
+        return user
+    return None
+
+
+def requires_permission(*permissions: str):
+    """Refuse (403, JSON) a request whose user lacks any of ``permissions`` (see ``data.acl``)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            granted = acl.current_permissions()
+            missing = [p for p in permissions if p not in granted]
+            if missing:
+                return api_error(403, f"not allowed: {', '.join(missing)}")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def _too_many(error):
+    message = "Too many failed attempts from your address. Wait a minute."
+    if request.path.startswith("/api/"):
+        return api_error(429, "too many requests; try again later")
+    if request.path != url_for("auth.login"):
+        return message, 429, {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "60"}
+    html = render_template_string(LOGIN_PAGE, error=message, next=_safe_next(request.values.get("next")),
+                                  csrf_token=generate_csrf())
+    return html, 429, {"Retry-After": "60"}
+
+
 def init_auth(server: Flask) -> None:
     server.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked explicitly on form posts
+    server.config.setdefault("RATELIMIT_STORAGE_URI", load_settings().ops.ratelimit_storage_uri)
     csrf.init_app(server)
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
     login_manager.user_loader(lambda user_id: users.get_user(int(user_id)))
+    login_manager.request_loader(user_from_api_request)
+    limiter.init_app(server)
+    server.register_error_handler(429, _too_many)
     server.register_blueprint(bp)
     server.before_request(require_login)

@@ -1,0 +1,90 @@
+"""Callbacks of the users page (admins only: each checks, whatever the page guard does)."""
+from dash import Input, Output, State, callback, no_update
+
+from components.admin import error, message, require_admin
+from data import admin
+from pages.admin_users import user_options, users_table
+
+FIELDS = ("username", "password", "role", "active", "full-name", "email", "timezone", "accountcodes", "groups", "plan")
+
+
+@callback(
+    [Output(f"admin-user-{f}", "value") for f in FIELDS],
+    Output("admin-user-message", "children", allow_duplicate=True),
+    Input("admin-user-select", "value"),
+    prevent_initial_call=True,
+)
+def fill_user_form(selected):
+    require_admin()
+    if not selected or selected == "new":
+        return "", "", "customer", True, "", "", "UTC", "", [], "", no_update
+    user = admin.user_detail(int(selected))
+    if user is None:
+        return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
+    return (user["username"], "", user["role"], user["is_active"], user["full_name"], user["email"] or "",
+            user["timezone"], ", ".join(user["accountcodes"]), list(user["group_ids"]),
+            str(user["voip_plan_id"] or ""), no_update)
+
+
+@callback(
+    Output("admin-user-codes-hint", "children"),
+    Input("admin-user-accountcodes", "value"),
+    State("admin-user-select", "value"),
+)
+def accountcodes_hint(value, selected):
+    """Before saving: which codes are new, who owns them now, and how many stored calls carry them."""
+    require_admin()
+    try:
+        codes = admin.parse_accountcodes(value or "")
+    except ValueError as exc:
+        return error(exc)
+    current = set()
+    if selected and selected != "new":
+        current = set((admin.user_detail(int(selected)) or {}).get("accountcodes") or [])
+    new = [c for c in codes if c not in current]
+    if not new:
+        return None
+    owners = admin.accountcode_owners(new)
+    calls = admin.calls_with_accountcodes(new)
+    parts = [f"New accountcodes: {', '.join(new)}. {calls:,} stored calls carry them."]
+    taken = [f"{code} (now {owner['username']})" for code, owner in owners.items()
+             if str(owner["user_id"]) != str(selected)]
+    if taken:
+        parts.append(f"Taken from another customer: {', '.join(taken)}.")
+    return message(" ".join(parts), "info", "admin-user-codes-info")
+
+
+@callback(
+    Output("admin-user-message", "children"),
+    Output("admin-user-select", "options"),
+    Output("admin-user-select", "value"),
+    Output("admin-users", "children"),
+    Output("admin-user-password", "value", allow_duplicate=True),
+    Input("admin-user-save", "n_clicks"),
+    [State("admin-user-select", "value")] + [State(f"admin-user-{f}", "value") for f in FIELDS]
+    + [State("admin-user-reassign", "value")],
+    prevent_initial_call=True,
+)
+def save_user(_clicks, selected, username, password, role, active, full_name, email, timezone, codes, groups, plan,
+              reassign):
+    actor = require_admin()
+    fields = {"username": username or "", "role": role, "is_active": bool(active), "full_name": full_name or "",
+              "email": email or None, "timezone": timezone or "UTC", "voip_plan_id": int(plan) if plan else None}
+    try:
+        if not selected or selected == "new":
+            moving = admin.calls_with_accountcodes(admin.parse_accountcodes(codes or "")) if reassign else 0
+            user_id = admin.create_user(actor, password=password or "", accountcodes=codes or "",
+                                        group_ids=groups or [], reassign=bool(reassign), **fields)
+            text = f"Created {fields['role']} {fields['username']!r}."
+            if moving:
+                text += f" {moving:,} stored calls re-assigned."
+        else:
+            user_id = int(selected)
+            result = admin.update_user(actor, user_id, password=password or None, accountcodes=codes or "",
+                                       group_ids=groups or [], reassign=bool(reassign), **fields)
+            text = f"Saved {fields['username']!r}."
+            if result.get("moved_calls"):
+                text += f" {result['moved_calls']:,} stored calls re-assigned."
+    except ValueError as exc:
+        return error(exc), no_update, no_update, no_update, no_update
+    return message(text, "success", "admin-user-saved"), user_options(), str(user_id), users_table(), ""

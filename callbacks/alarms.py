@@ -1,0 +1,206 @@
+"""Alarms page: the form (save, test alarm, edit), the list (toggle, delete) and the admins' webhooks."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from components.alarms import alarm_list, simple_rows, test_results
+from data import alarms, webhooks
+from data.reports import filter_options
+from data.scope import current_scope
+
+FIELDS = ("id", "name", "metric", "hangup_cause_id", "scope_kind", "scope_value", "period", "condition", "threshold",
+          "compare_to", "min_attempts", "severity", "status", "dry_run", "email_to", "webhook_id", "description")
+COMPONENTS = ("alarm-edit-id", "alarm-name", "alarm-metric", "alarm-cause", "alarm-scope-kind", "alarm-scope-value",
+              "alarm-period", "alarm-condition", "alarm-threshold", "alarm-compare", "alarm-min-attempts",
+              "alarm-severity", "alarm-active", "alarm-dry-run", "alarm-email", "alarm-webhook", "alarm-description")
+PROPS = {"alarm-edit-id": "data"}
+FORM_STATES = [State(c, PROPS.get(c, "value")) for c in COMPONENTS]
+FORM_OUTPUTS = [Output(c, PROPS.get(c, "value"), allow_duplicate=True) for c in COMPONENTS]
+DEFAULTS = {"id": None, "name": "", "metric": "asr", "hangup_cause_id": None, "scope_kind": "all", "scope_value": "",
+            "period": "hour", "condition": "lt", "threshold": None, "compare_to": "previous", "min_attempts": 10,
+            "severity": "warning", "status": True, "dry_run": False, "email_to": "", "webhook_id": None,
+            "description": ""}
+
+
+def _values(states) -> dict:
+    values = dict(zip(FIELDS, states, strict=True))
+    values["status"] = "active" if values["status"] else "inactive"
+    values["user_id"] = current_user.id
+    return values
+
+
+def _error(message: str):
+    return dbc.Alert(message, color="danger", id="alarm-error", className="mb-0")
+
+
+@callback(Output("alarm-scope-options", "children"), Output("alarm-scope-value", "disabled"),
+          Output("alarm-scope-value", "placeholder"), Input("alarm-scope-kind", "value"))
+def alarm_scope_options(kind):
+    from dash import html
+
+    from data import db
+
+    scope = current_scope()
+    if kind in (None, "all"):
+        return [], True, "—"
+    if kind == "prefix":
+        return [], False, "digits, international format: 4420"
+    if kind == "country":
+        choices = [{"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country "
+                                                                             "ORDER BY name")]
+    else:
+        found = filter_options(scope)
+        choices = {"switch": found["switches"], "customer": found["customers"],
+                   "accountcode": found["accountcodes"]}.get(kind, [])
+    return [html.Option(value=str(c["value"]), label=str(c["label"])) for c in choices], False, "choose or type"
+
+
+@callback(Output("alarm-cause-col", "style"), Input("alarm-metric", "value"))
+def alarm_metric_changed(metric):
+    return None if metric == "cause_share" else {"display": "none"}
+
+
+@callback(Output("alarm-webhook", "options"), Input("alarms-version", "data"))
+def alarm_webhook_options(_):
+    if not current_scope().is_admin:
+        return []
+    return [{"label": w["name"], "value": w["id"]} for w in webhooks.list_webhooks() if w["is_active"]]
+
+
+@callback(Output("alarm-list", "children"), Input("alarms-version", "data"))
+def alarm_list_refresh(_):
+    scope = current_scope()
+    return alarm_list(alarms.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
+
+
+@callback(Output("alarm-feedback", "children"), Output("alarms-version", "data"),
+          Output("alarm-edit-id", "data", allow_duplicate=True), Output("alarm-form-title", "children"),
+          Input("alarm-save", "n_clicks"), State("alarms-version", "data"), *FORM_STATES,
+          prevent_initial_call=True)
+def alarm_save(n_clicks, version, *states):
+    if not n_clicks:
+        raise PreventUpdate
+    try:
+        alarm = alarms.save_alarm(current_scope(), _values(states))
+    except alarms.AlarmError as exc:
+        return _error(str(exc)), no_update, no_update, no_update
+    message = dbc.Alert(f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved",
+                        className="mb-0", duration=8000)
+    return message, (version or 0) + 1, alarm.id, f"Edit alarm “{alarm.name}”"
+
+
+@callback(Output("alarm-test-results", "children"), Input("alarm-test", "n_clicks"), State("alarm-test-days", "value"),
+          *FORM_STATES, prevent_initial_call=True)
+def alarm_test(n_clicks, days, *states):
+    if not n_clicks:
+        raise PreventUpdate
+    values = _values(states)
+    values.setdefault("name", "")
+    values["name"] = values["name"] or "(unsaved alarm)"
+    try:
+        alarm = alarms.build_alarm(current_scope(), values)
+    except alarms.AlarmError as exc:
+        return _error(str(exc))
+    return test_results(alarm, alarms.replay(alarm, int(days or 7)))
+
+
+@callback(*FORM_OUTPUTS, Output("alarm-form-title", "children", allow_duplicate=True),
+          Output("alarm-test-results", "children", allow_duplicate=True),
+          Input({"type": "alarm-edit", "id": ALL}, "n_clicks"), Input("alarm-new", "n_clicks"),
+          prevent_initial_call=True)
+def alarm_fill_form(edit_clicks, new_clicks):
+    triggered = ctx.triggered_id
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    if triggered == "alarm-new":
+        values, title = DEFAULTS, "New alarm"
+    else:
+        try:
+            alarm = alarms.get_alarm(current_scope(), int(triggered["id"]))
+        except alarms.AlarmError:
+            raise PreventUpdate from None
+        values = {f: getattr(alarm, f) for f in FIELDS}
+        values.update(status=alarm.status == "active", threshold=float(alarm.threshold))
+        title = f"Edit alarm “{alarm.name}”"
+    return (*[values[f] for f in FIELDS], title, None)
+
+
+@callback(Output("alarm-feedback", "children", allow_duplicate=True),
+          Output("alarms-version", "data", allow_duplicate=True),
+          Input({"type": "alarm-delete", "id": ALL}, "n_clicks"), Input({"type": "alarm-toggle", "id": ALL}, "value"),
+          State("alarms-version", "data"), prevent_initial_call=True)
+def alarm_row_action(_deletes, _toggles, version):
+    triggered = ctx.triggered_id
+    if not triggered or not ctx.triggered:
+        raise PreventUpdate
+    value = ctx.triggered[0].get("value")
+    scope = current_scope()
+    try:
+        alarm = alarms.get_alarm(scope, int(triggered["id"]))
+        if triggered["type"] == "alarm-delete":
+            if not value:
+                raise PreventUpdate
+            alarms.delete_alarm(scope, alarm.id)
+            message = f"Deleted “{alarm.name}”; its firings stay in the alarm report."
+        else:
+            status = "active" if value else "inactive"
+            if status == alarm.status:
+                raise PreventUpdate  # a re-render, not a change
+            alarms.set_status(scope, alarm.id, status)
+            message = f"“{alarm.name}” is now {status}."
+    except alarms.AlarmError as exc:
+        return _error(str(exc)), no_update
+    return dbc.Alert(message, color="info", className="mb-0", duration=6000), (version or 0) + 1
+
+
+# --- webhooks (admins) -----------------------------------------------------------------------------------
+
+@callback(Output("webhook-list", "children"), Output("webhook-deliveries", "children"),
+          Input("alarms-version", "data"))
+def webhook_list(_):
+    if not current_scope().is_admin:
+        raise PreventUpdate
+    rows = [{**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
+            for w in webhooks.list_webhooks()]
+    listing = simple_rows(rows, [("name", "Name"), ("url", "URL"), ("events", "Broadcasts"), ("is_active", "Active"),
+                                 ("pending", "Pending")], "No webhook.", delete_type="webhook-delete",
+                          table_id="webhook-table")
+    deliveries = [{**d, "created_at": f"{d['created_at']:%Y-%m-%d %H:%M:%S}",
+                   "delivered_at": f"{d['delivered_at']:%H:%M:%S}" if d["delivered_at"] else None}
+                  for d in webhooks.deliveries(20)]
+    history = simple_rows(deliveries, [("created_at", "Queued (UTC)"), ("webhook", "Webhook"), ("event", "Event"),
+                                       ("status", "Status"), ("attempts", "Attempts"),
+                                       ("last_status_code", "HTTP"), ("last_error", "Last error"),
+                                       ("delivered_at", "Delivered")], "Nothing sent yet.")
+    return listing, history
+
+
+@callback(Output("webhook-feedback", "children"), Output("alarms-version", "data", allow_duplicate=True),
+          Input("webhook-save", "n_clicks"), State("webhook-name", "value"), State("webhook-url", "value"),
+          State("webhook-secret", "value"), State("webhook-events", "value"), State("alarms-version", "data"),
+          prevent_initial_call=True)
+def webhook_save(n_clicks, name, url, secret, events, version):
+    if not n_clicks or not current_scope().is_admin:
+        raise PreventUpdate
+    try:
+        hook = webhooks.save_webhook(name, url, secret, events or [])
+    except webhooks.WebhookError as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+    except Exception:  # the name is taken
+        return dbc.Alert("A webhook with that name exists already.", color="danger", className="mb-0"), no_update
+    shown = "" if secret else f" Its secret: {hook['secret']} (shown once; keep it for checking signatures)."
+    return dbc.Alert(f"Webhook “{hook['name']}” saved.{shown}", color="success", className="mb-0"), (version or 0) + 1
+
+
+@callback(Output("webhook-feedback", "children", allow_duplicate=True),
+          Output("alarms-version", "data", allow_duplicate=True),
+          Input({"type": "webhook-delete", "id": ALL}, "n_clicks"), State("alarms-version", "data"),
+          prevent_initial_call=True)
+def webhook_delete(_clicks, version):
+    if not ctx.triggered or not ctx.triggered[0].get("value") or not current_scope().is_admin:
+        raise PreventUpdate
+    webhooks.delete_webhook(int(ctx.triggered_id["id"]))
+    return dbc.Alert("Webhook deleted.", color="info", className="mb-0", duration=5000), (version or 0) + 1

@@ -1,0 +1,88 @@
+"""Callbacks of the billing report."""
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+from dash import Input, Output, callback
+
+from components.figures import LAYOUT, bar_figure, empty_figure
+from components.rating import column, grid_rows
+from data import billing, rates
+from data.billing import period_from_args
+from data.kpis import as_float
+from data.scope import current_scope
+from pages.billing import GROUP_LABELS, SUMMARY_COLUMNS
+
+
+def _money(value) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def _day_figure(days: list[dict], admin: bool) -> go.Figure:
+    if not days:
+        return empty_figure()
+    fig = go.Figure(layout=LAYOUT)
+    x = [d["day"] for d in days]
+    fig.add_trace(go.Bar(x=x, y=[as_float(d["revenue"]) for d in days], name="Revenue"))
+    if admin:
+        fig.add_trace(go.Bar(x=x, y=[as_float(d["cost"]) for d in days], name="Cost"))
+        fig.add_trace(go.Scatter(x=x, y=[as_float(d["margin"]) for d in days], name="Margin", mode="lines+markers"))
+    fig.update_layout(barmode="group", showlegend=True)
+    return fig
+
+
+@callback(Output("billing-customer", "options"), Input("billing-customer", "id"))
+def list_customers(_):
+    scope = current_scope()
+    return [{"label": c["username"], "value": c["id"]} for c in rates.customers(scope)] if scope.is_admin else []
+
+
+@callback(
+    Output("kpi-billing-calls", "children"), Output("kpi-billing-cost", "children"),
+    Output("kpi-billing-revenue", "children"), Output("kpi-billing-margin", "children"),
+    Output("kpi-billing-margin-percent", "children"), Output("kpi-billing-unrated", "children"),
+    Output("billing-by-day-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-day"}, "data"),
+    Output("billing-by-carrier-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-carrier"}, "data"),
+    Output("billing-by-country-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-country"}, "data"),
+    Output("billing-by-customer-graph", "figure"),
+    Output({"type": "chart-data", "chart": "billing-by-customer"}, "data"),
+    Output("billing-table", "columnDefs"), Output("billing-table", "rowData"), Output("billing-download", "href"),
+    Output("billing-losses", "rowData"), Output("billing-losses-download", "href"),
+    Output("billing-unrated-calls", "rowData"), Output("billing-unrated-download", "href"),
+    Output("billing-unrated-reasons", "children"), Output("billing-error", "children"),
+    Input("billing-period", "start_date"), Input("billing-period", "end_date"), Input("billing-customer", "value"),
+    Input("billing-group", "value"),
+)
+def show_billing(first, last, customer, group):
+    scope = current_scope()
+    admin = scope.is_admin
+    customer = customer if admin else None
+    try:
+        period = period_from_args(first, last, billing.today_in(scope))
+    except ValueError as exc:
+        return (*(["–"] * 6), *([empty_figure(), []] * 4), [], [], "", [], "", [], "", "", str(exc))
+    summary = billing.billing_summary(scope, period, customer=customer)
+    total = summary["total"]
+    rows = {g: grid_rows(summary.get(g, [])) for g in billing.GROUPINGS}
+    group = group if group in summary else "day"
+    columns = [column(group, GROUP_LABELS[group])] + [
+        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("cost", "margin", "margin_percent", "loss_calls")]
+    query = urlencode({k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer))
+                       if v is not None})
+    losses = billing.loss_making_calls(scope, period, customer=customer) if admin else []
+    unrated = billing.unrated_calls(scope, period, customer=customer)
+    reasons = ", ".join(f"{r['status']}: {r['calls']:,}" for r in billing.unrated_reasons(scope, period,
+                                                                                          customer=customer))
+    by_carrier = rows["carrier"] if admin else []
+    by_customer = rows["customer"] if admin else []
+    return (
+        f"{total['calls']:,}", _money(total.get("cost")), _money(total["revenue"]), _money(total.get("margin")),
+        "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %", f"{total['unrated_calls']:,}",
+        _day_figure(summary["day"], admin), rows["day"],
+        bar_figure(summary.get("carrier", []), "carrier", "cost"), by_carrier,
+        bar_figure(summary["country"], "country", "revenue"), rows["country"],
+        bar_figure(summary.get("customer", []), "customer", "revenue"), by_customer,
+        columns, rows[group], f"/download/billing.csv?{query}&group={group}",
+        grid_rows(losses), f"/download/billing-losses.csv?{query}",
+        grid_rows(unrated), f"/download/billing-unrated.csv?{query}",
+        f"By reason: {reasons}" if reasons else "No calls in this period.", None,
+    )

@@ -1,0 +1,78 @@
+"""Callbacks of the profile page: every user changes their own details, password and API tokens."""
+from dash import Input, Output, State, callback, ctx, html, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from components.admin import error, message
+from data import acl, admin, audit, db
+from pages.profile import token_options, tokens_table
+
+
+def _me():
+    if not current_user.is_authenticated:
+        raise PreventUpdate
+    return current_user._get_current_object()
+
+
+@callback(
+    Output("profile-message", "children"),
+    Input("profile-save", "n_clicks"),
+    State("profile-full-name", "value"), State("profile-email", "value"), State("profile-timezone", "value"),
+    prevent_initial_call=True,
+)
+def save_profile(_clicks, full_name, email, timezone):
+    me = _me()
+    try:
+        admin.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
+    except ValueError as exc:
+        return error(exc)
+    return message("Saved. A new time zone applies from the next page you open.", "success", "profile-saved")
+
+
+@callback(
+    Output("profile-password-message", "children"),
+    Output("profile-password-current", "value"), Output("profile-password-new", "value"),
+    Output("profile-password-again", "value"),
+    Input("profile-password-save", "n_clicks"),
+    State("profile-password-current", "value"), State("profile-password-new", "value"),
+    State("profile-password-again", "value"),
+    prevent_initial_call=True,
+)
+def change_password(_clicks, current, new, again):
+    me = _me()
+    if (new or "") != (again or ""):
+        return message("The two new passwords differ.", "danger"), no_update, no_update, no_update
+    try:
+        admin.change_own_password(me, current or "", new or "")
+    except ValueError as exc:
+        return error(exc), "", no_update, no_update
+    return message("Your password is changed.", "success", "profile-password-changed"), "", "", ""
+
+
+@callback(
+    Output("profile-token-message", "children"), Output("profile-tokens", "children"),
+    Output("profile-token-select", "options"), Output("profile-token-name", "value"),
+    Input("profile-token-create", "n_clicks"), Input("profile-token-revoke", "n_clicks"),
+    State("profile-token-name", "value"), State("profile-token-select", "value"),
+    prevent_initial_call=True,
+)
+def manage_tokens(_create, _revoke, name, selected):
+    me = _me()
+    if "feature:api" not in acl.current_permissions():
+        raise PreventUpdate
+    from data import api_tokens
+
+    if ctx.triggered_id == "profile-token-revoke":
+        mine = {str(t["id"]) for t in api_tokens.tokens_of(me.id)}
+        if not selected or selected not in mine:  # only one's own tokens
+            return message("Choose one of your tokens.", "warning"), no_update, no_update, no_update
+        api_tokens.revoke_token(int(selected))
+        with db.transaction() as conn:
+            audit.record(conn, me, "revoke-api-token", "user", me.id, None, {"token_id": int(selected)})
+        return message("Token revoked.", "success"), tokens_table(me.id), token_options(me.id), no_update
+    token = api_tokens.create_token(me.id, (name or "").strip()[:100])
+    with db.transaction() as conn:
+        audit.record(conn, me, "create-api-token", "user", me.id, None, {"name": (name or "").strip()[:100]})
+    shown = message(["Your new token (shown once: copy it now): ",
+                     html.Code(token, id="profile-token-value", className="user-select-all")], "warning")
+    return shown, tokens_table(me.id), token_options(me.id), ""

@@ -1,0 +1,37 @@
+"""Callbacks of the rate simulator."""
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, no_update
+
+from components.rating import candidate_rows, simulation_summary
+from data import rates
+from data.rates import parse_moment
+from data.rating import simulate_call
+from data.scope import current_scope
+
+
+@callback(Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"),
+          Input("rate-simulator-plan", "id"))
+def list_plans(_):
+    scope = current_scope()
+    if not scope.is_admin:
+        return [], None
+    plans = rates.voip_plans(scope)
+    return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
+
+
+@callback(Output("rate-simulator-result", "children"), Output("rate-simulator-candidates", "rowData"),
+          Input("rate-simulator-run", "n_clicks"), Input("rate-simulator-number", "n_submit"),
+          State("rate-simulator-number", "value"), State("rate-simulator-duration", "value"),
+          State("rate-simulator-at", "value"), State("rate-simulator-plan", "value"), prevent_initial_call=True)
+def simulate(_clicks, _submit, number, duration, at, plan):
+    scope = current_scope()
+    if not number:
+        return dbc.Alert("Enter a number.", color="warning"), no_update
+    try:
+        when = parse_moment(at.strip().replace(" ", "T"), "the time") if at and at.strip() else None
+        result = simulate_call(scope, number, int(duration or 0), at=when, voip_plan_id=plan)
+    except ValueError as exc:
+        return dbc.Alert(str(exc), color="warning"), []
+    if result["voip_plan_id"] is None:
+        return dbc.Alert("No VoIP plan to price with.", color="warning"), []
+    return simulation_summary(result), candidate_rows(result)

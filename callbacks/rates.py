@@ -1,0 +1,32 @@
+"""Callbacks of the Rates page: the plan list (admins), the rates shown, the CSV link."""
+from urllib.parse import urlencode
+
+from dash import Input, Output, callback
+
+from components.rating import grid_rows
+from data import rates
+from data.scope import current_scope
+
+SHOWN = 5000
+
+
+@callback(Output("rates-plan", "options"), Output("rates-plan", "value"), Input("rates-plan", "id"))
+def list_plans(_):
+    scope = current_scope()
+    if not scope.is_admin:
+        return [], None
+    plans = rates.voip_plans(scope)
+    return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
+
+
+@callback(Output("rates-grid", "rowData"), Output("rates-count", "children"), Output("rates-download", "href"),
+          Input("rates-plan", "value"), Input("rates-search", "value"))
+def show_rates(plan, search):
+    scope = current_scope()
+    found = rates.customer_rates(scope, voip_plan_id=plan, search=search or "", limit=SHOWN + 1)
+    if not found and rates.voip_plan_of(scope, plan) is None:
+        count = "No VoIP plan: ask your provider." if not scope.is_admin else "Pick a VoIP plan."
+    else:
+        count = f"{min(len(found), SHOWN):,}{'+' if len(found) > SHOWN else ''} rate(s)"
+    query = {k: v for k, v in (("search", search), ("plan", plan if scope.is_admin else None)) if v}
+    return grid_rows(found[:SHOWN]), count, "/download/rates.csv" + (f"?{urlencode(query)}" if query else "")

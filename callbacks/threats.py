@@ -1,0 +1,95 @@
+"""Threat control page (admins): current threats, high-cost destinations, thresholds, high-cost prefixes."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from components.alarms import local, money, simple_rows, threats_table
+from data import alarms, threats
+from data.scope import current_scope
+
+_cache: dict = {}
+
+
+def _current_threats(now: datetime) -> list:
+    """The ranking, computed at most once a minute per process (the page refreshes every minute)."""
+    minute = now.replace(second=0, microsecond=0)
+    if _cache.get("minute") != minute:
+        _cache.update(minute=minute, threats=threats.detect(now))
+    return _cache["threats"]
+
+
+def _admin_scope():
+    scope = current_scope()
+    if not scope.is_admin:
+        raise PreventUpdate
+    return scope
+
+
+@callback(Output("threats-current", "children"), Output("threats-high-cost", "children"),
+          Output("threats-history", "children"),
+          Input("threats-refresh", "n_clicks"), Input("threats-interval", "n_intervals"))
+def threats_refresh(_clicks, _ticks):
+    scope = _admin_scope()
+    now = datetime.now(timezone.utc)
+    current = [{**t.as_dict(), "link": threats.cdr_search_link(t, scope.timezone)} for t in _current_threats(now)]
+    high = threats.high_cost_report(now - timedelta(hours=24), now)
+    high_rows = [{**r, "minutes": f"{r['minutes']:,.1f}", "cost": money(r["cost"]), "at_risk": money(r["at_risk"]),
+                  "accountcode": r["accountcode"] or "(none)", "sample_number": f"+{r['sample_number']}"}
+                 for r in high]
+    history = [{"when": local(h["detected_at"], scope.timezone), "kind": threats.KINDS.get(h["kind"], h["kind"]),
+                "subject": h["subject"], "at_risk": money(h["cost_at_risk"])} for h in threats.history(50)]
+    return (
+        threats_table(current, threats.KINDS),
+        simple_rows(high_rows, [("accountcode", "Accountcode"), ("category", "Category"), ("countries", "Countries"),
+                                ("numbers", "Numbers"), ("sample_number", "Example"), ("calls", "Calls"),
+                                ("minutes", "Minutes"), ("cost", "Cost"), ("at_risk", "Cost at risk")],
+                    "No call to a high-cost destination.", table_id="high-cost-table"),
+        simple_rows(history, [("when", "Detected"), ("kind", "Kind"), ("subject", "Subject"),
+                              ("at_risk", "Cost at risk")], "No threat notified yet."),
+    )
+
+
+@callback(Output({"type": "threat-setting", "key": ALL}, "value"), Input("threats-refresh", "id"))
+def threat_settings_load(_):
+    _admin_scope()
+    values = threats.settings()
+    return [values[o["id"]["key"]] for o in ctx.outputs_list]
+
+
+@callback(Output("threat-settings-feedback", "children"), Input("threat-settings-save", "n_clicks"),
+          State({"type": "threat-setting", "key": ALL}, "value"), prevent_initial_call=True)
+def threat_settings_save(n_clicks, values):
+    _admin_scope()
+    if not n_clicks:
+        raise PreventUpdate
+    keys = [s["id"]["key"] for s in ctx.states_list[0]]
+    try:
+        threats.save(dict(zip(keys, values, strict=True)))
+    except alarms.AlarmError as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0")
+    return dbc.Alert("Thresholds saved; the next detection uses them.", color="success", className="mb-0",
+                     duration=5000)
+
+
+@callback(Output("high-cost-list", "children"), Output("high-cost-feedback", "children"),
+          Input("high-cost-add", "n_clicks"), Input({"type": "high-cost-delete", "id": ALL}, "n_clicks"),
+          State("high-cost-prefix", "value"), State("high-cost-description", "value"))
+def high_cost_prefixes(_add, _deletes, prefix, description):
+    _admin_scope()
+    feedback = no_update
+    trigger = ctx.triggered_id
+    if trigger == "high-cost-add" and ctx.triggered[0].get("value"):
+        try:
+            threats.add_high_cost_prefix(prefix, description or "")
+            feedback = ""
+        except ValueError as exc:
+            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
+    elif isinstance(trigger, dict) and ctx.triggered[0].get("value"):
+        threats.delete_high_cost_prefix(trigger["id"])
+    return simple_rows(threats.list_high_cost_prefixes(), [("prefix", "Prefix"), ("description", "Description")],
+                       "None: premium rate, shared cost and satellite numbers are found anyway.",
+                       delete_type="high-cost-delete", key="prefix"), feedback

@@ -1,0 +1,65 @@
+"""Pieces of the administration and profile pages: labelled form rows, messages, tables, JSON diffs."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import dash_bootstrap_components as dbc
+from dash import html
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+
+def require_admin():
+    """In a callback of an admin page: stop unless the user is an admin (the page guard says so too)."""
+    if not current_user.is_authenticated or not current_user.is_admin:
+        raise PreventUpdate
+    return current_user._get_current_object()
+
+
+def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
+    return dbc.Row([
+        dbc.Label(label, html_for=control_id or getattr(control, "id", None), width=4, className="small"),
+        dbc.Col([control, *([dbc.FormText(help_text)] if help_text else [])], width=8),
+    ], className="mb-2")
+
+
+def message(text: str | None, color: str = "success", element_id: str | None = None):
+    if not text:
+        return None
+    return dbc.Alert(text, color=color, className="py-2 small mb-2", **({"id": element_id} if element_id else {}))
+
+
+def error(exc: Exception):
+    text = str(exc)
+    return message(text[:1].upper() + text[1:], "danger")
+
+
+def shown(value) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "–"
+    return str(value)
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothing yet.", table_id: str | None = None):
+    if not rows:
+        return html.P(empty, className="text-body-secondary small")
+    head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
+    body = html.Tbody([html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows])
+    return dbc.Table([head, body], striped=True, hover=True, size="sm", responsive=True,
+                     **({"id": table_id} if table_id else {}))
+
+
+def json_block(value) -> html.Pre:
+    return html.Pre(json.dumps(value, indent=1, ensure_ascii=False, default=str, sort_keys=True),
+                    className="small mb-0", style={"maxHeight": "14rem", "overflow": "auto", "whiteSpace": "pre-wrap"})
+
+
+def options(rows: list[dict], label: str = "name", value: str = "id") -> list[dict]:
+    return [{"label": str(r[label]), "value": str(r[value])} for r in rows]

@@ -1,0 +1,107 @@
+"""Pure helpers of the rating pages: grid columns, rows made JSON-safe, the simulator's result."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import html
+
+# Money stays exact: it reaches the browser as text and only sorts as a number.
+_NUMERIC = {"type": "rightAligned", "comparator": {"function": "Number(valueA) - Number(valueB)"}}
+
+
+def column(field: str, header: str, numeric: bool = False, **extra) -> dict:
+    return {"field": field, "headerName": header, **(_NUMERIC if numeric else {}), **extra}
+
+
+RATE_COLUMNS = [
+    column("prefix", "Prefix"), column("destination", "Destination"), column("country", "Country"),
+    column("retail_rate", "Rate / min", True), column("connection_fee", "Connection fee", True),
+    column("increments", "Increments"), column("effective_from", "From (UTC)"),
+    column("effective_to", "Until (UTC)"), column("currency", "Currency"),
+]
+PLAN_RATE_COLUMNS = [
+    column("prefix", "Prefix"), column("destination", "Destination"), column("country", "Country"),
+    column("rate", "Rate / min", True), column("connection_fee", "Connection fee", True),
+    column("increments", "Increments"), column("effective_from", "From (UTC)"), column("effective_to", "Until (UTC)"),
+]
+
+
+def cell(value):
+    """A value as the browser gets it: exact decimals and UTC times as text."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def grid_rows(rows: list[dict]) -> list[dict]:
+    """Rows for a grid: JSON-safe cells, increments as "first/next"."""
+    shown = []
+    for row in rows:
+        item = {k: cell(v) for k, v in row.items()}
+        if "increment_first" in row:
+            item["increments"] = f"{row['increment_first']}/{row['increment_next']}"
+        shown.append(item)
+    return shown
+
+
+def grid(grid_id: str, columns: list[dict], height: int = 460, **kwargs) -> dag.AgGrid:
+    return dag.AgGrid(
+        id=grid_id, columnDefs=columns, rowData=[],
+        defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
+        columnSize="responsiveSizeToFit", dashGridOptions={"pagination": True, "paginationPageSize": 100},
+        style={"height": f"{height}px"}, **kwargs)
+
+
+def _line(label: str, value) -> html.Tr:
+    return html.Tr([html.Th(label, className="fw-normal text-body-secondary"), html.Td(value)])
+
+
+def _price(side: dict | None, currency: str | None) -> str:
+    if not side:
+        return "–"
+    return (f"{cell(side['cost'])} {currency or ''} (prefix {side['prefix']}, {cell(side['rate'])}/min, "
+            f"{side['increment_first']}/{side['increment_next']}, billed {side['billed_seconds']} s, "
+            f"connection fee {cell(side['connection_fee'])})")
+
+
+def simulation_summary(result: dict) -> dbc.Card:
+    """The simulator's answer: number, country, status, sell price and, for admins, buy and margin."""
+    lines = [
+        _line("Number", f"{result['number']} → {result['normalised'] or '(no digits)'}"),
+        _line("Country", f"{result['country'] or '–'} ({result['country_code'] or '?'})"),
+        _line("VoIP plan", result["voip_plan"] or "none"),
+        _line("Rating", result["status"].label if result["status"] else "–"),
+    ]
+    if result["banned_prefix"]:
+        lines.append(_line("Banned prefix", result["banned_prefix"]))
+    lines.append(_line("Sell (matched prefix)", _price(result["sell"], result["currency"])))
+    if result.get("buy") is not None or result.get("candidates"):
+        buy = result["buy"]
+        lines.append(_line("Carrier (LCR)", buy["carrier"] if buy else "–"))
+        lines.append(_line("Buy", _price(buy, result["currency"])))
+        margin = "–" if result["margin"] is None else (
+            f"{cell(result['margin'])} {result['currency'] or ''}"
+            + (f" ({cell(result['margin_percent'])} %)" if result["margin_percent"] is not None else ""))
+        lines.append(_line("Margin", margin))
+    return dbc.Card(dbc.CardBody(dbc.Table(html.Tbody(lines), borderless=True, size="sm", className="mb-0")),
+                    className="mb-3", id="rate-simulator-summary")
+
+
+CANDIDATE_COLUMNS = [
+    column("chosen", "Chosen"), column("carrier", "Carrier"), column("provider_priority", "Priority", True),
+    column("prefix", "Prefix"), column("destination", "Destination"), column("rate", "Rate / min", True),
+    column("connection_fee", "Connection fee", True), column("increments", "Increments"),
+    column("billed_seconds", "Billed s", True), column("cost", "Buy cost", True), column("rate_plan", "Carrier plan"),
+]
+
+
+def candidate_rows(result: dict) -> list[dict]:
+    rows = grid_rows(result["candidates"])
+    for row in rows:
+        row["chosen"] = "✔" if row.get("chosen") else ""
+    return rows

@@ -1,0 +1,89 @@
+"""Report query results kept for a few seconds, per scope and filter (Flask-Caching's in-process cache).
+
+Dashboards refresh themselves, several people look at the same numbers, and a page fires several
+callbacks with the same filters: the same report query is asked again and again within seconds. A
+function decorated with :func:`cached` keeps its result for ``REPORT_CACHE_SECONDS`` (5 by default; 0
+turns it off), keyed by the function, the ``Scope`` (whose calls, which time zone) and every other
+argument (the ``ReportFilter``: range, switches, customers, accountcodes). A customer's result can
+never answer another scope's question: the scope is part of the key.
+
+The cache is per process (each gunicorn worker has its own; nothing to share or invalidate between
+hosts): a new call shows at most that many seconds late. Results are returned as copies, so a caller
+changing them does not change the cached one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from datetime import datetime
+
+from flask_caching.backends import SimpleCache
+
+from data.settings import load_settings
+
+MAX_ENTRIES = 2000
+_cache = SimpleCache(threshold=MAX_ENTRIES, default_timeout=5)
+_ttl: int | None = None
+_lock = threading.Lock()
+stats = {"hits": 0, "misses": 0}
+
+
+def ttl() -> int:
+    global _ttl
+    if _ttl is None:
+        _ttl = max(0, load_settings().ops.report_cache_seconds)
+    return _ttl
+
+
+def _copy(value):
+    if isinstance(value, list):
+        return [dict(v) if isinstance(v, dict) else v for v in value]
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def _key_part(value, seconds: int):
+    """A hashable, printable form of an argument; instants fall into ``seconds``-wide slots, so that
+    "the last 24 hours" asked twice within the TTL is one question (its answer is as old as the TTL
+    allows anyway)."""
+    if isinstance(value, datetime):
+        return ("t", int(value.timestamp()) // seconds)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, *(_key_part(getattr(value, f.name), seconds)
+                                            for f in dataclasses.fields(value) if f.compare))
+    if isinstance(value, (list, tuple)):
+        return tuple(_key_part(v, seconds) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _key_part(v, seconds)) for k, v in value.items()))
+    return value
+
+
+def cached(func):
+    """Keep ``func(scope, *args, **kwargs)``'s result for REPORT_CACHE_SECONDS, per argument values."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        seconds = ttl()
+        if seconds <= 0:
+            return func(*args, **kwargs)
+        key = repr((func.__module__, func.__qualname__, _key_part(args, seconds), _key_part(kwargs, seconds)))
+        found = _cache.get(key)
+        if found is not None:
+            stats["hits"] += 1
+            return _copy(found)
+        stats["misses"] += 1
+        result = func(*args, **kwargs)
+        with _lock:
+            _cache.set(key, result, timeout=seconds)
+        return _copy(result)
+
+    wrapper.uncached = func
+    return wrapper
+
+
+def clear() -> None:
+    """Forget every kept result (tests; a rebuild of the rollups)."""
+    global _ttl
+    _cache.clear()
+    _ttl = None

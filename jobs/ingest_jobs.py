@@ -1,0 +1,27 @@
+"""Scheduled jobs of the ingest: the CDR-Pusher table mover, the watched folder, the collectors."""
+from __future__ import annotations
+
+from data.ingest.cdr_import import move_pending
+from data.ingest.collectors import collect_all
+from data.ingest.watch import import_watched_folder
+from data.settings import load_settings
+from jobs.scheduler import ScheduledJob, register
+
+
+def cdr_import_job() -> dict:
+    summary = move_pending()
+    return {"moved": 0} if summary is None else {"import_id": summary.import_id, "rows": summary.rows_read,
+                                                  "summary": summary.line()}
+
+
+def import_folder_job() -> dict:
+    return import_watched_folder(load_settings().import_dir)
+
+
+def collect_job() -> dict:
+    return collect_all(load_settings().collector_dir)
+
+
+register(ScheduledJob("cdr-import", cdr_import_job, 15))  # CDR-Stats' own period, without its 5,000-row cap
+register(ScheduledJob("import-folder", import_folder_job, 30))
+register(ScheduledJob("collect-cdrs", collect_job, 60))

@@ -1,0 +1,48 @@
+"""``POST /api/v1/cdr``: switches push their CDRs (FreeSWITCH mod_json_cdr, or CDR-Stats fields) with their key.
+
+Public for the login guard: it authenticates the switch itself, by the key ``flask switch-key`` printed,
+sent as ``Authorization: Bearer KEY``, ``X-Dialstat-Key: KEY`` or HTTP Basic auth with the key as the
+password (mod_json_cdr's ``cred`` parameter). Only a hash of the key is stored.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from data.ingest.pipeline import import_rows
+from data.ingest.push import PushError, parse_body, push_records
+from data.ingest.switches import switch_for_push_key
+from routes.auth import public
+
+bp = Blueprint("api_push", __name__)
+MAX_BODY_BYTES = 16 << 20
+
+
+def _key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if request.headers.get("X-Dialstat-Key"):
+        return request.headers["X-Dialstat-Key"].strip()
+    if request.authorization and request.authorization.password:
+        return request.authorization.password
+    return None
+
+
+@bp.route("/api/v1/cdr", methods=["POST"])
+@public
+def push_cdr():
+    switch = switch_for_push_key(_key())
+    if switch is None:
+        return jsonify(error="a valid switch key is required"), 401, {"WWW-Authenticate": 'Bearer realm="dialstat"'}
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return jsonify(error=f"the body is larger than {MAX_BODY_BYTES >> 20} MB"), 413
+    try:
+        form_cdr = request.form.get("cdr") if request.mimetype == "application/x-www-form-urlencoded" else None
+        records, source_type = push_records(parse_body(request.get_data(cache=False), form_cdr), switch["ip"])
+    except PushError as exc:
+        return jsonify(error=str(exc)), 400
+    summary = import_rows(records, source="push", switch=switch["ip"], source_type=source_type,
+                          file_name=f"push from {switch['name']}")
+    return jsonify(import_id=summary.import_id, accepted=summary.accepted, duplicates=summary.duplicates,
+                   rejected=summary.rejected,
+                   rejects=[{"record": line, "reason": reason} for line, reason in summary.reject_samples])

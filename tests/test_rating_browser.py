@@ -1,0 +1,43 @@
+"""The rating pages in a real browser: they render, answer, and log no console error."""
+import pytest
+
+from data import users
+from tests.conftest import browser_login
+from tests.rating_setup import build_world
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    return build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
+
+
+def test_admin_pages_render_and_the_simulator_answers(page, world):
+    browser_login(page, "admin", "admin-secret")
+    page.goto("/admin/rates")
+    page.wait_for_selector("#rate-admin-providers .ag-row", timeout=20_000)
+    assert page.locator("#rate-admin-providers .ag-row").count() == 3
+    page.goto("/rates/simulator")
+    page.wait_for_selector("#rate-simulator-number")
+    page.wait_for_load_state("networkidle")  # the plan list has loaded
+    page.fill("#rate-simulator-number", "+34650104877")
+    page.fill("#rate-simulator-at", "2026-01-15 12:00")
+    page.click("#rate-simulator-run")
+    page.wait_for_selector("#rate-simulator-summary", timeout=20_000)
+    assert "Carrier A" in page.inner_text("#rate-simulator-summary")
+    page.goto("/billing")
+    page.wait_for_selector("#billing-by-day-graph .main-svg", timeout=20_000)
+    page.wait_for_load_state("networkidle")
+    assert page.console_errors == []
+
+
+def test_a_customer_sees_their_rates(page, world):
+    browser_login(page, "alice", "pass-word-1")
+    page.goto("/rates")
+    page.wait_for_selector("#rates-grid .ag-row", timeout=20_000)
+    page.fill("#rates-search", "3465")
+    page.press("#rates-search", "Enter")
+    page.wait_for_function("document.querySelector('#rates-count').innerText.startsWith('2 rate')", timeout=20_000)
+    assert page.locator("#rate-admin-providers").count() == 0
+    page.goto("/admin/rates")
+    page.wait_for_selector("text=You do not have access to this page.", timeout=20_000)
+    assert page.console_errors == []
