@@ -268,6 +268,6 @@ DROP_DUPLICATES_SQL = ("DELETE FROM ingest_calls c "
                        "WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.lineno = c.lineno)")
 MONTHS_SQL = "SELECT DISTINCT date_trunc('month', starting_date AT TIME ZONE 'UTC')::date FROM ingest_calls"
 # In time order: cdr's time indexes then grow at a few places instead of everywhere at once.
-STORE_SQL = (f"INSERT INTO cdr ({', '.join(CALL_COLUMNS)}) SELECT {', '.join(CALL_COLUMNS)} FROM ingest_calls "
-             f"ORDER BY starting_date")
+_STORED_COLUMNS = ", ".join((*CALL_COLUMNS, "destination_alert", "alert_reason"))  # + the blacklist's flags
+STORE_SQL = f"INSERT INTO cdr ({_STORED_COLUMNS}) SELECT {_STORED_COLUMNS} FROM ingest_calls ORDER BY starting_date"
 NEW_CALLS_SQL = f"SELECT {', '.join(CALL_COLUMNS)} FROM ingest_calls"

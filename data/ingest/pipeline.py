@@ -28,7 +28,7 @@ import psycopg2
 import psycopg2.errors
 from psycopg2.extras import execute_values
 
-from data import db, rating, rollups
+from data import db, destination_alerts, rating, rollups
 from data.ingest import imports, mediation
 from data.ingest.fields import CANONICAL_FIELDS
 from data.ingest.formats import FormatError, Source, StageChunk, batches_from_rows, canonical_from_mapping, open_source
@@ -195,6 +195,7 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
             cur.execute(mediation.DROP_DUPLICATES_SQL)
     if result.accepted:
         rating.rate_staged_calls(cur, "ingest_calls")
+        destination_alerts.flag_staged_calls(cur, "ingest_calls")  # blacklisted destinations, at import
         cur.execute(mediation.STORE_SQL)
     cur.execute(_COMMIT_LOCK)  # from here to the commit, one batch at a time (rollup rows are shared)
     if result.accepted:
