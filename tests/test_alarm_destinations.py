@@ -112,23 +112,11 @@ def test_nothing_is_flagged_without_a_blacklist(app):
     assert counts == [0]
 
 
-def test_wired_into_the_import_pipeline_as_documented(app, monkeypatch):
-    """The lead's wiring (docs/alarms.md), simulated: flag after rating, store the two columns."""
-    from data import rating
-    from data.ingest import mediation, pipeline
+def test_the_import_pipeline_flags_blacklisted_calls(app):
+    """A real import: the pipeline flags after rating and stores the two columns."""
+    from data.ingest import pipeline
 
     destination_alerts.add_rule("blacklist", country_code="SL")
-    rate = rating.rate_staged_calls
-
-    def rate_and_flag(cur, table):
-        rate(cur, table)
-        destination_alerts.flag_staged_calls(cur, table)
-
-    monkeypatch.setattr(rating, "rate_staged_calls", rate_and_flag)
-    monkeypatch.setattr(mediation, "STORE_SQL", mediation.STORE_SQL.replace(
-        ", extradata) SELECT", ", extradata, destination_alert, alert_reason) SELECT").replace(
-        ", extradata FROM", ", extradata, destination_alert, alert_reason FROM"))
-    assert "alert_reason" in mediation.STORE_SQL
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     records = [{"switch": "10.9.9.9", "callid": f"wire-{i}", "caller_id_number": "100", "destination_number": number,
                 "starting_date": (when + timedelta(seconds=i)).isoformat(), "duration": "30", "billsec": "20",
