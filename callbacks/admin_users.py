@@ -5,7 +5,8 @@ from components.admin import error, message, require_admin
 from data import admin
 from pages.admin_users import user_options, users_table
 
-FIELDS = ("username", "password", "role", "active", "full-name", "email", "timezone", "accountcodes", "groups", "plan")
+FIELDS = ("username", "password", "role", "active", "full-name", "email", "timezone", "accountcodes", "groups", "plan",
+          "report-emails")
 
 
 @callback(
@@ -17,13 +18,13 @@ FIELDS = ("username", "password", "role", "active", "full-name", "email", "timez
 def fill_user_form(selected):
     require_admin()
     if not selected or selected == "new":
-        return "", "", "customer", True, "", "", "UTC", "", [], "", no_update
+        return "", "", "customer", True, "", "", "UTC", "", [], "", "", no_update
     user = admin.user_detail(int(selected))
     if user is None:
         return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
     return (user["username"], "", user["role"], user["is_active"], user["full_name"], user["email"] or "",
             user["timezone"], ", ".join(user["accountcodes"]), list(user["group_ids"]),
-            str(user["voip_plan_id"] or ""), no_update)
+            str(user["voip_plan_id"] or ""), "\n".join(user.get("report_emails") or []), no_update)
 
 
 @callback(
@@ -66,7 +67,7 @@ def accountcodes_hint(value, selected):
     prevent_initial_call=True,
 )
 def save_user(_clicks, selected, username, password, role, active, full_name, email, timezone, codes, groups, plan,
-              reassign):
+              report_emails, reassign):
     actor = require_admin()
     fields = {"username": username or "", "role": role, "is_active": bool(active), "full_name": full_name or "",
               "email": email or None, "timezone": timezone or "UTC", "voip_plan_id": int(plan) if plan else None}
@@ -74,14 +75,16 @@ def save_user(_clicks, selected, username, password, role, active, full_name, em
         if not selected or selected == "new":
             moving = admin.calls_with_accountcodes(admin.parse_accountcodes(codes or "")) if reassign else 0
             user_id = admin.create_user(actor, password=password or "", accountcodes=codes or "",
-                                        group_ids=groups or [], reassign=bool(reassign), **fields)
+                                        group_ids=groups or [], reassign=bool(reassign),
+                                        report_emails=report_emails or "", **fields)
             text = f"Created {fields['role']} {fields['username']!r}."
             if moving:
                 text += f" {moving:,} stored calls re-assigned."
         else:
             user_id = int(selected)
             result = admin.update_user(actor, user_id, password=password or None, accountcodes=codes or "",
-                                       group_ids=groups or [], reassign=bool(reassign), **fields)
+                                       group_ids=groups or [], reassign=bool(reassign),
+                                       report_emails=report_emails or "", **fields)
             text = f"Saved {fields['username']!r}."
             if result.get("moved_calls"):
                 text += f" {result['moved_calls']:,} stored calls re-assigned."

@@ -22,9 +22,10 @@ def _day_figure(days: list[dict], admin: bool) -> go.Figure:
         return empty_figure()
     fig = go.Figure(layout=LAYOUT)
     x = [d["day"] for d in days]
-    fig.add_trace(go.Bar(x=x, y=[as_float(d["revenue"]) for d in days], name="Revenue"))
     if admin:
-        fig.add_trace(go.Bar(x=x, y=[as_float(d["cost"]) for d in days], name="Cost"))
+        fig.add_trace(go.Bar(x=x, y=[as_float(d["revenue"]) for d in days], name="Revenue"))
+    fig.add_trace(go.Bar(x=x, y=[as_float(d["cost"]) for d in days], name="Cost"))
+    if admin:
         fig.add_trace(go.Scatter(x=x, y=[as_float(d["margin"]) for d in days], name="Margin", mode="lines+markers"))
     fig.update_layout(barmode="group", showlegend=True)
     return fig
@@ -65,7 +66,9 @@ def show_billing(first, last, customer, group):
     rows = {g: grid_rows(summary.get(g, [])) for g in billing.GROUPINGS}
     group = group if group in summary else "day"
     columns = [column(group, GROUP_LABELS[group])] + [
-        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("cost", "margin", "margin_percent", "loss_calls")]
+        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("revenue", "margin", "margin_percent", "loss_calls")]
+    if not admin:  # a customer's cost is what they pay
+        columns = [{**c, "headerName": "Cost"} if c["field"] == "cost" else c for c in columns]
     query = urlencode({k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer))
                        if v is not None})
     losses = billing.loss_making_calls(scope, period, customer=customer) if admin else []
@@ -75,11 +78,11 @@ def show_billing(first, last, customer, group):
     by_carrier = rows["carrier"] if admin else []
     by_customer = rows["customer"] if admin else []
     return (
-        f"{total['calls']:,}", _money(total.get("cost")), _money(total["revenue"]), _money(total.get("margin")),
+        f"{total['calls']:,}", _money(total["cost"]), _money(total.get("revenue")), _money(total.get("margin")),
         "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %", f"{total['unrated_calls']:,}",
         _day_figure(summary["day"], admin), rows["day"],
         bar_figure(summary.get("carrier", []), "carrier", "cost"), by_carrier,
-        bar_figure(summary["country"], "country", "revenue"), rows["country"],
+        bar_figure(summary["country"], "country", "revenue" if admin else "cost"), rows["country"],
         bar_figure(summary.get("customer", []), "customer", "revenue"), by_customer,
         columns, rows[group], f"/download/billing.csv?{query}&group={group}",
         grid_rows(losses), f"/download/billing-losses.csv?{query}",

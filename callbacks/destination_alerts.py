@@ -72,9 +72,9 @@ def check_number(_clicks, _submit, number):
     if not number:
         raise PreventUpdate
     from data.ingest.normalise import normalise_number
-    from data.settings import load_settings
+    from data.setting_overrides import effective_number_plan
 
-    normalised = normalise_number(number, load_settings().number_plan)
+    normalised = normalise_number(number, effective_number_plan())
     match = destination_alerts.check_number(normalised.normalised or number, normalised.country_code)
     lines = [f"Normalised: {normalised.normalised or '–'} ({normalised.kind}), "
              f"country {normalised.country_code or '–'}",

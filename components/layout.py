@@ -4,19 +4,38 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+# The navbar's menus: a section and the paths of its pages, in order. Admin-only pages not listed
+# here go into the "Admin" menu; other pages not listed stand on their own.
+NAV_SECTIONS = [
+    ("Reports", ["/overview", "/daily-comparison", "/countries", "/world-map", "/concurrent-calls", "/cdrs"]),
+    ("Billing", ["/rates", "/rates/simulator", "/billing", "/admin/rates"]),
+    ("Alarms", ["/alarms", "/alarm-report", "/threats", "/destination-alerts"]),
+    ("Mail & exports", ["/mail-report", "/exports", "/admin/outbox"]),
+]
+
+
+def _menu(label: str, pages: list[dict], menu_id: str) -> dbc.DropdownMenu:
+    return dbc.DropdownMenu([dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in pages],
+                            label=label, nav=True, in_navbar=True, id=menu_id)
+
 
 def nav_links(pages: list[dict], is_admin: bool) -> list:
-    """Links to the pages the user may see; admin pages in one "Admin" menu. Pages with ``nav=False``
-    (the profile page: linked from the user's name) are left out."""
+    """Links to the pages the user may see, grouped in menus (``NAV_SECTIONS``, then "Admin").
+
+    Pages with ``nav=False`` (the profile page: linked from the user's name) are left out.
+    """
     visible = [p for p in pages if (is_admin or not p.get("admin_only")) and p.get("nav", True)]
+    by_path = {p["path"]: p for p in visible}
+    in_sections = {path for _, paths in NAV_SECTIONS for path in paths}
     links = [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
-             for p in visible if not p.get("admin_only")]
-    admin_pages = [p for p in visible if p.get("admin_only")]
+             for p in visible if p["path"] not in in_sections and not p.get("admin_only")]
+    for label, paths in NAV_SECTIONS:
+        section = [by_path[path] for path in paths if path in by_path]
+        if section:
+            links.append(_menu(label, section, f"nav-{label.split()[0].lower()}-menu"))
+    admin_pages = [p for p in visible if p.get("admin_only") and p["path"] not in in_sections]
     if admin_pages:
-        links.append(dbc.DropdownMenu(
-            [dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in admin_pages],
-            label="Admin", nav=True, in_navbar=True, id="nav-admin-menu", align_end=True,
-        ))
+        links.append(_menu("Admin", admin_pages, "nav-admin-menu"))
     return links
 
 

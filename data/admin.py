@@ -97,18 +97,43 @@ _USER_COLUMNS = """u.id, u.username, u.email, u.full_name, u.role, u.timezone, u
               WHERE ug.user_id = u.id), '{}') AS groups"""
 
 
+def _user_columns() -> str:
+    """The user columns, with the mail work's report addresses when that column is there."""
+    extra = ", COALESCE(u.report_emails, '{}') AS report_emails" if _has_column("app_user", "report_emails") else ""
+    return _USER_COLUMNS + extra
+
+
 def list_users() -> list[dict]:
-    return db.rows(f"SELECT {_USER_COLUMNS}, p.name AS voip_plan FROM app_user u "
+    return db.rows(f"SELECT {_user_columns()}, p.name AS voip_plan FROM app_user u "
                    "LEFT JOIN voip_plan p ON p.id = u.voip_plan_id ORDER BY u.role, u.username")
 
 
 def user_detail(user_id: int) -> dict | None:
-    found = db.rows(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = :id", id=user_id)
+    found = db.rows(f"SELECT {_user_columns()} FROM app_user u WHERE u.id = :id", id=user_id)
     return found[0] if found else None
 
 
+def parse_report_emails(value: str | Iterable[str] | None) -> list[str]:
+    """Extra addresses the user's mailed reports go to (besides their own); ValueError names bad ones."""
+    from data.mailer import parse_addresses
+
+    valid, invalid = parse_addresses(value or [])
+    if invalid:
+        raise ValueError(f"not an e-mail address: {', '.join(invalid)}")
+    if len(valid) > 20:
+        raise ValueError("at most 20 report addresses")
+    return valid
+
+
+def _set_report_emails(conn, user_id: int, value) -> None:
+    if value is None or not _has_column("app_user", "report_emails"):
+        return
+    conn.execute(text("UPDATE app_user SET report_emails = :e WHERE id = :id"),
+                 {"e": parse_report_emails(value), "id": user_id})
+
+
 def _user_snapshot(conn, user_id: int) -> dict | None:
-    row = conn.execute(text(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = :id"), {"id": user_id}).mappings()
+    row = conn.execute(text(f"SELECT {_user_columns()} FROM app_user u WHERE u.id = :id"), {"id": user_id}).mappings()
     row = row.first()
     if row is None:
         return None
@@ -141,7 +166,7 @@ def calls_with_accountcodes(codes: Iterable[str]) -> int:
 def create_user(actor, *, username: str, password: str, role: str = "customer", email: str | None = None,
                 full_name: str = "", timezone: str = "UTC", accountcodes: Iterable[str] | str = (),
                 group_ids: Iterable[int] = (), voip_plan_id: int | None = None, is_active: bool = True,
-                reassign: bool = True) -> int:
+                reassign: bool = True, report_emails: str | Iterable[str] | None = None) -> int:
     """Create a user; returns its id. ``reassign``: the calls already stored with its accountcodes become its."""
     username = (username or "").strip()
     if not USERNAME.match(username):
@@ -162,6 +187,7 @@ def create_user(actor, *, username: str, password: str, role: str = "customer", 
             ).scalar()
             moved = _set_accountcodes(conn, user_id, codes, reassign) if codes else {}
             acl.set_user_groups(conn, user_id, group_ids)
+            _set_report_emails(conn, user_id, report_emails)
             after = _user_snapshot(conn, user_id)
             if moved.get("moved_calls"):
                 after["moved_calls"] = moved["moved_calls"]
@@ -186,7 +212,7 @@ EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "
 
 def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None = None,
                 group_ids: Iterable[int] | None = None, password: str | None = None, reassign: bool = True,
-                **changes) -> dict:
+                report_emails: str | Iterable[str] | None = None, **changes) -> dict:
     """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
 
     An admin cannot demote or disable themselves (there would be no way back for the last admin).
@@ -234,6 +260,7 @@ def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None
                 result = _set_accountcodes(conn, user_id, parse_accountcodes(accountcodes), reassign)
             if group_ids is not None:
                 acl.set_user_groups(conn, user_id, group_ids)
+            _set_report_emails(conn, user_id, report_emails)
             after = _user_snapshot(conn, user_id)
             if password is not None:
                 after["password_changed"] = True

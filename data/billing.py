@@ -2,8 +2,8 @@
 by day, customer, carrier and country; loss-making calls; unrated calls and why.
 
 Everything is summed straight from ``cdr`` (the rollups have no carrier), with the scope's filter.
-Admins see everything; a customer sees their own calls' revenue side only (what they were charged):
-buy costs, carriers and margins are the operator's business.
+Admins see everything; a customer sees their own calls, and as "cost" what they pay (the sell cost),
+as on every report: buy costs, carriers, revenue and margins are the operator's business.
 """
 from __future__ import annotations
 
@@ -51,9 +51,13 @@ def _where(scope: Scope, period: Period, customer: int | None) -> tuple[str, dic
 
 
 def _with_margin(row: dict, admin: bool) -> dict:
+    """Add margin and margin % for admins. A customer's "cost" is what they pay (the sell cost), as on every
+    report: they never see the buy cost, the revenue as such, the margin or the loss count."""
     revenue, cost = row.get("revenue") or Decimal(0), row.get("cost") or Decimal(0)
     if not admin:
-        row.pop("cost", None)
+        row["cost"] = revenue
+        for key in ("revenue", "loss_calls"):
+            row.pop(key, None)
         return row
     row["margin"] = revenue - cost
     row["margin_percent"] = (row["margin"] * 100 / revenue).quantize(Decimal("0.01")) if revenue else None
@@ -106,7 +110,7 @@ def billing_summary(scope: Scope, period: Period, *, customer: int | None = None
         else:
             result[grouping].append(row)
     for grouping in groupings:
-        result[grouping].sort(key=lambda r, g=grouping: r[g] if g == "day" else -r["revenue"])
+        result[grouping].sort(key=lambda r, g=grouping: r[g] if g == "day" else -r.get("revenue", r["cost"]))
     return result
 
 

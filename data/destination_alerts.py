@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 from data import db
-from data.settings import load_settings
+from data.setting_overrides import effective_number_plan
 
 log = logging.getLogger("dialstat.destination_alerts")
 LISTS = ("blacklist", "whitelist")
@@ -119,7 +119,7 @@ def check_number(number: str, country_code: str | None = None) -> Match:
         digits = digits[len(removed):]
         country_code = db.scalar("""SELECT country_code FROM dial_prefix WHERE :n LIKE prefix || '%'
                                     ORDER BY length(prefix) DESC LIMIT 1""", n=digits)
-    long_enough = len(digits) >= load_settings().number_plan.pn_min_digits
+    long_enough = len(digits) >= effective_number_plan().pn_min_digits
     found = {}
     for which in LISTS:
         rules = [r for r in list_rules(which)
@@ -191,7 +191,7 @@ def flag_staged_calls(cur, stage_table: str) -> int:
     cur.execute("SELECT EXISTS (SELECT 1 FROM destination_rule WHERE list = 'blacklist')")
     if not cur.fetchone()[0]:
         return 0
-    params = {"min_digits": load_settings().number_plan.pn_min_digits}
+    params = {"min_digits": effective_number_plan().pn_min_digits}
     cur.execute("CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, "
                 "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
                 "country text, reason text) ON COMMIT DELETE ROWS")
@@ -217,7 +217,7 @@ def flag_stored_calls(start: datetime, end: datetime) -> int:
 
     Only the flags change (set or cleared); no event is recorded.
     """
-    params = {"start": start, "end": end, "min_digits": load_settings().number_plan.pn_min_digits}
+    params = {"start": start, "end": end, "min_digits": effective_number_plan().pn_min_digits}
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute("""CREATE TEMP TABLE recheck_calls ON COMMIT DROP AS
                        SELECT * FROM cdr WHERE starting_date >= %(start)s AND starting_date < %(end)s""", params)

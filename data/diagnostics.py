@@ -27,16 +27,16 @@ def database() -> dict:
                   GREATEST(c.reltuples, 0)::bigint AS estimated_rows, pg_total_relation_size(c.oid) AS bytes
            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
            WHERE i.inhparent = 'cdr'::regclass ORDER BY c.relname""")
-    info["tables"] = db.rows(
-        """SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes, GREATEST(c.reltuples, 0)::bigint AS
-                  estimated_rows
+    info["tables"] = db.rows(  # a partitioned table's size and rows are its partitions'
+        """SELECT c.relname AS name, t.bytes, t.estimated_rows
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           CROSS JOIN LATERAL (
+               SELECT sum(pg_total_relation_size(p.relid))::bigint AS bytes,
+                      sum(GREATEST(pc.reltuples, 0))::bigint AS estimated_rows
+               FROM pg_partition_tree(c.oid) p JOIN pg_class pc ON pc.oid = p.relid
+               WHERE p.isleaf) t
            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-           ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 12""")
-    for table in info["tables"]:
-        if table["name"] == "cdr":  # a partitioned table's own size is 0: add its partitions
-            table["bytes"] = sum(p["bytes"] for p in info["partitions"])
-            table["estimated_rows"] = sum(p["estimated_rows"] for p in info["partitions"])
+           ORDER BY t.bytes DESC NULLS LAST LIMIT 12""")
     return info
 
 

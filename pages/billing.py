@@ -1,5 +1,5 @@
 """Billing report: cost, revenue, margin and margin % by day, customer, carrier and country; loss-making calls;
-unrated calls and why. Customers see what they were charged (revenue side) by day and country."""
+unrated calls and why. Customers see what their calls cost them, by day and country."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -52,10 +52,10 @@ def layout(**_query):
         html.Div(id="billing-error"),
         dbc.Row([
             dbc.Col(kpi_card("billing-calls", "Calls", "Calls started in the period."), md=2),
-            dbc.Col(_admin_only(kpi_card("billing-cost", "Cost", "Sum of the buy cost of the calls (carriers)."),
-                                admin), md=2),
-            dbc.Col(kpi_card("billing-revenue", "Revenue" if admin else "Charged",
-                             "Sum of the sell cost of the calls."), md=2),
+            dbc.Col(kpi_card("billing-cost", "Cost", "Sum of the buy cost of the calls (carriers)." if admin
+                             else "What the calls cost you: the sum of their prices."), md=2),
+            dbc.Col(_admin_only(kpi_card("billing-revenue", "Revenue", "Sum of the sell cost of the calls."), admin),
+                    md=2),
             dbc.Col(_admin_only(kpi_card("billing-margin", "Margin", "Revenue − cost."), admin), md=2),
             dbc.Col(_admin_only(kpi_card("billing-margin-percent", "Margin %", "Margin / revenue × 100."), admin),
                     md=2),
@@ -65,7 +65,7 @@ def layout(**_query):
         chart_card("billing-by-day", "By day"),
         dbc.Row([
             dbc.Col(_admin_only(chart_card("billing-by-carrier", "Cost by carrier"), admin), md=6),
-            dbc.Col(chart_card("billing-by-country", "Revenue by country"), md=6),
+            dbc.Col(chart_card("billing-by-country", "Revenue by country" if admin else "Cost by country"), md=6),
         ]),
         _admin_only(chart_card("billing-by-customer", "Revenue and margin by customer"), admin),
         dbc.Card([

@@ -89,10 +89,9 @@ def billing_csv():
         abort(400, f"group must be one of {', '.join(allowed)}")
     customer = _int_arg("customer") if scope.is_admin else None
     summary = billing.billing_summary(scope, _period(scope), customer=customer)
-    fields = [group, "calls", "answered", "billsec", "revenue", "unrated_calls"]
+    fields = [group, "calls", "answered", "billsec", "cost", "unrated_calls"]  # a customer's cost: what they pay
     if scope.is_admin:
-        fields[4:4] = ["cost"]
-        fields[6:6] = ["margin", "margin_percent", "loss_calls"]
+        fields[5:5] = ["revenue", "margin", "margin_percent", "loss_calls"]
     return _download(f"billing-by-{group}.csv", fields, [*summary[group], {group: "total", **summary["total"]}])
 
 

@@ -86,8 +86,10 @@ def test_loss_making_and_unrated_calls(world):
 def test_a_customer_sees_only_their_own_calls_and_no_buy_side(world):
     alice = scope_of(world["alice"])
     summary = billing.billing_summary(alice, JANUARY)
-    assert summary["total"]["revenue"] == sql_sums("user_id = :u", u=world["alice"].id)["revenue"]
-    assert "cost" not in summary["total"] and "margin" not in summary["total"] and "carrier" not in summary
+    # her cost is what she pays: the sell cost of her calls; never the buy side, revenue or margin
+    assert summary["total"]["cost"] == sql_sums("user_id = :u", u=world["alice"].id)["revenue"]
+    assert not {"revenue", "margin", "margin_percent", "loss_calls"} & set(summary["total"])
+    assert "carrier" not in summary and "customer" not in summary
     assert all(r["customer"] == "alice" for r in billing.unrated_calls(alice, JANUARY))
     with pytest.raises(PermissionError):
         billing.loss_making_calls(alice, JANUARY)
@@ -178,8 +180,8 @@ def test_downloads_are_scoped_and_spreadsheet_safe(world, client, admin_client):
     assert next(r for r in rows if r[0] == "35")[1] == "'=HYPERLINK(\"http://x\")"
     assert client.get("/download/billing-losses.csv?first=2026-01-01&last=2026-01-31").status_code == 403
     mine = read_csv(client.get("/download/billing.csv?first=2026-01-01&last=2026-01-31&group=country"))
-    assert "cost" not in mine[0] and mine[-1][0] == "total"
-    assert D(mine[-1][mine[0].index("revenue")]) == sql_sums("user_id = :u", u=world["bob"].id)["revenue"]
+    assert "revenue" not in mine[0] and "margin" not in mine[0] and mine[-1][0] == "total"
+    assert D(mine[-1][mine[0].index("cost")]) == sql_sums("user_id = :u", u=world["bob"].id)["revenue"]
     assert client.get("/download/billing.csv?group=carrier").status_code == 400
     every = read_csv(admin_client.get("/download/billing.csv?first=2026-01-01&last=2026-01-31&group=carrier"))
     assert D(every[-1][every[0].index("cost")]) == sql_sums()["cost"]
@@ -220,7 +222,8 @@ def test_the_simulator_and_billing_callbacks(world, admin_client, client):
     mine = dash_call(client, "show_billing", ["2026-01-01", "2026-01-31", world["bob"].id, "carrier"])
     assert mine[("billing-losses", "rowData")] == []  # the loss list shows buy costs: not for customers
     assert mine[("kpi-billing-calls", "children")] == f"{sql_sums('user_id = :u', u=world['alice'].id)['calls']:,}"
-    assert all("carrier" not in r for r in mine[("billing-table", "rowData")])
+    assert all("carrier" not in r and "revenue" not in r for r in mine[("billing-table", "rowData")])
+    assert mine[("kpi-billing-revenue", "children")] == "–"
 
 
 def test_the_rate_admin_page_imports_a_deck_and_reports_bad_lines(world, admin_client):
