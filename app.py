@@ -29,6 +29,21 @@ from routes.auth import init_auth
 log = logging.getLogger("dialstat")
 
 
+# The plain Flask routes (everything that is not a Dash page or callback), each module with a ``bp``.
+ROUTE_MODULES = (
+    "routes.account",  # password reset
+    "routes.health",  # /healthz
+    "routes.api_v1",  # REST API
+    "routes.api_push",  # CDR push API
+    "routes.api_rates",  # rates API
+    "routes.jsonrpc",  # CGRateS JSON-RPC exports
+    "routes.cdr_export",  # CDR search exports
+    "routes.export_downloads",  # export files
+    "routes.ingest_downloads",  # import rejects
+    "routes.rating_downloads",  # rates and billing CSVs
+)
+
+
 def _import_all(package) -> None:
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
@@ -163,14 +178,7 @@ def create_app() -> Flask:
     init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
     init_auth(server)
     server.after_request(_security_headers)
-    for module in ("routes.account", "routes.health", "routes.api_v1"):  # password reset, /healthz, REST API
-        server.register_blueprint(importlib.import_module(module).bp)
-    server.register_blueprint(importlib.import_module("routes.cdr_export").bp)  # CDR search exports
-    for module in ("routes.jsonrpc", "routes.export_downloads"):  # CGRateS JSON-RPC exports, export files
-        server.register_blueprint(importlib.import_module(module).bp)
-    for module in ("routes.api_push", "routes.ingest_downloads"):  # CDR push API, rejects downloads
-        server.register_blueprint(importlib.import_module(module).bp)
-    for module in ("routes.api_rates", "routes.rating_downloads"):  # rates API, rates and billing CSVs
+    for module in ROUTE_MODULES:
         server.register_blueprint(importlib.import_module(module).bp)
     register_commands(server)
     _prepare_database(settings)

@@ -96,23 +96,9 @@ def refresh_rollups(start, end):
 
 
 def register_commands(server: Flask) -> None:
-    for command in (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups):
-        server.cli.add_command(command)
-    from jobs import ingest_cli  # the ingest's commands: import-cdr, collect, switch-key, demo-data
+    # Each feature's module keeps its commands (importing it also registers its scheduled jobs).
+    from jobs import alarms, exports, ingest_cli, mail, rating
 
-    ingest_cli.register(server)
-    from jobs import mail as mail_cli  # the mail's commands: send-daily-report, mail-debug
-
-    mail_cli.register(server)
-    from jobs import alarms as alarm_cli  # alarms' commands: test-alarm, threats
-
-    for command in alarm_cli.COMMANDS:
-        server.cli.add_command(command)
-    from jobs import exports as export_cli  # exports' commands (export-cdrs, export-template, export-schedules)
-
-    for command in export_cli.COMMANDS:
-        server.cli.add_command(command)
-    from jobs import rating as rating_cli  # rating's command (rerate) and its job (rerate)
-
-    for command in rating_cli.COMMANDS:
+    own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)
+    for command in (*own, *ingest_cli.COMMANDS, *mail.COMMANDS, *alarms.COMMANDS, *exports.COMMANDS, *rating.COMMANDS):
         server.cli.add_command(command)

@@ -5,7 +5,6 @@ import sys
 import time
 
 import click
-from flask import Flask
 
 from data.ingest.formats import FORMATS, FormatError
 from jobs import ingest_jobs  # noqa: F401 - registers the ingest's scheduled jobs
@@ -125,9 +124,5 @@ def collect_command(config):
     click.echo(summary.line())
 
 
-INGEST_COMMANDS = [import_cdr, switch_key, demo_data, collect_command]
+COMMANDS = [import_cdr, switch_key, demo_data, collect_command]
 
-
-def register(server: Flask) -> None:
-    for command in INGEST_COMMANDS:
-        server.cli.add_command(command)

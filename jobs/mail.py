@@ -5,7 +5,6 @@ import sys
 from datetime import date
 
 import click
-from flask import Flask
 
 from data import db, mail_reports, mailer
 
@@ -77,9 +76,5 @@ def mail_debug(to):
     sys.exit(0 if ok else 1)
 
 
-MAIL_COMMANDS = [send_daily_report, mail_debug]
+COMMANDS = [send_daily_report, mail_debug]
 
-
-def register(server: Flask) -> None:
-    for command in MAIL_COMMANDS:
-        server.cli.add_command(command)
