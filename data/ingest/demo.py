@@ -14,6 +14,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -258,6 +259,39 @@ def create_demo_accounts() -> list[DemoCustomer]:
     return created
 
 
+DEMO_PROVIDERS = (("Demo Carrier A", 10, "60", "6"), ("Demo Carrier B", 20, "1", "1"))  # name, priority, increments
+
+
+def create_demo_rate_plans() -> int | None:
+    """Two carriers priced per dial prefix, a retail plan at cost + 35 %, one VoIP plan for the demo
+    customers (idempotent), so that demo calls have costs, revenue and margins. Returns the VoIP plan."""
+    from data import rates
+    from data.scope import Scope
+
+    admin = Scope(user_id=None)
+    if db.scalar("SELECT 1 FROM provider WHERE name = :n", n=DEMO_PROVIDERS[0][0]):
+        return None
+    prefixes = db.rows("SELECT p.prefix, c.name FROM dial_prefix p JOIN country c ON c.code = p.country_code")
+    carrier_plans = []
+    for index, (name, priority, first, step) in enumerate(DEMO_PROVIDERS):
+        rng = random.Random(f"demo-rates:{name}")
+        provider = rates.create_provider(admin, name, priority=priority, description="demo")
+        plan = rates.create_rate_plan(admin, f"{name} rates", "carrier", provider_id=provider, description="demo")
+        markup = 1 + index / 10  # carrier B is dearer, so LCR has a choice to make
+        deck = "\n".join(f"{p['prefix']},{p['name'].replace(',', ' ')},{rng.uniform(0.004, 0.09) * markup:.5f},"
+                         f"0,{first},{step},2000-01-01" for p in prefixes)
+        rates.import_rate_deck(admin, plan, deck)
+        carrier_plans.append(plan)
+    retail = rates.create_rate_plan(admin, "Demo retail", "retail", description="demo")
+    rates.derive_retail_rates(admin, carrier_plans[0], retail, Decimal(35))
+    voip_plan = rates.create_voip_plan(admin, "Demo plan", [retail, *carrier_plans], description="demo")
+    for customer in CUSTOMERS:
+        user = users.get_user_by_name(customer.username)
+        if user is not None:
+            rates.assign_voip_plan(admin, user.id, voip_plan)
+    return voip_plan
+
+
 def has_calls() -> bool:
     return bool(db.scalar("SELECT EXISTS (SELECT 1 FROM cdr)"))
 
@@ -266,6 +300,7 @@ def load_demo_data(days: int = 30, calls_per_day: int = 3000, seed: int = 42, en
                    progress=None):
     """Create the demo accounts and import the demo traffic through the pipeline; returns the summary."""
     create_demo_accounts()
+    create_demo_rate_plans()
     traffic = DemoTraffic(days, calls_per_day, seed, end)
     numbered = ((n, "", "", row) for n, row in enumerate(traffic.rows(), start=1))
     chunks = batches_from_rows(numbered, frozenset(CANONICAL_FIELDS))
