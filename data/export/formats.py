@@ -233,11 +233,7 @@ class _ExportWriter:
                     first_answer = answered
                 if last_answer is None or answered > last_answer:
                     last_answer = answered
-        summary.total_records += records
-        summary.total_usage_seconds += usage
-        summary.total_cost += total_cost
-        summary.first_order_id, summary.last_order_id = first_id, last_id
-        summary.first_answer_time, summary.last_answer_time = first_answer, last_answer
+        self._add_to_summary(records, usage, total_cost, (first_id, last_id), (first_answer, last_answer))
 
     def write_rendered(self, rows: Iterable[Sequence[Any]], sink: TextIO) -> None:
         """Write records rendered by the database: rows of RENDERED_COLUMNS, then the pieces of the line."""
@@ -269,11 +265,16 @@ class _ExportWriter:
                     first_answer = answered
                 if last_answer is None or answered > last_answer:
                     last_answer = answered
+        self._add_to_summary(records, usage, total_cost, (first_id, last_id), (first_answer, last_answer))
+
+    def _add_to_summary(self, records: int, usage: int, total_cost: Decimal, order_ids: tuple, answer_times: tuple):
+        """Fold one pass's totals into the summary (the loops keep them in locals: they are the hot path)."""
+        summary = self.summary
         summary.total_records += records
         summary.total_usage_seconds += usage
         summary.total_cost += total_cost
-        summary.first_order_id, summary.last_order_id = first_id, last_id
-        summary.first_answer_time, summary.last_answer_time = first_answer, last_answer
+        summary.first_order_id, summary.last_order_id = order_ids
+        summary.first_answer_time, summary.last_answer_time = answer_times
 
     def summary_record(self, export_fields: Sequence[ExportField], section: str) -> str:
         """The header or trailer record ("" when the template has none)."""
