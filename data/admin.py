@@ -250,9 +250,7 @@ def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None
             before = _user_snapshot(conn, user_id)
             if before is None:
                 raise ValueError("no such user")
-            if values:
-                assignments = ", ".join(f"{k} = :{k}" for k in values)
-                conn.execute(text(f"UPDATE app_user SET {assignments} WHERE id = :id"), {**values, "id": user_id})
+            _update_row(conn, "app_user", user_id, values)
             if password is not None:
                 conn.execute(text("UPDATE app_user SET password_hash = :h, password_changed_at = now() "
                                   "WHERE id = :id"), {"h": generate_password_hash(password), "id": user_id})
@@ -459,6 +457,13 @@ def create_switch(actor, name: str, ip: str, source_type: int = 0, timezone: str
     return switch_id
 
 
+def _update_row(conn, table: str, row_id: int, values: dict) -> None:
+    """Set ``values`` on one row; the column names come from this module's own checks, never from input."""
+    if values:
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**values, "id": row_id})
+
+
 def update_switch(actor, switch_id: int, name: str | None = None, ip: str | None = None,
                   source_type: int | None = None, timezone: str | None = None) -> None:
     values = _switch_values(name, ip, source_type, timezone)
@@ -467,9 +472,7 @@ def update_switch(actor, switch_id: int, name: str | None = None, ip: str | None
             before = _switch_snapshot(conn, switch_id)
             if before is None:
                 raise ValueError("no such switch")
-            if values:
-                assignments = ", ".join(f"{k} = :{k}" for k in values)
-                conn.execute(text(f"UPDATE switch SET {assignments} WHERE id = :id"), {**values, "id": switch_id})
+            _update_row(conn, "switch", switch_id, values)
             after = _switch_snapshot(conn, switch_id)
             if after != before:
                 audit.record(conn, actor, "update", "switch", switch_id, before, after)
