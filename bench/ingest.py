@@ -8,7 +8,8 @@
    inserts those rows straight into cdr and cdr_call_key (their indexes, no checks): the schema's floor.
 3. Imports it with ``flask --app app import-cdr`` in a fresh database: COPY into the stage, set-based
    mediation, dedup, rating and rollups, one transaction per batch.
-4. Prints both rates, their ratio, the import's peak RSS and the machine's load (the machine is shared).
+4. Prints both rates, their ratio, the import's peak RSS, the rows it wrote per call in each table that
+   grows with traffic, and the machine's load (the machine is shared).
 
 ``--without-hooks`` also imports the file in-process with the rating and rollup hooks replaced by no-ops,
 to show the pipeline's own share of the time.
@@ -148,6 +149,17 @@ def cli_import(path: Path) -> tuple[float, str, float, float]:
     return rate, lines[-1], wall, rss
 
 
+def rows_written_per_call(calls: int) -> str:
+    """Rows the import left in each table that grows with traffic, per call stored: what it wrote."""
+    from data import db
+    from data.rollups import DAY, HOUR, MINUTE, NARROW
+
+    tables = ("cdr", "cdr_call_key", HOUR.name, *NARROW, DAY, MINUTE.name)
+    counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+    per_call = ", ".join(f"{t} {n / calls:.2f}" for t, n in counts.items())
+    return f"{sum(counts.values()) / calls:.2f} ({per_call})"
+
+
 def import_without_hooks(path: Path) -> float:
     from data import db, rating, rollups
     from data.ingest import pipeline
@@ -183,6 +195,7 @@ def main() -> None:
     print(f"ratio                {rate / copy_rate:.2f}")
     print(f"import peak RSS      {rss:.0f} MB")
     print(f"summary              {last_line}")
+    print(f"rows written per call {rows_written_per_call(args.rows)}")
     print(f"load average         {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} cores)")
     if args.without_hooks:
         print(f"without rating/rollup hooks  {import_without_hooks(path):,.0f} rows/s (in-process)")
