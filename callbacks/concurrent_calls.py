@@ -22,6 +22,5 @@ def refresh_concurrent_calls(start, end, preset, switches, customer, accountcode
     else:
         rows = with_quiet_minutes(rows, f.start, min(f.end, datetime.now(timezone.utc)), scope.timezone)
     table = [{key: r[key].isoformat(sep=" "), "switch": r["switch"], "peak": r["peak"]} for r in rows]
-    figure = series_figure(table, key, "peak", "switch", y_title="Simultaneous calls")
-    figure.update_traces(mode="lines", line_shape="hv")
+    figure = series_figure(table, key, "peak", "switch", y_title="Simultaneous calls", mode="lines", line_shape="hv")
     return figure, table

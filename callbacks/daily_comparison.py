@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from dash import Input, Output, callback
 
 from callbacks.filters import report_filter, user_today
-from components.figures import series_figure
+from components.figures import series_figure, with_xaxis
 from data.reports import chart_rows, hourly_profile
 from data.scope import current_scope
 
@@ -42,6 +42,6 @@ def refresh_daily_comparison(day, mode, count, chosen, metric, switches, custome
     rows = []
     for row in chart_rows(hourly_profile(scope, comparison_days(base, mode, count, chosen), f), "hour", scope):
         rows.append({"hour": row["hour"], "series": row["series"], metric: row[metric]})
-    figure = series_figure(rows, "hour", metric, "series", y_title=metric.title())
-    figure.update_xaxes(dtick=1, range=[-0.5, 23.5], title="Hour of day")
+    figure = with_xaxis(series_figure(rows, "hour", metric, "series", y_title=metric.title()),
+                        dtick=1, range=[-0.5, 23.5], title=dict(text="Hour of day"))
     return figure, rows

@@ -209,7 +209,8 @@ def cost_seen_by(scope: Scope, t: Totals):
 def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
     """Report rows as drawn and downloaded: the label, the sums and the KPIs computed from them.
 
-    Customers see what they are charged as "cost", and never the buy side or the margin.
+    Customers see what they are charged as "cost", and never the buy side or the margin. Every value
+    is a plain int, float or str (no Decimal), so Dash's orjson encoder takes the response as it is.
     """
     table = []
     for row in rows:
@@ -219,8 +220,8 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
             **({"series": row["series"]} if row.get("series") else {}),
             **({"code": row["code"]} if "code" in row else {}),
             **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
-            "calls": t.attempts,
-            "answered": t.answered,
+            "calls": int(t.attempts),
+            "answered": int(t.answered),
             "minutes": round(float(t.minutes), 2),
             "asr": _rounded(t.asr, 4),
             "acd": _rounded(t.acd, 1),
