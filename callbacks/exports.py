@@ -2,10 +2,15 @@
 import json
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from components.exports import (
+    destination_list_options,
+    destination_lists_table,
+    schedule_options,
+)
 from data.export import store
 from data.export.templates import TemplateError
 
@@ -37,13 +42,17 @@ def _download(history_id: int | None, path) -> html.Span:
     Output("exports-template-pick", "options"), Output("exports-template-pick", "value"),
     Output("exports-run-template", "options"), Output("exports-schedule-template", "options"),
     Output("exports-schedules", "children"), Output("exports-history", "children"),
+    Output("exports-schedule-pick", "options"), Output("exports-destlist-pick", "options"),
+    Output("exports-destlists", "children"),
     Input("exports-refresh", "data"), State("exports-template-pick", "value"),
 )
 def refresh_lists(_refresh, picked):
     _admin()
     names = [row["name"] for row in store.list_templates()]
     options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
-    return options, picked or "cgr-csv", options, options, _schedules_table(), _history_table()
+    lists = store.list_destination_lists()
+    return (options, picked or "cgr-csv", options, options, _schedules_table(), _history_table(),
+            schedule_options(store.list_schedules()), destination_list_options(lists), destination_lists_table(lists))
 
 
 def _schedules_table():
@@ -202,3 +211,74 @@ def reexport(_clicks, history_id, refresh):
     return dbc.Alert([f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
                       _download(result.history_id, result.path.name)], color="success", className="mb-0"), \
         (refresh or 0) + 1
+
+
+@callback(
+    Output("exports-schedule-name", "value"), Output("exports-schedule-template", "value"),
+    Output("exports-schedule-period", "value"), Output("exports-schedule-dir", "value"),
+    Output("exports-schedule-enabled", "value"),
+    Input("exports-schedule-pick", "value"), prevent_initial_call=True,
+)
+def open_picked_schedule(schedule_id):
+    _admin()
+    found = [r for r in store.list_schedules() if r["id"] == schedule_id]
+    if not found:
+        raise PreventUpdate
+    row = found[0]
+    return row["name"], row["template_name"], row["period_seconds"], row["export_dir"], row["enabled"]
+
+
+@callback(
+    Output("exports-schedule-feedback", "children", allow_duplicate=True),
+    Output("exports-refresh", "data", allow_duplicate=True), Output("exports-schedule-pick", "value"),
+    Input("exports-schedule-delete", "n_clicks"), State("exports-schedule-pick", "value"),
+    State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def delete_picked_schedule(_clicks, schedule_id, refresh):
+    _admin()
+    found = [r for r in store.list_schedules() if r["id"] == schedule_id]
+    if not found:
+        return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, \
+            no_update
+    store.delete_schedule(schedule_id)
+    return dbc.Alert(f"Deleted schedule {found[0]['name']!r}; its export history stays.", color="success",
+                     className="mb-0"), (refresh or 0) + 1, None
+
+
+@callback(
+    Output("exports-destlist-name", "value"), Output("exports-destlist-prefixes", "value"),
+    Output("exports-destlist-description", "value"),
+    Input("exports-destlist-pick", "value"), prevent_initial_call=True,
+)
+def open_destination_list(name):
+    _admin()
+    found = [r for r in store.list_destination_lists() if r["name"] == name]
+    if not found:
+        raise PreventUpdate
+    return found[0]["name"], "\n".join(found[0]["prefixes"]), found[0]["description"]
+
+
+@callback(
+    Output("exports-destlist-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Output("exports-destlist-pick", "value"),
+    Input("exports-destlist-save", "n_clicks"), Input("exports-destlist-delete", "n_clicks"),
+    State("exports-destlist-pick", "value"), State("exports-destlist-name", "value"),
+    State("exports-destlist-prefixes", "value"), State("exports-destlist-description", "value"),
+    State("exports-refresh", "data"), prevent_initial_call=True,
+)
+def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, description, refresh):
+    _admin()
+    try:
+        if ctx.triggered_id == "exports-destlist-delete":
+            if not picked:
+                return dbc.Alert("Open the list to delete first.", color="warning", className="mb-0"), no_update, \
+                    no_update
+            store.delete_destination_list(picked)
+            return dbc.Alert(f"Deleted destination list {picked!r}.", color="success", className="mb-0"), \
+                (refresh or 0) + 1, None
+        name = (name or "").strip()
+        saved = store.save_destination_list(name, store.prefixes_from_text(prefixes), (description or "").strip())
+    except store.ExportRefused as exc:
+        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, no_update
+    return dbc.Alert(f"Saved destination list {name!r} ({len(saved)} prefixes).", color="success",
+                     className="mb-0"), (refresh or 0) + 1, no_update

@@ -1,4 +1,5 @@
-"""Exports (admins): export templates with a live preview, one-off exports, schedules, the export history."""
+"""Exports (admins): export templates with a live preview, destination lists, one-off exports, schedules, the
+export history."""
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -47,6 +48,11 @@ def schedule_form() -> dbc.Card:
     return _card("Scheduled exports", [
         html.Div(id="exports-schedules"),
         dbc.Row([
+            dbc.Col(dcc.Dropdown(id="exports-schedule-pick", placeholder="Open a schedule…"), md=8),
+            dbc.Col(dbc.Button("Delete schedule", id="exports-schedule-delete", color="danger", outline=True,
+                               size="sm"), width="auto", className="align-self-center"),
+        ], className="mb-2 g-2"),
+        dbc.Row([
             dbc.Col(dbc.Input(id="exports-schedule-name", placeholder="Schedule name"), md=6),
             dbc.Col(dcc.Dropdown(id="exports-schedule-template", placeholder="Template"), md=6),
         ], className="mb-2"),
@@ -60,6 +66,26 @@ def schedule_form() -> dbc.Card:
         dbc.Button("Run due schedules now", id="exports-schedule-run", color="secondary", outline=True,
                    className="mt-2"),
         html.Div(id="exports-schedule-feedback", className="mt-2"),
+    ])
+
+
+def destination_list_editor() -> dbc.Card:
+    return _card("Destination lists (masking)", [
+        html.P(["A template's ", html.Code("mask_destination_id"), " names one of these lists: destinations "
+                "starting with one of its prefixes get their last ", html.Code("mask_length"),
+                " characters masked."], className="small"),
+        html.Div(id="exports-destlists"),
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(id="exports-destlist-pick", placeholder="Open a list…"), md=6),
+            dbc.Col(dbc.Input(id="exports-destlist-name", placeholder="Name to save as"), md=6),
+        ], className="mb-2 g-2"),
+        dbc.Input(id="exports-destlist-description", placeholder="Description", className="mb-2"),
+        dbc.Label("Prefixes (digits, separated by commas, spaces or new lines)", html_for="exports-destlist-prefixes",
+                  className="small"),
+        dbc.Textarea(id="exports-destlist-prefixes", rows=4, placeholder="4986517, 4990\n+44909"),
+        dbc.Button("Save list", id="exports-destlist-save", color="secondary", className="mt-2 me-2"),
+        dbc.Button("Delete list", id="exports-destlist-delete", color="danger", outline=True, className="mt-2"),
+        html.Div(id="exports-destlist-feedback", className="mt-2"),
     ])
 
 
@@ -79,7 +105,7 @@ def layout(**_query):
         html.H2("Exports"),
         dcc.Store(id="exports-refresh", data=0),
         dbc.Row([
-            dbc.Col(template_editor(), lg=7),
+            dbc.Col([template_editor(), destination_list_editor()], lg=7),
             dbc.Col([export_form(), schedule_form()], lg=5),
         ]),
         history_card(),

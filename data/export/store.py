@@ -38,7 +38,8 @@ from data.settings import load_settings
 from .compiled import RowAccess
 from .fields import CGRATES_ALIASES, COLUMN_FIELDS, CONSTANT_FIELDS, parse_time
 from .formats import ExportError, ExportSummary, _ExportWriter, export_file_name, write_export
-from .templates import BUILTIN_TEMPLATES, ExportTemplate, TemplateError, load_cdre_profile
+from .sqlrender import SqlRendering, sql_rendering
+from .templates import BUILTIN_TEMPLATES, ExportField, ExportTemplate, TemplateError, load_cdre_profile
 
 log = logging.getLogger("dialstat.export")
 UTC = timezone.utc
@@ -224,11 +225,17 @@ _ALWAYS = ("id", "callid", "starting_date", "answered_date", "billsec", "sell_co
 
 def row_columns(template: ExportTemplate) -> list[str]:
     """The row keys a template needs: the CDR basics, its fields' columns, ``extradata`` for unknown ids."""
-    columns = list(_ALWAYS)
+    return list(dict.fromkeys([*_ALWAYS, *field_columns(template.content_fields)]))
+
+
+def field_columns(export_fields: Iterable[ExportField]) -> list[str]:
+    """The row keys some content fields read (``extradata`` for ids that are neither CGRateS's nor columns)."""
+    export_fields = list(export_fields)
+    columns: list[str] = []
     field_ids = {CGRATES_ALIASES.get(rule.field_id, rule.field_id)
-                 for export_field in template.content_fields for rule in export_field.rsr_fields
+                 for export_field in export_fields for rule in export_field.rsr_fields
                  if not rule.is_static}  # fmt: skip
-    if any(f.type == "*masked_destination" for f in template.content_fields):
+    if any(f.type == "*masked_destination" for f in export_fields):
         field_ids.add("destination")
     for field_id in sorted(field_ids):
         if field_id in CONSTANT_FIELDS:
@@ -273,22 +280,44 @@ def _rows_sql(columns: Sequence[str], flt: ExportFilter, **kwargs) -> tuple[str,
     return _select_sql(selects, joins, flt, **kwargs)
 
 
-def rendered_query(rendering, flt: ExportFilter) -> tuple[str, dict]:
-    """SQL giving database-rendered records (formats.RENDERED_COLUMNS, then the pieces).
+def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: ExportFilter) -> tuple[str, dict, list[str]]:
+    """SQL giving records rendered by the database, and the names of its columns (formats.write_rendered).
+
+    Columns: the cgrid key, id, billsec, sell_cost, answered_date; ``failed`` when a row may need the Python
+    writer (``rendering.can_fail``); the pieces (``piece:N``); the raw columns the Python cells read; and,
+    when ``failed``, every raw column the Python writer reads (``fallback:<column>``, NULL on other rows).
 
     The rows are read and sorted in a subquery, and rendered on top of it: sorting the narrow rows rather
-    than the rendered text keeps the sort small.
+    than the rendered text keeps the sort small. OFFSET 0 fences each level, so that a value is computed
+    once per row however often the level above uses it.
     """
-    columns = list(dict.fromkeys([*_ALWAYS, *sorted(rendering.columns)]))
-    inner, params = _rows_sql(columns, flt)
-    values = ", ".join(["c.id", "c.billsec", "c.sell_cost", "c.answered_date",
+    leading = ["id", "billsec", "sell_cost", "answered_date"]
+    python_columns = [column for column in field_columns(template.content_fields[index]
+                                                         for index in rendering.python_fields)
+                      if column not in leading]  # fmt: skip
+    fallback_columns = row_columns(template) if rendering.can_fail else []
+    inner, params = _rows_sql(list(dict.fromkeys([*_ALWAYS, *sorted(rendering.columns), *python_columns,
+                                                  *fallback_columns])), flt)  # fmt: skip
+    carried = list(dict.fromkeys([*leading, *python_columns, *fallback_columns]))
+    values = ", ".join([*(f"c.{column}" for column in carried),
                         *(f"{expression} AS {alias}" for alias, expression in rendering.values)])  # fmt: skip
-    selects = [rendering.key, "x.id", "x.billsec", "x.sell_cost", "x.answered_date", *rendering.pieces]
+    pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
+    selects = ["cgrid_key", *leading, *pieces, *python_columns]
+    names = ["cgrid_key", *leading, *(f"piece:{index}" for index in range(len(pieces))), *python_columns]
+    rendered = (f"SELECT {rendering.key} AS cgrid_key, {', '.join(f'x.{column}' for column in leading)}, "
+                f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces))}"
+                f"{''.join(f', x.{column}' for column in carried[len(leading):])} "
+                f"FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x")  # fmt: skip
+    if rendering.can_fail:  # a level more, to test the pieces once computed
+        failed = " OR ".join(f"{piece} IS NULL" for piece in pieces)
+        selects[1 + len(leading) : 1 + len(leading)] = [f"({failed}) AS failed"]
+        names[1 + len(leading) : 1 + len(leading)] = ["failed"]
+        selects += [f"CASE WHEN {failed} THEN {column} END" for column in fallback_columns]
+        names += [f"fallback:{column}" for column in fallback_columns]
+        rendered = f"SELECT {', '.join(selects)} FROM ({rendered} OFFSET 0) y"
     overlap = set(params) & set(rendering.params)
     assert not overlap, overlap
-    # OFFSET 0 keeps x a subquery of its own, so each value is computed once per row however often it is used.
-    sql = f"SELECT {', '.join(selects)} FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x"
-    return sql, {**params, **rendering.params}
+    return rendered, {**params, **rendering.params}, names
 
 
 # --- Streaming an export --------------------------------------------------------------------------
@@ -314,12 +343,12 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
     A server-side cursor fetches :data:`FETCH_BATCH` rows at a time, so memory stays flat however many
     CDRs there are. Eligible templates are rendered by PostgreSQL (sqlrender.py), the others in Python.
     """
-    from .sqlrender import sql_rendering
-
     template = run.template
     value_format = template.value_format(default_tenant=run.default_tenant, mask_prefixes=run.mask_prefixes)
     probe = _ExportWriter(template, value_format, run.export_id, run.now, False, RowAccess())
-    rendering = sql_rendering(template, value_format, probe._handler_text) if run.sql_rendering else None
+    rendering = None
+    if run.sql_rendering and _counts_characters(conn):
+        rendering = sql_rendering(template, value_format, probe._handler_text)
     with conn.cursor() as setup:
         # Timestamps arrive in UTC (the fast formatting path), rendered times in ISO; sorting by id in memory.
         setup.execute("SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL work_mem = '256MB'")
@@ -329,14 +358,21 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
         common = dict(export_id=run.export_id, now=run.now, default_tenant=run.default_tenant,
                       mask_prefixes=run.mask_prefixes, keep_exported_cgrids=run.keep_exported_cgrids)  # fmt: skip
         if rendering is not None:
-            sql, params = rendered_query(rendering, run.flt)
+            sql, params, columns = rendered_query(rendering, template, run.flt)
             cursor.execute(sql, params)
-            return write_export(template, cursor, out, rendered=True, **common)
+            return write_export(template, cursor, out, columns=columns, rendered=rendering, **common)
         sql, params, columns = typed_query(template, run.flt)
         cursor.execute(sql, params)
         return write_export(template, cursor, out, columns=columns, **common)
     finally:
         cursor.close()
+
+
+def _counts_characters(conn) -> bool:
+    """Whether the database counts characters as Python does (UTF8), which SQL width fitting needs."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW server_encoding")
+        return cur.fetchone()[0] == "UTF8"
 
 
 def preview(template: ExportTemplate, *, limit: int = PREVIEW_ROWS, mask_list: str | None = None) -> dict:
@@ -838,3 +874,31 @@ def run_due_schedules(now: datetime | None = None, wait_seconds: float = HORIZON
             runs.append({"schedule_id": schedule_id, "status": "failed", "error": str(exc)})
     return {"repaired_files": repaired, "runs": runs}
 
+
+# --- Destination lists: what the Exports page's editor needs besides save and list -------------------
+
+
+def prefixes_from_text(value: str | None) -> list[str]:
+    """Prefixes typed in a form: separated by commas, semicolons, spaces or new lines."""
+    return [p for p in re.split(r"[\s,;]+", value or "") if p]
+
+
+def templates_masking_with(list_name: str) -> list[str]:
+    """The stored templates whose ``mask_destination_id`` names this destination list."""
+    return [r["name"] for r in db.rows(
+        "SELECT name FROM export_template WHERE profile->>'mask_destination_id' = :n ORDER BY name", n=list_name)]
+
+
+def delete_destination_list(name: str) -> None:
+    """Delete a destination list; ExportRefused when it is unknown or a stored template masks with it
+    (that template could no longer export)."""
+    with db.transaction() as conn:
+        deleted = conn.execute(text(
+            """DELETE FROM export_destination_list d WHERE d.name = :n AND NOT EXISTS (
+                   SELECT 1 FROM export_template t WHERE t.profile->>'mask_destination_id' = d.name)
+               RETURNING d.name"""), {"n": name}).scalar()
+    if deleted is None:
+        masking = templates_masking_with(name)
+        if masking:
+            raise ExportRefused(f"destination list {name!r} is used by the templates {', '.join(masking)}")
+        raise ExportRefused(f"no destination list named {name!r}")
