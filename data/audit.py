@@ -10,8 +10,6 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import text
-
 from data import db
 
 SECRET_KEYS = {"password", "password_hash", "push_key_hash", "token", "token_hash", "key"}
@@ -52,19 +50,41 @@ def actor_of(user) -> tuple[int | None, str]:
     return getattr(user, "id", None), getattr(user, "username", None) or "system"
 
 
+def current_actor():
+    """The logged-in user of the current request, or None (shell commands, jobs: recorded as "system")."""
+    try:
+        from flask import has_request_context
+        from flask_login import current_user
+    except ImportError:  # pragma: no cover
+        return None
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return current_user._get_current_object()
+
+
+_INSERT = """INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, before, after, request_id, ip)
+             VALUES (%(actor_id)s, %(actor)s, %(action)s, %(target_type)s, %(target_id)s, CAST(%(before)s AS jsonb),
+                     CAST(%(after)s AS jsonb), %(request_id)s, %(ip)s)"""
+
+
+def _row(actor, action: str, target_type: str, target_id, before: dict | None, after: dict | None) -> dict:
+    actor_id, actor_name = actor_of(actor)
+    request_id, ip = _request_context()
+    return {"actor_id": actor_id, "actor": actor_name, "action": action, "target_type": target_type,
+            "target_id": None if target_id is None else str(target_id), "before": _clean(before),
+            "after": _clean(after), "request_id": request_id, "ip": ip}
+
+
 def record(conn, actor, action: str, target_type: str, target_id, before: dict | None = None,
            after: dict | None = None) -> None:
     """Add an audit row on ``conn`` (a SQLAlchemy connection in the change's transaction)."""
-    actor_id, actor_name = actor_of(actor)
-    request_id, ip = _request_context()
-    conn.execute(
-        text("""INSERT INTO audit_log (actor_id, actor, action, target_type, target_id, before, after, request_id, ip)
-                VALUES (:actor_id, :actor, :action, :target_type, :target_id, CAST(:before AS jsonb),
-                        CAST(:after AS jsonb), :request_id, :ip)"""),
-        {"actor_id": actor_id, "actor": actor_name, "action": action, "target_type": target_type,
-         "target_id": None if target_id is None else str(target_id), "before": _clean(before),
-         "after": _clean(after), "request_id": request_id, "ip": ip},
-    )
+    conn.exec_driver_sql(_INSERT, _row(actor, action, target_type, target_id, before, after))
+
+
+def record_on_cursor(cursor, actor, action: str, target_type: str, target_id, before: dict | None = None,
+                     after: dict | None = None) -> None:
+    """``record`` on a DBAPI (psycopg2) cursor, for changes made through ``db.raw_connection`` (COPY)."""
+    cursor.execute(_INSERT, _row(actor, action, target_type, target_id, before, after))
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:

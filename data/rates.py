@@ -6,17 +6,22 @@ whichever comes first. Storing a version with the same (plan, prefix, effective_
 
 Admin functions take a ``Scope`` and refuse a customer's (PermissionError). Customer-facing
 functions only ever read the plan of the scope's own user.
+
+Every change is written to the audit log (``data.audit``) in the change's transaction, by the logged-in
+user of the request ("system" from the shell and jobs): the object before and after, and for stored
+rates the plan's version counts and what came in (never the rates themselves: a deck is thousands).
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from data import db
+from data import audit, db
 from data.scope import Scope
 
 RATE_DECIMALS = 5  # rate and connection fee columns are numeric(14, 5)
@@ -33,6 +38,38 @@ def require_admin(scope: Scope) -> None:
         raise PermissionError("rate management is for admins")
 
 
+# --- Audit snapshots: each object as the audit log shows it before and after a change ---
+
+def _snapshot(conn, sql: str, object_id) -> dict | None:
+    found = conn.exec_driver_sql(sql, {"id": object_id}).mappings().first()
+    return dict(found) if found else None
+
+
+def _provider(conn, provider_id: int) -> dict | None:
+    return _snapshot(conn, "SELECT id, name, priority, description FROM provider WHERE id = %(id)s", provider_id)
+
+
+def _rate_plan(conn, plan_id: int) -> dict | None:
+    return _snapshot(conn, "SELECT id, name, kind, provider_id, currency, description FROM rate_plan "
+                           "WHERE id = %(id)s", plan_id)
+
+
+def _ban_plan(conn, ban_plan_id: int) -> dict | None:
+    return _snapshot(conn, """SELECT b.id, b.name, b.description,
+                                     ARRAY(SELECT prefix FROM ban_prefix WHERE ban_plan_id = b.id ORDER BY prefix)
+                                         AS prefixes
+                              FROM ban_plan b WHERE b.id = %(id)s""", ban_plan_id)
+
+
+def _voip_plan(conn, voip_plan_id: int) -> dict | None:
+    return _snapshot(conn, """SELECT v.id, v.name, v.description,
+                                     ARRAY(SELECT rate_plan_id FROM voip_plan_rate_plan WHERE voip_plan_id = v.id
+                                           ORDER BY 1) AS rate_plan_ids,
+                                     ARRAY(SELECT ban_plan_id FROM voip_plan_ban_plan WHERE voip_plan_id = v.id
+                                           ORDER BY 1) AS ban_plan_ids
+                              FROM voip_plan v WHERE v.id = %(id)s""", voip_plan_id)
+
+
 # --- Providers, plans, VoIP plans ---
 
 def create_provider(scope: Scope, name: str, *, priority: int = 100, description: str = "") -> int:
@@ -40,16 +77,25 @@ def create_provider(scope: Scope, name: str, *, priority: int = 100, description
     if not name.strip():
         raise ValueError("a provider needs a name")
     with db.transaction() as conn:
-        return conn.exec_driver_sql(
+        provider_id = conn.exec_driver_sql(
             "INSERT INTO provider (name, priority, description) VALUES (%(n)s, %(p)s, %(d)s) RETURNING id",
             {"n": name.strip(), "p": int(priority), "d": description}).scalar()
+        audit.record(conn, audit.current_actor(), "create", "provider", provider_id, None,
+                     _provider(conn, provider_id))
+    return provider_id
 
 
 def update_provider(scope: Scope, provider_id: int, *, priority: int) -> None:
     require_admin(scope)
     with db.transaction() as conn:
+        before = _provider(conn, provider_id)
+        if before is None:
+            raise ValueError(f"no provider {provider_id}")
         conn.exec_driver_sql("UPDATE provider SET priority = %(p)s WHERE id = %(id)s",
                              {"p": int(priority), "id": provider_id})
+        after = _provider(conn, provider_id)
+        if after != before:
+            audit.record(conn, audit.current_actor(), "update", "provider", provider_id, before, after)
 
 
 def create_rate_plan(scope: Scope, name: str, kind: str, *, provider_id: int | None = None,
@@ -65,42 +111,66 @@ def create_rate_plan(scope: Scope, name: str, kind: str, *, provider_id: int | N
     if not name.strip():
         raise ValueError("a plan needs a name")
     with db.transaction() as conn:
-        return conn.exec_driver_sql(
+        plan_id = conn.exec_driver_sql(
             "INSERT INTO rate_plan (name, kind, provider_id, currency, description) "
             "VALUES (%(n)s, %(k)s, %(p)s, %(c)s, %(d)s) RETURNING id",
             {"n": name.strip(), "k": kind, "p": provider_id, "c": currency, "d": description}).scalar()
+        audit.record(conn, audit.current_actor(), "create", "rate_plan", plan_id, None, _rate_plan(conn, plan_id))
+    return plan_id
 
 
 def create_ban_plan(scope: Scope, name: str, prefixes: list[str] = (), *, description: str = "") -> int:
     require_admin(scope)
+    cleaned = _ban_prefixes(prefixes)
     with db.transaction() as conn:
         plan_id = conn.exec_driver_sql("INSERT INTO ban_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
                                        {"n": name.strip(), "d": description}).scalar()
-    if prefixes:
-        add_ban_prefixes(scope, plan_id, prefixes)
+        _insert_ban_prefixes(conn, plan_id, cleaned, "")
+        audit.record(conn, audit.current_actor(), "create", "ban_plan", plan_id, None, _ban_plan(conn, plan_id))
     return plan_id
 
 
-def add_ban_prefixes(scope: Scope, ban_plan_id: int, prefixes: list[str], destination: str = "") -> None:
-    require_admin(scope)
+def _ban_prefixes(prefixes: list[str]) -> list[str]:
     cleaned = []
     for prefix in prefixes:
         match = _PREFIX.match(str(prefix).strip())
         if not match:
             raise ValueError(f"a ban prefix is 1 to 20 digits, not {prefix!r}")
         cleaned.append(match.group(1))
+    return cleaned
+
+
+def _insert_ban_prefixes(conn, ban_plan_id: int, prefixes: list[str], destination: str) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO ban_prefix (ban_plan_id, prefix, destination) "
+        "SELECT %(id)s, p, %(d)s FROM unnest(%(p)s::text[]) p ON CONFLICT DO NOTHING",
+        {"id": ban_plan_id, "p": prefixes, "d": destination})
+
+
+def _change_ban_plan(conn, ban_plan_id: int, action: str, change) -> None:
+    """Run ``change(conn)`` on a ban plan and audit it when its prefixes changed."""
+    before = _ban_plan(conn, ban_plan_id)
+    if before is None:
+        raise ValueError(f"no ban plan {ban_plan_id}")
+    change(conn)
+    after = _ban_plan(conn, ban_plan_id)
+    if after != before:
+        audit.record(conn, audit.current_actor(), action, "ban_plan", ban_plan_id, before, after)
+
+
+def add_ban_prefixes(scope: Scope, ban_plan_id: int, prefixes: list[str], destination: str = "") -> None:
+    require_admin(scope)
+    cleaned = _ban_prefixes(prefixes)
     with db.transaction() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO ban_prefix (ban_plan_id, prefix, destination) "
-            "SELECT %(id)s, p, %(d)s FROM unnest(%(p)s::text[]) p ON CONFLICT DO NOTHING",
-            {"id": ban_plan_id, "p": cleaned, "d": destination})
+        _change_ban_plan(conn, ban_plan_id, "add-ban-prefixes",
+                         lambda c: _insert_ban_prefixes(c, ban_plan_id, cleaned, destination))
 
 
 def remove_ban_prefix(scope: Scope, ban_plan_id: int, prefix: str) -> None:
     require_admin(scope)
     with db.transaction() as conn:
-        conn.exec_driver_sql("DELETE FROM ban_prefix WHERE ban_plan_id = %(id)s AND prefix = %(p)s",
-                             {"id": ban_plan_id, "p": prefix})
+        _change_ban_plan(conn, ban_plan_id, "remove-ban-prefix", lambda c: c.exec_driver_sql(
+            "DELETE FROM ban_prefix WHERE ban_plan_id = %(id)s AND prefix = %(p)s", {"id": ban_plan_id, "p": prefix}))
 
 
 def create_voip_plan(scope: Scope, name: str, rate_plan_ids: list[int], ban_plan_ids: list[int] = (),
@@ -110,7 +180,8 @@ def create_voip_plan(scope: Scope, name: str, rate_plan_ids: list[int], ban_plan
     with db.transaction() as conn:
         plan_id = conn.exec_driver_sql("INSERT INTO voip_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
                                        {"n": name.strip(), "d": description}).scalar()
-    set_voip_plan_members(scope, plan_id, rate_plan_ids, ban_plan_ids)
+        _set_members(conn, plan_id, rate_plan_ids, ban_plan_ids)
+        audit.record(conn, audit.current_actor(), "create", "voip_plan", plan_id, None, _voip_plan(conn, plan_id))
     return plan_id
 
 
@@ -120,25 +191,42 @@ def set_voip_plan_members(scope: Scope, voip_plan_id: int, rate_plan_ids: list[i
     so that cost, revenue and margin add up."""
     require_admin(scope)
     with db.transaction() as conn:
-        currencies = conn.exec_driver_sql(
-            "SELECT array_agg(DISTINCT currency) FROM rate_plan WHERE id = ANY(%(ids)s)",
-            {"ids": list(rate_plan_ids)}).scalar() or []
-        if len(currencies) > 1:
-            raise ValueError(f"the plans of a VoIP plan must share one currency, not {', '.join(currencies)}")
-        conn.exec_driver_sql("DELETE FROM voip_plan_rate_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
-        conn.exec_driver_sql("DELETE FROM voip_plan_ban_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
-        conn.exec_driver_sql("INSERT INTO voip_plan_rate_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
-                             {"v": voip_plan_id, "ids": list(rate_plan_ids)})
-        conn.exec_driver_sql("INSERT INTO voip_plan_ban_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
-                             {"v": voip_plan_id, "ids": list(ban_plan_ids)})
+        before = _voip_plan(conn, voip_plan_id)
+        if before is None:
+            raise ValueError(f"no VoIP plan {voip_plan_id}")
+        _set_members(conn, voip_plan_id, rate_plan_ids, ban_plan_ids)
+        after = _voip_plan(conn, voip_plan_id)
+        if after != before:
+            audit.record(conn, audit.current_actor(), "update", "voip_plan", voip_plan_id, before, after)
+
+
+def _set_members(conn, voip_plan_id: int, rate_plan_ids: list[int], ban_plan_ids: list[int]) -> None:
+    currencies = conn.exec_driver_sql(
+        "SELECT array_agg(DISTINCT currency) FROM rate_plan WHERE id = ANY(%(ids)s)",
+        {"ids": list(rate_plan_ids)}).scalar() or []
+    if len(currencies) > 1:
+        raise ValueError(f"the plans of a VoIP plan must share one currency, not {', '.join(currencies)}")
+    conn.exec_driver_sql("DELETE FROM voip_plan_rate_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
+    conn.exec_driver_sql("DELETE FROM voip_plan_ban_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
+    conn.exec_driver_sql("INSERT INTO voip_plan_rate_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
+                         {"v": voip_plan_id, "ids": list(rate_plan_ids)})
+    conn.exec_driver_sql("INSERT INTO voip_plan_ban_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
+                         {"v": voip_plan_id, "ids": list(ban_plan_ids)})
 
 
 def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> None:
     """Give a customer a VoIP plan (None: none). Calls already stored keep their prices until re-rated."""
     require_admin(scope)
     with db.transaction() as conn:
+        before = conn.exec_driver_sql("SELECT voip_plan_id FROM app_user WHERE id = %(u)s FOR UPDATE",
+                                      {"u": user_id}).first()
+        if before is None:
+            raise ValueError(f"no user {user_id}")
         conn.exec_driver_sql("UPDATE app_user SET voip_plan_id = %(v)s WHERE id = %(u)s",
                              {"v": voip_plan_id, "u": user_id})
+        if before[0] != voip_plan_id:
+            audit.record(conn, audit.current_actor(), "assign-voip-plan", "user", user_id,
+                         {"voip_plan_id": before[0]}, {"voip_plan_id": voip_plan_id})
 
 
 def providers(scope: Scope) -> list[dict]:
@@ -237,18 +325,29 @@ WHERE r.rate_plan_id = %(plan)s AND r.prefix NOT IN (SELECT prefix FROM incoming
 """
 
 
-def _store_incoming(cur, rate_plan_id: int, replace_all: bool) -> int:
-    """Store the rows of the temp table ``incoming_rate`` into ``rate_plan_id`` (on ``cur``'s transaction)."""
+def _plan_versions(cur, rate_plan_id: int) -> int:
+    cur.execute("SELECT count(*) FROM rate WHERE rate_plan_id = %s", (rate_plan_id,))
+    return cur.fetchone()[0]
+
+
+def _store_incoming(cur, rate_plan_id: int, replace_all: bool, action: str, details: dict) -> int:
+    """Store the rows of the temp table ``incoming_rate`` into ``rate_plan_id`` (on ``cur``'s transaction),
+    audited as ``action`` with ``details`` (where the rates came from)."""
     cur.execute("SELECT pg_advisory_xact_lock(hashtext('dialstat:rate_plan:' || %s))", (rate_plan_id,))
     cur.execute("ANALYZE incoming_rate")
+    before = _plan_versions(cur, rate_plan_id)
     if replace_all:
         cur.execute("SELECT min(effective_from) FROM incoming_rate")
         start = cur.fetchone()[0]
         if start is not None:
             cur.execute(_END_MISSING_SQL, {"plan": rate_plan_id, "start": start})
     cur.execute(_STORE_SQL, {"plan": rate_plan_id})
-    cur.execute("SELECT count(*) FROM incoming_rate")
-    return cur.fetchone()[0]
+    cur.execute("SELECT count(*), count(DISTINCT prefix), min(effective_from), max(effective_from) FROM incoming_rate")
+    stored, prefixes, first_from, last_from = cur.fetchone()
+    audit.record_on_cursor(cur, audit.current_actor(), action, "rate_plan", rate_plan_id, {"rate_versions": before}, {
+        **details, "rate_versions": _plan_versions(cur, rate_plan_id), "stored": stored, "prefixes": prefixes,
+        "effective_from": [first_from, last_from], "replace_all": replace_all})
+    return stored
 
 
 def _create_incoming(cur) -> None:
@@ -270,6 +369,10 @@ def _plan(cur, rate_plan_id: int) -> dict:
 def store_rates(scope: Scope, rate_plan_id: int, rows: list[RateRow], *, replace_all: bool = False) -> int:
     """Store rate versions into a plan in one transaction; returns how many were stored."""
     require_admin(scope)
+    return _store_rows(rate_plan_id, rows, replace_all, "store-rates", {})
+
+
+def _store_rows(rate_plan_id: int, rows: list[RateRow], replace_all: bool, action: str, details: dict) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
@@ -283,7 +386,7 @@ def store_rates(scope: Scope, rate_plan_id: int, rows: list[RateRow], *, replace
         # FORCE_NOT_NULL: an empty destination is '', not NULL
         cur.copy_expert(f"COPY incoming_rate ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN "
                         "WITH (FORMAT csv, FORCE_NOT_NULL (destination))", buffer)
-        return _store_incoming(cur, rate_plan_id, replace_all)
+        return _store_incoming(cur, rate_plan_id, replace_all, action, details)
 
 
 # --- Rate decks (CSV) ---
@@ -393,7 +496,10 @@ def parse_rate_deck(text: str) -> list[RateRow]:
 def import_rate_deck(scope: Scope, rate_plan_id: int, text: str, *, replace_all: bool = False) -> int:
     """Import a CSV rate deck into a plan: all lines or none. Returns the number of rates stored."""
     require_admin(scope)
-    return store_rates(scope, rate_plan_id, parse_rate_deck(text), replace_all=replace_all)
+    rows = parse_rate_deck(text)
+    # The deck's checksum ties the audit row to the file an admin uploaded.
+    details = {"deck_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return _store_rows(rate_plan_id, rows, replace_all, "import-rate-deck", details)
 
 
 def derive_retail_rates(scope: Scope, carrier_plan_id: int, retail_plan_id: int, profit_percent: Decimal) -> int:
@@ -415,7 +521,8 @@ def derive_retail_rates(scope: Scope, carrier_plan_id: int, retail_plan_id: int,
                        SELECT prefix, destination, round(rate * %(f)s, 5), round(connection_fee * %(f)s, 5),
                               increment_first, increment_next, effective_from, effective_to
                        FROM rate WHERE rate_plan_id = %(plan)s""", {"f": factor, "plan": carrier_plan_id})
-        return _store_incoming(cur, retail_plan_id, replace_all=False)
+        return _store_incoming(cur, retail_plan_id, False, "derive-rates",
+                               {"from_rate_plan_id": carrier_plan_id, "profit_percent": str(profit_percent)})
 
 
 def markup(amount: Decimal, profit_percent: Decimal) -> Decimal:
@@ -440,7 +547,12 @@ def plan_rates(scope: Scope, rate_plan_id: int, *, search: str = "", limit: int 
 def delete_rate(scope: Scope, rate_id: int) -> None:
     require_admin(scope)
     with db.transaction() as conn:
-        conn.exec_driver_sql("DELETE FROM rate WHERE id = %(id)s", {"id": rate_id})
+        deleted = conn.exec_driver_sql(
+            """DELETE FROM rate WHERE id = %(id)s
+               RETURNING id, rate_plan_id, prefix, destination, country_code, rate, connection_fee, increment_first,
+                         increment_next, effective_from, effective_to""", {"id": rate_id}).mappings().first()
+        if deleted is not None:
+            audit.record(conn, audit.current_actor(), "delete", "rate", rate_id, dict(deleted), None)
 
 
 # --- Rates a customer sees ---

@@ -5,8 +5,10 @@ from dash import html
 
 dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, admin_only=True)
 
-KINDS = [{"label": "Everything", "value": ""}] + [
-    {"label": k.capitalize(), "value": k} for k in ("user", "group", "switch", "setting")]
+KINDS = [{"label": "Everything", "value": ""}] + [{"label": label, "value": kind} for kind, label in (
+    ("user", "User"), ("group", "Group"), ("switch", "Switch"), ("setting", "Setting"), ("provider", "Provider"),
+    ("rate_plan", "Rate plan (and its rates)"), ("rate", "Rate"), ("ban_plan", "Ban plan"),
+    ("voip_plan", "VoIP plan"))]
 
 
 def layout(**_query):
