@@ -187,13 +187,14 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(varied, name):
     assert any(key.startswith("id:") for key in sql_summary.unexported)  # the CDR without a callid
 
 
-def test_templates_the_sql_cannot_render_take_the_python_path(varied):
+def test_templates_without_a_field_sql_renders_take_the_python_path(varied):
+    regexp = load_cdre_profile({"content_fields": [{"tag": "D", "value": r"~destination:s/^49(\d+)/0$1/"},
+                                                   {"tag": "Id", "value": "cgrid"}]})
     fwv = load_cdre_profile({"export_format": "fwv", "content_fields": [
         {"tag": "A", "value": "account", "width": 8, "strip": "right", "padding": "right"}]})
-    regexp = load_cdre_profile({"content_fields": [{"tag": "D", "value": r"~destination:s/^49(\d+)/0$1/"}]})
-    for template in (fwv, regexp):
+    for template, rendered in ((regexp, False), (fwv, True)):
         writer = _ExportWriter(template, template.value_format(), "", datetime.now(UTC), False, RowAccess())
-        assert sql_rendering(template, template.value_format(), writer._handler_text) is None
+        assert (sql_rendering(template, template.value_format(), writer._handler_text) is not None) is rendered
         text, summary = export_text(store.ExportRun(template, store.ExportFilter(id_through=300)))
         assert summary.total_records and text.count("\n") == summary.total_records
 

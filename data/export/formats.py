@@ -28,15 +28,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .compiled import RowAccess, cgrid_function, compile_content
 from .fields import UTC, ValueFormat, exported_cost, format_cost, format_go_time, format_usage, resolve_layout
 from .templates import ExportField, ExportTemplate
 
+if TYPE_CHECKING:
+    from .sqlrender import SqlRendering
+
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
-# The leading columns of a row rendered by the database (sqlrender.py); the record's pieces follow.
-RENDERED_COLUMNS = ("cgrid_key", "id", "billsec", "sell_cost", "answered_date")
 _COPY_CHUNK_CHARS = 64 * 1024
 # Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
 _RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
@@ -79,7 +80,7 @@ def write_export(
     mask_prefixes: Sequence[str] = (),
     keep_exported_cgrids: bool = True,
     columns: Sequence[str] | None = None,
-    rendered: bool = False,
+    rendered: SqlRendering | None = None,
 ) -> ExportSummary:
     """Write ``rows`` (CDR dicts) to ``out`` with ``template``; returns the summary.
 
@@ -88,12 +89,17 @@ def write_export(
     template's ``mask_destination_id`` list. With ``keep_exported_cgrids=False`` the summary does not
     collect exported cgrids, for exports too big to hold them in memory. With ``columns``, rows are
     tuples of those columns in that order (what a database cursor gives) instead of dicts. With
-    ``rendered``, rows are records rendered by the database (see :data:`RENDERED_COLUMNS`).
+    ``rendered`` (the template's SQL rendering), rows are records rendered by the database, whose
+    ``columns`` store.rendered_query names.
     """
     value_format = template.value_format(default_tenant=default_tenant, mask_prefixes=mask_prefixes)
     writer = _ExportWriter(template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids,
                            RowAccess(columns))  # fmt: skip
-    write_content = writer.write_rendered if rendered else writer.write_content
+    if rendered is None:
+        write_content = writer.write_content
+    else:
+        def write_content(rows, sink):
+            writer.write_rendered(rows, sink, rendered)
     if not template.header_fields and not template.trailer_fields:
         write_content(rows, out)
         return writer.summary
@@ -152,6 +158,10 @@ def export_file_name(template: ExportTemplate, now: datetime) -> str:
     """``cdrs_<unix timestamp>.csv`` (``.fwv`` for fixed width), as CGRateS names its exports."""
     extension = "fwv" if template.export_format == "fwv" else "csv"
     return f"cdrs_{int(now.timestamp())}.{extension}"
+
+
+def _quoted(cell: Callable[[Any, str], str], separator: str) -> Callable[[Any, str], str]:
+    return lambda row, cgrid: _csv_cell(cell(row, cgrid), separator)
 
 
 def _csv_cell(value: str, separator: str) -> str:
@@ -235,8 +245,26 @@ class _ExportWriter:
                     last_answer = answered
         self._add_to_summary(records, usage, total_cost, (first_id, last_id), (first_answer, last_answer))
 
-    def write_rendered(self, rows: Iterable[Sequence[Any]], sink: TextIO) -> None:
-        """Write records rendered by the database: rows of RENDERED_COLUMNS, then the pieces of the line."""
+    def write_rendered(self, rows: Iterable[Sequence[Any]], sink: TextIO, rendering: SqlRendering) -> None:  # noqa: C901
+        """Write records rendered by the database (store.rendered_query): the pieces joined around the Python
+        cells; a row the database flagged ``failed`` is rendered from its raw columns by the Python writer."""
+        columns = self.access.columns
+        position = {name: index for index, name in enumerate(columns)}
+        first_piece = position["piece:0"]
+        failed_at = position.get("failed")
+        template, value_format = self.template, self.value_format
+        compiled = dict(value_format=value_format, export_id=self.export_id, handler_text=self._handler_text)
+        content = compile_content(template, access=self.access, **compiled)
+        python_cells = [content.cells[index] for index in rendering.python_fields]
+        if template.export_format != "fwv":  # CSV quoting of what Python renders; SQL quotes its own cells
+            separator = template.field_separator
+            python_cells = [(tag, _quoted(cell, separator)) for tag, cell in python_cells]
+        # Python cells go between the pieces: piece 0, cell 0, piece 1, ...
+        slots = [(tag, cell, first_piece + number + 1) for number, (tag, cell) in enumerate(python_cells)]
+        fallback = self._fallback_writer(columns, compiled) if failed_at is not None else None
+        needs_cgrid = self.keep_exported_cgrids or any(
+            rule.field_id in ("cgrid", "CGRID") for index in rendering.python_fields
+            for rule in template.content_fields[index].rsr_fields)  # fmt: skip
         sha1, write = hashlib.sha1, sink.write
         factor = self.value_format.cost_multiply_factor
         summary = self.summary
@@ -244,12 +272,35 @@ class _ExportWriter:
         keep_cgrids = self.keep_exported_cgrids
         records, usage, total_cost = 0, 0, Decimal(0)
         first_id = last_id = first_answer = last_answer = None
-        for key, order_id, billsec, cost, answered, *pieces in rows:
+        lines: list[str] = []  # written in chunks: one write per line costs more than the line itself
+        add_line = lines.append
+        for row in rows:
+            key, order_id, billsec, cost, answered = row[:5]
             if key is None:
                 unexported[f"id:{order_id}"] = "CDR has no callid or starting_date, so no cgrid"
                 continue
-            cgrid = sha1(key.encode()).hexdigest()
-            write(cgrid.join(pieces))
+            cgrid = sha1(key.encode()).hexdigest() if needs_cgrid else ""
+            if failed_at is not None and row[failed_at]:
+                line = fallback(row, cgrid or sha1(key.encode()).hexdigest())
+                if line is None:
+                    continue
+            elif not slots:
+                line = row[first_piece]
+            else:
+                parts = [row[first_piece]]
+                try:
+                    for _tag, cell, piece in slots:
+                        parts.append(cell(row, cgrid))
+                        parts.append(row[piece])
+                except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+                    cgrid = cgrid or sha1(key.encode()).hexdigest()
+                    unexported[cgrid] = f"field {slots[len(parts) // 2][0]!r}: {exc}"
+                    continue
+                line = "".join(parts)
+            add_line(line)
+            if len(lines) == 1000:
+                write("".join(lines))
+                lines.clear()
             records += 1
             usage += billsec or 0
             if keep_cgrids:
@@ -260,12 +311,32 @@ class _ExportWriter:
                 first_id = order_id
             if last_id is None or order_id > last_id:
                 last_id = order_id
-            if answered is not None:
+            if answered is not None:  # text in UTC, that sorts as the time does (store.rendered_query)
                 if first_answer is None or answered < first_answer:
                     first_answer = answered
                 if last_answer is None or answered > last_answer:
                     last_answer = answered
-        self._add_to_summary(records, usage, total_cost, (first_id, last_id), (first_answer, last_answer))
+        write("".join(lines))
+        answer_times = tuple(None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+                             for text in (first_answer, last_answer))  # fmt: skip
+        self._add_to_summary(records, usage, total_cost, (first_id, last_id), answer_times)
+
+    def _fallback_writer(self, columns: Sequence[str], compiled: dict) -> Callable[[Sequence[Any], str], str | None]:
+        """The Python writer's record for a row the database could not render, from its ``fallback:`` columns;
+        None (and the row listed as unexported, with the Python writer's reason) when it cannot be written."""
+        access = RowAccess([name[len("fallback:"):] if name.startswith("fallback:") else f"rendered:{name}"
+                            for name in columns])  # fmt: skip
+        content = compile_content(self.template, access=access, **compiled)
+        unexported = self.summary.unexported
+
+        def python_record(row: Sequence[Any], cgrid: str) -> str | None:
+            try:
+                return content.record(row, cgrid)
+            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+                unexported[cgrid] = str(content.diagnose(row, cgrid, exc))
+                return None
+
+        return python_record
 
     def _add_to_summary(self, records: int, usage: int, total_cost: Decimal, order_ids: tuple, answer_times: tuple):
         """Fold one pass's totals into the summary (the loops keep them in locals: they are the hot path)."""

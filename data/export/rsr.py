@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_REGEXP_INPUT = 4096
@@ -78,6 +79,10 @@ class RegexpRule:
     offset: int  # where the search regexp starts in the rule text
     max_input_length: int
 
+    def __post_init__(self) -> None:
+        # The template parsed once: exports apply it to every CDR.
+        object.__setattr__(self, "_expand", compile_go_template(self.template, self.pattern))
+
     def apply(self, value: str, rule: str) -> str:
         if len(value) > self.max_input_length:
             raise RSRError(
@@ -89,7 +94,7 @@ class RegexpRule:
         match = self.pattern.search(value)
         if match is None:
             return value
-        return expand_go_template(self.template, match)
+        return self._expand(match)
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,51 @@ def expand_go_template(template: str, match: re.Match) -> str:
             continue
         name, number, position = reference
         out.append(_group_text(match, name, number))
+
+
+def compile_go_template(template: str, pattern: re.Pattern) -> Callable[[re.Match], str]:
+    """:func:`expand_go_template` for one template and pattern, parsed once: a function of the match."""
+    parts: list[str | int] = []  # literal text, or a group number (-1: always empty)
+    position = 0
+    while True:
+        dollar = template.find("$", position)
+        if dollar < 0:
+            parts.append(template[position:])
+            break
+        parts.append(template[position:dollar])
+        position = dollar + 1
+        if template.startswith("$", position):
+            parts.append("$")
+            position += 1
+            continue
+        reference = _template_reference(template, position)
+        if reference is None:
+            parts.append("$")
+            continue
+        name, number, position = reference
+        if number < 0:
+            number = pattern.groupindex.get(name, -1)
+        parts.append(number if 0 <= number <= pattern.groups else -1)
+    merged: list[str | int] = []  # adjacent literals joined
+    for part in parts:
+        if part == "" or part == -1:
+            continue
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    groups = tuple(part for part in merged if isinstance(part, int))
+    if not groups:
+        text = "".join(merged)  # type: ignore[arg-type]
+        return lambda _match: text
+    if len(merged) == 1:
+        (group,) = groups
+        return lambda match: match.group(group) or ""
+    if len(merged) == 2 and isinstance(merged[0], str):
+        prefix, group = merged
+        return lambda match: prefix + (match.group(group) or "")
+    frozen = tuple(merged)
+    return lambda match: "".join([part if part.__class__ is str else (match.group(part) or "") for part in frozen])
 
 
 def translate_go_regexp(pattern: str) -> tuple[str, int]:

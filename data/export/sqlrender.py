@@ -1,21 +1,29 @@
-"""CSV records rendered by PostgreSQL, for the templates simple enough (the built-in ``cgr-csv`` is one).
+"""Records rendered by PostgreSQL: CSV, fixed width (FWV) and hybrid, field by field where SQL can do it.
 
 Python formatting tops out well below 100,000 CDRs a second; PostgreSQL formats faster and on another
-core. For an eligible template, :func:`sql_rendering` gives SQL expressions that produce each record as
-text, split around the cgrid: the cgrid is sha1, which PostgreSQL has no built-in function for, so
-Python hashes the ``key`` expression (callid and the setup time as Go prints it) and joins
-``pieces`` with the cgrid. Everything else, CSV quoting included, happens in the database.
+core. :func:`sql_rendering` turns a template's content record into SQL: each field is rendered in SQL
+when it is one of the kinds below, else in Python (a "Python cell"), so a template is rendered in SQL as
+far as it can be and the rest costs what it costs in the Python writer. The record comes out as
+``pieces``: SQL text between the Python cells (one piece when there is none). Python computes the
+Python cells with the writer's own compiled functions (compiled.py) on raw columns the query also
+returns, and joins.
 
-The output is byte-identical to the Python writer (tests/test_export_sql_render.py compares both on
-thousands of varied CDRs). A template is eligible when its format is CSV and every content field is a
-constant, a filler, a run-constant handler, ``*masked_destination``, or a ``*composed`` field of static
-rules and plain field ids (no regexp) from :data:`SQL_FIELDS`, without ``mandatory``, with times in
-RFC3339 UTC and usage in nanoseconds or seconds, and the cgrid alone in its field. Anything else takes
-the Python path, with the same result, more slowly.
+Rendered in SQL: constants, fillers, run-constant handlers and ``*masked_destination``; ``*composed``
+fields of static rules and plain field ids from :data:`SQL_FIELDS` (no regexp); ``*datetime`` fields of a
+time column without regexp; times in UTC with any Go layout :func:`go_layout_sql` can translate; usage
+in nanoseconds or seconds; costs rounded (``cost_rounding_decimals`` >= 0). Width fitting (strip,
+padding), ``mandatory`` and CSV quoting are SQL too. Everything else (regexps, the cgrid, which is sha1,
+time zones other than UTC, extradata keys...) is a Python cell.
+
+A row SQL cannot render exactly -- a value that does not fit its width and may not be cut or padded, a
+mandatory field that is empty -- gets a NULL piece (``||`` propagates NULL on purpose); the query then
+also returns that row's raw columns and the writer renders it in Python, error message included. So SQL
+only has to be exact on the rows it renders, and the output is byte-identical to the Python writer
+(tests/test_export_db.py and tests/test_export_sql_render.py compare both on awkward CDRs).
 
 The SQL refers to a row ``c`` with the CDR's columns and the joined ``switch_ip``, ``cdr_source_type_name``
-and ``tenant`` (store.py sorts those rows in a subquery and renders on top, so that the rendered text is
-not what gets sorted).
+and ``tenant``; values computed once per row live in the fenced subquery ``x`` (see store.rendered_query).
+The database must use UTF8, so that lengths count characters as Python does (store checks).
 """
 
 from __future__ import annotations
@@ -23,8 +31,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from .fields import CGRATES_ALIASES, COLUMN_FIELDS, CONSTANT_FIELDS, RFC3339, USAGE_UNITS, ValueFormat, _is_utc
+from .fields import (
+    CGRATES_ALIASES,
+    COLUMN_FIELDS,
+    CONSTANT_FIELDS,
+    RFC3339,
+    USAGE_UNITS,
+    ValueFormat,
+    _format_element,
+    _is_utc,
+    _layout_elements,
+    resolve_layout,
+)
 from .templates import ExportField, ExportTemplate
 
 # Code points str.isspace() accepts: a CSV cell starting with one is quoted (formats._csv_cell).
@@ -42,33 +62,45 @@ _JOINED_COLUMNS = ("switch_ip", "cdr_source_type_name", "tenant")
 SQL_FIELDS = frozenset(
     {"cgrid", "direction", "tenant", "cdrsource", "destination_number", *CONSTANT_FIELDS, *COLUMN_FIELDS,
      *_TEXT_COLUMNS, *_INTEGER_COLUMNS, *_NUMERIC_COLUMNS, *_TIME_COLUMNS, *_JOINED_COLUMNS}
-)  # fmt: skip
+) - {"cgrid"}  # fmt: skip
 _TIME_TEXT_CHARS = frozenset("0123456789-:TZ")
 _NUMBER_CHARS = frozenset("0123456789.-")
+
+# Go layout elements as to_char patterns (English names: no TM prefix). FM drops to_char's padding.
+_TO_CHAR = {
+    "January": "FMMonth", "Jan": "Mon", "Monday": "FMDay", "Mon": "Dy", "01": "MM", "1": "FMMM", "02": "DD",
+    "2": "FMDD", "002": "DDD", "15": "HH24", "03": "HH12", "3": "FMHH12", "04": "MI", "4": "FMMI", "05": "SS",
+    "5": "FMSS", "06": "YY", "2006": "YYYY", "PM": "AM", "pm": "am",
+}  # fmt: skip
+_SPACE_PADDED = {"_2": ("FMDD", 2), "__2": ("FMDDD", 3)}  # Go pads these with spaces, to_char cannot
 
 
 @dataclass
 class SqlRendering:
-    """SQL for one template run: ``key`` (cgrid input, NULL without a cgrid) and the record ``pieces``."""
+    """SQL for one template run.
+
+    ``key`` is the cgrid's input (NULL without a cgrid); ``pieces`` the record's text around the Python
+    cells (``python_fields``: indexes into the template's content fields); a NULL piece means the row
+    must be rendered in Python, which only happens when ``can_fail``.
+    """
 
     key: str
     pieces: list[str]
+    python_fields: list[int] = field(default_factory=list)
     params: dict = field(default_factory=dict)
-    columns: set[str] = field(default_factory=set)  # the row keys the values read from ``c``
+    columns: set[str] = field(default_factory=set)  # the row keys the SQL reads from ``c``
     values: list[tuple[str, str]] = field(default_factory=list)  # (alias, SQL over c) computed once per row, in x
+    can_fail: bool = False
 
 
-class _Ineligible(Exception):
-    pass
+class _PythonCell(Exception):
+    """This field is rendered in Python."""
 
 
 def sql_rendering(template: ExportTemplate, value_format: ValueFormat,
                   handler_text: Callable[[ExportField], str]) -> SqlRendering | None:  # fmt: skip
-    """SQL rendering the template's content records, or None when the template needs the Python path."""
-    try:
-        return _Renderer(template, value_format, handler_text).render()
-    except _Ineligible:
-        return None
+    """SQL rendering the template's content records, or None when SQL would render no field of it."""
+    return _Renderer(template, value_format, handler_text).render()
 
 
 class _Renderer:
@@ -78,100 +110,78 @@ class _Renderer:
         self.value_format = value_format
         self.handler_text = handler_text
         self.separator = template.field_separator
+        self.csv = template.export_format != "fwv"
+        self.fixed_width = template.export_format != "csv"
         self.params: dict = {}
         self.columns: set[str] = {"callid", "starting_date"}
-        self.values: dict[str, str] = {}  # SQL expression -> its alias in the fenced subquery x
-        self.free_cells: list[str] = []  # cells that may need CSV quoting
+        self.values: dict[str, str] = {}  # SQL expression over c -> its alias in the fenced subquery x
+        self.free_cells: list[str] = []  # CSV cells that may need quoting
+        self.can_fail = False
 
-    def render(self) -> SqlRendering:
-        from .formats import _csv_cell
-
-        template = self.template
-        if template.export_format != "csv" or self.separator in "0123456789abcdef":
-            raise _Ineligible
+    def render(self) -> SqlRendering | None:
         pieces: list[list[tuple[str, str]]] = [[]]  # each piece: (plain term, quoted term)
-        for index, export_field in enumerate(template.content_fields):
-            if index:
+        python_fields: list[int] = []
+        sql_cells = 0
+        for index, export_field in enumerate(self.template.content_fields):
+            if index and self.csv:
                 literal = self._literal(self.separator)
                 pieces[-1].append((literal, literal))
-            if export_field.mandatory:
-                raise _Ineligible
-            kind = export_field.type
-            if kind in ("*constant", "*filler", "*handler"):
-                text = export_field.value if kind != "*handler" else self.handler_text(export_field)
-                literal = self._literal(_csv_cell(text, self.separator))
-                pieces[-1].append((literal, literal))
-            elif kind == "*masked_destination":
-                flag = self._masked_flag()
-                pieces[-1].append((flag, flag))
-            elif kind == "*composed":
-                rules = export_field.rsr_fields
-                if any(rule.regexp_rules for rule in rules):
-                    raise _Ineligible
-                ids = [CGRATES_ALIASES.get(rule.field_id, rule.field_id) for rule in rules if not rule.is_static]
-                if "cgrid" in ids:
-                    if len(rules) != 1:
-                        raise _Ineligible
-                    pieces.append([])  # the cgrid goes between this piece and the next
-                    continue
-                pieces[-1].append(self._composed(export_field))
-            else:
-                raise _Ineligible
+            try:
+                terms = self._cell(export_field)
+            except _PythonCell:
+                python_fields.append(index)
+                pieces.append([])
+                continue
+            sql_cells += not terms[0].startswith("%(")  # a literal alone is not worth a query
+            pieces[-1].append(terms)
+        if not sql_cells:
+            return None
         newline = self._literal("\n")
         pieces[-1].append((newline, newline))
-        callid, setup = self._value("c.callid"), self._time_text("starting_date")
-        key = f"CASE WHEN {callid} <> '' THEN {callid} || {setup} || ' +0000 UTC' END"
-        return SqlRendering(key, [self._piece(terms) for terms in pieces], self.params, self.columns,
-                            [(alias, expression) for expression, alias in self.values.items()])  # fmt: skip
+        setup = self._time_text("starting_date")
+        key = self._value(f"CASE WHEN c.callid <> '' THEN c.callid || {setup} || ' +0000 UTC' END")
+        return SqlRendering(key, [self._piece(terms) for terms in pieces], python_fields, self.params, self.columns,
+                            [(alias, expression) for expression, alias in self.values.items()],
+                            self.can_fail)  # fmt: skip
 
-    def _piece(self, terms: list[tuple[str, str]]) -> str:
-        plain = _concat([term for term, _quoted in terms])
-        if not self.free_cells or all(term == quoted for term, quoted in terms):
-            return plain
-        return f"CASE WHEN {self._row_needs_quotes()} THEN {_concat([q for _t, q in terms])} ELSE {plain} END"
+    # --- one field ------------------------------------------------------------------------------------
 
-    def _row_needs_quotes(self) -> str:
-        """One test per row: does any cell that may need quoting need it? (Then every cell is checked.)"""
-        specials = "".join("\\" + c if c in "]\\^-[" else c for c in dict.fromkeys('"\r\n' + self.separator))
-        self.params.setdefault("special_chars", f"[{specials}]")
-        tests = [f"{_concat(self.free_cells)} ~ %(special_chars)s"]
-        tests += [self._leading_space_or_end_of_copy(cell) for cell in self.free_cells]
-        return "(" + " OR ".join(tests) + ")"
+    def _cell(self, export_field: ExportField) -> tuple[str, str]:
+        """The field's SQL: (plain term, term quoted for CSV when it needs it); _PythonCell if it cannot."""
+        from .formats import ExportRecordError, _csv_cell, format_field_width
 
-    def _leading_space_or_end_of_copy(self, cell: str) -> str:
-        self.params.setdefault("backslash_dot", "\\.")
-        return f"ascii({cell}) IN ({', '.join(map(str, SPACE_CODES))}) OR {cell} = %(backslash_dot)s"
-
-    def _literal(self, text: str) -> str:
-        name = f"r{len(self.params)}"
-        self.params[name] = text
-        return f"%({name})s"
-
-    def _value(self, expression: str) -> str:
-        """``expression`` (over the row ``c``) computed once per row, in the subquery ``x``."""
-        if expression not in self.values:
-            self.values[expression] = f"v{len(self.values)}"
-        return f"x.{self.values[expression]}"
-
-    def _time_text(self, column: str) -> str:
-        """A time as ``2013-11-07 08:42:25.5`` in UTC: PostgreSQL's ISO output (DateStyle ISO, set by the
-        caller) drops trailing zeros of the fraction as Go does, and is cheaper than to_char."""
-        return self._value(f"(c.{column} AT TIME ZONE 'UTC')::text")
-
-    def _composed(self, export_field: ExportField) -> tuple[str, str]:
-        """A whole cell: the rules' texts concatenated; and the cell quoted when it needs it."""
-        terms, may_need_quotes = [], False
-        for rule in export_field.rsr_fields:
-            if rule.is_static:
-                text = rule.apply("")
-                terms.append(self._literal(text))
-                may_need_quotes = may_need_quotes or bool(text)
-                continue
-            expression, safe_chars = self._text(rule.field_id, export_field.layout)
-            terms.append(expression)
-            may_need_quotes = may_need_quotes or safe_chars is None or self.separator in safe_chars
-        cell = terms[0] if len(terms) == 1 else _concat(terms)
-        if not may_need_quotes:
+        kind = export_field.type
+        # CGRateS pads fillers on the right whatever the template says.
+        padding = "right" if kind == "*filler" else export_field.padding
+        width = export_field.width if self.fixed_width else 0
+        if kind in ("*constant", "*filler", "*handler") or (
+                kind == "*composed" and all(rule.is_static for rule in export_field.rsr_fields)):  # fmt: skip
+            if kind == "*handler":
+                text = self.handler_text(export_field)
+            elif kind == "*composed":
+                text = "".join(rule.apply("") for rule in export_field.rsr_fields)
+            else:
+                text = export_field.value
+            try:
+                text = format_field_width(text, width, export_field.strip, padding, export_field.mandatory)
+            except ExportRecordError:
+                raise _PythonCell from None  # fails on every row, as the Python writer says
+            literal = self._literal(_csv_cell(text, self.separator) if self.csv else text)
+            return literal, literal
+        if kind == "*masked_destination":
+            text, safe_chars = self._masked_flag(), frozenset("01")
+        elif kind == "*composed":
+            text, safe_chars = self._composed(export_field)
+        elif kind == "*datetime":
+            text, safe_chars = self._datetime(export_field), None
+        else:
+            raise _PythonCell
+        cell = self._fit(self._value(text), width, export_field.strip, padding, export_field.mandatory)
+        if width and padding in ("left", "right"):
+            safe_chars = None  # spaces: a leading one needs quotes
+        elif width and safe_chars is not None:
+            safe_chars = safe_chars | {"0", "x"}
+        if not self.csv or (safe_chars is not None and self.separator not in safe_chars):
             return cell, cell
         self.free_cells.append(cell)
         self.params.setdefault("separator", self.separator)
@@ -179,19 +189,56 @@ class _Renderer:
                  f"+ strpos({cell}, %(separator)s) > 0 OR {self._leading_space_or_end_of_copy(cell)}")
         return cell, f"""CASE WHEN {needs} THEN '"' || replace({cell}, '"', '""') || '"' ELSE {cell} END"""
 
-    def _text(self, field_id: str, layout: str) -> tuple[str, frozenset[str] | None]:
-        """SQL text of a field id (never NULL), and the characters it can hold (None: any)."""
-        expression, safe_chars = self._row_text(field_id, layout)
-        if expression.startswith("%("):  # a literal
-            return expression, safe_chars
-        if expression.startswith("overlay("):  # built on the setup/answer time value
-            return expression, safe_chars
-        return self._value(expression), safe_chars
+    def _fit(self, cell: str, width: int, strip: str, padding: str, mandatory: bool) -> str:
+        """formats.format_field_width in SQL; NULL where it would raise (the row then takes Python)."""
+        if mandatory:
+            cell, self.can_fail = f"nullif({cell}, '')", True
+        if not width:
+            return cell
+        pad = {"left": f"lpad({cell}, {width})", "right": f"rpad({cell}, {width})",
+               "zeroleft": f"lpad({cell}, {width}, '0')"}.get(padding)  # fmt: skip
+        if pad is not None and strip == "right":
+            return pad  # lpad and rpad cut longer text on the right
+        cut = {"right": f"left({cell}, {width})", "xright": f"left({cell}, {width - 1}) || 'x'",
+               "left": f"right({cell}, {width})", "xleft": f"'x' || right({cell}, {width - 1})"}.get(strip)  # fmt: skip
+        if cut is None or pad is None:
+            self.can_fail = True
+        longer = f"WHEN length({cell}) > {width} THEN {cut or 'NULL'}"
+        if pad is not None:
+            return f"CASE {longer} ELSE {pad} END"
+        return f"CASE {longer} WHEN length({cell}) = {width} THEN {cell} END"
+
+    def _composed(self, export_field: ExportField) -> tuple[str, frozenset[str] | None]:
+        """The rules' texts concatenated (SQL over c, never NULL), and the characters it can hold."""
+        terms, safe_chars = [], frozenset()
+        for rule in export_field.rsr_fields:
+            if rule.regexp_rules:
+                raise _PythonCell
+            if rule.is_static:
+                text = rule.apply("")
+                terms.append(self._literal(text))
+                safe_chars = None if safe_chars is None else safe_chars | set(text)
+                continue
+            expression, chars = self._row_text(rule.field_id, export_field.layout)
+            terms.append(expression)
+            safe_chars = None if safe_chars is None or chars is None else safe_chars | chars
+        return " || ".join(f"({term})" for term in terms), safe_chars
+
+    def _datetime(self, export_field: ExportField) -> str:
+        (rule,) = export_field.rsr_fields
+        column = COLUMN_FIELDS.get(CGRATES_ALIASES.get(rule.field_id, rule.field_id), rule.field_id)
+        if rule.is_static or rule.regexp_rules or column not in _TIME_COLUMNS:
+            raise _PythonCell
+        layout = resolve_layout(export_field.layout) if export_field.layout else self.value_format.time_layout
+        return self._time(column, layout)
+
+    # --- values of field ids ----------------------------------------------------------------------------
 
     def _row_text(self, field_id: str, layout: str) -> tuple[str, frozenset[str] | None]:
+        """SQL text of a field id over c (never NULL), and the characters it can hold (None: any)."""
         field_id = CGRATES_ALIASES.get(field_id, field_id)
         if field_id not in SQL_FIELDS:
-            raise _Ineligible
+            raise _PythonCell
         value_format = self.value_format
         if field_id in CONSTANT_FIELDS:
             return self._literal(CONSTANT_FIELDS[field_id]), None
@@ -202,7 +249,7 @@ class _Renderer:
                 return "coalesce((c.billsec::bigint * 1000000000)::text, '')", _NUMBER_CHARS
             if unit == "seconds":
                 return "coalesce(c.billsec::text, '')", _NUMBER_CHARS
-            raise _Ineligible
+            raise _PythonCell
         if field_id == "cost":
             return self._cost(), _NUMBER_CHARS
         if field_id in ("destination", "destination_number"):
@@ -221,17 +268,33 @@ class _Renderer:
         self.columns.add(column)
         if column in _TIME_COLUMNS:
             time_layout = layout if layout and layout not in USAGE_UNITS else value_format.time_layout
-            if time_layout not in (RFC3339, "RFC3339") or not _is_utc(value_format.timezone):
-                raise _Ineligible
-            return f"overlay(left({self._time_text(column)}, 19) placing 'T' from 11) || 'Z'", _TIME_TEXT_CHARS
+            return self._time(column, resolve_layout(time_layout)), None
         if column in _INTEGER_COLUMNS:
             return f"coalesce(c.{column}::text, '')", _NUMBER_CHARS
         return f"coalesce(c.{column}::text, '')", None  # text and numeric columns
 
+    def _time(self, column: str, layout: str) -> str:
+        """A time column in a Go layout, in UTC ('' when NULL)."""
+        if not _is_utc(self.value_format.timezone):
+            raise _PythonCell  # PostgreSQL's zone data may differ from Python's: not for billing
+        self.columns.add(column)
+        if layout == RFC3339:  # the default: cheaper than to_char
+            return f"coalesce(overlay(left({self._time_text(column)}, 19) placing 'T' from 11) || 'Z', '')"
+        expression = go_layout_sql(f"(c.{column} AT TIME ZONE 'UTC')", layout, self.value_format.timezone,
+                                   self._literal)  # fmt: skip
+        if expression is None:
+            raise _PythonCell
+        return f"coalesce({expression}, '')"
+
+    def _time_text(self, column: str) -> str:
+        """A time as ``2013-11-07 08:42:25.5`` in UTC: PostgreSQL's ISO output (DateStyle ISO, set by the
+        caller) drops trailing zeros of the fraction as Go does, and is cheaper than to_char."""
+        return f"(c.{column} AT TIME ZONE 'UTC')::text"
+
     def _cost(self) -> str:
         value_format = self.value_format
         if value_format.cost_rounding_decimals < 0:
-            raise _Ineligible
+            raise _PythonCell
         self.columns.add("sell_cost")
         cost = "c.sell_cost"
         if value_format.cost_multiply_factor:
@@ -260,15 +323,98 @@ class _Renderer:
         condition = self._mask_condition()
         if condition is None:
             return "'0'"
-        return self._value(f"CASE WHEN coalesce({condition}, false) THEN '1' ELSE '0' END")
+        return f"CASE WHEN coalesce({condition}, false) THEN '1' ELSE '0' END"
+
+    # --- pieces and CSV quoting ----------------------------------------------------------------------------
+
+    def _piece(self, terms: list[tuple[str, str]]) -> str:
+        plain = _concat([term for term, _quoted in terms])
+        if not self.free_cells or all(term == quoted for term, quoted in terms):
+            return plain
+        return f"CASE WHEN {self._row_needs_quotes()} THEN {_concat([q for _t, q in terms])} ELSE {plain} END"
+
+    def _row_needs_quotes(self) -> str:
+        """One test per row: does any cell that may need quoting need it? (Then every cell is checked.)"""
+        specials = "".join("\\" + c if c in "]\\^-[" else c for c in dict.fromkeys('"\r\n' + self.separator))
+        self.params.setdefault("special_chars", f"[{specials}]")
+        tests = [f"{_concat(self.free_cells)} ~ %(special_chars)s"]
+        tests += [self._leading_space_or_end_of_copy(cell) for cell in self.free_cells]
+        return "(" + " OR ".join(tests) + ")"
+
+    def _leading_space_or_end_of_copy(self, cell: str) -> str:
+        self.params.setdefault("backslash_dot", "\\.")
+        return f"ascii({cell}) IN ({', '.join(map(str, SPACE_CODES))}) OR {cell} = %(backslash_dot)s"
+
+    def _literal(self, text) -> str:
+        name = f"r{len(self.params)}"
+        self.params[name] = text
+        return f"%({name})s"
+
+    def _value(self, expression: str) -> str:
+        """``expression`` (over the row ``c``) computed once per row, in the subquery ``x``."""
+        if expression.startswith("%(") and expression.endswith(")s") or expression == "'0'":
+            return expression  # a literal
+        if expression not in self.values:
+            self.values[expression] = f"v{len(self.values)}"
+        return f"x.{self.values[expression]}"
+
+
+def go_layout_sql(moment: str, layout: str, tz, literal: Callable[[str], str]) -> str | None:
+    """SQL formatting ``moment`` (a timestamp without time zone, already in ``tz``, a UTC zone) with a Go
+    layout as fields.time_formatter does; None when the layout has an element SQL does not write the same.
+
+    Offsets and zone names are constant in UTC: Python's own formatter writes them once.
+    """
+    terms: list[str] = []
+    patterns: list[str] = []  # to_char patterns and quoted literals, one to_char call for a run of them
+
+    def flush() -> None:
+        if patterns:
+            terms.append(f"to_char({moment}, {literal(''.join(patterns))})")
+            patterns.clear()
+
+    def add_text(text: str) -> None:
+        if not text:
+            return
+        if '"' in text or "\\" in text:  # to_char would read them: keep them out of its pattern
+            flush()
+            terms.append(literal(text))
+        else:
+            patterns.append(f'"{text}"')
+
+    sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=tz)
+    for is_element, text in _layout_elements(layout):
+        if not is_element:
+            add_text(text)
+        elif text in _TO_CHAR:
+            if patterns and not patterns[-1].startswith('"'):
+                patterns.append('""')  # keeps "DD" then "DDD" from reading as "DDDDD"
+            patterns.append(_TO_CHAR[text])
+        elif text in _SPACE_PADDED:
+            pattern, width = _SPACE_PADDED[text]
+            flush()
+            terms.append(f"lpad(to_char({moment}, '{pattern}'), {width})")
+        elif text[0] in ".,":  # fractional seconds: a run of 0s (kept) or 9s (trailing zeros dropped)
+            digits = len(text) - 1
+            fraction = f"FF{min(digits, 6)}"  # to_char truncates, as Go does; digits past 6 are zeros
+            if text[1] == "0":
+                add_text(text[0])
+                patterns.append(fraction)
+                add_text("0" * max(digits - 6, 0))
+            else:
+                flush()
+                digits_sql = f"nullif(rtrim(to_char({moment}, '{fraction}'), '0'), '')"
+                terms.append(f"coalesce({literal(text[0])} || {digits_sql}, '')")
+        elif text[0] in "-Z" or text == "MST":
+            add_text(_format_element(sample, text))
+        else:
+            return None
+    flush()
+    return " || ".join(terms) if terms else literal("")
 
 
 def _concat(terms: list[str]) -> str:
-    """concat() of SQL terms (NULL counts as empty), nested past PostgreSQL's 100 arguments."""
+    """The terms joined with ``||``: NULL when one is NULL (a row SQL cannot render), in parentheses."""
     if not terms:
         return "''"
-    if len(terms) == 1:
-        return f"concat({terms[0]})"
-    if len(terms) > 100:
-        return _concat([_concat(terms[i : i + 100]) for i in range(0, len(terms), 100)])
-    return f"concat({', '.join(terms)})"
+    return "(" + " || ".join(terms) + ")"

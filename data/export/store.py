@@ -304,8 +304,11 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
     selects = ["cgrid_key", *leading, *pieces, *python_columns]
     names = ["cgrid_key", *leading, *(f"piece:{index}" for index in range(len(pieces))), *python_columns]
-    rendered = (f"SELECT {rendering.key} AS cgrid_key, {', '.join(f'x.{column}' for column in leading)}, "
-                f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces))}"
+    # The answer time as text ("2024-03-01 10:00:00.5" in UTC) sorts as the time does and is much cheaper to
+    # fetch than a datetime; the writer only compares them, and reads back the first and last.
+    rendered = (f"SELECT {rendering.key} AS cgrid_key, x.id, x.billsec, x.sell_cost, "
+                f"(x.answered_date AT TIME ZONE 'UTC')::text AS answered_date, "
+                f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces, strict=True))}"
                 f"{''.join(f', x.{column}' for column in carried[len(leading):])} "
                 f"FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x")  # fmt: skip
     if rendering.can_fail:  # a level more, to test the pieces once computed
