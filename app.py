@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import pkgutil
@@ -21,10 +22,11 @@ import callbacks
 from components.layout import app_shell, forbidden, navbar
 from data import acl, db, migrate, rollups, users
 from data.logs import configure_logging, init_request_logging
+from data.report_cache import Recent
 from data.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
-from routes.auth import init_auth
+from routes.auth import init_auth, login_manager
 
 log = logging.getLogger("dialstat")
 
@@ -47,6 +49,15 @@ ROUTE_MODULES = (
 def _import_all(package) -> None:
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
+
+
+_recent_users = Recent(users.get_user)  # every request loads its user: kept a second (data/report_cache.py)
+
+
+def _load_user(user_id: str):
+    """Flask-Login's user loader: the session's user, a copy per request."""
+    user = _recent_users.get(int(user_id))
+    return dataclasses.replace(user) if user is not None else None
 
 
 def _serve_layout():
@@ -177,6 +188,7 @@ def create_app() -> Flask:
     server.session_interface = _SessionInterface()
     init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
     init_auth(server)
+    login_manager.user_loader(_load_user)
     server.after_request(_security_headers)
     for module in ROUTE_MODULES:
         server.register_blueprint(importlib.import_module(module).bp)
@@ -200,6 +212,8 @@ def create_app() -> Flask:
     server.before_request(_guard_callbacks_and_routes)  # after Dash's own: its callback map is complete
     app.layout = _serve_layout
     server.extensions["dash_app"] = app
+    with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not
+        server.preprocess_request()  # safe when a new worker's first requests come at once: do it now
 
     if settings.ops.scheduler_test_job_seconds > 0:
         register_test_job(settings.ops.scheduler_test_job_seconds)

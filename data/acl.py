@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from data import audit, db
+from data.report_cache import Recent
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,22 @@ def permissions_of(user) -> frozenset[str]:
         return frozenset()
     if user.is_admin:
         return ALL
-    found = db.rows(
-        """SELECT ug.group_id, p.permission FROM user_group ug
-           LEFT JOIN acl_group_permission p ON p.group_id = ug.group_id WHERE ug.user_id = :uid""",
-        uid=user.id)
+    found = _recent_grants.get(user.id)
     always = {p.key for p in _pages.values() if p.always}
     if not found:
         return default_customer_permissions() | always
     admin_only = {p.key for p in _pages.values() if p.admin_only}
     return frozenset({r["permission"] for r in found if r["permission"]} - admin_only) | always
+
+
+def _grants_of(user_id: int) -> list[dict]:
+    return db.rows(
+        """SELECT ug.group_id, p.permission FROM user_group ug
+           LEFT JOIN acl_group_permission p ON p.group_id = ug.group_id WHERE ug.user_id = :uid""",
+        uid=user_id)
+
+
+_recent_grants = Recent(_grants_of)  # looked up on every request: kept a second (data/report_cache.py)
 
 
 def current_permissions() -> frozenset[str]:
@@ -185,6 +193,7 @@ def create_group(actor, name: str, permissions: Iterable[str] = (), description:
                                     {"n": name, "d": description or ""}).scalar()
             _write_permissions(conn, group_id, chosen)
             audit.record(conn, actor, "create", "group", group_id, None, _snapshot(conn, group_id))
+        _recent_grants.clear()
     except IntegrityError as exc:
         raise ValueError(f"a group named {name!r} already exists") from exc
     return group_id
@@ -209,6 +218,7 @@ def update_group(actor, group_id: int, name: str | None = None, permissions: Ite
             after = _snapshot(conn, group_id)
             if after != before:
                 audit.record(conn, actor, "update", "group", group_id, before, after)
+        _recent_grants.clear()
     except IntegrityError as exc:
         raise ValueError(f"a group named {name!r} already exists") from exc
 
@@ -223,6 +233,7 @@ def delete_group(actor, group_id: int) -> None:
                                          {"id": group_id}).scalar() or []
         conn.execute(text("DELETE FROM acl_group WHERE id = :id"), {"id": group_id})
         audit.record(conn, actor, "delete", "group", group_id, before, None)
+    _recent_grants.clear()
 
 
 def group_ids_of(user_id: int, conn=None) -> list[int]:
@@ -244,3 +255,4 @@ def set_user_groups(conn, user_id: int, group_ids: Iterable[int]) -> None:
     if wanted:
         conn.execute(text("INSERT INTO user_group (user_id, group_id) VALUES (:uid, :gid) ON CONFLICT DO NOTHING"),
                      [{"uid": user_id, "gid": g} for g in wanted])
+    _recent_grants.clear()  # before the commit: at worst a second of the old grants, as in other processes

@@ -10,12 +10,18 @@ never answer another scope's question: the scope is part of the key.
 The cache is per process (each gunicorn worker has its own; nothing to share or invalidate between
 hosts): a new call shows at most that many seconds late. Results are returned as copies, so a caller
 changing them does not change the cached one.
+
+While it is on, :class:`Recent` also keeps the rows every request looks up again (the logged-in user,
+a customer's group permissions) for ``LOOKUP_SECONDS``: a change to a user or a group takes effect
+within a second in each process, and a page's burst of callbacks reads the user once.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import threading
+import time
+from collections.abc import Callable, Hashable
 from datetime import datetime
 
 from flask_caching.backends import SimpleCache
@@ -23,6 +29,7 @@ from flask_caching.backends import SimpleCache
 from data.settings import load_settings
 
 MAX_ENTRIES = 2000
+LOOKUP_SECONDS = 1.0
 _cache = SimpleCache(threshold=MAX_ENTRIES, default_timeout=5)
 _ttl: int | None = None
 _lock = threading.Lock()
@@ -82,8 +89,38 @@ def cached(func):
     return wrapper
 
 
+class Recent:
+    """``load(key)`` kept for ``LOOKUP_SECONDS`` per key, while the report cache is on (else always loaded)."""
+
+    def __init__(self, load: Callable):
+        self._load = load
+        self._kept: dict[Hashable, tuple[float, object]] = {}
+        _recent.append(self)
+
+    def get(self, key: Hashable):
+        if ttl() <= 0:
+            return self._load(key)
+        now = time.monotonic()
+        found = self._kept.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = self._load(key)
+        if len(self._kept) >= MAX_ENTRIES:
+            self._kept = {}
+        self._kept[key] = (now + LOOKUP_SECONDS, value)
+        return value
+
+    def clear(self) -> None:
+        self._kept = {}
+
+
+_recent: list[Recent] = []
+
+
 def clear() -> None:
     """Forget every kept result (tests; a rebuild of the rollups)."""
     global _ttl
     _cache.clear()
+    for recent in _recent:
+        recent.clear()
     _ttl = None

@@ -11,6 +11,8 @@ from components import figures
 from components.figures import LAYOUT
 from data.kpis import as_float
 
+USES_DATABASE = False
+
 ROWS = [
     {"period": "2026-11-20 10:00:00", "series": "sw-a", "label": "Spain", "calls": 12, "minutes": Decimal("3.5"),
      "asr": 0.5, "acd": 17.5, "alpha3": "ESP", "hour": 10, "peak": 3},
