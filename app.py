@@ -26,7 +26,7 @@ from data.report_cache import Recent
 from data.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
-from routes.auth import init_auth, login_manager
+from routes.auth import init_auth, load_session_user, login_manager
 
 log = logging.getLogger("dialstat")
 
@@ -51,12 +51,12 @@ def _import_all(package) -> None:
         importlib.import_module(f"{package.__name__}.{module.name}")
 
 
-_recent_users = Recent(users.get_user)  # every request loads its user: kept a second (data/report_cache.py)
+_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/report_cache.py)
 
 
 def _load_user(user_id: str):
-    """Flask-Login's user loader: the session's user, a copy per request."""
-    user = _recent_users.get(int(user_id))
+    """Flask-Login's user loader: the session's user while its password is unchanged, a copy per request."""
+    user = load_session_user(user_id, _recent_users.get)
     return dataclasses.replace(user) if user is not None else None
 
 

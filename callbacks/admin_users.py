@@ -4,6 +4,7 @@ from dash import Input, Output, State, callback, no_update
 from components.admin import error, message, require_admin
 from data import admin
 from pages.admin_users import user_options, users_table
+from routes.auth import renew_session_stamp
 
 FIELDS = ("username", "password", "role", "active", "full-name", "email", "timezone", "accountcodes", "groups", "plan",
           "report-emails")
@@ -85,6 +86,8 @@ def save_user(_clicks, selected, username, password, role, active, full_name, em
             result = admin.update_user(actor, user_id, password=password or None, accountcodes=codes or "",
                                        group_ids=groups or [], reassign=bool(reassign),
                                        report_emails=report_emails or "", **fields)
+            if password:  # the user's sessions end; the admin's own stays if they changed their own password
+                renew_session_stamp()
             text = f"Saved {fields['username']!r}."
             if result.get("moved_calls"):
                 text += f" {result['moved_calls']:,} stored calls re-assigned."

@@ -6,6 +6,7 @@ from flask_login import current_user
 from components.admin import error, message
 from data import acl, admin, audit, db
 from pages.profile import token_options, tokens_table
+from routes.auth import renew_session_stamp
 
 
 def _me():
@@ -46,7 +47,9 @@ def change_password(_clicks, current, new, again):
         admin.change_own_password(me, current or "", new or "")
     except ValueError as exc:
         return error(exc), "", no_update, no_update
-    return message("Your password is changed.", "success", "profile-password-changed"), "", "", ""
+    renew_session_stamp()  # this session stays; the user's other sessions end
+    return message("Your password is changed. Your other sessions are logged out.", "success",
+                   "profile-password-changed"), "", "", ""
 
 
 @callback(

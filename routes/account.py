@@ -99,5 +99,6 @@ def password_reset_confirm(token: str):
             return _render("Choose a new password", "password", str(exc).capitalize() + ".", "danger", 400)
         if not done:
             return _render("Reset your password", None, INVALID, "warning", 404)
-        return _render("Password changed", None, "Your password is changed. You can log in with it now.", "success")
+        return _render("Password changed", None, "Your password is changed: sessions opened before are logged out. "
+                       "You can log in with it now.", "success")
     return _render("Choose a new password", "password")

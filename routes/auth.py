@@ -8,13 +8,16 @@ Under ``/api/`` a request may instead authenticate itself with ``Authorization: 
 or HTTP basic auth (``request_loader``); the same guard then lets it through. Failed logins (form or
 basic auth) count towards the per-username lockout (``data.lockout``), and the login form is rate
 limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts).
+
+A session lasts until logout or until the user's password changes (``data.users.session_stamp``):
+the user loader refuses a session whose stamp no longer matches.
 """
 from __future__ import annotations
 
 from functools import wraps
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, url_for
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -33,6 +36,7 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 PUBLIC_PATHS = {"/_favicon.ico"}
 # Paths answered with 401 rather than a redirect: browsers' fetches, APIs and downloads.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/download/", "/jsonrpc")
+SESSION_STAMP = "_password_stamp"  # session key: data.users.session_stamp of the password it began with
 
 
 def public(view):
@@ -126,10 +130,35 @@ def login():
                 lockout.clear(username)
                 db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
                 login_user(user)
+                session[SESSION_STAMP] = users.session_stamp_of(user.id)
                 return redirect(next_url)
             error = LOCKED if lockout.record_failure(username) else "Wrong username or password."
     html = render_template_string(LOGIN_PAGE, error=error, next=next_url, csrf_token=generate_csrf())
     return html, (401 if error else 200)
+
+
+def load_session_user(user_id: str, lookup=None):
+    """Flask-Login's user loader: the session's user while the session began with the current password.
+
+    ``lookup`` (user id -> ``users.user_and_stamp``) may keep users for a moment (app.py); a stamp that
+    differs from a kept one is checked against the database before the session is refused, since this
+    very session may just have changed the password. A refused session is left as it is (not cleared):
+    a request still in flight with the old cookie must not answer with a cookie that would overwrite
+    the one a password change just renewed.
+    """
+    user_id, given = int(user_id), session.get(SESSION_STAMP)
+    found = (lookup or users.user_and_stamp)(user_id)
+    if found is not None and lookup is not None and not users.stamp_matches(found[1], given):
+        found = users.user_and_stamp(user_id)
+    if found is None or not users.stamp_matches(found[1], given):
+        return None
+    return found[0]
+
+
+def renew_session_stamp() -> None:
+    """After the logged-in user's own password changed in this request: keep this session, end the others."""
+    if current_user.is_authenticated and session.get("_user_id") is not None:
+        session[SESSION_STAMP] = users.session_stamp_of(current_user.id)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -194,7 +223,7 @@ def init_auth(server: Flask) -> None:
     csrf.init_app(server)
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
-    login_manager.user_loader(lambda user_id: users.get_user(int(user_id)))
+    login_manager.user_loader(load_session_user)
     login_manager.request_loader(user_from_api_request)
     limiter.init_app(server)
     server.register_error_handler(429, _too_many)
