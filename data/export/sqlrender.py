@@ -190,23 +190,9 @@ class _Renderer:
         return cell, f"""CASE WHEN {needs} THEN '"' || replace({cell}, '"', '""') || '"' ELSE {cell} END"""
 
     def _fit(self, cell: str, width: int, strip: str, padding: str, mandatory: bool) -> str:
-        """formats.format_field_width in SQL; NULL where it would raise (the row then takes Python)."""
-        if mandatory:
-            cell, self.can_fail = f"nullif({cell}, '')", True
-        if not width:
-            return cell
-        pad = {"left": f"lpad({cell}, {width})", "right": f"rpad({cell}, {width})",
-               "zeroleft": f"lpad({cell}, {width}, '0')"}.get(padding)  # fmt: skip
-        if pad is not None and strip == "right":
-            return pad  # lpad and rpad cut longer text on the right
-        cut = {"right": f"left({cell}, {width})", "xright": f"left({cell}, {width - 1}) || 'x'",
-               "left": f"right({cell}, {width})", "xleft": f"'x' || right({cell}, {width - 1})"}.get(strip)  # fmt: skip
-        if cut is None or pad is None:
-            self.can_fail = True
-        longer = f"WHEN length({cell}) > {width} THEN {cut or 'NULL'}"
-        if pad is not None:
-            return f"CASE {longer} ELSE {pad} END"
-        return f"CASE {longer} WHEN length({cell}) = {width} THEN {cell} END"
+        sql, can_fail = fit_sql(cell, width, strip, padding, mandatory)
+        self.can_fail = self.can_fail or can_fail
+        return sql
 
     def _composed(self, export_field: ExportField) -> tuple[str, frozenset[str] | None]:
         """The rules' texts concatenated (SQL over c, never NULL), and the characters it can hold."""
@@ -357,6 +343,27 @@ class _Renderer:
         if expression not in self.values:
             self.values[expression] = f"v{len(self.values)}"
         return f"x.{self.values[expression]}"
+
+
+def fit_sql(cell: str, width: int, strip: str, padding: str, mandatory: bool) -> tuple[str, bool]:
+    """formats.format_field_width in SQL over the text ``cell``: NULL where it would raise (the row then
+    takes the Python writer); and whether it can be NULL."""
+    can_fail = mandatory
+    if mandatory:
+        cell = f"nullif({cell}, '')"
+    if not width:
+        return cell, can_fail
+    pad = {"left": f"lpad({cell}, {width})", "right": f"rpad({cell}, {width})",
+           "zeroleft": f"lpad({cell}, {width}, '0')"}.get(padding)  # fmt: skip
+    if pad is not None and strip == "right":
+        return pad, can_fail  # lpad and rpad cut longer text on the right
+    cut = {"right": f"left({cell}, {width})", "xright": f"left({cell}, {width - 1}) || 'x'",
+           "left": f"right({cell}, {width})", "xleft": f"'x' || right({cell}, {width - 1})"}.get(strip)  # fmt: skip
+    can_fail = can_fail or cut is None or pad is None
+    longer = f"WHEN length({cell}) > {width} THEN {cut or 'NULL'}"
+    if pad is not None:
+        return f"CASE {longer} ELSE {pad} END", can_fail
+    return f"CASE {longer} WHEN length({cell}) = {width} THEN {cell} END", can_fail
 
 
 def go_layout_sql(moment: str, layout: str, tz, literal: Callable[[str], str]) -> str | None:

@@ -291,30 +291,33 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     than the rendered text keeps the sort small. OFFSET 0 fences each level, so that a value is computed
     once per row however often the level above uses it.
     """
-    leading = ["id", "billsec", "sell_cost", "answered_date"]
+    typed = ["id", "billsec", "sell_cost"]  # as the Python writer reads them
     python_columns = [column for column in field_columns(template.content_fields[index]
                                                          for index in rendering.python_fields)
-                      if column not in leading]  # fmt: skip
+                      if column not in typed]  # fmt: skip
     fallback_columns = row_columns(template) if rendering.can_fail else []
     inner, params = _rows_sql(list(dict.fromkeys([*_ALWAYS, *sorted(rendering.columns), *python_columns,
                                                   *fallback_columns])), flt)  # fmt: skip
-    carried = list(dict.fromkeys([*leading, *python_columns, *fallback_columns]))
+    carried = list(dict.fromkeys([*typed, "answered_date", *python_columns, *fallback_columns]))
     values = ", ".join([*(f"c.{column}" for column in carried),
                         *(f"{expression} AS {alias}" for alias, expression in rendering.values)])  # fmt: skip
+    fallback_only = [column for column in carried[len(typed) :] if column not in python_columns and fallback_columns]
     pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
-    selects = ["cgrid_key", *leading, *pieces, *python_columns]
-    names = ["cgrid_key", *leading, *(f"piece:{index}" for index in range(len(pieces))), *python_columns]
+    leading = ["cgrid_key", *typed, "answered_text"]
+    selects = [*leading, *pieces, *python_columns]
+    names = [*leading, *(f"piece:{index}" for index in range(len(pieces))), *python_columns]
     # The answer time as text ("2024-03-01 10:00:00.5" in UTC) sorts as the time does and is much cheaper to
     # fetch than a datetime; the writer only compares them, and reads back the first and last.
     rendered = (f"SELECT {rendering.key} AS cgrid_key, x.id, x.billsec, x.sell_cost, "
-                f"(x.answered_date AT TIME ZONE 'UTC')::text AS answered_date, "
+                f"(x.answered_date AT TIME ZONE 'UTC')::text AS answered_text, "
                 f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces, strict=True))}"
-                f"{''.join(f', x.{column}' for column in carried[len(leading):])} "
+                f"{''.join(f', x.{column}' for column in python_columns)}"
+                f"{''.join(f', x.{column}' for column in fallback_only)} "
                 f"FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x")  # fmt: skip
     if rendering.can_fail:  # a level more, to test the pieces once computed
         failed = " OR ".join(f"{piece} IS NULL" for piece in pieces)
-        selects[1 + len(leading) : 1 + len(leading)] = [f"({failed}) AS failed"]
-        names[1 + len(leading) : 1 + len(leading)] = ["failed"]
+        selects[len(leading) : len(leading)] = [f"({failed}) AS failed"]
+        names[len(leading) : len(leading)] = ["failed"]
         selects += [f"CASE WHEN {failed} THEN {column} END" for column in fallback_columns]
         names += [f"fallback:{column}" for column in fallback_columns]
         rendered = f"SELECT {', '.join(selects)} FROM ({rendered} OFFSET 0) y"
