@@ -136,14 +136,16 @@ def run(base: str, users: int, seconds: float, callbacks: dict, server_pid: int 
         t.start()
     while time.perf_counter() < measure_from:
         time.sleep(0.01)
-    cpu_before = cpu_snapshot(server_pid)
+    cpu_before = {**cpu_snapshot(server_pid), "client": time.process_time()}
+    load_before = os.getloadavg()[0]
     while time.perf_counter() < stop:
         time.sleep(0.01)
-    cpu_after = cpu_snapshot(server_pid)
+    cpu_after = {**cpu_snapshot(server_pid), "client": time.process_time()}
+    load_after = os.getloadavg()[0]
     for t in threads:
         t.join()
     cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_before} if server_pid else None
-    return {"results": results, "errors": errors, "seconds": seconds, "cpu": cpu}
+    return {"results": results, "errors": errors, "seconds": seconds, "cpu": cpu, "load": (load_before, load_after)}
 
 
 def _children() -> dict[int, list[int]]:
@@ -206,8 +208,11 @@ def report(outcome: dict) -> None:
     cpu = outcome.get("cpu")
     if cpu and everything:
         per = {k: v / len(everything) * 1000 for k, v in cpu.items()}
-        print(f"CPU per callback: web {per['web']:.1f} ms, PostgreSQL {per['db']:.1f} ms "
-              f"-> at most {2000 / max(per['web'] + per['db'], 0.001):.0f} callbacks/s on 2 idle cores")
+        print(f"CPU per callback: web {per['web']:.1f} ms, PostgreSQL {per['db']:.1f} ms, this load generator "
+              f"{per['client']:.1f} ms -> at most {2000 / max(per['web'] + per['db'], 0.001):.0f} callbacks/s on 2 "
+              "idle cores (server side only)")
+    before, after = outcome["load"]
+    print(f"load average (1 min) at the start / end of the measured window: {before:.1f} / {after:.1f}")
 
 
 def prepare(rows: int) -> None:

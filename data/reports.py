@@ -64,6 +64,11 @@ def _where(scope: Scope, f: ReportFilter, alias: str = "r", time_column: str = "
     return " AND ".join(parts), params
 
 
+# The narrow views, smallest first: a few hangup causes, more countries, the most accountcodes per bucket.
+NARROW_BY_SIZE = ("cdr_rollup_hour_cause", "cdr_rollup_hour_country", "cdr_rollup_hour_traffic")
+assert set(NARROW_BY_SIZE) == set(NARROW)
+
+
 def _needed_columns(f: ReportFilter, dimension: str | None) -> set[str]:
     needed = {"user_id"}
     if f.switch_ids:
@@ -84,7 +89,7 @@ def _source(scope: Scope, f: ReportFilter, dimension: str | None = None, daily: 
     needed = _needed_columns(f, dimension)
     if daily and f.days is not None and needed <= set(DAY_KEY) and scope.timezone in ready_timezones():
         return DAY, *_where(scope, f, time_column="day")
-    table = next((name for name, key in NARROW.items() if needed <= set(key)), HOUR.name)
+    table = next((name for name in NARROW_BY_SIZE if needed <= set(NARROW[name])), HOUR.name)
     return table, *_where(scope, f)
 
 
@@ -161,6 +166,46 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
         limit=limit, **params,
     )
     return rows
+
+
+DASHBOARD_PARTS = ("hour", "hangup_cause", "switch")
+
+
+@cached
+def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]:
+    """Sums per local hour, per hangup cause and per switch, in one query (one pass over the cause view).
+
+    The same rows as ``traffic_by_time(scope, f, "hour")``, ``breakdown(scope, f, "hangup_cause")`` and
+    ``breakdown(scope, f, "switch")``, in the same order.
+    """
+    needed = _needed_columns(f, "hangup_cause") | {"switch_id"}
+    table = next((name for name in NARROW_BY_SIZE if needed <= set(NARROW[name])), HOUR.name)
+    where, params = _where(scope, f)
+    period = "date_trunc('hour', r.bucket, :tz) AT TIME ZONE :tz"
+    found = db.rows(
+        f"""SELECT g.*, CASE g.part WHEN 'hangup_cause' THEN COALESCE(h.name, 'cause ' || g.hangup_cause_id)
+                                    WHEN 'switch' THEN s.name END AS label
+            FROM (SELECT CASE WHEN GROUPING(r.hangup_cause_id) = 0 THEN 'hangup_cause'
+                              WHEN GROUPING(r.switch_id) = 0 THEN 'switch' ELSE 'hour' END AS part,
+                         {period} AS period, r.hangup_cause_id, r.switch_id, {SUMS}
+                  FROM {table} r WHERE {where}
+                  GROUP BY GROUPING SETS (({period}), (r.hangup_cause_id), (r.switch_id))) g
+            LEFT JOIN hangup_cause h ON g.part = 'hangup_cause' AND h.code = g.hangup_cause_id
+            LEFT JOIN switch s ON g.part = 'switch' AND s.id = g.switch_id
+            WHERE g.part <> 'switch' OR s.id IS NOT NULL
+            ORDER BY g.part, g.period, g.attempts DESC, label""",
+        **params,
+    )
+    parts: dict[str, list[dict]] = {part: [] for part in DASHBOARD_PARTS}
+    for row in found:
+        part = row.pop("part")
+        cause, switch, period_value, label = (row.pop("hangup_cause_id"), row.pop("switch_id"), row.pop("period"),
+                                              row.pop("label"))
+        if part == "hour":
+            parts[part].append({"period": period_value, "series": "", **row})
+        else:
+            parts[part].append({"label": label, "code": cause if part == "hangup_cause" else switch, **row})
+    return parts
 
 
 @cached
