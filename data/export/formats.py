@@ -31,7 +31,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .compiled import RowAccess, cgrid_function, compile_content
-from .fields import UTC, ValueFormat, exported_cost, format_cost, format_go_time, format_usage, resolve_layout
+from .fields import (
+    CGRATES_ALIASES,
+    UTC,
+    ValueFormat,
+    exported_cost,
+    format_cost,
+    format_go_time,
+    format_usage,
+    resolve_layout,
+)
 from .templates import ExportField, ExportTemplate
 
 if TYPE_CHECKING:
@@ -160,6 +169,15 @@ def export_file_name(template: ExportTemplate, now: datetime) -> str:
     return f"cdrs_{int(now.timestamp())}.{extension}"
 
 
+def _is_bare_cgrid(export_field: ExportField, template: ExportTemplate) -> bool:
+    """Whether the field writes the cgrid as it is: no rule around it, nothing to fit or quote."""
+    rules = export_field.rsr_fields
+    return (export_field.type == "*composed" and len(rules) == 1 and not rules[0].is_static
+            and not rules[0].regexp_rules and CGRATES_ALIASES.get(rules[0].field_id, rules[0].field_id) == "cgrid"
+            and not export_field.mandatory and (template.export_format == "csv" or export_field.width in (0, 40))
+            and (template.export_format == "fwv" or template.field_separator not in "0123456789abcdef"))  # fmt: skip
+
+
 def _quoted(cell: Callable[[Any, str], str], separator: str) -> Callable[[Any, str], str]:
     return lambda row, cgrid: _csv_cell(cell(row, cgrid), separator)
 
@@ -261,8 +279,11 @@ class _ExportWriter:
             python_cells = [(tag, _quoted(cell, separator)) for tag, cell in python_cells]
         # Python cells go between the pieces: piece 0, cell 0, piece 1, ...
         slots = [(tag, cell, first_piece + number + 1) for number, (tag, cell) in enumerate(python_cells)]
+        last_piece = first_piece + len(slots)
+        # The common case (cgr-csv): the cells are the bare cgrid, so the line is the pieces joined with it.
+        cgrid_joins = all(_is_bare_cgrid(template.content_fields[index], template) for index in rendering.python_fields)
         fallback = self._fallback_writer(columns, compiled) if failed_at is not None else None
-        needs_cgrid = self.keep_exported_cgrids or any(
+        needs_cgrid = self.keep_exported_cgrids or cgrid_joins or any(
             rule.field_id in ("cgrid", "CGRID") for index in rendering.python_fields
             for rule in template.content_fields[index].rsr_fields)  # fmt: skip
         sha1, write = hashlib.sha1, sink.write
@@ -286,6 +307,8 @@ class _ExportWriter:
                     continue
             elif not slots:
                 line = row[first_piece]
+            elif cgrid_joins:
+                line = cgrid.join(row[first_piece : last_piece + 1])
             else:
                 parts = [row[first_piece]]
                 try:
