@@ -6,7 +6,8 @@ It starts a throwaway embedded PostgreSQL (or uses BENCH_DATABASE_URL, whose dat
 loads the CDRs with COPY straight into ``cdr`` (no ingest pipeline), then runs each export in a fresh
 process and prints, per template: rows/s (wall clock), the CPU seconds of the exporting process and of
 its PostgreSQL backend (what the machine's other load cannot inflate much), and the exporter's peak RSS.
-``--python-path`` also runs cgr-csv through the Python writer instead of the SQL rendering.
+Both templates are rendered by PostgreSQL (sqlrender.py; the FWV template's regexp field in Python);
+``--python-path`` also runs both through the Python writer alone, for comparison.
 """
 from __future__ import annotations
 
@@ -111,11 +112,13 @@ def child(template_name: str, python_path: bool) -> None:
 
     from data import db
     from data.export import load_cdre_profile, store
+    from data.export.sqlrender import sql_rendering
 
     template = load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(
         template_name)
     run = store.adhoc_run(template, store.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
     run.sql_rendering = not python_path
+    sql_rendered = not python_path and sql_rendering(template, template.value_format(), lambda _field: "") is not None
     with db.raw_connection() as conn:
         conn.rollback()
         backend = conn.get_backend_pid()
@@ -130,14 +133,14 @@ def child(template_name: str, python_path: bool) -> None:
         "python_cpu": time.process_time() - began_cpu,
         "postgres_cpu": _cpu_seconds(backend) - backend_cpu if same_backend else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "bytes": result.bytes,
-        "sql_rendered": not python_path and template_name == "cgr-csv",
+        "sql_rendered": sql_rendered,
     }))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--python-path", action="store_true", help="also run cgr-csv with the Python writer")
+    parser.add_argument("--python-path", action="store_true", help="also run both with the Python writer alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-python", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -155,7 +158,7 @@ def main() -> None:
         migrate.upgrade()
         print(f"loading {args.rows:,} CDRs with COPY ...", flush=True)
         print(f"loaded in {load_cdrs(args.rows):.1f} s", flush=True)
-        runs = [("cgr-csv", False), ("fwv", False)] + ([("cgr-csv", True)] if args.python_path else [])
+        runs = [("cgr-csv", False), ("fwv", False)] + ([("cgr-csv", True), ("fwv", True)] if args.python_path else [])
         print(f"{'template':<28}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'python cpu':>12}{'postgres cpu':>14}"
               f"{'peak RSS':>10}")  # fmt: skip
         for name, python_path in runs:
@@ -163,7 +166,8 @@ def main() -> None:
             output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
             r = json.loads(output.strip().splitlines()[-1])
             pg = f"{r['postgres_cpu']:.1f} s" if r["postgres_cpu"] is not None else "?"
-            print(f"{r['template']:<28}{r['rows']:>10,}{r['seconds']:>9.1f}{r['rows_per_second']:>10,.0f}"
+            template = r["template"] + (" (SQL)" if r["sql_rendered"] else "")
+            print(f"{template:<28}{r['rows']:>10,}{r['seconds']:>9.1f}{r['rows_per_second']:>10,.0f}"
                   f"{r['python_cpu']:>10.1f} s{pg:>14}{r['peak_rss_mb']:>7.0f} MB", flush=True)
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
