@@ -106,10 +106,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux keeps that across exec, so a child
+    would report the parent's peak (the loader's, about 117 MB)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def child(template_name: str, python_path: bool) -> None:
     """One export, in its own process so that its peak RSS is its own."""
-    import resource
-
     from data import db
     from data.export import load_cdre_profile, store
     from data.export.sqlrender import sql_rendering
@@ -132,7 +139,7 @@ def child(template_name: str, python_path: bool) -> None:
         "rows": result.summary.total_records, "seconds": wall, "rows_per_second": result.summary.total_records / wall,
         "python_cpu": time.process_time() - began_cpu,
         "postgres_cpu": _cpu_seconds(backend) - backend_cpu if same_backend else None,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "bytes": result.bytes,
+        "peak_rss_mb": _peak_rss_mb(), "bytes": result.bytes,
         "sql_rendered": sql_rendered,
     }))
 
