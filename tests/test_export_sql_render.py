@@ -61,6 +61,9 @@ def awkward(app):
     insert_calls(calls)
     db.execute("""UPDATE cdr SET extradata = jsonb_build_object('carrier', CASE WHEN id % 3 = 0 THEN 'Carrier\u00e9'
                   WHEN id % 3 = 1 THEN 'c' END) WHERE starting_date >= :b""", b=BASE)  # fmt: skip
+    for number, moment in enumerate(("infinity", "-infinity")):  # psycopg2 reads datetime.max and .min
+        db.execute("UPDATE cdr SET answered_date = CAST(:m AS timestamptz) WHERE callid = :c",
+                   m=moment, c=calls[10 + number]["callid"])  # fmt: skip
     store.save_destination_list("RENDER", ["3461", "4986"])
     return calls
 
@@ -191,7 +194,7 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(awkward, name):
     writer = _ExportWriter(template, value_format, "x", datetime.now(UTC), False, RowAccess())
     assert sql_rendering(template, value_format, writer._handler_text) is not None, "rendered by SQL"
     now = datetime(2031, 3, 9, 12, tzinfo=UTC)
-    runs = [store.ExportRun(template, WINDOW, export_id="e;42", now=now, default_tenant="dflt.org",
+    runs = [store.ExportRun(template, store.ExportFilter(), export_id="e;42", now=now, default_tenant="dflt.org",
                             mask_prefixes=prefixes, sql_rendering=flag) for flag in (True, False)]  # fmt: skip
     (sql_text, sql_summary), (python_text, python_summary) = export_text(runs[0]), export_text(runs[1])
     assert sql_text == python_text
@@ -216,7 +219,7 @@ def test_an_unrenderable_constant_leaves_every_cdr_out_on_both_paths(awkward):
     template = load_cdre_profile({"export_format": "*file_fwv", "content_fields": [
         {"tag": "C", "type": "*constant", "value": "abc", "width": 2}, fwv_field("A", "account", 4, "right", "left")]})
     (sql_text, sql_summary), (python_text, python_summary) = (
-        export_text(store.ExportRun(template, WINDOW, sql_rendering=flag)) for flag in (True, False))
+        export_text(store.ExportRun(template, store.ExportFilter(), sql_rendering=flag)) for flag in (True, False))
     assert sql_text == python_text == "" and sql_summary == python_summary
     assert len(sql_summary.unexported) == len(awkward)
 

@@ -50,6 +50,8 @@ SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK_CHARS = 64 * 1024
 # Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
 _RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
+# PostgreSQL's infinite times as text, and as psycopg2 reads them.
+_INFINITE_TIMES = {"infinity": datetime.max.replace(tzinfo=UTC), "-infinity": datetime.min.replace(tzinfo=UTC)}
 
 
 class ExportError(Exception):
@@ -340,7 +342,8 @@ class _ExportWriter:
                 if last_answer is None or answered > last_answer:
                     last_answer = answered
         write("".join(lines))
-        answer_times = tuple(None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+        answer_times = tuple(None if text is None else _INFINITE_TIMES.get(text)
+                             or datetime.fromisoformat(text).replace(tzinfo=UTC)
                              for text in (first_answer, last_answer))  # fmt: skip
         self._add_to_summary(records, usage, total_cost, (first_id, last_id), answer_times)
 

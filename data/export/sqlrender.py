@@ -265,17 +265,27 @@ class _Renderer:
             raise _PythonCell  # PostgreSQL's zone data may differ from Python's: not for billing
         self.columns.add(column)
         if layout == RFC3339:  # the default: cheaper than to_char
-            return f"coalesce(overlay(left({self._time_text(column)}, 19) placing 'T' from 11) || 'Z', '')"
-        expression = go_layout_sql(f"(c.{column} AT TIME ZONE 'UTC')", layout, self.value_format.timezone,
-                                   self._literal)  # fmt: skip
-        if expression is None:
-            raise _PythonCell
-        return f"coalesce({expression}, '')"
+            expression = f"overlay(left({self._time_text(column)}, 19) placing 'T' from 11) || 'Z'"
+        else:
+            expression = go_layout_sql(f"({self._time_value(column)} AT TIME ZONE 'UTC')", layout,
+                                       self.value_format.timezone, self._literal)  # fmt: skip
+            if expression is None:
+                raise _PythonCell
+        return expression if column == "starting_date" else f"coalesce({expression}, '')"  # starting_date: NOT NULL
 
     def _time_text(self, column: str) -> str:
         """A time as ``2013-11-07 08:42:25.5`` in UTC: PostgreSQL's ISO output (DateStyle ISO, set by the
         caller) drops trailing zeros of the fraction as Go does, and is cheaper than to_char."""
-        return f"(c.{column} AT TIME ZONE 'UTC')::text"
+        return f"({self._time_value(column)} AT TIME ZONE 'UTC')::text"
+
+    @staticmethod
+    def _time_value(column: str) -> str:
+        """The column, with an infinite time as the Python writer gets it (psycopg2 reads datetime.max or .min).
+        (starting_date is always finite: the partitions are bounded.)"""
+        if column == "starting_date":
+            return f"c.{column}"
+        return (f"CASE WHEN c.{column} = 'infinity' THEN timestamptz '9999-12-31 23:59:59.999999+00' "
+                f"WHEN c.{column} = '-infinity' THEN timestamptz '0001-01-01 00:00:00+00' ELSE c.{column} END")
 
     def _cost(self) -> str:
         value_format = self.value_format
