@@ -22,6 +22,7 @@ from data.cdr_search import (
     report_by_day,
     search_criteria_from_query,
 )
+from data.report_cache import cached
 from data.reports import chart_rows
 from data.scope import Scope, current_scope
 
@@ -108,6 +109,15 @@ def criteria_for(query: str | None, scope: Scope):
     return search_criteria_from_query(parse_qs((query or "").lstrip("?")), scope)
 
 
+@cached
+def grid_block(scope: Scope, criteria, start: int, end: int, sort: tuple, after: tuple[datetime, int] | None) -> dict:
+    """A block as the grid shows it, and where the next one starts. Kept like report results (per scope
+    and criteria, REPORT_CACHE_SECONDS): many users and refreshes ask for the same newest calls."""
+    block = fetch_block(scope, criteria, start, end, sort, after)
+    return {"rows": [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows],
+            "last_key": block.last_key}
+
+
 def _cursor_text(key: tuple[datetime, int]) -> list:
     return [key[0].isoformat(), int(key[1])]
 
@@ -152,10 +162,10 @@ def load_block(request, query, cursors, total):
         raise PreventUpdate from None
     if start < 0 or end <= start:
         raise PreventUpdate
-    block = fetch_block(scope, criteria, start, end, sort, _cursor_key(state["after"].get(str(start))))
-    read_to = start + len(block.rows)
-    if block.last_key and read_to == end and len(state["after"]) < MAX_CURSORS:
-        state["after"][str(end)] = _cursor_text(block.last_key)
+    block = grid_block(scope, criteria, start, end, sort, _cursor_key(state["after"].get(str(start))))
+    read_to = start + len(block["rows"])
+    if block["last_key"] and read_to == end and len(state["after"]) < MAX_CURSORS:
+        state["after"][str(end)] = _cursor_text(block["last_key"])
     known = total.get("total") if isinstance(total, dict) and total.get("key") == criteria.fingerprint() else None
     if read_to < end:
         row_count = read_to
@@ -163,8 +173,7 @@ def load_block(request, query, cursors, total):
         row_count = known
     else:
         row_count = read_to + 1
-    rows = [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows]
-    return {"rowData": rows, "rowCount": row_count}, state
+    return {"rowData": block["rows"], "rowCount": row_count}, state
 
 
 def _detail_value(value) -> str:

@@ -3,7 +3,7 @@ from dash import Input, Output, callback
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
 from data.kpis import format_kpi
-from data.reports import ReportFilter, breakdown, chart_rows, cost_seen_by, dashboard_breakdowns, totals_of
+from data.reports import ReportFilter, cost_seen_by, dashboard_report
 from data.scope import current_scope
 
 CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
@@ -28,18 +28,14 @@ def refresh_dashboard(switches, customer, accountcodes, _):
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
     f = ReportFilter.last_hours(24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids,
                                 accountcodes=chosen.accountcodes)
-    parts = dashboard_breakdowns(scope, f)
-    t = totals_of(parts["hangup_cause"])
-    hourly = chart_rows(parts["hour"], "period", scope)
-    causes = chart_rows(parts["hangup_cause"], "label", scope)
-    countries = chart_rows(breakdown(scope, f, "country", limit=10), "label", scope)
-    switches_rows = chart_rows(parts["switch"], "label", scope)
+    report = dashboard_report(scope, f)
+    t = report["totals"]
     kpis = [format_kpi(t.attempts), format_kpi(t.minutes, "minutes"), format_kpi(t.asr, "percent"),
             format_kpi(t.acd, "seconds"), format_kpi(t.ner, "percent"), format_kpi(cost_seen_by(scope, t), "money")]
     figures = [
-        dual_axis_figure(hourly, "period", ("calls", "Calls"), ("minutes", "Minutes")),
-        pie_figure(causes, "label", "calls"),
-        bar_figure(countries, "label", "calls"),
-        bar_figure(switches_rows, "label", "calls"),
+        dual_axis_figure(report["hourly"], "period", ("calls", "Calls"), ("minutes", "Minutes")),
+        pie_figure(report["causes"], "label", "calls"),
+        bar_figure(report["countries"], "label", "calls"),
+        bar_figure(report["switches"], "label", "calls"),
     ]
-    return [*kpis, *figures, hourly, causes, countries, switches_rows]
+    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"]]

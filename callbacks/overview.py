@@ -2,7 +2,7 @@ from dash import Input, Output, callback
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import series_figure
-from data.reports import chart_rows, traffic_by_time, unit_for_range
+from data.reports import traffic_chart_rows, unit_for_range
 from data.scope import current_scope
 
 METRICS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD (s)")]
@@ -17,7 +17,7 @@ def refresh_overview(start, end, preset, switches, customer, accountcodes, split
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
     split = split if scope.is_admin or split != "customer" else "switch"  # customers see only themselves
-    rows = chart_rows(traffic_by_time(scope, f, unit_for_range(f), split=split), "period", scope)
+    rows = traffic_chart_rows(scope, f, unit_for_range(f), split=split)
     figures = [series_figure(rows, "period", metric, "series", y_title=title) for metric, title in METRICS]
     tables = [[{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows]
               for metric, _ in METRICS]

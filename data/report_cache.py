@@ -52,11 +52,13 @@ def _copy(value):
 
 
 def _key_part(value, seconds: int):
-    """A hashable, printable form of an argument; instants fall into ``seconds``-wide slots, so that
-    "the last 24 hours" asked twice within the TTL is one question (its answer is as old as the TTL
-    allows anyway)."""
+    """A hashable, printable form of an argument. Instants read from the clock fall into ``seconds``-wide
+    slots, so that "the last 24 hours" asked twice within the TTL is one question (its answer is as old
+    as the TTL allows anyway); whole minutes (days and times of day a user chose) are kept exact."""
     if isinstance(value, datetime):
-        return ("t", int(value.timestamp()) // seconds)
+        if value.second == 0 and value.microsecond == 0:
+            return ("t", value.timestamp())
+        return ("now", int(value.timestamp()) // seconds)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value).__qualname__, *(_key_part(getattr(value, f.name), seconds)
                                             for f in dataclasses.fields(value) if f.compare))

@@ -171,7 +171,6 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
 DASHBOARD_PARTS = ("hour", "hangup_cause", "switch")
 
 
-@cached
 def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]:
     """Sums per local hour, per hangup cause and per switch, in one query (one pass over the cause view).
 
@@ -206,6 +205,29 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
         else:
             parts[part].append({"label": label, "code": cause if part == "hangup_cause" else switch, **row})
     return parts
+
+
+# The rows charts draw, kept as such: a dashboard or overview asked again within the TTL costs no query and
+# no KPI arithmetic, and the kept rows (floats and strings, no Decimal) are cheap to read back.
+
+
+@cached
+def dashboard_report(scope: Scope, f: ReportFilter) -> dict:
+    """What the dashboard shows: the totals, and the rows of its four charts as drawn and downloaded."""
+    parts = dashboard_breakdowns(scope, f)
+    return {
+        "totals": totals_of(parts["hangup_cause"]),
+        "hourly": chart_rows(parts["hour"], "period", scope),
+        "causes": chart_rows(parts["hangup_cause"], "label", scope),
+        "countries": chart_rows(breakdown.uncached(scope, f, "country", limit=10), "label", scope),
+        "switches": chart_rows(parts["switch"], "label", scope),
+    }
+
+
+@cached
+def traffic_chart_rows(scope: Scope, f: ReportFilter, unit: str = "hour", split: str | None = None) -> list[dict]:
+    """``traffic_by_time`` as chart rows (``chart_rows``): what the overview draws and downloads."""
+    return chart_rows(traffic_by_time.uncached(scope, f, unit, split), "period", scope)
 
 
 @cached

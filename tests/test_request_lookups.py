@@ -84,3 +84,20 @@ def test_group_changes_apply_at_the_next_request(app, customers, cache_on):
     finally:
         acl.delete_group(ADMIN, group)
     assert dash_request(client, "refresh_by_day", ["?preset=7d"]).status_code == 200  # no group: every page
+
+
+def test_cached_grid_blocks_and_charts_stay_per_customer(app, customers, cache_on):
+    """The report cache shares answers between sessions of one scope only."""
+    request = {"startRow": 0, "endRow": 100, "sortModel": []}
+    seen = {}
+    for name, password in (("look-a", "look-a-pw-1"), ("look-b", "look-b-pw-1"), ("admin", "admin-secret")):
+        client = _client(app, name, password)
+        for _ in range(2):  # the second answer comes from the cache
+            block = dash_call(client, "load_block", [request], ["?preset=7d", None, None])
+            rows = block[("cdr-search-grid", "getRowsResponse")]["rowData"]
+            overview = dash_call(client, "refresh_overview", [None, None, "7d", None, None, None, "switch"])
+            calls = sum(r["calls"] for r in overview[('{"chart":"overview-calls","type":"chart-data"}', "data")])
+            seen.setdefault(name, []).append((sorted(r["accountcode"] for r in rows), calls))
+    assert seen["look-a"] == [(["la"] * 2, 2)] * 2
+    assert seen["look-b"] == [(["lb"] * 7, 7)] * 2
+    assert seen["admin"][0] == seen["admin"][1] and seen["admin"][0][1] == 9
