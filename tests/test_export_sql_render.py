@@ -277,3 +277,47 @@ def test_width_fitting_in_sql_matches_python(app):
                 expected = None
                 assert fit_sql("v", *case)[1], f"{case} can fail"
             assert rendered == expected, (value, case)
+
+
+# --- the Python writer's fast paths against the exact functions ------------------------------------
+
+
+def test_compiled_width_fitting_matches_format_field_width():
+    from data.export.compiled import fit_function
+
+    for width in (0, 1, 2, 3, 5):
+        for strip in ("", "left", "right", "xleft", "xright"):
+            for padding in ("", "left", "right", "zeroleft"):
+                for mandatory in (False, True):
+                    fit = fit_function(width, strip, padding, mandatory)
+                    for value in FIT_VALUES:
+                        try:
+                            expected = format_field_width(value, width, strip, padding, mandatory)
+                        except ExportRecordError:
+                            expected = None
+                        try:
+                            fitted = value if fit is None else fit(value)
+                        except ExportRecordError:
+                            fitted = None
+                        assert fitted == expected, (value, width, strip, padding, mandatory)
+
+
+@pytest.mark.parametrize("layout", ["020106150405", "20060102150405", "2006-01-02 15:04:05", "%Y 2006 %% 01", "002"])
+def test_numeric_layouts_match_the_element_by_element_formatter(layout):
+    from zoneinfo import ZoneInfo
+
+    from data.export.fields import _format_element, _layout_elements
+
+    def by_element(moment, tz):
+        moment = moment.astimezone(tz)
+        return "".join(_format_element(moment, text) if element else text for element, text in _layout_elements(layout))
+
+    rng = random.Random(5)
+    for tz in (UTC, ZoneInfo("Asia/Kathmandu"), ZoneInfo("America/New_York")):
+        formatter = time_formatter(layout, tz)
+        assert formatter.__name__ == "numeric_layout"
+        for _ in range(500):
+            moment = datetime(rng.randrange(2, 9999), 1, 1, tzinfo=UTC) + timedelta(
+                seconds=rng.randrange(366 * 86400), microseconds=rng.randrange(10**6))
+            assert formatter(moment) == by_element(moment, tz)
+            assert formatter(moment.replace(tzinfo=None)) == by_element(moment, tz)  # naive: UTC

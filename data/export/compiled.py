@@ -213,9 +213,25 @@ def fit_function(width: int, strip: str, padding: str, mandatory: bool) -> Calla
 
     if width == 0 and not mandatory:
         return None
-    if width and not mandatory and padding == "right" and strip == "right":
-        return lambda value: value[:width].ljust(width)
-    return lambda value: format_field_width(value, width, strip, padding, mandatory)
+
+    def exact(value: str) -> str:
+        return format_field_width(value, width, strip, padding, mandatory)
+
+    if mandatory or padding not in ("left", "right", "zeroleft") or strip not in ("left", "right", "xleft", "xright"):
+        return exact  # can raise: the exact function says why
+    if strip == "right":  # cut on the right, then pad
+        if padding == "right":
+            return lambda value: value[:width].ljust(width)
+        fill = "0" if padding == "zeroleft" else " "
+        return lambda value: value[:width].rjust(width, fill)
+    justify = str.ljust if padding == "right" else str.rjust
+    fill = "0" if padding == "zeroleft" else " "
+    if strip == "left":
+        return lambda value: value[len(value) - width :] if len(value) > width else justify(value, width, fill)
+    kept = width - 1  # xleft and xright keep one character fewer, for the x
+    if strip == "xleft":
+        return lambda value: "x" + value[len(value) - kept :] if len(value) > width else justify(value, width, fill)
+    return lambda value: value[:kept] + "x" if len(value) > width else justify(value, width, fill)  # xright
 
 
 def compile_content(template: ExportTemplate, value_format: ValueFormat, access: RowAccess, *,
