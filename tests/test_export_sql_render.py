@@ -233,7 +233,7 @@ LAYOUTS = ["RFC3339", "RFC3339Nano", "RFC1123", "RFC1123Z", "RFC822", "RFC822Z",
            "DateTime", "DateOnly", "TimeOnly", "020106150405", "20060102150405", "2006-01-02T15:04:05.000Z07:00",
            "Jan _2 15:04:05.000000", "002 __2 Monday January 3:04:05 PM pm", ".9 .99 .999999 .9999999 ,000000000",
            '"quoted" \\back\\ 2006', "Mon Jan 2 15:04:05 -0700 MST 2006", "-07 -07:00:00 Z070000 Z07", "1 2 3 4 5 06",
-           "DDD MM HH24 YYYY"]  # fmt: skip
+           "DDD MM HH24 YYYY", "03:04:05PM -07:00 -070000"]  # fmt: skip
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
