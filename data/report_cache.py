@@ -33,6 +33,7 @@ LOOKUP_SECONDS = 1.0
 _cache = SimpleCache(threshold=MAX_ENTRIES, default_timeout=5)
 _ttl: int | None = None
 _lock = threading.Lock()
+_computing: dict[str, threading.Lock] = {}  # keys being computed now
 stats = {"hits": 0, "misses": 0}
 
 
@@ -51,21 +52,25 @@ def _copy(value):
     return value
 
 
-def _key_part(value, seconds: int):
-    """A hashable, printable form of an argument. Instants read from the clock fall into ``seconds``-wide
-    slots, so that "the last 24 hours" asked twice within the TTL is one question (its answer is as old
-    as the TTL allows anyway); whole minutes (days and times of day a user chose) are kept exact."""
+def _key_part(value, seconds: int, now: float):
+    """A hashable, printable form of an argument.
+
+    Whole minutes (days and times of day a user chose) are kept exact. Other instants were read from the
+    clock ("the last 24 hours" ends now): they are kept as how long ago they are, in TTL steps, so the
+    same question asked again within the TTL is one question, whatever its exact "now". Entries then
+    expire TTL seconds after each was computed, not all at once on a shared clock boundary.
+    """
     if isinstance(value, datetime):
         if value.second == 0 and value.microsecond == 0:
             return ("t", value.timestamp())
-        return ("now", int(value.timestamp()) // seconds)
+        return ("ago", round((now - value.timestamp()) / seconds))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__qualname__, *(_key_part(getattr(value, f.name), seconds)
+        return (type(value).__qualname__, *(_key_part(getattr(value, f.name), seconds, now)
                                             for f in dataclasses.fields(value) if f.compare))
     if isinstance(value, (list, tuple)):
-        return tuple(_key_part(v, seconds) for v in value)
+        return tuple(_key_part(v, seconds, now) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((str(k), _key_part(v, seconds)) for k, v in value.items()))
+        return tuple(sorted((str(k), _key_part(v, seconds, now)) for k, v in value.items()))
     return value
 
 
@@ -76,16 +81,28 @@ def cached(func):
         seconds = ttl()
         if seconds <= 0:
             return func(*args, **kwargs)
-        key = repr((func.__module__, func.__qualname__, _key_part(args, seconds), _key_part(kwargs, seconds)))
+        now = time.time()
+        key = repr((func.__module__, func.__qualname__, _key_part(args, seconds, now),
+                    _key_part(kwargs, seconds, now)))
         found = _cache.get(key)
-        if found is not None:
-            stats["hits"] += 1
-            return _copy(found)
-        stats["misses"] += 1
-        result = func(*args, **kwargs)
-        with _lock:
-            _cache.set(key, result, timeout=seconds)
-        return _copy(result)
+        if found is None:
+            # One thread per process computes a missing answer; the others asking the same wait for it.
+            with _lock:
+                computing = _computing.setdefault(key, threading.Lock())
+            with computing:
+                found = _cache.get(key)
+                if found is None:
+                    stats["misses"] += 1
+                    try:
+                        found = func(*args, **kwargs)
+                        with _lock:
+                            _cache.set(key, found, timeout=seconds)
+                    finally:
+                        with _lock:
+                            _computing.pop(key, None)
+                    return _copy(found)
+        stats["hits"] += 1
+        return _copy(found)
 
     wrapper.uncached = func
     return wrapper
