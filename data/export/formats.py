@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .compiled import RowAccess, cgrid_function, compile_content
@@ -51,6 +53,7 @@ _COPY_CHUNK_CHARS = 64 * 1024
 # Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
 _RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
 # PostgreSQL's infinite times as text, and as psycopg2 reads them.
+_RENDERED_BATCH = 200  # rows the database rendered, written and summed up at once
 _INFINITE_TIMES = {"infinity": datetime.max.replace(tzinfo=UTC), "-infinity": datetime.min.replace(tzinfo=UTC)}
 
 
@@ -283,69 +286,101 @@ class _ExportWriter:
         slots = [(tag, cell, first_piece + number + 1) for number, (tag, cell) in enumerate(python_cells)]
         last_piece = first_piece + len(slots)
         # The common case (cgr-csv): the cells are the bare cgrid, so the line is the pieces joined with it.
-        cgrid_joins = all(_is_bare_cgrid(template.content_fields[index], template) for index in rendering.python_fields)
+        cgrid_joins = bool(slots) and all(_is_bare_cgrid(template.content_fields[index], template)
+                                          for index in rendering.python_fields)  # fmt: skip
         fallback = self._fallback_writer(columns, compiled) if failed_at is not None else None
         needs_cgrid = self.keep_exported_cgrids or cgrid_joins or any(
             rule.field_id in ("cgrid", "CGRID") for index in rendering.python_fields
             for rule in template.content_fields[index].rsr_fields)  # fmt: skip
-        sha1, write = hashlib.sha1, sink.write
-        factor = self.value_format.cost_multiply_factor
-        summary = self.summary
-        unexported, cgrids = summary.unexported, summary.exported_cgrids
-        keep_cgrids = self.keep_exported_cgrids
-        records, usage, total_cost = 0, 0, Decimal(0)
-        first_id = last_id = first_answer = last_answer = None
-        lines: list[str] = []  # written in chunks: one write per line costs more than the line itself
-        add_line = lines.append
-        for row in rows:
-            key, order_id, billsec, cost, answered = row[:5]
-            if key is None:
-                unexported[f"id:{order_id}"] = "CDR has no callid or starting_date, so no cgrid"
-                continue
-            cgrid = sha1(key.encode()).hexdigest() if needs_cgrid else ""
-            if failed_at is not None and row[failed_at]:
-                line = fallback(row, cgrid or sha1(key.encode()).hexdigest())
-                if line is None:
-                    continue
-            elif not slots:
-                line = row[first_piece]
-            elif cgrid_joins:
-                line = cgrid.join(row[first_piece : last_piece + 1])
-            else:
-                parts = [row[first_piece]]
+        sha1 = hashlib.sha1
+        unexported = self.summary.unexported
+        errors = (ExportRecordError, *_RECORD_DATA_ERRORS)
+
+        def lines_of(batch: list, batch_cgrids: Iterable[str]) -> list[str]:
+            """The lines of rows SQL rendered (raises what a Python cell raises)."""
+            if not slots:
+                return list(map(itemgetter(first_piece), batch))
+            if cgrid_joins:
+                pieces_of = itemgetter(*range(first_piece, last_piece + 1))
+                return [cgrid.join(pieces_of(row)) for row, cgrid in zip(batch, batch_cgrids, strict=False)]
+            if len(slots) == 1:
+                ((_tag, cell, piece),) = slots
+                return [row[first_piece] + cell(row, cgrid) + row[piece]
+                        for row, cgrid in zip(batch, batch_cgrids, strict=False)]  # fmt: skip
+            return ["".join([row[first_piece], *(text for _tag, cell, piece in slots
+                                                 for text in (cell(row, cgrid), row[piece]))])
+                    for row, cgrid in zip(batch, batch_cgrids, strict=False)]  # fmt: skip
+
+        def first_failure(row: Sequence[Any], cgrid: str, error: Exception) -> str:
+            """The reason the Python writer gives: the first field that fails (the SQL ones did not)."""
+            for tag, cell, _piece in slots:
                 try:
-                    for _tag, cell, piece in slots:
-                        parts.append(cell(row, cgrid))
-                        parts.append(row[piece])
-                except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
-                    cgrid = cgrid or sha1(key.encode()).hexdigest()
-                    unexported[cgrid] = f"field {slots[len(parts) // 2][0]!r}: {exc}"
+                    cell(row, cgrid)
+                except errors as exc:
+                    return f"field {tag!r}: {exc}"
+            return str(error)
+
+        def row_by_row(batch: list) -> tuple[list, list[str], list[str]]:
+            """A batch with rows that are not simply written: each row on its own, the unexported listed."""
+            exported, lines, batch_cgrids = [], [], []
+            for row in batch:
+                key = row[0]
+                if key is None:
+                    unexported[f"id:{row[1]}"] = "CDR has no callid or starting_date, so no cgrid"
                     continue
-                line = "".join(parts)
-            add_line(line)
-            if len(lines) == 1000:
-                write("".join(lines))
-                lines.clear()
-            records += 1
-            usage += billsec or 0
+                cgrid = sha1(key.encode()).hexdigest()
+                if failed_at is not None and row[failed_at]:
+                    line = fallback(row, cgrid)
+                    if line is None:
+                        continue
+                else:
+                    try:
+                        (line,) = lines_of([row], [cgrid])
+                    except errors as exc:
+                        unexported[cgrid] = first_failure(row, cgrid, exc)
+                        continue
+                exported.append(row)
+                lines.append(line)
+                batch_cgrids.append(cgrid)
+            return exported, lines, batch_cgrids
+
+        # Batches of rows, each written at once and summed up with built-ins: per row, only what must be.
+        key_of, id_of, billsec_of, cost_of, answered_of = (itemgetter(index) for index in range(5))
+        failed_of = itemgetter(failed_at) if failed_at is not None else None
+        factor = self.value_format.cost_multiply_factor
+        keep_cgrids, write = self.keep_exported_cgrids, sink.write
+        records, usage, total_cost = 0, 0, Decimal(0)
+        order_ids: list[int] = []
+        answer_texts: list[str] = []  # text in UTC, that sorts as the time does (store.rendered_query)
+        rows = iter(rows)
+        while batch := list(islice(rows, _RENDERED_BATCH)):
+            keys = list(map(key_of, batch))
+            if None in keys or (failed_of is not None and any(map(failed_of, batch))):
+                exported, lines, batch_cgrids = row_by_row(batch)
+            else:
+                batch_cgrids = [sha1(key.encode()).hexdigest() for key in keys] if needs_cgrid else None
+                try:
+                    exported, lines = batch, lines_of(batch, batch_cgrids or repeat(""))
+                except errors:
+                    exported, lines, batch_cgrids = row_by_row(batch)
+            if not exported:
+                continue
+            write("".join(lines))
+            records += len(exported)
+            usage += sum(filter(None, map(billsec_of, exported)))
+            costs = [cost for cost in map(cost_of, exported) if cost is not None]
+            total_cost = sum([cost * factor for cost in costs] if factor else costs, total_cost)  # in order, as per row
+            ids = list(map(id_of, exported))
+            order_ids += (min(ids), max(ids))
+            answered = [text for text in map(answered_of, exported) if text is not None]
+            if answered:
+                answer_texts += (min(answered), max(answered))
             if keep_cgrids:
-                cgrids.append(cgrid)
-            if cost is not None:
-                total_cost += cost * factor if factor else cost
-            if first_id is None or order_id < first_id:
-                first_id = order_id
-            if last_id is None or order_id > last_id:
-                last_id = order_id
-            if answered is not None:  # text in UTC, that sorts as the time does (store.rendered_query)
-                if first_answer is None or answered < first_answer:
-                    first_answer = answered
-                if last_answer is None or answered > last_answer:
-                    last_answer = answered
-        write("".join(lines))
-        answer_times = tuple(None if text is None else _INFINITE_TIMES.get(text)
-                             or datetime.fromisoformat(text).replace(tzinfo=UTC)
-                             for text in (first_answer, last_answer))  # fmt: skip
-        self._add_to_summary(records, usage, total_cost, (first_id, last_id), answer_times)
+                self.summary.exported_cgrids.extend(batch_cgrids)
+        first_last_ids = (min(order_ids), max(order_ids)) if order_ids else (None, None)
+        answer_times = tuple(_INFINITE_TIMES.get(text) or datetime.fromisoformat(text).replace(tzinfo=UTC)
+                             for text in ((min(answer_texts), max(answer_texts)) if answer_texts else ()))
+        self._add_to_summary(records, usage, total_cost, first_last_ids, answer_times or (None, None))
 
     def _fallback_writer(self, columns: Sequence[str], compiled: dict) -> Callable[[Sequence[Any], str], str | None]:
         """The Python writer's record for a row the database could not render, from its ``fallback:`` columns;
