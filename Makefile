@@ -18,15 +18,19 @@ run: $(STAMP)
 
 # Production-style: gunicorn workers without the scheduler, and the scheduler as its own process
 # (docs/administration.md). WORKERS, THREADS and BIND can be set: `make serve WORKERS=8 BIND=0.0.0.0:8050`.
-WORKERS ?= 4
-THREADS ?= 4
+# One worker per core (Python runs one thread at a time per process), threads for the time requests wait
+# on PostgreSQL; --reuse-port gives each worker its own listening socket, so the kernel spreads connections
+# evenly (with one shared socket a worker can end up holding most keep-alive connections).
+WORKERS ?= $(shell nproc)
+THREADS ?= 8
 BIND ?= 127.0.0.1:8050
+GUNICORN_OPTIONS := --reuse-port --timeout 120 --graceful-timeout 30
 
 serve: $(STAMP)
 	$(BIN)/flask --app app db upgrade
 	SCHEDULER=off REPORT_CACHE_SECONDS=$${REPORT_CACHE_SECONDS:-5} \
-	  $(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(BIND) --timeout 120 \
-	  --graceful-timeout 30 'app:create_app()' & gunicorn=$$!; \
+	  $(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(BIND) $(GUNICORN_OPTIONS) \
+	  'app:create_app()' & gunicorn=$$!; \
 	  trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/flask --app app scheduler
 

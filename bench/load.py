@@ -1,10 +1,11 @@
 """Load test: concurrent logged-in users on the dashboard, overview and CDR search callbacks.
 
-    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers 4] [--threads 8] [--url URL]
+    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers CORES] [--threads 8] [--url URL]
 
 Uses the reports benchmark's database (``var/bench-reports``, 10M calls: ``bench/reports.py`` loads it;
 ``--prepare`` loads it here if it is not there yet) and serves it with gunicorn as ``make serve`` does
-(``--workers``/``--threads``; scheduler off), on loopback. ``--url`` aims at a server already running.
+(``--workers``/``--threads``: one worker per core and 8 threads by default, ``--reuse-port``, report cache
+5 s, scheduler off), on loopback. ``--url`` aims at a server already running.
 
 Each simulated user logs in with its own session, then sends callbacks back to back (no think time)
 for ``--seconds``: the dashboard's refresh, the overview (last 7 or 30 days, per switch), the CDR
@@ -242,7 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--url", help="a running server (admin password in ADMIN_PASSWORD)")
@@ -250,6 +251,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("ADMIN_PASSWORD", PASSWORD)
     os.environ.setdefault("REPORT_CACHE_SECONDS", "5")  # as make serve
+    os.environ.setdefault("GUNICORN_CMD_ARGS", "--reuse-port")  # as make serve: connections spread over workers
     os.environ["SCHEDULER"] = "off"
     bench_database("reports")
     if args.prepare:
