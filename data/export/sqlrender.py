@@ -12,8 +12,10 @@ Rendered in SQL: constants, fillers, run-constant handlers and ``*masked_destina
 fields of static rules and plain field ids from :data:`SQL_FIELDS` (no regexp); ``*datetime`` fields of a
 time column without regexp; times in UTC with any Go layout :func:`go_layout_sql` can translate; usage
 in nanoseconds or seconds; costs rounded (``cost_rounding_decimals`` >= 0). Width fitting (strip,
-padding), ``mandatory`` and CSV quoting are SQL too. Everything else (regexps, the cgrid, which is sha1,
-time zones other than UTC, extradata keys...) is a Python cell.
+padding), ``mandatory`` and CSV quoting are SQL too. Everything else is a Python cell: regexps
+(PostgreSQL's are not RE2, a match can differ), the cgrid (sha1, which PostgreSQL has no built-in
+function for), time zones other than UTC (PostgreSQL's zone data may differ from Python's), extradata
+keys...
 
 A row SQL cannot render exactly -- a value that does not fit its width and may not be cut or padded, a
 mandatory field that is empty -- gets a NULL piece (``||`` propagates NULL on purpose); the query then

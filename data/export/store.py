@@ -283,9 +283,9 @@ def _rows_sql(columns: Sequence[str], flt: ExportFilter, **kwargs) -> tuple[str,
 def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: ExportFilter) -> tuple[str, dict, list[str]]:
     """SQL giving records rendered by the database, and the names of its columns (formats.write_rendered).
 
-    Columns: the cgrid key, id, billsec, sell_cost, answered_date; ``failed`` when a row may need the Python
-    writer (``rendering.can_fail``); the pieces (``piece:N``); the raw columns the Python cells read; and,
-    when ``failed``, every raw column the Python writer reads (``fallback:<column>``, NULL on other rows).
+    Columns: the cgrid key, id, billsec, sell_cost, the answer time as text; ``failed`` when a row may need
+    the Python writer (``rendering.can_fail``); the pieces (``piece:N``); the raw columns the Python cells read;
+    and every raw column the Python writer reads (``fallback:<column>``), NULL unless the row ``failed``.
 
     The rows are read and sorted in a subquery, and rendered on top of it: sorting the narrow rows rather
     than the rendered text keeps the sort small. OFFSET 0 fences each level, so that a value is computed
@@ -301,6 +301,7 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     carried = list(dict.fromkeys([*typed, "answered_date", *python_columns, *fallback_columns]))
     values = ", ".join([*(f"c.{column}" for column in carried),
                         *(f"{expression} AS {alias}" for alias, expression in rendering.values)])  # fmt: skip
+    # Columns the level above reads only for the fallback, if any (answered_date too: the text is no datetime).
     fallback_only = [column for column in carried[len(typed) :] if column not in python_columns and fallback_columns]
     pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
     leading = ["cgrid_key", *typed, "answered_text"]
@@ -347,7 +348,7 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
     """Stream the CDRs of ``run`` from ``conn`` (a psycopg2 connection in a transaction) into ``out``.
 
     A server-side cursor fetches :data:`FETCH_BATCH` rows at a time, so memory stays flat however many
-    CDRs there are. Eligible templates are rendered by PostgreSQL (sqlrender.py), the others in Python.
+    CDRs there are. PostgreSQL renders what it can of the records (sqlrender.py), Python the rest.
     """
     template = run.template
     value_format = template.value_format(default_tenant=run.default_tenant, mask_prefixes=run.mask_prefixes)
