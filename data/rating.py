@@ -456,12 +456,17 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
 def queue_rerate(start: date | datetime, end: date | datetime, customer: int | None = None,
                  requested_by: str = "") -> int:
     """Ask for a re-rating; the "rerate" job runs it within a minute. Returns the request id."""
+    from data import audit
+
     first, last = period_bounds(start, end)
     with db.transaction() as conn:
-        return conn.exec_driver_sql(
+        request_id = conn.exec_driver_sql(
             "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
             "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
             {"s": first, "e": last, "u": customer, "by": requested_by}).scalar()
+        audit.record(conn, audit.current_actor(), "queue", "rerate", request_id,
+                     after={"period_start": first, "period_end": last, "customer_id": customer})
+        return request_id
 
 
 def run_rerate_queue() -> dict:

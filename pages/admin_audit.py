@@ -8,7 +8,7 @@ dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, a
 KINDS = [{"label": "Everything", "value": ""}] + [{"label": label, "value": kind} for kind, label in (
     ("user", "User"), ("group", "Group"), ("switch", "Switch"), ("setting", "Setting"), ("provider", "Provider"),
     ("rate_plan", "Rate plan (and its rates)"), ("rate", "Rate"), ("ban_plan", "Ban plan"),
-    ("voip_plan", "VoIP plan"))]
+    ("voip_plan", "VoIP plan"), ("rerate", "Re-rating request"))]
 
 
 def layout(**_query):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from data import db, rates
+from data import audit, db, rates
 from data.ingest import import_file
 from data.ingest.fields import CDR_STATS_FIELDS
 from data.rating import RatingStatus, queue_rerate, rerate, run_rerate_queue
@@ -118,3 +118,11 @@ def test_queued_requests_run_in_the_job_and_from_the_command(world, app):
     from jobs.scheduler import job_by_name
 
     assert job_by_name("rerate").period_seconds == 60
+
+
+def test_a_queued_rerate_is_in_the_audit_log(world):
+    request_id = queue_rerate(date(2026, 1, 10), date(2026, 1, 12), customer=world["alice"].id, requested_by="test")
+    [entry] = [e for e in audit.recent(target_type="rerate") if e["target_id"] == str(request_id)]
+    assert (entry["actor"], entry["action"]) == ("system", "queue")
+    assert entry["after"] == {"period_start": "2026-01-10T00:00:00+00:00", "period_end": "2026-01-13T00:00:00+00:00",
+                              "customer_id": world["alice"].id}
