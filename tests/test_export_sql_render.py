@@ -164,6 +164,19 @@ TEMPLATES = {
             {"tag": "Usage", "value": "usage"}, {"tag": "Cost", "value": "cost"},
             {"tag": "Answer", "value": "answer_time"}, {"tag": "Nanos", "value": "usage", "layout": "nanoseconds"},
             {"tag": "Carrier", "value": "carrier"}, {"tag": "Tenant", "value": "tenant"},
+            {"tag": "Spaced", "value": "^s: ;usage"}, {"tag": "Quoted", "value": '^q:";billsec;^e:"'},
+            {"tag": "Const", "value": r"~reqtype:s/^(\w+)$/,$1/;^t:-;category"}, {"tag": "Dir", "value": "direction"},
+            {"tag": "Setup", "value": "setup_time", "layout": "Jan _2 15:04"},
+            {"tag": "Setup2", "value": "setup_time", "layout": "2006-01-02 15:04"},
+        ],
+    },
+    "csv-semicolon": {  # cells that need no quotes with one separator need them with another
+        "field_separator": ";", "time_layout": "2006;01;02",
+        "content_fields": [
+            {"tag": "Answer", "value": "answer_time"}, {"tag": "Const", "value": "^x:a;^y: b"},
+            {"tag": "Usage", "value": "^s: ;billsec"}, {"tag": "Dir", "value": "direction"},
+            {"tag": "Sep", "type": "*constant", "value": "x;y"}, {"tag": "Acc", "value": "account"},
+            {"tag": "Regexp", "value": r"~billsec:s/^(\d)(\d*)$/$1;$2/"},
         ],
     },
     "regexp-limit": {  # (\d+)(\d+)x takes values of up to 157 characters: longer callids are not exported

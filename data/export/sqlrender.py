@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .fields import (
+    _MONTHS,
+    _WEEKDAYS,
     CGRATES_ALIASES,
     COLUMN_FIELDS,
     CONSTANT_FIELDS,
@@ -47,6 +49,7 @@ from .fields import (
     _layout_elements,
     resolve_layout,
 )
+from .rsr import RSRField
 from .templates import ExportField, ExportTemplate
 
 # Code points str.isspace() accepts: a CSV cell starting with one is quoted (formats._csv_cell).
@@ -67,6 +70,8 @@ SQL_FIELDS = frozenset(
 ) - {"cgrid"}  # fmt: skip
 _TIME_TEXT_CHARS = frozenset("0123456789-:TZ")
 _NUMBER_CHARS = frozenset("0123456789.-")
+_DIRECTION_CHARS = frozenset("*inout0123456789-")  # *in, *out, or the number
+_LAYOUT_CHARS = frozenset("0123456789+-:.,ZAPMapmUTC") | frozenset("".join(_MONTHS + _WEEKDAYS))
 
 # Go layout elements as to_char patterns (English names: no TM prefix). FM drops to_char's padding.
 _TO_CHAR = {
@@ -156,12 +161,12 @@ class _Renderer:
         # CGRateS pads fillers on the right whatever the template says.
         padding = "right" if kind == "*filler" else export_field.padding
         width = export_field.width if self.fixed_width else 0
-        if kind in ("*constant", "*filler", "*handler") or (
-                kind == "*composed" and all(rule.is_static for rule in export_field.rsr_fields)):  # fmt: skip
+        texts = [_constant_text(rule) for rule in export_field.rsr_fields] if kind == "*composed" else []
+        if kind in ("*constant", "*filler", "*handler") or (kind == "*composed" and None not in texts):
             if kind == "*handler":
                 text = self.handler_text(export_field)
             elif kind == "*composed":
-                text = "".join(rule.apply("") for rule in export_field.rsr_fields)
+                text = "".join(texts)  # type: ignore[arg-type]
             else:
                 text = export_field.value
             try:
@@ -200,13 +205,14 @@ class _Renderer:
         """The rules' texts concatenated (SQL over c, never NULL), and the characters it can hold."""
         terms, safe_chars = [], frozenset()
         for rule in export_field.rsr_fields:
+            text = _constant_text(rule)
+            if text is not None:
+                terms.append(self._literal(text))
+                chars = _safe_chars(text)
+                safe_chars = None if safe_chars is None or chars is None else safe_chars | chars
+                continue
             if rule.regexp_rules:
                 raise _PythonCell
-            if rule.is_static:
-                text = rule.apply("")
-                terms.append(self._literal(text))
-                safe_chars = None if safe_chars is None else safe_chars | set(text)
-                continue
             expression, chars = self._row_text(rule.field_id, export_field.layout)
             terms.append(expression)
             safe_chars = None if safe_chars is None or chars is None else safe_chars | chars
@@ -228,8 +234,6 @@ class _Renderer:
         if field_id not in SQL_FIELDS:
             raise _PythonCell
         value_format = self.value_format
-        if field_id in CONSTANT_FIELDS:
-            return self._literal(CONSTANT_FIELDS[field_id]), None
         if field_id == "usage":
             unit = layout if layout in USAGE_UNITS else value_format.usage_unit
             self.columns.add("billsec")
@@ -245,7 +249,7 @@ class _Renderer:
         if field_id == "direction":
             self.columns.add("direction")
             return ("coalesce(CASE c.direction WHEN 1 THEN '*in' WHEN 2 THEN '*out' ELSE c.direction::text END, '')",
-                    None)  # fmt: skip
+                    _DIRECTION_CHARS)  # fmt: skip
         if field_id == "tenant":
             self.columns.add("tenant")
             return f"coalesce(nullif(c.tenant, ''), {self._literal(value_format.default_tenant)})", None
@@ -255,8 +259,8 @@ class _Renderer:
         column = COLUMN_FIELDS.get(field_id, field_id)
         self.columns.add(column)
         if column in _TIME_COLUMNS:
-            time_layout = layout if layout and layout not in USAGE_UNITS else value_format.time_layout
-            return self._time(column, resolve_layout(time_layout)), None
+            time_layout = resolve_layout(layout if layout and layout not in USAGE_UNITS else value_format.time_layout)
+            return self._time(column, time_layout), _layout_chars(time_layout)
         if column in _INTEGER_COLUMNS:
             return f"coalesce(c.{column}::text, '')", _NUMBER_CHARS
         return f"coalesce(c.{column}::text, '')", None  # text and numeric columns
@@ -335,8 +339,9 @@ class _Renderer:
         """One test per row: does any cell that may need quoting need it? (Then every cell is checked.)"""
         specials = "".join("\\" + c if c in "]\\^-[" else c for c in dict.fromkeys('"\r\n' + self.separator))
         self.params.setdefault("special_chars", f"[{specials}]")
-        tests = [f"{_concat(self.free_cells)} ~ %(special_chars)s"]
-        tests += [self._leading_space_or_end_of_copy(cell) for cell in self.free_cells]
+        cells = list(dict.fromkeys(self.free_cells))
+        tests = [f"{_concat(cells)} ~ %(special_chars)s"]
+        tests += [self._leading_space_or_end_of_copy(cell) for cell in cells]
         return "(" + " OR ".join(tests) + ")"
 
     def _leading_space_or_end_of_copy(self, cell: str) -> str:
@@ -355,6 +360,34 @@ class _Renderer:
         if expression not in self.values:
             self.values[expression] = f"v{len(self.values)}"
         return f"x.{self.values[expression]}"
+
+
+def _constant_text(rule: RSRField) -> str | None:
+    """The text of a rule that is the same for every CDR (static, or a constant field id), else None."""
+    if rule.is_static:
+        return rule.apply("")
+    field_id = CGRATES_ALIASES.get(rule.field_id, rule.field_id)
+    if field_id not in CONSTANT_FIELDS:
+        return None
+    try:
+        return rule.apply(CONSTANT_FIELDS[field_id])
+    except ValueError:
+        return None  # a regexp input limit: the Python cell says so for every CDR
+
+
+def _safe_chars(text: str) -> frozenset[str] | None:
+    """The characters of ``text``, None when one of them can make a CSV cell need quotes by itself."""
+    if any(char in '"\\\r\n' or char.isspace() for char in text):
+        return None
+    return frozenset(text)
+
+
+def _layout_chars(layout: str) -> frozenset[str] | None:
+    """The characters a time in a Go layout can hold, in UTC (None: any, for space-padded elements)."""
+    if any(text in ("_2", "__2") for is_element, text in _layout_elements(layout) if is_element):
+        return None
+    literals = _safe_chars("".join(text for is_element, text in _layout_elements(layout) if not is_element))
+    return None if literals is None else literals | _LAYOUT_CHARS
 
 
 def fit_sql(cell: str, width: int, strip: str, padding: str, mandatory: bool) -> tuple[str, bool]:
