@@ -71,7 +71,8 @@ SQL_FIELDS = frozenset(
 _TIME_TEXT_CHARS = frozenset("0123456789-:TZ")
 _NUMBER_CHARS = frozenset("0123456789.-")
 _DIRECTION_CHARS = frozenset("*inout0123456789-")  # *in, *out, or the number
-_LAYOUT_CHARS = frozenset("0123456789+-:.,ZAPMapmUTC") | frozenset("".join(_MONTHS + _WEEKDAYS))
+_DIGITS = frozenset("0123456789")
+_NAME_CHARS = frozenset("".join(_MONTHS + _WEEKDAYS) + "AMPamp")  # month and day names, AM/PM
 
 # Go layout elements as to_char patterns (English names: no TM prefix). FM drops to_char's padding.
 _TO_CHAR = {
@@ -384,10 +385,22 @@ def _safe_chars(text: str) -> frozenset[str] | None:
 
 def _layout_chars(layout: str) -> frozenset[str] | None:
     """The characters a time in a Go layout can hold, in UTC (None: any, for space-padded elements)."""
-    if any(text in ("_2", "__2") for is_element, text in _layout_elements(layout) if is_element):
-        return None
-    literals = _safe_chars("".join(text for is_element, text in _layout_elements(layout) if not is_element))
-    return None if literals is None else literals | _LAYOUT_CHARS
+    chars: set[str] = set()
+    for is_element, text in _layout_elements(layout):
+        if not is_element:
+            literal = _safe_chars(text)
+            if literal is None:
+                return None
+            chars |= literal
+        elif text in ("_2", "__2"):
+            return None  # padded with spaces
+        elif text[0] in ".,":  # fractional seconds
+            chars |= {text[0], *_DIGITS}
+        elif text == "MST" or text[0] in "-Z":  # in UTC: the zone's name, or an offset
+            chars |= set("UTC+-:Z") | _DIGITS
+        else:
+            chars |= _NAME_CHARS if text[0].isalpha() else _DIGITS
+    return frozenset(chars)
 
 
 def fit_sql(cell: str, width: int, strip: str, padding: str, mandatory: bool) -> tuple[str, bool]:
