@@ -334,3 +334,16 @@ def test_numeric_layouts_match_the_element_by_element_formatter(layout):
                 seconds=rng.randrange(366 * 86400), microseconds=rng.randrange(10**6))
             assert formatter(moment) == by_element(moment, tz)
             assert formatter(moment.replace(tzinfo=None)) == by_element(moment, tz)  # naive: UTC
+
+
+def test_the_characters_a_layout_can_write_are_all_known():
+    """A time cell is left out of the CSV quoting checks when its characters cannot need quotes."""
+    from data.export.fields import resolve_layout
+    from data.export.sqlrender import _layout_chars
+
+    for layout in LAYOUTS:
+        chars = _layout_chars(resolve_layout(layout))
+        for moment in MOMENTS:
+            text = time_formatter(layout, UTC)(moment)
+            assert chars is None or set(text) <= chars, (layout, text)
+            assert chars is not None or any(char.isspace() or char in '"\\' for char in text) or "_2" in layout
