@@ -52,8 +52,8 @@ SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK_CHARS = 64 * 1024
 # Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
 _RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
+_RENDERED_BATCH = 200  # rows the database rendered, written and summed up at once (small: cache-friendly)
 # PostgreSQL's infinite times as text, and as psycopg2 reads them.
-_RENDERED_BATCH = 200  # rows the database rendered, written and summed up at once
 _INFINITE_TIMES = {"infinity": datetime.max.replace(tzinfo=UTC), "-infinity": datetime.min.replace(tzinfo=UTC)}
 
 
