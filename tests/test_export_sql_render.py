@@ -347,3 +347,15 @@ def test_the_characters_a_layout_can_write_are_all_known():
             text = time_formatter(layout, UTC)(moment)
             assert chars is None or set(text) <= chars, (layout, text)
             assert chars is not None or any(char.isspace() or char in '"\\' for char in text) or "_2" in layout
+
+
+def test_the_benchmark_templates_leave_python_only_what_sql_cannot_do(app):
+    """What keeps bench/export.py's templates fast: only the regexp field (FWV) and the cgrid (cgr-csv) are
+    Python cells, and cgr-csv has no row SQL could fail on (no raw columns fetched for the fallback)."""
+    from data.export import CGR_CSV_TEMPLATE
+
+    fwv = load_cdre_profile(TEMPLATES["fwv-bench"])
+    for template, python_tags, can_fail in ((fwv, ["Destination"], True), (CGR_CSV_TEMPLATE, ["cgrid"], False)):
+        rendering = sql_rendering(template, template.value_format(default_tenant="t"), lambda _field: "bench")
+        assert [template.content_fields[index].tag for index in rendering.python_fields] == python_tags
+        assert rendering.can_fail is can_fail
