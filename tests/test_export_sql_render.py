@@ -168,6 +168,7 @@ TEMPLATES = {
             {"tag": "Const", "value": r"~reqtype:s/^(\w+)$/,$1/;^t:-;category"}, {"tag": "Dir", "value": "direction"},
             {"tag": "Setup", "value": "setup_time", "layout": "Jan _2 15:04"},
             {"tag": "Setup2", "value": "setup_time", "layout": "2006-01-02 15:04"},
+            {"tag": "Odd", "value": "cgrid_key;answered_text;failed;piece_0"},  # extradata keys, not the query's
         ],
     },
     "csv-semicolon": {  # cells that need no quotes with one separator need them with another

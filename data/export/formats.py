@@ -273,8 +273,8 @@ class _ExportWriter:
         cells; a row the database flagged ``failed`` is rendered from its raw columns by the Python writer."""
         columns = self.access.columns
         position = {name: index for index, name in enumerate(columns)}
-        first_piece = position["piece:0"]
-        failed_at = position.get("failed")
+        first_piece = position["rendered piece 0"]
+        failed_at = position.get("rendered failed")
         template, value_format = self.template, self.value_format
         compiled = dict(value_format=value_format, export_id=self.export_id, handler_text=self._handler_text)
         content = compile_content(template, access=self.access, **compiled)
@@ -383,9 +383,9 @@ class _ExportWriter:
         self._add_to_summary(records, usage, total_cost, first_last_ids, answer_times or (None, None))
 
     def _fallback_writer(self, columns: Sequence[str], compiled: dict) -> Callable[[Sequence[Any], str], str | None]:
-        """The Python writer's record for a row the database could not render, from its ``fallback:`` columns;
+        """The Python writer's record for a row the database could not render, from its ``fallback`` columns;
         None (and the row listed as unexported, with the Python writer's reason) when it cannot be written."""
-        access = RowAccess([name[len("fallback:"):] if name.startswith("fallback:") else f"rendered:{name}"
+        access = RowAccess([name[len("fallback ") :] if name.startswith("fallback ") else f"rendered {name}"
                             for name in columns])  # fmt: skip
         content = compile_content(self.template, access=access, **compiled)
         unexported = self.summary.unexported

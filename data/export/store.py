@@ -285,7 +285,8 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
 
     Columns: the cgrid key, id, billsec, sell_cost, the answer time as text; ``failed`` when a row may need
     the Python writer (``rendering.can_fail``); the pieces (``piece:N``); the raw columns the Python cells read;
-    and every raw column the Python writer reads (``fallback:<column>``), NULL unless the row ``failed``.
+    and every raw column the Python writer reads (``fallback <column>``), NULL unless the row ``failed``.
+    The names of what is not a CDR column have a space, which no field id has: a Python cell never reads them.
 
     The rows are read and sorted in a subquery, and rendered on top of it: sorting the narrow rows rather
     than the rendered text keeps the sort small. OFFSET 0 fences each level, so that a value is computed
@@ -306,7 +307,8 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
     leading = ["cgrid_key", *typed, "answered_text"]
     selects = [*leading, *pieces, *python_columns]
-    names = [*leading, *(f"piece:{index}" for index in range(len(pieces))), *python_columns]
+    names = ["rendered cgrid_key", *typed, "rendered answered_text",
+             *(f"rendered piece {index}" for index in range(len(pieces))), *python_columns]  # fmt: skip
     # The answer time as text ("2024-03-01 10:00:00.5" in UTC) sorts as the time does and is much cheaper to
     # fetch than a datetime; the writer only compares them, and reads back the first and last.
     rendered = (f"SELECT {rendering.key} AS cgrid_key, x.id, x.billsec, x.sell_cost, "
@@ -318,9 +320,9 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     if rendering.can_fail:  # a level more, to test the pieces once computed
         failed = " OR ".join(f"{piece} IS NULL" for piece in pieces)
         selects[len(leading) : len(leading)] = [f"({failed}) AS failed"]
-        names[len(leading) : len(leading)] = ["failed"]
+        names[len(leading) : len(leading)] = ["rendered failed"]
         selects += [f"CASE WHEN {failed} THEN {column} END" for column in fallback_columns]
-        names += [f"fallback:{column}" for column in fallback_columns]
+        names += [f"fallback {column}" for column in fallback_columns]
         rendered = f"SELECT {', '.join(selects)} FROM ({rendered} OFFSET 0) y"
     overlap = set(params) & set(rendering.params)
     assert not overlap, overlap
