@@ -15,6 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from components.figures import dual_axis_figure
 from data.cdr_search import (
+    SearchCriteria,
     fetch_block,
     get_cdr,
     grid_row,
@@ -110,7 +111,8 @@ def criteria_for(query: str | None, scope: Scope):
 
 
 @cached
-def grid_block(scope: Scope, criteria, start: int, end: int, sort: tuple, after: tuple[datetime, int] | None) -> dict:
+def grid_block(scope: Scope, criteria: SearchCriteria, start: int, end: int, sort: tuple,
+               after: tuple[datetime, int] | None) -> dict:
     """A block as the grid shows it, and where the next one starts. Kept like report results (per scope
     and criteria, REPORT_CACHE_SECONDS): many users and refreshes ask for the same newest calls."""
     block = fetch_block(scope, criteria, start, end, sort, after)
