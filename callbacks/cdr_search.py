@@ -120,6 +120,14 @@ def grid_block(scope: Scope, criteria: SearchCriteria, start: int, end: int, sor
             "last_key": block.last_key}
 
 
+@cached
+def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
+    """The report by day as its chart draws it, and the search's exact count; kept like ``grid_block``
+    (with per-call filters it reads ``cdr``)."""
+    by_day = report_by_day(scope, criteria)
+    return {"rows": chart_rows(by_day, "period", scope), "count": sum(int(r["attempts"]) for r in by_day)}
+
+
 def _cursor_text(key: tuple[datetime, int]) -> list:
     return [key[0].isoformat(), int(key[1])]
 
@@ -226,7 +234,6 @@ def refresh_by_day(query):
         return no_update, no_update, no_update
     scope = current_scope()
     criteria = criteria_for(query, scope)
-    by_day = report_by_day(scope, criteria)
-    rows = chart_rows(by_day, "period", scope)
-    total = {"query": query, "key": criteria.fingerprint(), "total": sum(int(r["attempts"]) for r in by_day)}
-    return dual_axis_figure(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")), rows, total
+    chart = by_day_chart(scope, criteria)
+    total = {"query": query, "key": criteria.fingerprint(), "total": chart["count"]}
+    return dual_axis_figure(chart["rows"], "period", ("calls", "Calls"), ("minutes", "Minutes")), chart["rows"], total
