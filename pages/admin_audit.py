@@ -8,7 +8,8 @@ dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, a
 KINDS = [{"label": "Everything", "value": ""}] + [{"label": label, "value": kind} for kind, label in (
     ("user", "User"), ("group", "Group"), ("switch", "Switch"), ("setting", "Setting"), ("provider", "Provider"),
     ("rate_plan", "Rate plan (and its rates)"), ("rate", "Rate"), ("ban_plan", "Ban plan"),
-    ("voip_plan", "VoIP plan"), ("rerate", "Re-rating request"))]
+    ("voip_plan", "VoIP plan"), ("rerate", "Re-rating request"), ("export_template", "Export template"),
+    ("destination_list", "Destination list"), ("export_schedule", "Export schedule"))]
 
 
 def layout(**_query):

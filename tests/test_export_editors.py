@@ -184,3 +184,34 @@ def test_the_editor_in_a_browser(page, app):
     page.wait_for_selector("text=No scheduled exports yet.")
     assert store.list_schedules() == []
     assert page.console_errors == []
+
+
+# --- the audit log ------------------------------------------------------------------------------------------
+
+
+def test_template_list_and_schedule_changes_are_audited_as_the_admin(app, admin_client):
+    from data import audit
+
+    _save_list(admin_client, name="audited list", prefixes="4420", description="")
+    _save_list(admin_client, picked="audited list", name="audited list", prefixes="4420 4421", description="x")
+    _delete_list(admin_client, "audited list")
+    lists = audit.recent(target_type="destination_list", target_id="audited list")
+    assert [(e["actor"], e["action"]) for e in reversed(lists)] == [("admin", "create"), ("admin", "update"),
+                                                                       ("admin", "delete")]
+    assert lists[1]["before"] == {"prefixes": ["4420"], "description": ""}
+    assert lists[1]["after"] == {"prefixes": ["4420", "4421"], "description": "x"}
+
+    store.save_template("audited", {"export_format": "*file_csv", "content_fields": [
+        {"tag": "Account", "type": "*composed", "value": "accountcode"}]})
+    schedule_id = store.save_schedule("audited run", "audited", 3600)
+    store.save_schedule("audited run", "audited", 900, schedule_id=schedule_id)
+    store.rewind_schedule(schedule_id, 0)
+    store.delete_schedule(schedule_id)
+    store.delete_template("audited")
+    schedule = audit.recent(target_type="export_schedule", target_id=str(schedule_id))
+    assert [e["action"] for e in reversed(schedule)] == ["create", "update", "rewind", "delete"]
+    assert {e["actor"] for e in schedule} == {"system"}  # no request: the shell's name
+    assert schedule[-2]["before"]["period_seconds"] == 3600 and schedule[-2]["after"]["period_seconds"] == 900
+    template = audit.recent(target_type="export_template", target_id="audited")
+    assert [e["action"] for e in reversed(template)] == ["create", "delete"]
+    assert template[-1]["after"]["profile"]["content_fields"][0]["tag"] == "Account"

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from sqlalchemy import text
 
-from data import db
+from data import audit, db
 from data.settings import load_settings
 
 from .compiled import RowAccess
@@ -92,16 +92,32 @@ def validate_template(name: str, profile: dict) -> ExportTemplate:
     return template
 
 
+_SCHEDULE_AUDITED = "name, template_name, period_seconds, export_dir, enabled"
+
+
+def _row(conn, sql: str, **params) -> dict | None:
+    found = conn.execute(text(sql), params).mappings().first()
+    return dict(found) if found is not None else None
+
+
+def _audit(conn, action: str, target_type: str, target_id, before: dict | None, after: dict | None) -> None:
+    """Template, destination list and schedule changes, in the audit log as the logged-in admin (or "system")."""
+    audit.record(conn, audit.current_actor(), action, target_type, target_id, before, after)
+
+
 def save_template(name: str, profile: dict | str, user_id: int | None = None) -> ExportTemplate:
     """Validate and store (insert or replace) a template; TemplateError lists every problem."""
     if isinstance(profile, str):
         profile = parse_profile_text(profile)
     template = validate_template(name, profile)
-    db.execute(
-        """INSERT INTO export_template (name, profile, created_by) VALUES (:n, CAST(:p AS jsonb), :u)
-           ON CONFLICT (name) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()""",
-        n=name, p=json.dumps(template.to_cdre_profile()), u=user_id,
-    )
+    stored = template.to_cdre_profile()
+    with db.transaction() as conn:
+        before = _row(conn, "SELECT profile FROM export_template WHERE name = :n FOR UPDATE", n=name)
+        conn.execute(text(
+            """INSERT INTO export_template (name, profile, created_by) VALUES (:n, CAST(:p AS jsonb), :u)
+               ON CONFLICT (name) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()"""),
+            {"n": name, "p": json.dumps(stored), "u": user_id})
+        _audit(conn, "update" if before else "create", "export_template", name, before, {"profile": stored})
     return template
 
 
@@ -109,7 +125,10 @@ def delete_template(name: str) -> None:
     used = [r["name"] for r in db.rows("SELECT name FROM export_schedule WHERE template_name = :n", n=name)]
     if used:
         raise ExportRefused(f"template {name!r} is used by the schedules {', '.join(used)}")
-    db.execute("DELETE FROM export_template WHERE name = :n", n=name)
+    with db.transaction() as conn:
+        before = _row(conn, "DELETE FROM export_template WHERE name = :n RETURNING profile", n=name)
+        if before:
+            _audit(conn, "delete", "export_template", name, before, None)
 
 
 def list_templates() -> list[dict]:
@@ -138,10 +157,15 @@ def save_destination_list(name: str, prefixes: Iterable[str], description: str =
     bad = [p for p in cleaned if not _PREFIX.fullmatch(p)]
     if bad:
         raise ExportRefused(f"prefixes are digits, with an optional leading +: {', '.join(bad)}")
-    db.execute("""INSERT INTO export_destination_list (name, prefixes, description) VALUES (:n, :p, :d)
-                  ON CONFLICT (name) DO UPDATE SET prefixes = EXCLUDED.prefixes,
-                      description = EXCLUDED.description, updated_at = now()""",
-               n=name, p=cleaned, d=description)  # fmt: skip
+    with db.transaction() as conn:
+        before = _row(conn, "SELECT prefixes, description FROM export_destination_list WHERE name = :n FOR UPDATE",
+                      n=name)
+        conn.execute(text("""INSERT INTO export_destination_list (name, prefixes, description) VALUES (:n, :p, :d)
+                             ON CONFLICT (name) DO UPDATE SET prefixes = EXCLUDED.prefixes,
+                                 description = EXCLUDED.description, updated_at = now()"""),
+                     {"n": name, "p": cleaned, "d": description})  # fmt: skip
+        _audit(conn, "update" if before else "create", "destination_list", name, before,
+               {"prefixes": cleaned, "description": description})
     return cleaned
 
 
@@ -675,13 +699,19 @@ def save_schedule(name: str, template_name: str, period_seconds: int, export_dir
         raise ExportRefused("the period is at least 60 seconds")
     resolve_export_dir(export_dir)
     values = dict(n=name, t=template_name, p=period_seconds, d=export_dir or "", e=enabled, u=user_id)
-    if schedule_id is None:
-        with db.transaction() as conn:
-            return conn.execute(text(
+    with db.transaction() as conn:
+        if schedule_id is None:
+            before = None
+            schedule_id = conn.execute(text(
                 """INSERT INTO export_schedule (name, template_name, period_seconds, export_dir, enabled, created_by)
                    VALUES (:n, :t, :p, :d, :e, :u) RETURNING id"""), values).scalar()
-    db.execute("""UPDATE export_schedule SET name = :n, template_name = :t, period_seconds = :p, export_dir = :d,
-                      enabled = :e WHERE id = :id""", **values, id=schedule_id)  # fmt: skip
+        else:
+            before = _row(conn, f"SELECT {_SCHEDULE_AUDITED} FROM export_schedule WHERE id = :id FOR UPDATE",
+                          id=schedule_id)
+            conn.execute(text("""UPDATE export_schedule SET name = :n, template_name = :t, period_seconds = :p,
+                                     export_dir = :d, enabled = :e WHERE id = :id"""), {**values, "id": schedule_id})
+        after = _row(conn, f"SELECT {_SCHEDULE_AUDITED} FROM export_schedule WHERE id = :id", id=schedule_id)
+        _audit(conn, "update" if before else "create", "export_schedule", schedule_id, before, after)
     return schedule_id
 
 
@@ -690,13 +720,21 @@ def list_schedules() -> list[dict]:
 
 
 def delete_schedule(schedule_id: int) -> None:
-    db.execute("DELETE FROM export_schedule WHERE id = :id", id=schedule_id)
+    with db.transaction() as conn:
+        before = _row(conn, f"DELETE FROM export_schedule WHERE id = :id RETURNING {_SCHEDULE_AUDITED}",
+                      id=schedule_id)
+        if before:
+            _audit(conn, "delete", "export_schedule", schedule_id, before, None)
 
 
 def rewind_schedule(schedule_id: int, watermark_id: int) -> None:
     """Set a schedule's watermark back (explicitly): its next run exports again every CDR after it."""
-    db.execute("UPDATE export_schedule SET watermark_id = :w, pending_horizon = NULL, pending_holders = NULL "
-               "WHERE id = :id", w=max(int(watermark_id), 0), id=schedule_id)
+    with db.transaction() as conn:
+        before = _row(conn, "SELECT watermark_id FROM export_schedule WHERE id = :id FOR UPDATE", id=schedule_id)
+        conn.execute(text("UPDATE export_schedule SET watermark_id = :w, pending_horizon = NULL, "
+                          "pending_holders = NULL WHERE id = :id"), {"w": max(int(watermark_id), 0), "id": schedule_id})
+        if before:
+            _audit(conn, "rewind", "export_schedule", schedule_id, before, {"watermark_id": max(int(watermark_id), 0)})
 
 
 @dataclass(frozen=True)
@@ -902,10 +940,11 @@ def delete_destination_list(name: str) -> None:
     """Delete a destination list; ExportRefused when it is unknown or a stored template masks with it
     (that template could no longer export)."""
     with db.transaction() as conn:
-        deleted = conn.execute(text(
-            """DELETE FROM export_destination_list d WHERE d.name = :n AND NOT EXISTS (
-                   SELECT 1 FROM export_template t WHERE t.profile->>'mask_destination_id' = d.name)
-               RETURNING d.name"""), {"n": name}).scalar()
+        deleted = _row(conn, """DELETE FROM export_destination_list d WHERE d.name = :n AND NOT EXISTS (
+                                    SELECT 1 FROM export_template t WHERE t.profile->>'mask_destination_id' = d.name)
+                                RETURNING d.prefixes, d.description""", n=name)
+        if deleted:
+            _audit(conn, "delete", "destination_list", name, deleted, None)
     if deleted is None:
         masking = templates_masking_with(name)
         if masking:
