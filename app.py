@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import logging
 import pkgutil
@@ -219,6 +220,9 @@ def create_app() -> Flask:
         register_test_job(settings.ops.scheduler_test_job_seconds)
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
+    # What start-up built (Dash, plotly, the pages) lives as long as the process: full garbage collections
+    # skip it from now on, instead of walking it for about 90 ms, with every request of the worker waiting.
+    gc.freeze()
     return server
 
 
