@@ -18,10 +18,11 @@ run: $(STAMP)
 
 # Production-style: gunicorn workers without the scheduler, and the scheduler as its own process
 # (docs/administration.md). WORKERS, THREADS and BIND can be set: `make serve WORKERS=8 BIND=0.0.0.0:8050`.
-# One worker per core (Python runs one thread at a time per process), threads for the time requests wait
-# on PostgreSQL; --reuse-port gives each worker its own listening socket, so the kernel spreads connections
-# evenly (with one shared socket a worker can end up holding most keep-alive connections).
-WORKERS ?= $(shell nproc)
+# One worker per core (Python runs one thread at a time per process; set WORKERS to the cores, each worker
+# holds up to THREADS PostgreSQL connections), threads for the time requests wait on PostgreSQL;
+# --reuse-port gives each worker its own listening socket, so the kernel spreads connections evenly (with
+# one shared socket a worker can end up holding most keep-alive connections).
+WORKERS ?= 2
 THREADS ?= 8
 BIND ?= 127.0.0.1:8050
 GUNICORN_OPTIONS := --reuse-port --timeout 120 --graceful-timeout 30

@@ -1,10 +1,10 @@
 """Load test: concurrent logged-in users on the dashboard, overview and CDR search callbacks.
 
-    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers CORES] [--threads 8] [--url URL]
+    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers 2] [--threads 8] [--url URL]
 
 Uses the reports benchmark's database (``var/bench-reports``, 10M calls: ``bench/reports.py`` loads it;
 ``--prepare`` loads it here if it is not there yet) and serves it with gunicorn as ``make serve`` does
-(``--workers``/``--threads``: one worker per core and 8 threads by default, ``--reuse-port``, report cache
+(``--workers``/``--threads``: 2 workers (one per core here) and 8 threads by default, ``--reuse-port``, report cache
 5 s, scheduler off), on loopback. ``--url`` aims at a server already running.
 
 Each simulated user logs in with its own session, then sends callbacks back to back (no think time)
@@ -243,7 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--url", help="a running server (admin password in ADMIN_PASSWORD)")
