@@ -204,3 +204,15 @@ def smtp_server(monkeypatch):
     monkeypatch.setenv("MAIL_TIMEOUT", "5")
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def cache_on(monkeypatch):
+    """The report cache on (it is off in tests), emptied before and after."""
+    from data import report_cache
+
+    monkeypatch.setenv("REPORT_CACHE_SECONDS", "60")
+    report_cache.clear()
+    yield
+    monkeypatch.delenv("REPORT_CACHE_SECONDS")
+    report_cache.clear()

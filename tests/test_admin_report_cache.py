@@ -11,14 +11,6 @@ from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture
-def cache_on(monkeypatch):
-    monkeypatch.setenv("REPORT_CACHE_SECONDS", "60")
-    report_cache.clear()
-    yield
-    monkeypatch.delenv("REPORT_CACHE_SECONDS")
-    report_cache.clear()
-
 
 @pytest.fixture(scope="module")
 def two_customers(app):

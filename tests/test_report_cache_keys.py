@@ -11,14 +11,6 @@ from data.report_cache import cached
 USES_DATABASE = False
 
 
-@pytest.fixture
-def cache_on(monkeypatch):
-    monkeypatch.setenv("REPORT_CACHE_SECONDS", "5")
-    report_cache.clear()
-    yield
-    monkeypatch.delenv("REPORT_CACHE_SECONDS")
-    report_cache.clear()
-
 
 def test_chosen_minutes_are_exact_and_clock_readings_go_by_age(cache_on):
     asked = []

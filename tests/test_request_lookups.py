@@ -15,14 +15,6 @@ ADMIN = users.User(id=1, username="admin", email=None, role="admin", timezone="U
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture
-def cache_on(monkeypatch):
-    monkeypatch.setenv("REPORT_CACHE_SECONDS", "60")
-    report_cache.clear()
-    yield
-    monkeypatch.delenv("REPORT_CACHE_SECONDS")
-    report_cache.clear()
-
 
 @pytest.fixture(scope="module")
 def customers(app):

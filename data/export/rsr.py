@@ -187,25 +187,7 @@ def expand_go_template(template: str, match: re.Match) -> str:
     except with a leading zero. A group that does not exist or did not take part in the match is empty.
     ``$$`` is a ``$``; a ``$`` not followed by a valid name or ``{name}`` is copied as it is.
     """
-    out = []
-    position = 0
-    while True:
-        dollar = template.find("$", position)
-        if dollar < 0:
-            out.append(template[position:])
-            return "".join(out)
-        out.append(template[position:dollar])
-        position = dollar + 1
-        if template.startswith("$", position):
-            out.append("$")
-            position += 1
-            continue
-        reference = _template_reference(template, position)
-        if reference is None:
-            out.append("$")
-            continue
-        name, number, position = reference
-        out.append(_group_text(match, name, number))
+    return compile_go_template(template, match.re)(match)
 
 
 def compile_go_template(template: str, pattern: re.Pattern) -> Callable[[re.Match], str]:
@@ -344,14 +326,6 @@ def _template_reference(template: str, position: int) -> tuple[str, int, int] | 
 def _is_name_char(char: str) -> bool:
     # Go's unicode.IsLetter / IsDigit: categories L* and Nd (isalnum would also take other numerics like ²).
     return char.isalpha() or char.isdecimal() or char == "_"
-
-
-def _group_text(match: re.Match, name: str, number: int) -> str:
-    if number < 0:
-        number = match.re.groupindex.get(name, -1)
-    if 0 <= number <= match.re.groups and match.start(number) >= 0:
-        return match.group(number)
-    return ""
 
 
 # --- Go regexp translation -------------------------------------------------------------------------
