@@ -33,6 +33,16 @@ def _destinations(page) -> list[str]:
         "cells => cells.map(c => c.innerText)")
 
 
+def _wait_for_rows_beginning(page, prefix: str) -> None:
+    """Every rendered row's destination begins with ``prefix`` (rows still loading have no text yet)."""
+    page.wait_for_function("""prefix => {
+        const cells = [...document.querySelectorAll(
+            "#cdr-search-grid .ag-center-cols-container .ag-cell[col-id='destination_number']")];
+        return cells.length > 0 && cells.every(c => c.innerText.startsWith(prefix));
+    }""", arg=prefix)
+    assert all(d.startswith(prefix) for d in _destinations(page))
+
+
 def test_search_filter_detail_scroll_and_csv(page, calls):
     browser_login(page, "admin", "admin-secret")
     page.goto(f"/cdrs?{calls['query']}")
@@ -54,12 +64,7 @@ def test_search_filter_detail_scroll_and_csv(page, calls):
     want = sum(1 for c in calls["calls"] if c["destination_number"].startswith("44207"))
     page.wait_for_function(f"document.querySelector('#cdr-search-count').innerText === '{want} calls'")
     page.locator("#cdr-search-grid .ag-body-viewport").evaluate("e => e.scrollTop = 0")
-    page.wait_for_function("""() => {
-        const cells = [...document.querySelectorAll(
-            "#cdr-search-grid .ag-center-cols-container .ag-cell[col-id='destination_number']")];
-        return cells.length > 0 && cells.every(c => c.innerText.startsWith('44207'));
-    }""")
-    assert all(d.startswith("44207") for d in _destinations(page))
+    _wait_for_rows_beginning(page, "44207")
 
     # The detail of a row: every field and the extradata.
     page.click("#cdr-search-grid .ag-row[row-index='0'] .ag-cell[col-id='destination_number']")
@@ -80,5 +85,5 @@ def test_search_filter_detail_scroll_and_csv(page, calls):
     page.reload()  # a bookmark restores the page's filters
     page.wait_for_selector("#cdr-search-grid .ag-row[row-index='0'] .ag-cell[col-id='destination_number']")
     assert page.input_value("#cdr-search-dst") == "44207"
-    assert all(d.startswith("44207") for d in _destinations(page))
+    _wait_for_rows_beginning(page, "44207")
     assert page.console_errors == []
