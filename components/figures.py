@@ -111,7 +111,9 @@ def choropleth_figure(rows: list[dict]) -> dict:
           "customdata": [[r["minutes"], r["acd"], r["asr"]] for r in rows],
           "hovertemplate": "<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
                            "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>"}],
-        geo=dict(showframe=False, showcoastlines=False, projection=dict(type="natural earth"),
+        # Greenwich in the middle: left alone, plotly centres the map on the data's longitudes, which
+        # put the Pacific in the middle once traffic reaches both Alaska and New Zealand.
+        geo=dict(showframe=False, showcoastlines=False, projection=dict(type="natural earth", rotation=dict(lon=0)),
                  bgcolor="rgba(0,0,0,0)"),
         hovermode="closest",
     )

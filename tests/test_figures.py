@@ -90,7 +90,7 @@ def go_choropleth(rows):
         hovertemplate="<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
                       "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
     ), layout=LAYOUT)
-    fig.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth")
+    fig.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth", projection_rotation_lon=0)
     fig.update_layout(geo=dict(bgcolor="rgba(0,0,0,0)"), hovermode="closest")
     return fig
 
