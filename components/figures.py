@@ -51,8 +51,11 @@ def empty_figure(message: str = "No calls in this range") -> dict:
 
 
 def series_figure(rows: list[dict], x: str, y: str, series: str | None = None, kind: str = "line",
-                  y_title: str = "", mode: str = "lines+markers", line_shape: str | None = None) -> dict:
-    """One trace per value of ``series`` (or a single trace); lines (``mode``, ``line_shape``) or bars."""
+                  y_title: str = "", mode: str = "lines+markers", line_shape: str | None = None,
+                  percent: bool = False) -> dict:
+    """One trace per value of ``series`` (or a single trace); lines (``mode``, ``line_shape``) or bars.
+
+    ``percent``: the values are ratios (ASR), shown as percentages on the axis and on hover."""
     if not rows:
         return empty_figure()
     groups: dict[str, list[dict]] = {}
@@ -68,7 +71,10 @@ def series_figure(rows: list[dict], x: str, y: str, series: str | None = None, k
             if line_shape:
                 trace["line"] = {"shape": line_shape}
         traces.append(trace)
-    return figure(traces, yaxis=dict(title=dict(text=y_title), rangemode="tozero"), showlegend=len(groups) > 1)
+    yaxis = dict(title=dict(text=y_title), rangemode="tozero")
+    if percent:
+        yaxis.update(tickformat=".0%", hoverformat=".1%")
+    return figure(traces, yaxis=yaxis, showlegend=len(groups) > 1)
 
 
 def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tuple[str, str]) -> dict:

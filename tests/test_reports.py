@@ -99,6 +99,9 @@ def test_overview_and_world_map_equal_sql(app, traffic):
     calls = chart_data(result, "overview-calls")
     assert sum(r["calls"] for r in calls) == expected["calls"]
     assert {r["series"] for r in calls} == {"alice", "bob"}
+    asr_axis = result[("overview-asr-graph", "figure")]["layout"]["yaxis"]
+    assert (asr_axis["tickformat"], asr_axis["hoverformat"]) == (".0%", ".1%")  # a ratio, shown in percent
+    assert "tickformat" not in result[("overview-calls-graph", "figure")]["layout"]["yaxis"]
     world = chart_data(dash_call(admin, "refresh_world_map", [start, end, None, None, None, None]), "world-map")
     assert sum(r["calls"] for r in world) == expected["calls"] - db.scalar(
         "SELECT count(*) FROM cdr WHERE country_code IS NULL AND starting_date >= :s",
