@@ -58,8 +58,8 @@ def session_stamp(password_hash: str) -> str:
 
 
 def session_stamp_of(user_id: int) -> str | None:
-    password_hash = db.scalar("SELECT password_hash FROM app_user WHERE id = :id", id=user_id)
-    return session_stamp(password_hash) if password_hash else None
+    found = user_and_stamp(user_id)
+    return found[1] if found else None
 
 
 def user_and_stamp(user_id: int) -> tuple[User, str] | None:
