@@ -14,17 +14,7 @@ from dash import Input, Output, State, callback, clientside_callback, html, no_u
 from dash.exceptions import PreventUpdate
 
 from components.figures import dual_axis_figure
-from data.cdr_search import (
-    SearchCriteria,
-    fetch_block,
-    get_cdr,
-    grid_row,
-    parse_sort,
-    report_by_day,
-    search_criteria_from_query,
-)
-from data.report_cache import cached
-from data.reports import chart_rows
+from data.cdr_search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
 from data.scope import Scope, current_scope
 
 MAX_CURSORS = 2000
@@ -108,24 +98,6 @@ clientside_callback(
 
 def criteria_for(query: str | None, scope: Scope):
     return search_criteria_from_query(parse_qs((query or "").lstrip("?")), scope)
-
-
-@cached
-def grid_block(scope: Scope, criteria: SearchCriteria, start: int, end: int, sort: tuple,
-               after: tuple[datetime, int] | None) -> dict:
-    """A block as the grid shows it, and where the next one starts. Kept like report results (per scope
-    and criteria, REPORT_CACHE_SECONDS): many users and refreshes ask for the same newest calls."""
-    block = fetch_block(scope, criteria, start, end, sort, after)
-    return {"rows": [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows],
-            "last_key": block.last_key}
-
-
-@cached
-def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
-    """The report by day as its chart draws it, and the search's exact count; kept like ``grid_block``
-    (with per-call filters it reads ``cdr``)."""
-    by_day = report_by_day(scope, criteria)
-    return {"rows": chart_rows(by_day, "period", scope), "count": sum(int(r["attempts"]) for r in by_day)}
 
 
 def _cursor_text(key: tuple[datetime, int]) -> list:

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data import db
-from data.reports import ReportFilter, _where, preset_range, traffic_by_time
+from data.report_cache import cached
+from data.reports import ReportFilter, _where, chart_rows, preset_range, traffic_by_time
 from data.rollups import MEASURES
 from data.scope import Scope
 from data.settings import load_settings
@@ -376,6 +377,24 @@ def report_by_day(scope: Scope, criteria: SearchCriteria) -> list[dict]:
     else:
         rows = _cdr_by_day(scope, criteria)
     return [{**r, "period": r["period"].date().isoformat()} for r in rows]
+
+
+@cached
+def grid_block(scope: Scope, criteria: SearchCriteria, start: int, end: int, sort: tuple,
+               after: tuple[datetime, int] | None) -> dict:
+    """A block as the grid shows it, and where the next one starts. Kept like report results (per scope
+    and criteria, REPORT_CACHE_SECONDS): many users and refreshes ask for the same newest calls."""
+    block = fetch_block(scope, criteria, start, end, sort, after)
+    return {"rows": [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows],
+            "last_key": block.last_key}
+
+
+@cached
+def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
+    """The report by day as its chart draws it, and the search's exact count; kept like ``grid_block``
+    (with per-call filters it reads ``cdr``)."""
+    by_day = report_by_day(scope, criteria)
+    return {"rows": chart_rows(by_day, "period", scope), "count": sum(int(r["attempts"]) for r in by_day)}
 
 
 # ---------------------------------------------------------------------------------------------------------
