@@ -152,9 +152,9 @@ def cli_import(path: Path) -> tuple[float, str, float, float]:
 def rows_written_per_call(calls: int) -> str:
     """Rows the import left in each table that grows with traffic, per call stored: what it wrote."""
     from data import db
-    from data.rollups import DAY, HOUR, MINUTE, NARROW
+    from data.rollups import KEYS
 
-    tables = ("cdr", "cdr_call_key", HOUR.name, *NARROW, DAY, MINUTE.name)
+    tables = ("cdr", "cdr_call_key", *KEYS)
     counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in tables}
     per_call = ", ".join(f"{t} {n / calls:.2f}" for t, n in counts.items())
     return f"{sum(counts.values()) / calls:.2f} ({per_call})"

@@ -21,14 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from data import acl, audit, db, lockout, rollups
-from data.rollups import DAY, DAY_KEY, HOUR, KEY, MEASURES, MINUTE, NARROW
+from data.rollups import HOUR_ACCOUNT, add_to_rollups, take_from_rollups
 from data.users import ROLES
 
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 MAX_ACCOUNTCODE = 80
-_ROLLUP_LOCK = "hashtext('dialstat:rollups')"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -159,7 +158,7 @@ def calls_with_accountcodes(codes: Iterable[str]) -> int:
     codes = list(codes)
     if not codes:
         return 0
-    return int(db.scalar("SELECT COALESCE(sum(attempts), 0) FROM cdr_rollup_hour WHERE accountcode = ANY(:codes)",
+    return int(db.scalar(f"SELECT COALESCE(sum(attempts), 0) FROM {HOUR_ACCOUNT.name} WHERE accountcode = ANY(:codes)",
                          codes=codes) or 0)
 
 
@@ -298,71 +297,27 @@ def _set_accountcodes(conn, user_id: int, codes: list[str], reassign: bool) -> d
 
 
 def reassign_calls(conn, codes: list[str], user_id: int | None) -> int:
-    """Give the stored calls with ``codes`` (and their rollup rows) to ``user_id`` (None: no customer).
+    """Give the stored calls with ``codes`` (and their rollup sums) to ``user_id`` (None: no customer).
 
-    Returns the number of calls whose owner changed. Runs on ``conn``, in the caller's transaction,
-    holding the rollup lock shared like an import (a rebuild waits for it). The hour-level rows of
-    the codes are taken from their owners and merged into the new owner's; the coarser rollups
-    (narrow hour views, local days) get the same rows subtracted from the old owners and added to the
-    new one; the concurrency job recomputes the minutes the calls cover.
+    Returns the number of calls whose owner changed. Runs on ``conn``, in the caller's transaction:
+    the calls are taken out of every rollup under their old owners and added back under the new one
+    (``data.rollups``, which also has the concurrency job recompute the minutes they cover).
     """
     if not codes:
         return 0
-    params = {"uid": user_id, "codes": codes, "ruid": user_id or 0}  # the rollups key "no customer" as 0
-    conn.execute(text(f"SELECT pg_advisory_xact_lock_shared({_ROLLUP_LOCK})"))
-    moved = conn.execute(text("""
-        WITH moved AS (UPDATE cdr SET user_id = :uid WHERE accountcode = ANY(:codes) AND user_id IS DISTINCT FROM :uid
-                       RETURNING switch_id, starting_date, duration),
-             marked AS (INSERT INTO concurrency_change (switch_id, first_minute, last_minute)
-                        SELECT switch_id, date_trunc('minute', min(starting_date)),
-                               date_trunc('minute', max(starting_date + make_interval(secs => duration)))
-                        FROM moved GROUP BY switch_id RETURNING 1)
-        SELECT count(*) FROM moved"""), params).scalar()
-    if not moved:
-        return 0
-    conn.execute(text(f"CREATE TEMP TABLE reassigned_rollup (LIKE {HOUR.name}) ON COMMIT DROP"))
-    for table in (HOUR, MINUTE):
-        conn.execute(text("TRUNCATE reassigned_rollup"))
-        conn.execute(text(f"""WITH taken AS (DELETE FROM {table.name} WHERE accountcode = ANY(:codes)
-                                                AND user_id <> :ruid RETURNING *)
-                              INSERT INTO reassigned_rollup SELECT * FROM taken"""), params)
-        _add_rows(conn, table.name, KEY, [f"r.{k}" for k in KEY], "reassigned_rollup r", params)
-        if table is HOUR:  # the coarser levels are sums of the hour level's rows
-            for name, key in NARROW.items():
-                exprs = [f"r.{k}" for k in key]
-                _subtract_rows(conn, name, key, exprs, "reassigned_rollup r")
-                _add_rows(conn, name, key, exprs, "reassigned_rollup r", params)
-            day_exprs = ["z.tz", "(r.bucket AT TIME ZONE z.tz)::date", *(f"r.{k}" for k in DAY_KEY[2:])]
-            day_source = "reassigned_rollup r CROSS JOIN rollup_timezone z"
-            _subtract_rows(conn, DAY, DAY_KEY, day_exprs, day_source)
-            _add_rows(conn, DAY, DAY_KEY, day_exprs, day_source, params)
-    conn.execute(text("DROP TABLE reassigned_rollup"))
+    cur = conn.connection.cursor()  # the rollups work on the DB-API cursor, in this same transaction
+    cur.execute("""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
+                   SELECT * FROM cdr WHERE accountcode = ANY(%(codes)s) AND user_id IS DISTINCT FROM %(uid)s""",
+                {"codes": codes, "uid": user_id})
+    moved = cur.rowcount
+    if moved:
+        take_from_rollups(cur, "SELECT * FROM moved_calls")
+        cur.execute("UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
+                    "AND user_id IS DISTINCT FROM %(uid)s", {"codes": codes, "uid": user_id})
+        cur.execute("UPDATE moved_calls SET user_id = %(uid)s", {"uid": user_id})
+        add_to_rollups(cur, "SELECT * FROM moved_calls")
+    cur.execute("DROP TABLE moved_calls")
     return moved
-
-
-def _grouped(key: tuple, exprs: list[str], source: str, new_owner: bool) -> str:
-    """Rows of ``source`` summed into ``key`` (the new owner in place of user_id when ``new_owner``)."""
-    select = ", ".join(f"{'CAST(:ruid AS integer)' if new_owner and k == 'user_id' else e} AS {k}"
-                       for k, e in zip(key, exprs, strict=True))
-    sums = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
-    positions = ", ".join(str(i + 1) for i in range(len(key)))
-    return f"SELECT {select}, {sums} FROM {source} GROUP BY {positions} ORDER BY {positions}"
-
-
-def _add_rows(conn, table: str, key: tuple, exprs: list[str], source: str, params: dict) -> None:
-    updates = ", ".join(f"{m} = t.{m} + excluded.{m}" for m in MEASURES)
-    conn.execute(text(f"""INSERT INTO {table} AS t ({', '.join(key + MEASURES)})
-                          {_grouped(key, exprs, source, new_owner=True)}
-                          ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"""), params)
-
-
-def _subtract_rows(conn, table: str, key: tuple, exprs: list[str], source: str) -> None:
-    """Take the rows of ``source`` (with their old owners) out of ``table``; rows left empty go."""
-    match = " AND ".join(f"t.{k} = o.{k}" for k in key)
-    updates = ", ".join(f"{m} = t.{m} - o.{m}" for m in MEASURES)
-    old = _grouped(key, exprs, source, new_owner=False)
-    conn.execute(text(f"UPDATE {table} t SET {updates} FROM ({old}) o WHERE {match}"))
-    conn.execute(text(f"DELETE FROM {table} t USING ({old}) o WHERE {match} AND t.attempts = 0"))
 
 
 def set_own_profile(user, *, email: str | None = None, full_name: str | None = None,

@@ -38,7 +38,7 @@ from sqlalchemy import text
 from data import db
 from data.kpis import Totals
 from data.reports import SUMS
-from data.rollups import HOUR, MINUTE
+from data.rollups import HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 from data.scope import Scope
 from data.settings import load_settings
 
@@ -466,7 +466,8 @@ _CDR_SUMS = f"""count(c.starting_date) AS attempts,
 def _sums(alarm: Alarm, windows: list[tuple[datetime, datetime]]) -> dict:
     """{(start, end): (Totals, cause attempts)} for each window."""
     params = {"starts": [w[0] for w in windows], "ends": [w[1] for w in windows], "cause": alarm.hangup_cause_id or -1}
-    if alarm.scope_kind == "prefix":
+    # Prefixes are not in any rollup, nor are accountcodes crossed with hangup causes: those read cdr.
+    if alarm.scope_kind == "prefix" or (alarm.scope_kind == "accountcode" and alarm.metric == "cause_share"):
         where, extra = _scope_sql(alarm, "c")
         sql = f"""SELECT p.ps, p.pe, {_CDR_SUMS}
                   FROM ({_WINDOWS}) p
@@ -476,9 +477,11 @@ def _sums(alarm: Alarm, windows: list[tuple[datetime, datetime]]) -> dict:
         params["short_call_seconds"] = load_settings().short_call_seconds
     else:
         where, extra = _scope_sql(alarm, "r")
-        table = MINUTE.name if alarm.period == "5m" else HOUR.name
-        sql = f"""SELECT p.ps, p.pe, {SUMS},
-                         COALESCE(sum(r.attempts) FILTER (WHERE r.hangup_cause_id = :cause), 0) AS cause_attempts
+        by_accountcode = alarm.scope_kind == "accountcode"  # its rollups have no hangup cause (not needed here)
+        minute, quarter = (MINUTE_ACCOUNT, HOUR_ACCOUNT) if by_accountcode else (MINUTE, HOUR)
+        table = minute.name if alarm.period == "5m" else quarter.name
+        cause = "0" if by_accountcode else "COALESCE(sum(r.attempts) FILTER (WHERE r.hangup_cause_id = :cause), 0)"
+        sql = f"""SELECT p.ps, p.pe, {SUMS}, {cause} AS cause_attempts
                   FROM ({_WINDOWS}) p
                   LEFT JOIN {table} r ON r.bucket >= p.ps AND r.bucket < p.pe AND {where}
                   GROUP BY p.ps, p.pe"""

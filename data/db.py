@@ -25,16 +25,21 @@ def resolve_database_url(settings: Settings) -> str:
     return start_embedded_postgres(settings.var_dir / "pgdata")
 
 
+# Imports stage each batch in temporary tables (tens of MB) and read them several times; with the
+# default 8 MB of temp buffers every read goes back to the file system. Memory is taken only as used.
+SESSION_OPTIONS = "-c temp_buffers=128MB"
+
+
+def _create_engine(url: str, **pool) -> Engine:
+    options = " ".join(filter(None, (make_url(url).query.get("options"), SESSION_OPTIONS)))
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **pool)
+
+
 def engine() -> Engine:
     global _engine
     with _lock:
         if _engine is None:
-            _engine = create_engine(
-                resolve_database_url(load_settings()),
-                pool_pre_ping=True,
-                pool_size=10,
-                max_overflow=20,
-            )
+            _engine = _create_engine(resolve_database_url(load_settings()), pool_size=10, max_overflow=20)
         return _engine
 
 
@@ -44,7 +49,7 @@ def use_database(url: str) -> Engine:
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        _engine = create_engine(url, pool_pre_ping=True)
+        _engine = _create_engine(url)
         return _engine
 
 

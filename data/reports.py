@@ -12,7 +12,18 @@ from zoneinfo import ZoneInfo
 from data import concurrency, db
 from data.kpis import Totals
 from data.report_cache import cached
-from data.rollups import DAY, DAY_KEY, HOUR, MEASURES, MINUTE, NARROW, ready_timezones
+from data.rollups import (
+    DAY,
+    DAY_KEY,
+    HOUR,
+    MEASURES,
+    MINUTE,
+    MINUTE_ACCOUNT,
+    NARROW,
+    calls_as_rows_sql,
+    ready_timezones,
+    rollup_params,
+)
 from data.scope import Scope
 
 SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
@@ -80,17 +91,32 @@ def _needed_columns(f: ReportFilter, dimension: str | None) -> set[str]:
     return needed
 
 
+def _table_for(needed: set[str]) -> tuple[str, dict]:
+    """The smallest 15-minute rollup whose key holds ``needed`` (and the parameters its SQL takes).
+
+    An accountcode crossed with countries or causes is in no rollup (it would hold about a row per
+    call): those sums are made from the calls themselves (``calls_as_rows_sql``).
+    """
+    for name in NARROW_BY_SIZE:
+        if needed <= set(NARROW[name]):
+            return name, {}
+    if needed <= set(HOUR.key):
+        return HOUR.name, {}
+    return calls_as_rows_sql(), rollup_params()
+
+
 def _source(scope: Scope, f: ReportFilter, dimension: str | None = None, daily: bool = True) -> tuple[str, str, dict]:
     """The smallest rollup that holds what is asked, and its WHERE clause.
 
     The daily level when the range is whole local days of a zone kept there; else the narrowest
-    15-minute table whose key has the grouping and filter columns; else the full hour level.
+    15-minute table whose key has the grouping and filter columns (``_table_for``).
     """
     needed = _needed_columns(f, dimension)
     if daily and f.days is not None and needed <= set(DAY_KEY) and scope.timezone in ready_timezones():
         return DAY, *_where(scope, f, time_column="day")
-    table = next((name for name in NARROW_BY_SIZE if needed <= set(NARROW[name])), HOUR.name)
-    return table, *_where(scope, f)
+    table, extra = _table_for(needed)
+    where, params = _where(scope, f)
+    return table, where, {**params, **extra}
 
 
 @cached
@@ -112,7 +138,7 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
         raise ValueError(f"unit must be one of {UNITS}")
     table, where, params = _source(scope, f, split, daily=unit in ("day", "month"))
     if unit == "minute":
-        table, (where, params) = MINUTE.name, _where(scope, f)
+        table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, _where(scope, f)
     period = ("date_trunc(:unit, r.day::timestamp)" if table == DAY
               else "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz")
     series, join = "''", ""
@@ -177,8 +203,7 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
     The same rows as ``traffic_by_time(scope, f, "hour")``, ``breakdown(scope, f, "hangup_cause")`` and
     ``breakdown(scope, f, "switch")``, in the same order.
     """
-    needed = _needed_columns(f, "hangup_cause") | {"switch_id"}
-    table = next((name for name in NARROW_BY_SIZE if needed <= set(NARROW[name])), HOUR.name)
+    table, extra = _table_for(_needed_columns(f, "hangup_cause") | {"switch_id"})
     where, params = _where(scope, f)
     period = "date_trunc('hour', r.bucket, :tz) AT TIME ZONE :tz"
     found = db.rows(
@@ -193,7 +218,7 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
             LEFT JOIN switch s ON g.part = 'switch' AND s.id = g.switch_id
             WHERE g.part <> 'switch' OR s.id IS NOT NULL
             ORDER BY g.part, g.period, g.attempts DESC, label""",
-        **params,
+        **params, **extra,
     )
     parts: dict[str, list[dict]] = {part: [] for part in DASHBOARD_PARTS}
     for row in found:

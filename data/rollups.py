@@ -1,19 +1,22 @@
 """Rollups: sums and counts of calls per time bucket and dimensions, kept up to date incrementally.
 
-Three levels, all holding the same measures (sums and counts only; ratios are computed at query
-time in ``data.kpis``):
+All levels hold the same measures (sums and counts only; ratios are computed at query time in
+``data.kpis``):
 
 - ``cdr_rollup_minute``: one-minute buckets, kept ``ROLLUP_MINUTE_DAYS`` days (dashboard, alarms);
 - ``cdr_rollup_hour``: the hourly level, at 15-minute resolution so that every time zone's hours
   and days (Asia/Kolkata +05:30, Asia/Kathmandu +05:45) have exact boundaries;
-  both keyed on bucket, customer, accountcode, switch, country, hangup cause, direction, source type;
+  both keyed on bucket, customer, switch, country, hangup cause, direction and source type;
+- ``cdr_rollup_minute_account`` and ``cdr_rollup_hour_traffic``: the same two resolutions per
+  customer, accountcode and switch (accountcode alarms, threat detectors, accountcode filters);
+- ``cdr_rollup_hour_country`` and ``cdr_rollup_hour_cause``: narrow sums of the hour level;
 - ``cdr_rollup_day``: local days of each time zone in use (``rollup_timezone``), keyed on zone,
   day, customer, switch, country and hangup cause: long ranges read a few rows per day.
 
 The import adds its new calls in the same transaction that stores them (``add_to_rollups``), so a
 call shows as soon as it is committed and the cost grows with the new rows only.
 ``rebuild_rollups`` recomputes any range exactly from ``cdr`` (deletes, re-rating, repair).
-An advisory lock keeps the two apart: imports take it shared, a rebuild exclusively.
+An advisory lock keeps writers apart: one import, re-assignment or rebuild at a time.
 """
 from __future__ import annotations
 
@@ -27,65 +30,114 @@ from data.settings import load_settings
 
 _LOCK = "hashtext('dialstat:rollups')"
 
-
-@dataclass(frozen=True)
-class RollupTable:
-    name: str
-    bucket_sql: str  # maps cdr.starting_date to the bucket
-
-
-MINUTE = RollupTable("cdr_rollup_minute", "date_trunc('minute', c.starting_date)")
-HOUR = RollupTable("cdr_rollup_hour", "date_bin('15 minutes', c.starting_date, to_timestamp(0))")
-TABLES = (MINUTE, HOUR)  # the two levels with every dimension
-DAY = "cdr_rollup_day"
-
-KEY = ("bucket", "user_id", "accountcode", "switch_id", "country_code", "hangup_cause_id", "direction",
-       "cdr_source_type")
-# Narrow views of the hour level, for the questions reports ask most (a few rows per bucket, where
-# the full key holds about one row per call): traffic per accountcode and switch, per country, per cause.
-NARROW = {
-    "cdr_rollup_hour_traffic": ("bucket", "user_id", "accountcode", "switch_id"),
-    "cdr_rollup_hour_country": ("bucket", "user_id", "switch_id", "country_code"),
-    "cdr_rollup_hour_cause": ("bucket", "user_id", "switch_id", "hangup_cause_id"),
-}
-DAY_KEY = ("tz", "day", "user_id", "switch_id", "country_code", "hangup_cause_id")
+_MINUTE_BUCKET = "date_trunc('minute', c.starting_date)"
+_QUARTER_BUCKET = "date_bin('15 minutes', c.starting_date, to_timestamp(0))"
+KEY = ("bucket", "user_id", "switch_id", "country_code", "hangup_cause_id", "direction", "cdr_source_type")
+ACCOUNT_KEY = ("bucket", "user_id", "accountcode", "switch_id")
 MEASURES = ("attempts", "answered", "ner_success", "duration_sum", "billsec_sum", "short_calls", "pdd_sum",
             "pdd_count", "buy_cost", "sell_cost")
 
 
-def _measures_sql() -> str:
-    """Each measure from cdr-shaped rows ``c`` joined to ``hangup_cause h``.
+@dataclass(frozen=True)
+class RollupTable:
+    """A rollup summed straight from calls: its key and how a call's start maps to its bucket."""
+
+    name: str
+    key: tuple
+    bucket_sql: str
+    minute_level: bool  # kept ROLLUP_MINUTE_DAYS days only
+
+
+MINUTE = RollupTable("cdr_rollup_minute", KEY, _MINUTE_BUCKET, True)
+HOUR = RollupTable("cdr_rollup_hour", KEY, _QUARTER_BUCKET, False)
+MINUTE_ACCOUNT = RollupTable("cdr_rollup_minute_account", ACCOUNT_KEY, _MINUTE_BUCKET, True)
+HOUR_ACCOUNT = RollupTable("cdr_rollup_hour_traffic", ACCOUNT_KEY, _QUARTER_BUCKET, False)
+TABLES = (HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT)  # the levels summed from calls
+DAY = "cdr_rollup_day"
+
+# The 15-minute tables reports choose from (``data.reports._source``), by key. Traffic per accountcode
+# is summed from calls; the country and cause views are sums of the hour level's rows.
+NARROW = {
+    HOUR_ACCOUNT.name: ACCOUNT_KEY,
+    "cdr_rollup_hour_country": ("bucket", "user_id", "switch_id", "country_code"),
+    "cdr_rollup_hour_cause": ("bucket", "user_id", "switch_id", "hangup_cause_id"),
+}
+FROM_HOUR = {name: key for name, key in NARROW.items() if name != HOUR_ACCOUNT.name}
+DAY_KEY = ("tz", "day", "user_id", "switch_id", "country_code", "hangup_cause_id")
+KEYS = {**{t.name: t.key for t in TABLES}, **NARROW, DAY: DAY_KEY}  # every rollup table and its key
+
+# A call's value for each key column; missing values are keyed as 0 or ''.
+_KEY_SQL = {"user_id": "COALESCE(c.user_id, 0)", "accountcode": "COALESCE(c.accountcode, '')",
+            "switch_id": "c.switch_id", "country_code": "COALESCE(c.country_code, '')",
+            "hangup_cause_id": "COALESCE(c.hangup_cause_id, 0)", "direction": "c.direction",
+            "cdr_source_type": "c.cdr_source_type"}
+
+
+def _measures_sql(sign: str = "") -> str:
+    """Each measure from cdr-shaped rows ``c`` (``sign`` "-": negated).
 
     A call is answered when it has an answer time or billed seconds (never from the cause alone).
     NER counts answered calls plus those ended by the user (busy, no answer, rejected): the
-    ``hangup_cause.ner_success`` causes.
+    ``hangup_cause.ner_success`` causes, passed as ``:ner_causes`` (cheaper than a join per call).
     """
     answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
-    return f"""count(*),
-               count(*) FILTER (WHERE {answered}),
-               count(*) FILTER (WHERE {answered} OR h.ner_success),
-               COALESCE(sum(c.duration), 0),
-               COALESCE(sum(c.billsec), 0),
-               count(*) FILTER (WHERE {answered} AND c.billsec < :short_call_seconds),
-               COALESCE(sum(c.progresssec), 0),
-               count(c.progresssec),
-               COALESCE(sum(c.buy_cost), 0),
-               COALESCE(sum(c.sell_cost), 0)"""
+    return ",\n".join(f"{sign}{m}" for m in (
+        "count(*)",
+        f"count(*) FILTER (WHERE {answered})",
+        f"count(*) FILTER (WHERE {answered} OR c.hangup_cause_id = ANY(:ner_causes))",
+        "COALESCE(sum(c.duration), 0)",
+        "COALESCE(sum(c.billsec), 0)",
+        f"count(*) FILTER (WHERE {answered} AND c.billsec < :short_call_seconds)",
+        "COALESCE(sum(c.progresssec), 0)",
+        "count(c.progresssec)",
+        "COALESCE(sum(c.buy_cost), 0)",
+        "COALESCE(sum(c.sell_cost), 0)"))
 
 
-def _aggregate_sql(table: RollupTable, rows_sql: str) -> str:
+def _aggregate_sql(table: RollupTable, rows_sql: str, sign: str = "") -> str:
+    """The calls of ``rows_sql`` summed into ``table``'s key, in key order.
+
+    Grouped by hashing, then the (fewer) groups sorted: upserts in key order touch the index pages
+    in sequence, several times faster than in hash order. (Without MATERIALIZED the planner sorts
+    every call to group them, which costs more than the grouping.)
+    """
+    key_sql = ", ".join([f"{table.bucket_sql} AS bucket", *(_KEY_SQL[k] for k in table.key[1:])])
+    positions = ", ".join(str(i + 1) for i in range(len(table.key)))
     return f"""
-        SELECT {table.bucket_sql} AS bucket,
-               COALESCE(c.user_id, 0), COALESCE(c.accountcode, ''), c.switch_id, COALESCE(c.country_code, ''),
-               COALESCE(c.hangup_cause_id, 0), c.direction, c.cdr_source_type,
-               {_measures_sql()}
-        FROM ({rows_sql}) c LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"""  # a fixed order: concurrent imports lock keys alike, no deadlock
+        WITH g AS MATERIALIZED (
+            SELECT {key_sql}, {_measures_sql(sign)}
+            FROM ({rows_sql}) c
+            GROUP BY {positions})
+        SELECT * FROM g ORDER BY {positions}"""
+
+
+def calls_as_rows_sql() -> str:
+    """The calls of ``:accountcodes`` in ``[:start, :end)``'s quarter hours as one-call rows with every
+    rollup column (``:short_call_seconds`` and ``:ner_causes`` come from ``rollup_params()``).
+
+    For the questions no rollup answers, accountcodes crossed with countries or causes: summing these
+    rows gives what a rollup with that key would hold. The conditions on cdr's own columns let its
+    accountcode index find the calls.
+    """
+    answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
+    keys = ", ".join(f"{sql} AS {column}" for column, sql in _KEY_SQL.items())
+    first_quarter = "date_bin('15 minutes', CAST(:{0} AS timestamptz) - interval '1 microsecond', to_timestamp(0))" \
+                    " + interval '15 minutes'"  # the first call whose bucket is >= :{0}
+    return f"""(SELECT {_QUARTER_BUCKET} AS bucket, {keys},
+                       1 AS attempts, {answered}::int AS answered,
+                       ({answered} OR c.hangup_cause_id = ANY(:ner_causes))::int AS ner_success,
+                       c.duration AS duration_sum, c.billsec AS billsec_sum,
+                       ({answered} AND c.billsec < :short_call_seconds)::int AS short_calls,
+                       COALESCE(c.progresssec, 0) AS pdd_sum, (c.progresssec IS NOT NULL)::int AS pdd_count,
+                       COALESCE(c.buy_cost, 0) AS buy_cost, COALESCE(c.sell_cost, 0) AS sell_cost
+                FROM cdr c
+                WHERE (c.accountcode = ANY(:accountcodes) OR (c.accountcode IS NULL AND '' = ANY(:accountcodes)))
+                  AND c.starting_date >= {first_quarter.format('start')}
+                  AND c.starting_date < {first_quarter.format('end')})"""
 
 
 def _regroup_sql(source: str, key_sql: tuple, where: str = "") -> str:
-    """Sum rows of the full hour-level key (``source``) into a coarser key, in key order."""
+    """Sum rows of the hour level's key (``source``) into a coarser key, in key order."""
     sums = ", ".join(f"sum({m})" for m in MEASURES)
     positions = ", ".join(str(i + 1) for i in range(len(key_sql)))
     return f"SELECT {', '.join(key_sql)}, {sums} FROM {source} {where} GROUP BY {positions} ORDER BY {positions}"
@@ -108,13 +160,16 @@ def _minute_cutoff_sql() -> str:
     return "now() - make_interval(days => :minute_days)"
 
 
-def _params() -> dict:
+def rollup_params() -> dict:
     settings = load_settings()
-    return {"short_call_seconds": settings.short_call_seconds, "minute_days": settings.rollup_minute_days}
+    return {"short_call_seconds": settings.short_call_seconds, "minute_days": settings.rollup_minute_days,
+            "ner_causes": [r["code"] for r in db.rows("SELECT code FROM hangup_cause WHERE ner_success")]}
 
 
 def _psycopg(sql: str) -> str:
-    return sql.replace(":short_call_seconds", "%(short_call_seconds)s").replace(":minute_days", "%(minute_days)s")
+    for name in ("short_call_seconds", "minute_days", "ner_causes"):
+        sql = sql.replace(f":{name}", f"%({name})s")
+    return sql
 
 
 def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
@@ -123,22 +178,55 @@ def add_to_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     ``rows_sql`` is a SELECT returning cdr-shaped columns (at least: starting_date, answered_date,
     accountcode, user_id, switch_id, country_code, hangup_cause_id, direction, cdr_source_type,
     duration, billsec, progresssec, buy_cost, sell_cost) for the rows just inserted into ``cdr``,
-    with psycopg2 ``%(name)s`` parameters in ``params``. The new calls are grouped once into the
-    hour level's key; every coarser rollup is summed from that.
+    with psycopg2 ``%(name)s`` parameters in ``params``.
     """
-    values = {**(params or {}), **_params()}
-    cur.execute(f"SELECT pg_advisory_xact_lock_shared({_LOCK})")
-    cur.execute("DROP TABLE IF EXISTS pg_temp.rollup_batch")
-    cur.execute(_psycopg(f"CREATE TEMP TABLE rollup_batch ({', '.join(KEY + MEASURES)}) ON COMMIT DROP AS "
-                         f"{_aggregate_sql(HOUR, rows_sql)}"), values)
-    cur.execute(_upsert_sql(HOUR.name, KEY, "SELECT * FROM rollup_batch ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"))
-    for name, key in NARROW.items():
-        cur.execute(_upsert_sql(name, key, _regroup_sql("rollup_batch", key)))
-    cur.execute(_upsert_sql(DAY, DAY_KEY, _regroup_sql("rollup_batch CROSS JOIN rollup_timezone z", _day_key_sql())))
-    recent = f"SELECT * FROM ({rows_sql}) n WHERE n.starting_date >= {_minute_cutoff_sql()}"
-    cur.execute(_psycopg(_upsert_sql(MINUTE.name, KEY, _aggregate_sql(MINUTE, recent))), values)
-    cur.execute("DROP TABLE rollup_batch")
-    concurrency.mark_changed(cur, rows_sql, values)
+    _apply(cur, rows_sql, params, "")
+    concurrency.mark_changed(cur, rows_sql, params)
+
+
+def take_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
+    """Take stored calls out of every rollup (before they change owner); rows left empty go."""
+    _apply(cur, rows_sql, params, "-")
+
+
+def _quarter_of(key: tuple) -> tuple:
+    return (_QUARTER_BUCKET.replace("c.starting_date", "bucket"), *key[1:])
+
+
+def _apply(cur, rows_sql: str, params: dict | None, sign: str) -> None:
+    """Add (``sign`` "") or subtract ("-") calls.
+
+    The calls are summed twice, into the two minute-level keys; every other level is a sum of those
+    fewer rows: a minute lies in one quarter hour, a quarter hour in one local day of any zone.
+    Minute rows older than ``ROLLUP_MINUTE_DAYS`` only reach the 15-minute and daily levels.
+    """
+    values = {**(params or {}), **rollup_params()}
+    # One writer of rollup rows at a time (imports already commit one by one), and never during a
+    # rebuild: the upserts need no lock ordering between writers.
+    cur.execute(f"SELECT pg_advisory_xact_lock({_LOCK})")
+    written = {}  # table: (its rows just written, key)
+
+    def write(name: str, key: tuple, select_sql: str) -> None:
+        rows = f"{name}_batch"
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{rows}")
+        cur.execute(_psycopg(f"CREATE TEMP TABLE {rows} ({', '.join(key + MEASURES)}) ON COMMIT DROP AS {select_sql}"),
+                    values)
+        if name in (MINUTE.name, MINUTE_ACCOUNT.name):
+            rows = f"(SELECT * FROM {rows} WHERE bucket >= {_minute_cutoff_sql()})"
+        cur.execute(_psycopg(_upsert_sql(name, key, f"SELECT * FROM {rows} b")), values)
+        written[name] = (rows, key)
+
+    for minute, quarter in ((MINUTE, HOUR), (MINUTE_ACCOUNT, HOUR_ACCOUNT)):
+        write(minute.name, minute.key, _aggregate_sql(minute, rows_sql, sign))
+        write(quarter.name, quarter.key, _regroup_sql(f"{minute.name}_batch", _quarter_of(quarter.key)))
+    for name, key in FROM_HOUR.items():
+        write(name, key, _regroup_sql(f"{HOUR.name}_batch", key))
+    write(DAY, DAY_KEY, _regroup_sql(f"{HOUR.name}_batch CROSS JOIN rollup_timezone z", _day_key_sql()))
+    if sign == "-":
+        for name, (rows, key) in written.items():
+            match = " AND ".join(f"r.{k} = b.{k}" for k in key)
+            cur.execute(_psycopg(f"DELETE FROM {name} r USING {rows} b WHERE {match} AND r.attempts = 0"), values)
+    cur.execute(f"DROP TABLE {', '.join(f'{name}_batch' for name in written)}")
 
 
 def _day_start(day: date) -> datetime:
@@ -170,19 +258,20 @@ def _rebuild_days(conn, first: datetime, last: datetime, tz: str | None = None) 
 def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
     """Recompute every rollup exactly from ``cdr`` for the UTC days covering [start, end)."""
     first, last = _day_start(_as_day(start)), _day_start(_as_day(end, round_up=True))
-    params = {**_params(), "start": first, "end": last}
+    params = {**rollup_params(), "start": first, "end": last}
     counts = {}
     with db.transaction() as conn:
         conn.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK})"))
         for table in TABLES:
-            lower = f"GREATEST(:start, {_minute_cutoff_sql()})" if table is MINUTE else ":start"
+            lower = f"GREATEST(:start, {_minute_cutoff_sql()})" if table.minute_level else ":start"
             conn.execute(text(f"DELETE FROM {table.name} WHERE bucket >= :start AND bucket < :end"), params)
             rows_sql = f"SELECT * FROM cdr WHERE starting_date >= {lower} AND starting_date < :end"
-            result = conn.execute(text(f"INSERT INTO {table.name} ({', '.join(KEY + MEASURES)}) "
+            result = conn.execute(text(f"INSERT INTO {table.name} ({', '.join(table.key + MEASURES)}) "
                                        f"{_aggregate_sql(table, rows_sql)}"), params)
             counts[table.name] = result.rowcount
-        conn.execute(text(f"DELETE FROM {MINUTE.name} WHERE bucket < {_minute_cutoff_sql()}"), params)
-        for name, key in NARROW.items():
+            if table.minute_level:
+                conn.execute(text(f"DELETE FROM {table.name} WHERE bucket < {_minute_cutoff_sql()}"), params)
+        for name, key in FROM_HOUR.items():
             conn.execute(text(f"DELETE FROM {name} WHERE bucket >= :start AND bucket < :end"), params)
             counts[name] = conn.execute(text(f"INSERT INTO {name} ({', '.join(key + MEASURES)}) " + _regroup_sql(
                 HOUR.name, key, "WHERE bucket >= :start AND bucket < :end")), params).rowcount

@@ -37,6 +37,7 @@ from sqlalchemy import text
 
 from data import db
 from data.alarms import get_settings, save_settings
+from data.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
 UTC = timezone.utc
 WINDOWS = (5, 15, 60)
@@ -142,6 +143,10 @@ def _subject(dim: str, value) -> str:
 
 
 _DIM_COLUMNS = {"accountcode": "accountcode", "country": "country_code", "switch": "switch_id"}
+# The smallest rollups keyed on each dimension, per minute and per quarter hour.
+_MINUTE_TABLES = {"accountcode": MINUTE_ACCOUNT.name, "country": MINUTE.name}
+_QUARTER_TABLES = {"accountcode": HOUR_ACCOUNT.name, "country": "cdr_rollup_hour_country",
+                   "switch": "cdr_rollup_hour_cause"}
 
 
 # --- velocity -------------------------------------------------------------------------------------------
@@ -157,7 +162,7 @@ def velocity(now: datetime, s: dict) -> list[Threat]:
             SELECT r.{column} AS key, w.minutes AS win, sum(r.attempts) AS calls, sum(r.billsec_sum) / 60.0 AS minutes,
                    sum(r.buy_cost) AS cost
             FROM unnest(CAST(:windows AS int[])) AS w(minutes)
-            JOIN cdr_rollup_minute r ON r.bucket >= CAST(:end AS timestamptz) - make_interval(mins => w.minutes)
+            JOIN {_MINUTE_TABLES[dim]} r ON r.bucket >= CAST(:end AS timestamptz) - make_interval(mins => w.minutes)
                                     AND r.bucket < :end
             WHERE r.bucket >= :longest AND r.{column} <> ''
             GROUP BY 1, 2""", windows=list(WINDOWS), end=end, longest=longest)
@@ -207,10 +212,10 @@ def spike(now: datetime, s: dict) -> list[Threat]:
         rows = db.rows(f"""
             SELECT r.{column}::text AS key, d.k, sum(r.attempts) AS calls, sum(r.billsec_sum) / 60.0 AS minutes
             FROM generate_series(0, 28) AS d(k)
-            JOIN cdr_rollup_hour r ON r.bucket >= CAST(:start AS timestamptz) - make_interval(days => d.k)
+            JOIN {_QUARTER_TABLES[dim]} r ON r.bucket >= CAST(:start AS timestamptz) - make_interval(days => d.k)
                                   AND r.bucket < CAST(:end AS timestamptz) - make_interval(days => d.k)
             WHERE r.{column}::text <> ''
-              AND r.{column} IN (SELECT {column} FROM cdr_rollup_hour WHERE bucket >= :start AND bucket < :end
+              AND r.{column} IN (SELECT {column} FROM {_QUARTER_TABLES[dim]} WHERE bucket >= :start AND bucket < :end
                                  GROUP BY 1 HAVING sum(attempts) >= :min_calls)
             GROUP BY 1, 2""", start=start, end=end, min_calls=s["spike_min_calls"])
         by_key: dict[str, dict[int, dict]] = {}
@@ -256,33 +261,31 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
     end = now.astimezone(UTC)
     start = end - timedelta(hours=s["new_country_window_hours"])
     history_start = start - timedelta(days=s["new_country_history_days"])
+    # No rollup crosses accountcodes with countries (it would hold about a row per call): the recent
+    # pairs come from the calls of the window, and "called before" is one probe of the index on cdr
+    # (accountcode, country_code, starting_date) per pair.
     rows = db.rows("""
         WITH recent AS (
-            SELECT accountcode, country_code, sum(attempts) AS calls, min(bucket) AS first_bucket
-            FROM cdr_rollup_hour WHERE bucket >= :start AND bucket < :end AND accountcode <> '' AND country_code <> ''
-            GROUP BY 1, 2),
-        history AS (
-            SELECT accountcode, country_code, sum(attempts) AS calls
-            FROM cdr_rollup_hour WHERE bucket >= :history_start AND bucket < :start
-              AND accountcode IN (SELECT accountcode FROM recent)
+            SELECT accountcode, country_code, count(*) AS calls, min(starting_date) AS first_call
+            FROM cdr WHERE starting_date >= :start AND starting_date < :end AND accountcode <> '' AND country_code <> ''
             GROUP BY 1, 2),
         known AS (  -- the accountcode's history: calls, and on how many different (UTC) days
             SELECT accountcode, sum(attempts) AS calls, count(DISTINCT date_trunc('day', bucket, 'UTC')) AS days
-            FROM cdr_rollup_hour
+            FROM cdr_rollup_hour_traffic
             WHERE bucket >= :history_start AND bucket < :start AND accountcode IN (SELECT accountcode FROM recent)
             GROUP BY 1)
-        SELECT r.accountcode, r.country_code, r.calls, r.first_bucket, c.name AS country
+        SELECT r.accountcode, r.country_code, r.calls, r.first_call, c.name AS country
         FROM recent r JOIN known k ON k.accountcode = r.accountcode
         LEFT JOIN country c ON c.code = r.country_code
-        WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.accountcode = r.accountcode
-                            AND h.country_code = r.country_code)
+        WHERE NOT EXISTS (SELECT 1 FROM cdr h WHERE h.accountcode = r.accountcode AND h.country_code = r.country_code
+                            AND h.starting_date >= :history_start AND h.starting_date < :start)
           AND r.calls >= :min_calls AND k.calls >= :min_history AND k.days >= :min_days""",
         start=start, end=end, history_start=history_start, min_history=s["new_country_min_history_calls"],
         min_calls=max(s["new_country_min_calls"], 1), min_days=s["new_country_min_history_days"])
     return [Threat("new_country", f"accountcode {r['accountcode']} to {r['country_code']}",
                    f"Accountcode {r['accountcode']} calls {r['country'] or r['country_code']} for the first time",
                    f"{r['calls']} call(s) to {r['country'] or r['country_code']} since "
-                   f"{r['first_bucket']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
+                   f"{r['first_call']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
                    start, end, {"accountcode": r["accountcode"], "country": r["country_code"]}, score=1.0)
             for r in rows]
 
@@ -395,7 +398,7 @@ def short_burst(now: datetime, s: dict) -> list[Threat]:
     end = _floor_minute(now) + timedelta(minutes=1)
     start = end - timedelta(minutes=s["short_burst_window_minutes"])
     rows = db.rows("""SELECT accountcode, sum(short_calls) AS short, sum(answered) AS answered, sum(attempts) AS calls
-                      FROM cdr_rollup_minute WHERE bucket >= :start AND bucket < :end AND accountcode <> ''
+                      FROM cdr_rollup_minute_account WHERE bucket >= :start AND bucket < :end AND accountcode <> ''
                       GROUP BY 1 HAVING sum(short_calls) >= :min_calls""",
                    start=start, end=end, min_calls=max(s["short_burst_min_calls"], 1))
     threats = []

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from data import admin, audit, db, setting_overrides, users
-from data.rollups import DAY, DAY_KEY, KEY, MEASURES, NARROW, rebuild_rollups, use_timezone
+from data.rollups import DAY, KEYS, MEASURES, rebuild_rollups, use_timezone
 from data.settings import load_settings
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.conftest import login
@@ -16,7 +16,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 ADMIN = users.User(id=1, username="admin", email=None, role="admin", timezone="UTC")
 
 
-ROLLUPS = {"cdr_rollup_minute": KEY, "cdr_rollup_hour": KEY, **NARROW, DAY: DAY_KEY}
+ROLLUPS = KEYS
 
 
 def _rollups(table: str) -> list[tuple]:

@@ -142,6 +142,10 @@ def test_evaluate_is_the_same_rule_for_every_scope(traffic):
     assert alarms.evaluate(prefix, H2).measured == HIGH["asr"]  # from cdr: the rollups' definitions
     prefix_acd = alarms.with_changes(prefix, metric="acd")
     assert alarms.evaluate(prefix_acd, H2).measured == HIGH["acd"]
+    by_code = _new_alarm(name="acc1 busy", metric="cause_share", scope_kind="accountcode", scope_value="acc1",
+                         status="inactive")
+    assert alarms.evaluate(by_code, H2).measured == HIGH["cause_share"]  # accountcode x cause: from cdr
+    assert alarms.evaluate(alarms.with_changes(by_code, metric="asr"), H2).measured == HIGH["asr"]  # its rollups
 
 
 def test_the_minimum_attempts_guard(traffic):

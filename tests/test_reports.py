@@ -131,3 +131,29 @@ def test_chart_csv_download_is_the_data(app, traffic):
 
 def test_callbacks_refuse_without_login(app, client, traffic):
     assert dash_request(client, "refresh_dashboard", [None, None, None, None]).status_code == 401
+
+
+def test_an_accountcode_crossed_with_countries_and_causes_equals_sql(app, traffic):
+    """No rollup holds accountcode x country or x cause: those come from cdr, bucketed like the rollups."""
+    admin = _client(app, "admin", "admin-secret")
+    since = datetime.combine(date.today() - timedelta(days=29), datetime.min.time(), UTC)
+    result = dash_call(admin, "refresh_countries", [None, None, "30d", None, None, ["1001"], "minutes"])
+    by_country = {r["label"]: r for r in chart_data(result, "countries-top")}
+    expected = db.rows("""SELECT COALESCE(k.name, 'Unknown') AS label, count(*) AS calls,
+                                 round(sum(c.billsec) / 60.0, 2) AS minutes
+                          FROM cdr c LEFT JOIN country k ON k.code = c.country_code
+                          WHERE c.accountcode = '1001' AND c.starting_date >= :s GROUP BY 1""", s=since)
+    expected = {r["label"]: (r["calls"], float(r["minutes"])) for r in expected}
+    assert len(by_country) > 3
+    assert sum(r["calls"] for r in by_country.values()) == sum(calls for calls, _ in expected.values())
+    for label, row in by_country.items():
+        if label != "Other":
+            assert (row["calls"], row["minutes"]) == expected[label], label
+    # the dashboard's causes for the accountcode, last 24 hours (not aligned on a quarter hour)
+    result = dash_call(admin, "refresh_dashboard", [None, None, ["2001"], None])
+    causes = {r["code"]: r["calls"] for r in chart_data(result, "dashboard-causes")}
+    rows = db.rows("""SELECT hangup_cause_id AS code, count(*) AS calls FROM cdr
+                      WHERE accountcode = '2001' AND starting_date >= date_bin('15 minutes', now() - interval '24 hours'
+                            - interval '1 microsecond', to_timestamp(0)) + interval '15 minutes'
+                      GROUP BY 1""")
+    assert causes == {r["code"]: r["calls"] for r in rows}

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 from data import concurrency, db
 from data.reports import ReportFilter, concurrent_calls, hourly_profile, totals, traffic_by_time
-from data.rollups import DAY_KEY, KEY, MEASURES, NARROW, fill_new_timezones, rebuild_rollups, use_timezone
+from data.rollups import KEYS, MEASURES, fill_new_timezones, rebuild_rollups, use_timezone
 from data.scope import Scope
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls, random_calls
 
@@ -12,7 +12,7 @@ ADMIN_UTC = Scope(user_id=None, timezone="UTC")
 
 
 def _snapshot(table: str) -> list[tuple]:
-    key = DAY_KEY if table == "cdr_rollup_day" else NARROW.get(table, KEY)
+    key = KEYS[table]
     cols = ", ".join(key + MEASURES)
     return [tuple(r.values()) for r in db.rows(f"SELECT {cols} FROM {table} ORDER BY {', '.join(key)}")]
 
@@ -26,7 +26,7 @@ def test_incremental_rollups_equal_a_rebuild_after_random_imports():
     for _ in range(6):  # imports of random sizes, overlapping the same buckets
         insert_calls(random_calls(rng.randrange(50, 400), switches, start, 3, rng,
                                   accounts=[("1001", None), ("1002", None), ("", None)]))
-    incremental = {t: _snapshot(t) for t in ("cdr_rollup_minute", "cdr_rollup_hour", "cdr_rollup_day", *NARROW)}
+    incremental = {t: _snapshot(t) for t in KEYS}
     assert {r[0] for r in incremental["cdr_rollup_day"]} >= {"UTC", "Asia/Kolkata"}
     assert len(incremental["cdr_rollup_hour"]) > 100
     rebuild_rollups(start.date() - timedelta(days=1), date.today() + timedelta(days=1))
