@@ -93,13 +93,13 @@ def rollup_upkeep(conn, rows: int = 100_000) -> None:
     conn.execute(text("""
         CREATE MATERIALIZED VIEW bench_matv_hour AS
         SELECT date_trunc('hour', starting_date) AS bucket, COALESCE(user_id, 0) AS user_id,
-               COALESCE(accountcode, '') AS accountcode, switch_id, COALESCE(country_code, '') AS country_code,
+               switch_id, COALESCE(country_code, '') AS country_code,
                COALESCE(hangup_cause_id, 0) AS hangup_cause_id, direction, cdr_source_type,
                count(*) AS attempts, count(*) FILTER (WHERE billsec > 0) AS answered, sum(duration) AS duration,
                sum(billsec) AS billsec, sum(buy_cost) AS buy_cost, sum(sell_cost) AS sell_cost
-        FROM cdr GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"""))
-    conn.execute(text("CREATE UNIQUE INDEX ON bench_matv_hour (bucket, user_id, accountcode, switch_id, "
-                      "country_code, hangup_cause_id, direction, cdr_source_type)"))
+        FROM cdr GROUP BY 1, 2, 3, 4, 5, 6, 7"""))
+    conn.execute(text("CREATE UNIQUE INDEX ON bench_matv_hour (bucket, user_id, switch_id, country_code, "
+                      "hangup_cause_id, direction, cdr_source_type)"))
     conn.commit()
     t0 = time.perf_counter()
     conn.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY bench_matv_hour"))
