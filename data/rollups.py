@@ -52,7 +52,7 @@ MINUTE = RollupTable("cdr_rollup_minute", KEY, _MINUTE_BUCKET, True)
 HOUR = RollupTable("cdr_rollup_hour", KEY, _QUARTER_BUCKET, False)
 MINUTE_ACCOUNT = RollupTable("cdr_rollup_minute_account", ACCOUNT_KEY, _MINUTE_BUCKET, True)
 HOUR_ACCOUNT = RollupTable("cdr_rollup_hour_traffic", ACCOUNT_KEY, _QUARTER_BUCKET, False)
-TABLES = (HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT)  # the levels summed from calls
+TABLES = (HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT)  # the levels a rebuild sums from calls
 DAY = "cdr_rollup_day"
 
 # The 15-minute tables reports choose from (``data.reports._source``), by key. Traffic per accountcode
@@ -73,25 +73,27 @@ _KEY_SQL = {"user_id": "COALESCE(c.user_id, 0)", "accountcode": "COALESCE(c.acco
             "cdr_source_type": "c.cdr_source_type"}
 
 
-def _measures_sql(sign: str = "") -> str:
-    """Each measure from cdr-shaped rows ``c`` (``sign`` "-": negated).
+def _call_measures() -> dict[str, str]:
+    """Each measure of one call (a row ``c`` of cdr): the rollups hold their sums.
 
     A call is answered when it has an answer time or billed seconds (never from the cause alone).
     NER counts answered calls plus those ended by the user (busy, no answer, rejected): the
     ``hangup_cause.ner_success`` causes, passed as ``:ner_causes`` (cheaper than a join per call).
     """
     answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
-    return ",\n".join(f"{sign}{m}" for m in (
-        "count(*)",
-        f"count(*) FILTER (WHERE {answered})",
-        f"count(*) FILTER (WHERE {answered} OR c.hangup_cause_id = ANY(:ner_causes))",
-        "COALESCE(sum(c.duration), 0)",
-        "COALESCE(sum(c.billsec), 0)",
-        f"count(*) FILTER (WHERE {answered} AND c.billsec < :short_call_seconds)",
-        "COALESCE(sum(c.progresssec), 0)",
-        "count(c.progresssec)",
-        "COALESCE(sum(c.buy_cost), 0)",
-        "COALESCE(sum(c.sell_cost), 0)"))
+    return {"attempts": "1",
+            "answered": f"{answered}::int",
+            "ner_success": f"({answered} OR COALESCE(c.hangup_cause_id = ANY(:ner_causes), false))::int",
+            "duration_sum": "c.duration",
+            "billsec_sum": "c.billsec",
+            "short_calls": f"({answered} AND c.billsec < :short_call_seconds)::int",
+            "pdd_sum": "COALESCE(c.progresssec, 0)",
+            "pdd_count": "(c.progresssec IS NOT NULL)::int",
+            "buy_cost": "COALESCE(c.buy_cost, 0)",
+            "sell_cost": "COALESCE(c.sell_cost, 0)"}
+
+
+assert tuple(_call_measures()) == MEASURES  # the temporary batches take the sums by position
 
 
 def _aggregate_sql(table: RollupTable, rows_sql: str, sign: str = "") -> str:
@@ -105,7 +107,7 @@ def _aggregate_sql(table: RollupTable, rows_sql: str, sign: str = "") -> str:
     positions = ", ".join(str(i + 1) for i in range(len(table.key)))
     return f"""
         WITH g AS MATERIALIZED (
-            SELECT {key_sql}, {_measures_sql(sign)}
+            SELECT {key_sql}, {', '.join(f"{sign}sum({sql})" for sql in _call_measures().values())}
             FROM ({rows_sql}) c
             GROUP BY {positions})
         SELECT * FROM g ORDER BY {positions}"""
@@ -119,17 +121,11 @@ def calls_as_rows_sql() -> str:
     rows gives what a rollup with that key would hold. The conditions on cdr's own columns let its
     accountcode index find the calls.
     """
-    answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
     keys = ", ".join(f"{sql} AS {column}" for column, sql in _KEY_SQL.items())
+    measures = ", ".join(f"{sql} AS {name}" for name, sql in _call_measures().items())
     first_quarter = "date_bin('15 minutes', CAST(:{0} AS timestamptz) - interval '1 microsecond', to_timestamp(0))" \
                     " + interval '15 minutes'"  # the first call whose bucket is >= :{0}
-    return f"""(SELECT {_QUARTER_BUCKET} AS bucket, {keys},
-                       1 AS attempts, {answered}::int AS answered,
-                       ({answered} OR c.hangup_cause_id = ANY(:ner_causes))::int AS ner_success,
-                       c.duration AS duration_sum, c.billsec AS billsec_sum,
-                       ({answered} AND c.billsec < :short_call_seconds)::int AS short_calls,
-                       COALESCE(c.progresssec, 0) AS pdd_sum, (c.progresssec IS NOT NULL)::int AS pdd_count,
-                       COALESCE(c.buy_cost, 0) AS buy_cost, COALESCE(c.sell_cost, 0) AS sell_cost
+    return f"""(SELECT {_QUARTER_BUCKET} AS bucket, {keys}, {measures}
                 FROM cdr c
                 WHERE (c.accountcode = ANY(:accountcodes) OR (c.accountcode IS NULL AND '' = ANY(:accountcodes)))
                   AND c.starting_date >= {first_quarter.format('start')}
