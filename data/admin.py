@@ -305,18 +305,18 @@ def reassign_calls(conn, codes: list[str], user_id: int | None) -> int:
     """
     if not codes:
         return 0
-    cur = conn.connection.cursor()  # the rollups work on the DB-API cursor, in this same transaction
-    cur.execute("""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
-                   SELECT * FROM cdr WHERE accountcode = ANY(%(codes)s) AND user_id IS DISTINCT FROM %(uid)s""",
-                {"codes": codes, "uid": user_id})
-    moved = cur.rowcount
-    if moved:
-        take_from_rollups(cur, "SELECT * FROM moved_calls")
-        cur.execute("UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
-                    "AND user_id IS DISTINCT FROM %(uid)s", {"codes": codes, "uid": user_id})
-        cur.execute("UPDATE moved_calls SET user_id = %(uid)s", {"uid": user_id})
-        add_to_rollups(cur, "SELECT * FROM moved_calls")
-    cur.execute("DROP TABLE moved_calls")
+    with conn.connection.cursor() as cur:  # the rollups work on the DB-API cursor, in this same transaction
+        cur.execute("""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
+                       SELECT * FROM cdr WHERE accountcode = ANY(%(codes)s) AND user_id IS DISTINCT FROM %(uid)s""",
+                    {"codes": codes, "uid": user_id})
+        moved = cur.rowcount
+        if moved:
+            take_from_rollups(cur, "SELECT * FROM moved_calls")
+            cur.execute("UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
+                        "AND user_id IS DISTINCT FROM %(uid)s", {"codes": codes, "uid": user_id})
+            cur.execute("UPDATE moved_calls SET user_id = %(uid)s", {"uid": user_id})
+            add_to_rollups(cur, "SELECT * FROM moved_calls")
+        cur.execute("DROP TABLE moved_calls")
     return moved
 
 
