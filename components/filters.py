@@ -23,8 +23,16 @@ def _codes(text: str | None) -> list:
     return [v for v in (text or "").split(",") if v.strip()]
 
 
+def _seed(values: list) -> list[dict]:
+    """Options for the values the URL asks for, until the callback brings the user's real ones: Dash's
+    dropdown drops a value it has no option for, which would lose a bookmarked filter on load."""
+    return [{"label": str(v), "value": v} for v in values if v is not None]
+
+
 def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) -> dbc.Card:
     """Date range with presets, switch, and (shown to admins by a callback) customer and accountcode."""
+    switches, codes = _ids(query.get("switch")), _codes(query.get("accountcode"))
+    customer = (_ids(query.get("customer")) or [None])[0]
     date_controls = [
         dbc.Col(dcc.Dropdown(id="filter-preset", options=PRESETS, placeholder="Preset", clearable=True,
                              value=query.get("preset")), md=2),
@@ -36,12 +44,12 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) 
     return dbc.Card(dbc.CardBody(dbc.Row([
         dcc.Store(id="filter-url"),
         *date_controls,
-        dbc.Col(dcc.Dropdown(id="filter-switch", multi=True, placeholder="All switches",
-                             value=_ids(query.get("switch"))), md=2),
-        dbc.Col(dcc.Dropdown(id="filter-customer", placeholder="All customers",
-                             value=(_ids(query.get("customer")) or [None])[0]), md=2, id="filter-customer-col"),
-        dbc.Col(dcc.Dropdown(id="filter-accountcode", multi=True, placeholder="All accountcodes",
-                             value=_codes(query.get("accountcode"))), md=2, id="filter-accountcode-col"),
+        dbc.Col(dcc.Dropdown(id="filter-switch", multi=True, placeholder="All switches", value=switches,
+                             options=_seed(switches)), md=2),
+        dbc.Col(dcc.Dropdown(id="filter-customer", placeholder="All customers", value=customer,
+                             options=_seed([customer])), md=2, id="filter-customer-col"),
+        dbc.Col(dcc.Dropdown(id="filter-accountcode", multi=True, placeholder="All accountcodes", value=codes,
+                             options=_seed(codes)), md=2, id="filter-accountcode-col"),
         *(extra or []),
         dbc.Col(html.Small(id="filter-timezone", className="text-body-secondary"), md="auto",
                 className="align-self-center"),
