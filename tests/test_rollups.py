@@ -23,13 +23,16 @@ def test_incremental_rollups_equal_a_rebuild_after_random_imports():
     fill_new_timezones()
     switches = [ensure_switch("sw-a", "10.0.0.1"), ensure_switch("sw-b", "10.0.0.2")]
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-    for _ in range(6):  # imports of random sizes, overlapping the same buckets
-        insert_calls(random_calls(rng.randrange(50, 400), switches, start, 3, rng,
+    old = start - timedelta(days=9)  # older than the minute levels keep: only the 15-minute and daily levels
+    for first, days in [(start, 3)] * 6 + [(old, 2)]:  # imports of random sizes, overlapping the same buckets
+        insert_calls(random_calls(rng.randrange(50, 400), switches, first, days, rng,
                                   accounts=[("1001", None), ("1002", None), ("", None)]))
     incremental = {t: _snapshot(t) for t in KEYS}
     assert {r[0] for r in incremental["cdr_rollup_day"]} >= {"UTC", "Asia/Kolkata"}
     assert len(incremental["cdr_rollup_hour"]) > 100
-    rebuild_rollups(start.date() - timedelta(days=1), date.today() + timedelta(days=1))
+    assert db.scalar("SELECT min(bucket) FROM cdr_rollup_hour") < old + timedelta(days=1)
+    assert db.scalar("SELECT min(bucket) FROM cdr_rollup_minute") > old + timedelta(days=2)
+    rebuild_rollups(old.date() - timedelta(days=1), date.today() + timedelta(days=1))
     for table, rows in incremental.items():
         assert _snapshot(table) == rows, table
 
