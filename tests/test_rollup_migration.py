@@ -36,3 +36,11 @@ def test_rollup_rows_are_regrouped_into_the_new_keys(app):
     by_code = db.rows("SELECT bucket, accountcode, attempts FROM cdr_rollup_minute_account ORDER BY 1, 2")
     assert [(r["bucket"], r["accountcode"], r["attempts"]) for r in by_code] == [
         (T, "a1", 4), (T, "a2", 2), (T + timedelta(minutes=1), "a1", 4)]
+
+
+def test_the_rollups_leave_room_for_updates_in_place(app):
+    options = {r["relname"]: r["reloptions"] for r in db.rows(
+        "SELECT relname, reloptions FROM pg_class WHERE relname IN "
+        "('cdr_rollup_minute', 'cdr_rollup_minute_account', 'cdr_rollup_hour')")}
+    assert options == {"cdr_rollup_minute": ["fillfactor=50"], "cdr_rollup_minute_account": ["fillfactor=50"],
+                       "cdr_rollup_hour": ["fillfactor=70"]}
