@@ -28,7 +28,8 @@ TUNING = {
     "max_wal_size": "8GB",
     "checkpoint_timeout": "15min",
     # The bundled server compresses WAL with pglz only; compressing the full-page images written after
-    # each checkpoint doubled the first rollup update after it (1.94 s against 0.87 s, bench/README.md).
+    # each checkpoint doubled the first rollup update after it (1.94 s against 0.87 s). The price is more
+    # WAL to write: bulk imports run about 10 % slower (bench/README.md).
     "wal_compression": "off",
     "max_connections": "200",
     "jit": "off",
