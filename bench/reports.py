@@ -5,8 +5,8 @@
 Loads the calls with set-based SQL straight into ``cdr`` (30 days; a few switches, 200 accountcodes
 with a skewed traffic share, 60 countries, realistic causes and durations) and rebuilds the rollups.
 Then it measures, through gunicorn with a logged-in session, p50/p95 of each callback; the time to
-add 100,000 new calls to the rollups, six times in a row as successive imports (the first, with the
-server's buffers still cold, printed apart); and, for comparison, REFRESH MATERIALIZED VIEW
+add 100,000 new calls to the rollups, six times in a row as successive imports (the first, just after
+the server started, printed apart); and, for comparison, REFRESH MATERIALIZED VIEW
 CONCURRENTLY of an equivalent hourly view (what CDR-Stats does every 15 minutes). ``--skip-upkeep``
 times the callbacks only (the upkeep adds 600,000 calls to the database each time it runs).
 """
@@ -92,8 +92,8 @@ def add_calls(rows: int) -> tuple[float, float]:
 def rollup_upkeep(conn, rows: int = 100_000, batches: int = 5) -> None:
     """Add batches of 100k new calls to the 10M table and its rollups, as imports do; then the matview way.
 
-    The first batch after the server started finds its shared buffers empty (the recent pages of
-    every table come back from disk): it is printed apart from the ``batches`` that follow it.
+    The first batch after the server started may find pages of its tables still on disk (autoprewarm
+    reads them back in the background): it is printed apart from the ``batches`` that follow it.
     """
     from sqlalchemy import text
 
