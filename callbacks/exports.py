@@ -221,10 +221,9 @@ def reexport(_clicks, history_id, refresh):
 )
 def open_picked_schedule(schedule_id):
     _admin()
-    found = [r for r in store.list_schedules() if r["id"] == schedule_id]
-    if not found:
+    row = store.get_schedule(schedule_id) if schedule_id is not None else None
+    if row is None:
         raise PreventUpdate
-    row = found[0]
     return row["name"], row["template_name"], row["period_seconds"], row["export_dir"], row["enabled"]
 
 
@@ -236,12 +235,11 @@ def open_picked_schedule(schedule_id):
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):
     _admin()
-    found = [r for r in store.list_schedules() if r["id"] == schedule_id]
-    if not found:
+    deleted = store.delete_schedule(schedule_id) if schedule_id is not None else None
+    if deleted is None:
         return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, \
             no_update
-    store.delete_schedule(schedule_id)
-    return dbc.Alert(f"Deleted schedule {found[0]['name']!r}; its export history stays.", color="success",
+    return dbc.Alert(f"Deleted schedule {deleted['name']!r}; its export history stays.", color="success",
                      className="mb-0"), (refresh or 0) + 1, None
 
 
@@ -252,10 +250,10 @@ def delete_picked_schedule(_clicks, schedule_id, refresh):
 )
 def open_destination_list(name):
     _admin()
-    found = [r for r in store.list_destination_lists() if r["name"] == name]
-    if not found:
+    found = store.get_destination_list(name) if name else None
+    if found is None:
         raise PreventUpdate
-    return found[0]["name"], "\n".join(found[0]["prefixes"]), found[0]["description"]
+    return found["name"], "\n".join(found["prefixes"]), found["description"]
 
 
 @callback(

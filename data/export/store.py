@@ -169,18 +169,26 @@ def save_destination_list(name: str, prefixes: Iterable[str], description: str =
     return cleaned
 
 
+_DESTINATION_LIST = "SELECT name, prefixes, description, updated_at FROM export_destination_list"
+
+
 def list_destination_lists() -> list[dict]:
-    return db.rows("SELECT name, prefixes, description, updated_at FROM export_destination_list ORDER BY name")
+    return db.rows(f"{_DESTINATION_LIST} ORDER BY name")
+
+
+def get_destination_list(name: str) -> dict | None:
+    found = db.rows(f"{_DESTINATION_LIST} WHERE name = :n", n=name)
+    return found[0] if found else None
 
 
 def mask_prefixes(list_name: str) -> tuple[str, ...]:
     """The prefixes of a destination list ("" names none); ExportRefused for an unknown list."""
     if not list_name:
         return ()
-    found = db.rows("SELECT prefixes FROM export_destination_list WHERE name = :n", n=list_name)
-    if not found:
+    found = get_destination_list(list_name)
+    if found is None:
         raise ExportRefused(f"no destination list named {list_name!r}")
-    return tuple(found[0]["prefixes"])
+    return tuple(found["prefixes"])
 
 
 # --- Which CDRs, and the SQL that reads them ---------------------------------------------------
@@ -719,12 +727,19 @@ def list_schedules() -> list[dict]:
     return db.rows("SELECT * FROM export_schedule ORDER BY name")
 
 
-def delete_schedule(schedule_id: int) -> None:
+def get_schedule(schedule_id: int) -> dict | None:
+    found = db.rows("SELECT * FROM export_schedule WHERE id = :id", id=schedule_id)
+    return found[0] if found else None
+
+
+def delete_schedule(schedule_id: int) -> dict | None:
+    """Delete a schedule (its export history stays); returns what it was, None if there was none."""
     with db.transaction() as conn:
         before = _row(conn, f"DELETE FROM export_schedule WHERE id = :id RETURNING {_SCHEDULE_AUDITED}",
                       id=schedule_id)
         if before:
             _audit(conn, "delete", "export_schedule", schedule_id, before, None)
+    return before
 
 
 def rewind_schedule(schedule_id: int, watermark_id: int) -> None:
