@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from data import db
+from data import db, users
 from data.rollups import add_to_rollups
 
 COLUMNS = ("switch_id", "callid", "starting_date", "answered_date", "duration", "billsec", "progresssec",
@@ -70,3 +70,18 @@ def random_calls(n: int, switch_ids: list[int], start: datetime, days: int, rng:
 
 
 UTC = timezone.utc
+
+
+def customers_with_calls(prefix: str, ip: str, calls_by_code: dict[str, int], now: datetime) -> list:
+    """One customer per accountcode ("PREFIX-a", "PREFIX-b", ...; password "NAME-pw-1"), each with that many
+    10-second calls, a minute apart, from an hour before ``now``, on switch "PREFIX-sw"."""
+    switch = ensure_switch(f"{prefix}-sw", ip)
+    customers, calls = [], []
+    for letter, (code, count) in zip("abcdefgh", calls_by_code.items(), strict=False):
+        name = f"{prefix}-{letter}"
+        customer = users.create_user(name, f"{name}-pw-1", "customer", accountcodes=(code,))
+        customers.append(customer)
+        calls += [call(switch, now - timedelta(hours=1, minutes=i), billsec=10, accountcode=code,
+                       user_id=customer.id, callid=f"{code}-{i}") for i in range(count)]
+    insert_calls(calls)
+    return customers

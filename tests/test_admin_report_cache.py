@@ -3,10 +3,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import report_cache, users
+from data import report_cache
 from data.reports import ReportFilter, breakdown, totals
 from data.scope import Scope
-from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
+from tests.cdr_factory import UTC, call, customers_with_calls, ensure_switch, insert_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -14,13 +14,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 @pytest.fixture(scope="module")
 def two_customers(app):
-    a = users.create_user("cache-a", "cache-a-pw-1", "customer", accountcodes=("ca",))
-    b = users.create_user("cache-b", "cache-b-pw-1", "customer", accountcodes=("cb",))
-    switch = ensure_switch("cache-sw", "10.70.0.1")
-    insert_calls([call(switch, NOW - timedelta(hours=1, minutes=i), billsec=10, accountcode="ca", user_id=a.id,
-                       callid=f"ca-{i}") for i in range(3)]
-                 + [call(switch, NOW - timedelta(hours=1, minutes=i), billsec=10, accountcode="cb", user_id=b.id,
-                         callid=f"cb-{i}") for i in range(5)])
+    a, b = customers_with_calls("cache", "10.70.0.1", {"ca": 3, "cb": 5}, NOW)
     return Scope(a.id), Scope(b.id)
 
 

@@ -1,13 +1,13 @@
 """Per-request lookups kept for a second while the report cache is on: the logged-in user and a customer's
 group permissions. Each session still gets its own user and scope; changes apply within the second."""
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 import app as app_module
 from data import acl, db, report_cache, users
-from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
+from tests.cdr_factory import UTC, customers_with_calls
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request
 
@@ -19,13 +19,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture(scope="module")
 def customers(app):
     app.test_client().get("/login")
-    a = users.create_user("look-a", "look-a-pw-1", "customer", accountcodes=("la",))
-    b = users.create_user("look-b", "look-b-pw-1", "customer", accountcodes=("lb",))
-    switch = ensure_switch("look-sw", "10.71.0.1")
-    insert_calls([call(switch, NOW - timedelta(hours=1, minutes=i), billsec=10, accountcode="la", user_id=a.id,
-                       callid=f"la-{i}") for i in range(2)]
-                 + [call(switch, NOW - timedelta(hours=1, minutes=i), billsec=10, accountcode="lb", user_id=b.id,
-                         callid=f"lb-{i}") for i in range(7)])
+    a, b = customers_with_calls("look", "10.71.0.1", {"la": 2, "lb": 7}, NOW)
     return a, b
 
 
