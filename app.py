@@ -2,6 +2,7 @@
 
 ``flask --app app run`` / ``gunicorn 'app:create_app()'`` — see the README.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,8 +66,9 @@ def _serve_layout():
     if not current_user.is_authenticated:  # Dash validates the layout once, on the first request
         return app_shell(None, dash.page_container)
     granted = acl.current_permissions()
-    pages = sorted((p for p in dash.page_registry.values() if acl.page_allowed(granted, p)),
-                   key=lambda p: p.get("order", 50))
+    pages = sorted(
+        (p for p in dash.page_registry.values() if acl.page_allowed(granted, p)), key=lambda p: p.get("order", 50)
+    )
     nav = navbar(pages, current_user.username, current_user.is_admin, current_user.timezone, generate_csrf())
     return app_shell(nav, dash.page_container)
 
@@ -80,18 +82,24 @@ def _guard_admin_pages() -> None:
     acl.register_pages(dash.page_registry.values())
     for page in dash.page_registry.values():
         if not getattr(page["layout"], "is_guarded", False):
+
             def guarded(*args, _layout=page["layout"], _page=page, **kwargs):
                 if not acl.page_allowed(acl.current_permissions(), _page):
                     return forbidden()
                 return _layout(*args, **kwargs) if callable(_layout) else _layout
+
             guarded.is_guarded = True
             page["layout"] = guarded
 
 
 # Routes outside Dash that belong to a page: they need its permission.
 ROUTE_PERMISSIONS = {"/download/cdrs": acl.page_permission("/cdrs")}
-ROUTE_PERMISSIONS.update({"/download/rates": acl.page_permission("/rates"),  # rating's downloads
-                          "/download/billing": acl.page_permission("/billing")})
+ROUTE_PERMISSIONS.update(
+    {
+        "/download/rates": acl.page_permission("/rates"),  # rating's downloads
+        "/download/billing": acl.page_permission("/billing"),
+    }
+)
 
 
 def _page_of_callback(dash_app, output: str) -> dict | None:
@@ -108,8 +116,14 @@ def _page_of_callback(dash_app, output: str) -> dict | None:
         explicit = getattr(sys.modules.get(module), "CALLBACK_PAGES", {}).get(getattr(func, "__name__", ""))
         name = module.rpartition(".")[2]
         page_module = f"pages.{name}" if module.startswith(("callbacks.", "pages.")) else None
-        cache[output] = next((p for p in dash.page_registry.values()
-                              if (p["path"] == explicit if explicit else p.get("module") == page_module)), None)
+        cache[output] = next(
+            (
+                p
+                for p in dash.page_registry.values()
+                if (p["path"] == explicit if explicit else p.get("module") == page_module)
+            ),
+            None,
+        )
     return cache[output]
 
 

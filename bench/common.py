@@ -1,4 +1,5 @@
 """Shared pieces of the benchmark scripts: a database, peak RSS, percentiles, a logged-in HTTP client."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -40,8 +41,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 def summary_ms(samples: list[float]) -> str:
     ms = [s * 1000 for s in samples]
-    return (f"p50 {statistics.median(ms):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
-            f"max {max(ms):7.1f} ms  (n={len(ms)})")
+    return (
+        f"p50 {statistics.median(ms):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  max {max(ms):7.1f} ms  (n={len(ms)})"
+    )
 
 
 def free_port() -> int:
@@ -55,8 +57,21 @@ def start_server(workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, 
     port = free_port()
     env = {**os.environ, "SCHEDULER": "off", "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD", "bench-admin")}
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--threads", str(threads), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -84,6 +99,9 @@ class Session:
         return self.opener.open(self.base + path).read()
 
     def callback(self, body: dict) -> dict:
-        request = urllib.request.Request(self.base + "/_dash-update-component", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + "/_dash-update-component",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         return json.loads(self.opener.open(request).read())

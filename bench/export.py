@@ -9,6 +9,7 @@ its PostgreSQL backend (what the machine's other load cannot inflate much), and 
 Both templates are rendered by PostgreSQL (sqlrender.py; the FWV template's regexp field in Python);
 ``--python-path`` also runs both through the Python writer alone, for comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,26 @@ FWV_PROFILE = {
     "export_format": "*file_fwv",
     "header_fields": [
         {"tag": "TypeOfRecord", "type": "*constant", "value": "10", "width": 2},
-        {"tag": "FileSeqNr", "type": "*handler", "value": "*export_id", "width": 5, "strip": "right",
-         "padding": "zeroleft"},
+        {
+            "tag": "FileSeqNr",
+            "type": "*handler",
+            "value": "*export_id",
+            "width": 5,
+            "strip": "right",
+            "padding": "zeroleft",
+        },
         {"tag": "LastCdr", "type": "*handler", "value": "*last_cdr_atime", "width": 12, "layout": "020106150405"},
     ],
     "content_fields": [
         {"tag": "TypeOfRecord", "type": "*constant", "value": "20", "width": 2},
         {"tag": "Account", "value": "account", "width": 12, "strip": "left", "padding": "right"},
-        {"tag": "Destination", "value": r"~destination:s/^34(\d+)/0$1/", "width": 14, "strip": "xright",
-         "padding": "right"},
+        {
+            "tag": "Destination",
+            "value": r"~destination:s/^34(\d+)/0$1/",
+            "width": 14,
+            "strip": "xright",
+            "padding": "right",
+        },
         {"tag": "CallId", "value": "accid", "width": 16, "strip": "xleft", "padding": "left"},
         {"tag": "SetupTime", "type": "*datetime", "value": "setup_time", "width": 12, "layout": "020106150405"},
         {"tag": "Duration", "value": "usage", "width": 6, "padding": "zeroleft", "layout": "seconds"},
@@ -49,7 +61,7 @@ FWV_PROFILE = {
         {"tag": "NumberOfRecords", "type": "*handler", "value": "*cdrs_number", "width": 8, "padding": "zeroleft"},
         {"tag": "TotalCost", "type": "*handler", "value": "*cdrs_cost", "width": 12, "padding": "left"},
     ],
-}  # fmt: skip
+}
 
 
 def _environment(workdir: Path) -> None:
@@ -67,13 +79,18 @@ def load_cdrs(rows: int) -> float:
     rng = random.Random(1)
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
     with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO switch (name, ip, source_type) VALUES ('bench-a', '192.168.1.1', 3), "
-                    "('bench-b', '192.168.1.2', 4), ('bench-c', '10.0.0.3', 1) RETURNING id")
+        cur.execute(
+            "INSERT INTO switch (name, ip, source_type) VALUES ('bench-a', '192.168.1.1', 3), "
+            "('bench-b', '192.168.1.2', 4), ('bench-c', '10.0.0.3', 1) RETURNING id"
+        )
         switches = [r[0] for r in cur.fetchall()]
         customers = []
         for number in range(10):
-            cur.execute("INSERT INTO app_user (username, password_hash, role, tenant) VALUES (%s, 'x', 'customer', %s) "
-                        "RETURNING id", (f"bench-customer-{number}", None if number == 0 else f"tenant{number}.org"))
+            cur.execute(
+                "INSERT INTO app_user (username, password_hash, role, tenant) VALUES (%s, 'x', 'customer', %s) "
+                "RETURNING id",
+                (f"bench-customer-{number}", None if number == 0 else f"tenant{number}.org"),
+            )
             customers.append((f"10{number:02d}", cur.fetchone()[0]))
         cur.execute("SELECT ensure_cdr_partitions(%s, %s)", (start, start + timedelta(days=60)))
     began = time.perf_counter()
@@ -92,9 +109,12 @@ def load_cdrs(rows: int) -> float:
             )
         buffer.seek(0)
         with db.raw_connection() as conn, conn.cursor() as cur:
-            cur.copy_expert("COPY cdr (switch_id, cdr_source_type, callid, destination_number, starting_date, "
-                            "answered_date, duration, billsec, direction, accountcode, user_id, sell_cost) "
-                            "FROM STDIN", buffer)  # fmt: skip
+            cur.copy_expert(
+                "COPY cdr (switch_id, cdr_source_type, callid, destination_number, starting_date, "
+                "answered_date, duration, billsec, direction, accountcode, user_id, sell_cost) "
+                "FROM STDIN",
+                buffer,
+            )
     loaded = time.perf_counter() - began
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute("ANALYZE cdr")
@@ -121,8 +141,9 @@ def child(template_name: str, python_path: bool) -> None:
     from data.export import load_cdre_profile, store
     from data.export.sqlrender import sql_rendering
 
-    template = load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(
-        template_name)
+    template = (
+        load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(template_name)
+    )
     run = store.adhoc_run(template, store.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
     run.sql_rendering = not python_path
     sql_rendered = not python_path and sql_rendering(template, template.value_format(), lambda _field: "") is not None
@@ -134,14 +155,21 @@ def child(template_name: str, python_path: bool) -> None:
     wall = time.perf_counter() - began
     with db.raw_connection() as conn:
         same_backend = conn.get_backend_pid() == backend
-    print(json.dumps({
-        "template": template_name + (" (Python writer)" if python_path else ""),
-        "rows": result.summary.total_records, "seconds": wall, "rows_per_second": result.summary.total_records / wall,
-        "python_cpu": time.process_time() - began_cpu,
-        "postgres_cpu": _cpu_seconds(backend) - backend_cpu if same_backend else None,
-        "peak_rss_mb": _peak_rss_mb(), "bytes": result.bytes,
-        "sql_rendered": sql_rendered,
-    }))
+    print(
+        json.dumps(
+            {
+                "template": template_name + (" (Python writer)" if python_path else ""),
+                "rows": result.summary.total_records,
+                "seconds": wall,
+                "rows_per_second": result.summary.total_records / wall,
+                "python_cpu": time.process_time() - began_cpu,
+                "postgres_cpu": _cpu_seconds(backend) - backend_cpu if same_backend else None,
+                "peak_rss_mb": _peak_rss_mb(),
+                "bytes": result.bytes,
+                "sql_rendered": sql_rendered,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -166,16 +194,21 @@ def main() -> None:
         print(f"loading {args.rows:,} CDRs with COPY ...", flush=True)
         print(f"loaded in {load_cdrs(args.rows):.1f} s", flush=True)
         runs = [("cgr-csv", False), ("fwv", False)] + ([("cgr-csv", True), ("fwv", True)] if args.python_path else [])
-        print(f"{'template':<28}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'python cpu':>12}{'postgres cpu':>14}"
-              f"{'peak RSS':>10}")  # fmt: skip
+        print(
+            f"{'template':<28}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'python cpu':>12}{'postgres cpu':>14}"
+            f"{'peak RSS':>10}"
+        )
         for name, python_path in runs:
             command = [sys.executable, __file__, "--child", name] + (["--child-python"] if python_path else [])
             output = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ).stdout
             r = json.loads(output.strip().splitlines()[-1])
             pg = f"{r['postgres_cpu']:.1f} s" if r["postgres_cpu"] is not None else "?"
             template = r["template"] + (" (SQL)" if r["sql_rendered"] else "")
-            print(f"{template:<28}{r['rows']:>10,}{r['seconds']:>9.1f}{r['rows_per_second']:>10,.0f}"
-                  f"{r['python_cpu']:>10.1f} s{pg:>14}{r['peak_rss_mb']:>7.0f} MB", flush=True)
+            print(
+                f"{template:<28}{r['rows']:>10,}{r['seconds']:>9.1f}{r['rows_per_second']:>10,.0f}"
+                f"{r['python_cpu']:>10.1f} s{pg:>14}{r['peak_rss_mb']:>7.0f} MB",
+                flush=True,
+            )
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

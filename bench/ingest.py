@@ -15,6 +15,7 @@
 to show the pipeline's own share of the time.
 Uses its own embedded server (var/bench-ingest), or a database it creates next to DATABASE_URL's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,9 +72,11 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
                 answered = rng.random() < 0.58
                 ring = rng.randint(2, 30)
                 billsec = int(rng.lognormvariate(4.3, 1.1)) + 1 if answered else 0
-                lines.append(f"{SWITCHES[n % 4]},1,bench-{seed}-{n:09d},{2070000000 + n % 5000},Caller,"
-                             f"+{rng.choice(pools[dests[i]])},,,,{t:%Y-%m-%d %H:%M:%S},{ring + billsec},{billsec},,,,"
-                             f"{16 if answered else fails[i]},,2,,{accountcodes[n % 200]},,,,,{{}}\n")
+                lines.append(
+                    f"{SWITCHES[n % 4]},1,bench-{seed}-{n:09d},{2070000000 + n % 5000},Caller,"
+                    f"+{rng.choice(pools[dests[i]])},,,,{t:%Y-%m-%d %H:%M:%S},{ring + billsec},{billsec},,,,"
+                    f"{16 if answered else fails[i]},,2,,{accountcodes[n % 200]},,,,,{{}}\n"
+                )
             out.writelines(lines)
 
 
@@ -85,8 +88,13 @@ def fresh_database() -> str:
     given = os.environ.get("DATABASE_URL")
     url = make_url(bench_database("ingest"))
     name = f"{url.database}_bench_ingest" if given else url.database
-    cargs = {"dbname": "postgres", "user": url.username, "host": url.host or url.query.get("host"),
-             "port": url.port, "password": url.password}
+    cargs = {
+        "dbname": "postgres",
+        "user": url.username,
+        "host": url.host or url.query.get("host"),
+        "port": url.port,
+        "password": url.password,
+    }
     conn = psycopg2.connect(**{k: v for k, v in cargs.items() if v})
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -119,15 +127,21 @@ def raw_copy_rate(path: Path, rows: int) -> tuple[float, float]:
         cur.execute("SELECT ensure_cdr_partitions(min(starting_date), max(starting_date)) FROM bench_raw_copy")
         conn.commit()
         started = time.perf_counter()
-        cur.execute("""INSERT INTO cdr_call_key (switch_id, callid, starting_date)
+        cur.execute(
+            """INSERT INTO cdr_call_key (switch_id, callid, starting_date)
                        SELECT %s, callid, starting_date FROM bench_raw_copy ORDER BY callid COLLATE "C"
-                       ON CONFLICT DO NOTHING""", (switch_id,))
-        cur.execute("""INSERT INTO cdr (switch_id, cdr_source_type, callid, caller_id_number, caller_id_name,
+                       ON CONFLICT DO NOTHING""",
+            (switch_id,),
+        )
+        cur.execute(
+            """INSERT INTO cdr (switch_id, cdr_source_type, callid, caller_id_number, caller_id_name,
                            destination_number, starting_date, duration, billsec, hangup_cause_id, direction,
                            accountcode, extradata)
                        SELECT %s, cdr_source_type, callid, caller_id_number, caller_id_name, destination_number,
                            starting_date, duration, billsec, hangup_cause_id, direction, accountcode, extradata
-                       FROM bench_raw_copy ORDER BY starting_date""", (switch_id,))
+                       FROM bench_raw_copy ORDER BY starting_date""",
+            (switch_id,),
+        )
         conn.commit()
         store_seconds = time.perf_counter() - started
         cur.execute("DROP TABLE bench_raw_copy; TRUNCATE cdr, cdr_call_key; DELETE FROM switch")
@@ -138,8 +152,13 @@ def cli_import(path: Path) -> tuple[float, str, float, float]:
     """(rows/s as the command reports it, its last line, wall seconds, peak RSS in MB) of import-cdr."""
     env = {**os.environ, "SCHEDULER": "off"}
     started = time.perf_counter()
-    done = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "app", "import-cdr", str(path)], cwd=ROOT,
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "app", "import-cdr", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"import-cdr failed:\n{done.stderr[-3000:]}")

@@ -14,6 +14,7 @@ switch, an accountcode, or none; the range), so they do not all ask the same que
 seconds are a warm-up, not counted. Prints requests/s, p50/p95/p99 latency and errors, per callback
 and overall.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -190,8 +191,10 @@ def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
         if b"bin/postgres" in cmd and b"bench-reports" in cmd:
             postmaster = pid
             break
-    return {"web": _tree_cpu(server_pid, tree) if server_pid else 0.0,
-            "db": _tree_cpu(postmaster, tree) if postmaster else 0.0}
+    return {
+        "web": _tree_cpu(server_pid, tree) if server_pid else 0.0,
+        "db": _tree_cpu(postmaster, tree) if postmaster else 0.0,
+    }
 
 
 def report(outcome: dict) -> None:
@@ -200,8 +203,10 @@ def report(outcome: dict) -> None:
 
     def line(name: str, samples: list[float], errors: int) -> str:
         ms = [s * 1000 for s in samples] or [0.0]
-        return (f"{name:20s} {len(samples) / seconds:8.1f}/s  p50 {statistics.median(ms):7.1f} ms  "
-                f"p95 {percentile(ms, 95):7.1f} ms  p99 {percentile(ms, 99):7.1f} ms  errors {errors}")
+        return (
+            f"{name:20s} {len(samples) / seconds:8.1f}/s  p50 {statistics.median(ms):7.1f} ms  "
+            f"p95 {percentile(ms, 95):7.1f} ms  p99 {percentile(ms, 99):7.1f} ms  errors {errors}"
+        )
 
     for name, samples in sorted(outcome["results"].items()):
         print(line(name, samples, outcome["errors"].get(name, 0)))
@@ -209,9 +214,11 @@ def report(outcome: dict) -> None:
     cpu = outcome.get("cpu")
     if cpu and everything:
         per = {k: v / len(everything) * 1000 for k, v in cpu.items()}
-        print(f"CPU per callback: web {per['web']:.1f} ms, PostgreSQL {per['db']:.1f} ms, this load generator "
-              f"{per['client']:.1f} ms -> at most {2000 / max(per['web'] + per['db'], 0.001):.0f} callbacks/s on 2 "
-              "idle cores (server side only)")
+        print(
+            f"CPU per callback: web {per['web']:.1f} ms, PostgreSQL {per['db']:.1f} ms, this load generator "
+            f"{per['client']:.1f} ms -> at most {2000 / max(per['web'] + per['db'], 0.001):.0f} callbacks/s on 2 "
+            "idle cores (server side only)"
+        )
     before, after = outcome["load"]
     print(f"load average (1 min) at the start / end of the measured window: {before:.1f} / {after:.1f}")
 
@@ -267,9 +274,12 @@ def main() -> None:
     if not base:
         server, base = start_server(workers=args.workers, threads=args.threads)
     try:
-        print(f"{args.users} users, {args.seconds:.0f} s (after {WARMUP_SECONDS} s warm-up), {base}, "
-              f"{args.workers} workers x {args.threads} threads, REPORT_CACHE_SECONDS="
-              f"{os.environ.get('REPORT_CACHE_SECONDS', 'default')}", flush=True)
+        print(
+            f"{args.users} users, {args.seconds:.0f} s (after {WARMUP_SECONDS} s warm-up), {base}, "
+            f"{args.workers} workers x {args.threads} threads, REPORT_CACHE_SECONDS="
+            f"{os.environ.get('REPORT_CACHE_SECONDS', 'default')}",
+            flush=True,
+        )
         report(run(base, args.users, args.seconds, callbacks, server.pid if server else None))
     finally:
         if server is not None:

@@ -12,6 +12,7 @@
    seconds of its PostgreSQL backends (the machine is shared: the CPU seconds are rating's own cost).
 5. The rating statuses of the stored calls.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ def _deck_prefixes(rng: random.Random) -> list[str]:
         for number in numbers:
             for extra in (1, 2, 3, 4):
                 if rng.random() < 0.3:
-                    prefixes.add(number[:len(number) - 8 + extra] if len(number) > 9 else number[:4])
+                    prefixes.add(number[: len(number) - 8 + extra] if len(number) > 9 else number[:4])
     codes = sorted(dial_prefixes())
     while len(prefixes) < 20_000:
         code = rng.choice(codes)
@@ -61,27 +62,44 @@ def configure_rating(rng: random.Random) -> None:
     for name, priority in (("A", 1), ("B", 2), ("C", 3)):
         provider = rates.create_provider(admin, f"Carrier {name}", priority=priority)
         plan = rates.create_rate_plan(admin, f"carrier-{name}", "carrier", provider_id=provider)
-        rows = [RateRow(p, "", Decimal(rng.randrange(100, 20000)).scaleb(-5), Decimal(0),
-                        rng.choice([1, 30, 60]), rng.choice([1, 6, 60]), start,
-                        mid_month if name == "C" else None)
-                for p in prefixes if name == "A" or rng.random() < 0.8]
+        rows = [
+            RateRow(
+                p,
+                "",
+                Decimal(rng.randrange(100, 20000)).scaleb(-5),
+                Decimal(0),
+                rng.choice([1, 30, 60]),
+                rng.choice([1, 6, 60]),
+                start,
+                mid_month if name == "C" else None,
+            )
+            for p in prefixes
+            if name == "A" or rng.random() < 0.8
+        ]
         rates.store_rates(admin, plan, rows)
         carrier_plans.append(plan)
     retail = rates.create_rate_plan(admin, "retail", "retail")
     rates.derive_retail_rates(admin, carrier_plans[0], retail, Decimal(30))
     bans = rates.create_ban_plan(admin, "premium", ["88213", "881", "3490", "4470"])
-    plans = [rates.create_voip_plan(admin, "standard", [retail, *carrier_plans], [bans]),
-             rates.create_voip_plan(admin, "two carriers", [retail, *carrier_plans[:2]], [bans])]
+    plans = [
+        rates.create_voip_plan(admin, "standard", [retail, *carrier_plans], [bans]),
+        rates.create_voip_plan(admin, "two carriers", [retail, *carrier_plans[:2]], [bans]),
+    ]
     with db.transaction() as conn:
         for n, code in enumerate(ACCOUNTCODES):
             plan = plans[0] if n < 150 else plans[1] if n < 190 else None
             user_id = conn.exec_driver_sql(
                 "INSERT INTO app_user (username, password_hash, role, voip_plan_id) "
-                "VALUES (%(u)s, '!', 'customer', %(p)s) RETURNING id", {"u": code, "p": plan}).scalar()
-            conn.exec_driver_sql("INSERT INTO user_accountcode (accountcode, user_id) VALUES (%(c)s, %(u)s)",
-                                 {"c": code, "u": user_id})
-    print(f"rate decks           {len(prefixes):,} prefixes per deck, {db.scalar('SELECT count(*) FROM rate'):,} "
-          "rates in all")
+                "VALUES (%(u)s, '!', 'customer', %(p)s) RETURNING id",
+                {"u": code, "p": plan},
+            ).scalar()
+            conn.exec_driver_sql(
+                "INSERT INTO user_accountcode (accountcode, user_id) VALUES (%(c)s, %(u)s)", {"c": code, "u": user_id}
+            )
+    print(
+        f"rate decks           {len(prefixes):,} prefixes per deck, {db.scalar('SELECT count(*) FROM rate'):,} "
+        "rates in all"
+    )
 
 
 def _backend_cpu(pid: int) -> float:
@@ -155,16 +173,22 @@ def main() -> None:
     print(f"ratio                {rate / copy_rate:.2f}")
     print(f"summary              {last_line}")
     statuses = db.rows("SELECT rating_status, count(*) AS calls FROM cdr GROUP BY 1 ORDER BY 1")
-    print("rating statuses      " + ", ".join(
-        f"{RatingStatus(r['rating_status']).label if r['rating_status'] else 'none'}: {r['calls']:,}"
-        for r in statuses))
+    print(
+        "rating statuses      "
+        + ", ".join(
+            f"{RatingStatus(r['rating_status']).label if r['rating_status'] else 'none'}: {r['calls']:,}"
+            for r in statuses
+        )
+    )
     print(f"load average         {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} cores)")
     timed = import_with_rating_timed(path)
-    print(f"in-process import    {timed['rate']:,.0f} rows/s; PostgreSQL CPU of the batches "
-          f"{timed['batch_cpu']:.1f} s, "
-          f"of which rate_staged_calls {timed['rating_cpu']:.1f} s ({timed['rating_cpu'] * 1e6 / args.rows:.1f} µs "
-          f"per call, {timed['rating_cpu'] / max(timed['batch_cpu'], 1e-9):.0%}); rating wall "
-          f"{timed['rating_wall']:.1f} s over the two workers")
+    print(
+        f"in-process import    {timed['rate']:,.0f} rows/s; PostgreSQL CPU of the batches "
+        f"{timed['batch_cpu']:.1f} s, "
+        f"of which rate_staged_calls {timed['rating_cpu']:.1f} s ({timed['rating_cpu'] * 1e6 / args.rows:.1f} µs "
+        f"per call, {timed['rating_cpu'] / max(timed['batch_cpu'], 1e-9):.0%}); rating wall "
+        f"{timed['rating_wall']:.1f} s over the two workers"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the server started, printed apart); and, for comparison, REFRESH MATERIALIZED VI
 CONCURRENTLY of an equivalent hourly view (what CDR-Stats does every 15 minutes). ``--skip-upkeep``
 times the callbacks only (the upkeep adds 600,000 calls to the database each time it runs).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,68 @@ from datetime import date, datetime, timedelta, timezone
 
 from common import ROOT, Session, bench_database, start_server, summary_ms  # noqa: F401
 
-COUNTRIES = ["34", "44", "1", "49", "33", "39", "351", "31", "32", "41", "43", "48", "46", "47", "45", "358", "353",
-             "30", "420", "36", "40", "359", "385", "386", "421", "370", "371", "372", "7", "380", "90", "972",
-             "971", "966", "20", "212", "213", "216", "234", "254", "27", "91", "92", "880", "86", "81", "82",
-             "852", "65", "60", "62", "63", "66", "84", "61", "64", "52", "55", "54", "57"]
+COUNTRIES = [
+    "34",
+    "44",
+    "1",
+    "49",
+    "33",
+    "39",
+    "351",
+    "31",
+    "32",
+    "41",
+    "43",
+    "48",
+    "46",
+    "47",
+    "45",
+    "358",
+    "353",
+    "30",
+    "420",
+    "36",
+    "40",
+    "359",
+    "385",
+    "386",
+    "421",
+    "370",
+    "371",
+    "372",
+    "7",
+    "380",
+    "90",
+    "972",
+    "971",
+    "966",
+    "20",
+    "212",
+    "213",
+    "216",
+    "234",
+    "254",
+    "27",
+    "91",
+    "92",
+    "880",
+    "86",
+    "81",
+    "82",
+    "852",
+    "65",
+    "60",
+    "62",
+    "63",
+    "66",
+    "84",
+    "61",
+    "64",
+    "52",
+    "55",
+    "54",
+    "57",
+]
 
 
 def generate_calls(conn, rows: int, first_id: int, days: int = 30, batch: int = 1_000_000) -> None:
@@ -33,15 +92,21 @@ def generate_calls(conn, rows: int, first_id: int, days: int = 30, batch: int = 
     start = end - timedelta(days=days)
     conn.execute(text("SELECT ensure_cdr_partitions(:s, :e)"), {"s": start, "e": end})
     for n in (1, 2, 3):
-        conn.execute(text("INSERT INTO switch (id, name, ip, source_type) "
-                          "VALUES (:n, 'bench-' || :n, '10.99.0.' || :n, 3) ON CONFLICT DO NOTHING"), {"n": n})
+        conn.execute(
+            text(
+                "INSERT INTO switch (id, name, ip, source_type) "
+                "VALUES (:n, 'bench-' || :n, '10.99.0.' || :n, 3) ON CONFLICT DO NOTHING"
+            ),
+            {"n": n},
+        )
     conn.execute(text("SELECT setval('switch_id_seq', (SELECT max(id) FROM switch))"))
     conn.commit()
     done = 0
     while done < rows:
         n = min(batch, rows - done)
         t0 = time.perf_counter()
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO cdr (switch_id, cdr_source_type, callid, destination_number, normalised_number, dialcode,
                              country_code, starting_date, answered_date, duration, billsec, progresssec,
                              hangup_cause_id, direction, accountcode, user_id, buy_cost, sell_cost)
@@ -63,8 +128,14 @@ def generate_calls(conn, rows: int, first_id: int, days: int = 30, batch: int = 
                        floor(-ln(1 - random()) * 150)::int + 1 AS billsec
                 FROM generate_series(:first, :last) g
             ) c JOIN dial_prefix p ON p.prefix = c.dial"""),
-            {"countries": COUNTRIES, "start": start, "end": end, "first": first_id + done,
-             "last": first_id + done + n - 1})
+            {
+                "countries": COUNTRIES,
+                "start": start,
+                "end": end,
+                "first": first_id + done,
+                "last": first_id + done + n - 1,
+            },
+        )
         conn.commit()
         done += n
         print(f"  generated {done:,} calls ({n / (time.perf_counter() - t0):,.0f}/s)", flush=True)
@@ -80,8 +151,10 @@ def add_calls(rows: int) -> tuple[float, float]:
     with db.raw_connection() as raw, raw.cursor() as cur:
         cur.execute("CREATE TEMP TABLE new_calls (LIKE cdr INCLUDING DEFAULTS) ON COMMIT DROP")
         cur.execute("INSERT INTO new_calls SELECT * FROM cdr ORDER BY id DESC LIMIT %s", (rows,))
-        cur.execute("UPDATE new_calls SET id = id - (SELECT min(id) FROM new_calls) + (SELECT max(id) FROM cdr) + 1, "
-                    "callid = callid || '-new', starting_date = now() - random() * interval '1 hour'")
+        cur.execute(
+            "UPDATE new_calls SET id = id - (SELECT min(id) FROM new_calls) + (SELECT max(id) FROM cdr) + 1, "
+            "callid = callid || '-new', starting_date = now() - random() * interval '1 hour'"
+        )
         t0 = time.perf_counter()
         cur.execute("INSERT INTO cdr SELECT * FROM new_calls")
         t1 = time.perf_counter()
@@ -101,21 +174,29 @@ def rollup_upkeep(conn, rows: int = 100_000, batches: int = 5) -> None:
     (insert_first, rollup_first), rest = timings[0], timings[1:]
     print(f"add {rows:,} calls, first batch: insert into cdr {insert_first:.2f} s, rollup update {rollup_first:.2f} s")
     updates = sorted(r for _, r in rest)
-    print(f"add {rows:,} calls, next {batches} batches: rollup update {', '.join(f'{u:.2f}' for u in updates)} s "
-          f"(median {updates[len(updates) // 2]:.2f} s); insert into cdr median "
-          f"{sorted(i for i, _ in rest)[len(rest) // 2]:.2f} s")
+    print(
+        f"add {rows:,} calls, next {batches} batches: rollup update {', '.join(f'{u:.2f}' for u in updates)} s "
+        f"(median {updates[len(updates) // 2]:.2f} s); insert into cdr median "
+        f"{sorted(i for i, _ in rest)[len(rest) // 2]:.2f} s"
+    )
 
     conn.execute(text("DROP MATERIALIZED VIEW IF EXISTS bench_matv_hour"))
-    conn.execute(text("""
+    conn.execute(
+        text("""
         CREATE MATERIALIZED VIEW bench_matv_hour AS
         SELECT date_trunc('hour', starting_date) AS bucket, COALESCE(user_id, 0) AS user_id,
                switch_id, COALESCE(country_code, '') AS country_code,
                COALESCE(hangup_cause_id, 0) AS hangup_cause_id, direction, cdr_source_type,
                count(*) AS attempts, count(*) FILTER (WHERE billsec > 0) AS answered, sum(duration) AS duration,
                sum(billsec) AS billsec, sum(buy_cost) AS buy_cost, sum(sell_cost) AS sell_cost
-        FROM cdr GROUP BY 1, 2, 3, 4, 5, 6, 7"""))
-    conn.execute(text("CREATE UNIQUE INDEX ON bench_matv_hour (bucket, user_id, switch_id, country_code, "
-                      "hangup_cause_id, direction, cdr_source_type)"))
+        FROM cdr GROUP BY 1, 2, 3, 4, 5, 6, 7""")
+    )
+    conn.execute(
+        text(
+            "CREATE UNIQUE INDEX ON bench_matv_hour (bucket, user_id, switch_id, country_code, "
+            "hangup_cause_id, direction, cdr_source_type)"
+        )
+    )
     conn.commit()
     t0 = time.perf_counter()
     conn.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY bench_matv_hour"))
@@ -139,12 +220,16 @@ def callback_timings(repeat: int) -> None:
         "overview 1 day": ("refresh_overview", [*filters(today, today), "switch"]),
         "overview 30 days": ("refresh_overview", [*filters(today - timedelta(days=29), today), "switch"]),
         "overview 1 year": ("refresh_overview", [*filters(today - timedelta(days=364), today), "switch"]),
-        "daily comparison": ("refresh_daily_comparison",
-                             [today.isoformat(), "previous-days", 6, [], "calls", None, None, None]),
+        "daily comparison": (
+            "refresh_daily_comparison",
+            [today.isoformat(), "previous-days", 6, [], "calls", None, None, None],
+        ),
         "country report": ("refresh_countries", [*filters(today - timedelta(days=29), today), "calls"]),
         "world map": ("refresh_world_map", filters(today - timedelta(days=29), today)),
-        "concurrent calls 1 day": ("refresh_concurrent_calls", filters(today - timedelta(days=1),
-                                                                       today - timedelta(days=1))),
+        "concurrent calls 1 day": (
+            "refresh_concurrent_calls",
+            filters(today - timedelta(days=1), today - timedelta(days=1)),
+        ),
     }
     month = f"start={(today - timedelta(days=29)).isoformat()}&end={today.isoformat()}"
     first_page = {"startRow": 0, "endRow": 100, "sortModel": []}
@@ -153,13 +238,16 @@ def callback_timings(repeat: int) -> None:
         "CDR search, filtered": ("load_block", [first_page], [f"?{month}&switch=2&answered=1", None, None]),
     }
     server, base = start_server()
-    print(f"load average (1 min) before the timings: {os.getloadavg()[0]:.1f}; REPORT_CACHE_SECONDS="
-          f"{os.environ.get('REPORT_CACHE_SECONDS', 'unset (off)')}")
+    print(
+        f"load average (1 min) before the timings: {os.getloadavg()[0]:.1f}; REPORT_CACHE_SECONDS="
+        f"{os.environ.get('REPORT_CACHE_SECONDS', 'unset (off)')}"
+    )
     try:
         session = Session(base, "admin", "bench-admin")
         bodies = {name: callback_body(callbacks, func, inputs) for name, (func, inputs) in cases.items()}
-        bodies.update({name: callback_body(callbacks, func, inputs, state)
-                       for name, (func, inputs, state) in searches.items()})
+        bodies.update(
+            {name: callback_body(callbacks, func, inputs, state) for name, (func, inputs, state) in searches.items()}
+        )
         for name, body in bodies.items():
             session.callback(body)  # warm-up
             samples = []
@@ -202,8 +290,10 @@ def main() -> None:
             print(f"concurrent calls per minute computed in {time.perf_counter() - t0:.1f} s")
             conn.commit()
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-        print(f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
-              f"hour rollup rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr_rollup_hour').scalar():,}")
+        print(
+            f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
+            f"hour rollup rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr_rollup_hour').scalar():,}"
+        )
         callback_timings(args.repeat)
         if not args.skip_upkeep:
             rollup_upkeep(conn)

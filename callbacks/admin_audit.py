@@ -1,4 +1,5 @@
 """Callbacks of the audit log page (admins only)."""
+
 from datetime import timezone
 
 import dash_bootstrap_components as dbc
@@ -10,7 +11,8 @@ from data import audit
 
 @callback(
     Output("admin-audit-table", "children"),
-    Input("admin-audit-kind", "value"), Input("admin-audit-actor", "value"),
+    Input("admin-audit-kind", "value"),
+    Input("admin-audit-actor", "value"),
 )
 def show_audit(kind, actor):
     require_admin()
@@ -20,14 +22,26 @@ def show_audit(kind, actor):
     head = html.Thead(html.Tr([html.Th(t) for t in ("When (UTC)", "Who", "What", "Object", "Change", "Details")]))
     body = []
     for row in rows:
-        details = html.Details([
-            html.Summary("before / after", className="small"),
-            dbc.Row([dbc.Col(json_block(row["before"])), dbc.Col(json_block(row["after"]))]),
-        ]) if row["before"] is not None or row["after"] is not None else None
-        body.append(html.Tr([
-            html.Td(shown(row["at"].astimezone(timezone.utc).replace(tzinfo=None)), className="text-nowrap"),
-            html.Td(row["actor"]), html.Td(row["action"]),
-            html.Td(f"{row['target_type']} {row['target_id'] or ''}"),
-            html.Td(audit.summary(row), className="small"), html.Td(details),
-        ]))
+        details = (
+            html.Details(
+                [
+                    html.Summary("before / after", className="small"),
+                    dbc.Row([dbc.Col(json_block(row["before"])), dbc.Col(json_block(row["after"]))]),
+                ]
+            )
+            if row["before"] is not None or row["after"] is not None
+            else None
+        )
+        body.append(
+            html.Tr(
+                [
+                    html.Td(shown(row["at"].astimezone(timezone.utc).replace(tzinfo=None)), className="text-nowrap"),
+                    html.Td(row["actor"]),
+                    html.Td(row["action"]),
+                    html.Td(f"{row['target_type']} {row['target_id'] or ''}"),
+                    html.Td(audit.summary(row), className="small"),
+                    html.Td(details),
+                ]
+            )
+        )
     return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, id="admin-audit-rows")

@@ -1,4 +1,5 @@
 """Callbacks of the groups page (admins only: each checks, whatever the page guard does)."""
+
 from dash import Input, Output, State, callback, ctx, no_update
 
 from components.admin import error, message, require_admin
@@ -7,7 +8,8 @@ from pages.admin_groups import group_options, groups_table
 
 
 @callback(
-    Output("admin-group-name", "value"), Output("admin-group-description", "value"),
+    Output("admin-group-name", "value"),
+    Output("admin-group-description", "value"),
     Output("admin-group-permissions", "value"),
     Input("admin-group-select", "value"),
     prevent_initial_call=True,
@@ -21,11 +23,16 @@ def fill_group_form(selected):
 
 
 @callback(
-    Output("admin-group-message", "children"), Output("admin-group-select", "options"),
-    Output("admin-group-select", "value"), Output("admin-groups", "children"),
-    Input("admin-group-save", "n_clicks"), Input("admin-group-delete", "n_clicks"),
-    State("admin-group-select", "value"), State("admin-group-name", "value"),
-    State("admin-group-description", "value"), State("admin-group-permissions", "value"),
+    Output("admin-group-message", "children"),
+    Output("admin-group-select", "options"),
+    Output("admin-group-select", "value"),
+    Output("admin-groups", "children"),
+    Input("admin-group-save", "n_clicks"),
+    Input("admin-group-delete", "n_clicks"),
+    State("admin-group-select", "value"),
+    State("admin-group-name", "value"),
+    State("admin-group-description", "value"),
+    State("admin-group-permissions", "value"),
     prevent_initial_call=True,
 )
 def save_group(_save, _delete, selected, name, description, permissions):
@@ -41,8 +48,9 @@ def save_group(_save, _delete, selected, name, description, permissions):
             text = f"Created group {name!r}."
         else:
             group_id = int(selected)
-            acl.update_group(actor, group_id, name=name or "", permissions=permissions or [],
-                             description=description or "")
+            acl.update_group(
+                actor, group_id, name=name or "", permissions=permissions or [], description=description or ""
+            )
             text = f"Saved group {name!r}."
     except ValueError as exc:
         return error(exc), no_update, no_update, no_update

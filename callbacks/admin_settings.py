@@ -1,4 +1,5 @@
 """Callbacks of the settings page (admins only): save the number plan, try a number against it."""
+
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from components.admin import error, message, require_admin
@@ -10,8 +11,10 @@ PLAN_STATES = [State(f"admin-plan-{name}", "value") for name in FIELDS]
 
 
 @callback(
-    Output("admin-plan-message", "children"), Output("admin-plan-inputs", "children"),
-    Input("admin-plan-save", "n_clicks"), Input("admin-plan-reset", "n_clicks"),
+    Output("admin-plan-message", "children"),
+    Output("admin-plan-inputs", "children"),
+    Input("admin-plan-save", "n_clicks"),
+    Input("admin-plan-reset", "n_clicks"),
     *PLAN_STATES,
     prevent_initial_call=True,
 )
@@ -29,8 +32,10 @@ def save_plan(_save, _reset, *values):
 
 @callback(
     Output("admin-plan-try-result", "children"),
-    Input("admin-plan-try", "n_clicks"), Input("admin-plan-try-number", "n_submit"),
-    State("admin-plan-try-number", "value"), *PLAN_STATES,
+    Input("admin-plan-try", "n_clicks"),
+    Input("admin-plan-try-number", "n_submit"),
+    State("admin-plan-try-number", "value"),
+    *PLAN_STATES,
     prevent_initial_call=True,
 )
 def try_number(_clicks, _submit, number, *values):
@@ -43,9 +48,17 @@ def try_number(_clicks, _submit, number, *values):
     except ValueError as exc:
         return error(exc)
     result = normalise_number((number or "")[:64], plan)
-    return html.Div([
-        html.Ol([html.Li(step) for step in result.steps], id="admin-plan-try-steps", className="small"),
-        html.P([html.Strong("Result: "), f"{result.normalised or '–'} · {result.kind} · country "
-                f"{result.country_code or 'unknown'} · dial code {result.dialcode or '–'}"],
-               id="admin-plan-try-summary", className="small mb-0"),
-    ])
+    return html.Div(
+        [
+            html.Ol([html.Li(step) for step in result.steps], id="admin-plan-try-steps", className="small"),
+            html.P(
+                [
+                    html.Strong("Result: "),
+                    f"{result.normalised or '–'} · {result.kind} · country "
+                    f"{result.country_code or 'unknown'} · dial code {result.dialcode or '–'}",
+                ],
+                id="admin-plan-try-summary",
+                className="small mb-0",
+            ),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Callbacks of the switches page (admins only: each checks, whatever the page guard does)."""
+
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from components.admin import error, message, require_admin
@@ -7,8 +8,10 @@ from pages.admin_switches import switch_options, switches_table
 
 
 @callback(
-    Output("admin-switch-name", "value"), Output("admin-switch-ip", "value"),
-    Output("admin-switch-source-type", "value"), Output("admin-switch-timezone", "value"),
+    Output("admin-switch-name", "value"),
+    Output("admin-switch-ip", "value"),
+    Output("admin-switch-source-type", "value"),
+    Output("admin-switch-timezone", "value"),
     Input("admin-switch-select", "value"),
     prevent_initial_call=True,
 )
@@ -22,11 +25,17 @@ def fill_switch_form(selected):
 
 
 @callback(
-    Output("admin-switch-message", "children"), Output("admin-switch-select", "options"),
-    Output("admin-switch-select", "value"), Output("admin-switches", "children"),
-    Input("admin-switch-save", "n_clicks"), Input("admin-switch-rotate", "n_clicks"),
-    State("admin-switch-select", "value"), State("admin-switch-name", "value"), State("admin-switch-ip", "value"),
-    State("admin-switch-source-type", "value"), State("admin-switch-timezone", "value"),
+    Output("admin-switch-message", "children"),
+    Output("admin-switch-select", "options"),
+    Output("admin-switch-select", "value"),
+    Output("admin-switches", "children"),
+    Input("admin-switch-save", "n_clicks"),
+    Input("admin-switch-rotate", "n_clicks"),
+    State("admin-switch-select", "value"),
+    State("admin-switch-name", "value"),
+    State("admin-switch-ip", "value"),
+    State("admin-switch-source-type", "value"),
+    State("admin-switch-timezone", "value"),
     prevent_initial_call=True,
 )
 def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
@@ -36,10 +45,13 @@ def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
             if not selected or selected == "new":
                 return message("Save the switch first.", "warning"), no_update, no_update, no_update
             key = admin.rotate_switch_key(actor, int(selected))
-            shown = message([
-                "New push API key (shown once: copy it now; the previous key no longer works): ",
-                html.Code(key, id="admin-switch-key", className="user-select-all"),
-            ], "warning")
+            shown = message(
+                [
+                    "New push API key (shown once: copy it now; the previous key no longer works): ",
+                    html.Code(key, id="admin-switch-key", className="user-select-all"),
+                ],
+                "warning",
+            )
             return shown, no_update, no_update, switches_table()
         if not selected or selected == "new":
             switch_id = admin.create_switch(actor, name or "", ip or "", int(source_type or 0), timezone or "UTC")

@@ -1,4 +1,5 @@
 """Callbacks of the users page (admins only: each checks, whatever the page guard does)."""
+
 from dash import Input, Output, State, callback, no_update
 
 from components.admin import error, message, require_admin
@@ -6,8 +7,19 @@ from data import admin
 from pages.admin_users import user_options, users_table
 from routes.auth import renew_session_stamp
 
-FIELDS = ("username", "password", "role", "active", "full-name", "email", "timezone", "accountcodes", "groups", "plan",
-          "report-emails")
+FIELDS = (
+    "username",
+    "password",
+    "role",
+    "active",
+    "full-name",
+    "email",
+    "timezone",
+    "accountcodes",
+    "groups",
+    "plan",
+    "report-emails",
+)
 
 
 @callback(
@@ -23,9 +35,20 @@ def fill_user_form(selected):
     user = admin.user_detail(int(selected))
     if user is None:
         return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
-    return (user["username"], "", user["role"], user["is_active"], user["full_name"], user["email"] or "",
-            user["timezone"], ", ".join(user["accountcodes"]), list(user["group_ids"]),
-            str(user["voip_plan_id"] or ""), "\n".join(user.get("report_emails") or []), no_update)
+    return (
+        user["username"],
+        "",
+        user["role"],
+        user["is_active"],
+        user["full_name"],
+        user["email"] or "",
+        user["timezone"],
+        ", ".join(user["accountcodes"]),
+        list(user["group_ids"]),
+        str(user["voip_plan_id"] or ""),
+        "\n".join(user.get("report_emails") or []),
+        no_update,
+    )
 
 
 @callback(
@@ -49,8 +72,9 @@ def accountcodes_hint(value, selected):
     owners = admin.accountcode_owners(new)
     calls = admin.calls_with_accountcodes(new)
     parts = [f"New accountcodes: {', '.join(new)}. {calls:,} stored calls carry them."]
-    taken = [f"{code} (now {owner['username']})" for code, owner in owners.items()
-             if str(owner["user_id"]) != str(selected)]
+    taken = [
+        f"{code} (now {owner['username']})" for code, owner in owners.items() if str(owner["user_id"]) != str(selected)
+    ]
     if taken:
         parts.append(f"Taken from another customer: {', '.join(taken)}.")
     return message(" ".join(parts), "info", "admin-user-codes-info")
@@ -63,29 +87,64 @@ def accountcodes_hint(value, selected):
     Output("admin-users", "children"),
     Output("admin-user-password", "value", allow_duplicate=True),
     Input("admin-user-save", "n_clicks"),
-    [State("admin-user-select", "value")] + [State(f"admin-user-{f}", "value") for f in FIELDS]
+    [State("admin-user-select", "value")]
+    + [State(f"admin-user-{f}", "value") for f in FIELDS]
     + [State("admin-user-reassign", "value")],
     prevent_initial_call=True,
 )
-def save_user(_clicks, selected, username, password, role, active, full_name, email, timezone, codes, groups, plan,
-              report_emails, reassign):
+def save_user(
+    _clicks,
+    selected,
+    username,
+    password,
+    role,
+    active,
+    full_name,
+    email,
+    timezone,
+    codes,
+    groups,
+    plan,
+    report_emails,
+    reassign,
+):
     actor = require_admin()
-    fields = {"username": username or "", "role": role, "is_active": bool(active), "full_name": full_name or "",
-              "email": email or None, "timezone": timezone or "UTC", "voip_plan_id": int(plan) if plan else None}
+    fields = {
+        "username": username or "",
+        "role": role,
+        "is_active": bool(active),
+        "full_name": full_name or "",
+        "email": email or None,
+        "timezone": timezone or "UTC",
+        "voip_plan_id": int(plan) if plan else None,
+    }
     try:
         if not selected or selected == "new":
             moving = admin.calls_with_accountcodes(admin.parse_accountcodes(codes or "")) if reassign else 0
-            user_id = admin.create_user(actor, password=password or "", accountcodes=codes or "",
-                                        group_ids=groups or [], reassign=bool(reassign),
-                                        report_emails=report_emails or "", **fields)
+            user_id = admin.create_user(
+                actor,
+                password=password or "",
+                accountcodes=codes or "",
+                group_ids=groups or [],
+                reassign=bool(reassign),
+                report_emails=report_emails or "",
+                **fields,
+            )
             text = f"Created {fields['role']} {fields['username']!r}."
             if moving:
                 text += f" {moving:,} stored calls re-assigned."
         else:
             user_id = int(selected)
-            result = admin.update_user(actor, user_id, password=password or None, accountcodes=codes or "",
-                                       group_ids=groups or [], reassign=bool(reassign),
-                                       report_emails=report_emails or "", **fields)
+            result = admin.update_user(
+                actor,
+                user_id,
+                password=password or None,
+                accountcodes=codes or "",
+                group_ids=groups or [],
+                reassign=bool(reassign),
+                report_emails=report_emails or "",
+                **fields,
+            )
             if password:  # the user's sessions end; the admin's own stays if they changed their own password
                 renew_session_stamp()
             text = f"Saved {fields['username']!r}."

@@ -1,4 +1,5 @@
 """Alarm report page: the firings of the alarms the user sees, and acknowledging them."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -18,20 +19,34 @@ def alarm_report_options(_):
     return [{"label": a["name"], "value": a["id"]} for a in alarms.list_alarms(current_scope())]
 
 
-@callback(Output("alarm-report-table-wrap", "children"), Output("alarm-report-count", "children"),
-          Input("alarm-report-alarm", "value"), Input("alarm-report-range", "value"),
-          Input("alarm-report-unacked", "value"), Input("alarm-report-dry", "value"),
-          Input("alarm-report-version", "data"))
+@callback(
+    Output("alarm-report-table-wrap", "children"),
+    Output("alarm-report-count", "children"),
+    Input("alarm-report-alarm", "value"),
+    Input("alarm-report-range", "value"),
+    Input("alarm-report-unacked", "value"),
+    Input("alarm-report-dry", "value"),
+    Input("alarm-report-version", "data"),
+)
 def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _):
     start = datetime.now(timezone.utc) - timedelta(days=int(days)) if days else None
-    rows = alarms.report(current_scope(), start=start, alarm_id=alarm_id, unacknowledged_only=bool(unacked),
-                         include_dry_run=bool(dry_runs))
+    rows = alarms.report(
+        current_scope(),
+        start=start,
+        alarm_id=alarm_id,
+        unacknowledged_only=bool(unacked),
+        include_dry_run=bool(dry_runs),
+    )
     return report_table(rows), f"{len(rows)} firing(s)" + (" (the latest 500)" if len(rows) >= 500 else "")
 
 
-@callback(Output("alarm-report-feedback", "children"), Output("alarm-report-version", "data"),
-          Input({"type": "alarm-ack", "id": ALL}, "n_clicks"), State("alarm-report-version", "data"),
-          prevent_initial_call=True)
+@callback(
+    Output("alarm-report-feedback", "children"),
+    Output("alarm-report-version", "data"),
+    Input({"type": "alarm-ack", "id": ALL}, "n_clicks"),
+    State("alarm-report-version", "data"),
+    prevent_initial_call=True,
+)
 def alarm_acknowledge(_clicks, version):
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate

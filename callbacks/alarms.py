@@ -1,4 +1,5 @@
 """Alarms page: the form (save, test alarm, edit), the list (toggle, delete) and the admins' webhooks."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -11,18 +12,66 @@ from data import alarms, webhooks
 from data.reports import filter_options
 from data.scope import current_scope
 
-FIELDS = ("id", "name", "metric", "hangup_cause_id", "scope_kind", "scope_value", "period", "condition", "threshold",
-          "compare_to", "min_attempts", "severity", "status", "dry_run", "email_to", "webhook_id", "description")
-COMPONENTS = ("alarm-edit-id", "alarm-name", "alarm-metric", "alarm-cause", "alarm-scope-kind", "alarm-scope-value",
-              "alarm-period", "alarm-condition", "alarm-threshold", "alarm-compare", "alarm-min-attempts",
-              "alarm-severity", "alarm-active", "alarm-dry-run", "alarm-email", "alarm-webhook", "alarm-description")
+FIELDS = (
+    "id",
+    "name",
+    "metric",
+    "hangup_cause_id",
+    "scope_kind",
+    "scope_value",
+    "period",
+    "condition",
+    "threshold",
+    "compare_to",
+    "min_attempts",
+    "severity",
+    "status",
+    "dry_run",
+    "email_to",
+    "webhook_id",
+    "description",
+)
+COMPONENTS = (
+    "alarm-edit-id",
+    "alarm-name",
+    "alarm-metric",
+    "alarm-cause",
+    "alarm-scope-kind",
+    "alarm-scope-value",
+    "alarm-period",
+    "alarm-condition",
+    "alarm-threshold",
+    "alarm-compare",
+    "alarm-min-attempts",
+    "alarm-severity",
+    "alarm-active",
+    "alarm-dry-run",
+    "alarm-email",
+    "alarm-webhook",
+    "alarm-description",
+)
 PROPS = {"alarm-edit-id": "data"}
 FORM_STATES = [State(c, PROPS.get(c, "value")) for c in COMPONENTS]
 FORM_OUTPUTS = [Output(c, PROPS.get(c, "value"), allow_duplicate=True) for c in COMPONENTS]
-DEFAULTS = {"id": None, "name": "", "metric": "asr", "hangup_cause_id": None, "scope_kind": "all", "scope_value": "",
-            "period": "hour", "condition": "lt", "threshold": None, "compare_to": "previous", "min_attempts": 10,
-            "severity": "warning", "status": True, "dry_run": False, "email_to": "", "webhook_id": None,
-            "description": ""}
+DEFAULTS = {
+    "id": None,
+    "name": "",
+    "metric": "asr",
+    "hangup_cause_id": None,
+    "scope_kind": "all",
+    "scope_value": "",
+    "period": "hour",
+    "condition": "lt",
+    "threshold": None,
+    "compare_to": "previous",
+    "min_attempts": 10,
+    "severity": "warning",
+    "status": True,
+    "dry_run": False,
+    "email_to": "",
+    "webhook_id": None,
+    "description": "",
+}
 
 
 def _values(states) -> dict:
@@ -36,8 +85,12 @@ def _error(message: str):
     return dbc.Alert(message, color="danger", id="alarm-error", className="mb-0")
 
 
-@callback(Output("alarm-scope-options", "children"), Output("alarm-scope-value", "disabled"),
-          Output("alarm-scope-value", "placeholder"), Input("alarm-scope-kind", "value"))
+@callback(
+    Output("alarm-scope-options", "children"),
+    Output("alarm-scope-value", "disabled"),
+    Output("alarm-scope-value", "placeholder"),
+    Input("alarm-scope-kind", "value"),
+)
 def alarm_scope_options(kind):
     from dash import html
 
@@ -49,12 +102,16 @@ def alarm_scope_options(kind):
     if kind == "prefix":
         return [], False, "digits, international format: 4420"
     if kind == "country":
-        choices = [{"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country "
-                                                                             "ORDER BY name")]
+        choices = [
+            {"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country ORDER BY name")
+        ]
     else:
         found = filter_options(scope)
-        choices = {"switch": found["switches"], "customer": found["customers"],
-                   "accountcode": found["accountcodes"]}.get(kind, [])
+        choices = {
+            "switch": found["switches"],
+            "customer": found["customers"],
+            "accountcode": found["accountcodes"],
+        }.get(kind, [])
     return [html.Option(value=str(c["value"]), label=str(c["label"])) for c in choices], False, "choose or type"
 
 
@@ -76,10 +133,16 @@ def alarm_list_refresh(_):
     return alarm_list(alarms.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
 
 
-@callback(Output("alarm-feedback", "children"), Output("alarms-version", "data"),
-          Output("alarm-edit-id", "data", allow_duplicate=True), Output("alarm-form-title", "children"),
-          Input("alarm-save", "n_clicks"), State("alarms-version", "data"), *FORM_STATES,
-          prevent_initial_call=True)
+@callback(
+    Output("alarm-feedback", "children"),
+    Output("alarms-version", "data"),
+    Output("alarm-edit-id", "data", allow_duplicate=True),
+    Output("alarm-form-title", "children"),
+    Input("alarm-save", "n_clicks"),
+    State("alarms-version", "data"),
+    *FORM_STATES,
+    prevent_initial_call=True,
+)
 def alarm_save(n_clicks, version, *states):
     if not n_clicks:
         raise PreventUpdate
@@ -87,13 +150,19 @@ def alarm_save(n_clicks, version, *states):
         alarm = alarms.save_alarm(current_scope(), _values(states))
     except alarms.AlarmError as exc:
         return _error(str(exc)), no_update, no_update, no_update
-    message = dbc.Alert(f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved",
-                        className="mb-0", duration=8000)
+    message = dbc.Alert(
+        f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved", className="mb-0", duration=8000
+    )
     return message, (version or 0) + 1, alarm.id, f"Edit alarm “{alarm.name}”"
 
 
-@callback(Output("alarm-test-results", "children"), Input("alarm-test", "n_clicks"), State("alarm-test-days", "value"),
-          *FORM_STATES, prevent_initial_call=True)
+@callback(
+    Output("alarm-test-results", "children"),
+    Input("alarm-test", "n_clicks"),
+    State("alarm-test-days", "value"),
+    *FORM_STATES,
+    prevent_initial_call=True,
+)
 def alarm_test(n_clicks, days, *states):
     if not n_clicks:
         raise PreventUpdate
@@ -107,10 +176,14 @@ def alarm_test(n_clicks, days, *states):
     return test_results(alarm, alarms.replay(alarm, int(days or 7)))
 
 
-@callback(*FORM_OUTPUTS, Output("alarm-form-title", "children", allow_duplicate=True),
-          Output("alarm-test-results", "children", allow_duplicate=True),
-          Input({"type": "alarm-edit", "id": ALL}, "n_clicks"), Input("alarm-new", "n_clicks"),
-          prevent_initial_call=True)
+@callback(
+    *FORM_OUTPUTS,
+    Output("alarm-form-title", "children", allow_duplicate=True),
+    Output("alarm-test-results", "children", allow_duplicate=True),
+    Input({"type": "alarm-edit", "id": ALL}, "n_clicks"),
+    Input("alarm-new", "n_clicks"),
+    prevent_initial_call=True,
+)
 def alarm_fill_form(edit_clicks, new_clicks):
     triggered = ctx.triggered_id
     if not ctx.triggered or not ctx.triggered[0].get("value"):
@@ -128,10 +201,14 @@ def alarm_fill_form(edit_clicks, new_clicks):
     return (*[values[f] for f in FIELDS], title, None)
 
 
-@callback(Output("alarm-feedback", "children", allow_duplicate=True),
-          Output("alarms-version", "data", allow_duplicate=True),
-          Input({"type": "alarm-delete", "id": ALL}, "n_clicks"), Input({"type": "alarm-toggle", "id": ALL}, "value"),
-          State("alarms-version", "data"), prevent_initial_call=True)
+@callback(
+    Output("alarm-feedback", "children", allow_duplicate=True),
+    Output("alarms-version", "data", allow_duplicate=True),
+    Input({"type": "alarm-delete", "id": ALL}, "n_clicks"),
+    Input({"type": "alarm-toggle", "id": ALL}, "value"),
+    State("alarms-version", "data"),
+    prevent_initial_call=True,
+)
 def alarm_row_action(_deletes, _toggles, version):
     triggered = ctx.triggered_id
     if not triggered or not ctx.triggered:
@@ -158,30 +235,58 @@ def alarm_row_action(_deletes, _toggles, version):
 
 # --- webhooks (admins) -----------------------------------------------------------------------------------
 
-@callback(Output("webhook-list", "children"), Output("webhook-deliveries", "children"),
-          Input("alarms-version", "data"))
+
+@callback(Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data"))
 def webhook_list(_):
     if not current_scope().is_admin:
         raise PreventUpdate
-    rows = [{**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
-            for w in webhooks.list_webhooks()]
-    listing = simple_rows(rows, [("name", "Name"), ("url", "URL"), ("events", "Broadcasts"), ("is_active", "Active"),
-                                 ("pending", "Pending")], "No webhook.", delete_type="webhook-delete",
-                          table_id="webhook-table")
-    deliveries = [{**d, "created_at": f"{d['created_at']:%Y-%m-%d %H:%M:%S}",
-                   "delivered_at": f"{d['delivered_at']:%H:%M:%S}" if d["delivered_at"] else None}
-                  for d in webhooks.deliveries(20)]
-    history = simple_rows(deliveries, [("created_at", "Queued (UTC)"), ("webhook", "Webhook"), ("event", "Event"),
-                                       ("status", "Status"), ("attempts", "Attempts"),
-                                       ("last_status_code", "HTTP"), ("last_error", "Last error"),
-                                       ("delivered_at", "Delivered")], "Nothing sent yet.")
+    rows = [
+        {**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
+        for w in webhooks.list_webhooks()
+    ]
+    listing = simple_rows(
+        rows,
+        [("name", "Name"), ("url", "URL"), ("events", "Broadcasts"), ("is_active", "Active"), ("pending", "Pending")],
+        "No webhook.",
+        delete_type="webhook-delete",
+        table_id="webhook-table",
+    )
+    deliveries = [
+        {
+            **d,
+            "created_at": f"{d['created_at']:%Y-%m-%d %H:%M:%S}",
+            "delivered_at": f"{d['delivered_at']:%H:%M:%S}" if d["delivered_at"] else None,
+        }
+        for d in webhooks.deliveries(20)
+    ]
+    history = simple_rows(
+        deliveries,
+        [
+            ("created_at", "Queued (UTC)"),
+            ("webhook", "Webhook"),
+            ("event", "Event"),
+            ("status", "Status"),
+            ("attempts", "Attempts"),
+            ("last_status_code", "HTTP"),
+            ("last_error", "Last error"),
+            ("delivered_at", "Delivered"),
+        ],
+        "Nothing sent yet.",
+    )
     return listing, history
 
 
-@callback(Output("webhook-feedback", "children"), Output("alarms-version", "data", allow_duplicate=True),
-          Input("webhook-save", "n_clicks"), State("webhook-name", "value"), State("webhook-url", "value"),
-          State("webhook-secret", "value"), State("webhook-events", "value"), State("alarms-version", "data"),
-          prevent_initial_call=True)
+@callback(
+    Output("webhook-feedback", "children"),
+    Output("alarms-version", "data", allow_duplicate=True),
+    Input("webhook-save", "n_clicks"),
+    State("webhook-name", "value"),
+    State("webhook-url", "value"),
+    State("webhook-secret", "value"),
+    State("webhook-events", "value"),
+    State("alarms-version", "data"),
+    prevent_initial_call=True,
+)
 def webhook_save(n_clicks, name, url, secret, events, version):
     if not n_clicks or not current_scope().is_admin:
         raise PreventUpdate
@@ -195,10 +300,13 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     return dbc.Alert(f"Webhook “{hook['name']}” saved.{shown}", color="success", className="mb-0"), (version or 0) + 1
 
 
-@callback(Output("webhook-feedback", "children", allow_duplicate=True),
-          Output("alarms-version", "data", allow_duplicate=True),
-          Input({"type": "webhook-delete", "id": ALL}, "n_clicks"), State("alarms-version", "data"),
-          prevent_initial_call=True)
+@callback(
+    Output("webhook-feedback", "children", allow_duplicate=True),
+    Output("alarms-version", "data", allow_duplicate=True),
+    Input({"type": "webhook-delete", "id": ALL}, "n_clicks"),
+    State("alarms-version", "data"),
+    prevent_initial_call=True,
+)
 def webhook_delete(_clicks, version):
     if not ctx.triggered or not ctx.triggered[0].get("value") or not current_scope().is_admin:
         raise PreventUpdate

@@ -1,4 +1,5 @@
 """Callbacks of the billing report."""
+
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
@@ -38,19 +39,32 @@ def list_customers(_):
 
 
 @callback(
-    Output("kpi-billing-calls", "children"), Output("kpi-billing-cost", "children"),
-    Output("kpi-billing-revenue", "children"), Output("kpi-billing-margin", "children"),
-    Output("kpi-billing-margin-percent", "children"), Output("kpi-billing-unrated", "children"),
-    Output("billing-by-day-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-day"}, "data"),
-    Output("billing-by-carrier-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-carrier"}, "data"),
-    Output("billing-by-country-graph", "figure"), Output({"type": "chart-data", "chart": "billing-by-country"}, "data"),
+    Output("kpi-billing-calls", "children"),
+    Output("kpi-billing-cost", "children"),
+    Output("kpi-billing-revenue", "children"),
+    Output("kpi-billing-margin", "children"),
+    Output("kpi-billing-margin-percent", "children"),
+    Output("kpi-billing-unrated", "children"),
+    Output("billing-by-day-graph", "figure"),
+    Output({"type": "chart-data", "chart": "billing-by-day"}, "data"),
+    Output("billing-by-carrier-graph", "figure"),
+    Output({"type": "chart-data", "chart": "billing-by-carrier"}, "data"),
+    Output("billing-by-country-graph", "figure"),
+    Output({"type": "chart-data", "chart": "billing-by-country"}, "data"),
     Output("billing-by-customer-graph", "figure"),
     Output({"type": "chart-data", "chart": "billing-by-customer"}, "data"),
-    Output("billing-table", "columnDefs"), Output("billing-table", "rowData"), Output("billing-download", "href"),
-    Output("billing-losses", "rowData"), Output("billing-losses-download", "href"),
-    Output("billing-unrated-calls", "rowData"), Output("billing-unrated-download", "href"),
-    Output("billing-unrated-reasons", "children"), Output("billing-error", "children"),
-    Input("billing-period", "start_date"), Input("billing-period", "end_date"), Input("billing-customer", "value"),
+    Output("billing-table", "columnDefs"),
+    Output("billing-table", "rowData"),
+    Output("billing-download", "href"),
+    Output("billing-losses", "rowData"),
+    Output("billing-losses-download", "href"),
+    Output("billing-unrated-calls", "rowData"),
+    Output("billing-unrated-download", "href"),
+    Output("billing-unrated-reasons", "children"),
+    Output("billing-error", "children"),
+    Input("billing-period", "start_date"),
+    Input("billing-period", "end_date"),
+    Input("billing-customer", "value"),
     Input("billing-group", "value"),
 )
 def show_billing(first, last, customer, group):
@@ -66,26 +80,42 @@ def show_billing(first, last, customer, group):
     rows = {g: grid_rows(summary.get(g, [])) for g in billing.GROUPINGS}
     group = group if group in summary else "day"
     columns = [column(group, GROUP_LABELS[group])] + [
-        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("revenue", "margin", "margin_percent", "loss_calls")]
+        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("revenue", "margin", "margin_percent", "loss_calls")
+    ]
     if not admin:  # a customer's cost is what they pay
         columns = [{**c, "headerName": "Cost"} if c["field"] == "cost" else c for c in columns]
-    query = urlencode({k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer))
-                       if v is not None})
+    query = urlencode(
+        {k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer)) if v is not None}
+    )
     losses = billing.loss_making_calls(scope, period, customer=customer) if admin else []
     unrated = billing.unrated_calls(scope, period, customer=customer)
-    reasons = ", ".join(f"{r['status']}: {r['calls']:,}" for r in billing.unrated_reasons(scope, period,
-                                                                                          customer=customer))
+    reasons = ", ".join(
+        f"{r['status']}: {r['calls']:,}" for r in billing.unrated_reasons(scope, period, customer=customer)
+    )
     by_carrier = rows["carrier"] if admin else []
     by_customer = rows["customer"] if admin else []
     return (
-        f"{total['calls']:,}", _money(total["cost"]), _money(total.get("revenue")), _money(total.get("margin")),
-        "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %", f"{total['unrated_calls']:,}",
-        _day_figure(summary["day"], admin), rows["day"],
-        bar_figure(summary.get("carrier", []), "carrier", "cost"), by_carrier,
-        bar_figure(summary["country"], "country", "revenue" if admin else "cost"), rows["country"],
-        bar_figure(summary.get("customer", []), "customer", "revenue"), by_customer,
-        columns, rows[group], f"/download/billing.csv?{query}&group={group}",
-        grid_rows(losses), f"/download/billing-losses.csv?{query}",
-        grid_rows(unrated), f"/download/billing-unrated.csv?{query}",
-        f"By reason: {reasons}" if reasons else "No calls in this period.", None,
+        f"{total['calls']:,}",
+        _money(total["cost"]),
+        _money(total.get("revenue")),
+        _money(total.get("margin")),
+        "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %",
+        f"{total['unrated_calls']:,}",
+        _day_figure(summary["day"], admin),
+        rows["day"],
+        bar_figure(summary.get("carrier", []), "carrier", "cost"),
+        by_carrier,
+        bar_figure(summary["country"], "country", "revenue" if admin else "cost"),
+        rows["country"],
+        bar_figure(summary.get("customer", []), "customer", "revenue"),
+        by_customer,
+        columns,
+        rows[group],
+        f"/download/billing.csv?{query}&group={group}",
+        grid_rows(losses),
+        f"/download/billing-losses.csv?{query}",
+        grid_rows(unrated),
+        f"/download/billing-unrated.csv?{query}",
+        f"By reason: {reasons}" if reasons else "No calls in this period.",
+        None,
     )

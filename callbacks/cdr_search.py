@@ -3,6 +3,7 @@
 Every server callback builds its query from ``current_scope()`` and the page's query string, parsed
 by ``data.cdr_search.search_criteria_from_query`` exactly as the export routes parse it.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,22 @@ from data.cdr_search import by_day_chart, get_cdr, grid_block, parse_sort, searc
 from data.scope import Scope, current_scope
 
 MAX_CURSORS = 2000
-_PAGE_FILTERS = ("from", "to", "dst-op", "dst", "src-op", "src", "country", "cause", "direction",
-                 "duration-op", "duration", "billsec-op", "billsec", "answered")
+_PAGE_FILTERS = (
+    "from",
+    "to",
+    "dst-op",
+    "dst",
+    "src-op",
+    "src",
+    "country",
+    "cause",
+    "direction",
+    "duration-op",
+    "duration",
+    "billsec-op",
+    "billsec",
+    "answered",
+)
 
 # The page's filters join the shared ones (filter-url, written by the shared callback) in the URL.
 # This runs after the shared callback (it takes its output), so the shared keys are never lost.
@@ -46,7 +61,8 @@ clientside_callback(
                 '/download/cdrs.json' + search];
     }""",
     Output("cdr-search-query", "data"),
-    Output("cdr-search-export-csv", "href"), Output("cdr-search-export-xlsx", "href"),
+    Output("cdr-search-export-csv", "href"),
+    Output("cdr-search-export-xlsx", "href"),
     Output("cdr-search-export-json", "href"),
     Input("filter-url", "data"),
     *[Input(f"cdr-search-{name}", "value") for name in _PAGE_FILTERS],
@@ -166,13 +182,18 @@ def _detail_value(value) -> str:
 
 def detail_body(row: dict) -> list:
     extradata = row.pop("extradata", None) or {}
-    fields = [html.Tr([html.Th(name, className="fw-normal text-body-secondary"), html.Td(_detail_value(value))])
-              for name, value in row.items()]
+    fields = [
+        html.Tr([html.Th(name, className="fw-normal text-body-secondary"), html.Td(_detail_value(value))])
+        for name, value in row.items()
+    ]
     return [
         dbc.Table(html.Tbody(fields), size="sm", striped=True, className="mb-3"),
         html.H6("extradata"),
-        html.Pre(json.dumps(extradata, indent=2, sort_keys=True, ensure_ascii=False, default=str),
-                 id="cdr-search-detail-extradata", className="bg-body-tertiary p-2 rounded small"),
+        html.Pre(
+            json.dumps(extradata, indent=2, sort_keys=True, ensure_ascii=False, default=str),
+            id="cdr-search-detail-extradata",
+            className="bg-body-tertiary p-2 rounded small",
+        ),
     ]
 
 

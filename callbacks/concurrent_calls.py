@@ -9,7 +9,8 @@ from data.scope import current_scope
 
 
 @callback(
-    Output("concurrent-calls-graph", "figure"), Output({"type": "chart-data", "chart": "concurrent-calls"}, "data"),
+    Output("concurrent-calls-graph", "figure"),
+    Output({"type": "chart-data", "chart": "concurrent-calls"}, "data"),
     *FILTER_INPUTS,
 )
 def refresh_concurrent_calls(start, end, preset, switches, customer, accountcodes):

@@ -8,20 +8,36 @@ from data.reports import breakdown, chart_rows, top_with_other
 from data.scope import current_scope
 
 ORDER = {"calls": "attempts", "minutes": "billsec_sum", "cost": "buy_cost"}
-COLUMNS = [("label", "Country"), ("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD (s)"),
-           ("cost", "Cost")]
+COLUMNS = [
+    ("label", "Country"),
+    ("calls", "Calls"),
+    ("minutes", "Minutes"),
+    ("asr", "ASR"),
+    ("acd", "ACD (s)"),
+    ("cost", "Cost"),
+]
 
 
 @callback(
-    Output("countries-top-graph", "figure"), Output({"type": "chart-data", "chart": "countries-top"}, "data"),
+    Output("countries-top-graph", "figure"),
+    Output({"type": "chart-data", "chart": "countries-top"}, "data"),
     Output("countries-table", "children"),
-    *FILTER_INPUTS, Input("countries-metric", "value"),
+    *FILTER_INPUTS,
+    Input("countries-metric", "value"),
 )
 def refresh_countries(start, end, preset, switches, customer, accountcodes, metric):
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
     order = ORDER.get(metric, "attempts") if scope.is_admin or metric != "cost" else "sell_cost"
     rows = chart_rows(top_with_other(breakdown(scope, f, "country"), order, top=10), "label", scope)
-    shown = [{**r, "asr": format_kpi(r["asr"], "percent"), "minutes": format_kpi(r["minutes"], "minutes"),
-              "cost": format_kpi(r["cost"], "money"), "calls": format_kpi(r["calls"])} for r in rows]
+    shown = [
+        {
+            **r,
+            "asr": format_kpi(r["asr"], "percent"),
+            "minutes": format_kpi(r["minutes"], "minutes"),
+            "cost": format_kpi(r["cost"], "money"),
+            "calls": format_kpi(r["calls"]),
+        }
+        for r in rows
+    ]
     return pie_figure(rows, "label", metric), rows, simple_table(shown, COLUMNS, empty="No calls in this range.")

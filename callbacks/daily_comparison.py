@@ -21,19 +21,28 @@ def comparison_days(day: date, mode: str, count: int, chosen: list[str]) -> list
 
 
 @callback(
-    Output("compare-dates", "options"), Input("compare-day", "date"),
+    Output("compare-dates", "options"),
+    Input("compare-day", "date"),
 )
 def offer_dates(day):
     today = date.fromisoformat(day[:10]) if day else user_today(current_scope())
-    return [{"label": (today - timedelta(days=i)).isoformat(), "value": (today - timedelta(days=i)).isoformat()}
-            for i in range(1, 61)]
+    return [
+        {"label": (today - timedelta(days=i)).isoformat(), "value": (today - timedelta(days=i)).isoformat()}
+        for i in range(1, 61)
+    ]
 
 
 @callback(
-    Output("daily-comparison-graph", "figure"), Output({"type": "chart-data", "chart": "daily-comparison"}, "data"),
-    Input("compare-day", "date"), Input("compare-mode", "value"), Input("compare-count", "value"),
-    Input("compare-dates", "value"), Input("compare-metric", "value"),
-    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+    Output("daily-comparison-graph", "figure"),
+    Output({"type": "chart-data", "chart": "daily-comparison"}, "data"),
+    Input("compare-day", "date"),
+    Input("compare-mode", "value"),
+    Input("compare-count", "value"),
+    Input("compare-dates", "value"),
+    Input("compare-metric", "value"),
+    Input("filter-switch", "value"),
+    Input("filter-customer", "value"),
+    Input("filter-accountcode", "value"),
 )
 def refresh_daily_comparison(day, mode, count, chosen, metric, switches, customer, accountcodes):
     scope = current_scope()
@@ -42,6 +51,10 @@ def refresh_daily_comparison(day, mode, count, chosen, metric, switches, custome
     rows = []
     for row in chart_rows(hourly_profile(scope, comparison_days(base, mode, count, chosen), f), "hour", scope):
         rows.append({"hour": row["hour"], "series": row["series"], metric: row[metric]})
-    figure = with_xaxis(series_figure(rows, "hour", metric, "series", y_title=metric.title()),
-                        dtick=1, range=[-0.5, 23.5], title=dict(text="Hour of day"))
+    figure = with_xaxis(
+        series_figure(rows, "hour", metric, "series", y_title=metric.title()),
+        dtick=1,
+        range=[-0.5, 23.5],
+        title=dict(text="Hour of day"),
+    )
     return figure, rows

@@ -10,7 +10,8 @@ CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashbo
 
 
 @callback(
-    Output("dashboard-interval", "disabled"), Input("dashboard-autorefresh", "value"),
+    Output("dashboard-interval", "disabled"),
+    Input("dashboard-autorefresh", "value"),
 )
 def toggle_autorefresh(on):
     return not on
@@ -20,18 +21,27 @@ def toggle_autorefresh(on):
     [Output(f"kpi-{k}", "children") for k in ("calls", "minutes", "asr", "acd", "ner", "cost")],
     [Output(f"{c}-graph", "figure") for c in CHARTS],
     [Output({"type": "chart-data", "chart": c}, "data") for c in CHARTS],
-    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+    Input("filter-switch", "value"),
+    Input("filter-customer", "value"),
+    Input("filter-accountcode", "value"),
     Input("dashboard-interval", "n_intervals"),
 )
 def refresh_dashboard(switches, customer, accountcodes, _):
     scope = current_scope()
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
-    f = ReportFilter.last_hours(24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids,
-                                accountcodes=chosen.accountcodes)
+    f = ReportFilter.last_hours(
+        24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids, accountcodes=chosen.accountcodes
+    )
     report = dashboard_report(scope, f)
     t = report["totals"]
-    kpis = [format_kpi(t.attempts), format_kpi(t.minutes, "minutes"), format_kpi(t.asr, "percent"),
-            format_kpi(t.acd, "seconds"), format_kpi(t.ner, "percent"), format_kpi(cost_seen_by(scope, t), "money")]
+    kpis = [
+        format_kpi(t.attempts),
+        format_kpi(t.minutes, "minutes"),
+        format_kpi(t.asr, "percent"),
+        format_kpi(t.acd, "seconds"),
+        format_kpi(t.ner, "percent"),
+        format_kpi(cost_seen_by(scope, t), "money"),
+    ]
     figures = [
         dual_axis_figure(report["hourly"], "period", ("calls", "Calls"), ("minutes", "Minutes")),
         pie_figure(report["causes"], "label", "calls"),

@@ -1,4 +1,5 @@
 """Destination alerts page (admins): blacklist / whitelist, alert remove prefixes, number check, events."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -23,11 +24,18 @@ def _clicked() -> bool:
     return bool(ctx.triggered and ctx.triggered[0].get("value"))
 
 
-@callback(Output("rule-list-table", "children"), Output("rule-feedback", "children"),
-          Output("destination-version", "data"),
-          Input("rule-add", "n_clicks"), Input({"type": "rule-delete", "id": ALL}, "n_clicks"),
-          State("rule-list", "value"), State("rule-country", "value"), State("rule-prefix", "value"),
-          State("rule-description", "value"), State("destination-version", "data"))
+@callback(
+    Output("rule-list-table", "children"),
+    Output("rule-feedback", "children"),
+    Output("destination-version", "data"),
+    Input("rule-add", "n_clicks"),
+    Input({"type": "rule-delete", "id": ALL}, "n_clicks"),
+    State("rule-list", "value"),
+    State("rule-country", "value"),
+    State("rule-prefix", "value"),
+    State("rule-description", "value"),
+    State("destination-version", "data"),
+)
 def destination_rules(_add, _deletes, which, country, prefix, description, version):
     _admin_scope()
     feedback, trigger = no_update, ctx.triggered_id
@@ -39,16 +47,28 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
     elif isinstance(trigger, dict) and _clicked():
         destination_alerts.delete_rule(int(trigger["id"]))
-    rows = [{**r, "what": f"{r['country']} ({r['country_code']})" if r["country_code"] else f"prefix {r['prefix']}"}
-            for r in destination_alerts.list_rules()]
-    table = simple_rows(rows, [("list", "List"), ("what", "Country or prefix"), ("description", "Description")],
-                        "Both lists are empty.", delete_type="rule-delete", table_id="rule-table")
+    rows = [
+        {**r, "what": f"{r['country']} ({r['country_code']})" if r["country_code"] else f"prefix {r['prefix']}"}
+        for r in destination_alerts.list_rules()
+    ]
+    table = simple_rows(
+        rows,
+        [("list", "List"), ("what", "Country or prefix"), ("description", "Description")],
+        "Both lists are empty.",
+        delete_type="rule-delete",
+        table_id="rule-table",
+    )
     return table, feedback, (version or 0) + (1 if trigger else 0)
 
 
-@callback(Output("remove-list", "children"), Output("remove-feedback", "children"),
-          Input("remove-add", "n_clicks"), Input({"type": "remove-delete", "id": ALL}, "n_clicks"),
-          State("remove-prefix", "value"), State("remove-description", "value"))
+@callback(
+    Output("remove-list", "children"),
+    Output("remove-feedback", "children"),
+    Input("remove-add", "n_clicks"),
+    Input({"type": "remove-delete", "id": ALL}, "n_clicks"),
+    State("remove-prefix", "value"),
+    State("remove-description", "value"),
+)
 def remove_prefixes(_add, _deletes, prefix, description):
     _admin_scope()
     feedback, trigger = no_update, ctx.triggered_id
@@ -61,12 +81,18 @@ def remove_prefixes(_add, _deletes, prefix, description):
     elif isinstance(trigger, dict) and _clicked():
         destination_alerts.delete_remove_prefix(trigger["id"])
     columns = [("prefix", "Prefix"), ("description", "Description")]
-    return simple_rows(destination_alerts.list_remove_prefixes(), columns, "None.", delete_type="remove-delete",
-                       key="prefix"), feedback
+    return simple_rows(
+        destination_alerts.list_remove_prefixes(), columns, "None.", delete_type="remove-delete", key="prefix"
+    ), feedback
 
 
-@callback(Output("check-result", "children"), Input("check-button", "n_clicks"), Input("check-number", "n_submit"),
-          State("check-number", "value"), prevent_initial_call=True)
+@callback(
+    Output("check-result", "children"),
+    Input("check-button", "n_clicks"),
+    Input("check-number", "n_submit"),
+    State("check-number", "value"),
+    prevent_initial_call=True,
+)
 def check_number(_clicks, _submit, number):
     _admin_scope()
     if not number:
@@ -76,13 +102,19 @@ def check_number(_clicks, _submit, number):
 
     normalised = normalise_number(number, effective_number_plan())
     match = destination_alerts.check_number(normalised.normalised or number, normalised.country_code)
-    lines = [f"Normalised: {normalised.normalised or '–'} ({normalised.kind}), "
-             f"country {normalised.country_code or '–'}",
-             f"Matched as {match.number}" + (f" after removing {match.removed}" if match.removed else "")
-             + f", country {match.country_code or '–'}"]
-    verdict = (f"Flagged: {match.blacklisted_by}" if match.flagged else
-               f"Not flagged: {match.whitelisted_by} wins over {match.blacklisted_by}" if match.blacklisted_by else
-               "Not flagged: on no blacklist")
+    lines = [
+        f"Normalised: {normalised.normalised or '–'} ({normalised.kind}), country {normalised.country_code or '–'}",
+        f"Matched as {match.number}"
+        + (f" after removing {match.removed}" if match.removed else "")
+        + f", country {match.country_code or '–'}",
+    ]
+    verdict = (
+        f"Flagged: {match.blacklisted_by}"
+        if match.flagged
+        else f"Not flagged: {match.whitelisted_by} wins over {match.blacklisted_by}"
+        if match.blacklisted_by
+        else "Not flagged: on no blacklist"
+    )
     return [html.Div(line) for line in lines] + [html.Div(verdict, id="check-verdict", className="fw-semibold")]
 
 
@@ -92,8 +124,12 @@ def notify_emails_load(_):
     return alarms.get_settings(alarms.SETTING_DEFAULTS)["notify_emails"]
 
 
-@callback(Output("notify-feedback", "children"), Input("notify-save", "n_clicks"), State("notify-emails", "value"),
-          prevent_initial_call=True)
+@callback(
+    Output("notify-feedback", "children"),
+    Input("notify-save", "n_clicks"),
+    State("notify-emails", "value"),
+    prevent_initial_call=True,
+)
 def notify_emails_save(n_clicks, value):
     _admin_scope()
     from data.mailer import parse_addresses
@@ -110,16 +146,35 @@ def destination_events(_):
     scope = _admin_scope()
     rows = []
     for e in destination_alerts.recent_events(100):
-        query = {"start": local(e["first_call"], scope.timezone, "%Y-%m-%d"),
-                 "end": local(e["last_call"], scope.timezone, "%Y-%m-%d")}
+        query = {
+            "start": local(e["first_call"], scope.timezone, "%Y-%m-%d"),
+            "end": local(e["last_call"], scope.timezone, "%Y-%m-%d"),
+        }
         if e["accountcode"]:
             query["accountcode"] = e["accountcode"]
         if e["country_code"]:
             query["country"] = e["country_code"]
-        rows.append({**e, "first_call": local(e["first_call"], scope.timezone),
-                     "last_call": local(e["last_call"], scope.timezone),
-                     "link": dcc.Link("Calls →", href="/cdrs?" + urlencode(query))})
-    return simple_rows(rows, [("first_call", "First call"), ("last_call", "Last call"), ("reason", "Rule"),
-                              ("accountcode", "Accountcode"), ("customer", "Customer"), ("country_code", "Country"),
-                              ("calls", "Calls"), ("sample_number", "Example"), ("link", "")],
-                       "No blacklisted call yet.", table_id="destination-events-table")
+        rows.append(
+            {
+                **e,
+                "first_call": local(e["first_call"], scope.timezone),
+                "last_call": local(e["last_call"], scope.timezone),
+                "link": dcc.Link("Calls →", href="/cdrs?" + urlencode(query)),
+            }
+        )
+    return simple_rows(
+        rows,
+        [
+            ("first_call", "First call"),
+            ("last_call", "Last call"),
+            ("reason", "Rule"),
+            ("accountcode", "Accountcode"),
+            ("customer", "Customer"),
+            ("country_code", "Country"),
+            ("calls", "Calls"),
+            ("sample_number", "Example"),
+            ("link", ""),
+        ],
+        "No blacklisted call yet.",
+        table_id="destination-events-table",
+    )

@@ -1,4 +1,5 @@
 """Callbacks of the Diagnostic page (admins only)."""
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
@@ -15,16 +16,40 @@ def _database():
     info = diagnostics.database()
     partitions = [{**p, "size": human_bytes(p["bytes"])} for p in info["partitions"]]
     tables = [{**t, "size": human_bytes(t["bytes"])} for t in info["tables"]]
-    return html.Div([
-        html.P([html.Strong("PostgreSQL "), info["version"], f" · database {info['name']} · ",
-                html.Strong(human_bytes(info["bytes"]), id="diagnostic-db-size"),
-                f" · {info['connections']} of {info['max_connections']} connections"], className="small"),
-        html.Details([html.Summary(f"{len(partitions)} cdr partitions", className="small"),
-                      table(partitions, [("name", "Partition"), ("bounds", "Range"),
-                                         ("estimated_rows", "Rows (estimate)"), ("size", "Size")])]),
-        html.Details([html.Summary("Largest tables", className="small"),
-                      table(tables, [("name", "Table"), ("estimated_rows", "Rows (estimate)"), ("size", "Size")])]),
-    ])
+    return html.Div(
+        [
+            html.P(
+                [
+                    html.Strong("PostgreSQL "),
+                    info["version"],
+                    f" · database {info['name']} · ",
+                    html.Strong(human_bytes(info["bytes"]), id="diagnostic-db-size"),
+                    f" · {info['connections']} of {info['max_connections']} connections",
+                ],
+                className="small",
+            ),
+            html.Details(
+                [
+                    html.Summary(f"{len(partitions)} cdr partitions", className="small"),
+                    table(
+                        partitions,
+                        [
+                            ("name", "Partition"),
+                            ("bounds", "Range"),
+                            ("estimated_rows", "Rows (estimate)"),
+                            ("size", "Size"),
+                        ],
+                    ),
+                ]
+            ),
+            html.Details(
+                [
+                    html.Summary("Largest tables", className="small"),
+                    table(tables, [("name", "Table"), ("estimated_rows", "Rows (estimate)"), ("size", "Size")]),
+                ]
+            ),
+        ]
+    )
 
 
 def _calls():
@@ -32,73 +57,159 @@ def _calls():
     switches = sorted({r["switch"] for r in rows})
     days = sorted({r["day"] for r in rows}, reverse=True)
     grid = {(r["day"], r["switch"]): r["calls"] for r in rows}
-    wide = [{"day": d.isoformat(), **{s: f"{grid.get((d, s), 0):,}" for s in switches},
-             "total": f"{sum(grid.get((d, s), 0) for s in switches):,}"} for d in days]
-    return table(wide, [("day", "Day"), *((s, s) for s in switches), ("total", "Total")], "No call in 14 days.",
-                 table_id="diagnostic-calls-table")
+    wide = [
+        {
+            "day": d.isoformat(),
+            **{s: f"{grid.get((d, s), 0):,}" for s in switches},
+            "total": f"{sum(grid.get((d, s), 0) for s in switches):,}",
+        }
+        for d in days
+    ]
+    return table(
+        wide,
+        [("day", "Day"), *((s, s) for s in switches), ("total", "Total")],
+        "No call in 14 days.",
+        table_id="diagnostic-calls-table",
+    )
 
 
 def _imports():
     info = diagnostics.imports()
     backlog = "–" if info["backlog"] is None else f"{info['backlog']:,}"
-    return html.Div([
-        html.P([html.Strong("cdr_import backlog: "), html.Span(backlog, id="diagnostic-backlog"),
-                " rows not imported yet" + (f" (oldest {shown(info.get('oldest_pending'))})"
-                                            if info.get("oldest_pending") else "")], className="small"),
-        table(info["last_per_source"], [("source", "Source"), ("started_at", "Last import"), ("status", "Status"),
-                                        ("rows_read", "Read"), ("accepted", "Stored"), ("duplicates", "Duplicates"),
-                                        ("rejected", "Rejected"), ("error", "Error")], "No import yet."),
-        table(info["collectors"], [("source_key", "Collector"), ("last_run_at", "Last run"),
-                                   ("rows_read", "Rows read"), ("last_error", "Last error")], "No collector."),
-    ])
+    return html.Div(
+        [
+            html.P(
+                [
+                    html.Strong("cdr_import backlog: "),
+                    html.Span(backlog, id="diagnostic-backlog"),
+                    " rows not imported yet"
+                    + (f" (oldest {shown(info.get('oldest_pending'))})" if info.get("oldest_pending") else ""),
+                ],
+                className="small",
+            ),
+            table(
+                info["last_per_source"],
+                [
+                    ("source", "Source"),
+                    ("started_at", "Last import"),
+                    ("status", "Status"),
+                    ("rows_read", "Read"),
+                    ("accepted", "Stored"),
+                    ("duplicates", "Duplicates"),
+                    ("rejected", "Rejected"),
+                    ("error", "Error"),
+                ],
+                "No import yet.",
+            ),
+            table(
+                info["collectors"],
+                [
+                    ("source_key", "Collector"),
+                    ("last_run_at", "Last run"),
+                    ("rows_read", "Rows read"),
+                    ("last_error", "Last error"),
+                ],
+                "No collector.",
+            ),
+        ]
+    )
 
 
 def _rollups():
     lag = diagnostics.rollup_lag()
-    state = ("no call yet" if lag["newest_call"] is None else "the rollups are missing: run refresh-rollups"
-             if lag["missing"] else "up to date" if (lag["lag_seconds"] or 0) == 0 else
-             f"{lag['lag_seconds']:.0f} s behind")
-    return html.Div([
-        html.P([html.Strong("Rollups: "), html.Span(state, id="diagnostic-rollup-state")], className="small"),
-        table([{"what": "Newest call", "when": lag["newest_call"]},
-               {"what": "Newest minute bucket", "when": lag["newest_minute"]},
-               {"what": "Newest 15-minute bucket", "when": lag["newest_hour"]}], [("what", ""), ("when", "UTC")]),
-    ])
+    state = (
+        "no call yet"
+        if lag["newest_call"] is None
+        else "the rollups are missing: run refresh-rollups"
+        if lag["missing"]
+        else "up to date"
+        if (lag["lag_seconds"] or 0) == 0
+        else f"{lag['lag_seconds']:.0f} s behind"
+    )
+    return html.Div(
+        [
+            html.P([html.Strong("Rollups: "), html.Span(state, id="diagnostic-rollup-state")], className="small"),
+            table(
+                [
+                    {"what": "Newest call", "when": lag["newest_call"]},
+                    {"what": "Newest minute bucket", "when": lag["newest_minute"]},
+                    {"what": "Newest 15-minute bucket", "when": lag["newest_hour"]},
+                ],
+                [("what", ""), ("when", "UTC")],
+            ),
+        ]
+    )
 
 
 def _jobs():
     rows = []
     for job in diagnostics.jobs():
-        rows.append({**job, "every": f"{job['period_seconds']} s", "avg": _seconds(job["avg_seconds"]),
-                     "max": _seconds(job["max_seconds"])})
-    return table(rows, [("job", "Job"), ("every", "Every"), ("last_run", "Last run"), ("last_status", "Status"),
-                        ("runs_24h", "Runs 24 h"), ("failed_24h", "Failed 24 h"), ("avg", "Avg"), ("max", "Max"),
-                        ("last_error", "Last failure")], table_id="diagnostic-jobs-table")
+        rows.append(
+            {
+                **job,
+                "every": f"{job['period_seconds']} s",
+                "avg": _seconds(job["avg_seconds"]),
+                "max": _seconds(job["max_seconds"]),
+            }
+        )
+    return table(
+        rows,
+        [
+            ("job", "Job"),
+            ("every", "Every"),
+            ("last_run", "Last run"),
+            ("last_status", "Status"),
+            ("runs_24h", "Runs 24 h"),
+            ("failed_24h", "Failed 24 h"),
+            ("avg", "Avg"),
+            ("max", "Max"),
+            ("last_error", "Last failure"),
+        ],
+        table_id="diagnostic-jobs-table",
+    )
 
 
 def _mail():
     info = diagnostics.mail_configuration()
     settings = [{"name": k, "value": v} for k, v in info["settings"].items()]
     outbox = info["outbox"] or {}
-    return html.Div([
-        table(settings, [("name", "Setting"), ("value", "Value")]),
-        html.P(f"Outbox: {outbox.get('unsent', '–')} unsent ({outbox.get('retrying', '–')} retrying), "
-               f"{outbox.get('sent_24h', '–')} sent in 24 h.", className="small mb-0") if outbox else None,
-    ])
+    return html.Div(
+        [
+            table(settings, [("name", "Setting"), ("value", "Value")]),
+            html.P(
+                f"Outbox: {outbox.get('unsent', '–')} unsent ({outbox.get('retrying', '–')} retrying), "
+                f"{outbox.get('sent_24h', '–')} sent in 24 h.",
+                className="small mb-0",
+            )
+            if outbox
+            else None,
+        ]
+    )
 
 
 def _disk():
-    rows = [{**d, "free_h": human_bytes(d["free"]), "total_h": human_bytes(d["total"]),
-             "pct": f"{d['free_ratio'] * 100:.0f} %" if d["free_ratio"] is not None else "–"}
-            for d in diagnostics.disk()]
-    return table(rows, [("place", "Where"), ("path", "Path"), ("free_h", "Free"), ("pct", "Free %"),
-                        ("total_h", "Size")])
+    rows = [
+        {
+            **d,
+            "free_h": human_bytes(d["free"]),
+            "total_h": human_bytes(d["total"]),
+            "pct": f"{d['free_ratio'] * 100:.0f} %" if d["free_ratio"] is not None else "–",
+        }
+        for d in diagnostics.disk()
+    ]
+    return table(
+        rows, [("place", "Where"), ("path", "Path"), ("free_h", "Free"), ("pct", "Free %"), ("total_h", "Size")]
+    )
 
 
 @callback(
-    Output("diagnostic-database", "children"), Output("diagnostic-calls", "children"),
-    Output("diagnostic-imports", "children"), Output("diagnostic-rollups", "children"),
-    Output("diagnostic-jobs", "children"), Output("diagnostic-mail", "children"), Output("diagnostic-disk", "children"),
+    Output("diagnostic-database", "children"),
+    Output("diagnostic-calls", "children"),
+    Output("diagnostic-imports", "children"),
+    Output("diagnostic-rollups", "children"),
+    Output("diagnostic-jobs", "children"),
+    Output("diagnostic-mail", "children"),
+    Output("diagnostic-disk", "children"),
     Input("diagnostic-refresh", "n_clicks"),
 )
 def refresh_diagnostic(_clicks):
@@ -108,7 +219,8 @@ def refresh_diagnostic(_clicks):
 
 @callback(
     Output("diagnostic-mail-result", "children"),
-    Input("diagnostic-mail-send", "n_clicks"), State("diagnostic-mail-to", "value"),
+    Input("diagnostic-mail-send", "n_clicks"),
+    State("diagnostic-mail-to", "value"),
     prevent_initial_call=True,
 )
 def send_test_mail(_clicks, recipient):
@@ -119,5 +231,11 @@ def send_test_mail(_clicks, recipient):
         return error(exc)
     if row["sent_at"]:
         return message(f"Sent: the server answered {row['smtp_reply'] or 'OK'}.", "success", "diagnostic-mail-ok")
-    return message([f"Not sent yet ({row['last_error'] or 'queued'}); the outbox will retry. ",
-                    dbc.Badge(f"outbox #{row['id']}", color="secondary")], "warning", "diagnostic-mail-failed")
+    return message(
+        [
+            f"Not sent yet ({row['last_error'] or 'queued'}); the outbox will retry. ",
+            dbc.Badge(f"outbox #{row['id']}", color="secondary"),
+        ],
+        "warning",
+        "diagnostic-mail-failed",
+    )

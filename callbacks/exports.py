@@ -1,4 +1,5 @@
 """Callbacks of the Exports page (admins only: each one checks, whatever the page guard does)."""
+
 import json
 
 import dash_bootstrap_components as dbc
@@ -28,8 +29,11 @@ def _actor(user) -> store.Actor:
 
 
 def _problems(title: str, problems: list[str]) -> dbc.Alert:
-    return dbc.Alert([html.Strong(title), html.Ul([html.Li(p) for p in problems], className="mb-0")],
-                     color="danger", className="mb-0")
+    return dbc.Alert(
+        [html.Strong(title), html.Ul([html.Li(p) for p in problems], className="mb-0")],
+        color="danger",
+        className="mb-0",
+    )
 
 
 def _download(history_id: int | None, path) -> html.Span:
@@ -39,34 +43,74 @@ def _download(history_id: int | None, path) -> html.Span:
 
 
 @callback(
-    Output("exports-template-pick", "options"), Output("exports-template-pick", "value"),
-    Output("exports-run-template", "options"), Output("exports-schedule-template", "options"),
-    Output("exports-schedules", "children"), Output("exports-history", "children"),
-    Output("exports-schedule-pick", "options"), Output("exports-destlist-pick", "options"),
+    Output("exports-template-pick", "options"),
+    Output("exports-template-pick", "value"),
+    Output("exports-run-template", "options"),
+    Output("exports-schedule-template", "options"),
+    Output("exports-schedules", "children"),
+    Output("exports-history", "children"),
+    Output("exports-schedule-pick", "options"),
+    Output("exports-destlist-pick", "options"),
     Output("exports-destlists", "children"),
-    Input("exports-refresh", "data"), State("exports-template-pick", "value"),
+    Input("exports-refresh", "data"),
+    State("exports-template-pick", "value"),
 )
 def refresh_lists(_refresh, picked):
     _admin()
     names = [row["name"] for row in store.list_templates()]
     options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
     lists = store.list_destination_lists()
-    return (options, picked or "cgr-csv", options, options, _schedules_table(), _history_table(),
-            schedule_options(store.list_schedules()), destination_list_options(lists), destination_lists_table(lists))
+    return (
+        options,
+        picked or "cgr-csv",
+        options,
+        options,
+        _schedules_table(),
+        _history_table(),
+        schedule_options(store.list_schedules()),
+        destination_list_options(lists),
+        destination_lists_table(lists),
+    )
 
 
 def _schedules_table():
     rows = store.list_schedules()
     if not rows:
         return html.P("No scheduled exports yet.", className="text-body-secondary small")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Name", "Template", "Period", "Directory", "Enabled",
-                                                    "Watermark (CDR id)", "Last run", "Last error")]))  # fmt: skip
-    body = html.Tbody([html.Tr([
-        html.Td(r["name"]), html.Td(r["template_name"]),
-        html.Td(PERIOD_LABELS.get(r["period_seconds"], f"every {r['period_seconds']} s")),
-        html.Td(r["export_dir"] or "."), html.Td("yes" if r["enabled"] else "no"), html.Td(r["watermark_id"]),
-        html.Td(f"{r['last_run_at']:%Y-%m-%d %H:%M:%S}" if r["last_run_at"] else ""), html.Td(r["last_error"] or ""),
-    ]) for r in rows])
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in (
+                    "Name",
+                    "Template",
+                    "Period",
+                    "Directory",
+                    "Enabled",
+                    "Watermark (CDR id)",
+                    "Last run",
+                    "Last error",
+                )
+            ]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(r["name"]),
+                    html.Td(r["template_name"]),
+                    html.Td(PERIOD_LABELS.get(r["period_seconds"], f"every {r['period_seconds']} s")),
+                    html.Td(r["export_dir"] or "."),
+                    html.Td("yes" if r["enabled"] else "no"),
+                    html.Td(r["watermark_id"]),
+                    html.Td(f"{r['last_run_at']:%Y-%m-%d %H:%M:%S}" if r["last_run_at"] else ""),
+                    html.Td(r["last_error"] or ""),
+                ]
+            )
+            for r in rows
+        ]
+    )
     return dbc.Table([head, body], size="sm", striped=True, className="small", id="exports-schedules-table")
 
 
@@ -74,8 +118,25 @@ def _history_table():
     rows = store.list_history(30)
     if not rows:
         return html.P("Nothing exported yet.", className="text-body-secondary small")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("#", "When (UTC)", "Who", "Template", "Interval / CDR ids",
-                                                    "CDRs", "Not exported", "Cost", "File", "sha256")]))  # fmt: skip
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(h)
+                for h in (
+                    "#",
+                    "When (UTC)",
+                    "Who",
+                    "Template",
+                    "Interval / CDR ids",
+                    "CDRs",
+                    "Not exported",
+                    "Cost",
+                    "File",
+                    "sha256",
+                )
+            ]
+        )
+    )
     body = []
     for r in rows:
         if r["id_through"] is not None:
@@ -84,16 +145,28 @@ def _history_table():
             span = " – ".join(f"{t:%Y-%m-%d %H:%M}" if t else "…" for t in (r["time_start"], r["time_end"]))
         who = f"{r['actor']} ({r['source']})" + (f", re-export of #{r['reexport_of']}" if r["reexport_of"] else "")
         file_cell = _download(r["id"], r["file_path"]) if r["finalized"] else html.Span(r["file_path"])
-        body.append(html.Tr([
-            html.Td(r["id"]), html.Td(f"{r['created_at']:%Y-%m-%d %H:%M:%S}"), html.Td(who),
-            html.Td(r["template_name"]), html.Td(span), html.Td(r["total_records"]), html.Td(r["unexported_records"]),
-            html.Td(str(r["total_cost"])), html.Td(file_cell), html.Td(html.Code(r["sha256"][:16] + "…")),
-        ]))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(r["id"]),
+                    html.Td(f"{r['created_at']:%Y-%m-%d %H:%M:%S}"),
+                    html.Td(who),
+                    html.Td(r["template_name"]),
+                    html.Td(span),
+                    html.Td(r["total_records"]),
+                    html.Td(r["unexported_records"]),
+                    html.Td(str(r["total_cost"])),
+                    html.Td(file_cell),
+                    html.Td(html.Code(r["sha256"][:16] + "…")),
+                ]
+            )
+        )
     return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, className="small", responsive=True)
 
 
 @callback(
-    Output("exports-template-name", "value"), Output("exports-profile", "value"),
+    Output("exports-template-name", "value"),
+    Output("exports-profile", "value"),
     Input("exports-template-pick", "value"),
 )
 def open_template(name):
@@ -128,9 +201,13 @@ def live_preview(profile_text):
 
 
 @callback(
-    Output("exports-template-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-save", "n_clicks"), State("exports-template-name", "value"), State("exports-profile", "value"),
-    State("exports-refresh", "data"), prevent_initial_call=True,
+    Output("exports-template-feedback", "children"),
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-save", "n_clicks"),
+    State("exports-template-name", "value"),
+    State("exports-profile", "value"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def save_template(_clicks, name, profile_text, refresh):
     user = _admin()
@@ -142,41 +219,63 @@ def save_template(_clicks, name, profile_text, refresh):
 
 
 @callback(
-    Output("exports-run-result", "children"), Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-run", "n_clicks"), State("exports-run-template", "value"), State("exports-run-from", "value"),
-    State("exports-run-to", "value"), State("exports-refresh", "data"), prevent_initial_call=True,
+    Output("exports-run-result", "children"),
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-run", "n_clicks"),
+    State("exports-run-template", "value"),
+    State("exports-run-from", "value"),
+    State("exports-run-to", "value"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def run_export(_clicks, template_name, time_from, time_to, refresh):
     user = _admin()
     try:
-        flt = store.ExportFilter(time_start=store.parse_user_time(time_from, "from"),
-                                 time_end=store.parse_user_time(time_to, "to"))  # fmt: skip
+        flt = store.ExportFilter(
+            time_start=store.parse_user_time(time_from, "from"), time_end=store.parse_user_time(time_to, "to")
+        )
         run = store.adhoc_run(store.get_template(template_name or "cgr-csv"), flt)
         result = store.export_to_file(run, _actor(user))
     except (store.ExportRefused, TemplateError) as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     summary = result.summary
-    return dbc.Alert([
-        f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
-        f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
-        _download(result.history_id, result.path.name),
-    ], color="success", className="mb-0"), (refresh or 0) + 1
+    return dbc.Alert(
+        [
+            f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
+            f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
+            _download(result.history_id, result.path.name),
+        ],
+        color="success",
+        className="mb-0",
+    ), (refresh or 0) + 1
 
 
 @callback(
-    Output("exports-schedule-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-schedule-save", "n_clicks"), State("exports-schedule-name", "value"),
-    State("exports-schedule-template", "value"), State("exports-schedule-period", "value"),
-    State("exports-schedule-dir", "value"), State("exports-schedule-enabled", "value"),
-    State("exports-refresh", "data"), prevent_initial_call=True,
+    Output("exports-schedule-feedback", "children"),
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-schedule-save", "n_clicks"),
+    State("exports-schedule-name", "value"),
+    State("exports-schedule-template", "value"),
+    State("exports-schedule-period", "value"),
+    State("exports-schedule-dir", "value"),
+    State("exports-schedule-enabled", "value"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
     user = _admin()
     existing = {row["name"]: row["id"] for row in store.list_schedules()}
     name = (name or "").strip()
     try:
-        store.save_schedule(name, template_name or "cgr-csv", int(period or 3600), (directory or "").strip(),
-                            enabled=bool(enabled), user_id=user.id, schedule_id=existing.get(name))  # fmt: skip
+        store.save_schedule(
+            name,
+            template_name or "cgr-csv",
+            int(period or 3600),
+            (directory or "").strip(),
+            enabled=bool(enabled),
+            user_id=user.id,
+            schedule_id=existing.get(name),
+        )
     except store.ExportRefused as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     return dbc.Alert(f"Saved schedule {name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
@@ -185,7 +284,9 @@ def save_schedule(_clicks, name, template_name, period, directory, enabled, refr
 @callback(
     Output("exports-schedule-feedback", "children", allow_duplicate=True),
     Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-schedule-run", "n_clicks"), State("exports-refresh", "data"), prevent_initial_call=True,
+    Input("exports-schedule-run", "n_clicks"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def run_schedules_now(_clicks, refresh):
     _admin()
@@ -196,8 +297,11 @@ def run_schedules_now(_clicks, refresh):
 
 
 @callback(
-    Output("exports-reexport-result", "children"), Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-reexport", "n_clicks"), State("exports-reexport-id", "value"), State("exports-refresh", "data"),
+    Output("exports-reexport-result", "children"),
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Input("exports-reexport", "n_clicks"),
+    State("exports-reexport-id", "value"),
+    State("exports-refresh", "data"),
     prevent_initial_call=True,
 )
 def reexport(_clicks, history_id, refresh):
@@ -208,16 +312,24 @@ def reexport(_clicks, history_id, refresh):
         result = store.reexport(int(history_id), _actor(user))
     except (store.ExportRefused, TemplateError) as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-    return dbc.Alert([f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
-                      _download(result.history_id, result.path.name)], color="success", className="mb-0"), \
-        (refresh or 0) + 1
+    return dbc.Alert(
+        [
+            f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
+            _download(result.history_id, result.path.name),
+        ],
+        color="success",
+        className="mb-0",
+    ), (refresh or 0) + 1
 
 
 @callback(
-    Output("exports-schedule-name", "value"), Output("exports-schedule-template", "value"),
-    Output("exports-schedule-period", "value"), Output("exports-schedule-dir", "value"),
+    Output("exports-schedule-name", "value"),
+    Output("exports-schedule-template", "value"),
+    Output("exports-schedule-period", "value"),
+    Output("exports-schedule-dir", "value"),
     Output("exports-schedule-enabled", "value"),
-    Input("exports-schedule-pick", "value"), prevent_initial_call=True,
+    Input("exports-schedule-pick", "value"),
+    prevent_initial_call=True,
 )
 def open_picked_schedule(schedule_id):
     _admin()
@@ -229,24 +341,33 @@ def open_picked_schedule(schedule_id):
 
 @callback(
     Output("exports-schedule-feedback", "children", allow_duplicate=True),
-    Output("exports-refresh", "data", allow_duplicate=True), Output("exports-schedule-pick", "value"),
-    Input("exports-schedule-delete", "n_clicks"), State("exports-schedule-pick", "value"),
-    State("exports-refresh", "data"), prevent_initial_call=True,
+    Output("exports-refresh", "data", allow_duplicate=True),
+    Output("exports-schedule-pick", "value"),
+    Input("exports-schedule-delete", "n_clicks"),
+    State("exports-schedule-pick", "value"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):
     _admin()
     deleted = store.delete_schedule(schedule_id) if schedule_id is not None else None
     if deleted is None:
-        return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, \
-            no_update
-    return dbc.Alert(f"Deleted schedule {deleted['name']!r}; its export history stays.", color="success",
-                     className="mb-0"), (refresh or 0) + 1, None
+        return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, no_update
+    return (
+        dbc.Alert(
+            f"Deleted schedule {deleted['name']!r}; its export history stays.", color="success", className="mb-0"
+        ),
+        (refresh or 0) + 1,
+        None,
+    )
 
 
 @callback(
-    Output("exports-destlist-name", "value"), Output("exports-destlist-prefixes", "value"),
+    Output("exports-destlist-name", "value"),
+    Output("exports-destlist-prefixes", "value"),
     Output("exports-destlist-description", "value"),
-    Input("exports-destlist-pick", "value"), prevent_initial_call=True,
+    Input("exports-destlist-pick", "value"),
+    prevent_initial_call=True,
 )
 def open_destination_list(name):
     _admin()
@@ -257,26 +378,40 @@ def open_destination_list(name):
 
 
 @callback(
-    Output("exports-destlist-feedback", "children"), Output("exports-refresh", "data", allow_duplicate=True),
+    Output("exports-destlist-feedback", "children"),
+    Output("exports-refresh", "data", allow_duplicate=True),
     Output("exports-destlist-pick", "value"),
-    Input("exports-destlist-save", "n_clicks"), Input("exports-destlist-delete", "n_clicks"),
-    State("exports-destlist-pick", "value"), State("exports-destlist-name", "value"),
-    State("exports-destlist-prefixes", "value"), State("exports-destlist-description", "value"),
-    State("exports-refresh", "data"), prevent_initial_call=True,
+    Input("exports-destlist-save", "n_clicks"),
+    Input("exports-destlist-delete", "n_clicks"),
+    State("exports-destlist-pick", "value"),
+    State("exports-destlist-name", "value"),
+    State("exports-destlist-prefixes", "value"),
+    State("exports-destlist-description", "value"),
+    State("exports-refresh", "data"),
+    prevent_initial_call=True,
 )
 def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, description, refresh):
     _admin()
     try:
         if ctx.triggered_id == "exports-destlist-delete":
             if not picked:
-                return dbc.Alert("Open the list to delete first.", color="warning", className="mb-0"), no_update, \
-                    no_update
+                return (
+                    dbc.Alert("Open the list to delete first.", color="warning", className="mb-0"),
+                    no_update,
+                    no_update,
+                )
             store.delete_destination_list(picked)
-            return dbc.Alert(f"Deleted destination list {picked!r}.", color="success", className="mb-0"), \
-                (refresh or 0) + 1, None
+            return (
+                dbc.Alert(f"Deleted destination list {picked!r}.", color="success", className="mb-0"),
+                (refresh or 0) + 1,
+                None,
+            )
         name = (name or "").strip()
         saved = store.save_destination_list(name, store.prefixes_from_text(prefixes), (description or "").strip())
     except store.ExportRefused as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, no_update
-    return dbc.Alert(f"Saved destination list {name!r} ({len(saved)} prefixes).", color="success",
-                     className="mb-0"), (refresh or 0) + 1, no_update
+    return (
+        dbc.Alert(f"Saved destination list {name!r} ({len(saved)} prefixes).", color="success", className="mb-0"),
+        (refresh or 0) + 1,
+        no_update,
+    )

@@ -1,4 +1,5 @@
 """The shared filter bar: options, presets, the URL query string, and chart CSV downloads."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,8 +14,12 @@ from data.spreadsheet import rows_to_csv
 HIDDEN = {"display": "none"}
 # The filter bar's values, in the order ``report_filter`` takes them (after the scope).
 FILTER_INPUTS = (
-    Input("filter-dates", "start_date"), Input("filter-dates", "end_date"), Input("filter-preset", "value"),
-    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+    Input("filter-dates", "start_date"),
+    Input("filter-dates", "end_date"),
+    Input("filter-preset", "value"),
+    Input("filter-switch", "value"),
+    Input("filter-customer", "value"),
+    Input("filter-accountcode", "value"),
 )
 
 
@@ -22,14 +27,17 @@ def user_today(scope: Scope) -> date:
     return datetime.now(ZoneInfo(scope.timezone)).date()
 
 
-def report_filter(scope: Scope, start: str | None, end: str | None, preset: str | None, switches, customer,
-                  accountcodes) -> ReportFilter:
+def report_filter(
+    scope: Scope, start: str | None, end: str | None, preset: str | None, switches, customer, accountcodes
+) -> ReportFilter:
     """The filter bar's values as a ReportFilter over the user's local days (customer: admins only)."""
     first, last = preset_range(preset, user_today(scope))
     if start and end and not preset:
         first, last = sorted((date.fromisoformat(start[:10]), date.fromisoformat(end[:10])))
     return ReportFilter.for_days(
-        first, last, scope.timezone,
+        first,
+        last,
+        scope.timezone,
         switch_ids=tuple(int(s) for s in switches or ()),
         user_ids=(int(customer),) if customer and scope.is_admin else (),
         accountcodes=tuple(accountcodes or ()),
@@ -37,20 +45,32 @@ def report_filter(scope: Scope, start: str | None, end: str | None, preset: str 
 
 
 @callback(
-    Output("filter-switch", "options"), Output("filter-customer", "options"), Output("filter-accountcode", "options"),
-    Output("filter-customer-col", "style"), Output("filter-timezone", "children"),
+    Output("filter-switch", "options"),
+    Output("filter-customer", "options"),
+    Output("filter-accountcode", "options"),
+    Output("filter-customer-col", "style"),
+    Output("filter-timezone", "children"),
     Input("filter-switch", "id"),
 )
 def fill_filter_options(_):
     scope = current_scope()
     options = filter_options(scope)
-    return (options["switches"], options["customers"], options["accountcodes"],
-            None if scope.is_admin else HIDDEN, f"Times in {scope.timezone}")
+    return (
+        options["switches"],
+        options["customers"],
+        options["accountcodes"],
+        None if scope.is_admin else HIDDEN,
+        f"Times in {scope.timezone}",
+    )
 
 
 @callback(
-    Output("filter-dates", "start_date"), Output("filter-dates", "end_date"), Output("filter-preset", "value"),
-    Input("filter-preset", "value"), Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
+    Output("filter-dates", "start_date"),
+    Output("filter-dates", "end_date"),
+    Output("filter-preset", "value"),
+    Input("filter-preset", "value"),
+    Input("filter-dates", "start_date"),
+    Input("filter-dates", "end_date"),
 )
 def sync_preset_and_dates(preset, start, end):
     """A preset fills the dates; dates changed by hand clear the preset. Either way, both agree."""
@@ -82,15 +102,20 @@ clientside_callback(
         return search;
     }""",
     Output("filter-url", "data"),
-    Input("filter-dates", "start_date"), Input("filter-dates", "end_date"), Input("filter-preset", "value"),
-    Input("filter-switch", "value"), Input("filter-customer", "value"), Input("filter-accountcode", "value"),
+    Input("filter-dates", "start_date"),
+    Input("filter-dates", "end_date"),
+    Input("filter-preset", "value"),
+    Input("filter-switch", "value"),
+    Input("filter-customer", "value"),
+    Input("filter-accountcode", "value"),
 )
 
 
 @callback(
     Output({"type": "csv-download", "chart": MATCH}, "data"),
     Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
-    State({"type": "chart-data", "chart": MATCH}, "data"), State({"type": "chart-data", "chart": MATCH}, "id"),
+    State({"type": "chart-data", "chart": MATCH}, "data"),
+    State({"type": "chart-data", "chart": MATCH}, "id"),
     prevent_initial_call=True,
 )
 def download_chart_csv(_, rows, chart):

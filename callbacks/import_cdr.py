@@ -1,4 +1,5 @@
 """Callbacks of the import page: start an upload's import, follow its progress, list imports and rejects."""
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
@@ -8,9 +9,19 @@ from components.tables import simple_table
 from data.ingest.formats import FormatError
 from data.ingest.uploads import import_progress, list_imports, list_rejects, start_upload_import
 
-IMPORT_COLUMNS = [("id", "Import"), ("started_at", "Started"), ("source", "Source"), ("file_name", "File"),
-                  ("format", "Format"), ("rows_read", "Rows"), ("accepted", "Accepted"),
-                  ("duplicates", "Duplicates"), ("rejected", "Rejected"), ("state", "Status"), ("rejects", "")]
+IMPORT_COLUMNS = [
+    ("id", "Import"),
+    ("started_at", "Started"),
+    ("source", "Source"),
+    ("file_name", "File"),
+    ("format", "Format"),
+    ("rows_read", "Rows"),
+    ("accepted", "Accepted"),
+    ("duplicates", "Duplicates"),
+    ("rejected", "Rejected"),
+    ("state", "Status"),
+    ("rejects", ""),
+]
 
 
 def _admin_only() -> None:
@@ -22,9 +33,16 @@ def _rejects_link(import_id: int):
     return html.A("rejects (CSV)", href=f"/download/rejects/{import_id}.csv")
 
 
-@callback(Output("import-current", "data"), Output("import-poll", "disabled"), Output("import-message", "children"),
-          Input("import-upload", "contents"), State("import-upload", "filename"), State("import-format", "value"),
-          State("import-switch", "value"), prevent_initial_call=True)
+@callback(
+    Output("import-current", "data"),
+    Output("import-poll", "disabled"),
+    Output("import-message", "children"),
+    Input("import-upload", "contents"),
+    State("import-upload", "filename"),
+    State("import-format", "value"),
+    State("import-switch", "value"),
+    prevent_initial_call=True,
+)
 def start_import(contents, filename, fmt, switch):
     _admin_only()
     if not contents:
@@ -36,23 +54,37 @@ def start_import(contents, filename, fmt, switch):
     return import_id, False, dbc.Alert(f"Importing {filename} (import {import_id})…", color="info")
 
 
-@callback(Output("import-progress", "value"), Output("import-progress", "label"), Output("import-progress", "style"),
-          Output("import-result", "children"), Output("import-poll", "disabled", allow_duplicate=True),
-          Input("import-poll", "n_intervals"), State("import-current", "data"), prevent_initial_call=True)
+@callback(
+    Output("import-progress", "value"),
+    Output("import-progress", "label"),
+    Output("import-progress", "style"),
+    Output("import-result", "children"),
+    Output("import-poll", "disabled", allow_duplicate=True),
+    Input("import-poll", "n_intervals"),
+    State("import-current", "data"),
+    prevent_initial_call=True,
+)
 def follow_import(_n, import_id):
     _admin_only()
     progress = import_progress(import_id) if import_id else None
     if progress is None:
         raise PreventUpdate
-    label = (f"{progress['percent']}% · {progress['rows_read']:,} rows · accepted {progress['accepted']:,} · "
-             f"duplicates {progress['duplicates']:,} · rejected {progress['rejected']:,}")
+    label = (
+        f"{progress['percent']}% · {progress['rows_read']:,} rows · accepted {progress['accepted']:,} · "
+        f"duplicates {progress['duplicates']:,} · rejected {progress['rejected']:,}"
+    )
     style = {"height": "1.5rem"}
     if progress["state"] == "running":
         return progress["percent"], label, style, no_update, False
     color = "success" if progress["state"] == "done" else "danger"
-    result = [dbc.Alert(f"Import {import_id} {progress['state']}: accepted={progress['accepted']} "
-                        f"duplicates={progress['duplicates']} rejected={progress['rejected']}"
-                        + (f" — {progress['error']}" if progress.get("error") else ""), color=color)]
+    result = [
+        dbc.Alert(
+            f"Import {import_id} {progress['state']}: accepted={progress['accepted']} "
+            f"duplicates={progress['duplicates']} rejected={progress['rejected']}"
+            + (f" — {progress['error']}" if progress.get("error") else ""),
+            color=color,
+        )
+    ]
     if progress["rejected"]:
         rows = [{**r, "line": r["lineno"]} for r in list_rejects(import_id, limit=20)]
         columns = [("line", "Line"), ("reason", "Reason"), ("raw", "Raw")]

@@ -2,6 +2,7 @@
 
 Whose report and settings: always the logged-in user (``current_user``), never an id from the browser.
 """
+
 from datetime import timezone
 
 import dash_bootstrap_components as dbc
@@ -14,9 +15,16 @@ from data import mailer
 from data.mail_reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
 from data.settings import load_settings
 
-OUTBOX_COLUMNS = [("id", "Id"), ("created", "Queued"), ("status", "Status"), ("attempts", "Attempts"),
-                  ("recipients", "To"), ("subject", "Subject"), ("when", "Sent / next attempt"),
-                  ("answer", "Server answer / last error")]
+OUTBOX_COLUMNS = [
+    ("id", "Id"),
+    ("created", "Queued"),
+    ("status", "Status"),
+    ("attempts", "Attempts"),
+    ("recipients", "To"),
+    ("subject", "Subject"),
+    ("when", "Sent / next attempt"),
+    ("answer", "Server answer / last error"),
+]
 
 
 def _kind(value) -> str:
@@ -25,7 +33,9 @@ def _kind(value) -> str:
 
 @callback(
     Output("mail-report-save-status", "children"),
-    Input("mail-report-save", "n_clicks"), State("mail-report-emails", "value"), State("mail-report-kinds", "value"),
+    Input("mail-report-save", "n_clicks"),
+    State("mail-report-emails", "value"),
+    State("mail-report-kinds", "value"),
     prevent_initial_call=True,
 )
 def save_mail_report_settings(_clicks, emails, kinds):
@@ -39,7 +49,8 @@ def save_mail_report_settings(_clicks, emails, kinds):
 
 
 @callback(
-    Output("mail-report-preview", "srcDoc"), Output("mail-report-preview-subject", "children"),
+    Output("mail-report-preview", "srcDoc"),
+    Output("mail-report-preview-subject", "children"),
     Input("mail-report-preview-kind", "value"),
 )
 def preview_mail_report(kind):
@@ -52,24 +63,33 @@ def preview_mail_report(kind):
 
 @callback(
     Output("mail-report-send-status", "children"),
-    Input("mail-report-send", "n_clicks"), State("mail-report-preview-kind", "value"),
+    Input("mail-report-send", "n_clicks"),
+    State("mail-report-preview-kind", "value"),
     prevent_initial_call=True,
 )
 def send_mail_report_now(_clicks, kind):
     user = report_user(current_user.id)
     if not user.recipients:
-        return dbc.Alert("There is no address to send it to: add one under Emails to send a report.",
-                         color="warning", className="py-2 small")
+        return dbc.Alert(
+            "There is no address to send it to: add one under Emails to send a report.",
+            color="warning",
+            className="py-2 small",
+        )
     result = send_report_now(user, _kind(kind))
     if result["id"] is None:
-        return dbc.Alert("This report was sent less than a minute ago; try again in a minute.", color="info",
-                         className="py-2 small")
+        return dbc.Alert(
+            "This report was sent less than a minute ago; try again in a minute.", color="info", className="py-2 small"
+        )
     state = result["state"] or {}
     to = ", ".join(result["recipients"])
     if state.get("sent_at"):
         return dbc.Alert(f"Sent to {to}.", color="success", className="py-2 small")
-    return dbc.Alert(f"Queued for {to}; the mail server did not take it yet ({state.get('last_error')}). "
-                     "It is retried automatically.", color="warning", className="py-2 small")
+    return dbc.Alert(
+        f"Queued for {to}; the mail server did not take it yet ({state.get('last_error')}). "
+        "It is retried automatically.",
+        color="warning",
+        className="py-2 small",
+    )
 
 
 def _outbox_rows() -> list[dict]:
@@ -77,19 +97,26 @@ def _outbox_rows() -> list[dict]:
     for r in mailer.outbox():
         when = r["sent_at"] or r["next_attempt_at"]
         when = when.astimezone(timezone.utc) if when else None
-        rows.append({
-            "id": r["id"], "created": f"{r['created_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}",
-            "status": r["status"],
-            "attempts": r["attempts"], "recipients": r["recipients"], "subject": r["subject"],
-            "when": f"{when:%Y-%m-%d %H:%M:%S}" if when else None,
-            "answer": r["last_error"] if r["last_error"] else r["smtp_reply"],
-        })
+        rows.append(
+            {
+                "id": r["id"],
+                "created": f"{r['created_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}",
+                "status": r["status"],
+                "attempts": r["attempts"],
+                "recipients": r["recipients"],
+                "subject": r["subject"],
+                "when": f"{when:%Y-%m-%d %H:%M:%S}" if when else None,
+                "answer": r["last_error"] if r["last_error"] else r["smtp_reply"],
+            }
+        )
     return rows
 
 
 @callback(
-    Output("mail-outbox-table", "children"), Output("mail-outbox-status", "children"),
-    Input("mail-outbox-refresh", "n_clicks"), Input("mail-outbox-retry", "n_clicks"),
+    Output("mail-outbox-table", "children"),
+    Output("mail-outbox-status", "children"),
+    Input("mail-outbox-refresh", "n_clicks"),
+    Input("mail-outbox-retry", "n_clicks"),
     Input("mail-outbox-interval", "n_intervals"),
 )
 def refresh_outbox(_refresh, _retry, _tick):
@@ -101,8 +128,9 @@ def refresh_outbox(_refresh, _retry, _tick):
         result = mailer.send_pending()
         note = f"{due} unsent made due; {result['sent']} sent, {result['failed']} failed."
     counts = mailer.outbox_counts()
-    summary = (f"{counts['unsent']} unsent ({counts['retrying']} being retried), {counts['sent_24h']} sent in the "
-               "last 24 hours. Times in UTC.")
+    summary = (
+        f"{counts['unsent']} unsent ({counts['retrying']} being retried), {counts['sent_24h']} sent in the "
+        "last 24 hours. Times in UTC."
+    )
     status = html.Div([html.Div(summary, className="small"), note and html.Div(note, className="small fw-bold")])
     return simple_table(_outbox_rows(), OUTBOX_COLUMNS, empty="The outbox is empty."), status
-

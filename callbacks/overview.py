@@ -11,15 +11,19 @@ METRICS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "
 @callback(
     [Output(f"overview-{m}-graph", "figure") for m, _ in METRICS],
     [Output({"type": "chart-data", "chart": f"overview-{m}"}, "data") for m, _ in METRICS],
-    *FILTER_INPUTS, Input("overview-split", "value"),
+    *FILTER_INPUTS,
+    Input("overview-split", "value"),
 )
 def refresh_overview(start, end, preset, switches, customer, accountcodes, split):
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes)
     split = split if scope.is_admin or split != "customer" else "switch"  # customers see only themselves
     rows = traffic_chart_rows(scope, f, unit_for_range(f), split=split)
-    figures = [series_figure(rows, "period", metric, "series", y_title=title, percent=metric == "asr")
-               for metric, title in METRICS]
-    tables = [[{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows]
-              for metric, _ in METRICS]
+    figures = [
+        series_figure(rows, "period", metric, "series", y_title=title, percent=metric == "asr")
+        for metric, title in METRICS
+    ]
+    tables = [
+        [{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows] for metric, _ in METRICS
+    ]
     return [*figures, *tables]

@@ -1,4 +1,5 @@
 """Callbacks of the profile page: every user changes their own details, password and API tokens."""
+
 from dash import Input, Output, State, callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
@@ -18,7 +19,9 @@ def _me():
 @callback(
     Output("profile-message", "children"),
     Input("profile-save", "n_clicks"),
-    State("profile-full-name", "value"), State("profile-email", "value"), State("profile-timezone", "value"),
+    State("profile-full-name", "value"),
+    State("profile-email", "value"),
+    State("profile-timezone", "value"),
     prevent_initial_call=True,
 )
 def save_profile(_clicks, full_name, email, timezone):
@@ -32,10 +35,12 @@ def save_profile(_clicks, full_name, email, timezone):
 
 @callback(
     Output("profile-password-message", "children"),
-    Output("profile-password-current", "value"), Output("profile-password-new", "value"),
+    Output("profile-password-current", "value"),
+    Output("profile-password-new", "value"),
     Output("profile-password-again", "value"),
     Input("profile-password-save", "n_clicks"),
-    State("profile-password-current", "value"), State("profile-password-new", "value"),
+    State("profile-password-current", "value"),
+    State("profile-password-new", "value"),
     State("profile-password-again", "value"),
     prevent_initial_call=True,
 )
@@ -48,15 +53,23 @@ def change_password(_clicks, current, new, again):
     except ValueError as exc:
         return error(exc), "", no_update, no_update
     renew_session_stamp()  # this session stays; the user's other sessions end
-    return message("Your password is changed. Your other sessions are logged out.", "success",
-                   "profile-password-changed"), "", "", ""
+    return (
+        message("Your password is changed. Your other sessions are logged out.", "success", "profile-password-changed"),
+        "",
+        "",
+        "",
+    )
 
 
 @callback(
-    Output("profile-token-message", "children"), Output("profile-tokens", "children"),
-    Output("profile-token-select", "options"), Output("profile-token-name", "value"),
-    Input("profile-token-create", "n_clicks"), Input("profile-token-revoke", "n_clicks"),
-    State("profile-token-name", "value"), State("profile-token-select", "value"),
+    Output("profile-token-message", "children"),
+    Output("profile-tokens", "children"),
+    Output("profile-token-select", "options"),
+    Output("profile-token-name", "value"),
+    Input("profile-token-create", "n_clicks"),
+    Input("profile-token-revoke", "n_clicks"),
+    State("profile-token-name", "value"),
+    State("profile-token-select", "value"),
     prevent_initial_call=True,
 )
 def manage_tokens(_create, _revoke, name, selected):
@@ -76,6 +89,11 @@ def manage_tokens(_create, _revoke, name, selected):
     token = api_tokens.create_token(me.id, (name or "").strip()[:100])
     with db.transaction() as conn:
         audit.record(conn, me, "create-api-token", "user", me.id, None, {"name": (name or "").strip()[:100]})
-    shown = message(["Your new token (shown once: copy it now): ",
-                     html.Code(token, id="profile-token-value", className="user-select-all")], "warning")
+    shown = message(
+        [
+            "Your new token (shown once: copy it now): ",
+            html.Code(token, id="profile-token-value", className="user-select-all"),
+        ],
+        "warning",
+    )
     return shown, tokens_table(me.id), token_options(me.id), ""

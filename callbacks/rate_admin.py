@@ -1,4 +1,5 @@
 """Callbacks of the rate management page (admins only: every data function refuses other scopes)."""
+
 import base64
 import binascii
 from datetime import date
@@ -33,14 +34,21 @@ def _error_text(exc: Exception) -> str:
 
 
 @callback(
-    Output("rate-admin-providers", "rowData"), Output("rate-admin-plans", "rowData"),
-    Output("rate-admin-bans", "rowData"), Output("rate-admin-voip-plans", "rowData"),
+    Output("rate-admin-providers", "rowData"),
+    Output("rate-admin-plans", "rowData"),
+    Output("rate-admin-bans", "rowData"),
+    Output("rate-admin-voip-plans", "rowData"),
     Output("rate-admin-rerate-requests", "rowData"),
-    Output("rate-admin-plan-provider", "options"), Output("rate-admin-deck-plan", "options"),
-    Output("rate-admin-derive-carrier", "options"), Output("rate-admin-derive-retail", "options"),
-    Output("rate-admin-view-plan", "options"), Output("rate-admin-voip-rate-plans", "options"),
-    Output("rate-admin-voip-ban-plans", "options"), Output("rate-admin-assign-customer", "options"),
-    Output("rate-admin-assign-plan", "options"), Output("rate-admin-rerate-customer", "options"),
+    Output("rate-admin-plan-provider", "options"),
+    Output("rate-admin-deck-plan", "options"),
+    Output("rate-admin-derive-carrier", "options"),
+    Output("rate-admin-derive-retail", "options"),
+    Output("rate-admin-view-plan", "options"),
+    Output("rate-admin-voip-rate-plans", "options"),
+    Output("rate-admin-voip-ban-plans", "options"),
+    Output("rate-admin-assign-customer", "options"),
+    Output("rate-admin-assign-plan", "options"),
+    Output("rate-admin-rerate-customer", "options"),
     Input("rate-admin-refresh", "data"),
 )
 def load_lists(_refresh):
@@ -48,15 +56,25 @@ def load_lists(_refresh):
     providers, plans = rates.providers(scope), rates.rate_plans(scope)
     bans, voip_plans, customers = rates.ban_plans(scope), rates.voip_plans(scope), rates.customers(scope)
     plan_options = [{"label": f"{p['name']} ({p['kind']}, {p['currency']})", "value": p["id"]} for p in plans]
-    customer_options = [{"label": f"{c['username']} ({c['voip_plan'] or 'no plan'})", "value": c["id"]}
-                        for c in customers]
+    customer_options = [
+        {"label": f"{c['username']} ({c['voip_plan'] or 'no plan'})", "value": c["id"]} for c in customers
+    ]
     return (
-        grid_rows(providers), grid_rows(plans), grid_rows(bans), grid_rows(voip_plans),
+        grid_rows(providers),
+        grid_rows(plans),
+        grid_rows(bans),
+        grid_rows(voip_plans),
         grid_rows(rating.rerate_requests()),
-        _options(providers), plan_options,
+        _options(providers),
+        plan_options,
         [o for o, p in zip(plan_options, plans, strict=True) if p["kind"] == "carrier"],
         [o for o, p in zip(plan_options, plans, strict=True) if p["kind"] == "retail"],
-        plan_options, plan_options, _options(bans), customer_options, _options(voip_plans), customer_options,
+        plan_options,
+        plan_options,
+        _options(bans),
+        customer_options,
+        _options(voip_plans),
+        customer_options,
     )
 
 
@@ -64,11 +82,15 @@ def _refreshed(refresh: int | None) -> int:
     return (refresh or 0) + 1
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-provider-add", "n_clicks"), State("rate-admin-provider-name", "value"),
-          State("rate-admin-provider-priority", "value"), State("rate-admin-refresh", "data"),
-          prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-provider-add", "n_clicks"),
+    State("rate-admin-provider-name", "value"),
+    State("rate-admin-provider-priority", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def add_provider(_, name, priority, refresh):
     try:
         rates.create_provider(current_scope(), name or "", priority=int(priority if priority is not None else 100))
@@ -77,15 +99,26 @@ def add_provider(_, name, priority, refresh):
     return _feedback(f"Provider {name} added."), _refreshed(refresh)
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-plan-add", "n_clicks"), State("rate-admin-plan-name", "value"),
-          State("rate-admin-plan-kind", "value"), State("rate-admin-plan-provider", "value"),
-          State("rate-admin-plan-currency", "value"), State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-plan-add", "n_clicks"),
+    State("rate-admin-plan-name", "value"),
+    State("rate-admin-plan-kind", "value"),
+    State("rate-admin-plan-provider", "value"),
+    State("rate-admin-plan-currency", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def add_plan(_, name, kind, provider, currency, refresh):
     try:
-        rates.create_rate_plan(current_scope(), name or "", kind, provider_id=provider if kind == "carrier" else None,
-                               currency=(currency or "").strip().upper())
+        rates.create_rate_plan(
+            current_scope(),
+            name or "",
+            kind,
+            provider_id=provider if kind == "carrier" else None,
+            currency=(currency or "").strip().upper(),
+        )
     except USER_ERRORS as exc:
         return _feedback(_error_text(exc), ok=False), refresh
     return _feedback(f"Rate plan {name} created."), _refreshed(refresh)
@@ -109,16 +142,25 @@ def _deck_text(contents: str) -> str:
 
 
 def deck_errors(error: RateDeckError) -> html.Div:
-    return html.Div([
-        dbc.Alert(f"Nothing imported: {len(error.errors)} bad line(s).", color="danger", className="mb-2"),
-        html.Ul([html.Li(f"line {line}: {reason}") for line, reason in error.errors[:200]], className="small"),
-    ], id="rate-admin-deck-errors")
+    return html.Div(
+        [
+            dbc.Alert(f"Nothing imported: {len(error.errors)} bad line(s).", color="danger", className="mb-2"),
+            html.Ul([html.Li(f"line {line}: {reason}") for line, reason in error.errors[:200]], className="small"),
+        ],
+        id="rate-admin-deck-errors",
+    )
 
 
-@callback(Output("rate-admin-deck-result", "children"), Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-deck-import", "n_clicks"), State("rate-admin-deck-file", "contents"),
-          State("rate-admin-deck-plan", "value"), State("rate-admin-deck-replace", "value"),
-          State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-deck-result", "children"),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-deck-import", "n_clicks"),
+    State("rate-admin-deck-file", "contents"),
+    State("rate-admin-deck-plan", "value"),
+    State("rate-admin-deck-replace", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def import_deck(_, contents, plan, replace_all, refresh):
     if not plan or not contents:
         return _feedback("Choose a plan and a file.", ok=False), refresh
@@ -128,14 +170,21 @@ def import_deck(_, contents, plan, replace_all, refresh):
         return deck_errors(exc), refresh
     except USER_ERRORS as exc:
         return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"{count:,} rate(s) imported. Calls already stored keep their prices until re-rated."), \
-        _refreshed(refresh)
+    return _feedback(f"{count:,} rate(s) imported. Calls already stored keep their prices until re-rated."), _refreshed(
+        refresh
+    )
 
 
-@callback(Output("rate-admin-derive-result", "children"), Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-derive", "n_clicks"), State("rate-admin-derive-carrier", "value"),
-          State("rate-admin-derive-retail", "value"), State("rate-admin-derive-percent", "value"),
-          State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-derive-result", "children"),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-derive", "n_clicks"),
+    State("rate-admin-derive-carrier", "value"),
+    State("rate-admin-derive-retail", "value"),
+    State("rate-admin-derive-percent", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def derive(_, carrier, retail, percent, refresh):
     if not carrier or not retail or percent is None:
         return _feedback("Choose a carrier plan, a retail plan and a percentage.", ok=False), refresh
@@ -146,16 +195,25 @@ def derive(_, carrier, retail, percent, refresh):
     return _feedback(f"{count:,} retail rate(s) derived at +{percent} %."), _refreshed(refresh)
 
 
-@callback(Output("rate-admin-rates", "rowData"), Input("rate-admin-view-plan", "value"),
-          Input("rate-admin-view-search", "value"), Input("rate-admin-refresh", "data"))
+@callback(
+    Output("rate-admin-rates", "rowData"),
+    Input("rate-admin-view-plan", "value"),
+    Input("rate-admin-view-search", "value"),
+    Input("rate-admin-refresh", "data"),
+)
 def view_rates(plan, search, _refresh):
     return grid_rows(rates.plan_rates(current_scope(), plan, search=search or "")) if plan else []
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-ban-add", "n_clicks"), State("rate-admin-ban-name", "value"),
-          State("rate-admin-ban-prefixes", "value"), State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-ban-add", "n_clicks"),
+    State("rate-admin-ban-name", "value"),
+    State("rate-admin-ban-prefixes", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def add_ban_plan(_, name, prefixes, refresh):
     listed = [p.strip() for p in (prefixes or "").replace(";", ",").split(",") if p.strip()]
     try:
@@ -167,11 +225,16 @@ def add_ban_plan(_, name, prefixes, refresh):
     return _feedback(f"Ban plan {name} created with {len(listed)} prefix(es)."), _refreshed(refresh)
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-voip-add", "n_clicks"), State("rate-admin-voip-name", "value"),
-          State("rate-admin-voip-rate-plans", "value"), State("rate-admin-voip-ban-plans", "value"),
-          State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-voip-add", "n_clicks"),
+    State("rate-admin-voip-name", "value"),
+    State("rate-admin-voip-rate-plans", "value"),
+    State("rate-admin-voip-ban-plans", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def add_voip_plan(_, name, rate_plans, ban_plans, refresh):
     try:
         if not (name or "").strip():
@@ -182,10 +245,15 @@ def add_voip_plan(_, name, rate_plans, ban_plans, refresh):
     return _feedback(f"VoIP plan {name} created."), _refreshed(refresh)
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-assign", "n_clicks"), State("rate-admin-assign-customer", "value"),
-          State("rate-admin-assign-plan", "value"), State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-assign", "n_clicks"),
+    State("rate-admin-assign-customer", "value"),
+    State("rate-admin-assign-plan", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def assign_plan(_, customer, plan, refresh):
     if not customer:
         return _feedback("Choose a customer.", ok=False), refresh
@@ -196,11 +264,16 @@ def assign_plan(_, customer, plan, refresh):
     return _feedback("Plan assigned. Calls already stored keep their prices until re-rated."), _refreshed(refresh)
 
 
-@callback(Output("rate-admin-feedback", "children", allow_duplicate=True),
-          Output("rate-admin-refresh", "data", allow_duplicate=True),
-          Input("rate-admin-rerate", "n_clicks"), State("rate-admin-rerate-period", "start_date"),
-          State("rate-admin-rerate-period", "end_date"), State("rate-admin-rerate-customer", "value"),
-          State("rate-admin-refresh", "data"), prevent_initial_call=True)
+@callback(
+    Output("rate-admin-feedback", "children", allow_duplicate=True),
+    Output("rate-admin-refresh", "data", allow_duplicate=True),
+    Input("rate-admin-rerate", "n_clicks"),
+    State("rate-admin-rerate-period", "start_date"),
+    State("rate-admin-rerate-period", "end_date"),
+    State("rate-admin-rerate-customer", "value"),
+    State("rate-admin-refresh", "data"),
+    prevent_initial_call=True,
+)
 def queue_rerate(_, first, last, customer, refresh):
     scope = current_scope()
     if not scope.is_admin:
@@ -210,8 +283,9 @@ def queue_rerate(_, first, last, customer, refresh):
     from flask_login import current_user
 
     try:
-        request_id = rating.queue_rerate(date.fromisoformat(first), date.fromisoformat(last), customer,
-                                         requested_by=current_user.username)
+        request_id = rating.queue_rerate(
+            date.fromisoformat(first), date.fromisoformat(last), customer, requested_by=current_user.username
+        )
     except ValueError as exc:
         return _feedback(str(exc), ok=False), refresh
     return _feedback(f"Re-rating request {request_id} queued: it runs within a minute."), _refreshed(refresh)

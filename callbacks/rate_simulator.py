@@ -1,4 +1,5 @@
 """Callbacks of the rate simulator."""
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, no_update
 
@@ -9,8 +10,9 @@ from data.rating import simulate_call
 from data.scope import current_scope
 
 
-@callback(Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"),
-          Input("rate-simulator-plan", "id"))
+@callback(
+    Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"), Input("rate-simulator-plan", "id")
+)
 def list_plans(_):
     scope = current_scope()
     if not scope.is_admin:
@@ -19,10 +21,17 @@ def list_plans(_):
     return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
 
 
-@callback(Output("rate-simulator-result", "children"), Output("rate-simulator-candidates", "rowData"),
-          Input("rate-simulator-run", "n_clicks"), Input("rate-simulator-number", "n_submit"),
-          State("rate-simulator-number", "value"), State("rate-simulator-duration", "value"),
-          State("rate-simulator-at", "value"), State("rate-simulator-plan", "value"), prevent_initial_call=True)
+@callback(
+    Output("rate-simulator-result", "children"),
+    Output("rate-simulator-candidates", "rowData"),
+    Input("rate-simulator-run", "n_clicks"),
+    Input("rate-simulator-number", "n_submit"),
+    State("rate-simulator-number", "value"),
+    State("rate-simulator-duration", "value"),
+    State("rate-simulator-at", "value"),
+    State("rate-simulator-plan", "value"),
+    prevent_initial_call=True,
+)
 def simulate(_clicks, _submit, number, duration, at, plan):
     scope = current_scope()
     if not number:

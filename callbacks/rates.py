@@ -1,4 +1,5 @@
 """Callbacks of the Rates page: the plan list (admins), the rates shown, the CSV link."""
+
 from urllib.parse import urlencode
 
 from dash import Input, Output, callback
@@ -19,8 +20,13 @@ def list_plans(_):
     return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
 
 
-@callback(Output("rates-grid", "rowData"), Output("rates-count", "children"), Output("rates-download", "href"),
-          Input("rates-plan", "value"), Input("rates-search", "value"))
+@callback(
+    Output("rates-grid", "rowData"),
+    Output("rates-count", "children"),
+    Output("rates-download", "href"),
+    Input("rates-plan", "value"),
+    Input("rates-search", "value"),
+)
 def show_rates(plan, search):
     scope = current_scope()
     found = rates.customer_rates(scope, voip_plan_id=plan, search=search or "", limit=SHOWN + 1)

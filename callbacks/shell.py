@@ -1,4 +1,5 @@
 """Callbacks of the application shell: theme switch and navbar toggler (client-side)."""
+
 from dash import Input, Output, State, clientside_callback
 
 clientside_callback(

@@ -1,4 +1,5 @@
 """Threat control page (admins): current threats, high-cost destinations, thresholds, high-cost prefixes."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -29,27 +30,61 @@ def _admin_scope():
     return scope
 
 
-@callback(Output("threats-current", "children"), Output("threats-high-cost", "children"),
-          Output("threats-history", "children"),
-          Input("threats-refresh", "n_clicks"), Input("threats-interval", "n_intervals"))
+@callback(
+    Output("threats-current", "children"),
+    Output("threats-high-cost", "children"),
+    Output("threats-history", "children"),
+    Input("threats-refresh", "n_clicks"),
+    Input("threats-interval", "n_intervals"),
+)
 def threats_refresh(_clicks, _ticks):
     scope = _admin_scope()
     now = datetime.now(timezone.utc)
     current = [{**t.as_dict(), "link": threats.cdr_search_link(t, scope.timezone)} for t in _current_threats(now)]
     high = threats.high_cost_report(now - timedelta(hours=24), now)
-    high_rows = [{**r, "minutes": f"{r['minutes']:,.1f}", "cost": money(r["cost"]), "at_risk": money(r["at_risk"]),
-                  "accountcode": r["accountcode"] or "(none)", "sample_number": f"+{r['sample_number']}"}
-                 for r in high]
-    history = [{"when": local(h["detected_at"], scope.timezone), "kind": threats.KINDS.get(h["kind"], h["kind"]),
-                "subject": h["subject"], "at_risk": money(h["cost_at_risk"])} for h in threats.history(50)]
+    high_rows = [
+        {
+            **r,
+            "minutes": f"{r['minutes']:,.1f}",
+            "cost": money(r["cost"]),
+            "at_risk": money(r["at_risk"]),
+            "accountcode": r["accountcode"] or "(none)",
+            "sample_number": f"+{r['sample_number']}",
+        }
+        for r in high
+    ]
+    history = [
+        {
+            "when": local(h["detected_at"], scope.timezone),
+            "kind": threats.KINDS.get(h["kind"], h["kind"]),
+            "subject": h["subject"],
+            "at_risk": money(h["cost_at_risk"]),
+        }
+        for h in threats.history(50)
+    ]
     return (
         threats_table(current, threats.KINDS),
-        simple_rows(high_rows, [("accountcode", "Accountcode"), ("category", "Category"), ("countries", "Countries"),
-                                ("numbers", "Numbers"), ("sample_number", "Example"), ("calls", "Calls"),
-                                ("minutes", "Minutes"), ("cost", "Cost"), ("at_risk", "Cost at risk")],
-                    "No call to a high-cost destination.", table_id="high-cost-table"),
-        simple_rows(history, [("when", "Detected"), ("kind", "Kind"), ("subject", "Subject"),
-                              ("at_risk", "Cost at risk")], "No threat notified yet."),
+        simple_rows(
+            high_rows,
+            [
+                ("accountcode", "Accountcode"),
+                ("category", "Category"),
+                ("countries", "Countries"),
+                ("numbers", "Numbers"),
+                ("sample_number", "Example"),
+                ("calls", "Calls"),
+                ("minutes", "Minutes"),
+                ("cost", "Cost"),
+                ("at_risk", "Cost at risk"),
+            ],
+            "No call to a high-cost destination.",
+            table_id="high-cost-table",
+        ),
+        simple_rows(
+            history,
+            [("when", "Detected"), ("kind", "Kind"), ("subject", "Subject"), ("at_risk", "Cost at risk")],
+            "No threat notified yet.",
+        ),
     )
 
 
@@ -60,8 +95,12 @@ def threat_settings_load(_):
     return [values[o["id"]["key"]] for o in ctx.outputs_list]
 
 
-@callback(Output("threat-settings-feedback", "children"), Input("threat-settings-save", "n_clicks"),
-          State({"type": "threat-setting", "key": ALL}, "value"), prevent_initial_call=True)
+@callback(
+    Output("threat-settings-feedback", "children"),
+    Input("threat-settings-save", "n_clicks"),
+    State({"type": "threat-setting", "key": ALL}, "value"),
+    prevent_initial_call=True,
+)
 def threat_settings_save(n_clicks, values):
     _admin_scope()
     if not n_clicks:
@@ -71,13 +110,19 @@ def threat_settings_save(n_clicks, values):
         threats.save(dict(zip(keys, values, strict=True)))
     except alarms.AlarmError as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0")
-    return dbc.Alert("Thresholds saved; the next detection uses them.", color="success", className="mb-0",
-                     duration=5000)
+    return dbc.Alert(
+        "Thresholds saved; the next detection uses them.", color="success", className="mb-0", duration=5000
+    )
 
 
-@callback(Output("high-cost-list", "children"), Output("high-cost-feedback", "children"),
-          Input("high-cost-add", "n_clicks"), Input({"type": "high-cost-delete", "id": ALL}, "n_clicks"),
-          State("high-cost-prefix", "value"), State("high-cost-description", "value"))
+@callback(
+    Output("high-cost-list", "children"),
+    Output("high-cost-feedback", "children"),
+    Input("high-cost-add", "n_clicks"),
+    Input({"type": "high-cost-delete", "id": ALL}, "n_clicks"),
+    State("high-cost-prefix", "value"),
+    State("high-cost-description", "value"),
+)
 def high_cost_prefixes(_add, _deletes, prefix, description):
     _admin_scope()
     feedback = no_update
@@ -90,6 +135,10 @@ def high_cost_prefixes(_add, _deletes, prefix, description):
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
     elif isinstance(trigger, dict) and ctx.triggered[0].get("value"):
         threats.delete_high_cost_prefix(trigger["id"])
-    return simple_rows(threats.list_high_cost_prefixes(), [("prefix", "Prefix"), ("description", "Description")],
-                       "None: premium rate, shared cost and satellite numbers are found anyway.",
-                       delete_type="high-cost-delete", key="prefix"), feedback
+    return simple_rows(
+        threats.list_high_cost_prefixes(),
+        [("prefix", "Prefix"), ("description", "Description")],
+        "None: premium rate, shared cost and satellite numbers are found anyway.",
+        delete_type="high-cost-delete",
+        key="prefix",
+    ), feedback

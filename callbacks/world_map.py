@@ -7,7 +7,8 @@ from data.scope import current_scope
 
 
 @callback(
-    Output("world-map-graph", "figure"), Output({"type": "chart-data", "chart": "world-map"}, "data"),
+    Output("world-map-graph", "figure"),
+    Output({"type": "chart-data", "chart": "world-map"}, "data"),
     *FILTER_INPUTS,
 )
 def refresh_world_map(start, end, preset, switches, customer, accountcodes):

@@ -1,4 +1,5 @@
 """Pieces of the administration and profile pages: labelled form rows, messages, tables, JSON diffs."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,13 @@ def require_admin():
 
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
-    return dbc.Row([
-        dbc.Label(label, html_for=control_id or getattr(control, "id", None), width=4, className="small"),
-        dbc.Col([control, *([dbc.FormText(help_text)] if help_text else [])], width=8),
-    ], className="mb-2")
+    return dbc.Row(
+        [
+            dbc.Label(label, html_for=control_id or getattr(control, "id", None), width=4, className="small"),
+            dbc.Col([control, *([dbc.FormText(help_text)] if help_text else [])], width=8),
+        ],
+        className="mb-2",
+    )
 
 
 def message(text: str | None, color: str = "success", element_id: str | None = None):
@@ -52,13 +56,17 @@ def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothin
         return html.P(empty, className="text-body-secondary small")
     head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
     body = html.Tbody([html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows])
-    return dbc.Table([head, body], striped=True, hover=True, size="sm", responsive=True,
-                     **({"id": table_id} if table_id else {}))
+    return dbc.Table(
+        [head, body], striped=True, hover=True, size="sm", responsive=True, **({"id": table_id} if table_id else {})
+    )
 
 
 def json_block(value) -> html.Pre:
-    return html.Pre(json.dumps(value, indent=1, ensure_ascii=False, default=str, sort_keys=True),
-                    className="small mb-0", style={"maxHeight": "14rem", "overflow": "auto", "whiteSpace": "pre-wrap"})
+    return html.Pre(
+        json.dumps(value, indent=1, ensure_ascii=False, default=str, sort_keys=True),
+        className="small mb-0",
+        style={"maxHeight": "14rem", "overflow": "auto", "whiteSpace": "pre-wrap"},
+    )
 
 
 def options(rows: list[dict], label: str = "name", value: str = "id") -> list[dict]:

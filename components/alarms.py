@@ -1,4 +1,5 @@
 """Components of the alarm, alarm report, threat control and destination alert pages (pure functions)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,8 +13,7 @@ from data.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
 
 
 def options(mapping: dict) -> list[dict]:
-    return [{"label": label if isinstance(label, str) else label.label, "value": key}
-            for key, label in mapping.items()]
+    return [{"label": label if isinstance(label, str) else label.label, "value": key} for key, label in mapping.items()]
 
 
 def field(label: str, control, width: int | str = 3, help_text: str | None = None, **col) -> dbc.Col:
@@ -25,61 +25,155 @@ def field(label: str, control, width: int | str = 3, help_text: str | None = Non
 
 def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
     """The add/edit form; the webhook choice is rendered for everyone (hidden for customers)."""
-    return dbc.Card([
-        dbc.CardHeader(html.Span("New alarm", id="alarm-form-title")),
-        dbc.CardBody([
-            dcc.Store(id="alarm-edit-id"),
-            dbc.Row([
-                field("Name", dbc.Input(id="alarm-name", placeholder="ASR drop on Spain")),
-                field("Metric", dcc.Dropdown(id="alarm-metric", options=options(METRICS), value="asr",
-                                             clearable=False)),
-                field("Hangup cause", dcc.Dropdown(id="alarm-cause", options=cause_options, value=None),
-                      id="alarm-cause-col", style={"display": "none"}),
-                field("Scope", dcc.Dropdown(id="alarm-scope-kind", options=options(SCOPES), value="all",
-                                            clearable=False)),
-                field("Scope value", html.Div([dbc.Input(id="alarm-scope-value", list="alarm-scope-options",
-                                                         placeholder="—", disabled=True),
-                                               html.Datalist(id="alarm-scope-options")]),
-                      help_text=None, id="alarm-scope-value-col"),
-            ]),
-            dbc.Row([
-                field("Period", dcc.Dropdown(id="alarm-period", options=options(PERIODS), value="hour",
-                                             clearable=False), 2),
-                field("Condition", dcc.Dropdown(id="alarm-condition", options=options(CONDITIONS), value="lt",
-                                                clearable=False), 3),
-                field("Threshold", dbc.Input(id="alarm-threshold", type="number", step="any"), 2,
-                      help_text="ASR, NER, short calls, cause share in %; ACD, PDD in s"),
-                field("Compare with", dcc.Dropdown(id="alarm-compare", options=options(COMPARE_TO), value="previous",
-                                                   clearable=False), 3),
-                field("Minimum attempts", dbc.Input(id="alarm-min-attempts", type="number", min=0, step=1, value=10),
-                      2, help_text="below this, the alarm does not fire"),
-            ]),
-            dbc.Row([
-                field("Severity", dbc.RadioItems(id="alarm-severity", inline=True, value="warning",
-                                                 options=[{"label": "Warning", "value": "warning"},
-                                                          {"label": "Critical", "value": "critical"}]), 2),
-                field("Status", dbc.Switch(id="alarm-active", label="Active", value=True), 2),
-                field("Dry run", dbc.Switch(id="alarm-dry-run", label="Record only, never notify", value=False), 2),
-                field("E-mail to", dbc.Input(id="alarm-email", placeholder="noc@example.com, …"), 3,
-                      help_text="empty: your own address"),
-                field("Webhook", dcc.Dropdown(id="alarm-webhook", placeholder="none"), 3,
-                      style=None if is_admin else {"display": "none"}),
-            ]),
-            dbc.Row([field("Description", dbc.Textarea(id="alarm-description", rows=1), 12)]),
-            dbc.Row([
-                dbc.Col(dbc.Button("Save", id="alarm-save", color="primary"), width="auto"),
-                dbc.Col(dbc.Button("New", id="alarm-new", color="secondary", outline=True), width="auto"),
-                dbc.Col(dbc.InputGroup([
-                    dbc.Button("Test alarm", id="alarm-test", color="info", outline=True),
-                    dbc.Input(id="alarm-test-days", type="number", min=1, max=31, step=1, value=7,
-                              style={"maxWidth": "6rem"}),
-                    dbc.InputGroupText("days"),
-                ], size="md"), width="auto"),
-            ], className="g-2 align-items-center"),
-            html.Div(id="alarm-feedback", className="mt-3"),
-            dcc.Loading(html.Div(id="alarm-test-results", className="mt-2")),
-        ]),
-    ], className="mb-3")
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Span("New alarm", id="alarm-form-title")),
+            dbc.CardBody(
+                [
+                    dcc.Store(id="alarm-edit-id"),
+                    dbc.Row(
+                        [
+                            field("Name", dbc.Input(id="alarm-name", placeholder="ASR drop on Spain")),
+                            field(
+                                "Metric",
+                                dcc.Dropdown(id="alarm-metric", options=options(METRICS), value="asr", clearable=False),
+                            ),
+                            field(
+                                "Hangup cause",
+                                dcc.Dropdown(id="alarm-cause", options=cause_options, value=None),
+                                id="alarm-cause-col",
+                                style={"display": "none"},
+                            ),
+                            field(
+                                "Scope",
+                                dcc.Dropdown(
+                                    id="alarm-scope-kind", options=options(SCOPES), value="all", clearable=False
+                                ),
+                            ),
+                            field(
+                                "Scope value",
+                                html.Div(
+                                    [
+                                        dbc.Input(
+                                            id="alarm-scope-value",
+                                            list="alarm-scope-options",
+                                            placeholder="—",
+                                            disabled=True,
+                                        ),
+                                        html.Datalist(id="alarm-scope-options"),
+                                    ]
+                                ),
+                                help_text=None,
+                                id="alarm-scope-value-col",
+                            ),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            field(
+                                "Period",
+                                dcc.Dropdown(
+                                    id="alarm-period", options=options(PERIODS), value="hour", clearable=False
+                                ),
+                                2,
+                            ),
+                            field(
+                                "Condition",
+                                dcc.Dropdown(
+                                    id="alarm-condition", options=options(CONDITIONS), value="lt", clearable=False
+                                ),
+                                3,
+                            ),
+                            field(
+                                "Threshold",
+                                dbc.Input(id="alarm-threshold", type="number", step="any"),
+                                2,
+                                help_text="ASR, NER, short calls, cause share in %; ACD, PDD in s",
+                            ),
+                            field(
+                                "Compare with",
+                                dcc.Dropdown(
+                                    id="alarm-compare", options=options(COMPARE_TO), value="previous", clearable=False
+                                ),
+                                3,
+                            ),
+                            field(
+                                "Minimum attempts",
+                                dbc.Input(id="alarm-min-attempts", type="number", min=0, step=1, value=10),
+                                2,
+                                help_text="below this, the alarm does not fire",
+                            ),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            field(
+                                "Severity",
+                                dbc.RadioItems(
+                                    id="alarm-severity",
+                                    inline=True,
+                                    value="warning",
+                                    options=[
+                                        {"label": "Warning", "value": "warning"},
+                                        {"label": "Critical", "value": "critical"},
+                                    ],
+                                ),
+                                2,
+                            ),
+                            field("Status", dbc.Switch(id="alarm-active", label="Active", value=True), 2),
+                            field(
+                                "Dry run",
+                                dbc.Switch(id="alarm-dry-run", label="Record only, never notify", value=False),
+                                2,
+                            ),
+                            field(
+                                "E-mail to",
+                                dbc.Input(id="alarm-email", placeholder="noc@example.com, …"),
+                                3,
+                                help_text="empty: your own address",
+                            ),
+                            field(
+                                "Webhook",
+                                dcc.Dropdown(id="alarm-webhook", placeholder="none"),
+                                3,
+                                style=None if is_admin else {"display": "none"},
+                            ),
+                        ]
+                    ),
+                    dbc.Row([field("Description", dbc.Textarea(id="alarm-description", rows=1), 12)]),
+                    dbc.Row(
+                        [
+                            dbc.Col(dbc.Button("Save", id="alarm-save", color="primary"), width="auto"),
+                            dbc.Col(dbc.Button("New", id="alarm-new", color="secondary", outline=True), width="auto"),
+                            dbc.Col(
+                                dbc.InputGroup(
+                                    [
+                                        dbc.Button("Test alarm", id="alarm-test", color="info", outline=True),
+                                        dbc.Input(
+                                            id="alarm-test-days",
+                                            type="number",
+                                            min=1,
+                                            max=31,
+                                            step=1,
+                                            value=7,
+                                            style={"maxWidth": "6rem"},
+                                        ),
+                                        dbc.InputGroupText("days"),
+                                    ],
+                                    size="md",
+                                ),
+                                width="auto",
+                            ),
+                        ],
+                        className="g-2 align-items-center",
+                    ),
+                    html.Div(id="alarm-feedback", className="mt-3"),
+                    dcc.Loading(html.Div(id="alarm-test-results", className="mt-2")),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -98,8 +192,14 @@ def local(instant: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
 def _table(head: list[str], rows: list, empty: str, **kwargs):
     if not rows:
         return html.P(empty, className="text-body-secondary")
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], striped=True, hover=True,
-                     size="sm", responsive=True, **kwargs)
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+        striped=True,
+        hover=True,
+        size="sm",
+        responsive=True,
+        **kwargs,
+    )
 
 
 def severity_badge(severity: str, dry_run: bool = False):
@@ -115,20 +215,38 @@ def alarm_list(rows: list[dict], viewer_tz: str, show_owner: bool):
         last = "never evaluated"
         if r.get("last_period_end"):
             last = f"{'fired' if r['last_fired'] else 'ok'} at {local(r['last_period_end'], r['timezone'])}"
-        body.append(html.Tr([
-            html.Td(r["name"]),
-            html.Td(r["rule"], className="small"),
-            *([html.Td(r["owner"])] if show_owner else []),
-            html.Td(severity_badge(r["severity"], r["dry_run"])),
-            html.Td(dbc.Switch(id={"type": "alarm-toggle", "id": r["id"]}, value=r["status"] == "active",
-                               label=r["status"], className="mb-0")),
-            html.Td(last, className="small"),
-            html.Td([
-                dbc.Button("Edit", id={"type": "alarm-edit", "id": r["id"]}, size="sm", color="link"),
-                dbc.Button("Delete", id={"type": "alarm-delete", "id": r["id"]}, size="sm", color="link",
-                           className="text-danger"),
-            ]),
-        ], id=f"alarm-row-{r['id']}"))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(r["name"]),
+                    html.Td(r["rule"], className="small"),
+                    *([html.Td(r["owner"])] if show_owner else []),
+                    html.Td(severity_badge(r["severity"], r["dry_run"])),
+                    html.Td(
+                        dbc.Switch(
+                            id={"type": "alarm-toggle", "id": r["id"]},
+                            value=r["status"] == "active",
+                            label=r["status"],
+                            className="mb-0",
+                        )
+                    ),
+                    html.Td(last, className="small"),
+                    html.Td(
+                        [
+                            dbc.Button("Edit", id={"type": "alarm-edit", "id": r["id"]}, size="sm", color="link"),
+                            dbc.Button(
+                                "Delete",
+                                id={"type": "alarm-delete", "id": r["id"]},
+                                size="sm",
+                                color="link",
+                                className="text-danger",
+                            ),
+                        ]
+                    ),
+                ],
+                id=f"alarm-row-{r['id']}",
+            )
+        )
     head = ["Name", "Rule", *(["Owner"] if show_owner else []), "Severity", "Status", "Last period", ""]
     return _table(head, body, "No alarm yet.", id="alarm-list-table")
 
@@ -139,35 +257,87 @@ def test_results(alarm, evaluations: list) -> html.Div:
     summary = dbc.Alert(
         f"Replayed {len(evaluations)} period(s) of {alarm.describe()}: it would have fired {len(fired)} time(s)"
         + (f"; {skipped} period(s) not computable (too few attempts or no value)." if skipped else "."),
-        color="warning" if fired else "success", id="alarm-test-summary", className="mb-2")
-    rows = [html.Tr([html.Td(local(e.period_start, alarm.timezone)), html.Td(local(e.period_end, alarm.timezone)),
-                     html.Td(_fmt(e.measured)), html.Td(_fmt(e.comparison)), html.Td(e.attempts),
-                     html.Td(e.reason, className="small")]) for e in fired[:500]]
-    table = _table([f"From ({alarm.timezone})", "To", "Measured", "Earlier", "Attempts", "Why"], rows,
-                   "It would not have fired.", id="alarm-test-table")
+        color="warning" if fired else "success",
+        id="alarm-test-summary",
+        className="mb-2",
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(local(e.period_start, alarm.timezone)),
+                html.Td(local(e.period_end, alarm.timezone)),
+                html.Td(_fmt(e.measured)),
+                html.Td(_fmt(e.comparison)),
+                html.Td(e.attempts),
+                html.Td(e.reason, className="small"),
+            ]
+        )
+        for e in fired[:500]
+    ]
+    table = _table(
+        [f"From ({alarm.timezone})", "To", "Measured", "Earlier", "Attempts", "Why"],
+        rows,
+        "It would not have fired.",
+        id="alarm-test-table",
+    )
     return html.Div([summary, table])
 
 
 def report_table(rows: list[dict], show_ack: bool = True):
     body = []
     for r in rows:
-        ack = (f"{r['acknowledged_by'] or ''} {local(r['acknowledged_at'], r['timezone'])}" if r["acknowledged_at"]
-               else dbc.Button("Acknowledge", id={"type": "alarm-ack", "id": r["id"]}, size="sm", color="primary",
-                               outline=True) if show_ack else "")
-        body.append(html.Tr([
-            html.Td(local(r["period_start"], r["timezone"])), html.Td(local(r["period_end"], r["timezone"])),
-            html.Td([r["alarm"], html.Span(" (deleted)", className="text-body-secondary")
-                     if r["alarm_deleted"] else ""]),
-            html.Td(severity_badge(r["severity"], r["dry_run"])),
-            html.Td(_fmt(r["measured"]), className="fw-semibold"), html.Td(_fmt(r["comparison"])),
-            html.Td(_fmt(r["threshold"])), html.Td(r["attempts"]),
-            html.Td([r["reason"], html.Div(r["rule"], className="text-body-secondary")], className="small"),
-            html.Td("cleared " + local(r["cleared_at"], r["timezone"]) if r["cleared_at"] else "firing" if
-                    r["event"] else "", className="small"),
-            html.Td(ack, className="small"),
-        ], id=f"alarm-report-row-{r['id']}"))
-    head = ["Period from", "to (owner's zone)", "Alarm", "Severity", "Measured", "Earlier period", "Threshold",
-            "Attempts", "Why", "State", "Acknowledged"]
+        ack = (
+            f"{r['acknowledged_by'] or ''} {local(r['acknowledged_at'], r['timezone'])}"
+            if r["acknowledged_at"]
+            else dbc.Button(
+                "Acknowledge", id={"type": "alarm-ack", "id": r["id"]}, size="sm", color="primary", outline=True
+            )
+            if show_ack
+            else ""
+        )
+        body.append(
+            html.Tr(
+                [
+                    html.Td(local(r["period_start"], r["timezone"])),
+                    html.Td(local(r["period_end"], r["timezone"])),
+                    html.Td(
+                        [
+                            r["alarm"],
+                            html.Span(" (deleted)", className="text-body-secondary") if r["alarm_deleted"] else "",
+                        ]
+                    ),
+                    html.Td(severity_badge(r["severity"], r["dry_run"])),
+                    html.Td(_fmt(r["measured"]), className="fw-semibold"),
+                    html.Td(_fmt(r["comparison"])),
+                    html.Td(_fmt(r["threshold"])),
+                    html.Td(r["attempts"]),
+                    html.Td([r["reason"], html.Div(r["rule"], className="text-body-secondary")], className="small"),
+                    html.Td(
+                        "cleared " + local(r["cleared_at"], r["timezone"])
+                        if r["cleared_at"]
+                        else "firing"
+                        if r["event"]
+                        else "",
+                        className="small",
+                    ),
+                    html.Td(ack, className="small"),
+                ],
+                id=f"alarm-report-row-{r['id']}",
+            )
+        )
+    head = [
+        "Period from",
+        "to (owner's zone)",
+        "Alarm",
+        "Severity",
+        "Measured",
+        "Earlier period",
+        "Threshold",
+        "Attempts",
+        "Why",
+        "State",
+        "Acknowledged",
+    ]
     return _table(head, body, "No alarm fired in this range.", id="alarm-report-table")
 
 
@@ -176,25 +346,53 @@ def money(value) -> str:
 
 
 def threats_table(rows: list[dict], kinds: dict):
-    body = [html.Tr([
-        html.Td(i + 1), html.Td(dbc.Badge(kinds[t["kind"]], color="danger" if i < 3 else "warning")),
-        html.Td([html.Div(t["title"], className="fw-semibold"), html.Div(t["detail"], className="small")]),
-        html.Td(t["calls"]), html.Td(_fmt(t["minutes"], 1)), html.Td(money(t["cost"])),
-        html.Td(money(t["cost_at_risk"]), className="fw-semibold"),
-        html.Td(dcc.Link("Calls →", href=t["link"])),
-    ]) for i, t in enumerate(rows)]
-    return _table(["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""], body,
-                  "No threat right now.", id="threats-table")
+    body = [
+        html.Tr(
+            [
+                html.Td(i + 1),
+                html.Td(dbc.Badge(kinds[t["kind"]], color="danger" if i < 3 else "warning")),
+                html.Td([html.Div(t["title"], className="fw-semibold"), html.Div(t["detail"], className="small")]),
+                html.Td(t["calls"]),
+                html.Td(_fmt(t["minutes"], 1)),
+                html.Td(money(t["cost"])),
+                html.Td(money(t["cost_at_risk"]), className="fw-semibold"),
+                html.Td(dcc.Link("Calls →", href=t["link"])),
+            ]
+        )
+        for i, t in enumerate(rows)
+    ]
+    return _table(
+        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],
+        body,
+        "No threat right now.",
+        id="threats-table",
+    )
 
 
-def simple_rows(rows: list[dict], columns: list[tuple[str, str]], empty: str, delete_type: str | None = None,
-                key: str = "id", table_id: str | None = None):
+def simple_rows(
+    rows: list[dict],
+    columns: list[tuple[str, str]],
+    empty: str,
+    delete_type: str | None = None,
+    key: str = "id",
+    table_id: str | None = None,
+):
     body = []
     for r in rows:
         cells = [html.Td("–" if r.get(c) in (None, "") else r.get(c)) for c, _ in columns]
         if delete_type:
-            cells.append(html.Td(dbc.Button("Delete", id={"type": delete_type, "id": str(r[key])}, size="sm",
-                                            color="link", className="text-danger")))
+            cells.append(
+                html.Td(
+                    dbc.Button(
+                        "Delete",
+                        id={"type": delete_type, "id": str(r[key])},
+                        size="sm",
+                        color="link",
+                        className="text-danger",
+                    )
+                )
+            )
         body.append(html.Tr(cells))
-    return _table([t for _, t in columns] + ([""] if delete_type else []), body, empty,
-                  **({"id": table_id} if table_id else {}))
+    return _table(
+        [t for _, t in columns] + ([""] if delete_type else []), body, empty, **({"id": table_id} if table_id else {})
+    )

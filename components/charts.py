@@ -1,4 +1,5 @@
 """Chart cards (graph + "Download CSV" of exactly the data drawn) and KPI cards."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -10,24 +11,50 @@ GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/assets/topojson/"}
 
 def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
     """A graph with its data kept beside it, so the CSV download returns exactly what is drawn."""
-    return dbc.Card([
-        dbc.CardHeader(dbc.Row([
-            dbc.Col(html.Span(title, className="fw-semibold")),
-            dbc.Col(dbc.Button("Download CSV", id={"type": "csv-button", "chart": chart_id}, size="sm",
-                               color="secondary", outline=True), width="auto"),
-        ], align="center")),
-        dbc.CardBody(dcc.Loading(dcc.Graph(id=f"{chart_id}-graph", style={"height": f"{height}px"},
-                                           config=GRAPH_CONFIG))),
-        dcc.Store(id={"type": "chart-data", "chart": chart_id}),
-        dcc.Download(id={"type": "csv-download", "chart": chart_id}),
-    ], className="mb-3")
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                dbc.Row(
+                    [
+                        dbc.Col(html.Span(title, className="fw-semibold")),
+                        dbc.Col(
+                            dbc.Button(
+                                "Download CSV",
+                                id={"type": "csv-button", "chart": chart_id},
+                                size="sm",
+                                color="secondary",
+                                outline=True,
+                            ),
+                            width="auto",
+                        ),
+                    ],
+                    align="center",
+                )
+            ),
+            dbc.CardBody(
+                dcc.Loading(dcc.Graph(id=f"{chart_id}-graph", style={"height": f"{height}px"}, config=GRAPH_CONFIG))
+            ),
+            dcc.Store(id={"type": "chart-data", "chart": chart_id}),
+            dcc.Download(id={"type": "csv-download", "chart": chart_id}),
+        ],
+        className="mb-3",
+    )
 
 
 def kpi_card(kpi_id: str, label: str, definition: str) -> dbc.Card:
     """A KPI value with its definition as a tooltip."""
-    return dbc.Card(dbc.CardBody([
-        html.Div(label, id=f"kpi-{kpi_id}-label", className="small text-body-secondary",
-                 style={"cursor": "help", "textDecoration": "underline dotted"}),
-        html.Div("–", id=f"kpi-{kpi_id}", className="fs-3 fw-semibold"),
-        dbc.Tooltip(definition, target=f"kpi-{kpi_id}-label"),
-    ]), className="mb-3 text-center")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    label,
+                    id=f"kpi-{kpi_id}-label",
+                    className="small text-body-secondary",
+                    style={"cursor": "help", "textDecoration": "underline dotted"},
+                ),
+                html.Div("–", id=f"kpi-{kpi_id}", className="fs-3 fw-semibold"),
+                dbc.Tooltip(definition, target=f"kpi-{kpi_id}-label"),
+            ]
+        ),
+        className="mb-3 text-center",
+    )

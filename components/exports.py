@@ -1,4 +1,5 @@
 """Pieces of the Exports page: the destination lists table and the pickers of lists and schedules."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -11,10 +12,19 @@ def destination_lists_table(rows: list[dict]):
     if not rows:
         return html.P("No destination list yet.", className="text-body-secondary small")
     head = html.Thead(html.Tr([html.Th(h) for h in ("Name", "Prefixes", "Description", "Updated (UTC)")]))
-    body = html.Tbody([html.Tr([
-        html.Td(r["name"]), html.Td(prefixes_text(r["prefixes"])), html.Td(r["description"]),
-        html.Td(f"{r['updated_at']:%Y-%m-%d %H:%M}" if r["updated_at"] else ""),
-    ]) for r in rows])
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(r["name"]),
+                    html.Td(prefixes_text(r["prefixes"])),
+                    html.Td(r["description"]),
+                    html.Td(f"{r['updated_at']:%Y-%m-%d %H:%M}" if r["updated_at"] else ""),
+                ]
+            )
+            for r in rows
+        ]
+    )
     return dbc.Table([head, body], size="sm", striped=True, className="small", id="exports-destlists-table")
 
 

@@ -9,14 +9,20 @@ each figure equals its ``go.Figure`` counterpart.
 
 The template is one dict shared by every figure: never change a figure's ``layout["template"]``.
 """
+
 from __future__ import annotations
 
 import functools
 
 from data.kpis import as_float
 
-LAYOUT = dict(margin=dict(l=40, r=10, t=10, b=40), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-              legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+LAYOUT = dict(
+    margin=dict(l=40, r=10, t=10, b=40),
+    paper_bgcolor="rgba(0,0,0,0)",
+    plot_bgcolor="rgba(0,0,0,0)",
+    legend=dict(orientation="h", y=-0.2),
+    hovermode="x unified",
+)
 
 
 @functools.cache
@@ -46,13 +52,25 @@ def with_xaxis(fig: dict, **props) -> dict:
 
 
 def empty_figure(message: str = "No calls in this range") -> dict:
-    return figure([], annotations=[dict(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)],
-                  xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return figure(
+        [],
+        annotations=[dict(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)],
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+    )
 
 
-def series_figure(rows: list[dict], x: str, y: str, series: str | None = None, kind: str = "line",
-                  y_title: str = "", mode: str = "lines+markers", line_shape: str | None = None,
-                  percent: bool = False) -> dict:
+def series_figure(
+    rows: list[dict],
+    x: str,
+    y: str,
+    series: str | None = None,
+    kind: str = "line",
+    y_title: str = "",
+    mode: str = "lines+markers",
+    line_shape: str | None = None,
+    percent: bool = False,
+) -> dict:
     """One trace per value of ``series`` (or a single trace); lines (``mode``, ``line_shape``) or bars.
 
     ``percent``: the values are ratios (ASR), shown as percentages on the axis and on hover."""
@@ -83,9 +101,17 @@ def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tup
         return empty_figure()
     xs = [r[x] for r in rows]
     return figure(
-        [{"type": "bar", "x": xs, "y": [as_float(r[left[0]]) for r in rows], "name": left[1]},
-         {"type": "scatter", "x": list(xs), "y": [as_float(r[right[0]]) for r in rows], "name": right[1],
-          "yaxis": "y2", "mode": "lines+markers"}],
+        [
+            {"type": "bar", "x": xs, "y": [as_float(r[left[0]]) for r in rows], "name": left[1]},
+            {
+                "type": "scatter",
+                "x": list(xs),
+                "y": [as_float(r[right[0]]) for r in rows],
+                "name": right[1],
+                "yaxis": "y2",
+                "mode": "lines+markers",
+            },
+        ],
         yaxis=dict(title=dict(text=left[1]), rangemode="tozero"),
         yaxis2=dict(title=dict(text=right[1]), overlaying="y", side="right", rangemode="tozero"),
         showlegend=True,
@@ -96,30 +122,55 @@ def bar_figure(rows: list[dict], label: str, value: str, horizontal: bool = True
     if not rows:
         return empty_figure()
     labels, values = [r[label] for r in rows], [as_float(r[value]) for r in rows]
-    bar = ({"type": "bar", "y": labels[::-1], "x": values[::-1], "orientation": "h"} if horizontal
-           else {"type": "bar", "x": labels, "y": values})
+    bar = (
+        {"type": "bar", "y": labels[::-1], "x": values[::-1], "orientation": "h"}
+        if horizontal
+        else {"type": "bar", "x": labels, "y": values}
+    )
     return figure([bar], hovermode="closest")
 
 
 def pie_figure(rows: list[dict], label: str, value: str) -> dict:
     if not rows:
         return empty_figure()
-    return figure([{"type": "pie", "labels": [r[label] for r in rows], "values": [as_float(r[value]) for r in rows],
-                    "hole": 0.4, "sort": False}], hovermode="closest")
+    return figure(
+        [
+            {
+                "type": "pie",
+                "labels": [r[label] for r in rows],
+                "values": [as_float(r[value]) for r in rows],
+                "hole": 0.4,
+                "sort": False,
+            }
+        ],
+        hovermode="closest",
+    )
 
 
 def choropleth_figure(rows: list[dict]) -> dict:
     """Calls per country on a world map (the geometry comes from assets/, see ``chart_card``)."""
     return figure(
-        [{"type": "choropleth", "locations": [r["alpha3"] for r in rows], "z": [r["calls"] for r in rows],
-          "locationmode": "ISO-3", "text": [r["label"] for r in rows], "colorscale": _colorscale("Blues"),
-          "colorbar": {"title": {"text": "Calls"}},
-          "customdata": [[r["minutes"], r["acd"], r["asr"]] for r in rows],
-          "hovertemplate": "<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
-                           "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>"}],
+        [
+            {
+                "type": "choropleth",
+                "locations": [r["alpha3"] for r in rows],
+                "z": [r["calls"] for r in rows],
+                "locationmode": "ISO-3",
+                "text": [r["label"] for r in rows],
+                "colorscale": _colorscale("Blues"),
+                "colorbar": {"title": {"text": "Calls"}},
+                "customdata": [[r["minutes"], r["acd"], r["asr"]] for r in rows],
+                "hovertemplate": "<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
+                "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
+            }
+        ],
         # Greenwich in the middle: left alone, plotly centres the map on the data's longitudes, which
         # put the Pacific in the middle once traffic reaches both Alaska and New Zealand.
-        geo=dict(showframe=False, showcoastlines=False, projection=dict(type="natural earth", rotation=dict(lon=0)),
-                 bgcolor="rgba(0,0,0,0)"),
+        geo=dict(
+            showframe=False,
+            showcoastlines=False,
+            projection=dict(type="natural earth", rotation=dict(lon=0)),
+            bgcolor="rgba(0,0,0,0)",
+        ),
         hovermode="closest",
     )

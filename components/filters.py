@@ -1,4 +1,5 @@
 """The filter bar every report shares. Its values start from the URL query string (bookmarkable)."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -34,23 +35,69 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) 
     switches, codes = _ids(query.get("switch")), _codes(query.get("accountcode"))
     customer = (_ids(query.get("customer")) or [None])[0]
     date_controls = [
-        dbc.Col(dcc.Dropdown(id="filter-preset", options=PRESETS, placeholder="Preset", clearable=True,
-                             value=query.get("preset")), md=2),
-        dbc.Col(dcc.DatePickerRange(id="filter-dates", start_date=query.get("start"), end_date=query.get("end"),
-                                    display_format="YYYY-MM-DD", minimum_nights=0, clearable=False), md="auto"),
+        dbc.Col(
+            dcc.Dropdown(
+                id="filter-preset", options=PRESETS, placeholder="Preset", clearable=True, value=query.get("preset")
+            ),
+            md=2,
+        ),
+        dbc.Col(
+            dcc.DatePickerRange(
+                id="filter-dates",
+                start_date=query.get("start"),
+                end_date=query.get("end"),
+                display_format="YYYY-MM-DD",
+                minimum_nights=0,
+                clearable=False,
+            ),
+            md="auto",
+        ),
     ]
     if not show_dates:  # the dashboard is always the last 24 hours; keep the ids so shared callbacks work
         date_controls = [html.Div(date_controls, hidden=True)]
-    return dbc.Card(dbc.CardBody(dbc.Row([
-        dcc.Store(id="filter-url"),
-        *date_controls,
-        dbc.Col(dcc.Dropdown(id="filter-switch", multi=True, placeholder="All switches", value=switches,
-                             options=_seed(switches)), md=2),
-        dbc.Col(dcc.Dropdown(id="filter-customer", placeholder="All customers", value=customer,
-                             options=_seed([customer])), md=2, id="filter-customer-col"),
-        dbc.Col(dcc.Dropdown(id="filter-accountcode", multi=True, placeholder="All accountcodes", value=codes,
-                             options=_seed(codes)), md=2, id="filter-accountcode-col"),
-        *(extra or []),
-        dbc.Col(html.Small(id="filter-timezone", className="text-body-secondary"), md="auto",
-                className="align-self-center"),
-    ], className="g-2 align-items-center")), className="mb-3")
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dcc.Store(id="filter-url"),
+                    *date_controls,
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="filter-switch",
+                            multi=True,
+                            placeholder="All switches",
+                            value=switches,
+                            options=_seed(switches),
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="filter-customer", placeholder="All customers", value=customer, options=_seed([customer])
+                        ),
+                        md=2,
+                        id="filter-customer-col",
+                    ),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="filter-accountcode",
+                            multi=True,
+                            placeholder="All accountcodes",
+                            value=codes,
+                            options=_seed(codes),
+                        ),
+                        md=2,
+                        id="filter-accountcode-col",
+                    ),
+                    *(extra or []),
+                    dbc.Col(
+                        html.Small(id="filter-timezone", className="text-body-secondary"),
+                        md="auto",
+                        className="align-self-center",
+                    ),
+                ],
+                className="g-2 align-items-center",
+            )
+        ),
+        className="mb-3",
+    )

@@ -1,4 +1,5 @@
 """The application shell: navbar built from the page registry, theme switch, page container."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -15,8 +16,13 @@ NAV_SECTIONS = [
 
 
 def _menu(label: str, pages: list[dict], menu_id: str) -> dbc.DropdownMenu:
-    return dbc.DropdownMenu([dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in pages],
-                            label=label, nav=True, in_navbar=True, id=menu_id)
+    return dbc.DropdownMenu(
+        [dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in pages],
+        label=label,
+        nav=True,
+        in_navbar=True,
+        id=menu_id,
+    )
 
 
 def nav_links(pages: list[dict], is_admin: bool) -> list:
@@ -27,8 +33,11 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
     visible = [p for p in pages if (is_admin or not p.get("admin_only")) and p.get("nav", True)]
     by_path = {p["path"]: p for p in visible}
     in_sections = {path for _, paths in NAV_SECTIONS for path in paths}
-    links = [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
-             for p in visible if p["path"] not in in_sections and not p.get("admin_only")]
+    links = [
+        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
+        for p in visible
+        if p["path"] not in in_sections and not p.get("admin_only")
+    ]
     for label, paths in NAV_SECTIONS:
         section = [by_path[path] for path in paths if path in by_path]
         if section:
@@ -42,38 +51,57 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
 def logout_form(csrf_token: str) -> html.Form:
     # A real form post: logout changes state, so it is a POST with a CSRF token, never a link.
     return html.Form(
-        [dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
-         dbc.Button("Log out", id="logout-button", type="submit", color="light", size="sm", outline=True)],
-        action="/logout", method="POST", className="ms-2",
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+            dbc.Button("Log out", id="logout-button", type="submit", color="light", size="sm", outline=True),
+        ],
+        action="/logout",
+        method="POST",
+        className="ms-2",
     )
 
 
 def navbar(pages: list[dict], username: str, is_admin: bool, timezone: str, csrf_token: str) -> dbc.Navbar:
     return dbc.Navbar(
-        dbc.Container([
-            dbc.NavbarBrand("Dialstat", href="/"),
-            dbc.NavbarToggler(id="navbar-toggler"),
-            dbc.Collapse(
-                [
-                    dbc.Nav(nav_links(pages, is_admin), navbar=True, className="me-auto"),
-                    html.A(f"{username} · {timezone}", id="navbar-user", href="/profile", title="Your profile",
-                           className="navbar-text small me-3 text-decoration-none"),
-                    dbc.Switch(id="theme-switch", label="Dark", value=False, className="navbar-text mb-0"),
-                    logout_form(csrf_token),
-                ],
-                id="navbar-collapse", navbar=True, is_open=False,
-            ),
-        ], fluid=True),
-        color="primary", dark=True, expand="lg", className="mb-3",
+        dbc.Container(
+            [
+                dbc.NavbarBrand("Dialstat", href="/"),
+                dbc.NavbarToggler(id="navbar-toggler"),
+                dbc.Collapse(
+                    [
+                        dbc.Nav(nav_links(pages, is_admin), navbar=True, className="me-auto"),
+                        html.A(
+                            f"{username} · {timezone}",
+                            id="navbar-user",
+                            href="/profile",
+                            title="Your profile",
+                            className="navbar-text small me-3 text-decoration-none",
+                        ),
+                        dbc.Switch(id="theme-switch", label="Dark", value=False, className="navbar-text mb-0"),
+                        logout_form(csrf_token),
+                    ],
+                    id="navbar-collapse",
+                    navbar=True,
+                    is_open=False,
+                ),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        expand="lg",
+        className="mb-3",
     )
 
 
 def app_shell(nav: dbc.Navbar, content) -> html.Div:
-    return html.Div([
-        dcc.Store(id="theme-store", storage_type="local"),
-        nav,
-        dbc.Container(content, fluid=True, className="pb-4"),
-    ])
+    return html.Div(
+        [
+            dcc.Store(id="theme-store", storage_type="local"),
+            nav,
+            dbc.Container(content, fluid=True, className="pb-4"),
+        ]
+    )
 
 
 def forbidden() -> dbc.Alert:

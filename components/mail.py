@@ -4,6 +4,7 @@ Pure functions of ``data.mail_reports.ReportData``. The same ``render_html`` mak
 browser preview; only the chart's ``src`` differs (``cid:`` in the mail, a ``data:`` URI in the page).
 The chart is drawn with matplotlib's Agg renderer: a PNG (mail clients show SVG poorly) and no browser.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,15 +28,27 @@ NOWRAP = {"Start"}
 
 def metrics(is_admin: bool) -> list[tuple[str, str, str]]:
     """(key, title, format kind) of the KPIs a report shows; money depends on who reads it."""
-    base = [("calls", "Calls", "number"), ("answered", "Answered", "number"), ("minutes", "Minutes", "minutes"),
-            ("asr", "ASR", "percent"), ("acd", "ACD", "seconds"), ("cost", "Cost", "money")]
+    base = [
+        ("calls", "Calls", "number"),
+        ("answered", "Answered", "number"),
+        ("minutes", "Minutes", "minutes"),
+        ("asr", "ASR", "percent"),
+        ("acd", "ACD", "seconds"),
+        ("cost", "Cost", "money"),
+    ]
     return base + ([("revenue", "Revenue", "money"), ("margin", "Margin", "money")] if is_admin else [])
 
 
 def kpi_values(t: Totals, is_admin: bool) -> dict:
     """Raw KPI values; "cost" is the buy cost for an admin, what the customer is charged for a customer."""
-    values = {"calls": t.attempts, "answered": t.answered, "minutes": t.minutes, "asr": t.asr, "acd": t.acd,
-              "cost": t.cost if is_admin else t.revenue}
+    values = {
+        "calls": t.attempts,
+        "answered": t.answered,
+        "minutes": t.minutes,
+        "asr": t.asr,
+        "acd": t.acd,
+        "cost": t.cost if is_admin else t.revenue,
+    }
     if is_admin:
         values.update(revenue=t.revenue, margin=t.margin)
     return values
@@ -70,6 +83,7 @@ def _fmt_money(value) -> str:
 
 # --- the report's tables, as (headers, rows, numeric columns) ---------------------------------------------
 
+
 def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
     """Every section of the report: (title, headers, rows of text, indexes of numeric columns)."""
     admin = data.is_admin
@@ -89,15 +103,33 @@ def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
         rows.append(row)
     sections.append(("Totals", headers, rows, set(range(1, len(headers)))))
 
-    sections.append(("Call status", ["Status", "Calls", "Share"],
-                     [[r["label"], format_kpi(r["calls"]), _fmt_share(r["share"])] for r in data.statuses],
-                     {1, 2}))
+    sections.append(
+        (
+            "Call status",
+            ["Status", "Calls", "Share"],
+            [[r["label"], format_kpi(r["calls"]), _fmt_share(r["share"])] for r in data.statuses],
+            {1, 2},
+        )
+    )
 
     total = data.totals.attempts
-    sections.append(("Hangup causes", ["Hangup cause", "Code", "Calls", "Answered", "Share"],
-                     [[r["label"], DASH if r.get("code") is None else str(r["code"]), format_kpi(r["attempts"]),
-                       format_kpi(r["answered"]), _fmt_share(r["attempts"] / total if total else None)]
-                      for r in data.causes], {2, 3, 4}))
+    sections.append(
+        (
+            "Hangup causes",
+            ["Hangup cause", "Code", "Calls", "Answered", "Share"],
+            [
+                [
+                    r["label"],
+                    DASH if r.get("code") is None else str(r["code"]),
+                    format_kpi(r["attempts"]),
+                    format_kpi(r["answered"]),
+                    _fmt_share(r["attempts"] / total if total else None),
+                ]
+                for r in data.causes
+            ],
+            {2, 3, 4},
+        )
+    )
 
     kpi_headers = [title for _, title, _ in cols]
     country_rows = []
@@ -113,16 +145,33 @@ def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
             customer_rows.append([r["label"], *(format_kpi(values[k], kind) for k, _, kind in cols)])
         sections.append(("Per customer", ["Customer", *kpi_headers], customer_rows, set(range(1, len(cols) + 1))))
 
-    call_headers = ["Start", *(["Customer"] if admin else []), "Destination", "Country", "Duration", "Billsec",
-                    "Hangup cause", "Cost", *(["Revenue"] if admin else [])]
+    call_headers = [
+        "Start",
+        *(["Customer"] if admin else []),
+        "Destination",
+        "Country",
+        "Duration",
+        "Billsec",
+        "Hangup cause",
+        "Cost",
+        *(["Revenue"] if admin else []),
+    ]
     call_rows = []
     for c in data.last_calls:
         cause = c["cause"] or (f"cause {c['cause_code']}" if c["cause_code"] is not None else DASH)
-        call_rows.append([
-            _fmt_time(c["start"]), *([c["customer"] or DASH] if admin else []), c["destination"] or DASH,
-            c["country"] or DASH, f"{c['duration']} s", f"{c['billsec']} s", cause,
-            _fmt_money(c["buy_cost"] if admin else c["sell_cost"]), *([_fmt_money(c["sell_cost"])] if admin else []),
-        ])
+        call_rows.append(
+            [
+                _fmt_time(c["start"]),
+                *([c["customer"] or DASH] if admin else []),
+                c["destination"] or DASH,
+                c["country"] or DASH,
+                f"{c['duration']} s",
+                f"{c['billsec']} s",
+                cause,
+                _fmt_money(c["buy_cost"] if admin else c["sell_cost"]),
+                *([_fmt_money(c["sell_cost"])] if admin else []),
+            ]
+        )
     numeric = {call_headers.index(h) for h in ("Duration", "Billsec", "Cost", "Revenue") if h in call_headers}
     sections.append(("Last 10 calls", call_headers, call_rows, numeric))
     return sections
@@ -139,6 +188,7 @@ def title(data) -> str:
 
 # --- HTML ---------------------------------------------------------------------------------------------------
 
+
 def _html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     if not rows:
         return f'<p style="margin:0 0 18px 0;color:#6c757d;{FONT}font-size:13px;">No calls.</p>'
@@ -146,19 +196,25 @@ def _html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) ->
     head = "".join(f'<th style="{TH}{styles[i]}">{escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(f'<td style="{TD}{styles[i]}">{escape(str(v))}</td>' for i, v in enumerate(row)) + "</tr>"
-        for row in rows)
-    return (f'<table role="table" cellpadding="0" cellspacing="0" border="0" style="{TABLE}{FONT}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        for row in rows
+    )
+    return (
+        f'<table role="table" cellpadding="0" cellspacing="0" border="0" style="{TABLE}{FONT}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def render_html(data, chart_src: str | None) -> str:
     """The report as one HTML document; ``chart_src`` is where the chart comes from (None: no chart)."""
     sections = tables(data)
     unit = "hour" if data.traffic_unit == "hour" else "day"
-    chart = (f'<img src="{escape(chart_src)}" alt="Calls per {unit}" width="680" '
-             f'style="display:block;width:100%;max-width:680px;height:auto;border:0;">' if chart_src else
-             f'<p style="color:#6c757d;font-size:13px;">The chart could not be drawn; the calls per {unit} are in '
-             f"the attached CSV.</p>")
+    chart = (
+        f'<img src="{escape(chart_src)}" alt="Calls per {unit}" width="680" '
+        f'style="display:block;width:100%;max-width:680px;height:auto;border:0;">'
+        if chart_src
+        else f'<p style="color:#6c757d;font-size:13px;">The chart could not be drawn; the calls per {unit} are in '
+        f"the attached CSV.</p>"
+    )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -185,14 +241,17 @@ def render_html(data, chart_src: str | None) -> str:
 
 # --- plain text ---------------------------------------------------------------------------------------------
 
+
 def _text_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     if not rows:
         return "No calls.\n"
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
 
     def line(values):
-        cells = [str(v).rjust(w) if i in numeric else str(v).ljust(w)
-                 for i, (v, w) in enumerate(zip(values, widths, strict=True))]
+        cells = [
+            str(v).rjust(w) if i in numeric else str(v).ljust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
         return "  ".join(cells).rstrip()
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]) + "\n"
@@ -204,16 +263,26 @@ def render_text(data) -> str:
     for name, headers, rows, numeric in sections:
         out += [name, "=" * len(name), _text_table(headers, rows, numeric)]
     unit = "hour" if data.traffic_unit == "hour" else "day"
-    traffic = [[r["label"], format_kpi(r["attempts"]), format_kpi(r["answered"]),
-                format_kpi(Decimal(r["billsec_sum"] or 0) / 60, "minutes")] for r in data.traffic]
+    traffic = [
+        [
+            r["label"],
+            format_kpi(r["attempts"]),
+            format_kpi(r["answered"]),
+            format_kpi(Decimal(r["billsec_sum"] or 0) / 60, "minutes"),
+        ]
+        for r in data.traffic
+    ]
     name = f"Calls per {unit}"
     out += [name, "=" * len(name), _text_table([unit.capitalize(), "Calls", "Answered", "Minutes"], traffic, {1, 2, 3})]
-    out.append("The summary is attached as CSV. Change who receives this report, and which reports, on the "
-               "Mail report page of Dialstat.")
+    out.append(
+        "The summary is attached as CSV. Change who receives this report, and which reports, on the "
+        "Mail report page of Dialstat."
+    )
     return "\n".join(out) + "\n"
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
+
 
 def _csv_number(value, digits: int) -> str:
     if value is None:
@@ -231,17 +300,28 @@ def render_csv(data) -> bytes:
 
     def kpi_row(section: str, label: str, t: Totals, share=None):
         v = kpi_values(t, admin)
-        writer.writerow([section, label, v["calls"], v["answered"], _csv_number(v["minutes"], 2),
-                         _csv_number(v["asr"], 4), _csv_number(v["acd"], 1),
-                         *(_csv_number(v[m], 5) for m in money), _csv_number(share, 4)])
+        writer.writerow(
+            [
+                section,
+                label,
+                v["calls"],
+                v["answered"],
+                _csv_number(v["minutes"], 2),
+                _csv_number(v["asr"], 4),
+                _csv_number(v["acd"], 1),
+                *(_csv_number(v[m], 5) for m in money),
+                _csv_number(share, 4),
+            ]
+        )
 
     kpi_row("total", f"{data.period.first.isoformat()}..{data.period.last.isoformat()}", data.totals)
     for label, period, t in data.comparisons:
         kpi_row("comparison", f"{label} {period.first.isoformat()}..{period.last.isoformat()}", t)
     total = data.totals.attempts
     for r in data.statuses:
-        writer.writerow(["status", r["label"], r["calls"], "", "", "", "", *([""] * len(money)),
-                         _csv_number(r["share"], 4)])
+        writer.writerow(
+            ["status", r["label"], r["calls"], "", "", "", "", *([""] * len(money)), _csv_number(r["share"], 4)]
+        )
     for r in data.causes:
         label = r["label"] if r.get("code") is None else f"{r['label']} ({r['code']})"
         kpi_row("hangup_cause", label, Totals.from_row(r), r["attempts"] / total if total else None)
@@ -255,6 +335,7 @@ def render_csv(data) -> bytes:
 
 
 # --- the chart ------------------------------------------------------------------------------------------------
+
 
 def render_chart_png(data) -> bytes:
     """Calls per hour (or day), answered and not answered stacked, as a PNG."""
@@ -285,8 +366,9 @@ def render_chart_png(data) -> bytes:
             ax.set_ylim(0, 1)
             ax.text(0.5, 0.5, "No calls", transform=ax.transAxes, ha="center", va="center", color="#6c757d")
         else:
-            ax.legend(frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2,
-                      borderaxespad=0.2)
+            ax.legend(
+                frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2
+            )
         fig.subplots_adjust(left=0.08, right=0.99, top=0.9, bottom=0.1)  # fixed: tight_layout costs a draw
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)

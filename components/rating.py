@@ -1,4 +1,5 @@
 """Pure helpers of the rating pages: grid columns, rows made JSON-safe, the simulator's result."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,15 +18,25 @@ def column(field: str, header: str, numeric: bool = False, **extra) -> dict:
 
 
 RATE_COLUMNS = [
-    column("prefix", "Prefix"), column("destination", "Destination"), column("country", "Country"),
-    column("retail_rate", "Rate / min", True), column("connection_fee", "Connection fee", True),
-    column("increments", "Increments"), column("effective_from", "From (UTC)"),
-    column("effective_to", "Until (UTC)"), column("currency", "Currency"),
+    column("prefix", "Prefix"),
+    column("destination", "Destination"),
+    column("country", "Country"),
+    column("retail_rate", "Rate / min", True),
+    column("connection_fee", "Connection fee", True),
+    column("increments", "Increments"),
+    column("effective_from", "From (UTC)"),
+    column("effective_to", "Until (UTC)"),
+    column("currency", "Currency"),
 ]
 PLAN_RATE_COLUMNS = [
-    column("prefix", "Prefix"), column("destination", "Destination"), column("country", "Country"),
-    column("rate", "Rate / min", True), column("connection_fee", "Connection fee", True),
-    column("increments", "Increments"), column("effective_from", "From (UTC)"), column("effective_to", "Until (UTC)"),
+    column("prefix", "Prefix"),
+    column("destination", "Destination"),
+    column("country", "Country"),
+    column("rate", "Rate / min", True),
+    column("connection_fee", "Connection fee", True),
+    column("increments", "Increments"),
+    column("effective_from", "From (UTC)"),
+    column("effective_to", "Until (UTC)"),
 ]
 
 
@@ -51,10 +62,15 @@ def grid_rows(rows: list[dict]) -> list[dict]:
 
 def grid(grid_id: str, columns: list[dict], height: int = 460, **kwargs) -> dag.AgGrid:
     return dag.AgGrid(
-        id=grid_id, columnDefs=columns, rowData=[],
+        id=grid_id,
+        columnDefs=columns,
+        rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
-        columnSize="responsiveSizeToFit", dashGridOptions={"pagination": True, "paginationPageSize": 100},
-        style={"height": f"{height}px"}, **kwargs)
+        columnSize="responsiveSizeToFit",
+        dashGridOptions={"pagination": True, "paginationPageSize": 100},
+        style={"height": f"{height}px"},
+        **kwargs,
+    )
 
 
 def _line(label: str, value) -> html.Tr:
@@ -64,9 +80,11 @@ def _line(label: str, value) -> html.Tr:
 def _price(side: dict | None, currency: str | None) -> str:
     if not side:
         return "–"
-    return (f"{cell(side['cost'])} {currency or ''} (prefix {side['prefix']}, {cell(side['rate'])}/min, "
-            f"{side['increment_first']}/{side['increment_next']}, billed {side['billed_seconds']} s, "
-            f"connection fee {cell(side['connection_fee'])})")
+    return (
+        f"{cell(side['cost'])} {currency or ''} (prefix {side['prefix']}, {cell(side['rate'])}/min, "
+        f"{side['increment_first']}/{side['increment_next']}, billed {side['billed_seconds']} s, "
+        f"connection fee {cell(side['connection_fee'])})"
+    )
 
 
 def simulation_summary(result: dict) -> dbc.Card:
@@ -84,19 +102,34 @@ def simulation_summary(result: dict) -> dbc.Card:
         buy = result["buy"]
         lines.append(_line("Carrier (LCR)", buy["carrier"] if buy else "–"))
         lines.append(_line("Buy", _price(buy, result["currency"])))
-        margin = "–" if result["margin"] is None else (
-            f"{cell(result['margin'])} {result['currency'] or ''}"
-            + (f" ({cell(result['margin_percent'])} %)" if result["margin_percent"] is not None else ""))
+        margin = (
+            "–"
+            if result["margin"] is None
+            else (
+                f"{cell(result['margin'])} {result['currency'] or ''}"
+                + (f" ({cell(result['margin_percent'])} %)" if result["margin_percent"] is not None else "")
+            )
+        )
         lines.append(_line("Margin", margin))
-    return dbc.Card(dbc.CardBody(dbc.Table(html.Tbody(lines), borderless=True, size="sm", className="mb-0")),
-                    className="mb-3", id="rate-simulator-summary")
+    return dbc.Card(
+        dbc.CardBody(dbc.Table(html.Tbody(lines), borderless=True, size="sm", className="mb-0")),
+        className="mb-3",
+        id="rate-simulator-summary",
+    )
 
 
 CANDIDATE_COLUMNS = [
-    column("chosen", "Chosen"), column("carrier", "Carrier"), column("provider_priority", "Priority", True),
-    column("prefix", "Prefix"), column("destination", "Destination"), column("rate", "Rate / min", True),
-    column("connection_fee", "Connection fee", True), column("increments", "Increments"),
-    column("billed_seconds", "Billed s", True), column("cost", "Buy cost", True), column("rate_plan", "Carrier plan"),
+    column("chosen", "Chosen"),
+    column("carrier", "Carrier"),
+    column("provider_priority", "Priority", True),
+    column("prefix", "Prefix"),
+    column("destination", "Destination"),
+    column("rate", "Rate / min", True),
+    column("connection_fee", "Connection fee", True),
+    column("increments", "Increments"),
+    column("billed_seconds", "Billed s", True),
+    column("cost", "Buy cost", True),
+    column("rate_plan", "Carrier plan"),
 ]
 
 

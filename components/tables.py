@@ -1,4 +1,5 @@
 """Small tables rendered from report rows."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc

@@ -16,6 +16,7 @@ Where it is enforced (all on the server): the page layout guard and the navbar (
 Dash callback, by the page of the module that defines it (``app.py``: ``_guard_callbacks``), the CDR
 downloads, and the API routes (``routes.auth.requires_permission``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -50,8 +51,9 @@ def register_pages(pages: Iterable[dict]) -> None:
     """Make every page of the app a permission (called once the Dash page registry is filled)."""
     for page in pages:
         key = page_permission(page["path"])
-        _pages[key] = Permission(key, page.get("name") or page["path"], bool(page.get("admin_only")),
-                                 bool(page.get("always_allowed")))
+        _pages[key] = Permission(
+            key, page.get("name") or page["path"], bool(page.get("admin_only")), bool(page.get("always_allowed"))
+        )
 
 
 def all_permissions() -> list[Permission]:
@@ -104,7 +106,8 @@ def _grants_of(user_id: int) -> list[dict]:
     return db.rows(
         """SELECT ug.group_id, p.permission FROM user_group ug
            LEFT JOIN acl_group_permission p ON p.group_id = ug.group_id WHERE ug.user_id = :uid""",
-        uid=user_id)
+        uid=user_id,
+    )
 
 
 _recent_grants = Recent(_grants_of)  # looked up on every request: kept a second (data/report_cache.py)
@@ -148,7 +151,8 @@ def list_groups() -> list[dict]:
                   COALESCE((SELECT array_agg(permission ORDER BY permission) FROM acl_group_permission
                             WHERE group_id = g.id), '{}') AS permissions,
                   (SELECT count(*) FROM user_group WHERE group_id = g.id) AS members
-           FROM acl_group g ORDER BY g.name""")
+           FROM acl_group g ORDER BY g.name"""
+    )
 
 
 def get_group(group_id: int) -> dict | None:
@@ -161,8 +165,14 @@ def _snapshot(conn, group_id: int) -> dict | None:
     row = row.first()
     if row is None:
         return None
-    permissions = conn.execute(text("SELECT permission FROM acl_group_permission WHERE group_id = :id "
-                                    "ORDER BY permission"), {"id": group_id}).scalars().all()
+    permissions = (
+        conn.execute(
+            text("SELECT permission FROM acl_group_permission WHERE group_id = :id ORDER BY permission"),
+            {"id": group_id},
+        )
+        .scalars()
+        .all()
+    )
     return {**dict(row), "permissions": list(permissions)}
 
 
@@ -178,8 +188,10 @@ def _valid_permissions(permissions: Iterable[str]) -> list[str]:
 def _write_permissions(conn, group_id: int, permissions: list[str]) -> None:
     conn.execute(text("DELETE FROM acl_group_permission WHERE group_id = :id"), {"id": group_id})
     if permissions:
-        conn.execute(text("INSERT INTO acl_group_permission (group_id, permission) VALUES (:id, :p)"),
-                     [{"id": group_id, "p": p} for p in permissions])
+        conn.execute(
+            text("INSERT INTO acl_group_permission (group_id, permission) VALUES (:id, :p)"),
+            [{"id": group_id, "p": p} for p in permissions],
+        )
 
 
 def create_group(actor, name: str, permissions: Iterable[str] = (), description: str = "") -> int:
@@ -189,8 +201,10 @@ def create_group(actor, name: str, permissions: Iterable[str] = (), description:
     chosen = _valid_permissions(permissions)
     try:
         with db.transaction() as conn:
-            group_id = conn.execute(text("INSERT INTO acl_group (name, description) VALUES (:n, :d) RETURNING id"),
-                                    {"n": name, "d": description or ""}).scalar()
+            group_id = conn.execute(
+                text("INSERT INTO acl_group (name, description) VALUES (:n, :d) RETURNING id"),
+                {"n": name, "d": description or ""},
+            ).scalar()
             _write_permissions(conn, group_id, chosen)
             audit.record(conn, actor, "create", "group", group_id, None, _snapshot(conn, group_id))
         _recent_grants.clear()
@@ -199,8 +213,13 @@ def create_group(actor, name: str, permissions: Iterable[str] = (), description:
     return group_id
 
 
-def update_group(actor, group_id: int, name: str | None = None, permissions: Iterable[str] | None = None,
-                 description: str | None = None) -> None:
+def update_group(
+    actor,
+    group_id: int,
+    name: str | None = None,
+    permissions: Iterable[str] | None = None,
+    description: str | None = None,
+) -> None:
     try:
         with db.transaction() as conn:
             before = _snapshot(conn, group_id)
@@ -211,8 +230,9 @@ def update_group(actor, group_id: int, name: str | None = None, permissions: Ite
                     raise ValueError("a group needs a name")
                 conn.execute(text("UPDATE acl_group SET name = :n WHERE id = :id"), {"n": name.strip(), "id": group_id})
             if description is not None:
-                conn.execute(text("UPDATE acl_group SET description = :d WHERE id = :id"),
-                             {"d": description, "id": group_id})
+                conn.execute(
+                    text("UPDATE acl_group SET description = :d WHERE id = :id"), {"d": description, "id": group_id}
+                )
             if permissions is not None:
                 _write_permissions(conn, group_id, _valid_permissions(permissions))
             after = _snapshot(conn, group_id)
@@ -228,9 +248,16 @@ def delete_group(actor, group_id: int) -> None:
         before = _snapshot(conn, group_id)
         if before is None:
             return
-        before["members"] = conn.execute(text("SELECT array_agg(u.username ORDER BY u.username) FROM user_group ug "
-                                              "JOIN app_user u ON u.id = ug.user_id WHERE ug.group_id = :id"),
-                                         {"id": group_id}).scalar() or []
+        before["members"] = (
+            conn.execute(
+                text(
+                    "SELECT array_agg(u.username ORDER BY u.username) FROM user_group ug "
+                    "JOIN app_user u ON u.id = ug.user_id WHERE ug.group_id = :id"
+                ),
+                {"id": group_id},
+            ).scalar()
+            or []
+        )
         conn.execute(text("DELETE FROM acl_group WHERE id = :id"), {"id": group_id})
         audit.record(conn, actor, "delete", "group", group_id, before, None)
     _recent_grants.clear()
@@ -250,9 +277,13 @@ def set_user_groups(conn, user_id: int, group_ids: Iterable[int]) -> None:
         known = set(conn.execute(text("SELECT id FROM acl_group WHERE id = ANY(:ids)"), {"ids": wanted}).scalars())
         if set(wanted) - known:
             raise ValueError("unknown group")
-    conn.execute(text("DELETE FROM user_group WHERE user_id = :uid AND NOT (group_id = ANY(:ids))"),
-                 {"uid": user_id, "ids": wanted})
+    conn.execute(
+        text("DELETE FROM user_group WHERE user_id = :uid AND NOT (group_id = ANY(:ids))"),
+        {"uid": user_id, "ids": wanted},
+    )
     if wanted:
-        conn.execute(text("INSERT INTO user_group (user_id, group_id) VALUES (:uid, :gid) ON CONFLICT DO NOTHING"),
-                     [{"uid": user_id, "gid": g} for g in wanted])
+        conn.execute(
+            text("INSERT INTO user_group (user_id, group_id) VALUES (:uid, :gid) ON CONFLICT DO NOTHING"),
+            [{"uid": user_id, "gid": g} for g in wanted],
+        )
     _recent_grants.clear()  # before the commit: at worst a second of the old grants, as in other processes

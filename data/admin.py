@@ -10,6 +10,7 @@ rollup key, so a moved row is merged into the row the new owner may already have
 (``INSERT ... ON CONFLICT DO UPDATE`` adding the measures), in the same transaction. Taking a code
 away with ``reassign=True`` leaves its calls without a customer.
 """
+
 from __future__ import annotations
 
 import re
@@ -103,8 +104,10 @@ def _user_columns() -> str:
 
 
 def list_users() -> list[dict]:
-    return db.rows(f"SELECT {_user_columns()}, p.name AS voip_plan FROM app_user u "
-                   "LEFT JOIN voip_plan p ON p.id = u.voip_plan_id ORDER BY u.role, u.username")
+    return db.rows(
+        f"SELECT {_user_columns()}, p.name AS voip_plan FROM app_user u "
+        "LEFT JOIN voip_plan p ON p.id = u.voip_plan_id ORDER BY u.role, u.username"
+    )
 
 
 def user_detail(user_id: int) -> dict | None:
@@ -127,8 +130,9 @@ def parse_report_emails(value: str | Iterable[str] | None) -> list[str]:
 def _set_report_emails(conn, user_id: int, value) -> None:
     if value is None or not _has_column("app_user", "report_emails"):
         return
-    conn.execute(text("UPDATE app_user SET report_emails = :e WHERE id = :id"),
-                 {"e": parse_report_emails(value), "id": user_id})
+    conn.execute(
+        text("UPDATE app_user SET report_emails = :e WHERE id = :id"), {"e": parse_report_emails(value), "id": user_id}
+    )
 
 
 def _user_snapshot(conn, user_id: int) -> dict | None:
@@ -148,9 +152,14 @@ def list_voip_plans() -> list[dict]:
 
 def accountcode_owners(codes: Iterable[str]) -> dict[str, dict]:
     """Who owns each of ``codes`` now: {code: {"user_id", "username"}}."""
-    return {r["accountcode"]: r for r in db.rows(
-        "SELECT a.accountcode, a.user_id, u.username FROM user_accountcode a JOIN app_user u ON u.id = a.user_id "
-        "WHERE a.accountcode = ANY(:codes)", codes=list(codes))}
+    return {
+        r["accountcode"]: r
+        for r in db.rows(
+            "SELECT a.accountcode, a.user_id, u.username FROM user_accountcode a JOIN app_user u ON u.id = a.user_id "
+            "WHERE a.accountcode = ANY(:codes)",
+            codes=list(codes),
+        )
+    }
 
 
 def calls_with_accountcodes(codes: Iterable[str]) -> int:
@@ -158,14 +167,30 @@ def calls_with_accountcodes(codes: Iterable[str]) -> int:
     codes = list(codes)
     if not codes:
         return 0
-    return int(db.scalar(f"SELECT COALESCE(sum(attempts), 0) FROM {HOUR_ACCOUNT.name} WHERE accountcode = ANY(:codes)",
-                         codes=codes) or 0)
+    return int(
+        db.scalar(
+            f"SELECT COALESCE(sum(attempts), 0) FROM {HOUR_ACCOUNT.name} WHERE accountcode = ANY(:codes)", codes=codes
+        )
+        or 0
+    )
 
 
-def create_user(actor, *, username: str, password: str, role: str = "customer", email: str | None = None,
-                full_name: str = "", timezone: str = "UTC", accountcodes: Iterable[str] | str = (),
-                group_ids: Iterable[int] = (), voip_plan_id: int | None = None, is_active: bool = True,
-                reassign: bool = True, report_emails: str | Iterable[str] | None = None) -> int:
+def create_user(
+    actor,
+    *,
+    username: str,
+    password: str,
+    role: str = "customer",
+    email: str | None = None,
+    full_name: str = "",
+    timezone: str = "UTC",
+    accountcodes: Iterable[str] | str = (),
+    group_ids: Iterable[int] = (),
+    voip_plan_id: int | None = None,
+    is_active: bool = True,
+    reassign: bool = True,
+    report_emails: str | Iterable[str] | None = None,
+) -> int:
     """Create a user; returns its id. ``reassign``: the calls already stored with its accountcodes become its."""
     username = (username or "").strip()
     if not USERNAME.match(username):
@@ -180,9 +205,16 @@ def create_user(actor, *, username: str, password: str, role: str = "customer", 
                 text("""INSERT INTO app_user (username, email, full_name, password_hash, role, timezone, is_active,
                                               voip_plan_id, password_changed_at)
                         VALUES (:u, :e, :n, :h, :r, :tz, :active, :plan, now()) RETURNING id"""),
-                {"u": username, "e": _check_email(email), "n": (full_name or "").strip(),
-                 "h": generate_password_hash(password), "r": role, "tz": valid_timezone(timezone),
-                 "active": bool(is_active), "plan": voip_plan_id},
+                {
+                    "u": username,
+                    "e": _check_email(email),
+                    "n": (full_name or "").strip(),
+                    "h": generate_password_hash(password),
+                    "r": role,
+                    "tz": valid_timezone(timezone),
+                    "active": bool(is_active),
+                    "plan": voip_plan_id,
+                },
             ).scalar()
             moved = _set_accountcodes(conn, user_id, codes, reassign) if codes else {}
             acl.set_user_groups(conn, user_id, group_ids)
@@ -209,9 +241,17 @@ def _integrity_message(exc: IntegrityError, username: str = "") -> str:
 EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "voip_plan_id")
 
 
-def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None = None,
-                group_ids: Iterable[int] | None = None, password: str | None = None, reassign: bool = True,
-                report_emails: str | Iterable[str] | None = None, **changes) -> dict:
+def update_user(
+    actor,
+    user_id: int,
+    *,
+    accountcodes: Iterable[str] | str | None = None,
+    group_ids: Iterable[int] | None = None,
+    password: str | None = None,
+    reassign: bool = True,
+    report_emails: str | Iterable[str] | None = None,
+    **changes,
+) -> dict:
     """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
 
     An admin cannot demote or disable themselves (there would be no way back for the last admin).
@@ -251,8 +291,10 @@ def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None
                 raise ValueError("no such user")
             _update_row(conn, "app_user", user_id, values)
             if password is not None:
-                conn.execute(text("UPDATE app_user SET password_hash = :h, password_changed_at = now() "
-                                  "WHERE id = :id"), {"h": generate_password_hash(password), "id": user_id})
+                conn.execute(
+                    text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
+                    {"h": generate_password_hash(password), "id": user_id},
+                )
             if accountcodes is not None:
                 result = _set_accountcodes(conn, user_id, parse_accountcodes(accountcodes), reassign)
             if group_ids is not None:
@@ -276,17 +318,22 @@ def update_user(actor, user_id: int, *, accountcodes: Iterable[str] | str | None
 
 def _set_accountcodes(conn, user_id: int, codes: list[str], reassign: bool) -> dict:
     """Make ``codes`` exactly the user's accountcodes (taking them from other customers if needed)."""
-    current = set(conn.execute(text("SELECT accountcode FROM user_accountcode WHERE user_id = :id"),
-                               {"id": user_id}).scalars())
+    current = set(
+        conn.execute(text("SELECT accountcode FROM user_accountcode WHERE user_id = :id"), {"id": user_id}).scalars()
+    )
     added = [c for c in codes if c not in current]
     removed = sorted(current - set(codes))
     if removed:
-        conn.execute(text("DELETE FROM user_accountcode WHERE user_id = :id AND accountcode = ANY(:codes)"),
-                     {"id": user_id, "codes": removed})
+        conn.execute(
+            text("DELETE FROM user_accountcode WHERE user_id = :id AND accountcode = ANY(:codes)"),
+            {"id": user_id, "codes": removed},
+        )
     if added:
-        conn.execute(text("""INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)
+        conn.execute(
+            text("""INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)
                              ON CONFLICT (accountcode) DO UPDATE SET user_id = excluded.user_id"""),
-                     [{"c": c, "id": user_id} for c in added])
+            [{"c": c, "id": user_id} for c in added],
+        )
     moved = 0
     if reassign:
         if added:
@@ -306,22 +353,28 @@ def reassign_calls(conn, codes: list[str], user_id: int | None) -> int:
     if not codes:
         return 0
     with conn.connection.cursor() as cur:  # the rollups work on the DB-API cursor, in this same transaction
-        cur.execute("""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
+        cur.execute(
+            """CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
                        SELECT * FROM cdr WHERE accountcode = ANY(%(codes)s) AND user_id IS DISTINCT FROM %(uid)s""",
-                    {"codes": codes, "uid": user_id})
+            {"codes": codes, "uid": user_id},
+        )
         moved = cur.rowcount
         if moved:
             take_from_rollups(cur, "SELECT * FROM moved_calls")
-            cur.execute("UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
-                        "AND user_id IS DISTINCT FROM %(uid)s", {"codes": codes, "uid": user_id})
+            cur.execute(
+                "UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
+                "AND user_id IS DISTINCT FROM %(uid)s",
+                {"codes": codes, "uid": user_id},
+            )
             cur.execute("UPDATE moved_calls SET user_id = %(uid)s", {"uid": user_id})
             add_to_rollups(cur, "SELECT * FROM moved_calls")
         cur.execute("DROP TABLE moved_calls")
     return moved
 
 
-def set_own_profile(user, *, email: str | None = None, full_name: str | None = None,
-                    timezone: str | None = None) -> None:
+def set_own_profile(
+    user, *, email: str | None = None, full_name: str | None = None, timezone: str | None = None
+) -> None:
     """Self-service: a user changes their e-mail, name or time zone (audited, actor = the user)."""
     changes = {}
     if email is not None:
@@ -344,8 +397,10 @@ def change_own_password(user, current_password: str, new_password: str) -> None:
     if new_password == current_password:
         raise ValueError("the new password is the same as the current one")
     with db.transaction() as conn:
-        conn.execute(text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
-                     {"h": generate_password_hash(new_password), "id": user.id})
+        conn.execute(
+            text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
+            {"h": generate_password_hash(new_password), "id": user.id},
+        )
         audit.record(conn, user, "change-password", "user", user.id, None, {"password_changed": True})
 
 
@@ -358,8 +413,10 @@ SWITCH_COLUMNS = "s.id, s.name, s.ip, s.source_type, t.name AS source_type_name,
 
 def list_switches() -> list[dict]:
     has_key = ", (s.push_key_hash IS NOT NULL) AS has_push_key" if _has_column("switch", "push_key_hash") else ""
-    return db.rows(f"SELECT {SWITCH_COLUMNS}{has_key} FROM switch s "
-                   "LEFT JOIN cdr_source_type t ON t.id = s.source_type ORDER BY s.name")
+    return db.rows(
+        f"SELECT {SWITCH_COLUMNS}{has_key} FROM switch s "
+        "LEFT JOIN cdr_source_type t ON t.id = s.source_type ORDER BY s.name"
+    )
 
 
 def source_types() -> list[dict]:
@@ -367,8 +424,11 @@ def source_types() -> list[dict]:
 
 
 def _switch_snapshot(conn, switch_id: int) -> dict | None:
-    row = conn.execute(text("SELECT id, name, ip, source_type, timezone FROM switch WHERE id = :id"),
-                       {"id": switch_id}).mappings().first()
+    row = (
+        conn.execute(text("SELECT id, name, ip, source_type, timezone FROM switch WHERE id = :id"), {"id": switch_id})
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -404,8 +464,13 @@ def create_switch(actor, name: str, ip: str, source_type: int = 0, timezone: str
     values = _switch_values(name, ip, source_type, timezone)
     try:
         with db.transaction() as conn:
-            switch_id = conn.execute(text("INSERT INTO switch (name, ip, source_type, timezone) "
-                                          "VALUES (:name, :ip, :source_type, :timezone) RETURNING id"), values).scalar()
+            switch_id = conn.execute(
+                text(
+                    "INSERT INTO switch (name, ip, source_type, timezone) "
+                    "VALUES (:name, :ip, :source_type, :timezone) RETURNING id"
+                ),
+                values,
+            ).scalar()
             audit.record(conn, actor, "create", "switch", switch_id, None, _switch_snapshot(conn, switch_id))
     except IntegrityError as exc:
         raise ValueError(_switch_integrity(exc)) from exc
@@ -419,8 +484,14 @@ def _update_row(conn, table: str, row_id: int, values: dict) -> None:
         conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**values, "id": row_id})
 
 
-def update_switch(actor, switch_id: int, name: str | None = None, ip: str | None = None,
-                  source_type: int | None = None, timezone: str | None = None) -> None:
+def update_switch(
+    actor,
+    switch_id: int,
+    name: str | None = None,
+    ip: str | None = None,
+    source_type: int | None = None,
+    timezone: str | None = None,
+) -> None:
     values = _switch_values(name, ip, source_type, timezone)
     try:
         with db.transaction() as conn:
@@ -455,9 +526,14 @@ _COLUMNS_CACHE: dict[tuple[str, str], bool] = {}
 
 def _has_column(table: str, column: str) -> bool:
     if (table, column) not in _COLUMNS_CACHE:
-        _COLUMNS_CACHE[(table, column)] = bool(db.scalar(
-            "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = :t AND column_name = :c)", t=table, c=column))
+        _COLUMNS_CACHE[(table, column)] = bool(
+            db.scalar(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = :t AND column_name = :c)",
+                t=table,
+                c=column,
+            )
+        )
     return _COLUMNS_CACHE[(table, column)]
 
 

@@ -24,6 +24,7 @@ CIC. Every evaluation of a closed period is stored once (unique alarm, period st
 ``alarm_evaluation``; a firing notifies (unless dry run) at most once per period, and the first
 computable evaluation that does not fire after a firing sends a "cleared" notice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,14 @@ CONDITIONS = {
 }
 CHANGE_CONDITIONS = ("decrease", "increase", "decrease_pct", "increase_pct")
 COMPARE_TO = {"previous": "the previous period", "week_before": "the same period a week earlier"}
-SCOPES = {"all": "All traffic", "switch": "A switch", "customer": "A customer", "accountcode": "An accountcode",
-          "country": "A destination country", "prefix": "A destination prefix"}
+SCOPES = {
+    "all": "All traffic",
+    "switch": "A switch",
+    "customer": "A customer",
+    "accountcode": "An accountcode",
+    "country": "A destination country",
+    "prefix": "A destination prefix",
+}
 SEVERITIES = ("warning", "critical")
 MAX_REPLAY_DAYS = 31
 MAX_REPLAY_PERIODS = 6000
@@ -96,10 +103,13 @@ class AlarmError(ValueError):
 
 # --- settings shared by alarms, threat control and destination alerts -------------------------------------
 
+
 def get_settings(defaults: dict) -> dict:
     """``defaults`` overridden by the values stored in ``alert_setting`` (same types as the defaults)."""
-    stored = {r["key"]: r["value"] for r in db.rows("SELECT key, value FROM alert_setting WHERE key = ANY(:k)",
-                                                    k=list(defaults))}
+    stored = {
+        r["key"]: r["value"]
+        for r in db.rows("SELECT key, value FROM alert_setting WHERE key = ANY(:k)", k=list(defaults))
+    }
     result = {}
     for key, default in defaults.items():
         value = stored.get(key, default)
@@ -127,13 +137,18 @@ def save_settings(values: dict, defaults: dict) -> dict:
 
     with db.transaction() as conn:
         for key, value in clean.items():
-            conn.execute(text("INSERT INTO alert_setting (key, value) VALUES (:k, CAST(:v AS jsonb)) "
-                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"),
-                         {"k": key, "v": json.dumps(value)})
+            conn.execute(
+                text(
+                    "INSERT INTO alert_setting (key, value) VALUES (:k, CAST(:v AS jsonb)) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
+                ),
+                {"k": key, "v": json.dumps(value)},
+            )
     return get_settings(defaults)
 
 
 # --- the rule ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Alarm:
@@ -165,18 +180,23 @@ class Alarm:
     def describe(self) -> str:
         metric = METRICS[self.metric]
         what = metric.label if self.metric != "cause_share" else f"Share of hangup cause {self.hangup_cause_id}"
-        where = SCOPES[self.scope_kind].lower() if self.scope_kind == "all" else \
-            f"{SCOPES[self.scope_kind].lower().split(' ', 1)[1]} {self.scope_value}"
+        where = (
+            SCOPES[self.scope_kind].lower()
+            if self.scope_kind == "all"
+            else f"{SCOPES[self.scope_kind].lower().split(' ', 1)[1]} {self.scope_value}"
+        )
         unit = "%" if self.condition.endswith("_pct") else metric.unit
-        rule = f"{what} of {where} per {PERIODS[self.period]} {CONDITIONS[self.condition].replace(' (%)', '')} " \
-               f"{_fmt(self.threshold)}{(' ' + unit) if unit else ''}"
+        rule = (
+            f"{what} of {where} per {PERIODS[self.period]} {CONDITIONS[self.condition].replace(' (%)', '')} "
+            f"{_fmt(self.threshold)}{(' ' + unit) if unit else ''}"
+        )
         if self.condition in CHANGE_CONDITIONS:
             rule += f" vs {COMPARE_TO[self.compare_to]}"
         return rule
 
 
 _ALARM_COLUMNS = tuple(f.name for f in fields(Alarm) if f.name not in ("timezone", "owner_is_admin"))
-_SELECT = f"""SELECT {', '.join('a.' + c for c in _ALARM_COLUMNS)}, u.timezone, (u.role = 'admin') AS owner_is_admin,
+_SELECT = f"""SELECT {", ".join("a." + c for c in _ALARM_COLUMNS)}, u.timezone, (u.role = 'admin') AS owner_is_admin,
                      u.username AS owner
               FROM alarm a JOIN app_user u ON u.id = a.user_id"""
 
@@ -196,12 +216,15 @@ def _visible(scope: Scope) -> tuple[str, dict]:
 def list_alarms(scope: Scope) -> list[dict]:
     """The alarms the user may see (a customer: their own), with the last evaluation's state."""
     where, params = _visible(scope)
-    rows = db.rows(f"""{_SELECT}
+    rows = db.rows(
+        f"""{_SELECT}
         LEFT JOIN LATERAL (SELECT e.fired AS last_fired, e.period_end AS last_period_end,
                                   e.measured AS last_measured, e.reason AS last_reason
                            FROM alarm_evaluation e WHERE e.alarm_id = a.id
                            ORDER BY e.period_start DESC LIMIT 1) last ON true
-        WHERE {where} ORDER BY a.name, a.id""".replace(" FROM alarm a", ", last.* FROM alarm a", 1), **params)
+        WHERE {where} ORDER BY a.name, a.id""".replace(" FROM alarm a", ", last.* FROM alarm a", 1),
+        **params,
+    )
     for row in rows:
         row["rule"] = _alarm(row).describe()
     return rows
@@ -231,6 +254,7 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
     A customer's alarm is theirs: its scope is their traffic (a switch, country, prefix or one of
     their accountcodes within it), it has no webhook, and its cost is what they are charged.
     """
+
     def get(key, default=None):
         value = values.get(key, default)
         return value.strip() if isinstance(value, str) else value
@@ -280,8 +304,9 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
         raise AlarmError(f"{SCOPES[scope_kind]}: choose one from the list.")
     if scope_kind == "switch" and not db.scalar("SELECT 1 FROM switch WHERE id = :id", id=int(scope_value)):
         raise AlarmError("No such switch.")
-    if scope_kind == "customer" and not db.scalar("SELECT 1 FROM app_user WHERE id = :id AND role = 'customer'",
-                                                  id=int(scope_value)):
+    if scope_kind == "customer" and not db.scalar(
+        "SELECT 1 FROM app_user WHERE id = :id AND role = 'customer'", id=int(scope_value)
+    ):
         raise AlarmError("No such customer.")
     if scope_kind == "country":
         scope_value = scope_value.upper()
@@ -294,7 +319,8 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
         if scope_kind == "customer":
             raise AlarmError("Your alarms cover your own traffic: choose another scope.")
         if scope_kind == "accountcode" and not db.scalar(
-                "SELECT 1 FROM user_accountcode WHERE accountcode = :c AND user_id = :u", c=scope_value, u=owner_id):
+            "SELECT 1 FROM user_accountcode WHERE accountcode = :c AND user_id = :u", c=scope_value, u=owner_id
+        ):
             raise AlarmError("That accountcode is not yours.")
     try:
         min_attempts = int(get("min_attempts", 10) if get("min_attempts") not in (None, "") else 10)
@@ -321,12 +347,26 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
     if webhook_id is not None and not scope.is_admin:
         raise AlarmError("Only administrators can send alarms to webhooks.")
     return Alarm(
-        user_id=owner_id, name=name[:200], metric=metric, period=period, condition=condition, threshold=threshold,
-        scope_kind=scope_kind, scope_value=scope_value, compare_to=compare_to, hangup_cause_id=cause,
-        min_attempts=min_attempts, severity=severity, status=status, dry_run=bool(get("dry_run")),
-        email_to=", ".join(valid), webhook_id=webhook_id, description=(get("description") or "")[:2000],
+        user_id=owner_id,
+        name=name[:200],
+        metric=metric,
+        period=period,
+        condition=condition,
+        threshold=threshold,
+        scope_kind=scope_kind,
+        scope_value=scope_value,
+        compare_to=compare_to,
+        hangup_cause_id=cause,
+        min_attempts=min_attempts,
+        severity=severity,
+        status=status,
+        dry_run=bool(get("dry_run")),
+        email_to=", ".join(valid),
+        webhook_id=webhook_id,
+        description=(get("description") or "")[:2000],
         id=int(values["id"]) if values.get("id") not in (None, "") else None,
-        timezone=owner_row[0]["timezone"], owner_is_admin=owner_is_admin,
+        timezone=owner_row[0]["timezone"],
+        owner_is_admin=owner_is_admin,
     )
 
 
@@ -343,13 +383,20 @@ def save_alarm(scope: Scope, values: dict) -> Alarm:
     params = {c: getattr(alarm, c) for c in columns}
     with db.transaction() as conn:
         if alarm.id is None:
-            alarm_id = conn.execute(text(f"INSERT INTO alarm ({', '.join(columns)}) VALUES "
-                                         f"({', '.join(':' + c for c in columns)}) RETURNING id"), params).scalar()
+            alarm_id = conn.execute(
+                text(
+                    f"INSERT INTO alarm ({', '.join(columns)}) VALUES "
+                    f"({', '.join(':' + c for c in columns)}) RETURNING id"
+                ),
+                params,
+            ).scalar()
         else:
             get_alarm(scope, alarm.id)  # exists and visible to this user
             sets = ", ".join(f"{c} = :{c}" for c in columns if c != "user_id")
-            alarm_id = conn.execute(text(f"UPDATE alarm SET {sets}, updated_at = now() WHERE id = :id "
-                                         "AND deleted_at IS NULL RETURNING id"), {**params, "id": alarm.id}).scalar()
+            alarm_id = conn.execute(
+                text(f"UPDATE alarm SET {sets}, updated_at = now() WHERE id = :id AND deleted_at IS NULL RETURNING id"),
+                {**params, "id": alarm.id},
+            ).scalar()
     return get_alarm(scope, alarm_id)
 
 
@@ -367,6 +414,7 @@ def set_status(scope: Scope, alarm_id: int, status: str) -> None:
 
 
 # --- periods, in the owner's time zone --------------------------------------------------------------------
+
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC)
@@ -400,8 +448,9 @@ def period_start(period: str, end: datetime, tz: str) -> datetime:
         return end - FIXED[period]
     zone = ZoneInfo(tz)
     last_day = end.astimezone(zone).date()
-    first = {"day": last_day - timedelta(days=1), "week": last_day - timedelta(days=7)}.get(period) \
-        or _first_of_previous_month(last_day)
+    first = {"day": last_day - timedelta(days=1), "week": last_day - timedelta(days=7)}.get(
+        period
+    ) or _first_of_previous_month(last_day)
     return _local_midnight(first, zone)
 
 
@@ -418,6 +467,7 @@ def comparison_window(alarm: Alarm, start: datetime, end: datetime) -> tuple[dat
 
 
 # --- measuring ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -491,7 +541,8 @@ def _sums(alarm: Alarm, windows: list[tuple[datetime, datetime]]) -> dict:
 def _cic(alarm: Alarm, windows: list[tuple[datetime, datetime]]) -> dict:
     """{(start, end): (attempts, longest run of consecutive unanswered calls of one accountcode)}."""
     where, extra = _scope_sql(alarm, "c")
-    rows = db.rows(f"""
+    rows = db.rows(
+        f"""
         WITH p AS ({_WINDOWS}),
         calls AS (
             SELECT p.ps, p.pe, COALESCE(c.accountcode, '') AS ac, c.starting_date, c.id, {_ANSWERED} AS ok
@@ -506,8 +557,11 @@ def _cic(alarm: Alarm, windows: list[tuple[datetime, datetime]]) -> dict:
         longest AS (SELECT ps, pe, max(run) AS cic FROM runs GROUP BY ps, pe)
         SELECT p.ps, p.pe, COALESCE(a.attempts, 0) AS attempts, COALESCE(l.cic, 0) AS cic
         FROM p LEFT JOIN attempts a ON a.ps = p.ps AND a.pe = p.pe
-        LEFT JOIN longest l ON l.ps = p.ps AND l.pe = p.pe""", starts=[w[0] for w in windows],
-                   ends=[w[1] for w in windows], **extra)
+        LEFT JOIN longest l ON l.ps = p.ps AND l.pe = p.pe""",
+        starts=[w[0] for w in windows],
+        ends=[w[1] for w in windows],
+        **extra,
+    )
     return {(r["ps"], r["pe"]): (r["attempts"], r["cic"]) for r in rows}
 
 
@@ -561,6 +615,7 @@ def measure(alarm: Alarm, windows: list[tuple[datetime, datetime]], now: datetim
 
 # --- evaluating -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Evaluation:
     period_start: datetime
@@ -597,8 +652,20 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
     x, unit = alarm.threshold, _unit(alarm)
 
     def result(fired: bool, reason: str, computable: bool = True) -> Evaluation:
-        return Evaluation(start, end, cstart, cend, current.value, earlier.value, x, fired, reason, computable,
-                          current.attempts, earlier.attempts)
+        return Evaluation(
+            start,
+            end,
+            cstart,
+            cend,
+            current.value,
+            earlier.value,
+            x,
+            fired,
+            reason,
+            computable,
+            current.attempts,
+            earlier.attempts,
+        )
 
     if not current.available or not earlier.available:
         return result(False, "not computable: per-minute data that old is no longer kept", False)
@@ -609,8 +676,11 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
     else:
         short = max(current.attempts, earlier.attempts) < minimum
     if short:
-        return result(False, f"below the minimum of {minimum} attempts (current {current.attempts}, "
-                             f"earlier {earlier.attempts})", False)
+        return result(
+            False,
+            f"below the minimum of {minimum} attempts (current {current.attempts}, earlier {earlier.attempts})",
+            False,
+        )
     value, before = current.value, earlier.value
     if value is None:
         return result(False, "not computable: no value in the current period", False)
@@ -627,15 +697,21 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         delta = before - value if alarm.condition == "decrease" else value - before
         word = "fell" if alarm.condition == "decrease" else "rose"
         fired = delta > x
-        return result(fired, f"{label} {word} by {_fmt(delta)}{unit} ({_fmt(before)} → {_fmt(value)}), "
-                             f"{'more than' if fired else 'not more than'} {_fmt(x)}{unit}")
+        return result(
+            fired,
+            f"{label} {word} by {_fmt(delta)}{unit} ({_fmt(before)} → {_fmt(value)}), "
+            f"{'more than' if fired else 'not more than'} {_fmt(x)}{unit}",
+        )
     if before == 0:
         return result(False, "not computable: the earlier value is 0, a percentage of it is undefined", False)
     delta = (before - value if alarm.condition == "decrease_pct" else value - before) / abs(before) * 100
     word = "fell" if alarm.condition == "decrease_pct" else "rose"
     fired = delta > x
-    return result(fired, f"{label} {word} by {_fmt(delta)} % ({_fmt(before)} → {_fmt(value)}), "
-                         f"{'more than' if fired else 'not more than'} {_fmt(x)} %")
+    return result(
+        fired,
+        f"{label} {word} by {_fmt(delta)} % ({_fmt(before)} → {_fmt(value)}), "
+        f"{'more than' if fired else 'not more than'} {_fmt(x)} %",
+    )
 
 
 def windows_for(alarm: Alarm, period_end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
@@ -644,8 +720,9 @@ def windows_for(alarm: Alarm, period_end: datetime) -> tuple[datetime, datetime,
     return (start, end, *comparison_window(alarm, start, end))
 
 
-def evaluate(alarm: Alarm, period_end: datetime, measurements: dict | None = None,
-             now: datetime | None = None) -> Evaluation:
+def evaluate(
+    alarm: Alarm, period_end: datetime, measurements: dict | None = None, now: datetime | None = None
+) -> Evaluation:
     """Evaluate the alarm over the period ending at ``period_end`` (a boundary of its period).
 
     ``measurements`` ({(start, end): Measure}, from ``measure``) saves the queries when many periods
@@ -659,7 +736,7 @@ def evaluate(alarm: Alarm, period_end: datetime, measurements: dict | None = Non
 
 
 def replay(alarm: Alarm, days: int, now: datetime | None = None) -> list[Evaluation]:
-    """"Test alarm": every period of the last ``days`` days evaluated as the job would (newest first)."""
+    """ "Test alarm": every period of the last ``days`` days evaluated as the job would (newest first)."""
     now = now or datetime.now(UTC)
     days = max(1, min(int(days), MAX_REPLAY_DAYS))
     since = now - timedelta(days=days)
@@ -679,6 +756,7 @@ def replay(alarm: Alarm, days: int, now: datetime | None = None) -> list[Evaluat
 
 # --- the scheduled job --------------------------------------------------------------------------------------
 
+
 def _active_alarms() -> list[tuple[Alarm, datetime | None, bool | None]]:
     """Active alarms, each with the start of its latest evaluated period and whether the latest
     computable evaluation fired (None: none yet)."""
@@ -693,8 +771,12 @@ def _active_alarms() -> list[tuple[Alarm, datetime | None, bool | None]]:
 
 def _previous_state(alarm_id: int, start: datetime) -> bool | None:
     """Whether the latest computable evaluation before ``start`` fired (None: there is none)."""
-    return db.scalar("""SELECT fired FROM alarm_evaluation WHERE alarm_id = :id AND period_start < :start
-                        AND computable ORDER BY period_start DESC LIMIT 1""", id=alarm_id, start=start)
+    return db.scalar(
+        """SELECT fired FROM alarm_evaluation WHERE alarm_id = :id AND period_start < :start
+                        AND computable ORDER BY period_start DESC LIMIT 1""",
+        id=alarm_id,
+        start=start,
+    )
 
 
 def event_of(ev: Evaluation, was_firing: bool | None) -> str | None:
@@ -710,18 +792,35 @@ def record(alarm: Alarm, ev: Evaluation, was_firing: bool | None = ...) -> tuple
         was_firing = _previous_state(alarm.id, ev.period_start)
     event = event_of(ev, was_firing)
     with db.transaction() as conn:
-        evaluation_id = conn.execute(text(
-            """INSERT INTO alarm_evaluation (alarm_id, period_start, period_end, comparison_start, comparison_end,
+        evaluation_id = conn.execute(
+            text(
+                """INSERT INTO alarm_evaluation (alarm_id, period_start, period_end, comparison_start, comparison_end,
                    measured, comparison, threshold, attempts, comparison_attempts, computable, fired, reason,
                    rule, severity, dry_run, event)
                VALUES (:alarm_id, :ps, :pe, :cs, :ce, :measured, :comparison, :threshold, :attempts, :cattempts,
                    :computable, :fired, :reason, :rule, :severity, :dry_run, :event)
-               ON CONFLICT (alarm_id, period_start) DO NOTHING RETURNING id"""),
-            {"alarm_id": alarm.id, "ps": ev.period_start, "pe": ev.period_end, "cs": ev.comparison_start,
-             "ce": ev.comparison_end, "measured": ev.measured, "comparison": ev.comparison, "threshold": ev.threshold,
-             "attempts": ev.attempts, "cattempts": ev.comparison_attempts, "computable": ev.computable,
-             "fired": ev.fired, "reason": ev.reason, "rule": alarm.describe(), "severity": alarm.severity,
-             "dry_run": alarm.dry_run, "event": event}).scalar()
+               ON CONFLICT (alarm_id, period_start) DO NOTHING RETURNING id"""
+            ),
+            {
+                "alarm_id": alarm.id,
+                "ps": ev.period_start,
+                "pe": ev.period_end,
+                "cs": ev.comparison_start,
+                "ce": ev.comparison_end,
+                "measured": ev.measured,
+                "comparison": ev.comparison,
+                "threshold": ev.threshold,
+                "attempts": ev.attempts,
+                "cattempts": ev.comparison_attempts,
+                "computable": ev.computable,
+                "fired": ev.fired,
+                "reason": ev.reason,
+                "rule": alarm.describe(),
+                "severity": alarm.severity,
+                "dry_run": alarm.dry_run,
+                "event": event,
+            },
+        ).scalar()
     return None if evaluation_id is None else (evaluation_id, event)
 
 
@@ -759,29 +858,56 @@ def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict
         subject = f"[{alarm.severity.upper()}] {alarm.name}: {ev.reason}"
         lead = f"The alarm {alarm.name!r} fired{' again' if event == 'firing' else ''}: {ev.reason}."
     unit = _unit(alarm) if not alarm.condition.endswith("_pct") else " %"
-    body = "\n".join([
-        lead, "",
-        f"Rule: {alarm.describe()}",
-        f"Period: {period}",
-        f"Measured: {_fmt(ev.measured)}{_unit(alarm)} over {ev.attempts} attempts",
-        f"Compared with: {_fmt(ev.comparison)}{_unit(alarm)} "
-        f"({_period_label(alarm, ev.comparison_start, ev.comparison_end)}, {ev.comparison_attempts} attempts)",
-        f"Threshold: {_fmt(ev.threshold)}{unit}",
-        f"Severity: {alarm.severity}", "",
-        "The alarm report lists every firing: /alarm-report",
-    ])
+    body = "\n".join(
+        [
+            lead,
+            "",
+            f"Rule: {alarm.describe()}",
+            f"Period: {period}",
+            f"Measured: {_fmt(ev.measured)}{_unit(alarm)} over {ev.attempts} attempts",
+            f"Compared with: {_fmt(ev.comparison)}{_unit(alarm)} "
+            f"({_period_label(alarm, ev.comparison_start, ev.comparison_end)}, {ev.comparison_attempts} attempts)",
+            f"Threshold: {_fmt(ev.threshold)}{unit}",
+            f"Severity: {alarm.severity}",
+            "",
+            "The alarm report lists every firing: /alarm-report",
+        ]
+    )
     payload = {
-        "alarm": {"id": alarm.id, "name": alarm.name, "severity": alarm.severity, "metric": alarm.metric,
-                  "condition": alarm.condition, "period": alarm.period, "scope_kind": alarm.scope_kind,
-                  "scope_value": alarm.scope_value, "rule": alarm.describe()},
-        "evaluation": {"id": evaluation_id, "period_start": ev.period_start, "period_end": ev.period_end,
-                       "comparison_start": ev.comparison_start, "comparison_end": ev.comparison_end,
-                       "measured": ev.measured, "comparison": ev.comparison, "threshold": ev.threshold,
-                       "attempts": ev.attempts, "reason": ev.reason},
+        "alarm": {
+            "id": alarm.id,
+            "name": alarm.name,
+            "severity": alarm.severity,
+            "metric": alarm.metric,
+            "condition": alarm.condition,
+            "period": alarm.period,
+            "scope_kind": alarm.scope_kind,
+            "scope_value": alarm.scope_value,
+            "rule": alarm.describe(),
+        },
+        "evaluation": {
+            "id": evaluation_id,
+            "period_start": ev.period_start,
+            "period_end": ev.period_end,
+            "comparison_start": ev.comparison_start,
+            "comparison_end": ev.comparison_end,
+            "measured": ev.measured,
+            "comparison": ev.comparison,
+            "threshold": ev.threshold,
+            "attempts": ev.attempts,
+            "reason": ev.reason,
+        },
     }
     key = f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}"
-    return send(_recipients(alarm), subject, body, event=f"alarm.{event}", payload=payload, dedup_key=key,
-                webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [])
+    return send(
+        _recipients(alarm),
+        subject,
+        body,
+        event=f"alarm.{event}",
+        payload=payload,
+        dedup_key=key,
+        webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [],
+    )
 
 
 def run_due(now: datetime | None = None) -> dict:
@@ -814,8 +940,16 @@ def run_due(now: datetime | None = None) -> dict:
 
 # --- the report -------------------------------------------------------------------------------------------
 
-def report(scope: Scope, start: datetime | None = None, end: datetime | None = None, alarm_id: int | None = None,
-           unacknowledged_only: bool = False, include_dry_run: bool = True, limit: int = 500) -> list[dict]:
+
+def report(
+    scope: Scope,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    alarm_id: int | None = None,
+    unacknowledged_only: bool = False,
+    include_dry_run: bool = True,
+    limit: int = 500,
+) -> list[dict]:
     """Every evaluation that fired (newest first), with what was measured, for the alarms the user sees."""
     parts, params = ["e.fired"], {"limit": limit}
     if not scope.is_admin:
@@ -834,7 +968,8 @@ def report(scope: Scope, start: datetime | None = None, end: datetime | None = N
         parts.append("e.acknowledged_at IS NULL")
     if not include_dry_run:
         parts.append("NOT e.dry_run")
-    return db.rows(f"""
+    return db.rows(
+        f"""
         SELECT e.id, e.alarm_id, a.name AS alarm, a.metric, a.condition, a.deleted_at IS NOT NULL AS alarm_deleted,
                e.period_start, e.period_end, e.comparison_start, e.comparison_end, e.measured, e.comparison,
                e.threshold, e.attempts, e.comparison_attempts, e.reason, e.rule, e.severity, e.dry_run, e.event,
@@ -843,20 +978,28 @@ def report(scope: Scope, start: datetime | None = None, end: datetime | None = N
                   AND n.period_start > e.period_start AND n.event = 'cleared') AS cleared_at
         FROM alarm_evaluation e JOIN alarm a ON a.id = e.alarm_id JOIN app_user u ON u.id = a.user_id
         LEFT JOIN app_user ack ON ack.id = e.acknowledged_by
-        WHERE {' AND '.join(parts)}
-        ORDER BY e.period_start DESC, e.id DESC LIMIT :limit""", **params)
+        WHERE {" AND ".join(parts)}
+        ORDER BY e.period_start DESC, e.id DESC LIMIT :limit""",
+        **params,
+    )
 
 
 def evaluations(scope: Scope, alarm_id: int, limit: int = 200) -> list[dict]:
     """The whole history of one alarm (fired or not), newest first."""
     where, params = _visible(scope)
-    if not db.scalar(f"SELECT 1 FROM alarm a WHERE a.id = :id AND {where.replace('a.deleted_at IS NULL', 'TRUE')}",
-                     id=alarm_id, **params):
+    if not db.scalar(
+        f"SELECT 1 FROM alarm a WHERE a.id = :id AND {where.replace('a.deleted_at IS NULL', 'TRUE')}",
+        id=alarm_id,
+        **params,
+    ):
         raise AlarmError("No such alarm.")
-    return db.rows("""SELECT id, period_start, period_end, measured, comparison, threshold, attempts, computable,
+    return db.rows(
+        """SELECT id, period_start, period_end, measured, comparison, threshold, attempts, computable,
                              fired, reason, event, evaluated_at, notified_at, acknowledged_at
                       FROM alarm_evaluation WHERE alarm_id = :id ORDER BY period_start DESC LIMIT :limit""",
-                   id=alarm_id, limit=limit)
+        id=alarm_id,
+        limit=limit,
+    )
 
 
 def acknowledge(scope: Scope, evaluation_id: int, user_id: int) -> bool:
@@ -866,9 +1009,15 @@ def acknowledge(scope: Scope, evaluation_id: int, user_id: int) -> bool:
     if not scope.is_admin:
         owner = "AND a.user_id = :scope_user_id"
         params["scope_user_id"] = scope.user_id
-    return db.execute(f"""UPDATE alarm_evaluation e SET acknowledged_at = now(), acknowledged_by = :by
+    return (
+        db.execute(
+            f"""UPDATE alarm_evaluation e SET acknowledged_at = now(), acknowledged_by = :by
                           FROM alarm a WHERE a.id = e.alarm_id AND e.id = :id AND e.fired
-                            AND e.acknowledged_at IS NULL {owner}""", **params) > 0
+                            AND e.acknowledged_at IS NULL {owner}""",
+            **params,
+        )
+        > 0
+    )
 
 
 def with_changes(alarm: Alarm, **changes) -> Alarm:

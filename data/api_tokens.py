@@ -4,6 +4,7 @@ A token is shown once, when it is created; only its sha256 is stored, so a datab
 usable tokens. A token acts as its user: it works while the token is not revoked and the user is active,
 with the user's role. ``Authorization: Bearer <token>`` carries it (see ``bearer_token``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,12 @@ def hash_token(plaintext: str) -> str:
 def create_token(user_id: int, name: str = "") -> str:
     """Create a token for ``user_id`` and return it in clear: the only time it can be seen."""
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.execute("INSERT INTO api_token (user_id, token_hash, name) VALUES (:u, :h, :n)",
-               u=user_id, h=hash_token(plaintext), n=name)
+    db.execute(
+        "INSERT INTO api_token (user_id, token_hash, name) VALUES (:u, :h, :n)",
+        u=user_id,
+        h=hash_token(plaintext),
+        n=name,
+    )
     return plaintext
 
 
@@ -33,11 +38,15 @@ def user_for_token(plaintext: str | None) -> users.User | None:
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         return None
     with db.transaction() as conn:
-        user_id = conn.execute(text(
-            """UPDATE api_token t SET last_used_at = now()
+        user_id = conn.execute(
+            text(
+                """UPDATE api_token t SET last_used_at = now()
                FROM app_user u
                WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.id = t.user_id AND u.is_active
-               RETURNING t.user_id"""), {"h": hash_token(plaintext)}).scalar()
+               RETURNING t.user_id"""
+            ),
+            {"h": hash_token(plaintext)},
+        ).scalar()
     return users.get_user(user_id) if user_id is not None else None
 
 
@@ -48,8 +57,11 @@ def revoke_token(token_id: int) -> bool:
 
 def tokens_of(user_id: int) -> list[dict]:
     """A user's tokens (never the secrets), newest first."""
-    return db.rows("""SELECT id, name, created_at, last_used_at, revoked_at FROM api_token
-                      WHERE user_id = :u ORDER BY created_at DESC, id DESC""", u=user_id)
+    return db.rows(
+        """SELECT id, name, created_at, last_used_at, revoked_at FROM api_token
+                      WHERE user_id = :u ORDER BY created_at DESC, id DESC""",
+        u=user_id,
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -4,6 +4,7 @@
 stored without its audit row (nor the other way round). Secrets (password hashes, keys, tokens)
 are never written: callers pass snapshots without them, and ``_clean`` drops the known names.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,9 @@ def _json_default(value):
 def _clean(snapshot: dict | None) -> str | None:
     if snapshot is None:
         return None
-    return json.dumps({k: v for k, v in snapshot.items() if k not in SECRET_KEYS}, default=_json_default,
-                      sort_keys=True)
+    return json.dumps(
+        {k: v for k, v in snapshot.items() if k not in SECRET_KEYS}, default=_json_default, sort_keys=True
+    )
 
 
 def _request_context() -> tuple[str | None, str | None]:
@@ -70,19 +72,29 @@ _INSERT = """INSERT INTO audit_log (actor_id, actor, action, target_type, target
 def _row(actor, action: str, target_type: str, target_id, before: dict | None, after: dict | None) -> dict:
     actor_id, actor_name = actor_of(actor)
     request_id, ip = _request_context()
-    return {"actor_id": actor_id, "actor": actor_name, "action": action, "target_type": target_type,
-            "target_id": None if target_id is None else str(target_id), "before": _clean(before),
-            "after": _clean(after), "request_id": request_id, "ip": ip}
+    return {
+        "actor_id": actor_id,
+        "actor": actor_name,
+        "action": action,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "before": _clean(before),
+        "after": _clean(after),
+        "request_id": request_id,
+        "ip": ip,
+    }
 
 
-def record(conn, actor, action: str, target_type: str, target_id, before: dict | None = None,
-           after: dict | None = None) -> None:
+def record(
+    conn, actor, action: str, target_type: str, target_id, before: dict | None = None, after: dict | None = None
+) -> None:
     """Add an audit row on ``conn`` (a SQLAlchemy connection in the change's transaction)."""
     conn.exec_driver_sql(_INSERT, _row(actor, action, target_type, target_id, before, after))
 
 
-def record_on_cursor(cursor, actor, action: str, target_type: str, target_id, before: dict | None = None,
-                     after: dict | None = None) -> None:
+def record_on_cursor(
+    cursor, actor, action: str, target_type: str, target_id, before: dict | None = None, after: dict | None = None
+) -> None:
     """``record`` on a DBAPI (psycopg2) cursor, for changes made through ``db.raw_connection`` (COPY)."""
     cursor.execute(_INSERT, _row(actor, action, target_type, target_id, before, after))
 
@@ -90,13 +102,18 @@ def record_on_cursor(cursor, actor, action: str, target_type: str, target_id, be
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     """The keys whose values differ between two snapshots."""
     before, after = before or {}, after or {}
-    return sorted(k for k in set(before) | set(after)
-                  if k not in SECRET_KEYS and json.dumps(before.get(k), default=_json_default, sort_keys=True)
-                  != json.dumps(after.get(k), default=_json_default, sort_keys=True))
+    return sorted(
+        k
+        for k in set(before) | set(after)
+        if k not in SECRET_KEYS
+        and json.dumps(before.get(k), default=_json_default, sort_keys=True)
+        != json.dumps(after.get(k), default=_json_default, sort_keys=True)
+    )
 
 
-def recent(limit: int = 200, target_type: str | None = None, actor: str | None = None,
-           target_id: str | None = None) -> list[dict]:
+def recent(
+    limit: int = 200, target_type: str | None = None, actor: str | None = None, target_id: str | None = None
+) -> list[dict]:
     """The newest audit rows first, optionally for one kind of object, one object or one actor."""
     return db.rows(
         """SELECT id, at, actor_id, actor, action, target_type, target_id, before, after, request_id, ip
@@ -105,7 +122,10 @@ def recent(limit: int = 200, target_type: str | None = None, actor: str | None =
              AND (CAST(:target_id AS text) IS NULL OR target_id = :target_id)
              AND (CAST(:actor AS text) IS NULL OR actor = :actor)
            ORDER BY at DESC, id DESC LIMIT :limit""",
-        target_type=target_type, target_id=target_id, actor=actor, limit=max(1, min(int(limit), 5000)),
+        target_type=target_type,
+        target_id=target_id,
+        actor=actor,
+        limit=max(1, min(int(limit), 5000)),
     )
 
 
@@ -116,8 +136,13 @@ def summary(row: dict) -> str:
         return "created"
     if row.get("after") is None and row.get("before") is not None:
         return "deleted"
-    return ", ".join(f"{f}: {_short((row.get('before') or {}).get(f))} → {_short((row.get('after') or {}).get(f))}"
-                     for f in fields) or "no field changed"
+    return (
+        ", ".join(
+            f"{f}: {_short((row.get('before') or {}).get(f))} → {_short((row.get('after') or {}).get(f))}"
+            for f in fields
+        )
+        or "no field changed"
+    )
 
 
 def _short(value) -> str:

@@ -5,6 +5,7 @@ Everything is summed straight from ``cdr`` (the rollups have no carrier), with t
 Admins see everything; a customer sees their own calls, and as "cost" what they pay (the sell cost),
 as on every report: buy costs, carriers, revenue and margins are the operator's business.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -82,7 +83,8 @@ def billing_summary(scope: Scope, period: Period, *, customer: int | None = None
     where, params = _where(scope, period, customer)
     label_columns = ", ".join(f"{_LABELS[g]} AS {g}" for g in groupings)
     sets = ", ".join(f"({_LABELS[g]})" for g in groupings)
-    rows = db.rows(f"""
+    rows = db.rows(
+        f"""
         SELECT {label_columns},
                {", ".join(f"GROUPING({_LABELS[g]}) = 0 AS by_{g}" for g in groupings)},
                count(*) AS calls, count(*) FILTER (WHERE c.billsec > 0) AS answered,
@@ -95,10 +97,23 @@ def billing_summary(scope: Scope, period: Period, *, customer: int | None = None
         LEFT JOIN provider p ON p.id = c.carrier_id
         LEFT JOIN country k ON k.code = c.country_code
         WHERE {where}
-        GROUP BY GROUPING SETS ({sets}, ())""", unrated=[int(s) for s in UNRATED], **params)
+        GROUP BY GROUPING SETS ({sets}, ())""",
+        unrated=[int(s) for s in UNRATED],
+        **params,
+    )
     result = {g: [] for g in groupings}
-    result["total"] = _with_margin({"calls": 0, "answered": 0, "billsec": 0, "cost": Decimal(0),
-                                    "revenue": Decimal(0), "loss_calls": 0, "unrated_calls": 0}, scope.is_admin)
+    result["total"] = _with_margin(
+        {
+            "calls": 0,
+            "answered": 0,
+            "billsec": 0,
+            "cost": Decimal(0),
+            "revenue": Decimal(0),
+            "loss_calls": 0,
+            "unrated_calls": 0,
+        },
+        scope.is_admin,
+    )
     for row in rows:
         grouping = next((g for g in groupings if row.pop(f"by_{g}")), None)
         for g in groupings:
@@ -120,15 +135,21 @@ _CALL_JOINS = """LEFT JOIN app_user u ON u.id = c.user_id LEFT JOIN country k ON
                  LEFT JOIN provider p ON p.id = c.carrier_id"""
 # The call lists: loss-making calls (admins: they show buy costs) and unrated calls.
 _CALL_LISTS = {
-    "losses": (f"""SELECT {_CALL_COLUMNS}, p.name AS carrier, c.buy_rate, c.buy_cost, c.sell_rate, c.sell_cost,
+    "losses": (
+        f"""SELECT {_CALL_COLUMNS}, p.name AS carrier, c.buy_rate, c.buy_cost, c.sell_rate, c.sell_cost,
                           c.sell_cost - c.buy_cost AS margin
                    FROM cdr c {_CALL_JOINS}
                    WHERE {{where}} AND c.sell_cost < c.buy_cost
-                   ORDER BY c.sell_cost - c.buy_cost, c.starting_date""", True),
-    "unrated": (f"""SELECT {_CALL_COLUMNS}, c.rating_status
+                   ORDER BY c.sell_cost - c.buy_cost, c.starting_date""",
+        True,
+    ),
+    "unrated": (
+        f"""SELECT {_CALL_COLUMNS}, c.rating_status
                     FROM cdr c {_CALL_JOINS}
                     WHERE {{where}} AND (c.rating_status = ANY(:unrated) OR c.rating_status IS NULL)
-                    ORDER BY c.starting_date DESC""", False),
+                    ORDER BY c.starting_date DESC""",
+        False,
+    ),
 }
 
 
@@ -146,15 +167,15 @@ def _with_reason(row: dict) -> dict:
     return row
 
 
-def loss_making_calls(scope: Scope, period: Period, *, customer: int | None = None,
-                      limit: int = LIST_LIMIT) -> list[dict]:
+def loss_making_calls(
+    scope: Scope, period: Period, *, customer: int | None = None, limit: int = LIST_LIMIT
+) -> list[dict]:
     """Calls sold for less than they were bought (sell_cost < buy_cost), the biggest losses first."""
     statement, params = _call_list("losses", scope, period, customer)
     return db.rows(f"{statement} LIMIT :limit", limit=limit, **params)
 
 
-def unrated_calls(scope: Scope, period: Period, *, customer: int | None = None,
-                  limit: int = LIST_LIMIT) -> list[dict]:
+def unrated_calls(scope: Scope, period: Period, *, customer: int | None = None, limit: int = LIST_LIMIT) -> list[dict]:
     """Calls without a price, newest first, each with its reason (the rating status)."""
     statement, params = _call_list("unrated", scope, period, customer)
     return [_with_reason(r) for r in db.rows(f"{statement} LIMIT :limit", limit=limit, **params)]
@@ -172,8 +193,9 @@ def iter_calls(kind: str, scope: Scope, period: Period, *, customer: int | None 
 def unrated_reasons(scope: Scope, period: Period, *, customer: int | None = None) -> list[dict]:
     """How many calls of the period have each rating status."""
     where, params = _where(scope, period, customer)
-    rows = db.rows(f"SELECT c.rating_status, count(*) AS calls FROM cdr c WHERE {where} GROUP BY 1 ORDER BY 1",
-                   **params)
+    rows = db.rows(
+        f"SELECT c.rating_status, count(*) AS calls FROM cdr c WHERE {where} GROUP BY 1 ORDER BY 1", **params
+    )
     for row in rows:
         row["status"] = RatingStatus(row["rating_status"]).label if row["rating_status"] else "not rated"
     return rows
@@ -192,4 +214,3 @@ def period_from_args(first: str | None, last: str | None, today: date) -> Period
     if (last_day - first_day).days > 366:
         raise ValueError("the period is longer than a year")
     return Period(first_day, last_day)
-

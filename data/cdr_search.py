@@ -12,6 +12,7 @@ paging on the ``cdr (starting_date, id)`` index (migration 0006), so no block re
 not return. Other sorts (a whitelist of columns) and jumps to blocks not reached in order fall back
 to ``OFFSET``.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,18 +90,41 @@ class SearchCriteria:
     @property
     def only_rollup_filters(self) -> bool:
         """True when the rollups answer exactly: no per-call filter, range on 15-minute boundaries."""
-        per_call = (self.destination, self.caller, self.countries, self.causes, self.direction, self.duration,
-                    self.billsec, self.answered_only)
-        aligned = all(t.minute % 15 == 0 and t.second == 0 and t.microsecond == 0
-                      for t in (self.report.start, self.report.end))
+        per_call = (
+            self.destination,
+            self.caller,
+            self.countries,
+            self.causes,
+            self.direction,
+            self.duration,
+            self.billsec,
+            self.answered_only,
+        )
+        aligned = all(
+            t.minute % 15 == 0 and t.second == 0 and t.microsecond == 0 for t in (self.report.start, self.report.end)
+        )
         return aligned and not any(v for v in per_call if v is not None and v != ())
 
     def fingerprint(self) -> str:
         """A stable text identifying the result set (keys of the grid's keyset cursors)."""
         r = self.report
-        return json.dumps([r.start.isoformat(), r.end.isoformat(), r.switch_ids, r.user_ids, r.accountcodes,
-                           _as_list(self.destination), _as_list(self.caller), self.countries, self.causes,
-                           self.direction, _as_list(self.duration), _as_list(self.billsec), self.answered_only])
+        return json.dumps(
+            [
+                r.start.isoformat(),
+                r.end.isoformat(),
+                r.switch_ids,
+                r.user_ids,
+                r.accountcodes,
+                _as_list(self.destination),
+                _as_list(self.caller),
+                self.countries,
+                self.causes,
+                self.direction,
+                _as_list(self.duration),
+                _as_list(self.billsec),
+                self.answered_only,
+            ]
+        )
 
 
 def _as_list(value) -> list | None:
@@ -178,7 +202,9 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
         first, last = sorted((start_day, end_day))
     customer = _int_list(args, "customer")[:1]
     report = ReportFilter.for_days(
-        first, last, scope.timezone,
+        first,
+        last,
+        scope.timezone,
         switch_ids=_int_list(args, "switch"),
         user_ids=customer if scope.is_admin else (),
         accountcodes=tuple(dict.fromkeys(v[:80] for v in _csv_arg(args, "accountcode"))),
@@ -212,8 +238,10 @@ def search_where(scope: Scope, criteria: SearchCriteria, alias: str = "c") -> tu
     """The WHERE clause (and its parameters) of every query over the criteria's calls."""
     where, params = _where(scope, criteria.report, alias=alias, time_column="starting_date")
     parts = [where]
-    for column, match, name in (("destination_number", criteria.destination, "dst"),
-                                ("caller_id_number", criteria.caller, "src")):
+    for column, match, name in (
+        ("destination_number", criteria.destination, "dst"),
+        ("caller_id_number", criteria.caller, "src"),
+    ):
         if match:
             sql, values = match.sql(f"{alias}.{column}", name)
             parts.append(sql)
@@ -238,9 +266,22 @@ def search_where(scope: Scope, criteria: SearchCriteria, alias: str = "c") -> tu
 
 
 # Columns the grid may sort on (colId -> cdr column). Anything else in a sortModel is ignored.
-SORTABLE = {col: col for col in (
-    "starting_date", "caller_id_number", "destination_number", "country_code", "duration", "billsec",
-    "hangup_cause_id", "direction", "accountcode", "sell_cost", "buy_cost")}
+SORTABLE = {
+    col: col
+    for col in (
+        "starting_date",
+        "caller_id_number",
+        "destination_number",
+        "country_code",
+        "duration",
+        "billsec",
+        "hangup_cause_id",
+        "direction",
+        "accountcode",
+        "sell_cost",
+        "buy_cost",
+    )
+}
 ADMIN_ONLY = {"buy_cost", "buy_rate", "carrier_id", "customer"}  # what the operator pays is not the customer's
 
 
@@ -260,7 +301,7 @@ def parse_sort(sort_model, scope: Scope) -> tuple[tuple[str, str], ...]:
 
 
 def _keyset_direction(sort: tuple[tuple[str, str], ...]) -> str | None:
-    """"desc"/"asc" when the order is by starting_date alone (keyset-able), else None."""
+    """ "desc"/"asc" when the order is by starting_date alone (keyset-able), else None."""
     if not sort:
         return "desc"
     if len(sort) == 1 and sort[0][0] == "starting_date":
@@ -275,8 +316,10 @@ def _order(sort: tuple[tuple[str, str], ...], keyset: str | None, alias: str) ->
     return f"{keys}, {alias}.starting_date DESC, {alias}.id DESC"
 
 
-GRID_COLUMNS = ("c.id, c.starting_date, c.switch_id, c.caller_id_number, c.destination_number, c.country_code, "
-                "c.duration, c.billsec, c.hangup_cause_id, c.direction, c.accountcode, c.sell_cost")
+GRID_COLUMNS = (
+    "c.id, c.starting_date, c.switch_id, c.caller_id_number, c.destination_number, c.country_code, "
+    "c.duration, c.billsec, c.hangup_cause_id, c.direction, c.accountcode, c.sell_cost"
+)
 
 
 @dataclass
@@ -286,8 +329,14 @@ class Block:
     keyset: bool  # read with keyset paging (False: OFFSET)
 
 
-def fetch_block(scope: Scope, criteria: SearchCriteria, start_row: int, end_row: int,
-                sort: tuple[tuple[str, str], ...] = (), after: tuple[datetime, int] | None = None) -> Block:
+def fetch_block(
+    scope: Scope,
+    criteria: SearchCriteria,
+    start_row: int,
+    end_row: int,
+    sort: tuple[tuple[str, str], ...] = (),
+    after: tuple[datetime, int] | None = None,
+) -> Block:
     """Rows [start_row, end_row) of the result in ``sort`` order (default: newest first).
 
     ``after`` is the (starting_date, id) of row ``start_row - 1`` when the caller knows it (the
@@ -380,13 +429,16 @@ def report_by_day(scope: Scope, criteria: SearchCriteria) -> list[dict]:
 
 
 @cached
-def grid_block(scope: Scope, criteria: SearchCriteria, start: int, end: int, sort: tuple,
-               after: tuple[datetime, int] | None) -> dict:
+def grid_block(
+    scope: Scope, criteria: SearchCriteria, start: int, end: int, sort: tuple, after: tuple[datetime, int] | None
+) -> dict:
     """A block as the grid shows it, and where the next one starts. Kept like report results (per scope
     and criteria, REPORT_CACHE_SECONDS): many users and refreshes ask for the same newest calls."""
     block = fetch_block(scope, criteria, start, end, sort, after)
-    return {"rows": [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows],
-            "last_key": block.last_key}
+    return {
+        "rows": [{**grid_row(r, scope.timezone), "row_id": str(r["id"])} for r in block.rows],
+        "last_key": block.last_key,
+    }
 
 
 @cached
@@ -415,7 +467,8 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
             LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id LEFT JOIN country co ON co.code = c.country_code
             LEFT JOIN cdr_source_type t ON t.id = c.cdr_source_type LEFT JOIN app_user u ON u.id = c.user_id
             WHERE c.id = :id AND {condition}""",
-        id=cdr_id, **params,
+        id=cdr_id,
+        **params,
     )
     if not found:
         return None
@@ -436,16 +489,33 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
 
 
 EXPORT_COLUMNS = (  # (name, SQL); ADMIN_ONLY names are left out for customers
-    ("id", "c.id"), ("starting_date", "c.starting_date"), ("answered_date", "c.answered_date"),
-    ("switch", "s.name"), ("caller_id_number", "c.caller_id_number"), ("caller_id_name", "c.caller_id_name"),
-    ("destination_number", "c.destination_number"), ("normalised_number", "c.normalised_number"),
-    ("dialcode", "c.dialcode"), ("country_code", "c.country_code"), ("duration", "c.duration"),
-    ("billsec", "c.billsec"), ("progresssec", "c.progresssec"), ("answersec", "c.answersec"),
-    ("waitsec", "c.waitsec"), ("hangup_cause_id", "c.hangup_cause_id"), ("hangup_cause", "h.name"),
+    ("id", "c.id"),
+    ("starting_date", "c.starting_date"),
+    ("answered_date", "c.answered_date"),
+    ("switch", "s.name"),
+    ("caller_id_number", "c.caller_id_number"),
+    ("caller_id_name", "c.caller_id_name"),
+    ("destination_number", "c.destination_number"),
+    ("normalised_number", "c.normalised_number"),
+    ("dialcode", "c.dialcode"),
+    ("country_code", "c.country_code"),
+    ("duration", "c.duration"),
+    ("billsec", "c.billsec"),
+    ("progresssec", "c.progresssec"),
+    ("answersec", "c.answersec"),
+    ("waitsec", "c.waitsec"),
+    ("hangup_cause_id", "c.hangup_cause_id"),
+    ("hangup_cause", "h.name"),
     ("direction", "CASE c.direction WHEN 1 THEN 'inbound' WHEN 2 THEN 'outbound' END"),
-    ("accountcode", "c.accountcode"), ("customer", "u.username"), ("sell_rate", "c.sell_rate"),
-    ("sell_cost", "c.sell_cost"), ("buy_rate", "c.buy_rate"), ("buy_cost", "c.buy_cost"),
-    ("carrier_id", "c.carrier_id"), ("callid", "c.callid"), ("extradata", "c.extradata"),
+    ("accountcode", "c.accountcode"),
+    ("customer", "u.username"),
+    ("sell_rate", "c.sell_rate"),
+    ("sell_cost", "c.sell_cost"),
+    ("buy_rate", "c.buy_rate"),
+    ("buy_cost", "c.buy_cost"),
+    ("carrier_id", "c.carrier_id"),
+    ("callid", "c.callid"),
+    ("extradata", "c.extradata"),
 )
 EXPORT_ITERSIZE = 5000
 

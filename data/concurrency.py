@@ -10,6 +10,7 @@ A call occupies [start, start + duration). At equal instants ends are counted be
 call that ends exactly when another begins does not overlap it. The peak of a minute is the highest
 level reached in it, including the level carried in from the minute before.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,7 +28,7 @@ def _peaks_sql(where: str, columns: tuple[str, ...]) -> str:
     group = ", ".join(columns)
     return f"""
         WITH calls AS (
-            SELECT {', '.join('c.' + col for col in columns)},
+            SELECT {", ".join("c." + col for col in columns)},
                    c.starting_date AS s, c.starting_date + make_interval(secs => c.duration) AS e
             FROM cdr c
             WHERE {where} AND c.duration > 0
@@ -76,10 +77,16 @@ def live_peaks(scope: Scope, start: datetime, end: datetime, switch_ids=(), user
         parts.append("c.accountcode = ANY(:accountcodes)")
     return db.rows(
         f"""SELECT p.minute AT TIME ZONE :tz AS minute, s.name AS switch, p.peak
-            FROM ({_peaks_sql(' AND '.join(parts), ('switch_id',))}) p JOIN switch s ON s.id = p.switch_id
+            FROM ({_peaks_sql(" AND ".join(parts), ("switch_id",))}) p JOIN switch s ON s.id = p.switch_id
             ORDER BY 1, 2""",
-        start=start, end=end, tz=scope.timezone, switch_ids=list(switch_ids), user_ids=list(user_ids),
-        accountcodes=list(accountcodes), **params)
+        start=start,
+        end=end,
+        tz=scope.timezone,
+        switch_ids=list(switch_ids),
+        user_ids=list(user_ids),
+        accountcodes=list(accountcodes),
+        **params,
+    )
 
 
 def stored_peaks(scope: Scope, start: datetime, end: datetime, switch_ids=(), user_ids=()) -> list[dict]:
@@ -91,9 +98,14 @@ def stored_peaks(scope: Scope, start: datetime, end: datetime, switch_ids=(), us
         f"""SELECT p.minute AT TIME ZONE :tz AS minute, s.name AS switch, p.peak
             FROM concurrent_calls_minute p JOIN switch s ON s.id = p.switch_id
             WHERE p.user_id = :user AND p.minute >= date_trunc('minute', CAST(:start AS timestamptz))
-              AND p.minute < :end AND p.peak > 0 {'AND p.switch_id = ANY(:switch_ids)' if switch_ids else ''}
+              AND p.minute < :end AND p.peak > 0 {"AND p.switch_id = ANY(:switch_ids)" if switch_ids else ""}
             ORDER BY 1, 2""",
-        user=user, start=start, end=end, tz=scope.timezone, switch_ids=list(switch_ids))
+        user=user,
+        start=start,
+        end=end,
+        tz=scope.timezone,
+        switch_ids=list(switch_ids),
+    )
 
 
 def mark_changed(cur, rows_sql: str, params: dict | None = None) -> None:
@@ -102,7 +114,9 @@ def mark_changed(cur, rows_sql: str, params: dict | None = None) -> None:
         f"""INSERT INTO concurrency_change (switch_id, first_minute, last_minute)
             SELECT n.switch_id, date_trunc('minute', min(n.starting_date)),
                    date_trunc('minute', max(n.starting_date + make_interval(secs => n.duration)))
-            FROM ({rows_sql}) n WHERE n.duration > 0 GROUP BY n.switch_id""", params or {})
+            FROM ({rows_sql}) n WHERE n.duration > 0 GROUP BY n.switch_id""",
+        params or {},
+    )
 
 
 def refresh_concurrency() -> dict:
@@ -110,21 +124,34 @@ def refresh_concurrency() -> dict:
     minutes = 0
     with db.transaction() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('dialstat:concurrency'))"))
-        spans = conn.execute(text(
-            """WITH taken AS (DELETE FROM concurrency_change RETURNING switch_id, first_minute, last_minute)
+        spans = (
+            conn.execute(
+                text(
+                    """WITH taken AS (DELETE FROM concurrency_change RETURNING switch_id, first_minute, last_minute)
                SELECT switch_id, min(first_minute) AS first, max(last_minute) + interval '1 minute' AS last
-               FROM taken GROUP BY switch_id""")).mappings().all()
+               FROM taken GROUP BY switch_id"""
+                )
+            )
+            .mappings()
+            .all()
+        )
         for span in spans:
             params = {"start": span["first"], "end": span["last"], "switch": span["switch_id"]}
-            conn.execute(text("""DELETE FROM concurrent_calls_minute WHERE switch_id = :switch
-                                 AND minute >= :start AND minute < :end"""), params)
+            conn.execute(
+                text("""DELETE FROM concurrent_calls_minute WHERE switch_id = :switch
+                                 AND minute >= :start AND minute < :end"""),
+                params,
+            )
             where = "c.switch_id = :switch"
-            conn.execute(text(f"""
+            conn.execute(
+                text(f"""
                 INSERT INTO concurrent_calls_minute (minute, switch_id, user_id, peak)
-                SELECT minute, switch_id, 0, peak FROM ({_peaks_sql(where, ('switch_id',))}) p WHERE peak > 0
+                SELECT minute, switch_id, 0, peak FROM ({_peaks_sql(where, ("switch_id",))}) p WHERE peak > 0
                 UNION ALL
                 SELECT minute, switch_id, user_id, peak
-                FROM ({_peaks_sql(where + ' AND c.user_id IS NOT NULL', ('switch_id', 'user_id'))}) p
-                WHERE peak > 0"""), params)
+                FROM ({_peaks_sql(where + " AND c.user_id IS NOT NULL", ("switch_id", "user_id"))}) p
+                WHERE peak > 0"""),
+                params,
+            )
             minutes += int((span["last"] - span["first"]).total_seconds() // 60)
     return {"switches": len(spans), "minutes": minutes}

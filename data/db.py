@@ -1,4 +1,5 @@
 """The database connection: one SQLAlchemy engine per process, on DATABASE_URL or the embedded server."""
+
 from __future__ import annotations
 
 import threading

@@ -16,6 +16,7 @@ per rule and accountcode in ``destination_alert_event``. The ``alarms`` job e-ma
 new events and posts them to the webhooks subscribed to ``destination_alert`` (``notify_pending``),
 at most once per rule, accountcode and hour.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,11 +40,15 @@ class RuleError(ValueError):
 
 # --- the lists --------------------------------------------------------------------------------------------
 
+
 def list_rules(which: str | None = None) -> list[dict]:
-    return db.rows("""SELECT r.id, r.list, r.country_code, c.name AS country, r.prefix, r.description, r.created_at
+    return db.rows(
+        """SELECT r.id, r.list, r.country_code, c.name AS country, r.prefix, r.description, r.created_at
                       FROM destination_rule r LEFT JOIN country c ON c.code = r.country_code
                       WHERE :which IS NULL OR r.list = :which
-                      ORDER BY r.list, r.country_code NULLS LAST, r.prefix""", which=which)
+                      ORDER BY r.list, r.country_code NULLS LAST, r.prefix""",
+        which=which,
+    )
 
 
 def add_rule(which: str, country_code: str | None = None, prefix: str | None = None, description: str = "") -> dict:
@@ -59,10 +64,17 @@ def add_rule(which: str, country_code: str | None = None, prefix: str | None = N
     if country_code is not None and not db.scalar("SELECT 1 FROM country WHERE code = :c", c=country_code):
         raise RuleError(f"Unknown country code {country_code!r}.")
     with db.transaction() as conn:
-        row = conn.execute(text(
-            """INSERT INTO destination_rule (list, country_code, prefix, description) VALUES (:l, :c, :p, :d)
-               ON CONFLICT DO NOTHING RETURNING *"""),
-            {"l": which, "c": country_code, "p": prefix, "d": (description or "").strip()[:500]}).mappings().first()
+        row = (
+            conn.execute(
+                text(
+                    """INSERT INTO destination_rule (list, country_code, prefix, description) VALUES (:l, :c, :p, :d)
+               ON CONFLICT DO NOTHING RETURNING *"""
+                ),
+                {"l": which, "c": country_code, "p": prefix, "d": (description or "").strip()[:500]},
+            )
+            .mappings()
+            .first()
+        )
     if row is None:
         raise RuleError("That rule is already on the list.")
     return dict(row)
@@ -80,8 +92,11 @@ def add_remove_prefix(prefix: str, description: str = "") -> None:
     prefix = re.sub(r"\s", "", prefix or "")
     if not _DIGITS.match(prefix):
         raise RuleError("An alert remove prefix is 1 to 20 digits.")
-    if not db.execute("INSERT INTO alert_remove_prefix (prefix, description) VALUES (:p, :d) ON CONFLICT DO NOTHING",
-                      p=prefix, d=(description or "").strip()[:500]):
+    if not db.execute(
+        "INSERT INTO alert_remove_prefix (prefix, description) VALUES (:p, :d) ON CONFLICT DO NOTHING",
+        p=prefix,
+        d=(description or "").strip()[:500],
+    ):
         raise RuleError("That prefix is already on the list.")
 
 
@@ -90,6 +105,7 @@ def delete_remove_prefix(prefix: str) -> None:
 
 
 # --- matching one number (the page's "check a number" box; the SQL below does the same, set-based) --------
+
 
 @dataclass(frozen=True)
 class Match:
@@ -113,24 +129,38 @@ def _rule_label(rule: dict) -> str:
 def check_number(number: str, country_code: str | None = None) -> Match:
     """Whether a call to ``number`` (international format) with ``country_code`` would be flagged."""
     digits = re.sub(r"[^0-9]", "", number or "")
-    removed = max((r["prefix"] for r in list_remove_prefixes()
-                   if digits.startswith(r["prefix"]) and len(digits) > len(r["prefix"])), key=len, default=None)
+    removed = max(
+        (
+            r["prefix"]
+            for r in list_remove_prefixes()
+            if digits.startswith(r["prefix"]) and len(digits) > len(r["prefix"])
+        ),
+        key=len,
+        default=None,
+    )
     if removed:
-        digits = digits[len(removed):]
-        country_code = db.scalar("""SELECT country_code FROM dial_prefix WHERE :n LIKE prefix || '%'
-                                    ORDER BY length(prefix) DESC LIMIT 1""", n=digits)
+        digits = digits[len(removed) :]
+        country_code = db.scalar(
+            """SELECT country_code FROM dial_prefix WHERE :n LIKE prefix || '%'
+                                    ORDER BY length(prefix) DESC LIMIT 1""",
+            n=digits,
+        )
     long_enough = len(digits) >= effective_number_plan().pn_min_digits
     found = {}
     for which in LISTS:
-        rules = [r for r in list_rules(which)
-                 if (r["prefix"] and long_enough and digits.startswith(r["prefix"]))
-                 or (r["country_code"] and r["country_code"] == country_code)]
+        rules = [
+            r
+            for r in list_rules(which)
+            if (r["prefix"] and long_enough and digits.startswith(r["prefix"]))
+            or (r["country_code"] and r["country_code"] == country_code)
+        ]
         rules.sort(key=lambda r: -len(r["prefix"] or ""))  # the most specific first; a country last
         found[which] = _rule_label(rules[0]) if rules else None
     return Match(digits, removed, country_code, found["blacklist"], found["whitelist"])
 
 
 # --- at import ----------------------------------------------------------------------------------------------
+
 
 def _matches_sql(table: str) -> str:
     """(row key, reason, number, country) of the blacklisted rows of ``table`` (cdr's columns), psycopg2 style.
@@ -192,9 +222,11 @@ def flag_staged_calls(cur, stage_table: str) -> int:
     if not cur.fetchone()[0]:
         return 0
     params = {"min_digits": effective_number_plan().pn_min_digits}
-    cur.execute("CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, "
-                "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
-                "country text, reason text) ON COMMIT DELETE ROWS")
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, "
+        "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
+        "country text, reason text) ON COMMIT DELETE ROWS"
+    )
     cur.execute("TRUNCATE destination_alert_hits")
     cur.execute(f"INSERT INTO destination_alert_hits {_matches_sql(stage_table)}", params)
     flagged = cur.rowcount
@@ -219,26 +251,36 @@ def flag_stored_calls(start: datetime, end: datetime) -> int:
     """
     params = {"start": start, "end": end, "min_digits": effective_number_plan().pn_min_digits}
     with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute("""CREATE TEMP TABLE recheck_calls ON COMMIT DROP AS
-                       SELECT * FROM cdr WHERE starting_date >= %(start)s AND starting_date < %(end)s""", params)
+        cur.execute(
+            """CREATE TEMP TABLE recheck_calls ON COMMIT DROP AS
+                       SELECT * FROM cdr WHERE starting_date >= %(start)s AND starting_date < %(end)s""",
+            params,
+        )
         cur.execute(f"CREATE TEMP TABLE recheck_hits ON COMMIT DROP AS {_matches_sql('recheck_calls')}", params)
-        cur.execute("""UPDATE cdr c SET destination_alert = h.reason IS NOT NULL OR NULL, alert_reason = h.reason
+        cur.execute(
+            """UPDATE cdr c SET destination_alert = h.reason IS NOT NULL OR NULL, alert_reason = h.reason
                        FROM recheck_calls r
                        LEFT JOIN recheck_hits h ON h.switch_id = r.switch_id AND h.callid = r.callid
                        WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
                          AND c.switch_id = r.switch_id AND c.callid = r.callid AND c.starting_date = r.starting_date
-                         AND (c.alert_reason IS DISTINCT FROM h.reason)""", params)
+                         AND (c.alert_reason IS DISTINCT FROM h.reason)""",
+            params,
+        )
         cur.execute("SELECT count(*) FROM recheck_hits")
         return cur.fetchone()[0]
 
 
 # --- reporting and notifying ------------------------------------------------------------------------------
 
+
 def recent_events(limit: int = 200) -> list[dict]:
-    return db.rows("""SELECT e.id, e.reason, e.accountcode, u.username AS customer, e.country_code, e.calls,
+    return db.rows(
+        """SELECT e.id, e.reason, e.accountcode, u.username AS customer, e.country_code, e.calls,
                              e.first_call, e.last_call, e.sample_number, e.created_at, e.notified_at
                       FROM destination_alert_event e LEFT JOIN app_user u ON u.id = e.user_id
-                      ORDER BY e.id DESC LIMIT :limit""", limit=limit)
+                      ORDER BY e.id DESC LIMIT :limit""",
+        limit=limit,
+    )
 
 
 def admin_recipients() -> list[str]:
@@ -269,20 +311,39 @@ def notify_pending(now: datetime | None = None) -> dict:
         first, last = min(e["first_call"] for e in items), max(e["last_call"] for e in items)
         who = f"accountcode {accountcode}" if accountcode else "calls without accountcode"
         subject = f"Destination alert: {calls} call(s) matched the {reason} ({who})"
-        body = "\n".join([
-            f"{calls} call(s) from {who} went to destinations on the {reason}.",
-            f"First call: {first:%Y-%m-%d %H:%M:%S} UTC, last: {last:%Y-%m-%d %H:%M:%S} UTC.",
-            f"Countries: {', '.join(sorted({e['country_code'] or '?' for e in items}))}; "
-            f"example number: {items[0]['sample_number']}.",
-            "", "Flagged calls are marked on the CDR; see Destination alerts for the lists.",
-        ])
-        payload = {"reason": reason, "accountcode": accountcode, "calls": calls, "first_call": first,
-                   "last_call": last, "countries": sorted({e["country_code"] for e in items}),
-                   "sample_number": items[0]["sample_number"]}
-        result = notify(recipients, subject, body, event="destination_alert", payload=payload,
-                        dedup_key=f"destination-alert:{reason}:{accountcode}:{hour}", broadcast="destination_alert")
+        body = "\n".join(
+            [
+                f"{calls} call(s) from {who} went to destinations on the {reason}.",
+                f"First call: {first:%Y-%m-%d %H:%M:%S} UTC, last: {last:%Y-%m-%d %H:%M:%S} UTC.",
+                f"Countries: {', '.join(sorted({e['country_code'] or '?' for e in items}))}; "
+                f"example number: {items[0]['sample_number']}.",
+                "",
+                "Flagged calls are marked on the CDR; see Destination alerts for the lists.",
+            ]
+        )
+        payload = {
+            "reason": reason,
+            "accountcode": accountcode,
+            "calls": calls,
+            "first_call": first,
+            "last_call": last,
+            "countries": sorted({e["country_code"] for e in items}),
+            "sample_number": items[0]["sample_number"],
+        }
+        result = notify(
+            recipients,
+            subject,
+            body,
+            event="destination_alert",
+            payload=payload,
+            dedup_key=f"destination-alert:{reason}:{accountcode}:{hour}",
+            broadcast="destination_alert",
+        )
         sent += bool(result["mail"] or result["webhooks"])
     if events:
-        db.execute("UPDATE destination_alert_event SET notified_at = :now WHERE id = ANY(:ids)",
-                   now=now, ids=[e["id"] for e in events])
+        db.execute(
+            "UPDATE destination_alert_event SET notified_at = :now WHERE id = ANY(:ids)",
+            now=now,
+            ids=[e["id"] for e in events],
+        )
     return {"events": len(events), "notifications": sent}

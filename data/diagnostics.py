@@ -3,6 +3,7 @@
 Every function is cheap on 10M calls (catalog queries, the rollups, index-ordered maxima) and
 survives a missing table (the ingestion and mail tables come with their own migrations).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,7 +27,8 @@ def database() -> dict:
         """SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds,
                   GREATEST(c.reltuples, 0)::bigint AS estimated_rows, pg_total_relation_size(c.oid) AS bytes
            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-           WHERE i.inhparent = 'cdr'::regclass ORDER BY c.relname""")
+           WHERE i.inhparent = 'cdr'::regclass ORDER BY c.relname"""
+    )
     info["tables"] = db.rows(  # a partitioned table's size and rows are its partitions'
         """SELECT c.relname AS name, t.bytes, t.estimated_rows
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -36,7 +38,8 @@ def database() -> dict:
                FROM pg_partition_tree(c.oid) p JOIN pg_class pc ON pc.oid = p.relid
                WHERE p.isleaf) t
            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-           ORDER BY t.bytes DESC NULLS LAST LIMIT 12""")
+           ORDER BY t.bytes DESC NULLS LAST LIMIT 12"""
+    )
     return info
 
 
@@ -48,7 +51,9 @@ def calls_per_day_and_switch(days: int = 14) -> list[dict]:
            FROM cdr_rollup_hour r JOIN switch s ON s.id = r.switch_id
            WHERE r.bucket >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
                              - make_interval(days => :days - 1)
-           GROUP BY 1, 2 ORDER BY 1 DESC, 2""", days=days)
+           GROUP BY 1, 2 ORDER BY 1 DESC, 2""",
+        days=days,
+    )
 
 
 def imports() -> dict:
@@ -61,10 +66,12 @@ def imports() -> dict:
         result["last_per_source"] = db.rows(
             """SELECT DISTINCT ON (source) source, format, file_name, started_at, finished_at, status, rows_read,
                       accepted, duplicates, rejected, error
-               FROM import_batch WHERE NOT dry_run ORDER BY source, started_at DESC""")
+               FROM import_batch WHERE NOT dry_run ORDER BY source, started_at DESC"""
+        )
     if _has_table("collector_state"):
-        result["collectors"] = db.rows("SELECT source_key, high_water, rows_read, last_run_at, last_error "
-                                       "FROM collector_state ORDER BY source_key")
+        result["collectors"] = db.rows(
+            "SELECT source_key, high_water, rows_read, last_run_at, last_error FROM collector_state ORDER BY source_key"
+        )
     return result
 
 
@@ -88,33 +95,45 @@ def jobs() -> list[dict]:
     """Every scheduled job: period, last runs (newest first), durations and failures of the last day."""
     from jobs.scheduler import JOBS
 
-    stats = {r["job"]: r for r in db.rows(
-        """SELECT job, count(*) AS runs_24h,
+    stats = {
+        r["job"]: r
+        for r in db.rows(
+            """SELECT job, count(*) AS runs_24h,
                   count(*) FILTER (WHERE status = 'failed') AS failed_24h,
                   avg(extract(epoch FROM finished_at - started_at)) AS avg_seconds,
                   max(extract(epoch FROM finished_at - started_at)) AS max_seconds
-           FROM job_run WHERE started_at > now() - interval '1 day' GROUP BY job""")}
+           FROM job_run WHERE started_at > now() - interval '1 day' GROUP BY job"""
+        )
+    }
     recent: dict[str, list] = {}
     for r in db.rows(
-            """SELECT * FROM (
+        """SELECT * FROM (
                    SELECT job, started_at, finished_at, status, host, left(error, 300) AS error,
                           extract(epoch FROM finished_at - started_at) AS seconds,
                           row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS n
                    FROM job_run WHERE started_at > now() - interval '30 days') r
-               WHERE n <= 5 ORDER BY job, started_at DESC"""):
+               WHERE n <= 5 ORDER BY job, started_at DESC"""
+    ):
         recent.setdefault(r["job"], []).append(r)
     result = []
     for job in JOBS:
         s = stats.get(job.name, {})
         runs = recent.get(job.name, [])
         last_failure = next((r for r in runs if r["status"] == "failed"), None)
-        result.append({
-            "job": job.name, "period_seconds": job.period_seconds, "runs_24h": s.get("runs_24h", 0),
-            "failed_24h": s.get("failed_24h", 0), "avg_seconds": s.get("avg_seconds"),
-            "max_seconds": s.get("max_seconds"), "last_run": runs[0]["started_at"] if runs else None,
-            "last_status": runs[0]["status"] if runs else None,
-            "last_error": last_failure["error"] if last_failure else None, "recent": runs,
-        })
+        result.append(
+            {
+                "job": job.name,
+                "period_seconds": job.period_seconds,
+                "runs_24h": s.get("runs_24h", 0),
+                "failed_24h": s.get("failed_24h", 0),
+                "avg_seconds": s.get("avg_seconds"),
+                "max_seconds": s.get("max_seconds"),
+                "last_run": runs[0]["started_at"] if runs else None,
+                "last_status": runs[0]["status"] if runs else None,
+                "last_error": last_failure["error"] if last_failure else None,
+                "recent": runs,
+            }
+        )
     return result
 
 
@@ -140,12 +159,16 @@ def send_test_mail(recipient: str) -> dict:
     valid, _ = parse_addresses([recipient or ""])
     if not valid:
         raise ValueError(f"{recipient!r} is not an e-mail address")
-    outbox_id = queue_mail(valid, "Test message", "This is a test message from Dialstat's Diagnostic page.\n"
-                                                  "If you can read it, outgoing mail works.\n")
+    outbox_id = queue_mail(
+        valid,
+        "Test message",
+        "This is a test message from Dialstat's Diagnostic page.\nIf you can read it, outgoing mail works.\n",
+    )
     if outbox_id is None:
         raise ValueError("the message could not be queued")
-    row = db.rows("SELECT id, sent_at, attempts, last_error, smtp_reply FROM mail_outbox WHERE id = :id",
-                  id=outbox_id)[0]
+    row = db.rows("SELECT id, sent_at, attempts, last_error, smtp_reply FROM mail_outbox WHERE id = :id", id=outbox_id)[
+        0
+    ]
     return row
 
 
@@ -166,8 +189,16 @@ def disk() -> list[dict]:
         key = (usage.total, usage.used)
         note = " (same disk as above)" if key in seen else ""
         seen.add(key)
-        result.append({"place": label + note, "path": str(path), "total": usage.total, "used": usage.used,
-                       "free": usage.free, "free_ratio": usage.free / usage.total if usage.total else None})
+        result.append(
+            {
+                "place": label + note,
+                "path": str(path),
+                "total": usage.total,
+                "used": usage.used,
+                "free": usage.free,
+                "free_ratio": usage.free / usage.total if usage.total else None,
+            }
+        )
     return result
 
 

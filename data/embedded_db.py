@@ -5,6 +5,7 @@ running a local server. The wheel runs the server as an unprivileged system user
 root (PostgreSQL refuses to run as root), listens on a Unix socket only, and stops the server
 when the last process that opened it exits.
 """
+
 from __future__ import annotations
 
 import json

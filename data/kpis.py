@@ -2,6 +2,7 @@
 
 Each function returns ``None`` when its denominator is zero; ``format_kpi`` shows that as "–".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ DEFINITIONS = {
     "asr": "ASR (answer-seizure ratio) = answered calls / call attempts.",
     "acd": "ACD (ALOC, average call duration) = billsec of answered calls / answered calls.",
     "ner": "NER (network effectiveness ratio) = (answered + user busy + no answer + call rejected, "
-           "Q.850 16/17/18/19/21) / call attempts.",
+    "Q.850 16/17/18/19/21) / call attempts.",
     "short_calls": "Short-call % = answered calls shorter than the short-call threshold / answered calls.",
     "pdd": "PDD (post-dial delay) = mean of progresssec over the calls that report it.",
     "cost": "Cost = sum of the buy cost (what carriers charge).",

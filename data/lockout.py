@@ -6,6 +6,7 @@ locked for ``LOCKOUT_MINUTES``: even the right password is refused until then. A
 (or a password reset, or an admin) clears the count. Per-address rate limiting of the login form is
 Flask-Limiter's job (``routes.auth``).
 """
+
 from __future__ import annotations
 
 from data import db
@@ -36,12 +37,15 @@ def record_failure(username: str) -> bool:
                    locked_until = CASE WHEN f.locked_until IS NOT NULL AND f.locked_until <= now() THEN NULL
                                        ELSE f.locked_until END,
                    last_failure_at = now()
-               RETURNING failures""", {"u": _key(username)}).scalar()
+               RETURNING failures""",
+            {"u": _key(username)},
+        ).scalar()
         if locked >= ops.lockout_failures:
             conn.exec_driver_sql(
                 "UPDATE login_failure SET locked_until = now() + make_interval(mins => %(m)s) "
                 "WHERE username = %(u)s AND (locked_until IS NULL OR locked_until <= now())",
-                {"u": _key(username), "m": ops.lockout_minutes})
+                {"u": _key(username), "m": ops.lockout_minutes},
+            )
             return True
     return False
 
@@ -51,5 +55,7 @@ def clear(username: str) -> None:
 
 
 def locked_names() -> list[dict]:
-    return db.rows("SELECT username, failures, last_failure_at, locked_until FROM login_failure "
-                   "WHERE locked_until > now() ORDER BY locked_until DESC")
+    return db.rows(
+        "SELECT username, failures, last_failure_at, locked_until FROM login_failure "
+        "WHERE locked_until > now() ORDER BY locked_until DESC"
+    )

@@ -14,6 +14,7 @@ Every request gets an id (the ``X-Request-Id`` header when a proxy sets a sane o
 returned in the ``X-Request-Id`` response header; every line logged while serving it carries it and
 the username. One access line per request is logged by ``dialstat.http``.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -175,6 +176,12 @@ def init_request_logging(server) -> None:
         if started is not None and not request.path.startswith(("/assets/", "/_dash-component-suites/")):
             g.log_user = _username()
             level = logging.WARNING if response.status_code >= 500 else logging.INFO
-            access.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code,
-                       (time.perf_counter() - started) * 1000)
+            access.log(
+                level,
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         return response

@@ -16,6 +16,7 @@ is in ``mail_schedule``; without a row the daily report is on, weekly and monthl
 enabled schedule whose period has closed, with the outbox key ``report:{user}:{kind}:{period start}``:
 one mail per user, report and period, however many processes run it and however often.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,6 +54,7 @@ STATUS_OF_CLASS = {
 
 # --- periods --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Period:
     kind: str
@@ -80,13 +82,19 @@ class Period:
     def comparisons(self) -> list[tuple[str, Period]]:
         """The two periods a report compares with."""
         if self.kind == "daily":
-            return [("Day before", period_containing("daily", self.first - timedelta(days=1))),
-                    ("Same day last week", period_containing("daily", self.first - timedelta(days=7)))]
+            return [
+                ("Day before", period_containing("daily", self.first - timedelta(days=1))),
+                ("Same day last week", period_containing("daily", self.first - timedelta(days=7))),
+            ]
         if self.kind == "weekly":
-            return [("Week before", period_containing("weekly", self.first - timedelta(days=7))),
-                    ("Same week last year", period_containing("weekly", self.first - timedelta(weeks=52)))]
-        return [("Month before", period_containing("monthly", self.first - timedelta(days=1))),
-                ("Same month last year", period_containing("monthly", self.first.replace(year=self.first.year - 1)))]
+            return [
+                ("Week before", period_containing("weekly", self.first - timedelta(days=7))),
+                ("Same week last year", period_containing("weekly", self.first - timedelta(weeks=52))),
+            ]
+        return [
+            ("Month before", period_containing("monthly", self.first - timedelta(days=1))),
+            ("Same month last year", period_containing("monthly", self.first.replace(year=self.first.year - 1))),
+        ]
 
 
 def period_containing(kind: str, day: date) -> Period:
@@ -123,6 +131,7 @@ def local_today(tz: str, now: datetime | None = None) -> date:
 
 
 # --- users, recipients, schedules -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReportUser:
@@ -165,8 +174,10 @@ def report_user_by_name(username: str) -> ReportUser | None:
 
 def schedules_of(user_id: int) -> dict[str, bool]:
     """Which reports the user receives (daily on unless turned off; weekly and monthly off unless on)."""
-    found = {r["kind"]: r["enabled"] for r in db.rows(
-        "SELECT kind, enabled FROM mail_schedule WHERE user_id = :id", id=user_id)}
+    found = {
+        r["kind"]: r["enabled"]
+        for r in db.rows("SELECT kind, enabled FROM mail_schedule WHERE user_id = :id", id=user_id)
+    }
     return {kind: found.get(kind, kind == "daily") for kind in KINDS}
 
 
@@ -182,17 +193,21 @@ def save_mail_settings(user_id: int, report_emails: Iterable[str], enabled_kinds
         raise ValueError("at most 20 addresses")
     enabled = set(enabled_kinds or ())
     with db.transaction() as conn:
-        conn.execute(text("UPDATE app_user SET report_emails = :emails WHERE id = :id"),
-                     {"emails": valid, "id": user_id})
+        conn.execute(
+            text("UPDATE app_user SET report_emails = :emails WHERE id = :id"), {"emails": valid, "id": user_id}
+        )
         for kind in KINDS:
-            conn.execute(text("""INSERT INTO mail_schedule (user_id, kind, enabled) VALUES (:id, :kind, :on)
+            conn.execute(
+                text("""INSERT INTO mail_schedule (user_id, kind, enabled) VALUES (:id, :kind, :on)
                                  ON CONFLICT (user_id, kind) DO UPDATE SET enabled = excluded.enabled,
                                      updated_at = now()"""),
-                         {"id": user_id, "kind": kind, "on": kind in enabled})
+                {"id": user_id, "kind": kind, "on": kind in enabled},
+            )
     return valid
 
 
 # --- the report's data ----------------------------------------------------------------------------------
+
 
 @dataclass
 class ReportData:
@@ -254,7 +269,11 @@ def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
                  LEFT JOIN country co ON co.code = c.country_code LEFT JOIN app_user u ON u.id = c.user_id
             WHERE {condition} AND c.starting_date >= :start AND c.starting_date < :end
             ORDER BY c.starting_date DESC, c.id DESC LIMIT :limit""",
-        tz=scope.timezone, start=f.start, end=f.end, limit=limit, **params,
+        tz=scope.timezone,
+        start=f.start,
+        end=f.end,
+        limit=limit,
+        **params,
     )
 
 
@@ -270,8 +289,12 @@ def traffic_rows(scope: Scope, period: Period) -> tuple[list[dict], str]:
             agg[m] += r.get(m) or 0
     rows, day = [], period.first
     while day <= period.last:
-        rows.append({"label": day.strftime("%d") if period.kind == "monthly" else day.strftime("%a %d"),
-                     **found.get(day, dict.fromkeys(MEASURES, 0))})
+        rows.append(
+            {
+                "label": day.strftime("%d") if period.kind == "monthly" else day.strftime("%a %d"),
+                **found.get(day, dict.fromkeys(MEASURES, 0)),
+            }
+        )
         day += timedelta(days=1)
     return rows, "day"
 
@@ -285,8 +308,9 @@ def report_data(user: ReportUser, period: Period) -> ReportData:
         user=user,
         period=period,
         totals=totals(scope, f),
-        comparisons=[(label, other, totals(scope, period_filter(other, scope.timezone)))
-                     for label, other in period.comparisons()],
+        comparisons=[
+            (label, other, totals(scope, period_filter(other, scope.timezone))) for label, other in period.comparisons()
+        ],
         statuses=call_statuses(cause_rows, hangup_classes()),
         causes=top_with_other(cause_rows, "attempts", top=10),
         countries=breakdown(scope, f, "country", limit=5),
@@ -298,6 +322,7 @@ def report_data(user: ReportUser, period: Period) -> ReportData:
 
 
 # --- composing and sending ------------------------------------------------------------------------------
+
 
 @dataclass
 class MailReport:
@@ -355,12 +380,18 @@ def queue_report(user: ReportUser, report: MailReport, dedup_key: str | None = N
     recipients = user.recipients
     if not recipients:
         raise ValueError(f"{user.username} has no e-mail address to send a report to")
-    return mailer.queue_mail(recipients, report.subject, report.text, report.html, attachments=report.attachments,
-                             inline_images=report.inline_images, dedup_key=dedup_key)
+    return mailer.queue_mail(
+        recipients,
+        report.subject,
+        report.text,
+        report.html,
+        attachments=report.attachments,
+        inline_images=report.inline_images,
+        dedup_key=dedup_key,
+    )
 
 
-def send_report_now(user: ReportUser, kind: str = "daily", day: date | None = None,
-                    flood_control: bool = True) -> dict:
+def send_report_now(user: ReportUser, kind: str = "daily", day: date | None = None, flood_control: bool = True) -> dict:
     """Build and queue ``user``'s report now (the page's "send now", the shell command); returns its state.
 
     With ``flood_control`` a second request for the same report within a minute queues nothing.
@@ -372,17 +403,25 @@ def send_report_now(user: ReportUser, kind: str = "daily", day: date | None = No
         key = f"manual:{user.id}:{kind}:{report.data.period.first.isoformat()}:{slot}"
     outbox_id = queue_report(user, report, key)
     state = message_state(outbox_id) if outbox_id else None
-    return {"id": outbox_id, "recipients": user.recipients, "period": report.data.period, "state": state,
-            "subject": report.subject}
+    return {
+        "id": outbox_id,
+        "recipients": user.recipients,
+        "period": report.data.period,
+        "state": state,
+        "subject": report.subject,
+    }
 
 
 def message_state(outbox_id: int) -> dict | None:
-    found = db.rows("SELECT sent_at, attempts, last_error, smtp_reply, next_attempt_at FROM mail_outbox "
-                    "WHERE id = :id", id=outbox_id)
+    found = db.rows(
+        "SELECT sent_at, attempts, last_error, smtp_reply, next_attempt_at FROM mail_outbox WHERE id = :id",
+        id=outbox_id,
+    )
     return found[0] if found else None
 
 
 # --- the scheduled reports ------------------------------------------------------------------------------
+
 
 def report_key(user_id: int, kind: str, period: Period) -> str:
     return f"report:{user_id}:{kind}:{period.first.isoformat()}"
@@ -398,7 +437,9 @@ def due_reports(now: datetime | None = None) -> list[tuple[ReportUser, Period, s
                  LEFT JOIN mail_schedule s ON s.user_id = u.id AND s.kind = k.kind
             WHERE u.is_active AND COALESCE(s.enabled, k.kind = 'daily')
               AND (u.email IS NOT NULL OR cardinality(u.report_emails) > 0)
-            ORDER BY u.id, k.kind""", kinds=list(KINDS)):
+            ORDER BY u.id, k.kind""",
+        kinds=list(KINDS),
+    ):
         kind = row.pop("kind")
         user = _user(row)
         local = now.astimezone(zone_of(user.timezone))
@@ -408,8 +449,12 @@ def due_reports(now: datetime | None = None) -> list[tuple[ReportUser, Period, s
         candidates.append((user, period, report_key(user.id, kind, period)))
     if not candidates:
         return []
-    queued = {r["dedup_key"] for r in db.rows("SELECT dedup_key FROM mail_outbox WHERE dedup_key = ANY(:keys)",
-                                              keys=[key for _, _, key in candidates])}
+    queued = {
+        r["dedup_key"]
+        for r in db.rows(
+            "SELECT dedup_key FROM mail_outbox WHERE dedup_key = ANY(:keys)", keys=[key for _, _, key in candidates]
+        )
+    }
     return [c for c in candidates if c[2] not in queued]
 
 

@@ -18,6 +18,7 @@ number of processes.
 Settings (``MAIL_*``) are read at each send, with ``MAIL_TIMEOUT`` seconds for every SMTP operation
 (Flask-Mail has no timeout of its own).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,6 +51,7 @@ _mail_app = Flask("dialstat.mail")
 
 # --- addresses ----------------------------------------------------------------------------------------
 
+
 def valid_address(address: str) -> bool:
     """A plain ``local@domain`` address (no display name, no list)."""
     return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address))
@@ -73,16 +75,22 @@ def parse_addresses(value: str | Iterable[str] | None) -> tuple[list[str], list[
 
 def admin_addresses() -> list[str]:
     """The e-mail addresses of the active admins (for error e-mails)."""
-    found = db.rows("SELECT email FROM app_user WHERE role = 'admin' AND is_active AND email IS NOT NULL "
-                    "ORDER BY id")
+    found = db.rows("SELECT email FROM app_user WHERE role = 'admin' AND is_active AND email IS NOT NULL ORDER BY id")
     return parse_addresses([r["email"] for r in found])[0]
 
 
 # --- queueing -----------------------------------------------------------------------------------------
 
-def queue_mail(recipients: list[str], subject: str, text: str, html: str | None = None,
-               attachments: list[tuple[str, str, bytes]] = (), inline_images: list[tuple[str, str, bytes]] = (),
-               dedup_key: str | None = None) -> int | None:
+
+def queue_mail(
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
+    inline_images: list[tuple[str, str, bytes]] = (),
+    dedup_key: str | None = None,
+) -> int | None:
     """Store a message in the outbox and try to send it right away; returns its outbox id.
 
     ``attachments`` are ``(filename, content_type, data)``; ``inline_images`` are
@@ -104,23 +112,32 @@ def queue_mail(recipients: list[str], subject: str, text: str, html: str | None 
     parts = [("attachment", *a) for a in attachments] + [("inline", *i) for i in inline_images]
     with db.transaction() as conn:
         outbox_id = conn.execute(
-            sa.text("INSERT INTO mail_outbox (dedup_key, recipients, subject, body_text, body_html) "
-                 "VALUES (:key, :recipients, :subject, :text, :html) "
-                 "ON CONFLICT (dedup_key) DO NOTHING RETURNING id"),
+            sa.text(
+                "INSERT INTO mail_outbox (dedup_key, recipients, subject, body_text, body_html) "
+                "VALUES (:key, :recipients, :subject, :text, :html) "
+                "ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+            ),
             {"key": dedup_key, "recipients": valid, "subject": full_subject, "text": text, "html": html},
         ).scalar()
         if outbox_id is None:
             return None
         for position, (disposition, name, content_type, data) in enumerate(parts):
             conn.execute(
-                sa.text("INSERT INTO mail_outbox_part (outbox_id, position, disposition, filename, content_type, "
-                     "content) VALUES (:id, :pos, :disp, :name, :ctype, :data)"),
-                {"id": outbox_id, "pos": position, "disp": disposition, "name": name, "ctype": content_type,
-                 "data": bytes(data)},
+                sa.text(
+                    "INSERT INTO mail_outbox_part (outbox_id, position, disposition, filename, content_type, "
+                    "content) VALUES (:id, :pos, :disp, :name, :ctype, :data)"
+                ),
+                {
+                    "id": outbox_id,
+                    "pos": position,
+                    "disp": disposition,
+                    "name": name,
+                    "ctype": content_type,
+                    "data": bytes(data),
+                },
             )
     if _known_unreachable():  # do not make every caller wait for the timeout: the job will send it
-        log.info("mail %s queued; the mail server was unreachable moments ago, the mail-outbox job sends it",
-                 outbox_id)
+        log.info("mail %s queued; the mail server was unreachable moments ago, the mail-outbox job sends it", outbox_id)
         return outbox_id
     try:
         send_pending(ids=[outbox_id])
@@ -130,6 +147,7 @@ def queue_mail(recipients: list[str], subject: str, text: str, html: str | None 
 
 
 # --- sending ------------------------------------------------------------------------------------------
+
 
 class _Recording:
     """An SMTP client that keeps the server's answer to DATA and the refused recipients."""
@@ -203,8 +221,14 @@ class OutboxMessage(flask_mail.Message):
             html_part = msg.get_payload()[-1]
             for content_id, content_type, data in self.inline_images:
                 maintype, subtype = content_type.split("/", 1)
-                html_part.add_related(data, maintype, subtype, cid=f"<{content_id}>", disposition="inline",
-                                      filename=f"{content_id.partition('@')[0]}.{subtype}")
+                html_part.add_related(
+                    data,
+                    maintype,
+                    subtype,
+                    cid=f"<{content_id}>",
+                    disposition="inline",
+                    filename=f"{content_id.partition('@')[0]}.{subtype}",
+                )
         for attachment in self.attachments:
             maintype, subtype = attachment.content_type.split("/", 1)
             data = attachment.data.encode() if isinstance(attachment.data, str) else attachment.data
@@ -281,8 +305,11 @@ def _deliver(message: OutboxMessage, config: dict) -> Delivery:
             except Exception:
                 host.close()
     refused = "; ".join(f"{addr}: {_reply_text(reply)}" for addr, reply in (host.refused or {}).items())
-    return Delivery(True, reply=_reply_text(host.data_reply),
-                    error=f"refused recipients (not retried): {refused}" if refused else None)
+    return Delivery(
+        True,
+        reply=_reply_text(host.data_reply),
+        error=f"refused recipients (not retried): {refused}" if refused else None,
+    )
 
 
 def _reply_text(reply) -> str | None:
@@ -295,7 +322,8 @@ def _reply_text(reply) -> str | None:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "all recipients refused: " + "; ".join(
-            f"{addr}: {_reply_text(reply)}" for addr, reply in exc.recipients.items())
+            f"{addr}: {_reply_text(reply)}" for addr, reply in exc.recipients.items()
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{type(exc).__name__}: {_reply_text((exc.smtp_code, exc.smtp_error))}"
     return f"{type(exc).__name__}: {exc}"
@@ -323,33 +351,63 @@ def send_pending(limit: int = 50, *, now=None, ids: list[int] | None = None) -> 
     only = "AND id = ANY(CAST(:ids AS bigint[]))" if ids is not None else ""
     while len(tried) < limit:
         with db.transaction() as conn:
-            row = conn.execute(sa.text(_DUE.format(only=only)),
-                               {"now": now, "tried": tried, "ids": list(ids or [])}).mappings().first()
+            row = (
+                conn.execute(sa.text(_DUE.format(only=only)), {"now": now, "tried": tried, "ids": list(ids or [])})
+                .mappings()
+                .first()
+            )
             if row is None:
                 break
             tried.append(row["id"])
-            parts = conn.execute(sa.text("SELECT disposition, filename, content_type, content FROM mail_outbox_part "
-                                      "WHERE outbox_id = :id ORDER BY position"), {"id": row["id"]}).mappings().all()
+            parts = (
+                conn.execute(
+                    sa.text(
+                        "SELECT disposition, filename, content_type, content FROM mail_outbox_part "
+                        "WHERE outbox_id = :id ORDER BY position"
+                    ),
+                    {"id": row["id"]},
+                )
+                .mappings()
+                .all()
+            )
             message = OutboxMessage(
-                subject=row["subject"], recipients=list(row["recipients"]), body=row["body_text"],
-                html=row["body_html"], sender=sender, message_id=message_id(row["id"], row["created_at"], sender),
-                attachments=[flask_mail.Attachment(p["filename"], p["content_type"], bytes(p["content"]))
-                             for p in parts if p["disposition"] == "attachment"],
-                inline_images=[(p["filename"], p["content_type"], bytes(p["content"]))
-                               for p in parts if p["disposition"] == "inline"],
+                subject=row["subject"],
+                recipients=list(row["recipients"]),
+                body=row["body_text"],
+                html=row["body_html"],
+                sender=sender,
+                message_id=message_id(row["id"], row["created_at"], sender),
+                attachments=[
+                    flask_mail.Attachment(p["filename"], p["content_type"], bytes(p["content"]))
+                    for p in parts
+                    if p["disposition"] == "attachment"
+                ],
+                inline_images=[
+                    (p["filename"], p["content_type"], bytes(p["content"]))
+                    for p in parts
+                    if p["disposition"] == "inline"
+                ],
             )
             outcome = deliver(message, settings)
             if outcome.accepted:
-                conn.execute(sa.text("UPDATE mail_outbox SET sent_at = clock_timestamp(), attempts = attempts + 1, "
-                                  "smtp_reply = :reply, last_error = :error WHERE id = :id"),
-                             {"id": row["id"], "reply": outcome.reply, "error": outcome.error})
+                conn.execute(
+                    sa.text(
+                        "UPDATE mail_outbox SET sent_at = clock_timestamp(), attempts = attempts + 1, "
+                        "smtp_reply = :reply, last_error = :error WHERE id = :id"
+                    ),
+                    {"id": row["id"], "reply": outcome.reply, "error": outcome.error},
+                )
                 result["sent"] += 1
             else:
                 delay = min(BACKOFF_FIRST_SECONDS * 2 ** row["attempts"], BACKOFF_MAX_SECONDS)
-                conn.execute(sa.text("UPDATE mail_outbox SET attempts = attempts + 1, last_error = :error, "
-                                  "next_attempt_at = COALESCE(CAST(:now AS timestamptz), clock_timestamp()) "
-                                  "+ make_interval(secs => :delay) WHERE id = :id"),
-                             {"id": row["id"], "error": outcome.error, "now": now, "delay": delay})
+                conn.execute(
+                    sa.text(
+                        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = :error, "
+                        "next_attempt_at = COALESCE(CAST(:now AS timestamptz), clock_timestamp()) "
+                        "+ make_interval(secs => :delay) WHERE id = :id"
+                    ),
+                    {"id": row["id"], "error": outcome.error, "now": now, "delay": delay},
+                )
                 result["failed"] += 1
                 result["errors"].append(f"{row['id']}: {outcome.error}")
                 log.warning("mail %s not sent (attempt %s): %s", row["id"], row["attempts"] + 1, outcome.error)
@@ -359,6 +417,7 @@ def send_pending(limit: int = 50, *, now=None, ids: list[int] | None = None) -> 
 
 
 # --- the outbox, for admins -----------------------------------------------------------------------------
+
 
 def outbox(limit: int = 200) -> list[dict]:
     """The latest messages, newest first, with their state (for the admin outbox page)."""
@@ -379,7 +438,8 @@ def outbox_counts() -> dict:
         """SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
                   count(*) FILTER (WHERE sent_at IS NULL AND attempts > 0) AS retrying,
                   count(*) FILTER (WHERE sent_at >= now() - interval '1 day') AS sent_24h
-           FROM mail_outbox""")[0]
+           FROM mail_outbox"""
+    )[0]
 
 
 def retry_now() -> int:
@@ -394,6 +454,7 @@ def purge_sent(days: int = 90) -> int:
 
 # --- error e-mails --------------------------------------------------------------------------------------
 
+
 def notify_job_failure(job_name: str, error_text: str, now=None) -> int | None:
     """One e-mail to the admins about a failed job, at most one per job and hour; never raises."""
     try:
@@ -404,17 +465,21 @@ def notify_job_failure(job_name: str, error_text: str, now=None) -> int | None:
             return None
         hour = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:00Z")
         first_line = (error_text or "").strip().splitlines()[0] if (error_text or "").strip() else "(no message)"
-        body = (f"The scheduled job {job_name!r} failed at {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC "
-                f"on {socket.gethostname()}.\n\nError: {first_line}\n\n{error_text}\n\n"
-                f"Further failures of this job within the hour are not mailed; every run is recorded in job_run.\n")
-        return queue_mail(recipients, f"Job {job_name} failed: {first_line[:120]}", body,
-                          dedup_key=f"job-failure:{job_name}:{hour}")
+        body = (
+            f"The scheduled job {job_name!r} failed at {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC "
+            f"on {socket.gethostname()}.\n\nError: {first_line}\n\n{error_text}\n\n"
+            f"Further failures of this job within the hour are not mailed; every run is recorded in job_run.\n"
+        )
+        return queue_mail(
+            recipients, f"Job {job_name} failed: {first_line[:120]}", body, dedup_key=f"job-failure:{job_name}:{hour}"
+        )
     except Exception:
         log.exception("could not queue the error e-mail for job %s", job_name)
         return None
 
 
 # --- mail-debug -----------------------------------------------------------------------------------------
+
 
 def debug_session(recipients: list[str], echo: Callable[[str], None], settings: Settings | None = None) -> bool:
     """Send a test message with smtplib step by step, echoing every answer of the server; True if accepted."""
@@ -452,8 +517,10 @@ def debug_session(recipients: list[str], echo: Callable[[str], None], settings: 
         msg["From"] = sender
         msg["To"] = ", ".join(recipients)
         msg["Date"] = formatdate(localtime=True)
-        msg.set_content(f"This is a test message from Dialstat's mail-debug, sent through {server}:{port}.\n"
-                        "If you can read it, outgoing mail works.\n")
+        msg.set_content(
+            f"This is a test message from Dialstat's mail-debug, sent through {server}:{port}.\n"
+            "If you can read it, outgoing mail works.\n"
+        )
         code, reply = show("MAIL FROM", client.mail(sender))
         if code != 250:
             return False

@@ -1,4 +1,5 @@
 """Schema migrations (Alembic, scripts in ``migrations/``), run programmatically."""
+
 from __future__ import annotations
 
 from alembic import command

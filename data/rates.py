@@ -11,6 +11,7 @@ Every change is written to the audit log (``data.audit``) in the change's transa
 user of the request ("system" from the shell and jobs): the object before and after, and for stored
 rates the plan's version counts and what came in (never the rates themselves: a deck is thousands).
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,15 @@ from data.scope import Scope
 
 RATE_DECIMALS = 5  # rate and connection fee columns are numeric(14, 5)
 MAX_RATE = Decimal("1e9")
-DECK_COLUMNS = ("prefix", "destination", "rate", "connection_fee", "increment_first", "increment_next",
-                "effective_from")
+DECK_COLUMNS = (
+    "prefix",
+    "destination",
+    "rate",
+    "connection_fee",
+    "increment_first",
+    "increment_next",
+    "effective_from",
+)
 OPTIONAL_DECK_COLUMNS = ("effective_to",)
 _PREFIX = re.compile(r"^\+?([0-9]{1,20})$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -40,6 +48,7 @@ def require_admin(scope: Scope) -> None:
 
 # --- Audit snapshots: each object as the audit log shows it before and after a change ---
 
+
 def _snapshot(conn, sql: str, object_id) -> dict | None:
     found = conn.exec_driver_sql(sql, {"id": object_id}).mappings().first()
     return dict(found) if found else None
@@ -50,27 +59,37 @@ def _provider(conn, provider_id: int) -> dict | None:
 
 
 def _rate_plan(conn, plan_id: int) -> dict | None:
-    return _snapshot(conn, "SELECT id, name, kind, provider_id, currency, description FROM rate_plan "
-                           "WHERE id = %(id)s", plan_id)
+    return _snapshot(
+        conn, "SELECT id, name, kind, provider_id, currency, description FROM rate_plan WHERE id = %(id)s", plan_id
+    )
 
 
 def _ban_plan(conn, ban_plan_id: int) -> dict | None:
-    return _snapshot(conn, """SELECT b.id, b.name, b.description,
+    return _snapshot(
+        conn,
+        """SELECT b.id, b.name, b.description,
                                      ARRAY(SELECT prefix FROM ban_prefix WHERE ban_plan_id = b.id ORDER BY prefix)
                                          AS prefixes
-                              FROM ban_plan b WHERE b.id = %(id)s""", ban_plan_id)
+                              FROM ban_plan b WHERE b.id = %(id)s""",
+        ban_plan_id,
+    )
 
 
 def _voip_plan(conn, voip_plan_id: int) -> dict | None:
-    return _snapshot(conn, """SELECT v.id, v.name, v.description,
+    return _snapshot(
+        conn,
+        """SELECT v.id, v.name, v.description,
                                      ARRAY(SELECT rate_plan_id FROM voip_plan_rate_plan WHERE voip_plan_id = v.id
                                            ORDER BY 1) AS rate_plan_ids,
                                      ARRAY(SELECT ban_plan_id FROM voip_plan_ban_plan WHERE voip_plan_id = v.id
                                            ORDER BY 1) AS ban_plan_ids
-                              FROM voip_plan v WHERE v.id = %(id)s""", voip_plan_id)
+                              FROM voip_plan v WHERE v.id = %(id)s""",
+        voip_plan_id,
+    )
 
 
 # --- Providers, plans, VoIP plans ---
+
 
 def create_provider(scope: Scope, name: str, *, priority: int = 100, description: str = "") -> int:
     require_admin(scope)
@@ -79,9 +98,9 @@ def create_provider(scope: Scope, name: str, *, priority: int = 100, description
     with db.transaction() as conn:
         provider_id = conn.exec_driver_sql(
             "INSERT INTO provider (name, priority, description) VALUES (%(n)s, %(p)s, %(d)s) RETURNING id",
-            {"n": name.strip(), "p": int(priority), "d": description}).scalar()
-        audit.record(conn, audit.current_actor(), "create", "provider", provider_id, None,
-                     _provider(conn, provider_id))
+            {"n": name.strip(), "p": int(priority), "d": description},
+        ).scalar()
+        audit.record(conn, audit.current_actor(), "create", "provider", provider_id, None, _provider(conn, provider_id))
     return provider_id
 
 
@@ -91,15 +110,17 @@ def update_provider(scope: Scope, provider_id: int, *, priority: int) -> None:
         before = _provider(conn, provider_id)
         if before is None:
             raise ValueError(f"no provider {provider_id}")
-        conn.exec_driver_sql("UPDATE provider SET priority = %(p)s WHERE id = %(id)s",
-                             {"p": int(priority), "id": provider_id})
+        conn.exec_driver_sql(
+            "UPDATE provider SET priority = %(p)s WHERE id = %(id)s", {"p": int(priority), "id": provider_id}
+        )
         after = _provider(conn, provider_id)
         if after != before:
             audit.record(conn, audit.current_actor(), "update", "provider", provider_id, before, after)
 
 
-def create_rate_plan(scope: Scope, name: str, kind: str, *, provider_id: int | None = None,
-                     currency: str = "USD", description: str = "") -> int:
+def create_rate_plan(
+    scope: Scope, name: str, kind: str, *, provider_id: int | None = None, currency: str = "USD", description: str = ""
+) -> int:
     """A retail plan (what customers pay) or a carrier plan (what ``provider_id`` charges)."""
     require_admin(scope)
     if kind not in ("retail", "carrier"):
@@ -114,7 +135,8 @@ def create_rate_plan(scope: Scope, name: str, kind: str, *, provider_id: int | N
         plan_id = conn.exec_driver_sql(
             "INSERT INTO rate_plan (name, kind, provider_id, currency, description) "
             "VALUES (%(n)s, %(k)s, %(p)s, %(c)s, %(d)s) RETURNING id",
-            {"n": name.strip(), "k": kind, "p": provider_id, "c": currency, "d": description}).scalar()
+            {"n": name.strip(), "k": kind, "p": provider_id, "c": currency, "d": description},
+        ).scalar()
         audit.record(conn, audit.current_actor(), "create", "rate_plan", plan_id, None, _rate_plan(conn, plan_id))
     return plan_id
 
@@ -123,8 +145,10 @@ def create_ban_plan(scope: Scope, name: str, prefixes: list[str] = (), *, descri
     require_admin(scope)
     cleaned = _ban_prefixes(prefixes)
     with db.transaction() as conn:
-        plan_id = conn.exec_driver_sql("INSERT INTO ban_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
-                                       {"n": name.strip(), "d": description}).scalar()
+        plan_id = conn.exec_driver_sql(
+            "INSERT INTO ban_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
+            {"n": name.strip(), "d": description},
+        ).scalar()
         _insert_ban_prefixes(conn, plan_id, cleaned, "")
         audit.record(conn, audit.current_actor(), "create", "ban_plan", plan_id, None, _ban_plan(conn, plan_id))
     return plan_id
@@ -144,7 +168,8 @@ def _insert_ban_prefixes(conn, ban_plan_id: int, prefixes: list[str], destinatio
     conn.exec_driver_sql(
         "INSERT INTO ban_prefix (ban_plan_id, prefix, destination) "
         "SELECT %(id)s, p, %(d)s FROM unnest(%(p)s::text[]) p ON CONFLICT DO NOTHING",
-        {"id": ban_plan_id, "p": prefixes, "d": destination})
+        {"id": ban_plan_id, "p": prefixes, "d": destination},
+    )
 
 
 def _change_ban_plan(conn, ban_plan_id: int, action: str, change) -> None:
@@ -162,31 +187,42 @@ def add_ban_prefixes(scope: Scope, ban_plan_id: int, prefixes: list[str], destin
     require_admin(scope)
     cleaned = _ban_prefixes(prefixes)
     with db.transaction() as conn:
-        _change_ban_plan(conn, ban_plan_id, "add-ban-prefixes",
-                         lambda c: _insert_ban_prefixes(c, ban_plan_id, cleaned, destination))
+        _change_ban_plan(
+            conn, ban_plan_id, "add-ban-prefixes", lambda c: _insert_ban_prefixes(c, ban_plan_id, cleaned, destination)
+        )
 
 
 def remove_ban_prefix(scope: Scope, ban_plan_id: int, prefix: str) -> None:
     require_admin(scope)
     with db.transaction() as conn:
-        _change_ban_plan(conn, ban_plan_id, "remove-ban-prefix", lambda c: c.exec_driver_sql(
-            "DELETE FROM ban_prefix WHERE ban_plan_id = %(id)s AND prefix = %(p)s", {"id": ban_plan_id, "p": prefix}))
+        _change_ban_plan(
+            conn,
+            ban_plan_id,
+            "remove-ban-prefix",
+            lambda c: c.exec_driver_sql(
+                "DELETE FROM ban_prefix WHERE ban_plan_id = %(id)s AND prefix = %(p)s", {"id": ban_plan_id, "p": prefix}
+            ),
+        )
 
 
-def create_voip_plan(scope: Scope, name: str, rate_plan_ids: list[int], ban_plan_ids: list[int] = (),
-                     *, description: str = "") -> int:
+def create_voip_plan(
+    scope: Scope, name: str, rate_plan_ids: list[int], ban_plan_ids: list[int] = (), *, description: str = ""
+) -> int:
     """A VoIP plan: its retail plans, its carrier plans (LCR among them) and its ban plans."""
     require_admin(scope)
     with db.transaction() as conn:
-        plan_id = conn.exec_driver_sql("INSERT INTO voip_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
-                                       {"n": name.strip(), "d": description}).scalar()
+        plan_id = conn.exec_driver_sql(
+            "INSERT INTO voip_plan (name, description) VALUES (%(n)s, %(d)s) RETURNING id",
+            {"n": name.strip(), "d": description},
+        ).scalar()
         _set_members(conn, plan_id, rate_plan_ids, ban_plan_ids)
         audit.record(conn, audit.current_actor(), "create", "voip_plan", plan_id, None, _voip_plan(conn, plan_id))
     return plan_id
 
 
-def set_voip_plan_members(scope: Scope, voip_plan_id: int, rate_plan_ids: list[int],
-                          ban_plan_ids: list[int] = ()) -> None:
+def set_voip_plan_members(
+    scope: Scope, voip_plan_id: int, rate_plan_ids: list[int], ban_plan_ids: list[int] = ()
+) -> None:
     """Replace the rate plans and ban plans of a VoIP plan. Its rate plans must share one currency,
     so that cost, revenue and margin add up."""
     require_admin(scope)
@@ -201,32 +237,48 @@ def set_voip_plan_members(scope: Scope, voip_plan_id: int, rate_plan_ids: list[i
 
 
 def _set_members(conn, voip_plan_id: int, rate_plan_ids: list[int], ban_plan_ids: list[int]) -> None:
-    currencies = conn.exec_driver_sql(
-        "SELECT array_agg(DISTINCT currency) FROM rate_plan WHERE id = ANY(%(ids)s)",
-        {"ids": list(rate_plan_ids)}).scalar() or []
+    currencies = (
+        conn.exec_driver_sql(
+            "SELECT array_agg(DISTINCT currency) FROM rate_plan WHERE id = ANY(%(ids)s)", {"ids": list(rate_plan_ids)}
+        ).scalar()
+        or []
+    )
     if len(currencies) > 1:
         raise ValueError(f"the plans of a VoIP plan must share one currency, not {', '.join(currencies)}")
     conn.exec_driver_sql("DELETE FROM voip_plan_rate_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
     conn.exec_driver_sql("DELETE FROM voip_plan_ban_plan WHERE voip_plan_id = %(v)s", {"v": voip_plan_id})
-    conn.exec_driver_sql("INSERT INTO voip_plan_rate_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
-                         {"v": voip_plan_id, "ids": list(rate_plan_ids)})
-    conn.exec_driver_sql("INSERT INTO voip_plan_ban_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
-                         {"v": voip_plan_id, "ids": list(ban_plan_ids)})
+    conn.exec_driver_sql(
+        "INSERT INTO voip_plan_rate_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
+        {"v": voip_plan_id, "ids": list(rate_plan_ids)},
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO voip_plan_ban_plan SELECT %(v)s, unnest(%(ids)s::integer[])",
+        {"v": voip_plan_id, "ids": list(ban_plan_ids)},
+    )
 
 
 def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> None:
     """Give a customer a VoIP plan (None: none). Calls already stored keep their prices until re-rated."""
     require_admin(scope)
     with db.transaction() as conn:
-        before = conn.exec_driver_sql("SELECT voip_plan_id FROM app_user WHERE id = %(u)s FOR UPDATE",
-                                      {"u": user_id}).first()
+        before = conn.exec_driver_sql(
+            "SELECT voip_plan_id FROM app_user WHERE id = %(u)s FOR UPDATE", {"u": user_id}
+        ).first()
         if before is None:
             raise ValueError(f"no user {user_id}")
-        conn.exec_driver_sql("UPDATE app_user SET voip_plan_id = %(v)s WHERE id = %(u)s",
-                             {"v": voip_plan_id, "u": user_id})
+        conn.exec_driver_sql(
+            "UPDATE app_user SET voip_plan_id = %(v)s WHERE id = %(u)s", {"v": voip_plan_id, "u": user_id}
+        )
         if before[0] != voip_plan_id:
-            audit.record(conn, audit.current_actor(), "assign-voip-plan", "user", user_id,
-                         {"voip_plan_id": before[0]}, {"voip_plan_id": voip_plan_id})
+            audit.record(
+                conn,
+                audit.current_actor(),
+                "assign-voip-plan",
+                "user",
+                user_id,
+                {"voip_plan_id": before[0]},
+                {"voip_plan_id": voip_plan_id},
+            )
 
 
 def providers(scope: Scope) -> list[dict]:
@@ -239,10 +291,13 @@ def providers(scope: Scope) -> list[dict]:
 
 def rate_plans(scope: Scope, kind: str | None = None) -> list[dict]:
     require_admin(scope)
-    return db.rows("""SELECT p.id, p.name, p.kind, p.currency, p.description, pr.name AS provider,
+    return db.rows(
+        """SELECT p.id, p.name, p.kind, p.currency, p.description, pr.name AS provider,
                              (SELECT count(*) FROM rate r WHERE r.rate_plan_id = p.id) AS rates
                       FROM rate_plan p LEFT JOIN provider pr ON pr.id = p.provider_id
-                      WHERE :kind IS NULL OR p.kind = :kind ORDER BY p.kind DESC, p.name""", kind=kind)
+                      WHERE :kind IS NULL OR p.kind = :kind ORDER BY p.kind DESC, p.name""",
+        kind=kind,
+    )
 
 
 def ban_plans(scope: Scope) -> list[dict]:
@@ -278,6 +333,7 @@ def customers(scope: Scope) -> list[dict]:
 
 # --- Storing rates ---
 
+
 @dataclass(frozen=True)
 class RateRow:
     prefix: str
@@ -290,8 +346,16 @@ class RateRow:
     effective_to: datetime | None = None
 
 
-_INCOMING_COLUMNS = ("prefix", "destination", "rate", "connection_fee", "increment_first", "increment_next",
-                     "effective_from", "effective_to")
+_INCOMING_COLUMNS = (
+    "prefix",
+    "destination",
+    "rate",
+    "connection_fee",
+    "increment_first",
+    "increment_next",
+    "effective_from",
+    "effective_to",
+)
 
 # The versions of incoming_rate replace those with the same (plan, prefix, effective_from); then every
 # touched prefix's versions are cut where the next one starts; a new version gets its country.
@@ -344,9 +408,22 @@ def _store_incoming(cur, rate_plan_id: int, replace_all: bool, action: str, deta
     cur.execute(_STORE_SQL, {"plan": rate_plan_id})
     cur.execute("SELECT count(*), count(DISTINCT prefix), min(effective_from), max(effective_from) FROM incoming_rate")
     stored, prefixes, first_from, last_from = cur.fetchone()
-    audit.record_on_cursor(cur, audit.current_actor(), action, "rate_plan", rate_plan_id, {"rate_versions": before}, {
-        **details, "rate_versions": _plan_versions(cur, rate_plan_id), "stored": stored, "prefixes": prefixes,
-        "effective_from": [first_from, last_from], "replace_all": replace_all})
+    audit.record_on_cursor(
+        cur,
+        audit.current_actor(),
+        action,
+        "rate_plan",
+        rate_plan_id,
+        {"rate_versions": before},
+        {
+            **details,
+            "rate_versions": _plan_versions(cur, rate_plan_id),
+            "stored": stored,
+            "prefixes": prefixes,
+            "effective_from": [first_from, last_from],
+            "replace_all": replace_all,
+        },
+    )
     return stored
 
 
@@ -376,20 +453,33 @@ def _store_rows(rate_plan_id: int, rows: list[RateRow], replace_all: bool, actio
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow([row.prefix, row.destination, row.rate, row.connection_fee, row.increment_first,
-                         row.increment_next, row.effective_from.isoformat(),
-                         row.effective_to.isoformat() if row.effective_to else ""])
+        writer.writerow(
+            [
+                row.prefix,
+                row.destination,
+                row.rate,
+                row.connection_fee,
+                row.increment_first,
+                row.increment_next,
+                row.effective_from.isoformat(),
+                row.effective_to.isoformat() if row.effective_to else "",
+            ]
+        )
     buffer.seek(0)
     with db.raw_connection() as conn, conn.cursor() as cur:
         _plan(cur, rate_plan_id)
         _create_incoming(cur)
         # FORCE_NOT_NULL: an empty destination is '', not NULL
-        cur.copy_expert(f"COPY incoming_rate ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN "
-                        "WITH (FORMAT csv, FORCE_NOT_NULL (destination))", buffer)
+        cur.copy_expert(
+            f"COPY incoming_rate ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN "
+            "WITH (FORMAT csv, FORCE_NOT_NULL (destination))",
+            buffer,
+        )
         return _store_incoming(cur, rate_plan_id, replace_all, action, details)
 
 
 # --- Rate decks (CSV) ---
+
 
 class RateDeckError(ValueError):
     """A rate deck with bad lines: ``errors`` is every (line number, reason); nothing was imported."""
@@ -437,8 +527,10 @@ def parse_moment(text: str, name: str) -> datetime:
 
 def _parse_deck_line(fields: list[str]) -> RateRow:
     if len(fields) not in (len(DECK_COLUMNS), len(DECK_COLUMNS) + len(OPTIONAL_DECK_COLUMNS)):
-        raise ValueError(f"{len(fields)} columns instead of {len(DECK_COLUMNS)} ({', '.join(DECK_COLUMNS)}) "
-                         f"or {len(DECK_COLUMNS) + 1} (with effective_to)")
+        raise ValueError(
+            f"{len(fields)} columns instead of {len(DECK_COLUMNS)} ({', '.join(DECK_COLUMNS)}) "
+            f"or {len(DECK_COLUMNS) + 1} (with effective_to)"
+        )
     fields = [f.strip() for f in fields]
     prefix_match = _PREFIX.match(fields[0])
     if not prefix_match:
@@ -448,12 +540,14 @@ def _parse_deck_line(fields: list[str]) -> RateRow:
     if effective_to is not None and effective_to <= effective_from:
         raise ValueError("effective_to must be after effective_from")
     return RateRow(
-        prefix=prefix_match.group(1), destination=fields[1],
+        prefix=prefix_match.group(1),
+        destination=fields[1],
         rate=_parse_decimal(fields[2], "rate"),
         connection_fee=_parse_decimal(fields[3] or "0", "connection_fee"),
         increment_first=_parse_int(fields[4], "increment_first", 0),
         increment_next=_parse_int(fields[5], "increment_next", 1),
-        effective_from=effective_from, effective_to=effective_to,
+        effective_from=effective_from,
+        effective_to=effective_to,
     )
 
 
@@ -481,8 +575,9 @@ def parse_rate_deck(text: str) -> list[RateRow]:
             continue
         key = (row.prefix, row.effective_from)
         if key in seen:
-            errors.append((line, f"prefix {row.prefix} from {row.effective_from:%Y-%m-%d %H:%M} "
-                                 f"is already on line {seen[key]}"))
+            errors.append(
+                (line, f"prefix {row.prefix} from {row.effective_from:%Y-%m-%d %H:%M} is already on line {seen[key]}")
+            )
             continue
         seen[key] = line
         rows.append(row)
@@ -517,12 +612,20 @@ def derive_retail_rates(scope: Scope, carrier_plan_id: int, retail_plan_id: int,
             raise ValueError(f"the plans' currencies differ ({carrier['currency']}, {retail['currency']})")
         _create_incoming(cur)
         # numeric round() rounds half away from zero: half-up for these non-negative amounts
-        cur.execute("""INSERT INTO incoming_rate
+        cur.execute(
+            """INSERT INTO incoming_rate
                        SELECT prefix, destination, round(rate * %(f)s, 5), round(connection_fee * %(f)s, 5),
                               increment_first, increment_next, effective_from, effective_to
-                       FROM rate WHERE rate_plan_id = %(plan)s""", {"f": factor, "plan": carrier_plan_id})
-        return _store_incoming(cur, retail_plan_id, False, "derive-rates",
-                               {"from_rate_plan_id": carrier_plan_id, "profit_percent": str(profit_percent)})
+                       FROM rate WHERE rate_plan_id = %(plan)s""",
+            {"f": factor, "plan": carrier_plan_id},
+        )
+        return _store_incoming(
+            cur,
+            retail_plan_id,
+            False,
+            "derive-rates",
+            {"from_rate_plan_id": carrier_plan_id, "profit_percent": str(profit_percent)},
+        )
 
 
 def markup(amount: Decimal, profit_percent: Decimal) -> Decimal:
@@ -535,27 +638,38 @@ def plan_rates(scope: Scope, rate_plan_id: int, *, search: str = "", limit: int 
     """Every version of a plan's rates (admin), newest first per prefix; ``search`` as in ``customer_rates``."""
     require_admin(scope)
     condition, params = _search_condition(search)
-    return db.rows(f"""SELECT r.id, r.prefix, r.destination, r.country_code, c.name AS country, r.rate,
+    return db.rows(
+        f"""SELECT r.id, r.prefix, r.destination, r.country_code, c.name AS country, r.rate,
                               r.connection_fee, r.increment_first, r.increment_next, r.effective_from,
                               r.effective_to
                        FROM rate r LEFT JOIN country c ON c.code = r.country_code
                        WHERE r.rate_plan_id = :plan AND {condition}
                        ORDER BY r.prefix, r.effective_from DESC LIMIT :limit""",
-                   plan=rate_plan_id, limit=limit, **params)
+        plan=rate_plan_id,
+        limit=limit,
+        **params,
+    )
 
 
 def delete_rate(scope: Scope, rate_id: int) -> None:
     require_admin(scope)
     with db.transaction() as conn:
-        deleted = conn.exec_driver_sql(
-            """DELETE FROM rate WHERE id = %(id)s
+        deleted = (
+            conn.exec_driver_sql(
+                """DELETE FROM rate WHERE id = %(id)s
                RETURNING id, rate_plan_id, prefix, destination, country_code, rate, connection_fee, increment_first,
-                         increment_next, effective_from, effective_to""", {"id": rate_id}).mappings().first()
+                         increment_next, effective_from, effective_to""",
+                {"id": rate_id},
+            )
+            .mappings()
+            .first()
+        )
         if deleted is not None:
             audit.record(conn, audit.current_actor(), "delete", "rate", rate_id, dict(deleted), None)
 
 
 # --- Rates a customer sees ---
+
 
 def _search_condition(search: str) -> tuple[str, dict]:
     """Digits match the rates whose prefix starts with them or is a head of them (a number finds its
@@ -567,9 +681,11 @@ def _search_condition(search: str) -> tuple[str, dict]:
     if digits.isdigit():
         return ("(r.prefix LIKE :digits || '%' OR :digits LIKE r.prefix || '%')", {"digits": digits})
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return ("(r.destination ILIKE :pattern OR r.country_code IN "
-            "(SELECT code FROM country WHERE name ILIKE :pattern OR code = upper(:exact)))",
-            {"pattern": pattern, "exact": search})
+    return (
+        "(r.destination ILIKE :pattern OR r.country_code IN "
+        "(SELECT code FROM country WHERE name ILIKE :pattern OR code = upper(:exact)))",
+        {"pattern": pattern, "exact": search},
+    )
 
 
 def voip_plan_of(scope: Scope, voip_plan_id: int | None = None) -> int | None:
@@ -579,13 +695,26 @@ def voip_plan_of(scope: Scope, voip_plan_id: int | None = None) -> int | None:
     return voip_plan_id
 
 
-RATE_SORT_FIELDS = {"prefix": "prefix", "retail_rate": "retail_rate", "destination": "destination",
-                    "country": "country"}
+RATE_SORT_FIELDS = {
+    "prefix": "prefix",
+    "retail_rate": "retail_rate",
+    "destination": "destination",
+    "country": "country",
+}
 
 
-def customer_rates(scope: Scope, *, voip_plan_id: int | None = None, search: str = "", dialcode: str = "",
-                   number: str | None = None, at: datetime | None = None, sort_field: str = "prefix",
-                   order: str = "asc", limit: int | None = 5000) -> list[dict]:
+def customer_rates(
+    scope: Scope,
+    *,
+    voip_plan_id: int | None = None,
+    search: str = "",
+    dialcode: str = "",
+    number: str | None = None,
+    at: datetime | None = None,
+    sort_field: str = "prefix",
+    order: str = "asc",
+    limit: int | None = 5000,
+) -> list[dict]:
     """The sell rates of a VoIP plan in force at ``at`` (now by default), one per prefix, banned
     prefixes left out. Customers get their own plan's, whatever ``voip_plan_id`` says. ``dialcode``
     keeps the prefixes starting with it, ``number`` the prefixes it starts with (CDR-Stats' voip-rate
@@ -602,7 +731,8 @@ def customer_rates(scope: Scope, *, voip_plan_id: int | None = None, search: str
         params["number"] = number
     sort = RATE_SORT_FIELDS.get(sort_field, "prefix")
     direction = "DESC" if str(order).lower() == "desc" else "ASC"
-    return db.rows(f"""
+    return db.rows(
+        f"""
         SELECT * FROM (
             SELECT DISTINCT ON (r.prefix) r.prefix, r.destination, r.country_code, c.name AS country,
                    r.rate AS retail_rate, r.connection_fee, r.increment_first, r.increment_next,
@@ -619,11 +749,19 @@ def customer_rates(scope: Scope, *, voip_plan_id: int | None = None, search: str
             ORDER BY r.prefix, r.rate, r.connection_fee
         ) rates
         ORDER BY {sort} {direction}, prefix LIMIT :limit""",
-        plan=plan, at=at or datetime.now(timezone.utc), limit=limit, **params)
+        plan=plan,
+        at=at or datetime.now(timezone.utc),
+        limit=limit,
+        **params,
+    )
 
 
 def banned_prefix(voip_plan_id: int, number: str) -> str | None:
     """The shortest ban prefix of the plan that ``number`` starts with, if any."""
-    return db.scalar("""SELECT b.prefix FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id
+    return db.scalar(
+        """SELECT b.prefix FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id
                         WHERE vb.voip_plan_id = :plan AND :number LIKE b.prefix || '%'
-                        ORDER BY length(b.prefix) LIMIT 1""", plan=voip_plan_id, number=number)
+                        ORDER BY length(b.prefix) LIMIT 1""",
+        plan=voip_plan_id,
+        number=number,
+    )

@@ -17,6 +17,7 @@ Public: ``RatingStatus``, ``billed_seconds``, ``call_cost``, ``rate_staged_calls
 ``refresh_rating_cache``, ``rerate``, ``queue_rerate``, ``run_rerate_queue`` (the "rerate" job),
 ``rerate_requests``, ``simulate_call``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,6 +65,7 @@ def rating_decimals() -> int:
 
 # --- The pricing formula (Python side; the SQL side is in migration 0004) ---
 
+
 def billed_seconds(billsec: int, increment_first: int, increment_next: int) -> int:
     """Seconds charged: the first increment, then whole next increments (61 s on 30/6 → 66 s)."""
     if billsec <= 0:
@@ -104,11 +106,12 @@ MAX_PREFIX_LENGTH = 20  # rate.prefix and ban_prefix.prefix: 1 to 20 digits
 def _search_tree(lengths: list[int]):
     """The balanced binary search tree on ``lengths`` as nested (length, shorter, longer) tuples, and
     for each length the lengths of the markers needed to reach it (where the path turns longer)."""
+
     def build(sorted_lengths: list[int]):
         if not sorted_lengths:
             return None
         middle = len(sorted_lengths) // 2
-        return (sorted_lengths[middle], build(sorted_lengths[:middle]), build(sorted_lengths[middle + 1:]))
+        return (sorted_lengths[middle], build(sorted_lengths[:middle]), build(sorted_lengths[middle + 1 :]))
 
     tree = build(sorted(lengths))
     markers: dict[int, list[int]] = {}
@@ -133,13 +136,20 @@ def _search_sql(tree, plan: str, number: str) -> sql.Composable:
     if tree is None:
         return sql.SQL("NULL::integer")
     length, shorter, longer = tree
-    member = sql.SQL("({plan}, left({number}, {length})) IN (SELECT voip_plan_id, key FROM rating_cache_key "
-                     "WHERE voip_plan_id = ANY(%(plan_ids)s) AND key_length = {length})").format(
-        plan=sql.SQL(plan), number=sql.SQL(number), length=sql.Literal(length))
-    hit = sql.SQL("coalesce({longer}, {length})").format(
-        longer=_search_sql(longer, plan, number), length=sql.Literal(length)) if longer else sql.Literal(length)
+    member = sql.SQL(
+        "({plan}, left({number}, {length})) IN (SELECT voip_plan_id, key FROM rating_cache_key "
+        "WHERE voip_plan_id = ANY(%(plan_ids)s) AND key_length = {length})"
+    ).format(plan=sql.SQL(plan), number=sql.SQL(number), length=sql.Literal(length))
+    hit = (
+        sql.SQL("coalesce({longer}, {length})").format(
+            longer=_search_sql(longer, plan, number), length=sql.Literal(length)
+        )
+        if longer
+        else sql.Literal(length)
+    )
     return sql.SQL("CASE WHEN {member} THEN {hit} ELSE {miss} END").format(
-        member=member, hit=hit, miss=_search_sql(shorter, plan, number))
+        member=member, hit=hit, miss=_search_sql(shorter, plan, number)
+    )
 
 
 # Builds the cached answers of the plans in %(plan_ids)s (in temp tables, then into the cache).
@@ -243,8 +253,11 @@ WHERE NOT EXISTS (SELECT 1 FROM rating_cache_plan c
 
 def _marker_params() -> dict:
     pairs = [(length, marker) for length, path in MARKER_LENGTHS.items() for marker in path]
-    return {"marked_lengths": [p for p, _ in pairs], "marker_lengths": [m for _, m in pairs],
-            "max_length": MAX_PREFIX_LENGTH}
+    return {
+        "marked_lengths": [p for p, _ in pairs],
+        "marker_lengths": [m for _, m in pairs],
+        "max_length": MAX_PREFIX_LENGTH,
+    }
 
 
 def refresh_rating_cache(plan_ids: list[int]) -> list[int]:
@@ -322,8 +335,10 @@ def _hash_joins_only(cur):
     try:
         yield
     finally:
-        cur.execute("SELECT set_config('enable_nestloop', %s, true), set_config('enable_mergejoin', %s, true)",
-                    (nestloop, mergejoin))
+        cur.execute(
+            "SELECT set_config('enable_nestloop', %s, true), set_config('enable_mergejoin', %s, true)",
+            (nestloop, mergejoin),
+        )
 
 
 def _table(name: str) -> sql.Composable:
@@ -340,17 +355,29 @@ class _PlanOfRow:
 
 
 # Calls: the plan of their customer. Simulated calls: a voip_plan_id column of their own.
-_CUSTOMER_PLAN = _PlanOfRow("JOIN app_user u ON u.id = s.user_id", "u.voip_plan_id",
-                            "s.user_id IN (SELECT id FROM app_user WHERE voip_plan_id IS NOT NULL)")
+_CUSTOMER_PLAN = _PlanOfRow(
+    "JOIN app_user u ON u.id = s.user_id",
+    "u.voip_plan_id",
+    "s.user_id IN (SELECT id FROM app_user WHERE voip_plan_id IS NOT NULL)",
+)
 _OWN_PLAN = _PlanOfRow("", "s.voip_plan_id", "s.voip_plan_id IS NOT NULL")
 
 
 def _rate_table(cur, target: sql.Composable, plan_of_row: _PlanOfRow = _CUSTOMER_PLAN) -> None:
     """Rate the rows of ``target`` whose rating_status is NULL (a stage-shaped table, not ``cdr``)."""
-    parts = {"target": target, "plan_join": sql.SQL(plan_of_row.join), "plan": sql.SQL(plan_of_row.plan),
-             "has_plan": sql.SQL(plan_of_row.has_plan), "has_prices": sql.SQL(_HAS_PRICES)}
-    cur.execute(sql.SQL("SELECT coalesce(array_agg(DISTINCT {plan}), '{{}}') FROM {target} s {plan_join} "
-                        "WHERE s.rating_status IS NULL AND {plan} IS NOT NULL").format(**parts))
+    parts = {
+        "target": target,
+        "plan_join": sql.SQL(plan_of_row.join),
+        "plan": sql.SQL(plan_of_row.plan),
+        "has_plan": sql.SQL(plan_of_row.has_plan),
+        "has_prices": sql.SQL(_HAS_PRICES),
+    }
+    cur.execute(
+        sql.SQL(
+            "SELECT coalesce(array_agg(DISTINCT {plan}), '{{}}') FROM {target} s {plan_join} "
+            "WHERE s.rating_status IS NULL AND {plan} IS NOT NULL"
+        ).format(**parts)
+    )
     plan_ids = cur.fetchone()[0]
     params = {**_STATUS_PARAMS, "decimals": rating_decimals(), "plan_ids": plan_ids}
     if plan_ids:
@@ -402,6 +429,7 @@ WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
 def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
     """[start, end) in UTC: dates are whole days, ``end`` included (``--from 2026-01-01 --to 2026-01-31``
     is January); datetimes are taken as they are (naive: UTC)."""
+
     def moment(value, next_day: bool) -> datetime:
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -453,8 +481,9 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
     return totals
 
 
-def queue_rerate(start: date | datetime, end: date | datetime, customer: int | None = None,
-                 requested_by: str = "") -> int:
+def queue_rerate(
+    start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = ""
+) -> int:
     """Ask for a re-rating; the "rerate" job runs it within a minute. Returns the request id."""
     from data import audit
 
@@ -463,9 +492,16 @@ def queue_rerate(start: date | datetime, end: date | datetime, customer: int | N
         request_id = conn.exec_driver_sql(
             "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
             "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
-            {"s": first, "e": last, "u": customer, "by": requested_by}).scalar()
-        audit.record(conn, audit.current_actor(), "queue", "rerate", request_id,
-                     after={"period_start": first, "period_end": last, "customer_id": customer})
+            {"s": first, "e": last, "u": customer, "by": requested_by},
+        ).scalar()
+        audit.record(
+            conn,
+            audit.current_actor(),
+            "queue",
+            "rerate",
+            request_id,
+            after={"period_start": first, "period_end": last, "customer_id": customer},
+        )
         return request_id
 
 
@@ -474,11 +510,16 @@ def run_rerate_queue() -> dict:
     done = failed = 0
     while True:
         with db.transaction() as conn:
-            request = conn.exec_driver_sql(
-                """UPDATE rerate_request SET status = 'running', started_at = clock_timestamp()
+            request = (
+                conn.exec_driver_sql(
+                    """UPDATE rerate_request SET status = 'running', started_at = clock_timestamp()
                    WHERE id = (SELECT id FROM rerate_request WHERE status = 'queued'
                                ORDER BY requested_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                   RETURNING id, period_start, period_end, user_id""").mappings().first()
+                   RETURNING id, period_start, period_end, user_id"""
+                )
+                .mappings()
+                .first()
+            )
         if request is None:
             return {"done": done, "failed": failed}
         try:
@@ -496,14 +537,19 @@ def _finish_request(request_id: int, status: str, *, calls: int | None = None, e
     with db.transaction() as conn:
         conn.exec_driver_sql(
             "UPDATE rerate_request SET status = %(st)s, finished_at = clock_timestamp(), calls = %(c)s, "
-            "error = %(e)s WHERE id = %(id)s", {"st": status, "c": calls, "e": error, "id": request_id})
+            "error = %(e)s WHERE id = %(id)s",
+            {"st": status, "c": calls, "e": error, "id": request_id},
+        )
 
 
 def rerate_requests(limit: int = 20) -> list[dict]:
-    return db.rows("""SELECT r.id, r.period_start, r.period_end, u.username AS customer, r.requested_by,
+    return db.rows(
+        """SELECT r.id, r.period_start, r.period_end, u.username AS customer, r.requested_by,
                              r.requested_at, r.status, r.started_at, r.finished_at, r.calls, r.error
                       FROM rerate_request r LEFT JOIN app_user u ON u.id = r.user_id
-                      ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit""", limit=limit)
+                      ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit""",
+        limit=limit,
+    )
 
 
 # --- The rate simulator ---
@@ -531,8 +577,9 @@ ORDER BY p.kind, rp.id, length(p.prefix) DESC
 """
 
 
-def simulate_call(scope, number: str, billsec: int, *, at: datetime | None = None,
-                  voip_plan_id: int | None = None) -> dict:
+def simulate_call(
+    scope, number: str, billsec: int, *, at: datetime | None = None, voip_plan_id: int | None = None
+) -> dict:
     """What a call to ``number`` lasting ``billsec`` seconds at ``at`` (now) costs on a VoIP plan: the
     customer's own, or the one an admin picks. Priced by the import's own rating (one row through the
     same statements), with every candidate carrier beside it. Customers see the sell side only."""
@@ -546,11 +593,24 @@ def simulate_call(scope, number: str, billsec: int, *, at: datetime | None = Non
     plan = voip_plan_of(scope, voip_plan_id)
     normalised = normalise_number(number, effective_number_plan())
     digits = normalised.normalised or ""
-    result = {"number": number, "normalised": normalised.normalised, "country_code": normalised.country_code,
-              "country": db.scalar("SELECT name FROM country WHERE code = :c", c=normalised.country_code),
-              "billsec": billsec, "at": at, "voip_plan_id": plan, "voip_plan": None, "currency": None,
-              "status": RatingStatus.NO_PLAN, "sell": None, "buy": None, "candidates": [], "banned_prefix": None,
-              "margin": None, "margin_percent": None}
+    result = {
+        "number": number,
+        "normalised": normalised.normalised,
+        "country_code": normalised.country_code,
+        "country": db.scalar("SELECT name FROM country WHERE code = :c", c=normalised.country_code),
+        "billsec": billsec,
+        "at": at,
+        "voip_plan_id": plan,
+        "voip_plan": None,
+        "currency": None,
+        "status": RatingStatus.NO_PLAN,
+        "sell": None,
+        "buy": None,
+        "candidates": [],
+        "banned_prefix": None,
+        "margin": None,
+        "margin_percent": None,
+    }
     if plan is None:
         return result
     heads = [digits[:k] for k in range(1, min(len(digits), MAX_PREFIX_LENGTH) + 1)]
@@ -562,14 +622,18 @@ def simulate_call(scope, number: str, billsec: int, *, at: datetime | None = Non
         cur.execute(_CANDIDATES_SQL, {"plan": plan, "heads": heads, "at": at})
         columns = [c.name for c in cur.description]
         candidates = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
-        cur.execute("SELECT v.name, (SELECT min(p.currency) FROM voip_plan_rate_plan m JOIN rate_plan p "
-                    "ON p.id = m.rate_plan_id WHERE m.voip_plan_id = v.id) FROM voip_plan v WHERE v.id = %s", (plan,))
+        cur.execute(
+            "SELECT v.name, (SELECT min(p.currency) FROM voip_plan_rate_plan m JOIN rate_plan p "
+            "ON p.id = m.rate_plan_id WHERE m.voip_plan_id = v.id) FROM voip_plan v WHERE v.id = %s",
+            (plan,),
+        )
         result["voip_plan"], result["currency"] = cur.fetchone()
     for candidate in candidates:
         if candidate["kind"] != "ban":
             billed = billed_seconds(billsec, candidate["increment_first"], candidate["increment_next"])
-            candidate.update(billed_seconds=billed,
-                             cost=call_cost(candidate["rate"], candidate["connection_fee"], billed))
+            candidate.update(
+                billed_seconds=billed, cost=call_cost(candidate["rate"], candidate["connection_fee"], billed)
+            )
     result["status"] = RatingStatus(status)
     bans = [c for c in candidates if c["kind"] == "ban"]
     result["banned_prefix"] = min((c["prefix"] for c in bans), key=len) if bans else None
@@ -579,8 +643,10 @@ def simulate_call(scope, number: str, billsec: int, *, at: datetime | None = Non
         result["sell"] = {**result["sell"], "cost": sell_cost}
     if not scope.is_admin:
         return result  # the buy side (carriers, their prices, the margin) is the operator's business
-    carriers = sorted((c for c in candidates if c["kind"] == "carrier"),
-                      key=lambda c: (-len(c["prefix"]), c["rate"], c["provider_priority"], c["provider_id"]))
+    carriers = sorted(
+        (c for c in candidates if c["kind"] == "carrier"),
+        key=lambda c: (-len(c["prefix"]), c["rate"], c["provider_priority"], c["provider_id"]),
+    )
     for candidate in carriers:
         candidate["chosen"] = candidate["provider_id"] == carrier_id and candidate["rate"] == buy_rate
     result["candidates"] = carriers

@@ -6,6 +6,7 @@
   asking ``phonenumbers`` which region owns sample numbers under each prefix.
 - hangup causes and the SIP → Q.850 map: the CSV tables shipped in ``data/reference/``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -123,13 +124,15 @@ def hangup_causes() -> list[dict]:
                 quoted = re.search(r'"([^"]+)"', name)
                 described = quoted.group(1) if quoted else f"cause {row['q850_code']}"
                 name = re.sub(r"\W+", "_", described).strip("_").upper()
-            rows.append({
-                "code": int(row["q850_code"]),
-                "name": name,
-                "class": row["class"].strip(),
-                "sip_response": (row["sip_response_rfc3398"] or row["sip_response_freeswitch"]).strip() or None,
-                "ner_success": row["counts_as_ner_success"].strip().upper() == "Y",
-            })
+            rows.append(
+                {
+                    "code": int(row["q850_code"]),
+                    "name": name,
+                    "class": row["class"].strip(),
+                    "sip_response": (row["sip_response_rfc3398"] or row["sip_response_freeswitch"]).strip() or None,
+                    "ner_success": row["counts_as_ner_success"].strip().upper() == "Y",
+                }
+            )
     return rows
 
 

@@ -15,6 +15,7 @@ While it is on, :class:`Recent` also keeps the rows every request looks up again
 a customer's group permissions) for ``LOOKUP_SECONDS``: a change to a user or a group takes effect
 within a second in each process, and a page's burst of callbacks reads the user once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,8 +66,10 @@ def _key_part(value, seconds: int, now: float):
             return ("t", value.timestamp())
         return ("ago", round((now - value.timestamp()) / seconds))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__qualname__, *(_key_part(getattr(value, f.name), seconds, now)
-                                            for f in dataclasses.fields(value) if f.compare))
+        return (
+            type(value).__qualname__,
+            *(_key_part(getattr(value, f.name), seconds, now) for f in dataclasses.fields(value) if f.compare),
+        )
     if isinstance(value, (list, tuple)):
         return tuple(_key_part(v, seconds, now) for v in value)
     if isinstance(value, dict):
@@ -76,14 +79,14 @@ def _key_part(value, seconds: int, now: float):
 
 def cached(func):
     """Keep ``func(scope, *args, **kwargs)``'s result for REPORT_CACHE_SECONDS, per argument values."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         seconds = ttl()
         if seconds <= 0:
             return func(*args, **kwargs)
         now = time.time()
-        key = repr((func.__module__, func.__qualname__, _key_part(args, seconds, now),
-                    _key_part(kwargs, seconds, now)))
+        key = repr((func.__module__, func.__qualname__, _key_part(args, seconds, now), _key_part(kwargs, seconds, now)))
         found = _cache.get(key)
         if found is None:
             # One thread per process computes a missing answer; the others asking the same wait for it.

@@ -3,6 +3,7 @@
 Every function takes the request's ``Scope`` (whose calls) and a ``ReportFilter`` (what the user
 chose); ``_where`` applies both in one place. Times are bucketed in the scope's time zone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -143,8 +144,9 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
     table, where, params = _source(scope, f, split, daily=unit in ("day", "month"))
     if unit == "minute":
         table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, _where(scope, f)
-    period = ("date_trunc(:unit, r.day::timestamp)" if table == DAY
-              else "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz")
+    period = (
+        "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz"
+    )
     series, join = "''", ""
     if split == "switch":
         series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
@@ -154,7 +156,8 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
         f"""SELECT {period} AS period, {series} AS series, {SUMS}
             FROM {table} r {join} WHERE {where}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        unit=unit, **params,
+        unit=unit,
+        **params,
     )
 
 
@@ -169,10 +172,16 @@ def unit_for_range(f: ReportFilter) -> str:
 
 
 BREAKDOWNS = {
-    "hangup_cause": ("r.hangup_cause_id", "LEFT JOIN hangup_cause h ON h.code = r.hangup_cause_id",
-                     "COALESCE(h.name, 'cause ' || r.hangup_cause_id)"),
-    "country": ("r.country_code", "LEFT JOIN country c ON c.code = r.country_code",
-                "COALESCE(c.name, NULLIF(r.country_code, ''), 'Unknown')"),
+    "hangup_cause": (
+        "r.hangup_cause_id",
+        "LEFT JOIN hangup_cause h ON h.code = r.hangup_cause_id",
+        "COALESCE(h.name, 'cause ' || r.hangup_cause_id)",
+    ),
+    "country": (
+        "r.country_code",
+        "LEFT JOIN country c ON c.code = r.country_code",
+        "COALESCE(c.name, NULLIF(r.country_code, ''), 'Unknown')",
+    ),
     "switch": ("r.switch_id", "JOIN switch s ON s.id = r.switch_id", "s.name"),
     "customer": ("r.user_id", "LEFT JOIN app_user u ON u.id = r.user_id", "COALESCE(u.username, '(no customer)')"),
     "accountcode": ("r.accountcode", "", "COALESCE(NULLIF(r.accountcode, ''), '(none)')"),
@@ -180,8 +189,9 @@ BREAKDOWNS = {
 
 
 @cached
-def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "attempts",
-              limit: int | None = None) -> list[dict]:
+def breakdown(
+    scope: Scope, f: ReportFilter, dimension: str, order_by: str = "attempts", limit: int | None = None
+) -> list[dict]:
     """Sums per hangup cause, country, switch, customer or accountcode, largest first."""
     key, join, label = BREAKDOWNS[dimension]
     if order_by not in MEASURES:
@@ -192,8 +202,9 @@ def breakdown(scope: Scope, f: ReportFilter, dimension: str, order_by: str = "at
         f"""SELECT {label} AS label{extra}, {SUMS}
             FROM {table} r {join} WHERE {where}
             GROUP BY {key}, {label} ORDER BY {order_by} DESC, label
-            {'LIMIT :limit' if limit else ''}""",
-        limit=limit, **params,
+            {"LIMIT :limit" if limit else ""}""",
+        limit=limit,
+        **params,
     )
     return rows
 
@@ -226,8 +237,12 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
     parts: dict[str, list[dict]] = {part: [] for part in DASHBOARD_PARTS}
     for row in found:
         part = row.pop("part")
-        cause, switch, period_value, label = (row.pop("hangup_cause_id"), row.pop("switch_id"), row.pop("period"),
-                                              row.pop("label"))
+        cause, switch, period_value, label = (
+            row.pop("hangup_cause_id"),
+            row.pop("switch_id"),
+            row.pop("period"),
+            row.pop("label"),
+        )
         if part == "hour":
             parts[part].append({"period": period_value, "series": "", **row})
         else:
@@ -263,17 +278,22 @@ def filter_options(scope: Scope) -> dict[str, list[dict]]:
     """Switches, customers and accountcodes the scope may filter on."""
     if scope.is_admin:
         switches = db.rows("SELECT id AS value, name AS label FROM switch ORDER BY name")
-        customers = db.rows("SELECT id AS value, username AS label FROM app_user WHERE role = 'customer' "
-                            "ORDER BY username")
+        customers = db.rows(
+            "SELECT id AS value, username AS label FROM app_user WHERE role = 'customer' ORDER BY username"
+        )
         codes = db.rows("SELECT accountcode AS value, accountcode AS label FROM user_accountcode ORDER BY 1")
     else:
         switches = db.rows(
             """SELECT s.id AS value, s.name AS label FROM switch s
                WHERE EXISTS (SELECT 1 FROM cdr_rollup_hour r WHERE r.switch_id = s.id AND r.user_id = :uid)
-               ORDER BY s.name""", uid=scope.user_id)
+               ORDER BY s.name""",
+            uid=scope.user_id,
+        )
         customers = []
-        codes = db.rows("SELECT accountcode AS value, accountcode AS label FROM user_accountcode "
-                        "WHERE user_id = :uid ORDER BY 1", uid=scope.user_id)
+        codes = db.rows(
+            "SELECT accountcode AS value, accountcode AS label FROM user_accountcode WHERE user_id = :uid ORDER BY 1",
+            uid=scope.user_id,
+        )
     return {"switches": switches, "customers": customers, "accountcodes": codes}
 
 
@@ -310,22 +330,30 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
     table = []
     for row in rows:
         t = Totals.from_row(row)
-        table.append({
-            label_key: row[label_key].isoformat(sep=" ") if isinstance(row[label_key], datetime) else row[label_key],
-            **({"series": row["series"]} if row.get("series") else {}),
-            **({"code": row["code"]} if "code" in row else {}),
-            **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
-            "calls": int(t.attempts),
-            "answered": int(t.answered),
-            "minutes": round(float(t.minutes), 2),
-            "asr": _rounded(t.asr, 4),
-            "acd": _rounded(t.acd, 1),
-            "ner": _rounded(t.ner, 4),
-            "short_call_ratio": _rounded(t.short_call_ratio, 4),
-            "pdd": _rounded(t.pdd, 2),
-            "cost": round(float(cost_seen_by(scope, t)), 5),
-            **({"revenue": round(float(t.revenue), 5), "margin": round(float(t.margin), 5)} if scope.is_admin else {}),
-        })
+        table.append(
+            {
+                label_key: row[label_key].isoformat(sep=" ")
+                if isinstance(row[label_key], datetime)
+                else row[label_key],
+                **({"series": row["series"]} if row.get("series") else {}),
+                **({"code": row["code"]} if "code" in row else {}),
+                **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
+                "calls": int(t.attempts),
+                "answered": int(t.answered),
+                "minutes": round(float(t.minutes), 2),
+                "asr": _rounded(t.asr, 4),
+                "acd": _rounded(t.acd, 1),
+                "ner": _rounded(t.ner, 4),
+                "short_call_ratio": _rounded(t.short_call_ratio, 4),
+                "pdd": _rounded(t.pdd, 2),
+                "cost": round(float(cost_seen_by(scope, t)), 5),
+                **(
+                    {"revenue": round(float(t.revenue), 5), "margin": round(float(t.margin), 5)}
+                    if scope.is_admin
+                    else {}
+                ),
+            }
+        )
     return table
 
 
@@ -352,12 +380,23 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
     """
     rows = []
     for day in days:
-        f = ReportFilter.for_days(day, day, scope.timezone, switch_ids=f_template.switch_ids,
-                                  user_ids=f_template.user_ids, accountcodes=f_template.accountcodes)
+        f = ReportFilter.for_days(
+            day,
+            day,
+            scope.timezone,
+            switch_ids=f_template.switch_ids,
+            user_ids=f_template.user_ids,
+            accountcodes=f_template.accountcodes,
+        )
         table, where, params = _source(scope, f, daily=False)
-        found = {r["hour"]: r for r in db.rows(
-            f"""SELECT extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
-                FROM {table} r WHERE {where} GROUP BY 1""", **params)}
+        found = {
+            r["hour"]: r
+            for r in db.rows(
+                f"""SELECT extract(hour FROM r.bucket AT TIME ZONE :tz)::int AS hour, {SUMS}
+                FROM {table} r WHERE {where} GROUP BY 1""",
+                **params,
+            )
+        }
         label = f"{day.isoformat()} {day.strftime('%a')}"
         for hour in range(24):
             rows.append({**found.get(hour, {m: 0 for m in MEASURES}), "day": day, "series": label, "hour": hour})

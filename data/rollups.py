@@ -18,6 +18,7 @@ call shows as soon as it is committed and the cost grows with the new rows only.
 ``rebuild_rollups`` recomputes any range exactly from ``cdr`` (deletes, re-rating, repair).
 An advisory lock keeps writers apart: one import, re-assignment or rebuild at a time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,18 @@ _MINUTE_BUCKET = "date_trunc('minute', c.starting_date)"
 _QUARTER_BUCKET = "date_bin('15 minutes', c.starting_date, to_timestamp(0))"
 KEY = ("bucket", "user_id", "switch_id", "country_code", "hangup_cause_id", "direction", "cdr_source_type")
 ACCOUNT_KEY = ("bucket", "user_id", "accountcode", "switch_id")
-MEASURES = ("attempts", "answered", "ner_success", "duration_sum", "billsec_sum", "short_calls", "pdd_sum",
-            "pdd_count", "buy_cost", "sell_cost")
+MEASURES = (
+    "attempts",
+    "answered",
+    "ner_success",
+    "duration_sum",
+    "billsec_sum",
+    "short_calls",
+    "pdd_sum",
+    "pdd_count",
+    "buy_cost",
+    "sell_cost",
+)
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,15 @@ DAY_KEY = ("tz", "day", "user_id", "switch_id", "country_code", "hangup_cause_id
 KEYS = {**{t.name: t.key for t in TABLES}, **NARROW, DAY: DAY_KEY}  # every rollup table and its key
 
 # A call's value for each key column; missing values are keyed as 0 or ''.
-_KEY_SQL = {"user_id": "COALESCE(c.user_id, 0)", "accountcode": "COALESCE(c.accountcode, '')",
-            "switch_id": "c.switch_id", "country_code": "COALESCE(c.country_code, '')",
-            "hangup_cause_id": "COALESCE(c.hangup_cause_id, 0)", "direction": "c.direction",
-            "cdr_source_type": "c.cdr_source_type"}
+_KEY_SQL = {
+    "user_id": "COALESCE(c.user_id, 0)",
+    "accountcode": "COALESCE(c.accountcode, '')",
+    "switch_id": "c.switch_id",
+    "country_code": "COALESCE(c.country_code, '')",
+    "hangup_cause_id": "COALESCE(c.hangup_cause_id, 0)",
+    "direction": "c.direction",
+    "cdr_source_type": "c.cdr_source_type",
+}
 
 
 def _call_measures() -> dict[str, str]:
@@ -81,16 +97,18 @@ def _call_measures() -> dict[str, str]:
     ``hangup_cause.ner_success`` causes, passed as ``:ner_causes`` (cheaper than a join per call).
     """
     answered = "(c.answered_date IS NOT NULL OR c.billsec > 0)"
-    return {"attempts": "1",
-            "answered": f"{answered}::int",
-            "ner_success": f"({answered} OR COALESCE(c.hangup_cause_id = ANY(:ner_causes), false))::int",
-            "duration_sum": "c.duration",
-            "billsec_sum": "c.billsec",
-            "short_calls": f"({answered} AND c.billsec < :short_call_seconds)::int",
-            "pdd_sum": "COALESCE(c.progresssec, 0)",
-            "pdd_count": "(c.progresssec IS NOT NULL)::int",
-            "buy_cost": "COALESCE(c.buy_cost, 0)",
-            "sell_cost": "COALESCE(c.sell_cost, 0)"}
+    return {
+        "attempts": "1",
+        "answered": f"{answered}::int",
+        "ner_success": f"({answered} OR COALESCE(c.hangup_cause_id = ANY(:ner_causes), false))::int",
+        "duration_sum": "c.duration",
+        "billsec_sum": "c.billsec",
+        "short_calls": f"({answered} AND c.billsec < :short_call_seconds)::int",
+        "pdd_sum": "COALESCE(c.progresssec, 0)",
+        "pdd_count": "(c.progresssec IS NOT NULL)::int",
+        "buy_cost": "COALESCE(c.buy_cost, 0)",
+        "sell_cost": "COALESCE(c.sell_cost, 0)",
+    }
 
 
 assert tuple(_call_measures()) == MEASURES  # the temporary batches take the sums by position
@@ -107,7 +125,7 @@ def _aggregate_sql(table: RollupTable, rows_sql: str, sign: str = "") -> str:
     positions = ", ".join(str(i + 1) for i in range(len(table.key)))
     return f"""
         WITH g AS MATERIALIZED (
-            SELECT {key_sql}, {', '.join(f"{sign}sum({sql})" for sql in _call_measures().values())}
+            SELECT {key_sql}, {", ".join(f"{sign}sum({sql})" for sql in _call_measures().values())}
             FROM ({rows_sql}) c
             GROUP BY {positions})
         SELECT * FROM g ORDER BY {positions}"""
@@ -123,13 +141,15 @@ def calls_as_rows_sql() -> str:
     """
     keys = ", ".join(f"{sql} AS {column}" for column, sql in _KEY_SQL.items())
     measures = ", ".join(f"{sql} AS {name}" for name, sql in _call_measures().items())
-    first_quarter = "date_bin('15 minutes', CAST(:{0} AS timestamptz) - interval '1 microsecond', to_timestamp(0))" \
-                    " + interval '15 minutes'"  # the first call whose bucket is >= :{0}
+    first_quarter = (
+        "date_bin('15 minutes', CAST(:{0} AS timestamptz) - interval '1 microsecond', to_timestamp(0))"
+        " + interval '15 minutes'"
+    )  # the first call whose bucket is >= :{0}
     return f"""(SELECT {_QUARTER_BUCKET} AS bucket, {keys}, {measures}
                 FROM cdr c
                 WHERE (c.accountcode = ANY(:accountcodes) OR (c.accountcode IS NULL AND '' = ANY(:accountcodes)))
-                  AND c.starting_date >= {first_quarter.format('start')}
-                  AND c.starting_date < {first_quarter.format('end')})"""
+                  AND c.starting_date >= {first_quarter.format("start")}
+                  AND c.starting_date < {first_quarter.format("end")})"""
 
 
 def _regroup_sql(source: str, key_sql: tuple, where: str = "") -> str:
@@ -147,9 +167,9 @@ def _day_key_sql(bucket: str = "bucket") -> tuple:
 def _upsert_sql(name: str, key: tuple, select_sql: str) -> str:
     updates = ", ".join(f"{m} = r.{m} + excluded.{m}" for m in MEASURES)
     return f"""
-        INSERT INTO {name} AS r ({', '.join(key + MEASURES)})
+        INSERT INTO {name} AS r ({", ".join(key + MEASURES)})
         {select_sql}
-        ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"""
+        ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}"""
 
 
 def _minute_cutoff_sql() -> str:
@@ -158,8 +178,11 @@ def _minute_cutoff_sql() -> str:
 
 def rollup_params() -> dict:
     settings = load_settings()
-    return {"short_call_seconds": settings.short_call_seconds, "minute_days": settings.rollup_minute_days,
-            "ner_causes": [r["code"] for r in db.rows("SELECT code FROM hangup_cause WHERE ner_success")]}
+    return {
+        "short_call_seconds": settings.short_call_seconds,
+        "minute_days": settings.rollup_minute_days,
+        "ner_causes": [r["code"] for r in db.rows("SELECT code FROM hangup_cause WHERE ner_success")],
+    }
 
 
 def _psycopg(sql: str) -> str:
@@ -205,8 +228,9 @@ def _apply(cur, rows_sql: str, params: dict | None, sign: str) -> None:
     def write(name: str, key: tuple, select_sql: str) -> None:
         rows = f"{name}_batch"
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{rows}")
-        cur.execute(_psycopg(f"CREATE TEMP TABLE {rows} ({', '.join(key + MEASURES)}) ON COMMIT DROP AS {select_sql}"),
-                    values)
+        cur.execute(
+            _psycopg(f"CREATE TEMP TABLE {rows} ({', '.join(key + MEASURES)}) ON COMMIT DROP AS {select_sql}"), values
+        )
         if name in (MINUTE.name, MINUTE_ACCOUNT.name):
             rows = f"(SELECT * FROM {rows} WHERE bucket >= {_minute_cutoff_sql()})"
         cur.execute(_psycopg(_upsert_sql(name, key, f"SELECT * FROM {rows} b")), values)
@@ -247,8 +271,10 @@ def _rebuild_days(conn, first: datetime, last: datetime, tz: str | None = None) 
     params = {"first": first, "last": last, "tz": tz}
     conn.execute(text(f"DELETE FROM {DAY} r USING ({days}) x WHERE r.tz = x.tz AND r.day = x.day"), params)
     source = f"({days}) z JOIN {HOUR.name} r ON r.bucket >= z.day_start AND r.bucket < z.day_end"
-    return conn.execute(text(f"INSERT INTO {DAY} ({', '.join(DAY_KEY + MEASURES)}) "
-                             + _regroup_sql(source, _day_key_sql("r.bucket"))), params).rowcount
+    return conn.execute(
+        text(f"INSERT INTO {DAY} ({', '.join(DAY_KEY + MEASURES)}) " + _regroup_sql(source, _day_key_sql("r.bucket"))),
+        params,
+    ).rowcount
 
 
 def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
@@ -262,18 +288,28 @@ def rebuild_rollups(start: date | datetime, end: date | datetime) -> dict:
             lower = f"GREATEST(:start, {_minute_cutoff_sql()})" if table.minute_level else ":start"
             conn.execute(text(f"DELETE FROM {table.name} WHERE bucket >= :start AND bucket < :end"), params)
             rows_sql = f"SELECT * FROM cdr WHERE starting_date >= {lower} AND starting_date < :end"
-            result = conn.execute(text(f"INSERT INTO {table.name} ({', '.join(table.key + MEASURES)}) "
-                                       f"{_aggregate_sql(table, rows_sql)}"), params)
+            result = conn.execute(
+                text(f"INSERT INTO {table.name} ({', '.join(table.key + MEASURES)}) {_aggregate_sql(table, rows_sql)}"),
+                params,
+            )
             counts[table.name] = result.rowcount
             if table.minute_level:
                 conn.execute(text(f"DELETE FROM {table.name} WHERE bucket < {_minute_cutoff_sql()}"), params)
         for name, key in FROM_HOUR.items():
             conn.execute(text(f"DELETE FROM {name} WHERE bucket >= :start AND bucket < :end"), params)
-            counts[name] = conn.execute(text(f"INSERT INTO {name} ({', '.join(key + MEASURES)}) " + _regroup_sql(
-                HOUR.name, key, "WHERE bucket >= :start AND bucket < :end")), params).rowcount
+            counts[name] = conn.execute(
+                text(
+                    f"INSERT INTO {name} ({', '.join(key + MEASURES)}) "
+                    + _regroup_sql(HOUR.name, key, "WHERE bucket >= :start AND bucket < :end")
+                ),
+                params,
+            ).rowcount
         counts[DAY] = _rebuild_days(conn, first, last)
-        conn.execute(text("""INSERT INTO concurrency_change (switch_id, first_minute, last_minute)
-                             SELECT id, :start, :end FROM switch"""), params)
+        conn.execute(
+            text("""INSERT INTO concurrency_change (switch_id, first_minute, last_minute)
+                             SELECT id, :start, :end FROM switch"""),
+            params,
+        )
     return counts
 
 

@@ -4,6 +4,7 @@ Every query over calls takes a ``Scope`` and applies ``Scope.cdr_filter``; nothi
 sends can widen it. Admins see everything; a customer sees only the CDRs of their accountcodes
 (``cdr.user_id``, set at import from ``user_accountcode``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

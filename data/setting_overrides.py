@@ -5,6 +5,7 @@ never touches the database); code that normalises numbers asks :func:`effective_
 is ``load_settings().number_plan`` with the stored overrides applied. Saving a value equal to the
 environment's removes the override.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,7 +34,7 @@ def overrides() -> dict:
     found = db.rows("SELECT key, value FROM setting WHERE key LIKE :p", p=PREFIX + "%")
     result = {}
     for row in found:
-        name = row["key"][len(PREFIX):]
+        name = row["key"][len(PREFIX) :]
         if name in FIELDS:
             value = row["value"]
             result[name] = tuple(value) if FIELDS[name][1] == "prefixes" else value
@@ -101,11 +102,13 @@ def save_number_plan(actor, values: dict) -> NumberPlan:
             if value == getattr(env_plan, name):
                 conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": PREFIX + name})
             else:
-                conn.execute(text("""INSERT INTO setting (key, value, updated_at, updated_by)
+                conn.execute(
+                    text("""INSERT INTO setting (key, value, updated_at, updated_by)
                                      VALUES (:k, CAST(:v AS jsonb), now(), :by)
                                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now(),
                                          updated_by = excluded.updated_by"""),
-                             {"k": PREFIX + name, "v": json.dumps(_jsonable(value)), "by": getattr(actor, "id", None)})
+                    {"k": PREFIX + name, "v": json.dumps(_jsonable(value)), "by": getattr(actor, "id", None)},
+                )
         after = {name: _jsonable(getattr(plan, name)) for name in FIELDS}
         if after != before:
             audit.record(conn, actor, "update", "setting", "number_plan", before, after)
@@ -134,6 +137,12 @@ def describe_plan(plan: NumberPlan) -> list[dict]:
     rows = []
     for name, (label, _) in FIELDS.items():
         value = getattr(plan, name)
-        rows.append({"field": name, "name": label, "value": ",".join(value) if isinstance(value, tuple) else value,
-                     "overridden": value != getattr(env_plan, name)})
+        rows.append(
+            {
+                "field": name,
+                "name": label,
+                "value": ",".join(value) if isinstance(value, tuple) else value,
+                "overridden": value != getattr(env_plan, name),
+            }
+        )
     return rows

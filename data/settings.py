@@ -2,6 +2,7 @@
 
 Nothing else reads ``os.environ``: code receives a ``Settings`` object (``load_settings()``).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """CSV that spreadsheets open safely: no cell is taken as a formula."""
+
 from __future__ import annotations
 
 import csv

@@ -20,6 +20,7 @@ are over their limit. Thresholds are ``alert_setting`` rows with the defaults of
 The ``threats`` job records each new threat in ``threat_event`` (the history) and notifies the
 admins and the webhooks subscribed to ``threat`` — once per threat and hour.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,10 +42,19 @@ from data.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
 UTC = timezone.utc
 WINDOWS = (5, 15, 60)
-SATELLITE_PREFIXES = {"870": "Inmarsat", "881": "Global Mobile Satellite System (Iridium, Globalstar)",
-                      "88216": "Thuraya"}
-KINDS = {"velocity": "Velocity", "spike": "Spike against baseline", "new_country": "New destination country",
-         "high_cost": "High-cost destination", "short_burst": "Short-call burst", "repeat_number": "Repeated number"}
+SATELLITE_PREFIXES = {
+    "870": "Inmarsat",
+    "881": "Global Mobile Satellite System (Iridium, Globalstar)",
+    "88216": "Thuraya",
+}
+KINDS = {
+    "velocity": "Velocity",
+    "spike": "Spike against baseline",
+    "new_country": "New destination country",
+    "high_cost": "High-cost destination",
+    "short_burst": "Short-call burst",
+    "repeat_number": "Repeated number",
+}
 
 DEFAULTS: dict[str, float | int] = {
     **{f"velocity_accountcode_calls_{w}": v for w, v in zip(WINDOWS, (150, 300, 900), strict=True)},
@@ -122,10 +132,20 @@ class Threat:
         return f"{self.kind}:{self.subject}"
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "subject": self.subject, "title": self.title, "detail": self.detail,
-                "window_start": self.window_start, "window_end": self.window_end, "filters": self.filters,
-                "calls": self.calls, "minutes": self.minutes, "cost": self.cost, "cost_at_risk": self.cost_at_risk,
-                "score": round(self.score, 2)}
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "title": self.title,
+            "detail": self.detail,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "filters": self.filters,
+            "calls": self.calls,
+            "minutes": self.minutes,
+            "cost": self.cost,
+            "cost_at_risk": self.cost_at_risk,
+            "score": round(self.score, 2),
+        }
 
 
 def _floor_minute(instant: datetime) -> datetime:
@@ -138,18 +158,26 @@ def _floor_quarter(instant: datetime) -> datetime:
 
 
 def _subject(dim: str, value) -> str:
-    return {"accountcode": f"accountcode {value}", "country": f"country {value}", "switch": f"switch {value}",
-            "number": f"number {value}"}[dim]
+    return {
+        "accountcode": f"accountcode {value}",
+        "country": f"country {value}",
+        "switch": f"switch {value}",
+        "number": f"number {value}",
+    }[dim]
 
 
 _DIM_COLUMNS = {"accountcode": "accountcode", "country": "country_code", "switch": "switch_id"}
 # The smallest rollups keyed on each dimension, per minute and per quarter hour.
 _MINUTE_TABLES = {"accountcode": MINUTE_ACCOUNT.name, "country": MINUTE.name}
-_QUARTER_TABLES = {"accountcode": HOUR_ACCOUNT.name, "country": "cdr_rollup_hour_country",
-                   "switch": "cdr_rollup_hour_cause"}
+_QUARTER_TABLES = {
+    "accountcode": HOUR_ACCOUNT.name,
+    "country": "cdr_rollup_hour_country",
+    "switch": "cdr_rollup_hour_cause",
+}
 
 
 # --- velocity -------------------------------------------------------------------------------------------
+
 
 def velocity(now: datetime, s: dict) -> list[Threat]:
     """Calls, minutes or cost per accountcode / destination country in sliding windows, above the limits."""
@@ -158,14 +186,19 @@ def velocity(now: datetime, s: dict) -> list[Threat]:
     for dim in ("accountcode", "country"):
         column = _DIM_COLUMNS[dim]
         longest = end - timedelta(minutes=max(WINDOWS))
-        rows = db.rows(f"""
+        rows = db.rows(
+            f"""
             SELECT r.{column} AS key, w.minutes AS win, sum(r.attempts) AS calls, sum(r.billsec_sum) / 60.0 AS minutes,
                    sum(r.buy_cost) AS cost
             FROM unnest(CAST(:windows AS int[])) AS w(minutes)
             JOIN {_MINUTE_TABLES[dim]} r ON r.bucket >= CAST(:end AS timestamptz) - make_interval(mins => w.minutes)
                                     AND r.bucket < :end
             WHERE r.bucket >= :longest AND r.{column} <> ''
-            GROUP BY 1, 2""", windows=list(WINDOWS), end=end, longest=longest)
+            GROUP BY 1, 2""",
+            windows=list(WINDOWS),
+            end=end,
+            longest=longest,
+        )
         for row in rows:
             for measure in ("calls", "minutes", "cost"):
                 limit = s[f"velocity_{dim}_{measure}_{row['win']}"]
@@ -177,14 +210,20 @@ def velocity(now: datetime, s: dict) -> list[Threat]:
                 if current is None or ratio > current.score:
                     start = end - timedelta(minutes=row["win"])
                     found[(dim, row["key"])] = Threat(
-                        "velocity", _subject(dim, row["key"]),
+                        "velocity",
+                        _subject(dim, row["key"]),
                         f"{measure.capitalize()} of {_subject(dim, row['key'])} in {row['win']} minutes",
                         f"{_num(value)} {measure} in the last {row['win']} minutes (limit {_num(limit)})",
-                        start, end, {dim: row["key"]}, score=ratio)
+                        start,
+                        end,
+                        {dim: row["key"]},
+                        score=ratio,
+                    )
     return list(found.values())
 
 
 # --- spike against the baseline -------------------------------------------------------------------------
+
 
 def robust_score(value: float, history: list[float]) -> tuple[float, float, float]:
     """(median, MAD, robust z-score) of ``value`` against ``history``; the MAD has a floor so that a flat
@@ -200,16 +239,23 @@ def spike(now: datetime, s: dict) -> list[Threat]:
     end = _floor_quarter(now)
     start = end - timedelta(hours=1)
     threats = []
-    covered = {r["k"] for r in db.rows("""
+    covered = {
+        r["k"]
+        for r in db.rows(
+            """
         SELECT d.k FROM generate_series(1, 28) AS d(k)
         WHERE EXISTS (SELECT 1 FROM cdr_rollup_hour r
                       WHERE r.bucket >= CAST(:start AS timestamptz) - make_interval(days => d.k)
                         AND r.bucket < CAST(:end AS timestamptz) - make_interval(days => d.k))""",
-        start=start, end=end)}
+            start=start,
+            end=end,
+        )
+    }
     if len(covered) < s["spike_min_history_days"]:
         return []
     for dim, column in _DIM_COLUMNS.items():
-        rows = db.rows(f"""
+        rows = db.rows(
+            f"""
             SELECT r.{column}::text AS key, d.k, sum(r.attempts) AS calls, sum(r.billsec_sum) / 60.0 AS minutes
             FROM generate_series(0, 28) AS d(k)
             JOIN {_QUARTER_TABLES[dim]} r ON r.bucket >= CAST(:start AS timestamptz) - make_interval(days => d.k)
@@ -217,7 +263,11 @@ def spike(now: datetime, s: dict) -> list[Threat]:
             WHERE r.{column}::text <> ''
               AND r.{column} IN (SELECT {column} FROM {_QUARTER_TABLES[dim]} WHERE bucket >= :start AND bucket < :end
                                  GROUP BY 1 HAVING sum(attempts) >= :min_calls)
-            GROUP BY 1, 2""", start=start, end=end, min_calls=s["spike_min_calls"])
+            GROUP BY 1, 2""",
+            start=start,
+            end=end,
+            min_calls=s["spike_min_calls"],
+        )
         by_key: dict[str, dict[int, dict]] = {}
         for row in rows:
             by_key.setdefault(row["key"], {})[row["k"]] = row
@@ -234,12 +284,19 @@ def spike(now: datetime, s: dict) -> list[Threat]:
                 if score < s["spike_score"] or value < s["spike_ratio"] * median or value <= 0:
                     continue
                 label = _subject(dim, _switch_name(key) if dim == "switch" else key)
-                threats.append(Threat(
-                    "spike", label, f"{measure.capitalize()} of {label} far above its usual hour",
-                    f"{_num(value)} {measure} in the hour against a median of {_num(median)} "
-                    f"(MAD {_num(mad)}, robust z {score:.1f}) over {len(history)} days",
-                    start, end, {"switch_id" if dim == "switch" else dim: int(key) if dim == "switch" else key},
-                    score=score / s["spike_score"]))
+                threats.append(
+                    Threat(
+                        "spike",
+                        label,
+                        f"{measure.capitalize()} of {label} far above its usual hour",
+                        f"{_num(value)} {measure} in the hour against a median of {_num(median)} "
+                        f"(MAD {_num(mad)}, robust z {score:.1f}) over {len(history)} days",
+                        start,
+                        end,
+                        {"switch_id" if dim == "switch" else dim: int(key) if dim == "switch" else key},
+                        score=score / s["spike_score"],
+                    )
+                )
                 break
     return threats
 
@@ -255,6 +312,7 @@ def _switch_name(switch_id: str) -> str:
 
 # --- new destination country ----------------------------------------------------------------------------
 
+
 def new_country(now: datetime, s: dict) -> list[Threat]:
     """Accountcodes with history (calls on several days) calling a country they have not called in the
     last 30 days."""
@@ -264,7 +322,8 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
     # No rollup crosses accountcodes with countries (it would hold about a row per call): the recent
     # pairs come from the calls of the window, and "called before" is one probe of the index on cdr
     # (accountcode, country_code, starting_date) per pair.
-    rows = db.rows("""
+    rows = db.rows(
+        """
         WITH recent AS (
             SELECT accountcode, country_code, count(*) AS calls, min(starting_date) AS first_call
             FROM cdr WHERE starting_date >= :start AND starting_date < :end AND accountcode <> '' AND country_code <> ''
@@ -280,17 +339,31 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
         WHERE NOT EXISTS (SELECT 1 FROM cdr h WHERE h.accountcode = r.accountcode AND h.country_code = r.country_code
                             AND h.starting_date >= :history_start AND h.starting_date < :start)
           AND r.calls >= :min_calls AND k.calls >= :min_history AND k.days >= :min_days""",
-        start=start, end=end, history_start=history_start, min_history=s["new_country_min_history_calls"],
-        min_calls=max(s["new_country_min_calls"], 1), min_days=s["new_country_min_history_days"])
-    return [Threat("new_country", f"accountcode {r['accountcode']} to {r['country_code']}",
-                   f"Accountcode {r['accountcode']} calls {r['country'] or r['country_code']} for the first time",
-                   f"{r['calls']} call(s) to {r['country'] or r['country_code']} since "
-                   f"{r['first_call']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
-                   start, end, {"accountcode": r["accountcode"], "country": r["country_code"]}, score=1.0)
-            for r in rows]
+        start=start,
+        end=end,
+        history_start=history_start,
+        min_history=s["new_country_min_history_calls"],
+        min_calls=max(s["new_country_min_calls"], 1),
+        min_days=s["new_country_min_history_days"],
+    )
+    return [
+        Threat(
+            "new_country",
+            f"accountcode {r['accountcode']} to {r['country_code']}",
+            f"Accountcode {r['accountcode']} calls {r['country'] or r['country_code']} for the first time",
+            f"{r['calls']} call(s) to {r['country'] or r['country_code']} since "
+            f"{r['first_call']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
+            start,
+            end,
+            {"accountcode": r["accountcode"], "country": r["country_code"]},
+            score=1.0,
+        )
+        for r in rows
+    ]
 
 
 # --- high-cost destinations -----------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=200_000)
 def number_category(number: str) -> str | None:
@@ -320,8 +393,12 @@ def add_high_cost_prefix(prefix: str, description: str = "") -> None:
     prefix = "".join((prefix or "").split()).lstrip("+")
     if not prefix.isdigit() or len(prefix) > 20:
         raise ValueError("A high-cost prefix is 1 to 20 digits, in international format.")
-    db.execute("INSERT INTO high_cost_prefix (prefix, description) VALUES (:p, :d) "
-               "ON CONFLICT (prefix) DO UPDATE SET description = excluded.description", p=prefix, d=description or "")
+    db.execute(
+        "INSERT INTO high_cost_prefix (prefix, description) VALUES (:p, :d) "
+        "ON CONFLICT (prefix) DO UPDATE SET description = excluded.description",
+        p=prefix,
+        d=description or "",
+    )
 
 
 def delete_high_cost_prefix(prefix: str) -> None:
@@ -331,14 +408,18 @@ def delete_high_cost_prefix(prefix: str) -> None:
 def high_cost_report(start: datetime, end: datetime) -> list[dict]:
     """Calls and cost to high-cost destinations in [start, end), per accountcode and category."""
     admin = {r["prefix"]: r["description"] for r in list_high_cost_prefixes()}
-    rows = db.rows("""
+    rows = db.rows(
+        """
         SELECT c.normalised_number AS number, COALESCE(c.accountcode, '') AS accountcode,
                max(c.country_code) AS country, count(*) AS calls, COALESCE(sum(c.billsec), 0) / 60.0 AS minutes,
                COALESCE(sum(c.buy_cost), 0) AS cost, COALESCE(sum(c.sell_cost), 0) AS revenue,
                COALESCE(sum(COALESCE(c.billsec / 60.0 * c.sell_rate, c.sell_cost)), 0) AS at_risk
         FROM cdr c WHERE c.starting_date >= :start AND c.starting_date < :end AND c.normalised_number IS NOT NULL
           AND length(c.normalised_number) >= 7
-        GROUP BY 1, 2""", start=start, end=end)
+        GROUP BY 1, 2""",
+        start=start,
+        end=end,
+    )
     totals: dict[tuple, dict] = {}
     for row in rows:
         number = row["number"]
@@ -346,9 +427,20 @@ def high_cost_report(start: datetime, end: datetime) -> list[dict]:
         category = f"admin list {own}" if own else number_category(number)
         if category is None:
             continue
-        entry = totals.setdefault((row["accountcode"], category), {
-            "accountcode": row["accountcode"], "category": category, "calls": 0, "minutes": Decimal(0),
-            "cost": Decimal(0), "revenue": Decimal(0), "at_risk": Decimal(0), "numbers": set(), "countries": set()})
+        entry = totals.setdefault(
+            (row["accountcode"], category),
+            {
+                "accountcode": row["accountcode"],
+                "category": category,
+                "calls": 0,
+                "minutes": Decimal(0),
+                "cost": Decimal(0),
+                "revenue": Decimal(0),
+                "at_risk": Decimal(0),
+                "numbers": set(),
+                "countries": set(),
+            },
+        )
         for measure in ("calls", "minutes", "cost", "revenue", "at_risk"):
             entry[measure] += row[measure]
         entry["numbers"].add(number)
@@ -383,66 +475,104 @@ def high_cost(now: datetime, s: dict) -> list[Threat]:
         filters = {"accountcode": row["accountcode"]}
         if len(row["prefix"]) >= 3:
             filters["prefix"] = row["prefix"]
-        threats.append(Threat(
-            "high_cost", f"accountcode {row['accountcode']} {row['category']}",
-            f"Accountcode {row['accountcode']} calls {row['category']} numbers",
-            f"{row['calls']} call(s), {_num(row['minutes'])} min to {row['numbers']} {row['category']} number(s) "
-            f"({row['countries'] or 'unknown country'}), e.g. +{row['sample_number']}",
-            start, end, filters, score=row["calls"] / max(s["high_cost_min_calls"], 1)))
+        threats.append(
+            Threat(
+                "high_cost",
+                f"accountcode {row['accountcode']} {row['category']}",
+                f"Accountcode {row['accountcode']} calls {row['category']} numbers",
+                f"{row['calls']} call(s), {_num(row['minutes'])} min to {row['numbers']} {row['category']} number(s) "
+                f"({row['countries'] or 'unknown country'}), e.g. +{row['sample_number']}",
+                start,
+                end,
+                filters,
+                score=row["calls"] / max(s["high_cost_min_calls"], 1),
+            )
+        )
     return threats
 
 
 # --- short-call bursts and repeated numbers ---------------------------------------------------------------
 
+
 def short_burst(now: datetime, s: dict) -> list[Threat]:
     end = _floor_minute(now) + timedelta(minutes=1)
     start = end - timedelta(minutes=s["short_burst_window_minutes"])
-    rows = db.rows("""SELECT accountcode, sum(short_calls) AS short, sum(answered) AS answered, sum(attempts) AS calls
+    rows = db.rows(
+        """SELECT accountcode, sum(short_calls) AS short, sum(answered) AS answered, sum(attempts) AS calls
                       FROM cdr_rollup_minute_account WHERE bucket >= :start AND bucket < :end AND accountcode <> ''
                       GROUP BY 1 HAVING sum(short_calls) >= :min_calls""",
-                   start=start, end=end, min_calls=max(s["short_burst_min_calls"], 1))
+        start=start,
+        end=end,
+        min_calls=max(s["short_burst_min_calls"], 1),
+    )
     threats = []
     for r in rows:
         share = r["short"] / r["answered"] if r["answered"] else 0
         if share < s["short_burst_ratio"]:
             continue
-        threats.append(Threat(
-            "short_burst", f"accountcode {r['accountcode']}",
-            f"Burst of short calls from accountcode {r['accountcode']}",
-            f"{r['short']} very short answered calls of {r['answered']} answered ({share:.0%}) in "
-            f"{s['short_burst_window_minutes']} minutes", start, end, {"accountcode": r["accountcode"], "short": True},
-            score=r["short"] / max(s["short_burst_min_calls"], 1)))
+        threats.append(
+            Threat(
+                "short_burst",
+                f"accountcode {r['accountcode']}",
+                f"Burst of short calls from accountcode {r['accountcode']}",
+                f"{r['short']} very short answered calls of {r['answered']} answered ({share:.0%}) in "
+                f"{s['short_burst_window_minutes']} minutes",
+                start,
+                end,
+                {"accountcode": r["accountcode"], "short": True},
+                score=r["short"] / max(s["short_burst_min_calls"], 1),
+            )
+        )
     return threats
 
 
 def repeat_number(now: datetime, s: dict) -> list[Threat]:
     end = now.astimezone(UTC)
     start = end - timedelta(minutes=s["repeat_window_minutes"])
-    rows = db.rows("""SELECT normalised_number AS number, count(*) AS calls,
+    rows = db.rows(
+        """SELECT normalised_number AS number, count(*) AS calls,
                              array_agg(DISTINCT COALESCE(accountcode, '')) AS accountcodes
                       FROM cdr WHERE starting_date >= :start AND starting_date < :end
                         AND normalised_number IS NOT NULL AND normalised_number <> ''
                       GROUP BY 1 HAVING count(*) >= :min_calls""",
-                   start=start, end=end, min_calls=max(s["repeat_min_calls"], 1))
+        start=start,
+        end=end,
+        min_calls=max(s["repeat_min_calls"], 1),
+    )
     threats = []
     for r in rows:
         codes = [c for c in r["accountcodes"] if c]
         filters = {"number": r["number"]}
         if len(codes) == 1:
             filters["accountcode"] = codes[0]
-        threats.append(Threat(
-            "repeat_number", f"number {r['number']}", f"+{r['number']} dialled {r['calls']} times",
-            f"{r['calls']} calls to +{r['number']} in {s['repeat_window_minutes']} minutes"
-            + (f" from accountcode(s) {', '.join(codes[:5])}" if codes else ""),
-            start, end, filters, score=r["calls"] / max(s["repeat_min_calls"], 1)))
+        threats.append(
+            Threat(
+                "repeat_number",
+                f"number {r['number']}",
+                f"+{r['number']} dialled {r['calls']} times",
+                f"{r['calls']} calls to +{r['number']} in {s['repeat_window_minutes']} minutes"
+                + (f" from accountcode(s) {', '.join(codes[:5])}" if codes else ""),
+                start,
+                end,
+                filters,
+                score=r["calls"] / max(s["repeat_min_calls"], 1),
+            )
+        )
     return threats
 
 
-DETECTORS = {"velocity": velocity, "spike": spike, "new_country": new_country, "high_cost": high_cost,
-             "short_burst": short_burst, "repeat_number": repeat_number}
+DETECTORS = {
+    "velocity": velocity,
+    "spike": spike,
+    "new_country": new_country,
+    "high_cost": high_cost,
+    "short_burst": short_burst,
+    "repeat_number": repeat_number,
+}
 
 
 # --- ranking ----------------------------------------------------------------------------------------------
+
 
 def _exposure(threat: Threat) -> None:
     """Fill the threat's calls, minutes, cost and cost at risk (minutes × sell rate) from its calls."""
@@ -469,10 +599,13 @@ def _exposure(threat: Threat) -> None:
         from data.settings import load_settings
 
         params["short_seconds"] = load_settings().short_call_seconds
-    row = db.rows(f"""SELECT count(*) AS calls, COALESCE(sum(c.billsec), 0) / 60.0 AS minutes,
+    row = db.rows(
+        f"""SELECT count(*) AS calls, COALESCE(sum(c.billsec), 0) / 60.0 AS minutes,
                              COALESCE(sum(c.buy_cost), 0) AS cost,
                              COALESCE(sum(COALESCE(c.billsec / 60.0 * c.sell_rate, c.sell_cost)), 0) AS at_risk
-                      FROM cdr c WHERE {' AND '.join(parts)}""", **params)[0]
+                      FROM cdr c WHERE {" AND ".join(parts)}""",
+        **params,
+    )[0]
     threat.calls, threat.minutes, threat.cost = row["calls"], Decimal(row["minutes"]), Decimal(row["cost"])
     threat.cost_at_risk = Decimal(row["at_risk"]).quantize(Decimal("0.00001"))
 
@@ -528,6 +661,7 @@ def _num(value) -> str:
 
 # --- the scheduled job ------------------------------------------------------------------------------------
 
+
 def run_job(now: datetime | None = None) -> dict:
     """The ``threats`` job: detect, record new threats (once per threat and hour), notify them."""
     from data.destination_alerts import admin_recipients
@@ -540,29 +674,52 @@ def run_job(now: datetime | None = None) -> dict:
     for threat in threats:
         flood_key = f"{threat.key}:{now.astimezone(UTC):%Y-%m-%dT%H}"
         with db.transaction() as conn:
-            event_id = conn.execute(text("""INSERT INTO threat_event (kind, subject, flood_key, detected_at,
+            event_id = conn.execute(
+                text("""INSERT INTO threat_event (kind, subject, flood_key, detected_at,
                                                  window_start, window_end, cost_at_risk, details)
                                 VALUES (:kind, :subject, :key, :now, :ws, :we, :risk, CAST(:details AS jsonb))
                                 ON CONFLICT (flood_key) DO NOTHING RETURNING id"""),
-                {"kind": threat.kind, "subject": threat.subject, "key": flood_key, "now": now,
-                 "ws": threat.window_start, "we": threat.window_end, "risk": threat.cost_at_risk,
-                 "details": json.dumps(threat.as_dict(), default=str)}).scalar()
+                {
+                    "kind": threat.kind,
+                    "subject": threat.subject,
+                    "key": flood_key,
+                    "now": now,
+                    "ws": threat.window_start,
+                    "we": threat.window_end,
+                    "risk": threat.cost_at_risk,
+                    "details": json.dumps(threat.as_dict(), default=str),
+                },
+            ).scalar()
         if event_id is None:
             continue
         new += 1
         recipients = admin_recipients() if recipients is None else recipients
-        body = "\n".join([threat.detail, "",
-                          f"Calls: {threat.calls}, minutes: {_num(threat.minutes)}, "
-                          f"estimated cost at risk: {_num(threat.cost_at_risk)}",
-                          f"Window: {threat.window_start:%Y-%m-%d %H:%M} to {threat.window_end:%H:%M} UTC",
-                          f"Calls: {cdr_search_link(threat)}"])
-        notify(recipients, f"Threat: {threat.title}", body, event=f"threat.{threat.kind}",
-               payload={"threat": threat.as_dict()}, dedup_key=f"threat:{flood_key}", broadcast="threat")
+        body = "\n".join(
+            [
+                threat.detail,
+                "",
+                f"Calls: {threat.calls}, minutes: {_num(threat.minutes)}, "
+                f"estimated cost at risk: {_num(threat.cost_at_risk)}",
+                f"Window: {threat.window_start:%Y-%m-%d %H:%M} to {threat.window_end:%H:%M} UTC",
+                f"Calls: {cdr_search_link(threat)}",
+            ]
+        )
+        notify(
+            recipients,
+            f"Threat: {threat.title}",
+            body,
+            event=f"threat.{threat.kind}",
+            payload={"threat": threat.as_dict()},
+            dedup_key=f"threat:{flood_key}",
+            broadcast="threat",
+        )
         db.execute("UPDATE threat_event SET notified_at = now() WHERE id = :id", id=event_id)
     return {"threats": len(threats), "new": new}
 
 
 def history(limit: int = 200) -> list[dict]:
-    return db.rows("""SELECT id, kind, subject, detected_at, window_start, window_end, cost_at_risk, details,
+    return db.rows(
+        """SELECT id, kind, subject, detected_at, window_start, window_end, cost_at_risk, details,
                              notified_at FROM threat_event ORDER BY detected_at DESC, id DESC LIMIT :limit""",
-                   limit=limit)
+        limit=limit,
+    )

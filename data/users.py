@@ -6,6 +6,7 @@ matches the stored hash (``user_and_stamp``, ``stamp_matches``). Any new passwor
 reset link, the shell — changes the hash, so every session made before it ends at its next request;
 the session that made the change takes the new stamp (``routes.auth.renew_session_stamp``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -93,38 +94,56 @@ def authenticate(username: str, password: str) -> User | None:
     return User(**row)
 
 
-def create_user(username: str, password: str, role: str, *, email: str | None = None,
-                timezone: str = "UTC", accountcodes: tuple[str, ...] = ()) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    email: str | None = None,
+    timezone: str = "UTC",
+    accountcodes: tuple[str, ...] = (),
+) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or not password:
         raise ValueError("username and password are required")
     with db.transaction() as conn:
         user_id = conn.execute(
-            text("INSERT INTO app_user (username, email, password_hash, role, timezone) "
-                 "VALUES (:u, :e, :h, :r, :tz) RETURNING id"),
+            text(
+                "INSERT INTO app_user (username, email, password_hash, role, timezone) "
+                "VALUES (:u, :e, :h, :r, :tz) RETURNING id"
+            ),
             {"u": username, "e": email, "h": generate_password_hash(password), "r": role, "tz": timezone},
         ).scalar()
         for code in accountcodes:
-            conn.execute(text("INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)"),
-                         {"c": code, "id": user_id})
+            conn.execute(
+                text("INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)"), {"c": code, "id": user_id}
+            )
         conn.execute(text("INSERT INTO rollup_timezone (tz) VALUES (:tz) ON CONFLICT DO NOTHING"), {"tz": timezone})
         # CDRs already stored for these accountcodes now belong to this customer.
         if accountcodes:
-            conn.execute(text("UPDATE cdr SET user_id = :id WHERE accountcode = ANY(:codes)"),
-                         {"id": user_id, "codes": list(accountcodes)})
+            conn.execute(
+                text("UPDATE cdr SET user_id = :id WHERE accountcode = ANY(:codes)"),
+                {"id": user_id, "codes": list(accountcodes)},
+            )
     return get_user(user_id)
 
 
 def set_password(user_id: int, password: str) -> None:
     with db.transaction() as conn:
-        conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
-                     {"h": generate_password_hash(password), "id": user_id})
+        conn.execute(
+            text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+            {"h": generate_password_hash(password), "id": user_id},
+        )
 
 
 def accountcodes_of(user_id: int) -> list[str]:
-    return [r["accountcode"] for r in db.rows(
-        "SELECT accountcode FROM user_accountcode WHERE user_id = :id ORDER BY accountcode", id=user_id)]
+    return [
+        r["accountcode"]
+        for r in db.rows(
+            "SELECT accountcode FROM user_accountcode WHERE user_id = :id ORDER BY accountcode", id=user_id
+        )
+    ]
 
 
 def ensure_first_admin(username: str, password: str | None) -> str | None:

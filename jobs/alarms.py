@@ -5,6 +5,7 @@
 - ``threats`` (every 5 minutes): detect threats, record and notify the new ones;
 - ``webhooks`` (every minute): send and retry webhook deliveries (retries survive restarts).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -43,9 +44,11 @@ def webhooks_job() -> dict:
 def scheduled_jobs() -> list:
     from jobs.scheduler import ScheduledJob
 
-    return [ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
-            ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
-            ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS)]
+    return [
+        ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
+        ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
+        ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
+    ]
 
 
 @click.command("test-alarm")

@@ -1,4 +1,5 @@
 """Shell commands: ``flask --app app COMMAND``."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@
 
 Importing this module registers the ``export-schedules`` job (jobs/cli.py imports it at startup).
 """
+
 from __future__ import annotations
 
 import click
@@ -40,16 +41,21 @@ def export_cdrs(template_name, time_from, time_to, out, accounts, reexport):
         if reexport is not None:
             result = store.reexport(reexport, actor)
         else:
-            flt = store.ExportFilter(time_start=store.parse_user_time(time_from, "--from"),
-                                     time_end=store.parse_user_time(time_to, "--to"), accounts=tuple(accounts))
+            flt = store.ExportFilter(
+                time_start=store.parse_user_time(time_from, "--from"),
+                time_end=store.parse_user_time(time_to, "--to"),
+                accounts=tuple(accounts),
+            )
             run = store.adhoc_run(store.get_template(template_name), flt)
             directory, file_name = _split_out(out)
             result = store.export_to_file(run, actor, directory=directory, file_name=file_name, confined=False)
     except (store.ExportRefused, TemplateError) as exc:
         raise click.ClickException(str(exc)) from None
     summary = result.summary
-    click.echo(f"{result.path}: {summary.total_records} CDRs, total cost {summary.total_cost}, "
-               f"sha256 {result.sha256} (export #{result.history_id})")  # fmt: skip
+    click.echo(
+        f"{result.path}: {summary.total_records} CDRs, total cost {summary.total_cost}, "
+        f"sha256 {result.sha256} (export #{result.history_id})"
+    )
     for cgrid, reason in list(summary.unexported.items())[:20]:
         click.echo(f"not exported {cgrid}: {reason}", err=True)
     if len(summary.unexported) > 20:
@@ -97,8 +103,13 @@ def list_templates():
 
 
 @click.command("export-schedules")
-@click.option("--wait", type=float, default=store.HORIZON_WAIT_SECONDS, show_default=True,
-              help="Seconds to wait for in-flight imports to commit.")
+@click.option(
+    "--wait",
+    type=float,
+    default=store.HORIZON_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to wait for in-flight imports to commit.",
+)
 def export_schedules(wait):
     """Run the due scheduled exports now."""
     click.echo(store.run_due_schedules(wait_seconds=wait))

@@ -1,4 +1,5 @@
 """Shell commands of the ingest: ``import-cdr``, ``collect``, ``switch-key``, ``demo-data``."""
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,10 @@ class TerminalProgress:
         self.last = now
         rate = summary.rows_read / max(now - self.started, 1e-6)
         share = f" ({100 * position / self.total:.0f}%)" if self.total else ""
-        sys.stderr.write(f"\r{summary.rows_read:,} rows read{share} · accepted {summary.accepted:,} · "
-                         f"duplicates {summary.duplicates:,} · rejected {summary.rejected:,} · {rate:,.0f} rows/s ")
+        sys.stderr.write(
+            f"\r{summary.rows_read:,} rows read{share} · accepted {summary.accepted:,} · "
+            f"duplicates {summary.duplicates:,} · rejected {summary.rejected:,} · {rate:,.0f} rows/s "
+        )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -61,8 +64,9 @@ def import_cdr(path, fmt, switch, dry_run):
     finally:
         progress.close()
     verb = "checked (dry run, nothing stored)" if dry_run else f"imported as import {summary.import_id}"
-    click.echo(f"{summary.rows_read} rows of {summary.format} {verb} in {summary.seconds:.1f} s "
-               f"({summary.rate:,.0f} rows/s)")
+    click.echo(
+        f"{summary.rows_read} rows of {summary.format} {verb} in {summary.seconds:.1f} s ({summary.rate:,.0f} rows/s)"
+    )
     print_rejects(summary)
     click.echo(summary.line())
 
@@ -125,4 +129,3 @@ def collect_command(config):
 
 
 COMMANDS = [import_cdr, switch_key, demo_data, collect_command]
-

@@ -1,4 +1,5 @@
 """Scheduled jobs of the ingest: the CDR-Pusher table mover, the watched folder, the collectors."""
+
 from __future__ import annotations
 
 from data.ingest.cdr_import import move_pending
@@ -10,8 +11,11 @@ from jobs.scheduler import ScheduledJob, register
 
 def cdr_import_job() -> dict:
     summary = move_pending()
-    return {"moved": 0} if summary is None else {"import_id": summary.import_id, "rows": summary.rows_read,
-                                                  "summary": summary.line()}
+    return (
+        {"moved": 0}
+        if summary is None
+        else {"import_id": summary.import_id, "rows": summary.rows_read, "summary": summary.line()}
+    )
 
 
 def import_folder_job() -> dict:

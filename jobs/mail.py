@@ -1,4 +1,5 @@
 """Mail jobs (the outbox sender, the report dispatcher) and shell commands (send-daily-report, mail-debug)."""
+
 from __future__ import annotations
 
 import sys
@@ -28,14 +29,18 @@ def _state_line(result: dict) -> str:
     state = result["state"] or {}
     if state.get("sent_at"):
         return f"sent ({state.get('smtp_reply') or 'accepted'})"
-    return (f"queued, not sent yet ({state.get('last_error') or 'waiting'}); "
-            "the mail-outbox job retries it")
+    return f"queued, not sent yet ({state.get('last_error') or 'waiting'}); the mail-outbox job retries it"
 
 
 @click.command("send-daily-report")
 @click.option("--user", "username", default=None, help="Only this user (default: every user whose daily report is on).")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The local day to report (default: yesterday in each user's time zone).")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The local day to report (default: yesterday in each user's time zone).",
+)
 def send_daily_report(username, day):
     """Send the daily report now."""
     report_day: date | None = day.date() if day else None
@@ -45,21 +50,26 @@ def send_daily_report(username, day):
             raise click.ClickException(f"no user named {username!r}")
         users = [user]
     else:
-        users = [mail_reports.report_user(r["id"]) for r in db.rows(
-            "SELECT id FROM app_user WHERE is_active ORDER BY id")]
+        users = [
+            mail_reports.report_user(r["id"]) for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")
+        ]
         users = [u for u in users if mail_reports.schedules_of(u.id)["daily"] and u.recipients]
         if not users:
             click.echo("no active user with a daily report on and an e-mail address")
     failures = 0
     for user in users:
         if not user.recipients:
-            click.echo(f"{user.username}: no e-mail address (set one, or add report addresses on the Mail report "
-                       "page)", err=True)
+            click.echo(
+                f"{user.username}: no e-mail address (set one, or add report addresses on the Mail report page)",
+                err=True,
+            )
             failures += 1
             continue
         result = mail_reports.send_report_now(user, "daily", report_day, flood_control=False)
-        click.echo(f"{user.username}: daily report {result['period'].short} to {', '.join(result['recipients'])}: "
-                   f"{_state_line(result)}")
+        click.echo(
+            f"{user.username}: daily report {result['period'].short} to {', '.join(result['recipients'])}: "
+            f"{_state_line(result)}"
+        )
         failures += not (result["state"] or {}).get("sent_at")
     sys.exit(1 if failures else 0)
 
@@ -77,4 +87,3 @@ def mail_debug(to):
 
 
 COMMANDS = [send_daily_report, mail_debug]
-

@@ -1,4 +1,5 @@
 """Rating's shell command (``flask --app app rerate``) and its scheduled job ("rerate", every minute)."""
+
 from __future__ import annotations
 
 import click
@@ -23,8 +24,9 @@ def _customer_id(value: str | None) -> int | None:
         return None
     from data import db
 
-    found = db.scalar("SELECT id FROM app_user WHERE username = :v OR id::text = :v ORDER BY username = :v DESC "
-                      "LIMIT 1", v=value)
+    found = db.scalar(
+        "SELECT id FROM app_user WHERE username = :v OR id::text = :v ORDER BY username = :v DESC LIMIT 1", v=value
+    )
     if found is None:
         raise click.BadParameter(f"no user {value!r}", param_hint="--customer")
     return found
@@ -42,12 +44,15 @@ def rerate_command(start, end, customer, run_now):
     user_id = _customer_id(customer)
     if run_now:
         result = rating.rerate(start.date(), end.date(), user_id)
-        click.echo(f"re-rated {result['calls']:,} calls over {result['days']} day(s): {result['changed']:,} changed "
-                   f"({result['seconds']:.1f} s)")
+        click.echo(
+            f"re-rated {result['calls']:,} calls over {result['days']} day(s): {result['changed']:,} changed "
+            f"({result['seconds']:.1f} s)"
+        )
     else:
         request_id = rating.queue_rerate(start.date(), end.date(), user_id, requested_by="cli")
-        click.echo(f"queued re-rating request {request_id}: the rerate job runs it within a minute "
-                   "(or run it now with --now)")
+        click.echo(
+            f"queued re-rating request {request_id}: the rerate job runs it within a minute (or run it now with --now)"
+        )
 
 
 COMMANDS = (rerate_command,)

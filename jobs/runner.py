@@ -1,4 +1,5 @@
 """Runs one tick of a job: claimed once across processes, locked, recorded, never fatal."""
+
 from __future__ import annotations
 
 import logging

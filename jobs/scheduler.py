@@ -3,6 +3,7 @@
 Triggers are aligned on the epoch, so every process fires at the same instants and computes the
 same tick; ``run_job`` lets one of them run it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,8 +81,14 @@ def build_scheduler(blocking: bool = False):
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone.utc)
     for job in JOBS:
         scheduler.add_job(
-            tick_job, IntervalTrigger(seconds=job.period_seconds, start_date=EPOCH), args=[job],
-            id=job.name, name=job.name, coalesce=True, max_instances=1, misfire_grace_time=job.period_seconds,
+            tick_job,
+            IntervalTrigger(seconds=job.period_seconds, start_date=EPOCH),
+            args=[job],
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=job.period_seconds,
         )
     return scheduler
 

@@ -1,4 +1,5 @@
 """Alembic environment: the URL comes from Dialstat's own database module (embedded or DATABASE_URL)."""
+
 from alembic import context
 
 from data import db

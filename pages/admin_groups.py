@@ -1,4 +1,5 @@
 """Groups (admins): a group grants pages and features; a customer inherits their groups' permissions."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
@@ -8,18 +9,27 @@ from data import acl
 
 dash.register_page(__name__, path="/admin/groups", name="Groups and permissions", order=101, admin_only=True)
 
-GROUP_COLUMNS = [("name", "Group"), ("description", "Description"), ("members", "Members"),
-                 ("permissions", "Permissions")]
+GROUP_COLUMNS = [
+    ("name", "Group"),
+    ("description", "Description"),
+    ("members", "Members"),
+    ("permissions", "Permissions"),
+]
 
 
 def group_options() -> list[dict]:
     return [{"label": "New group…", "value": "new"}] + [
-        {"label": g["name"], "value": str(g["id"])} for g in acl.list_groups()]
+        {"label": g["name"], "value": str(g["id"])} for g in acl.list_groups()
+    ]
 
 
 def groups_table():
-    return table(acl.list_groups(), GROUP_COLUMNS, "No group yet: every customer sees every customer page.",
-                 table_id="admin-groups-table")
+    return table(
+        acl.list_groups(),
+        GROUP_COLUMNS,
+        "No group yet: every customer sees every customer page.",
+        table_id="admin-groups-table",
+    )
 
 
 def permission_options() -> list[dict]:
@@ -27,24 +37,39 @@ def permission_options() -> list[dict]:
 
 
 def layout(**_query):
-    form = dbc.Card(dbc.CardBody([
-        form_row("Group", dbc.Select(id="admin-group-select", options=group_options(), value="new")),
-        html.Hr(),
-        form_row("Name", dbc.Input(id="admin-group-name", maxlength=100)),
-        form_row("Description", dbc.Input(id="admin-group-description", maxlength=500)),
-        form_row("Permissions", dbc.Checklist(id="admin-group-permissions", options=permission_options(), value=[]),
-                 "Pages and features its members may use. Admin pages are for admins only; the profile page "
-                 "is open to everyone."),
-        dbc.ButtonGroup([
-            dbc.Button("Save", id="admin-group-save", color="primary", size="sm"),
-            dbc.Button("Delete", id="admin-group-delete", color="danger", size="sm", outline=True),
-        ], className="mt-2"),
-        html.Div(id="admin-group-message", className="mt-2"),
-    ]), className="mb-3")
-    return html.Div([
-        html.H2("Groups and permissions"),
-        html.P("A customer in no group sees every customer page and may use the API. A customer in one or more "
-               "groups gets what their groups grant, and nothing else. Admins have every permission.",
-               className="small text-body-secondary"),
-        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),
-    ])
+    form = dbc.Card(
+        dbc.CardBody(
+            [
+                form_row("Group", dbc.Select(id="admin-group-select", options=group_options(), value="new")),
+                html.Hr(),
+                form_row("Name", dbc.Input(id="admin-group-name", maxlength=100)),
+                form_row("Description", dbc.Input(id="admin-group-description", maxlength=500)),
+                form_row(
+                    "Permissions",
+                    dbc.Checklist(id="admin-group-permissions", options=permission_options(), value=[]),
+                    "Pages and features its members may use. Admin pages are for admins only; the profile page "
+                    "is open to everyone.",
+                ),
+                dbc.ButtonGroup(
+                    [
+                        dbc.Button("Save", id="admin-group-save", color="primary", size="sm"),
+                        dbc.Button("Delete", id="admin-group-delete", color="danger", size="sm", outline=True),
+                    ],
+                    className="mt-2",
+                ),
+                html.Div(id="admin-group-message", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            html.H2("Groups and permissions"),
+            html.P(
+                "A customer in no group sees every customer page and may use the API. A customer in one or more "
+                "groups gets what their groups grant, and nothing else. Admins have every permission.",
+                className="small text-body-secondary",
+            ),
+            dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Settings (admins): the number normalisation plan, with a "try a number" box, and the hangup causes."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
@@ -24,44 +25,81 @@ def plan_inputs():
     for row in describe_plan(effective_number_plan()):
         name, label = row["field"], row["name"]
         note = " (changed here, overrides the environment)" if row["overridden"] else ""
-        rows.append(form_row(label, dbc.Input(id=f"admin-plan-{name}", value=str(row["value"]), debounce=False),
-                             HELP[name] + note))
+        rows.append(
+            form_row(
+                label, dbc.Input(id=f"admin-plan-{name}", value=str(row["value"]), debounce=False), HELP[name] + note
+            )
+        )
     return rows
 
 
 def causes_table():
-    return table(admin.hangup_causes(), [("code", "Q.850"), ("name", "Cause"), ("class", "Class"),
-                                         ("sip_response", "SIP"), ("ner_success", "NER success")])
+    return table(
+        admin.hangup_causes(),
+        [
+            ("code", "Q.850"),
+            ("name", "Cause"),
+            ("class", "Class"),
+            ("sip_response", "SIP"),
+            ("ner_success", "NER success"),
+        ],
+    )
 
 
 assert set(HELP) == set(FIELDS), "every number plan setting has its help text"
 
 
 def layout(**_query):
-    plan = dbc.Card(dbc.CardBody([
-        html.H5("Number normalisation", className="card-title"),
-        html.P("Applied to every call imported from now on. Stored calls keep the country they were given; "
-               "re-import or re-rate to apply a new plan to them.", className="small text-body-secondary"),
-        html.Div(plan_inputs(), id="admin-plan-inputs"),
-        dbc.ButtonGroup([
-            dbc.Button("Save", id="admin-plan-save", color="primary", size="sm"),
-            dbc.Button("Back to the environment's values", id="admin-plan-reset", color="secondary", size="sm",
-                       outline=True),
-        ]),
-        html.Div(id="admin-plan-message", className="mt-2"),
-    ]), className="mb-3")
-    try_box = dbc.Card(dbc.CardBody([
-        html.H5("Try a number", className="card-title"),
-        dbc.InputGroup([
-            dbc.Input(id="admin-plan-try-number", placeholder="+34 650 104 877", maxlength=64),
-            dbc.Button("Normalise", id="admin-plan-try", color="secondary"),
-        ], size="sm", className="mb-2"),
-        html.P("With the values in the form, saved or not.", className="small text-body-secondary"),
-        html.Div(id="admin-plan-try-result"),
-    ]), className="mb-3")
-    return html.Div([
-        html.H2("Settings"),
-        dbc.Row([dbc.Col(plan, lg=6), dbc.Col(try_box, lg=6)]),
-        html.H4("Hangup causes", className="mt-3"),
-        html.Div(causes_table(), id="admin-hangup-causes"),
-    ])
+    plan = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Number normalisation", className="card-title"),
+                html.P(
+                    "Applied to every call imported from now on. Stored calls keep the country they were given; "
+                    "re-import or re-rate to apply a new plan to them.",
+                    className="small text-body-secondary",
+                ),
+                html.Div(plan_inputs(), id="admin-plan-inputs"),
+                dbc.ButtonGroup(
+                    [
+                        dbc.Button("Save", id="admin-plan-save", color="primary", size="sm"),
+                        dbc.Button(
+                            "Back to the environment's values",
+                            id="admin-plan-reset",
+                            color="secondary",
+                            size="sm",
+                            outline=True,
+                        ),
+                    ]
+                ),
+                html.Div(id="admin-plan-message", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    try_box = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Try a number", className="card-title"),
+                dbc.InputGroup(
+                    [
+                        dbc.Input(id="admin-plan-try-number", placeholder="+34 650 104 877", maxlength=64),
+                        dbc.Button("Normalise", id="admin-plan-try", color="secondary"),
+                    ],
+                    size="sm",
+                    className="mb-2",
+                ),
+                html.P("With the values in the form, saved or not.", className="small text-body-secondary"),
+                html.Div(id="admin-plan-try-result"),
+            ]
+        ),
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            html.H2("Settings"),
+            dbc.Row([dbc.Col(plan, lg=6), dbc.Col(try_box, lg=6)]),
+            html.H4("Hangup causes", className="mt-3"),
+            html.Div(causes_table(), id="admin-hangup-causes"),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Switches (admins): name, IP, source type, time zone of naive times, and the push API key."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -8,13 +9,20 @@ from data import admin
 
 dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, admin_only=True)
 
-SWITCH_COLUMNS = [("id", "Id"), ("name", "Name"), ("ip", "IP"), ("source_type_name", "Source type"),
-                  ("timezone", "Time zone"), ("has_push_key", "Push key")]
+SWITCH_COLUMNS = [
+    ("id", "Id"),
+    ("name", "Name"),
+    ("ip", "IP"),
+    ("source_type_name", "Source type"),
+    ("timezone", "Time zone"),
+    ("has_push_key", "Push key"),
+]
 
 
 def switch_options() -> list[dict]:
     return [{"label": "New switch…", "value": "new"}] + [
-        {"label": f"{s['name']} ({s['ip']})", "value": str(s["id"])} for s in admin.list_switches()]
+        {"label": f"{s['name']} ({s['ip']})", "value": str(s["id"])} for s in admin.list_switches()
+    ]
 
 
 def switches_table():
@@ -22,24 +30,49 @@ def switches_table():
 
 
 def layout(**_query):
-    form = dbc.Card(dbc.CardBody([
-        form_row("Switch", dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
-        html.Hr(),
-        form_row("Name", dbc.Input(id="admin-switch-name", maxlength=200)),
-        form_row("IP address", dbc.Input(id="admin-switch-ip", maxlength=200),
-                 "What imports and CDR-Pusher give as the switch (an address or a host name)."),
-        form_row("Source type", dbc.Select(id="admin-switch-source-type", value="0", options=[
-            {"label": t["name"], "value": str(t["id"])} for t in admin.source_types()])),
-        form_row("Time zone", dcc.Dropdown(id="admin-switch-timezone", options=admin.timezone_names(), value="UTC",
-                                           clearable=False),
-                 "How the switch's times without an offset are read."),
-        dbc.ButtonGroup([
-            dbc.Button("Save", id="admin-switch-save", color="primary", size="sm"),
-            dbc.Button("New push API key", id="admin-switch-rotate", color="warning", size="sm", outline=True),
-        ], className="mt-2"),
-        html.Div(id="admin-switch-message", className="mt-2"),
-    ]), className="mb-3")
-    return html.Div([
-        html.H2("Switches"),
-        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)]),
-    ])
+    form = dbc.Card(
+        dbc.CardBody(
+            [
+                form_row("Switch", dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
+                html.Hr(),
+                form_row("Name", dbc.Input(id="admin-switch-name", maxlength=200)),
+                form_row(
+                    "IP address",
+                    dbc.Input(id="admin-switch-ip", maxlength=200),
+                    "What imports and CDR-Pusher give as the switch (an address or a host name).",
+                ),
+                form_row(
+                    "Source type",
+                    dbc.Select(
+                        id="admin-switch-source-type",
+                        value="0",
+                        options=[{"label": t["name"], "value": str(t["id"])} for t in admin.source_types()],
+                    ),
+                ),
+                form_row(
+                    "Time zone",
+                    dcc.Dropdown(
+                        id="admin-switch-timezone", options=admin.timezone_names(), value="UTC", clearable=False
+                    ),
+                    "How the switch's times without an offset are read.",
+                ),
+                dbc.ButtonGroup(
+                    [
+                        dbc.Button("Save", id="admin-switch-save", color="primary", size="sm"),
+                        dbc.Button(
+                            "New push API key", id="admin-switch-rotate", color="warning", size="sm", outline=True
+                        ),
+                    ],
+                    className="mt-2",
+                ),
+                html.Div(id="admin-switch-message", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            html.H2("Switches"),
+            dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)]),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Users and customers (admins): create, edit and disable users; role, accountcodes, groups, VoIP plan."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -8,15 +9,24 @@ from data import acl, admin
 
 dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, admin_only=True)
 
-USER_COLUMNS = [("username", "Username"), ("role", "Role"), ("is_active", "Active"), ("email", "E-mail"),
-                ("accountcodes", "Accountcodes"), ("groups", "Groups"), ("voip_plan", "VoIP plan"),
-                ("timezone", "Time zone"), ("last_login_at", "Last login")]
+USER_COLUMNS = [
+    ("username", "Username"),
+    ("role", "Role"),
+    ("is_active", "Active"),
+    ("email", "E-mail"),
+    ("accountcodes", "Accountcodes"),
+    ("groups", "Groups"),
+    ("voip_plan", "VoIP plan"),
+    ("timezone", "Time zone"),
+    ("last_login_at", "Last login"),
+]
 
 
 def user_options() -> list[dict]:
     return [{"label": "New user…", "value": "new"}] + [
         {"label": f"{u['username']} ({u['role']}{'' if u['is_active'] else ', disabled'})", "value": str(u["id"])}
-        for u in admin.list_users()]
+        for u in admin.list_users()
+    ]
 
 
 def users_table():
@@ -26,44 +36,94 @@ def users_table():
 def user_form() -> dbc.Card:
     groups = acl.list_groups()
     plans = admin.list_voip_plans()
-    return dbc.Card(dbc.CardBody([
-        form_row("User", dbc.Select(id="admin-user-select", options=user_options(), value="new")),
-        html.Hr(),
-        form_row("Username", dbc.Input(id="admin-user-username", maxlength=150, autocomplete="off")),
-        form_row("Password", dbc.Input(id="admin-user-password", type="password", autocomplete="new-password"),
-                 "At least 8 characters. When editing, leave empty to keep the current one."),
-        form_row("Role", dbc.Select(id="admin-user-role", value="customer",
-                                    options=[{"label": "Customer", "value": "customer"},
-                                             {"label": "Admin", "value": "admin"}])),
-        form_row("Active", dbc.Switch(id="admin-user-active", value=True), "A disabled user cannot log in."),
-        form_row("Full name", dbc.Input(id="admin-user-full-name", maxlength=200)),
-        form_row("E-mail", dbc.Input(id="admin-user-email", type="email", maxlength=254),
-                 "For password resets and mailed reports."),
-        form_row("Report e-mails", dbc.Textarea(id="admin-user-report-emails", rows=2, maxLength=5000,
-                                                placeholder="one address per line"),
-                 "Where the mailed reports go, besides the user's own address."),
-        form_row("Time zone", dcc.Dropdown(id="admin-user-timezone", options=admin.timezone_names(), value="UTC",
-                                           clearable=False)),
-        form_row("Accountcodes", dbc.Input(id="admin-user-accountcodes", placeholder="1001, 1002", debounce=True),
-                 "The accountcodes of the customer's calls, separated by commas."),
-        html.Div(id="admin-user-codes-hint", className="small mb-2"),
-        form_row("", dbc.Checkbox(id="admin-user-reassign", value=True,
-                                  label="Re-assign the calls already stored with these accountcodes")),
-        form_row("Groups", dbc.Checklist(id="admin-user-groups", options=[
-            {"label": g["name"], "value": g["id"]} for g in groups]),
-            "Customers in no group see every customer page."),
-        form_row("VoIP plan", dbc.Select(id="admin-user-plan", value="", options=[
-            {"label": "(none)", "value": ""}, *({"label": p["name"], "value": str(p["id"])} for p in plans)])),
-        dbc.Button("Save", id="admin-user-save", color="primary", size="sm", className="mt-2"),
-        html.Div(id="admin-user-message", className="mt-2"),
-    ]), className="mb-3")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                form_row("User", dbc.Select(id="admin-user-select", options=user_options(), value="new")),
+                html.Hr(),
+                form_row("Username", dbc.Input(id="admin-user-username", maxlength=150, autocomplete="off")),
+                form_row(
+                    "Password",
+                    dbc.Input(id="admin-user-password", type="password", autocomplete="new-password"),
+                    "At least 8 characters. When editing, leave empty to keep the current one.",
+                ),
+                form_row(
+                    "Role",
+                    dbc.Select(
+                        id="admin-user-role",
+                        value="customer",
+                        options=[{"label": "Customer", "value": "customer"}, {"label": "Admin", "value": "admin"}],
+                    ),
+                ),
+                form_row("Active", dbc.Switch(id="admin-user-active", value=True), "A disabled user cannot log in."),
+                form_row("Full name", dbc.Input(id="admin-user-full-name", maxlength=200)),
+                form_row(
+                    "E-mail",
+                    dbc.Input(id="admin-user-email", type="email", maxlength=254),
+                    "For password resets and mailed reports.",
+                ),
+                form_row(
+                    "Report e-mails",
+                    dbc.Textarea(
+                        id="admin-user-report-emails", rows=2, maxLength=5000, placeholder="one address per line"
+                    ),
+                    "Where the mailed reports go, besides the user's own address.",
+                ),
+                form_row(
+                    "Time zone",
+                    dcc.Dropdown(
+                        id="admin-user-timezone", options=admin.timezone_names(), value="UTC", clearable=False
+                    ),
+                ),
+                form_row(
+                    "Accountcodes",
+                    dbc.Input(id="admin-user-accountcodes", placeholder="1001, 1002", debounce=True),
+                    "The accountcodes of the customer's calls, separated by commas.",
+                ),
+                html.Div(id="admin-user-codes-hint", className="small mb-2"),
+                form_row(
+                    "",
+                    dbc.Checkbox(
+                        id="admin-user-reassign",
+                        value=True,
+                        label="Re-assign the calls already stored with these accountcodes",
+                    ),
+                ),
+                form_row(
+                    "Groups",
+                    dbc.Checklist(
+                        id="admin-user-groups", options=[{"label": g["name"], "value": g["id"]} for g in groups]
+                    ),
+                    "Customers in no group see every customer page.",
+                ),
+                form_row(
+                    "VoIP plan",
+                    dbc.Select(
+                        id="admin-user-plan",
+                        value="",
+                        options=[
+                            {"label": "(none)", "value": ""},
+                            *({"label": p["name"], "value": str(p["id"])} for p in plans),
+                        ],
+                    ),
+                ),
+                dbc.Button("Save", id="admin-user-save", color="primary", size="sm", className="mt-2"),
+                html.Div(id="admin-user-message", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
 
 
 def layout(**_query):
-    return html.Div([
-        html.H2("Users and customers"),
-        dbc.Row([
-            dbc.Col(user_form(), lg=5),
-            dbc.Col(html.Div(users_table(), id="admin-users"), lg=7),
-        ]),
-    ])
+    return html.Div(
+        [
+            html.H2("Users and customers"),
+            dbc.Row(
+                [
+                    dbc.Col(user_form(), lg=5),
+                    dbc.Col(html.Div(users_table(), id="admin-users"), lg=7),
+                ]
+            ),
+        ]
+    )

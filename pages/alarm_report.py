@@ -1,28 +1,53 @@
 """Alarm report: every evaluation that fired, with the measured value, the comparison value, the
 threshold and the period; each firing can be acknowledged."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 dash.register_page(__name__, path="/alarm-report", name="Alarm report", order=81)
 
-RANGES = [{"label": "Last 24 hours", "value": 1}, {"label": "Last 7 days", "value": 7},
-          {"label": "Last 30 days", "value": 30}, {"label": "Last 90 days", "value": 90},
-          {"label": "Everything", "value": 0}]
+RANGES = [
+    {"label": "Last 24 hours", "value": 1},
+    {"label": "Last 7 days", "value": 7},
+    {"label": "Last 30 days", "value": 30},
+    {"label": "Last 90 days", "value": 90},
+    {"label": "Everything", "value": 0},
+]
 
 
 def layout(**query):
-    return html.Div([
-        html.H2("Alarm report"),
-        dcc.Store(id="alarm-report-version", data=0),
-        dbc.Card(dbc.CardBody(dbc.Row([
-            dbc.Col(dcc.Dropdown(id="alarm-report-alarm", placeholder="All alarms"), md=3),
-            dbc.Col(dcc.Dropdown(id="alarm-report-range", options=RANGES, value=int(query.get("days", 30) or 0),
-                                 clearable=False), md=2),
-            dbc.Col(dbc.Switch(id="alarm-report-unacked", label="Unacknowledged only", value=False), md="auto"),
-            dbc.Col(dbc.Switch(id="alarm-report-dry", label="Include dry runs", value=True), md="auto"),
-            dbc.Col(html.Small(id="alarm-report-count", className="text-body-secondary"), md="auto"),
-        ], className="g-2 align-items-center")), className="mb-3"),
-        html.Div(id="alarm-report-feedback"),
-        dcc.Loading(html.Div(id="alarm-report-table-wrap")),
-    ])
+    return html.Div(
+        [
+            html.H2("Alarm report"),
+            dcc.Store(id="alarm-report-version", data=0),
+            dbc.Card(
+                dbc.CardBody(
+                    dbc.Row(
+                        [
+                            dbc.Col(dcc.Dropdown(id="alarm-report-alarm", placeholder="All alarms"), md=3),
+                            dbc.Col(
+                                dcc.Dropdown(
+                                    id="alarm-report-range",
+                                    options=RANGES,
+                                    value=int(query.get("days", 30) or 0),
+                                    clearable=False,
+                                ),
+                                md=2,
+                            ),
+                            dbc.Col(
+                                dbc.Switch(id="alarm-report-unacked", label="Unacknowledged only", value=False),
+                                md="auto",
+                            ),
+                            dbc.Col(dbc.Switch(id="alarm-report-dry", label="Include dry runs", value=True), md="auto"),
+                            dbc.Col(html.Small(id="alarm-report-count", className="text-body-secondary"), md="auto"),
+                        ],
+                        className="g-2 align-items-center",
+                    )
+                ),
+                className="mb-3",
+            ),
+            html.Div(id="alarm-report-feedback"),
+            dcc.Loading(html.Div(id="alarm-report-table-wrap")),
+        ]
+    )

@@ -1,5 +1,6 @@
 """Alarms: the list of the user's alarms (a customer: their own), the add/edit form with "test
 alarm", and, for admins, the webhooks alarms can post to."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -12,47 +13,83 @@ dash.register_page(__name__, path="/alarms", name="Alarms", order=80)
 
 
 def _causes() -> list[dict]:
-    return [{"label": f"{r['code']} {r['name']}", "value": r["code"]}
-            for r in db.rows("SELECT code, name FROM hangup_cause ORDER BY code")]
+    return [
+        {"label": f"{r['code']} {r['name']}", "value": r["code"]}
+        for r in db.rows("SELECT code, name FROM hangup_cause ORDER BY code")
+    ]
 
 
 def _webhooks_card() -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader("Webhooks"),
-        dbc.CardBody([
-            html.P(["Each notification is a JSON POST signed with HMAC-SHA256 of the body under the webhook's "
-                    "secret, in the header ", html.Code("X-Dialstat-Signature: sha256=<hex>"),
-                    "; 5 s timeout, retried with backoff. Alarms choose theirs; threats and destination alerts go "
-                    "to the webhooks subscribed to them."], className="small"),
-            dcc.Store(id="webhook-edit-id"),
-            dbc.Row([
-                dbc.Col(dbc.Input(id="webhook-name", placeholder="Name"), md=2),
-                dbc.Col(dbc.Input(id="webhook-url", placeholder="https://example.net/hook"), md=4),
-                dbc.Col(dbc.Input(id="webhook-secret", placeholder="Secret (empty: generated / unchanged)"), md=3),
-                dbc.Col(dbc.Checklist(id="webhook-events", inline=True, value=["threat", "destination_alert"],
-                                      options=[{"label": "Threats", "value": "threat"},
-                                               {"label": "Destination alerts", "value": "destination_alert"}]),
-                        md="auto"),
-                dbc.Col(dbc.Button("Add webhook", id="webhook-save", color="secondary"), md="auto"),
-            ], className="g-2 align-items-center"),
-            html.Div(id="webhook-feedback", className="mt-2"),
-            html.Div(id="webhook-list", className="mt-2"),
-            html.H6("Latest deliveries", className="mt-3"),
-            html.Div(id="webhook-deliveries"),
-        ]),
-    ], className="mb-3")
+    return dbc.Card(
+        [
+            dbc.CardHeader("Webhooks"),
+            dbc.CardBody(
+                [
+                    html.P(
+                        [
+                            "Each notification is a JSON POST signed with HMAC-SHA256 of the body under the webhook's "
+                            "secret, in the header ",
+                            html.Code("X-Dialstat-Signature: sha256=<hex>"),
+                            "; 5 s timeout, retried with backoff. Alarms choose theirs; threats and destination "
+                            "alerts go to the webhooks subscribed to them.",
+                        ],
+                        className="small",
+                    ),
+                    dcc.Store(id="webhook-edit-id"),
+                    dbc.Row(
+                        [
+                            dbc.Col(dbc.Input(id="webhook-name", placeholder="Name"), md=2),
+                            dbc.Col(dbc.Input(id="webhook-url", placeholder="https://example.net/hook"), md=4),
+                            dbc.Col(
+                                dbc.Input(id="webhook-secret", placeholder="Secret (empty: generated / unchanged)"),
+                                md=3,
+                            ),
+                            dbc.Col(
+                                dbc.Checklist(
+                                    id="webhook-events",
+                                    inline=True,
+                                    value=["threat", "destination_alert"],
+                                    options=[
+                                        {"label": "Threats", "value": "threat"},
+                                        {"label": "Destination alerts", "value": "destination_alert"},
+                                    ],
+                                ),
+                                md="auto",
+                            ),
+                            dbc.Col(dbc.Button("Add webhook", id="webhook-save", color="secondary"), md="auto"),
+                        ],
+                        className="g-2 align-items-center",
+                    ),
+                    html.Div(id="webhook-feedback", className="mt-2"),
+                    html.Div(id="webhook-list", className="mt-2"),
+                    html.H6("Latest deliveries", className="mt-3"),
+                    html.Div(id="webhook-deliveries"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
 
 
 def layout(**query):
     scope = current_scope()
-    return html.Div([
-        html.H2("Alarms"),
-        html.P(f"Periods close at the boundaries of your time zone ({scope.timezone}); each closed period is "
-               "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
-               className="text-body-secondary"),
-        dcc.Store(id="alarms-version", data=0),
-        alarm_form(scope.is_admin, _causes()),
-        dbc.Card([dbc.CardHeader("Your alarms" if not scope.is_admin else "All alarms"),
-                  dbc.CardBody(html.Div(id="alarm-list"))], className="mb-3"),
-        _webhooks_card() if scope.is_admin else html.Div(),
-    ])
+    return html.Div(
+        [
+            html.H2("Alarms"),
+            html.P(
+                f"Periods close at the boundaries of your time zone ({scope.timezone}); each closed period is "
+                "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
+                className="text-body-secondary",
+            ),
+            dcc.Store(id="alarms-version", data=0),
+            alarm_form(scope.is_admin, _causes()),
+            dbc.Card(
+                [
+                    dbc.CardHeader("Your alarms" if not scope.is_admin else "All alarms"),
+                    dbc.CardBody(html.Div(id="alarm-list")),
+                ],
+                className="mb-3",
+            ),
+            _webhooks_card() if scope.is_admin else html.Div(),
+        ]
+    )

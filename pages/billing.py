@@ -1,5 +1,6 @@
 """Billing report: cost, revenue, margin and margin % by day, customer, carrier and country; loss-making calls;
 unrated calls and why. Customers see what their calls cost them, by day and country."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,17 +16,28 @@ dash.register_page(__name__, path="/billing", name="Billing", order=62, admin_on
 
 GROUP_LABELS = {"day": "Day", "customer": "Customer", "carrier": "Carrier", "country": "Country"}
 SUMMARY_COLUMNS = [
-    column("calls", "Calls", True), column("answered", "Answered", True), column("billsec", "Billed seconds", True),
-    column("cost", "Cost (buy)", True), column("revenue", "Revenue (sell)", True), column("margin", "Margin", True),
-    column("margin_percent", "Margin %", True), column("loss_calls", "Loss-making", True),
+    column("calls", "Calls", True),
+    column("answered", "Answered", True),
+    column("billsec", "Billed seconds", True),
+    column("cost", "Cost (buy)", True),
+    column("revenue", "Revenue (sell)", True),
+    column("margin", "Margin", True),
+    column("margin_percent", "Margin %", True),
+    column("loss_calls", "Loss-making", True),
     column("unrated_calls", "Unrated", True),
 ]
 CALL_COLUMNS = [
-    column("starting_date", "Start (UTC)"), column("customer", "Customer"), column("accountcode", "Accountcode"),
-    column("destination_number", "Destination"), column("country", "Country"), column("billsec", "Billsec", True),
+    column("starting_date", "Start (UTC)"),
+    column("customer", "Customer"),
+    column("accountcode", "Accountcode"),
+    column("destination_number", "Destination"),
+    column("country", "Country"),
+    column("billsec", "Billsec", True),
 ]
 LOSS_COLUMNS = CALL_COLUMNS + [
-    column("carrier", "Carrier"), column("buy_cost", "Buy", True), column("sell_cost", "Sell", True),
+    column("carrier", "Carrier"),
+    column("buy_cost", "Buy", True),
+    column("sell_cost", "Sell", True),
     column("margin", "Margin", True),
 ]
 UNRATED_COLUMNS = CALL_COLUMNS + [column("reason", "Reason")]
@@ -39,60 +51,161 @@ def layout(**_query):
     scope = current_scope()
     admin = scope.is_admin
     today = datetime.now(ZoneInfo(scope.timezone)).date()
-    return html.Div([
-        html.H2("Billing"),
-        dbc.Row([
-            dbc.Col(dcc.DatePickerRange(id="billing-period", start_date=today.replace(day=1).isoformat(),
-                                        end_date=today.isoformat(), display_format="YYYY-MM-DD",
-                                        first_day_of_week=1), width="auto"),
-            dbc.Col(_admin_only(dcc.Dropdown(id="billing-customer", placeholder="All customers"), admin), md=3),
-            dbc.Col(html.Span(f"Days in {scope.timezone}", className="small text-body-secondary"),
-                    className="align-self-center"),
-        ], className="mb-3 g-2"),
-        html.Div(id="billing-error"),
-        dbc.Row([
-            dbc.Col(kpi_card("billing-calls", "Calls", "Calls started in the period."), md=2),
-            dbc.Col(kpi_card("billing-cost", "Cost", "Sum of the buy cost of the calls (carriers)." if admin
-                             else "What the calls cost you: the sum of their prices."), md=2),
-            dbc.Col(_admin_only(kpi_card("billing-revenue", "Revenue", "Sum of the sell cost of the calls."), admin),
-                    md=2),
-            dbc.Col(_admin_only(kpi_card("billing-margin", "Margin", "Revenue − cost."), admin), md=2),
-            dbc.Col(_admin_only(kpi_card("billing-margin-percent", "Margin %", "Margin / revenue × 100."), admin),
-                    md=2),
-            dbc.Col(kpi_card("billing-unrated", "Unrated calls",
-                             "Calls without a price: no plan, no retail or carrier rate, or banned."), md=2),
-        ]),
-        chart_card("billing-by-day", "By day"),
-        dbc.Row([
-            dbc.Col(_admin_only(chart_card("billing-by-carrier", "Cost by carrier"), admin), md=6),
-            dbc.Col(chart_card("billing-by-country", "Revenue by country" if admin else "Cost by country"), md=6),
-        ]),
-        _admin_only(chart_card("billing-by-customer", "Revenue and margin by customer"), admin),
-        dbc.Card([
-            dbc.CardHeader(dbc.Row([
-                dbc.Col(dbc.RadioItems(id="billing-group", inline=True, value="day", options=[
-                    {"label": label, "value": key} for key, label in GROUP_LABELS.items()
-                    if admin or key in ("day", "country")])),
-                dbc.Col(html.A("Download CSV", id="billing-download", href="/download/billing.csv",
-                               className="btn btn-outline-secondary btn-sm"), width="auto"),
-            ], align="center")),
-            dbc.CardBody(grid("billing-table", [], height=360)),
-        ], className="mb-3"),
-        _admin_only(dbc.Card([
-            dbc.CardHeader(dbc.Row([
-                dbc.Col(html.Span("Loss-making calls (sell < buy)", className="fw-semibold")),
-                dbc.Col(html.A("Download CSV", id="billing-losses-download", href="/download/billing-losses.csv",
-                               className="btn btn-outline-secondary btn-sm"), width="auto"),
-            ], align="center")),
-            dbc.CardBody(grid("billing-losses", LOSS_COLUMNS, height=320)),
-        ], className="mb-3"), admin),
-        dbc.Card([
-            dbc.CardHeader(dbc.Row([
-                dbc.Col(html.Span("Unrated calls", className="fw-semibold")),
-                dbc.Col(html.A("Download CSV", id="billing-unrated-download", href="/download/billing-unrated.csv",
-                               className="btn btn-outline-secondary btn-sm"), width="auto"),
-            ], align="center")),
-            dbc.CardBody([html.Div(id="billing-unrated-reasons", className="mb-2"),
-                          grid("billing-unrated-calls", UNRATED_COLUMNS, height=320)]),
-        ], className="mb-3"),
-    ])
+    return html.Div(
+        [
+            html.H2("Billing"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.DatePickerRange(
+                            id="billing-period",
+                            start_date=today.replace(day=1).isoformat(),
+                            end_date=today.isoformat(),
+                            display_format="YYYY-MM-DD",
+                            first_day_of_week=1,
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(_admin_only(dcc.Dropdown(id="billing-customer", placeholder="All customers"), admin), md=3),
+                    dbc.Col(
+                        html.Span(f"Days in {scope.timezone}", className="small text-body-secondary"),
+                        className="align-self-center",
+                    ),
+                ],
+                className="mb-3 g-2",
+            ),
+            html.Div(id="billing-error"),
+            dbc.Row(
+                [
+                    dbc.Col(kpi_card("billing-calls", "Calls", "Calls started in the period."), md=2),
+                    dbc.Col(
+                        kpi_card(
+                            "billing-cost",
+                            "Cost",
+                            "Sum of the buy cost of the calls (carriers)."
+                            if admin
+                            else "What the calls cost you: the sum of their prices.",
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        _admin_only(
+                            kpi_card("billing-revenue", "Revenue", "Sum of the sell cost of the calls."), admin
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(_admin_only(kpi_card("billing-margin", "Margin", "Revenue − cost."), admin), md=2),
+                    dbc.Col(
+                        _admin_only(kpi_card("billing-margin-percent", "Margin %", "Margin / revenue × 100."), admin),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        kpi_card(
+                            "billing-unrated",
+                            "Unrated calls",
+                            "Calls without a price: no plan, no retail or carrier rate, or banned.",
+                        ),
+                        md=2,
+                    ),
+                ]
+            ),
+            chart_card("billing-by-day", "By day"),
+            dbc.Row(
+                [
+                    dbc.Col(_admin_only(chart_card("billing-by-carrier", "Cost by carrier"), admin), md=6),
+                    dbc.Col(
+                        chart_card("billing-by-country", "Revenue by country" if admin else "Cost by country"), md=6
+                    ),
+                ]
+            ),
+            _admin_only(chart_card("billing-by-customer", "Revenue and margin by customer"), admin),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    dbc.RadioItems(
+                                        id="billing-group",
+                                        inline=True,
+                                        value="day",
+                                        options=[
+                                            {"label": label, "value": key}
+                                            for key, label in GROUP_LABELS.items()
+                                            if admin or key in ("day", "country")
+                                        ],
+                                    )
+                                ),
+                                dbc.Col(
+                                    html.A(
+                                        "Download CSV",
+                                        id="billing-download",
+                                        href="/download/billing.csv",
+                                        className="btn btn-outline-secondary btn-sm",
+                                    ),
+                                    width="auto",
+                                ),
+                            ],
+                            align="center",
+                        )
+                    ),
+                    dbc.CardBody(grid("billing-table", [], height=360)),
+                ],
+                className="mb-3",
+            ),
+            _admin_only(
+                dbc.Card(
+                    [
+                        dbc.CardHeader(
+                            dbc.Row(
+                                [
+                                    dbc.Col(html.Span("Loss-making calls (sell < buy)", className="fw-semibold")),
+                                    dbc.Col(
+                                        html.A(
+                                            "Download CSV",
+                                            id="billing-losses-download",
+                                            href="/download/billing-losses.csv",
+                                            className="btn btn-outline-secondary btn-sm",
+                                        ),
+                                        width="auto",
+                                    ),
+                                ],
+                                align="center",
+                            )
+                        ),
+                        dbc.CardBody(grid("billing-losses", LOSS_COLUMNS, height=320)),
+                    ],
+                    className="mb-3",
+                ),
+                admin,
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        dbc.Row(
+                            [
+                                dbc.Col(html.Span("Unrated calls", className="fw-semibold")),
+                                dbc.Col(
+                                    html.A(
+                                        "Download CSV",
+                                        id="billing-unrated-download",
+                                        href="/download/billing-unrated.csv",
+                                        className="btn btn-outline-secondary btn-sm",
+                                    ),
+                                    width="auto",
+                                ),
+                            ],
+                            align="center",
+                        )
+                    ),
+                    dbc.CardBody(
+                        [
+                            html.Div(id="billing-unrated-reasons", className="mb-2"),
+                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320),
+                        ]
+                    ),
+                ],
+                className="mb-3",
+            ),
+        ]
+    )

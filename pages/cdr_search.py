@@ -1,5 +1,6 @@
 """CDR search: the shared filter bar, the page's own filters, an infinite-scroll grid, a detail modal,
 exports of the whole result and a "Report by day" chart. Every filter lives in the URL query string."""
+
 from urllib.parse import urlencode
 
 import dash
@@ -36,73 +37,164 @@ def _int_or_none(value):
 
 
 def _number_filter(prefix: str, label: str, query: dict) -> dbc.Col:
-    return dbc.Col(dbc.InputGroup([
-        dbc.InputGroupText(label),
-        dbc.Select(id=f"cdr-search-{prefix}-op", options=NUMBER_OPS, value=_first(query, f"{prefix}_op", "begins"),
-                   style={"maxWidth": "9rem"}),
-        dbc.Input(id=f"cdr-search-{prefix}", value=_first(query, prefix), placeholder="number", debounce=True,
-                  maxlength=64),
-    ], size="sm"), md=4)
+    return dbc.Col(
+        dbc.InputGroup(
+            [
+                dbc.InputGroupText(label),
+                dbc.Select(
+                    id=f"cdr-search-{prefix}-op",
+                    options=NUMBER_OPS,
+                    value=_first(query, f"{prefix}_op", "begins"),
+                    style={"maxWidth": "9rem"},
+                ),
+                dbc.Input(
+                    id=f"cdr-search-{prefix}",
+                    value=_first(query, prefix),
+                    placeholder="number",
+                    debounce=True,
+                    maxlength=64,
+                ),
+            ],
+            size="sm",
+        ),
+        md=4,
+    )
 
 
 def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
-    return dbc.Col(dbc.InputGroup([
-        dbc.InputGroupText(label),
-        dbc.Select(id=f"cdr-search-{prefix}-op", options=COMPARISON_OPS, value=_first(query, f"{prefix}_op", "ge"),
-                   style={"maxWidth": "5rem"}),
-        dbc.Input(id=f"cdr-search-{prefix}", type="number", min=0, step=1, debounce=True, placeholder="seconds",
-                  value=_int_or_none(_first(query, prefix))),
-    ], size="sm"), md=2)
+    return dbc.Col(
+        dbc.InputGroup(
+            [
+                dbc.InputGroupText(label),
+                dbc.Select(
+                    id=f"cdr-search-{prefix}-op",
+                    options=COMPARISON_OPS,
+                    value=_first(query, f"{prefix}_op", "ge"),
+                    style={"maxWidth": "5rem"},
+                ),
+                dbc.Input(
+                    id=f"cdr-search-{prefix}",
+                    type="number",
+                    min=0,
+                    step=1,
+                    debounce=True,
+                    placeholder="seconds",
+                    value=_int_or_none(_first(query, prefix)),
+                ),
+            ],
+            size="sm",
+        ),
+        md=2,
+    )
 
 
 def search_filters(query: dict) -> dbc.Card:
     """The page's own filters; their values start from the URL like the shared ones."""
     options = search_options()
     direction = _first(query, "direction")
-    return dbc.Card(dbc.CardBody([
-        dbc.Row([
-            dbc.Col(dbc.InputGroup([
-                dbc.InputGroupText("From"),
-                dbc.Input(id="cdr-search-from", type="time", value=_first(query, "from"), debounce=True),
-                dbc.InputGroupText("to"),
-                dbc.Input(id="cdr-search-to", type="time", value=_first(query, "to"), debounce=True),
-            ], size="sm"), md=3),
-            _number_filter("dst", "Destination", query),
-            _number_filter("src", "Caller", query),
-            dbc.Col(dbc.Select(id="cdr-search-direction", size="sm", value=direction if direction in DIRECTIONS else "",
-                               options=[{"label": "Any direction", "value": ""},
-                                        *({"label": d.capitalize(), "value": d} for d in DIRECTIONS)]), md=1),
-        ], className="g-2 mb-2"),
-        dbc.Row([
-            dbc.Col(dcc.Dropdown(id="cdr-search-country", multi=True, placeholder="All countries",
-                                 options=options["countries"], value=[c.upper() for c in _split(query, "country")]),
-                    md=3),
-            dbc.Col(dcc.Dropdown(id="cdr-search-cause", multi=True, placeholder="All hangup causes",
-                                 options=options["causes"],
-                                 value=[int(c) for c in _split(query, "cause") if c.isdigit() and len(c) <= 9]),
-                    md=3),
-            _comparison_filter("duration", "Duration", query),
-            _comparison_filter("billsec", "Billsec", query),
-            dbc.Col(dbc.Switch(id="cdr-search-answered", label="Answered only",
-                               value=_first(query, "answered") in ("1", "true", "on", "yes")),
-                    md="auto", className="align-self-center"),
-        ], className="g-2 align-items-center"),
-    ]), className="mb-3")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dbc.InputGroup(
+                                [
+                                    dbc.InputGroupText("From"),
+                                    dbc.Input(
+                                        id="cdr-search-from", type="time", value=_first(query, "from"), debounce=True
+                                    ),
+                                    dbc.InputGroupText("to"),
+                                    dbc.Input(
+                                        id="cdr-search-to", type="time", value=_first(query, "to"), debounce=True
+                                    ),
+                                ],
+                                size="sm",
+                            ),
+                            md=3,
+                        ),
+                        _number_filter("dst", "Destination", query),
+                        _number_filter("src", "Caller", query),
+                        dbc.Col(
+                            dbc.Select(
+                                id="cdr-search-direction",
+                                size="sm",
+                                value=direction if direction in DIRECTIONS else "",
+                                options=[
+                                    {"label": "Any direction", "value": ""},
+                                    *({"label": d.capitalize(), "value": d} for d in DIRECTIONS),
+                                ],
+                            ),
+                            md=1,
+                        ),
+                    ],
+                    className="g-2 mb-2",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dcc.Dropdown(
+                                id="cdr-search-country",
+                                multi=True,
+                                placeholder="All countries",
+                                options=options["countries"],
+                                value=[c.upper() for c in _split(query, "country")],
+                            ),
+                            md=3,
+                        ),
+                        dbc.Col(
+                            dcc.Dropdown(
+                                id="cdr-search-cause",
+                                multi=True,
+                                placeholder="All hangup causes",
+                                options=options["causes"],
+                                value=[int(c) for c in _split(query, "cause") if c.isdigit() and len(c) <= 9],
+                            ),
+                            md=3,
+                        ),
+                        _comparison_filter("duration", "Duration", query),
+                        _comparison_filter("billsec", "Billsec", query),
+                        dbc.Col(
+                            dbc.Switch(
+                                id="cdr-search-answered",
+                                label="Answered only",
+                                value=_first(query, "answered") in ("1", "true", "on", "yes"),
+                            ),
+                            md="auto",
+                            className="align-self-center",
+                        ),
+                    ],
+                    className="g-2 align-items-center",
+                ),
+            ]
+        ),
+        className="mb-3",
+    )
 
 
 def column_defs(is_admin: bool, tz: str) -> list[dict]:
     sortable = {"sortable": True}
     columns = [
-        {"field": "starting_date", "headerName": f"Start ({tz})", "minWidth": 170, **sortable,
-         "sortingOrder": ["desc", "asc"]},
+        {
+            "field": "starting_date",
+            "headerName": f"Start ({tz})",
+            "minWidth": 170,
+            **sortable,
+            "sortingOrder": ["desc", "asc"],
+        },
         {"field": "switch", "headerName": "Switch"},
         {"field": "caller_id_number", "headerName": "Caller", **sortable},
         {"field": "destination_number", "headerName": "Destination", **sortable},
         {"field": "country_code", "headerName": "Country", "maxWidth": 110, **sortable},
         {"field": "duration", "headerName": "Duration (s)", "type": "rightAligned", **sortable},
         {"field": "billsec", "headerName": "Billsec (s)", "type": "rightAligned", **sortable},
-        {"field": "hangup_cause", "colId": "hangup_cause_id", "headerName": "Hangup cause", "minWidth": 180,
-         **sortable},
+        {
+            "field": "hangup_cause",
+            "colId": "hangup_cause_id",
+            "headerName": "Hangup cause",
+            "minWidth": 180,
+            **sortable,
+        },
         {"field": "direction", "headerName": "Direction", **sortable},
         {"field": "accountcode", "headerName": "Accountcode", **sortable},
         {"field": "sell_cost", "headerName": "Sell cost", "type": "rightAligned", **sortable},
@@ -113,19 +205,35 @@ def column_defs(is_admin: bool, tz: str) -> list[dict]:
 
 
 def export_buttons() -> dbc.ButtonGroup:
-    return dbc.ButtonGroup([
-        dbc.Button(f"Export {fmt.upper()}", id=f"cdr-search-export-{fmt}", href=f"/download/cdrs.{fmt}",
-                   external_link=True, download="", size="sm", color="secondary", outline=True)
-        for fmt in ("csv", "xlsx", "json")
-    ])
+    return dbc.ButtonGroup(
+        [
+            dbc.Button(
+                f"Export {fmt.upper()}",
+                id=f"cdr-search-export-{fmt}",
+                href=f"/download/cdrs.{fmt}",
+                external_link=True,
+                download="",
+                size="sm",
+                color="secondary",
+                outline=True,
+            )
+            for fmt in ("csv", "xlsx", "json")
+        ]
+    )
 
 
 def detail_modal() -> dbc.Modal:
-    return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle(id="cdr-search-detail-title")),
-        dbc.ModalBody(id="cdr-search-detail-body"),
-        dbc.ModalFooter(dbc.Button("Close", id="cdr-search-detail-close", color="secondary", size="sm")),
-    ], id="cdr-search-detail", size="lg", scrollable=True, is_open=False)
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(id="cdr-search-detail-title")),
+            dbc.ModalBody(id="cdr-search-detail-body"),
+            dbc.ModalFooter(dbc.Button("Close", id="cdr-search-detail-close", color="secondary", size="sm")),
+        ],
+        id="cdr-search-detail",
+        size="lg",
+        scrollable=True,
+        is_open=False,
+    )
 
 
 def initial_query(query: dict, today) -> str:
@@ -143,40 +251,47 @@ def initial_query(query: dict, today) -> str:
 def layout(**query):
     scope = current_scope()
     initial = initial_query(query, user_today(scope))
-    return html.Div([
-        html.H2("CDR search"),
-        filter_bar(query),
-        search_filters(query),
-        # The query string of the filters (set by a clientside callback from every filter), the one the
-        # grid last loaded, and the keyset cursors of the blocks read so far.
-        dcc.Store(id="cdr-search-query", data=initial),
-        dcc.Store(id="cdr-search-loaded", data=initial),
-        dcc.Store(id="cdr-search-cursors"),
-        dcc.Store(id="cdr-search-total"),  # {"query", "key", "total"}: the exact count, from the report by day
-        dbc.Row([
-            dbc.Col(html.Span("Counting…", id="cdr-search-count", className="fw-semibold"),
-                    className="align-self-center"),
-            dbc.Col(export_buttons(), width="auto"),
-        ], className="mb-2"),
-        dag.AgGrid(
-            id="cdr-search-grid",
-            rowModelType="infinite",
-            columnDefs=column_defs(scope.is_admin, scope.timezone),
-            defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 90},
-            columnSize="responsiveSizeToFit",
-            getRowId="params.data.row_id",
-            dashGridOptions={
-                "cacheBlockSize": BLOCK_SIZE,
-                "maxConcurrentDatasourceRequests": 1,  # one request at a time: keyset cursors follow in order
-                "infiniteInitialRowCount": 1,
-                "maxBlocksInCache": 50,
-                "blockLoadDebounceMillis": 100,
-                "rowBuffer": 0,
-                "suppressMultiSort": False,
-            },
-            style={"height": "520px", "cursor": "pointer"},
-        ),
-        html.Div(className="mb-3"),
-        chart_card("cdr-search-by-day", "Report by day"),
-        detail_modal(),
-    ])
+    return html.Div(
+        [
+            html.H2("CDR search"),
+            filter_bar(query),
+            search_filters(query),
+            # The query string of the filters (set by a clientside callback from every filter), the one the
+            # grid last loaded, and the keyset cursors of the blocks read so far.
+            dcc.Store(id="cdr-search-query", data=initial),
+            dcc.Store(id="cdr-search-loaded", data=initial),
+            dcc.Store(id="cdr-search-cursors"),
+            dcc.Store(id="cdr-search-total"),  # {"query", "key", "total"}: the exact count, from the report by day
+            dbc.Row(
+                [
+                    dbc.Col(
+                        html.Span("Counting…", id="cdr-search-count", className="fw-semibold"),
+                        className="align-self-center",
+                    ),
+                    dbc.Col(export_buttons(), width="auto"),
+                ],
+                className="mb-2",
+            ),
+            dag.AgGrid(
+                id="cdr-search-grid",
+                rowModelType="infinite",
+                columnDefs=column_defs(scope.is_admin, scope.timezone),
+                defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 90},
+                columnSize="responsiveSizeToFit",
+                getRowId="params.data.row_id",
+                dashGridOptions={
+                    "cacheBlockSize": BLOCK_SIZE,
+                    "maxConcurrentDatasourceRequests": 1,  # one request at a time: keyset cursors follow in order
+                    "infiniteInitialRowCount": 1,
+                    "maxBlocksInCache": 50,
+                    "blockLoadDebounceMillis": 100,
+                    "rowBuffer": 0,
+                    "suppressMultiSort": False,
+                },
+                style={"height": "520px", "cursor": "pointer"},
+            ),
+            html.Div(className="mb-3"),
+            chart_card("cdr-search-by-day", "Report by day"),
+            detail_modal(),
+        ]
+    )

@@ -8,10 +8,15 @@ dash.register_page(__name__, path="/concurrent-calls", name="Concurrent calls", 
 
 
 def layout(**query):
-    return html.Div([
-        html.H2("Concurrent calls"),
-        html.P("Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
-               "and end times.", className="text-body-secondary"),
-        filter_bar({"preset": "today", **query}),
-        chart_card("concurrent-calls", "Peak simultaneous calls", height=420),
-    ])
+    return html.Div(
+        [
+            html.H2("Concurrent calls"),
+            html.P(
+                "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
+                "and end times.",
+                className="text-body-secondary",
+            ),
+            filter_bar({"preset": "today", **query}),
+            chart_card("concurrent-calls", "Peak simultaneous calls", height=420),
+        ]
+    )

@@ -9,16 +9,30 @@ dash.register_page(__name__, path="/countries", name="Countries", order=40)
 
 
 def layout(**query):
-    metric = dbc.Col(dbc.RadioItems(
-        id="countries-metric", inline=True, value=query.get("metric", "calls"),
-        options=[{"label": "Calls", "value": "calls"}, {"label": "Minutes", "value": "minutes"},
-                 {"label": "Cost", "value": "cost"}],
-    ), md="auto")
-    return html.Div([
-        html.H2("Country report · top 10"),
-        filter_bar(query, extra=[metric]),
-        dbc.Row([
-            dbc.Col(chart_card("countries-top", "Top 10 countries, the rest as Other", height=420), lg=6),
-            dbc.Col(dbc.Card([dbc.CardHeader("Countries"), dbc.CardBody(html.Div(id="countries-table"))]), lg=6),
-        ]),
-    ])
+    metric = dbc.Col(
+        dbc.RadioItems(
+            id="countries-metric",
+            inline=True,
+            value=query.get("metric", "calls"),
+            options=[
+                {"label": "Calls", "value": "calls"},
+                {"label": "Minutes", "value": "minutes"},
+                {"label": "Cost", "value": "cost"},
+            ],
+        ),
+        md="auto",
+    )
+    return html.Div(
+        [
+            html.H2("Country report · top 10"),
+            filter_bar(query, extra=[metric]),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card("countries-top", "Top 10 countries, the rest as Other", height=420), lg=6),
+                    dbc.Col(
+                        dbc.Card([dbc.CardHeader("Countries"), dbc.CardBody(html.Div(id="countries-table"))]), lg=6
+                    ),
+                ]
+            ),
+        ]
+    )

@@ -12,19 +12,28 @@ KPIS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD
 
 
 def layout(**query):
-    return html.Div([
-        dbc.Row([
-            dbc.Col(html.H2("Dashboard · last 24 hours")),
-            dbc.Col(dbc.Switch(id="dashboard-autorefresh", label="Auto-refresh every 30 s", value=True),
-                    width="auto", className="align-self-center"),
-        ]),
-        dcc.Interval(id="dashboard-interval", interval=30_000),
-        filter_bar(query, show_dates=False),
-        dbc.Row([dbc.Col(kpi_card(key, label, DEFINITIONS[key]), xs=6, md=2) for key, label in KPIS]),
-        chart_card("dashboard-hourly", "Calls and minutes per hour"),
-        dbc.Row([
-            dbc.Col(chart_card("dashboard-causes", "Hangup causes"), lg=4),
-            dbc.Col(chart_card("dashboard-countries", "Top countries"), lg=4),
-            dbc.Col(chart_card("dashboard-switches", "Calls per switch"), lg=4),
-        ]),
-    ])
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H2("Dashboard · last 24 hours")),
+                    dbc.Col(
+                        dbc.Switch(id="dashboard-autorefresh", label="Auto-refresh every 30 s", value=True),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                ]
+            ),
+            dcc.Interval(id="dashboard-interval", interval=30_000),
+            filter_bar(query, show_dates=False),
+            dbc.Row([dbc.Col(kpi_card(key, label, DEFINITIONS[key]), xs=6, md=2) for key, label in KPIS]),
+            chart_card("dashboard-hourly", "Calls and minutes per hour"),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card("dashboard-causes", "Hangup causes"), lg=4),
+                    dbc.Col(chart_card("dashboard-countries", "Top countries"), lg=4),
+                    dbc.Col(chart_card("dashboard-switches", "Calls per switch"), lg=4),
+                ]
+            ),
+        ]
+    )

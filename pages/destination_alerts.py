@@ -1,5 +1,6 @@
 """Destination alerts: the blacklist and whitelist (by country or prefix), the alert remove prefixes,
 a number checker and the latest blacklisted calls."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -10,67 +11,152 @@ dash.register_page(__name__, path="/destination-alerts", name="Destination alert
 
 
 def _countries() -> list[dict]:
-    return [{"label": f"{r['name']} ({r['code']})", "value": r["code"]}
-            for r in db.rows("SELECT code, name FROM country ORDER BY name")]
+    return [
+        {"label": f"{r['name']} ({r['code']})", "value": r["code"]}
+        for r in db.rows("SELECT code, name FROM country ORDER BY name")
+    ]
 
 
 def layout(**query):
     countries = _countries()
-    return html.Div([
-        html.H2("Destination alerts"),
-        html.P("Calls to a blacklisted country or prefix are flagged on the CDR when they are imported and "
-               "raise an alert (e-mail to the admins, webhooks). A whitelist match wins over the blacklist. "
-               "Prefixes are in international format (what the number plan makes of the dialled number); the "
-               "alert remove prefixes are stripped first.", className="text-body-secondary"),
-        dcc.Store(id="destination-version", data=0),
-        dbc.Row([
-            dbc.Col(dbc.Card([
-                dbc.CardHeader("Blacklist and whitelist"),
-                dbc.CardBody([
-                    dbc.Row([
-                        dbc.Col(dbc.RadioItems(id="rule-list", inline=True, value="blacklist",
-                                               options=[{"label": "Blacklist", "value": "blacklist"},
-                                                        {"label": "Whitelist", "value": "whitelist"}]), md=12),
-                        dbc.Col(dcc.Dropdown(id="rule-country", options=countries, placeholder="Country"), md=4),
-                        dbc.Col(dbc.Input(id="rule-prefix", placeholder="or prefix, e.g. 88216"), md=3),
-                        dbc.Col(dbc.Input(id="rule-description", placeholder="Description"), md=3),
-                        dbc.Col(dbc.Button("Add", id="rule-add", color="primary"), md="auto"),
-                    ], className="g-2 align-items-center"),
-                    html.Div(id="rule-feedback", className="mt-2"),
-                    html.Div(id="rule-list-table", className="mt-2"),
-                ]),
-            ], className="mb-3"), lg=7),
-            dbc.Col([
-                dbc.Card([
-                    dbc.CardHeader("Alert remove prefixes"),
-                    dbc.CardBody([
-                        dbc.Row([dbc.Col(dbc.Input(id="remove-prefix", placeholder="Prefix, e.g. 999"), md=5),
-                                 dbc.Col(dbc.Input(id="remove-description", placeholder="Description"), md=5),
-                                 dbc.Col(dbc.Button("Add", id="remove-add", color="secondary"), md="auto")],
-                                className="g-2"),
-                        html.Div(id="remove-feedback", className="mt-2"),
-                        html.Div(id="remove-list", className="mt-2"),
-                    ]),
-                ], className="mb-3"),
-                dbc.Card([
-                    dbc.CardHeader("Check a number"),
-                    dbc.CardBody([
-                        dbc.InputGroup([dbc.Input(id="check-number", placeholder="Number, international format"),
-                                        dbc.Button("Check", id="check-button", color="secondary")]),
-                        html.Div(id="check-result", className="mt-2 small"),
-                    ]),
-                ], className="mb-3"),
-                dbc.Card([
-                    dbc.CardHeader("Also notify"),
-                    dbc.CardBody([
-                        dbc.InputGroup([dbc.Input(id="notify-emails", placeholder="security@example.com, …"),
-                                        dbc.Button("Save", id="notify-save", color="secondary")]),
-                        dbc.FormText("Threat and destination alerts go to the admins' addresses and these."),
-                        html.Div(id="notify-feedback", className="mt-2 small"),
-                    ]),
-                ], className="mb-3"),
-            ], lg=5),
-        ]),
-        dbc.Card([dbc.CardHeader("Latest blacklisted calls"), dbc.CardBody(html.Div(id="destination-events"))],
-                 className="mb-3"),
-    ])
+    return html.Div(
+        [
+            html.H2("Destination alerts"),
+            html.P(
+                "Calls to a blacklisted country or prefix are flagged on the CDR when they are imported and "
+                "raise an alert (e-mail to the admins, webhooks). A whitelist match wins over the blacklist. "
+                "Prefixes are in international format (what the number plan makes of the dialled number); the "
+                "alert remove prefixes are stripped first.",
+                className="text-body-secondary",
+            ),
+            dcc.Store(id="destination-version", data=0),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Blacklist and whitelist"),
+                                dbc.CardBody(
+                                    [
+                                        dbc.Row(
+                                            [
+                                                dbc.Col(
+                                                    dbc.RadioItems(
+                                                        id="rule-list",
+                                                        inline=True,
+                                                        value="blacklist",
+                                                        options=[
+                                                            {"label": "Blacklist", "value": "blacklist"},
+                                                            {"label": "Whitelist", "value": "whitelist"},
+                                                        ],
+                                                    ),
+                                                    md=12,
+                                                ),
+                                                dbc.Col(
+                                                    dcc.Dropdown(
+                                                        id="rule-country", options=countries, placeholder="Country"
+                                                    ),
+                                                    md=4,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Input(id="rule-prefix", placeholder="or prefix, e.g. 88216"),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Input(id="rule-description", placeholder="Description"), md=3
+                                                ),
+                                                dbc.Col(dbc.Button("Add", id="rule-add", color="primary"), md="auto"),
+                                            ],
+                                            className="g-2 align-items-center",
+                                        ),
+                                        html.Div(id="rule-feedback", className="mt-2"),
+                                        html.Div(id="rule-list-table", className="mt-2"),
+                                    ]
+                                ),
+                            ],
+                            className="mb-3",
+                        ),
+                        lg=7,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Card(
+                                [
+                                    dbc.CardHeader("Alert remove prefixes"),
+                                    dbc.CardBody(
+                                        [
+                                            dbc.Row(
+                                                [
+                                                    dbc.Col(
+                                                        dbc.Input(id="remove-prefix", placeholder="Prefix, e.g. 999"),
+                                                        md=5,
+                                                    ),
+                                                    dbc.Col(
+                                                        dbc.Input(id="remove-description", placeholder="Description"),
+                                                        md=5,
+                                                    ),
+                                                    dbc.Col(
+                                                        dbc.Button("Add", id="remove-add", color="secondary"), md="auto"
+                                                    ),
+                                                ],
+                                                className="g-2",
+                                            ),
+                                            html.Div(id="remove-feedback", className="mt-2"),
+                                            html.Div(id="remove-list", className="mt-2"),
+                                        ]
+                                    ),
+                                ],
+                                className="mb-3",
+                            ),
+                            dbc.Card(
+                                [
+                                    dbc.CardHeader("Check a number"),
+                                    dbc.CardBody(
+                                        [
+                                            dbc.InputGroup(
+                                                [
+                                                    dbc.Input(
+                                                        id="check-number", placeholder="Number, international format"
+                                                    ),
+                                                    dbc.Button("Check", id="check-button", color="secondary"),
+                                                ]
+                                            ),
+                                            html.Div(id="check-result", className="mt-2 small"),
+                                        ]
+                                    ),
+                                ],
+                                className="mb-3",
+                            ),
+                            dbc.Card(
+                                [
+                                    dbc.CardHeader("Also notify"),
+                                    dbc.CardBody(
+                                        [
+                                            dbc.InputGroup(
+                                                [
+                                                    dbc.Input(
+                                                        id="notify-emails", placeholder="security@example.com, …"
+                                                    ),
+                                                    dbc.Button("Save", id="notify-save", color="secondary"),
+                                                ]
+                                            ),
+                                            dbc.FormText(
+                                                "Threat and destination alerts go to the admins' addresses and these."
+                                            ),
+                                            html.Div(id="notify-feedback", className="mt-2 small"),
+                                        ]
+                                    ),
+                                ],
+                                className="mb-3",
+                            ),
+                        ],
+                        lg=5,
+                    ),
+                ]
+            ),
+            dbc.Card(
+                [dbc.CardHeader("Latest blacklisted calls"), dbc.CardBody(html.Div(id="destination-events"))],
+                className="mb-3",
+            ),
+        ]
+    )

@@ -1,5 +1,6 @@
 """Mail report: the logged-in user's report recipients and schedules, a preview of the report exactly as
 mailed, and "send now". Admins also get the outbox page (/admin/outbox)."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -14,65 +15,125 @@ KIND_OPTIONS = [{"label": f"{kind.capitalize()} report", "value": kind} for kind
 
 def settings_card(user, schedules: dict[str, bool]) -> dbc.Card:
     own = user.email or "no address on your account"
-    return dbc.Card(dbc.CardBody([
-        html.H5("Recipients and schedules", className="card-title"),
-        html.P(["Reports go to your own address (", html.Strong(own, id="mail-report-own-address"),
-                ") and to the addresses below."], className="small mb-2"),
-        dbc.Label("Emails to send a report", html_for="mail-report-emails", className="small"),
-        dbc.Textarea(id="mail-report-emails", value="\n".join(user.report_emails), rows=3,
-                     placeholder="one address per line", className="mb-2", maxLength=5000),
-        dbc.Label("Reports to receive", className="small"),
-        dbc.Checklist(id="mail-report-kinds", options=KIND_OPTIONS,
-                      value=[kind for kind, on in schedules.items() if on], inline=True, className="mb-2"),
-        html.P("Each report covers the last closed day, ISO week (Monday–Sunday) or month in your time zone "
-               f"({user.timezone}) and is sent after 06:00.", className="small text-body-secondary"),
-        dbc.Button("Save", id="mail-report-save", color="primary", size="sm"),
-        html.Div(id="mail-report-save-status", className="mt-2"),
-    ]), className="mb-3")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Recipients and schedules", className="card-title"),
+                html.P(
+                    [
+                        "Reports go to your own address (",
+                        html.Strong(own, id="mail-report-own-address"),
+                        ") and to the addresses below.",
+                    ],
+                    className="small mb-2",
+                ),
+                dbc.Label("Emails to send a report", html_for="mail-report-emails", className="small"),
+                dbc.Textarea(
+                    id="mail-report-emails",
+                    value="\n".join(user.report_emails),
+                    rows=3,
+                    placeholder="one address per line",
+                    className="mb-2",
+                    maxLength=5000,
+                ),
+                dbc.Label("Reports to receive", className="small"),
+                dbc.Checklist(
+                    id="mail-report-kinds",
+                    options=KIND_OPTIONS,
+                    value=[kind for kind, on in schedules.items() if on],
+                    inline=True,
+                    className="mb-2",
+                ),
+                html.P(
+                    "Each report covers the last closed day, ISO week (Monday–Sunday) or month in your time zone "
+                    f"({user.timezone}) and is sent after 06:00.",
+                    className="small text-body-secondary",
+                ),
+                dbc.Button("Save", id="mail-report-save", color="primary", size="sm"),
+                html.Div(id="mail-report-save-status", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
 
 
 def preview_card() -> dbc.Card:
-    return dbc.Card(dbc.CardBody([
-        dbc.Row([
-            dbc.Col(html.H5("Preview", className="card-title mb-0"), width="auto"),
-            dbc.Col(dbc.RadioItems(id="mail-report-preview-kind", options=KIND_OPTIONS, value="daily", inline=True),
-                    width="auto"),
-            dbc.Col(dbc.Button("Send now", id="mail-report-send", color="secondary", size="sm", outline=True),
-                    width="auto"),
-        ], className="g-3 align-items-center mb-2"),
-        html.Div(id="mail-report-send-status"),
-        html.P(id="mail-report-preview-subject", className="small text-body-secondary mb-1"),
-        dcc.Loading(html.Iframe(id="mail-report-preview", title="The report as mailed",
-                                style={"width": "100%", "height": "1400px", "border": "1px solid #dee2e6",
-                                       "background": "#fff"})),
-    ]))
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(html.H5("Preview", className="card-title mb-0"), width="auto"),
+                        dbc.Col(
+                            dbc.RadioItems(
+                                id="mail-report-preview-kind", options=KIND_OPTIONS, value="daily", inline=True
+                            ),
+                            width="auto",
+                        ),
+                        dbc.Col(
+                            dbc.Button("Send now", id="mail-report-send", color="secondary", size="sm", outline=True),
+                            width="auto",
+                        ),
+                    ],
+                    className="g-3 align-items-center mb-2",
+                ),
+                html.Div(id="mail-report-send-status"),
+                html.P(id="mail-report-preview-subject", className="small text-body-secondary mb-1"),
+                dcc.Loading(
+                    html.Iframe(
+                        id="mail-report-preview",
+                        title="The report as mailed",
+                        style={
+                            "width": "100%",
+                            "height": "1400px",
+                            "border": "1px solid #dee2e6",
+                            "background": "#fff",
+                        },
+                    )
+                ),
+            ]
+        )
+    )
 
 
 def layout(**_query):
     user = report_user(current_user.id)
-    return html.Div([
-        html.H2("Mail report"),
-        dbc.Row([
-            dbc.Col(settings_card(user, schedules_of(user.id)), lg=4),
-            dbc.Col(preview_card(), lg=8),
-        ]),
-    ])
+    return html.Div(
+        [
+            html.H2("Mail report"),
+            dbc.Row(
+                [
+                    dbc.Col(settings_card(user, schedules_of(user.id)), lg=4),
+                    dbc.Col(preview_card(), lg=8),
+                ]
+            ),
+        ]
+    )
 
 
 def outbox_layout(**_query):
-    return html.Div([
-        html.H2("Mail outbox"),
-        html.P("Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
-               "retried with a growing delay (at most an hour).", className="small text-body-secondary"),
-        dbc.ButtonGroup([
-            dbc.Button("Refresh", id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
-            dbc.Button("Retry unsent now", id="mail-outbox-retry", color="primary", size="sm"),
-        ], className="mb-2"),
-        html.Div(id="mail-outbox-status", className="mb-2"),
-        dcc.Loading(html.Div(id="mail-outbox-table")),
-        dcc.Interval(id="mail-outbox-interval", interval=60_000),
-    ])
+    return html.Div(
+        [
+            html.H2("Mail outbox"),
+            html.P(
+                "Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
+                "retried with a growing delay (at most an hour).",
+                className="small text-body-secondary",
+            ),
+            dbc.ButtonGroup(
+                [
+                    dbc.Button("Refresh", id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
+                    dbc.Button("Retry unsent now", id="mail-outbox-retry", color="primary", size="sm"),
+                ],
+                className="mb-2",
+            ),
+            html.Div(id="mail-outbox-status", className="mb-2"),
+            dcc.Loading(html.Div(id="mail-outbox-table")),
+            dcc.Interval(id="mail-outbox-interval", interval=60_000),
+        ]
+    )
 
 
-dash.register_page("pages.mail_outbox", path="/admin/outbox", name="Outbox", order=95, admin_only=True,
-                   layout=outbox_layout)
+dash.register_page(
+    "pages.mail_outbox", path="/admin/outbox", name="Outbox", order=95, admin_only=True, layout=outbox_layout
+)

@@ -9,16 +9,31 @@ dash.register_page(__name__, path="/overview", name="Overview", order=20)
 
 
 def layout(**query):
-    split = dbc.Col(dbc.RadioItems(
-        id="overview-split", inline=True, value=query.get("split", "switch"),
-        options=[{"label": "Per switch", "value": "switch"}, {"label": "Per customer", "value": "customer"}],
-    ), md="auto")
-    return html.Div([
-        html.H2("Overview"),
-        html.P("Hourly up to 3 days, daily up to 3 months, monthly beyond.", className="text-body-secondary"),
-        filter_bar(query, extra=[split]),
-        dbc.Row([dbc.Col(chart_card("overview-calls", "Calls"), lg=6),
-                 dbc.Col(chart_card("overview-minutes", "Minutes"), lg=6)]),
-        dbc.Row([dbc.Col(chart_card("overview-asr", "ASR"), lg=6),
-                 dbc.Col(chart_card("overview-acd", "ACD (seconds)"), lg=6)]),
-    ])
+    split = dbc.Col(
+        dbc.RadioItems(
+            id="overview-split",
+            inline=True,
+            value=query.get("split", "switch"),
+            options=[{"label": "Per switch", "value": "switch"}, {"label": "Per customer", "value": "customer"}],
+        ),
+        md="auto",
+    )
+    return html.Div(
+        [
+            html.H2("Overview"),
+            html.P("Hourly up to 3 days, daily up to 3 months, monthly beyond.", className="text-body-secondary"),
+            filter_bar(query, extra=[split]),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card("overview-calls", "Calls"), lg=6),
+                    dbc.Col(chart_card("overview-minutes", "Minutes"), lg=6),
+                ]
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card("overview-asr", "ASR"), lg=6),
+                    dbc.Col(chart_card("overview-acd", "ACD (seconds)"), lg=6),
+                ]
+            ),
+        ]
+    )

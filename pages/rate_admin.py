@@ -1,5 +1,6 @@
 """Rate management (admins): providers, rate plans and decks, retail derived from carrier, ban plans,
 VoIP plans and the customers on them, re-rating."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -14,131 +15,270 @@ def _card(title: str, body: list, **kwargs) -> dbc.Card:
 
 
 def providers_card() -> dbc.Card:
-    return _card("Providers (carriers)", [
-        grid("rate-admin-providers", [column("name", "Provider"), column("priority", "Priority", True),
-                                      column("plans", "Carrier plans"), column("description", "Description")],
-             height=200),
-        dbc.Row([
-            dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder="Name"), md=5),
-            dbc.Col(dbc.Input(id="rate-admin-provider-priority", type="number", value=100, step=1), md=3),
-            dbc.Col(dbc.Button("Add provider", id="rate-admin-provider-add", color="secondary"), width="auto"),
-        ], className="mt-2 g-2"),
-        html.Small("LCR ties (same prefix, same rate) go to the lower priority number.",
-                   className="text-body-secondary"),
-    ])
+    return _card(
+        "Providers (carriers)",
+        [
+            grid(
+                "rate-admin-providers",
+                [
+                    column("name", "Provider"),
+                    column("priority", "Priority", True),
+                    column("plans", "Carrier plans"),
+                    column("description", "Description"),
+                ],
+                height=200,
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder="Name"), md=5),
+                    dbc.Col(dbc.Input(id="rate-admin-provider-priority", type="number", value=100, step=1), md=3),
+                    dbc.Col(dbc.Button("Add provider", id="rate-admin-provider-add", color="secondary"), width="auto"),
+                ],
+                className="mt-2 g-2",
+            ),
+            html.Small(
+                "LCR ties (same prefix, same rate) go to the lower priority number.", className="text-body-secondary"
+            ),
+        ],
+    )
 
 
 def plans_card() -> dbc.Card:
-    return _card("Rate plans", [
-        grid("rate-admin-plans", [column("name", "Plan"), column("kind", "Kind"), column("provider", "Provider"),
-                                  column("currency", "Currency"), column("rates", "Rates", True)], height=220),
-        dbc.Row([
-            dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder="Name"), md=3),
-            dbc.Col(dcc.Dropdown(id="rate-admin-plan-kind", value="retail", clearable=False, options=[
-                {"label": "Retail (sell)", "value": "retail"}, {"label": "Carrier (buy)", "value": "carrier"}]), md=2),
-            dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder="Provider (carrier plans)"), md=3),
-            dbc.Col(dbc.Input(id="rate-admin-plan-currency", value="USD", maxLength=3), md=1),
-            dbc.Col(dbc.Button("Create plan", id="rate-admin-plan-add", color="secondary"), width="auto"),
-        ], className="mt-2 g-2"),
-    ])
+    return _card(
+        "Rate plans",
+        [
+            grid(
+                "rate-admin-plans",
+                [
+                    column("name", "Plan"),
+                    column("kind", "Kind"),
+                    column("provider", "Provider"),
+                    column("currency", "Currency"),
+                    column("rates", "Rates", True),
+                ],
+                height=220,
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder="Name"), md=3),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="rate-admin-plan-kind",
+                            value="retail",
+                            clearable=False,
+                            options=[
+                                {"label": "Retail (sell)", "value": "retail"},
+                                {"label": "Carrier (buy)", "value": "carrier"},
+                            ],
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder="Provider (carrier plans)"), md=3),
+                    dbc.Col(dbc.Input(id="rate-admin-plan-currency", value="USD", maxLength=3), md=1),
+                    dbc.Col(dbc.Button("Create plan", id="rate-admin-plan-add", color="secondary"), width="auto"),
+                ],
+                className="mt-2 g-2",
+            ),
+        ],
+    )
 
 
 def deck_card() -> dbc.Card:
-    return _card("Import a rate deck (CSV)", [
-        html.P(["Columns: ", html.Code("prefix, destination, rate, connection_fee, increment_first, "
-                                       "increment_next, effective_from"),
-                " and optionally ", html.Code("effective_to"), ". Dates are UTC. A deck with a bad line imports "
-                "nothing and lists every bad line."], className="small"),
-        dbc.Row([
-            dbc.Col(dcc.Dropdown(id="rate-admin-deck-plan", placeholder="Into plan"), md=4),
-            dbc.Col(dcc.Upload(dbc.Button("Choose file…", color="secondary", outline=True), id="rate-admin-deck-file",
-                               accept=".csv,text/csv,text/plain"), width="auto"),
-            dbc.Col(html.Span(id="rate-admin-deck-filename", className="small"), className="align-self-center"),
-        ], className="g-2 mb-2"),
-        dbc.Checkbox(id="rate-admin-deck-replace", value=False,
-                     label="Full deck: end the plan's prefixes this deck leaves out, from its first date"),
-        dbc.Button("Import", id="rate-admin-deck-import", color="primary", className="mt-2"),
-        dcc.Loading(html.Div(id="rate-admin-deck-result", className="mt-2")),
-    ])
+    return _card(
+        "Import a rate deck (CSV)",
+        [
+            html.P(
+                [
+                    "Columns: ",
+                    html.Code(
+                        "prefix, destination, rate, connection_fee, increment_first, increment_next, effective_from"
+                    ),
+                    " and optionally ",
+                    html.Code("effective_to"),
+                    ". Dates are UTC. A deck with a bad line imports nothing and lists every bad line.",
+                ],
+                className="small",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="rate-admin-deck-plan", placeholder="Into plan"), md=4),
+                    dbc.Col(
+                        dcc.Upload(
+                            dbc.Button("Choose file…", color="secondary", outline=True),
+                            id="rate-admin-deck-file",
+                            accept=".csv,text/csv,text/plain",
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(html.Span(id="rate-admin-deck-filename", className="small"), className="align-self-center"),
+                ],
+                className="g-2 mb-2",
+            ),
+            dbc.Checkbox(
+                id="rate-admin-deck-replace",
+                value=False,
+                label="Full deck: end the plan's prefixes this deck leaves out, from its first date",
+            ),
+            dbc.Button("Import", id="rate-admin-deck-import", color="primary", className="mt-2"),
+            dcc.Loading(html.Div(id="rate-admin-deck-result", className="mt-2")),
+        ],
+    )
 
 
 def derive_card() -> dbc.Card:
-    return _card("Retail rates from a carrier plan", [
-        dbc.Row([
-            dbc.Col(dcc.Dropdown(id="rate-admin-derive-carrier", placeholder="Carrier plan"), md=4),
-            dbc.Col(dcc.Dropdown(id="rate-admin-derive-retail", placeholder="Retail plan"), md=4),
-            dbc.Col(dbc.InputGroup([dbc.Input(id="rate-admin-derive-percent", type="number", value=20),
-                                    dbc.InputGroupText("% profit")]), md=2),
-            dbc.Col(dbc.Button("Derive", id="rate-admin-derive", color="secondary"), width="auto"),
-        ], className="g-2"),
-        html.Div(id="rate-admin-derive-result", className="mt-2"),
-    ])
+    return _card(
+        "Retail rates from a carrier plan",
+        [
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-carrier", placeholder="Carrier plan"), md=4),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-retail", placeholder="Retail plan"), md=4),
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(id="rate-admin-derive-percent", type="number", value=20),
+                                dbc.InputGroupText("% profit"),
+                            ]
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(dbc.Button("Derive", id="rate-admin-derive", color="secondary"), width="auto"),
+                ],
+                className="g-2",
+            ),
+            html.Div(id="rate-admin-derive-result", className="mt-2"),
+        ],
+    )
 
 
 def plan_rates_card() -> dbc.Card:
-    return _card("Rates of a plan (every version)", [
-        dbc.Row([
-            dbc.Col(dcc.Dropdown(id="rate-admin-view-plan", placeholder="Plan"), md=4),
-            dbc.Col(dbc.Input(id="rate-admin-view-search", placeholder="Prefix, destination or country",
-                              debounce=True, type="search"), md=5),
-        ], className="g-2 mb-2"),
-        grid("rate-admin-rates", PLAN_RATE_COLUMNS, height=360),
-    ])
+    return _card(
+        "Rates of a plan (every version)",
+        [
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="rate-admin-view-plan", placeholder="Plan"), md=4),
+                    dbc.Col(
+                        dbc.Input(
+                            id="rate-admin-view-search",
+                            placeholder="Prefix, destination or country",
+                            debounce=True,
+                            type="search",
+                        ),
+                        md=5,
+                    ),
+                ],
+                className="g-2 mb-2",
+            ),
+            grid("rate-admin-rates", PLAN_RATE_COLUMNS, height=360),
+        ],
+    )
 
 
 def voip_plans_card() -> dbc.Card:
-    return _card("Ban plans, VoIP plans and customers", [
-        grid("rate-admin-bans", [column("name", "Ban plan"), column("prefixes", "Banned prefixes")], height=160),
-        dbc.Row([
-            dbc.Col(dbc.Input(id="rate-admin-ban-name", placeholder="Ban plan name"), md=3),
-            dbc.Col(dbc.Input(id="rate-admin-ban-prefixes", placeholder="Prefixes, comma separated: 881, 3490"), md=6),
-            dbc.Col(dbc.Button("Create ban plan", id="rate-admin-ban-add", color="secondary"), width="auto"),
-        ], className="mt-2 mb-3 g-2"),
-        grid("rate-admin-voip-plans", [column("name", "VoIP plan"), column("retail_plans", "Retail plans"),
-                                       column("carrier_plans", "Carrier plans (LCR)"), column("ban_plans", "Ban plans"),
-                                       column("customers", "Customers")], height=200),
-        dbc.Row([
-            dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder="VoIP plan name"), md=2),
-            dbc.Col(dcc.Dropdown(id="rate-admin-voip-rate-plans", multi=True,
-                                 placeholder="Retail and carrier plans"), md=5),
-            dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder="Ban plans"), md=3),
-            dbc.Col(dbc.Button("Create VoIP plan", id="rate-admin-voip-add", color="secondary"), width="auto"),
-        ], className="mt-2 g-2"),
-        dbc.Row([
-            dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder="Customer"), md=3),
-            dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder="VoIP plan (empty: none)"), md=3),
-            dbc.Col(dbc.Button("Assign", id="rate-admin-assign", color="secondary"), width="auto"),
-        ], className="mt-2 g-2"),
-    ])
+    return _card(
+        "Ban plans, VoIP plans and customers",
+        [
+            grid("rate-admin-bans", [column("name", "Ban plan"), column("prefixes", "Banned prefixes")], height=160),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Input(id="rate-admin-ban-name", placeholder="Ban plan name"), md=3),
+                    dbc.Col(
+                        dbc.Input(id="rate-admin-ban-prefixes", placeholder="Prefixes, comma separated: 881, 3490"),
+                        md=6,
+                    ),
+                    dbc.Col(dbc.Button("Create ban plan", id="rate-admin-ban-add", color="secondary"), width="auto"),
+                ],
+                className="mt-2 mb-3 g-2",
+            ),
+            grid(
+                "rate-admin-voip-plans",
+                [
+                    column("name", "VoIP plan"),
+                    column("retail_plans", "Retail plans"),
+                    column("carrier_plans", "Carrier plans (LCR)"),
+                    column("ban_plans", "Ban plans"),
+                    column("customers", "Customers"),
+                ],
+                height=200,
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder="VoIP plan name"), md=2),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="rate-admin-voip-rate-plans", multi=True, placeholder="Retail and carrier plans"
+                        ),
+                        md=5,
+                    ),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder="Ban plans"), md=3),
+                    dbc.Col(dbc.Button("Create VoIP plan", id="rate-admin-voip-add", color="secondary"), width="auto"),
+                ],
+                className="mt-2 g-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder="Customer"), md=3),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder="VoIP plan (empty: none)"), md=3),
+                    dbc.Col(dbc.Button("Assign", id="rate-admin-assign", color="secondary"), width="auto"),
+                ],
+                className="mt-2 g-2",
+            ),
+        ],
+    )
 
 
 def rerate_card() -> dbc.Card:
-    return _card("Re-rating", [
-        html.P("Re-price the calls of a period from the rates in force now (after a rate change), imported "
-               "prices included, and rebuild its rollups. The request runs in the background within a minute.",
-               className="small"),
-        dbc.Row([
-            dbc.Col(dcc.DatePickerRange(id="rate-admin-rerate-period", display_format="YYYY-MM-DD",
-                                        first_day_of_week=1), width="auto"),
-            dbc.Col(dcc.Dropdown(id="rate-admin-rerate-customer", placeholder="All customers"), md=3),
-            dbc.Col(dbc.Button("Queue re-rating", id="rate-admin-rerate", color="warning"), width="auto"),
-        ], className="g-2 mb-2"),
-        grid("rate-admin-rerate-requests", [
-            column("id", "#", True), column("period_start", "From (UTC)"), column("period_end", "Until (UTC)"),
-            column("customer", "Customer"), column("requested_by", "By"), column("status", "Status"),
-            column("calls", "Calls changed", True), column("finished_at", "Finished"), column("error", "Error"),
-        ], height=220),
-    ])
+    return _card(
+        "Re-rating",
+        [
+            html.P(
+                "Re-price the calls of a period from the rates in force now (after a rate change), imported "
+                "prices included, and rebuild its rollups. The request runs in the background within a minute.",
+                className="small",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.DatePickerRange(
+                            id="rate-admin-rerate-period", display_format="YYYY-MM-DD", first_day_of_week=1
+                        ),
+                        width="auto",
+                    ),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-rerate-customer", placeholder="All customers"), md=3),
+                    dbc.Col(dbc.Button("Queue re-rating", id="rate-admin-rerate", color="warning"), width="auto"),
+                ],
+                className="g-2 mb-2",
+            ),
+            grid(
+                "rate-admin-rerate-requests",
+                [
+                    column("id", "#", True),
+                    column("period_start", "From (UTC)"),
+                    column("period_end", "Until (UTC)"),
+                    column("customer", "Customer"),
+                    column("requested_by", "By"),
+                    column("status", "Status"),
+                    column("calls", "Calls changed", True),
+                    column("finished_at", "Finished"),
+                    column("error", "Error"),
+                ],
+                height=220,
+            ),
+        ],
+    )
 
 
 def layout(**_query):
-    return html.Div([
-        html.H2("Rate plans"),
-        dcc.Store(id="rate-admin-refresh", data=0),
-        html.Div(id="rate-admin-feedback"),
-        dbc.Row([dbc.Col(providers_card(), lg=5), dbc.Col(plans_card(), lg=7)]),
-        dbc.Row([dbc.Col(deck_card(), lg=6), dbc.Col(derive_card(), lg=6)]),
-        plan_rates_card(),
-        voip_plans_card(),
-        rerate_card(),
-    ])
+    return html.Div(
+        [
+            html.H2("Rate plans"),
+            dcc.Store(id="rate-admin-refresh", data=0),
+            html.Div(id="rate-admin-feedback"),
+            dbc.Row([dbc.Col(providers_card(), lg=5), dbc.Col(plans_card(), lg=7)]),
+            dbc.Row([dbc.Col(deck_card(), lg=6), dbc.Col(derive_card(), lg=6)]),
+            plan_rates_card(),
+            voip_plans_card(),
+            rerate_card(),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Rate simulator: what a call to a number, lasting so long, costs; for admins, every candidate carrier."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -12,20 +13,39 @@ dash.register_page(__name__, path="/rates/simulator", name="Rate simulator", ord
 def layout(**_query):
     scope = current_scope()
     # customers have one plan, their own: the picker is there (its callback needs it) but hidden
-    plan_picker = dbc.Col(dcc.Dropdown(id="rate-simulator-plan", placeholder="VoIP plan", clearable=False), md=3,
-                          style=None if scope.is_admin else {"display": "none"})
-    return html.Div([
-        html.H2("Rate simulator"),
-        dbc.Row([
-            plan_picker,
-            dbc.Col(dbc.Input(id="rate-simulator-number", placeholder="Number, e.g. +34 650 104 877"), md=3),
-            dbc.Col(dbc.InputGroup([dbc.Input(id="rate-simulator-duration", type="number", min=0, step=1, value=60),
-                                    dbc.InputGroupText("s")]), md=2),
-            dbc.Col(dbc.Input(id="rate-simulator-at", placeholder="When (UTC, default now): 2026-01-15 10:00"),
-                    md=3),
-            dbc.Col(dbc.Button("Simulate", id="rate-simulator-run", color="primary"), width="auto"),
-        ], className="mb-3 g-2"),
-        html.Div(id="rate-simulator-result"),
-        html.Div([html.H5("Candidate carriers"), grid("rate-simulator-candidates", CANDIDATE_COLUMNS, height=300)],
-                 id="rate-simulator-candidates-box", hidden=not scope.is_admin),
-    ])
+    plan_picker = dbc.Col(
+        dcc.Dropdown(id="rate-simulator-plan", placeholder="VoIP plan", clearable=False),
+        md=3,
+        style=None if scope.is_admin else {"display": "none"},
+    )
+    return html.Div(
+        [
+            html.H2("Rate simulator"),
+            dbc.Row(
+                [
+                    plan_picker,
+                    dbc.Col(dbc.Input(id="rate-simulator-number", placeholder="Number, e.g. +34 650 104 877"), md=3),
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(id="rate-simulator-duration", type="number", min=0, step=1, value=60),
+                                dbc.InputGroupText("s"),
+                            ]
+                        ),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dbc.Input(id="rate-simulator-at", placeholder="When (UTC, default now): 2026-01-15 10:00"), md=3
+                    ),
+                    dbc.Col(dbc.Button("Simulate", id="rate-simulator-run", color="primary"), width="auto"),
+                ],
+                className="mb-3 g-2",
+            ),
+            html.Div(id="rate-simulator-result"),
+            html.Div(
+                [html.H5("Candidate carriers"), grid("rate-simulator-candidates", CANDIDATE_COLUMNS, height=300)],
+                id="rate-simulator-candidates-box",
+                hidden=not scope.is_admin,
+            ),
+        ]
+    )

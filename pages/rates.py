@@ -1,4 +1,5 @@
 """Rates: the sell rates of the customer's VoIP plan (admins pick a plan), searchable, downloadable."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -12,19 +13,45 @@ dash.register_page(__name__, path="/rates", name="Rates", order=60, admin_only=F
 def layout(**_query):
     scope = current_scope()
     # customers have one plan, their own: the picker is there (its callback needs it) but hidden
-    plan_picker = dbc.Col(dcc.Dropdown(id="rates-plan", placeholder="VoIP plan", clearable=False), md=3,
-                          style=None if scope.is_admin else {"display": "none"})
-    return html.Div([
-        html.H2("Rates"),
-        html.P("The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
-               "destination or country.", className="text-body-secondary"),
-        dbc.Row([
-            plan_picker,
-            dbc.Col(dbc.Input(id="rates-search", placeholder="Prefix, number, destination or country",
-                              debounce=True, type="search"), md=5),
-            dbc.Col(html.A("Download CSV", id="rates-download", href="/download/rates.csv",
-                           className="btn btn-outline-secondary btn-sm"), width="auto", className="align-self-center"),
-        ], className="mb-2 g-2"),
-        html.Div(id="rates-count", className="small text-body-secondary mb-1"),
-        grid("rates-grid", RATE_COLUMNS),
-    ])
+    plan_picker = dbc.Col(
+        dcc.Dropdown(id="rates-plan", placeholder="VoIP plan", clearable=False),
+        md=3,
+        style=None if scope.is_admin else {"display": "none"},
+    )
+    return html.Div(
+        [
+            html.H2("Rates"),
+            html.P(
+                "The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
+                "destination or country.",
+                className="text-body-secondary",
+            ),
+            dbc.Row(
+                [
+                    plan_picker,
+                    dbc.Col(
+                        dbc.Input(
+                            id="rates-search",
+                            placeholder="Prefix, number, destination or country",
+                            debounce=True,
+                            type="search",
+                        ),
+                        md=5,
+                    ),
+                    dbc.Col(
+                        html.A(
+                            "Download CSV",
+                            id="rates-download",
+                            href="/download/rates.csv",
+                            className="btn btn-outline-secondary btn-sm",
+                        ),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                ],
+                className="mb-2 g-2",
+            ),
+            html.Div(id="rates-count", className="small text-body-secondary mb-1"),
+            grid("rates-grid", RATE_COLUMNS),
+        ]
+    )

@@ -1,5 +1,6 @@
 """Threat control: current threats ranked by estimated cost at risk, high-cost destinations, the
 thresholds and the admin's list of high-cost prefixes."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -10,45 +11,105 @@ dash.register_page(__name__, path="/threats", name="Threat control", order=85, a
 
 
 def _settings_card() -> dbc.Card:
-    inputs = [dbc.Col([dbc.Label(LABELS[key], html_for=f"threat-setting-{key}", className="small mb-0"),
-                       dbc.Input(id={"type": "threat-setting", "key": key}, type="number", min=0, step="any",
-                                 size="sm")], md=3, className="mb-2") for key in DEFAULTS]
-    return dbc.Card([
-        dbc.CardHeader("Thresholds"),
-        dbc.CardBody([dbc.Row(inputs),
-                      dbc.Button("Save thresholds", id="threat-settings-save", color="secondary", size="sm"),
-                      html.Div(id="threat-settings-feedback", className="mt-2")]),
-    ], className="mb-3")
+    inputs = [
+        dbc.Col(
+            [
+                dbc.Label(LABELS[key], html_for=f"threat-setting-{key}", className="small mb-0"),
+                dbc.Input(id={"type": "threat-setting", "key": key}, type="number", min=0, step="any", size="sm"),
+            ],
+            md=3,
+            className="mb-2",
+        )
+        for key in DEFAULTS
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader("Thresholds"),
+            dbc.CardBody(
+                [
+                    dbc.Row(inputs),
+                    dbc.Button("Save thresholds", id="threat-settings-save", color="secondary", size="sm"),
+                    html.Div(id="threat-settings-feedback", className="mt-2"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
 
 
 def layout(**query):
-    return html.Div([
-        dbc.Row([
-            dbc.Col(html.H2("Threat control")),
-            dbc.Col(dbc.Button("Refresh", id="threats-refresh", color="primary", outline=True), width="auto"),
-        ], className="align-items-center"),
-        html.P("Velocity, spikes against each hour's own history, new destination countries, high-cost "
-               "destinations, short-call bursts and repeated numbers, ranked by the estimated cost at risk "
-               "(minutes × sell rate). Each link opens the calls in the CDR search.", className="text-body-secondary"),
-        dcc.Interval(id="threats-interval", interval=60_000),
-        dbc.Card([dbc.CardHeader("Current threats"),
-                  dbc.CardBody(dcc.Loading(html.Div(id="threats-current")))], className="mb-3"),
-        dbc.Card([dbc.CardHeader("High-cost destinations · last 24 hours"),
-                  dbc.CardBody(html.Div(id="threats-high-cost"))], className="mb-3"),
-        dbc.Row([
-            dbc.Col(dbc.Card([
-                dbc.CardHeader("High-cost prefixes (besides premium rate, shared cost and satellite)"),
-                dbc.CardBody([
-                    dbc.Row([dbc.Col(dbc.Input(id="high-cost-prefix", placeholder="Prefix, e.g. 4470"), md=4),
-                             dbc.Col(dbc.Input(id="high-cost-description", placeholder="Description"), md=5),
-                             dbc.Col(dbc.Button("Add", id="high-cost-add", color="secondary"), md="auto")],
-                            className="g-2"),
-                    html.Div(id="high-cost-feedback", className="mt-2"),
-                    html.Div(id="high-cost-list", className="mt-2"),
-                ]),
-            ], className="mb-3"), lg=5),
-            dbc.Col(dbc.Card([dbc.CardHeader("Threats notified (history)"),
-                              dbc.CardBody(html.Div(id="threats-history"))], className="mb-3"), lg=7),
-        ]),
-        _settings_card(),
-    ])
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H2("Threat control")),
+                    dbc.Col(dbc.Button("Refresh", id="threats-refresh", color="primary", outline=True), width="auto"),
+                ],
+                className="align-items-center",
+            ),
+            html.P(
+                "Velocity, spikes against each hour's own history, new destination countries, high-cost "
+                "destinations, short-call bursts and repeated numbers, ranked by the estimated cost at risk "
+                "(minutes × sell rate). Each link opens the calls in the CDR search.",
+                className="text-body-secondary",
+            ),
+            dcc.Interval(id="threats-interval", interval=60_000),
+            dbc.Card(
+                [dbc.CardHeader("Current threats"), dbc.CardBody(dcc.Loading(html.Div(id="threats-current")))],
+                className="mb-3",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader("High-cost destinations · last 24 hours"),
+                    dbc.CardBody(html.Div(id="threats-high-cost")),
+                ],
+                className="mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("High-cost prefixes (besides premium rate, shared cost and satellite)"),
+                                dbc.CardBody(
+                                    [
+                                        dbc.Row(
+                                            [
+                                                dbc.Col(
+                                                    dbc.Input(id="high-cost-prefix", placeholder="Prefix, e.g. 4470"),
+                                                    md=4,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Input(id="high-cost-description", placeholder="Description"),
+                                                    md=5,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Button("Add", id="high-cost-add", color="secondary"), md="auto"
+                                                ),
+                                            ],
+                                            className="g-2",
+                                        ),
+                                        html.Div(id="high-cost-feedback", className="mt-2"),
+                                        html.Div(id="high-cost-list", className="mt-2"),
+                                    ]
+                                ),
+                            ],
+                            className="mb-3",
+                        ),
+                        lg=5,
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Threats notified (history)"),
+                                dbc.CardBody(html.Div(id="threats-history")),
+                            ],
+                            className="mb-3",
+                        ),
+                        lg=7,
+                    ),
+                ]
+            ),
+            _settings_card(),
+        ]
+    )

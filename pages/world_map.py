@@ -8,8 +8,10 @@ dash.register_page(__name__, path="/world-map", name="World map", order=50)
 
 
 def layout(**query):
-    return html.Div([
-        html.H2("World map"),
-        filter_bar(query),
-        chart_card("world-map", "Calls by destination country", height=560),
-    ])
+    return html.Div(
+        [
+            html.H2("World map"),
+            filter_bar(query),
+            chart_card("world-map", "Calls by destination country", height=560),
+        ]
+    )

@@ -4,6 +4,7 @@
 neither the page nor its timing says which accounts exist. ``/password-reset/<token>`` sets the
 new password once; an unknown, used or expired token gets the same "invalid or expired" page.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,10 @@ PAGE = """<!doctype html>
 <p class="mt-3 small"><a href="/login">Back to the login page</a></p>
 </main></body></html>"""
 
-SENT = ("If this names an account with an e-mail address, a link to reset its password is on its way. "
-        "It works once, within {minutes} minutes.")
+SENT = (
+    "If this names an account with an e-mail address, a link to reset its password is on its way. "
+    "It works once, within {minutes} minutes."
+)
 INVALID = "This link is invalid or has expired. Ask for a new one."
 
 
@@ -99,6 +102,10 @@ def password_reset_confirm(token: str):
             return _render("Choose a new password", "password", str(exc).capitalize() + ".", "danger", 400)
         if not done:
             return _render("Reset your password", None, INVALID, "warning", 404)
-        return _render("Password changed", None, "Your password is changed: sessions opened before are logged out. "
-                       "You can log in with it now.", "success")
+        return _render(
+            "Password changed",
+            None,
+            "Your password is changed: sessions opened before are logged out. You can log in with it now.",
+            "success",
+        )
     return _render("Choose a new password", "password")

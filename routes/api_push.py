@@ -4,6 +4,7 @@ Public for the login guard: it authenticates the switch itself, by the key ``fla
 sent as ``Authorization: Bearer KEY``, ``X-Dialstat-Key: KEY`` or HTTP Basic auth with the key as the
 password (mod_json_cdr's ``cred`` parameter). Only a hash of the key is stored.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -41,8 +42,13 @@ def push_cdr():
         records, source_type = push_records(parse_body(request.get_data(cache=False), form_cdr), switch["ip"])
     except PushError as exc:
         return jsonify(error=str(exc)), 400
-    summary = import_rows(records, source="push", switch=switch["ip"], source_type=source_type,
-                          file_name=f"push from {switch['name']}")
-    return jsonify(import_id=summary.import_id, accepted=summary.accepted, duplicates=summary.duplicates,
-                   rejected=summary.rejected,
-                   rejects=[{"record": line, "reason": reason} for line, reason in summary.reject_samples])
+    summary = import_rows(
+        records, source="push", switch=switch["ip"], source_type=source_type, file_name=f"push from {switch['name']}"
+    )
+    return jsonify(
+        import_id=summary.import_id,
+        accepted=summary.accepted,
+        duplicates=summary.duplicates,
+        rejected=summary.rejected,
+        rejects=[{"record": line, "reason": reason} for line, reason in summary.reject_samples],
+    )

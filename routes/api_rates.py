@@ -12,6 +12,7 @@ rates are decimal strings (exact). Errors: ``{"error": ...}`` with a 4xx status.
 Authentication: whatever Flask-Login knows (session, API token, basic auth); the user's scope decides
 the plan, so a customer only ever sees their own plan's rates.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,9 +61,21 @@ def voip_rates():
             return _error(400, "Please enter recipient_phone_no")
         if rates.banned_prefix(plan, number):
             return _error(403, f"Not allowed : {number}")
-    found = rates.customer_rates(scope, voip_plan_id=plan, dialcode=dialcode, number=number,
-                                 sort_field=sort_field, order=order, limit=None)
-    return jsonify([{"prefix": r["prefix"], "retail_rate": format(r["retail_rate"], "f"),
-                     "prefix__destination": r["destination"], "country_code": r["country_code"],
-                     "connection_fee": format(r["connection_fee"], "f"), "increment_first": r["increment_first"],
-                     "increment_next": r["increment_next"], "currency": r["currency"]} for r in found])
+    found = rates.customer_rates(
+        scope, voip_plan_id=plan, dialcode=dialcode, number=number, sort_field=sort_field, order=order, limit=None
+    )
+    return jsonify(
+        [
+            {
+                "prefix": r["prefix"],
+                "retail_rate": format(r["retail_rate"], "f"),
+                "prefix__destination": r["destination"],
+                "country_code": r["country_code"],
+                "connection_fee": format(r["connection_fee"], "f"),
+                "increment_first": r["increment_first"],
+                "increment_next": r["increment_next"],
+                "currency": r["currency"],
+            }
+            for r in found
+        ]
+    )

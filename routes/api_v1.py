@@ -14,6 +14,7 @@ newest first: ``next``/``previous`` are complete URLs; ``count`` is exact when t
 
 The OpenAPI document is ``/api/v1/openapi.json`` (``routes.api_v1_openapi``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -151,13 +152,19 @@ def kpi_values(row: dict, scope: Scope) -> dict:
     are charged (the sell cost); the operator's buy cost and margin are never shown to them."""
     t = Totals.from_row(row)
     values = {
-        "calls": int(t.attempts), "answered": int(t.answered), "minutes": round(float(t.minutes), 2),
-        "asr": _rounded(t.asr, 4), "acd": _rounded(t.acd, 1), "ner": _rounded(t.ner, 4),
-        "short_call_ratio": _rounded(t.short_call_ratio, 4), "pdd": _rounded(t.pdd, 2),
+        "calls": int(t.attempts),
+        "answered": int(t.answered),
+        "minutes": round(float(t.minutes), 2),
+        "asr": _rounded(t.asr, 4),
+        "acd": _rounded(t.acd, 1),
+        "ner": _rounded(t.ner, 4),
+        "short_call_ratio": _rounded(t.short_call_ratio, 4),
+        "pdd": _rounded(t.pdd, 2),
     }
     if scope.is_admin:
-        values.update(cost=round(float(t.cost), 5), revenue=round(float(t.revenue), 5),
-                      margin=round(float(t.margin), 5))
+        values.update(
+            cost=round(float(t.cost), 5), revenue=round(float(t.revenue), 5), margin=round(float(t.margin), 5)
+        )
     else:
         values["cost"] = round(float(t.revenue), 5)
     return values
@@ -170,12 +177,14 @@ def kpi_values(row: dict, scope: Scope) -> dict:
 @bp.get("/")
 @requires_permission(API)
 def index():
-    return jsonify({
-        "switches": url_for("api_v1.switch_list", _external=True),
-        "cdrs": url_for("api_v1.cdr_list", _external=True),
-        "kpis": url_for("api_v1.kpis", _external=True),
-        "openapi": url_for("api_v1.openapi", _external=True),
-    })
+    return jsonify(
+        {
+            "switches": url_for("api_v1.switch_list", _external=True),
+            "cdrs": url_for("api_v1.cdr_list", _external=True),
+            "kpis": url_for("api_v1.kpis", _external=True),
+            "openapi": url_for("api_v1.openapi", _external=True),
+        }
+    )
 
 
 @bp.get("/openapi.json")
@@ -204,15 +213,23 @@ def _switch_rows(scope: Scope, switch_id: int | None = None, limit: int | None =
         params["id"] = switch_id
     condition = " AND ".join(where)
     count = db.scalar(f"SELECT count(*) FROM switch s WHERE {condition}", **params)
-    rows = db.rows(f"""SELECT s.id, s.name, s.ip, s.timezone, t.name AS source_type FROM switch s
+    rows = db.rows(
+        f"""SELECT s.id, s.name, s.ip, s.timezone, t.name AS source_type FROM switch s
                        LEFT JOIN cdr_source_type t ON t.id = s.source_type WHERE {condition}
-                       ORDER BY s.id LIMIT :limit OFFSET :offset""", **params)
+                       ORDER BY s.id LIMIT :limit OFFSET :offset""",
+        **params,
+    )
     return count, rows
 
 
 def _switch_json(row: dict, scope: Scope) -> dict:
-    result = {"id": row["id"], "url": url_for("api_v1.switch_detail", switch_id=row["id"], _external=True),
-              "name": row["name"], "source_type": row["source_type"], "timezone": row["timezone"]}
+    result = {
+        "id": row["id"],
+        "url": url_for("api_v1.switch_detail", switch_id=row["id"], _external=True),
+        "name": row["name"],
+        "source_type": row["source_type"],
+        "timezone": row["timezone"],
+    }
     if scope.is_admin:
         result["ipaddress"] = row["ip"]
     return result
@@ -225,12 +242,14 @@ def switch_list():
     page = _int_arg("page", 1, 1, 10_000_000)
     size = _int_arg("page_size", 50, 1, MAX_PAGE_SIZE)
     count, rows = _switch_rows(scope, limit=size, offset=(page - 1) * size)
-    return jsonify({
-        "count": count,
-        "next": _url_with(page=page + 1) if page * size < count else None,
-        "previous": (_url_with(page=page - 1) if page > 2 else _url_with(page=None)) if page > 1 else None,
-        "results": [_switch_json(r, scope) for r in rows],
-    })
+    return jsonify(
+        {
+            "count": count,
+            "next": _url_with(page=page + 1) if page * size < count else None,
+            "previous": (_url_with(page=page - 1) if page > 2 else _url_with(page=None)) if page > 1 else None,
+            "results": [_switch_json(r, scope) for r in rows],
+        }
+    )
 
 
 @bp.get("/switches/<int:switch_id>")
@@ -259,8 +278,12 @@ def decode_cursor(cursor: str) -> tuple[tuple[datetime, int], str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         when, cdr_id, direction = json.loads(raw)
         when = datetime.fromisoformat(when)
-        if when.tzinfo is None or direction not in ("n", "p") or not isinstance(cdr_id, int) \
-                or not 0 <= cdr_id <= MAX_ID:
+        if (
+            when.tzinfo is None
+            or direction not in ("n", "p")
+            or not isinstance(cdr_id, int)
+            or not 0 <= cdr_id <= MAX_ID
+        ):
             raise ValueError
         return (when, cdr_id), direction
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
@@ -274,11 +297,17 @@ def cdr_json(row: dict, scope: Scope) -> dict:
         "id": row["id"],
         "url": url_for("api_v1.cdr_detail", cdr_id=row["id"], _external=True),
         "starting_date": row["starting_date"].astimezone(zone).isoformat(),
-        "switch_id": row["switch_id"], "switch": row.get("switch"),
-        "caller_id_number": row["caller_id_number"], "destination_number": row["destination_number"],
-        "country_code": row["country_code"], "duration": row["duration"], "billsec": row["billsec"],
-        "hangup_cause_id": row["hangup_cause_id"], "hangup_cause": row.get("hangup_cause"),
-        "direction": {1: "inbound", 2: "outbound"}.get(row["direction"]), "accountcode": row["accountcode"],
+        "switch_id": row["switch_id"],
+        "switch": row.get("switch"),
+        "caller_id_number": row["caller_id_number"],
+        "destination_number": row["destination_number"],
+        "country_code": row["country_code"],
+        "duration": row["duration"],
+        "billsec": row["billsec"],
+        "hangup_cause_id": row["hangup_cause_id"],
+        "hangup_cause": row.get("hangup_cause"),
+        "direction": {1: "inbound", 2: "outbound"}.get(row["direction"]),
+        "accountcode": row["accountcode"],
         "sell_cost": _json_value(row["sell_cost"]),
     }
     if scope.is_admin:
@@ -297,15 +326,20 @@ CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_s
     "end": lambda v: bool(_DAY.match(v)) and _is_date(v),
     "from": lambda v: bool(_HHMM.match(v)),
     "to": lambda v: bool(_HHMM.match(v)),
-    "dst": lambda v: len(v) <= 64, "src": lambda v: len(v) <= 64,
-    "dst_op": lambda v: v in NUMBER_OPERATORS, "src_op": lambda v: v in NUMBER_OPERATORS,
+    "dst": lambda v: len(v) <= 64,
+    "src": lambda v: len(v) <= 64,
+    "dst_op": lambda v: v in NUMBER_OPERATORS,
+    "src_op": lambda v: v in NUMBER_OPERATORS,
     "country": lambda v: bool(re.fullmatch(r"[A-Za-z]{2}(,[A-Za-z]{2})*", v)),
     "cause": lambda v: bool(_ID_LIST.match(v)),
     "direction": lambda v: v in DIRECTIONS or v in ("1", "2"),
-    "duration": lambda v: bool(_NUMBER.match(v)), "billsec": lambda v: bool(_NUMBER.match(v)),
-    "duration_op": lambda v: v in COMPARISONS, "billsec_op": lambda v: v in COMPARISONS,
+    "duration": lambda v: bool(_NUMBER.match(v)),
+    "billsec": lambda v: bool(_NUMBER.match(v)),
+    "duration_op": lambda v: v in COMPARISONS,
+    "billsec_op": lambda v: v in COMPARISONS,
     "answered": lambda v: v.lower() in ("0", "1", "true", "false", "yes", "no", "on", "off"),
-    "switch": lambda v: bool(_ID_LIST.match(v)), "customer": lambda v: bool(_ID_LIST.match(v)),
+    "switch": lambda v: bool(_ID_LIST.match(v)),
+    "customer": lambda v: bool(_ID_LIST.match(v)),
     "accountcode": lambda v: all(0 < len(c.strip()) <= 80 for c in v.split(",")),
 }
 
@@ -347,12 +381,14 @@ def cdr_list():
         has_more = True
     first_key = (rows[0]["starting_date"], rows[0]["id"]) if rows else None
     last_key = (rows[-1]["starting_date"], rows[-1]["id"]) if rows else None
-    return jsonify({
-        "count": int(totals(scope, criteria.report).attempts) if criteria.only_rollup_filters else None,
-        "next": _url_with(cursor=encode_cursor(last_key, "n")) if has_more and last_key else None,
-        "previous": _url_with(cursor=encode_cursor(first_key, "p")) if has_before and first_key else None,
-        "results": [cdr_json(r, scope) for r in rows],
-    })
+    return jsonify(
+        {
+            "count": int(totals(scope, criteria.report).attempts) if criteria.only_rollup_filters else None,
+            "next": _url_with(cursor=encode_cursor(last_key, "n")) if has_more and last_key else None,
+            "previous": _url_with(cursor=encode_cursor(first_key, "p")) if has_before and first_key else None,
+            "results": [cdr_json(r, scope) for r in rows],
+        }
+    )
 
 
 @bp.get("/cdrs/<int:cdr_id>")
@@ -413,11 +449,17 @@ def kpi_filter(scope: Scope) -> ReportFilter:
         raise BadRequest("to must be after from")
     if end - start > timedelta(days=3700):
         raise BadRequest("the range is longer than 10 years")
-    accountcodes = tuple(dict.fromkeys(v.strip()[:80] for v in request.args.get("accountcode", "").split(",")
-                                       if v.strip()))
+    accountcodes = tuple(
+        dict.fromkeys(v.strip()[:80] for v in request.args.get("accountcode", "").split(",") if v.strip())
+    )
     customers = _ids("customer")
-    return ReportFilter(start.astimezone(timezone.utc), end.astimezone(timezone.utc), switch_ids=_ids("switch"),
-                        user_ids=customers if scope.is_admin else (), accountcodes=accountcodes)
+    return ReportFilter(
+        start.astimezone(timezone.utc),
+        end.astimezone(timezone.utc),
+        switch_ids=_ids("switch"),
+        user_ids=customers if scope.is_admin else (),
+        accountcodes=accountcodes,
+    )
 
 
 @bp.get("/kpis")
@@ -437,12 +479,21 @@ def kpis():
     elif group_by:
         for row in breakdown(scope, f, group_by):
             code = row.get("code")
-            results.append({"key": code.strip() if isinstance(code, str) else code, "label": row["label"],
-                            **kpi_values(row, scope)})
+            results.append(
+                {
+                    "key": code.strip() if isinstance(code, str) else code,
+                    "label": row["label"],
+                    **kpi_values(row, scope),
+                }
+            )
     zone = ZoneInfo(scope.timezone)
-    return jsonify({
-        "group_by": group_by, "timezone": scope.timezone,
-        "from": f.start.astimezone(zone).isoformat(), "to": f.end.astimezone(zone).isoformat(),
-        "totals": kpi_values(dataclasses.asdict(totals(scope, f)), scope),
-        "results": results,
-    })
+    return jsonify(
+        {
+            "group_by": group_by,
+            "timezone": scope.timezone,
+            "from": f.start.astimezone(zone).isoformat(),
+            "to": f.end.astimezone(zone).isoformat(),
+            "totals": kpi_values(dataclasses.asdict(totals(scope, f)), scope),
+            "results": results,
+        }
+    )

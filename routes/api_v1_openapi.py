@@ -5,6 +5,7 @@ endpoints in a module-level ``OPENAPI_PATHS`` dict (``{"/api/v1/cdr": {"post": {
 in; an ``/api/v1/...`` route without a description gets a minimal one, so that every route is in
 the document (and under the schemathesis test).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -93,8 +94,10 @@ KPI_ROW = {
     "required": ["calls", "answered", "minutes"],
     "properties": {
         "period": {"type": "string", "description": "group_by hour/day/month: the local start of the period."},
-        "key": {"description": "Other group_by: the country code, switch id, customer id, ... of the row.",
-                "nullable": True},
+        "key": {
+            "description": "Other group_by: the country code, switch id, customer id, ... of the row.",
+            "nullable": True,
+        },
         "label": {"type": "string"},
         **KPI_VALUES,
     },
@@ -106,8 +109,11 @@ def _page_of(item: dict, cursor: bool) -> dict:
         "type": "object",
         "required": ["count", "next", "previous", "results"],
         "properties": {
-            "count": {"type": "integer", "nullable": cursor,
-                      **({"description": "Exact when no per-call filter is used, else null."} if cursor else {})},
+            "count": {
+                "type": "integer",
+                "nullable": cursor,
+                **({"description": "Exact when no per-call filter is used, else null."} if cursor else {}),
+            },
             "next": STRING_OR_NULL,
             "previous": STRING_OR_NULL,
             "results": {"type": "array", "items": item},
@@ -150,7 +156,7 @@ CDR_FILTERS = [
 KPI_DATE_TIME = {
     "type": "string",
     "pattern": r"^(19\d\d|2[01]\d\d)-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
-               r"(Z|[+-](0\d|1[0-4]):[0-5]\d)?)?$",
+    r"(Z|[+-](0\d|1[0-4]):[0-5]\d)?)?$",
     "description": "A local day YYYY-MM-DD, or an ISO 8601 date-time (naive: the user's time zone).",
 }
 
@@ -159,74 +165,136 @@ def _responses(ok_schema: dict | None, *codes: int) -> dict:
     responses = {}
     if ok_schema is not None:
         responses["200"] = {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}
-    texts = {400: "A parameter is not valid.", 401: "Not authenticated (token or basic auth).",
-             403: "The user lacks the permission.", 404: "Not found (or not the user's).",
-             503: "The query took too long; narrow the filters."}
+    texts = {
+        400: "A parameter is not valid.",
+        401: "Not authenticated (token or basic auth).",
+        403: "The user lacks the permission.",
+        404: "Not found (or not the user's).",
+        503: "The query took too long; narrow the filters.",
+    }
     for code in codes:
-        responses[str(code)] = {"description": texts[code],
-                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        responses[str(code)] = {
+            "description": texts[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
     return responses
 
 
 def api_v1_paths() -> dict:
     return {
-        "/api/v1/": {"get": {
-            "operationId": "index", "summary": "Links to the collections.",
-            "responses": _responses({"type": "object", "additionalProperties": {"type": "string"}}, 401, 403),
-        }},
-        "/api/v1/switches": {"get": {
-            "operationId": "listSwitches", "summary": "Switches (customers: those that carried their calls).",
-            "parameters": [
-                _query("page", {"type": "integer", "minimum": 1, "maximum": 10_000_000}, "Page number (from 1)."),
-                _query("page_size", {"type": "integer", "minimum": 1, "maximum": 1000}, "Switches per page (50)."),
-            ],
-            "responses": _responses(_page_of({"$ref": "#/components/schemas/Switch"}, cursor=False),
-                                    400, 401, 403),
-        }},
-        "/api/v1/switches/{switch_id}": {"get": {
-            "operationId": "getSwitch", "summary": "One switch.",
-            "parameters": [{"name": "switch_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}],
-            "responses": _responses({"$ref": "#/components/schemas/Switch"}, 401, 403, 404),
-        }},
-        "/api/v1/cdrs": {"get": {
-            "operationId": "listCdrs",
-            "summary": "Calls matching the CDR search filters, newest first, with cursor paging.",
-            "parameters": [*CDR_FILTERS,
-                           _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Calls per page (100)."),
-                           _query("cursor", {"type": "string", "maxLength": 200},
-                                  "From a previous answer's next or previous link.")],
-            "responses": _responses(_page_of({"$ref": "#/components/schemas/Cdr"}, cursor=True),
-                                    400, 401, 403, 503),
-        }},
-        "/api/v1/cdrs/{cdr_id}": {"get": {
-            "operationId": "getCdr", "summary": "One call, every field.",
-            "parameters": [{"name": "cdr_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "format": "int64", "minimum": 0}}],
-            "responses": _responses({"$ref": "#/components/schemas/CdrDetail"}, 401, 403, 404),
-        }},
-        "/api/v1/kpis": {"get": {
-            "operationId": "getKpis",
-            "summary": "Totals and KPIs (ASR, ACD, NER, ...) over a range, optionally grouped.",
-            "parameters": [
-                _query("group_by", {"type": "string", "enum": ["hour", "day", "month", "country", "switch",
-                                                               "customer", "accountcode", "hangup_cause"]},
-                       "One row per period or per value (none: totals only)."),
-                _query("from", KPI_DATE_TIME, "Start of the range (default: 6 days before today)."),
-                _query("to", KPI_DATE_TIME, "End of the range: a day is included, a date-time excluded."),
-                _list_of("[0-9]{1,9}", "Switch ids.", "switch"),
-                _list_of("[0-9]{1,9}", "Customer ids (admins only).", "customer"),
-                _list_of(r"[^,\x00-\x1f]{1,80}", "Accountcodes.", "accountcode"),
-            ],
-            "responses": _responses({
-                "type": "object", "required": ["group_by", "timezone", "from", "to", "totals", "results"],
-                "properties": {
-                    "group_by": STRING_OR_NULL, "timezone": {"type": "string"},
-                    "from": {"type": "string"}, "to": {"type": "string"},
-                    "totals": {"$ref": "#/components/schemas/KpiRow"},
-                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/KpiRow"}},
-                }}, 400, 401, 403),
-        }},
+        "/api/v1/": {
+            "get": {
+                "operationId": "index",
+                "summary": "Links to the collections.",
+                "responses": _responses({"type": "object", "additionalProperties": {"type": "string"}}, 401, 403),
+            }
+        },
+        "/api/v1/switches": {
+            "get": {
+                "operationId": "listSwitches",
+                "summary": "Switches (customers: those that carried their calls).",
+                "parameters": [
+                    _query("page", {"type": "integer", "minimum": 1, "maximum": 10_000_000}, "Page number (from 1)."),
+                    _query("page_size", {"type": "integer", "minimum": 1, "maximum": 1000}, "Switches per page (50)."),
+                ],
+                "responses": _responses(_page_of({"$ref": "#/components/schemas/Switch"}, cursor=False), 400, 401, 403),
+            }
+        },
+        "/api/v1/switches/{switch_id}": {
+            "get": {
+                "operationId": "getSwitch",
+                "summary": "One switch.",
+                "parameters": [
+                    {
+                        "name": "switch_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                    }
+                ],
+                "responses": _responses({"$ref": "#/components/schemas/Switch"}, 401, 403, 404),
+            }
+        },
+        "/api/v1/cdrs": {
+            "get": {
+                "operationId": "listCdrs",
+                "summary": "Calls matching the CDR search filters, newest first, with cursor paging.",
+                "parameters": [
+                    *CDR_FILTERS,
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Calls per page (100)."),
+                    _query(
+                        "cursor",
+                        {"type": "string", "maxLength": 200},
+                        "From a previous answer's next or previous link.",
+                    ),
+                ],
+                "responses": _responses(
+                    _page_of({"$ref": "#/components/schemas/Cdr"}, cursor=True), 400, 401, 403, 503
+                ),
+            }
+        },
+        "/api/v1/cdrs/{cdr_id}": {
+            "get": {
+                "operationId": "getCdr",
+                "summary": "One call, every field.",
+                "parameters": [
+                    {
+                        "name": "cdr_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "format": "int64", "minimum": 0},
+                    }
+                ],
+                "responses": _responses({"$ref": "#/components/schemas/CdrDetail"}, 401, 403, 404),
+            }
+        },
+        "/api/v1/kpis": {
+            "get": {
+                "operationId": "getKpis",
+                "summary": "Totals and KPIs (ASR, ACD, NER, ...) over a range, optionally grouped.",
+                "parameters": [
+                    _query(
+                        "group_by",
+                        {
+                            "type": "string",
+                            "enum": [
+                                "hour",
+                                "day",
+                                "month",
+                                "country",
+                                "switch",
+                                "customer",
+                                "accountcode",
+                                "hangup_cause",
+                            ],
+                        },
+                        "One row per period or per value (none: totals only).",
+                    ),
+                    _query("from", KPI_DATE_TIME, "Start of the range (default: 6 days before today)."),
+                    _query("to", KPI_DATE_TIME, "End of the range: a day is included, a date-time excluded."),
+                    _list_of("[0-9]{1,9}", "Switch ids.", "switch"),
+                    _list_of("[0-9]{1,9}", "Customer ids (admins only).", "customer"),
+                    _list_of(r"[^,\x00-\x1f]{1,80}", "Accountcodes.", "accountcode"),
+                ],
+                "responses": _responses(
+                    {
+                        "type": "object",
+                        "required": ["group_by", "timezone", "from", "to", "totals", "results"],
+                        "properties": {
+                            "group_by": STRING_OR_NULL,
+                            "timezone": {"type": "string"},
+                            "from": {"type": "string"},
+                            "to": {"type": "string"},
+                            "totals": {"$ref": "#/components/schemas/KpiRow"},
+                            "results": {"type": "array", "items": {"$ref": "#/components/schemas/KpiRow"}},
+                        },
+                    },
+                    400,
+                    401,
+                    403,
+                ),
+            }
+        },
     }
 
 
@@ -257,8 +325,9 @@ def _other_paths(app: Flask, documented: dict) -> dict:
             }
             arguments = [a for a in rule.arguments]
             if arguments:
-                operation["parameters"] = [{"name": a, "in": "path", "required": True, "schema": {"type": "string"}}
-                                           for a in arguments]
+                operation["parameters"] = [
+                    {"name": a, "in": "path", "required": True, "schema": {"type": "string"}} for a in arguments
+                ]
             if method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
             paths.setdefault(path, {})[method.lower()] = operation
@@ -272,10 +341,11 @@ def build_document(app: Flask) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "Dialstat API", "version": "1",
+            "title": "Dialstat API",
+            "version": "1",
             "description": "Switches, calls and KPIs, with the tenant scoping of the web app: a customer only "
-                           "ever sees their own calls. Authenticate with an API token (created on the profile "
-                           "page) as `Authorization: Bearer <token>`, or with HTTP basic auth.",
+            "ever sees their own calls. Authenticate with an API token (created on the profile "
+            "page) as `Authorization: Bearer <token>`, or with HTTP basic auth.",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}, {"basicAuth": []}],

@@ -12,6 +12,7 @@ limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts)
 A session lasts until logout or until the user's password changes (``data.users.session_stamp``):
 the user loader refuses a session whose stamp no longer matches.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -194,6 +195,7 @@ def user_from_api_request(req):
 
 def requires_permission(*permissions: str):
     """Refuse (403, JSON) a request whose user lacks any of ``permissions`` (see ``data.acl``)."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -202,7 +204,9 @@ def requires_permission(*permissions: str):
             if missing:
                 return api_error(403, f"not allowed: {', '.join(missing)}")
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -212,8 +216,9 @@ def _too_many(error):
         return api_error(429, "too many requests; try again later")
     if request.path != url_for("auth.login"):
         return message, 429, {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "60"}
-    html = render_template_string(LOGIN_PAGE, error=message, next=_safe_next(request.values.get("next")),
-                                  csrf_token=generate_csrf())
+    html = render_template_string(
+        LOGIN_PAGE, error=message, next=_safe_next(request.values.get("next")), csrf_token=generate_csrf()
+    )
     return html, 429, {"Retry-After": "60"}
 
 

@@ -8,6 +8,7 @@ zone: ISO 8601 with the UTC offset in CSV and JSON; in XLSX, local date-time cel
 ``utc_offset`` column. Text cells can never be taken as formulas: CSV cells starting with
 = + - @ get a leading apostrophe (``data.spreadsheet``), and XLSX text cells are written as text.
 """
+
 from __future__ import annotations
 
 import json

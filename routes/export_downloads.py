@@ -1,4 +1,5 @@
 """Download of exported files, for admins logged in to the web UI: ``GET /download/export/<history id>``."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """``GET /healthz`` for load balancers: public, answers ``ok`` (200) or a failure status (503), nothing more."""
+
 from __future__ import annotations
 
 import logging

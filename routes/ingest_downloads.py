@@ -1,4 +1,5 @@
 """``GET /download/rejects/<import_id>.csv``: an import's rejected rows (admins only; login required)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, stream_with_context
@@ -16,6 +17,11 @@ def download_rejects(import_id: int):
         abort(403)
     if get_import(import_id) is None:
         abort(404)
-    return Response(stream_with_context(rejects_csv(import_id)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="import-{import_id}-rejects.csv"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        stream_with_context(rejects_csv(import_id)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{import_id}-rejects.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -6,6 +6,7 @@ net/rpc/jsonrpc does. The route is public for the session guard and authenticate
 an active admin in ``Authorization: Bearer <token>``; without one it answers 401 (403 for a customer's
 token), still as a JSON-RPC error. See docs/export.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -25,10 +26,21 @@ bp = Blueprint("jsonrpc", __name__)
 # a filter this server does not apply (Tenants, CdrHosts...) never widens an export unnoticed.
 _COMMON = {"TimeStart", "TimeEnd"}
 _TO_FILE = _COMMON | {
-    "CdrFormat", "FieldSeparator", "ExportId", "ExportDir", "ExportFileName", "ExportTemplate", "Accounts",
-    "DestinationPrefixes", "OrderIdStart", "OrderIdEnd", "CostDecimals", "MaskDestinationId", "MaskLength",
+    "CdrFormat",
+    "FieldSeparator",
+    "ExportId",
+    "ExportDir",
+    "ExportFileName",
+    "ExportTemplate",
+    "Accounts",
+    "DestinationPrefixes",
+    "OrderIdStart",
+    "OrderIdEnd",
+    "CostDecimals",
+    "MaskDestinationId",
+    "MaskLength",
     "SuppressCgrIds",
-}  # fmt: skip
+}
 
 
 class RpcError(Exception):
@@ -45,7 +57,7 @@ def jsonrpc():
     try:
         user = _admin_from_token()
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
-            raise RpcError("invalid request: expected {\"method\": ..., \"params\": [{...}], \"id\": ...}", 400)
+            raise RpcError('invalid request: expected {"method": ..., "params": [{...}], "id": ...}', 400)
         method = METHODS.get(body["method"])
         if method is None:
             raise RpcError(f"rpc: can't find method {body['method']}")
@@ -110,11 +122,20 @@ def export_cdrs_to_file(params: dict, user) -> dict:
     )
     mask_list = params.get("MaskDestinationId")
     suppress = bool(params.get("SuppressCgrIds"))
-    run = store.adhoc_run(template, flt, export_id=str(params.get("ExportId") or ""),
-                          mask_list=mask_list if mask_list is not None else None, keep_exported_cgrids=not suppress)
-    result = store.export_to_file(run, _actor(user), directory=params.get("ExportDir") or None,
-                                  file_name=params.get("ExportFileName") or None,
-                                  parameters={"method": "ApierV1.ExportCdrsToFile"})  # fmt: skip
+    run = store.adhoc_run(
+        template,
+        flt,
+        export_id=str(params.get("ExportId") or ""),
+        mask_list=mask_list if mask_list is not None else None,
+        keep_exported_cgrids=not suppress,
+    )
+    result = store.export_to_file(
+        run,
+        _actor(user),
+        directory=params.get("ExportDir") or None,
+        file_name=params.get("ExportFileName") or None,
+        parameters={"method": "ApierV1.ExportCdrsToFile"},
+    )
     return result.answer(suppress_cgrids=suppress)
 
 

@@ -6,6 +6,7 @@ so a customer only ever gets their own plan's rates and their own calls. Rows ar
 are read. Text cells starting with = + - @ get a leading apostrophe (``data.spreadsheet``); money
 is written exactly, as decimal text.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,10 +23,29 @@ from data.spreadsheet import safe_cell
 
 bp = Blueprint("rating_downloads", __name__)
 
-RATE_FIELDS = ["prefix", "destination", "country_code", "country", "retail_rate", "connection_fee", "increment_first",
-               "increment_next", "effective_from", "effective_to", "currency"]
-CALL_FIELDS = ["id", "starting_date", "customer", "accountcode", "destination_number", "normalised_number",
-               "country", "billsec"]
+RATE_FIELDS = [
+    "prefix",
+    "destination",
+    "country_code",
+    "country",
+    "retail_rate",
+    "connection_fee",
+    "increment_first",
+    "increment_next",
+    "effective_from",
+    "effective_to",
+    "currency",
+]
+CALL_FIELDS = [
+    "id",
+    "starting_date",
+    "customer",
+    "accountcode",
+    "destination_number",
+    "normalised_number",
+    "country",
+    "billsec",
+]
 LOSS_FIELDS = CALL_FIELDS + ["carrier", "buy_rate", "buy_cost", "sell_rate", "sell_cost", "margin"]
 UNRATED_FIELDS = CALL_FIELDS + ["rating_status", "reason"]
 
@@ -52,8 +72,11 @@ def _csv(fields: list[str], rows: Iterable[dict]) -> Iterator[str]:
 
 
 def _download(name: str, fields: list[str], rows: Iterable[dict]) -> Response:
-    return Response(stream_with_context(_csv(fields, rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(_csv(fields, rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _int_arg(name: str) -> int | None:
@@ -75,8 +98,9 @@ def _period(scope) -> billing.Period:
 @bp.get("/download/rates.csv")
 def rates_csv():
     scope = current_scope()
-    found = rates.customer_rates(scope, voip_plan_id=_int_arg("plan"), search=request.args.get("search", ""),
-                                 limit=None)
+    found = rates.customer_rates(
+        scope, voip_plan_id=_int_arg("plan"), search=request.args.get("search", ""), limit=None
+    )
     return _download("rates.csv", RATE_FIELDS, found)
 
 

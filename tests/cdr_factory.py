@@ -1,4 +1,5 @@
 """Builds calls straight into ``cdr`` (and the rollups, as an import does) for report tests."""
+
 from __future__ import annotations
 
 import random
@@ -7,9 +8,24 @@ from datetime import datetime, timedelta, timezone
 from data import db, users
 from data.rollups import add_to_rollups
 
-COLUMNS = ("switch_id", "callid", "starting_date", "answered_date", "duration", "billsec", "progresssec",
-           "hangup_cause_id", "direction", "cdr_source_type", "accountcode", "user_id", "country_code",
-           "destination_number", "buy_cost", "sell_cost")
+COLUMNS = (
+    "switch_id",
+    "callid",
+    "starting_date",
+    "answered_date",
+    "duration",
+    "billsec",
+    "progresssec",
+    "hangup_cause_id",
+    "direction",
+    "cdr_source_type",
+    "accountcode",
+    "user_id",
+    "country_code",
+    "destination_number",
+    "buy_cost",
+    "sell_cost",
+)
 
 
 def ensure_switch(name: str = "sw1", ip: str = "10.0.0.1") -> int:
@@ -17,8 +33,9 @@ def ensure_switch(name: str = "sw1", ip: str = "10.0.0.1") -> int:
     if found:
         return found
     with db.transaction() as conn:
-        return conn.exec_driver_sql("INSERT INTO switch (name, ip) VALUES (%(n)s, %(ip)s) RETURNING id",
-                                    {"n": name, "ip": ip}).scalar()
+        return conn.exec_driver_sql(
+            "INSERT INTO switch (name, ip) VALUES (%(n)s, %(ip)s) RETURNING id", {"n": name, "ip": ip}
+        ).scalar()
 
 
 def insert_calls(calls: list[dict]) -> None:
@@ -31,8 +48,10 @@ def insert_calls(calls: list[dict]) -> None:
         cur.execute("SELECT ensure_cdr_partitions(%s, %s)", (first, last))
         cur.execute("CREATE TEMP TABLE new_calls (LIKE cdr INCLUDING DEFAULTS) ON COMMIT DROP")
         placeholders = ", ".join(["%s"] * len(COLUMNS))
-        cur.executemany(f"INSERT INTO new_calls ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                        [tuple(c.get(k) for k in COLUMNS) for c in calls])
+        cur.executemany(
+            f"INSERT INTO new_calls ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+            [tuple(c.get(k) for k in COLUMNS) for c in calls],
+        )
         cur.execute("INSERT INTO cdr SELECT * FROM new_calls")
         add_to_rollups(cur, "SELECT * FROM new_calls")
         cur.execute("DROP TABLE new_calls")
@@ -41,31 +60,56 @@ def insert_calls(calls: list[dict]) -> None:
 def call(switch_id: int, start: datetime, billsec: int = 0, cause: int = 16, **extra) -> dict:
     answered = billsec > 0
     row = {
-        "switch_id": switch_id, "callid": extra.pop("callid", f"c{random.getrandbits(64):x}"),
-        "starting_date": start, "answered_date": start + timedelta(seconds=3) if answered else None,
-        "duration": billsec + 3 if answered else extra.pop("duration", 5), "billsec": billsec,
-        "progresssec": 2, "hangup_cause_id": cause if answered else extra.pop("unanswered_cause", 17),
-        "direction": 2, "cdr_source_type": 1, "accountcode": None, "user_id": None, "country_code": "ES",
-        "destination_number": "34650104877", "buy_cost": None, "sell_cost": None,
+        "switch_id": switch_id,
+        "callid": extra.pop("callid", f"c{random.getrandbits(64):x}"),
+        "starting_date": start,
+        "answered_date": start + timedelta(seconds=3) if answered else None,
+        "duration": billsec + 3 if answered else extra.pop("duration", 5),
+        "billsec": billsec,
+        "progresssec": 2,
+        "hangup_cause_id": cause if answered else extra.pop("unanswered_cause", 17),
+        "direction": 2,
+        "cdr_source_type": 1,
+        "accountcode": None,
+        "user_id": None,
+        "country_code": "ES",
+        "destination_number": "34650104877",
+        "buy_cost": None,
+        "sell_cost": None,
     }
     row.update(extra)
     return row
 
 
-def random_calls(n: int, switch_ids: list[int], start: datetime, days: int, rng: random.Random,
-                 accounts: list[tuple[str, int | None]] = (("", None),)) -> list[dict]:
+def random_calls(
+    n: int,
+    switch_ids: list[int],
+    start: datetime,
+    days: int,
+    rng: random.Random,
+    accounts: list[tuple[str, int | None]] = (("", None),),
+) -> list[dict]:
     calls = []
     for i in range(n):
         when = start + timedelta(seconds=rng.randrange(days * 86400))
         answered = rng.random() < 0.6
         accountcode, user_id = rng.choice(list(accounts))
-        calls.append(call(
-            rng.choice(switch_ids), when, billsec=rng.randrange(1, 900) if answered else 0,
-            unanswered_cause=rng.choice([17, 19, 21, 34, 1, 31]), callid=f"r{i}-{rng.getrandbits(40):x}",
-            country_code=rng.choice(["ES", "GB", "US", "DE", None]), accountcode=accountcode or None,
-            user_id=user_id, buy_cost=round(rng.random(), 5), sell_cost=round(rng.random() * 1.3, 5),
-            progresssec=rng.choice([None, 1, 2, 5]), direction=rng.choice([1, 2]),
-        ))
+        calls.append(
+            call(
+                rng.choice(switch_ids),
+                when,
+                billsec=rng.randrange(1, 900) if answered else 0,
+                unanswered_cause=rng.choice([17, 19, 21, 34, 1, 31]),
+                callid=f"r{i}-{rng.getrandbits(40):x}",
+                country_code=rng.choice(["ES", "GB", "US", "DE", None]),
+                accountcode=accountcode or None,
+                user_id=user_id,
+                buy_cost=round(rng.random(), 5),
+                sell_cost=round(rng.random() * 1.3, 5),
+                progresssec=rng.choice([None, 1, 2, 5]),
+                direction=rng.choice([1, 2]),
+            )
+        )
     return calls
 
 
@@ -81,7 +125,16 @@ def customers_with_calls(prefix: str, ip: str, calls_by_code: dict[str, int], no
         name = f"{prefix}-{letter}"
         customer = users.create_user(name, f"{name}-pw-1", "customer", accountcodes=(code,))
         customers.append(customer)
-        calls += [call(switch, now - timedelta(hours=1, minutes=i), billsec=10, accountcode=code,
-                       user_id=customer.id, callid=f"{code}-{i}") for i in range(count)]
+        calls += [
+            call(
+                switch,
+                now - timedelta(hours=1, minutes=i),
+                billsec=10,
+                accountcode=code,
+                user_id=customer.id,
+                callid=f"{code}-{i}",
+            )
+            for i in range(count)
+        ]
     insert_calls(calls)
     return customers

@@ -2,6 +2,7 @@
 
 The environment is set before the app is imported, because settings are read from it.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,17 +15,26 @@ from pathlib import Path
 import pytest
 
 TEST_VAR = Path(tempfile.mkdtemp(prefix="dialstat-test-"))
-os.environ.update({
-    "DIALSTAT_VAR_DIR": str(TEST_VAR),
-    "SCHEDULER": "off",
-    "ADMIN_USER": "admin",
-    "ADMIN_PASSWORD": "admin-secret",
-    "SECRET_KEY": "test-secret-key",
-    "IMPORT_DIR": str(TEST_VAR / "import"),
-    "EXPORT_DIR": str(TEST_VAR / "export"),
-})
-REFERENCE_TABLES = ("country", "dial_prefix", "hangup_cause", "sip_cause", "cdr_source_type", "alembic_version",
-                    "rollup_timezone")
+os.environ.update(
+    {
+        "DIALSTAT_VAR_DIR": str(TEST_VAR),
+        "SCHEDULER": "off",
+        "ADMIN_USER": "admin",
+        "ADMIN_PASSWORD": "admin-secret",
+        "SECRET_KEY": "test-secret-key",
+        "IMPORT_DIR": str(TEST_VAR / "import"),
+        "EXPORT_DIR": str(TEST_VAR / "export"),
+    }
+)
+REFERENCE_TABLES = (
+    "country",
+    "dial_prefix",
+    "hangup_cause",
+    "sip_cause",
+    "cdr_source_type",
+    "alembic_version",
+    "rollup_timezone",
+)
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -34,8 +44,16 @@ def _start_database() -> str:
     from data.embedded_db import start_embedded_postgres
 
     # Durability is not under test here; speed is welcome.
-    return start_embedded_postgres(TEST_VAR / "pgdata", cleanup_mode="delete", extra_settings={
-        "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "256MB"})
+    return start_embedded_postgres(
+        TEST_VAR / "pgdata",
+        cleanup_mode="delete",
+        extra_settings={
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "256MB",
+        },
+    )
 
 
 os.environ["DATABASE_URL"] = _start_database()
@@ -58,10 +76,15 @@ def truncate_all() -> None:
     from data import db, users
     from data.settings import load_settings
 
-    tables = [r["name"] for r in db.rows(
-        """SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    tables = [
+        r["name"]
+        for r in db.rows(
+            """SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-             AND c.relname <> ALL(:keep)""", keep=list(REFERENCE_TABLES))]
+             AND c.relname <> ALL(:keep)""",
+            keep=list(REFERENCE_TABLES),
+        )
+    ]
     with db.transaction() as conn:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     settings = load_settings()
@@ -132,9 +155,20 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 

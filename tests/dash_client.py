@@ -1,4 +1,5 @@
 """Calls Dash callbacks over HTTP as the browser does, to test them with a real session."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ def callback_body(callback_map: dict, func_name: str, inputs: list, state: list 
 
     ``ids`` gives the concrete id of pattern-matching (MATCH) components.
     """
-    key, spec = next((k, s) for k, s in callback_map.items()
-                     if getattr(s.get("callback"), "__name__", None) == func_name)
+    key, spec = next(
+        (k, s) for k, s in callback_map.items() if getattr(s.get("callback"), "__name__", None) == func_name
+    )
     outputs = [_concrete(o, ids) for o in _outputs(spec)]
     return {
         "output": key,

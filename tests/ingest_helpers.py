@@ -1,4 +1,5 @@
 """Helpers shared by the ingest tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,14 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 
 def calls(where: str = "TRUE", **params) -> dict[str, dict]:
     """Stored calls by callid."""
-    return {r["callid"]: r for r in db.rows(
-        f"""SELECT c.*, s.name AS switch_name FROM cdr c JOIN switch s ON s.id = c.switch_id
-            WHERE {where} ORDER BY c.callid""", **params)}
+    return {
+        r["callid"]: r
+        for r in db.rows(
+            f"""SELECT c.*, s.name AS switch_name FROM cdr c JOIN switch s ON s.id = c.switch_id
+            WHERE {where} ORDER BY c.callid""",
+            **params,
+        )
+    }
 
 
 def reset_calls() -> None:

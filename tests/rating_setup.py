@@ -12,6 +12,7 @@ three carrier plans, banning 3490. All in EUR, rates from 2026-01-01 unless stat
             C  346  0.001 60/60                  (cheapest, but shorter than 3465)
                3467 0.004 60/60 until 2026-01-20 (then 3467 numbers fall back to 346)
 """
+
 from __future__ import annotations
 
 import random
@@ -53,7 +54,8 @@ def build_world(make_user) -> dict:
     rates.import_rate_deck(ADMIN, world["retail_plan"], RETAIL_DECK)
     world["ban_plan"] = rates.create_ban_plan(ADMIN, "no premium", ["3490"])
     world["voip_plan"] = rates.create_voip_plan(
-        ADMIN, "standard", [world["retail_plan"], *world["carrier_plans"].values()], [world["ban_plan"]])
+        ADMIN, "standard", [world["retail_plan"], *world["carrier_plans"].values()], [world["ban_plan"]]
+    )
     world["alice"] = make_user("alice", accountcodes=("1001",))
     world["bob"] = make_user("bob", accountcodes=("2002",))
     world["carol"] = make_user("carol", accountcodes=("3003",))  # no VoIP plan
@@ -62,8 +64,21 @@ def build_world(make_user) -> dict:
     return world
 
 
-STAGE_COLUMNS = ("switch_id", "callid", "starting_date", "billsec", "duration", "user_id", "accountcode",
-                 "normalised_number", "destination_number", "buy_rate", "buy_cost", "sell_rate", "sell_cost")
+STAGE_COLUMNS = (
+    "switch_id",
+    "callid",
+    "starting_date",
+    "billsec",
+    "duration",
+    "user_id",
+    "accountcode",
+    "normalised_number",
+    "destination_number",
+    "buy_rate",
+    "buy_cost",
+    "sell_rate",
+    "sell_cost",
+)
 
 
 def rate_in_stage(calls: list[dict]) -> list[dict]:
@@ -75,8 +90,9 @@ def rate_in_stage(calls: list[dict]) -> list[dict]:
         for i, call in enumerate(calls):
             row = {"switch_id": 1, "callid": f"t{i}", "duration": call.get("billsec", 0), **call}
             row.setdefault("destination_number", row.get("normalised_number"))
-            cur.execute(f"INSERT INTO stage ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
-                        tuple(row.values()))
+            cur.execute(
+                f"INSERT INTO stage ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})", tuple(row.values())
+            )
         rate_staged_calls(cur, "stage")
         cur.execute("SELECT callid, buy_rate, buy_cost, sell_rate, sell_cost, carrier_id, rating_status FROM stage")
         names = [c.name for c in cur.description]
@@ -88,8 +104,17 @@ def money(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-NUMBERS = ["+34650104877", "+34651000111", "+34911223344", "+34661234567", "+34671234567", "+447700900123",
-           "+34901234567", "+12125550100", "+33123456789"]
+NUMBERS = [
+    "+34650104877",
+    "+34651000111",
+    "+34911223344",
+    "+34661234567",
+    "+34671234567",
+    "+447700900123",
+    "+34901234567",
+    "+12125550100",
+    "+33123456789",
+]
 ACCOUNTS = ("1001", "2002", "3003")  # alice, bob, carol
 
 
@@ -103,9 +128,19 @@ def write_month(path, calls: int = 1500, seed: int = 3) -> None:
         start = datetime(2026, 1, 1) + timedelta(seconds=rng.randrange(31 * 86400))
         billsec = rng.choice([0, 0, 1, 30, 31, 59, 60, 61, rng.randrange(1, 1800)])
         fields = {f: "" for f in CDR_STATS_FIELDS}
-        fields.update(switch="10.0.0.1", cdr_source_type="1", callid=f"month-{n}", caller_id_number="900000000",
-                      destination_number=rng.choice(NUMBERS), starting_date=f"{start:%Y-%m-%d %H:%M:%S}",
-                      duration=str(billsec + 5), billsec=str(billsec), hangup_cause_id="16" if billsec else "19",
-                      direction="2", accountcode=rng.choice(ACCOUNTS), extradata="{}")
+        fields.update(
+            switch="10.0.0.1",
+            cdr_source_type="1",
+            callid=f"month-{n}",
+            caller_id_number="900000000",
+            destination_number=rng.choice(NUMBERS),
+            starting_date=f"{start:%Y-%m-%d %H:%M:%S}",
+            duration=str(billsec + 5),
+            billsec=str(billsec),
+            hangup_cause_id="16" if billsec else "19",
+            direction="2",
+            accountcode=rng.choice(ACCOUNTS),
+            extradata="{}",
+        )
         lines.append(",".join(fields[f] for f in CDR_STATS_FIELDS))
     path.write_text("\n".join(lines) + "\n")

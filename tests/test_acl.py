@@ -1,4 +1,5 @@
 """Groups and permissions, enforced on the server: page layouts, the navbar, every callback, downloads."""
+
 import pytest
 
 from data import acl, admin, users

@@ -1,5 +1,6 @@
 """Administration: users and accountcodes (calls and rollups re-assigned exactly), switches, settings
 overrides, the audit log, and the admin pages' callbacks."""
+
 import random
 from datetime import datetime, timedelta
 
@@ -21,8 +22,9 @@ ROLLUPS = KEYS
 
 def _rollups(table: str) -> list[tuple]:
     key = ROLLUPS[table]
-    return [tuple(r.values()) for r in db.rows(
-        f"SELECT {', '.join(key + MEASURES)} FROM {table} ORDER BY {', '.join(key)}")]
+    return [
+        tuple(r.values()) for r in db.rows(f"SELECT {', '.join(key + MEASURES)} FROM {table} ORDER BY {', '.join(key)}")
+    ]
 
 
 def _rollups_equal_a_rebuild() -> None:
@@ -45,20 +47,33 @@ def calls(app):
     for i in range(60):
         code = ("x1", "x2", "y1")[i % 3]
         start = NOW - timedelta(hours=1 + i % 5, minutes=i % 2)  # several calls per bucket and key
-        rows.append(call(switch, start, billsec=rng.choice([0, 5, 40]), accountcode=code,
-                         user_id=yuri.id if code == "y1" else None, callid=f"adm-{i}", sell_cost=1, buy_cost=0.5))
+        rows.append(
+            call(
+                switch,
+                start,
+                billsec=rng.choice([0, 5, 40]),
+                accountcode=code,
+                user_id=yuri.id if code == "y1" else None,
+                callid=f"adm-{i}",
+                sell_cost=1,
+                buy_cost=0.5,
+            )
+        )
     insert_calls(rows)
     return {"yuri": yuri, "switch": switch}
 
 
 def _owner_counts() -> dict:
-    return {(r["accountcode"], r["user_id"]): r["n"] for r in db.rows(
-        "SELECT accountcode, user_id, count(*) AS n FROM cdr GROUP BY 1, 2")}
+    return {
+        (r["accountcode"], r["user_id"]): r["n"]
+        for r in db.rows("SELECT accountcode, user_id, count(*) AS n FROM cdr GROUP BY 1, 2")
+    }
 
 
 def test_a_new_customer_with_two_accountcodes_gets_their_stored_calls(calls):
-    user_id = admin.create_user(ADMIN, username="xena", password="xena-pw-12", accountcodes="x1, x2",
-                                email="xena@example.com")
+    user_id = admin.create_user(
+        ADMIN, username="xena", password="xena-pw-12", accountcodes="x1, x2", email="xena@example.com"
+    )
     counts = _owner_counts()
     assert counts[("x1", user_id)] == 20 and counts[("x2", user_id)] == 20
     assert not any(code in ("x1", "x2") and owner is None for code, owner in counts)
@@ -95,11 +110,17 @@ def test_without_reassign_stored_calls_keep_their_owner(calls):
     assert admin.accountcode_owners(["x2"])["x2"]["username"] == "zoe"  # new calls with x2 will be hers
 
 
-@pytest.mark.parametrize("fields, text", [
-    ({"username": "bad name!"}, "username"), ({"password": "short"}, "8 characters"),
-    ({"timezone": "Mars/Olympus"}, "time zone"), ({"email": "not-an-address"}, "e-mail"),
-    ({"username": "xena"}, "taken"), ({"role": "root"}, "role"),
-])
+@pytest.mark.parametrize(
+    "fields, text",
+    [
+        ({"username": "bad name!"}, "username"),
+        ({"password": "short"}, "8 characters"),
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"email": "not-an-address"}, "e-mail"),
+        ({"username": "xena"}, "taken"),
+        ({"role": "root"}, "role"),
+    ],
+)
 def test_invalid_user_fields_are_refused_with_a_message(calls, fields, text):
     values = {"username": "valid", "password": "valid-pw-123", **fields}
     with pytest.raises(ValueError, match=text):
@@ -124,8 +145,12 @@ def test_switches_are_created_edited_and_get_a_push_key_once(calls):
     switch_id = admin.create_switch(ADMIN, "edge-1", "192.0.2.10", 3, "Europe/Madrid")
     admin.update_switch(ADMIN, switch_id, name="edge-1b", timezone="UTC")
     found = next(s for s in admin.list_switches() if s["id"] == switch_id)
-    assert (found["name"], found["ip"], found["source_type_name"], found["timezone"]) == \
-        ("edge-1b", "192.0.2.10", "freeswitch", "UTC")
+    assert (found["name"], found["ip"], found["source_type_name"], found["timezone"]) == (
+        "edge-1b",
+        "192.0.2.10",
+        "freeswitch",
+        "UTC",
+    )
     with pytest.raises(ValueError, match="another switch has this IP"):
         admin.create_switch(ADMIN, "edge-2", "192.0.2.10")
     from data.ingest.switches import switch_for_push_key
@@ -141,8 +166,9 @@ def test_switches_are_created_edited_and_get_a_push_key_once(calls):
 
 def test_number_plan_overrides_the_environment_and_goes_back(calls):
     env = load_settings().number_plan
-    plan = setting_overrides.save_number_plan(ADMIN, {"prefix_to_ignore": "+, 00, 011", "pn_min_digits": "4",
-                                                      "local_dialcode": "34"})
+    plan = setting_overrides.save_number_plan(
+        ADMIN, {"prefix_to_ignore": "+, 00, 011", "pn_min_digits": "4", "local_dialcode": "34"}
+    )
     assert plan.prefix_to_ignore == ("+", "00", "011") and plan.pn_min_digits == 4 and plan.local_dialcode == "34"
     assert setting_overrides.effective_number_plan() == plan
     assert load_settings().number_plan == env  # load_settings() itself never changes
@@ -159,19 +185,41 @@ def test_number_plan_overrides_the_environment_and_goes_back(calls):
 
 # --- the pages' callbacks -------------------------------------------------------------------------------------
 
+
 def test_the_users_page_creates_a_customer_and_tells_about_stored_calls(app, calls, admin_client):
     hint = dash_call(admin_client, "accountcodes_hint", ["x1, q9"], ["new"])
     text = str(hint[("admin-user-codes-hint", "children")])
     assert "x1, q9" in text and "20 stored calls" in text and "now xena" in text
-    result = dash_call(admin_client, "save_user", [1], [
-        "new", "quinn", "quinn-pw-12", "customer", True, "Quinn Q", "quinn@example.com", "Europe/Madrid", "q9, q8",
-        [], "", "boss@example.com\nnoc@example.com", True])
+    result = dash_call(
+        admin_client,
+        "save_user",
+        [1],
+        [
+            "new",
+            "quinn",
+            "quinn-pw-12",
+            "customer",
+            True,
+            "Quinn Q",
+            "quinn@example.com",
+            "Europe/Madrid",
+            "q9, q8",
+            [],
+            "",
+            "boss@example.com\nnoc@example.com",
+            True,
+        ],
+    )
     assert "Created customer 'quinn'" in str(result[("admin-user-message", "children")])
     quinn = users.get_user_by_name("quinn")
     assert quinn.timezone == "Europe/Madrid" and users.accountcodes_of(quinn.id) == ["q8", "q9"]
     assert result[("admin-user-select", "value")] == str(quinn.id)
-    refused = dash_call(admin_client, "save_user", [2], [
-        "new", "quinn", "other-pw-12", "customer", True, "", "", "UTC", "", [], "", "", True])
+    refused = dash_call(
+        admin_client,
+        "save_user",
+        [2],
+        ["new", "quinn", "other-pw-12", "customer", True, "", "", "UTC", "", [], "", "", True],
+    )
     assert "taken" in str(refused[("admin-user-message", "children")])
     form = dash_call(admin_client, "fill_user_form", [str(quinn.id)])
     assert form[("admin-user-accountcodes", "value")] == "q8, q9" and form[("admin-user-password", "value")] == ""
@@ -183,8 +231,14 @@ def test_the_users_page_creates_a_customer_and_tells_about_stored_calls(app, cal
 def test_the_settings_page_tries_a_number_step_by_step(app, calls, admin_client):
     from data.setting_overrides import FIELDS
 
-    values = {"prefix_to_ignore": "+,00", "pn_min_digits": "6", "pn_max_digits": "9", "local_dialcode": "34",
-              "prefix_limit_min": "2", "prefix_limit_max": "5"}
+    values = {
+        "prefix_to_ignore": "+,00",
+        "pn_min_digits": "6",
+        "pn_max_digits": "9",
+        "local_dialcode": "34",
+        "prefix_limit_min": "2",
+        "prefix_limit_max": "5",
+    }
     result = dash_call(admin_client, "try_number", [1, None], ["0034 650-104-877", *(values[f] for f in FIELDS)])
     text = str(result[("admin-plan-try-result", "children")])
     assert "removed the ignored prefix '00'" in text and "ES" in text
@@ -193,9 +247,11 @@ def test_the_settings_page_tries_a_number_step_by_step(app, calls, admin_client)
 def test_admin_callbacks_and_pages_are_refused_to_customers(app, calls):
     customer = app.test_client()
     assert login(customer, "yuri", "yuri-pw-12").status_code == 302
-    for name, inputs, state in (("save_user", [1], ["new", "evil", "evil-pw-123", "admin", True, "", "", "UTC", "",
-                                                     [], "", "", True]),
-                                ("refresh_diagnostic", [1], []), ("show_audit", ["", ""], [])):
+    for name, inputs, state in (
+        ("save_user", [1], ["new", "evil", "evil-pw-123", "admin", True, "", "", "UTC", "", [], "", "", True]),
+        ("refresh_diagnostic", [1], []),
+        ("show_audit", ["", ""], []),
+    ):
         assert dash_request(customer, name, inputs, state).status_code == 403, name
     assert users.get_user_by_name("evil") is None
     page = dash_call(customer, "update", ["/admin/users", ""])

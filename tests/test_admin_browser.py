@@ -1,5 +1,6 @@
 """In a browser: an admin creates a group and a customer with two accountcodes; the customer logs in, sees
 only their traffic and only the pages the group allows, and changes their password."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,10 +16,27 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def traffic(app):
     other = users.create_user("someone-else", "someone-pw-1", "customer", accountcodes=("oth",))
     switch = ensure_switch("browser-sw", "10.60.0.1")
-    calls = [call(switch, NOW - timedelta(hours=2, minutes=i), billsec=30, accountcode=("web1", "web2")[i % 2],
-                  callid=f"web-{i}") for i in range(5)]  # stored before the customer exists
-    calls += [call(switch, NOW - timedelta(hours=3, minutes=i), billsec=30, accountcode="oth", user_id=other.id,
-                   callid=f"oth-{i}") for i in range(7)]
+    calls = [
+        call(
+            switch,
+            NOW - timedelta(hours=2, minutes=i),
+            billsec=30,
+            accountcode=("web1", "web2")[i % 2],
+            callid=f"web-{i}",
+        )
+        for i in range(5)
+    ]  # stored before the customer exists
+    calls += [
+        call(
+            switch,
+            NOW - timedelta(hours=3, minutes=i),
+            billsec=30,
+            accountcode="oth",
+            user_id=other.id,
+            callid=f"oth-{i}",
+        )
+        for i in range(7)
+    ]
     insert_calls(calls)
 
 

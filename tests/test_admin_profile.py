@@ -1,4 +1,5 @@
 """The profile page: every user changes their own details and password and manages their API tokens."""
+
 import pytest
 
 from data import acl, admin, api_tokens, audit, db, users
@@ -28,8 +29,11 @@ def test_a_user_changes_their_details_and_the_zone_gets_daily_rollups(app, pat):
     result = dash_call(client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires"])
     assert "Saved" in str(result[("profile-message", "children")])
     detail = admin.user_detail(pat.id)
-    assert (detail["full_name"], detail["email"], detail["timezone"]) == \
-        ("Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires")
+    assert (detail["full_name"], detail["email"], detail["timezone"]) == (
+        "Pat P",
+        "pat@new.example.com",
+        "America/Argentina/Buenos_Aires",
+    )
     assert db.scalar("SELECT count(*) FROM rollup_timezone WHERE tz = 'America/Argentina/Buenos_Aires'") == 1
     bad = dash_call(client, "save_profile", [2], ["Pat", "pat@", "UTC"])
     assert "not an e-mail address" in str(bad[("profile-message", "children")])
@@ -52,12 +56,17 @@ def test_tokens_are_created_shown_once_and_revoked_only_by_their_owner(app, pat,
     client = _client(app, "pat", "pat-pw-5678")
     created = dash_call(client, "manage_tokens", [1, None], ["reporting script", None])
     token = next(t for t in str(created[("profile-token-message", "children")]).split("'") if t.startswith("dst_"))
-    assert client.application.test_client().get(
-        "/api/v1/switches", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.application.test_client()
+        .get("/api/v1/switches", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 200
+    )
     mine = api_tokens.tokens_of(pat.id)
     assert [t["name"] for t in mine] == ["reporting script"]
     assert "reporting script" in str(created[("profile-tokens", "children")]) and token not in str(
-        created[("profile-tokens", "children")])
+        created[("profile-tokens", "children")]
+    )
 
     other = make_user("mallory", password="mallory-pw-1")
     thief = _client(app, "mallory", "mallory-pw-1")
@@ -75,8 +84,10 @@ def test_a_customer_without_the_api_feature_gets_no_token(app, pat):
     admin.update_user(None, pat.id, group_ids=[group])
     try:
         client = _client(app, "pat", "pat-pw-5678")
-        response = client.post("/_dash-update-component", json=callback_body(
-            _callbacks(client), "manage_tokens", [1, None], ["sneaky", None]))
+        response = client.post(
+            "/_dash-update-component",
+            json=callback_body(_callbacks(client), "manage_tokens", [1, None], ["sneaky", None]),
+        )
         assert response.status_code == 204  # PreventUpdate: nothing created
         assert all(t["name"] != "sneaky" for t in api_tokens.tokens_of(pat.id))
         assert "API tokens" not in str(dash_call(client, "update", ["/profile", ""]))

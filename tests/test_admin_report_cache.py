@@ -1,4 +1,5 @@
 """The report cache: per scope and filter, a few seconds, copies; off when REPORT_CACHE_SECONDS is 0."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -9,7 +10,6 @@ from data.scope import Scope
 from tests.cdr_factory import UTC, call, customers_with_calls, ensure_switch, insert_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,17 @@ def test_results_are_copies_and_stay_for_the_ttl(two_customers, cache_on):
     rows.append({"label": "junk"})
     assert breakdown(a, f, "switch") == [{**rows[0], "attempts": 3}]
     assert totals(a, f).attempts == 3
-    insert_calls([call(ensure_switch("cache-sw"), NOW - timedelta(minutes=30), accountcode="ca",
-                       user_id=a.user_id, callid="ca-late")])
+    insert_calls(
+        [
+            call(
+                ensure_switch("cache-sw"),
+                NOW - timedelta(minutes=30),
+                accountcode="ca",
+                user_id=a.user_id,
+                callid="ca-late",
+            )
+        ]
+    )
     assert totals(a, f).attempts == 3  # as old as the TTL allows
     report_cache.clear()
     assert totals(a, f).attempts == 4

@@ -1,5 +1,6 @@
 """Running in production: /healthz, security headers, secure cookies over HTTPS, login rate limiting and
 lockout (revealing nothing about which accounts exist), request ids and the log files."""
+
 import re
 
 import pytest
@@ -49,9 +50,12 @@ def test_security_headers_on_every_answer(client, path):
 def test_cookies_are_secure_when_served_over_https(app):
     client = app.test_client()
     token = csrf_token_from(client.get("/login", base_url="https://dialstat.example").get_data(as_text=True))
-    response = client.post("/login", base_url="https://dialstat.example",
-                           headers={"Referer": "https://dialstat.example/login"},  # checked by CSRF over HTTPS
-                           data={"username": "admin", "password": "admin-secret", "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://dialstat.example",
+        headers={"Referer": "https://dialstat.example/login"},  # checked by CSRF over HTTPS
+        data={"username": "admin", "password": "admin-secret", "csrf_token": token},
+    )
     assert response.status_code == 302
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies)
@@ -102,8 +106,10 @@ def test_successful_logins_are_not_rate_limited(app):
 def test_each_request_logs_one_line_with_its_id_and_user(app, admin_client):
     response = admin_client.get("/_dash-layout", headers={"X-Request-Id": "trace-abc-123"})
     assert response.headers["X-Request-Id"] == "trace-abc-123"
-    assert admin_client.get("/_dash-layout", headers={"X-Request-Id": "bad id <x>"}).headers["X-Request-Id"] != \
-        "bad id <x>"  # only a sane id from a proxy is kept
+    assert (
+        admin_client.get("/_dash-layout", headers={"X-Request-Id": "bad id <x>"}).headers["X-Request-Id"]
+        != "bad id <x>"
+    )  # only a sane id from a proxy is kept
     log_dir = load_settings().log_dir
     for handler in __import__("logging").getLogger().handlers:
         handler.flush()

@@ -1,5 +1,6 @@
 """In a real browser: create an alarm, run "test alarm" before saving it, let the job evaluate it, see the
 firing in the alarm report and acknowledge it; then the destination alerts and threat control pages."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,8 +23,10 @@ def traffic(app):
     calls = []
     for h in range(1, 48):
         hour = last - timedelta(hours=h)
-        calls += [make_call(sw, when, 0 if hour in bad or i % 2 else 45, accountcode="pw")
-                  for i, when in enumerate(spread(hour, 3600, 8))]
+        calls += [
+            make_call(sw, when, 0 if hour in bad or i % 2 else 45, accountcode="pw")
+            for i, when in enumerate(spread(hour, 3600, 8))
+        ]
     store(calls)
     return {"bad": bad, "last": last}
 
@@ -62,8 +65,10 @@ def test_create_test_and_report_an_alarm_then_the_admin_pages(page, traffic):
     assert "Browser ASR" in text and "ASR 0 %" in text
     page.click("#alarm-report-table button:has-text('Acknowledge')")
     page.wait_for_selector("#alarm-report-table >> text=admin")
-    assert alarms.db.scalar("SELECT acknowledged_by FROM alarm_evaluation WHERE alarm_id = :id AND fired",
-                            id=alarm_id) == 1
+    assert (
+        alarms.db.scalar("SELECT acknowledged_by FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=alarm_id)
+        == 1
+    )
 
     # The admins' pages: a blacklist prefix added and checked, then threat control.
     page.goto("/destination-alerts")

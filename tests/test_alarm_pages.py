@@ -1,5 +1,6 @@
 """The alarm pages' callbacks over HTTP with real sessions: customers see and touch only their own
 alarms, their scope is their traffic, and the admin-only pages refuse them."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,47 @@ from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
 from tests.test_alarm_support import make_call, store, switch
 
-FORM = ["id", "name", "metric", "hangup_cause_id", "scope_kind", "scope_value", "period", "condition", "threshold",
-        "compare_to", "min_attempts", "severity", "status", "dry_run", "email_to", "webhook_id", "description"]
+FORM = [
+    "id",
+    "name",
+    "metric",
+    "hangup_cause_id",
+    "scope_kind",
+    "scope_value",
+    "period",
+    "condition",
+    "threshold",
+    "compare_to",
+    "min_attempts",
+    "severity",
+    "status",
+    "dry_run",
+    "email_to",
+    "webhook_id",
+    "description",
+]
 
 
 def form(**values) -> list:
-    base = {"id": None, "name": "x", "metric": "calls", "hangup_cause_id": None, "scope_kind": "all",
-            "scope_value": "", "period": "hour", "condition": "gt", "threshold": 0, "compare_to": "previous",
-            "min_attempts": 0, "severity": "warning", "status": True, "dry_run": False, "email_to": "",
-            "webhook_id": None, "description": ""}
+    base = {
+        "id": None,
+        "name": "x",
+        "metric": "calls",
+        "hangup_cause_id": None,
+        "scope_kind": "all",
+        "scope_value": "",
+        "period": "hour",
+        "condition": "gt",
+        "threshold": 0,
+        "compare_to": "previous",
+        "min_attempts": 0,
+        "severity": "warning",
+        "status": True,
+        "dry_run": False,
+        "email_to": "",
+        "webhook_id": None,
+        "description": "",
+    }
     base.update(values)
     return [base[f] for f in FORM]
 
@@ -33,15 +66,25 @@ def world(app):
     bob = users.create_user("bob", "pass-word-1", "customer", accountcodes=("b200",))
     sw = switch()
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    store([make_call(sw, start + timedelta(minutes=i), 30, accountcode="a100", user_id=alice.id) for i in range(6)]
-          + [make_call(sw, start + timedelta(minutes=i), 30, accountcode="b200", user_id=bob.id) for i in range(9)])
-    bobs = alarms.save_alarm(Scope(user_id=bob.id), {"name": "bob's", "metric": "calls", "period": "hour",
-                                                      "condition": "gt", "threshold": "1", "min_attempts": "0"})
+    store(
+        [make_call(sw, start + timedelta(minutes=i), 30, accountcode="a100", user_id=alice.id) for i in range(6)]
+        + [make_call(sw, start + timedelta(minutes=i), 30, accountcode="b200", user_id=bob.id) for i in range(9)]
+    )
+    bobs = alarms.save_alarm(
+        Scope(user_id=bob.id),
+        {
+            "name": "bob's",
+            "metric": "calls",
+            "period": "hour",
+            "condition": "gt",
+            "threshold": "1",
+            "min_attempts": "0",
+        },
+    )
     return {"alice": alice, "bob": bob, "bobs": bobs, "start": start}
 
 
-def click(client, func_name: str, component: dict, inputs: list, state: list = (), prop: str = "n_clicks",
-          value=1):
+def click(client, func_name: str, component: dict, inputs: list, state: list = (), prop: str = "n_clicks", value=1):
     """Post a pattern-matching (ALL) callback as the browser does when ``component`` was clicked."""
     body = callback_body(_callbacks(client), func_name, [None] * len(inputs), state)
     single = {"id": component, "property": prop, "value": value}
@@ -86,8 +129,9 @@ def test_a_customer_cannot_touch_another_customers_alarm(app, world):
     bobs = world["bobs"]
     response = click(c, "alarm_row_action", {"type": "alarm-delete", "id": bobs.id}, [None, []], [0])
     assert "No such alarm" in response.get_data(as_text=True)
-    response = click(c, "alarm_row_action", {"type": "alarm-toggle", "id": bobs.id}, [[], None], [0], prop="value",
-                     value=False)
+    response = click(
+        c, "alarm_row_action", {"type": "alarm-toggle", "id": bobs.id}, [[], None], [0], prop="value", value=False
+    )
     assert "No such alarm" in response.get_data(as_text=True)
     assert alarms.get_alarm(Scope(user_id=None), bobs.id).status == "active"
     out = dash_call(c, "alarm_save", [1], [0, *form(id=bobs.id, name="hijack")])
@@ -96,12 +140,14 @@ def test_a_customer_cannot_touch_another_customers_alarm(app, world):
     fired = alarms.db.scalar("SELECT id FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=bobs.id)
     assert fired
     assert not alarms.acknowledge(Scope(user_id=world["alice"].id), fired, world["alice"].id)
-    report = json.dumps(dash_call(c, "alarm_report_refresh", [None, 0, False, True, 0])[
-        ("alarm-report-table-wrap", "children")])
+    report = json.dumps(
+        dash_call(c, "alarm_report_refresh", [None, 0, False, True, 0])[("alarm-report-table-wrap", "children")]
+    )
     assert "bob" not in report
     b = client_for(app, "bob")
-    report = json.dumps(dash_call(b, "alarm_report_refresh", [None, 0, False, True, 0])[
-        ("alarm-report-table-wrap", "children")])
+    report = json.dumps(
+        dash_call(b, "alarm_report_refresh", [None, 0, False, True, 0])[("alarm-report-table-wrap", "children")]
+    )
     assert "bob's" in report and "Calls of all traffic per hour is greater than 1" in report
     assert alarms.acknowledge(Scope(user_id=world["bob"].id), fired, world["bob"].id)
 

@@ -1,5 +1,6 @@
 """Helpers for the alarm, threat and webhook tests (no tests here): calls with cdr's extra columns,
 stored with their rollups as an import does, and a real HTTP server on 127.0.0.1 for webhooks."""
+
 from __future__ import annotations
 
 import itertools
@@ -29,11 +30,15 @@ def store(calls: list[dict], stage_hook=None) -> None:
         return
     columns = sorted({k for c in calls for k in c})
     with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute("SELECT ensure_cdr_partitions(%s, %s)", (min(c["starting_date"] for c in calls),
-                                                             max(c["starting_date"] for c in calls)))
+        cur.execute(
+            "SELECT ensure_cdr_partitions(%s, %s)",
+            (min(c["starting_date"] for c in calls), max(c["starting_date"] for c in calls)),
+        )
         cur.execute("CREATE TEMP TABLE staged_calls (LIKE cdr INCLUDING DEFAULTS) ON COMMIT DROP")
-        cur.executemany(f"INSERT INTO staged_calls ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-                        [tuple(c.get(k) for k in columns) for c in calls])
+        cur.executemany(
+            f"INSERT INTO staged_calls ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+            [tuple(c.get(k) for k in columns) for c in calls],
+        )
         if stage_hook is not None:
             stage_hook(cur, "staged_calls")
         cur.execute("INSERT INTO cdr SELECT * FROM staged_calls")

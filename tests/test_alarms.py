@@ -1,6 +1,7 @@
 """Alarms: every metric × condition on traffic built to cross and not cross the threshold, through the
 job (the report holds the measured value); the minimum-attempts guard; CIC; notifications (raised,
 cleared, dry run, once per period); week and month boundaries in the owner's time zone; "test alarm"."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -20,37 +21,91 @@ H0, H1, H2 = DAY + timedelta(hours=10), DAY + timedelta(hours=11), DAY + timedel
 DELAY = timedelta(seconds=alarms.SETTING_DEFAULTS["alarm_delay_seconds"])
 
 
-def profile(sw: int, start: datetime, *, answered: int, short: int, billsec: int, busy: int, rejected: int,
-            pdd: int, buy: str, sell: str, accountcode: str = "acc1") -> list[dict]:
+def profile(
+    sw: int,
+    start: datetime,
+    *,
+    answered: int,
+    short: int,
+    billsec: int,
+    busy: int,
+    rejected: int,
+    pdd: int,
+    buy: str,
+    sell: str,
+    accountcode: str = "acc1",
+) -> list[dict]:
     """One hour of traffic: answered calls (``short`` of them 3 s long), then unanswered ones in a row
     (``busy`` ended with cause 17, ``rejected`` with cause 34), so CIC = busy + rejected."""
     n = answered + busy + rejected
     times = spread(start, 3600, n)
     calls = []
     for i, when in enumerate(times):
-        common = {"accountcode": accountcode, "progresssec": pdd, "country_code": "ES",
-                  "normalised_number": f"3465010{i:04d}", "destination_number": f"003465010{i:04d}"}
+        common = {
+            "accountcode": accountcode,
+            "progresssec": pdd,
+            "country_code": "ES",
+            "normalised_number": f"3465010{i:04d}",
+            "destination_number": f"003465010{i:04d}",
+        }
         if i < answered:
-            calls.append(make_call(sw, when, 3 if i < short else billsec, cause=16, buy_cost=Decimal(buy),
-                                   sell_cost=Decimal(sell), **common))
+            calls.append(
+                make_call(
+                    sw,
+                    when,
+                    3 if i < short else billsec,
+                    cause=16,
+                    buy_cost=Decimal(buy),
+                    sell_cost=Decimal(sell),
+                    **common,
+                )
+            )
         else:
             calls.append(make_call(sw, when, 0, unanswered_cause=17 if i < answered + busy else 34, **common))
     return calls
 
 
 # Expected values of each metric, worked out by hand from the profiles below.
-LOW = {"asr": 50, "acd": Decimal("48.6"), "ner": 70, "calls": 20, "minutes": Decimal("8.1"), "cost": 1,
-       "short_calls": 20, "pdd": 2, "cause_share": 20, "cic": 10}
-HIGH = {"asr": 60, "acd": 101, "ner": 88, "calls": 50, "minutes": Decimal("50.5"), "cost": 15,
-        "short_calls": Decimal(100) / 3, "pdd": 4, "cause_share": 28, "cic": 20}
+LOW = {
+    "asr": 50,
+    "acd": Decimal("48.6"),
+    "ner": 70,
+    "calls": 20,
+    "minutes": Decimal("8.1"),
+    "cost": 1,
+    "short_calls": 20,
+    "pdd": 2,
+    "cause_share": 20,
+    "cic": 10,
+}
+HIGH = {
+    "asr": 60,
+    "acd": 101,
+    "ner": 88,
+    "calls": 50,
+    "minutes": Decimal("50.5"),
+    "cost": 15,
+    "short_calls": Decimal(100) / 3,
+    "pdd": 4,
+    "cause_share": 28,
+    "cic": 20,
+}
 
 
 @pytest.fixture(scope="module")
 def traffic(app):
     sw = switch()
     low = {"answered": 10, "short": 2, "billsec": 60, "busy": 4, "rejected": 6, "pdd": 2, "buy": "0.1", "sell": "0.15"}
-    high = {"answered": 30, "short": 10, "billsec": 150, "busy": 14, "rejected": 6, "pdd": 4, "buy": "0.5",
-            "sell": "0.7"}
+    high = {
+        "answered": 30,
+        "short": 10,
+        "billsec": 150,
+        "busy": 14,
+        "rejected": 6,
+        "pdd": 4,
+        "buy": "0.5",
+        "sell": "0.7",
+    }
     store(profile(sw, H0, **low) + profile(sw, H1, **high) + profile(sw, H2, **low))
     return sw
 
@@ -64,13 +119,17 @@ def _cases():
         rise, rise_pct = hi - lo, (hi - lo) / lo * 100
         fall_pct = (hi - lo) / hi * 100
         cases += [
-            (metric, "lt", up, hi * Decimal("1.01"), True), (metric, "lt", up, hi, False),
+            (metric, "lt", up, hi * Decimal("1.01"), True),
+            (metric, "lt", up, hi, False),
             (metric, "lt", up, hi * Decimal("0.99"), False),
-            (metric, "gt", up, hi * Decimal("0.99"), True), (metric, "gt", up, hi, False),
+            (metric, "gt", up, hi * Decimal("0.99"), True),
+            (metric, "gt", up, hi, False),
             (metric, "gt", up, hi * Decimal("1.01"), False),
-            (metric, "increase", up, rise * Decimal("0.99"), True), (metric, "increase", up, rise, False),
+            (metric, "increase", up, rise * Decimal("0.99"), True),
+            (metric, "increase", up, rise, False),
             (metric, "increase", down, 0, False),  # a fall is not an increase
-            (metric, "decrease", down, rise * Decimal("0.99"), True), (metric, "decrease", down, rise * 1, False),
+            (metric, "decrease", down, rise * Decimal("0.99"), True),
+            (metric, "decrease", down, rise * 1, False),
             (metric, "decrease", up, 0, False),  # a rise is not a decrease
             (metric, "increase_pct", up, rise_pct * Decimal("0.99"), True),
             (metric, "increase_pct", up, rise_pct * Decimal("1.01"), False),
@@ -83,8 +142,14 @@ def _cases():
 
 
 def _new_alarm(**values):
-    defaults = {"name": "a", "metric": "calls", "period": "hour", "condition": "gt", "threshold": "0",
-                "min_attempts": "10"}
+    defaults = {
+        "name": "a",
+        "metric": "calls",
+        "period": "hour",
+        "condition": "gt",
+        "threshold": "0",
+        "min_attempts": "10",
+    }
     defaults.update({k: v for k, v in values.items()})
     if defaults["metric"] == "cause_share":
         defaults.setdefault("hangup_cause_id", 17)
@@ -93,14 +158,25 @@ def _new_alarm(**values):
 
 def test_every_metric_and_condition_fires_exactly_when_crossed(traffic):
     cases = _cases()
-    rules = [alarms.Alarm(user_id=1, name=f"case {i}", metric=metric, period="hour", condition=condition,
-                          threshold=Decimal(threshold), hangup_cause_id=17 if metric == "cause_share" else None)
-             for i, (metric, condition, _, threshold, _) in enumerate(cases)]
+    rules = [
+        alarms.Alarm(
+            user_id=1,
+            name=f"case {i}",
+            metric=metric,
+            period="hour",
+            condition=condition,
+            threshold=Decimal(threshold),
+            hangup_cause_id=17 if metric == "cause_share" else None,
+        )
+        for i, (metric, condition, _, threshold, _) in enumerate(cases)
+    ]
     columns = [c for c in alarms._ALARM_COLUMNS if c != "id"]
     values = ", ".join(f"%({c})s" for c in columns)
     with alarms.db.transaction() as conn:  # stored in one go: saving 180 alarms one by one is not under test
-        conn.exec_driver_sql(f"INSERT INTO alarm ({', '.join(columns)}) VALUES ({values})",
-                             [{c: getattr(rule, c) for c in columns} for rule in rules])
+        conn.exec_driver_sql(
+            f"INSERT INTO alarm ({', '.join(columns)}) VALUES ({values})",
+            [{c: getattr(rule, c) for c in columns} for rule in rules],
+        )
     found = alarms.db.rows(f"{alarms._SELECT} WHERE a.name LIKE 'case %'")
     stored = {a.name: a for a in map(alarms._alarm, found)}
     created = [(stored[f"case {i}"], end, fires) for i, (_, _, end, _, fires) in enumerate(cases)]
@@ -108,14 +184,19 @@ def test_every_metric_and_condition_fires_exactly_when_crossed(traffic):
         alarms.run_due(now=end + DELAY + timedelta(seconds=5))
     failures = []
     for alarm, end, fires in created:
-        row = alarms.db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_end = :end",
-                             id=alarm.id, end=end)
+        row = alarms.db.rows(
+            "SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_end = :end", id=alarm.id, end=end
+        )
         assert len(row) == 1, alarm.name
         row = row[0]
         expected = Decimal((HIGH if end == H2 else LOW)[alarm.metric])
         earlier = Decimal((LOW if end == H2 else HIGH)[alarm.metric])
-        if row["fired"] != fires or abs(row["measured"] - expected) > Decimal("1e-9") \
-                or abs(row["comparison"] - earlier) > Decimal("1e-9") or row["threshold"] != alarm.threshold:
+        if (
+            row["fired"] != fires
+            or abs(row["measured"] - expected) > Decimal("1e-9")
+            or abs(row["comparison"] - earlier) > Decimal("1e-9")
+            or row["threshold"] != alarm.threshold
+        ):
             failures.append((alarm.describe(), str(end), fires, row["fired"], row["measured"], row["reason"]))
     assert failures == []
     fired = {(r["alarm_id"], r["period_end"]): r for r in alarms.report(ADMIN, limit=10_000)}
@@ -129,11 +210,30 @@ def test_every_metric_and_condition_fires_exactly_when_crossed(traffic):
 
 def test_evaluate_is_the_same_rule_for_every_scope(traffic):
     other = switch("alarm-sw2", "10.9.0.2")
-    store([make_call(other, H1 + timedelta(minutes=m), 30, accountcode="acc2", country_code="GB",
-                     normalised_number=f"44207946{m:04d}") for m in range(7)])
-    expectations = {("all", ""): 57, ("switch", str(traffic)): 50, ("switch", str(other)): 7,
-                    ("accountcode", "acc2"): 7, ("country", "GB"): 7, ("country", "ES"): 50,
-                    ("prefix", "4420"): 7, ("prefix", "3465010"): 50, ("prefix", "9"): 0}
+    store(
+        [
+            make_call(
+                other,
+                H1 + timedelta(minutes=m),
+                30,
+                accountcode="acc2",
+                country_code="GB",
+                normalised_number=f"44207946{m:04d}",
+            )
+            for m in range(7)
+        ]
+    )
+    expectations = {
+        ("all", ""): 57,
+        ("switch", str(traffic)): 50,
+        ("switch", str(other)): 7,
+        ("accountcode", "acc2"): 7,
+        ("country", "GB"): 7,
+        ("country", "ES"): 50,
+        ("prefix", "4420"): 7,
+        ("prefix", "3465010"): 50,
+        ("prefix", "9"): 0,
+    }
     for (kind, value), calls in expectations.items():
         alarm = _new_alarm(name=f"scope {kind} {value}", scope_kind=kind, scope_value=value, status="inactive")
         ev = alarms.evaluate(alarm, H2)
@@ -142,8 +242,9 @@ def test_evaluate_is_the_same_rule_for_every_scope(traffic):
     assert alarms.evaluate(prefix, H2).measured == HIGH["asr"]  # from cdr: the rollups' definitions
     prefix_acd = alarms.with_changes(prefix, metric="acd")
     assert alarms.evaluate(prefix_acd, H2).measured == HIGH["acd"]
-    by_code = _new_alarm(name="acc1 busy", metric="cause_share", scope_kind="accountcode", scope_value="acc1",
-                         status="inactive")
+    by_code = _new_alarm(
+        name="acc1 busy", metric="cause_share", scope_kind="accountcode", scope_value="acc1", status="inactive"
+    )
     assert alarms.evaluate(by_code, H2).measured == HIGH["cause_share"]  # accountcode x cause: from cdr
     assert alarms.evaluate(alarms.with_changes(by_code, metric="asr"), H2).measured == HIGH["asr"]  # its rollups
 
@@ -151,12 +252,20 @@ def test_evaluate_is_the_same_rule_for_every_scope(traffic):
 def test_the_minimum_attempts_guard(traffic):
     sw = traffic
     quiet = DAY + timedelta(days=1, hours=3)
-    store([make_call(sw, quiet + timedelta(minutes=i), 0, accountcode="night") for i in range(5)]
-          + [make_call(sw, quiet - timedelta(hours=1) + timedelta(minutes=i), 60, accountcode="night")
-             for i in range(3)])
+    store(
+        [make_call(sw, quiet + timedelta(minutes=i), 0, accountcode="night") for i in range(5)]
+        + [make_call(sw, quiet - timedelta(hours=1) + timedelta(minutes=i), 60, accountcode="night") for i in range(3)]
+    )
     end = quiet + timedelta(hours=1)
-    asr = _new_alarm(name="night asr", metric="asr", condition="lt", threshold="50", scope_kind="accountcode",
-                     scope_value="night", status="inactive")
+    asr = _new_alarm(
+        name="night asr",
+        metric="asr",
+        condition="lt",
+        threshold="50",
+        scope_kind="accountcode",
+        scope_value="night",
+        status="inactive",
+    )
     ev = alarms.evaluate(asr, end)
     assert (ev.fired, ev.computable, ev.measured) == (False, False, 0) and "minimum of 10" in ev.reason
     assert alarms.evaluate(alarms.with_changes(asr, min_attempts=5), end).fired  # 5 attempts, ASR 0 %
@@ -190,21 +299,35 @@ def test_cic_is_the_longest_run_of_unanswered_calls_per_accountcode(traffic):
 
 def test_notifications_raised_cleared_once_per_period_and_dry_run(traffic, monkeypatch):
     sent = []
-    monkeypatch.setattr("data.mailer.queue_mail",
-                        lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw)) or len(sent))
+    monkeypatch.setattr(
+        "data.mailer.queue_mail",
+        lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw)) or len(sent),
+    )
     alarm = _new_alarm(name="asr watch", metric="asr", condition="lt", threshold="55", email_to="noc@example.com")
-    quiet = _new_alarm(name="asr dry", metric="asr", condition="lt", threshold="55", email_to="noc@example.com",
-                       dry_run="1")
+    quiet = _new_alarm(
+        name="asr dry", metric="asr", condition="lt", threshold="55", email_to="noc@example.com", dry_run="1"
+    )
     for end in (H1, H2, DAY + timedelta(hours=13)):  # ASR 50 (fires), 60 (cleared), 50 (fires again)
         alarms.run_due(now=end + DELAY)
         alarms.run_due(now=end + DELAY + timedelta(seconds=30))  # the same period again: nothing new
-    events = alarms.db.rows("SELECT alarm_id, event, fired, notified_at IS NOT NULL AS notified "
-                            "FROM alarm_evaluation WHERE alarm_id IN (:a, :b) AND period_end <= :last "
-                            "ORDER BY alarm_id, period_start", a=alarm.id, b=quiet.id, last=DAY + timedelta(hours=13))
+    events = alarms.db.rows(
+        "SELECT alarm_id, event, fired, notified_at IS NOT NULL AS notified "
+        "FROM alarm_evaluation WHERE alarm_id IN (:a, :b) AND period_end <= :last "
+        "ORDER BY alarm_id, period_start",
+        a=alarm.id,
+        b=quiet.id,
+        last=DAY + timedelta(hours=13),
+    )
     assert [(e["event"], e["fired"], e["notified"]) for e in events if e["alarm_id"] == alarm.id] == [
-        ("raised", True, True), ("cleared", False, True), ("raised", True, True)]
+        ("raised", True, True),
+        ("cleared", False, True),
+        ("raised", True, True),
+    ]
     assert [(e["event"], e["notified"]) for e in events if e["alarm_id"] == quiet.id] == [
-        ("raised", False), ("cleared", False), ("raised", False)]  # dry run: recorded, never sent
+        ("raised", False),
+        ("cleared", False),
+        ("raised", False),
+    ]  # dry run: recorded, never sent
     subjects = [s for _, s, _ in sent]
     assert len(sent) == 3 and subjects[0].startswith("[WARNING] asr watch") and subjects[1].startswith("Cleared")
     assert all(r == ["noc@example.com"] for r, _, _ in sent)
@@ -223,39 +346,74 @@ def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
     feb_end = datetime(2024, 2, 29, 23, 30, tzinfo=ZoneInfo("America/New_York"))  # 2024-03-01 04:30 UTC
     march = datetime(2024, 3, 1, 0, 30, tzinfo=ZoneInfo("America/New_York"))
     store([make_call(sw, t, 60, accountcode="tz") for t in [*feb, feb_end, march]])
-    month = alarms.save_alarm(ADMIN, {"name": "month", "metric": "calls", "period": "month", "condition": "gt",
-                                      "threshold": "3", "min_attempts": "0", "scope_kind": "accountcode",
-                                      "scope_value": "tz", "user_id": ny.id})
+    month = alarms.save_alarm(
+        ADMIN,
+        {
+            "name": "month",
+            "metric": "calls",
+            "period": "month",
+            "condition": "gt",
+            "threshold": "3",
+            "min_attempts": "0",
+            "scope_kind": "accountcode",
+            "scope_value": "tz",
+            "user_id": ny.id,
+        },
+    )
     assert month.timezone == "America/New_York"
     alarms.run_due(now=datetime(2024, 3, 1, 4, 59, tzinfo=UTC) + DELAY)  # 23:59 on Feb 29 in New York
     first = alarms.db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id", id=month.id)
     assert [r["period_start"] for r in first] == [datetime(2024, 1, 1, 5, tzinfo=UTC)]  # January, not February
     alarms.run_due(now=datetime(2024, 3, 1, 5, 1, tzinfo=UTC) + DELAY)  # 00:01 on March 1 in New York
-    feb_row = alarms.db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_start = :s",
-                             id=month.id, s=datetime(2024, 2, 1, 5, tzinfo=UTC))[0]
+    feb_row = alarms.db.rows(
+        "SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_start = :s",
+        id=month.id,
+        s=datetime(2024, 2, 1, 5, tzinfo=UTC),
+    )[0]
     assert feb_row["period_end"] == datetime(2024, 3, 1, 5, tzinfo=UTC)
     assert feb_row["measured"] == 4 and feb_row["fired"]  # the 23:30 call is February's
     # March ends at 04:00 UTC: daylight saving time began in between.
-    assert alarms.windows_for(month, alarms.latest_end("month", datetime(2024, 4, 2, tzinfo=UTC), ny.timezone))[:2] \
-        == (datetime(2024, 3, 1, 5, tzinfo=UTC), datetime(2024, 4, 1, 4, tzinfo=UTC))
+    assert alarms.windows_for(month, alarms.latest_end("month", datetime(2024, 4, 2, tzinfo=UTC), ny.timezone))[:2] == (
+        datetime(2024, 3, 1, 5, tzinfo=UTC),
+        datetime(2024, 4, 1, 4, tzinfo=UTC),
+    )
 
     # Kolkata (+05:30): ISO weeks start on Monday 00:00 local = Sunday 18:30 UTC.
     kolkata = ZoneInfo("Asia/Kolkata")
-    store([make_call(sw, datetime(2024, 5, 6, 0, 10, tzinfo=kolkata), 60, accountcode="wk"),
-           make_call(sw, datetime(2024, 5, 12, 23, 50, tzinfo=kolkata), 60, accountcode="wk"),
-           make_call(sw, datetime(2024, 5, 13, 0, 10, tzinfo=kolkata), 60, accountcode="wk"),
-           make_call(sw, datetime(2024, 5, 5, 23, 50, tzinfo=kolkata), 60, accountcode="wk")])
-    week = alarms.save_alarm(ADMIN, {"name": "week", "metric": "calls", "period": "week", "condition": "increase",
-                                     "threshold": "0", "min_attempts": "0", "scope_kind": "accountcode",
-                                     "scope_value": "wk", "user_id": kol.id})
+    store(
+        [
+            make_call(sw, datetime(2024, 5, 6, 0, 10, tzinfo=kolkata), 60, accountcode="wk"),
+            make_call(sw, datetime(2024, 5, 12, 23, 50, tzinfo=kolkata), 60, accountcode="wk"),
+            make_call(sw, datetime(2024, 5, 13, 0, 10, tzinfo=kolkata), 60, accountcode="wk"),
+            make_call(sw, datetime(2024, 5, 5, 23, 50, tzinfo=kolkata), 60, accountcode="wk"),
+        ]
+    )
+    week = alarms.save_alarm(
+        ADMIN,
+        {
+            "name": "week",
+            "metric": "calls",
+            "period": "week",
+            "condition": "increase",
+            "threshold": "0",
+            "min_attempts": "0",
+            "scope_kind": "accountcode",
+            "scope_value": "wk",
+            "user_id": kol.id,
+        },
+    )
     alarms.run_due(now=datetime(2024, 5, 12, 18, 29, tzinfo=UTC) + DELAY)  # Sunday 23:59 local: week still open
-    assert alarms.db.scalar("SELECT max(period_end) FROM alarm_evaluation WHERE alarm_id = :id",
-                            id=week.id) == datetime(2024, 5, 5, 18, 30, tzinfo=UTC)
+    assert alarms.db.scalar(
+        "SELECT max(period_end) FROM alarm_evaluation WHERE alarm_id = :id", id=week.id
+    ) == datetime(2024, 5, 5, 18, 30, tzinfo=UTC)
     alarms.run_due(now=datetime(2024, 5, 12, 18, 31, tzinfo=UTC) + DELAY)  # Monday 00:01 local
-    row = alarms.db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id ORDER BY period_start DESC LIMIT 1",
-                         id=week.id)[0]
-    assert (row["period_start"], row["period_end"]) == (datetime(2024, 5, 5, 18, 30, tzinfo=UTC),
-                                                        datetime(2024, 5, 12, 18, 30, tzinfo=UTC))
+    row = alarms.db.rows(
+        "SELECT * FROM alarm_evaluation WHERE alarm_id = :id ORDER BY period_start DESC LIMIT 1", id=week.id
+    )[0]
+    assert (row["period_start"], row["period_end"]) == (
+        datetime(2024, 5, 5, 18, 30, tzinfo=UTC),
+        datetime(2024, 5, 12, 18, 30, tzinfo=UTC),
+    )
     assert (row["measured"], row["comparison"], row["fired"]) == (2, 1, True)
     alarms.db.execute("UPDATE alarm SET status = 'inactive'")
 
@@ -265,8 +423,16 @@ def test_day_periods_follow_dst_and_week_before_is_the_same_local_time():
     end = alarms.latest_end("day", datetime(2024, 3, 31, 23, 30, tzinfo=UTC), madrid)  # 01:30 on April 1
     assert end == datetime(2024, 3, 31, 22, tzinfo=UTC)
     assert alarms.period_start("day", end, madrid) == datetime(2024, 3, 30, 23, tzinfo=UTC)  # a 23-hour day
-    hourly = alarms.Alarm(user_id=1, name="h", metric="calls", period="hour", condition="gt", threshold=Decimal(0),
-                          compare_to="week_before", timezone=madrid)
+    hourly = alarms.Alarm(
+        user_id=1,
+        name="h",
+        metric="calls",
+        period="hour",
+        condition="gt",
+        threshold=Decimal(0),
+        compare_to="week_before",
+        timezone=madrid,
+    )
     start, finish, cstart, cend = alarms.windows_for(hourly, datetime(2024, 4, 2, 8, tzinfo=UTC))  # 10:00 local
     assert (cstart, cend) == (datetime(2024, 3, 26, 8, tzinfo=UTC), datetime(2024, 3, 26, 9, tzinfo=UTC))  # 9:00+01
     kathmandu = alarms.latest_end("hour", datetime(2024, 5, 6, 10, 20, tzinfo=UTC), "Asia/Kathmandu")
@@ -283,8 +449,16 @@ def test_replay_lists_when_a_five_minute_alarm_would_have_fired(traffic):
         for i, when in enumerate(spread(period, 300, 12)):
             calls.append(make_call(sw, when, 0 if period in bad or i >= 8 else 40, accountcode="replay"))
     store(calls)
-    rule = {"name": "replay", "metric": "asr", "period": "5m", "condition": "lt", "threshold": "30",
-            "scope_kind": "accountcode", "scope_value": "replay", "min_attempts": "10"}
+    rule = {
+        "name": "replay",
+        "metric": "asr",
+        "period": "5m",
+        "condition": "lt",
+        "threshold": "30",
+        "scope_kind": "accountcode",
+        "scope_value": "replay",
+        "min_attempts": "10",
+    }
     alarm = alarms.build_alarm(ADMIN, {**rule, "user_id": 1})  # not saved: "test alarm" comes first
     results = alarms.replay(alarm, 1, now=now)
     assert sorted(e.period_start for e in results if e.fired) == sorted(bad)
@@ -295,8 +469,16 @@ def test_replay_lists_when_a_five_minute_alarm_would_have_fired(traffic):
 
 
 def test_the_alarm_email_goes_through_the_mail_outbox(traffic, smtp_server):
-    alarm = _new_alarm(name="mail me", metric="calls", condition="gt", threshold="40", email_to="noc@example.com",
-                       severity="critical", scope_kind="accountcode", scope_value="acc1")
+    alarm = _new_alarm(
+        name="mail me",
+        metric="calls",
+        condition="gt",
+        threshold="40",
+        email_to="noc@example.com",
+        severity="critical",
+        scope_kind="accountcode",
+        scope_value="acc1",
+    )
     alarms.run_due(now=H2 + DELAY)  # 50 calls in 11:00–12:00
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]

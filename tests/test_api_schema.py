@@ -5,6 +5,7 @@ Each operation gets a bounded number of generated examples (``EXAMPLES``), so th
 under 30 seconds. ``positive_data_acceptance`` is left out: some schema-valid combinations are
 refused with 400 on purpose (``to`` before ``from``, hourly KPIs over years).
 """
+
 import time
 from datetime import datetime, timedelta
 
@@ -30,11 +31,24 @@ def tokens(app):
     customer = users.create_user("schema-cust", "schema-pw-1", "customer", accountcodes=("s1",))
     switch = ensure_switch("schema-sw", "10.77.0.1")
     now = datetime.now(UTC)
-    insert_calls([call(switch, now - timedelta(hours=h), billsec=h * 7, accountcode="s1" if h % 2 else None,
-                       user_id=customer.id if h % 2 else None, callid=f"schema-{h}") for h in range(1, 12)])
+    insert_calls(
+        [
+            call(
+                switch,
+                now - timedelta(hours=h),
+                billsec=h * 7,
+                accountcode="s1" if h % 2 else None,
+                user_id=customer.id if h % 2 else None,
+                callid=f"schema-{h}",
+            )
+            for h in range(1, 12)
+        ]
+    )
     admin_id = users.get_user_by_name("admin").id
-    return {"admin": api_tokens.create_token(admin_id, "schemathesis"),
-            "customer": api_tokens.create_token(customer.id, "schemathesis")}
+    return {
+        "admin": api_tokens.create_token(admin_id, "schemathesis"),
+        "customer": api_tokens.create_token(customer.id, "schemathesis"),
+    }
 
 
 def test_the_openapi_document_lists_every_api_route(app, client):
@@ -44,8 +58,13 @@ def test_the_openapi_document_lists_every_api_route(app, client):
     assert document["openapi"].startswith("3.0")
     assert {"bearerAuth", "basicAuth"} <= set(document["components"]["securitySchemes"])
     paths = set(document["paths"])
-    assert {"/api/v1/switches", "/api/v1/switches/{switch_id}", "/api/v1/cdrs", "/api/v1/cdrs/{cdr_id}",
-            "/api/v1/kpis"} <= paths
+    assert {
+        "/api/v1/switches",
+        "/api/v1/switches/{switch_id}",
+        "/api/v1/cdrs",
+        "/api/v1/cdrs/{cdr_id}",
+        "/api/v1/kpis",
+    } <= paths
     for rule in app.url_map.iter_rules():  # the push and rates APIs too, when they are there
         if rule.rule.startswith("/api/v1/") and rule.endpoint not in ("api_v1.openapi",):
             path = rule.rule
@@ -56,8 +75,14 @@ def test_the_openapi_document_lists_every_api_route(app, client):
 
 def _fuzz(operation, headers: dict, examples: int) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
 

@@ -1,5 +1,6 @@
 """REST API v1: authentication (basic auth, tokens, session), tenant scoping through every endpoint and
 filter, paging, KPIs, permissions and parameter errors."""
+
 import base64
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -34,11 +35,33 @@ def world(app):
     idle = ensure_switch("idle", "10.9.0.3")
     calls = []
     for i in range(7):  # Alice: 7 calls on the shared switch, one every 10 minutes, newest first in the API
-        calls.append(call(shared, NOW - timedelta(hours=2, minutes=10 * i), billsec=30 + i, accountcode=f"a{i % 2 + 1}",
-                          user_id=alice.id, callid=f"alice-{i}", country_code="ES", sell_cost=0.5, buy_cost=0.2))
+        calls.append(
+            call(
+                shared,
+                NOW - timedelta(hours=2, minutes=10 * i),
+                billsec=30 + i,
+                accountcode=f"a{i % 2 + 1}",
+                user_id=alice.id,
+                callid=f"alice-{i}",
+                country_code="ES",
+                sell_cost=0.5,
+                buy_cost=0.2,
+            )
+        )
     for i in range(3):
-        calls.append(call(bobs if i else shared, NOW - timedelta(hours=3, minutes=i), billsec=60, accountcode="b1",
-                          user_id=bob.id, callid=f"bob-{i}", country_code="GB", sell_cost=1, buy_cost=0.4))
+        calls.append(
+            call(
+                bobs if i else shared,
+                NOW - timedelta(hours=3, minutes=i),
+                billsec=60,
+                accountcode="b1",
+                user_id=bob.id,
+                callid=f"bob-{i}",
+                country_code="GB",
+                sell_cost=1,
+                buy_cost=0.4,
+            )
+        )
     insert_calls(calls)
     ids = {r["callid"]: r["id"] for r in db.rows("SELECT callid, id FROM cdr")}
     ADMIN.update(bearer(api_tokens.create_token(users.get_user_by_name("admin").id, "tests")))
@@ -53,6 +76,7 @@ def get(client, path, headers=None, **query):
 
 
 # --- authentication -----------------------------------------------------------------------------------------
+
 
 def test_without_credentials_the_api_answers_401_json_with_a_challenge(client, world):
     response, body = get(client, "/api/v1/switches")
@@ -102,6 +126,7 @@ def test_a_disabled_user_cannot_use_the_api(client, world, make_user):
 
 # --- switches -----------------------------------------------------------------------------------------------
 
+
 def test_switches_page_like_the_reference(client, world):
     response, body = get(client, "/api/v1/switches", ADMIN, page_size=2)
     assert response.status_code == 200
@@ -130,6 +155,7 @@ def test_a_customer_sees_only_the_switches_that_carried_their_calls(client, worl
 
 
 # --- CDRs ---------------------------------------------------------------------------------------------------
+
 
 def _ids_of(body) -> list[int]:
     return [r["id"] for r in body["results"]]
@@ -176,8 +202,15 @@ def test_cdr_rows_hold_local_times_and_hide_the_buy_cost_from_customers(client, 
 def test_cdr_filters_and_detail_never_reach_another_customer(client, world):
     bob_ids = {world["ids"][f"bob-{i}"] for i in range(3)}
     bob = world["bob"]
-    for query in ({}, {"accountcode": "b1"}, {"customer": str(bob.id)}, {"switch": str(world["switches"]["bob-only"])},
-                  {"country": "GB"}, {"preset": "12m"}, {"dst": "34", "dst_op": "begins"}):
+    for query in (
+        {},
+        {"accountcode": "b1"},
+        {"customer": str(bob.id)},
+        {"switch": str(world["switches"]["bob-only"])},
+        {"country": "GB"},
+        {"preset": "12m"},
+        {"dst": "34", "dst_op": "begins"},
+    ):
         response, body = get(client, "/api/v1/cdrs", ALICE, **query)
         assert response.status_code == 200, (query, body)
         assert not bob_ids & set(_ids_of(body)), query
@@ -199,16 +232,28 @@ def test_cdr_filters_select_what_they_say(client, world):
     assert body["count"] is None  # a per-call filter: the rollups cannot count it
 
 
-@pytest.mark.parametrize("query", [
-    {"limit": "0"}, {"limit": "5000"}, {"limit": "x"}, {"cursor": "not-a-cursor"}, {"start": "2024-13-01"},
-    {"preset": "forever"}, {"direction": "sideways"}, {"duration": "-1"}, {"country": "Spain"}, {"dst": "1\x00"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "5000"},
+        {"limit": "x"},
+        {"cursor": "not-a-cursor"},
+        {"start": "2024-13-01"},
+        {"preset": "forever"},
+        {"direction": "sideways"},
+        {"duration": "-1"},
+        {"country": "Spain"},
+        {"dst": "1\x00"},
+    ],
+)
 def test_invalid_cdr_parameters_are_400_not_ignored(client, world, query):
     response, body = get(client, "/api/v1/cdrs", ADMIN, **query)
     assert response.status_code == 400 and body["detail"]
 
 
 # --- KPIs ---------------------------------------------------------------------------------------------------
+
 
 def test_kpis_group_by_and_scope(client, world):
     today = NOW.date().isoformat()
@@ -225,8 +270,9 @@ def test_kpis_group_by_and_scope(client, world):
     assert "margin" not in mine["totals"] and "revenue" not in mine["totals"]
 
     for group_by, keys in (("switch", {world["switches"]["shared"]}), ("country", {"ES"})):
-        _, body = get(client, "/api/v1/kpis", ALICE, group_by=group_by, customer=str(world["bob"].id),
-                      accountcode="b1,a1")
+        _, body = get(
+            client, "/api/v1/kpis", ALICE, group_by=group_by, customer=str(world["bob"].id), accountcode="b1,a1"
+        )
         assert {r["key"] for r in body["results"]} <= keys and body["totals"]["calls"] == 4  # a1: 4 of her 7
 
     _, hourly = get(client, "/api/v1/kpis", ADMIN, group_by="hour", **{"from": start, "to": today})
@@ -235,16 +281,24 @@ def test_kpis_group_by_and_scope(client, world):
     assert sum(r["calls"] for r in daily["results"]) == 3
 
 
-@pytest.mark.parametrize("query", [
-    {"group_by": "planet"}, {"from": "yesterday"}, {"from": "2024-05-02", "to": "2024-05-01"},
-    {"group_by": "hour", "from": "2020-01-01", "to": "2024-01-01"}, {"switch": "one"}, {"from": "0001-01-01"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"group_by": "planet"},
+        {"from": "yesterday"},
+        {"from": "2024-05-02", "to": "2024-05-01"},
+        {"group_by": "hour", "from": "2020-01-01", "to": "2024-01-01"},
+        {"switch": "one"},
+        {"from": "0001-01-01"},
+    ],
+)
 def test_invalid_kpi_parameters_are_400(client, world, query):
     response, body = get(client, "/api/v1/kpis", ADMIN, **query)
     assert response.status_code == 400 and body["detail"]
 
 
 # --- permissions --------------------------------------------------------------------------------------------
+
 
 def test_groups_decide_which_endpoints_a_customer_may_use(client, world):
     alice = world["alice"]

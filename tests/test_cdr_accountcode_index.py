@@ -1,5 +1,6 @@
 """Migration 0010: the btree on cdr (accountcode, starting_date) exists on every partition, the CDR search's
 accountcode filter is planned on it, and the migration goes down and up again."""
+
 import re
 
 import pytest
@@ -27,7 +28,9 @@ def many_calls(app):
             """INSERT INTO cdr (switch_id, callid, starting_date, duration, billsec, accountcode, destination_number)
                SELECT %(switch)s, 'idx-' || i, timestamptz '2025-05-01' + i * interval '173 seconds', 10, 5,
                       'code-' || (i %% %(codes)s), '34650' || i
-               FROM generate_series(0, %(calls)s - 1) i""", {"switch": switch_id, "codes": CODES, "calls": CALLS})
+               FROM generate_series(0, %(calls)s - 1) i""",
+            {"switch": switch_id, "codes": CODES, "calls": CALLS},
+        )
         conn.exec_driver_sql("ANALYZE cdr")
     return switch_id
 
@@ -53,8 +56,10 @@ def test_every_partition_has_the_index(many_calls):
     partitions = db.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'cdr'::regclass")
     assert partitions >= 2
     assert _index_count() == partitions
-    assert db.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'cdr_accountcode_starting_date'") \
+    assert (
+        db.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'cdr_accountcode_starting_date'")
         == "CREATE INDEX cdr_accountcode_starting_date ON ONLY public.cdr USING btree (accountcode, starting_date)"
+    )
 
 
 def test_the_search_block_with_an_accountcode_reads_the_index(many_calls):

@@ -1,5 +1,6 @@
 """CDR search: criteria → SQL against a Python oracle, keyset paging, sort whitelist, scoping through the
 callbacks, the detail view and the exports, counts and the report by day."""
+
 import csv
 import io
 import json
@@ -34,8 +35,7 @@ FORMULAS = {0: "=1+2", 1: "@SUM(A1)", 2: "-12", 3: "+34911000111"}
 def calls(app):
     """420 calls over 8 days (some outside the range), three per timestamp, with every filtered field varied."""
     rng = random.Random(20250303)
-    alice = users.create_user("alice-cdr", "alice-pw-1", "customer", accountcodes=("acc-a",),
-                              timezone="Europe/Madrid")
+    alice = users.create_user("alice-cdr", "alice-pw-1", "customer", accountcodes=("acc-a",), timezone="Europe/Madrid")
     bob = users.create_user("bob-cdr", "bob-pw-1", "customer", accountcodes=("acc-b",))
     switches = [ensure_switch("cdr-sw1", "10.9.0.1"), ensure_switch("cdr-sw2", "10.9.0.2")]
     made, extra = [], {}
@@ -46,21 +46,36 @@ def calls(app):
         destination = rng.choice(["34650", "34911", "44207", "1212", "4930"]) + f"{rng.randrange(10**6):06d}"
         if i % 50 < 3:  # for LIKE escaping: only the first holds a literal "2_4"
             destination = ["9912_4001", "9912X4001", "99124001"][i % 50]
-        c = call(rng.choice(switches), FIRST + timedelta(minutes=(i // 3) * 83), billsec=billsec,
-                 cause=16, unanswered_cause=rng.choice([17, 19, 21, 34, 1]), callid=f"cdr-search-{i}",
-                 duration=billsec + rng.randrange(0, 20) if answered else rng.randrange(0, 40),
-                 direction=rng.choice([1, 2]), accountcode=accountcode, user_id=user_id,
-                 country_code=rng.choice(["ES", "GB", "US", "DE", None]), destination_number=destination,
-                 sell_cost=round(rng.random(), 5), buy_cost=round(rng.random() * 0.8, 5))
+        c = call(
+            rng.choice(switches),
+            FIRST + timedelta(minutes=(i // 3) * 83),
+            billsec=billsec,
+            cause=16,
+            unanswered_cause=rng.choice([17, 19, 21, 34, 1]),
+            callid=f"cdr-search-{i}",
+            duration=billsec + rng.randrange(0, 20) if answered else rng.randrange(0, 40),
+            direction=rng.choice([1, 2]),
+            accountcode=accountcode,
+            user_id=user_id,
+            country_code=rng.choice(["ES", "GB", "US", "DE", None]),
+            destination_number=destination,
+            sell_cost=round(rng.random(), 5),
+            buy_cost=round(rng.random() * 0.8, 5),
+        )
         caller = FORMULAS.get(i % 40) or rng.choice(["+3491", "0034", "44"]) + f"{rng.randrange(10**6):06d}"
-        extra[c["callid"]] = {"caller": caller, "name": '=HYPERLINK("http://x")' if i % 40 == 4 else f"name {i}",
-                              "x": json.dumps({"i": i, "sip": {"ua": "Linphone", "codec": "PCMA"}})}
+        extra[c["callid"]] = {
+            "caller": caller,
+            "name": '=HYPERLINK("http://x")' if i % 40 == 4 else f"name {i}",
+            "x": json.dumps({"i": i, "sip": {"ua": "Linphone", "codec": "PCMA"}}),
+        }
         made.append(c)
     insert_calls(made)
     with db.transaction() as conn:
         conn.exec_driver_sql(
             "UPDATE cdr SET caller_id_number = %(caller)s, caller_id_name = %(name)s, extradata = %(x)s::jsonb "
-            "WHERE callid = %(callid)s", [{"callid": k, **v} for k, v in extra.items()])
+            "WHERE callid = %(callid)s",
+            [{"callid": k, **v} for k, v in extra.items()],
+        )
     ids = {r["callid"]: r["id"] for r in db.rows("SELECT callid, id FROM cdr")}
     truth = [{**c, "id": ids[c["callid"]], "caller_id_number": extra[c["callid"]]["caller"]} for c in made]
     return {"truth": truth, "alice": alice, "bob": bob, "switches": switches}
@@ -75,8 +90,13 @@ def _client(app, username, password):
 def expected(truth, scope: Scope, query: dict, keep=lambda c: True) -> list[int]:
     """The oracle: ids of the calls in the range (and the scope) that ``keep`` accepts, newest first."""
     criteria = search_criteria_from_query(query, scope)
-    chosen = [c for c in truth if criteria.report.start <= c["starting_date"] < criteria.report.end
-              and (scope.is_admin or c["user_id"] == scope.user_id) and keep(c)]
+    chosen = [
+        c
+        for c in truth
+        if criteria.report.start <= c["starting_date"] < criteria.report.end
+        and (scope.is_admin or c["user_id"] == scope.user_id)
+        and keep(c)
+    ]
     return [c["id"] for c in sorted(chosen, key=lambda c: (c["starting_date"], c["id"]), reverse=True)]
 
 
@@ -96,16 +116,19 @@ def search_ids(scope: Scope, query: dict, sort=(), block: int = 50) -> list[int]
 
 
 @pytest.mark.parametrize("key, column", [("dst", "destination_number"), ("src", "caller_id_number")])
-@pytest.mark.parametrize("op, value, test", [
-    ("equals", None, lambda v, x: v == x),
-    ("begins", "44", lambda v, x: v.startswith(x)),
-    ("contains", "12", lambda v, x: x in v),
-    ("ends", "7", lambda v, x: v.endswith(x)),
-])
+@pytest.mark.parametrize(
+    "op, value, test",
+    [
+        ("equals", None, lambda v, x: v == x),
+        ("begins", "44", lambda v, x: v.startswith(x)),
+        ("contains", "12", lambda v, x: x in v),
+        ("ends", "7", lambda v, x: v.endswith(x)),
+    ],
+)
 def test_number_operators_return_exactly_the_matching_calls(calls, key, column, op, value, test):
     truth = calls["truth"]
     if value is None:  # equals: a number that is really there
-        value = next(c[column] for c in truth[N // 2:] if c[column] and c[column][0].isdigit())
+        value = next(c[column] for c in truth[N // 2 :] if c[column] and c[column][0].isdigit())
     query = {**RANGE, key: value, f"{key}_op": op}
     want = expected(truth, ADMIN, query, lambda c: c[column] is not None and test(c[column], value))
     assert want, "the data set has matches"
@@ -122,10 +145,16 @@ def test_like_wildcards_in_a_number_are_taken_literally(calls):
 
 
 @pytest.mark.parametrize("column", ["duration", "billsec"])
-@pytest.mark.parametrize("op, test", [
-    ("eq", lambda a, b: a == b), ("gt", lambda a, b: a > b), ("ge", lambda a, b: a >= b),
-    ("lt", lambda a, b: a < b), ("le", lambda a, b: a <= b),
-])
+@pytest.mark.parametrize(
+    "op, test",
+    [
+        ("eq", lambda a, b: a == b),
+        ("gt", lambda a, b: a > b),
+        ("ge", lambda a, b: a >= b),
+        ("lt", lambda a, b: a < b),
+        ("le", lambda a, b: a <= b),
+    ],
+)
 def test_duration_and_billsec_comparisons(calls, column, op, test):
     value = sorted(c[column] for c in calls["truth"])[N // 2]  # a value that is there, mid-range
     query = {**RANGE, column: str(value), f"{column}_op": op}
@@ -134,21 +163,41 @@ def test_duration_and_billsec_comparisons(calls, column, op, test):
     assert search_ids(ADMIN, query) == want
 
 
-@pytest.mark.parametrize("query, keep", [
-    ({"country": "ES,gb"}, lambda c: c["country_code"] in ("ES", "GB")),
-    ({"country": "DE"}, lambda c: c["country_code"] == "DE"),
-    ({"answered": "1"}, lambda c: c["billsec"] > 0),
-    ({"direction": "inbound"}, lambda c: c["direction"] == 1),
-    ({"direction": "outbound"}, lambda c: c["direction"] == 2),
-    ({"cause": "17,34"}, lambda c: c["hangup_cause_id"] in (17, 34)),
-    ({"accountcode": "acc-b"}, lambda c: c["accountcode"] == "acc-b"),
-    ({"from": "10:30", "to": "18:00"}, lambda c: datetime(2025, 3, 3, 10, 30, tzinfo=UTC) <= c["starting_date"]
-     < datetime(2025, 3, 9, 18, 0, tzinfo=UTC)),
-    ({"answered": "1", "country": "US", "direction": "outbound", "billsec": "100", "billsec_op": "gt",
-      "dst": "34", "dst_op": "begins"},
-     lambda c: c["billsec"] > 100 and c["country_code"] == "US" and c["direction"] == 2
-     and c["destination_number"].startswith("34")),
-])
+@pytest.mark.parametrize(
+    "query, keep",
+    [
+        ({"country": "ES,gb"}, lambda c: c["country_code"] in ("ES", "GB")),
+        ({"country": "DE"}, lambda c: c["country_code"] == "DE"),
+        ({"answered": "1"}, lambda c: c["billsec"] > 0),
+        ({"direction": "inbound"}, lambda c: c["direction"] == 1),
+        ({"direction": "outbound"}, lambda c: c["direction"] == 2),
+        ({"cause": "17,34"}, lambda c: c["hangup_cause_id"] in (17, 34)),
+        ({"accountcode": "acc-b"}, lambda c: c["accountcode"] == "acc-b"),
+        (
+            {"from": "10:30", "to": "18:00"},
+            lambda c: (
+                datetime(2025, 3, 3, 10, 30, tzinfo=UTC) <= c["starting_date"] < datetime(2025, 3, 9, 18, 0, tzinfo=UTC)
+            ),
+        ),
+        (
+            {
+                "answered": "1",
+                "country": "US",
+                "direction": "outbound",
+                "billsec": "100",
+                "billsec_op": "gt",
+                "dst": "34",
+                "dst_op": "begins",
+            },
+            lambda c: (
+                c["billsec"] > 100
+                and c["country_code"] == "US"
+                and c["direction"] == 2
+                and c["destination_number"].startswith("34")
+            ),
+        ),
+    ],
+)
 def test_filters_return_exactly_the_matching_calls(calls, query, keep):
     query = {**RANGE, **query}
     want = expected(calls["truth"], ADMIN, query, keep)
@@ -166,8 +215,17 @@ def test_switch_and_customer_filters(calls):
 
 
 def test_invalid_values_are_ignored_not_run(calls):
-    junk = {**RANGE, "dst_op": "'; DROP TABLE cdr; --", "dst": "34", "duration": "1; DROP TABLE cdr",
-            "country": "XYZ,e1", "direction": "sideways", "cause": "17);DROP", "from": "25:99", "start": "nonsense"}
+    junk = {
+        **RANGE,
+        "dst_op": "'; DROP TABLE cdr; --",
+        "dst": "34",
+        "duration": "1; DROP TABLE cdr",
+        "country": "XYZ,e1",
+        "direction": "sideways",
+        "cause": "17);DROP",
+        "from": "25:99",
+        "start": "nonsense",
+    }
     criteria = search_criteria_from_query(junk, ADMIN)
     assert criteria.destination.op == "begins" and criteria.duration is None and criteria.countries == ()
     assert criteria.direction is None and criteria.causes == ()
@@ -205,8 +263,10 @@ def test_other_sorts_are_whitelisted_columns_with_stable_ties(calls):
     rows = fetch_block(ADMIN, criteria, 0, 1000, sort).rows
     assert not fetch_block(ADMIN, criteria, 0, 10, sort).keyset
     chosen = {c["id"]: c for c in calls["truth"]}
-    want = sorted((chosen[i] for i in expected(calls["truth"], ADMIN, RANGE)),
-                  key=lambda c: (-c["duration"], c["billsec"], -c["starting_date"].timestamp(), -c["id"]))
+    want = sorted(
+        (chosen[i] for i in expected(calls["truth"], ADMIN, RANGE)),
+        key=lambda c: (-c["duration"], c["billsec"], -c["starting_date"].timestamp(), -c["id"]),
+    )
     assert [r["id"] for r in rows] == [c["id"] for c in want]
     by_country = [r["country_code"] for r in fetch_block(ADMIN, criteria, 0, 1000, (("country_code", "asc"),)).rows]
     known = [c for c in by_country if c is not None]
@@ -215,9 +275,15 @@ def test_other_sorts_are_whitelisted_columns_with_stable_ties(calls):
 
 def test_unknown_columns_and_injection_in_the_sort_model_are_ignored():
     customer = Scope(user_id=99, timezone="UTC")
-    model = [{"colId": "duration; DROP TABLE cdr", "sort": "asc"}, {"colId": "callid", "sort": "asc"},
-             {"colId": "billsec", "sort": "sideways"}, "junk", {"colId": ["x"], "sort": "asc"},
-             {"colId": "buy_cost", "sort": "desc"}, {"colId": "billsec", "sort": "asc"}]
+    model = [
+        {"colId": "duration; DROP TABLE cdr", "sort": "asc"},
+        {"colId": "callid", "sort": "asc"},
+        {"colId": "billsec", "sort": "sideways"},
+        "junk",
+        {"colId": ["x"], "sort": "asc"},
+        {"colId": "buy_cost", "sort": "desc"},
+        {"colId": "billsec", "sort": "asc"},
+    ]
     assert parse_sort(model, ADMIN) == (("buy_cost", "desc"), ("billsec", "asc"))
     assert parse_sort(model, customer) == (("billsec", "asc"),)  # what the operator pays is not theirs
     assert parse_sort("starting_date", ADMIN) == ()
@@ -370,7 +436,7 @@ def test_csv_export_is_the_whole_result_with_formulas_neutralised(calls, admin_c
             assert row["caller_id_number"] == caller
         assert not row["caller_id_name"].startswith("=")
         assert row["starting_date"].endswith("+00:00") and "T" in row["starting_date"]
-    assert {r["caller_id_name"] for r in rows} >= {"'=HYPERLINK(\"http://x\")"}
+    assert {r["caller_id_name"] for r in rows} >= {'\'=HYPERLINK("http://x")'}
     assert json.loads(rows[0]["extradata"])["sip"]["codec"] == "PCMA"
     assert "buy_cost" in rows[0]
 
@@ -381,8 +447,9 @@ def test_export_applies_the_filters_and_the_users_time_zone(calls, app):
     scope = Scope(user_id=alice.id, timezone="Europe/Madrid")
     query = {**RANGE, "answered": "1", "country": "ES,GB,US"}
     rows = _csv(client.get("/download/cdrs.csv?" + _qs(query)))
-    want = expected(calls["truth"], scope, query,
-                    lambda c: c["billsec"] > 0 and c["country_code"] in ("ES", "GB", "US"))
+    want = expected(
+        calls["truth"], scope, query, lambda c: c["billsec"] > 0 and c["country_code"] in ("ES", "GB", "US")
+    )
     assert [int(r["id"]) for r in rows] == want and want
     assert rows[0]["starting_date"].endswith("+01:00")  # March 2025 in Madrid, before the DST change
     assert "buy_cost" not in rows[0] and "buy_rate" not in rows[0] and "customer" not in rows[0]
@@ -449,15 +516,20 @@ def test_report_by_day_from_rollups_equals_the_same_from_cdr(calls):
     from_cdr = [{**r, "period": r["period"].date().isoformat()} for r in _cdr_by_day(ADMIN, criteria)]
     assert [r["period"] for r in from_rollups] == [f"2025-03-0{d}" for d in range(3, 10)]
     for a, b in zip(from_rollups, from_cdr, strict=True):
-        assert (a["period"], a["attempts"], a["answered"], a["billsec_sum"]) == \
-               (b["period"], b["attempts"], b["answered"], b["billsec_sum"])
+        assert (a["period"], a["attempts"], a["answered"], a["billsec_sum"]) == (
+            b["period"],
+            b["attempts"],
+            b["answered"],
+            b["billsec_sum"],
+        )
 
 
 def test_report_by_day_with_per_call_filters(calls, admin_client):
     query = {**RANGE, "dst": "34", "dst_op": "begins", "billsec": "60", "billsec_op": "ge"}
     result, rows, total = _by_day(admin_client, query)
-    want = expected(calls["truth"], ADMIN, query,
-                    lambda c: c["destination_number"].startswith("34") and c["billsec"] >= 60)
+    want = expected(
+        calls["truth"], ADMIN, query, lambda c: c["destination_number"].startswith("34") and c["billsec"] >= 60
+    )
     assert sum(r["calls"] for r in rows) == len(want) == total["total"]
     billsec = sum(c["billsec"] for c in calls["truth"] if c["id"] in set(want))
     assert abs(sum(r["minutes"] for r in rows) - billsec / 60) < 0.1
@@ -484,10 +556,16 @@ def test_first_page_and_keyset_blocks_can_read_the_starting_date_id_index(calls)
     assert partitions > 0 and indexed == partitions
     with db.transaction() as conn:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(r[0] for r in conn.exec_driver_sql(
-            """EXPLAIN SELECT id FROM cdr c WHERE c.starting_date >= '2025-03-03' AND c.starting_date < '2025-03-10'
+        plan = "\n".join(
+            r[0]
+            for r in conn.exec_driver_sql(
+                """EXPLAIN SELECT id FROM cdr c WHERE c.starting_date >= '2025-03-03' AND c.starting_date < '2025-03-10'
                AND (c.starting_date, c.id) < ('2025-03-08', 1000)
-               ORDER BY c.starting_date DESC, c.id DESC LIMIT 100"""))
-    assert "Index Scan Backward using cdr_y2025m03_starting_date_id_idx" in plan or \
-           "Index Only Scan Backward using cdr_y2025m03_starting_date_id_idx" in plan
+               ORDER BY c.starting_date DESC, c.id DESC LIMIT 100"""
+            )
+        )
+    assert (
+        "Index Scan Backward using cdr_y2025m03_starting_date_id_idx" in plan
+        or "Index Only Scan Backward using cdr_y2025m03_starting_date_id_idx" in plan
+    )
     assert "Sort" not in plan

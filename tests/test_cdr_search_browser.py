@@ -1,4 +1,5 @@
 """The CDR search in a real browser: grid rows, a filter in the URL, the detail modal, scrolling, the CSV."""
+
 import csv
 import io
 import random
@@ -30,24 +31,29 @@ def calls(app):
 def _destinations(page) -> list[str]:
     return page.eval_on_selector_all(
         "#cdr-search-grid .ag-center-cols-container .ag-cell[col-id='destination_number']",
-        "cells => cells.map(c => c.innerText)")
+        "cells => cells.map(c => c.innerText)",
+    )
 
 
 def _wait_for_rows_beginning(page, prefix: str) -> None:
     """Every rendered row's destination begins with ``prefix`` (rows still loading have no text yet)."""
-    page.wait_for_function("""prefix => {
+    page.wait_for_function(
+        """prefix => {
         const cells = [...document.querySelectorAll(
             "#cdr-search-grid .ag-center-cols-container .ag-cell[col-id='destination_number']")];
         return cells.length > 0 && cells.every(c => c.innerText.startsWith(prefix));
-    }""", arg=prefix)
+    }""",
+        arg=prefix,
+    )
     assert all(d.startswith(prefix) for d in _destinations(page))
 
 
 def test_search_filter_detail_scroll_and_csv(page, calls):
     browser_login(page, "admin", "admin-secret")
     page.goto(f"/cdrs?{calls['query']}")
-    page.wait_for_selector("#cdr-search-grid .ag-row[row-index='0'] .ag-cell[col-id='destination_number']",
-                           timeout=60_000)  # a cold browser loads Plotly and AG Grid first
+    page.wait_for_selector(
+        "#cdr-search-grid .ag-row[row-index='0'] .ag-cell[col-id='destination_number']", timeout=60_000
+    )  # a cold browser loads Plotly and AG Grid first
     page.wait_for_function(f"document.querySelector('#cdr-search-count').innerText === '{N} calls'")
     page.wait_for_selector("#cdr-search-by-day-graph .main-svg")
     assert "Times in UTC" in page.inner_text("#filter-timezone")

@@ -1,4 +1,5 @@
 """The Diagnostic page's data: database, calls per day and switch, import backlog, rollup lag, jobs, mail, disk."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,8 +15,13 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture(scope="module")
 def seeded(app):
     switch = ensure_switch("diag-sw", "10.90.0.1")
-    insert_calls([call(switch, NOW - timedelta(days=d, minutes=5), callid=f"diag-{d}-{i}")
-                  for d in (0, 1) for i in range(3 if d else 2)])
+    insert_calls(
+        [
+            call(switch, NOW - timedelta(days=d, minutes=5), callid=f"diag-{d}-{i}")
+            for d in (0, 1)
+            for i in range(3 if d else 2)
+        ]
+    )
     db.execute("""INSERT INTO cdr_import (switch, callid, caller_id_number, caller_id_name, destination_number,
                                           starting_date, duration, billsec, imported)
                   SELECT '10.90.0.1', 'pending-' || g, '1', 'x', '34650', now(), 10, 5, g > 4

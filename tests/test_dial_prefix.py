@@ -3,15 +3,29 @@ import pytest
 from data import db
 
 
-@pytest.mark.parametrize("number,country", [
-    ("34650104877", "ES"), ("447700900123", "GB"), ("12125550123", "US"), ("4915112345678", "DE"),
-    ("38344123456", "XK"), ("14165550123", "CA"), ("18765551234", "JM"), ("77012345678", "KZ"),
-    ("74951234567", "RU"), ("441481123456", "GG"), ("33142685300", "FR"), ("919876543210", "IN"),
-])
+@pytest.mark.parametrize(
+    "number,country",
+    [
+        ("34650104877", "ES"),
+        ("447700900123", "GB"),
+        ("12125550123", "US"),
+        ("4915112345678", "DE"),
+        ("38344123456", "XK"),
+        ("14165550123", "CA"),
+        ("18765551234", "JM"),
+        ("77012345678", "KZ"),
+        ("74951234567", "RU"),
+        ("441481123456", "GG"),
+        ("33142685300", "FR"),
+        ("919876543210", "IN"),
+    ],
+)
 def test_dial_prefix_resolves_real_numbers(number, country):
     found = db.scalar(
         """SELECT country_code FROM dial_prefix WHERE :n LIKE prefix || '%'
-           ORDER BY length(prefix) DESC LIMIT 1""", n=number)
+           ORDER BY length(prefix) DESC LIMIT 1""",
+        n=number,
+    )
     assert found == country
 
 

@@ -1,4 +1,5 @@
 """The Exports page in a real browser: an admin edits a template with a live preview; a customer is refused."""
+
 from data import db
 from tests.cdr_factory import ensure_switch, insert_calls
 from tests.conftest import browser_login
@@ -17,8 +18,10 @@ def test_admin_sees_the_live_preview_and_a_customer_is_refused(page, make_user, 
     page.wait_for_selector("#exports-preview >> text=dbafe9c8614c785a65aabd116dd3959c3c56f7f6")
     assert page.locator("#exports-preview").inner_text().strip() == SAMPLE_LINE.strip()
     # Live: editing the profile changes the preview, and a bad rule is reported with its position.
-    page.fill("#exports-profile", '{"content_fields": [{"tag": "A", "value": "account"}, {"tag": "D", '
-                                  '"value": "destination"}]}')
+    page.fill(
+        "#exports-profile",
+        '{"content_fields": [{"tag": "A", "value": "account"}, {"tag": "D", "value": "destination"}]}',
+    )
     page.wait_for_selector("#exports-preview >> text=1001,1002")
     page.fill("#exports-profile", '{"content_fields": [{"tag": "A", "value": "~account:s/(/x/"}]}')
     page.wait_for_selector("#exports-preview >> text=offset")

@@ -1,5 +1,6 @@
 """CDR exports through the database: the reference sample end to end, SQL rendering against the Python writer,
 templates validated at save time, masking, preview, files, the history and the shell command."""
+
 import hashlib
 import io
 import random
@@ -27,10 +28,22 @@ SETUP = datetime(2013, 11, 7, 8, 42, 25, tzinfo=UTC)
 
 def sample_cdr(switch_id: int, user_id: int | None, **overrides) -> dict:
     row = {
-        "switch_id": switch_id, "callid": "dsafdsaf", "starting_date": SETUP,
-        "answered_date": SETUP + timedelta(seconds=1), "duration": 11, "billsec": 10, "progresssec": 1,
-        "hangup_cause_id": 16, "direction": 2, "cdr_source_type": 3, "accountcode": "1001", "user_id": user_id,
-        "country_code": None, "destination_number": "1002", "buy_cost": None, "sell_cost": Decimal("1.01"),
+        "switch_id": switch_id,
+        "callid": "dsafdsaf",
+        "starting_date": SETUP,
+        "answered_date": SETUP + timedelta(seconds=1),
+        "duration": 11,
+        "billsec": 10,
+        "progresssec": 1,
+        "hangup_cause_id": 16,
+        "direction": 2,
+        "cdr_source_type": 3,
+        "accountcode": "1001",
+        "user_id": user_id,
+        "country_code": None,
+        "destination_number": "1002",
+        "buy_cost": None,
+        "sell_cost": Decimal("1.01"),
     }
     row.update(overrides)
     return row
@@ -75,8 +88,12 @@ def test_reference_sample_to_a_file_recorded_in_the_history(sample):
     assert result.path.name == f"cdrs_{int(run.now.timestamp())}.csv"
     entry = store.history_entry(result.history_id)
     assert entry["sha256"] == hashlib.sha256(SAMPLE_LINE.encode()).hexdigest() == result.sha256
-    assert (entry["total_records"], entry["total_cost"], entry["actor"], entry["source"]) == (1, Decimal("1.01"),
-                                                                                              "admin", "ui")
+    assert (entry["total_records"], entry["total_cost"], entry["actor"], entry["source"]) == (
+        1,
+        Decimal("1.01"),
+        "admin",
+        "ui",
+    )
     assert entry["finalized"] and entry["time_start"] == SETUP and entry["bytes"] == len(SAMPLE_LINE)
     assert not list(result.path.parent.glob(".*.part"))
 
@@ -91,13 +108,19 @@ def test_a_file_is_never_overwritten(sample):
 
 def test_unanswered_calls_and_calls_outside_the_interval_are_not_exported(sample):
     switch_id = sample["switch_id"]
-    insert_calls([
-        sample_cdr(switch_id, None, callid="unanswered", answered_date=None, billsec=0, sell_cost=None),
-        sample_cdr(switch_id, None, callid="at-the-end", answered_date=SETUP + timedelta(minutes=1)),
-        sample_cdr(switch_id, None, callid="just-before-end", answered_date=SETUP + timedelta(seconds=59)),
-    ])
-    text, _ = export_text(store.ExportRun(CGR_CSV_TEMPLATE, store.ExportFilter(
-        time_start=SETUP + timedelta(seconds=1), time_end=SETUP + timedelta(minutes=1))))
+    insert_calls(
+        [
+            sample_cdr(switch_id, None, callid="unanswered", answered_date=None, billsec=0, sell_cost=None),
+            sample_cdr(switch_id, None, callid="at-the-end", answered_date=SETUP + timedelta(minutes=1)),
+            sample_cdr(switch_id, None, callid="just-before-end", answered_date=SETUP + timedelta(seconds=59)),
+        ]
+    )
+    text, _ = export_text(
+        store.ExportRun(
+            CGR_CSV_TEMPLATE,
+            store.ExportFilter(time_start=SETUP + timedelta(seconds=1), time_end=SETUP + timedelta(minutes=1)),
+        )
+    )
     assert [line.split(",")[3] for line in text.splitlines()] == ["dsafdsaf", "just-before-end"]  # [start, end)
     everything, _ = export_text(store.ExportRun(CGR_CSV_TEMPLATE, store.ExportFilter()))
     assert "unanswered" not in everything and "at-the-end" in everything
@@ -105,8 +128,22 @@ def test_unanswered_calls_and_calls_outside_the_interval_are_not_exported(sample
 
 # --- SQL rendering is byte-identical to the Python writer -------------------------------------------
 
-TRICKY_TEXTS = ["plain", "with,comma", 'with "quote"', " leading space", "\u2003em-space lead", "\\.", "",
-                "tail space ", "semi;colon", "new\nline", "tab\tinside", "\u00e9t\u00e9", "x\x1cfs", "*out"]
+TRICKY_TEXTS = [
+    "plain",
+    "with,comma",
+    'with "quote"',
+    " leading space",
+    "\u2003em-space lead",
+    "\\.",
+    "",
+    "tail space ",
+    "semi;colon",
+    "new\nline",
+    "tab\tinside",
+    "\u00e9t\u00e9",
+    "x\x1cfs",
+    "*out",
+]
 
 
 @pytest.fixture(scope="module")
@@ -129,16 +166,32 @@ def varied(sample):
         start = base + timedelta(seconds=rng.randrange(86400 * 20), microseconds=rng.choice([0, 0, 500000, 123]))
         accountcode, user_id = rng.choice(customers)
         answered = rng.random() < 0.85
-        calls.append(sample_cdr(
-            rng.choice(switches), user_id, callid=rng.choice(TRICKY_TEXTS + [f"call-{number}"] * 10) + str(number),
-            starting_date=start, answered_date=start + timedelta(seconds=rng.randrange(0, 40)) if answered else None,
-            billsec=rng.randrange(1, 4000) if answered else 0, direction=rng.choice([1, 2, 2]),
-            cdr_source_type=rng.choice([0, 1, 3, 5]), accountcode=accountcode,
-            destination_number=rng.choice(["4986517174963", "33612345678", "1002", "+4930123", "", None,
-                                           "49 30 1234", "12"]),
-            sell_cost=rng.choice([None, Decimal("0"), Decimal("-0.00004"), Decimal("0.00005"), Decimal("1.01"),
-                                  Decimal(rng.randrange(0, 10**9)) / 100000]),
-        ))  # fmt: skip
+        calls.append(
+            sample_cdr(
+                rng.choice(switches),
+                user_id,
+                callid=rng.choice(TRICKY_TEXTS + [f"call-{number}"] * 10) + str(number),
+                starting_date=start,
+                answered_date=start + timedelta(seconds=rng.randrange(0, 40)) if answered else None,
+                billsec=rng.randrange(1, 4000) if answered else 0,
+                direction=rng.choice([1, 2, 2]),
+                cdr_source_type=rng.choice([0, 1, 3, 5]),
+                accountcode=accountcode,
+                destination_number=rng.choice(
+                    ["4986517174963", "33612345678", "1002", "+4930123", "", None, "49 30 1234", "12"]
+                ),
+                sell_cost=rng.choice(
+                    [
+                        None,
+                        Decimal("0"),
+                        Decimal("-0.00004"),
+                        Decimal("0.00005"),
+                        Decimal("1.01"),
+                        Decimal(rng.randrange(0, 10**9)) / 100000,
+                    ]
+                ),
+            )
+        )
     calls.append(sample_cdr(switches[0], None, callid="", starting_date=base))  # no cgrid: not exported
     insert_calls(calls)
     store.save_destination_list("PREMIUM", ["4986", "336"])
@@ -147,27 +200,45 @@ def varied(sample):
 
 SQL_TEMPLATES = {
     "cgr-csv": CGR_CSV_TEMPLATE,
-    "semicolon-masked": load_cdre_profile({
-        "field_separator": ";", "mask_destination_id": "PREMIUM", "mask_length": 3, "cost_rounding_decimals": 2,
-        "cost_multiply_factor": "1.2", "cost_shift_digits": 2, "usage_unit": "seconds",
-        "content_fields": [
-            {"tag": "Id", "value": "cgrid"},
-            {"tag": "Const", "type": "*constant", "value": "a;b"},
-            {"tag": "Host", "value": "cdrhost"}, {"tag": "Source", "value": "cdrsource"},
-            {"tag": "Dest", "value": "destination"}, {"tag": "Masked", "type": "*masked_destination"},
-            {"tag": "Composed", "value": "^x:pre-;account;^y:-;tenant"}, {"tag": "Dir", "value": "Direction"},
-            {"tag": "Usage", "value": "usage"}, {"tag": "Cost", "value": "cost"},
-            {"tag": "Answer", "value": "answer_time"}, {"tag": "Raw", "value": "billsec"},
-            {"tag": "Buy", "value": "sell_cost"}, {"tag": "Export", "type": "*handler", "value": "*export_id"},
-            {"tag": "Again", "value": "cgrid"}, {"tag": "Callid", "value": "callid"},
-        ],
-    }),
-    "tab-trailer": load_cdre_profile({
-        "field_separator": "\t",
-        "content_fields": [{"tag": "Acc", "value": "accid"}, {"tag": "T", "value": "tenant"}],
-        "trailer_fields": [{"tag": "N", "type": "*handler", "value": "*cdrs_number"},
-                           {"tag": "Last", "type": "*handler", "value": "*last_cdr_atime"}],
-    }),
+    "semicolon-masked": load_cdre_profile(
+        {
+            "field_separator": ";",
+            "mask_destination_id": "PREMIUM",
+            "mask_length": 3,
+            "cost_rounding_decimals": 2,
+            "cost_multiply_factor": "1.2",
+            "cost_shift_digits": 2,
+            "usage_unit": "seconds",
+            "content_fields": [
+                {"tag": "Id", "value": "cgrid"},
+                {"tag": "Const", "type": "*constant", "value": "a;b"},
+                {"tag": "Host", "value": "cdrhost"},
+                {"tag": "Source", "value": "cdrsource"},
+                {"tag": "Dest", "value": "destination"},
+                {"tag": "Masked", "type": "*masked_destination"},
+                {"tag": "Composed", "value": "^x:pre-;account;^y:-;tenant"},
+                {"tag": "Dir", "value": "Direction"},
+                {"tag": "Usage", "value": "usage"},
+                {"tag": "Cost", "value": "cost"},
+                {"tag": "Answer", "value": "answer_time"},
+                {"tag": "Raw", "value": "billsec"},
+                {"tag": "Buy", "value": "sell_cost"},
+                {"tag": "Export", "type": "*handler", "value": "*export_id"},
+                {"tag": "Again", "value": "cgrid"},
+                {"tag": "Callid", "value": "callid"},
+            ],
+        }
+    ),
+    "tab-trailer": load_cdre_profile(
+        {
+            "field_separator": "\t",
+            "content_fields": [{"tag": "Acc", "value": "accid"}, {"tag": "T", "value": "tenant"}],
+            "trailer_fields": [
+                {"tag": "N", "type": "*handler", "value": "*cdrs_number"},
+                {"tag": "Last", "type": "*handler", "value": "*last_cdr_atime"},
+            ],
+        }
+    ),
 }
 
 
@@ -178,8 +249,18 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(varied, name):
     writer = _ExportWriter(template, value_format, "x", datetime.now(UTC), False, RowAccess())
     assert sql_rendering(template, value_format, writer._handler_text) is not None, "eligible for SQL rendering"
     now = datetime(2024, 4, 1, tzinfo=UTC)
-    runs = [store.ExportRun(template, store.ExportFilter(), export_id="e;1", now=now, default_tenant="dflt",
-                            mask_prefixes=("4986", "336"), sql_rendering=flag) for flag in (True, False)]
+    runs = [
+        store.ExportRun(
+            template,
+            store.ExportFilter(),
+            export_id="e;1",
+            now=now,
+            default_tenant="dflt",
+            mask_prefixes=("4986", "336"),
+            sql_rendering=flag,
+        )
+        for flag in (True, False)
+    ]
     (sql_text, sql_summary), (python_text, python_summary) = export_text(runs[0]), export_text(runs[1])
     assert sql_text == python_text
     assert sql_text.count("\n") >= 2500
@@ -188,10 +269,15 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(varied, name):
 
 
 def test_templates_without_a_field_sql_renders_take_the_python_path(varied):
-    regexp = load_cdre_profile({"content_fields": [{"tag": "D", "value": r"~destination:s/^49(\d+)/0$1/"},
-                                                   {"tag": "Id", "value": "cgrid"}]})
-    fwv = load_cdre_profile({"export_format": "fwv", "content_fields": [
-        {"tag": "A", "value": "account", "width": 8, "strip": "right", "padding": "right"}]})
+    regexp = load_cdre_profile(
+        {"content_fields": [{"tag": "D", "value": r"~destination:s/^49(\d+)/0$1/"}, {"tag": "Id", "value": "cgrid"}]}
+    )
+    fwv = load_cdre_profile(
+        {
+            "export_format": "fwv",
+            "content_fields": [{"tag": "A", "value": "account", "width": 8, "strip": "right", "padding": "right"}],
+        }
+    )
     for template, rendered in ((regexp, False), (fwv, True)):
         writer = _ExportWriter(template, template.value_format(), "", datetime.now(UTC), False, RowAccess())
         assert (sql_rendering(template, template.value_format(), writer._handler_text) is not None) is rendered
@@ -229,10 +315,17 @@ def test_templates_are_saved_from_json_or_yaml_and_read_back(app):
 
 def test_masking_with_a_destination_list(varied):
     store.save_destination_list("MOBILE", ["4986", "+49"])
-    template = store.save_template("masked-dest", {
-        "mask_destination_id": "MOBILE", "mask_length": 4,
-        "content_fields": [{"tag": "Dest", "value": "destination"}, {"tag": "Masked", "type": "*masked_destination"}],
-    })
+    template = store.save_template(
+        "masked-dest",
+        {
+            "mask_destination_id": "MOBILE",
+            "mask_length": 4,
+            "content_fields": [
+                {"tag": "Dest", "value": "destination"},
+                {"tag": "Masked", "type": "*masked_destination"},
+            ],
+        },
+    )
     run = store.adhoc_run(template, store.ExportFilter(destination_prefixes=("4986", "+4930", "1002")))
     for flag in (True, False):
         run.sql_rendering = flag
@@ -270,8 +363,19 @@ def test_export_directories_are_confined_to_export_dir(app):
 def test_shell_command_exports_and_reexports(app, sample, tmp_path):
     runner = app.test_cli_runner()
     out = tmp_path / "sample.csv"
-    result = runner.invoke(args=["export-cdrs", "--template", "cgr-csv", "--from", "2013-11-07T08:42:26Z",
-                                 "--to", "1383813747", "--out", str(out)])
+    result = runner.invoke(
+        args=[
+            "export-cdrs",
+            "--template",
+            "cgr-csv",
+            "--from",
+            "2013-11-07T08:42:26Z",
+            "--to",
+            "1383813747",
+            "--out",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_text() == SAMPLE_LINE and "1 CDRs" in result.output
     history_id = int(result.output.rsplit("#", 1)[1].strip(" )\n"))
@@ -286,8 +390,10 @@ def test_shell_command_exports_and_reexports(app, sample, tmp_path):
 
 def test_shell_command_loads_a_template_file(app, tmp_path):
     path = tmp_path / "cgrates.json"
-    path.write_text('{"cdre": {"*default": {"export_format": "*file_csv", "field_separator": "|", '
-                    '"content_fields": [{"tag": "Account", "type": "*composed", "value": "account"}]}}}')
+    path.write_text(
+        '{"cdre": {"*default": {"export_format": "*file_csv", "field_separator": "|", '
+        '"content_fields": [{"tag": "Account", "type": "*composed", "value": "account"}]}}}'
+    )
     result = app.test_cli_runner().invoke(args=["export-template", "load", str(path), "--name", "from-file"])
     assert result.exit_code == 0, result.output
     assert store.get_template("from-file").field_separator == "|"

@@ -1,5 +1,6 @@
 """The Exports page's destination list editor and schedule deletion: the store functions, the callbacks (admins
 only, over HTTP with a real session) and the page in a real browser."""
+
 import pytest
 
 from data import db
@@ -41,8 +42,10 @@ def test_prefixes_are_read_from_any_separator():
 
 def test_a_list_used_by_a_template_cannot_be_deleted_until_the_template_stops_using_it(app):
     store.save_destination_list("PREMIUM", ["4990", "4986517"], "premium rate")
-    store.save_template("masked", {"mask_destination_id": "PREMIUM", "mask_length": 3,
-                                   "content_fields": [{"tag": "D", "value": "destination"}]})
+    store.save_template(
+        "masked",
+        {"mask_destination_id": "PREMIUM", "mask_length": 3, "content_fields": [{"tag": "D", "value": "destination"}]},
+    )
     with pytest.raises(store.ExportRefused, match="used by the templates masked"):
         store.delete_destination_list("PREMIUM")
     assert "PREMIUM" in _lists()
@@ -53,8 +56,9 @@ def test_a_list_used_by_a_template_cannot_be_deleted_until_the_template_stops_us
         store.delete_destination_list("PREMIUM")
     # and a template naming it is refused again, as before the list existed
     with pytest.raises(TemplateError, match="no destination list named 'PREMIUM'"):
-        store.save_template("masked", {"mask_destination_id": "PREMIUM",
-                                       "content_fields": [{"tag": "D", "value": "destination"}]})
+        store.save_template(
+            "masked", {"mask_destination_id": "PREMIUM", "content_fields": [{"tag": "D", "value": "destination"}]}
+        )
     store.delete_template("masked")
 
 
@@ -66,13 +70,15 @@ STATE_FIELDS = ("picked", "name", "prefixes", "description", "refresh")
 
 def _save_list(client, **state):
     values = {"picked": None, "name": "", "prefixes": "", "description": "", "refresh": 0, **state}
-    return _press(client, "save_or_delete_destination_list", "exports-destlist-save", [1, None],
-                  [values[k] for k in STATE_FIELDS])
+    return _press(
+        client, "save_or_delete_destination_list", "exports-destlist-save", [1, None], [values[k] for k in STATE_FIELDS]
+    )
 
 
 def _delete_list(client, picked):
-    return _press(client, "save_or_delete_destination_list", "exports-destlist-delete", [None, 1],
-                  [picked, "", "", "", 3])
+    return _press(
+        client, "save_or_delete_destination_list", "exports-destlist-delete", [None, 1], [picked, "", "", "", 3]
+    )
 
 
 def test_an_admin_creates_updates_opens_and_deletes_a_list(app, admin_client):
@@ -121,9 +127,16 @@ def test_an_admin_opens_and_deletes_a_schedule(app, admin_client):
     assert {o["value"] for o in refreshed[("exports-schedule-pick", "options")]} == {keep, gone}
 
     opened = dash_call(admin_client, "open_picked_schedule", [gone])
-    assert [opened[("exports-schedule-" + k, p)] for k, p in (
-        ("name", "value"), ("template", "value"), ("period", "value"), ("dir", "value"), ("enabled", "value"))] \
-        == ["delete-me", "cgr-csv", 900, "nightly", False]
+    assert [
+        opened[("exports-schedule-" + k, p)]
+        for k, p in (
+            ("name", "value"),
+            ("template", "value"),
+            ("period", "value"),
+            ("dir", "value"),
+            ("enabled", "value"),
+        )
+    ] == ["delete-me", "cgr-csv", 900, "nightly", False]
 
     deleted = dash_call(admin_client, "delete_picked_schedule", [1], [gone, 5])
     assert "Deleted schedule 'delete-me'" in str(deleted[("exports-schedule-feedback", "children")])
@@ -139,10 +152,12 @@ def test_customers_can_neither_edit_lists_nor_delete_schedules(app, customer_cli
     store.save_destination_list("KEEP", ["4990"])
     schedule_id = store.save_schedule("customer-cannot", "cgr-csv", 3600)
     for name, inputs, state in (
-            ("save_or_delete_destination_list", [None, 1], ["KEEP", "", "", "", 0]),
-            ("save_or_delete_destination_list", [1, None], [None, "EVIL", "1", "", 0]),
-            ("delete_picked_schedule", [1], [schedule_id, 0]),
-            ("open_destination_list", ["KEEP"], []), ("open_picked_schedule", [schedule_id], [])):
+        ("save_or_delete_destination_list", [None, 1], ["KEEP", "", "", "", 0]),
+        ("save_or_delete_destination_list", [1, None], [None, "EVIL", "1", "", 0]),
+        ("delete_picked_schedule", [1], [schedule_id, 0]),
+        ("open_destination_list", ["KEEP"], []),
+        ("open_picked_schedule", [schedule_id], []),
+    ):
         assert dash_request(customer_client, name, inputs, state).status_code == 403, name
     assert "KEEP" in _lists() and "EVIL" not in _lists()
     assert schedule_id in [r["id"] for r in store.list_schedules()]
@@ -196,13 +211,21 @@ def test_template_list_and_schedule_changes_are_audited_as_the_admin(app, admin_
     _save_list(admin_client, picked="audited list", name="audited list", prefixes="4420 4421", description="x")
     _delete_list(admin_client, "audited list")
     lists = audit.recent(target_type="destination_list", target_id="audited list")
-    assert [(e["actor"], e["action"]) for e in reversed(lists)] == [("admin", "create"), ("admin", "update"),
-                                                                       ("admin", "delete")]
+    assert [(e["actor"], e["action"]) for e in reversed(lists)] == [
+        ("admin", "create"),
+        ("admin", "update"),
+        ("admin", "delete"),
+    ]
     assert lists[1]["before"] == {"prefixes": ["4420"], "description": ""}
     assert lists[1]["after"] == {"prefixes": ["4420", "4421"], "description": "x"}
 
-    store.save_template("audited", {"export_format": "*file_csv", "content_fields": [
-        {"tag": "Account", "type": "*composed", "value": "accountcode"}]})
+    store.save_template(
+        "audited",
+        {
+            "export_format": "*file_csv",
+            "content_fields": [{"tag": "Account", "type": "*composed", "value": "accountcode"}],
+        },
+    )
     schedule_id = store.save_schedule("audited run", "audited", 3600)
     store.save_schedule("audited run", "audited", 900, schedule_id=schedule_id)
     store.rewind_schedule(schedule_id, 0)

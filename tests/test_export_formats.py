@@ -249,18 +249,20 @@ def test_csv_quoting_follows_go_encoding_csv():
 
 
 def test_csv_with_other_separator_and_header_record():
-    template = load_cdre_profile({
-        "export_format": "*file_csv",
-        "field_separator": ";",
-        "header_fields": [
-            {"tag": "H1", "type": "*constant", "value": "accid"},
-            {"tag": "H2", "type": "*constant", "value": "cost;eur"},
-        ],
-        "content_fields": [
-            {"tag": "accid", "value": "accid"},
-            {"tag": "cost", "value": "cost", "width": 20},  # widths do not apply to plain CSV
-        ],
-    })
+    template = load_cdre_profile(
+        {
+            "export_format": "*file_csv",
+            "field_separator": ";",
+            "header_fields": [
+                {"tag": "H1", "type": "*constant", "value": "accid"},
+                {"tag": "H2", "type": "*constant", "value": "cost;eur"},
+            ],
+            "content_fields": [
+                {"tag": "accid", "value": "accid"},
+                {"tag": "cost", "value": "cost", "width": 20},  # widths do not apply to plain CSV
+            ],
+        }
+    )
     text, _ = export(template, [cdr(), cdr(callid='with "quote"', sell_cost=Decimal("2"))])
     assert text == 'accid;"cost;eur"\ndsafdsaf;1.0100\n"with ""quote""";2.0000\n'
 
@@ -279,13 +281,15 @@ def test_csv_without_header_streams_each_record_as_it_is_read():
 
 
 def test_regexp_and_static_rules_in_csv_columns():
-    template = load_cdre_profile({
-        "content_fields": [
-            {"tag": "Destination", "value": r"~destination:s/^\+49(\d+)/0$1/"},
-            {"tag": "Account", "value": "^account:MasterAccount"},
-            {"tag": "Composed", "value": "accid;^sep:-;~cdrhost:s/^(\\d+)\\..*$/$1/"},
-        ]
-    })
+    template = load_cdre_profile(
+        {
+            "content_fields": [
+                {"tag": "Destination", "value": r"~destination:s/^\+49(\d+)/0$1/"},
+                {"tag": "Account", "value": "^account:MasterAccount"},
+                {"tag": "Composed", "value": "accid;^sep:-;~cdrhost:s/^(\\d+)\\..*$/$1/"},
+            ]
+        }
+    )
     text, _ = export(template, [cdr(destination_number="+4986517174963")])
     assert text == "086517174963,MasterAccount,dsafdsaf-192\n"
 
@@ -299,45 +303,74 @@ FWV_PROFILE = {
     "header_fields": [
         {"tag": "TypeOfRecord", "type": "*constant", "value": "10", "width": 2},
         {"tag": "Filler1", "type": "*filler", "width": 3},
-        {"tag": "FileSeqNr", "type": "*handler", "value": "*export_id", "width": 5,
-         "strip": "right", "padding": "zeroleft"},
+        {
+            "tag": "FileSeqNr",
+            "type": "*handler",
+            "value": "*export_id",
+            "width": 5,
+            "strip": "right",
+            "padding": "zeroleft",
+        },
         {"tag": "LastCdr", "type": "*handler", "value": "*last_cdr_atime", "width": 12, "layout": FWV_TIME},
         {"tag": "Created", "type": "*handler", "value": "*time_now", "width": 12, "layout": FWV_TIME},
     ],
     "content_fields": [
         {"tag": "TypeOfRecord", "type": "*constant", "value": "20", "width": 2},
-        {"tag": "Account", "type": "*composed", "value": "account", "width": 12,
-         "strip": "left", "padding": "right"},
-        {"tag": "Destination", "type": "*composed", "value": r"~destination:s/^\+49(\d+)/0$1/", "width": 10,
-         "strip": "xright", "padding": "right"},
-        {"tag": "CallId", "type": "*composed", "value": "accid", "width": 8,
-         "strip": "xleft", "padding": "left"},
+        {"tag": "Account", "type": "*composed", "value": "account", "width": 12, "strip": "left", "padding": "right"},
+        {
+            "tag": "Destination",
+            "type": "*composed",
+            "value": r"~destination:s/^\+49(\d+)/0$1/",
+            "width": 10,
+            "strip": "xright",
+            "padding": "right",
+        },
+        {"tag": "CallId", "type": "*composed", "value": "accid", "width": 8, "strip": "xleft", "padding": "left"},
         {"tag": "SetupTime", "type": "*datetime", "value": "setup_time", "width": 12, "layout": FWV_TIME},
-        {"tag": "Duration", "type": "*composed", "value": "usage", "width": 6,
-         "padding": "zeroleft", "layout": "seconds"},
-        {"tag": "Cost", "type": "*composed", "value": "cost", "width": 9,
-         "padding": "zeroleft", "mandatory": True},
+        {
+            "tag": "Duration",
+            "type": "*composed",
+            "value": "usage",
+            "width": 6,
+            "padding": "zeroleft",
+            "layout": "seconds",
+        },
+        {"tag": "Cost", "type": "*composed", "value": "cost", "width": 9, "padding": "zeroleft", "mandatory": True},
     ],
     "trailer_fields": [
         {"tag": "TypeOfRecord", "type": "*constant", "value": "90", "width": 2},
-        {"tag": "NumberOfRecords", "type": "*handler", "value": "*cdrs_number", "width": 6,
-         "padding": "zeroleft"},
-        {"tag": "CdrsDuration", "type": "*handler", "value": "*cdrs_duration", "width": 8,
-         "padding": "zeroleft", "layout": "seconds"},
+        {"tag": "NumberOfRecords", "type": "*handler", "value": "*cdrs_number", "width": 6, "padding": "zeroleft"},
+        {
+            "tag": "CdrsDuration",
+            "type": "*handler",
+            "value": "*cdrs_duration",
+            "width": 8,
+            "padding": "zeroleft",
+            "layout": "seconds",
+        },
         {"tag": "TotalCost", "type": "*handler", "value": "*cdrs_cost", "width": 10, "padding": "left"},
         {"tag": "FirstCdr", "type": "*handler", "value": "*first_cdr_atime", "width": 12, "layout": FWV_TIME},
     ],
-}  # fmt: skip
+}
 
 FWV_ROWS = [
-    cdr(id=7, destination_number="+4986517174963", starting_date=datetime(2013, 11, 7, 8, 42, 20, tzinfo=UTC),
-        sell_cost=Decimal("2.34567")),
+    cdr(
+        id=7,
+        destination_number="+4986517174963",
+        starting_date=datetime(2013, 11, 7, 8, 42, 20, tzinfo=UTC),
+        sell_cost=Decimal("2.34567"),
+    ),
     cdr(id=8, callid="bad", accountcode="1003", sell_cost=None),  # mandatory cost missing
-    cdr(id=9, callid="aaa2-very-long-callid", accountcode="account-with-long-name",
+    cdr(
+        id=9,
+        callid="aaa2-very-long-callid",
+        accountcode="account-with-long-name",
         starting_date=datetime(2013, 11, 7, 7, 42, 20, tzinfo=UTC),
         answered_date=datetime(2013, 11, 7, 7, 42, 26, tzinfo=UTC),
-        billsec=300, sell_cost=Decimal("1.40001")),
-]  # fmt: skip
+        billsec=300,
+        sell_cost=Decimal("1.40001"),
+    ),
+]
 
 
 def test_fwv_header_content_trailer_exact_lines():
@@ -346,9 +379,9 @@ def test_fwv_header_content_trailer_exact_lines():
     text, summary = export(template, iter(FWV_ROWS), export_id="fwv_12345", now=now)
     assert text.split("\n") == [
         "10   fwv_1071113084200081113100000",
-        "20" "1001        " "086517174x" "dsafdsaf" "071113084200" "000010" "0002.3457",
-        "20" "th-long-name" "1002      " "x-callid" "071113074200" "000300" "0001.4000",
-        "90" "000002" "00000310" "    3.7457" "071113074200",
+        "201001        086517174xdsafdsaf0711130842000000100002.3457",
+        "20th-long-name1002      x-callid0711130742000003000001.4000",
+        "9000000200000310    3.7457071113074200",
         "",
     ]
     bad_cgrid = cgrid("bad", FWV_ROWS[1]["starting_date"])
@@ -366,12 +399,19 @@ def test_fwv_header_content_trailer_exact_lines():
 
 
 def test_fwv_bad_cdr_is_reported_and_the_export_goes_on():
-    template = load_cdre_profile({
-        "export_format": "fwv",
-        "content_fields": [{"tag": "Account", "value": "account", "width": 4, "padding": "left"}],
-    })
-    rows = [cdr(id=1, callid="a"), cdr(id=2, callid="b", accountcode="100200"), cdr(id=3, callid="c"),
-            cdr(id=4, starting_date=None), cdr(id=5, callid="e", billsec="ten")]  # fmt: skip
+    template = load_cdre_profile(
+        {
+            "export_format": "fwv",
+            "content_fields": [{"tag": "Account", "value": "account", "width": 4, "padding": "left"}],
+        }
+    )
+    rows = [
+        cdr(id=1, callid="a"),
+        cdr(id=2, callid="b", accountcode="100200"),
+        cdr(id=3, callid="c"),
+        cdr(id=4, starting_date=None),
+        cdr(id=5, callid="e", billsec="ten"),
+    ]
     text, summary = export(template, rows)
     assert text == "1001\n1001\n"
     assert summary.total_records == 2
@@ -379,8 +419,7 @@ def test_fwv_bad_cdr_is_reported_and_the_export_goes_on():
         cgrid("b", rows[1]["starting_date"]): "field 'Account': value '100200' is longer than the width 4 "
         "and no strip is set",
         "id:4": "CDR has no callid or starting_date, so no cgrid",
-        cgrid("e", rows[4]["starting_date"]):
-            "unreadable CDR data: invalid literal for int() with base 10: 'ten'",
+        cgrid("e", rows[4]["starting_date"]): "unreadable CDR data: invalid literal for int() with base 10: 'ten'",
     }
 
 
@@ -408,11 +447,13 @@ def test_field_width_strip_and_padding(value, width, strip, padding, expected):
 
 
 def test_header_error_raises_and_writes_nothing():
-    template = load_cdre_profile({
-        "export_format": "fwv",
-        "header_fields": [{"tag": "Seq", "type": "*handler", "value": "*export_id", "width": 3}],
-        "content_fields": [{"tag": "Account", "value": "account"}],
-    })
+    template = load_cdre_profile(
+        {
+            "export_format": "fwv",
+            "header_fields": [{"tag": "Seq", "type": "*handler", "value": "*export_id", "width": 3}],
+            "content_fields": [{"tag": "Account", "value": "account"}],
+        }
+    )
     out = io.StringIO()
     with pytest.raises(ExportError, match="cannot build the export header: field 'Seq'"):
         write_export(template, [cdr()], out, export_id="too-long")
@@ -420,14 +461,18 @@ def test_header_error_raises_and_writes_nothing():
 
 
 def test_header_and_trailer_are_written_for_an_empty_export():
-    template = load_cdre_profile({
-        "export_format": "fwv",
-        "header_fields": [{"tag": "First", "type": "*handler", "value": "*first_cdr_atime", "width": 4,
-                           "padding": "right"}],  # fmt: skip
-        "content_fields": [{"tag": "Account", "value": "account"}],
-        "trailer_fields": [{"tag": "Count", "type": "*handler", "value": "*cdrs_number", "width": 3,
-                            "padding": "zeroleft"}],  # fmt: skip
-    })
+    template = load_cdre_profile(
+        {
+            "export_format": "fwv",
+            "header_fields": [
+                {"tag": "First", "type": "*handler", "value": "*first_cdr_atime", "width": 4, "padding": "right"}
+            ],
+            "content_fields": [{"tag": "Account", "value": "account"}],
+            "trailer_fields": [
+                {"tag": "Count", "type": "*handler", "value": "*cdrs_number", "width": 3, "padding": "zeroleft"}
+            ],
+        }
+    )
     text, summary = export(template, [])
     assert text == "    \n000\n"
     assert summary.total_cost == 0 and summary.first_order_id is None
@@ -437,63 +482,77 @@ def test_header_and_trailer_are_written_for_an_empty_export():
 
 
 def test_hybrid_csv_fwv_fits_fields_then_quotes_as_csv():
-    template = load_cdre_profile({
-        "export_format": "*file_csv_fwv",
-        "field_separator": ";",
-        "header_fields": [
-            {"tag": "H1", "type": "*constant", "value": "ID", "width": 10, "padding": "left"},
-            {"tag": "H2", "type": "*constant", "value": "COST", "width": 8, "padding": "right"},
-        ],
-        "content_fields": [
-            {"tag": "CallId", "value": "accid", "width": 10, "padding": "right"},
-            {"tag": "Cost", "value": "cost", "width": 8, "padding": "zeroleft"},
-        ],
-        "trailer_fields": [{"tag": "Count", "type": "*handler", "value": "*cdrs_number", "width": 4,
-                            "padding": "zeroleft"}],  # fmt: skip
-    })
+    template = load_cdre_profile(
+        {
+            "export_format": "*file_csv_fwv",
+            "field_separator": ";",
+            "header_fields": [
+                {"tag": "H1", "type": "*constant", "value": "ID", "width": 10, "padding": "left"},
+                {"tag": "H2", "type": "*constant", "value": "COST", "width": 8, "padding": "right"},
+            ],
+            "content_fields": [
+                {"tag": "CallId", "value": "accid", "width": 10, "padding": "right"},
+                {"tag": "Cost", "value": "cost", "width": 8, "padding": "zeroleft"},
+            ],
+            "trailer_fields": [
+                {"tag": "Count", "type": "*handler", "value": "*cdrs_number", "width": 4, "padding": "zeroleft"}
+            ],
+        }
+    )
     text, _ = export(template, [cdr(sell_cost=Decimal("2.34567"))])
     assert text == '"        ID";COST    \ndsafdsaf  ;002.3457\n0001\n'
 
 
 def test_masked_destination_and_masked_flag():
-    template = load_cdre_profile({
-        "mask_destination_id": "PREMIUM",
-        "mask_length": 3,
-        "content_fields": [
-            {"tag": "Destination", "value": "destination"},
-            {"tag": "Masked", "type": "*masked_destination"},
-        ],
-    })
+    template = load_cdre_profile(
+        {
+            "mask_destination_id": "PREMIUM",
+            "mask_length": 3,
+            "content_fields": [
+                {"tag": "Destination", "value": "destination"},
+                {"tag": "Masked", "type": "*masked_destination"},
+            ],
+        }
+    )
     rows = [cdr(callid="a", destination_number="4986517174963"), cdr(callid="b", destination_number="1002")]
     text, _ = export(template, rows, mask_prefixes=["4986", "33"])
     assert text == "4986517174***,1\n1002,0\n"
 
 
 def test_datetime_fields_with_layout_timezone_and_text_sources():
-    template = load_cdre_profile({
-        "timezone": "Europe/Berlin",
-        "content_fields": [
-            {"tag": "Answer", "type": "*datetime", "value": "answer_time",
-             "layout": "2006-01-02 15:04:05 MST"},
-            {"tag": "Billed", "type": "*datetime", "value": "billed_at", "layout": "RFC3339"},
-            {"tag": "Day", "type": "*datetime", "value": r"~setup_time:s/^(\d{4}-\d{2}-\d{2}).*/$1 00:00:00/",
-             "layout": "02.01.2006 15:04"},
-        ],
-    })  # fmt: skip
-    text, summary = export(template, [cdr(extradata={"billed_at": "2013-11-07 10:00:00"}),
-                                      cdr(callid="x", extradata={"billed_at": "not a time"})])  # fmt: skip
+    template = load_cdre_profile(
+        {
+            "timezone": "Europe/Berlin",
+            "content_fields": [
+                {"tag": "Answer", "type": "*datetime", "value": "answer_time", "layout": "2006-01-02 15:04:05 MST"},
+                {"tag": "Billed", "type": "*datetime", "value": "billed_at", "layout": "RFC3339"},
+                {
+                    "tag": "Day",
+                    "type": "*datetime",
+                    "value": r"~setup_time:s/^(\d{4}-\d{2}-\d{2}).*/$1 00:00:00/",
+                    "layout": "02.01.2006 15:04",
+                },
+            ],
+        }
+    )
+    text, summary = export(
+        template,
+        [cdr(extradata={"billed_at": "2013-11-07 10:00:00"}), cdr(callid="x", extradata={"billed_at": "not a time"})],
+    )
     assert text == "2013-11-07 09:42:26 CET,2013-11-07T10:00:00+01:00,07.11.2013 00:00\n"
     assert list(summary.unexported.values()) == ["field 'Billed': cannot read 'not a time' as a time"]
 
 
 def test_cost_multiply_and_shift_apply_to_records_and_totals():
-    template = load_cdre_profile({
-        "cost_rounding_decimals": 0,
-        "cost_shift_digits": 2,
-        "cost_multiply_factor": "1.2",
-        "content_fields": [{"tag": "Cost", "value": "cost"}],
-        "trailer_fields": [{"tag": "Total", "type": "*handler", "value": "*cdrs_cost"}],
-    })
+    template = load_cdre_profile(
+        {
+            "cost_rounding_decimals": 0,
+            "cost_shift_digits": 2,
+            "cost_multiply_factor": "1.2",
+            "content_fields": [{"tag": "Cost", "value": "cost"}],
+            "trailer_fields": [{"tag": "Total", "type": "*handler", "value": "*cdrs_cost"}],
+        }
+    )
     text, summary = export(template, [cdr(callid="a"), cdr(callid="b", sell_cost=Decimal("0.05"))])
     assert text == "121\n6\n127\n"  # 1.01*1.2=1.212 -> 121 cents; 0.05*1.2=0.06 -> 6; total 1.272 -> 127
     assert summary.total_cost == Decimal("1.272")  # exact, in currency units

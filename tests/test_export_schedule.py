@@ -1,5 +1,6 @@
 """Scheduled exports: every CDR goes out exactly once per schedule (watermark on the CDR id), in-flight imports
 are waited for, the file and the watermark are committed together, crashes lose or double nothing."""
+
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -63,20 +64,25 @@ def test_an_in_flight_import_is_waited_for_so_no_cdr_is_missed(schedule, app):
     store.run_schedule(schedule, wait_seconds=1)  # start from an up-to-date watermark
     switch_id = ensure_switch("sched-switch", "10.9.9.9")
     url = db.engine().url
-    conn = psycopg2.connect(dbname=url.database, user=url.username, host=url.query.get("host") or url.host,
-                            port=url.port)  # fmt: skip
+    conn = psycopg2.connect(
+        dbname=url.database, user=url.username, host=url.query.get("host") or url.host, port=url.port
+    )
     try:
         with conn.cursor() as cur:  # an import that took its id and has not committed yet ...
             cur.execute("SELECT ensure_cdr_partitions(%s, %s)", (START, START))
-            cur.execute("""INSERT INTO cdr (switch_id, callid, starting_date, answered_date, billsec, sell_cost)
-                           VALUES (%s, 'in-flight', %s, %s, 10, 1) RETURNING id""", (switch_id, START, START))
+            cur.execute(
+                """INSERT INTO cdr (switch_id, callid, starting_date, answered_date, billsec, sell_cost)
+                           VALUES (%s, 'in-flight', %s, %s, 10, 1) RETURNING id""",
+                (switch_id, START, START),
+            )
             in_flight_id = cur.fetchone()[0]
         committed = new_calls(1)  # ... while a later import commits a higher id
         assert db.scalar("SELECT id FROM cdr WHERE callid = :c", c=committed[0]) > in_flight_id
         waiting = store.run_schedule(schedule, wait_seconds=0.3)
         assert waiting.status == "waiting" and waiting.result is None  # nothing past the in-flight id
-        pending = db.rows("SELECT watermark_id, pending_horizon, pending_holders FROM export_schedule WHERE id = :i",
-                          i=schedule)[0]  # fmt: skip
+        pending = db.rows(
+            "SELECT watermark_id, pending_horizon, pending_holders FROM export_schedule WHERE id = :i", i=schedule
+        )[0]
         assert pending["watermark_id"] < in_flight_id <= pending["pending_horizon"] and pending["pending_holders"]
         conn.commit()
     finally:
@@ -89,8 +95,9 @@ def test_an_in_flight_import_is_waited_for_so_no_cdr_is_missed(schedule, app):
 def test_an_id_taken_by_nextval_alone_also_holds_the_horizon(schedule, app):
     store.run_schedule(schedule, wait_seconds=1)
     url = db.engine().url
-    conn = psycopg2.connect(dbname=url.database, user=url.username, host=url.query.get("host") or url.host,
-                            port=url.port)  # fmt: skip
+    conn = psycopg2.connect(
+        dbname=url.database, user=url.username, host=url.query.get("host") or url.host, port=url.port
+    )
     try:
         with conn.cursor() as cur:  # as an import that numbers its rows in a staging table first
             cur.execute("SELECT nextval(pg_get_serial_sequence('cdr', 'id'))")
@@ -121,8 +128,14 @@ def test_a_crash_after_the_commit_is_finished_on_the_next_run(schedule, monkeypa
     repaired = store.history_entry(entry["id"])
     assert repaired["finalized"] and repaired["temp_path"] is None and not Path(entry["temp_path"]).exists()
     assert [line.split(",")[3] for line in Path(repaired["file_path"]).read_text().splitlines()] == calls
-    assert db.scalar("SELECT count(*) FROM export_history WHERE schedule_id = :s AND total_records > 0 "
-                     "AND id > :id", s=schedule, id=entry["id"]) == 0  # not exported twice
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM export_history WHERE schedule_id = :s AND total_records > 0 AND id > :id",
+            s=schedule,
+            id=entry["id"],
+        )
+        == 0
+    )  # not exported twice
 
 
 def test_a_crash_before_the_commit_loses_nothing(schedule, monkeypatch):

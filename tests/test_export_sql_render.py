@@ -1,6 +1,7 @@
 """SQL rendering of export templates (sqlrender.py) against the Python writer, byte for byte: FWV, hybrid and
 CSV templates on awkward CDRs (Unicode, padding and strip, regexps, NULLs, negative and zero costs, nanosecond
 usage, time zones, values that do not fit), and the pieces it is built of (Go layouts, width fitting)."""
+
 import importlib.util
 import io
 import random
@@ -26,9 +27,27 @@ _spec.loader.exec_module(_bench_export)
 UTC = timezone.utc
 BASE = datetime(2031, 2, 27, 22, 0, tzinfo=UTC)  # across a month end, leap-free February
 WINDOW = store.ExportFilter(time_start=BASE, time_end=BASE + timedelta(days=10))
-AWKWARD = ["plain", "with,comma", 'with "quote"', " leading space", "\u2003em-space lead", "\\.", "", "tail ",
-           "semi;colon", "new\nline", "tab\tinside", "\u00e9t\u00e9", "\u4e2d\u6587\u53f7\u7801", "\U0001f4de call",
-           "e\u0301combining", "x\x1cfs", "a" * 40, "34", "0034612"]  # fmt: skip
+AWKWARD = [
+    "plain",
+    "with,comma",
+    'with "quote"',
+    " leading space",
+    "\u2003em-space lead",
+    "\\.",
+    "",
+    "tail ",
+    "semi;colon",
+    "new\nline",
+    "tab\tinside",
+    "\u00e9t\u00e9",
+    "\u4e2d\u6587\u53f7\u7801",
+    "\U0001f4de call",
+    "e\u0301combining",
+    "x\x1cfs",
+    "a" * 40,
+    "34",
+    "0034612",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,31 +65,67 @@ def awkward(app):
     switches = [ensure_switch("render-a", "192.168.1.1"), ensure_switch("render-b", "fe80::1:2:3:4")]
     calls = []
     for number in range(1500):
-        start = BASE + timedelta(seconds=rng.randrange(86400 * 3),
-                                 microseconds=rng.choice([0, 0, 500000, 123, 999999, 100000]))  # fmt: skip
+        start = BASE + timedelta(
+            seconds=rng.randrange(86400 * 3), microseconds=rng.choice([0, 0, 500000, 123, 999999, 100000])
+        )
         accountcode, user_id = rng.choice(customers)
         callid = rng.choice(AWKWARD + [f"call-{number}"] * 8 + ["9" * 200 + "x"]) + str(number)
-        calls.append({
-            "switch_id": rng.choice(switches), "callid": callid, "starting_date": start,
-            "answered_date": start + timedelta(seconds=rng.randrange(0, 40), microseconds=rng.choice([0, 7])),
-            "duration": 10,
-            "billsec": rng.choice([0, 1, 59, 60, 90, 100, 3599, 9999, 10000, 123456, rng.randrange(1, 4000)]),
-            "progresssec": 1, "hangup_cause_id": 16, "direction": rng.choice([1, 2, 2]),
-            "cdr_source_type": rng.choice([0, 1, 3]), "accountcode": accountcode, "user_id": user_id,
-            "country_code": None, "buy_cost": None,
-            "destination_number": rng.choice(["34612345678", "4986517174963", "1002", "", None, "+34 91",
-                                              "3461234567890123456789", "\u0663\u0664", "34"]),
-            "sell_cost": rng.choice([None, Decimal("0"), Decimal("-0.00004"), Decimal("0.00005"), Decimal("-1.23456"),
-                                     Decimal("99999.99999"), Decimal("123456789.12345"),
-                                     Decimal(rng.randrange(0, 10**7)) / 100000]),
-        })  # fmt: skip
+        calls.append(
+            {
+                "switch_id": rng.choice(switches),
+                "callid": callid,
+                "starting_date": start,
+                "answered_date": start + timedelta(seconds=rng.randrange(0, 40), microseconds=rng.choice([0, 7])),
+                "duration": 10,
+                "billsec": rng.choice([0, 1, 59, 60, 90, 100, 3599, 9999, 10000, 123456, rng.randrange(1, 4000)]),
+                "progresssec": 1,
+                "hangup_cause_id": 16,
+                "direction": rng.choice([1, 2, 2]),
+                "cdr_source_type": rng.choice([0, 1, 3]),
+                "accountcode": accountcode,
+                "user_id": user_id,
+                "country_code": None,
+                "buy_cost": None,
+                "destination_number": rng.choice(
+                    [
+                        "34612345678",
+                        "4986517174963",
+                        "1002",
+                        "",
+                        None,
+                        "+34 91",
+                        "3461234567890123456789",
+                        "\u0663\u0664",
+                        "34",
+                    ]
+                ),
+                "sell_cost": rng.choice(
+                    [
+                        None,
+                        Decimal("0"),
+                        Decimal("-0.00004"),
+                        Decimal("0.00005"),
+                        Decimal("-1.23456"),
+                        Decimal("99999.99999"),
+                        Decimal("123456789.12345"),
+                        Decimal(rng.randrange(0, 10**7)) / 100000,
+                    ]
+                ),
+            }
+        )
     calls.append(dict(calls[0], callid="", starting_date=BASE + timedelta(hours=1)))  # no cgrid
     insert_calls(calls)
-    db.execute("""UPDATE cdr SET extradata = jsonb_build_object('carrier', CASE WHEN id % 3 = 0 THEN 'Carrier\u00e9'
-                  WHEN id % 3 = 1 THEN 'c' END) WHERE starting_date >= :b""", b=BASE)  # fmt: skip
+    db.execute(
+        """UPDATE cdr SET extradata = jsonb_build_object('carrier', CASE WHEN id % 3 = 0 THEN 'Carrier\u00e9'
+                  WHEN id % 3 = 1 THEN 'c' END) WHERE starting_date >= :b""",
+        b=BASE,
+    )
     for number, moment in enumerate(("infinity", "-infinity")):  # psycopg2 reads datetime.max and .min
-        db.execute("UPDATE cdr SET answered_date = CAST(:m AS timestamptz) WHERE callid = :c",
-                   m=moment, c=calls[10 + number]["callid"])  # fmt: skip
+        db.execute(
+            "UPDATE cdr SET answered_date = CAST(:m AS timestamptz) WHERE callid = :c",
+            m=moment,
+            c=calls[10 + number]["callid"],
+        )
     store.save_destination_list("RENDER", ["3461", "4986"])
     return calls
 
@@ -82,10 +137,22 @@ def fwv_field(tag, value, width, strip="", padding="", **extra):
 TEMPLATES = {
     "fwv-bench": _bench_export.FWV_PROFILE,
     "fwv-everything": {
-        "export_format": "*file_fwv", "mask_destination_id": "RENDER", "mask_length": 3, "cost_rounding_decimals": 2,
-        "cost_multiply_factor": "1.5", "cost_shift_digits": 1,
-        "header_fields": [{"tag": "First", "type": "*handler", "value": "*first_cdr_atime", "width": 36,
-                           "padding": "right", "layout": "Mon Jan _2 15:04:05.000000 MST 2006"}],
+        "export_format": "*file_fwv",
+        "mask_destination_id": "RENDER",
+        "mask_length": 3,
+        "cost_rounding_decimals": 2,
+        "cost_multiply_factor": "1.5",
+        "cost_shift_digits": 1,
+        "header_fields": [
+            {
+                "tag": "First",
+                "type": "*handler",
+                "value": "*first_cdr_atime",
+                "width": 36,
+                "padding": "right",
+                "layout": "Mon Jan _2 15:04:05.000000 MST 2006",
+            }
+        ],
         "content_fields": [
             fwv_field("Id", "cgrid", 10, "right"),
             fwv_field("Acc", "accid", 8, "xright", "left"),
@@ -107,8 +174,14 @@ TEMPLATES = {
             fwv_field("Composed", "^p:<;accid;^s:>", 12, "xright", "right"),
             {"tag": "Filler", "type": "*filler", "width": 3},
             {"tag": "Const", "type": "*constant", "value": "ab", "width": 4, "padding": "left"},
-            {"tag": "Export", "type": "*handler", "value": "*export_id", "width": 6, "strip": "left",
-             "padding": "zeroleft"},
+            {
+                "tag": "Export",
+                "type": "*handler",
+                "value": "*export_id",
+                "width": 6,
+                "strip": "left",
+                "padding": "zeroleft",
+            },
             fwv_field("Carrier", "carrier", 6, "right", "right"),
             fwv_field("Mandatory", "account", 4, "right", "right", mandatory=True),
         ],
@@ -116,12 +189,19 @@ TEMPLATES = {
             {"tag": "N", "type": "*handler", "value": "*cdrs_number", "width": 8, "padding": "zeroleft"},
             {"tag": "Cost", "type": "*handler", "value": "*cdrs_cost", "width": 14, "padding": "left"},
             {"tag": "Usage", "type": "*handler", "value": "*cdrs_duration", "width": 20, "padding": "left"},
-            {"tag": "Last", "type": "*handler", "value": "*last_cdr_atime", "width": 26, "padding": "left",
-             "layout": "RFC3339Nano"},
+            {
+                "tag": "Last",
+                "type": "*handler",
+                "value": "*last_cdr_atime",
+                "width": 26,
+                "padding": "left",
+                "layout": "RFC3339Nano",
+            },
         ],
     },
     "hybrid": {
-        "export_format": "*file_csv_fwv", "field_separator": ";",
+        "export_format": "*file_csv_fwv",
+        "field_separator": ";",
         "content_fields": [
             fwv_field("Acc", "accid", 10, "xright", "left"),
             fwv_field("Account", "account", 6, "left", "right"),
@@ -133,7 +213,9 @@ TEMPLATES = {
         ],
     },
     "zones": {  # times in a zone other than UTC are Python cells; the rest is SQL
-        "export_format": "*file_fwv", "timezone": "Asia/Kathmandu", "time_layout": "2006-01-02 15:04:05 -07:00",
+        "export_format": "*file_fwv",
+        "timezone": "Asia/Kathmandu",
+        "time_layout": "2006-01-02 15:04:05 -07:00",
         "content_fields": [
             fwv_field("Setup", "setup_time", 25, type="*datetime"),
             fwv_field("Answer", "answer_time", 30, "right", "right", layout="Jan 2 15:04:05.999 MST"),
@@ -141,41 +223,58 @@ TEMPLATES = {
         ],
     },
     "csv-mixed": {
-        "field_separator": ",", "timezone": "America/New_York", "cost_rounding_decimals": -1, "usage_unit": "hours",
+        "field_separator": ",",
+        "timezone": "America/New_York",
+        "cost_rounding_decimals": -1,
+        "usage_unit": "hours",
         "content_fields": [
-            {"tag": "Acc", "value": "accid"}, {"tag": "Id", "value": "cgrid"},
+            {"tag": "Acc", "value": "accid"},
+            {"tag": "Id", "value": "cgrid"},
             {"tag": "Regexp", "value": r"~destination:s/^34(\d+)/0$1/"},
             {"tag": "Account", "value": "account", "mandatory": True},
-            {"tag": "Usage", "value": "usage"}, {"tag": "Cost", "value": "cost"},
-            {"tag": "Answer", "value": "answer_time"}, {"tag": "Nanos", "value": "usage", "layout": "nanoseconds"},
-            {"tag": "Carrier", "value": "carrier"}, {"tag": "Tenant", "value": "tenant"},
-            {"tag": "Spaced", "value": "^s: ;usage"}, {"tag": "Quoted", "value": '^q:";billsec;^e:"'},
-            {"tag": "Const", "value": r"~reqtype:s/^(\w+)$/,$1/;^t:-;category"}, {"tag": "Dir", "value": "direction"},
+            {"tag": "Usage", "value": "usage"},
+            {"tag": "Cost", "value": "cost"},
+            {"tag": "Answer", "value": "answer_time"},
+            {"tag": "Nanos", "value": "usage", "layout": "nanoseconds"},
+            {"tag": "Carrier", "value": "carrier"},
+            {"tag": "Tenant", "value": "tenant"},
+            {"tag": "Spaced", "value": "^s: ;usage"},
+            {"tag": "Quoted", "value": '^q:";billsec;^e:"'},
+            {"tag": "Const", "value": r"~reqtype:s/^(\w+)$/,$1/;^t:-;category"},
+            {"tag": "Dir", "value": "direction"},
             {"tag": "Setup", "value": "setup_time", "layout": "Jan _2 15:04"},
             {"tag": "Setup2", "value": "setup_time", "layout": "2006-01-02 15:04"},
             {"tag": "Odd", "value": "cgrid_key;answered_text;failed;piece_0"},  # extradata keys, not the query's
         ],
     },
     "csv-semicolon": {  # cells that need no quotes with one separator need them with another
-        "field_separator": ";", "time_layout": "2006;01;02",
+        "field_separator": ";",
+        "time_layout": "2006;01;02",
         "content_fields": [
-            {"tag": "Answer", "value": "answer_time"}, {"tag": "Const", "value": "^x:a;^y: b"},
-            {"tag": "Usage", "value": "^s: ;billsec"}, {"tag": "Dir", "value": "direction"},
-            {"tag": "Sep", "type": "*constant", "value": "x;y"}, {"tag": "Acc", "value": "account"},
+            {"tag": "Answer", "value": "answer_time"},
+            {"tag": "Const", "value": "^x:a;^y: b"},
+            {"tag": "Usage", "value": "^s: ;billsec"},
+            {"tag": "Dir", "value": "direction"},
+            {"tag": "Sep", "type": "*constant", "value": "x;y"},
+            {"tag": "Acc", "value": "account"},
             {"tag": "Regexp", "value": r"~billsec:s/^(\d)(\d*)$/$1;$2/"},
         ],
     },
     "regexp-limit": {  # (\d+)(\d+)x takes values of up to 157 characters: longer callids are not exported
         "export_format": "*file_fwv",
-        "content_fields": [fwv_field("Digits", r"~accid:s/(\d+)(\d+)x/$2/", 8, "left", "right"),
-                           fwv_field("Account", "account", 6, "right", "right")],
+        "content_fields": [
+            fwv_field("Digits", r"~accid:s/(\d+)(\d+)x/$2/", 8, "left", "right"),
+            fwv_field("Account", "account", 6, "right", "right"),
+        ],
     },
     "too-narrow": {  # no strip: every account longer than 3 characters is left out
         "export_format": "*file_fwv",
-        "content_fields": [fwv_field("Account", "account", 3, "", "right"),
-                           fwv_field("Acc", "accid", 5, "right", "left")],
+        "content_fields": [
+            fwv_field("Account", "account", 3, "", "right"),
+            fwv_field("Acc", "accid", 5, "right", "left"),
+        ],
     },
-}  # fmt: skip
+}
 
 
 def export_text(run: store.ExportRun) -> tuple[str, object]:
@@ -193,8 +292,18 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(awkward, name):
     writer = _ExportWriter(template, value_format, "x", datetime.now(UTC), False, RowAccess())
     assert sql_rendering(template, value_format, writer._handler_text) is not None, "rendered by SQL"
     now = datetime(2031, 3, 9, 12, tzinfo=UTC)
-    runs = [store.ExportRun(template, store.ExportFilter(), export_id="e;42", now=now, default_tenant="dflt.org",
-                            mask_prefixes=prefixes, sql_rendering=flag) for flag in (True, False)]  # fmt: skip
+    runs = [
+        store.ExportRun(
+            template,
+            store.ExportFilter(),
+            export_id="e;42",
+            now=now,
+            default_tenant="dflt.org",
+            mask_prefixes=prefixes,
+            sql_rendering=flag,
+        )
+        for flag in (True, False)
+    ]
     (sql_text, sql_summary), (python_text, python_summary) = export_text(runs[0]), export_text(runs[1])
     assert sql_text == python_text
     assert sql_summary == python_summary
@@ -215,24 +324,58 @@ def test_the_rows_sql_cannot_render_are_reported_as_the_python_writer_does(awkwa
 
 
 def test_an_unrenderable_constant_leaves_every_cdr_out_on_both_paths(awkward):
-    template = load_cdre_profile({"export_format": "*file_fwv", "content_fields": [
-        {"tag": "C", "type": "*constant", "value": "abc", "width": 2}, fwv_field("A", "account", 4, "right", "left")]})
+    template = load_cdre_profile(
+        {
+            "export_format": "*file_fwv",
+            "content_fields": [
+                {"tag": "C", "type": "*constant", "value": "abc", "width": 2},
+                fwv_field("A", "account", 4, "right", "left"),
+            ],
+        }
+    )
     (sql_text, sql_summary), (python_text, python_summary) = (
-        export_text(store.ExportRun(template, store.ExportFilter(), sql_rendering=flag)) for flag in (True, False))
+        export_text(store.ExportRun(template, store.ExportFilter(), sql_rendering=flag)) for flag in (True, False)
+    )
     assert sql_text == python_text == "" and sql_summary == python_summary
     assert len(sql_summary.unexported) == len(awkward)
 
 
 # --- the pieces ----------------------------------------------------------------------------------------
 
-MOMENTS = [datetime(2031, 1, 1, 0, 0, 0), datetime(2031, 12, 31, 23, 59, 59, 999999),
-           datetime(2032, 2, 29, 12, 0, 0, 5), datetime(2031, 7, 4, 11, 5, 9, 120000),
-           datetime(99, 3, 9, 13, 0, 1, 100), datetime(1999, 10, 10, 0, 30)]  # fmt: skip
-LAYOUTS = ["RFC3339", "RFC3339Nano", "RFC1123", "RFC1123Z", "RFC822", "RFC822Z", "ANSIC", "UnixDate", "Kitchen",
-           "DateTime", "DateOnly", "TimeOnly", "020106150405", "20060102150405", "2006-01-02T15:04:05.000Z07:00",
-           "Jan _2 15:04:05.000000", "002 __2 Monday January 3:04:05 PM pm", ".9 .99 .999999 .9999999 ,000000000",
-           '"quoted" \\back\\ 2006', "Mon Jan 2 15:04:05 -0700 MST 2006", "-07 -07:00:00 Z070000 Z07", "1 2 3 4 5 06",
-           "DDD MM HH24 YYYY", "03:04:05PM -07:00 -070000"]  # fmt: skip
+MOMENTS = [
+    datetime(2031, 1, 1, 0, 0, 0),
+    datetime(2031, 12, 31, 23, 59, 59, 999999),
+    datetime(2032, 2, 29, 12, 0, 0, 5),
+    datetime(2031, 7, 4, 11, 5, 9, 120000),
+    datetime(99, 3, 9, 13, 0, 1, 100),
+    datetime(1999, 10, 10, 0, 30),
+]
+LAYOUTS = [
+    "RFC3339",
+    "RFC3339Nano",
+    "RFC1123",
+    "RFC1123Z",
+    "RFC822",
+    "RFC822Z",
+    "ANSIC",
+    "UnixDate",
+    "Kitchen",
+    "DateTime",
+    "DateOnly",
+    "TimeOnly",
+    "020106150405",
+    "20060102150405",
+    "2006-01-02T15:04:05.000Z07:00",
+    "Jan _2 15:04:05.000000",
+    "002 __2 Monday January 3:04:05 PM pm",
+    ".9 .99 .999999 .9999999 ,000000000",
+    '"quoted" \\back\\ 2006',
+    "Mon Jan 2 15:04:05 -0700 MST 2006",
+    "-07 -07:00:00 Z070000 Z07",
+    "1 2 3 4 5 06",
+    "DDD MM HH24 YYYY",
+    "03:04:05PM -07:00 -070000",
+]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -255,18 +398,36 @@ def test_go_layouts_in_sql_match_python(app, layout):
     assert rendered == [time_formatter(layout, UTC)(moment) for moment in MOMENTS]
 
 
-FIT_VALUES = ["", "a", "ab", "abc", "abcd", "abcdefgh", "\u00e9\u00e9\u00e9", "\U0001f4de\U0001f4de", " x ", "-1.5",
-              "e\u0301"]
+FIT_VALUES = [
+    "",
+    "a",
+    "ab",
+    "abc",
+    "abcd",
+    "abcdefgh",
+    "\u00e9\u00e9\u00e9",
+    "\U0001f4de\U0001f4de",
+    " x ",
+    "-1.5",
+    "e\u0301",
+]
 
 
 def test_width_fitting_in_sql_matches_python(app):
-    cases = [(width, strip, padding, mandatory) for width in (0, 1, 2, 3, 5) for strip in ("", "left", "right", "xleft",
-             "xright") for padding in ("", "left", "right", "zeroleft") for mandatory in (False, True)]  # fmt: skip
+    cases = [
+        (width, strip, padding, mandatory)
+        for width in (0, 1, 2, 3, 5)
+        for strip in ("", "left", "right", "xleft", "xright")
+        for padding in ("", "left", "right", "zeroleft")
+        for mandatory in (False, True)
+    ]
     selects = [fit_sql("v", *case)[0] for case in cases]
     values = ", ".join(f"(%(v{index})s::text)" for index in range(len(FIT_VALUES)))
     with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(selects)} FROM (VALUES {values}) t(v)",
-                    {f"v{index}": value for index, value in enumerate(FIT_VALUES)})
+        cur.execute(
+            f"SELECT {', '.join(selects)} FROM (VALUES {values}) t(v)",
+            {f"v{index}": value for index, value in enumerate(FIT_VALUES)},
+        )
         rows = cur.fetchall()
     for value, row in zip(FIT_VALUES, rows, strict=True):
         for case, rendered in zip(cases, row, strict=True):
@@ -317,7 +478,8 @@ def test_numeric_layouts_match_the_element_by_element_formatter(layout):
         assert formatter.__name__ == "numeric_layout"
         for _ in range(500):
             moment = datetime(rng.randrange(2, 9999), 1, 1, tzinfo=UTC) + timedelta(
-                seconds=rng.randrange(366 * 86400), microseconds=rng.randrange(10**6))
+                seconds=rng.randrange(366 * 86400), microseconds=rng.randrange(10**6)
+            )
             assert formatter(moment) == by_element(moment, tz)
             assert formatter(moment.replace(tzinfo=None)) == by_element(moment, tz)  # naive: UTC
 

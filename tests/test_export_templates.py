@@ -34,15 +34,22 @@ PROFILE = {
     "header_fields": [{"tag": "Type", "type": "*constant", "value": "10", "width": 2}],
     "content_fields": [
         {"tag": "Account", "type": "*composed", "value": "account", "width": 30, "padding": "left"},
-        {"tag": "Destination", "type": "*composed", "value": r"~destination:s/^\+49(\d{1,3})(\d+)/0$1$2/",
-         "width": 20, "strip": "xright", "padding": "right", "mandatory": True},
+        {
+            "tag": "Destination",
+            "type": "*composed",
+            "value": r"~destination:s/^\+49(\d{1,3})(\d+)/0$1$2/",
+            "width": 20,
+            "strip": "xright",
+            "padding": "right",
+            "mandatory": True,
+        },
         {"tag": "Answer", "type": "*datetime", "value": "answer_time", "layout": "020106150405", "width": 12},
     ],
     "trailer_fields": [
         {"tag": "Count", "type": "*handler", "value": "*cdrs_number", "width": 6, "padding": "zeroleft"},
         {"tag": "Filler", "type": "*filler", "width": 10},
     ],
-}  # fmt: skip
+}
 
 
 def problems_of(profile) -> list[str]:
@@ -77,8 +84,14 @@ def test_load_profile_from_a_dict():
 
 @pytest.mark.parametrize(
     ("given", "normalised"),
-    [("*file_csv", "csv"), ("csv", "csv"), ("*file_fwv", "fwv"), ("fwv", "fwv"),
-     ("*file_csv_fwv", "csv_fwv"), ("csv_fwv", "csv_fwv")],  # fmt: skip
+    [
+        ("*file_csv", "csv"),
+        ("csv", "csv"),
+        ("*file_fwv", "fwv"),
+        ("fwv", "fwv"),
+        ("*file_csv_fwv", "csv_fwv"),
+        ("csv_fwv", "csv_fwv"),
+    ],
 )
 def test_export_format_names(given, normalised):
     assert load_cdre_profile({**PROFILE, "export_format": given}).export_format == normalised
@@ -125,17 +138,26 @@ def test_load_profile_from_json_and_yaml_files(tmp_path):
 
 
 def test_load_a_whole_cgrates_config_with_old_key_names():
-    config = {"cdre": {"*default": {"cdr_format": "fwv", "export_path": "/tmp/out",
-                                    "content_fields": [{"tag": "Account", "value": "Account"}]}}}  # fmt: skip
+    config = {
+        "cdre": {
+            "*default": {
+                "cdr_format": "fwv",
+                "export_path": "/tmp/out",
+                "content_fields": [{"tag": "Account", "value": "Account"}],
+            }
+        }
+    }
     template = load_cdre_profile(config)
     assert (template.name, template.export_format, template.export_dir) == ("*default", "fwv", "/tmp/out")
 
 
 def test_pick_one_of_several_cgrates_profiles():
-    config = {"cdre": {
-        "a": {"content_fields": [{"value": "accid"}]},
-        "b": {"content_fields": [{"value": "cost"}]},
-    }}  # fmt: skip
+    config = {
+        "cdre": {
+            "a": {"content_fields": [{"value": "accid"}]},
+            "b": {"content_fields": [{"value": "cost"}]},
+        }
+    }
     assert load_cdre_profile(config, profile="b").content_fields[0].value == "cost"
     with pytest.raises(TemplateError, match="several cdre profiles"):
         load_cdre_profile(config)
@@ -155,8 +177,13 @@ def test_round_trip_through_a_cdre_profile_dict():
     profile = template.to_cdre_profile()
     json.dumps(profile)  # JSON-ready, e.g. for a database column
     assert profile["export_format"] == "*file_fwv"
-    assert profile["content_fields"][0] == {"tag": "Account", "type": "*composed", "value": "account",
-                                            "width": 30, "padding": "left"}  # fmt: skip
+    assert profile["content_fields"][0] == {
+        "tag": "Account",
+        "type": "*composed",
+        "value": "account",
+        "width": 30,
+        "padding": "left",
+    }
     assert load_cdre_profile(profile, name="carrier") == template
 
 
@@ -164,10 +191,13 @@ def test_round_trip_through_a_cdre_profile_dict():
 
 
 def test_bad_rsr_rule_is_reported_with_section_tag_rule_and_offset():
-    profile = {**PROFILE, "content_fields": [
-        {"tag": "Account", "value": "account"},
-        {"tag": "Destination", "value": "~account:s/^*+(Account123)$/$1-processed/"},
-    ]}  # fmt: skip
+    profile = {
+        **PROFILE,
+        "content_fields": [
+            {"tag": "Account", "value": "account"},
+            {"tag": "Destination", "value": "~account:s/^*+(Account123)$/$1-processed/"},
+        ],
+    }
     assert problems_of(profile) == [
         "content_fields[1]: field 'Destination': RSR rule '~account:s/^*+(Account123)$/$1-processed/', "
         "offset 12: nothing to repeat"

@@ -1,4 +1,5 @@
 """Figures are plain dicts, equal to what the same figure built with ``plotly.graph_objects`` gives."""
+
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -14,14 +15,54 @@ from data.kpis import as_float
 USES_DATABASE = False
 
 ROWS = [
-    {"period": "2026-11-20 10:00:00", "series": "sw-a", "label": "Spain", "calls": 12, "minutes": Decimal("3.5"),
-     "asr": 0.5, "acd": 17.5, "alpha3": "ESP", "hour": 10, "peak": 3},
-    {"period": "2026-11-20 11:00:00", "series": "sw-a", "label": "France", "calls": 7, "minutes": 1.25,
-     "asr": None, "acd": None, "alpha3": "FRA", "hour": 11, "peak": 0},
-    {"period": "2026-11-20 10:00:00", "series": "sw-b", "label": "Cause 16", "calls": 3, "minutes": 0.0,
-     "asr": 1.0, "acd": 2.0, "alpha3": None, "hour": 10, "peak": 5},
-    {"period": datetime(2026, 11, 20, 12), "series": "sw-b", "label": "(none)", "calls": 0, "minutes": None,
-     "asr": 0.0, "acd": 0.0, "alpha3": "DEU", "hour": 12, "peak": 1},
+    {
+        "period": "2026-11-20 10:00:00",
+        "series": "sw-a",
+        "label": "Spain",
+        "calls": 12,
+        "minutes": Decimal("3.5"),
+        "asr": 0.5,
+        "acd": 17.5,
+        "alpha3": "ESP",
+        "hour": 10,
+        "peak": 3,
+    },
+    {
+        "period": "2026-11-20 11:00:00",
+        "series": "sw-a",
+        "label": "France",
+        "calls": 7,
+        "minutes": 1.25,
+        "asr": None,
+        "acd": None,
+        "alpha3": "FRA",
+        "hour": 11,
+        "peak": 0,
+    },
+    {
+        "period": "2026-11-20 10:00:00",
+        "series": "sw-b",
+        "label": "Cause 16",
+        "calls": 3,
+        "minutes": 0.0,
+        "asr": 1.0,
+        "acd": 2.0,
+        "alpha3": None,
+        "hour": 10,
+        "peak": 5,
+    },
+    {
+        "period": datetime(2026, 11, 20, 12),
+        "series": "sw-b",
+        "label": "(none)",
+        "calls": 0,
+        "minutes": None,
+        "asr": 0.0,
+        "acd": 0.0,
+        "alpha3": "DEU",
+        "hour": 12,
+        "peak": 1,
+    },
 ]
 
 
@@ -43,8 +84,11 @@ def go_series(rows, x, y, series=None, kind="line", y_title="", mode="lines+mark
         groups.setdefault(row.get(series) if series else y, []).append(row)
     for name, items in groups.items():
         xs, ys = [r[x] for r in items], [as_float(r[y]) for r in items]
-        fig.add_trace(go.Bar(x=xs, y=ys, name=str(name)) if kind == "bar" else go.Scatter(
-            x=xs, y=ys, name=str(name), mode="lines+markers"))
+        fig.add_trace(
+            go.Bar(x=xs, y=ys, name=str(name))
+            if kind == "bar"
+            else go.Scatter(x=xs, y=ys, name=str(name), mode="lines+markers")
+        )
     fig.update_layout(yaxis_title=y_title, yaxis_rangemode="tozero", showlegend=len(groups) > 1)
     if kind != "bar" and (mode != "lines+markers" or line_shape):
         fig.update_traces(mode=mode, **({"line_shape": line_shape} if line_shape else {}))
@@ -56,10 +100,20 @@ def go_dual(rows, x, left, right):
         return go_empty()
     fig = go.Figure(layout=LAYOUT)
     fig.add_trace(go.Bar(x=[r[x] for r in rows], y=[as_float(r[left[0]]) for r in rows], name=left[1]))
-    fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[as_float(r[right[0]]) for r in rows], name=right[1],
-                             yaxis="y2", mode="lines+markers"))
-    fig.update_layout(yaxis=dict(title=left[1], rangemode="tozero"),
-                      yaxis2=dict(title=right[1], overlaying="y", side="right", rangemode="tozero"), showlegend=True)
+    fig.add_trace(
+        go.Scatter(
+            x=[r[x] for r in rows],
+            y=[as_float(r[right[0]]) for r in rows],
+            name=right[1],
+            yaxis="y2",
+            mode="lines+markers",
+        )
+    )
+    fig.update_layout(
+        yaxis=dict(title=left[1], rangemode="tozero"),
+        yaxis2=dict(title=right[1], overlaying="y", side="right", rangemode="tozero"),
+        showlegend=True,
+    )
     return fig
 
 
@@ -76,20 +130,29 @@ def go_bar(rows, label, value, horizontal=True):
 def go_pie(rows, label, value):
     if not rows:
         return go_empty()
-    fig = go.Figure(go.Pie(labels=[r[label] for r in rows], values=[as_float(r[value]) for r in rows], hole=0.4,
-                           sort=False), layout=LAYOUT)
+    fig = go.Figure(
+        go.Pie(labels=[r[label] for r in rows], values=[as_float(r[value]) for r in rows], hole=0.4, sort=False),
+        layout=LAYOUT,
+    )
     fig.update_layout(hovermode="closest")
     return fig
 
 
 def go_choropleth(rows):
-    fig = go.Figure(go.Choropleth(
-        locations=[r["alpha3"] for r in rows], z=[r["calls"] for r in rows], locationmode="ISO-3",
-        text=[r["label"] for r in rows], colorscale="Blues", colorbar_title="Calls",
-        customdata=[[r["minutes"], r["acd"], r["asr"]] for r in rows],
-        hovertemplate="<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
-                      "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
-    ), layout=LAYOUT)
+    fig = go.Figure(
+        go.Choropleth(
+            locations=[r["alpha3"] for r in rows],
+            z=[r["calls"] for r in rows],
+            locationmode="ISO-3",
+            text=[r["label"] for r in rows],
+            colorscale="Blues",
+            colorbar_title="Calls",
+            customdata=[[r["minutes"], r["acd"], r["asr"]] for r in rows],
+            hovertemplate="<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
+            "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
+        ),
+        layout=LAYOUT,
+    )
     fig.update_geos(showframe=False, showcoastlines=False, projection_type="natural earth", projection_rotation_lon=0)
     fig.update_layout(geo=dict(bgcolor="rgba(0,0,0,0)"), hovermode="closest")
     return fig
@@ -103,27 +166,45 @@ def same(ours: dict, theirs: go.Figure) -> None:
 
 @pytest.mark.parametrize("rows", [ROWS, ROWS[:1], []])
 def test_figures_equal_their_graph_objects_version(rows):
-    same(figures.series_figure(rows, "period", "calls", "series", y_title="Calls"),
-         go_series(rows, "period", "calls", "series", y_title="Calls"))
+    same(
+        figures.series_figure(rows, "period", "calls", "series", y_title="Calls"),
+        go_series(rows, "period", "calls", "series", y_title="Calls"),
+    )
     same(figures.series_figure(rows, "hour", "minutes", "series"), go_series(rows, "hour", "minutes", "series"))
     same(figures.series_figure(rows, "period", "acd"), go_series(rows, "period", "acd"))
-    same(figures.series_figure(rows, "period", "calls", "series", kind="bar"),
-         go_series(rows, "period", "calls", "series", kind="bar"))
-    same(figures.series_figure(rows, "period", "peak", "series", y_title="Simultaneous calls", mode="lines",
-                               line_shape="hv"),
-         go_series(rows, "period", "peak", "series", y_title="Simultaneous calls", mode="lines", line_shape="hv"))
-    same(figures.dual_axis_figure(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")),
-         go_dual(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")))
+    same(
+        figures.series_figure(rows, "period", "calls", "series", kind="bar"),
+        go_series(rows, "period", "calls", "series", kind="bar"),
+    )
+    same(
+        figures.series_figure(
+            rows, "period", "peak", "series", y_title="Simultaneous calls", mode="lines", line_shape="hv"
+        ),
+        go_series(rows, "period", "peak", "series", y_title="Simultaneous calls", mode="lines", line_shape="hv"),
+    )
+    same(
+        figures.dual_axis_figure(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")),
+        go_dual(rows, "period", ("calls", "Calls"), ("minutes", "Minutes")),
+    )
     same(figures.bar_figure(rows, "label", "calls"), go_bar(rows, "label", "calls"))
-    same(figures.bar_figure(rows, "label", "minutes", horizontal=False),
-         go_bar(rows, "label", "minutes", horizontal=False))
+    same(
+        figures.bar_figure(rows, "label", "minutes", horizontal=False),
+        go_bar(rows, "label", "minutes", horizontal=False),
+    )
     same(figures.pie_figure(rows, "label", "calls"), go_pie(rows, "label", "calls"))
     same(figures.choropleth_figure(rows), go_choropleth(rows))
     same(figures.empty_figure("Nothing"), go_empty("Nothing"))
     hours = go_series(rows, "hour", "calls", "series", y_title="Calls")
     hours.update_xaxes(dtick=1, range=[-0.5, 23.5], title="Hour of day")
-    same(figures.with_xaxis(figures.series_figure(rows, "hour", "calls", "series", y_title="Calls"),
-                            dtick=1, range=[-0.5, 23.5], title=dict(text="Hour of day")), hours)
+    same(
+        figures.with_xaxis(
+            figures.series_figure(rows, "hour", "calls", "series", y_title="Calls"),
+            dtick=1,
+            range=[-0.5, 23.5],
+            title=dict(text="Hour of day"),
+        ),
+        hours,
+    )
 
 
 def test_figures_encode_without_plotly_objects():

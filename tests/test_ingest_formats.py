@@ -1,4 +1,5 @@
 """Every input format imports with the right counts, countries and causes; detection; gzip."""
+
 import gzip
 import shutil
 
@@ -20,8 +21,12 @@ def test_the_reference_example_imports_with_countries():
     stored = calls()
     assert {c["country_code"] for c in stored.values()} == {"ES"}
     first = stored["96aa82fe-7bd1-11e5-a230-5c514f6a0f72"]
-    assert (first["normalised_number"], first["dialcode"], first["duration"], first["billsec"]) == \
-        ("34798400122", "34", 55, 50)
+    assert (first["normalised_number"], first["dialcode"], first["duration"], first["billsec"]) == (
+        "34798400122",
+        "34",
+        55,
+        50,
+    )
     assert first["switch_name"] == "127.0.0.1" and first["direction"] == 1 and first["hangup_cause_id"] == 16
     assert str(first["starting_date"]) == "2015-10-21 12:13:10+00:00"
     assert str(first["answered_date"]) == "2015-10-21 12:13:15+00:00"  # start + (duration - billsec)
@@ -39,8 +44,13 @@ def test_freeswitch_csv_maps_causes_and_needs_a_switch():
     assert (summary.format, summary.line()) == ("freeswitch-csv", "accepted=5 duplicates=0 rejected=0")
     stored = calls()
     by_uuid = {k[-2:]: v for k, v in stored.items()}
-    assert [(by_uuid[k]["country_code"], by_uuid[k]["hangup_cause_id"]) for k in ("01", "03", "04", "05", "07")] == \
-        [("ES", 16), ("FR", 17), ("CA", 19), (None, 16), ("GB", 1)]
+    assert [(by_uuid[k]["country_code"], by_uuid[k]["hangup_cause_id"]) for k in ("01", "03", "04", "05", "07")] == [
+        ("ES", 16),
+        ("FR", 17),
+        ("CA", 19),
+        (None, 16),
+        ("GB", 1),
+    ]
     internal = by_uuid["05"]
     assert internal["normalised_number"] == "2001" and internal["caller_id_name"] == "Carol, Sales"
     answered = by_uuid["01"]
@@ -57,9 +67,12 @@ def test_asterisk_master_csv_maps_dispositions_and_keeps_them():
     stored = calls()
     got = {k: (c["country_code"], c["hangup_cause_id"], c["extradata"]["disposition"]) for k, c in stored.items()}
     assert got == {
-        "1709287200.1": ("ES", 16, "ANSWERED"), "1709287320.3": ("FR", 17, "BUSY"),
-        "1709287380.5": ("CA", 19, "NO ANSWER"), "1709287440.7": ("DE", 34, "CONGESTION"),
-        "1709287500.9": ("IT", 41, "FAILED"), "1709287560.11": (None, 16, "ANSWERED"),
+        "1709287200.1": ("ES", 16, "ANSWERED"),
+        "1709287320.3": ("FR", 17, "BUSY"),
+        "1709287380.5": ("CA", 19, "NO ANSWER"),
+        "1709287440.7": ("DE", 34, "CONGESTION"),
+        "1709287500.9": ("IT", 41, "FAILED"),
+        "1709287560.11": (None, 16, "ANSWERED"),
     }
     alice = stored["1709287200.1"]
     assert alice["caller_id_name"] == "Alice" and alice["caller_id_number"] == "1001"
@@ -73,8 +86,11 @@ def test_cdr_stats_json_yaml_and_xlsx(tmp_path):
     assert (summary.format, summary.line()) == ("cdr-stats-json", "accepted=3 duplicates=0 rejected=1")
     assert summary.reject_samples == [(13, "starting_date 'tomorrow' is not a date")]
     stored = calls()
-    assert {k: c["country_code"] for k, c in stored.items()} == {"json-0001": "DE", "json-0002": "FR",
-                                                                  "json-0003": "CN"}
+    assert {k: c["country_code"] for k, c in stored.items()} == {
+        "json-0001": "DE",
+        "json-0002": "FR",
+        "json-0003": "CN",
+    }
     assert stored["json-0001"]["extradata"] == {"codec": "PCMA"}
 
     summary = import_file(SAMPLES / "cdr_stats.yaml")
@@ -101,11 +117,17 @@ def test_gzip_input(tmp_path):
     assert (summary.format, summary.line()) == ("asterisk-csv", "accepted=6 duplicates=0 rejected=0")
 
 
-@pytest.mark.parametrize("sample,expected", [
-    ("cdr_stats_reference.csv", "cdr-stats-csv"), ("cdr_stats_mixed.csv", "cdr-stats-csv"),
-    ("freeswitch_cdr.csv", "freeswitch-csv"), ("asterisk_master.csv", "asterisk-csv"),
-    ("cdr_stats.json", "cdr-stats-json"), ("cdr_stats.yaml", "cdr-stats-yaml"),
-])
+@pytest.mark.parametrize(
+    "sample,expected",
+    [
+        ("cdr_stats_reference.csv", "cdr-stats-csv"),
+        ("cdr_stats_mixed.csv", "cdr-stats-csv"),
+        ("freeswitch_cdr.csv", "freeswitch-csv"),
+        ("asterisk_master.csv", "asterisk-csv"),
+        ("cdr_stats.json", "cdr-stats-json"),
+        ("cdr_stats.yaml", "cdr-stats-yaml"),
+    ],
+)
 def test_detection_by_content(sample, expected):
     head = (SAMPLES / sample).read_bytes()[:4096]
     assert detect_format(head, "upload.bin") == expected

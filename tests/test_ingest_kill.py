@@ -1,5 +1,6 @@
 """Crash safety: ``kill -9`` at several moments of a real ``flask import-cdr`` process, then the same import
 again, ends with every row stored exactly once."""
+
 import os
 import signal
 import subprocess
@@ -19,16 +20,24 @@ ROOT = Path(__file__).resolve().parent.parent
 def _write_file(path: Path) -> None:
     header = (SAMPLES / "cdr_stats_reference.csv").read_text().splitlines()[0]
     name = "Reception desk, main building " * 15  # long rows: fewer per batch, more batches to kill between
-    row = ("10.8.8.{s},1,kill-{n:07d},904151440,\"" + name + "\",+34650104877,,,,2024-03-{d:02d} 12:13:10,55,50,,,,"
-           "16,,2,,1000,,,,,{{}}\n")
+    row = (
+        '10.8.8.{s},1,kill-{n:07d},904151440,"' + name + '",+34650104877,,,,2024-03-{d:02d} 12:13:10,55,50,,,,'
+        "16,,2,,1000,,,,,{{}}\n"
+    )
     with open(path, "w") as out:
         out.write(header + "\n")
         out.writelines(row.format(s=n % 3, n=n, d=1 + n % 28) for n in range(ROWS))
 
 
 def _start(path: Path) -> subprocess.Popen:
-    return subprocess.Popen([FLASK, "--app", "app", "import-cdr", str(path)], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [FLASK, "--app", "app", "import-cdr", str(path)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -63,8 +72,14 @@ def test_kill_9_at_any_moment_then_the_same_import_stores_each_row_once(app, tmp
 
     before = _stored()
     assert 0 < before < ROWS
-    final = subprocess.run([FLASK, "--app", "app", "import-cdr", str(path)], cwd=ROOT, env=dict(os.environ),
-                           capture_output=True, text=True, timeout=300)
+    final = subprocess.run(
+        [FLASK, "--app", "app", "import-cdr", str(path)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert final.returncode == 0, final.stderr
     assert final.stdout.splitlines()[-1] == f"accepted={ROWS - before} duplicates={before} rejected=0"
 

@@ -1,4 +1,5 @@
 """Phone number normalisation: the reference's own examples, and Python and SQL giving the same answers."""
+
 import random
 
 import pytest
@@ -19,51 +20,63 @@ def check(number, plan):
     return result.normalised, result.kind, result.country_code
 
 
-@pytest.mark.parametrize("number,expected", [
-    ("2125550123", ("12125550123", NATIONAL, "US")),  # 10 digits: a 1 is added
-    ("12125550123", ("12125550123", INTERNATIONAL, "US")),  # 11 digits: left untouched
-    ("+12125550123", ("12125550123", INTERNATIONAL, "US")),
-    ("4165550123", ("14165550123", NATIONAL, "CA")),  # a longer prefix shares NANP's 1
-    ("01133142685300", ("33142685300", INTERNATIONAL, "FR")),  # 011: the US international prefix
-])
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("2125550123", ("12125550123", NATIONAL, "US")),  # 10 digits: a 1 is added
+        ("12125550123", ("12125550123", INTERNATIONAL, "US")),  # 11 digits: left untouched
+        ("+12125550123", ("12125550123", INTERNATIONAL, "US")),
+        ("4165550123", ("14165550123", NATIONAL, "CA")),  # a longer prefix shares NANP's 1
+        ("01133142685300", ("33142685300", INTERNATIONAL, "FR")),  # 011: the US international prefix
+    ],
+)
 def test_usa_10_or_11_digit_dialling(number, expected):
     assert check(number, USA) == expected
 
 
-@pytest.mark.parametrize("number,expected", [
-    ("02079460123", ("442079460123", NATIONAL, "GB")),  # the single 0 trunk code removed, 44 added
-    ("07700900123", ("447700900123", NATIONAL, "GB")),
-    ("01481123456", ("441481123456", NATIONAL, "GG")),  # Guernsey, inside +44
-    ("00441481123456", ("441481123456", INTERNATIONAL, "GG")),
-    ("0033142685300", ("33142685300", INTERNATIONAL, "FR")),
-])
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("02079460123", ("442079460123", NATIONAL, "GB")),  # the single 0 trunk code removed, 44 added
+        ("07700900123", ("447700900123", NATIONAL, "GB")),
+        ("01481123456", ("441481123456", NATIONAL, "GG")),  # Guernsey, inside +44
+        ("00441481123456", ("441481123456", INTERNATIONAL, "GG")),
+        ("0033142685300", ("33142685300", INTERNATIONAL, "FR")),
+    ],
+)
 def test_uk_0_trunk_prefix_and_44(number, expected):
     assert check(number, UK) == expected
 
 
-@pytest.mark.parametrize("number,expected", [
-    ("650104877", ("34650104877", NATIONAL, "ES")),  # 9 digits, no trunk code: 34 added
-    ("911234567", ("34911234567", NATIONAL, "ES")),
-    ("0034650104877", ("34650104877", INTERNATIONAL, "ES")),
-    ("+34650104877", ("34650104877", INTERNATIONAL, "ES")),
-])
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("650104877", ("34650104877", NATIONAL, "ES")),  # 9 digits, no trunk code: 34 added
+        ("911234567", ("34911234567", NATIONAL, "ES")),
+        ("0034650104877", ("34650104877", INTERNATIONAL, "ES")),
+        ("+34650104877", ("34650104877", INTERNATIONAL, "ES")),
+    ],
+)
 def test_spain_9_digits_and_34(number, expected):
     assert check(number, SPAIN) == expected
 
 
-@pytest.mark.parametrize("number,expected", [
-    ("34650104877#123", ("34650104877", INTERNATIONAL, "ES")),  # DTMF tail
-    ("34650104877w123", ("34650104877", INTERNATIONAL, "ES")),
-    ("+34 650 10 48 77", ("34650104877", INTERNATIONAL, "ES")),
-    ("sip:+34650104877@pbx.example.com", ("34650104877", INTERNATIONAL, "ES")),
-    ("1001", ("1001", INTERNAL, None)),  # fewer than PN_MIN_DIGITS: an extension
-    ("00000", (None, NO_NUMBER, None)),  # only an ignored prefix
-    ("anonymous", (None, NO_NUMBER, None)),
-    ("", (None, NO_NUMBER, None)),
-    ("5555534650104877", ("34650104877", INTERNATIONAL, "ES")),  # 55555 (longest) stripped once
-    ("999999", ("9", INTERNAL, None)),  # 99999 stripped, leaving 1 digit
-    ("0000034650104877", ("34650104877", INTERNATIONAL, "ES")),
-])
+@pytest.mark.parametrize(
+    "number,expected",
+    [
+        ("34650104877#123", ("34650104877", INTERNATIONAL, "ES")),  # DTMF tail
+        ("34650104877w123", ("34650104877", INTERNATIONAL, "ES")),
+        ("+34 650 10 48 77", ("34650104877", INTERNATIONAL, "ES")),
+        ("sip:+34650104877@pbx.example.com", ("34650104877", INTERNATIONAL, "ES")),
+        ("1001", ("1001", INTERNAL, None)),  # fewer than PN_MIN_DIGITS: an extension
+        ("00000", (None, NO_NUMBER, None)),  # only an ignored prefix
+        ("anonymous", (None, NO_NUMBER, None)),
+        ("", (None, NO_NUMBER, None)),
+        ("5555534650104877", ("34650104877", INTERNATIONAL, "ES")),  # 55555 (longest) stripped once
+        ("999999", ("9", INTERNAL, None)),  # 99999 stripped, leaving 1 digit
+        ("0000034650104877", ("34650104877", INTERNATIONAL, "ES")),
+    ],
+)
 def test_cleaning_and_default_plan(number, expected):
     assert check(number, DEFAULT) == expected
 
@@ -106,9 +119,16 @@ def _random_numbers(count: int) -> list[str]:
     return numbers
 
 
-@pytest.mark.parametrize("plan", [DEFAULT, USA, UK, SPAIN,
-                                  NumberPlan(prefix_to_ignore=("9", "90", "900"), pn_min_digits=4, pn_max_digits=8,
-                                             local_dialcode="33")])
+@pytest.mark.parametrize(
+    "plan",
+    [
+        DEFAULT,
+        USA,
+        UK,
+        SPAIN,
+        NumberPlan(prefix_to_ignore=("9", "90", "900"), pn_min_digits=4, pn_max_digits=8, local_dialcode="33"),
+    ],
+)
 def test_python_and_sql_agree(app, plan):
     numbers = _random_numbers(600)
     prefixes = {r["prefix"]: r["country_code"] for r in db.rows("SELECT prefix, country_code FROM dial_prefix")}

@@ -1,4 +1,5 @@
 """The import page's backend (upload, progress) and the rejects download."""
+
 import base64
 import csv
 import io
@@ -51,13 +52,22 @@ def test_rejects_download_is_spreadsheet_safe_and_for_admins(client, admin_clien
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["line", "reason", "raw"]
-    assert [(int(r[0]), r[1]) for r in rows[1:]][:2] == [(7, "starting_date 'yesterday' is not a date"),
-                                                          (9, "expected 25 fields, found 24")]
+    assert [(int(r[0]), r[1]) for r in rows[1:]][:2] == [
+        (7, "starting_date 'yesterday' is not a date"),
+        (9, "expected 25 fields, found 24"),
+    ]
     assert admin_client.get("/download/rejects/999999.csv").status_code == 404
 
 
 def test_formula_cells_are_neutralised():
     from data.ingest.rejects import spreadsheet_safe
 
-    assert [spreadsheet_safe(v) for v in ("=cmd()", "+1", "-2", "@SUM(1)", "plain", None, 7)] == \
-        ["'=cmd()", "'+1", "'-2", "'@SUM(1)", "plain", "", "7"]
+    assert [spreadsheet_safe(v) for v in ("=cmd()", "+1", "-2", "@SUM(1)", "plain", None, 7)] == [
+        "'=cmd()",
+        "'+1",
+        "'-2",
+        "'@SUM(1)",
+        "plain",
+        "",
+        "7",
+    ]

@@ -1,4 +1,5 @@
 """KPI formulas on hand-computed examples."""
+
 from decimal import Decimal
 
 from data.kpis import Totals, format_kpi
@@ -8,8 +9,18 @@ USES_DATABASE = False
 
 def test_kpis_from_sums():
     # 10 attempts: 4 answered (billsec 30, 60, 90, 4), 2 busy (17), 1 no answer (19), 3 congestion (34).
-    t = Totals(attempts=10, answered=4, ner_success=7, duration_sum=220, billsec_sum=184, short_calls=1,
-               pdd_sum=12, pdd_count=6, buy_cost=Decimal("1.20000"), sell_cost=Decimal("2.00000"))
+    t = Totals(
+        attempts=10,
+        answered=4,
+        ner_success=7,
+        duration_sum=220,
+        billsec_sum=184,
+        short_calls=1,
+        pdd_sum=12,
+        pdd_count=6,
+        buy_cost=Decimal("1.20000"),
+        sell_cost=Decimal("2.00000"),
+    )
     assert t.asr == Decimal("0.4")
     assert t.acd == Decimal(46)
     assert t.ner == Decimal("0.7")

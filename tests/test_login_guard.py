@@ -1,4 +1,5 @@
 """Without a session, every page, callback and route except static assets is refused."""
+
 import json
 
 import pytest
@@ -34,8 +35,15 @@ def test_every_route_needs_a_login(app, client):
 
 def test_public_routes_are_only_login_and_static(app):
     public = {r.rule for r in app.url_map.iter_rules() if getattr(app.view_functions[r.endpoint], "is_public", False)}
-    assert public <= {"/login", "/healthz", "/api/v1/cdr", "/api/v1/openapi.json", "/password-reset",
-                      "/password-reset/<token>", "/jsonrpc"}  # /jsonrpc: its own API token check
+    assert public <= {
+        "/login",
+        "/healthz",
+        "/api/v1/cdr",
+        "/api/v1/openapi.json",
+        "/password-reset",
+        "/password-reset/<token>",
+        "/jsonrpc",
+    }  # /jsonrpc: its own API token check
 
 
 def test_every_callback_answers_401_without_a_session(app, client):
@@ -82,8 +90,10 @@ def test_logout_is_a_post_with_csrf(admin_client):
 
 def test_login_does_not_redirect_off_site(client):
     html = client.get("/login").get_data(as_text=True)
-    response = client.post("/login?next=https://evil.example/", data={
-        "username": "admin", "password": "admin-secret", "csrf_token": csrf_token_from(html)})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "admin", "password": "admin-secret", "csrf_token": csrf_token_from(html)},
+    )
     assert response.headers["Location"] == "/"
 
 

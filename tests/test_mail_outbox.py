@@ -1,5 +1,6 @@
 """The mailer against a real SMTP server (aiosmtpd): outbox, retries after an outage, no double sending,
 error e-mails, mail-debug, the admin outbox page."""
+
 from __future__ import annotations
 
 import socket
@@ -28,26 +29,38 @@ def _parts(message) -> dict:
 def test_queue_mail_sends_at_once_with_both_parts_attachment_and_inline_image(smtp_server):
     png = b"\x89PNG\r\n\x1a\nfake"
     outbox_id = mailer.queue_mail(
-        ["a@example.com", "b@example.com", "A@example.com"], "Hello", "plain body",
-        "<p>html body <img src=\"cid:pic@test\"></p>", attachments=[("data.csv", "text/csv", b"x,y\r\n1,2\r\n")],
-        inline_images=[("pic@test", "image/png", png)])
+        ["a@example.com", "b@example.com", "A@example.com"],
+        "Hello",
+        "plain body",
+        '<p>html body <img src="cid:pic@test"></p>',
+        attachments=[("data.csv", "text/csv", b"x,y\r\n1,2\r\n")],
+        inline_images=[("pic@test", "image/png", png)],
+    )
     assert outbox_id is not None
     assert len(smtp_server.messages) == 1
     msg = smtp_server.messages[0]
     assert msg.envelope_to == ["a@example.com", "b@example.com"] or sorted(msg.envelope_to) == [
-        "a@example.com", "b@example.com"]
+        "a@example.com",
+        "b@example.com",
+    ]
     assert msg["Subject"] == "[Dialstat] Hello"
     assert msg["Message-ID"].startswith(f"<dialstat.outbox.{outbox_id}.")
     parts = _parts(msg)
     assert parts["text/plain"].get_content().strip() == "plain body"
     assert "html body" in parts["text/html"].get_content()
-    assert parts["data.csv"].get_content() == "x,y\r\n1,2\r\n" or parts["data.csv"].get_payload(decode=True) == \
-        b"x,y\r\n1,2\r\n"
+    assert (
+        parts["data.csv"].get_content() == "x,y\r\n1,2\r\n"
+        or parts["data.csv"].get_payload(decode=True) == b"x,y\r\n1,2\r\n"
+    )
     assert parts["image/png"].get_payload(decode=True) == png
     assert parts["image/png"]["Content-ID"] == "<pic@test>"
     # the image sits with the HTML in multipart/related, inside the alternative
     assert [p.get_content_type() for p in msg.walk()][:4] == [
-        "multipart/mixed", "multipart/alternative", "text/plain", "multipart/related"]
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+    ]
     row = db.rows("SELECT sent_at, attempts, smtp_reply, last_error FROM mail_outbox WHERE id = :id", id=outbox_id)[0]
     assert row["sent_at"] is not None and row["attempts"] == 1 and row["last_error"] is None
     assert row["smtp_reply"].startswith("250 2.0.0 Ok: queued as test-")
@@ -65,23 +78,30 @@ def test_invalid_recipients_are_dropped_and_none_left_queues_nothing(smtp_server
     assert mailer.queue_mail(["ok@example.com", "bad address"], "Somebody", "x") is not None
     assert [m.envelope_to for m in smtp_server.messages] == [["ok@example.com"]]
     assert mailer.parse_addresses("a@example.com, b@example.com;\nA@EXAMPLE.COM bad") == (
-        ["a@example.com", "b@example.com"], ["bad"])
+        ["a@example.com", "b@example.com"],
+        ["bad"],
+    )
 
 
 def test_server_down_for_a_while_then_sent_exactly_once(smtp_server):
     smtp_server.stop()
     outbox_id = mailer.queue_mail(["ops@example.com"], "During the outage", "body")
     assert outbox_id is not None  # kept, not lost
-    row = db.rows("SELECT sent_at, attempts, last_error, next_attempt_at > now() AS later FROM mail_outbox "
-                  "WHERE id = :id", id=outbox_id)[0]
+    row = db.rows(
+        "SELECT sent_at, attempts, last_error, next_attempt_at > now() AS later FROM mail_outbox WHERE id = :id",
+        id=outbox_id,
+    )[0]
     assert row["sent_at"] is None and row["attempts"] == 1 and row["later"]
     assert "Connection refused" in row["last_error"] or "Errno" in row["last_error"]
 
     assert mailer.send_pending()["sent"] == 0  # backing off: not due yet
     result = mailer.send_pending(now=LATER)  # still down: a second failure, a longer delay
     assert result == {"sent": 0, "failed": 1, "errors": result["errors"]}
-    delay = db.scalar("SELECT next_attempt_at - CAST(:later AS timestamptz) FROM mail_outbox WHERE id = :id",
-                      id=outbox_id, later=LATER)
+    delay = db.scalar(
+        "SELECT next_attempt_at - CAST(:later AS timestamptz) FROM mail_outbox WHERE id = :id",
+        id=outbox_id,
+        later=LATER,
+    )
     assert delay == timedelta(seconds=2 * mailer.BACKOFF_FIRST_SECONDS)
 
     smtp_server.start()  # back, same port
@@ -98,7 +118,9 @@ def test_two_senders_racing_send_each_message_once(smtp_server):
         mailer.queue_mail(["race@example.com"], subject, "body")
     # only the first caller waited for the dead server; the others left it to the job
     assert db.rows("SELECT attempts, count(*) AS n FROM mail_outbox GROUP BY 1 ORDER BY 1") == [
-        {"attempts": 0, "n": 11}, {"attempts": 1, "n": 1}]
+        {"attempts": 0, "n": 11},
+        {"attempts": 1, "n": 1},
+    ]
     smtp_server.start()
     barrier = threading.Barrier(4)
     results = []

@@ -1,5 +1,6 @@
 """Mailed reports over real calls and a real SMTP server: content equal to SQL over ``cdr``, customer scope,
 the admin's per-customer table, the preview equal to the mail, schedules, the dispatcher racing itself."""
+
 from __future__ import annotations
 
 import csv
@@ -55,7 +56,10 @@ def _sql_totals(day: date, user_id: int | None) -> dict:
                   COALESCE(sum(billsec), 0) AS billsec, COALESCE(sum(sell_cost), 0) AS sell,
                   COALESCE(sum(buy_cost), 0) AS buy
            FROM cdr WHERE starting_date >= :s AND starting_date < :e AND (CAST(:u AS int) IS NULL OR user_id = :u)""",
-        s=start, e=end, u=user_id)[0]
+        s=start,
+        e=end,
+        u=user_id,
+    )[0]
 
 
 def _parts(message) -> dict:
@@ -108,33 +112,54 @@ def test_customer_daily_report(world, smtp_server):
     _check_kpis(before, _sql_totals(day - timedelta(days=1), alice.id), "sell")
     _check_kpis(week, _sql_totals(day - timedelta(days=7), alice.id), "sell")
     assert sum(int(r["calls"]) for r in rows if r["section"] == "status") == expected["calls"]
-    assert next(r for r in rows if r["section"] == "status" and r["label"] == "Answered")["calls"] == \
-        str(expected["answered"])
+    assert next(r for r in rows if r["section"] == "status" and r["label"] == "Answered")["calls"] == str(
+        expected["answered"]
+    )
     assert sum(int(r["calls"]) for r in rows if r["section"] == "hangup_cause") == expected["calls"]
     assert sum(int(r["calls"]) for r in rows if r["section"] == "hour") == expected["calls"]
     assert not [r for r in rows if r["section"] == "customer"]
 
     start, end = _bounds(day)
-    countries = db.rows("""SELECT COALESCE(c.name, 'Unknown') AS name, count(*) AS calls FROM cdr
+    countries = db.rows(
+        """SELECT COALESCE(c.name, 'Unknown') AS name, count(*) AS calls FROM cdr
                            LEFT JOIN country c ON c.code = cdr.country_code
                            WHERE user_id = :u AND starting_date >= :s AND starting_date < :e
-                           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5""", u=alice.id, s=start, e=end)
-    assert [(r["label"], int(r["calls"])) for r in rows if r["section"] == "country"] == \
-        [(c["name"], c["calls"]) for c in countries]
+                           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5""",
+        u=alice.id,
+        s=start,
+        e=end,
+    )
+    assert [(r["label"], int(r["calls"])) for r in rows if r["section"] == "country"] == [
+        (c["name"], c["calls"]) for c in countries
+    ]
 
-    last = db.rows("""SELECT destination_number, starting_date AT TIME ZONE :tz AS t FROM cdr
+    last = db.rows(
+        """SELECT destination_number, starting_date AT TIME ZONE :tz AS t FROM cdr
                       WHERE user_id = :u AND starting_date >= :s AND starting_date < :e
-                      ORDER BY starting_date DESC, id DESC LIMIT 10""", tz=TZ, u=alice.id, s=start, e=end)
+                      ORDER BY starting_date DESC, id DESC LIMIT 10""",
+        tz=TZ,
+        u=alice.id,
+        s=start,
+        e=end,
+    )
     for call in last:
         assert f"{call['t']:%Y-%m-%d %H:%M:%S}" in html and f"{call['t']:%Y-%m-%d %H:%M:%S}" in text
     # only alice's calls: bob's and the unowned calls' times of that day are nowhere
-    others = db.rows("""SELECT starting_date AT TIME ZONE :tz AS t FROM cdr WHERE user_id IS DISTINCT FROM :u
-                        AND starting_date >= :s AND starting_date < :e""", tz=TZ, u=alice.id, s=start, e=end)
+    others = db.rows(
+        """SELECT starting_date AT TIME ZONE :tz AS t FROM cdr WHERE user_id IS DISTINCT FROM :u
+                        AND starting_date >= :s AND starting_date < :e""",
+        tz=TZ,
+        u=alice.id,
+        s=start,
+        e=end,
+    )
     assert not any(f"{o['t']:%Y-%m-%d %H:%M:%S}" in html for o in others)
     assert "Per customer" not in html and "bob" not in html and "bob" not in text
     assert f"{expected['calls']:,}" in text and "Last 10 calls" in text and "Top 5 countries" in text
-    assert f'<td style="padding:4px 8px;border-bottom:1px solid #dee2e6;text-align:right;white-space:nowrap;">' \
-           f"{expected['calls']:,}</td>" in html
+    assert (
+        f'<td style="padding:4px 8px;border-bottom:1px solid #dee2e6;text-align:right;white-space:nowrap;">'
+        f"{expected['calls']:,}</td>" in html
+    )
 
 
 def test_admin_daily_report_has_everything_and_a_table_per_customer(world, smtp_server, app):
@@ -151,10 +176,13 @@ def test_admin_daily_report_has_everything_and_a_table_per_customer(world, smtp_
     _check_kpis(total, expected, "buy")
     assert Decimal(total["revenue"]) == round(Decimal(expected["sell"]), 5)
     customers = {r["label"]: int(r["calls"]) for r in rows if r["section"] == "customer"}
-    assert customers == {"alice": _sql_totals(day, world["alice"].id)["calls"],
-                         "bob": _sql_totals(day, world["bob"].id)["calls"],
-                         "(no customer)": expected["calls"] - _sql_totals(day, world["alice"].id)["calls"]
-                         - _sql_totals(day, world["bob"].id)["calls"]}
+    assert customers == {
+        "alice": _sql_totals(day, world["alice"].id)["calls"],
+        "bob": _sql_totals(day, world["bob"].id)["calls"],
+        "(no customer)": expected["calls"]
+        - _sql_totals(day, world["alice"].id)["calls"]
+        - _sql_totals(day, world["bob"].id)["calls"],
+    }
     html = _parts(mail)["text/html"].get_content()
     assert "Per customer" in html and "alice" in html and "bob" in html
 
@@ -192,10 +220,11 @@ def test_preview_is_the_mailed_html(world, smtp_server, app):
     mailed = _parts(smtp_server.messages[-1])["text/html"].get_content()
     assert preview.count('src="data:image/png;base64,') == 1
     start = preview.index('src="data:image/png;base64,') + len('src="')
-    image_ref = preview[start:preview.index('"', start)]
+    image_ref = preview[start : preview.index('"', start)]
     # equal but for the image's source, and for the line breaks that SMTP carries as CRLF
-    assert preview.replace(image_ref, "IMAGE") == \
-        mailed.replace("\r\n", "\n").replace(f"cid:{mail_reports.CHART_CID}", "IMAGE")
+    assert preview.replace(image_ref, "IMAGE") == mailed.replace("\r\n", "\n").replace(
+        f"cid:{mail_reports.CHART_CID}", "IMAGE"
+    )
 
 
 def test_mail_report_page_in_a_browser(world, page, smtp_server):
@@ -212,7 +241,8 @@ def test_mail_report_page_in_a_browser(world, page, smtp_server):
     page.wait_for_selector("#mail-report-send-status .alert")
     assert "Sent to alice@example.com" in page.locator("#mail-report-send-status").inner_text()
     assert [m["Subject"] for m in smtp_server.messages] == [
-        f"[Dialstat] Daily report {world['day'].isoformat()} (alice)"]
+        f"[Dialstat] Daily report {world['day'].isoformat()} (alice)"
+    ]
     assert page.console_errors == []
 
 
@@ -221,8 +251,9 @@ def test_settings_page_edits_only_the_own_settings(world, app):
     login(client, "bob", "pass-word-1")
     saved = dash_call(client, "save_mail_report_settings", [1], ["bob2@example.com\nnot-an-address", ["daily"]])
     assert "not an e-mail address: not-an-address" in str(saved)
-    saved = dash_call(client, "save_mail_report_settings", [1], ["bob2@example.com, bob3@example.com",
-                                                                  ["weekly", "monthly", "bogus"]])
+    saved = dash_call(
+        client, "save_mail_report_settings", [1], ["bob2@example.com, bob3@example.com", ["weekly", "monthly", "bogus"]]
+    )
     assert "Saved" in str(saved)
     bob = mail_reports.report_user(world["bob"].id)
     assert bob.report_emails == ("bob2@example.com", "bob3@example.com")
@@ -267,11 +298,15 @@ def test_dispatcher_sends_each_report_once_per_period_after_six(world, smtp_serv
         assert mail_reports.dispatch_reports(at_seven + timedelta(hours=3)) == {"queued": 0, "already_queued": 0}
         subjects = sorted(m["Subject"] for m in smtp_server.messages)
         week = report_period("weekly", today)
-        assert subjects == [f"[Dialstat] Daily report {world['day'].isoformat()} (alice)",
-                            f"[Dialstat] Weekly report {week.short} (alice)"]
+        assert subjects == [
+            f"[Dialstat] Daily report {world['day'].isoformat()} (alice)",
+            f"[Dialstat] Weekly report {week.short} (alice)",
+        ]
         keys = {r["dedup_key"] for r in db.rows("SELECT dedup_key FROM mail_outbox WHERE dedup_key LIKE 'report:%'")}
-        assert keys == {f"report:{alice.id}:daily:{world['day'].isoformat()}",
-                        f"report:{alice.id}:weekly:{week.first.isoformat()}"}
+        assert keys == {
+            f"report:{alice.id}:daily:{world['day'].isoformat()}",
+            f"report:{alice.id}:weekly:{week.first.isoformat()}",
+        }
     finally:
         db.execute("UPDATE app_user SET is_active = true")
 
@@ -300,7 +335,8 @@ def test_two_dispatchers_racing_queue_one_mail(world, smtp_server):
         assert not errors
         assert sum(r["queued"] for r in results) == 1
         assert [m["Subject"] for m in smtp_server.messages] == [
-            f"[Dialstat] Daily report {world['day'].isoformat()} (bob)"]
+            f"[Dialstat] Daily report {world['day'].isoformat()} (bob)"
+        ]
     finally:
         db.execute("UPDATE app_user SET is_active = true")
 
@@ -309,5 +345,3 @@ def test_two_dispatchers_racing_queue_one_mail(world, smtp_server):
 def _empty_outbox():
     db.execute("DELETE FROM mail_outbox")
     yield
-
-

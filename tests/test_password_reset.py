@@ -1,5 +1,6 @@
 """Forgotten password, end to end with a real SMTP server: the mail, the single-use link that expires, and
 pages that reveal nothing about which accounts exist."""
+
 import re
 import time
 
@@ -27,8 +28,10 @@ def _choose(client, link_token: str, password: str, again: str | None = None):
     if page.status_code != 200:
         return page
     token = csrf_token_from(page.get_data(as_text=True))
-    return client.post(f"/password-reset/{link_token}", data={
-        "password": password, "password2": password if again is None else again, "csrf_token": token})
+    return client.post(
+        f"/password-reset/{link_token}",
+        data={"password": password, "password2": password if again is None else again, "csrf_token": token},
+    )
 
 
 def _wait_for_mail(sink, count: int, timeout: float = 15):
@@ -71,8 +74,10 @@ def test_a_reset_link_is_mailed_works_once_and_sets_the_password(app, ruth, smtp
 
 def test_the_request_page_reveals_nothing_about_accounts(app, ruth, smtp_server):
     client = _client(app, "10.50.0.2")
-    answers = {name: _without_tokens(_ask(client, name).get_data(as_text=True))
-               for name in ("ruth", "ruth@example.com", "no-such-user", "nobody@example.com")}
+    answers = {
+        name: _without_tokens(_ask(client, name).get_data(as_text=True))
+        for name in ("ruth", "ruth@example.com", "no-such-user", "nobody@example.com")
+    }
     assert len(set(answers.values())) == 1
     _wait_for_mail(smtp_server, 2)  # ruth by name and by address; nothing for the others
     time.sleep(0.3)
@@ -85,11 +90,15 @@ def test_a_link_expires_and_a_new_one_cancels_nothing_but_a_used_one_cancels_all
     db.execute("DELETE FROM password_reset")
     _ask(client, "ruth")
     _ask(client, "ruth")
-    links = [LINK.search(m.get_body(("plain",)).get_content()).group(1) for m in
-             (_wait_for_mail(smtp_server, 1), _wait_for_mail(smtp_server, 2))]
+    links = [
+        LINK.search(m.get_body(("plain",)).get_content()).group(1)
+        for m in (_wait_for_mail(smtp_server, 1), _wait_for_mail(smtp_server, 2))
+    ]
     assert password_reset.check_token(links[0]) and password_reset.check_token(links[1])
-    db.execute("UPDATE password_reset SET expires_at = now() - interval '1 second' WHERE token_hash = :h",
-               h=password_reset._hash(links[0]))
+    db.execute(
+        "UPDATE password_reset SET expires_at = now() - interval '1 second' WHERE token_hash = :h",
+        h=password_reset._hash(links[0]),
+    )
     assert _choose(client, links[0], "expired-pw-123").status_code == 404
     assert _choose(client, links[1], "ruth-newer-pw1").status_code == 200
     _ask(client, "ruth")

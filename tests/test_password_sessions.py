@@ -1,6 +1,7 @@
 """A new password ends the user's other sessions: self-service on the profile page (this session stays), an
 admin's reset on the users page (the admin's own session stays, also when it is their own password), the
 mailed reset link, and the shell. Changes that are not the password end nothing."""
+
 import re
 import time
 
@@ -36,8 +37,21 @@ def _change_own(client, current: str, new: str) -> str:
 
 def _save_user(client, user_id: int, password: str = "", timezone: str = "UTC"):
     detail = admin.user_detail(user_id)
-    state = [str(user_id), detail["username"], password, detail["role"], True, detail["full_name"], "",
-             timezone, "", [], "", "", True]
+    state = [
+        str(user_id),
+        detail["username"],
+        password,
+        detail["role"],
+        True,
+        detail["full_name"],
+        "",
+        timezone,
+        "",
+        [],
+        "",
+        "",
+        True,
+    ]
     return dash_call(client, "save_user", [1], state)
 
 
@@ -165,8 +179,10 @@ def test_two_browsers_one_changes_the_password(browser, live_server, app):
         here.fill("#profile-full-name", "Xia X")
         here.click("#profile-save")
         here.wait_for_selector("#profile-saved")
-        assert users.get_user_by_name("xia") is not None and admin.user_detail(
-            users.get_user_by_name("xia").id)["full_name"] == "Xia X"
+        assert (
+            users.get_user_by_name("xia") is not None
+            and admin.user_detail(users.get_user_by_name("xia").id)["full_name"] == "Xia X"
+        )
     finally:
         for context in contexts:
             context.close()

@@ -1,6 +1,7 @@
 """Rate changes are in the audit log: providers, rate plans, decks, derived rates, deleted rates, ban plans,
 VoIP plans and plan assignments, each with who, before and after, in the change's own transaction; a change
 refused leaves no audit row; the audit page lists them."""
+
 import base64
 import hashlib
 from datetime import datetime, timezone
@@ -13,8 +14,10 @@ from data.scope import Scope
 from tests.dash_client import dash_call
 
 ADMIN = Scope(user_id=None)
-DECK = "prefix,destination,rate,connection_fee,increment_first,increment_next,effective_from\n" \
-       "34,Spain,0.05,0,60,60,2026-01-01\n3465,Spain mobile,0.09,0,60,60,2026-01-01\n"
+DECK = (
+    "prefix,destination,rate,connection_fee,increment_first,increment_next,effective_from\n"
+    "34,Spain,0.05,0,60,60,2026-01-01\n3465,Spain mobile,0.09,0,60,60,2026-01-01\n"
+)
 
 
 def _upload(text: str) -> str:
@@ -55,9 +58,14 @@ def test_changes_made_on_the_rate_admin_page_are_audited_as_the_admin(app, admin
     deck_row = _rows("rate_plan", carrier)[0]
     assert (deck_row["actor"], deck_row["action"]) == ("admin", "import-rate-deck")
     assert deck_row["before"] == {"rate_versions": 0}
-    assert deck_row["after"] == {"rate_versions": 2, "stored": 2, "prefixes": 2, "replace_all": False,
-                                 "effective_from": ["2026-01-01T00:00:00+00:00"] * 2,
-                                 "deck_sha256": hashlib.sha256(DECK.encode()).hexdigest()}
+    assert deck_row["after"] == {
+        "rate_versions": 2,
+        "stored": 2,
+        "prefixes": 2,
+        "replace_all": False,
+        "effective_from": ["2026-01-01T00:00:00+00:00"] * 2,
+        "deck_sha256": hashlib.sha256(DECK.encode()).hexdigest(),
+    }
 
     dash_call(admin_client, "derive", [1], [carrier, retail, 20, 0])
     derived = _rows("rate_plan", retail)[0]
@@ -77,8 +85,11 @@ def test_changes_made_on_the_rate_admin_page_are_audited_as_the_admin(app, admin
 
     dash_call(admin_client, "assign_plan", [1], [customer.id, voip, 0])
     assigned = _rows("user", customer.id)[0]
-    assert (assigned["action"], assigned["before"], assigned["after"]) == \
-        ("assign-voip-plan", {"voip_plan_id": None}, {"voip_plan_id": voip})
+    assert (assigned["action"], assigned["before"], assigned["after"]) == (
+        "assign-voip-plan",
+        {"voip_plan_id": None},
+        {"voip_plan_id": voip},
+    )
     before = _audit_count()
     dash_call(admin_client, "assign_plan", [2], [customer.id, voip, 0])  # the same plan again: nothing changed
     assert _audit_count() == before
@@ -111,10 +122,15 @@ def test_changes_from_the_shell_are_audited_as_system(app):
     ban = rates.create_ban_plan(ADMIN, "Shell bans", ["900"])
     rates.add_ban_prefixes(ADMIN, ban, ["+901", "900"])
     rates.remove_ban_prefix(ADMIN, ban, "900")
-    changes = [(r["action"], r["before"] and r["before"]["prefixes"], r["after"]["prefixes"])
-               for r in reversed(_rows("ban_plan", ban))]
-    assert changes == [("create", None, ["900"]), ("add-ban-prefixes", ["900"], ["900", "901"]),
-                       ("remove-ban-prefix", ["900", "901"], ["901"])]
+    changes = [
+        (r["action"], r["before"] and r["before"]["prefixes"], r["after"]["prefixes"])
+        for r in reversed(_rows("ban_plan", ban))
+    ]
+    assert changes == [
+        ("create", None, ["900"]),
+        ("add-ban-prefixes", ["900"], ["900", "901"]),
+        ("remove-ban-prefix", ["900", "901"], ["901"]),
+    ]
 
     voip = rates.create_voip_plan(ADMIN, "Shell VoIP", [plan])
     rates.set_voip_plan_members(ADMIN, voip, [plan], [ban])

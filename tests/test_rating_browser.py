@@ -1,4 +1,5 @@
 """The rating pages in a real browser: they render, answer, and log no console error."""
+
 import pytest
 
 from data import users

@@ -1,4 +1,5 @@
 """Rating calls set-based, as the import does: hand-computed prices, LCR, bans, dates, statuses."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,8 +22,13 @@ def world(app):
 
 
 def call(world, number, billsec=61, when=MID_JAN, user="alice", **extra):
-    return {"normalised_number": number, "billsec": billsec, "starting_date": when,
-            "user_id": world[user].id if user else None, **extra}
+    return {
+        "normalised_number": number,
+        "billsec": billsec,
+        "starting_date": when,
+        "user_id": world[user].id if user else None,
+        **extra,
+    }
 
 
 def test_61_seconds_on_30_6_is_billed_66_and_lcr_tie_goes_to_priority(world):
@@ -51,13 +57,15 @@ def test_lcr_takes_the_longest_prefix_before_the_cheapest_rate(world):
 
 
 def test_effective_dates(world):
-    rows = rate_in_stage([
-        call(world, "34650104877", when=MID_FEB),  # retail 3465 is 0.07 from February
-        call(world, "34650104877", when=datetime(2026, 2, 1, tzinfo=UTC) - timedelta(microseconds=1)),
-        call(world, "34671234567", when=datetime(2026, 1, 19, 23, 59, tzinfo=UTC)),  # C's 3467 still on
-        call(world, "34671234567", when=datetime(2026, 1, 20, tzinfo=UTC)),  # ended: back to 346
-        call(world, "34650104877", when=datetime(2025, 12, 31, 23, 59, tzinfo=UTC)),  # nothing yet
-    ])
+    rows = rate_in_stage(
+        [
+            call(world, "34650104877", when=MID_FEB),  # retail 3465 is 0.07 from February
+            call(world, "34650104877", when=datetime(2026, 2, 1, tzinfo=UTC) - timedelta(microseconds=1)),
+            call(world, "34671234567", when=datetime(2026, 1, 19, 23, 59, tzinfo=UTC)),  # C's 3467 still on
+            call(world, "34671234567", when=datetime(2026, 1, 20, tzinfo=UTC)),  # ended: back to 346
+            call(world, "34650104877", when=datetime(2025, 12, 31, 23, 59, tzinfo=UTC)),  # nothing yet
+        ]
+    )
     assert rows[0]["sell_rate"] == money("0.07") and rows[0]["sell_cost"] == money("0.07700")
     assert rows[1]["sell_rate"] == money("0.06")
     assert rows[2]["buy_rate"] == money("0.004")
@@ -79,17 +87,23 @@ def test_zero_duration_costs_nothing_but_records_the_rates(world):
 
 
 def test_statuses_without_prices(world):
-    rows = rate_in_stage([
-        call(world, "447700900123"),  # retail 44 exists, no carrier has 44
-        call(world, "12125550100"),  # nothing for 1
-        call(world, "34650104877", user="carol"),  # customer without a VoIP plan
-        call(world, "34650104877", user=None),  # no customer
-        call(world, None),  # no number
-    ])
+    rows = rate_in_stage(
+        [
+            call(world, "447700900123"),  # retail 44 exists, no carrier has 44
+            call(world, "12125550100"),  # nothing for 1
+            call(world, "34650104877", user="carol"),  # customer without a VoIP plan
+            call(world, "34650104877", user=None),  # no customer
+            call(world, None),  # no number
+        ]
+    )
     assert rows[0]["rating_status"] == RatingStatus.NO_CARRIER_RATE
     assert rows[0]["sell_cost"] == money("0.03050") and rows[0]["buy_cost"] is None  # 61 s at 0.03 on 1/1
     assert [r["rating_status"] for r in rows[1:]] == [
-        RatingStatus.NO_RETAIL_RATE, RatingStatus.NO_PLAN, RatingStatus.NO_PLAN, RatingStatus.NO_RETAIL_RATE]
+        RatingStatus.NO_RETAIL_RATE,
+        RatingStatus.NO_PLAN,
+        RatingStatus.NO_PLAN,
+        RatingStatus.NO_RETAIL_RATE,
+    ]
 
 
 def test_rounding_half_up_in_sql(world):
@@ -107,6 +121,7 @@ def test_prices_that_come_with_the_cdr_are_kept(world):
 def test_rating_is_the_same_for_a_call_alone_and_in_a_batch(world):
     numbers = ["34650104877", "34911223344", "34661234567", "447700900123", "34901234567", "33123456789"]
     batch = [call(world, n, billsec=b) for n in numbers for b in (0, 1, 59, 61, 3600)]
+
     def prices(row):
         return {k: v for k, v in row.items() if k != "callid"}
 

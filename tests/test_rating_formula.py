@@ -1,4 +1,5 @@
 """The pricing formula: hand-computed examples, and Python and SQL agreeing on many cases."""
+
 import random
 from decimal import Decimal
 
@@ -10,21 +11,24 @@ from data.rating import billed_seconds, call_cost
 D = Decimal
 
 
-@pytest.mark.parametrize(("billsec", "first", "following", "billed"), [
-    (61, 60, 60, 120),  # the issue's examples
-    (61, 30, 6, 66),
-    (61, 1, 1, 61),
-    (60, 60, 60, 60),
-    (1, 60, 60, 60),
-    (1, 30, 6, 30),
-    (30, 30, 6, 30),
-    (31, 30, 6, 36),
-    (36, 30, 6, 36),
-    (37, 30, 6, 42),
-    (0, 60, 60, 0),  # not answered: nothing billed
-    (5, 0, 6, 6),  # no first increment: straight to the next ones
-    (3600, 60, 60, 3600),
-])
+@pytest.mark.parametrize(
+    ("billsec", "first", "following", "billed"),
+    [
+        (61, 60, 60, 120),  # the issue's examples
+        (61, 30, 6, 66),
+        (61, 1, 1, 61),
+        (60, 60, 60, 60),
+        (1, 60, 60, 60),
+        (1, 30, 6, 30),
+        (30, 30, 6, 30),
+        (31, 30, 6, 36),
+        (36, 30, 6, 36),
+        (37, 30, 6, 42),
+        (0, 60, 60, 0),  # not answered: nothing billed
+        (5, 0, 6, 6),  # no first increment: straight to the next ones
+        (3600, 60, 60, 3600),
+    ],
+)
 def test_billed_seconds(billsec, first, following, billed):
     assert billed_seconds(billsec, first, following) == billed
 
@@ -75,8 +79,12 @@ def test_python_and_sql_agree_on_many_cases():
     rng = random.Random(20260105)
     cases = [_random_case(rng) for _ in range(5000)]
     # amounts that land exactly on a half at the rounding position
-    cases += [(D("0.00001"), D("0"), 1, 1, 30, 5), (D("0.00003"), D("0.00001"), 1, 1, 10, 5),
-              (D("0.003"), D("0"), 1, 1, 10, 3), (D("0.9"), D("0"), 1, 1, 20, 1)]
+    cases += [
+        (D("0.00001"), D("0"), 1, 1, 30, 5),
+        (D("0.00003"), D("0.00001"), 1, 1, 10, 5),
+        (D("0.003"), D("0"), 1, 1, 10, 3),
+        (D("0.9"), D("0"), 1, 1, 20, 1),
+    ]
     columns = list(zip(*cases, strict=True))
     sql_rows = db.rows(
         """SELECT rating_billed_seconds(b, f, n) AS billed,
@@ -84,8 +92,13 @@ def test_python_and_sql_agree_on_many_cases():
            FROM unnest(CAST(:r AS numeric[]), CAST(:c AS numeric[]), CAST(:f AS int[]), CAST(:n AS int[]),
                        CAST(:b AS int[]), CAST(:d AS int[])) WITH ORDINALITY AS t(r, c, f, n, b, d, i)
            ORDER BY i""",
-        r=list(columns[0]), c=list(columns[1]), f=list(columns[2]), n=list(columns[3]), b=list(columns[4]),
-        d=list(columns[5]))
+        r=list(columns[0]),
+        c=list(columns[1]),
+        f=list(columns[2]),
+        n=list(columns[3]),
+        b=list(columns[4]),
+        d=list(columns[5]),
+    )
     for (rate, fee, first, following, billsec, decimals), row in zip(cases, sql_rows, strict=True):
         billed = billed_seconds(billsec, first, following)
         assert row["billed"] == billed, (rate, fee, first, following, billsec)

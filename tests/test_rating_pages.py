@@ -1,5 +1,6 @@
 """Billing report against SQL sums, customer scoping (data functions, API, downloads), the simulator,
 and the rating pages and their callbacks through the Flask test client."""
+
 import base64
 import csv
 import io
@@ -29,8 +30,9 @@ def world(app, tmp_path_factory):
     world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
     # bob moves to a plan of his own, with a retail plan alice must never see
     premium = rates.create_rate_plan(ADMIN, "premium-retail", "retail", currency="EUR")
-    rates.import_rate_deck(ADMIN, premium, "34,Spain premium,0.09,0,1,1,2026-01-01\n"
-                                           "35,=HYPERLINK(\"http://x\"),0.09,0,1,1,2026-01-01\n")
+    rates.import_rate_deck(
+        ADMIN, premium, '34,Spain premium,0.09,0,1,1,2026-01-01\n35,=HYPERLINK("http://x"),0.09,0,1,1,2026-01-01\n'
+    )
     world["premium_plan"] = rates.create_voip_plan(ADMIN, "premium", [premium, *world["carrier_plans"].values()])
     rates.assign_voip_plan(ADMIN, world["bob"].id, world["premium_plan"])
     # a carrier dearer than the sell price on 44: loss-making calls
@@ -46,18 +48,23 @@ def scope_of(user) -> Scope:
 
 
 def sql_sums(where: str = "TRUE", **params) -> dict:
-    return db.rows(f"""SELECT count(*) AS calls, coalesce(sum(buy_cost), 0) AS cost,
+    return db.rows(
+        f"""SELECT count(*) AS calls, coalesce(sum(buy_cost), 0) AS cost,
                               coalesce(sum(sell_cost), 0) AS revenue
                        FROM cdr WHERE starting_date >= '2026-01-01' AND starting_date < '2026-02-01' AND {where}""",
-                   **params)[0]
+        **params,
+    )[0]
 
 
 def test_billing_totals_equal_the_sql_sums_over_cdr(world):
     summary = billing.billing_summary(ADMIN, JANUARY)
     expected = sql_sums()
     total = summary["total"]
-    assert (total["calls"], total["cost"], total["revenue"]) == (expected["calls"], expected["cost"],
-                                                                 expected["revenue"])
+    assert (total["calls"], total["cost"], total["revenue"]) == (
+        expected["calls"],
+        expected["cost"],
+        expected["revenue"],
+    )
     assert total["margin"] == total["revenue"] - total["cost"]
     assert total["margin_percent"] == (total["margin"] * 100 / total["revenue"]).quantize(D("0.01"))
     for grouping in billing.GROUPINGS:  # every breakdown adds up to the total
@@ -65,8 +72,9 @@ def test_billing_totals_equal_the_sql_sums_over_cdr(world):
         assert sum(r["calls"] for r in rows) == total["calls"]
         assert sum(r["revenue"] for r in rows) == total["revenue"] and sum(r["cost"] for r in rows) == total["cost"]
     alice = next(r for r in summary["customer"] if r["customer"] == "alice")
-    assert (alice["cost"], alice["revenue"]) == tuple(sql_sums("user_id = :u", u=world["alice"].id)[k]
-                                                      for k in ("cost", "revenue"))
+    assert (alice["cost"], alice["revenue"]) == tuple(
+        sql_sums("user_id = :u", u=world["alice"].id)[k] for k in ("cost", "revenue")
+    )
     carrier_a = next(r for r in summary["carrier"] if r["carrier"] == "Carrier A")
     assert carrier_a["cost"] == sql_sums("carrier_id = :c", c=world["providers"]["A"])["cost"]
     assert len(summary["day"]) == 31
@@ -97,12 +105,14 @@ def test_a_customer_sees_only_their_own_calls_and_no_buy_side(world):
 
 def test_a_customer_sees_only_their_own_plans_rates(world):
     alice, bob, carol = (scope_of(world[n]) for n in ("alice", "bob", "carol"))
-    alice_rates = {r["prefix"]: r["retail_rate"] for r in rates.customer_rates(alice, at=datetime(2026, 1, 10,
-                                                                                                  tzinfo=UTC))}
+    alice_rates = {
+        r["prefix"]: r["retail_rate"] for r in rates.customer_rates(alice, at=datetime(2026, 1, 10, tzinfo=UTC))
+    }
     assert alice_rates == {"33": D("0.00001"), "34": D("0.05"), "3465": D("0.06"), "44": D("0.03")}
     # asking for bob's plan changes nothing: a customer's plan is their own
-    assert rates.customer_rates(alice, voip_plan_id=world["premium_plan"], at=datetime(2026, 1, 10, tzinfo=UTC)) \
-        == rates.customer_rates(alice, at=datetime(2026, 1, 10, tzinfo=UTC))
+    assert rates.customer_rates(
+        alice, voip_plan_id=world["premium_plan"], at=datetime(2026, 1, 10, tzinfo=UTC)
+    ) == rates.customer_rates(alice, at=datetime(2026, 1, 10, tzinfo=UTC))
     assert {r["prefix"] for r in rates.customer_rates(bob, at=datetime(2026, 1, 10, tzinfo=UTC))} == {"34", "35"}
     assert rates.customer_rates(carol) == []
     found = rates.customer_rates(alice, search="spain mobile", at=datetime(2026, 1, 10, tzinfo=UTC))
@@ -118,10 +128,16 @@ def test_the_simulator_shows_the_lcr_choice_and_every_candidate(world):
     assert result["normalised"] == "34650104877" and result["country_code"] == "ES"
     assert result["status"] == RatingStatus.RATED
     assert (result["sell"]["prefix"], result["sell"]["cost"]) == ("3465", D("0.06600"))
-    assert (result["buy"]["carrier"], result["buy"]["prefix"], result["buy"]["cost"]) == \
-        ("Carrier A", "3465", D("0.02200"))
+    assert (result["buy"]["carrier"], result["buy"]["prefix"], result["buy"]["cost"]) == (
+        "Carrier A",
+        "3465",
+        D("0.02200"),
+    )
     assert [(c["carrier"], c["prefix"], c["chosen"]) for c in result["candidates"]] == [
-        ("Carrier A", "3465", True), ("Carrier B", "3465", False), ("Carrier C", "346", False)]
+        ("Carrier A", "3465", True),
+        ("Carrier B", "3465", False),
+        ("Carrier C", "346", False),
+    ]
     assert result["candidates"][1]["billed_seconds"] == 61  # B bills 1/1
     assert result["margin"] == D("0.04400") and result["margin_percent"] == D("66.67")
     banned = simulate_call(ADMIN, "0034901234567", 61, at=when, voip_plan_id=world["voip_plan"])
@@ -133,6 +149,7 @@ def test_the_simulator_shows_the_lcr_choice_and_every_candidate(world):
 
 # --- Through HTTP: the API, the downloads, the pages and their callbacks ---
 
+
 def basic(user: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:pass-word-1".encode()).decode()}
 
@@ -143,9 +160,16 @@ def test_rates_api_is_the_cdr_stats_voip_rate_call_scoped_to_the_plan(world, cli
     assert answer.status_code == 200
     body = answer.get_json()
     assert [r["prefix"] for r in body] == ["3465", "34"]
-    assert body[1] == {"prefix": "34", "retail_rate": "0.05000", "prefix__destination": "Spain",
-                       "country_code": "ES", "connection_fee": "0.10000", "increment_first": 60,
-                       "increment_next": 60, "currency": "EUR"}
+    assert body[1] == {
+        "prefix": "34",
+        "retail_rate": "0.05000",
+        "prefix__destination": "Spain",
+        "country_code": "ES",
+        "connection_fee": "0.10000",
+        "increment_first": 60,
+        "increment_next": 60,
+        "currency": "EUR",
+    }
     by_number = client.get("/api/v1/rates?recipient_phone_no=34650104877", headers=basic("alice")).get_json()
     assert [r["prefix"] for r in by_number] == ["34", "3465"]
     banned = client.get("/api/v1/rates?recipient_phone_no=34901234567", headers=basic("alice"))
@@ -177,7 +201,7 @@ def test_downloads_are_scoped_and_spreadsheet_safe(world, client, admin_client):
     rows = read_csv(client.get(f"/download/rates.csv?plan={world['voip_plan']}"))
     assert rows[0][:3] == ["prefix", "destination", "country_code"]
     assert {r[0] for r in rows[1:]} == {"34", "35"}  # his own plan, whatever he asks
-    assert next(r for r in rows if r[0] == "35")[1] == "'=HYPERLINK(\"http://x\")"
+    assert next(r for r in rows if r[0] == "35")[1] == '\'=HYPERLINK("http://x")'
     assert client.get("/download/billing-losses.csv?first=2026-01-01&last=2026-01-31").status_code == 403
     mine = read_csv(client.get("/download/billing.csv?first=2026-01-01&last=2026-01-31&group=country"))
     assert "revenue" not in mine[0] and "margin" not in mine[0] and mine[-1][0] == "total"
@@ -210,8 +234,9 @@ def test_the_rates_page_and_its_callback(world, client):
 
 
 def test_the_simulator_and_billing_callbacks(world, admin_client, client):
-    result = dash_call(admin_client, "simulate", [1, None],
-                       ["+34650104877", 61, "2026-01-15 12:00", world["voip_plan"]])
+    result = dash_call(
+        admin_client, "simulate", [1, None], ["+34650104877", 61, "2026-01-15 12:00", world["voip_plan"]]
+    )
     rows = result[("rate-simulator-candidates", "rowData")]
     assert [r["carrier"] for r in rows] == ["Carrier A", "Carrier B", "Carrier C"] and rows[0]["chosen"] == "✔"
     assert "0.06600" in str(result[("rate-simulator-result", "children")])
@@ -230,8 +255,10 @@ def test_the_rate_admin_page_imports_a_deck_and_reports_bad_lines(world, admin_c
     assert admin_client.get("/admin/rates").status_code == 200
     lists = dash_call(admin_client, "load_lists", [0])
     assert {r["name"] for r in lists[("rate-admin-providers", "rowData")]} >= {"Carrier A", "Carrier B"}
-    deck = "prefix,destination,rate,connection_fee,increment_first,increment_next,effective_from\n" \
-           "49,Germany,0.02,0,60,60,2026-03-01\n49x,Bad,0.02,0,60,60,2026-03-01\n"
+    deck = (
+        "prefix,destination,rate,connection_fee,increment_first,increment_next,effective_from\n"
+        "49,Germany,0.02,0,60,60,2026-03-01\n49x,Bad,0.02,0,60,60,2026-03-01\n"
+    )
     upload = "data:text/csv;base64," + base64.b64encode(deck.encode()).decode()
     answer = dash_call(admin_client, "import_deck", [1], [upload, world["retail_plan"], False, 0])
     assert "line 3" in str(answer[("rate-admin-deck-result", "children")])

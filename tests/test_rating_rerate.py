@@ -1,4 +1,5 @@
 """Rating in the import, end to end, and re-rating: the same costs and rollups as a fresh import."""
+
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,16 +27,21 @@ def stored_prices() -> dict:
 
 
 def _rollup_tables() -> list[str]:
-    return [r["t"] for r in db.rows(
-        """SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    return [
+        r["t"]
+        for r in db.rows(
+            """SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-             AND c.relname LIKE '%rollup%' AND c.relname <> 'rollup_timezone' ORDER BY 1""")]
+             AND c.relname LIKE '%rollup%' AND c.relname <> 'rollup_timezone' ORDER BY 1"""
+        )
+    ]
 
 
 def rollups() -> dict:
     """Every rollup row, as sorted tuples per table."""
-    return {t: sorted(tuple(str(v) for v in r.values()) for r in db.rows(f"SELECT * FROM {t}"))
-            for t in _rollup_tables()}
+    return {
+        t: sorted(tuple(str(v) for v in r.values()) for r in db.rows(f"SELECT * FROM {t}")) for t in _rollup_tables()
+    }
 
 
 def empty_calls() -> None:
@@ -46,11 +52,13 @@ def empty_calls() -> None:
 def test_an_import_rates_the_calls(world, tmp_path):
     empty_calls()
     path = tmp_path / "calls.csv"
-    path.write_text(",".join(CDR_STATS_FIELDS) + "\n"
-                    "10.0.0.1,1,e2e-1,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,1001,,,,,{}\n"
-                    "10.0.0.1,1,e2e-2,900,C,+34911223344,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,2002,,,,,{}\n"
-                    "10.0.0.1,1,e2e-3,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,3003,,,,,{}\n"
-                    "10.0.0.1,1,e2e-4,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,1001,0.5,0.9,,,{}\n")
+    path.write_text(
+        ",".join(CDR_STATS_FIELDS) + "\n"
+        "10.0.0.1,1,e2e-1,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,1001,,,,,{}\n"
+        "10.0.0.1,1,e2e-2,900,C,+34911223344,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,2002,,,,,{}\n"
+        "10.0.0.1,1,e2e-3,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,3003,,,,,{}\n"
+        "10.0.0.1,1,e2e-4,900,C,+34650104877,,,,2026-01-15 10:00:00,66,61,,,,16,,2,,1001,0.5,0.9,,,{}\n"
+    )
     assert import_file(path).line() == "accepted=4 duplicates=0 rejected=0"
     calls = stored_prices()
     assert (calls["e2e-1"]["sell_cost"], calls["e2e-1"]["buy_cost"]) == (Decimal("0.066"), Decimal("0.022"))
@@ -105,15 +113,19 @@ def test_queued_requests_run_in_the_job_and_from_the_command(world, app):
     assert run_rerate_queue() == {"done": 1, "failed": 0}
     row = db.rows("SELECT status, period_start, period_end FROM rerate_request WHERE id = :id", id=request_id)[0]
     assert row["status"] == "done"
-    assert (row["period_start"], row["period_end"]) == (datetime(2026, 1, 10, tzinfo=UTC),
-                                                         datetime(2026, 1, 13, tzinfo=UTC))
+    assert (row["period_start"], row["period_end"]) == (
+        datetime(2026, 1, 10, tzinfo=UTC),
+        datetime(2026, 1, 13, tzinfo=UTC),
+    )
     runner = app.test_cli_runner()
     queued = runner.invoke(args=["rerate", "--from", "2026-01-01", "--to", "2026-01-02", "--customer", "alice"])
     assert queued.exit_code == 0 and "queued" in queued.output
     now = runner.invoke(args=["rerate", "--from", "2026-01-01", "--to", "2026-01-02", "--now"])
     assert now.exit_code == 0 and "re-rated" in now.output
-    assert runner.invoke(args=["rerate", "--from", "2026-01-01", "--to", "2026-01-02", "--customer", "nobody"]
-                         ).exit_code != 0
+    assert (
+        runner.invoke(args=["rerate", "--from", "2026-01-01", "--to", "2026-01-02", "--customer", "nobody"]).exit_code
+        != 0
+    )
     assert run_rerate_queue()["done"] == 1
     from jobs.scheduler import job_by_name
 
@@ -124,5 +136,8 @@ def test_a_queued_rerate_is_in_the_audit_log(world):
     request_id = queue_rerate(date(2026, 1, 10), date(2026, 1, 12), customer=world["alice"].id, requested_by="test")
     [entry] = [e for e in audit.recent(target_type="rerate") if e["target_id"] == str(request_id)]
     assert (entry["actor"], entry["action"]) == ("system", "queue")
-    assert entry["after"] == {"period_start": "2026-01-10T00:00:00+00:00", "period_end": "2026-01-13T00:00:00+00:00",
-                              "customer_id": world["alice"].id}
+    assert entry["after"] == {
+        "period_start": "2026-01-10T00:00:00+00:00",
+        "period_end": "2026-01-13T00:00:00+00:00",
+        "customer_id": world["alice"].id,
+    }

@@ -1,4 +1,5 @@
 """Report cache keys and misses: chosen times exact, clock readings by age, one computation per missing key."""
+
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -9,7 +10,6 @@ from data import report_cache
 from data.report_cache import cached
 
 USES_DATABASE = False
-
 
 
 def test_chosen_minutes_are_exact_and_clock_readings_go_by_age(cache_on):

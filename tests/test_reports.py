@@ -1,4 +1,5 @@
 """Report pages: numbers equal SQL over cdr, downloads equal figures, customers see only their calls."""
+
 import random
 from datetime import date, datetime, timedelta
 
@@ -36,15 +37,15 @@ def _client(app, username, password):
 
 
 def _sql_counts(where: str, **params) -> dict:
-    return db.rows(f"""SELECT count(*) AS calls, COALESCE(sum(billsec), 0) AS billsec FROM cdr c WHERE {where}""",
-                   **params)[0]
+    return db.rows(
+        f"""SELECT count(*) AS calls, COALESCE(sum(billsec), 0) AS billsec FROM cdr c WHERE {where}""", **params
+    )[0]
 
 
 def test_dashboard_kpis_equal_sql_for_admin_and_customer(app, traffic):
     for user, password, where in (("admin", "admin-secret", "TRUE"), ("alice", "alice-pw-1", "user_id = :uid")):
         result = dash_call(_client(app, user, password), "refresh_dashboard", [None, None, None, None])
-        expected = _sql_counts(f"{where} AND starting_date >= now() - interval '24 hours'",
-                               uid=traffic["alice"].id)
+        expected = _sql_counts(f"{where} AND starting_date >= now() - interval '24 hours'", uid=traffic["alice"].id)
         assert result[("kpi-calls", "children")] == f"{expected['calls']:,}"
         hourly = chart_data(result, "dashboard-hourly")
         assert sum(r["calls"] for r in hourly) == expected["calls"]
@@ -57,8 +58,11 @@ def test_customers_see_what_they_pay_as_cost_never_the_buy_side(app, traffic):
 
     alice = _client(app, "alice", "alice-pw-1")
     result = dash_call(alice, "refresh_dashboard", [None, None, None, None])
-    paid = db.scalar("SELECT COALESCE(sum(sell_cost), 0) FROM cdr WHERE user_id = :u "
-                     "AND starting_date >= now() - interval '24 hours'", u=traffic["alice"].id)
+    paid = db.scalar(
+        "SELECT COALESCE(sum(sell_cost), 0) FROM cdr WHERE user_id = :u "
+        "AND starting_date >= now() - interval '24 hours'",
+        u=traffic["alice"].id,
+    )
     assert result[("kpi-cost", "children")] == format_kpi(paid, "money")
     assert all("margin" not in r and "revenue" not in r for r in chart_data(result, "dashboard-hourly"))
 
@@ -81,11 +85,14 @@ def test_country_report_equals_sql_with_other(app, traffic):
     result = dash_call(admin, "refresh_countries", [None, None, "30d", None, None, None, "calls"])
     rows = chart_data(result, "countries-top")
     today = date.today()
-    expected = _sql_counts("starting_date >= :s", s=datetime.combine(today - timedelta(days=29), datetime.min.time(),
-                                                                       UTC))
+    expected = _sql_counts(
+        "starting_date >= :s", s=datetime.combine(today - timedelta(days=29), datetime.min.time(), UTC)
+    )
     assert sum(r["calls"] for r in rows) == expected["calls"]
-    spain = db.scalar("SELECT count(*) FROM cdr WHERE country_code = 'ES' AND starting_date >= :s",
-                      s=datetime.combine(today - timedelta(days=29), datetime.min.time(), UTC))
+    spain = db.scalar(
+        "SELECT count(*) FROM cdr WHERE country_code = 'ES' AND starting_date >= :s",
+        s=datetime.combine(today - timedelta(days=29), datetime.min.time(), UTC),
+    )
     assert next(r for r in rows if r["label"] == "Spain")["calls"] == spain
 
 
@@ -93,8 +100,9 @@ def test_overview_and_world_map_equal_sql(app, traffic):
     admin = _client(app, "admin", "admin-secret")
     start = (date.today() - timedelta(days=13)).isoformat()
     end = date.today().isoformat()
-    expected = _sql_counts("starting_date >= :s", s=datetime.combine(date.today() - timedelta(days=13),
-                                                                     datetime.min.time(), UTC))
+    expected = _sql_counts(
+        "starting_date >= :s", s=datetime.combine(date.today() - timedelta(days=13), datetime.min.time(), UTC)
+    )
     result = dash_call(admin, "refresh_overview", [start, end, None, None, None, None, "customer"])
     calls = chart_data(result, "overview-calls")
     assert sum(r["calls"] for r in calls) == expected["calls"]
@@ -105,26 +113,34 @@ def test_overview_and_world_map_equal_sql(app, traffic):
     world = chart_data(dash_call(admin, "refresh_world_map", [start, end, None, None, None, None]), "world-map")
     assert sum(r["calls"] for r in world) == expected["calls"] - db.scalar(
         "SELECT count(*) FROM cdr WHERE country_code IS NULL AND starting_date >= :s",
-        s=datetime.combine(date.today() - timedelta(days=13), datetime.min.time(), UTC))
+        s=datetime.combine(date.today() - timedelta(days=13), datetime.min.time(), UTC),
+    )
 
 
 def test_daily_comparison_has_24_hours_per_day(app, traffic):
     admin = _client(app, "admin", "admin-secret")
     day = date.today()
-    result = dash_call(admin, "refresh_daily_comparison",
-                       [day.isoformat(), "previous-weeks", 2, [], "calls", None, None, None])
+    result = dash_call(
+        admin, "refresh_daily_comparison", [day.isoformat(), "previous-weeks", 2, [], "calls", None, None, None]
+    )
     rows = chart_data(result, "daily-comparison")
     assert len(rows) == 24 * 3
-    assert sum(r["calls"] for r in rows if r["series"].startswith(day.isoformat())) == _sql_counts(
-        "starting_date >= :s AND starting_date < :e", s=datetime.combine(day, datetime.min.time(), UTC),
-        e=datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))["calls"]
+    assert (
+        sum(r["calls"] for r in rows if r["series"].startswith(day.isoformat()))
+        == _sql_counts(
+            "starting_date >= :s AND starting_date < :e",
+            s=datetime.combine(day, datetime.min.time(), UTC),
+            e=datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC),
+        )["calls"]
+    )
 
 
 def test_chart_csv_download_is_the_data(app, traffic):
     admin = _client(app, "admin", "admin-secret")
     rows = [{"label": "=cmd", "calls": 3}]
-    result = dash_call(admin, "download_chart_csv", [1], [rows, {"type": "chart-data", "chart": "x"}],
-                       ids={"chart": "x"})
+    result = dash_call(
+        admin, "download_chart_csv", [1], [rows, {"type": "chart-data", "chart": "x"}], ids={"chart": "x"}
+    )
     download = result[('{"chart":"x","type":"csv-download"}', "data")]
     assert download["content"] == "label,calls\n'=cmd,3\n" and download["filename"] == "x.csv"
 
@@ -139,10 +155,13 @@ def test_an_accountcode_crossed_with_countries_and_causes_equals_sql(app, traffi
     since = datetime.combine(date.today() - timedelta(days=29), datetime.min.time(), UTC)
     result = dash_call(admin, "refresh_countries", [None, None, "30d", None, None, ["1001"], "minutes"])
     by_country = {r["label"]: r for r in chart_data(result, "countries-top")}
-    expected = db.rows("""SELECT COALESCE(k.name, 'Unknown') AS label, count(*) AS calls,
+    expected = db.rows(
+        """SELECT COALESCE(k.name, 'Unknown') AS label, count(*) AS calls,
                                  round(sum(c.billsec) / 60.0, 2) AS minutes
                           FROM cdr c LEFT JOIN country k ON k.code = c.country_code
-                          WHERE c.accountcode = '1001' AND c.starting_date >= :s GROUP BY 1""", s=since)
+                          WHERE c.accountcode = '1001' AND c.starting_date >= :s GROUP BY 1""",
+        s=since,
+    )
     expected = {r["label"]: (r["calls"], float(r["minutes"])) for r in expected}
     assert len(by_country) > 3
     assert sum(r["calls"] for r in by_country.values()) == sum(calls for calls, _ in expected.values())

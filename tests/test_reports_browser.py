@@ -1,4 +1,5 @@
 """Every report page in a real browser: renders, filters, downloads, and logs no console error."""
+
 import random
 from datetime import datetime, timedelta
 
@@ -16,8 +17,11 @@ def calls(app):
     rng = random.Random(5)
     switch = ensure_switch("browser-sw", "10.7.0.1")
     owner = users.create_user("browser-cust", "browser-pw-1", "customer", accountcodes=("b-100",))
-    insert_calls(random_calls(300, [switch], datetime.now(UTC) - timedelta(days=2), 2, rng,
-                              accounts=[("", None), ("b-100", owner.id)]))
+    insert_calls(
+        random_calls(
+            300, [switch], datetime.now(UTC) - timedelta(days=2), 2, rng, accounts=[("", None), ("b-100", owner.id)]
+        )
+    )
     return switch
 
 

@@ -1,5 +1,6 @@
 """Per-request lookups kept for a second while the report cache is on: the logged-in user and a customer's
 group permissions. Each session still gets its own user and scope; changes apply within the second."""
+
 import time
 from datetime import datetime
 
@@ -13,7 +14,6 @@ from tests.dash_client import dash_call, dash_request
 
 ADMIN = users.User(id=1, username="admin", email=None, role="admin", timezone="UTC")
 NOW = datetime.now(UTC).replace(microsecond=0)
-
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Incremental rollups equal rollups rebuilt from cdr; reports read them right in any time zone."""
+
 import random
 from datetime import date, datetime, timedelta
 
@@ -25,8 +26,16 @@ def test_incremental_rollups_equal_a_rebuild_after_random_imports():
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
     old = start - timedelta(days=9)  # older than the minute levels keep: only the 15-minute and daily levels
     for first, days in [(start, 3)] * 6 + [(old, 2)]:  # imports of random sizes, overlapping the same buckets
-        insert_calls(random_calls(rng.randrange(50, 400), switches, first, days, rng,
-                                  accounts=[("1001", None), ("1002", None), ("", None)]))
+        insert_calls(
+            random_calls(
+                rng.randrange(50, 400),
+                switches,
+                first,
+                days,
+                rng,
+                accounts=[("1001", None), ("1002", None), ("", None)],
+            )
+        )
     incremental = {t: _snapshot(t) for t in KEYS}
     assert {r[0] for r in incremental["cdr_rollup_day"]} >= {"UTC", "Asia/Kolkata"}
     assert len(incremental["cdr_rollup_hour"]) > 100
@@ -59,20 +68,25 @@ def test_local_days_follow_the_user_time_zone_kolkata_and_dst():
     db.execute("TRUNCATE cdr, cdr_call_key, cdr_rollup_minute, cdr_rollup_hour")
     sw = ensure_switch("tz", "10.9.0.1")
     # Asia/Kolkata is UTC+05:30: local 2026-03-10 runs from 03-09 18:30 UTC to 03-10 18:30 UTC.
-    insert_calls([
-        call(sw, datetime(2026, 3, 9, 18, 29, tzinfo=UTC), billsec=10),   # local 03-09 23:59
-        call(sw, datetime(2026, 3, 9, 18, 30, tzinfo=UTC), billsec=20),   # local 03-10 00:00
-        call(sw, datetime(2026, 3, 10, 18, 29, tzinfo=UTC), billsec=30),  # local 03-10 23:59
-        call(sw, datetime(2026, 3, 10, 18, 31, tzinfo=UTC), billsec=40),  # local 03-11 00:01
-    ])
+    insert_calls(
+        [
+            call(sw, datetime(2026, 3, 9, 18, 29, tzinfo=UTC), billsec=10),  # local 03-09 23:59
+            call(sw, datetime(2026, 3, 9, 18, 30, tzinfo=UTC), billsec=20),  # local 03-10 00:00
+            call(sw, datetime(2026, 3, 10, 18, 29, tzinfo=UTC), billsec=30),  # local 03-10 23:59
+            call(sw, datetime(2026, 3, 10, 18, 31, tzinfo=UTC), billsec=40),  # local 03-11 00:01
+        ]
+    )
     kolkata = Scope(user_id=None, timezone="Asia/Kolkata")
     day = ReportFilter.for_days(date(2026, 3, 10), date(2026, 3, 10), "Asia/Kolkata")
     assert totals(kolkata, day).billsec_sum == 50  # from the daily level (the zone is kept there)
     hour_level = ReportFilter(day.start, day.end)  # not whole local days: read from the 15-minute level
     assert totals(kolkata, hour_level).billsec_sum == 50
-    assert [(r["period"].date(), r["billsec_sum"]) for r in traffic_by_time(
-        kolkata, ReportFilter.for_days(date(2026, 3, 9), date(2026, 3, 11), "Asia/Kolkata"), "day")] == [
-        (date(2026, 3, 9), 10), (date(2026, 3, 10), 50), (date(2026, 3, 11), 40)]
+    assert [
+        (r["period"].date(), r["billsec_sum"])
+        for r in traffic_by_time(
+            kolkata, ReportFilter.for_days(date(2026, 3, 9), date(2026, 3, 11), "Asia/Kolkata"), "day"
+        )
+    ] == [(date(2026, 3, 9), 10), (date(2026, 3, 10), 50), (date(2026, 3, 11), 40)]
     hours = traffic_by_time(kolkata, day, "hour")
     assert [(r["period"].hour, r["billsec_sum"]) for r in hours] == [(0, 20), (23, 30)]
     profile = hourly_profile(kolkata, [date(2026, 3, 10)], day)
@@ -84,15 +98,22 @@ def test_local_days_follow_the_user_time_zone_kolkata_and_dst():
     db.execute("DELETE FROM cdr_rollup_day WHERE tz = 'Europe/Madrid'")
     madrid = ReportFilter.for_days(date(2026, 3, 29), date(2026, 3, 29), "Europe/Madrid")
     assert madrid.end - madrid.start == timedelta(hours=23)
-    insert_calls([call(sw, datetime(2026, 3, 28, 23, 0, tzinfo=UTC), billsec=5),   # local 03-29 00:00 (+01)
-                  call(sw, datetime(2026, 3, 29, 21, 59, tzinfo=UTC), billsec=6),  # local 03-29 23:59 (+02)
-                  call(sw, datetime(2026, 3, 29, 22, 0, tzinfo=UTC), billsec=7)])  # local 03-30 00:00
+    insert_calls(
+        [
+            call(sw, datetime(2026, 3, 28, 23, 0, tzinfo=UTC), billsec=5),  # local 03-29 00:00 (+01)
+            call(sw, datetime(2026, 3, 29, 21, 59, tzinfo=UTC), billsec=6),  # local 03-29 23:59 (+02)
+            call(sw, datetime(2026, 3, 29, 22, 0, tzinfo=UTC), billsec=7),
+        ]
+    )  # local 03-30 00:00
     assert totals(Scope(None, "Europe/Madrid"), madrid).billsec_sum == 11  # a zone not kept daily
     use_timezone("Europe/Madrid")
     assert fill_new_timezones() >= 1
     assert totals(Scope(None, "Europe/Madrid"), madrid).billsec_sum == 11  # and now from the daily level
-    days = traffic_by_time(Scope(None, "Europe/Madrid"), ReportFilter.for_days(
-        date(2026, 3, 29), date(2026, 3, 30), "Europe/Madrid"), "day")
+    days = traffic_by_time(
+        Scope(None, "Europe/Madrid"),
+        ReportFilter.for_days(date(2026, 3, 29), date(2026, 3, 30), "Europe/Madrid"),
+        "day",
+    )
     assert [(r["period"].date(), r["billsec_sum"]) for r in days] == [(date(2026, 3, 29), 11), (date(2026, 3, 30), 7)]
 
 
@@ -103,8 +124,11 @@ def _brute_force_peaks(calls, start, end):
     while minute < end:
         nxt = minute + timedelta(minutes=1)
         for sw in {c["switch_id"] for c in calls}:
-            spans = [(c["starting_date"], c["starting_date"] + timedelta(seconds=c["duration"]))
-                     for c in calls if c["switch_id"] == sw and c["duration"] > 0]
+            spans = [
+                (c["starting_date"], c["starting_date"] + timedelta(seconds=c["duration"]))
+                for c in calls
+                if c["switch_id"] == sw and c["duration"] > 0
+            ]
             instants = [minute] + [s for s, _ in spans if minute <= s < nxt]
             best = max(sum(1 for s, e in spans if s <= t < e) for t in instants)
             if best:
@@ -124,8 +148,9 @@ def test_concurrent_calls_match_a_brute_force_count():
         if rng.random() < 0.2:  # land exactly on minute boundaries, where off-by-ones live
             start = start.replace(second=0)
         duration = rng.choice([0, 1, 30, 60, 120, rng.randrange(1, 1200)])
-        calls.append(call(rng.choice(list(switches)), start, billsec=max(duration - 3, 0),
-                          callid=f"k{i}", duration=duration))
+        calls.append(
+            call(rng.choice(list(switches)), start, billsec=max(duration - 3, 0), callid=f"k{i}", duration=duration)
+        )
         calls[-1]["duration"] = duration
     insert_calls(calls)
     f = ReportFilter(base, base + timedelta(hours=1))

@@ -3,6 +3,7 @@
 A 2-second no-op job (``SCHEDULER_TEST_JOB_SECONDS=2``) fires in both processes at the same instants;
 the per-tick claim in ``job_run`` lets exactly one of them run it, and no tick is lost.
 """
+
 import os
 import socket
 import subprocess
@@ -27,8 +28,13 @@ def _free_port() -> int:
 def _start(port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "SCHEDULER": "embedded", "SCHEDULER_TEST_JOB_SECONDS": str(PERIOD)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    return subprocess.Popen([str(gunicorn), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "app:create_app()"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(gunicorn), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -58,9 +64,13 @@ def test_two_processes_run_each_tick_of_a_job_once(tmp_path):
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
-    runs = db.rows("SELECT tick, status, details FROM job_run WHERE job = 'scheduler-test' "
-                   "AND tick > :first AND tick + make_interval(secs => :period) < :last ORDER BY tick",
-                   first=first, last=last, period=PERIOD)
+    runs = db.rows(
+        "SELECT tick, status, details FROM job_run WHERE job = 'scheduler-test' "
+        "AND tick > :first AND tick + make_interval(secs => :period) < :last ORDER BY tick",
+        first=first,
+        last=last,
+        period=PERIOD,
+    )
     ticks = [r["tick"] for r in runs]
     assert len(ticks) >= 3, runs
     assert len(set(ticks)) == len(ticks)  # once per tick

@@ -1,5 +1,6 @@
 """Threat control: each detector on traffic built to cross and not cross its limit, the ranking by cost
 at risk, the links to the CDR search, and the job (recorded once per hour, notified)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -31,9 +32,11 @@ def calls(sw, start, seconds, n, billsec=60, **extra):
 
 def test_velocity_per_accountcode_and_country(sw):
     recent = NOW - timedelta(minutes=4)
-    store(calls(sw, recent, 240, 160, accountcode="vel-fast", country_code="ES")  # 160 calls in 5 min > 150
-          + calls(sw, recent, 240, 140, accountcode="vel-slow", country_code="ES")  # 140 < 150
-          + calls(sw, recent, 240, 35, billsec=600, accountcode="vel-long", country_code="ES"))  # 350 min > 300
+    store(
+        calls(sw, recent, 240, 160, accountcode="vel-fast", country_code="ES")  # 160 calls in 5 min > 150
+        + calls(sw, recent, 240, 140, accountcode="vel-slow", country_code="ES")  # 140 < 150
+        + calls(sw, recent, 240, 35, billsec=600, accountcode="vel-long", country_code="ES")
+    )  # 350 min > 300
     found = threats.velocity(NOW, S)
     assert {"accountcode vel-fast", "accountcode vel-long"} <= subjects(found)
     assert "accountcode vel-slow" not in subjects(found)
@@ -81,8 +84,10 @@ def test_new_destination_country(sw):
     rows += calls(sw, NOW - timedelta(hours=5), 600, 9, accountcode="nc-fresh", country_code="JP")  # no history
     store(rows)
     found = threats.new_country(NOW, S)
-    candidates = {f"accountcode {a} to {c}" for a, c in (("nc-old", "JP"), ("nc-old", "ES"), ("nc-few", "JP"),
-                                                        ("nc-short", "JP"), ("nc-fresh", "JP"))}
+    candidates = {
+        f"accountcode {a} to {c}"
+        for a, c in (("nc-old", "JP"), ("nc-old", "ES"), ("nc-few", "JP"), ("nc-short", "JP"), ("nc-fresh", "JP"))
+    }
     assert subjects(found) & candidates == {"accountcode nc-old to JP"}
     assert "Japan" in next(t for t in found if t.subject == "accountcode nc-old to JP").title
     assert subjects(threats.new_country(NOW, {**S, "new_country_min_calls": 7})) & candidates == set()
@@ -91,32 +96,45 @@ def test_new_destination_country(sw):
 def test_high_cost_destinations(sw):
     threats.add_high_cost_prefix("4470", "UK personal numbers")
     at = NOW - timedelta(hours=2)
-    store(calls(sw, at, 60, 4, accountcode="hc", normalised_number="449001234567", sell_rate=Decimal("1.5"))
-          + calls(sw, at, 60, 3, accountcode="hc", normalised_number="881631234567", sell_rate=Decimal("6"))
-          + calls(sw, at, 60, 3, accountcode="hc", normalised_number="447012345678")
-          + calls(sw, at, 60, 5, accountcode="hc", normalised_number="34901123456")  # shared cost
-          + calls(sw, at, 60, 2, accountcode="hc2", normalised_number="33899123456")  # premium, 2 calls
-          + calls(sw, at, 60, 20, accountcode="hc", normalised_number="34650104877"))  # an ordinary mobile
+    store(
+        calls(sw, at, 60, 4, accountcode="hc", normalised_number="449001234567", sell_rate=Decimal("1.5"))
+        + calls(sw, at, 60, 3, accountcode="hc", normalised_number="881631234567", sell_rate=Decimal("6"))
+        + calls(sw, at, 60, 3, accountcode="hc", normalised_number="447012345678")
+        + calls(sw, at, 60, 5, accountcode="hc", normalised_number="34901123456")  # shared cost
+        + calls(sw, at, 60, 2, accountcode="hc2", normalised_number="33899123456")  # premium, 2 calls
+        + calls(sw, at, 60, 20, accountcode="hc", normalised_number="34650104877")
+    )  # an ordinary mobile
     report = {(r["accountcode"], r["category"]): r for r in threats.high_cost_report(NOW - timedelta(hours=24), NOW)}
-    assert set(report) == {("hc", "premium rate"), ("hc", "satellite"), ("hc", "admin list 4470"),
-                           ("hc", "shared cost"), ("hc2", "premium rate")}
+    assert set(report) == {
+        ("hc", "premium rate"),
+        ("hc", "satellite"),
+        ("hc", "admin list 4470"),
+        ("hc", "shared cost"),
+        ("hc2", "premium rate"),
+    }
     assert report[("hc", "satellite")]["calls"] == 3 and report[("hc", "satellite")]["at_risk"] == 18  # 3 min × 6
     assert report[("hc", "premium rate")]["minutes"] == 4
     found = threats.high_cost(NOW, S)
-    assert subjects(found) == {"accountcode hc premium rate", "accountcode hc satellite",
-                               "accountcode hc admin list 4470", "accountcode hc shared cost"}
+    assert subjects(found) == {
+        "accountcode hc premium rate",
+        "accountcode hc satellite",
+        "accountcode hc admin list 4470",
+        "accountcode hc shared cost",
+    }
     assert threats.number_category("8821612345678") == "satellite" and threats.number_category("34650104877") is None
 
 
 def test_short_call_bursts_and_repeated_numbers(sw):
     recent = NOW - timedelta(minutes=10)
-    store(calls(sw, recent, 540, 40, billsec=2, accountcode="sb")  # 40 short of 45 answered
-          + calls(sw, recent, 540, 5, billsec=90, accountcode="sb")
-          + calls(sw, recent, 540, 40, billsec=2, accountcode="sb-mixed")  # 40 short of 100 answered
-          + calls(sw, recent, 540, 60, billsec=90, accountcode="sb-mixed")
-          + calls(sw, recent, 540, 20, billsec=2, accountcode="sb-few")
-          + calls(sw, NOW - timedelta(hours=2), 7000, 60, accountcode="rp", normalised_number="447700900999")
-          + calls(sw, NOW - timedelta(hours=2), 7000, 45, accountcode="rp", normalised_number="447700900111"))
+    store(
+        calls(sw, recent, 540, 40, billsec=2, accountcode="sb")  # 40 short of 45 answered
+        + calls(sw, recent, 540, 5, billsec=90, accountcode="sb")
+        + calls(sw, recent, 540, 40, billsec=2, accountcode="sb-mixed")  # 40 short of 100 answered
+        + calls(sw, recent, 540, 60, billsec=90, accountcode="sb-mixed")
+        + calls(sw, recent, 540, 20, billsec=2, accountcode="sb-few")
+        + calls(sw, NOW - timedelta(hours=2), 7000, 60, accountcode="rp", normalised_number="447700900999")
+        + calls(sw, NOW - timedelta(hours=2), 7000, 45, accountcode="rp", normalised_number="447700900111")
+    )
     bursts = threats.short_burst(NOW, S)
     assert subjects(bursts) & {"accountcode sb", "accountcode sb-mixed", "accountcode sb-few"} == {"accountcode sb"}
     repeated = threats.repeat_number(NOW, S)

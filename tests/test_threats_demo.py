@@ -1,5 +1,6 @@
 """Threat control and alarms on the demo data (``data.ingest.demo``, through the real import): each
 planted anomaly is found, and nothing is flagged on the same traffic without the anomalies."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -30,8 +31,10 @@ def _end() -> datetime:
 END = _end()
 # What each anomaly must raise, and what its effects may also show (anything else is a false alarm).
 EXPECTED = {
-    "fraud-burst": ({("spike", "accountcode hooli-02"), ("new_country", "accountcode hooli-02 to SL")},
-                    ("hooli-02", "SL", "demo-kam-newyork")),
+    "fraud-burst": (
+        {("spike", "accountcode hooli-02"), ("new_country", "accountcode hooli-02 to SL")},
+        ("hooli-02", "SL", "demo-kam-newyork"),
+    ),
     "new-country": ({("new_country", "accountcode globex-01 to JP")}, ("globex-01", "JP")),
     "short-calls": ({("short_burst", "accountcode initech-02")}, ("initech-02", "ES", "demo-ast-madrid")),
     "hot-number": ({("repeat_number", "number 442079460999")}, ("umbrella-01", "GB", "442079460999", "demo-fs-london")),
@@ -42,15 +45,28 @@ def _ner_alarm() -> alarms.Alarm:
     """The collapse fails calls with congestion (34, 41): NER falls from about 87 % to about 15 %, a fall
     that a few dozen calls an hour show without doubt (ASR's normal 57 % is too close for that)."""
     switch_id = db.scalar("SELECT id FROM switch WHERE name = 'demo-kam-newyork'")
-    return alarms.build_alarm(Scope(user_id=None), {
-        "name": "New York NER", "metric": "ner", "period": "hour", "condition": "lt", "threshold": "50",
-        "scope_kind": "switch", "scope_value": str(switch_id), "min_attempts": "15", "user_id": 1})
+    return alarms.build_alarm(
+        Scope(user_id=None),
+        {
+            "name": "New York NER",
+            "metric": "ner",
+            "period": "hour",
+            "condition": "lt",
+            "threshold": "50",
+            "scope_kind": "switch",
+            "scope_value": str(switch_id),
+            "min_attempts": "15",
+            "user_id": 1,
+        },
+    )
 
 
 def _clear_calls() -> None:
     """The calls, imports and everything derived from them (the demo accounts stay: hashing is slow)."""
-    db.execute("TRUNCATE cdr, cdr_call_key, cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, import_batch, "
-               "destination_alert_event, threat_event CASCADE")
+    db.execute(
+        "TRUNCATE cdr, cdr_call_key, cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, import_batch, "
+        "destination_alert_event, threat_event CASCADE"
+    )
 
 
 def _observe(traffic: demo.DemoTraffic) -> dict:
@@ -73,10 +89,14 @@ def _demo_accounts() -> None:
             with db.transaction() as conn:
                 user_id = conn.exec_driver_sql(
                     "INSERT INTO app_user (username, password_hash, role, is_demo) VALUES (%(u)s, '!', 'customer', "
-                    "true) RETURNING id", {"u": customer.username}).scalar()
+                    "true) RETURNING id",
+                    {"u": customer.username},
+                ).scalar()
                 for code in customer.accountcodes:
-                    conn.exec_driver_sql("INSERT INTO user_accountcode (accountcode, user_id) VALUES (%(c)s, %(id)s)",
-                                         {"c": code, "id": user_id})
+                    conn.exec_driver_sql(
+                        "INSERT INTO user_accountcode (accountcode, user_id) VALUES (%(c)s, %(id)s)",
+                        {"c": code, "id": user_id},
+                    )
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Webhooks against a real HTTP server on 127.0.0.1: the signature, retry after a failure and after a
 timeout, giving up, and an alarm's notification end to end."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,7 @@ from tests.test_alarm_support import Receiver, make_call, store, switch
 def test_a_post_is_signed_and_retried_after_a_failure(app):
     with Receiver(script=[500]) as receiver:
         hook = webhooks.save_webhook("ops", receiver.url, "s3cret")
-        delivery = webhooks.enqueue(hook["id"], "alarm.raised", {"alarm": {"name": "x"}, "value": 1.5},
-                                    dedup_key="k1")
+        delivery = webhooks.enqueue(hook["id"], "alarm.raised", {"alarm": {"name": "x"}, "value": 1.5}, dedup_key="k1")
         assert webhooks.enqueue(hook["id"], "alarm.raised", {"alarm": {"name": "x"}}, dedup_key="k1") is None
         now = datetime.now(UTC)
         assert webhooks.deliver_due(now=now) == {"delivered": 0, "retry": 1, "failed": 0}
@@ -73,10 +73,21 @@ def test_an_alarm_posts_to_its_webhook_once_per_period(app, monkeypatch):
     store([make_call(sw, hour + timedelta(minutes=i), 0, accountcode="wh") for i in range(12)])
     with Receiver() as receiver:
         hook = webhooks.save_webhook("alarms", receiver.url, "abc")
-        alarm = alarms.save_alarm(Scope(user_id=None), {
-            "name": "no answer", "metric": "asr", "period": "hour", "condition": "lt", "threshold": "20",
-            "scope_kind": "accountcode", "scope_value": "wh", "severity": "critical", "webhook_id": hook["id"],
-            "user_id": 1})
+        alarm = alarms.save_alarm(
+            Scope(user_id=None),
+            {
+                "name": "no answer",
+                "metric": "asr",
+                "period": "hour",
+                "condition": "lt",
+                "threshold": "20",
+                "scope_kind": "accountcode",
+                "scope_value": "wh",
+                "severity": "critical",
+                "webhook_id": hook["id"],
+                "user_id": 1,
+            },
+        )
         for _ in range(2):
             alarms.run_due(now=hour + timedelta(hours=1, minutes=3))
             webhooks.deliver_due()

@@ -159,8 +159,11 @@ def _text_converter(field_id: str, value_format: ValueFormat, layout: str) -> Ca
 
 
 def _cost_converter(value_format: ValueFormat) -> Callable[[Any], str]:
-    factor, decimals, shift = (value_format.cost_multiply_factor, value_format.cost_rounding_decimals,
-                               value_format.cost_shift_digits)  # fmt: skip
+    factor, decimals, shift = (
+        value_format.cost_multiply_factor,
+        value_format.cost_rounding_decimals,
+        value_format.cost_shift_digits,
+    )
 
     def general(value: Any) -> str:
         if value is None or value == "":
@@ -234,16 +237,28 @@ def fit_function(width: int, strip: str, padding: str, mandatory: bool) -> Calla
     return lambda value: value[:kept] + "x" if len(value) > width else justify(value, width, fill)  # xright
 
 
-def compile_content(template: ExportTemplate, value_format: ValueFormat, access: RowAccess, *,
-                    export_id: str, handler_text: Callable[[ExportField], str]) -> CompiledContent:  # fmt: skip
+def compile_content(
+    template: ExportTemplate,
+    value_format: ValueFormat,
+    access: RowAccess,
+    *,
+    export_id: str,
+    handler_text: Callable[[ExportField], str],
+) -> CompiledContent:
     return CompiledContent(template, value_format, access, export_id, handler_text)
 
 
 class CompiledContent:
     """The content record of a template as one function ``record(row, cgrid) -> line``."""
 
-    def __init__(self, template: ExportTemplate, value_format: ValueFormat, access: RowAccess,
-                 export_id: str, handler_text: Callable[[ExportField], str]):  # fmt: skip
+    def __init__(
+        self,
+        template: ExportTemplate,
+        value_format: ValueFormat,
+        access: RowAccess,
+        export_id: str,
+        handler_text: Callable[[ExportField], str],
+    ):
         self.template = template
         self.value_format = value_format
         self.access = access
@@ -255,8 +270,9 @@ class CompiledContent:
         for export_field in template.content_fields:
             # CGRateS pads fillers on the right whatever the template says.
             padding = "right" if export_field.type == "*filler" else export_field.padding
-            fit = fit_function(export_field.width if fixed_width else 0, export_field.strip, padding,
-                               export_field.mandatory)  # fmt: skip
+            fit = fit_function(
+                export_field.width if fixed_width else 0, export_field.strip, padding, export_field.mandatory
+            )
             self.cells.append((export_field.tag, _fitted(self._cell(export_field), fit)))
         self.record = self._record_function()
 
@@ -287,8 +303,12 @@ class CompiledContent:
             line = separator.join(values)
             # A line of printable ASCII without quotes, backslashes (the \. cell), a cell starting with a space
             # or a separator inside a cell needs no quoting (formats._csv_cell); else take the exact way.
-            if (line.isascii() and line.isprintable() and line.count(separator) == separators
-                    and not ('"' in line or "\\" in line or separator_space in line or line[:1] == " ")):
+            if (
+                line.isascii()
+                and line.isprintable()
+                and line.count(separator) == separators
+                and not ('"' in line or "\\" in line or separator_space in line or line[:1] == " ")
+            ):
                 return line + "\n"
             return csv_record(values, separator)
 
@@ -297,8 +317,10 @@ class CompiledContent:
     def _cell(self, export_field: ExportField) -> Cell | str:
         kind = export_field.type
         if kind == "*composed":
-            parts = [rsr_function(rsr, self.value_format, export_field.layout, self.access)
-                     for rsr in export_field.rsr_fields]  # fmt: skip
+            parts = [
+                rsr_function(rsr, self.value_format, export_field.layout, self.access)
+                for rsr in export_field.rsr_fields
+            ]
             if all(isinstance(part, str) for part in parts):
                 return "".join(parts)
             if len(parts) == 1:

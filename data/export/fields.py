@@ -72,9 +72,15 @@ CGRATES_ALIASES = {
 }
 
 _DIRECTIONS = {
-    "outbound": "*out", "out": "*out", "*out": "*out", "2": "*out",  # cdr.direction: 1 in, 2 out
-    "inbound": "*in", "in": "*in", "*in": "*in", "1": "*in",
-}  # fmt: skip
+    "outbound": "*out",
+    "out": "*out",
+    "*out": "*out",
+    "2": "*out",  # cdr.direction: 1 in, 2 out
+    "inbound": "*in",
+    "in": "*in",
+    "*in": "*in",
+    "1": "*in",
+}
 
 
 @dataclass(frozen=True)
@@ -267,8 +273,20 @@ CGRATES_FIELD_IDS = frozenset(CONSTANT_FIELDS) | frozenset(COLUMN_FIELDS) | froz
 
 # --- Go reference-time layouts ----------------------------------------------------------------------
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December")  # fmt: skip
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Layout elements starting with each character, longest first, as Go's nextStdChunk tries them.

@@ -107,19 +107,20 @@ def write_export(
     ``columns`` store.rendered_query names.
     """
     value_format = template.value_format(default_tenant=default_tenant, mask_prefixes=mask_prefixes)
-    writer = _ExportWriter(template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids,
-                           RowAccess(columns))  # fmt: skip
+    writer = _ExportWriter(
+        template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids, RowAccess(columns)
+    )
     if rendered is None:
         write_content = writer.write_content
     else:
+
         def write_content(rows, sink):
             writer.write_rendered(rows, sink, rendered)
+
     if not template.header_fields and not template.trailer_fields:
         write_content(rows, out)
         return writer.summary
-    with tempfile.SpooledTemporaryFile(
-        max_size=SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8", newline=""
-    ) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8", newline="") as spool:
         write_content(rows, spool)
         header = writer.summary_record(template.header_fields, "header")
         trailer = writer.summary_record(template.trailer_fields, "trailer")
@@ -130,9 +131,7 @@ def write_export(
     return writer.summary
 
 
-def format_field_width(
-    value: str, width: int, strip: str = "", padding: str = "", mandatory: bool = False
-) -> str:
+def format_field_width(value: str, width: int, strip: str = "", padding: str = "", mandatory: bool = False) -> str:
     """Fit ``value`` to ``width`` characters the way CGRateS's FmtFieldWidth does.
 
     strip (value too long): ``right`` keeps the first ``width`` characters, ``left`` the last ones;
@@ -177,10 +176,16 @@ def export_file_name(template: ExportTemplate, now: datetime) -> str:
 def _is_bare_cgrid(export_field: ExportField, template: ExportTemplate) -> bool:
     """Whether the field writes the cgrid as it is: no rule around it, nothing to fit or quote."""
     rules = export_field.rsr_fields
-    return (export_field.type == "*composed" and len(rules) == 1 and not rules[0].is_static
-            and not rules[0].regexp_rules and CGRATES_ALIASES.get(rules[0].field_id, rules[0].field_id) == "cgrid"
-            and not export_field.mandatory and (template.export_format == "csv" or export_field.width in (0, 40))
-            and (template.export_format == "fwv" or template.field_separator not in "0123456789abcdef"))  # fmt: skip
+    return (
+        export_field.type == "*composed"
+        and len(rules) == 1
+        and not rules[0].is_static
+        and not rules[0].regexp_rules
+        and CGRATES_ALIASES.get(rules[0].field_id, rules[0].field_id) == "cgrid"
+        and not export_field.mandatory
+        and (template.export_format == "csv" or export_field.width in (0, 40))
+        and (template.export_format == "fwv" or template.field_separator not in "0123456789abcdef")
+    )
 
 
 def _quoted(cell: Callable[[Any, str], str], separator: str) -> Callable[[Any, str], str]:
@@ -203,8 +208,15 @@ def _csv_cell(value: str, separator: str) -> str:
 class _ExportWriter:
     """Renders records for one export run and keeps the statistics the handlers report."""
 
-    def __init__(self, template: ExportTemplate, value_format: ValueFormat, export_id: str,
-                 now: datetime, keep_exported_cgrids: bool, access: RowAccess):  # fmt: skip
+    def __init__(
+        self,
+        template: ExportTemplate,
+        value_format: ValueFormat,
+        export_id: str,
+        now: datetime,
+        keep_exported_cgrids: bool,
+        access: RowAccess,
+    ):
         self.template = template
         self.value_format = value_format
         self.export_id = export_id
@@ -215,8 +227,9 @@ class _ExportWriter:
 
     def write_content(self, rows: Iterable[Any], sink: TextIO) -> None:  # noqa: C901 - one hot loop, on purpose
         access = self.access
-        content = compile_content(self.template, self.value_format, access, export_id=self.export_id,
-                                  handler_text=self._handler_text)  # fmt: skip
+        content = compile_content(
+            self.template, self.value_format, access, export_id=self.export_id, handler_text=self._handler_text
+        )
         record, cgrid_of = content.record, cgrid_function(access)
         id_of, answered_of = access.getter("id"), access.getter("answered_date")
         cost_of, billsec_of = access.getter("sell_cost"), access.getter("billsec")
@@ -286,12 +299,19 @@ class _ExportWriter:
         slots = [(tag, cell, first_piece + number + 1) for number, (tag, cell) in enumerate(python_cells)]
         last_piece = first_piece + len(slots)
         # The common case (cgr-csv): the cells are the bare cgrid, so the line is the pieces joined with it.
-        cgrid_joins = bool(slots) and all(_is_bare_cgrid(template.content_fields[index], template)
-                                          for index in rendering.python_fields)  # fmt: skip
+        cgrid_joins = bool(slots) and all(
+            _is_bare_cgrid(template.content_fields[index], template) for index in rendering.python_fields
+        )
         fallback = self._fallback_writer(columns, compiled) if failed_at is not None else None
-        needs_cgrid = self.keep_exported_cgrids or cgrid_joins or any(
-            rule.field_id in ("cgrid", "CGRID") for index in rendering.python_fields
-            for rule in template.content_fields[index].rsr_fields)  # fmt: skip
+        needs_cgrid = (
+            self.keep_exported_cgrids
+            or cgrid_joins
+            or any(
+                rule.field_id in ("cgrid", "CGRID")
+                for index in rendering.python_fields
+                for rule in template.content_fields[index].rsr_fields
+            )
+        )
         sha1 = hashlib.sha1
         unexported = self.summary.unexported
         errors = (ExportRecordError, *_RECORD_DATA_ERRORS)
@@ -305,11 +325,19 @@ class _ExportWriter:
                 return [cgrid.join(pieces_of(row)) for row, cgrid in zip(batch, batch_cgrids, strict=False)]
             if len(slots) == 1:
                 ((_tag, cell, piece),) = slots
-                return [row[first_piece] + cell(row, cgrid) + row[piece]
-                        for row, cgrid in zip(batch, batch_cgrids, strict=False)]  # fmt: skip
-            return ["".join([row[first_piece], *(text for _tag, cell, piece in slots
-                                                 for text in (cell(row, cgrid), row[piece]))])
-                    for row, cgrid in zip(batch, batch_cgrids, strict=False)]  # fmt: skip
+                return [
+                    row[first_piece] + cell(row, cgrid) + row[piece]
+                    for row, cgrid in zip(batch, batch_cgrids, strict=False)
+                ]
+            return [
+                "".join(
+                    [
+                        row[first_piece],
+                        *(text for _tag, cell, piece in slots for text in (cell(row, cgrid), row[piece])),
+                    ]
+                )
+                for row, cgrid in zip(batch, batch_cgrids, strict=False)
+            ]
 
         def first_failure(row: Sequence[Any], cgrid: str, error: Exception) -> str:
             """The reason the Python writer gives: the first field that fails (the SQL ones did not)."""
@@ -378,15 +406,18 @@ class _ExportWriter:
             if keep_cgrids:
                 self.summary.exported_cgrids.extend(batch_cgrids)
         first_last_ids = (min(order_ids), max(order_ids)) if order_ids else (None, None)
-        answer_times = tuple(_INFINITE_TIMES.get(text) or datetime.fromisoformat(text).replace(tzinfo=UTC)
-                             for text in ((min(answer_texts), max(answer_texts)) if answer_texts else ()))
+        answer_times = tuple(
+            _INFINITE_TIMES.get(text) or datetime.fromisoformat(text).replace(tzinfo=UTC)
+            for text in ((min(answer_texts), max(answer_texts)) if answer_texts else ())
+        )
         self._add_to_summary(records, usage, total_cost, first_last_ids, answer_times or (None, None))
 
     def _fallback_writer(self, columns: Sequence[str], compiled: dict) -> Callable[[Sequence[Any], str], str | None]:
         """The Python writer's record for a row the database could not render, from its ``fallback`` columns;
         None (and the row listed as unexported, with the Python writer's reason) when it cannot be written."""
-        access = RowAccess([name[len("fallback ") :] if name.startswith("fallback ") else f"rendered {name}"
-                            for name in columns])  # fmt: skip
+        access = RowAccess(
+            [name[len("fallback ") :] if name.startswith("fallback ") else f"rendered {name}" for name in columns]
+        )
         content = compile_content(self.template, access=access, **compiled)
         unexported = self.summary.unexported
 
@@ -424,13 +455,15 @@ class _ExportWriter:
             # CGRateS pads fillers on the right whatever the template says.
             padding = "right" if export_field.type == "*filler" else export_field.padding
             try:
-                cells.append(format_field_width(
-                    text_of(export_field),
-                    export_field.width if fixed_width else 0,
-                    export_field.strip,
-                    padding,
-                    export_field.mandatory,
-                ))  # fmt: skip
+                cells.append(
+                    format_field_width(
+                        text_of(export_field),
+                        export_field.width if fixed_width else 0,
+                        export_field.strip,
+                        padding,
+                        export_field.mandatory,
+                    )
+                )
             except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
                 raise ExportRecordError(f"field {export_field.tag!r}: {exc}") from None
         if self.template.export_format == "fwv":
@@ -453,8 +486,7 @@ class _ExportWriter:
         if handler == "*cdrs_duration":
             return format_usage(summary.total_usage_seconds, export_field.layout or value_format.usage_unit)
         if handler == "*cdrs_cost":
-            return format_cost(summary.total_cost, value_format.cost_rounding_decimals,
-                               value_format.cost_shift_digits)  # fmt: skip
+            return format_cost(summary.total_cost, value_format.cost_rounding_decimals, value_format.cost_shift_digits)
         moment = {
             "*time_now": self.now,
             "*first_cdr_atime": summary.first_answer_time,

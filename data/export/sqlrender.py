@@ -58,16 +58,41 @@ SPACE_CODES = tuple(code for code in range(sys.maxunicode + 1) if chr(code).issp
 # Dialstat columns a field id may name directly, by kind.
 # (Not country_code: char(2) loses trailing blanks when cast to text, the Python path keeps them.)
 _TEXT_COLUMNS = ("callid", "caller_id_number", "caller_id_name", "normalised_number", "dialcode", "accountcode")
-_INTEGER_COLUMNS = ("id", "switch_id", "cdr_source_type", "duration", "billsec", "progresssec", "answersec",
-                    "waitsec", "hangup_cause_id", "direction", "user_id", "carrier_id", "rating_status",
-                    "import_id")  # fmt: skip
+_INTEGER_COLUMNS = (
+    "id",
+    "switch_id",
+    "cdr_source_type",
+    "duration",
+    "billsec",
+    "progresssec",
+    "answersec",
+    "waitsec",
+    "hangup_cause_id",
+    "direction",
+    "user_id",
+    "carrier_id",
+    "rating_status",
+    "import_id",
+)
 _NUMERIC_COLUMNS = ("buy_rate", "buy_cost", "sell_rate", "sell_cost")
 _TIME_COLUMNS = ("starting_date", "answered_date")
 _JOINED_COLUMNS = ("switch_ip", "cdr_source_type_name", "tenant")
 SQL_FIELDS = frozenset(
-    {"cgrid", "direction", "tenant", "cdrsource", "destination_number", *CONSTANT_FIELDS, *COLUMN_FIELDS,
-     *_TEXT_COLUMNS, *_INTEGER_COLUMNS, *_NUMERIC_COLUMNS, *_TIME_COLUMNS, *_JOINED_COLUMNS}
-) - {"cgrid"}  # fmt: skip
+    {
+        "cgrid",
+        "direction",
+        "tenant",
+        "cdrsource",
+        "destination_number",
+        *CONSTANT_FIELDS,
+        *COLUMN_FIELDS,
+        *_TEXT_COLUMNS,
+        *_INTEGER_COLUMNS,
+        *_NUMERIC_COLUMNS,
+        *_TIME_COLUMNS,
+        *_JOINED_COLUMNS,
+    }
+) - {"cgrid"}
 _TIME_TEXT_CHARS = frozenset("0123456789-:TZ")
 _NUMBER_CHARS = frozenset("0123456789.-")
 _DIRECTION_CHARS = frozenset("*inout0123456789-")  # *in, *out, or the number
@@ -76,10 +101,27 @@ _NAME_CHARS = frozenset("".join(_MONTHS + _WEEKDAYS) + "AMPamp")  # month and da
 
 # Go layout elements as to_char patterns (English names: no TM prefix). FM drops to_char's padding.
 _TO_CHAR = {
-    "January": "FMMonth", "Jan": "Mon", "Monday": "FMDay", "Mon": "Dy", "01": "MM", "1": "FMMM", "02": "DD",
-    "2": "FMDD", "002": "DDD", "15": "HH24", "03": "HH12", "3": "FMHH12", "04": "MI", "4": "FMMI", "05": "SS",
-    "5": "FMSS", "06": "YY", "2006": "YYYY", "PM": "AM", "pm": "am",
-}  # fmt: skip
+    "January": "FMMonth",
+    "Jan": "Mon",
+    "Monday": "FMDay",
+    "Mon": "Dy",
+    "01": "MM",
+    "1": "FMMM",
+    "02": "DD",
+    "2": "FMDD",
+    "002": "DDD",
+    "15": "HH24",
+    "03": "HH12",
+    "3": "FMHH12",
+    "04": "MI",
+    "4": "FMMI",
+    "05": "SS",
+    "5": "FMSS",
+    "06": "YY",
+    "2006": "YYYY",
+    "PM": "AM",
+    "pm": "am",
+}
 _SPACE_PADDED = {"_2": ("FMDD", 2), "__2": ("FMDDD", 3)}  # Go pads these with spaces, to_char cannot
 
 
@@ -105,15 +147,15 @@ class _PythonCell(Exception):
     """This field is rendered in Python."""
 
 
-def sql_rendering(template: ExportTemplate, value_format: ValueFormat,
-                  handler_text: Callable[[ExportField], str]) -> SqlRendering | None:  # fmt: skip
+def sql_rendering(
+    template: ExportTemplate, value_format: ValueFormat, handler_text: Callable[[ExportField], str]
+) -> SqlRendering | None:
     """SQL rendering the template's content records, or None when SQL would render no field of it."""
     return _Renderer(template, value_format, handler_text).render()
 
 
 class _Renderer:
-    def __init__(self, template: ExportTemplate, value_format: ValueFormat,
-                 handler_text: Callable[[ExportField], str]):  # fmt: skip
+    def __init__(self, template: ExportTemplate, value_format: ValueFormat, handler_text: Callable[[ExportField], str]):
         self.template = template
         self.value_format = value_format
         self.handler_text = handler_text
@@ -148,9 +190,15 @@ class _Renderer:
         pieces[-1].append((newline, newline))
         setup = self._time_text("starting_date")
         key = self._value(f"CASE WHEN c.callid <> '' THEN c.callid || {setup} || ' +0000 UTC' END")
-        return SqlRendering(key, [self._piece(terms) for terms in pieces], python_fields, self.params, self.columns,
-                            [(alias, expression) for expression, alias in self.values.items()],
-                            self.can_fail)  # fmt: skip
+        return SqlRendering(
+            key,
+            [self._piece(terms) for terms in pieces],
+            python_fields,
+            self.params,
+            self.columns,
+            [(alias, expression) for expression, alias in self.values.items()],
+            self.can_fail,
+        )
 
     # --- one field ------------------------------------------------------------------------------------
 
@@ -193,8 +241,10 @@ class _Renderer:
             return cell, cell
         self.free_cells.append(cell)
         self.params.setdefault("separator", self.separator)
-        needs = (f"strpos({cell}, '\"') + strpos({cell}, E'\\n') + strpos({cell}, E'\\r') "
-                 f"+ strpos({cell}, %(separator)s) > 0 OR {self._leading_space_or_end_of_copy(cell)}")
+        needs = (
+            f"strpos({cell}, '\"') + strpos({cell}, E'\\n') + strpos({cell}, E'\\r') "
+            f"+ strpos({cell}, %(separator)s) > 0 OR {self._leading_space_or_end_of_copy(cell)}"
+        )
         return cell, f"""CASE WHEN {needs} THEN '"' || replace({cell}, '"', '""') || '"' ELSE {cell} END"""
 
     def _fit(self, cell: str, width: int, strip: str, padding: str, mandatory: bool) -> str:
@@ -249,8 +299,10 @@ class _Renderer:
             return self._destination(), None
         if field_id == "direction":
             self.columns.add("direction")
-            return ("coalesce(CASE c.direction WHEN 1 THEN '*in' WHEN 2 THEN '*out' ELSE c.direction::text END, '')",
-                    _DIRECTION_CHARS)  # fmt: skip
+            return (
+                "coalesce(CASE c.direction WHEN 1 THEN '*in' WHEN 2 THEN '*out' ELSE c.direction::text END, '')",
+                _DIRECTION_CHARS,
+            )
         if field_id == "tenant":
             self.columns.add("tenant")
             return f"coalesce(nullif(c.tenant, ''), {self._literal(value_format.default_tenant)})", None
@@ -274,8 +326,9 @@ class _Renderer:
         if layout == RFC3339:  # the default: cheaper than to_char
             expression = f"overlay(left({self._time_text(column)}, 19) placing 'T' from 11) || 'Z'"
         else:
-            expression = go_layout_sql(f"({self._time_value(column)} AT TIME ZONE 'UTC')", layout,
-                                       self.value_format.timezone, self._literal)  # fmt: skip
+            expression = go_layout_sql(
+                f"({self._time_value(column)} AT TIME ZONE 'UTC')", layout, self.value_format.timezone, self._literal
+            )
             if expression is None:
                 raise _PythonCell
         return expression if column == "starting_date" else f"coalesce({expression}, '')"  # starting_date: NOT NULL
@@ -291,8 +344,10 @@ class _Renderer:
         (starting_date is always finite: the partitions are bounded.)"""
         if column == "starting_date":
             return f"c.{column}"
-        return (f"CASE WHEN c.{column} = 'infinity' THEN timestamptz '9999-12-31 23:59:59.999999+00' "
-                f"WHEN c.{column} = '-infinity' THEN timestamptz '0001-01-01 00:00:00+00' ELSE c.{column} END")
+        return (
+            f"CASE WHEN c.{column} = 'infinity' THEN timestamptz '9999-12-31 23:59:59.999999+00' "
+            f"WHEN c.{column} = '-infinity' THEN timestamptz '0001-01-01 00:00:00+00' ELSE c.{column} END"
+        )
 
     def _cost(self) -> str:
         value_format = self.value_format
@@ -318,9 +373,11 @@ class _Renderer:
         if condition is None:
             return "coalesce(c.destination_number, '')"
         length = int(self.value_format.mask_length)
-        return (f"coalesce(CASE WHEN {condition} THEN left(c.destination_number, "
-                f"greatest(length(c.destination_number) - {length}, 0)) || "
-                f"repeat('*', least({length}, length(c.destination_number))) ELSE c.destination_number END, '')")
+        return (
+            f"coalesce(CASE WHEN {condition} THEN left(c.destination_number, "
+            f"greatest(length(c.destination_number) - {length}, 0)) || "
+            f"repeat('*', least({length}, length(c.destination_number))) ELSE c.destination_number END, '')"
+        )
 
     def _masked_flag(self) -> str:
         condition = self._mask_condition()
@@ -411,12 +468,19 @@ def fit_sql(cell: str, width: int, strip: str, padding: str, mandatory: bool) ->
         cell = f"nullif({cell}, '')"
     if not width:
         return cell, can_fail
-    pad = {"left": f"lpad({cell}, {width})", "right": f"rpad({cell}, {width})",
-           "zeroleft": f"lpad({cell}, {width}, '0')"}.get(padding)  # fmt: skip
+    pad = {
+        "left": f"lpad({cell}, {width})",
+        "right": f"rpad({cell}, {width})",
+        "zeroleft": f"lpad({cell}, {width}, '0')",
+    }.get(padding)
     if pad is not None and strip == "right":
         return pad, can_fail  # lpad and rpad cut longer text on the right
-    cut = {"right": f"left({cell}, {width})", "xright": f"left({cell}, {width - 1}) || 'x'",
-           "left": f"right({cell}, {width})", "xleft": f"'x' || right({cell}, {width - 1})"}.get(strip)  # fmt: skip
+    cut = {
+        "right": f"left({cell}, {width})",
+        "xright": f"left({cell}, {width - 1}) || 'x'",
+        "left": f"right({cell}, {width})",
+        "xleft": f"'x' || right({cell}, {width - 1})",
+    }.get(strip)
     can_fail = can_fail or cut is None or pad is None
     longer = f"WHEN length({cell}) > {width} THEN {cut or 'NULL'}"
     if pad is not None:

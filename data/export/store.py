@@ -12,6 +12,7 @@ Files
     name, never overwriting a file (``cdrs_1384104724_2.csv`` when ``cdrs_1384104724.csv`` exists).
     A crash between the commit and the rename is repaired by :func:`finalize_pending_files`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,8 +85,11 @@ def validate_template(name: str, profile: dict) -> ExportTemplate:
     except TemplateError as exc:
         problems.extend(exc.problems)
         template = None
-    if template is not None and template.mask_destination_id and template.mask_destination_id not in {
-            row["name"] for row in list_destination_lists()}:  # fmt: skip
+    if (
+        template is not None
+        and template.mask_destination_id
+        and template.mask_destination_id not in {row["name"] for row in list_destination_lists()}
+    ):
         problems.append(f"mask_destination_id: no destination list named {template.mask_destination_id!r}")
     if problems:
         raise TemplateError(problems)
@@ -113,10 +117,13 @@ def save_template(name: str, profile: dict | str, user_id: int | None = None) ->
     stored = template.to_cdre_profile()
     with db.transaction() as conn:
         before = _row(conn, "SELECT profile FROM export_template WHERE name = :n FOR UPDATE", n=name)
-        conn.execute(text(
-            """INSERT INTO export_template (name, profile, created_by) VALUES (:n, CAST(:p AS jsonb), :u)
-               ON CONFLICT (name) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()"""),
-            {"n": name, "p": json.dumps(stored), "u": user_id})
+        conn.execute(
+            text(
+                """INSERT INTO export_template (name, profile, created_by) VALUES (:n, CAST(:p AS jsonb), :u)
+               ON CONFLICT (name) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()"""
+            ),
+            {"n": name, "p": json.dumps(stored), "u": user_id},
+        )
         _audit(conn, "update" if before else "create", "export_template", name, before, {"profile": stored})
     return template
 
@@ -133,8 +140,10 @@ def delete_template(name: str) -> None:
 
 def list_templates() -> list[dict]:
     """Built-in templates first, then the stored ones: name, builtin, profile (dict), updated_at."""
-    builtin = [{"name": t.name, "builtin": True, "profile": t.to_cdre_profile(), "updated_at": None}
-               for t in BUILTIN_TEMPLATES.values()]  # fmt: skip
+    builtin = [
+        {"name": t.name, "builtin": True, "profile": t.to_cdre_profile(), "updated_at": None}
+        for t in BUILTIN_TEMPLATES.values()
+    ]
     stored = db.rows("SELECT name, false AS builtin, profile, updated_at FROM export_template ORDER BY name")
     return builtin + stored
 
@@ -158,14 +167,23 @@ def save_destination_list(name: str, prefixes: Iterable[str], description: str =
     if bad:
         raise ExportRefused(f"prefixes are digits, with an optional leading +: {', '.join(bad)}")
     with db.transaction() as conn:
-        before = _row(conn, "SELECT prefixes, description FROM export_destination_list WHERE name = :n FOR UPDATE",
-                      n=name)
-        conn.execute(text("""INSERT INTO export_destination_list (name, prefixes, description) VALUES (:n, :p, :d)
+        before = _row(
+            conn, "SELECT prefixes, description FROM export_destination_list WHERE name = :n FOR UPDATE", n=name
+        )
+        conn.execute(
+            text("""INSERT INTO export_destination_list (name, prefixes, description) VALUES (:n, :p, :d)
                              ON CONFLICT (name) DO UPDATE SET prefixes = EXCLUDED.prefixes,
                                  description = EXCLUDED.description, updated_at = now()"""),
-                     {"n": name, "p": cleaned, "d": description})  # fmt: skip
-        _audit(conn, "update" if before else "create", "destination_list", name, before,
-               {"prefixes": cleaned, "description": description})
+            {"n": name, "p": cleaned, "d": description},
+        )
+        _audit(
+            conn,
+            "update" if before else "create",
+            "destination_list",
+            name,
+            before,
+            {"prefixes": cleaned, "description": description},
+        )
     return cleaned
 
 
@@ -228,16 +246,23 @@ class ExportFilter:
         return " AND ".join(conditions), params
 
     def as_json(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
-                for k, v in asdict(self).items() if v not in (None, ())}  # fmt: skip
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(self).items()
+            if v not in (None, ())
+        }
 
 
 @lru_cache(maxsize=1)
 def cdr_columns() -> frozenset[str]:
     """The columns of the cdr table (read once per process)."""
-    return frozenset(r["column_name"] for r in db.rows(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'cdr'"))
+    return frozenset(
+        r["column_name"]
+        for r in db.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'cdr'"
+        )
+    )
 
 
 _JOINED = {  # row key -> (SQL, join)
@@ -250,8 +275,12 @@ _JOIN_SQL = {
     "st": "LEFT JOIN cdr_source_type st ON st.id = c.cdr_source_type",
     "u": "LEFT JOIN app_user u ON u.id = c.user_id",
 }
-_ID_COLUMNS = {"cgrid": ("callid", "starting_date"), "direction": ("direction",), "tenant": ("tenant",),
-               "cdrsource": ("cdr_source_type_name", "cdr_source_type")}  # fmt: skip
+_ID_COLUMNS = {
+    "cgrid": ("callid", "starting_date"),
+    "direction": ("direction",),
+    "tenant": ("tenant",),
+    "cdrsource": ("cdr_source_type_name", "cdr_source_type"),
+}
 _ALWAYS = ("id", "callid", "starting_date", "answered_date", "billsec", "sell_cost")
 
 
@@ -264,9 +293,12 @@ def field_columns(export_fields: Iterable[ExportField]) -> list[str]:
     """The row keys some content fields read (``extradata`` for ids that are neither CGRateS's nor columns)."""
     export_fields = list(export_fields)
     columns: list[str] = []
-    field_ids = {CGRATES_ALIASES.get(rule.field_id, rule.field_id)
-                 for export_field in export_fields for rule in export_field.rsr_fields
-                 if not rule.is_static}  # fmt: skip
+    field_ids = {
+        CGRATES_ALIASES.get(rule.field_id, rule.field_id)
+        for export_field in export_fields
+        for rule in export_field.rsr_fields
+        if not rule.is_static
+    }
     if any(f.type == "*masked_destination" for f in export_fields):
         field_ids.add("destination")
     for field_id in sorted(field_ids):
@@ -281,8 +313,14 @@ def field_columns(export_fields: Iterable[ExportField]) -> list[str]:
     return columns
 
 
-def _select_sql(selects: Sequence[str], joins: Iterable[str], flt: ExportFilter, *, newest_first: bool = False,
-                limit: int | None = None) -> tuple[str, dict]:  # fmt: skip
+def _select_sql(
+    selects: Sequence[str],
+    joins: Iterable[str],
+    flt: ExportFilter,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> tuple[str, dict]:
     where, params = flt.where()
     join_sql = " ".join(_JOIN_SQL[j] for j in ("s", "st", "u") if j in set(joins))
     sql = f"SELECT {', '.join(selects)} FROM cdr c {join_sql} WHERE {where} ORDER BY c.id"
@@ -325,30 +363,44 @@ def rendered_query(rendering: SqlRendering, template: ExportTemplate, flt: Expor
     once per row however often the level above uses it.
     """
     typed = ["id", "billsec", "sell_cost"]  # as the Python writer reads them
-    python_columns = [column for column in field_columns(template.content_fields[index]
-                                                         for index in rendering.python_fields)
-                      if column not in typed]  # fmt: skip
+    python_columns = [
+        column
+        for column in field_columns(template.content_fields[index] for index in rendering.python_fields)
+        if column not in typed
+    ]
     fallback_columns = row_columns(template) if rendering.can_fail else []
-    inner, params = _rows_sql(list(dict.fromkeys([*_ALWAYS, *sorted(rendering.columns), *python_columns,
-                                                  *fallback_columns])), flt)  # fmt: skip
+    inner, params = _rows_sql(
+        list(dict.fromkeys([*_ALWAYS, *sorted(rendering.columns), *python_columns, *fallback_columns])), flt
+    )
     carried = list(dict.fromkeys([*typed, "answered_date", *python_columns, *fallback_columns]))
-    values = ", ".join([*(f"c.{column}" for column in carried),
-                        *(f"{expression} AS {alias}" for alias, expression in rendering.values)])  # fmt: skip
+    values = ", ".join(
+        [
+            *(f"c.{column}" for column in carried),
+            *(f"{expression} AS {alias}" for alias, expression in rendering.values),
+        ]
+    )
     # Columns the level above reads only for the fallback, if any (answered_date too: the text is no datetime).
     fallback_only = [column for column in carried[len(typed) :] if column not in python_columns and fallback_columns]
     pieces = [f"piece_{index}" for index in range(len(rendering.pieces))]
     leading = ["cgrid_key", *typed, "answered_text"]
     selects = [*leading, *pieces, *python_columns]
-    names = ["rendered cgrid_key", *typed, "rendered answered_text",
-             *(f"rendered piece {index}" for index in range(len(pieces))), *python_columns]  # fmt: skip
+    names = [
+        "rendered cgrid_key",
+        *typed,
+        "rendered answered_text",
+        *(f"rendered piece {index}" for index in range(len(pieces))),
+        *python_columns,
+    ]
     # The answer time as text ("2024-03-01 10:00:00.5" in UTC) sorts as the time does and is much cheaper to
     # fetch than a datetime; the writer only compares them, and reads back the first and last.
-    rendered = (f"SELECT {rendering.key} AS cgrid_key, x.id, x.billsec, x.sell_cost, "
-                f"(x.answered_date AT TIME ZONE 'UTC')::text AS answered_text, "
-                f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces, strict=True))}"
-                f"{''.join(f', x.{column}' for column in python_columns)}"
-                f"{''.join(f', x.{column}' for column in fallback_only)} "
-                f"FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x")  # fmt: skip
+    rendered = (
+        f"SELECT {rendering.key} AS cgrid_key, x.id, x.billsec, x.sell_cost, "
+        f"(x.answered_date AT TIME ZONE 'UTC')::text AS answered_text, "
+        f"{', '.join(f'{sql} AS {alias}' for sql, alias in zip(rendering.pieces, pieces, strict=True))}"
+        f"{''.join(f', x.{column}' for column in python_columns)}"
+        f"{''.join(f', x.{column}' for column in fallback_only)} "
+        f"FROM (SELECT {values} FROM ({inner}) c OFFSET 0) x"
+    )
     if rendering.can_fail:  # a level more, to test the pieces once computed
         failed = " OR ".join(f"{piece} IS NULL" for piece in pieces)
         selects[len(leading) : len(leading)] = [f"({failed}) AS failed"]
@@ -396,8 +448,13 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
     cursor = conn.cursor(name=f"export_{secrets.token_hex(6)}")
     cursor.itersize = FETCH_BATCH
     try:
-        common = dict(export_id=run.export_id, now=run.now, default_tenant=run.default_tenant,
-                      mask_prefixes=run.mask_prefixes, keep_exported_cgrids=run.keep_exported_cgrids)  # fmt: skip
+        common = dict(
+            export_id=run.export_id,
+            now=run.now,
+            default_tenant=run.default_tenant,
+            mask_prefixes=run.mask_prefixes,
+            keep_exported_cgrids=run.keep_exported_cgrids,
+        )
         if rendering is not None:
             sql, params, columns = rendered_query(rendering, template, run.flt)
             cursor.execute(sql, params)
@@ -420,16 +477,28 @@ def preview(template: ExportTemplate, *, limit: int = PREVIEW_ROWS, mask_list: s
     """The template applied to the ``limit`` newest answered CDRs: text, summary and the CDRs' ids."""
     import io
 
-    run = ExportRun(template, export_id="preview", default_tenant=load_settings().export_default_tenant,
-                    mask_prefixes=mask_prefixes(template.mask_destination_id if mask_list is None else mask_list))
+    run = ExportRun(
+        template,
+        export_id="preview",
+        default_tenant=load_settings().export_default_tenant,
+        mask_prefixes=mask_prefixes(template.mask_destination_id if mask_list is None else mask_list),
+    )
     sql, params, columns = typed_query(template, ExportFilter(), newest_first=True, limit=limit)
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
         cur.execute(sql, params)
         rows = list(reversed(cur.fetchall()))
     out = io.StringIO(newline="")
-    summary = write_export(template, rows, out, columns=columns, export_id=run.export_id, now=run.now,
-                           default_tenant=run.default_tenant, mask_prefixes=run.mask_prefixes)  # fmt: skip
+    summary = write_export(
+        template,
+        rows,
+        out,
+        columns=columns,
+        export_id=run.export_id,
+        now=run.now,
+        default_tenant=run.default_tenant,
+        mask_prefixes=run.mask_prefixes,
+    )
     return {"text": out.getvalue(), "summary": summary, "ids": [row[0] for row in rows]}
 
 
@@ -494,8 +563,11 @@ def _fsync_dir(directory: Path) -> None:
 
 def _finalize(history_id: int, temp: Path, wanted: Path) -> Path:
     final = _link_no_clobber(temp, wanted)
-    db.execute("UPDATE export_history SET file_path = :f, temp_path = NULL, finalized = true WHERE id = :id",
-               f=str(final), id=history_id)
+    db.execute(
+        "UPDATE export_history SET file_path = :f, temp_path = NULL, finalized = true WHERE id = :id",
+        f=str(final),
+        id=history_id,
+    )
     return final
 
 
@@ -549,9 +621,16 @@ class Actor:
     schedule_id: int | None = None
 
 
-def export_to_file(run: ExportRun, actor: Actor, *, directory: str | None = None, file_name: str | None = None,
-                   reexport_of: int | None = None, parameters: dict | None = None,
-                   confined: bool = True) -> ExportResult:  # fmt: skip
+def export_to_file(
+    run: ExportRun,
+    actor: Actor,
+    *,
+    directory: str | None = None,
+    file_name: str | None = None,
+    reexport_of: int | None = None,
+    parameters: dict | None = None,
+    confined: bool = True,
+) -> ExportResult:
     """Export ``run`` into a new file under EXPORT_DIR, record it in the history, return the result.
 
     ``directory`` defaults to the template's ``export_dir``, then EXPORT_DIR; it must be inside EXPORT_DIR
@@ -566,8 +645,18 @@ def export_to_file(run: ExportRun, actor: Actor, *, directory: str | None = None
     with db.raw_connection() as conn:
         temp, summary, digest, size = _write_temp(conn, run, target_dir, name)
         try:
-            history_id = _record(conn, run, actor, summary, target_dir / name, temp, digest, size,
-                                 reexport_of=reexport_of, parameters=parameters)  # fmt: skip
+            history_id = _record(
+                conn,
+                run,
+                actor,
+                summary,
+                target_dir / name,
+                temp,
+                digest,
+                size,
+                reexport_of=reexport_of,
+                parameters=parameters,
+            )
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
@@ -589,8 +678,19 @@ def _write_temp(conn, run: ExportRun, directory: Path, name: str) -> tuple[Path,
     return temp, summary, digest, size
 
 
-def _record(conn, run: ExportRun, actor: Actor, summary: ExportSummary, wanted: Path, temp: Path, digest: str,
-            size: int, *, reexport_of: int | None = None, parameters: dict | None = None) -> int:  # fmt: skip
+def _record(
+    conn,
+    run: ExportRun,
+    actor: Actor,
+    summary: ExportSummary,
+    wanted: Path,
+    temp: Path,
+    digest: str,
+    size: int,
+    *,
+    reexport_of: int | None = None,
+    parameters: dict | None = None,
+) -> int:
     unexported = dict(list(summary.unexported.items())[:UNEXPORTED_KEPT])
     details = {"filter": run.flt.as_json(), "unexported": unexported, **(parameters or {})}
     with conn.cursor() as cur:
@@ -600,10 +700,29 @@ def _record(conn, run: ExportRun, actor: Actor, summary: ExportSummary, wanted: 
                    total_cost, first_order_id, last_order_id, file_path, temp_path, bytes, sha256, parameters)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                RETURNING id""",
-            (actor.source, actor.user_id, actor.name, actor.schedule_id, reexport_of, run.template.name,
-             run.export_id, run.flt.time_start, run.flt.time_end, run.flt.id_after, run.flt.id_through,
-             summary.total_records, len(summary.unexported), summary.total_cost, summary.first_order_id,
-             summary.last_order_id, str(wanted), str(temp), size, digest, json.dumps(details, default=str)),
+            (
+                actor.source,
+                actor.user_id,
+                actor.name,
+                actor.schedule_id,
+                reexport_of,
+                run.template.name,
+                run.export_id,
+                run.flt.time_start,
+                run.flt.time_end,
+                run.flt.id_after,
+                run.flt.id_through,
+                summary.total_records,
+                len(summary.unexported),
+                summary.total_cost,
+                summary.first_order_id,
+                summary.last_order_id,
+                str(wanted),
+                str(temp),
+                size,
+                digest,
+                json.dumps(details, default=str),
+            ),
         )
         return cur.fetchone()[0]
 
@@ -614,7 +733,9 @@ def list_history(limit: int = 50) -> list[dict]:
                   h.id_through, h.total_records, h.unexported_records, h.total_cost, h.file_path, h.sha256,
                   h.bytes, h.finalized, h.reexport_of, sc.name AS schedule_name
            FROM export_history h LEFT JOIN export_schedule sc ON sc.id = h.schedule_id
-           ORDER BY h.id DESC LIMIT :limit""", limit=limit)
+           ORDER BY h.id DESC LIMIT :limit""",
+        limit=limit,
+    )
 
 
 def history_entry(history_id: int) -> dict | None:
@@ -631,13 +752,21 @@ def reexport(history_id: int, actor: Actor, template_name: str | None = None) ->
         raise ExportRefused(f"no export #{history_id}")
     saved = entry["parameters"].get("filter", {})
     flt = ExportFilter(
-        time_start=_as_time(saved.get("time_start")), time_end=_as_time(saved.get("time_end")),
-        accounts=tuple(saved.get("accounts", ())), destination_prefixes=tuple(saved.get("destination_prefixes", ())),
-        id_after=saved.get("id_after"), id_through=saved.get("id_through"),
+        time_start=_as_time(saved.get("time_start")),
+        time_end=_as_time(saved.get("time_end")),
+        accounts=tuple(saved.get("accounts", ())),
+        destination_prefixes=tuple(saved.get("destination_prefixes", ())),
+        id_after=saved.get("id_after"),
+        id_through=saved.get("id_through"),
     )
     template = get_template(template_name or entry["template_name"])
-    run = ExportRun(template, flt, export_id=entry["export_id"], default_tenant=load_settings().export_default_tenant,
-                    mask_prefixes=mask_prefixes(template.mask_destination_id))
+    run = ExportRun(
+        template,
+        flt,
+        export_id=entry["export_id"],
+        default_tenant=load_settings().export_default_tenant,
+        mask_prefixes=mask_prefixes(template.mask_destination_id),
+    )
     directory = os.path.dirname(entry["file_path"])
     try:
         resolve_export_dir(directory)
@@ -684,12 +813,24 @@ def parse_user_time(value: str | None, name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def adhoc_run(template: ExportTemplate, flt: ExportFilter, *, export_id: str = "", mask_list: str | None = None,
-              keep_exported_cgrids: bool = True) -> ExportRun:  # fmt: skip
+def adhoc_run(
+    template: ExportTemplate,
+    flt: ExportFilter,
+    *,
+    export_id: str = "",
+    mask_list: str | None = None,
+    keep_exported_cgrids: bool = True,
+) -> ExportRun:
     """An ExportRun with the site's default tenant and the template's (or ``mask_list``'s) masking prefixes."""
     prefixes = mask_prefixes(template.mask_destination_id if mask_list is None else mask_list)
-    return ExportRun(template, flt, export_id=export_id, default_tenant=load_settings().export_default_tenant,
-                     mask_prefixes=prefixes, keep_exported_cgrids=keep_exported_cgrids)
+    return ExportRun(
+        template,
+        flt,
+        export_id=export_id,
+        default_tenant=load_settings().export_default_tenant,
+        mask_prefixes=prefixes,
+        keep_exported_cgrids=keep_exported_cgrids,
+    )
 
 
 # --- Scheduled exports and their watermark -----------------------------------------------------------
@@ -697,8 +838,16 @@ def adhoc_run(template: ExportTemplate, flt: ExportFilter, *, export_id: str = "
 PERIODS = {"every 5 minutes": 300, "every 15 minutes": 900, "hourly": 3600, "daily": 86400}
 
 
-def save_schedule(name: str, template_name: str, period_seconds: int, export_dir: str = "", *,
-                  enabled: bool = True, user_id: int | None = None, schedule_id: int | None = None) -> int:  # fmt: skip
+def save_schedule(
+    name: str,
+    template_name: str,
+    period_seconds: int,
+    export_dir: str = "",
+    *,
+    enabled: bool = True,
+    user_id: int | None = None,
+    schedule_id: int | None = None,
+) -> int:
     """Create or update a schedule; ExportRefused when its settings are wrong."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ExportRefused("a schedule name is 1 to 100 letters, digits, spaces or . _ * -")
@@ -710,14 +859,23 @@ def save_schedule(name: str, template_name: str, period_seconds: int, export_dir
     with db.transaction() as conn:
         if schedule_id is None:
             before = None
-            schedule_id = conn.execute(text(
-                """INSERT INTO export_schedule (name, template_name, period_seconds, export_dir, enabled, created_by)
-                   VALUES (:n, :t, :p, :d, :e, :u) RETURNING id"""), values).scalar()
+            schedule_id = conn.execute(
+                text(
+                    """INSERT INTO export_schedule
+                       (name, template_name, period_seconds, export_dir, enabled, created_by)
+                   VALUES (:n, :t, :p, :d, :e, :u) RETURNING id"""
+                ),
+                values,
+            ).scalar()
         else:
-            before = _row(conn, f"SELECT {_SCHEDULE_AUDITED} FROM export_schedule WHERE id = :id FOR UPDATE",
-                          id=schedule_id)
-            conn.execute(text("""UPDATE export_schedule SET name = :n, template_name = :t, period_seconds = :p,
-                                     export_dir = :d, enabled = :e WHERE id = :id"""), {**values, "id": schedule_id})
+            before = _row(
+                conn, f"SELECT {_SCHEDULE_AUDITED} FROM export_schedule WHERE id = :id FOR UPDATE", id=schedule_id
+            )
+            conn.execute(
+                text("""UPDATE export_schedule SET name = :n, template_name = :t, period_seconds = :p,
+                                     export_dir = :d, enabled = :e WHERE id = :id"""),
+                {**values, "id": schedule_id},
+            )
         after = _row(conn, f"SELECT {_SCHEDULE_AUDITED} FROM export_schedule WHERE id = :id", id=schedule_id)
         _audit(conn, "update" if before else "create", "export_schedule", schedule_id, before, after)
     return schedule_id
@@ -735,8 +893,7 @@ def get_schedule(schedule_id: int) -> dict | None:
 def delete_schedule(schedule_id: int) -> dict | None:
     """Delete a schedule (its export history stays); returns what it was, None if there was none."""
     with db.transaction() as conn:
-        before = _row(conn, f"DELETE FROM export_schedule WHERE id = :id RETURNING {_SCHEDULE_AUDITED}",
-                      id=schedule_id)
+        before = _row(conn, f"DELETE FROM export_schedule WHERE id = :id RETURNING {_SCHEDULE_AUDITED}", id=schedule_id)
         if before:
             _audit(conn, "delete", "export_schedule", schedule_id, before, None)
     return before
@@ -746,8 +903,13 @@ def rewind_schedule(schedule_id: int, watermark_id: int) -> None:
     """Set a schedule's watermark back (explicitly): its next run exports again every CDR after it."""
     with db.transaction() as conn:
         before = _row(conn, "SELECT watermark_id FROM export_schedule WHERE id = :id FOR UPDATE", id=schedule_id)
-        conn.execute(text("UPDATE export_schedule SET watermark_id = :w, pending_horizon = NULL, "
-                          "pending_holders = NULL WHERE id = :id"), {"w": max(int(watermark_id), 0), "id": schedule_id})
+        conn.execute(
+            text(
+                "UPDATE export_schedule SET watermark_id = :w, pending_horizon = NULL, "
+                "pending_holders = NULL WHERE id = :id"
+            ),
+            {"w": max(int(watermark_id), 0), "id": schedule_id},
+        )
         if before:
             _audit(conn, "rewind", "export_schedule", schedule_id, before, {"watermark_id": max(int(watermark_id), 0)})
 
@@ -782,7 +944,9 @@ def read_horizon(conn) -> Horizon:
         cur.execute(
             """SELECT DISTINCT virtualtransaction FROM pg_locks
                WHERE locktype = 'relation' AND relation = %s::regclass AND granted
-                 AND pid IS DISTINCT FROM pg_backend_pid()""", (sequence,))
+                 AND pid IS DISTINCT FROM pg_backend_pid()""",
+            (sequence,),
+        )
         holders = tuple(sorted(r[0] for r in cur.fetchall()))
     return Horizon(last_id, holders)
 
@@ -795,7 +959,8 @@ def still_running(conn, holders: Sequence[str]) -> tuple[str, ...]:
         cur.execute(
             """SELECT DISTINCT virtualtransaction FROM pg_locks
                WHERE locktype = 'relation' AND relation = %s::regclass AND virtualtransaction = ANY(%s)""",
-            (cdr_id_sequence(), list(holders)))
+            (cdr_id_sequence(), list(holders)),
+        )
         return tuple(sorted(r[0] for r in cur.fetchall()))
 
 
@@ -828,18 +993,23 @@ class ScheduleRun:
     error: str | None = None
 
     def as_json(self) -> dict:
-        data = {"schedule": self.name, "status": self.status, "id_after": self.id_after,
-                "id_through": self.id_through}  # fmt: skip
+        data = {"schedule": self.name, "status": self.status, "id_after": self.id_after, "id_through": self.id_through}
         if self.result is not None:
-            data.update(history_id=self.result.history_id, file=str(self.result.path),
-                        records=self.result.summary.total_records)  # fmt: skip
+            data.update(
+                history_id=self.result.history_id, file=str(self.result.path), records=self.result.summary.total_records
+            )
         if self.error:
             data["error"] = self.error
         return data
 
 
-def run_schedule(schedule_id: int, *, wait_seconds: float = HORIZON_WAIT_SECONDS, tick: datetime | None = None,
-                 now: datetime | None = None) -> ScheduleRun:  # fmt: skip
+def run_schedule(
+    schedule_id: int,
+    *,
+    wait_seconds: float = HORIZON_WAIT_SECONDS,
+    tick: datetime | None = None,
+    now: datetime | None = None,
+) -> ScheduleRun:
     """Run one schedule: export the CDRs after its watermark, up to the safe horizon, exactly once.
 
     1. Read the id horizon and wait (briefly) for the transactions that may hold lower ids to end. If some
@@ -854,14 +1024,18 @@ def run_schedule(schedule_id: int, *, wait_seconds: float = HORIZON_WAIT_SECONDS
         with conn.cursor() as cur:
             cur.execute(
                 """SELECT name, template_name, export_dir, watermark_id, pending_horizon, pending_holders
-                   FROM export_schedule WHERE id = %s FOR UPDATE SKIP LOCKED""", (schedule_id,))
+                   FROM export_schedule WHERE id = %s FOR UPDATE SKIP LOCKED""",
+                (schedule_id,),
+            )
             row = cur.fetchone()
         if row is None:
             return ScheduleRun(schedule_id, "", "busy")
         name, template_name, export_dir, watermark, pending_id, pending_holders = row
         if horizon.id < watermark:
-            raise ExportError(f"schedule {name!r}: the cdr id sequence ({horizon.id}) is behind the watermark "
-                              f"({watermark}); was it reset? Rewind the schedule explicitly.")  # fmt: skip
+            raise ExportError(
+                f"schedule {name!r}: the cdr id sequence ({horizon.id}) is behind the watermark "
+                f"({watermark}); was it reset? Rewind the schedule explicitly."
+            )
         if not left:
             safe, pending = horizon.id, (None, None)
         else:  # imports in flight: use an earlier horizon if it is proven now, and keep (or start) waiting
@@ -873,9 +1047,15 @@ def run_schedule(schedule_id: int, *, wait_seconds: float = HORIZON_WAIT_SECONDS
         if safe > watermark:
             template = get_template(template_name)
             flt = ExportFilter(id_after=watermark, id_through=safe)
-            run = ExportRun(template, flt, export_id=f"{name}-{safe}", now=now,
-                            default_tenant=load_settings().export_default_tenant,
-                            mask_prefixes=mask_prefixes(template.mask_destination_id), keep_exported_cgrids=False)
+            run = ExportRun(
+                template,
+                flt,
+                export_id=f"{name}-{safe}",
+                now=now,
+                default_tenant=load_settings().export_default_tenant,
+                mask_prefixes=mask_prefixes(template.mask_destination_id),
+                keep_exported_cgrids=False,
+            )
             directory = resolve_export_dir(export_dir or template.export_dir or None)
             directory.mkdir(parents=True, exist_ok=True)
             file_name = export_file_name(template, now)
@@ -905,7 +1085,8 @@ def _advance(conn, schedule_id: int, watermark: int, pending: tuple, tick: datet
         cur.execute(
             """UPDATE export_schedule SET watermark_id = %s, pending_horizon = %s, pending_holders = %s,
                    last_tick = coalesce(%s, last_tick), last_run_at = now(), last_error = %s WHERE id = %s""",
-            (watermark, pending[0], pending[1], tick, error, schedule_id))
+            (watermark, pending[0], pending[1], tick, error, schedule_id),
+        )
 
 
 def due_schedules(now: datetime) -> list[tuple[int, datetime]]:
@@ -931,8 +1112,11 @@ def run_due_schedules(now: datetime | None = None, wait_seconds: float = HORIZON
             runs.append(run_schedule(schedule_id, wait_seconds=wait_seconds, tick=tick, now=now).as_json())
         except Exception as exc:  # recorded on the schedule and in the job's details; the next tick retries
             log.exception("scheduled export %s failed", schedule_id)
-            db.execute("UPDATE export_schedule SET last_error = :e, last_run_at = now() WHERE id = :id",
-                       e=f"{type(exc).__name__}: {exc}", id=schedule_id)
+            db.execute(
+                "UPDATE export_schedule SET last_error = :e, last_run_at = now() WHERE id = :id",
+                e=f"{type(exc).__name__}: {exc}",
+                id=schedule_id,
+            )
             runs.append({"schedule_id": schedule_id, "status": "failed", "error": str(exc)})
     return {"repaired_files": repaired, "runs": runs}
 
@@ -947,17 +1131,25 @@ def prefixes_from_text(value: str | None) -> list[str]:
 
 def templates_masking_with(list_name: str) -> list[str]:
     """The stored templates whose ``mask_destination_id`` names this destination list."""
-    return [r["name"] for r in db.rows(
-        "SELECT name FROM export_template WHERE profile->>'mask_destination_id' = :n ORDER BY name", n=list_name)]
+    return [
+        r["name"]
+        for r in db.rows(
+            "SELECT name FROM export_template WHERE profile->>'mask_destination_id' = :n ORDER BY name", n=list_name
+        )
+    ]
 
 
 def delete_destination_list(name: str) -> None:
     """Delete a destination list; ExportRefused when it is unknown or a stored template masks with it
     (that template could no longer export)."""
     with db.transaction() as conn:
-        deleted = _row(conn, """DELETE FROM export_destination_list d WHERE d.name = :n AND NOT EXISTS (
+        deleted = _row(
+            conn,
+            """DELETE FROM export_destination_list d WHERE d.name = :n AND NOT EXISTS (
                                     SELECT 1 FROM export_template t WHERE t.profile->>'mask_destination_id' = d.name)
-                                RETURNING d.prefixes, d.description""", n=name)
+                                RETURNING d.prefixes, d.description""",
+            n=name,
+        )
         if deleted:
             _audit(conn, "delete", "destination_list", name, deleted, None)
     if deleted is None:

@@ -40,16 +40,24 @@ from .fields import RFC3339, USAGE_UNITS, ValueFormat, resolve_layout
 from .rsr import RSRError, RSRField, parse_rsr, parse_rsr_list, split_rsr_list
 
 EXPORT_FORMATS = {
-    "*file_csv": "csv", "csv": "csv",
-    "*file_fwv": "fwv", "fwv": "fwv",
-    "*file_csv_fwv": "csv_fwv", "csv_fwv": "csv_fwv",
-}  # fmt: skip
+    "*file_csv": "csv",
+    "csv": "csv",
+    "*file_fwv": "fwv",
+    "fwv": "fwv",
+    "*file_csv_fwv": "csv_fwv",
+    "csv_fwv": "csv_fwv",
+}
 
 FIELD_TYPES = ("*constant", "*filler", "*composed", "*datetime", "*handler", "*masked_destination")
 HANDLERS = (
-    "*export_id", "*time_now", "*first_cdr_atime", "*last_cdr_atime",
-    "*cdrs_number", "*cdrs_duration", "*cdrs_cost",
-)  # fmt: skip
+    "*export_id",
+    "*time_now",
+    "*first_cdr_atime",
+    "*last_cdr_atime",
+    "*cdrs_number",
+    "*cdrs_duration",
+    "*cdrs_cost",
+)
 CONTENT_HANDLERS = ("*export_id", "*time_now")  # the others need every CDR: header and trailer only
 HEADER_TRAILER_TYPES = ("*constant", "*filler", "*handler")
 STRIP_MODES = ("", "left", "right", "xleft", "xright")
@@ -61,14 +69,25 @@ DEFAULT_CSV_FIELDS = (
 )
 
 _FIELD_KEYS = ("tag", "type", "value", "width", "strip", "padding", "layout", "mandatory")
-_PROFILE_KEY_ALIASES = {"cdr_format": "export_format", "export_path": "export_dir",
-                        "mask_destinationd_id": "mask_destination_id"}  # fmt: skip
+_PROFILE_KEY_ALIASES = {
+    "cdr_format": "export_format",
+    "export_path": "export_dir",
+    "mask_destinationd_id": "mask_destination_id",
+}
 # CGRateS profile keys that do not change what a file export writes for voice CDRs.
-_IGNORED_PROFILE_KEYS = frozenset({
-    "synchronous", "attempts", "tenant", "attributes_context", "usage_multiply_factor",
-    "data_usage_multiply_factor", "sms_usage_multiply_factor", "mms_usage_multiply_factor",
-    "generic_usage_multiply_factor",
-})  # fmt: skip
+_IGNORED_PROFILE_KEYS = frozenset(
+    {
+        "synchronous",
+        "attempts",
+        "tenant",
+        "attributes_context",
+        "usage_multiply_factor",
+        "data_usage_multiply_factor",
+        "sms_usage_multiply_factor",
+        "mms_usage_multiply_factor",
+        "generic_usage_multiply_factor",
+    }
+)
 
 
 class TemplateError(ValueError):
@@ -197,8 +216,11 @@ class ExportTemplate:
         separator = self.field_separator
         if not isinstance(separator, str) or len(separator) != 1 or separator in '"\r\n':
             problems.append(f"field_separator must be one character, not a quote or newline: {separator!r}")
-        for name, low, high in (("cost_rounding_decimals", -1, 12), ("cost_shift_digits", -12, 12),
-                                ("mask_length", 0, 64)):  # fmt: skip
+        for name, low, high in (
+            ("cost_rounding_decimals", -1, 12),
+            ("cost_shift_digits", -12, 12),
+            ("mask_length", 0, 64),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 problems.append(f"{name} must be a whole number from {low} to {high}, not {value!r}")
@@ -228,10 +250,14 @@ class ExportTemplate:
                 where = f"{section}[{index}] (tag {export_field.tag!r})"
                 if section != "content_fields" and export_field.type not in HEADER_TRAILER_TYPES:
                     problems.append(f"{where}: {export_field.type} cannot be used in a header or trailer")
-                if section == "content_fields" and export_field.type == "*handler" \
-                        and export_field.value not in CONTENT_HANDLERS:
-                    problems.append(f"{where}: handler {export_field.value} needs all CDRs; "
-                                    "use it in the header or trailer")  # fmt: skip
+                if (
+                    section == "content_fields"
+                    and export_field.type == "*handler"
+                    and export_field.value not in CONTENT_HANDLERS
+                ):
+                    problems.append(
+                        f"{where}: handler {export_field.value} needs all CDRs; use it in the header or trailer"
+                    )
         return problems
 
     def value_format(self, *, default_tenant: str = "", mask_prefixes: Sequence[str] = ()) -> ValueFormat:
@@ -286,9 +312,7 @@ def load_cdre_profile(
     return _template_from_mapping(data, name or str(data.get("name") or default_name))
 
 
-def validate_cdre_profile(
-    source: Mapping[str, Any] | str | os.PathLike, *, profile: str | None = None
-) -> list[str]:
+def validate_cdre_profile(source: Mapping[str, Any] | str | os.PathLike, *, profile: str | None = None) -> list[str]:
     """Every problem in a profile (empty when it is valid), for checks at save time."""
     try:
         load_cdre_profile(source, profile=profile)
@@ -297,18 +321,14 @@ def validate_cdre_profile(
     return []
 
 
-def template_from_rsr_list(
-    text: str, *, name: str = "rpc", base: ExportTemplate | None = None
-) -> ExportTemplate:
+def template_from_rsr_list(text: str, *, name: str = "rpc", base: ExportTemplate | None = None) -> ExportTemplate:
     """A CSV template with one column per rule of ``text`` (the JSON-RPC ``ExportTemplate`` parameter).
 
     Settings other than the columns come from ``base`` (by default the built-in ``cgr-csv`` template).
     """
     try:
         rules = split_rsr_list(text)
-        content = tuple(
-            ExportField(tag=parse_rsr(rule).field_id, type="*composed", value=rule) for rule in rules
-        )
+        content = tuple(ExportField(tag=parse_rsr(rule).field_id, type="*composed", value=rule) for rule in rules)
     except RSRError as exc:
         raise TemplateError([str(exc)]) from None
     if base is None:

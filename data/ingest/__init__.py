@@ -6,10 +6,18 @@ Public entry points (see ``docs/ingestion.md``):
 - ``import_rows(records, source=..., switch=None) -> ImportSummary`` (mappings of CDR-Stats field names)
 - ``normalise_number(number, plan) -> NormalisedNumber`` (explains each step)
 """
+
 from data.ingest.formats import FORMATS, FormatError
 from data.ingest.imports import ImportSummary
 from data.ingest.normalise import NormalisedNumber, normalise_number
 from data.ingest.pipeline import import_file, import_rows
 
-__all__ = ["FORMATS", "FormatError", "ImportSummary", "NormalisedNumber", "import_file", "import_rows",
-           "normalise_number"]
+__all__ = [
+    "FORMATS",
+    "FormatError",
+    "ImportSummary",
+    "NormalisedNumber",
+    "import_file",
+    "import_rows",
+    "normalise_number",
+]

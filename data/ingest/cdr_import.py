@@ -5,6 +5,7 @@ rows) and its rows are flagged ``imported`` in the transaction that stored them,
 pending and nothing is lost or stored twice. Rejected rows are flagged too (their reason is kept in
 ``import_reject``): they would fail again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ from data.ingest.fields import CDR_STATS_FIELDS, SOURCE_TYPES
 from data.ingest.formats import BATCH_ROWS, StageChunk
 from data.ingest.imports import ImportSummary
 
-_TEXT = {"starting_date": "to_char(i.starting_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-         "extradata": "i.extradata::text"}
+_TEXT = {
+    "starting_date": "to_char(i.starting_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    "extradata": "i.extradata::text",
+}
 _COLUMNS = ", ".join(CDR_STATS_FIELDS)
 _VALUES = ", ".join(_TEXT.get(name, f"i.{name}::text") for name in CDR_STATS_FIELDS)
 STAGE_SQL = f"""
@@ -40,14 +43,25 @@ def _chunks(batch_rows: int, max_batches: int) -> Iterator[StageChunk]:
         # Asked for once the previous batch is committed (one worker): stop when nothing is left.
         if not db.scalar("SELECT EXISTS (SELECT 1 FROM cdr_import WHERE NOT imported)"):
             return
-        yield StageChunk(first_line=0, rows=0, stage_sql=(STAGE_SQL, {"limit": batch_rows}),
-                         fields=frozenset(CDR_STATS_FIELDS), after_store=_flag)
+        yield StageChunk(
+            first_line=0,
+            rows=0,
+            stage_sql=(STAGE_SQL, {"limit": batch_rows}),
+            fields=frozenset(CDR_STATS_FIELDS),
+            after_store=_flag,
+        )
 
 
 def move_pending(batch_rows: int = BATCH_ROWS, max_batches: int = 40) -> ImportSummary | None:
     """Move up to ``max_batches`` batches of pending rows into cdr; None when there was nothing to move."""
     if not db.scalar("SELECT EXISTS (SELECT 1 FROM cdr_import WHERE NOT imported)"):
         return None
-    return pipeline.import_chunks(_chunks(batch_rows, max_batches), source="cdr_import",
-                                  fields=frozenset(CDR_STATS_FIELDS), source_type=SOURCE_TYPES["csv"],
-                                  fmt="cdr_import", file_name="cdr_import table", workers=1)
+    return pipeline.import_chunks(
+        _chunks(batch_rows, max_batches),
+        source="cdr_import",
+        fields=frozenset(CDR_STATS_FIELDS),
+        source_type=SOURCE_TYPES["csv"],
+        fmt="cdr_import",
+        file_name="cdr_import table",
+        workers=1,
+    )

@@ -19,6 +19,7 @@ Progress is tracked in one of two ways, so that nothing is read twice and nothin
 
 The config file is trusted like CDR-Pusher's: its ``orig_field`` expressions run on the switch's database.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,10 @@ from data.ingest.formats import StageChunk, batches_from_rows, canonical_from_ma
 from data.ingest.imports import ImportSummary
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_GO_DSN = re.compile(r"^(?:(?P<user>[^:@]*)(?::(?P<password>[^@]*))?@)?(?:(?P<net>\w+)\((?P<addr>[^)]*)\))?/"
-                     r"(?P<db>[^?]*)(?:\?(?P<params>.*))?$")
+_GO_DSN = re.compile(
+    r"^(?:(?P<user>[^:@]*)(?::(?P<password>[^@]*))?@)?(?:(?P<net>\w+)\((?P<addr>[^)]*)\))?/"
+    r"(?P<db>[^?]*)(?:\?(?P<params>.*))?$"
+)
 
 
 class CollectorError(ValueError):
@@ -81,8 +84,14 @@ def mysql_url(dsn: str) -> str:
     if match["addr"]:
         host, _, port_text = match["addr"].partition(":")
         port = int(port_text) if port_text else None
-    return URL.create("mysql+pymysql", username=match["user"] or None, password=match["password"] or None,
-                      host=host or "localhost", port=port, database=match["db"]).render_as_string(hide_password=False)
+    return URL.create(
+        "mysql+pymysql",
+        username=match["user"] or None,
+        password=match["password"] or None,
+        host=host or "localhost",
+        port=port,
+        database=match["db"],
+    ).render_as_string(hide_password=False)
 
 
 def load_config(path: Path) -> CollectorConfig:
@@ -110,8 +119,10 @@ def load_config(path: Path) -> CollectorConfig:
         raise CollectorError(f"storage_source {source!r}: use sqlite3, mysql or postgres (or db_url)")
     if url.startswith(("postgres://", "postgresql://")):  # SQLAlchemy's default PostgreSQL driver is not installed
         url = "postgresql+psycopg2://" + url.split("://", 1)[1]
-    fields = [CdrField(str(f["orig_field"]), str(f["dest_field"]).strip().lower(), str(f.get("type_field", "string")))
-              for f in raw.get("cdr_fields") or []]
+    fields = [
+        CdrField(str(f["orig_field"]), str(f["dest_field"]).strip().lower(), str(f.get("type_field", "string")))
+        for f in raw.get("cdr_fields") or []
+    ]
     unknown = [f.dest_field for f in fields if f.dest_field not in CANONICAL_FIELDS]
     if unknown:
         raise CollectorError(f"dest_field {', '.join(unknown)}: not a CDR-Stats field (or extradata)")
@@ -122,10 +133,18 @@ def load_config(path: Path) -> CollectorConfig:
     for name, value in (("db_flag_field", flag), ("db_key_field", key)):
         if value and not _IDENTIFIER.match(value):
             raise CollectorError(f"{name} {value!r} is not a column name")
-    return CollectorConfig(name=Path(path).stem, url=url, table=table, fields=fields, flag_field=flag, key_field=key,
-                           batch_rows=max(1, int(raw.get("max_fetch_batch") or 100)),
-                           switch_ip=str(raw.get("switch_ip") or "") or Path(path).stem,
-                           source_type=int(raw.get("cdr_source_type") or 0), connect_args=connect_args)
+    return CollectorConfig(
+        name=Path(path).stem,
+        url=url,
+        table=table,
+        fields=fields,
+        flag_field=flag,
+        key_field=key,
+        batch_rows=max(1, int(raw.get("max_fetch_batch") or 100)),
+        switch_ip=str(raw.get("switch_ip") or "") or Path(path).stem,
+        source_type=int(raw.get("cdr_source_type") or 0),
+        connect_args=connect_args,
+    )
 
 
 class Collector:
@@ -139,16 +158,19 @@ class Collector:
         c = self.config
         columns = ", ".join(f.orig_field for f in c.fields)
         where = f"({c.flag_field} IS NULL OR {c.flag_field} <> 1)" if c.flag_field else f"{c.key_field} > :after"
-        return (f"SELECT {c.key_field} AS dialstat_key, {columns} FROM {c.table} WHERE {where} "
-                f"ORDER BY {c.key_field} LIMIT {int(c.batch_rows)}")
+        return (
+            f"SELECT {c.key_field} AS dialstat_key, {columns} FROM {c.table} WHERE {where} "
+            f"ORDER BY {c.key_field} LIMIT {int(c.batch_rows)}"
+        )
 
     def _ensure_flag_column(self) -> None:
         with self.engine.begin() as conn:
             schema, _, table = self.config.table.rpartition(".")
             columns = {col["name"] for col in inspect(conn).get_columns(table, schema=schema or None)}
             if self.config.flag_field not in columns:
-                conn.execute(text(f"ALTER TABLE {self.config.table} ADD COLUMN {self.config.flag_field} "
-                                  f"INTEGER DEFAULT 0"))
+                conn.execute(
+                    text(f"ALTER TABLE {self.config.table} ADD COLUMN {self.config.flag_field} INTEGER DEFAULT 0")
+                )
 
     def _record(self, row) -> dict:
         record: dict = {"switch": self.config.switch_ip, "cdr_source_type": self.config.source_type}
@@ -159,8 +181,9 @@ class Collector:
             else:
                 record[f.dest_field] = value
         if extradata:
-            record["extradata"] = {k: v if isinstance(v, int | float | str | None) else str(v)
-                                   for k, v in extradata.items()}
+            record["extradata"] = {
+                k: v if isinstance(v, int | float | str | None) else str(v) for k, v in extradata.items()
+            }
         return record
 
     def _staged_rows(self, rows, first_line: int):
@@ -187,8 +210,9 @@ class Collector:
             if not rows:
                 return
             keys = [row[0] for row in rows]
-            (chunk,) = list(batches_from_rows(self._staged_rows(rows, line), frozenset(CANONICAL_FIELDS),
-                                              batch_rows=len(rows) + 1))
+            (chunk,) = list(
+                batches_from_rows(self._staged_rows(rows, line), frozenset(CANONICAL_FIELDS), batch_rows=len(rows) + 1)
+            )
             if not c.flag_field:
                 chunk.after_store = self._save_high_water(max(keys), len(rows))
             yield chunk
@@ -196,28 +220,40 @@ class Collector:
             if c.flag_field:  # the batch is committed: flag its rows on the source
                 with self.engine.begin() as conn:
                     for start in range(0, len(keys), 1000):
-                        part = keys[start:start + 1000]
+                        part = keys[start : start + 1000]
                         marks = ", ".join(f":k{i}" for i in range(len(part)))
-                        conn.execute(text(f"UPDATE {c.table} SET {c.flag_field} = 1 WHERE {c.key_field} IN ({marks})"),
-                                     {f"k{i}": k for i, k in enumerate(part)})
+                        conn.execute(
+                            text(f"UPDATE {c.table} SET {c.flag_field} = 1 WHERE {c.key_field} IN ({marks})"),
+                            {f"k{i}": k for i, k in enumerate(part)},
+                        )
             after = max(keys)
             if len(rows) < c.batch_rows:
                 return
 
     def _save_high_water(self, high_water: int, rows: int):
         def save(cur) -> None:
-            cur.execute("""INSERT INTO collector_state (source_key, high_water, rows_read, last_run_at)
+            cur.execute(
+                """INSERT INTO collector_state (source_key, high_water, rows_read, last_run_at)
                            VALUES (%(k)s, %(hw)s, %(n)s, now())
                            ON CONFLICT (source_key) DO UPDATE SET high_water = excluded.high_water,
                                rows_read = collector_state.rows_read + excluded.rows_read, last_run_at = now()""",
-                        {"k": self.config.source_key, "hw": high_water, "n": rows})
+                {"k": self.config.source_key, "hw": high_water, "n": rows},
+            )
+
         return save
 
     def run(self) -> ImportSummary:
         try:
-            return pipeline.import_chunks(self.chunks(), source="collector", fields=frozenset(CANONICAL_FIELDS),
-                                          source_type=self.config.source_type, switch=self.config.switch_ip,
-                                          fmt="collector", file_name=self.config.name, workers=1)
+            return pipeline.import_chunks(
+                self.chunks(),
+                source="collector",
+                fields=frozenset(CANONICAL_FIELDS),
+                source_type=self.config.source_type,
+                switch=self.config.switch_ip,
+                fmt="collector",
+                file_name=self.config.name,
+                workers=1,
+            )
         finally:
             self.engine.dispose()
 

@@ -6,6 +6,7 @@ answer rates, durations and hangup causes like real traffic, and a handful of an
 alarms to find. Everything demo is marked (``is_demo`` on the switches, users and imports), so
 ``delete_demo_data`` removes exactly it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -55,23 +56,102 @@ SWITCHES = (
 CUSTOMERS = (
     DemoCustomer("demo-acme", "demo-acme-pass", ("acme-01", "acme-02"), "demo-fs-london", 0.30),
     DemoCustomer("demo-globex", "demo-globex-pass", ("globex-01",), "demo-kam-newyork", 0.20),
-    DemoCustomer("demo-initech", "demo-initech-pass", ("initech-01", "initech-02", "initech-03"),
-                 "demo-ast-madrid", 0.25),
+    DemoCustomer(
+        "demo-initech", "demo-initech-pass", ("initech-01", "initech-02", "initech-03"), "demo-ast-madrid", 0.25
+    ),
     DemoCustomer("demo-umbrella", "demo-umbrella-pass", ("umbrella-01",), "demo-fs-london", 0.10),
     DemoCustomer("demo-hooli", "demo-hooli-pass", ("hooli-01", "hooli-02"), "demo-kam-newyork", 0.15),
 )
 # About sixty destinations with a traffic weight (the switch's home country gets most of the rest).
 DESTINATIONS = {
-    "US": 8, "CA": 3, "MX": 2, "BR": 2, "AR": 1, "CO": 1, "CL": 1, "PE": 1, "GB": 6, "IE": 1, "FR": 5, "DE": 5,
-    "ES": 5, "PT": 1, "IT": 4, "NL": 2, "BE": 2, "CH": 2, "AT": 1, "SE": 1, "NO": 1, "DK": 1, "FI": 1, "PL": 2,
-    "CZ": 1, "HU": 1, "RO": 1, "GR": 1, "TR": 1, "RU": 1, "UA": 1, "IL": 1, "AE": 1, "SA": 1, "EG": 1, "MA": 2,
-    "DZ": 1, "TN": 1, "SN": 1, "CI": 1, "NG": 1, "GH": 1, "KE": 1, "ZA": 1, "IN": 3, "PK": 1, "BD": 1, "CN": 2,
-    "HK": 1, "JP": 1, "KR": 1, "PH": 1, "VN": 1, "TH": 1, "MY": 1, "SG": 1, "ID": 1, "AU": 1, "NZ": 1,
+    "US": 8,
+    "CA": 3,
+    "MX": 2,
+    "BR": 2,
+    "AR": 1,
+    "CO": 1,
+    "CL": 1,
+    "PE": 1,
+    "GB": 6,
+    "IE": 1,
+    "FR": 5,
+    "DE": 5,
+    "ES": 5,
+    "PT": 1,
+    "IT": 4,
+    "NL": 2,
+    "BE": 2,
+    "CH": 2,
+    "AT": 1,
+    "SE": 1,
+    "NO": 1,
+    "DK": 1,
+    "FI": 1,
+    "PL": 2,
+    "CZ": 1,
+    "HU": 1,
+    "RO": 1,
+    "GR": 1,
+    "TR": 1,
+    "RU": 1,
+    "UA": 1,
+    "IL": 1,
+    "AE": 1,
+    "SA": 1,
+    "EG": 1,
+    "MA": 2,
+    "DZ": 1,
+    "TN": 1,
+    "SN": 1,
+    "CI": 1,
+    "NG": 1,
+    "GH": 1,
+    "KE": 1,
+    "ZA": 1,
+    "IN": 3,
+    "PK": 1,
+    "BD": 1,
+    "CN": 2,
+    "HK": 1,
+    "JP": 1,
+    "KR": 1,
+    "PH": 1,
+    "VN": 1,
+    "TH": 1,
+    "MY": 1,
+    "SG": 1,
+    "ID": 1,
+    "AU": 1,
+    "NZ": 1,
 }
 # Unanswered calls: Q.850 cause and weight.
 FAILURE_CAUSES = ((19, 38), (17, 27), (487, 10), (21, 5), (1, 5), (34, 7), (41, 5), (28, 3))
-HOURLY_PROFILE = (0.05, 0.03, 0.02, 0.02, 0.03, 0.06, 0.15, 0.40, 0.80, 1.00, 1.00, 0.95,
-                  0.70, 0.80, 0.95, 1.00, 0.90, 0.70, 0.45, 0.30, 0.22, 0.15, 0.10, 0.07)
+HOURLY_PROFILE = (
+    0.05,
+    0.03,
+    0.02,
+    0.02,
+    0.03,
+    0.06,
+    0.15,
+    0.40,
+    0.80,
+    1.00,
+    1.00,
+    0.95,
+    0.70,
+    0.80,
+    0.95,
+    1.00,
+    0.90,
+    0.70,
+    0.45,
+    0.30,
+    0.22,
+    0.15,
+    0.10,
+    0.07,
+)
 WEEKDAY_FACTOR = (1.0, 1.05, 1.05, 1.0, 0.95, 0.35, 0.25)  # Monday .. Sunday
 
 
@@ -87,15 +167,31 @@ class Anomaly:
 
 
 ANOMALIES = (
-    Anomaly("asr-collapse", 3, 14, 1, "ASR collapse: 85% of the calls of switch demo-kam-newyork fail "
-                                      "(congestion 34 / temporary failure 41)"),
-    Anomaly("fraud-burst", 2, 2, 2, "fraud burst: 400 answered calls from accountcode hooli-02 to Sierra Leone "
-                                    "(+232 76 ...) at night"),
-    Anomaly("new-country", 1, 15, 3, "new destination country: accountcode globex-01 calls Japan (+81) for "
-                                     "the first time, 12 calls"),
+    Anomaly(
+        "asr-collapse",
+        3,
+        14,
+        1,
+        "ASR collapse: 85% of the calls of switch demo-kam-newyork fail (congestion 34 / temporary failure 41)",
+    ),
+    Anomaly(
+        "fraud-burst",
+        2,
+        2,
+        2,
+        "fraud burst: 400 answered calls from accountcode hooli-02 to Sierra Leone (+232 76 ...) at night",
+    ),
+    Anomaly(
+        "new-country",
+        1,
+        15,
+        3,
+        "new destination country: accountcode globex-01 calls Japan (+81) for the first time, 12 calls",
+    ),
     Anomaly("short-calls", 5, 10, 1, "short-call burst: 300 answered calls of 1 to 4 s from accountcode initech-02"),
-    Anomaly("hot-number", 4, 9, 9, "one number dialled many times: accountcode umbrella-01 calls +442079460999 "
-                                   "250 times"),
+    Anomaly(
+        "hot-number", 4, 9, 9, "one number dialled many times: accountcode umbrella-01 calls +442079460999 250 times"
+    ),
 )
 
 
@@ -136,8 +232,10 @@ class DemoTraffic:
         self.failure_causes = [c for c, _ in FAILURE_CAUSES]
         self.failure_weights = list(itertools.accumulate(w for _, w in FAILURE_CAUSES))
         calling_code = {"GB": "44", "ES": "34", "US": "1"}
-        self.dids = {c.username: calling_code[self.switches[c.switch].home] + str(rng.randrange(2000000000, 2099999999))
-                     for c in CUSTOMERS}
+        self.dids = {
+            c.username: calling_code[self.switches[c.switch].home] + str(rng.randrange(2000000000, 2099999999))
+            for c in CUSTOMERS
+        }
 
     def anomaly_window(self, anomaly: Anomaly) -> tuple[datetime, datetime]:
         last_day = self.end.replace(hour=0)
@@ -152,8 +250,19 @@ class DemoTraffic:
             return switch.international_prefix + cc_number
         return "+" + cc_number + rng.choice(("#", "w")) + str(rng.randrange(10, 999))  # a DTMF tail
 
-    def _row(self, rng: random.Random, seq: str, customer: DemoCustomer, accountcode: str, started: datetime,
-             destination: str, answered: bool, billsec: int, cause: int, switch: DemoSwitch) -> list[str]:
+    def _row(
+        self,
+        rng: random.Random,
+        seq: str,
+        customer: DemoCustomer,
+        accountcode: str,
+        started: datetime,
+        destination: str,
+        answered: bool,
+        billsec: int,
+        cause: int,
+        switch: DemoSwitch,
+    ) -> list[str]:
         values = [""] * len(CANONICAL_FIELDS)
         ring = rng.randint(2, 18) if answered else rng.randint(3, 40)
         local = started.astimezone(self.zones[switch.name]).replace(tzinfo=None)
@@ -186,8 +295,9 @@ class DemoTraffic:
         if rng.random() < 0.05:  # internal call to an extension
             destination, region = str(rng.randrange(100, 9999)), None
         else:
-            region = switch.home if rng.random() < 0.45 else rng.choices(
-                self.regions, cum_weights=self.region_weights)[0]
+            region = (
+                switch.home if rng.random() < 0.45 else rng.choices(self.regions, cum_weights=self.region_weights)[0]
+            )
             if region == "JP" and accountcode == "globex-01":
                 region = "KR"  # globex-01 has never called Japan: the "new country" anomaly needs that
             destination = self._dialled(switch, rng.choice(self.pools[region]), rng)
@@ -224,8 +334,18 @@ class DemoTraffic:
             span = int((end - start).total_seconds())
             for n in range(count):
                 started = start + timedelta(seconds=rng.randrange(span))
-                yield self._row(rng, f"{anomaly.name}-{n:04d}", customer, accountcode, started, number(), True,
-                                rng.randint(low, high), 16, self.switches[customer.switch])
+                yield self._row(
+                    rng,
+                    f"{anomaly.name}-{n:04d}",
+                    customer,
+                    accountcode,
+                    started,
+                    number(),
+                    True,
+                    rng.randint(low, high),
+                    16,
+                    self.switches[customer.switch],
+                )
 
     def rows(self) -> Iterator[list[str]]:
         """Every demo call, a day at a time (memory stays flat whatever the number of days)."""
@@ -246,9 +366,11 @@ def create_demo_accounts() -> list[DemoCustomer]:
     """Demo switches and customers (idempotent): switches first, so that imports find their time zone."""
     with db.transaction() as conn:
         for s in SWITCHES:
-            conn.execute(text("""INSERT INTO switch (name, ip, source_type, timezone, is_demo)
+            conn.execute(
+                text("""INSERT INTO switch (name, ip, source_type, timezone, is_demo)
                                  VALUES (:name, :ip, :type, :tz, true) ON CONFLICT DO NOTHING"""),
-                         {"name": s.name, "ip": s.ip, "type": SOURCE_TYPES[s.source_type], "tz": s.timezone})
+                {"name": s.name, "ip": s.ip, "type": SOURCE_TYPES[s.source_type], "tz": s.timezone},
+            )
     created = []
     for c in CUSTOMERS:
         if users.get_user_by_name(c.username) is None:
@@ -278,8 +400,11 @@ def create_demo_rate_plans() -> int | None:
         provider = rates.create_provider(admin, name, priority=priority, description="demo")
         plan = rates.create_rate_plan(admin, f"{name} rates", "carrier", provider_id=provider, description="demo")
         markup = 1 + index / 10  # carrier B is dearer, so LCR has a choice to make
-        deck = "\n".join(f"{p['prefix']},{p['name'].replace(',', ' ')},{rng.uniform(0.004, 0.09) * markup:.5f},"
-                         f"0,{first},{step},2000-01-01" for p in prefixes)
+        deck = "\n".join(
+            f"{p['prefix']},{p['name'].replace(',', ' ')},{rng.uniform(0.004, 0.09) * markup:.5f},"
+            f"0,{first},{step},2000-01-01"
+            for p in prefixes
+        )
         rates.import_rate_deck(admin, plan, deck)
         carrier_plans.append(plan)
     retail = rates.create_rate_plan(admin, "Demo retail", "retail", description="demo")
@@ -296,17 +421,26 @@ def has_calls() -> bool:
     return bool(db.scalar("SELECT EXISTS (SELECT 1 FROM cdr)"))
 
 
-def load_demo_data(days: int = 30, calls_per_day: int = 3000, seed: int = 42, end: datetime | None = None,
-                   progress=None):
+def load_demo_data(
+    days: int = 30, calls_per_day: int = 3000, seed: int = 42, end: datetime | None = None, progress=None
+):
     """Create the demo accounts and import the demo traffic through the pipeline; returns the summary."""
     create_demo_accounts()
     create_demo_rate_plans()
     traffic = DemoTraffic(days, calls_per_day, seed, end)
     numbered = ((n, "", "", row) for n, row in enumerate(traffic.rows(), start=1))
     chunks = batches_from_rows(numbered, frozenset(CANONICAL_FIELDS))
-    return pipeline.import_chunks(chunks, source="demo", fields=frozenset(CANONICAL_FIELDS),
-                                  source_type=SOURCE_TYPES["csv"], fmt="demo", file_name=f"demo seed {seed}",
-                                  is_demo=True, workers=pipeline.WORKERS, progress=progress)
+    return pipeline.import_chunks(
+        chunks,
+        source="demo",
+        fields=frozenset(CANONICAL_FIELDS),
+        source_type=SOURCE_TYPES["csv"],
+        fmt="demo",
+        file_name=f"demo seed {seed}",
+        is_demo=True,
+        workers=pipeline.WORKERS,
+        progress=progress,
+    )
 
 
 def delete_demo_data() -> dict:
@@ -315,8 +449,10 @@ def delete_demo_data() -> dict:
                       WHERE c.switch_id IN (SELECT id FROM switch WHERE is_demo)
                          OR c.import_id IN (SELECT id FROM import_batch WHERE is_demo)""")[0]
     with db.transaction() as conn:
-        calls = conn.execute(text("""DELETE FROM cdr WHERE switch_id IN (SELECT id FROM switch WHERE is_demo)
-                                        OR import_id IN (SELECT id FROM import_batch WHERE is_demo)""")).rowcount
+        calls = conn.execute(
+            text("""DELETE FROM cdr WHERE switch_id IN (SELECT id FROM switch WHERE is_demo)
+                                        OR import_id IN (SELECT id FROM import_batch WHERE is_demo)""")
+        ).rowcount
         conn.execute(text("DELETE FROM cdr_call_key WHERE switch_id IN (SELECT id FROM switch WHERE is_demo)"))
         imports = conn.execute(text("DELETE FROM import_batch WHERE is_demo")).rowcount
         customers = conn.execute(text("DELETE FROM app_user WHERE is_demo")).rowcount
@@ -326,4 +462,3 @@ def delete_demo_data() -> dict:
 
         rebuild_rollups(span["first"].date(), span["last"].date() + timedelta(days=1))
     return {"calls": calls, "imports": imports, "customers": customers, "switches": switches}
-

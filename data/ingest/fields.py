@@ -3,28 +3,71 @@ formats carry (answer and end times, Asterisk's disposition, Kamailio's SIP code
 
 Every value is text until the set-based conversion in SQL (``pipeline``) checks and converts it.
 """
+
 from __future__ import annotations
 
 # The header of CDR-Stats' "CDR Manual Import" (and of the CDR-Pusher ``cdr_import`` table), in order.
 CDR_STATS_FIELDS = (
-    "switch", "cdr_source_type", "callid", "caller_id_number", "caller_id_name", "destination_number",
-    "dialcode", "state", "channel", "starting_date", "duration", "billsec", "progresssec", "answersec",
-    "waitsec", "hangup_cause_id", "hangup_cause", "direction", "country_code", "accountcode", "buy_rate",
-    "buy_cost", "sell_rate", "sell_cost", "extradata",
+    "switch",
+    "cdr_source_type",
+    "callid",
+    "caller_id_number",
+    "caller_id_name",
+    "destination_number",
+    "dialcode",
+    "state",
+    "channel",
+    "starting_date",
+    "duration",
+    "billsec",
+    "progresssec",
+    "answersec",
+    "waitsec",
+    "hangup_cause_id",
+    "hangup_cause",
+    "direction",
+    "country_code",
+    "accountcode",
+    "buy_rate",
+    "buy_cost",
+    "sell_rate",
+    "sell_cost",
+    "extradata",
 )
 # Fields a switch's own format gives and CDR-Stats' header has not.
 EXTRA_FIELDS = ("answered_date", "ending_date", "disposition", "sip_code")
 CANONICAL_FIELDS = CDR_STATS_FIELDS + EXTRA_FIELDS
 
 # Values of ``cdr_source_type`` (the ``cdr_source_type`` table).
-SOURCE_TYPES = {"unknown": 0, "csv": 1, "api": 2, "freeswitch": 3, "asterisk": 4, "yate": 5, "kamailio": 6,
-                "opensips": 7, "sipwise": 8, "veraz": 9}
+SOURCE_TYPES = {
+    "unknown": 0,
+    "csv": 1,
+    "api": 2,
+    "freeswitch": 3,
+    "asterisk": 4,
+    "yate": 5,
+    "kamailio": 6,
+    "opensips": 7,
+    "sipwise": 8,
+    "veraz": 9,
+}
 
 # Asterisk ``disposition`` → Q.850 cause, as in the reference's CDR-Pusher configuration for Asterisk
 # (anything else: 41, NORMAL_TEMPORARY_FAILURE, as there).
 DISPOSITION_CAUSES = {
-    "ANSWER": 16, "ANSWERED": 16, "BUSY": 17, "NOANSWER": 19, "NO ANSWER": 19, "CANCEL": 21, "CANCELED": 21,
-    "CONGESTION": 34, "CHANUNAVAIL": 47, "DONTCALL": 21, "TORTURE": 21, "INVALIDARGS": 47, "FAIL": 41,
+    "ANSWER": 16,
+    "ANSWERED": 16,
+    "BUSY": 17,
+    "NOANSWER": 19,
+    "NO ANSWER": 19,
+    "CANCEL": 21,
+    "CANCELED": 21,
+    "CONGESTION": 34,
+    "CHANUNAVAIL": 47,
+    "DONTCALL": 21,
+    "TORTURE": 21,
+    "INVALIDARGS": 47,
+    "FAIL": 41,
     "FAILED": 41,
 }
 UNKNOWN_DISPOSITION_CAUSE = 41

@@ -10,6 +10,7 @@ Every reader streams: it never holds more than one batch of the input in memory.
 A row that cannot be read (wrong number of fields, not a mapping, ...) is still staged, with its
 ``problem`` set, so that it is counted and rejected in the same transaction as the rows around it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,15 +26,33 @@ from pathlib import Path
 
 from data.ingest.fields import CANONICAL_FIELDS, CDR_STATS_FIELDS, SOURCE_TYPES
 
-FORMATS = ("auto", "cdr-stats", "cdr-stats-csv", "cdr-stats-json", "cdr-stats-yaml", "cdr-stats-xlsx",
-           "freeswitch-csv", "asterisk-csv")
+FORMATS = (
+    "auto",
+    "cdr-stats",
+    "cdr-stats-csv",
+    "cdr-stats-json",
+    "cdr-stats-yaml",
+    "cdr-stats-xlsx",
+    "freeswitch-csv",
+    "asterisk-csv",
+)
 BATCH_ROWS = 50_000  # rows per transaction: big enough for set-based SQL, small enough to keep memory flat
 FAST_CHUNK_BYTES = 6 << 20  # about 50,000 CDR-Stats CSV lines
 _FIELD_INDEX = {name: i for i, name in enumerate(CANONICAL_FIELDS)}
 _DATE_LIKE = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d")
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-ASTERISK_DISPOSITIONS = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "CANCEL", "CANCELED",
-                         "CHANUNAVAIL", "NOANSWER", "ANSWER"}
+ASTERISK_DISPOSITIONS = {
+    "ANSWERED",
+    "NO ANSWER",
+    "BUSY",
+    "FAILED",
+    "CONGESTION",
+    "CANCEL",
+    "CANCELED",
+    "CHANUNAVAIL",
+    "NOANSWER",
+    "ANSWER",
+}
 
 
 class FormatError(ValueError):
@@ -155,14 +174,23 @@ class RowBatcher:
     def flush(self) -> StageChunk | None:
         if not self.lines:
             return None
-        chunk = StageChunk(first_line=self.first_line, rows=len(self.lines), position=self.position(),
-                           copy_data="".join(self.lines).encode(), fields=self.fields)
+        chunk = StageChunk(
+            first_line=self.first_line,
+            rows=len(self.lines),
+            position=self.position(),
+            copy_data="".join(self.lines).encode(),
+            fields=self.fields,
+        )
         self.lines = []
         return chunk
 
 
-def batches_from_rows(rows: Iterable[tuple[int, str, str, list[str]]], fields: frozenset[str],
-                      position: Callable[[], int] = lambda: 0, batch_rows: int = BATCH_ROWS) -> Iterator[StageChunk]:
+def batches_from_rows(
+    rows: Iterable[tuple[int, str, str, list[str]]],
+    fields: frozenset[str],
+    position: Callable[[], int] = lambda: 0,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[StageChunk]:
     batcher = RowBatcher(fields, batch_rows, position)
     for lineno, raw, problem, values in rows:
         chunk = batcher.add(lineno, raw, problem, values)
@@ -174,6 +202,7 @@ def batches_from_rows(rows: Iterable[tuple[int, str, str, list[str]]], fields: f
 
 
 # --- Opening files ---
+
 
 class CountingReader(io.RawIOBase):
     """Counts (and hashes) the bytes read from the file itself, before any decompression."""
@@ -247,11 +276,13 @@ def detect_format(head: bytes, name: str = "") -> str:
         return "asterisk-csv"
     if n == len(CDR_STATS_FIELDS) and _DATE_LIKE.match(fields[9]):
         return "cdr-stats-csv"
-    raise FormatError("cannot tell the format of this file from its first line: give --format "
-                      f"({', '.join(FORMATS[1:])})")
+    raise FormatError(
+        f"cannot tell the format of this file from its first line: give --format ({', '.join(FORMATS[1:])})"
+    )
 
 
 # --- CDR-Stats CSV: the fast path, and its Python twin ---
+
 
 def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[int, str]]:
     """Canonical column per CSV position, and the positions of unknown columns (kept in extradata)."""
@@ -267,8 +298,9 @@ def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[
     return tuple(columns), unknown
 
 
-def cdr_stats_csv_rows(lines: Iterable[str], first_line: int, columns: tuple[str, ...],
-                       unknown: dict[int, str]) -> Iterator[tuple[int, str, str, list[str]]]:
+def cdr_stats_csv_rows(
+    lines: Iterable[str], first_line: int, columns: tuple[str, ...], unknown: dict[int, str]
+) -> Iterator[tuple[int, str, str, list[str]]]:
     """CDR-Stats CSV records (Python's csv module), with their line numbers and raw text."""
     tracker = LineTracker(lines, first_line)
     for fields in csv.reader(tracker):
@@ -336,15 +368,16 @@ def _complete_records(data: bytes, carry_holder: list[bytes], stream, chunk_byte
                 break
             carry += more
             continue
-        line, carry = carry[:nl + 1], carry[nl + 1:]
+        line, carry = carry[: nl + 1], carry[nl + 1 :]
         data += line
         quotes += line.count(b'"')
     carry_holder[0] = carry
     return data
 
 
-def cdr_stats_csv_chunks(stream: io.BufferedReader, position: Callable[[], int],
-                         chunk_bytes: int = FAST_CHUNK_BYTES) -> tuple[Iterator[StageChunk], frozenset[str]]:
+def cdr_stats_csv_chunks(
+    stream: io.BufferedReader, position: Callable[[], int], chunk_bytes: int = FAST_CHUNK_BYTES
+) -> tuple[Iterator[StageChunk], frozenset[str]]:
     """Batches of a CDR-Stats CSV file: raw records for COPY when possible, Python-parsed otherwise."""
     first = _strip_bom(stream.readline().decode("utf-8", errors="replace"))
     header_fields = _csv_fields(first)
@@ -358,8 +391,9 @@ def cdr_stats_csv_chunks(stream: io.BufferedReader, position: Callable[[], int],
         lines = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
         rows = list(cdr_stats_csv_rows(lines, first_line, columns, unknown))
         lines_out = "".join(copy_line(*row) for row in rows)
-        return StageChunk(first_line=first_line, rows=len(rows), position=pos, copy_data=lines_out.encode(),
-                          fields=fields)
+        return StageChunk(
+            first_line=first_line, rows=len(rows), position=pos, copy_data=lines_out.encode(), fields=fields
+        )
 
     def chunks() -> Iterator[StageChunk]:
         line_no = 2 if has_header else 1
@@ -385,8 +419,15 @@ def cdr_stats_csv_chunks(stream: io.BufferedReader, position: Callable[[], int],
             pos = position()
             if fast and _fast_path_ok(data):
                 # COPY parses the records; the pipeline checks it found one per line, else uses the fallback.
-                yield StageChunk(first_line=line_no, rows=lines, position=pos, csv_data=data, csv_columns=columns,
-                                 fields=fields, fallback=lambda d=data, n=line_no, p=pos: python_chunk(d, n, p))
+                yield StageChunk(
+                    first_line=line_no,
+                    rows=lines,
+                    position=pos,
+                    csv_data=data,
+                    csv_columns=columns,
+                    fields=fields,
+                    fallback=lambda d=data, n=line_no, p=pos: python_chunk(d, n, p),
+                )
             else:
                 yield python_chunk(data, line_no, pos)
             line_no += lines
@@ -396,12 +437,46 @@ def cdr_stats_csv_chunks(stream: io.BufferedReader, position: Callable[[], int],
 
 # --- Switch formats (no header) ---
 
-FREESWITCH_CSV_FIELDS = ("caller_id_name", "caller_id_number", "destination_number", "context", "start_stamp",
-                         "answer_stamp", "end_stamp", "duration", "billsec", "hangup_cause", "uuid", "bleg_uuid",
-                         "accountcode", "read_codec", "write_codec")
-ASTERISK_CSV_FIELDS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
-                       "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
-                       "uniqueid", "userfield", "peeraccount", "linkedid", "sequence")
+FREESWITCH_CSV_FIELDS = (
+    "caller_id_name",
+    "caller_id_number",
+    "destination_number",
+    "context",
+    "start_stamp",
+    "answer_stamp",
+    "end_stamp",
+    "duration",
+    "billsec",
+    "hangup_cause",
+    "uuid",
+    "bleg_uuid",
+    "accountcode",
+    "read_codec",
+    "write_codec",
+)
+ASTERISK_CSV_FIELDS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
+    "peeraccount",
+    "linkedid",
+    "sequence",
+)
 _CLID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 
 
@@ -416,15 +491,24 @@ def freeswitch_csv_row(fields: list[str]) -> tuple[list[str], str]:
         return empty_values(), f"expected 13 to 15 fields (mod_cdr_csv default template), found {len(fields)}"
     f = dict(zip(FREESWITCH_CSV_FIELDS, fields, strict=False))
     values = empty_values()
-    for canonical, name in (("caller_id_name", "caller_id_name"), ("caller_id_number", "caller_id_number"),
-                            ("destination_number", "destination_number"), ("starting_date", "start_stamp"),
-                            ("answered_date", "answer_stamp"), ("ending_date", "end_stamp"), ("duration", "duration"),
-                            ("billsec", "billsec"), ("hangup_cause", "hangup_cause"), ("callid", "uuid"),
-                            ("accountcode", "accountcode")):
+    for canonical, name in (
+        ("caller_id_name", "caller_id_name"),
+        ("caller_id_number", "caller_id_number"),
+        ("destination_number", "destination_number"),
+        ("starting_date", "start_stamp"),
+        ("answered_date", "answer_stamp"),
+        ("ending_date", "end_stamp"),
+        ("duration", "duration"),
+        ("billsec", "billsec"),
+        ("hangup_cause", "hangup_cause"),
+        ("callid", "uuid"),
+        ("accountcode", "accountcode"),
+    ):
         values[_FIELD_INDEX[canonical]] = f.get(name, "")
     values[_FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["freeswitch"])
-    values[_FIELD_INDEX["extradata"]] = _extradata({k: f.get(k) for k in ("context", "bleg_uuid", "read_codec",
-                                                                           "write_codec")})
+    values[_FIELD_INDEX["extradata"]] = _extradata(
+        {k: f.get(k) for k in ("context", "bleg_uuid", "read_codec", "write_codec")}
+    )
     return values, ""
 
 
@@ -435,31 +519,87 @@ def asterisk_csv_row(fields: list[str]) -> tuple[list[str], str]:
     f = dict(zip(ASTERISK_CSV_FIELDS, fields, strict=False))
     values = empty_values()
     clid = _CLID.match(f["clid"])
-    for canonical, value in (("accountcode", f["accountcode"]), ("caller_id_number", f["src"]),
-                             ("caller_id_name", clid.group(1).strip() if clid else f["clid"]),
-                             ("destination_number", f["dst"]), ("channel", f["channel"]),
-                             ("starting_date", f["start"]), ("answered_date", f["answer"]),
-                             ("ending_date", f["end"]), ("duration", f["duration"]), ("billsec", f["billsec"]),
-                             ("disposition", f["disposition"])):
+    for canonical, value in (
+        ("accountcode", f["accountcode"]),
+        ("caller_id_number", f["src"]),
+        ("caller_id_name", clid.group(1).strip() if clid else f["clid"]),
+        ("destination_number", f["dst"]),
+        ("channel", f["channel"]),
+        ("starting_date", f["start"]),
+        ("answered_date", f["answer"]),
+        ("ending_date", f["end"]),
+        ("duration", f["duration"]),
+        ("billsec", f["billsec"]),
+        ("disposition", f["disposition"]),
+    ):
         values[_FIELD_INDEX[canonical]] = value
     callid = f.get("uniqueid") or "ast-" + hashlib.sha1("\x1f".join(fields).encode()).hexdigest()
     values[_FIELD_INDEX["callid"]] = callid
     values[_FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["asterisk"])
     values[_FIELD_INDEX["extradata"]] = _extradata(
-        {k: f.get(k) for k in ("dcontext", "clid", "dstchannel", "lastapp", "lastdata", "amaflags", "userfield",
-                               "peeraccount", "linkedid", "sequence")})
+        {
+            k: f.get(k)
+            for k in (
+                "dcontext",
+                "clid",
+                "dstchannel",
+                "lastapp",
+                "lastdata",
+                "amaflags",
+                "userfield",
+                "peeraccount",
+                "linkedid",
+                "sequence",
+            )
+        }
+    )
     return values, ""
 
 
 SWITCH_CSV = {
-    "freeswitch-csv": (freeswitch_csv_row, SOURCE_TYPES["freeswitch"],
-                       frozenset({"caller_id_name", "caller_id_number", "destination_number", "starting_date",
-                                  "answered_date", "ending_date", "duration", "billsec", "hangup_cause", "callid",
-                                  "accountcode", "cdr_source_type", "extradata"})),
-    "asterisk-csv": (asterisk_csv_row, SOURCE_TYPES["asterisk"],
-                     frozenset({"accountcode", "caller_id_number", "caller_id_name", "destination_number", "channel",
-                                "starting_date", "answered_date", "ending_date", "duration", "billsec",
-                                "disposition", "callid", "cdr_source_type", "extradata"})),
+    "freeswitch-csv": (
+        freeswitch_csv_row,
+        SOURCE_TYPES["freeswitch"],
+        frozenset(
+            {
+                "caller_id_name",
+                "caller_id_number",
+                "destination_number",
+                "starting_date",
+                "answered_date",
+                "ending_date",
+                "duration",
+                "billsec",
+                "hangup_cause",
+                "callid",
+                "accountcode",
+                "cdr_source_type",
+                "extradata",
+            }
+        ),
+    ),
+    "asterisk-csv": (
+        asterisk_csv_row,
+        SOURCE_TYPES["asterisk"],
+        frozenset(
+            {
+                "accountcode",
+                "caller_id_number",
+                "caller_id_name",
+                "destination_number",
+                "channel",
+                "starting_date",
+                "answered_date",
+                "ending_date",
+                "duration",
+                "billsec",
+                "disposition",
+                "callid",
+                "cdr_source_type",
+                "extradata",
+            }
+        ),
+    ),
 }
 
 
@@ -474,6 +614,7 @@ def switch_csv_rows(text: Iterable[str], to_row) -> Iterator[tuple[int, str, str
 
 
 # --- CDR-Stats JSON, YAML and XLSX ---
+
 
 def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object]]:
     """(line, raw, value) of each element of a JSON array, or of each line of JSON Lines, streamed."""
@@ -564,7 +705,7 @@ def xlsx_records(path: Path) -> Iterator[tuple[int, str, object]]:
             if row is None or all(c in (None, "") for c in row):
                 continue
             raw = ",".join(cell_text(c) for c in row)
-            if len(row) > len(header) and any(c not in (None, "") for c in row[len(header):]):
+            if len(row) > len(header) and any(c not in (None, "") for c in row[len(header) :]):
                 yield number, raw, ValueError(f"expected {len(header)} fields, found {len(row)}")
                 continue
             yield number, raw, {h: c for h, c in zip(header, row, strict=False) if h}
@@ -573,6 +714,7 @@ def xlsx_records(path: Path) -> Iterator[tuple[int, str, object]]:
 
 
 # --- Entry point ---
+
 
 def open_source(path: Path, fmt: str = "auto", batch_rows: int = BATCH_ROWS) -> tuple[Source, Callable[[], None]]:
     """The batches of a file in format ``fmt`` (or the detected one), and a function closing it."""
@@ -590,8 +732,9 @@ def open_source(path: Path, fmt: str = "auto", batch_rows: int = BATCH_ROWS) -> 
         checksum = lambda: counter.sha.hexdigest()  # noqa: E731
         if fmt == "cdr-stats-csv":
             chunks, fields = cdr_stats_csv_chunks(stream, position)
-            return Source("cdr-stats-csv", chunks, fields, "switch" not in fields, SOURCE_TYPES["csv"], checksum), \
-                stream.close
+            return Source(
+                "cdr-stats-csv", chunks, fields, "switch" not in fields, SOURCE_TYPES["csv"], checksum
+            ), stream.close
         if fmt in SWITCH_CSV:
             to_row, source_type, fields = SWITCH_CSV[fmt]
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
@@ -617,4 +760,3 @@ def open_source(path: Path, fmt: str = "auto", batch_rows: int = BATCH_ROWS) -> 
     except BaseException:
         stream.close()
         raise
-

@@ -3,6 +3,7 @@
 While an import runs, its process holds a session advisory lock named after the import: an import
 still marked running whose lock is free was interrupted (its process died), and shows so.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,7 +62,9 @@ class RunningImport:
                 text("""INSERT INTO import_batch (source, format, file_name, switch_hint, bytes_total, is_demo, dry_run,
                                                   created_by)
                         VALUES (:source, :fmt, :file_name, :switch_hint, :bytes_total, :is_demo, :dry_run, :created_by)
-                        RETURNING id"""), fields).scalar()
+                        RETURNING id"""),
+                fields,
+            ).scalar()
             self.conn.execute(text(f"SELECT pg_advisory_lock({LOCK_CLASS}, CAST(:id AS integer))"), {"id": self.id})
             self.conn.commit()
         except BaseException:
@@ -76,11 +79,27 @@ class RunningImport:
             self.conn.close()
 
 
-def start_import(source: str, *, fmt: str | None = None, file_name: str | None = None, switch_hint: str | None = None,
-                 bytes_total: int | None = None, is_demo: bool = False, dry_run: bool = False,
-                 created_by: int | None = None) -> RunningImport:
-    return RunningImport(source=source, fmt=fmt, file_name=file_name, switch_hint=switch_hint,
-                         bytes_total=bytes_total, is_demo=is_demo, dry_run=dry_run, created_by=created_by)
+def start_import(
+    source: str,
+    *,
+    fmt: str | None = None,
+    file_name: str | None = None,
+    switch_hint: str | None = None,
+    bytes_total: int | None = None,
+    is_demo: bool = False,
+    dry_run: bool = False,
+    created_by: int | None = None,
+) -> RunningImport:
+    return RunningImport(
+        source=source,
+        fmt=fmt,
+        file_name=file_name,
+        switch_hint=switch_hint,
+        bytes_total=bytes_total,
+        is_demo=is_demo,
+        dry_run=dry_run,
+        created_by=created_by,
+    )
 
 
 def finish_import(import_id: int, status: str, *, checksum: str | None = None, error: str | None = None) -> None:
@@ -110,11 +129,15 @@ def list_imports(limit: int = 50, include_demo: bool = True) -> list[dict]:
         f"""SELECT b.id, b.source, b.format, b.file_name, b.started_at, b.finished_at, b.rows_read, b.accepted,
                    b.duplicates, b.rejected, b.is_demo, {_STATUS_SQL} AS state, b.error
             FROM import_batch b WHERE :demo OR NOT b.is_demo ORDER BY b.id DESC LIMIT :limit""",
-        demo=include_demo, limit=limit)
+        demo=include_demo,
+        limit=limit,
+    )
 
 
 def mark_interrupted() -> int:
     """Record as interrupted the imports whose process died; returns how many."""
     with db.transaction() as conn:
-        return conn.execute(text(f"""UPDATE import_batch b SET status = 'interrupted', finished_at = clock_timestamp()
-                                     WHERE b.status = 'running' AND {_STATUS_SQL} = 'interrupted'""")).rowcount
+        return conn.execute(
+            text(f"""UPDATE import_batch b SET status = 'interrupted', finished_at = clock_timestamp()
+                                     WHERE b.status = 'running' AND {_STATUS_SQL} = 'interrupted'""")
+        ).rowcount

@@ -12,6 +12,7 @@ All of it runs on one batch at a time, in the batch's transaction, on session te
 Checks are done with regular expressions before any cast, so a bad value makes a reject with its
 reason and never aborts the statement. Identifiers put into SQL here come from the constant field lists.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -29,10 +30,34 @@ from data.settings import NumberPlan
 
 # cdr's columns the import fills, in the order of ingest_calls' INSERT (id comes from cdr's sequence).
 CALL_COLUMNS = (
-    "switch_id", "cdr_source_type", "callid", "caller_id_number", "caller_id_name", "destination_number",
-    "normalised_number", "dialcode", "country_code", "starting_date", "answered_date", "duration", "billsec",
-    "progresssec", "answersec", "waitsec", "hangup_cause_id", "direction", "accountcode", "user_id", "buy_rate",
-    "buy_cost", "sell_rate", "sell_cost", "carrier_id", "rating_status", "import_id", "extradata",
+    "switch_id",
+    "cdr_source_type",
+    "callid",
+    "caller_id_number",
+    "caller_id_name",
+    "destination_number",
+    "normalised_number",
+    "dialcode",
+    "country_code",
+    "starting_date",
+    "answered_date",
+    "duration",
+    "billsec",
+    "progresssec",
+    "answersec",
+    "waitsec",
+    "hangup_cause_id",
+    "direction",
+    "accountcode",
+    "user_id",
+    "buy_rate",
+    "buy_cost",
+    "sell_rate",
+    "sell_cost",
+    "carrier_id",
+    "rating_status",
+    "import_id",
+    "extradata",
 )
 # Raw values kept in extradata when the source gives them (the cdr table has no column for them).
 KEPT_IN_EXTRADATA = ("state", "channel", "disposition", "sip_code", "hangup_cause", "ending_date")
@@ -60,8 +85,21 @@ STAGE_COLUMNS = ("lineno", "raw", "problem", *CANONICAL_FIELDS)
 
 # Trimmed: the values that identify a call or its owner, and the times (checked by position). Other values
 # are only tested by patterns that allow surrounding spaces (trimming every field costs a copy of each).
-_TRIMMED = frozenset({"callid", "accountcode", "starting_date", "answered_date", "ending_date", "direction",
-                      "cdr_source_type", "hangup_cause_id", "sip_code", "disposition", "hangup_cause"})
+_TRIMMED = frozenset(
+    {
+        "callid",
+        "accountcode",
+        "starting_date",
+        "answered_date",
+        "ending_date",
+        "direction",
+        "cdr_source_type",
+        "hangup_cause_id",
+        "sip_code",
+        "disposition",
+        "hangup_cause",
+    }
+)
 
 
 def _text(name: str, fields: frozenset[str]) -> str:
@@ -73,8 +111,15 @@ def _text(name: str, fields: frozenset[str]) -> str:
 
 # The whole-number fields, checked together by one regular expression in the common case where all
 # are plain digits (``ints_ok``); each is checked on its own only when that fails.
-_INTEGER_FIELDS = (("duration", 9), ("billsec", 9), ("progresssec", 9), ("answersec", 9), ("waitsec", 9),
-                   ("hangup_cause_id", 4), ("cdr_source_type", 1))
+_INTEGER_FIELDS = (
+    ("duration", 9),
+    ("billsec", 9),
+    ("progresssec", 9),
+    ("answersec", 9),
+    ("waitsec", 9),
+    ("hangup_cause_id", 4),
+    ("cdr_source_type", 1),
+)
 
 
 def _ints_ok(fields: frozenset[str]) -> str:
@@ -87,8 +132,10 @@ def _ints_ok(fields: frozenset[str]) -> str:
 
 
 def _whole_seconds(name: str) -> str:
-    return (f"CASE WHEN ints_ok OR t_{name} ~ '^\\s*\\d{{1,9}}\\s*$' THEN t_{name}::integer "
-            f"WHEN t_{name} ~ '^\\s*\\d{{1,9}}\\.\\d+\\s*$' THEN round(t_{name}::numeric)::integer END")
+    return (
+        f"CASE WHEN ints_ok OR t_{name} ~ '^\\s*\\d{{1,9}}\\s*$' THEN t_{name}::integer "
+        f"WHEN t_{name} ~ '^\\s*\\d{{1,9}}\\.\\d+\\s*$' THEN round(t_{name}::numeric)::integer END"
+    )
 
 
 def _money(name: str) -> str:
@@ -97,26 +144,31 @@ def _money(name: str) -> str:
 
 def _bad(name: str, label: str) -> str:
     """A reason: the field's value (quoted, cut at 60 characters) and what it is not."""
-    return (f"WHEN t_{name} IS NOT NULL AND v_{name} IS NULL "
-            f"THEN format('{name} %%L is not {label}', left(t_{name}, 60))")
+    return (
+        f"WHEN t_{name} IS NOT NULL AND v_{name} IS NULL THEN format('{name} %%L is not {label}', left(t_{name}, 60))"
+    )
 
 
 @lru_cache(maxsize=64)
 def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) -> tuple[str, tuple]:
     number = normalise_sql("t_destination_number", plan)
     texts = ",\n".join(f"{_text(name, fields)} AS t_{name}" for name in CANONICAL_FIELDS)
-    seconds = ",\n".join(f"{_whole_seconds(n)} AS v_{n}" for n in ("duration", "billsec", "progresssec", "answersec",
-                                                                    "waitsec"))
+    seconds = ",\n".join(
+        f"{_whole_seconds(n)} AS v_{n}" for n in ("duration", "billsec", "progresssec", "answersec", "waitsec")
+    )
     money = ",\n".join(f"{_money(n)} AS v_{n}" for n in ("buy_rate", "buy_cost", "sell_rate", "sell_cost"))
-    joins_prefix = " ".join(f"LEFT JOIN dial_prefix dp{k} ON dp{k}.prefix = left(n_lookup, {k})"
-                            for k in range(longest_prefix, 0, -1))
+    joins_prefix = " ".join(
+        f"LEFT JOIN dial_prefix dp{k} ON dp{k}.prefix = left(n_lookup, {k})" for k in range(longest_prefix, 0, -1)
+    )
     dialcode = "coalesce(" + ", ".join(f"dp{k}.prefix" for k in range(longest_prefix, 0, -1)) + ")"
     country = "coalesce(" + ", ".join(f"dp{k}.country_code" for k in range(longest_prefix, 0, -1)) + ")"
     kept = [n for n in KEPT_IN_EXTRADATA if n in fields]
     if kept:
         pairs = ", ".join(f"'{n}', t_{n}" for n in kept)
-        extradata = (f"CASE WHEN {' AND '.join(f't_{n} IS NULL' for n in kept)} THEN v_extradata "
-                     f"ELSE v_extradata || jsonb_strip_nulls(jsonb_build_object({pairs})) END")
+        extradata = (
+            f"CASE WHEN {' AND '.join(f't_{n} IS NULL' for n in kept)} THEN v_extradata "
+            f"ELSE v_extradata || jsonb_strip_nulls(jsonb_build_object({pairs})) END"
+        )
     else:
         extradata = "v_extradata"
     cause_joins, cause_terms = [], ["v_hangup_cause_id"]
@@ -124,22 +176,28 @@ def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) 
         cause_joins.append("LEFT JOIN hangup_cause hcn ON hcn.name = upper(t_hangup_cause)")
         cause_terms.append("hcn.code")
     if "disposition" in fields:
-        cause_joins.append("LEFT JOIN unnest(%(disp_names)s::text[], %(disp_codes)s::integer[]) AS disp(name, code) "
-                           "ON disp.name = upper(t_disposition)")
-        cause_terms.append(f"CASE WHEN t_disposition IS NOT NULL "
-                           f"THEN coalesce(disp.code, {UNKNOWN_DISPOSITION_CAUSE}) END")
+        cause_joins.append(
+            "LEFT JOIN unnest(%(disp_names)s::text[], %(disp_codes)s::integer[]) AS disp(name, code) "
+            "ON disp.name = upper(t_disposition)"
+        )
+        cause_terms.append(
+            f"CASE WHEN t_disposition IS NOT NULL THEN coalesce(disp.code, {UNKNOWN_DISPOSITION_CAUSE}) END"
+        )
     if "sip_code" in fields:
-        cause_joins.append("LEFT JOIN sip_cause sc ON sc.sip_code = v_sip_code "
-                           "LEFT JOIN sip_cause scc ON scc.sip_code = v_sip_code / 100 * 100")
-        cause_terms.append(f"CASE WHEN v_sip_code IS NOT NULL THEN coalesce(sc.q850_code, scc.q850_code, "
-                           f"{UNKNOWN_SIP_CAUSE}) END")
+        cause_joins.append(
+            "LEFT JOIN sip_cause sc ON sc.sip_code = v_sip_code "
+            "LEFT JOIN sip_cause scc ON scc.sip_code = v_sip_code / 100 * 100"
+        )
+        cause_terms.append(
+            f"CASE WHEN v_sip_code IS NOT NULL THEN coalesce(sc.q850_code, scc.q850_code, {UNKNOWN_SIP_CAUSE}) END"
+        )
     cause_terms.append(f"CASE WHEN answered_date IS NOT NULL THEN {ANSWERED_CAUSE} END")
 
     sql = f"""
-INSERT INTO ingest_calls ({', '.join(CALL_COLUMNS)}, lineno, reason)
+INSERT INTO ingest_calls ({", ".join(CALL_COLUMNS)}, lineno, reason)
 SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_caller_id_number, t_caller_id_name,
        t_destination_number, normalised, {dialcode}, {country}, starting_date, answered_date, duration, billsec,
-       v_progresssec, v_answersec, v_waitsec, coalesce({', '.join(cause_terms)}), coalesce(v_direction, 2),
+       v_progresssec, v_answersec, v_waitsec, coalesce({", ".join(cause_terms)}), coalesce(v_direction, 2),
        t_accountcode, ua.user_id, v_buy_rate, v_buy_cost, v_sell_rate, v_sell_cost, NULL, NULL, %(import_id)s,
        {extradata},
        lineno,
@@ -156,19 +214,19 @@ SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_call
                THEN format('answered_date %%L is not a date', left(t_answered_date, 60))
            WHEN t_ending_date IS NOT NULL AND v_ending_date IS NULL
                THEN format('ending_date %%L is not a date', left(t_ending_date, 60))
-           {_bad('duration', 'a number of seconds')}
-           {_bad('billsec', 'a number of seconds')}
-           {_bad('progresssec', 'a number of seconds')}
-           {_bad('answersec', 'a number of seconds')}
-           {_bad('waitsec', 'a number of seconds')}
-           {_bad('hangup_cause_id', 'a Q.850 cause code')}
-           {_bad('sip_code', 'a SIP response code')}
-           {_bad('direction', '1 (inbound) or 2 (outbound)')}
-           {_bad('cdr_source_type', 'a source type (0 to 9)')}
-           {_bad('buy_rate', 'a number')}
-           {_bad('buy_cost', 'a number')}
-           {_bad('sell_rate', 'a number')}
-           {_bad('sell_cost', 'a number')}
+           {_bad("duration", "a number of seconds")}
+           {_bad("billsec", "a number of seconds")}
+           {_bad("progresssec", "a number of seconds")}
+           {_bad("answersec", "a number of seconds")}
+           {_bad("waitsec", "a number of seconds")}
+           {_bad("hangup_cause_id", "a Q.850 cause code")}
+           {_bad("sip_code", "a SIP response code")}
+           {_bad("direction", "1 (inbound) or 2 (outbound)")}
+           {_bad("cdr_source_type", "a source type (0 to 9)")}
+           {_bad("buy_rate", "a number")}
+           {_bad("buy_cost", "a number")}
+           {_bad("sell_rate", "a number")}
+           {_bad("sell_cost", "a number")}
            WHEN v_extradata IS NULL THEN 'extradata is not a JSON object'
        END
 FROM (
@@ -214,7 +272,7 @@ FROM (
 ) n
 LEFT JOIN user_accountcode ua ON ua.accountcode = t_accountcode
 {joins_prefix}
-{' '.join(cause_joins)}
+{" ".join(cause_joins)}
 """
     params = {**number.params, "earliest": EARLIEST_CALL}
     if "disposition" in fields:
@@ -223,8 +281,9 @@ LEFT JOIN user_accountcode ua ON ua.accountcode = t_accountcode
     return sql, tuple(sorted(params.items()))
 
 
-def convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int, import_id: int,
-                source_type: int) -> tuple[str, dict]:
+def convert_sql(
+    fields: frozenset[str], plan: NumberPlan, longest_prefix: int, import_id: int, source_type: int
+) -> tuple[str, dict]:
     """The INSERT filling ``ingest_calls`` from ``ingest_stage`` (one row per staged row, ``reason`` set
     on the rows to reject)."""
     sql, params = _convert_sql(fields, plan, longest_prefix)
@@ -232,8 +291,10 @@ def convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int, i
 
 
 def _csv_cell(name: str) -> str:
-    return (f"CASE WHEN s.{name} ~ '[\",\\r\\n]' THEN '\"' || replace(s.{name}, '\"', '\"\"') || '\"' "
-            f"ELSE coalesce(s.{name}, '') END")
+    return (
+        f"CASE WHEN s.{name} ~ '[\",\\r\\n]' THEN '\"' || replace(s.{name}, '\"', '\"\"') || '\"' "
+        f"ELSE coalesce(s.{name}, '') END"
+    )
 
 
 def rejects_sql(csv_columns: tuple[str, ...]) -> str:
@@ -264,8 +325,9 @@ WITH firsts AS MATERIALIZED (
 )
 INSERT INTO ingest_new (lineno) SELECT f.lineno FROM firsts f JOIN claimed c USING (switch_id, callid)
 """
-DROP_DUPLICATES_SQL = ("DELETE FROM ingest_calls c "
-                       "WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.lineno = c.lineno)")
+DROP_DUPLICATES_SQL = (
+    "DELETE FROM ingest_calls c WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.lineno = c.lineno)"
+)
 MONTHS_SQL = "SELECT DISTINCT date_trunc('month', starting_date AT TIME ZONE 'UTC')::date FROM ingest_calls"
 # In time order: cdr's time indexes then grow at a few places instead of everywhere at once.
 _STORED_COLUMNS = ", ".join((*CALL_COLUMNS, "destination_alert", "alert_reason"))  # + the blacklist's flags

@@ -19,6 +19,7 @@ longer prefixes that split a shared code (up to 6 digits, 441481 Guernsey). Boun
 2..5 would lose the USA (1), Russia (7) and Guernsey, so every length from
 max(PREFIX_LIMIT_MAX, the longest prefix in the table) down to 1 is tried, longest first.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,9 @@ class PrefixTable:
     def get(cls) -> dict[str, str]:
         with cls._lock:
             if cls._prefixes is None:
-                cls._prefixes = {r["prefix"]: r["country_code"]
-                                 for r in db.rows("SELECT prefix, country_code FROM dial_prefix")}
+                cls._prefixes = {
+                    r["prefix"]: r["country_code"] for r in db.rows("SELECT prefix, country_code FROM dial_prefix")
+                }
             return cls._prefixes
 
     @classmethod
@@ -98,9 +100,10 @@ def normalise_number(number: str | None, plan: NumberPlan, prefixes: dict[str, s
     digits = cleaned
     stripped = next((p for p in ignore_prefixes(plan) if digits.startswith(p)), None)
     if stripped:
-        digits = digits[len(stripped):]
-        steps.append(f"removed the ignored prefix {stripped!r} (the longest in PREFIX_TO_IGNORE that matches): "
-                     f"{digits!r}")
+        digits = digits[len(stripped) :]
+        steps.append(
+            f"removed the ignored prefix {stripped!r} (the longest in PREFIX_TO_IGNORE that matches): {digits!r}"
+        )
     if digits.startswith("+"):
         digits = digits[1:]
         steps.append(f"dropped the '+': {digits!r}")
@@ -114,8 +117,10 @@ def normalise_number(number: str | None, plan: NumberPlan, prefixes: dict[str, s
     if len(digits) <= plan.pn_max_digits:
         kind = NATIONAL
         digits = plan.local_dialcode + digits
-        steps.append(f"{len(digits) - len(plan.local_dialcode)} digits <= PN_MAX_DIGITS ({plan.pn_max_digits}): "
-                     f"national call, LOCAL_DIALCODE {plan.local_dialcode!r} added: {digits!r}")
+        steps.append(
+            f"{len(digits) - len(plan.local_dialcode)} digits <= PN_MAX_DIGITS ({plan.pn_max_digits}): "
+            f"national call, LOCAL_DIALCODE {plan.local_dialcode!r} added: {digits!r}"
+        )
     else:
         kind = INTERNATIONAL
         steps.append(f"{len(digits)} digits > PN_MAX_DIGITS ({plan.pn_max_digits}): international, kept as it is")
@@ -149,9 +154,11 @@ class NormaliseSql:
 def normalise_sql(column: str, plan: NumberPlan) -> NormaliseSql:
     """SQL giving the same results as ``normalise_number`` for the number in ``column``."""
     params: dict = {"np_min": plan.pn_min_digits, "np_max": plan.pn_max_digits, "np_local": plan.local_dialcode}
-    clean = (f"CASE WHEN {column} ~ '^\\+?[0-9]+$' THEN {column} "
-             f"ELSE coalesce(substring(regexp_replace(regexp_replace({column}, '^\\s*(sips?|tel):', '', 'i'), "
-             f"'[\\s().-]', '', 'g') from '^\\+?[0-9]+'), '') END")
+    clean = (
+        f"CASE WHEN {column} ~ '^\\+?[0-9]+$' THEN {column} "
+        f"ELSE coalesce(substring(regexp_replace(regexp_replace({column}, '^\\s*(sips?|tel):', '', 'i'), "
+        f"'[\\s().-]', '', 'g') from '^\\+?[0-9]+'), '') END"
+    )
     whens = []
     for i, prefix in enumerate(ignore_prefixes(plan)):
         params[f"np_ign{i}"] = prefix
@@ -160,8 +167,10 @@ def normalise_sql(column: str, plan: NumberPlan) -> NormaliseSql:
     return NormaliseSql(
         clean=clean,
         digits=f"ltrim(substr(n_clean, {start}), '+')",
-        normalised=("CASE WHEN length(n_digits) = 0 THEN NULL WHEN length(n_digits) < %(np_min)s THEN n_digits "
-                    "WHEN length(n_digits) <= %(np_max)s THEN %(np_local)s || n_digits ELSE n_digits END"),
+        normalised=(
+            "CASE WHEN length(n_digits) = 0 THEN NULL WHEN length(n_digits) < %(np_min)s THEN n_digits "
+            "WHEN length(n_digits) <= %(np_max)s THEN %(np_local)s || n_digits ELSE n_digits END"
+        ),
         internal="length(n_digits) < %(np_min)s",
         params=params,
     )
@@ -170,8 +179,9 @@ def normalise_sql(column: str, plan: NumberPlan) -> NormaliseSql:
 def country_join_sql(number: str, longest: int, alias: str = "dp") -> tuple[str, str, str]:
     """LEFT JOINs on ``dial_prefix`` for each candidate length (hash joins on a tiny table), and the
     expressions picking the longest match: (joins, dialcode_sql, country_sql)."""
-    joins = " ".join(f"LEFT JOIN dial_prefix {alias}{k} ON {alias}{k}.prefix = left({number}, {k})"
-                     for k in range(longest, 0, -1))
+    joins = " ".join(
+        f"LEFT JOIN dial_prefix {alias}{k} ON {alias}{k}.prefix = left({number}, {k})" for k in range(longest, 0, -1)
+    )
     dialcode = "coalesce(" + ", ".join(f"{alias}{k}.prefix" for k in range(longest, 0, -1)) + ")"
     country = "coalesce(" + ", ".join(f"{alias}{k}.country_code" for k in range(longest, 0, -1)) + ")"
     return joins, dialcode, country

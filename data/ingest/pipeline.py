@@ -11,6 +11,7 @@ reading and the database work overlap too). The steps that two batches could do 
 (the rollup upserts) are serialised by an advisory lock held to the commit; the keys are claimed in
 index order. A deadlock or serialisation failure is retried.
 """
+
 from __future__ import annotations
 
 import io
@@ -110,6 +111,7 @@ def close_idle_connections() -> None:
 
 # --- One batch ---
 
+
 @dataclass
 class BatchResult:
     rows: int
@@ -128,8 +130,11 @@ def _stage(cur, chunk: StageChunk) -> int:
     if chunk.csv_data is not None:
         cur.execute("SELECT setval('ingest_stage_line', %s, false)", (chunk.first_line,))
         try:
-            cur.copy_expert(f"COPY ingest_stage ({', '.join(chunk.csv_columns)}) FROM STDIN (FORMAT csv)",
-                            io.BytesIO(chunk.csv_data), size=1 << 20)
+            cur.copy_expert(
+                f"COPY ingest_stage ({', '.join(chunk.csv_columns)}) FROM STDIN (FORMAT csv)",
+                io.BytesIO(chunk.csv_data),
+                size=1 << 20,
+            )
         except psycopg2.DataError as exc:  # wrong number of fields, bad encoding, ...: Python reads it instead
             raise _CopyRefused(str(exc)) from exc
         if cur.rowcount != chunk.rows:  # a quoted field held a line break: line numbers need Python
@@ -180,8 +185,10 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
     result = BatchResult(rows=staged, rejected=staged - valid, position=chunk.position)
     if result.rejected:
         if samples:
-            cur.execute("SELECT lineno, reason FROM ingest_calls WHERE reason IS NOT NULL ORDER BY lineno LIMIT %s",
-                        (SAMPLE_REJECTS,))
+            cur.execute(
+                "SELECT lineno, reason FROM ingest_calls WHERE reason IS NOT NULL ORDER BY lineno LIMIT %s",
+                (SAMPLE_REJECTS,),
+            )
             result.samples = tuple(cur.fetchall())
         cur.execute(mediation.rejects_sql(chunk.csv_columns), {"import_id": ctx.import_id})
         cur.execute("DELETE FROM ingest_calls WHERE reason IS NOT NULL")
@@ -202,8 +209,17 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
         rollups.add_to_rollups(cur, mediation.NEW_CALLS_SQL)
     if chunk.after_store is not None:
         chunk.after_store(cur)
-    cur.execute(_COUNT_BATCH, {"rows": result.rows, "accepted": result.accepted, "duplicates": result.duplicates,
-                               "rejected": result.rejected, "position": chunk.position, "import_id": ctx.import_id})
+    cur.execute(
+        _COUNT_BATCH,
+        {
+            "rows": result.rows,
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+            "position": chunk.position,
+            "import_id": ctx.import_id,
+        },
+    )
     if ctx.dry_run:
         conn.rollback()
     else:
@@ -232,14 +248,26 @@ def store_batch(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
 
 # --- A whole import ---
 
-def run_batches(chunks: Iterator[StageChunk], ctx: ImportContext, summary: ImportSummary,
-                progress: ProgressCallback | None = None, workers: int = WORKERS, samples: bool = False) -> None:
+
+def run_batches(
+    chunks: Iterator[StageChunk],
+    ctx: ImportContext,
+    summary: ImportSummary,
+    progress: ProgressCallback | None = None,
+    workers: int = WORKERS,
+    samples: bool = False,
+) -> None:
     """Store every batch, ``workers`` at a time; batches are read while earlier ones are stored."""
     partitions = _Partitions()
 
     def done(result: BatchResult) -> None:
-        summary.add(result.rows, result.accepted, result.duplicates, result.rejected,
-                    result.samples[:max(0, SAMPLE_REJECTS - len(summary.reject_samples))])
+        summary.add(
+            result.rows,
+            result.accepted,
+            result.duplicates,
+            result.rejected,
+            result.samples[: max(0, SAMPLE_REJECTS - len(summary.reject_samples))],
+        )
         if progress:
             progress(summary, result.position)
 
@@ -291,14 +319,27 @@ def number_plan() -> NumberPlan:
 
 def _context(import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool) -> ImportContext:
     prefixes = PrefixTable.get()
-    return ImportContext(import_id=import_id, plan=number_plan(),
-                         longest_prefix=max((len(p) for p in prefixes), default=1), switches=switches,
-                         source_type=source_type, dry_run=dry_run)
+    return ImportContext(
+        import_id=import_id,
+        plan=number_plan(),
+        longest_prefix=max((len(p) for p in prefixes), default=1),
+        switches=switches,
+        source_type=source_type,
+        dry_run=dry_run,
+    )
 
 
-def run_import(running: imports.RunningImport, source: Source, *, switch: str | None = None,
-               dry_run: bool = False, is_demo: bool = False, progress: ProgressCallback | None = None,
-               workers: int = WORKERS, samples: bool = True) -> ImportSummary:
+def run_import(
+    running: imports.RunningImport,
+    source: Source,
+    *,
+    switch: str | None = None,
+    dry_run: bool = False,
+    is_demo: bool = False,
+    progress: ProgressCallback | None = None,
+    workers: int = WORKERS,
+    samples: bool = True,
+) -> ImportSummary:
     """Store every batch of ``source`` under the import ``running`` and record how it ended."""
     summary = ImportSummary(import_id=running.id, format=source.format)
     started = time.monotonic()
@@ -343,48 +384,91 @@ class PreparedImport:
             self.close()
 
 
-def prepare_file_import(path: str | Path, fmt: str = "auto", switch: str | None = None, dry_run: bool = False, *,
-                        source: str = "file", is_demo: bool = False, created_by: int | None = None,
-                        file_name: str | None = None, workers: int = WORKERS) -> PreparedImport:
+def prepare_file_import(
+    path: str | Path,
+    fmt: str = "auto",
+    switch: str | None = None,
+    dry_run: bool = False,
+    *,
+    source: str = "file",
+    is_demo: bool = False,
+    created_by: int | None = None,
+    file_name: str | None = None,
+    workers: int = WORKERS,
+) -> PreparedImport:
     """Open ``path`` and record its import; raises ``FormatError`` (nothing recorded) when it cannot be read."""
     path = Path(path)
     opened, close = open_source(path, fmt)
     try:
         if opened.needs_switch and not switch:
             raise FormatError(f"{opened.format} files have no switch column: give the switch (--switch NAME_OR_IP)")
-        running = imports.start_import(source, fmt=opened.format, file_name=file_name or path.name,
-                                       switch_hint=switch, bytes_total=path.stat().st_size, is_demo=is_demo,
-                                       dry_run=dry_run, created_by=created_by)
+        running = imports.start_import(
+            source,
+            fmt=opened.format,
+            file_name=file_name or path.name,
+            switch_hint=switch,
+            bytes_total=path.stat().st_size,
+            is_demo=is_demo,
+            dry_run=dry_run,
+            created_by=created_by,
+        )
     except BaseException:
         close()
         raise
-    return PreparedImport(running, opened, close, {"switch": switch, "dry_run": dry_run, "is_demo": is_demo,
-                                                      "workers": workers})
+    return PreparedImport(
+        running, opened, close, {"switch": switch, "dry_run": dry_run, "is_demo": is_demo, "workers": workers}
+    )
 
 
-def import_file(path: str | Path, fmt: str = "auto", switch: str | None = None, dry_run: bool = False, *,
-                source: str = "file", is_demo: bool = False, created_by: int | None = None,
-                file_name: str | None = None, progress: ProgressCallback | None = None,
-                workers: int = WORKERS) -> ImportSummary:
+def import_file(
+    path: str | Path,
+    fmt: str = "auto",
+    switch: str | None = None,
+    dry_run: bool = False,
+    *,
+    source: str = "file",
+    is_demo: bool = False,
+    created_by: int | None = None,
+    file_name: str | None = None,
+    progress: ProgressCallback | None = None,
+    workers: int = WORKERS,
+) -> ImportSummary:
     """Import a CDR file (any format of ``formats.FORMATS``, gzip or not); see ``docs/ingestion.md``.
 
     Raises ``FormatError`` before anything is stored when the file's format cannot be read.
     """
-    prepared = prepare_file_import(path, fmt, switch, dry_run, source=source, is_demo=is_demo,
-                                   created_by=created_by, file_name=file_name, workers=workers)
+    prepared = prepare_file_import(
+        path,
+        fmt,
+        switch,
+        dry_run,
+        source=source,
+        is_demo=is_demo,
+        created_by=created_by,
+        file_name=file_name,
+        workers=workers,
+    )
     return prepared.run(progress)
 
 
-def mapping_chunks(records: Iterable[dict], fields: frozenset[str] = frozenset(CANONICAL_FIELDS),
-                   first_line: int = 1, batch_rows: int | None = None) -> Iterator[StageChunk]:
+def mapping_chunks(
+    records: Iterable[dict],
+    fields: frozenset[str] = frozenset(CANONICAL_FIELDS),
+    first_line: int = 1,
+    batch_rows: int | None = None,
+) -> Iterator[StageChunk]:
     """Batches of CDRs given as mappings of CDR-Stats field names (push, collectors, demo data)."""
     import json
 
     def rows():
         for lineno, record in enumerate(records, start=first_line):
             if not isinstance(record, dict):
-                yield lineno, json.dumps(record, default=str)[:4000], "not a CDR (expected an object)", \
-                    [""] * len(CANONICAL_FIELDS)
+                yield (
+                    lineno,
+                    json.dumps(record, default=str)[:4000],
+                    "not a CDR (expected an object)",
+                    [""] * len(CANONICAL_FIELDS),
+                )
                 continue
             values, problem = canonical_from_mapping(record)
             yield lineno, json.dumps(record, default=str, separators=(",", ":"))[:4000], problem, values
@@ -393,20 +477,47 @@ def mapping_chunks(records: Iterable[dict], fields: frozenset[str] = frozenset(C
     return batches_from_rows(rows(), fields, **kwargs)
 
 
-def import_rows(records: Iterable[dict], *, source: str, switch: str | None = None, source_type: int = 2,
-                fmt: str = "mapping", file_name: str | None = None, is_demo: bool = False, dry_run: bool = False,
-                created_by: int | None = None, workers: int = 1) -> ImportSummary:
+def import_rows(
+    records: Iterable[dict],
+    *,
+    source: str,
+    switch: str | None = None,
+    source_type: int = 2,
+    fmt: str = "mapping",
+    file_name: str | None = None,
+    is_demo: bool = False,
+    dry_run: bool = False,
+    created_by: int | None = None,
+    workers: int = 1,
+) -> ImportSummary:
     """Import CDRs given as mappings of CDR-Stats field names (plus answered_date, ending_date,
     disposition, sip_code); rows without a switch take ``switch``."""
-    running = imports.start_import(source, fmt=fmt, file_name=file_name, switch_hint=switch, is_demo=is_demo,
-                                   dry_run=dry_run, created_by=created_by)
+    running = imports.start_import(
+        source,
+        fmt=fmt,
+        file_name=file_name,
+        switch_hint=switch,
+        is_demo=is_demo,
+        dry_run=dry_run,
+        created_by=created_by,
+    )
     opened = Source(fmt, mapping_chunks(records), frozenset(CANONICAL_FIELDS), False, source_type)
     return run_import(running, opened, switch=switch, dry_run=dry_run, is_demo=is_demo, workers=workers)
 
 
-def import_chunks(chunks: Iterable[StageChunk], *, source: str, fields: frozenset[str], source_type: int,
-                  switch: str | None = None, fmt: str | None = None, file_name: str | None = None,
-                  is_demo: bool = False, workers: int = 1, progress: ProgressCallback | None = None) -> ImportSummary:
+def import_chunks(
+    chunks: Iterable[StageChunk],
+    *,
+    source: str,
+    fields: frozenset[str],
+    source_type: int,
+    switch: str | None = None,
+    fmt: str | None = None,
+    file_name: str | None = None,
+    is_demo: bool = False,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
     """Import batches built by the caller (collectors, the cdr_import mover, demo data)."""
     running = imports.start_import(source, fmt=fmt, file_name=file_name, switch_hint=switch, is_demo=is_demo)
     opened = Source(fmt or source, iter(chunks), fields, False, source_type)

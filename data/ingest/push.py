@@ -4,6 +4,7 @@ mod_json_cdr posts one call per request: the raw JSON (``encode`` false), or a f
 URL-encoded (the default) or in base64. Its ``variables`` are URL-encoded strings; times are taken from
 the ``*_epoch`` variables (UTC, unambiguous) when present, else from the local ``*_stamp`` ones.
 """
+
 from __future__ import annotations
 
 import base64
@@ -70,8 +71,18 @@ def mod_json_cdr_record(document: dict) -> dict:
     """A mod_json_cdr document as a mapping of canonical fields."""
     v = _variables(document)
     profile = _caller_profile(document)
-    extra = {k: v[k] for k in ("sip_hangup_disposition", "read_codec", "write_codec", "remote_media_ip",
-                               "sip_user_agent", "bleg_uuid") if v.get(k)}
+    extra = {
+        k: v[k]
+        for k in (
+            "sip_hangup_disposition",
+            "read_codec",
+            "write_codec",
+            "remote_media_ip",
+            "sip_user_agent",
+            "bleg_uuid",
+        )
+        if v.get(k)
+    }
     for key in ("core-uuid", "switchname"):
         if document.get(key):
             extra[key] = document[key]

@@ -1,4 +1,5 @@
 """The rows an import could not read: listed in the UI and downloaded as a spreadsheet-safe CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def list_rejects(import_id: int, limit: int = 100, offset: int = 0) -> list[dict]:
-    return db.rows("""SELECT lineno, reason, raw FROM import_reject WHERE import_id = :id
-                      ORDER BY lineno, id LIMIT :limit OFFSET :offset""", id=import_id, limit=limit, offset=offset)
+    return db.rows(
+        """SELECT lineno, reason, raw FROM import_reject WHERE import_id = :id
+                      ORDER BY lineno, id LIMIT :limit OFFSET :offset""",
+        id=import_id,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def spreadsheet_safe(value) -> str:
@@ -29,10 +35,15 @@ def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
     writer.writerow(CSV_HEADER)
     last = (-1, -1)
     while True:
-        rows = db.rows("""SELECT id, lineno, reason, raw FROM import_reject
+        rows = db.rows(
+            """SELECT id, lineno, reason, raw FROM import_reject
                           WHERE import_id = :import_id AND (coalesce(lineno, -1), id) > (:line, :rid)
                           ORDER BY coalesce(lineno, -1), id LIMIT :page""",
-                       import_id=import_id, line=last[0], rid=last[1], page=page)
+            import_id=import_id,
+            line=last[0],
+            rid=last[1],
+            page=page,
+        )
         for r in rows:
             writer.writerow([spreadsheet_safe(r["lineno"]), spreadsheet_safe(r["reason"]), spreadsheet_safe(r["raw"])])
         yield buffer.getvalue()

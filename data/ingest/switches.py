@@ -1,5 +1,6 @@
 """Switches as the import sees them: a row's switch (IP or name) → switch id and time zone, created when
 unknown; and the per-switch keys of the push API (only their hash is stored)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,10 @@ class SwitchResolver:
 
 
 def find_switch(name_or_ip: str) -> dict | None:
-    found = db.rows("SELECT id, name, ip, timezone FROM switch WHERE ip = :v OR name = :v "
-                    "ORDER BY (ip = :v) DESC LIMIT 1", v=name_or_ip)
+    found = db.rows(
+        "SELECT id, name, ip, timezone FROM switch WHERE ip = :v OR name = :v ORDER BY (ip = :v) DESC LIMIT 1",
+        v=name_or_ip,
+    )
     return found[0] if found else None
 
 
@@ -57,8 +60,13 @@ def find_or_create_switch(name_or_ip: str, source_type: int = 0, is_demo: bool =
     found = find_switch(name_or_ip)
     if found is None:
         with db.transaction() as conn:
-            conn.execute(text("INSERT INTO switch (name, ip, source_type, is_demo) VALUES (:v, :v, :t, :demo) "
-                              "ON CONFLICT DO NOTHING"), {"v": name_or_ip, "t": source_type, "demo": is_demo})
+            conn.execute(
+                text(
+                    "INSERT INTO switch (name, ip, source_type, is_demo) VALUES (:v, :v, :t, :demo) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                {"v": name_or_ip, "t": source_type, "demo": is_demo},
+            )
         found = find_switch(name_or_ip)
         if found is None:
             raise RuntimeError(f"could not create switch {name_or_ip!r}")
@@ -67,6 +75,7 @@ def find_or_create_switch(name_or_ip: str, source_type: int = 0, is_demo: bool =
 
 
 # --- Push API keys ---
+
 
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -80,8 +89,9 @@ def rotate_push_key(name_or_ip: str) -> tuple[dict, str]:
         switch = find_switch(name_or_ip)
     key = f"{switch['id']}.{secrets.token_urlsafe(32)}"
     with db.transaction() as conn:
-        conn.execute(text("UPDATE switch SET push_key_hash = :h WHERE id = :id"),
-                     {"h": _hash_key(key), "id": switch["id"]})
+        conn.execute(
+            text("UPDATE switch SET push_key_hash = :h WHERE id = :id"), {"h": _hash_key(key), "id": switch["id"]}
+        )
     return switch, key
 
 
@@ -92,8 +102,9 @@ def switch_for_push_key(key: str | None) -> dict | None:
     switch_id = key.split(".", 1)[0]
     if not switch_id.isdigit():
         return None
-    found = db.rows("SELECT id, name, ip, timezone, source_type, push_key_hash FROM switch WHERE id = :id",
-                    id=int(switch_id))
+    found = db.rows(
+        "SELECT id, name, ip, timezone, source_type, push_key_hash FROM switch WHERE id = :id", id=int(switch_id)
+    )
     if not found or not found[0]["push_key_hash"]:
         return None
     if not hmac.compare_digest(found[0]["push_key_hash"], _hash_key(key)):

@@ -1,5 +1,6 @@
 """Imports started from the web page: the uploaded file is saved, then imported in a background thread
 while the page polls the import's progress (``import_batch.bytes_done``)."""
+
 from __future__ import annotations
 
 import base64
@@ -49,8 +50,9 @@ def start_upload_import(filename: str, contents: str, fmt: str, switch: str | No
     """Save and start importing an uploaded file; returns the import id (``FormatError``: nothing started)."""
     path = save_upload(filename, contents)
     try:
-        prepared = prepare_file_import(path, fmt, switch or None, source="upload", created_by=created_by,
-                                       file_name=Path(filename).name)
+        prepared = prepare_file_import(
+            path, fmt, switch or None, source="upload", created_by=created_by, file_name=Path(filename).name
+        )
     except BaseException:
         path.unlink(missing_ok=True)
         raise

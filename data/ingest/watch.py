@@ -7,6 +7,7 @@ importer per file), imported, then moved on with a timestamp; a failed file gets
 A file left in ``processing/`` by a process that died is imported again: its committed batches count
 as duplicates.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,9 @@ SETTLE_SECONDS = 5.0
 def _candidates(root: Path, settle: float) -> list[tuple[Path, str | None]]:
     found = []
     now = time.time()
-    for folder, switch in [(root, None)] + [(d, d.name) for d in sorted(root.iterdir())
-                                            if d.is_dir() and d.name not in RESERVED]:
+    for folder, switch in [(root, None)] + [
+        (d, d.name) for d in sorted(root.iterdir()) if d.is_dir() and d.name not in RESERVED
+    ]:
         for path in sorted(folder.iterdir()):
             if not path.is_file() or path.name.startswith(".") or path.suffix in (".part", ".tmp"):
                 continue

@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -167,15 +168,25 @@ CREATE TABLE db_snapshot (
 def upgrade() -> None:
     op.execute(SCHEMA)
     conn = op.get_bind()
-    conn.execute(sa.text("INSERT INTO country (code, alpha3, name) VALUES (:a2, :a3, :name)"),
-                 [{"a2": a2, "a3": a3, "name": name} for a2, a3, name in reference_data.countries()])
-    conn.execute(sa.text("INSERT INTO dial_prefix (prefix, country_code) VALUES (:p, :c)"),
-                 [{"p": p, "c": c} for p, c in reference_data.dial_prefixes().items()])
-    conn.execute(sa.text("INSERT INTO hangup_cause (code, name, class, sip_response, ner_success) "
-                         "VALUES (:code, :name, :class, :sip_response, :ner_success)"),
-                 reference_data.hangup_causes())
-    conn.execute(sa.text("INSERT INTO sip_cause (sip_code, q850_code) VALUES (:s, :q)"),
-                 [{"s": s, "q": q} for s, q in reference_data.sip_to_q850().items()])
+    conn.execute(
+        sa.text("INSERT INTO country (code, alpha3, name) VALUES (:a2, :a3, :name)"),
+        [{"a2": a2, "a3": a3, "name": name} for a2, a3, name in reference_data.countries()],
+    )
+    conn.execute(
+        sa.text("INSERT INTO dial_prefix (prefix, country_code) VALUES (:p, :c)"),
+        [{"p": p, "c": c} for p, c in reference_data.dial_prefixes().items()],
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO hangup_cause (code, name, class, sip_response, ner_success) "
+            "VALUES (:code, :name, :class, :sip_response, :ner_success)"
+        ),
+        reference_data.hangup_causes(),
+    )
+    conn.execute(
+        sa.text("INSERT INTO sip_cause (sip_code, q850_code) VALUES (:s, :q)"),
+        [{"s": s, "q": q} for s, q in reference_data.sip_to_q850().items()],
+    )
     # Partitions for two years back and a year ahead; imports create any other month they need.
     op.execute("SELECT ensure_cdr_partitions(now() - interval '24 months', now() + interval '12 months')")
 

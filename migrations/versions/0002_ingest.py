@@ -4,6 +4,7 @@ demo markers, and the SQL helpers the set-based import uses.
 Revision ID: 0002
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002"

@@ -8,6 +8,7 @@ keeps the local days of each time zone in use. Minute rows are kept ROLLUP_MINUT
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 revision = "0003"
@@ -38,7 +39,7 @@ COLUMNS = """
 """
 
 
-MEASURES = COLUMNS[COLUMNS.index("    attempts"):COLUMNS.index("    PRIMARY KEY")]
+MEASURES = COLUMNS[COLUMNS.index("    attempts") : COLUMNS.index("    PRIMARY KEY")]
 
 
 def upgrade() -> None:
@@ -46,9 +47,11 @@ def upgrade() -> None:
         op.execute(f"CREATE TABLE {table} ({COLUMNS})")
         op.execute(f"CREATE INDEX {table}_user_bucket ON {table} (user_id, bucket)")
     # Narrow views of the hour level for the common report questions.
-    narrow = {"traffic": "accountcode text NOT NULL,\n        switch_id integer NOT NULL",
-              "country": "switch_id integer NOT NULL,\n        country_code text NOT NULL",
-              "cause": "switch_id integer NOT NULL,\n        hangup_cause_id integer NOT NULL"}
+    narrow = {
+        "traffic": "accountcode text NOT NULL,\n        switch_id integer NOT NULL",
+        "country": "switch_id integer NOT NULL,\n        country_code text NOT NULL",
+        "cause": "switch_id integer NOT NULL,\n        hangup_cause_id integer NOT NULL",
+    }
     for name, columns in narrow.items():
         key = ", ".join(c.split()[0] for c in columns.split(",\n"))
         op.execute(f"""CREATE TABLE cdr_rollup_hour_{name} (
@@ -78,6 +81,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone, "
-               "cdr_rollup_hour_traffic, cdr_rollup_hour_country, cdr_rollup_hour_cause, concurrent_calls_minute, "
-               "concurrency_change")
+    op.execute(
+        "DROP TABLE IF EXISTS cdr_rollup_minute, cdr_rollup_hour, cdr_rollup_day, rollup_timezone, "
+        "cdr_rollup_hour_traffic, cdr_rollup_hour_country, cdr_rollup_hour_cause, concurrent_calls_minute, "
+        "concurrency_change"
+    )

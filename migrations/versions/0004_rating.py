@@ -3,6 +3,7 @@
 Revision ID: 0004
 Revises: 0003
 """
+
 from alembic import op
 
 revision = "0004"
@@ -189,8 +190,10 @@ PRICED_TABLES = ("provider", "rate_plan", "rate", "ban_prefix", "voip_plan_rate_
 def upgrade() -> None:
     op.execute(SCHEMA)
     for table in PRICED_TABLES:
-        op.execute(f"CREATE TRIGGER {table}_rating_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION rating_bump_revision()")
+        op.execute(
+            f"CREATE TRIGGER {table}_rating_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION rating_bump_revision()"
+        )
 
 
 def downgrade() -> None:

@@ -11,6 +11,7 @@ Created on the partitioned table, so every existing and future monthly partition
 Revision ID: 0006
 Revises: 0005
 """
+
 from alembic import op
 
 revision = "0006"

@@ -12,6 +12,7 @@ while it builds, which on a large store is minutes (see docs/reports.md).
 Revision ID: 0010
 Revises: 0009
 """
+
 from alembic import op
 
 revision = "0010"

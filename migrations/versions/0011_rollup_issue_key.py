@@ -15,6 +15,7 @@ Existing rows are summed into the new keys, so no rebuild from ``cdr`` is needed
 Revision ID: 0011
 Revises: 0010
 """
+
 from alembic import op
 
 revision = "0011"
@@ -25,8 +26,18 @@ depends_on = None
 OLD_KEY = "bucket, user_id, accountcode, switch_id, country_code, hangup_cause_id, direction, cdr_source_type"
 KEY = "bucket, user_id, switch_id, country_code, hangup_cause_id, direction, cdr_source_type"
 ACCOUNT_KEY = "bucket, user_id, accountcode, switch_id"
-MEASURES = ("attempts", "answered", "ner_success", "duration_sum", "billsec_sum", "short_calls", "pdd_sum",
-            "pdd_count", "buy_cost", "sell_cost")
+MEASURES = (
+    "attempts",
+    "answered",
+    "ner_success",
+    "duration_sum",
+    "billsec_sum",
+    "short_calls",
+    "pdd_sum",
+    "pdd_count",
+    "buy_cost",
+    "sell_cost",
+)
 SUMS = ", ".join(f"sum({m})" for m in MEASURES)
 
 
@@ -51,8 +62,9 @@ def _regroup(old: str, new: str, key: str, indexed_by_user: bool, fillfactor: in
 
 def upgrade() -> None:
     op.execute("LOCK TABLE cdr_rollup_minute, cdr_rollup_hour IN EXCLUSIVE MODE")
-    _regroup("cdr_rollup_minute", "cdr_rollup_minute_account", ACCOUNT_KEY, False,
-             FILLFACTOR["cdr_rollup_minute_account"])
+    _regroup(
+        "cdr_rollup_minute", "cdr_rollup_minute_account", ACCOUNT_KEY, False, FILLFACTOR["cdr_rollup_minute_account"]
+    )
     # Minute rows are read in short time ranges only (the primary key's leading bucket): no index by customer,
     # one index less to write per row.
     for table, indexed_by_user in (("cdr_rollup_minute", False), ("cdr_rollup_hour", True)):
