@@ -22,10 +22,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import callbacks
 from components.layout import app_shell, forbidden, navbar
-from data import acl, db, migrate, rollups, users
-from data.logs import configure_logging, init_request_logging
-from data.report_cache import Recent
-from data.settings import ROOT, load_settings
+from data.admin import acl, users
+from data.core import db, migrate, rollups
+from data.core.logs import configure_logging, init_request_logging
+from data.core.report_cache import Recent
+from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
 from routes.auth import init_auth, load_session_user, login_manager
@@ -53,7 +54,7 @@ def _import_all(package) -> None:
         importlib.import_module(f"{package.__name__}.{module.name}")
 
 
-_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/report_cache.py)
+_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/core/report_cache.py)
 
 
 def _load_user(user_id: str):
@@ -74,7 +75,7 @@ def _serve_layout():
 
 
 def _guard_admin_pages() -> None:
-    """Every page checks the user's permissions (``data.acl``) before rendering, whatever the URL.
+    """Every page checks the user's permissions (``data.admin.acl``) before rendering, whatever the URL.
 
     Pages registered with ``admin_only=True`` render a refusal for customers; other pages need the
     ``page:<path>`` permission (customers in no group have every customer page).

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
 from components.admin import json_block, require_admin, shown
-from data import audit
+from data.core import audit
 
 
 @callback(

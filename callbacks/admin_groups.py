@@ -3,7 +3,7 @@
 from dash import Input, Output, State, callback, ctx, no_update
 
 from components.admin import error, message, require_admin
-from data import acl
+from data.admin import acl
 from pages.admin_groups import group_options, groups_table
 
 

@@ -3,8 +3,8 @@
 from dash import Input, Output, State, callback, ctx, html, no_update
 
 from components.admin import error, message, require_admin
-from data import setting_overrides
-from data.setting_overrides import FIELDS
+from data.core import setting_overrides
+from data.core.setting_overrides import FIELDS
 from pages.admin_settings import plan_inputs
 
 PLAN_STATES = [State(f"admin-plan-{name}", "value") for name in FIELDS]
@@ -41,7 +41,7 @@ def save_plan(_save, _reset, *values):
 def try_number(_clicks, _submit, number, *values):
     """Each step of the normalisation of ``number`` under the plan in the form (saved or not)."""
     require_admin()
-    from data.ingest.normalise import normalise_number
+    from data.core.normalise import normalise_number
 
     try:
         plan = setting_overrides.plan_from_form(dict(zip(FIELDS, values, strict=True)))

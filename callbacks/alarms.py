@@ -8,9 +8,9 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.alarms import alarm_list, simple_rows, test_results
-from data import alarms, webhooks
-from data.reports import filter_options
-from data.scope import current_scope
+from data.alarms import rules, webhooks
+from data.core.scope import current_scope
+from data.reports.traffic import filter_options
 
 FIELDS = (
     "id",
@@ -94,7 +94,7 @@ def _error(message: str):
 def alarm_scope_options(kind):
     from dash import html
 
-    from data import db
+    from data.core import db
 
     scope = current_scope()
     if kind in (None, "all"):
@@ -130,7 +130,7 @@ def alarm_webhook_options(_):
 @callback(Output("alarm-list", "children"), Input("alarms-version", "data"))
 def alarm_list_refresh(_):
     scope = current_scope()
-    return alarm_list(alarms.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
+    return alarm_list(rules.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
 
 
 @callback(
@@ -147,8 +147,8 @@ def alarm_save(n_clicks, version, *states):
     if not n_clicks:
         raise PreventUpdate
     try:
-        alarm = alarms.save_alarm(current_scope(), _values(states))
-    except alarms.AlarmError as exc:
+        alarm = rules.save_alarm(current_scope(), _values(states))
+    except rules.AlarmError as exc:
         return _error(str(exc)), no_update, no_update, no_update
     message = dbc.Alert(
         f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved", className="mb-0", duration=8000
@@ -170,10 +170,10 @@ def alarm_test(n_clicks, days, *states):
     values.setdefault("name", "")
     values["name"] = values["name"] or "(unsaved alarm)"
     try:
-        alarm = alarms.build_alarm(current_scope(), values)
-    except alarms.AlarmError as exc:
+        alarm = rules.build_alarm(current_scope(), values)
+    except rules.AlarmError as exc:
         return _error(str(exc))
-    return test_results(alarm, alarms.replay(alarm, int(days or 7)))
+    return test_results(alarm, rules.replay(alarm, int(days or 7)))
 
 
 @callback(
@@ -192,8 +192,8 @@ def alarm_fill_form(edit_clicks, new_clicks):
         values, title = DEFAULTS, "New alarm"
     else:
         try:
-            alarm = alarms.get_alarm(current_scope(), int(triggered["id"]))
-        except alarms.AlarmError:
+            alarm = rules.get_alarm(current_scope(), int(triggered["id"]))
+        except rules.AlarmError:
             raise PreventUpdate from None
         values = {f: getattr(alarm, f) for f in FIELDS}
         values.update(status=alarm.status == "active", threshold=float(alarm.threshold))
@@ -216,19 +216,19 @@ def alarm_row_action(_deletes, _toggles, version):
     value = ctx.triggered[0].get("value")
     scope = current_scope()
     try:
-        alarm = alarms.get_alarm(scope, int(triggered["id"]))
+        alarm = rules.get_alarm(scope, int(triggered["id"]))
         if triggered["type"] == "alarm-delete":
             if not value:
                 raise PreventUpdate
-            alarms.delete_alarm(scope, alarm.id)
+            rules.delete_alarm(scope, alarm.id)
             message = f"Deleted “{alarm.name}”; its firings stay in the alarm report."
         else:
             status = "active" if value else "inactive"
             if status == alarm.status:
                 raise PreventUpdate  # a re-render, not a change
-            alarms.set_status(scope, alarm.id, status)
+            rules.set_status(scope, alarm.id, status)
             message = f"“{alarm.name}” is now {status}."
-    except alarms.AlarmError as exc:
+    except rules.AlarmError as exc:
         return _error(str(exc)), no_update
     return dbc.Alert(message, color="info", className="mb-0", duration=6000), (version or 0) + 1
 

@@ -7,10 +7,10 @@ from dash import Input, Output, callback
 
 from components.figures import LAYOUT, bar_figure, empty_figure
 from components.rating import column, grid_rows
-from data import billing, rates
-from data.billing import period_from_args
-from data.kpis import as_float
-from data.scope import current_scope
+from data.core.kpis import as_float
+from data.core.scope import current_scope
+from data.rating import billing, rates
+from data.rating.billing import period_from_args
 from pages.billing import GROUP_LABELS, SUMMARY_COLUMNS
 
 

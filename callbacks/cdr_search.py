@@ -1,7 +1,7 @@
 """CDR search callbacks: URL state, grid blocks (keyset paging), the detail modal and the chart.
 
 Every server callback builds its query from ``current_scope()`` and the page's query string, parsed
-by ``data.cdr_search.search_criteria_from_query`` exactly as the export routes parse it.
+by ``data.cdr_search.search.search_criteria_from_query`` exactly as the export routes parse it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dash import Input, Output, State, callback, clientside_callback, html, no_u
 from dash.exceptions import PreventUpdate
 
 from components.figures import dual_axis_figure
-from data.cdr_search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
-from data.scope import Scope, current_scope
+from data.cdr_search.search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
+from data.core.scope import Scope, current_scope
 
 MAX_CURSORS = 2000
 _PAGE_FILTERS = (

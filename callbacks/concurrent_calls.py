@@ -4,8 +4,8 @@ from dash import Output, callback
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import series_figure
-from data.reports import concurrent_calls, peak_per_hour, with_quiet_minutes
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.reports.traffic import concurrent_calls, peak_per_hour, with_quiet_minutes
 
 
 @callback(

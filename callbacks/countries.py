@@ -3,9 +3,9 @@ from dash import Input, Output, callback
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import pie_figure
 from components.tables import simple_table
-from data.kpis import format_kpi
-from data.reports import breakdown, chart_rows, top_with_other
-from data.scope import current_scope
+from data.core.kpis import format_kpi
+from data.core.scope import current_scope
+from data.reports.traffic import breakdown, chart_rows, top_with_other
 
 ORDER = {"calls": "attempts", "minutes": "billsec_sum", "cost": "buy_cost"}
 COLUMNS = [

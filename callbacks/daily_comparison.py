@@ -4,8 +4,8 @@ from dash import Input, Output, callback
 
 from callbacks.filters import report_filter, user_today
 from components.figures import series_figure, with_xaxis
-from data.reports import chart_rows, hourly_profile
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.reports.traffic import chart_rows, hourly_profile
 
 
 def comparison_days(day: date, mode: str, count: int, chosen: list[str]) -> list[date]:

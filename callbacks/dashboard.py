@@ -2,9 +2,9 @@ from dash import Input, Output, callback
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
-from data.kpis import format_kpi
-from data.reports import ReportFilter, cost_seen_by, dashboard_report
-from data.scope import current_scope
+from data.core.kpis import format_kpi
+from data.core.scope import current_scope
+from data.reports.traffic import ReportFilter, cost_seen_by, dashboard_report
 
 CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
 

@@ -9,8 +9,8 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.alarms import local, simple_rows
-from data import alarms, destination_alerts
-from data.scope import current_scope
+from data.alarms import destination_alerts, rules
+from data.core.scope import current_scope
 
 
 def _admin_scope():
@@ -97,8 +97,8 @@ def check_number(_clicks, _submit, number):
     _admin_scope()
     if not number:
         raise PreventUpdate
-    from data.ingest.normalise import normalise_number
-    from data.setting_overrides import effective_number_plan
+    from data.core.normalise import normalise_number
+    from data.core.setting_overrides import effective_number_plan
 
     normalised = normalise_number(number, effective_number_plan())
     match = destination_alerts.check_number(normalised.normalised or number, normalised.country_code)
@@ -121,7 +121,7 @@ def check_number(_clicks, _submit, number):
 @callback(Output("notify-emails", "value"), Input("notify-save", "id"))
 def notify_emails_load(_):
     _admin_scope()
-    return alarms.get_settings(alarms.SETTING_DEFAULTS)["notify_emails"]
+    return rules.get_settings(rules.SETTING_DEFAULTS)["notify_emails"]
 
 
 @callback(
@@ -132,12 +132,12 @@ def notify_emails_load(_):
 )
 def notify_emails_save(n_clicks, value):
     _admin_scope()
-    from data.mailer import parse_addresses
+    from data.core.mailer import parse_addresses
 
     valid, invalid = parse_addresses(value or "")
     if invalid:
         return f"Not an e-mail address: {', '.join(invalid)}"
-    alarms.save_settings({"notify_emails": ", ".join(valid)}, alarms.SETTING_DEFAULTS)
+    rules.save_settings({"notify_emails": ", ".join(valid)}, rules.SETTING_DEFAULTS)
     return "Saved."
 
 

@@ -4,8 +4,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
 from components.admin import error, message, require_admin, shown, table
-from data import diagnostics
-from data.diagnostics import human_bytes
+from data.admin import diagnostics
+from data.admin.diagnostics import human_bytes
 
 
 def _seconds(value) -> str:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from dash import MATCH, Input, Output, State, callback, clientside_callback, ctx, no_update
 
-from data.reports import ReportFilter, filter_options, preset_range
-from data.scope import Scope, current_scope
-from data.spreadsheet import rows_to_csv
+from data.core.scope import Scope, current_scope
+from data.core.spreadsheet import rows_to_csv
+from data.reports.traffic import ReportFilter, filter_options, preset_range
 
 HIDDEN = {"display": "none"}
 # The filter bar's values, in the order ``report_filter`` takes them (after the scope).

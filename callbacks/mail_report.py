@@ -1,4 +1,4 @@
-"""Mail report page and admin outbox: thin callbacks over data.mail_reports and data.mailer.
+"""Mail report page and admin outbox: thin callbacks over data.mail.reports and data.core.mailer.
 
 Whose report and settings: always the logged-in user (``current_user``), never an id from the browser.
 """
@@ -11,9 +11,9 @@ from flask_login import current_user
 
 from components.layout import forbidden
 from components.tables import simple_table
-from data import mailer
-from data.mail_reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
-from data.settings import load_settings
+from data.core import mailer
+from data.core.settings import load_settings
+from data.mail.reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
 
 OUTBOX_COLUMNS = [
     ("id", "Id"),

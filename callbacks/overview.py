@@ -2,8 +2,8 @@ from dash import Input, Output, callback
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import series_figure
-from data.reports import traffic_chart_rows, unit_for_range
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.reports.traffic import traffic_chart_rows, unit_for_range
 
 METRICS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD (s)")]
 

@@ -5,7 +5,8 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.admin import error, message
-from data import acl, admin, audit, db
+from data.admin import accounts, acl
+from data.core import audit, db
 from pages.profile import token_options, tokens_table
 from routes.auth import renew_session_stamp
 
@@ -27,7 +28,7 @@ def _me():
 def save_profile(_clicks, full_name, email, timezone):
     me = _me()
     try:
-        admin.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
+        accounts.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
     except ValueError as exc:
         return error(exc)
     return message("Saved. A new time zone applies from the next page you open.", "success", "profile-saved")
@@ -49,7 +50,7 @@ def change_password(_clicks, current, new, again):
     if (new or "") != (again or ""):
         return message("The two new passwords differ.", "danger"), no_update, no_update, no_update
     try:
-        admin.change_own_password(me, current or "", new or "")
+        accounts.change_own_password(me, current or "", new or "")
     except ValueError as exc:
         return error(exc), "", no_update, no_update
     renew_session_stamp()  # this session stays; the user's other sessions end
@@ -76,7 +77,7 @@ def manage_tokens(_create, _revoke, name, selected):
     me = _me()
     if "feature:api" not in acl.current_permissions():
         raise PreventUpdate
-    from data import api_tokens
+    from data.admin import api_tokens
 
     if ctx.triggered_id == "profile-token-revoke":
         mine = {str(t["id"]) for t in api_tokens.tokens_of(me.id)}

@@ -11,9 +11,9 @@ import sqlalchemy.exc
 from dash import Input, Output, State, callback, html
 
 from components.rating import grid_rows
-from data import rates, rating
-from data.rates import RateDeckError
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.rating import rater, rates
+from data.rating.rates import RateDeckError
 
 # What an admin can get wrong: shown on the page, never a stack trace.
 USER_ERRORS = (ValueError, PermissionError, sqlalchemy.exc.IntegrityError, psycopg2.IntegrityError)
@@ -64,7 +64,7 @@ def load_lists(_refresh):
         grid_rows(plans),
         grid_rows(bans),
         grid_rows(voip_plans),
-        grid_rows(rating.rerate_requests()),
+        grid_rows(rater.rerate_requests()),
         _options(providers),
         plan_options,
         [o for o, p in zip(plan_options, plans, strict=True) if p["kind"] == "carrier"],
@@ -283,7 +283,7 @@ def queue_rerate(_, first, last, customer, refresh):
     from flask_login import current_user
 
     try:
-        request_id = rating.queue_rerate(
+        request_id = rater.queue_rerate(
             date.fromisoformat(first), date.fromisoformat(last), customer, requested_by=current_user.username
         )
     except ValueError as exc:

@@ -4,10 +4,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, no_update
 
 from components.rating import candidate_rows, simulation_summary
-from data import rates
-from data.rates import parse_moment
-from data.rating import simulate_call
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.rating import rates
+from data.rating.rater import simulate_call
+from data.rating.rates import parse_moment
 
 
 @callback(

@@ -5,8 +5,8 @@ from urllib.parse import urlencode
 from dash import Input, Output, callback
 
 from components.rating import grid_rows
-from data import rates
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.rating import rates
 
 SHOWN = 5000
 

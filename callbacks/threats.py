@@ -9,8 +9,8 @@ from dash import ALL, Input, Output, State, callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from components.alarms import local, money, simple_rows, threats_table
-from data import alarms, threats
-from data.scope import current_scope
+from data.alarms import rules, threats
+from data.core.scope import current_scope
 
 _cache: dict = {}
 
@@ -108,7 +108,7 @@ def threat_settings_save(n_clicks, values):
     keys = [s["id"]["key"] for s in ctx.states_list[0]]
     try:
         threats.save(dict(zip(keys, values, strict=True)))
-    except alarms.AlarmError as exc:
+    except rules.AlarmError as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0")
     return dbc.Alert(
         "Thresholds saved; the next detection uses them.", color="success", className="mb-0", duration=5000

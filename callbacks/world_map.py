@@ -2,8 +2,8 @@ from dash import Output, callback
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import choropleth_figure
-from data.reports import breakdown, chart_rows
-from data.scope import current_scope
+from data.core.scope import current_scope
+from data.reports.traffic import breakdown, chart_rows
 
 
 @callback(

@@ -1,4 +1,4 @@
-from data.housekeeping import take_db_snapshot
+from data.admin.housekeeping import take_db_snapshot
 
 
 def run() -> dict:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from data.core.settings import load_settings
 from data.ingest.cdr_import import move_pending
 from data.ingest.collectors import collect_all
 from data.ingest.watch import import_watched_folder
-from data.settings import load_settings
 from jobs.scheduler import ScheduledJob, register
 
 

@@ -7,7 +7,8 @@ from datetime import date
 
 import click
 
-from data import db, mail_reports, mailer
+from data.core import db, mailer
+from data.mail import reports
 
 OUTBOX_PERIOD_SECONDS = 60
 REPORTS_PERIOD_SECONDS = 300
@@ -22,7 +23,7 @@ def outbox_job() -> dict:
 
 def reports_job() -> dict:
     """Queue the scheduled reports whose period has closed."""
-    return mail_reports.dispatch_reports()
+    return reports.dispatch_reports()
 
 
 def _state_line(result: dict) -> str:
@@ -45,15 +46,13 @@ def send_daily_report(username, day):
     """Send the daily report now."""
     report_day: date | None = day.date() if day else None
     if username:
-        user = mail_reports.report_user_by_name(username)
+        user = reports.report_user_by_name(username)
         if user is None:
             raise click.ClickException(f"no user named {username!r}")
         users = [user]
     else:
-        users = [
-            mail_reports.report_user(r["id"]) for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")
-        ]
-        users = [u for u in users if mail_reports.schedules_of(u.id)["daily"] and u.recipients]
+        users = [reports.report_user(r["id"]) for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")]
+        users = [u for u in users if reports.schedules_of(u.id)["daily"] and u.recipients]
         if not users:
             click.echo("no active user with a daily report on and an e-mail address")
     failures = 0
@@ -65,7 +64,7 @@ def send_daily_report(username, day):
             )
             failures += 1
             continue
-        result = mail_reports.send_report_now(user, "daily", report_day, flood_control=False)
+        result = reports.send_report_now(user, "daily", report_day, flood_control=False)
         click.echo(
             f"{user.username}: daily report {result['period'].short} to {', '.join(result['recipients'])}: "
             f"{_state_line(result)}"

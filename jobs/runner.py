@@ -6,7 +6,7 @@ import logging
 import traceback
 from datetime import datetime, timezone
 
-from data import db, job_runs
+from data.core import db, job_runs
 
 log = logging.getLogger("dialstat.jobs")
 
@@ -42,9 +42,9 @@ def run_job(name: str, func, tick: datetime) -> str:
 
 
 def _notify_failure(name: str, error: str) -> None:
-    """The admins get one e-mail per job and hour about a failure (data.mailer); never raises."""
+    """The admins get one e-mail per job and hour about a failure (data.core.mailer); never raises."""
     try:
-        from data.mailer import notify_job_failure
+        from data.core.mailer import notify_job_failure
 
         notify_job_failure(name, error)
     except Exception:

@@ -15,8 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from data.concurrency import refresh_concurrency
-from data.rollups import fill_new_timezones, refresh_recent_rollups
+from data.core.concurrency import refresh_concurrency
+from data.core.rollups import fill_new_timezones, refresh_recent_rollups
 from jobs import alarms as alarm_jobs
 from jobs import housekeeping
 from jobs import mail as mail_jobs

@@ -5,8 +5,8 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
-from data import admin
-from data.setting_overrides import FIELDS, describe_plan, effective_number_plan
+from data.admin import accounts
+from data.core.setting_overrides import FIELDS, describe_plan, effective_number_plan
 
 dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, admin_only=True)
 
@@ -35,7 +35,7 @@ def plan_inputs():
 
 def causes_table():
     return table(
-        admin.hangup_causes(),
+        accounts.hangup_causes(),
         [
             ("code", "Q.850"),
             ("name", "Cause"),

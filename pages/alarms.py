@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.alarms import alarm_form
-from data import db
-from data.scope import current_scope
+from data.core import db
+from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/alarms", name="Alarms", order=80)
 

@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from components.charts import chart_card, kpi_card
 from components.rating import column, grid
-from data.scope import current_scope
+from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/billing", name="Billing", order=62, admin_only=False)
 

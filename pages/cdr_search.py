@@ -10,9 +10,9 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
-from data.cdr_search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options, user_today
-from data.reports import preset_range
-from data.scope import current_scope
+from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options, user_today
+from data.core.scope import current_scope
+from data.reports.traffic import preset_range
 
 dash.register_page(__name__, path="/cdrs", name="CDR search", order=70)
 

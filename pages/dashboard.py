@@ -4,7 +4,7 @@ from dash import dcc, html
 
 from components.charts import chart_card, kpi_card
 from components.filters import filter_bar
-from data.kpis import DEFINITIONS
+from data.core.kpis import DEFINITIONS
 
 dash.register_page(__name__, path="/", name="Dashboard", order=0)
 

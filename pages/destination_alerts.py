@@ -5,7 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from data import db
+from data.core import db
 
 dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, admin_only=True)
 

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from data.mail_reports import KINDS, report_user, schedules_of
+from data.mail.reports import KINDS, report_user, schedules_of
 
 dash.register_page(__name__, path="/mail-report", name="Mail report", order=70)
 

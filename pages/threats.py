@@ -5,7 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from data.threats import DEFAULTS, LABELS
+from data.alarms.threats import DEFAULTS, LABELS
 
 dash.register_page(__name__, path="/threats", name="Threat control", order=85, admin_only=True)
 

@@ -32,8 +32,7 @@ from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from data import db
-from data.cdr_search import (
+from data.cdr_search.search import (
     COMPARISONS,
     DIRECTIONS,
     MAX_BLOCK,
@@ -43,9 +42,10 @@ from data.cdr_search import (
     search_criteria_from_query,
     user_today,
 )
-from data.kpis import Totals
-from data.reports import ReportFilter, breakdown, preset_range, totals, traffic_by_time
-from data.scope import Scope, current_scope
+from data.core import db
+from data.core.kpis import Totals
+from data.core.scope import Scope, current_scope
+from data.reports.traffic import ReportFilter, breakdown, preset_range, totals, traffic_by_time
 from routes.auth import api_error, public, requires_permission
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -320,7 +320,7 @@ _DAY = re.compile(r"^(19\d\d|2[01]\d\d)-\d\d-\d\d$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
 _ID_LIST = re.compile(r"^[0-9]{1,9}(,[0-9]{1,9})*$")
-CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_search)
+CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_search.search)
     "preset": lambda v: v in PRESETS,
     "start": lambda v: bool(_DAY.match(v)) and _is_date(v),
     "end": lambda v: bool(_DAY.match(v)) and _is_date(v),

@@ -6,10 +6,10 @@ endpoints, answers 401 (machine routes) or redirects to the login page (pages).
 
 Under ``/api/`` a request may instead authenticate itself with ``Authorization: Bearer <API token>``
 or HTTP basic auth (``request_loader``); the same guard then lets it through. Failed logins (form or
-basic auth) count towards the per-username lockout (``data.lockout``), and the login form is rate
+basic auth) count towards the per-username lockout (``data.admin.lockout``), and the login form is rate
 limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts).
 
-A session lasts until logout or until the user's password changes (``data.users.session_stamp``):
+A session lasts until logout or until the user's password changes (``data.admin.users.session_stamp``):
 the user loader refuses a session whose stamp no longer matches.
 """
 
@@ -24,8 +24,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from data import acl, db, lockout, users
-from data.settings import load_settings
+from data.admin import acl, lockout, users
+from data.core import db
+from data.core.settings import load_settings
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -37,7 +38,7 @@ PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 PUBLIC_PATHS = {"/_favicon.ico"}
 # Paths answered with 401 rather than a redirect: browsers' fetches, APIs and downloads.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/download/", "/jsonrpc")
-SESSION_STAMP = "_password_stamp"  # session key: data.users.session_stamp of the password it began with
+SESSION_STAMP = "_password_stamp"  # session key: data.admin.users.session_stamp of the password it began with
 
 
 def public(view):
@@ -177,7 +178,7 @@ def user_from_api_request(req):
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials:
         try:
-            from data import api_tokens
+            from data.admin import api_tokens
         except ImportError:  # the token module is not there yet
             return None
         user = api_tokens.user_for_token(credentials)
@@ -194,7 +195,7 @@ def user_from_api_request(req):
 
 
 def requires_permission(*permissions: str):
-    """Refuse (403, JSON) a request whose user lacks any of ``permissions`` (see ``data.acl``)."""
+    """Refuse (403, JSON) a request whose user lacks any of ``permissions`` (see ``data.admin.acl``)."""
 
     def decorator(view):
         @wraps(view)

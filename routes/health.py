@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response
 from sqlalchemy import text
 
-from data import db
+from data.core import db
 from routes.auth import public
 
 bp = Blueprint("health", __name__)

@@ -3,7 +3,7 @@
 
 The login guard answers 401 without a session; every query takes the scope of the logged-in user,
 so a customer only ever gets their own plan's rates and their own calls. Rows are streamed as they
-are read. Text cells starting with = + - @ get a leading apostrophe (``data.spreadsheet``); money
+are read. Text cells starting with = + - @ get a leading apostrophe (``data.core.spreadsheet``); money
 is written exactly, as decimal text.
 """
 
@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
-from data import billing, rates
-from data.scope import current_scope
-from data.spreadsheet import safe_cell
+from data.core.scope import current_scope
+from data.core.spreadsheet import safe_cell
+from data.rating import billing, rates
 
 bp = Blueprint("rating_downloads", __name__)
 

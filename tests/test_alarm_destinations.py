@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import db, destination_alerts
+from data.alarms import destination_alerts
+from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, store, switch
 
@@ -116,13 +117,13 @@ def test_calls_are_flagged_at_import_and_the_sql_agrees_with_the_check(lists, mo
     # The notices: one per rule, accountcode and hour, to the admins and the extra addresses.
     sent = []
     monkeypatch.setattr(
-        "data.mailer.queue_mail",
+        "data.core.mailer.queue_mail",
         lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw["dedup_key"])) or len(sent),
     )
     db.execute("UPDATE app_user SET email = 'admin@example.com' WHERE username = 'admin'")
-    from data import alarms
+    from data.alarms import rules
 
-    alarms.save_settings({"notify_emails": "soc@example.com"}, alarms.SETTING_DEFAULTS)
+    rules.save_settings({"notify_emails": "soc@example.com"}, rules.SETTING_DEFAULTS)
     result = destination_alerts.notify_pending()
     assert result["events"] == len(db.rows("SELECT id FROM destination_alert_event"))
     assert len(sent) == len(events) and all(r == ["admin@example.com", "soc@example.com"] for r, _, _ in sent)

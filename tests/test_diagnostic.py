@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from data import db, diagnostics, job_runs
+from data.admin import diagnostics
+from data.core import db, job_runs
 from jobs.runner import run_job
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.dash_client import dash_call

@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from data import db
+from data.core import db
 from jobs.runner import current_tick, run_job
 
 

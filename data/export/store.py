@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 from sqlalchemy import text
 
-from data import audit, db
-from data.settings import load_settings
+from data.core import audit, db
+from data.core.settings import load_settings
 
 from .compiled import RowAccess
 from .fields import CGRATES_ALIASES, COLUMN_FIELDS, CONSTANT_FIELDS, parse_time

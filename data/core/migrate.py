@@ -1,0 +1,26 @@
+"""Schema migrations (Alembic, scripts in ``migrations/``), run programmatically."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from data.core.settings import ROOT
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+def upgrade(revision: str = "head") -> None:
+    command.upgrade(alembic_config(), revision)
+
+
+def downgrade(revision: str) -> None:
+    command.downgrade(alembic_config(), revision)
+
+
+def current() -> None:
+    command.current(alembic_config(), verbose=True)
