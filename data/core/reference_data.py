@@ -19,7 +19,7 @@ import pycountry
 from phonenumbers import PhoneNumber
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
 
 # ISO 3166 has no code for Kosovo; XK/XKX is the user-assigned code everyone uses (EU, phonenumbers).
 COUNTRY_OVERRIDES = {"XK": ("XKX", "Kosovo")}
