@@ -10,11 +10,10 @@ import gc
 import importlib
 import logging
 import pkgutil
-import sys
 
 import dash
 import dash_bootstrap_components as dbc
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -29,6 +28,7 @@ from data.core.report_cache import Recent
 from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
+from routes import access
 from routes.auth import init_auth, load_session_user, login_manager
 
 log = logging.getLogger("dialstat")
@@ -74,13 +74,11 @@ def _serve_layout():
     return app_shell(nav, dash.page_container)
 
 
-def _guard_admin_pages() -> None:
-    """Every page checks the user's permissions (``data.admin.acl``) before rendering, whatever the URL.
-
-    Pages registered with ``admin_only=True`` render a refusal for customers; other pages need the
-    ``page:<path>`` permission (customers in no group have every customer page).
-    """
-    acl.register_pages(dash.page_registry.values())
+def _guard_pages() -> None:
+    """Every page renders only for users its declared ``access`` lets in (``data.admin.acl``), whatever the
+    URL; a page that declares nothing renders a refusal to everyone."""
+    for path in acl.register_pages(dash.page_registry.values()):
+        log.error("page %s declares no access: refused to everyone", path)
     for page in dash.page_registry.values():
         if not getattr(page["layout"], "is_guarded", False):
 
@@ -91,58 +89,6 @@ def _guard_admin_pages() -> None:
 
             guarded.is_guarded = True
             page["layout"] = guarded
-
-
-# Routes outside Dash that belong to a page: they need its permission.
-ROUTE_PERMISSIONS = {"/download/cdrs": acl.page_permission("/cdrs")}
-ROUTE_PERMISSIONS.update(
-    {
-        "/download/rates": acl.page_permission("/rates"),  # rating's downloads
-        "/download/billing": acl.page_permission("/billing"),
-    }
-)
-
-
-def _page_of_callback(dash_app, output: str) -> dict | None:
-    """The page a callback belongs to: the page whose module is ``pages.X`` for callbacks in ``callbacks.X``
-    (or in the page module itself); None for shared callbacks (filter bar, app shell)."""
-    cache = dash_app.server.extensions.setdefault("dialstat_callback_pages", {})
-    if output not in cache:
-        spec = dash_app.callback_map.get(output)
-        if spec is None:
-            return None  # not a callback: Dash answers with an error
-        func = spec.get("callback")
-        module = getattr(func, "__module__", "") or ""
-        # A callbacks module serving several pages names them: CALLBACK_PAGES = {"function": "/path"}.
-        explicit = getattr(sys.modules.get(module), "CALLBACK_PAGES", {}).get(getattr(func, "__name__", ""))
-        name = module.rpartition(".")[2]
-        page_module = f"pages.{name}" if module.startswith(("callbacks.", "pages.")) else None
-        cache[output] = next(
-            (
-                p
-                for p in dash.page_registry.values()
-                if (p["path"] == explicit if explicit else p.get("module") == page_module)
-            ),
-            None,
-        )
-    return cache[output]
-
-
-def _guard_callbacks_and_routes():
-    """Callbacks and page routes run only for users allowed on their page (403 otherwise)."""
-    if not current_user.is_authenticated:
-        return None  # the login guard has answered already
-    if request.path == "/_dash-update-component" and request.method == "POST":
-        body = request.get_json(silent=True) or {}
-        output = body.get("output") if isinstance(body, dict) else None
-        page = _page_of_callback(dash.get_app(), output) if isinstance(output, str) else None
-        if page is not None and not acl.page_allowed(acl.current_permissions(), page):
-            return jsonify(detail="not allowed on this page"), 403
-        return None
-    for prefix, permission in ROUTE_PERMISSIONS.items():
-        if request.path.startswith(prefix) and permission not in acl.current_permissions():
-            return "not allowed", 403
-    return None
 
 
 SECURITY_HEADERS = {
@@ -224,8 +170,9 @@ def create_app() -> Flask:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     _import_all(callbacks)
-    _guard_admin_pages()
-    server.before_request(_guard_callbacks_and_routes)  # after Dash's own: its callback map is complete
+    _guard_pages()
+    for thing in access.undeclared(server, app):
+        log.error("%s declares no access: refused to everyone", thing)
     app.layout = _serve_layout
     server.extensions["dash_app"] = app
     with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not

@@ -1,10 +1,14 @@
 """Callbacks of the switches page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
-from components.admin import error, message, require_admin
-from data.admin import accounts
+from components.admin import error, message
+from data.admin import accounts, acl
+from data.core.scope import current_actor
 from pages.admin_switches import switch_options, switches_table
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/switches"))
 
 
 @callback(
@@ -16,7 +20,6 @@ from pages.admin_switches import switch_options, switches_table
     prevent_initial_call=True,
 )
 def fill_switch_form(selected):
-    require_admin()
     found = [s for s in accounts.list_switches() if str(s["id"]) == selected]
     if not found:
         return "", "", "0", "UTC"
@@ -39,7 +42,7 @@ def fill_switch_form(selected):
     prevent_initial_call=True,
 )
 def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
-    actor = require_admin()
+    actor = current_actor()
     try:
         if ctx.triggered_id == "admin-switch-rotate":
             if not selected or selected == "new":

@@ -1,11 +1,15 @@
 """Callbacks of the users page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
 
-from components.admin import error, message, require_admin
-from data.admin import accounts
+from components.admin import error, message
+from data.admin import accounts, acl
+from data.core.scope import current_actor
 from pages.admin_users import user_options, users_table
+from routes.access import callbacks_for
 from routes.auth import renew_session_stamp
+
+callback = callbacks_for(acl.page("/admin/users"))
 
 FIELDS = (
     "username",
@@ -29,7 +33,6 @@ FIELDS = (
     prevent_initial_call=True,
 )
 def fill_user_form(selected):
-    require_admin()
     if not selected or selected == "new":
         return "", "", "customer", True, "", "", "UTC", "", [], "", "", no_update
     user = accounts.user_detail(int(selected))
@@ -58,7 +61,6 @@ def fill_user_form(selected):
 )
 def accountcodes_hint(value, selected):
     """Before saving: which codes are new, who owns them now, and how many stored calls carry them."""
-    require_admin()
     try:
         codes = accounts.parse_accountcodes(value or "")
     except ValueError as exc:
@@ -108,7 +110,7 @@ def save_user(
     report_emails,
     reassign,
 ):
-    actor = require_admin()
+    actor = current_actor()
     fields = {
         "username": username or "",
         "role": role,

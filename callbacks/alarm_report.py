@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx
+from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.alarms import report_table
-from data.alarms import rules
+from data.admin import acl
+from data.alerting import alarms
 from data.core.scope import current_scope
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/alarm-report"))
 
 
 @callback(Output("alarm-report-alarm", "options"), Input("alarm-report-version", "data"))
 def alarm_report_options(_):
-    return [{"label": a["name"], "value": a["id"]} for a in rules.list_alarms(current_scope())]
+    return [{"label": a["name"], "value": a["id"]} for a in alarms.list_alarms(current_scope())]
 
 
 @callback(
@@ -30,7 +34,7 @@ def alarm_report_options(_):
 )
 def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _):
     start = datetime.now(timezone.utc) - timedelta(days=int(days)) if days else None
-    rows = rules.report(
+    rows = alarms.report(
         current_scope(),
         start=start,
         alarm_id=alarm_id,
@@ -50,7 +54,7 @@ def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _):
 def alarm_acknowledge(_clicks, version):
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
-    done = rules.acknowledge(current_scope(), int(ctx.triggered_id["id"]), current_user.id)
+    done = alarms.acknowledge(current_scope(), int(ctx.triggered_id["id"]), current_user.id)
     if not done:
         return dbc.Alert("Nothing to acknowledge.", color="warning", duration=4000), (version or 0) + 1
     return dbc.Alert("Acknowledged.", color="success", duration=4000), (version or 0) + 1

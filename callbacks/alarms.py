@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.alarms import alarm_list, simple_rows, test_results
-from data.alarms import rules, webhooks
+from data.admin import acl
+from data.alerting import alarms, webhooks
 from data.core.scope import current_scope
 from data.reports.traffic import filter_options
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/alarms"))
+admin_callback = callbacks_for(acl.ADMIN)  # the webhooks card, shown to admins only
 
 FIELDS = (
     "id",
@@ -130,7 +135,7 @@ def alarm_webhook_options(_):
 @callback(Output("alarm-list", "children"), Input("alarms-version", "data"))
 def alarm_list_refresh(_):
     scope = current_scope()
-    return alarm_list(rules.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
+    return alarm_list(alarms.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
 
 
 @callback(
@@ -147,8 +152,8 @@ def alarm_save(n_clicks, version, *states):
     if not n_clicks:
         raise PreventUpdate
     try:
-        alarm = rules.save_alarm(current_scope(), _values(states))
-    except rules.AlarmError as exc:
+        alarm = alarms.save_alarm(current_scope(), _values(states))
+    except alarms.AlarmError as exc:
         return _error(str(exc)), no_update, no_update, no_update
     message = dbc.Alert(
         f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved", className="mb-0", duration=8000
@@ -170,10 +175,10 @@ def alarm_test(n_clicks, days, *states):
     values.setdefault("name", "")
     values["name"] = values["name"] or "(unsaved alarm)"
     try:
-        alarm = rules.build_alarm(current_scope(), values)
-    except rules.AlarmError as exc:
+        alarm = alarms.build_alarm(current_scope(), values)
+    except alarms.AlarmError as exc:
         return _error(str(exc))
-    return test_results(alarm, rules.replay(alarm, int(days or 7)))
+    return test_results(alarm, alarms.replay(alarm, int(days or 7)))
 
 
 @callback(
@@ -192,8 +197,8 @@ def alarm_fill_form(edit_clicks, new_clicks):
         values, title = DEFAULTS, "New alarm"
     else:
         try:
-            alarm = rules.get_alarm(current_scope(), int(triggered["id"]))
-        except rules.AlarmError:
+            alarm = alarms.get_alarm(current_scope(), int(triggered["id"]))
+        except alarms.AlarmError:
             raise PreventUpdate from None
         values = {f: getattr(alarm, f) for f in FIELDS}
         values.update(status=alarm.status == "active", threshold=float(alarm.threshold))
@@ -216,19 +221,19 @@ def alarm_row_action(_deletes, _toggles, version):
     value = ctx.triggered[0].get("value")
     scope = current_scope()
     try:
-        alarm = rules.get_alarm(scope, int(triggered["id"]))
+        alarm = alarms.get_alarm(scope, int(triggered["id"]))
         if triggered["type"] == "alarm-delete":
             if not value:
                 raise PreventUpdate
-            rules.delete_alarm(scope, alarm.id)
+            alarms.delete_alarm(scope, alarm.id)
             message = f"Deleted “{alarm.name}”; its firings stay in the alarm report."
         else:
             status = "active" if value else "inactive"
             if status == alarm.status:
                 raise PreventUpdate  # a re-render, not a change
-            rules.set_status(scope, alarm.id, status)
+            alarms.set_status(scope, alarm.id, status)
             message = f"“{alarm.name}” is now {status}."
-    except rules.AlarmError as exc:
+    except alarms.AlarmError as exc:
         return _error(str(exc)), no_update
     return dbc.Alert(message, color="info", className="mb-0", duration=6000), (version or 0) + 1
 
@@ -236,10 +241,10 @@ def alarm_row_action(_deletes, _toggles, version):
 # --- webhooks (admins) -----------------------------------------------------------------------------------
 
 
-@callback(Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data"))
+@admin_callback(
+    Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data")
+)
 def webhook_list(_):
-    if not current_scope().is_admin:
-        raise PreventUpdate
     rows = [
         {**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
         for w in webhooks.list_webhooks()
@@ -276,7 +281,7 @@ def webhook_list(_):
     return listing, history
 
 
-@callback(
+@admin_callback(
     Output("webhook-feedback", "children"),
     Output("alarms-version", "data", allow_duplicate=True),
     Input("webhook-save", "n_clicks"),
@@ -288,7 +293,7 @@ def webhook_list(_):
     prevent_initial_call=True,
 )
 def webhook_save(n_clicks, name, url, secret, events, version):
-    if not n_clicks or not current_scope().is_admin:
+    if not n_clicks:
         raise PreventUpdate
     try:
         hook = webhooks.save_webhook(name, url, secret, events or [])
@@ -300,7 +305,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     return dbc.Alert(f"Webhook “{hook['name']}” saved.{shown}", color="success", className="mb-0"), (version or 0) + 1
 
 
-@callback(
+@admin_callback(
     Output("webhook-feedback", "children", allow_duplicate=True),
     Output("alarms-version", "data", allow_duplicate=True),
     Input({"type": "webhook-delete", "id": ALL}, "n_clicks"),
@@ -308,7 +313,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     prevent_initial_call=True,
 )
 def webhook_delete(_clicks, version):
-    if not ctx.triggered or not ctx.triggered[0].get("value") or not current_scope().is_admin:
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     webhooks.delete_webhook(int(ctx.triggered_id["id"]))
     return dbc.Alert("Webhook deleted.", color="info", className="mb-0", duration=5000), (version or 0) + 1

@@ -1,10 +1,14 @@
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
+from data.admin import acl
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
 from data.reports.traffic import ReportFilter, cost_seen_by, dashboard_report
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/"))
 
 CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
 

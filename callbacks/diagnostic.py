@@ -1,11 +1,14 @@
 """Callbacks of the Diagnostic page (admins only)."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 
-from components.admin import error, message, require_admin, shown, table
-from data.admin import diagnostics
+from components.admin import error, message, shown, table
+from data.admin import acl, diagnostics
 from data.admin.diagnostics import human_bytes
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/diagnostic"))
 
 
 def _seconds(value) -> str:
@@ -213,7 +216,6 @@ def _disk():
     Input("diagnostic-refresh", "n_clicks"),
 )
 def refresh_diagnostic(_clicks):
-    require_admin()
     return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk()
 
 
@@ -224,7 +226,6 @@ def refresh_diagnostic(_clicks):
     prevent_initial_call=True,
 )
 def send_test_mail(_clicks, recipient):
-    require_admin()
     try:
         row = diagnostics.send_test_mail(recipient or "")
     except ValueError as exc:

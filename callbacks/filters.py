@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dash import MATCH, Input, Output, State, callback, clientside_callback, ctx, no_update
+from dash import MATCH, Input, Output, State, clientside_callback, ctx, no_update
 
+from data.admin import acl
 from data.core.scope import Scope, current_scope
 from data.core.spreadsheet import rows_to_csv
 from data.reports.traffic import ReportFilter, filter_options, preset_range
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.ANY_USER)  # the filter bar, on every report page
 
 HIDDEN = {"display": "none"}
 # The filter bar's values, in the order ``report_filter`` takes them (after the scope).

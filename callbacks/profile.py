@@ -1,6 +1,6 @@
 """Callbacks of the profile page: every user changes their own details, password and API tokens."""
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
@@ -8,7 +8,10 @@ from components.admin import error, message
 from data.admin import accounts, acl
 from data.core import audit, db
 from pages.profile import token_options, tokens_table
+from routes.access import callbacks_for
 from routes.auth import renew_session_stamp
+
+callback = callbacks_for(acl.page("/profile"))
 
 
 def _me():

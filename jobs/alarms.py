@@ -18,17 +18,17 @@ WEBHOOKS_PERIOD_SECONDS = 60
 
 
 def alarms_job(now: datetime | None = None) -> dict:
-    from data.alarms import destination_alerts, rules, webhooks
+    from data.alerting import alarms, destination_alerts, webhooks
 
     now = now or datetime.now(timezone.utc)
-    result = {"alarms": rules.run_due(now)}
+    result = {"alarms": alarms.run_due(now)}
     result["destination_alerts"] = destination_alerts.notify_pending(now)
     result["webhooks"] = webhooks.deliver_due()
     return result
 
 
 def threats_job(now: datetime | None = None) -> dict:
-    from data.alarms import threats, webhooks
+    from data.alerting import threats, webhooks
 
     result = threats.run_job(now)
     result["webhooks"] = webhooks.deliver_due()
@@ -36,7 +36,7 @@ def threats_job(now: datetime | None = None) -> dict:
 
 
 def webhooks_job() -> dict:
-    from data.alarms import webhooks
+    from data.alerting import webhooks
 
     return webhooks.deliver_due()
 
@@ -56,11 +56,11 @@ def scheduled_jobs() -> list:
 @click.option("--days", default=7, show_default=True, help="How many days back to replay.")
 def test_alarm(alarm_id, days):
     """Replay an alarm over the last N days and print when it would have fired."""
-    from data.alarms import rules
+    from data.alerting import alarms
     from data.core.scope import Scope
 
-    alarm = rules.get_alarm(Scope(user_id=None), alarm_id)
-    fired = [e for e in rules.replay(alarm, days) if e.fired]
+    alarm = alarms.get_alarm(Scope(user_id=None), alarm_id)
+    fired = [e for e in alarms.replay(alarm, days) if e.fired]
     click.echo(f"{alarm.describe()}: {len(fired)} firing(s) in {days} day(s)")
     for ev in fired:
         click.echo(f"{ev.period_start:%Y-%m-%d %H:%M} – {ev.period_end:%Y-%m-%d %H:%M} UTC  {ev.reason}")
@@ -69,7 +69,7 @@ def test_alarm(alarm_id, days):
 @click.command("threats")
 def show_threats():
     """Print the current threats, ranked by estimated cost at risk."""
-    from data.alarms import threats
+    from data.alerting import threats
 
     for t in threats.detect():
         click.echo(f"{t.cost_at_risk:>12.2f}  {threats.KINDS[t.kind]:<24} {t.title}: {t.detail}")

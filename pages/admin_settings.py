@@ -5,10 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
-from data.admin import accounts
+from data.admin import accounts, acl
 from data.core.setting_overrides import FIELDS, describe_plan, effective_number_plan
 
-dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, admin_only=True)
+dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, access=acl.ADMIN)
 
 HELP = {
     "prefix_to_ignore": "Prefixes removed from the front of a number (the longest that matches), comma-separated.",

@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import form_row, table
-from data.admin import accounts
+from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, admin_only=True)
+dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, access=acl.ADMIN)
 
 SWITCH_COLUMNS = [
     ("id", "Id"),

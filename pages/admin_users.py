@@ -7,7 +7,7 @@ from dash import dcc, html
 from components.admin import form_row, table
 from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, admin_only=True)
+dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, access=acl.ADMIN)
 
 USER_COLUMNS = [
     ("username", "Username"),

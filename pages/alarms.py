@@ -6,10 +6,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.alarms import alarm_form
+from data.admin import acl
 from data.core import db
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/alarms", name="Alarms", order=80)
+dash.register_page(__name__, path="/alarms", name="Alarms", order=80, access=acl.PAGE)
 
 
 def _causes() -> list[dict]:

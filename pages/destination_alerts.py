@@ -5,9 +5,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.admin import acl
 from data.core import db
 
-dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, admin_only=True)
+dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, access=acl.ADMIN)
 
 
 def _countries() -> list[dict]:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from components.admin import form_row, table
 from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/profile", name="Profile", order=200, always_allowed=True, nav=False)
+dash.register_page(__name__, path="/profile", name="Profile", order=200, access=acl.ANY_USER, nav=False)
 
 TOKEN_COLUMNS = [("name", "Name"), ("created_at", "Created"), ("last_used_at", "Last used")]
 

@@ -32,6 +32,7 @@ from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from data.admin import acl
 from data.cdr_search.search import (
     COMPARISONS,
     DIRECTIONS,
@@ -46,7 +47,8 @@ from data.core import db
 from data.core.kpis import Totals
 from data.core.scope import Scope, current_scope
 from data.reports.traffic import ReportFilter, breakdown, preset_range, totals, traffic_by_time
-from routes.auth import api_error, public, requires_permission
+from routes.access import allow, api_error
+from routes.auth import public, requires_permission
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -102,7 +104,9 @@ def _api_not_found(rest: str):
 @bp.record_once
 def _fallback(state) -> None:
     """Unknown /api/ paths answer JSON 404 (else Dash's page route would answer them with its HTML)."""
-    state.app.add_url_rule("/api/<path:rest>", "api_not_found", _api_not_found)  # GET: the others are 405
+    state.app.add_url_rule(
+        "/api/<path:rest>", "api_not_found", allow(acl.ANY_USER)(_api_not_found)
+    )  # GET: the others are 405
 
 
 # ---------------------------------------------------------------------------------------------------------

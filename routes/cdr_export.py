@@ -24,9 +24,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from data.admin import acl
 from data.cdr_search.search import export_columns, iter_export_rows, range_label, search_criteria_from_query
 from data.core.scope import current_scope
 from data.core.spreadsheet import csv_lines
+from routes.access import allow
 
 bp = Blueprint("cdr_export", __name__)
 
@@ -117,6 +119,7 @@ def _file_chunks(handle) -> Iterator[bytes]:
 
 
 @bp.route("/download/cdrs.<fmt>")
+@allow(acl.page("/cdrs"))
 def download_cdrs(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from data.admin import users
-from data.alarms import rules
+from data.alerting import alarms
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.conftest import login
@@ -71,7 +71,7 @@ def world(app):
         [make_call(sw, start + timedelta(minutes=i), 30, accountcode="a100", user_id=alice.id) for i in range(6)]
         + [make_call(sw, start + timedelta(minutes=i), 30, accountcode="b200", user_id=bob.id) for i in range(9)]
     )
-    bobs = rules.save_alarm(
+    bobs = alarms.save_alarm(
         Scope(user_id=bob.id),
         {
             "name": "bob's",
@@ -112,14 +112,14 @@ def test_a_customer_saves_and_tests_alarms_on_their_own_traffic_only(app, world)
     assert "webhooks" in json.dumps(out[("alarm-feedback", "children")])
     out = dash_call(c, "alarm_save", [1], [0, *form(name="mine")])
     assert "Saved" in json.dumps(out[("alarm-feedback", "children")])
-    mine = rules.list_alarms(Scope(user_id=world["alice"].id))
+    mine = alarms.list_alarms(Scope(user_id=world["alice"].id))
     assert [a["name"] for a in mine] == ["mine"] and mine[0]["user_id"] == world["alice"].id
     # "Test alarm" over her traffic: 6 calls in one hour, never Bob's 9.
     out = dash_call(c, "alarm_test", [1], [1, *form(name="mine", condition="gt", threshold=5)])
     text = json.dumps(out[("alarm-test-results", "children")])
     assert "fired 1 time" in text
-    alarm = rules.get_alarm(Scope(user_id=world["alice"].id), mine[0]["id"])
-    fired = [e for e in rules.replay(alarm, 1) if e.measured]
+    alarm = alarms.get_alarm(Scope(user_id=world["alice"].id), mine[0]["id"])
+    fired = [e for e in alarms.replay(alarm, 1) if e.measured]
     assert [e.measured for e in fired] == [6]
     listing = json.dumps(dash_call(c, "alarm_list_refresh", [1])[("alarm-list", "children")])
     assert "mine" in listing and "bob's" not in listing
@@ -134,13 +134,13 @@ def test_a_customer_cannot_touch_another_customers_alarm(app, world):
         c, "alarm_row_action", {"type": "alarm-toggle", "id": bobs.id}, [[], None], [0], prop="value", value=False
     )
     assert "No such alarm" in response.get_data(as_text=True)
-    assert rules.get_alarm(Scope(user_id=None), bobs.id).status == "active"
+    assert alarms.get_alarm(Scope(user_id=None), bobs.id).status == "active"
     out = dash_call(c, "alarm_save", [1], [0, *form(id=bobs.id, name="hijack")])
     assert "No such alarm" in json.dumps(out[("alarm-feedback", "children")])
-    rules.run_due(now=world["start"] + timedelta(hours=1, minutes=3))
-    fired = rules.db.scalar("SELECT id FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=bobs.id)
+    alarms.run_due(now=world["start"] + timedelta(hours=1, minutes=3))
+    fired = alarms.db.scalar("SELECT id FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=bobs.id)
     assert fired
-    assert not rules.acknowledge(Scope(user_id=world["alice"].id), fired, world["alice"].id)
+    assert not alarms.acknowledge(Scope(user_id=world["alice"].id), fired, world["alice"].id)
     report = json.dumps(
         dash_call(c, "alarm_report_refresh", [None, 0, False, True, 0])[("alarm-report-table-wrap", "children")]
     )
@@ -150,7 +150,7 @@ def test_a_customer_cannot_touch_another_customers_alarm(app, world):
         dash_call(b, "alarm_report_refresh", [None, 0, False, True, 0])[("alarm-report-table-wrap", "children")]
     )
     assert "bob's" in report and "Calls of all traffic per hour is greater than 1" in report
-    assert rules.acknowledge(Scope(user_id=world["bob"].id), fired, world["bob"].id)
+    assert alarms.acknowledge(Scope(user_id=world["bob"].id), fired, world["bob"].id)
 
 
 def test_admin_only_pages_and_callbacks_refuse_customers(app, world, admin_client):
@@ -158,7 +158,7 @@ def test_admin_only_pages_and_callbacks_refuse_customers(app, world, admin_clien
     assert dash_request(c, "threats_refresh", [1, 0]).status_code in (204, 403)
     add = [None, []]  # "Add" clicked; no delete button on the page
     assert click(c, "destination_rules", "rule-add", add, ["blacklist", "FR", None, "", 0]).status_code in (204, 403)
-    assert rules.db.scalar("SELECT count(*) FROM destination_rule") == 0
+    assert alarms.db.scalar("SELECT count(*) FROM destination_rule") == 0
     response = click(admin_client, "destination_rules", "rule-add", add, ["blacklist", "FR", None, "no France", 0])
     assert "Added to the blacklist" in response.get_data(as_text=True)
     out = dash_call(admin_client, "threats_refresh", [1, 0])

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data.alarms import threats
+from data.alerting import threats
 from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.alarms import rules, threats
+from data.alerting import alarms, threats
 from data.core import db
 from data.core.scope import Scope
 from data.ingest import demo
@@ -42,11 +42,11 @@ EXPECTED = {
 }
 
 
-def _ner_alarm() -> rules.Alarm:
+def _ner_alarm() -> alarms.Alarm:
     """The collapse fails calls with congestion (34, 41): NER falls from about 87 % to about 15 %, a fall
     that a few dozen calls an hour show without doubt (ASR's normal 57 % is too close for that)."""
     switch_id = db.scalar("SELECT id FROM switch WHERE name = 'demo-kam-newyork'")
-    return rules.build_alarm(
+    return alarms.build_alarm(
         Scope(user_id=None),
         {
             "name": "New York NER",
@@ -77,7 +77,7 @@ def _observe(traffic: demo.DemoTraffic) -> dict:
             at = traffic.anomaly_window(anomaly)[1]
             found[anomaly.name] = [(t.kind, t.subject) for t in threats.detect(at)]
     found["at the end"] = [(t.kind, t.subject) for t in threats.detect(END)]  # what the page shows now
-    found["ner-alarm"] = [e.period_start for e in rules.replay(_ner_alarm(), DAYS, now=END) if e.fired]
+    found["ner-alarm"] = [e.period_start for e in alarms.replay(_ner_alarm(), DAYS, now=END) if e.fired]
     return found
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from data.alarms import rules, webhooks
+from data.alerting import alarms, webhooks
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import Receiver, make_call, store, switch
@@ -73,7 +73,7 @@ def test_an_alarm_posts_to_its_webhook_once_per_period(app, monkeypatch):
     store([make_call(sw, hour + timedelta(minutes=i), 0, accountcode="wh") for i in range(12)])
     with Receiver() as receiver:
         hook = webhooks.save_webhook("alarms", receiver.url, "abc")
-        alarm = rules.save_alarm(
+        alarm = alarms.save_alarm(
             Scope(user_id=None),
             {
                 "name": "no answer",
@@ -89,7 +89,7 @@ def test_an_alarm_posts_to_its_webhook_once_per_period(app, monkeypatch):
             },
         )
         for _ in range(2):
-            rules.run_due(now=hour + timedelta(hours=1, minutes=3))
+            alarms.run_due(now=hour + timedelta(hours=1, minutes=3))
             webhooks.deliver_due()
     assert len(receiver.requests) == 1
     request = receiver.requests[0]

@@ -12,9 +12,9 @@ The rules (docs/administration.md):
 - Admin-only pages are never granted to customers, whatever a group holds; pages registered with
   ``always_allowed=True`` (the profile page) are open to every logged-in user.
 
-Where it is enforced (all on the server): the page layout guard and the navbar (``app.py``), every
-Dash callback, by the page of the module that defines it (``app.py``: ``_guard_callbacks``), the CDR
-downloads, and the API routes (``routes.auth.requires_permission``).
+Every page, callback, route and download declares an :class:`Access` where it is registered
+(``register_page(..., access=...)``, ``routes.access.callbacks_for``, ``routes.access.allow``); the one
+guard (``routes/access.py``) refuses whatever declares nothing. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -37,23 +37,84 @@ class Permission:
     always: bool = False  # open to every logged-in user
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may use a page, callback, route or download, declared where it is registered."""
+
+    kind: str  # "public", "user", "admin", "own page", "page" (that page's access), "permissions"
+    permissions: tuple[str, ...] = ()
+    path: str | None = None
+
+    def __str__(self) -> str:
+        return {"page": f"the page {self.path}", "permissions": " and ".join(self.permissions)}.get(
+            self.kind, self.kind
+        )
+
+
+PUBLIC = Access("public")  # no login: the view authenticates by itself, if at all
+ANY_USER = Access("user")  # every logged-in user
+ADMIN = Access("admin")
+PAGE = Access("own page")  # in register_page: the page's own permission, page:<path>, grantable to groups
+
+
+def needs(*permissions: str) -> Access:
+    """Logged in, with every one of ``permissions``."""
+    return Access("permissions", tuple(permissions))
+
+
+def page(path: str) -> Access:
+    """Whatever the page at ``path`` declared: for its callbacks and downloads."""
+    return Access("page", path=path)
+
+
 FEATURES = {
     "feature:api": "REST API and API tokens",
 }
 _pages: dict[str, Permission] = {}
+_page_access: dict[str, Access] = {}  # path -> what the page declared
 
 
 def page_permission(path: str) -> str:
     return f"page:{path}"
 
 
-def register_pages(pages: Iterable[dict]) -> None:
-    """Make every page of the app a permission (called once the Dash page registry is filled)."""
-    for page in pages:
-        key = page_permission(page["path"])
-        _pages[key] = Permission(
-            key, page.get("name") or page["path"], bool(page.get("admin_only")), bool(page.get("always_allowed"))
-        )
+def register_pages(pages: Iterable[dict]) -> list[str]:
+    """Make every page of the app a permission (called once the Dash page registry is filled).
+
+    Returns the paths of pages that declare no ``access``: the guard refuses them to everyone."""
+    undeclared = []
+    for entry in pages:
+        access = entry.get("access")
+        if not isinstance(access, Access) or access.kind not in ("user", "admin", "own page", "public"):
+            undeclared.append(entry["path"])
+            continue
+        _page_access[entry["path"]] = access
+        entry["admin_only"] = access == ADMIN  # read by the navbar's sections
+        key = page_permission(entry["path"])
+        _pages[key] = Permission(key, entry.get("name") or entry["path"], access == ADMIN, access == ANY_USER)
+    return undeclared
+
+
+def allows(access: Access | None, permissions, logged_in: bool) -> bool:
+    """Does ``access`` let in a request with ``permissions``? Nothing declared lets nobody in."""
+    if access is None:
+        return False
+    if access.kind == "public":
+        return True
+    if not logged_in:
+        return False
+    if access.kind == "page":
+        declared = _page_access.get(access.path)
+        if declared == PAGE:
+            declared = needs(page_permission(access.path))
+        return allows(declared, permissions, logged_in)
+    if access.kind == "own page":
+        return False  # only meaningful on a page: resolved with the page's path above
+    if access.kind == "user":
+        return True
+    if access.kind == "admin":
+        return permissions is ALL
+    return all(p in permissions for p in access.permissions)
 
 
 def all_permissions() -> list[Permission]:
@@ -127,13 +188,9 @@ def allowed(user, permission: str) -> bool:
     return permission in permissions_of(user)
 
 
-def page_allowed(permissions: frozenset[str], page: dict) -> bool:
-    """May a user with ``permissions`` see ``page`` (a Dash page registry entry)?"""
-    if page.get("admin_only"):
-        return permissions is ALL
-    if page.get("always_allowed"):
-        return bool(permissions)
-    return page_permission(page["path"]) in permissions
+def page_allowed(permissions: frozenset[str], entry: dict) -> bool:
+    """May a logged-in user with ``permissions`` see ``entry`` (a Dash page registry entry)?"""
+    return allows(page(entry["path"]), permissions, logged_in=bool(permissions))
 
 
 def require(user, permission: str) -> None:

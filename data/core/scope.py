@@ -32,6 +32,13 @@ def scope_for(user) -> Scope:
     return Scope(user_id=None if user.is_admin else user.id, timezone=user.timezone)
 
 
+def current_actor():
+    """The logged-in user of the current request, as the audit log records who did a change."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 def current_scope() -> Scope:
     """The scope of the user of the current request."""
     from flask_login import current_user

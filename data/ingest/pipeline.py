@@ -29,7 +29,7 @@ import psycopg2
 import psycopg2.errors
 from psycopg2.extras import execute_values
 
-from data.alarms import destination_alerts
+from data.alerting import destination_alerts
 from data.core import db, rollups
 from data.core.normalise import PrefixTable
 from data.core.settings import NumberPlan, load_settings

@@ -848,7 +848,7 @@ def _recipients(alarm: Alarm) -> list[str]:
 
 def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict:
     """The e-mail and the webhook POST of an alarm raised, still firing, or cleared."""
-    from data.alarms.webhooks import notify as send
+    from data.alerting.webhooks import notify as send
 
     period = _period_label(alarm, ev.period_start, ev.period_end)
     if event == "cleared":

@@ -285,7 +285,7 @@ def recent_events(limit: int = 200) -> list[dict]:
 
 def admin_recipients() -> list[str]:
     """The admins' addresses and the extra ``notify_emails`` setting."""
-    from data.alarms.rules import SETTING_DEFAULTS, get_settings
+    from data.alerting.alarms import SETTING_DEFAULTS, get_settings
     from data.core.mailer import admin_addresses, parse_addresses
 
     extra = parse_addresses(get_settings(SETTING_DEFAULTS)["notify_emails"])[0]
@@ -294,7 +294,7 @@ def admin_recipients() -> list[str]:
 
 def notify_pending(now: datetime | None = None) -> dict:
     """Notify the events not notified yet: one e-mail / POST per rule, accountcode and hour."""
-    from data.alarms.webhooks import notify
+    from data.alerting.webhooks import notify
 
     now = now or datetime.now(timezone.utc)
     events = db.rows("""SELECT id, reason, accountcode, country_code, calls, first_call, last_call, sample_number,

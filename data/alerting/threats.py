@@ -36,7 +36,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from sqlalchemy import text
 
-from data.alarms.rules import get_settings, save_settings
+from data.alerting.alarms import get_settings, save_settings
 from data.core import db
 from data.core.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
@@ -664,8 +664,8 @@ def _num(value) -> str:
 
 def run_job(now: datetime | None = None) -> dict:
     """The ``threats`` job: detect, record new threats (once per threat and hour), notify them."""
-    from data.alarms.destination_alerts import admin_recipients
-    from data.alarms.webhooks import notify
+    from data.alerting.destination_alerts import admin_recipients
+    from data.alerting.webhooks import notify
 
     now = now or datetime.now(UTC)
     threats = detect(now)
