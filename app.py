@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import importlib
 import logging
@@ -24,12 +23,11 @@ from components.layout import app_shell, forbidden, navbar
 from data.admin import acl, users
 from data.core import db, migrate, rollups
 from data.core.logs import configure_logging, init_request_logging
-from data.core.report_cache import Recent
 from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
 from routes import access
-from routes.auth import init_auth, load_session_user, login_manager
+from routes.auth import init_auth
 
 log = logging.getLogger("dialstat")
 
@@ -52,15 +50,6 @@ ROUTE_MODULES = (
 def _import_all(package) -> None:
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
-
-
-_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/core/report_cache.py)
-
-
-def _load_user(user_id: str):
-    """Flask-Login's user loader: the session's user while its password is unchanged, a copy per request."""
-    user = load_session_user(user_id, _recent_users.get)
-    return dataclasses.replace(user) if user is not None else None
 
 
 def _serve_layout():
@@ -150,7 +139,6 @@ def create_app() -> Flask:
     server.session_interface = _SessionInterface()
     init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
     init_auth(server)
-    login_manager.user_loader(_load_user)
     server.after_request(_security_headers)
     for module in ROUTE_MODULES:
         server.register_blueprint(importlib.import_module(module).bp)

@@ -3,11 +3,11 @@
 from dash import Input, Output, State, no_update
 
 from components.admin import error, message
-from data.admin import accounts, acl
+from data.admin import accounts, acl, sessions
 from data.core.scope import current_actor
 from pages.admin_users import user_options, users_table
 from routes.access import callbacks_for
-from routes.auth import renew_session_stamp
+from routes.auth import SESSION_TOKEN, forget_kept_sessions, renew_session
 
 callback = callbacks_for(acl.page("/admin/users"))
 
@@ -148,10 +148,28 @@ def save_user(
                 **fields,
             )
             if password:  # the user's sessions end; the admin's own stays if they changed their own password
-                renew_session_stamp()
+                renew_session()
             text = f"Saved {fields['username']!r}."
             if result.get("moved_calls"):
                 text += f" {result['moved_calls']:,} stored calls re-assigned."
     except ValueError as exc:
         return error(exc), no_update, no_update, no_update, no_update
     return message(text, "success", "admin-user-saved"), user_options(), str(user_id), users_table(), ""
+
+
+@callback(
+    Output("admin-user-message", "children", allow_duplicate=True),
+    Input("admin-user-end-sessions", "n_clicks"),
+    State("admin-user-select", "value"),
+    prevent_initial_call=True,
+)
+def end_user_sessions(_clicks, selected):
+    """Log the chosen user out everywhere; an admin ending their own keeps the session they are using."""
+    from flask import session
+
+    if not selected or not str(selected).isdigit():
+        return message("Choose a user first.", "warning")
+    user_id, actor = int(selected), current_actor()
+    ended = sessions.end_all(actor, user_id, keep_token=session.get(SESSION_TOKEN) if actor.id == user_id else None)
+    forget_kept_sessions()
+    return message(f"{ended} session(s) ended.", "success", "admin-user-sessions-ended")

@@ -5,11 +5,11 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.admin import error, message
-from data.admin import accounts, acl
+from data.admin import accounts, acl, sessions
 from data.core import audit, db
-from pages.profile import token_options, tokens_table
+from pages.profile import session_options, sessions_table, token_options, tokens_table
 from routes.access import callbacks_for
-from routes.auth import renew_session_stamp
+from routes.auth import current_session_id, forget_kept_sessions, renew_session
 
 callback = callbacks_for(acl.page("/profile"))
 
@@ -56,7 +56,7 @@ def change_password(_clicks, current, new, again):
         accounts.change_own_password(me, current or "", new or "")
     except ValueError as exc:
         return error(exc), "", no_update, no_update
-    renew_session_stamp()  # this session stays; the user's other sessions end
+    renew_session()  # this session stays; the user's other sessions end
     return (
         message("Your password is changed. Your other sessions are logged out.", "success", "profile-password-changed"),
         "",
@@ -101,3 +101,25 @@ def manage_tokens(_create, _revoke, name, selected):
         "warning",
     )
     return shown, tokens_table(me.id), token_options(me.id), ""
+
+
+@callback(
+    Output("profile-session-message", "children"),
+    Output("profile-sessions", "children"),
+    Output("profile-session-select", "options"),
+    Input("profile-session-end", "n_clicks"),
+    State("profile-session-select", "value"),
+    prevent_initial_call=True,
+)
+def end_session(_clicks, selected):
+    me = _me()
+    if not selected or not str(selected).isdigit() or not sessions.end_one(me, int(selected)):
+        return message("Choose one of your sessions.", "warning"), no_update, no_update
+    forget_kept_sessions()
+    current = current_session_id()
+    text = "Session ended." if current is not None else "This session ended: you are logged out."
+    return (
+        message(text, "success", "profile-session-ended"),
+        sessions_table(me.id, current),
+        session_options(me.id, current),
+    )

@@ -1,5 +1,7 @@
+from data.admin import password_reset, sessions
 from data.admin.housekeeping import take_db_snapshot
 
 
 def run() -> dict:
-    return take_db_snapshot()
+    snapshot = take_db_snapshot()
+    return {**snapshot, "sessions_ended": sessions.purge_expired(), "reset_links_purged": password_reset.purge_expired()}

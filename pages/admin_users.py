@@ -108,6 +108,15 @@ def user_form() -> dbc.Card:
                     ),
                 ),
                 dbc.Button("Save", id="admin-user-save", color="primary", size="sm", className="mt-2"),
+                dbc.Button(
+                    "End sessions",
+                    id="admin-user-end-sessions",
+                    color="danger",
+                    outline=True,
+                    size="sm",
+                    className="mt-2 ms-2",
+                    title="Log this user out everywhere (API tokens stay)",
+                ),
                 html.Div(id="admin-user-message", className="mt-2"),
             ]
         ),

@@ -6,7 +6,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.admin import form_row, table
-from data.admin import accounts, acl
+from data.admin import accounts, acl, sessions
 
 dash.register_page(__name__, path="/profile", name="Profile", order=200, access=acl.ANY_USER, nav=False)
 
@@ -30,6 +30,64 @@ def token_options(user_id: int) -> list[dict]:
         for t in api_tokens.tokens_of(user_id)
         if t["revoked_at"] is None
     ]
+
+
+SESSION_COLUMNS = [
+    ("created_at", "Logged in"),
+    ("last_seen_at", "Last seen"),
+    ("address", "Address"),
+    ("user_agent", "Browser"),
+]
+
+
+def sessions_table(user_id: int, current_id: int | None):
+    rows = [
+        {**s, "address": (s["address"] or "") + (" (this one)" if s["id"] == current_id else "")}
+        for s in sessions.sessions_of(user_id)
+    ]
+    return table(rows, SESSION_COLUMNS, "No session.", table_id="profile-sessions-table")
+
+
+def session_options(user_id: int, current_id: int | None) -> list[dict]:
+    return [
+        {
+            "label": f"{s['address'] or '?'} · since {s['created_at']:%Y-%m-%d %H:%M}"
+            + (" (this one)" if s["id"] == current_id else ""),
+            "value": str(s["id"]),
+        }
+        for s in sessions.sessions_of(user_id)
+    ]
+
+
+def sessions_card(user_id: int):
+    from routes.auth import current_session_id
+
+    current_id = current_session_id()
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Your sessions", className="card-title"),
+                html.P(
+                    "Where you are logged in. End any you do not recognise; a session also ends after a while unused.",
+                    className="small",
+                ),
+                html.Div(sessions_table(user_id, current_id), id="profile-sessions"),
+                dbc.InputGroup(
+                    [
+                        dbc.Select(
+                            id="profile-session-select",
+                            options=session_options(user_id, current_id),
+                            placeholder="Session to end",
+                        ),
+                        dbc.Button("End session", id="profile-session-end", color="danger", outline=True),
+                    ],
+                    size="sm",
+                ),
+                html.Div(id="profile-session-message", className="mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
 
 
 def layout(**_query):
@@ -136,6 +194,6 @@ def layout(**_query):
     return html.Div(
         [
             html.H2("Your profile"),
-            dbc.Row([dbc.Col([details, password], lg=6), dbc.Col(tokens, lg=6)]),
+            dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
         ]
     )

@@ -4,26 +4,32 @@ What each route, page and callback lets in is declared where it is registered an
 guard of ``routes/access.py``: only what is declared ``public`` is reachable without a session.
 
 Under ``/api/`` a request may instead authenticate itself with ``Authorization: Bearer <API token>``
-or HTTP basic auth (``request_loader``); the same guard then lets it through. Failed logins (form or
-basic auth) count towards the per-username lockout (``data.admin.lockout``), and the login form is rate
-limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts).
+or HTTP basic auth (``request_loader``); the same guard then lets it through.
 
-A session lasts until logout or until the user's password changes (``data.admin.users.session_stamp``):
-the user loader refuses a session whose stamp no longer matches.
+Every way in is throttled the same way (``failed_login``): a failure counts against the client address
+(Flask-Limiter, ``LOGIN_RATE_LIMIT``; past it every way in answers 429) and, when it named a user,
+against that username (``data.admin.lockout``: past ``LOCKOUT_FAILURES`` the name is locked for the
+form and basic auth). A password that works clears the username's count.
+
+A login opens a server-side session (``data.admin.sessions``): the cookie carries its token only, and
+logout, a new password, an admin, the profile page or idleness end it by deleting its row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, redirect, render_template_string, request, session, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template_string, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from limits import parse
 
-from data.admin import acl, lockout, users
+from data.admin import acl, lockout, sessions, users
 from data.core import db
+from data.core.report_cache import Recent
 from data.core.settings import load_settings
 from routes.access import allow, api_error, guard
 
@@ -31,7 +37,9 @@ bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-SESSION_STAMP = "_password_stamp"  # session key: data.admin.users.session_stamp of the password it began with
+SESSION_TOKEN = "_session_token"  # session key: the token of the server-side session (data.admin.sessions)
+FAILURES = "login-failures"  # Flask-Limiter key of failed logins per address, whatever the way in
+_recent_sessions = Recent(sessions.find)  # every request loads its session: kept a second (report_cache)
 
 
 public = allow(acl.PUBLIC)  # a view reachable without a login (it does its own authentication, if any)
@@ -70,93 +78,137 @@ LOGIN_PAGE = """<!doctype html>
 LOCKED = "Too many failed logins: this username is locked for a while. Try again later or reset the password."
 
 
-def _login_limit() -> str:
-    return load_settings().ops.login_rate_limit
+def _address_limit():
+    return parse(load_settings().ops.login_rate_limit)
 
 
-def _failed_login(response) -> bool:
-    """Only failed logins count towards the rate limit of the login form."""
-    return response.status_code in (401, 429)
+def address_throttled() -> bool:
+    """Whether the client's address failed to log in too often lately (any way in: form, basic, token)."""
+    return not limiter.limiter.test(_address_limit(), FAILURES, get_remote_address())
+
+
+def failed_login(username: str | None = None, count_name: bool = True) -> bool:
+    """Count a failed login against the address and (``count_name``) the username; True when the name is locked."""
+    limiter.limiter.hit(_address_limit(), FAILURES, get_remote_address())
+    return lockout.record_failure(username) if username and count_name else False
+
+
+def start_session(user) -> None:
+    """Log ``user`` in with a new server-side session."""
+    login_user(user)
+    session[SESSION_TOKEN] = sessions.start(user.id, get_remote_address(), request.headers.get("User-Agent"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login)
 def login():
     error = None
     next_url = _safe_next(request.values.get("next"))
     if request.method == "POST":
         csrf.protect()
+        if address_throttled():
+            abort(429)
         username, password = request.form.get("username", ""), request.form.get("password", "")
         if lockout.is_locked(username):
+            failed_login(username, count_name=False)
             error = LOCKED
         else:
             user = users.authenticate(username, password)
             if user is not None:
                 lockout.clear(username)
                 db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
-                login_user(user)
-                session[SESSION_STAMP] = users.session_stamp_of(user.id)
+                session.clear()  # nothing of a session before the login carries over (fixation)
+                start_session(user)
                 return redirect(next_url)
-            error = LOCKED if lockout.record_failure(username) else "Wrong username or password."
+            error = LOCKED if failed_login(username) else "Wrong username or password."
     html = render_template_string(LOGIN_PAGE, error=error, next=next_url, csrf_token=generate_csrf())
     return html, (401 if error else 200)
 
 
 def load_session_user(user_id: str, lookup=None):
-    """Flask-Login's user loader: the session's user while the session began with the current password.
+    """Flask-Login's user loader: the user of the cookie's live server-side session.
 
-    ``lookup`` (user id -> ``users.user_and_stamp``) may keep users for a moment (app.py); a stamp that
-    differs from a kept one is checked against the database before the session is refused, since this
-    very session may just have changed the password. A refused session is left as it is (not cleared):
-    a request still in flight with the old cookie must not answer with a cookie that would overwrite
-    the one a password change just renewed.
+    ``lookup`` (token -> ``sessions.find``) may keep sessions for a moment (``_recent_sessions``): a logout
+    or a new password ends the session in this process at once, in others within ``LOOKUP_SECONDS``. A
+    refused session is left as it is (not cleared): a request still in flight with the old cookie must not
+    answer with a cookie that would overwrite the one a password change just renewed.
     """
-    user_id, given = int(user_id), session.get(SESSION_STAMP)
-    found = (lookup or users.user_and_stamp)(user_id)
-    if found is not None and lookup is not None and not users.stamp_matches(found[1], given):
-        found = users.user_and_stamp(user_id)
-    if found is None or not users.stamp_matches(found[1], given):
+    found = (lookup or _recent_sessions.get)(session.get(SESSION_TOKEN))
+    if found is None or str(found.user.id) != str(user_id):
         return None
-    return found[0]
+    if found.seen_long_ago:
+        sessions.touch(found.session_id)
+    return dataclasses.replace(found.user)  # a copy per request: the kept one is shared
 
 
-def renew_session_stamp() -> None:
-    """After the logged-in user's own password changed in this request: keep this session, end the others."""
+def current_session_id() -> int | None:
+    found = _recent_sessions.get(session.get(SESSION_TOKEN))
+    return found.session_id if found is not None else None
+
+
+def forget_kept_sessions() -> None:
+    """Sessions ended in this request are refused by this process from now on, not a second later."""
+    _recent_sessions.clear()
+
+
+def renew_session() -> None:
+    """After a new password (which ends all the user's sessions): this session goes on with a new one."""
+    forget_kept_sessions()
     if current_user.is_authenticated and session.get("_user_id") is not None:
-        session[SESSION_STAMP] = users.session_stamp_of(current_user.id)
+        if sessions.find(session.get(SESSION_TOKEN)) is None:
+            session[SESSION_TOKEN] = sessions.start(
+                current_user.id, get_remote_address(), request.headers.get("User-Agent")
+            )
 
 
 @bp.route("/logout", methods=["POST"])
 @allow(acl.ANY_USER)
 def logout():
     csrf.protect()
+    sessions.end(session.get(SESSION_TOKEN))
+    forget_kept_sessions()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 
 def user_from_api_request(req):
-    """Flask-Login's request loader: an API token or HTTP basic auth, on ``/api/`` paths only."""
+    """Flask-Login's request loader: an API token or HTTP basic auth, on ``/api/`` paths only.
+
+    Throttled like the login form (``failed_login``): an address past its failures gets 429 whatever it
+    sends; a username locked by failed passwords is refused to basic auth (a token is a secret of its own,
+    not guessable by name: it still works).
+    """
     if not req.path.startswith("/api/"):
         return None
     scheme, _, credentials = (req.headers.get("Authorization") or "").partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() == "bearer" and credentials:
-        try:
-            from data.admin import api_tokens
-        except ImportError:  # the token module is not there yet
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "basic"):
+        return None
+    if address_throttled():
+        abort(429)
+    if scheme == "bearer":
+        from data.admin import api_tokens
+
+        user = api_tokens.user_for_token(credentials) if credentials else None
+        if user is None or not user.is_active:
+            failed_login()
             return None
-        user = api_tokens.user_for_token(credentials)
-        return user if user is not None and user.is_active else None
-    if scheme.lower() == "basic":
-        auth = req.authorization
-        if not auth or not auth.username or auth.password is None or lockout.is_locked(auth.username):
-            return None
-        user = users.authenticate(auth.username, auth.password)
-        if user is None:
-            lockout.record_failure(auth.username)
         return user
-    return None
+    auth = req.authorization
+    if not auth or not auth.username or auth.password is None:
+        failed_login()
+        return None
+    if lockout.is_locked(auth.username):
+        failed_login(auth.username, count_name=False)
+        return None
+    user = users.authenticate(auth.username, auth.password)
+    if user is None:
+        failed_login(auth.username)
+        return None
+    lockout.clear(auth.username)
+    return user
 
 
 def requires_permission(*permissions: str):

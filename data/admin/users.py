@@ -1,16 +1,12 @@
 """Users, roles, passwords and the accountcodes a customer owns.
 
-Sessions end when the password changes: a login keeps a *session stamp* in the session, an HMAC
-of the user's password hash (``session_stamp``), and a session is only accepted while its stamp
-matches the stored hash (``user_and_stamp``, ``stamp_matches``). Any new password — self-service, an admin's, a
-reset link, the shell — changes the hash, so every session made before it ends at its next request;
-the session that made the change takes the new stamp (``routes.auth.renew_session_stamp``).
+Sessions are rows of their own (``data.admin.sessions``): any new password — self-service, an admin's, a
+reset link, the shell — deletes the user's sessions (a trigger), and the session that made the change
+gets a new one (``routes.auth.renew_session``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -19,7 +15,6 @@ from sqlalchemy import text
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.core import db
-from data.core.settings import load_settings
 
 ROLES = ("admin", "customer")
 # Checked against when the username does not exist, so a miss costs as much as a hit.
@@ -50,32 +45,6 @@ _COLUMNS = "id, username, email, role, timezone, is_active AS active"
 def get_user(user_id: int) -> User | None:
     found = db.rows(f"SELECT {_COLUMNS} FROM app_user WHERE id = :id", id=user_id)
     return User(**found[0]) if found else None
-
-
-def session_stamp(password_hash: str) -> str:
-    """What a session keeps to prove it began with the current password (keyed: the cookie is readable)."""
-    key = load_settings().secret_key.encode()
-    return hmac.new(key, b"dialstat-session:" + password_hash.encode(), hashlib.sha256).hexdigest()
-
-
-def session_stamp_of(user_id: int) -> str | None:
-    found = user_and_stamp(user_id)
-    return found[1] if found else None
-
-
-def user_and_stamp(user_id: int) -> tuple[User, str] | None:
-    """A user and the session stamp of their current password (what a session loader compares)."""
-    found = db.rows(f"SELECT {_COLUMNS}, password_hash FROM app_user WHERE id = :id", id=user_id)
-    if not found:
-        return None
-    row = found[0]
-    stamp = session_stamp(row.pop("password_hash"))
-    return User(**row), stamp
-
-
-def stamp_matches(current: str, given: str | None) -> bool:
-    """Whether a session's stamp is the current one (a session without one predates stamps: refused)."""
-    return bool(given) and hmac.compare_digest(current, given)
 
 
 def get_user_by_name(username: str) -> User | None:

@@ -56,6 +56,10 @@ class OpsSettings:
     ratelimit_storage_uri: str = "memory://"  # RATELIMIT_STORAGE_URI (Flask-Limiter storage)
     trusted_proxies: int = 0  # TRUSTED_PROXIES: reverse proxies in front whose X-Forwarded-* are trusted
     public_url: str | None = None  # PUBLIC_URL: the site's address, for links in e-mails
+    # ALLOWED_HOSTS: Host headers answered (others get 400); ".example.com" also allows its subdomains
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    session_idle_minutes: int = 120  # SESSION_IDLE_MINUTES: a session unused this long ends
+    session_max_hours: int = 168  # SESSION_MAX_HOURS: a session ends this long after its login, used or not
     password_reset_minutes: int = 60  # PASSWORD_RESET_MINUTES: lifetime of a reset link
     log_level: str = "INFO"  # LOG_LEVEL
     scheduler_test_job_seconds: int = 0  # SCHEDULER_TEST_JOB_SECONDS: > 0 adds a no-op job (tests)
@@ -70,6 +74,9 @@ def _ops_settings() -> OpsSettings:
         ratelimit_storage_uri=_env("RATELIMIT_STORAGE_URI", OpsSettings.ratelimit_storage_uri),
         trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
         public_url=_env("PUBLIC_URL"),
+        allowed_hosts=_env_list("ALLOWED_HOSTS", ",".join(OpsSettings.allowed_hosts)),
+        session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", OpsSettings.session_idle_minutes),
+        session_max_hours=_env_int("SESSION_MAX_HOURS", OpsSettings.session_max_hours),
         password_reset_minutes=_env_int("PASSWORD_RESET_MINUTES", OpsSettings.password_reset_minutes),
         log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
         scheduler_test_job_seconds=_env_int("SCHEDULER_TEST_JOB_SECONDS", 0),
