@@ -94,10 +94,13 @@ def truncate_all() -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def clean_database(request):
-    """Every test module starts from an empty database (reference tables kept)."""
+    """Every test module starts from an empty database (reference tables kept) and no failed logins counted."""
     if getattr(request.module, "USES_DATABASE", True):
         request.getfixturevalue("app")
         truncate_all()
+        from routes.auth import limiter
+
+        limiter.reset()
     yield
 
 

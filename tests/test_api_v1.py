@@ -107,6 +107,7 @@ def test_a_revoked_token_stops_working(client, world):
 
 def test_basic_auth_failures_lock_the_username(client, world, make_user):
     make_user("carol", password="carol-pw-1")
+    client.environ_base["REMOTE_ADDR"] = "10.78.0.1"  # an address of its own: failures also count per address
     for _ in range(5):
         assert get(client, "/api/v1/switches", basic("carol", "wrong"))[0].status_code == 401
     assert get(client, "/api/v1/switches", basic("carol", "carol-pw-1"))[0].status_code == 401  # locked
