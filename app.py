@@ -27,7 +27,7 @@ from data.core.logs import configure_logging, init_request_logging
 from data.core.report_cache import Recent
 from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
-from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
+from jobs.scheduler import is_serving_process, start_background_scheduler
 from routes import access
 from routes.auth import init_auth, load_session_user, login_manager
 
@@ -178,8 +178,6 @@ def create_app() -> Flask:
     with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not
         server.preprocess_request()  # safe when a new worker's first requests come at once: do it now
 
-    if settings.ops.scheduler_test_job_seconds > 0:
-        register_test_job(settings.ops.scheduler_test_job_seconds)
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
     # What start-up built (Dash, plotly, the pages) lives as long as the process: full garbage collections

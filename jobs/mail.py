@@ -9,6 +9,7 @@ import click
 
 from data.core import db, mailer
 from data.mail import reports
+from jobs.registry import ScheduledJob
 
 OUTBOX_PERIOD_SECONDS = 60
 REPORTS_PERIOD_SECONDS = 300
@@ -24,6 +25,12 @@ def outbox_job() -> dict:
 def reports_job() -> dict:
     """Queue the scheduled reports whose period has closed."""
     return reports.dispatch_reports()
+
+
+JOBS = (
+    ScheduledJob("mail-outbox", outbox_job, OUTBOX_PERIOD_SECONDS),  # send and retry mail
+    ScheduledJob("mail-reports", reports_job, REPORTS_PERIOD_SECONDS),  # scheduled reports
+)
 
 
 def _state_line(result: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 RERATE_PERIOD_SECONDS = 60
 
@@ -15,7 +15,7 @@ def rerate_job() -> dict:
     return run_rerate_queue()
 
 
-register(ScheduledJob("rerate", rerate_job, RERATE_PERIOD_SECONDS))
+JOBS = (ScheduledJob("rerate", rerate_job, RERATE_PERIOD_SECONDS),)
 
 
 def _customer_id(value: str | None) -> int | None:
