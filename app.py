@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import callbacks
 from components.layout import app_shell, forbidden, navbar
 from data.admin import acl, users
-from data.core import db, migrate, rollups
+from data.core import migrate, rollups
 from data.core.logs import configure_logging, init_request_logging
 from data.core.report_cache import Recent
 from data.core.settings import ROOT, load_settings
@@ -116,12 +116,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def _prepare_database(settings) -> None:
-    with db.engine().connect() as conn:  # one migrator at a time when several workers start
-        conn.exec_driver_sql("SELECT pg_advisory_lock(hashtext('dialstat:migrate'))")
-        try:
-            migrate.upgrade()
-        finally:
-            conn.exec_driver_sql("SELECT pg_advisory_unlock(hashtext('dialstat:migrate'))")
+    migrate.upgrade_once_at_a_time()
     generated = users.ensure_first_admin(settings.admin_user, settings.admin_password)
     rollups.use_timezone(settings.default_timezone)
     if generated:
