@@ -99,7 +99,7 @@ def _error(message: str):
 def alarm_scope_options(kind):
     from dash import html
 
-    from data.core import db
+    from data.core import lookups
 
     scope = current_scope()
     if kind in (None, "all"):
@@ -107,9 +107,7 @@ def alarm_scope_options(kind):
     if kind == "prefix":
         return [], False, "digits, international format: 4420"
     if kind == "country":
-        choices = [
-            {"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country ORDER BY name")
-        ]
+        choices = [{"value": r["code"], "label": r["name"]} for r in lookups.country_rows()]
     else:
         found = filter_options(scope)
         choices = {

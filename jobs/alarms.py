@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 import click
 
+from jobs.registry import ScheduledJob
+
 ALARMS_PERIOD_SECONDS = 60
 THREATS_PERIOD_SECONDS = 300
 WEBHOOKS_PERIOD_SECONDS = 60
@@ -41,14 +43,11 @@ def webhooks_job() -> dict:
     return webhooks.deliver_due()
 
 
-def scheduled_jobs() -> list:
-    from jobs.scheduler import ScheduledJob
-
-    return [
-        ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
-        ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
-        ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
-    ]
+JOBS = (
+    ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
+    ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
+    ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
+)
 
 
 @click.command("test-alarm")

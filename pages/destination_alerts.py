@@ -6,16 +6,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
-from data.core import db
+from data.core import lookups
 
 dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, access=acl.ADMIN)
 
 
 def _countries() -> list[dict]:
-    return [
-        {"label": f"{r['name']} ({r['code']})", "value": r["code"]}
-        for r in db.rows("SELECT code, name FROM country ORDER BY name")
-    ]
+    return [{"label": f"{r['name']} ({r['code']})", "value": r["code"]} for r in lookups.country_rows()]
 
 
 def layout(**query):

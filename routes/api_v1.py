@@ -43,9 +43,9 @@ from data.cdr_search.search import (
     search_criteria_from_query,
     user_today,
 )
-from data.core import db
 from data.core.kpis import Totals
 from data.core.scope import Scope, current_scope
+from data.reports.switches import switches_seen_by
 from data.reports.traffic import ReportFilter, breakdown, preset_range, totals, traffic_by_time
 from routes.access import allow, api_error
 from routes.auth import public, requires_permission
@@ -205,27 +205,6 @@ def openapi():
 # Switches
 
 
-def _switch_rows(scope: Scope, switch_id: int | None = None, limit: int | None = None, offset: int = 0):
-    """Switches the scope may see: all for admins; for a customer, those that carried their calls."""
-    where = ["TRUE"]
-    params: dict = {"limit": limit, "offset": offset}
-    if not scope.is_admin:
-        where.append("EXISTS (SELECT 1 FROM cdr_rollup_hour r WHERE r.switch_id = s.id AND r.user_id = :uid)")
-        params["uid"] = scope.user_id
-    if switch_id is not None:
-        where.append("s.id = :id")
-        params["id"] = switch_id
-    condition = " AND ".join(where)
-    count = db.scalar(f"SELECT count(*) FROM switch s WHERE {condition}", **params)
-    rows = db.rows(
-        f"""SELECT s.id, s.name, s.ip, s.timezone, t.name AS source_type FROM switch s
-                       LEFT JOIN cdr_source_type t ON t.id = s.source_type WHERE {condition}
-                       ORDER BY s.id LIMIT :limit OFFSET :offset""",
-        **params,
-    )
-    return count, rows
-
-
 def _switch_json(row: dict, scope: Scope) -> dict:
     result = {
         "id": row["id"],
@@ -245,7 +224,7 @@ def switch_list():
     scope = current_scope()
     page = _int_arg("page", 1, 1, 10_000_000)
     size = _int_arg("page_size", 50, 1, MAX_PAGE_SIZE)
-    count, rows = _switch_rows(scope, limit=size, offset=(page - 1) * size)
+    count, rows = switches_seen_by(scope, limit=size, offset=(page - 1) * size)
     return jsonify(
         {
             "count": count,
@@ -262,7 +241,7 @@ def switch_detail(switch_id: int):
     scope = current_scope()
     if switch_id > MAX_ID:
         return api_error(404, "no such switch")
-    _, rows = _switch_rows(scope, switch_id=switch_id, limit=1)
+    _, rows = switches_seen_by(scope, switch_id=switch_id, limit=1)
     if not rows:
         return api_error(404, "no such switch")
     return jsonify(_switch_json(rows[0], scope))

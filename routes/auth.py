@@ -28,7 +28,6 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from limits import parse
 
 from data.admin import acl, lockout, sessions, users
-from data.core import db
 from data.core.report_cache import Recent
 from data.core.settings import load_settings
 from routes.access import allow, api_error, guard
@@ -116,7 +115,7 @@ def login():
             user = users.authenticate(username, password)
             if user is not None:
                 lockout.clear(username)
-                db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
+                users.record_login(user.id)
                 session.clear()  # nothing of a session before the login carries over (fixation)
                 start_session(user)
                 return redirect(next_url)

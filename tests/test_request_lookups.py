@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-import app as app_module
 from data.admin import acl, users
 from data.core import db, report_cache
+from routes import auth
 from tests.cdr_factory import UTC, customers_with_calls
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request
@@ -36,13 +36,16 @@ def _calls_kpi(client) -> str:
 
 def test_each_session_keeps_its_own_user_and_the_row_is_read_once(app, customers, cache_on, monkeypatch):
     loads = []
-    real = app_module._recent_users._load
-    monkeypatch.setattr(app_module._recent_users, "_load", lambda user_id: loads.append(user_id) or real(user_id))
-    a, b = customers
+    real = auth._recent_sessions._load
+    monkeypatch.setattr(auth._recent_sessions, "_load", lambda token: loads.append(token) or real(token))
     client_a, client_b = _client(app, "look-a", "look-a-pw-1"), _client(app, "look-b", "look-b-pw-1")
     for _ in range(3):
         assert _calls_kpi(client_a) == "2" and _calls_kpi(client_b) == "7"
-    assert sorted(loads) == sorted([a.id, b.id])  # once each (the login itself reads the row by name)
+    tokens = []
+    for client in (client_a, client_b):
+        with client.session_transaction() as session:
+            tokens.append(session[auth.SESSION_TOKEN])
+    assert sorted(loads) == sorted(tokens)  # once each session (the login itself reads the user by name)
 
 
 def test_a_deactivated_user_is_refused_within_the_second(app, customers, cache_on, monkeypatch):
