@@ -12,7 +12,7 @@ import pkgutil
 
 import dash
 import dash_bootstrap_components as dbc
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -21,7 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import callbacks
 from components.layout import app_shell, forbidden, navbar
 from data.admin import acl, users
-from data.core import migrate, rollups
+from data.core import hosts, migrate, rollups
 from data.core.logs import configure_logging, init_request_logging
 from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
@@ -88,6 +88,14 @@ SECURITY_HEADERS = {
 }
 
 
+def _refuse_other_hosts():
+    """Only the names in ALLOWED_HOSTS are answered: nothing built from a forged Host header reaches anyone."""
+    allowed = current_app.config["DIALSTAT_SETTINGS"].ops.allowed_hosts
+    if not hosts.is_allowed(request.host, allowed):
+        return "Bad Request: this host name is not served here (ALLOWED_HOSTS).", 400, {"Content-Type": "text/plain"}
+    return None
+
+
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -133,6 +141,7 @@ def create_app() -> Flask:
     )
     server.session_interface = _SessionInterface()
     init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
+    server.before_request(_refuse_other_hosts)
     init_auth(server)
     server.after_request(_security_headers)
     for module in ROUTE_MODULES:

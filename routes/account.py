@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Blueprint, render_template_string, request
+from flask import Blueprint, current_app, render_template_string, request
 
 from data.admin import password_reset
 from data.core.settings import load_settings
@@ -59,9 +59,10 @@ def _render(title: str, form: str | None, message: str | None = None, level: str
     return render_template_string(PAGE, title=title, form=form, message=message, level=level), status
 
 
-def _base_url() -> str:
-    """Where links in e-mails point: PUBLIC_URL, else the address this request came to."""
-    return load_settings().ops.public_url or request.url_root
+def _base_url() -> str | None:
+    """Where links in e-mails point: PUBLIC_URL only (a local request's own address while it is unset)."""
+    public_url = current_app.config["DIALSTAT_SETTINGS"].ops.public_url
+    return password_reset.link_base(public_url, request.url_root, request.host)
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
@@ -72,11 +73,11 @@ def password_reset_request():
     if request.method == "POST":
         csrf.protect()
         identifier = request.form.get("identifier", "")[:254]
-        base_url = _base_url()
+        base_url, host = _base_url(), request.host
 
         def work():
             try:
-                password_reset.request_reset(identifier, base_url)
+                password_reset.request_reset(identifier, base_url, host)
             except Exception:
                 log.exception("password reset request failed")
 

@@ -140,6 +140,9 @@ def mail_configuration() -> dict:
     """The outgoing mail settings (the password only says whether it is set) and the outbox's state."""
     mail = dict(load_settings().mail)
     mail["MAIL_PASSWORD"] = "set" if mail.get("MAIL_PASSWORD") else "not set"
+    mail["PUBLIC_URL"] = load_settings().ops.public_url or (
+        "not set: mails with a link (password resets) are refused unless the site is reached by a local name"
+    )
     outbox = None
     if _has_table("mail_outbox"):
         try:

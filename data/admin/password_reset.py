@@ -5,6 +5,11 @@ an e-mail address, stores the sha256 of a random token (the token itself is only
 queues the mail. It returns nothing the caller could show: the page says the same whatever happened,
 so it reveals nothing about which accounts exist.
 
+The link is built from ``PUBLIC_URL`` only (``link_base``), never from the Host header a request
+claims; without ``PUBLIC_URL`` only a request to a local name (``localhost``, a loopback address: a
+site nobody else reaches) gets a link to that name. Otherwise the mail is refused and the refusal
+recorded in the audit log with its reason, for the admins to see (the page still says the same).
+
 ``reset_password`` accepts a token once, before it expires (``PASSWORD_RESET_MINUTES``): it sets
 the password, marks the token used, cancels every other pending token of the user and clears the
 login lockout, in one transaction (``SELECT ... FOR UPDATE``: two tabs cannot both use it).
@@ -21,7 +26,7 @@ from werkzeug.security import generate_password_hash
 
 from data.admin import lockout
 from data.admin.accounts import check_password
-from data.core import audit, db
+from data.core import audit, db, hosts
 from data.core.settings import load_settings
 
 log = logging.getLogger("dialstat")
@@ -47,11 +52,33 @@ def _find_account(identifier: str) -> dict | None:
     return found[0]
 
 
-def request_reset(identifier: str, base_url: str) -> None:
-    """Mail a reset link to the account named by ``identifier`` (username or e-mail), if there is one."""
+NO_PUBLIC_URL = (
+    "PUBLIC_URL is not set and the request came to {host!r}, not a local name: no link can be built safely, "
+    "so no mail was sent. Set PUBLIC_URL to the site's address (docs/administration.md)."
+)
+
+
+def link_base(public_url: str | None, request_root: str, request_host: str) -> str | None:
+    """Where links in e-mails point: ``PUBLIC_URL``; without it, this request's address only if local; else None."""
+    if public_url:
+        return public_url
+    return request_root if hosts.is_local(request_host) else None
+
+
+def request_reset(identifier: str, base_url: str | None, host: str = "") -> None:
+    """Mail a reset link to the account named by ``identifier`` (username or e-mail), if there is one.
+
+    ``base_url`` None (see ``link_base``): nothing is mailed and the refusal is recorded for the admins.
+    """
     account = _find_account(identifier)
     if account is None:
         log.info("password reset asked for an unknown or mail-less account")
+        return
+    if base_url is None:
+        reason = NO_PUBLIC_URL.format(host=host[:200])
+        log.warning("password reset for user %s refused: %s", account["id"], reason)
+        with db.transaction() as conn:
+            audit.record(conn, None, "password-reset-refused", "user", account["id"], None, {"reason": reason})
         return
     minutes = load_settings().ops.password_reset_minutes
     token = secrets.token_urlsafe(32)
