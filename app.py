@@ -17,6 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.serving import WSGIRequestHandler
 
 import callbacks
 from components.layout import app_shell, forbidden, navbar
@@ -86,6 +87,35 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Public files, the same for everyone (Dash fingerprints its own): the only answers a cache may keep.
+STATIC_PATHS = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+
+
+def content_security_policy(script_hashes) -> str:
+    """Everything from this site only; no inline script but Dash's own, each allowed by its hash.
+
+    Styles may be inline: Plotly writes its <style> elements and style attributes at run time (a style
+    cannot run code). Images may be data: URLs (Plotly's mode bar, downloads of a chart as PNG).
+    """
+    directives = {
+        "default-src": "'self'",
+        "script-src": " ".join(["'self'", *script_hashes]),
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data: blob:",
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "worker-src": "'self' blob:",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+# Werkzeug's server (``flask run``, ``make run``) names itself and Python with their versions in every answer's
+# Server header, which no after_request can replace; gunicorn says "gunicorn" only.
+WSGIRequestHandler.version_string = lambda _handler: "Dialstat"
 
 
 def _refuse_other_hosts():
@@ -99,6 +129,12 @@ def _refuse_other_hosts():
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    csp = current_app.config.get("DIALSTAT_CSP")
+    if csp:
+        response.headers.setdefault("Content-Security-Policy", csp)
+    if not request.path.startswith(STATIC_PATHS):  # pages, callbacks, the API, downloads: someone's data
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
@@ -169,6 +205,7 @@ def create_app() -> Flask:
     server.extensions["dash_app"] = app
     with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not
         server.preprocess_request()  # safe when a new worker's first requests come at once: do it now
+    server.config["DIALSTAT_CSP"] = content_security_policy(app.csp_hashes())  # every inline script is known now
 
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
