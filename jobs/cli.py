@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -97,10 +98,39 @@ def refresh_rollups(start, end):
     click.echo(" ".join(f"{table}={rows}" for table, rows in counts.items()))
 
 
+def one_line(error: BaseException) -> str:
+    """An error as one line of text for the shell: its message (the first line), or its type when it has none."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return (text[0] if text else "") or type(error).__name__
+
+
+def _one_line_errors(command: click.Command) -> None:
+    """Bad input ends a command with ``Error: <one line>`` and exit status 1, never a traceback."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _one_line_errors(sub)
+    if command.callback is None or getattr(command.callback, "one_line_errors", False):
+        return
+    run = command.callback
+
+    @functools.wraps(run)
+    def guarded(*args, **kwargs):
+        try:
+            return run(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            raise click.ClickException(one_line(exc)) from None
+
+    guarded.one_line_errors = True
+    command.callback = guarded
+
+
 def register_commands(server: Flask) -> None:
     # Each feature's module keeps its commands (and lists its scheduled jobs, for jobs/scheduler.py).
     from jobs import alarms, exports, ingest_cli, mail, rating
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)
     for command in (*own, *ingest_cli.COMMANDS, *mail.COMMANDS, *alarms.COMMANDS, *exports.COMMANDS, *rating.COMMANDS):
+        _one_line_errors(command)
         server.cli.add_command(command)

@@ -13,7 +13,7 @@ import re
 
 from flask import Flask
 
-from data.cdr_search.search import COMPARISONS, NUMBER_OPERATORS
+from data.cdr_search.search import COMPARISONS, CUSTOMER_FIELDS, NUMBER_OPERATORS
 
 OTHER_API_MODULES = ("routes.api_push", "routes.api_rates")
 PRESETS = ["today", "yesterday", "7d", "30d", "this-month", "last-month", "12m"]
@@ -59,21 +59,50 @@ CDR = {
     },
 }
 
-CDR_DETAIL = {
+_DETAIL_TYPES = {
+    "id": {"type": "integer"},
+    "switch_id": {"type": "integer"},
+    "callid": {"type": "string"},
+    "duration": {"type": "integer"},
+    "billsec": {"type": "integer"},
+    "progresssec": INT_OR_NULL,
+    "answersec": INT_OR_NULL,
+    "waitsec": INT_OR_NULL,
+    "hangup_cause_id": INT_OR_NULL,
+    "sell_rate": NUMBER_OR_NULL,
+    "sell_cost": NUMBER_OR_NULL,
+    "starting_date": {"type": "string", "description": "ISO 8601 in the user's time zone, with its offset."},
+    "extradata": {"description": "What the switch sent beyond the standard fields."},
+}
+CUSTOMER_CDR_DETAIL = {
     "type": "object",
     "required": ["id", "starting_date", "switch_id"],
-    "description": "Every stored field of the call (costs the operator pays only for admins).",
+    "description": "A customer's view of one of their calls: these fields only.",
+    "properties": {name: _DETAIL_TYPES.get(name, STRING_OR_NULL) for name in CUSTOMER_FIELDS},
+    "additionalProperties": False,
+}
+ADMIN_CDR_DETAIL = {
+    "type": "object",
+    "required": ["id", "starting_date", "switch_id"],
+    "description": "An admin's view: every stored field of the call, with the operator's costs, the alert, "
+    "import and rating columns, and the customer.",
     "properties": {
-        "id": {"type": "integer"},
-        "starting_date": {"type": "string"},
-        "answered_date": STRING_OR_NULL,
-        "switch_id": {"type": "integer"},
-        "switch": STRING_OR_NULL,
-        "callid": {"type": "string"},
-        "duration": {"type": "integer"},
-        "billsec": {"type": "integer"},
-        "extradata": {"description": "What the switch sent beyond the standard fields."},
+        **CUSTOMER_CDR_DETAIL["properties"],
+        "buy_rate": NUMBER_OR_NULL,
+        "buy_cost": NUMBER_OR_NULL,
+        "carrier_id": INT_OR_NULL,
+        "customer": STRING_OR_NULL,
+        "user_id": INT_OR_NULL,
+        "rating_status": INT_OR_NULL,
+        "import_id": INT_OR_NULL,
+        "destination_alert": {"type": "boolean", "nullable": True},
+        "alert_reason": STRING_OR_NULL,
+        "cdr_source_type": INT_OR_NULL,
     },
+}
+CDR_DETAIL = {
+    "description": "CustomerCdrDetail for customers, AdminCdrDetail for admins.",
+    "anyOf": [{"$ref": "#/components/schemas/CustomerCdrDetail"}, {"$ref": "#/components/schemas/AdminCdrDetail"}],
 }
 
 KPI_VALUES = {
@@ -236,7 +265,7 @@ def api_v1_paths() -> dict:
         "/api/v1/cdrs/{cdr_id}": {
             "get": {
                 "operationId": "getCdr",
-                "summary": "One call, every field.",
+                "summary": "One call: every field for admins, the customer fields for customers.",
                 "parameters": [
                     {
                         "name": "cdr_id",
@@ -355,6 +384,14 @@ def build_document(app: Flask) -> dict:
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API token."},
                 "basicAuth": {"type": "http", "scheme": "basic"},
             },
-            "schemas": {"Error": ERROR, "Switch": SWITCH, "Cdr": CDR, "CdrDetail": CDR_DETAIL, "KpiRow": KPI_ROW},
+            "schemas": {
+                "Error": ERROR,
+                "Switch": SWITCH,
+                "Cdr": CDR,
+                "CdrDetail": CDR_DETAIL,
+                "CustomerCdrDetail": CUSTOMER_CDR_DETAIL,
+                "AdminCdrDetail": ADMIN_CDR_DETAIL,
+                "KpiRow": KPI_ROW,
+            },
         },
     }

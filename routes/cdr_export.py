@@ -5,8 +5,9 @@ logged-in user (the login guard answers 401 without a session). Rows come from a
 cursor and are streamed as they are read (CSV, JSON); the XLSX workbook is written row by row
 (openpyxl write-only mode) to a temporary file, then streamed from it. Times are in the user's time
 zone: ISO 8601 with the UTC offset in CSV and JSON; in XLSX, local date-time cells and a
-``utc_offset`` column. Text cells can never be taken as formulas: CSV cells starting with
-= + - @ get a leading apostrophe (``data.core.spreadsheet``), and XLSX text cells are written as text.
+``utc_offset`` column. Cells are never taken as formulas (``data.core.spreadsheet``: one rule): a CSV
+cell a spreadsheet would evaluate gets a leading apostrophe, plain numbers and E.164 numbers stay as
+they are; XLSX cells are typed (numbers as numbers, text, phone numbers and ids as text).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from data.admin import acl
 from data.cdr_search.search import export_columns, iter_export_rows, range_label, search_criteria_from_query
 from data.core.scope import current_scope
-from data.core.spreadsheet import csv_lines
+from data.core.spreadsheet import csv_lines, xlsx_value
 from routes.access import allow
 
 bp = Blueprint("cdr_export", __name__)
@@ -73,15 +74,14 @@ def _xlsx_cell(sheet, value):
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, Decimal):
-        return float(value)
+        value = float(value)
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith("="):  # openpyxl would store it as a formula: force a text cell
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            return cell
+    value, data_type = xlsx_value(value)
+    if data_type == "s":  # text, never a formula; phone numbers and ids stay text
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"
+        return cell
     return value
 
 

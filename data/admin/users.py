@@ -92,6 +92,18 @@ def create_user(
     if not username or not password:
         raise ValueError("username and password are required")
     with db.transaction() as conn:
+        if conn.execute(text("SELECT EXISTS (SELECT 1 FROM app_user WHERE username = :u)"), {"u": username}).scalar():
+            raise ValueError(f"username {username!r} is taken")
+        owned = conn.execute(
+            text(
+                "SELECT c.accountcode, u.username FROM user_accountcode c JOIN app_user u ON u.id = c.user_id "
+                "WHERE c.accountcode = ANY(:codes) ORDER BY c.accountcode"
+            ),
+            {"codes": list(accountcodes)},
+        ).all()
+        if owned:
+            taken = ", ".join(f"{code!r} (owned by {owner!r})" for code, owner in owned)
+            raise ValueError(f"accountcode already owned: {taken}")
         user_id = conn.execute(
             text(
                 "INSERT INTO app_user (username, email, password_hash, role, timezone) "

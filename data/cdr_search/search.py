@@ -283,6 +283,36 @@ SORTABLE = {
     )
 }
 ADMIN_ONLY = {"buy_cost", "buy_rate", "carrier_id", "customer"}  # what the operator pays is not the customer's
+# What a customer sees of one of their calls (the detail view, /api/v1/cdrs/<id>): a list of what to show, so that
+# a column added for the operator (alerts, imports, rating) is never shown to customers by default.
+CUSTOMER_FIELDS = (
+    "id",
+    "starting_date",
+    "answered_date",
+    "switch_id",
+    "switch",
+    "source_type",
+    "caller_id_number",
+    "caller_id_name",
+    "destination_number",
+    "normalised_number",
+    "dialcode",
+    "country_code",
+    "country",
+    "duration",
+    "billsec",
+    "progresssec",
+    "answersec",
+    "waitsec",
+    "hangup_cause_id",
+    "hangup_cause",
+    "direction",
+    "accountcode",
+    "sell_rate",
+    "sell_cost",
+    "callid",
+    "extradata",
+)
 
 
 def parse_sort(sort_model, scope: Scope) -> tuple[tuple[str, str], ...]:
@@ -474,8 +504,7 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
         return None
     row = found[0]
     if not scope.is_admin:
-        for key in ADMIN_ONLY:
-            row.pop(key, None)
+        row = {key: row[key] for key in CUSTOMER_FIELDS if key in row}
     zone = ZoneInfo(scope.timezone)
     for key in ("starting_date", "answered_date"):
         if row.get(key):

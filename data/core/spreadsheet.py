@@ -1,29 +1,56 @@
-"""CSV that spreadsheets open safely: no cell is taken as a formula."""
+"""Spreadsheet safety, one rule for every CSV and XLSX Dialstat writes (OWASP "CSV injection").
+
+A spreadsheet evaluates a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return
+before one), and also their fullwidth and small forms (``＝``, ``﹦``, ``＋``...: NFKC turns them into the
+ASCII ones, and so do some spreadsheets). Such a cell is *neutralised* with a leading apostrophe, which
+spreadsheets show as text and do not evaluate — unless it is a plain number (``+34293836010``, ``-12.5``,
+``-3e5``): a number evaluates to itself, so it stays exactly as it is, and phone numbers in E.164 reach
+every program that reads the file intact.
+
+XLSX cells are typed instead (``xlsx_value``): numbers as numbers, text (phone numbers and ids included,
+whatever they look like) as text, never a formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+EXACT_DIGITS = 15  # a spreadsheet keeps this many digits of a number: longer ones are kept as text
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet would evaluate ``text`` as a formula (plain numbers excepted)."""
+    if not text:
+        return False
+    first = unicodedata.normalize("NFKC", text[0])[:1]
+    return first in FORMULA_STARTS and PLAIN_NUMBER.fullmatch(text) is None
+
+
+def safe_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it without evaluating it."""
+    return "'" + text if is_formula(text) else text
 
 
 def safe_cell(value) -> str:
-    """A text cell starting with = + - @ (or tab/CR) gets a leading apostrophe; numbers stay numbers."""
+    """A CSV cell: None is empty, numbers stay numbers, text that would be evaluated gets a leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return safe_text(str(value))
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterable[str]:
-    """Stream CSV text: the header line, then one line per row."""
+def csv_lines(header: list[str], rows: Iterable[Iterable], lineterminator: str = "\n") -> Iterable[str]:
+    """Stream CSV text: the header line, then one line per row, every cell made safe."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer = csv.writer(buffer, lineterminator=lineterminator)
+    writer.writerow([safe_cell(name) for name in header])
     yield buffer.getvalue()
     for row in rows:
         buffer.seek(0)
@@ -35,3 +62,21 @@ def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterable[str]:
 def rows_to_csv(rows: list[dict]) -> str:
     header = list(rows[0]) if rows else []
     return "".join(csv_lines(header, ([r.get(k) for k in header] for r in rows)))
+
+
+def xlsx_value(value):
+    """A value as an XLSX cell should hold it: ``(value, "s")`` forces a text cell, else ``(value, None)``.
+
+    Text is text, never a formula (openpyxl would store a leading ``=`` as one) and never a number: phone
+    numbers and ids, which the database keeps as text, stay exactly as they are. Numbers are numbers,
+    unless they have more digits than a spreadsheet keeps.
+    """
+    if value is None or isinstance(value, bool):
+        return value, None
+    if isinstance(value, int) and abs(value) >= 10**EXACT_DIGITS:
+        return str(value), "s"
+    if isinstance(value, (int, float)):
+        return value, None
+    if isinstance(value, str):
+        return value, "s"
+    return value, None

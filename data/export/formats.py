@@ -25,7 +25,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice, repeat
@@ -44,6 +44,7 @@ from .fields import (
     format_usage,
     resolve_layout,
 )
+from .safe_csv import safe_records
 from .templates import ExportField, ExportTemplate
 
 if TYPE_CHECKING:
@@ -97,6 +98,23 @@ def write_export(
     ``rendered`` (the template's SQL rendering), rows are records rendered by the database, whose
     ``columns`` store.rendered_query names.
     """
+    if template.spreadsheet_safe and template.export_format != "fwv":  # written as CGRateS would, then made safe
+        with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8", newline="") as plain:
+            summary = write_export(
+                replace(template, spreadsheet_safe=False),
+                rows,
+                plain,
+                export_id=export_id,
+                now=now,
+                default_tenant=default_tenant,
+                mask_prefixes=mask_prefixes,
+                keep_exported_cgrids=keep_exported_cgrids,
+                columns=columns,
+                rendered=rendered,
+            )
+            plain.seek(0)
+            out.writelines(safe_records(plain, template.field_separator))
+        return summary
     value_format = template.value_format(default_tenant=default_tenant, mask_prefixes=mask_prefixes)
     writer = _ExportWriter(
         template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids, RowAccess(columns)

@@ -19,6 +19,9 @@ Profile keys (CGRateS's, plus Dialstat's ``time_layout``, ``timezone``, ``usage_
     time_layout             Go layout for times ("2006-01-02T15:04:05Z07:00", or a name like "RFC3339")
     timezone                IANA name for times, "UTC" by default
     usage_unit              nanoseconds (default, as CGRateS) | seconds | minutes | hours
+    spreadsheet_safe        true: cells a spreadsheet would evaluate (=, +, -, @...) are neutralised with a
+                            leading apostrophe, plain numbers kept (data/export/safe_csv.py); false (default):
+                            byte for byte what CGRateS writes. Downloads from the web page are always safe.
 
 A whole CGRateS config (``{"cdre": {"*default": {...}}}``) is accepted too; ``profile`` picks the entry.
 """
@@ -188,6 +191,7 @@ class ExportTemplate:
     time_layout: str = RFC3339
     timezone: str = "UTC"
     usage_unit: str = "nanoseconds"
+    spreadsheet_safe: bool = False
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -236,6 +240,8 @@ class ExportTemplate:
                 problems.append(f"unknown timezone {self.timezone!r}")
         if self.usage_unit not in USAGE_UNITS:
             problems.append(f"unknown usage_unit {self.usage_unit!r} (expected {', '.join(USAGE_UNITS)})")
+        if not isinstance(self.spreadsheet_safe, bool):
+            problems.append(f"spreadsheet_safe must be true or false, not {self.spreadsheet_safe!r}")
         return problems
 
     def _check_sections(self) -> list[str]:

@@ -7,10 +7,9 @@ import io
 from collections.abc import Iterator
 
 from data.core import db
+from data.core.spreadsheet import safe_cell  # a cell a spreadsheet would evaluate is neutralised
 
 CSV_HEADER = ("line", "reason", "raw")
-# A cell a spreadsheet would read as a formula is written with a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def list_rejects(import_id: int, limit: int = 100, offset: int = 0) -> list[dict]:
@@ -21,11 +20,6 @@ def list_rejects(import_id: int, limit: int = 100, offset: int = 0) -> list[dict
         limit=limit,
         offset=offset,
     )
-
-
-def spreadsheet_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
@@ -45,7 +39,7 @@ def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
             page=page,
         )
         for r in rows:
-            writer.writerow([spreadsheet_safe(r["lineno"]), spreadsheet_safe(r["reason"]), spreadsheet_safe(r["raw"])])
+            writer.writerow([safe_cell(r["lineno"]), safe_cell(r["reason"]), safe_cell(r["raw"])])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import escape
 
 from data.core.kpis import DASH, Totals, format_kpi
+from data.core.spreadsheet import safe_cell
 
 _chart_lock = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 
@@ -290,12 +291,22 @@ def _csv_number(value, digits: int) -> str:
     return f"{Decimal(value):.{digits}f}"
 
 
+class SafeWriter:
+    """A csv writer whose cells follow the spreadsheet rule (labels are names of customers, countries...)."""
+
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, cells) -> None:
+        self._writer.writerow([safe_cell(cell) for cell in cells])
+
+
 def render_csv(data) -> bytes:
     """The summary as one CSV: a ``section`` column, then a label and exact values (ratios as fractions)."""
     admin = data.is_admin
     money = ["cost", "revenue", "margin"] if admin else ["cost"]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SafeWriter(csv.writer(out, lineterminator="\r\n"))
     writer.writerow(["section", "label", "calls", "answered", "minutes", "asr", "acd_seconds", *money, "share"])
 
     def kpi_row(section: str, label: str, t: Totals, share=None):
