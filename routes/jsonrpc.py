@@ -5,10 +5,17 @@
 net/rpc/jsonrpc does. The route is public for the session guard and authenticates itself: an API token of
 an active admin in ``Authorization: Bearer <token>``; without one it answers 401 (403 for a customer's
 token), still as a JSON-RPC error. See docs/export.md.
+
+No request content makes it answer 500: every parameter is checked (types, bounds, the template limits of
+``data.export.templates``) and refused with a JSON-RPC error naming it; anything unforeseen is logged and
+answered as a JSON-RPC error too. ``ExportTemplate`` is a saved template's name, CGRateS's
+``*xml:<id>``/``*cfg:<id>`` reference to a profile (the saved template of that id, else refused by name) or a
+comma-separated list of RSR fields whose field ids must exist.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -17,10 +24,23 @@ from flask import Blueprint, jsonify, request
 from data.admin import api_tokens
 from data.export import store
 from data.export.rsr import RSRError
-from data.export.templates import EXPORT_FORMATS, ExportTemplate, TemplateError, template_from_rsr_list
+from data.export.template_checks import check_field_ids
+from data.export.templates import (
+    EXPORT_FORMATS,
+    MAX_DIR,
+    MAX_FIELDS,
+    MAX_TAG,
+    MAX_VALUE,
+    ExportTemplate,
+    TemplateError,
+    template_from_rsr_list,
+)
 from routes.auth import public
 
 bp = Blueprint("jsonrpc", __name__)
+log = logging.getLogger("dialstat")
+MAX_ID = 2**63 - 1
+PROFILE_REFERENCES = ("*xml:", "*cfg:")  # CGRateS (RC5) names a cdre profile of its config this way
 
 # Parameters understood; any other non-empty parameter is refused rather than silently ignored, so that
 # a filter this server does not apply (Tenants, CdrHosts...) never widens an export unnoticed.
@@ -66,6 +86,10 @@ def jsonrpc():
         return jsonify(id=request_id, result=None, error=str(exc)), exc.status
     except (store.ExportRefused, TemplateError, RSRError) as exc:
         return jsonify(id=request_id, result=None, error=str(exc)), 200
+    except Exception:  # never a 500 for what a request sent: the error is logged, the client told
+        log.exception("JSON-RPC %s failed", body.get("method") if isinstance(body, dict) else None)
+        message = "internal error: the export could not be made (the server logged why)"
+        return jsonify(id=request_id, result=None, error=message), 200
     return jsonify(id=request_id, result=result, error=None)
 
 
@@ -94,10 +118,15 @@ def _check_known(params: dict, known: set[str]) -> None:
         raise store.ExportRefused(f"unsupported parameters: {', '.join(unknown)}")
 
 
+def _time(params: dict, name: str):
+    try:
+        return store.parse_interval_time(params.get(name), name)
+    except (ValueError, OverflowError, OSError, ArithmeticError):  # e.g. unix seconds past year 9999
+        raise store.ExportRefused(f"{name}: expected unix seconds or an RFC3339 time within years 1..9999") from None
+
+
 def _interval(params: dict) -> store.ExportFilter:
-    start = store.parse_interval_time(params.get("TimeStart"), "TimeStart")
-    end = store.parse_interval_time(params.get("TimeEnd"), "TimeEnd")
-    return store.ExportFilter(time_start=start, time_end=end)
+    return store.ExportFilter(time_start=_time(params, "TimeStart"), time_end=_time(params, "TimeEnd"))
 
 
 def export_csv_cdrs(params: dict, user) -> dict:
@@ -117,9 +146,11 @@ def export_cdrs_to_file(params: dict, user) -> dict:
         _interval(params),
         accounts=tuple(_strings(params, "Accounts")),
         destination_prefixes=tuple(_strings(params, "DestinationPrefixes")),
-        id_after=_int(params, "OrderIdStart", None, minus=1),
-        id_through=_int(params, "OrderIdEnd", None, minus=1),
+        id_after=_int(params, "OrderIdStart", None, minus=1, low=0, high=MAX_ID),
+        id_through=_int(params, "OrderIdEnd", None, minus=1, low=0, high=MAX_ID),
     )
+    for name, limit in (("ExportId", MAX_TAG), ("ExportDir", MAX_DIR), ("ExportFileName", MAX_DIR)):
+        _text(params, name, limit)
     mask_list = params.get("MaskDestinationId")
     suppress = bool(params.get("SuppressCgrIds"))
     run = store.adhoc_run(
@@ -143,13 +174,28 @@ def _template(params: dict) -> ExportTemplate:
     wanted = params.get("ExportTemplate") or "cgr-csv"
     if not isinstance(wanted, str):
         raise store.ExportRefused("ExportTemplate: a template name or a comma-separated list of RSR fields")
-    try:
-        template = store.get_template(wanted)
-    except store.ExportRefused:
-        template = template_from_rsr_list(wanted, name="jsonrpc", base=store.get_template("cgr-csv"))
+    if len(wanted) > MAX_FIELDS * MAX_VALUE:
+        raise store.ExportRefused(
+            f"ExportTemplate: {len(wanted)} characters, over the limit of {MAX_FIELDS * MAX_VALUE}"
+        )
+    if wanted.startswith(PROFILE_REFERENCES):
+        profile_id = wanted.split(":", 1)[1]
+        try:
+            template = store.get_template(profile_id)
+        except store.ExportRefused:
+            raise store.ExportRefused(
+                f"ExportTemplate {wanted!r}: no export template named {profile_id!r} (a CGRateS profile reference "
+                "loads the saved template of that name)"
+            ) from None
+    else:
+        try:
+            template = store.get_template(wanted)
+        except store.ExportRefused:
+            template = template_from_rsr_list(wanted, name="jsonrpc", base=store.get_template("cgr-csv"))
+            check_field_ids(template, store.cdr_columns())
     overrides: dict[str, Any] = {}
     if params.get("CdrFormat"):
-        if params["CdrFormat"] not in EXPORT_FORMATS:
+        if not isinstance(params["CdrFormat"], str) or params["CdrFormat"] not in EXPORT_FORMATS:
             raise store.ExportRefused(f"CdrFormat: one of {', '.join(EXPORT_FORMATS)}")
         overrides["export_format"] = params["CdrFormat"]
     if params.get("FieldSeparator"):
@@ -157,7 +203,7 @@ def _template(params: dict) -> ExportTemplate:
     if params.get("CostDecimals") is not None:
         overrides["cost_rounding_decimals"] = _int(params, "CostDecimals", None)
     if params.get("MaskDestinationId") is not None:
-        overrides["mask_destination_id"] = str(params["MaskDestinationId"])
+        overrides["mask_destination_id"] = _text(params, "MaskDestinationId", MAX_TAG)
     if params.get("MaskLength") is not None:
         overrides["mask_length"] = _int(params, "MaskLength", None)
     return replace(template, **overrides) if overrides else template  # replace() validates again
@@ -170,12 +216,25 @@ def _strings(params: dict, name: str) -> list[str]:
     return value
 
 
-def _int(params: dict, name: str, default: int | None, minus: int = 0) -> int | None:
+def _text(params: dict, name: str, limit: int) -> str:
+    value = params.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        raise store.ExportRefused(f"{name}: text of at most {limit} characters")
+    return value
+
+
+def _int(
+    params: dict, name: str, default: int | None, minus: int = 0, low: int = -MAX_ID, high: int = MAX_ID
+) -> int | None:
     value = params.get(name)
     if value in (None, ""):
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise store.ExportRefused(f"{name}: a whole number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise store.ExportRefused(f"{name}: a whole number from {low} to {high}")
     return value - minus
 
 

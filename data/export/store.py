@@ -40,6 +40,7 @@ from .compiled import RowAccess
 from .fields import CGRATES_ALIASES, COLUMN_FIELDS, CONSTANT_FIELDS, parse_time
 from .formats import ExportError, ExportSummary, _ExportWriter, export_file_name, write_export
 from .sqlrender import SqlRendering, sql_rendering
+from .template_checks import unknown_field_ids
 from .templates import BUILTIN_TEMPLATES, ExportField, ExportTemplate, TemplateError, load_cdre_profile
 
 log = logging.getLogger("dialstat.export")
@@ -91,6 +92,12 @@ def validate_template(name: str, profile: dict) -> ExportTemplate:
         and template.mask_destination_id not in {row["name"] for row in list_destination_lists()}
     ):
         problems.append(f"mask_destination_id: no destination list named {template.mask_destination_id!r}")
+    if template is not None:
+        problems.extend(unknown_field_ids(template, cdr_columns()))
+        try:
+            resolve_export_dir(template.export_dir or None)
+        except ExportRefused as exc:
+            problems.append(f"export_dir: {exc}")
     if problems:
         raise TemplateError(problems)
     return template

@@ -24,6 +24,13 @@ Profile keys (CGRateS's, plus Dialstat's ``time_layout``, ``timezone``, ``usage_
                             byte for byte what CGRateS writes. Downloads from the web page are always safe.
 
 A whole CGRateS config (``{"cdre": {"*default": {...}}}``) is accepted too; ``profile`` picks the entry.
+
+Limits, checked when a template is built (so when it is saved, from the UI, the shell or JSON-RPC), so that a
+template that saved is one an export can use, in bounded time and space (docs/export.md):
+``MAX_WIDTH`` per field and ``MAX_RECORD_WIDTH`` per record (the sum of a section's widths),
+``MAX_FIELDS`` per section, ``MAX_LAYOUT`` characters in a time layout, ``MAX_VALUE`` in a field's value
+(RSR rules), ``MAX_TAG`` in a tag, ``MAX_DIR`` in export_dir, and a cost_multiply_factor of at most
+``MAX_FACTOR`` with at most ``MAX_FACTOR_DECIMALS`` decimals. Each problem names the field and the reason.
 """
 
 from __future__ import annotations
@@ -70,6 +77,16 @@ DEFAULT_CSV_FIELDS = (
     "cgrid,mediation_runid,tor,accid,reqtype,direction,tenant,category,"
     "account,subject,destination,setup_time,answer_time,usage,cost"
 )
+
+MAX_WIDTH = 1024
+MAX_RECORD_WIDTH = 8192
+MAX_FIELDS = 200
+MAX_LAYOUT = 100
+MAX_VALUE = 2000
+MAX_TAG = 100
+MAX_DIR = 255
+MAX_FACTOR = Decimal(1_000_000)
+MAX_FACTOR_DECIMALS = 12
 
 _FIELD_KEYS = ("tag", "type", "value", "width", "strip", "padding", "layout", "mandatory")
 _PROFILE_KEY_ALIASES = {
@@ -127,12 +144,19 @@ class ExportField:
         problems = []
         if not isinstance(self.tag, str):
             problems.append("tag must be text")
+        elif len(self.tag) > MAX_TAG:
+            problems.append(f"tag is {len(self.tag)} characters long, over the limit of {MAX_TAG}")
         if self.type not in FIELD_TYPES:
             problems.append(f"unknown type {self.type!r} (expected one of {', '.join(FIELD_TYPES)})")
         if not isinstance(self.value, str) or not isinstance(self.layout, str):
             problems.append("value and layout must be text")
-        if isinstance(self.width, bool) or not isinstance(self.width, int) or self.width < 0:
-            problems.append(f"width must be a whole number >= 0, not {self.width!r}")
+        else:
+            if len(self.value) > MAX_VALUE:
+                problems.append(f"value is {len(self.value)} characters long, over the limit of {MAX_VALUE}")
+            if len(self.layout) > MAX_LAYOUT:
+                problems.append(f"layout is {len(self.layout)} characters long, over the limit of {MAX_LAYOUT}")
+        if isinstance(self.width, bool) or not isinstance(self.width, int) or not 0 <= self.width <= MAX_WIDTH:
+            problems.append(f"width must be a whole number from 0 to {MAX_WIDTH}, not {self.width!r}")
         if self.strip not in STRIP_MODES:
             problems.append(f"unknown strip {self.strip!r} (expected left, right, xleft or xright)")
         if self.padding not in PADDING_MODES:
@@ -205,11 +229,19 @@ class ExportTemplate:
             set_field(self, name, tuple(getattr(self, name)))
         try:
             factor = _to_decimal(self.cost_multiply_factor)
-            if not factor.is_finite() or factor < 0:
-                raise ValueError("not a finite number >= 0")
+            if (
+                not factor.is_finite()
+                or not 0 <= factor <= MAX_FACTOR
+                or factor.as_tuple().exponent < -MAX_FACTOR_DECIMALS
+            ):
+                raise ValueError("out of bounds")
             set_field(self, "cost_multiply_factor", factor)
         except (InvalidOperation, TypeError, ValueError):
-            problems.append(f"cost_multiply_factor must be a number >= 0, not {self.cost_multiply_factor!r}")
+            shown = str(self.cost_multiply_factor)[:40]
+            problems.append(
+                f"cost_multiply_factor must be a number from 0 to {MAX_FACTOR} with at most "
+                f"{MAX_FACTOR_DECIMALS} decimals, not {shown}"
+            )
         problems.extend(self._check_settings())
         problems.extend(self._check_sections())
         if problems:
@@ -228,9 +260,20 @@ class ExportTemplate:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 problems.append(f"{name} must be a whole number from {low} to {high}, not {value!r}")
-        for name in ("name", "mask_destination_id", "export_dir", "time_layout", "timezone"):
-            if not isinstance(getattr(self, name), str):
+        for name, limit in (
+            ("name", MAX_TAG),
+            ("mask_destination_id", MAX_TAG),
+            ("export_dir", MAX_DIR),
+            ("time_layout", MAX_LAYOUT),
+            ("timezone", MAX_TAG),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, str):
                 problems.append(f"{name} must be text")
+            elif len(value) > limit:
+                problems.append(f"{name} is {len(value)} characters long, over the limit of {limit}")
+            elif "\x00" in value:
+                problems.append(f"{name} must not hold a NUL character")
         if not self.time_layout:
             problems.append("time_layout must not be empty")
         if isinstance(self.timezone, str):
@@ -249,7 +292,17 @@ class ExportTemplate:
         if not self.content_fields:
             problems.append("content_fields must not be empty")
         for section in ("header_fields", "content_fields", "trailer_fields"):
-            for index, export_field in enumerate(getattr(self, section)):
+            section_fields = getattr(self, section)
+            if len(section_fields) > MAX_FIELDS:
+                problems.append(f"{section}: {len(section_fields)} fields, over the limit of {MAX_FIELDS}")
+                continue
+            record_width = sum(f.width for f in section_fields if isinstance(f, ExportField))
+            if record_width > MAX_RECORD_WIDTH:
+                problems.append(
+                    f"{section}: the widths add up to {record_width} characters a record, "
+                    f"over the limit of {MAX_RECORD_WIDTH}"
+                )
+            for index, export_field in enumerate(section_fields):
                 if not isinstance(export_field, ExportField):
                     problems.append(f"{section}[{index}]: not an ExportField")
                     continue
