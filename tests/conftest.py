@@ -179,8 +179,12 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context; console errors are collected in ``page.console_errors``."""
-    context = browser.new_context(base_url=live_server)
+    """A fresh browser context; console errors are collected in ``page.console_errors``.
+
+    Playwright's ``wait_for_function`` evaluates its text in the page, which the Content-Security-Policy
+    forbids (no eval): these contexts bypass it. The pages under the policy: tests/test_csp_browser.py.
+    """
+    context = browser.new_context(base_url=live_server, bypass_csp=True)
     pg = context.new_page()
     pg.console_errors = []
     pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))

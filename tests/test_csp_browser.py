@@ -18,6 +18,18 @@ document.addEventListener('securitypolicyviolation', e =>
 """
 
 
+@pytest.fixture
+def page(browser, live_server):
+    """A browser context that enforces the policy (the shared ``page`` fixture bypasses it)."""
+    context = browser.new_context(base_url=live_server)
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
+    pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
+    yield pg
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def calls(app):
     app.test_client().get("/login")

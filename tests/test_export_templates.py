@@ -230,7 +230,7 @@ def test_all_problems_are_collected():
     problems = problems_of(profile)
     expected_fragments = [
         "unknown setting 'surprise'",
-        "content_fields[0]: field 'Width': width must be a whole number >= 0, not -1",
+        "content_fields[0]: field 'Width': width must be a whole number from 0 to 1024, not -1",
         "content_fields[1]: field 'Strip': unknown strip 'middle'",
         "content_fields[1]: field 'Strip': unknown padding 'centre'",
         "content_fields[2]: unsupported keys 'widht'",
@@ -257,7 +257,7 @@ def test_all_problems_are_collected():
 @pytest.mark.parametrize("factor", ["abc", "-1", "NaN", "Infinity", True, [1]])
 def test_cost_multiply_factor_must_be_a_finite_number_not_below_zero(factor):
     assert problems_of({**PROFILE, "cost_multiply_factor": factor}) == [
-        f"cost_multiply_factor must be a number >= 0, not {factor!r}"
+        f"cost_multiply_factor must be a number from 0 to 1000000 with at most 12 decimals, not {factor!r}"
     ]
 
 

@@ -237,7 +237,8 @@ class ExportTemplate:
                 raise ValueError("out of bounds")
             set_field(self, "cost_multiply_factor", factor)
         except (InvalidOperation, TypeError, ValueError):
-            shown = str(self.cost_multiply_factor)[:40]
+            shown = repr(self.cost_multiply_factor)
+            shown = shown if len(shown) <= 40 else shown[:40] + "..."
             problems.append(
                 f"cost_multiply_factor must be a number from 0 to {MAX_FACTOR} with at most "
                 f"{MAX_FACTOR_DECIMALS} decimals, not {shown}"
