@@ -28,9 +28,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg2.errors
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from data.admin import acl
 from data.cdr_search.search import (
@@ -59,6 +59,7 @@ MAX_PAGE_SIZE = 1000
 MAX_ID = 2**63 - 1
 GROUP_BY = ("hour", "day", "month", "country", "switch", "customer", "accountcode", "hangup_cause")
 MAX_HOURLY_DAYS = 93
+MAX_PARAMETER = 400  # characters of a query parameter (the OpenAPI document's longest maxLength)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -81,32 +82,77 @@ def _query_error(exc: OperationalError):
     raise exc
 
 
-@bp.before_request
-def _no_control_characters():
-    """Text parameters never carry control characters (PostgreSQL refuses NUL in text)."""
+@bp.before_app_request
+def _check_parameters():
+    """Every API's query parameters: never control characters (PostgreSQL refuses NUL in text), never empty
+    (``page_size=`` is a mistake to point out, not a default to guess)."""
+    if not request.path.startswith("/api/"):
+        return None
     for key, value in request.args.items(multi=True):
         if _CONTROL.search(key) or _CONTROL.search(value):
-            raise BadRequest(f"parameter {key[:40]!r} holds control characters")
+            return api_error(400, f"parameter {key[:40]!r} holds control characters")
+        if value == "":
+            return api_error(400, f"parameter {key[:40]!r} is empty: give a value or leave it out")
+        if len(value) > MAX_PARAMETER:
+            return api_error(400, f"parameter {key[:40]!r} is longer than {MAX_PARAMETER} characters")
+    return None
 
 
 @bp.app_errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     """JSON errors under /api/ (404, 405, ...); the other paths keep Flask's pages."""
     if request.path.startswith("/api/") and exc.code is not None:
-        return api_error(exc.code, exc.description or exc.name)
+        response = api_error(exc.code, exc.description or exc.name)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 lists what is allowed
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
     return exc
 
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+FALLBACK = "api_not_found"
+
+
+def _methods_of(path: str) -> list[str]:
+    """The methods a real API route answers at ``path`` (the fallback below not counted)."""
+    adapter = current_app.url_map.bind("localhost")
+    methods = []
+    for method in METHODS:
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != FALLBACK:
+            methods.append(method)
+    if "GET" in methods:
+        methods.append("HEAD")
+    return methods + ["OPTIONS"] if methods else []
+
+
 def _api_not_found(rest: str):
+    """An /api/ path no route answers with this method: 405 (with Allow) when one answers another, else 404."""
+    methods = _methods_of(request.path)
+    if methods:
+        response = api_error(405, "The method is not allowed for the requested URL.")
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     return api_error(404, "no such API endpoint")
+
+
+@bp.after_app_request
+def _allow_of_options(response):
+    """OPTIONS lists the methods the API's routes answer, not the fallback's GET."""
+    if request.method == "OPTIONS" and request.path.startswith("/api/") and response.status_code == 200:
+        methods = _methods_of(request.path)
+        if methods:
+            response.headers["Allow"] = ", ".join(methods)
+    return response
 
 
 @bp.record_once
 def _fallback(state) -> None:
     """Unknown /api/ paths answer JSON 404 (else Dash's page route would answer them with its HTML)."""
-    state.app.add_url_rule(
-        "/api/<path:rest>", "api_not_found", allow(acl.ANY_USER)(_api_not_found)
-    )  # GET: the others are 405
+    state.app.add_url_rule("/api/<path:rest>", FALLBACK, allow(acl.ANY_USER)(_api_not_found))  # GET: the others are 405
 
 
 # ---------------------------------------------------------------------------------------------------------

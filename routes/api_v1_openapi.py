@@ -158,7 +158,7 @@ def _list_of(pattern: str, description: str, name: str) -> dict:
     return _query(name, {"type": "string", "pattern": f"^({pattern})(,({pattern}))*$", "maxLength": 400}, description)
 
 
-TEXT = {"type": "string", "maxLength": 64, "pattern": r"^[^\x00-\x1f]*$"}
+TEXT = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[^\x00-\x1f]+$"}
 DATE = {"type": "string", "pattern": r"^(19\d\d|2[01]\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 CDR_FILTERS = [
     _query("preset", {"type": "string", "enum": PRESETS}, "A named range of local days (default: the last 7 days)."),
