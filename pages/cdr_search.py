@@ -11,9 +11,9 @@ from dash import dcc, html
 from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
-from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options, user_today
+from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
+from data.core.report_filter import preset_range, user_today
 from data.core.scope import current_scope
-from data.reports.traffic import preset_range
 
 dash.register_page(__name__, path="/cdrs", name="CDR search", order=70, access=acl.PAGE)
 
