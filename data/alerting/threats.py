@@ -36,7 +36,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from sqlalchemy import text
 
-from data.alerting.alarms import get_settings, save_settings
+from data.alerting.alert_settings import get_settings, save_settings
 from data.core import db
 from data.core.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
