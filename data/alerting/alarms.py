@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data.core import db
+from data.core.mailer import parse_addresses
 from data.core.scope import Scope
 
 
@@ -165,26 +166,16 @@ def _decimal(value, name: str) -> Decimal:
     return number
 
 
-def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
-    """An ``Alarm`` from form values, checked, for the user of ``scope``: what they may create.
-
-    A customer's alarm is theirs: its scope is their traffic (a switch, country, prefix or one of
-    their accountcodes within it), it has no webhook, and its cost is what they are charged.
-    """
-
+def _form_getter(values: dict):
     def get(key, default=None):
         value = values.get(key, default)
         return value.strip() if isinstance(value, str) else value
 
-    owner_id = scope.user_id if not scope.is_admin else (owner.id if owner else values.get("user_id"))
-    if owner_id is None:
-        raise AlarmError("The alarm has no owner.")
-    owner_row = db.rows("SELECT id, role, timezone FROM app_user WHERE id = :id", id=owner_id)
-    if not owner_row:
-        raise AlarmError("No such user.")
-    name = get("name") or ""
-    if not name:
-        raise AlarmError("Give the alarm a name.")
+    return get
+
+
+def _checked_rule(get) -> dict:
+    """Metric, period, condition, threshold, comparison and cause of the form, checked."""
     metric, period, condition = get("metric"), get("period"), get("condition")
     if metric not in METRICS:
         raise AlarmError("Choose a metric.")
@@ -209,6 +200,18 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
         cause = int(cause)
     else:
         cause = None
+    return {
+        "metric": metric,
+        "period": period,
+        "condition": condition,
+        "threshold": threshold,
+        "compare_to": compare_to,
+        "hangup_cause_id": cause,
+    }
+
+
+def _checked_scope(get, owner_id: int, owner_is_admin: bool) -> dict:
+    """The traffic the alarm watches, checked against what exists and what the owner may watch."""
     scope_kind = get("scope_kind") or "all"
     scope_value = str(get("scope_value") or "").strip()
     if scope_kind not in SCOPES:
@@ -231,7 +234,6 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
             raise AlarmError(f"Unknown country code {scope_value!r}.")
     if scope_kind == "prefix" and not re.fullmatch(r"[0-9]{1,20}", scope_value):
         raise AlarmError("A destination prefix is digits only, in international format (e.g. 4420).")
-    owner_is_admin = owner_row[0]["role"] == "admin"
     if not owner_is_admin:
         if scope_kind == "customer":
             raise AlarmError("Your alarms cover your own traffic: choose another scope.")
@@ -239,6 +241,11 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
             "SELECT 1 FROM user_accountcode WHERE accountcode = :c AND user_id = :u", c=scope_value, u=owner_id
         ):
             raise AlarmError("That accountcode is not yours.")
+    return {"scope_kind": scope_kind, "scope_value": scope_value}
+
+
+def _checked_delivery(get, scope: Scope) -> dict:
+    """Minimum attempts, severity, status and where notices go, checked."""
     try:
         min_attempts = int(get("min_attempts", 10) if get("min_attempts") not in (None, "") else 10)
     except (TypeError, ValueError) as exc:
@@ -254,8 +261,6 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
     emails = get("email_to") or ""
     if isinstance(emails, (list, tuple)):
         emails = ", ".join(emails)
-    from data.core.mailer import parse_addresses
-
     valid, invalid = parse_addresses(emails)
     if invalid:
         raise AlarmError(f"Not an e-mail address: {', '.join(invalid)}")
@@ -263,23 +268,41 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
     webhook_id = int(webhook_id) if webhook_id not in (None, "") and str(webhook_id).isdigit() else None
     if webhook_id is not None and not scope.is_admin:
         raise AlarmError("Only administrators can send alarms to webhooks.")
+    return {
+        "min_attempts": min_attempts,
+        "severity": severity,
+        "status": status,
+        "email_to": ", ".join(valid),
+        "webhook_id": webhook_id,
+    }
+
+
+def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
+    """An ``Alarm`` from form values, checked, for the user of ``scope``: what they may create.
+
+    A customer's alarm is theirs: its scope is their traffic (a switch, country, prefix or one of
+    their accountcodes within it), it has no webhook, and its cost is what they are charged.
+    """
+    get = _form_getter(values)
+    owner_id = scope.user_id if not scope.is_admin else (owner.id if owner else values.get("user_id"))
+    if owner_id is None:
+        raise AlarmError("The alarm has no owner.")
+    owner_row = db.rows("SELECT id, role, timezone FROM app_user WHERE id = :id", id=owner_id)
+    if not owner_row:
+        raise AlarmError("No such user.")
+    name = get("name") or ""
+    if not name:
+        raise AlarmError("Give the alarm a name.")
+    rule = _checked_rule(get)
+    owner_is_admin = owner_row[0]["role"] == "admin"
+    watched = _checked_scope(get, owner_id, owner_is_admin)
     return Alarm(
         user_id=owner_id,
         name=name[:200],
-        metric=metric,
-        period=period,
-        condition=condition,
-        threshold=threshold,
-        scope_kind=scope_kind,
-        scope_value=scope_value,
-        compare_to=compare_to,
-        hangup_cause_id=cause,
-        min_attempts=min_attempts,
-        severity=severity,
-        status=status,
+        **rule,
+        **watched,
+        **_checked_delivery(get, scope),
         dry_run=bool(get("dry_run")),
-        email_to=", ".join(valid),
-        webhook_id=webhook_id,
         description=(get("description") or "")[:2000],
         id=int(values["id"]) if values.get("id") not in (None, "") else None,
         timezone=owner_row[0]["timezone"],

@@ -141,6 +141,28 @@ class GoRegexpTranslator:
             return source + python_position - starts[index]
         return source
 
+    def _close_group(self, position: int) -> int:
+        if len(self.stack) == 1:
+            raise GoPatternError(position, "unexpected )")
+        group = self.stack.pop()
+        if group.branches > 1:
+            self.alternations.append(group.branches)
+        self.stack[-1].risky |= group.risky
+        self._emit(")", position, "group")
+        self.last_group = group
+        return position + 1
+
+    def _repeat(self, position: int) -> int:
+        repeat = _REPEAT.match(self.pattern, position)
+        if repeat is None:  # Go takes a { that starts no valid repeat (like {,3}) literally
+            self._emit("\\{", position, "atom")
+            return position + 1
+        low = int(repeat.group(1))
+        high = low if repeat.group(2) is None else (int(repeat.group(3)) if repeat.group(3) else None)
+        if low > GO_MAX_REPEAT or (high is not None and (high > GO_MAX_REPEAT or high < low)):
+            raise GoPatternError(position, f"invalid repeat count {repeat.group(0)}")
+        return self._quantifier(position, repeat.end(), low, high)
+
     def _token(self, position: int) -> int:
         pattern = self.pattern
         char = pattern[position]
@@ -157,15 +179,7 @@ class GoRegexpTranslator:
         if char == "(":
             return self._open_group(position)
         if char == ")":
-            if len(self.stack) == 1:
-                raise GoPatternError(position, "unexpected )")
-            group = self.stack.pop()
-            if group.branches > 1:
-                self.alternations.append(group.branches)
-            self.stack[-1].risky |= group.risky
-            self._emit(")", position, "group")
-            self.last_group = group
-            return position + 1
+            return self._close_group(position)
         if char == "|":
             self.stack[-1].branches += 1
             self.stack[-1].risky = True
@@ -175,15 +189,7 @@ class GoRegexpTranslator:
             low, high = _SIMPLE_QUANTIFIERS[char]
             return self._quantifier(position, position + 1, low, high)
         if char == "{":
-            repeat = _REPEAT.match(pattern, position)
-            if repeat is None:  # Go takes a { that starts no valid repeat (like {,3}) literally
-                self._emit("\\{", position, "atom")
-                return position + 1
-            low = int(repeat.group(1))
-            high = low if repeat.group(2) is None else (int(repeat.group(3)) if repeat.group(3) else None)
-            if low > GO_MAX_REPEAT or (high is not None and (high > GO_MAX_REPEAT or high < low)):
-                raise GoPatternError(position, f"invalid repeat count {repeat.group(0)}")
-            return self._quantifier(position, repeat.end(), low, high)
+            return self._repeat(position)
         if char == "^":
             if not self.seen_token and len(self.stack) == 1 and not self.stack[0].multiline:
                 self.anchored = True
