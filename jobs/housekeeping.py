@@ -10,13 +10,15 @@ from data.core.rollups import fill_new_timezones, refresh_recent_rollups
 from jobs.registry import ScheduledJob
 
 
-def _housekeeping() -> dict:
+def run() -> dict:
+    """The database size and the CDR counts per day, for the diagnostic page; expired sessions and old reset
+    links deleted."""
     purged = {"sessions_ended": sessions.purge_expired(), "reset_links_purged": password_reset.purge_expired()}
     return {**take_db_snapshot(), **purged}
 
 
 JOBS = (
-    ScheduledJob("housekeeping", _housekeeping, 3600),
+    ScheduledJob("housekeeping", run, 3600),
     # Imports keep the rollups current; this repairs yesterday and today after deletes or late fixes.
     ScheduledJob("refresh-rollups", refresh_recent_rollups, 3600),
     ScheduledJob("rollup-timezones", lambda: {"filled": fill_new_timezones()}, 60),

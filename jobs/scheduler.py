@@ -13,10 +13,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from data.core.job_runs import current_tick
 from data.core.settings import load_settings
 from jobs import alarms, exports, housekeeping, ingest_jobs, mail, rating
 from jobs.registry import ScheduledJob
-from jobs.runner import current_tick, run_job
+from jobs.runner import run_job
 
 log = logging.getLogger("dialstat.jobs")
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)

@@ -41,12 +41,12 @@ from data.cdr_search.search import (
     fetch_block,
     get_cdr,
     search_criteria_from_query,
-    user_today,
 )
 from data.core.kpis import Totals
+from data.core.report_filter import ReportFilter, report_filter_from_query
 from data.core.scope import Scope, current_scope
 from data.reports.switches import switches_seen_by
-from data.reports.traffic import ReportFilter, breakdown, preset_range, totals, traffic_by_time
+from data.reports.traffic import breakdown, totals, traffic_by_time
 from routes.access import allow, api_error
 from routes.auth import public, requires_permission
 
@@ -462,12 +462,13 @@ def _ids(name: str) -> tuple[int, ...]:
 
 
 def kpi_filter(scope: Scope) -> ReportFilter:
-    """The range and filters of a KPI request. ``from``/``to``: days (local, both included) or date-times
-    (``to`` excluded); default: the last 7 local days."""
+    """The range and filters of a KPI request: the shared report filter (data/core/report_filter.py), whose
+    range ``from``/``to`` may set as days (local, both included) or date-times (``to`` excluded); default:
+    the last 7 local days. Ids that cannot be read are refused with the reason (the UI ignores them)."""
+    _ids("switch"), _ids("customer")
+    f = report_filter_from_query(request.args, scope)
     zone = ZoneInfo(scope.timezone)
-    first, last = preset_range(None, user_today(scope))
-    start = datetime.combine(first, datetime.min.time(), zone)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    start, end = f.start.astimezone(zone), f.end.astimezone(zone)
     if request.args.get("from"):
         start, _ = _parse_bound(request.args["from"], "from", zone)
     if request.args.get("to"):
@@ -478,16 +479,10 @@ def kpi_filter(scope: Scope) -> ReportFilter:
         raise BadRequest("to must be after from")
     if end - start > timedelta(days=3700):
         raise BadRequest("the range is longer than 10 years")
-    accountcodes = tuple(
-        dict.fromkeys(v.strip()[:80] for v in request.args.get("accountcode", "").split(",") if v.strip())
-    )
-    customers = _ids("customer")
+    if (start, end) == (f.start, f.end):
+        return f
     return ReportFilter(
-        start.astimezone(timezone.utc),
-        end.astimezone(timezone.utc),
-        switch_ids=_ids("switch"),
-        user_ids=customers if scope.is_admin else (),
-        accountcodes=accountcodes,
+        start.astimezone(timezone.utc), end.astimezone(timezone.utc), f.switch_ids, f.user_ids, f.accountcodes
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, send_file, stream_with_context
 
 from data.admin import acl
-from data.export import store
+from data.export import exporter, library
 from data.export.safe_csv import safe_records
 from routes.access import allow
 
@@ -21,19 +21,19 @@ bp = Blueprint("export_downloads", __name__)
 
 def _separator_of(template_name: str) -> str:
     try:
-        return store.get_template(template_name).field_separator
-    except (store.ExportRefused, ValueError):  # the template was deleted or changed since: CGRateS's default
+        return library.get_template(template_name).field_separator
+    except (library.ExportRefused, ValueError):  # the template was deleted or changed since: CGRateS's default
         return ","
 
 
 @bp.route("/download/export/<int:history_id>")
 @allow(acl.page("/exports"))
 def download_export(history_id: int):
-    entry = store.history_entry(history_id)
+    entry = exporter.history_entry(history_id)
     if entry is None or not entry["finalized"]:
         abort(404)
     path = Path(entry["file_path"]).resolve()
-    root = store.export_root()
+    root = exporter.export_root()
     if not path.is_relative_to(root) or not path.is_file():  # only files under EXPORT_DIR, never elsewhere
         abort(404)
     if path.suffix != ".csv":

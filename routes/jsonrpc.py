@@ -22,7 +22,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from data.admin import api_tokens
-from data.export import store
+from data.export import cdr_query, exporter, library
 from data.export.rsr import RSRError
 from data.export.template_checks import check_field_ids
 from data.export.templates import (
@@ -84,7 +84,7 @@ def jsonrpc():
         result = method(_params(body.get("params")), user)
     except RpcError as exc:
         return jsonify(id=request_id, result=None, error=str(exc)), exc.status
-    except (store.ExportRefused, TemplateError, RSRError) as exc:
+    except (library.ExportRefused, TemplateError, RSRError) as exc:
         return jsonify(id=request_id, result=None, error=str(exc)), 200
     except Exception:  # never a 500 for what a request sent: the error is logged, the client told
         log.exception("JSON-RPC %s failed", body.get("method") if isinstance(body, dict) else None)
@@ -115,26 +115,26 @@ def _params(params: Any) -> dict:
 def _check_known(params: dict, known: set[str]) -> None:
     unknown = sorted(k for k, v in params.items() if k not in known and v not in (None, "", [], {}, 0, False))
     if unknown:
-        raise store.ExportRefused(f"unsupported parameters: {', '.join(unknown)}")
+        raise library.ExportRefused(f"unsupported parameters: {', '.join(unknown)}")
 
 
 def _time(params: dict, name: str):
     try:
-        return store.parse_interval_time(params.get(name), name)
+        return exporter.parse_interval_time(params.get(name), name)
     except (ValueError, OverflowError, OSError, ArithmeticError):  # e.g. unix seconds past year 9999
-        raise store.ExportRefused(f"{name}: expected unix seconds or an RFC3339 time within years 1..9999") from None
+        raise library.ExportRefused(f"{name}: expected unix seconds or an RFC3339 time within years 1..9999") from None
 
 
-def _interval(params: dict) -> store.ExportFilter:
-    return store.ExportFilter(time_start=_time(params, "TimeStart"), time_end=_time(params, "TimeEnd"))
+def _interval(params: dict) -> cdr_query.ExportFilter:
+    return cdr_query.ExportFilter(time_start=_time(params, "TimeStart"), time_end=_time(params, "TimeEnd"))
 
 
 def export_csv_cdrs(params: dict, user) -> dict:
     """ApierV1.ExportCsvCdrs: the cgr-csv template, answered calls in [TimeStart, TimeEnd), into EXPORT_DIR."""
     _check_known(params, _COMMON)
-    template = store.get_template("cgr-csv")
-    run = store.adhoc_run(template, _interval(params))
-    result = store.export_to_file(run, _actor(user), parameters={"method": "ApierV1.ExportCsvCdrs"})
+    template = library.get_template("cgr-csv")
+    run = exporter.adhoc_run(template, _interval(params))
+    result = exporter.export_to_file(run, _actor(user), parameters={"method": "ApierV1.ExportCsvCdrs"})
     return result.answer()
 
 
@@ -153,14 +153,14 @@ def export_cdrs_to_file(params: dict, user) -> dict:
         _text(params, name, limit)
     mask_list = params.get("MaskDestinationId")
     suppress = bool(params.get("SuppressCgrIds"))
-    run = store.adhoc_run(
+    run = exporter.adhoc_run(
         template,
         flt,
         export_id=str(params.get("ExportId") or ""),
         mask_list=mask_list if mask_list is not None else None,
         keep_exported_cgrids=not suppress,
     )
-    result = store.export_to_file(
+    result = exporter.export_to_file(
         run,
         _actor(user),
         directory=params.get("ExportDir") or None,
@@ -173,30 +173,30 @@ def export_cdrs_to_file(params: dict, user) -> dict:
 def _template(params: dict) -> ExportTemplate:
     wanted = params.get("ExportTemplate") or "cgr-csv"
     if not isinstance(wanted, str):
-        raise store.ExportRefused("ExportTemplate: a template name or a comma-separated list of RSR fields")
+        raise library.ExportRefused("ExportTemplate: a template name or a comma-separated list of RSR fields")
     if len(wanted) > MAX_FIELDS * MAX_VALUE:
-        raise store.ExportRefused(
+        raise library.ExportRefused(
             f"ExportTemplate: {len(wanted)} characters, over the limit of {MAX_FIELDS * MAX_VALUE}"
         )
     if wanted.startswith(PROFILE_REFERENCES):
         profile_id = wanted.split(":", 1)[1]
         try:
-            template = store.get_template(profile_id)
-        except store.ExportRefused:
-            raise store.ExportRefused(
+            template = library.get_template(profile_id)
+        except library.ExportRefused:
+            raise library.ExportRefused(
                 f"ExportTemplate {wanted!r}: no export template named {profile_id!r} (a CGRateS profile reference "
                 "loads the saved template of that name)"
             ) from None
     else:
         try:
-            template = store.get_template(wanted)
-        except store.ExportRefused:
-            template = template_from_rsr_list(wanted, name="jsonrpc", base=store.get_template("cgr-csv"))
-            check_field_ids(template, store.cdr_columns())
+            template = library.get_template(wanted)
+        except library.ExportRefused:
+            template = template_from_rsr_list(wanted, name="jsonrpc", base=library.get_template("cgr-csv"))
+            check_field_ids(template, cdr_query.cdr_columns())
     overrides: dict[str, Any] = {}
     if params.get("CdrFormat"):
         if not isinstance(params["CdrFormat"], str) or params["CdrFormat"] not in EXPORT_FORMATS:
-            raise store.ExportRefused(f"CdrFormat: one of {', '.join(EXPORT_FORMATS)}")
+            raise library.ExportRefused(f"CdrFormat: one of {', '.join(EXPORT_FORMATS)}")
         overrides["export_format"] = params["CdrFormat"]
     if params.get("FieldSeparator"):
         overrides["field_separator"] = params["FieldSeparator"]
@@ -212,7 +212,7 @@ def _template(params: dict) -> ExportTemplate:
 def _strings(params: dict, name: str) -> list[str]:
     value = params.get(name) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise store.ExportRefused(f"{name}: a list of strings")
+        raise library.ExportRefused(f"{name}: a list of strings")
     return value
 
 
@@ -221,7 +221,7 @@ def _text(params: dict, name: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise store.ExportRefused(f"{name}: text of at most {limit} characters")
+        raise library.ExportRefused(f"{name}: text of at most {limit} characters")
     return value
 
 
@@ -234,12 +234,12 @@ def _int(
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise store.ExportRefused(f"{name}: a whole number from {low} to {high}")
+        raise library.ExportRefused(f"{name}: a whole number from {low} to {high}")
     return value - minus
 
 
-def _actor(user) -> store.Actor:
-    return store.Actor("jsonrpc", user.username, user_id=user.id)
+def _actor(user) -> exporter.Actor:
+    return exporter.Actor("jsonrpc", user.username, user_id=user.id)
 
 
 METHODS = {

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.admin import api_tokens, users
-from data.export import store
+from data.export import library
 from data.export.templates import (
     CGR_CSV_TEMPLATE,
     MAX_FIELDS,
@@ -28,7 +28,7 @@ FIELD = {"tag": "Account", "type": "*composed", "value": "account"}
 
 def _problems(profile: dict) -> list[str]:
     with pytest.raises(TemplateError) as refused:
-        store.save_template("bounded", profile)
+        library.save_template("bounded", profile)
     return refused.value.problems
 
 
@@ -85,7 +85,7 @@ def test_an_unknown_field_id_is_refused_and_known_ones_saved(app):
         "or a key of the extra data of recent calls)"
     ]
     known = [FIELD, {"tag": "C", "type": "*composed", "value": "caller_id_number"}, {"tag": "I", "value": "switch_ip"}]
-    store.save_template("known-ids", {**BASE, "content_fields": [{"type": "*composed", **f} for f in known]})
+    library.save_template("known-ids", {**BASE, "content_fields": [{"type": "*composed", **f} for f in known]})
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -103,7 +103,7 @@ def test_a_template_that_saves_is_within_the_limits(app, width, layout, factor):
         "content_fields": [{**FIELD, "width": width, "padding": "right", "strip": "right"}],
     }
     try:
-        saved = store.validate_template("hypo", profile)
+        saved = library.validate_template("hypo", profile)
     except TemplateError as exc:
         assert exc.problems and all(isinstance(p, str) for p in exc.problems)
         return
@@ -138,7 +138,7 @@ def test_json_rpc_answers_an_error_object_never_500(client, admin_token, params,
 
 
 def test_a_profile_reference_loads_the_saved_template_of_that_id(app, client, admin_token):
-    store.save_template("CDRE-FW1", BASE)
+    library.save_template("CDRE-FW1", BASE)
     body = call(client, admin_token, "ApierV1.ExportCdrsToFile", {"ExportTemplate": "*xml:CDRE-FW1"}).get_json()
     assert body["error"] is None and body["result"]["TotalRecords"] == 0
 

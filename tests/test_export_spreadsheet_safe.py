@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from data.core import db
-from data.export import store
+from data.export import cdr_query, exporter, library
 from data.export.safe_csv import safe_records
 from data.export.templates import CGR_CSV_TEMPLATE, load_cdre_profile
 from tests.cdr_factory import ensure_switch, insert_calls
@@ -34,10 +34,10 @@ def evil_calls(app):
 
 
 def _export(template) -> str:
-    run = store.adhoc_run(template, store.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1)))
+    run = exporter.adhoc_run(template, cdr_query.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1)))
     out = io.StringIO(newline="")
     with db.raw_connection() as conn:
-        store.stream_export(conn, run, out)
+        exporter.stream_export(conn, run, out)
     return out.getvalue()
 
 
@@ -61,15 +61,17 @@ def test_the_spreadsheet_safe_switch_neutralises_formulas_and_keeps_numbers(evil
 
 def test_the_switch_is_saved_with_the_template_and_must_be_a_boolean(app):
     profile = {**CGR_CSV_TEMPLATE.to_cdre_profile(), "spreadsheet_safe": True}
-    store.save_template("safe-csv", profile)
-    assert store.get_template("safe-csv").spreadsheet_safe is True
+    library.save_template("safe-csv", profile)
+    assert library.get_template("safe-csv").spreadsheet_safe is True
     with pytest.raises(ValueError, match="spreadsheet_safe must be true or false"):
         load_cdre_profile({**profile, "spreadsheet_safe": "yes"})
 
 
 def test_a_download_from_the_web_page_is_safe_and_the_file_stays_as_written(evil_calls, admin_client):
-    run = store.adhoc_run(CGR_CSV_TEMPLATE, store.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1)))
-    result = store.export_to_file(run, store.Actor("ui", "admin", user_id=1), directory="safe-download")
+    run = exporter.adhoc_run(
+        CGR_CSV_TEMPLATE, cdr_query.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1))
+    )
+    result = exporter.export_to_file(run, exporter.Actor("ui", "admin", user_id=1), directory="safe-download")
     on_disk = result.path.read_text(encoding="utf-8")
     downloaded = admin_client.get(f"/download/export/{result.history_id}").get_data(as_text=True)
     assert downloaded == "".join(safe_records(io.StringIO(on_disk, newline="")))

@@ -1,4 +1,4 @@
-"""The checks of a template at save time that need the database: field ids and the export directory.
+"""The checks of a template at save time that need the database or the settings: field ids and export_dir.
 
 A field id must name something an export can read: a CGRateS field (``cgrid``, ``Account``...), a column of
 the stored calls, a joined value (``switch_ip``, ``tenant``...) or a key of the calls' extra data — the
@@ -8,7 +8,10 @@ be an empty column in every record, so it is refused with the field and the id.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from data.core import db
+from data.core.settings import load_settings
 
 from .fields import CGRATES_ALIASES, CGRATES_FIELD_IDS
 from .templates import ExportTemplate, TemplateError
@@ -53,3 +56,15 @@ def check_field_ids(template: ExportTemplate, cdr_columns: frozenset[str]) -> No
     problems = unknown_field_ids(template, cdr_columns)
     if problems:
         raise TemplateError(problems)
+
+
+def export_dir_problems(directory: str) -> list[str]:
+    """export_dir must be EXPORT_DIR or a directory inside it (as ``exporter.resolve_export_dir`` runs it)."""
+    if not directory:
+        return []
+    root = Path(load_settings().export_dir).resolve()
+    candidate = Path(directory)
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if resolved != root and not resolved.is_relative_to(root):
+        return [f"export_dir: the export directory must be EXPORT_DIR ({root}) or a directory inside it"]
+    return []
