@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_login import UserMixin
 from sqlalchemy import text
@@ -91,6 +92,10 @@ def create_user(
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or not password:
         raise ValueError("username and password are required")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r}") from None
     with db.transaction() as conn:
         if conn.execute(text("SELECT EXISTS (SELECT 1 FROM app_user WHERE username = :u)"), {"u": username}).scalar():
             raise ValueError(f"username {username!r} is taken")

@@ -13,8 +13,6 @@ whatever they look like) as text, never a formula.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -46,17 +44,25 @@ def safe_cell(value) -> str:
     return safe_text(str(value))
 
 
+def csv_row(cells: Iterable, lineterminator: str = "\n") -> str:
+    """One CSV line of safe cells: a cell with a comma, a quote, a CR or a LF is quoted (Python's csv module
+    would leave a bare CR unquoted when lines end in LF, and a reader would split the row there)."""
+    texts = []
+    for cell in cells:
+        text = safe_cell(cell)
+        if any(char in text for char in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        texts.append(text)
+    if texts == [""]:
+        texts = ['""']  # a row of one empty cell is not a blank line (readers skip those)
+    return ",".join(texts) + lineterminator
+
+
 def csv_lines(header: list[str], rows: Iterable[Iterable], lineterminator: str = "\n") -> Iterable[str]:
     """Stream CSV text: the header line, then one line per row, every cell made safe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=lineterminator)
-    writer.writerow([safe_cell(name) for name in header])
-    yield buffer.getvalue()
+    yield csv_row(header, lineterminator)
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([safe_cell(v) for v in row])
-        yield buffer.getvalue()
+        yield csv_row(row, lineterminator)
 
 
 def rows_to_csv(rows: list[dict]) -> str:
