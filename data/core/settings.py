@@ -60,6 +60,8 @@ class OpsSettings:
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
     session_idle_minutes: int = 120  # SESSION_IDLE_MINUTES: a session unused this long ends
     session_max_hours: int = 168  # SESSION_MAX_HOURS: a session ends this long after its login, used or not
+    export_max_seconds: int = 3600  # EXPORT_MAX_SECONDS: an export stops after this long, its query cancelled (0: none)
+    export_max_bytes: int = 20_000_000_000  # EXPORT_MAX_BYTES: ... or past this size (0: none)
     password_reset_minutes: int = 60  # PASSWORD_RESET_MINUTES: lifetime of a reset link
     log_level: str = "INFO"  # LOG_LEVEL
     scheduler_test_job_seconds: int = 0  # SCHEDULER_TEST_JOB_SECONDS: > 0 adds a no-op job (tests)
@@ -77,6 +79,8 @@ def _ops_settings() -> OpsSettings:
         allowed_hosts=_env_list("ALLOWED_HOSTS", ",".join(OpsSettings.allowed_hosts)),
         session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", OpsSettings.session_idle_minutes),
         session_max_hours=_env_int("SESSION_MAX_HOURS", OpsSettings.session_max_hours),
+        export_max_seconds=_env_int("EXPORT_MAX_SECONDS", OpsSettings.export_max_seconds),
+        export_max_bytes=_env_int("EXPORT_MAX_BYTES", OpsSettings.export_max_bytes),
         password_reset_minutes=_env_int("PASSWORD_RESET_MINUTES", OpsSettings.password_reset_minutes),
         log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
         scheduler_test_job_seconds=_env_int("SCHEDULER_TEST_JOB_SECONDS", 0),

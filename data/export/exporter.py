@@ -20,9 +20,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
+
 from data.core import db
 from data.core.settings import load_settings
 
+from .bounds import (
+    PREVIEW_MAX_CHARACTERS,
+    PREVIEW_SECONDS,
+    BoundedOutput,
+    ExportBounded,
+    statement_timeout_sql,
+    timed_out,
+)
 from .cdr_query import ExportFilter, rendered_query, typed_query
 from .compiled import RowAccess
 from .fields import parse_time
@@ -68,9 +78,12 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
     rendering = None
     if run.sql_rendering and _counts_characters(conn):
         rendering = sql_rendering(template, value_format, probe._handler_text)
+    ops = load_settings().ops
     with conn.cursor() as setup:
         # Timestamps arrive in UTC (the fast formatting path), rendered times in ISO; sorting by id in memory.
         setup.execute("SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL work_mem = '256MB'")
+        setup.execute(statement_timeout_sql(ops.export_max_seconds))
+    out = BoundedOutput(out, ops.export_max_seconds, ops.export_max_bytes)
     cursor = conn.cursor(name=f"export_{secrets.token_hex(6)}")
     cursor.itersize = FETCH_BATCH
     try:
@@ -88,6 +101,8 @@ def stream_export(conn, run: ExportRun, out) -> ExportSummary:
         sql, params, columns = typed_query(template, run.flt)
         cursor.execute(sql, params)
         return write_export(template, cursor, out, columns=columns, **common)
+    except psycopg2.errors.QueryCanceled:
+        raise ExportBounded(timed_out("the export", ops.export_max_seconds)) from None
     finally:
         cursor.close()
 
@@ -110,11 +125,17 @@ def preview(template: ExportTemplate, *, limit: int = PREVIEW_ROWS, mask_list: s
         mask_prefixes=mask_prefixes(template.mask_destination_id if mask_list is None else mask_list),
     )
     sql, params, columns = typed_query(template, ExportFilter(), newest_first=True, limit=limit)
+    bounded = BoundedOutput(io.StringIO(newline=""), PREVIEW_SECONDS, PREVIEW_MAX_CHARACTERS, "the preview")
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL TIME ZONE 'UTC'")
-        cur.execute(sql, params)
+        cur.execute(statement_timeout_sql(PREVIEW_SECONDS))
+        try:
+            cur.execute(sql, params)
+        except psycopg2.errors.QueryCanceled:
+            raise ExportBounded(timed_out("the preview", PREVIEW_SECONDS)) from None
         rows = list(reversed(cur.fetchall()))
-    out = io.StringIO(newline="")
+    bounded.check_time()
+    out = bounded
     summary = write_export(
         template,
         rows,
@@ -125,6 +146,7 @@ def preview(template: ExportTemplate, *, limit: int = PREVIEW_ROWS, mask_list: s
         default_tenant=run.default_tenant,
         mask_prefixes=run.mask_prefixes,
     )
+    bounded.check()
     return {"text": out.getvalue(), "summary": summary, "ids": [row[0] for row in rows]}
 
 
