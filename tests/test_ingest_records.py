@@ -42,7 +42,9 @@ def test_asterisk_13_writes_several_records_per_call_and_each_is_stored_once():
     assert (summary.format, summary.line()) == ("asterisk-csv", "accepted=14 duplicates=0 rejected=0")
     assert _stored() == (14, 14)
     records = db.rows("SELECT callid, record_tag, linkedid, billsec FROM cdr ORDER BY record_tag::int")
-    assert [r["record_tag"] for r in records] == [str(n) for n in (20, 21, 22, 23, 30, 31, 32, 33, 34, 40, 41, 42, 50, 51)]
+    assert [r["record_tag"] for r in records] == [
+        str(n) for n in (20, 21, 22, 23, 30, 31, 32, 33, 34, 40, 41, 42, 50, 51)
+    ]
     answered_fork = next(r for r in records if r["record_tag"] == "31")
     assert (answered_fork["callid"], answered_fork["billsec"]) == ("1714986600.32", 60)  # the leg that was answered
     calls = db.rows("""SELECT linkedid, count(*) AS records, bool_or(answered_date IS NOT NULL) AS answered

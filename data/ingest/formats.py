@@ -285,7 +285,10 @@ def _strip_bom(text: str) -> str:
 
 
 def _csv_fields(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
 
 
 def _is_cdr_stats_header(fields: list[str]) -> bool:

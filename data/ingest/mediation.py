@@ -337,7 +337,12 @@ REJECT_REASON_SQL = (
 
 # A record's key in cdr_call_key: its callid, and its tag after U+001F (a control character no accepted callid
 # holds) when the switch writes several records with one callid.
-RECORD_KEY_SQL = "callid || coalesce(E'\\x1f' || record_tag, '')"
+def record_key_sql(table: str = "") -> str:
+    prefix = f"{table}." if table else ""
+    return f"{prefix}callid || coalesce(E'\\x1f' || {prefix}record_tag, '')"
+
+
+RECORD_KEY_SQL = record_key_sql()
 
 # Claims the key of the first record of each in the batch; the keys are inserted in index
 # order, so that two batches claiming the same keys wait for each other instead of deadlocking. (Byte
@@ -355,9 +360,7 @@ WITH firsts AS MATERIALIZED (
 )
 INSERT INTO ingest_new (recno) SELECT f.recno FROM firsts f JOIN claimed c USING (switch_id, record_key)
 """
-DROP_DUPLICATES_SQL = (
-    "DELETE FROM ingest_calls c WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.recno = c.recno)"
-)
+DROP_DUPLICATES_SQL = "DELETE FROM ingest_calls c WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.recno = c.recno)"
 MONTHS_SQL = "SELECT DISTINCT date_trunc('month', starting_date AT TIME ZONE 'UTC')::date FROM ingest_calls"
 # In time order: cdr's time indexes then grow at a few places instead of everywhere at once.
 _STORED_COLUMNS = ", ".join((*CALL_COLUMNS, "destination_alert", "alert_reason"))  # + the blacklist's flags
