@@ -74,7 +74,7 @@ def _environment(workdir: Path) -> None:
 
 def load_cdrs(rows: int) -> float:
     """COPY ``rows`` answered CDRs into cdr (three switches, ten customers with tenants); returns seconds."""
-    from data import db
+    from data.core import db
 
     rng = random.Random(1)
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -137,7 +137,7 @@ def _peak_rss_mb() -> float:
 
 def child(template_name: str, python_path: bool) -> None:
     """One export, in its own process so that its peak RSS is its own."""
-    from data import db
+    from data.core import db
     from data.export import load_cdre_profile, store
     from data.export.sqlrender import sql_rendering
 
@@ -185,10 +185,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dialstat-bench-export-") as workdir:
         _environment(Path(workdir))
         if "DATABASE_URL" not in os.environ:
-            from data.embedded_db import start_embedded_postgres
+            from data.core.embedded_db import start_embedded_postgres
 
             os.environ["DATABASE_URL"] = start_embedded_postgres(Path(workdir) / "pgdata", cleanup_mode="delete")
-        from data import migrate
+        from data.core import migrate
 
         migrate.upgrade()
         print(f"loading {args.rows:,} CDRs with COPY ...", flush=True)

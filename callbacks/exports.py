@@ -3,25 +3,23 @@
 import json
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from flask_login import current_user
 
 from components.exports import (
     destination_list_options,
     destination_lists_table,
     schedule_options,
 )
+from data.admin import acl
+from data.core.scope import current_actor
 from data.export import store
 from data.export.templates import TemplateError
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/exports"))
 
 PERIOD_LABELS = {seconds: label for label, seconds in store.PERIODS.items()}
-
-
-def _admin():
-    if not current_user.is_authenticated or not current_user.is_admin:
-        raise PreventUpdate
-    return current_user
 
 
 def _actor(user) -> store.Actor:
@@ -56,7 +54,6 @@ def _download(history_id: int | None, path) -> html.Span:
     State("exports-template-pick", "value"),
 )
 def refresh_lists(_refresh, picked):
-    _admin()
     names = [row["name"] for row in store.list_templates()]
     options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
     lists = store.list_destination_lists()
@@ -170,7 +167,6 @@ def _history_table():
     Input("exports-template-pick", "value"),
 )
 def open_template(name):
-    _admin()
     if not name:
         raise PreventUpdate
     for row in store.list_templates():
@@ -182,7 +178,6 @@ def open_template(name):
 @callback(Output("exports-preview", "children"), Input("exports-profile", "value"))
 def live_preview(profile_text):
     """The edited (unsaved) template applied to the 5 newest answered CDRs, on every change."""
-    _admin()
     if not profile_text:
         return "Open a template or write a cdre profile."
     try:
@@ -210,7 +205,7 @@ def live_preview(profile_text):
     prevent_initial_call=True,
 )
 def save_template(_clicks, name, profile_text, refresh):
-    user = _admin()
+    user = current_actor()
     try:
         template = store.save_template((name or "").strip(), profile_text or "", user_id=user.id)
     except TemplateError as exc:
@@ -229,7 +224,7 @@ def save_template(_clicks, name, profile_text, refresh):
     prevent_initial_call=True,
 )
 def run_export(_clicks, template_name, time_from, time_to, refresh):
-    user = _admin()
+    user = current_actor()
     try:
         flt = store.ExportFilter(
             time_start=store.parse_user_time(time_from, "from"), time_end=store.parse_user_time(time_to, "to")
@@ -263,7 +258,7 @@ def run_export(_clicks, template_name, time_from, time_to, refresh):
     prevent_initial_call=True,
 )
 def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
-    user = _admin()
+    user = current_actor()
     existing = {row["name"]: row["id"] for row in store.list_schedules()}
     name = (name or "").strip()
     try:
@@ -289,7 +284,6 @@ def save_schedule(_clicks, name, template_name, period, directory, enabled, refr
     prevent_initial_call=True,
 )
 def run_schedules_now(_clicks, refresh):
-    _admin()
     outcome = store.run_due_schedules(wait_seconds=5)
     runs = outcome["runs"]
     text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or "nothing due"
@@ -305,7 +299,7 @@ def run_schedules_now(_clicks, refresh):
     prevent_initial_call=True,
 )
 def reexport(_clicks, history_id, refresh):
-    user = _admin()
+    user = current_actor()
     if not history_id:
         raise PreventUpdate
     try:
@@ -332,7 +326,6 @@ def reexport(_clicks, history_id, refresh):
     prevent_initial_call=True,
 )
 def open_picked_schedule(schedule_id):
-    _admin()
     row = store.get_schedule(schedule_id) if schedule_id is not None else None
     if row is None:
         raise PreventUpdate
@@ -349,7 +342,6 @@ def open_picked_schedule(schedule_id):
     prevent_initial_call=True,
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):
-    _admin()
     deleted = store.delete_schedule(schedule_id) if schedule_id is not None else None
     if deleted is None:
         return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, no_update
@@ -370,7 +362,6 @@ def delete_picked_schedule(_clicks, schedule_id, refresh):
     prevent_initial_call=True,
 )
 def open_destination_list(name):
-    _admin()
     found = store.get_destination_list(name) if name else None
     if found is None:
         raise PreventUpdate
@@ -391,7 +382,6 @@ def open_destination_list(name):
     prevent_initial_call=True,
 )
 def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, description, refresh):
-    _admin()
     try:
         if ctx.triggered_id == "exports-destlist-delete":
             if not picked:

@@ -3,8 +3,6 @@
 ``flask --app app export-cdrs --template cgr-csv --from 2024-01-01 --to 2024-02-01 [--out PATH]``
 ``flask --app app export-template load FILE [--name NAME] [--profile PROFILE]``
 ``flask --app app export-schedules`` (run the due scheduled exports now; the scheduler does it every minute)
-
-Importing this module registers the ``export-schedules`` job (jobs/cli.py imports it at startup).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import click
 
 from data.export import store
 from data.export.templates import TemplateError
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 SCHEDULE_CHECK_SECONDS = 60  # how often the due schedules are looked for; each runs once per its own period
 
@@ -22,7 +20,7 @@ def run_scheduled_exports() -> dict:
     return store.run_due_schedules()
 
 
-register(ScheduledJob("export-schedules", run_scheduled_exports, SCHEDULE_CHECK_SECONDS))
+JOBS = (ScheduledJob("export-schedules", run_scheduled_exports, SCHEDULE_CHECK_SECONDS),)
 
 
 @click.command("export-cdrs")

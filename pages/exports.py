@@ -5,9 +5,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.admin import acl
 from data.export import store
 
-dash.register_page(__name__, path="/exports", name="Exports", order=90, admin_only=True)
+dash.register_page(__name__, path="/exports", name="Exports", order=90, access=acl.ADMIN)
 
 PERIOD_OPTIONS = [{"label": label, "value": seconds} for label, seconds in store.PERIODS.items()]
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, send_file
-from flask_login import current_user
 
+from data.admin import acl
 from data.export import store
+from routes.access import allow
 
 bp = Blueprint("export_downloads", __name__)
 
 
 @bp.route("/download/export/<int:history_id>")
+@allow(acl.page("/exports"))
 def download_export(history_id: int):
-    if not current_user.is_authenticated or not current_user.is_admin:
-        abort(403)
     entry = store.history_entry(history_id)
     if entry is None or not entry["finalized"]:
         abort(404)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from data import api_tokens
+from data.admin import api_tokens
 from data.export import store
 from data.export.rsr import RSRError
 from data.export.templates import EXPORT_FORMATS, ExportTemplate, TemplateError, template_from_rsr_list

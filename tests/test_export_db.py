@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from data import db
+from data.core import db
 from data.export import CGR_CSV_TEMPLATE, load_cdre_profile, store
 from data.export.compiled import RowAccess
 from data.export.formats import _ExportWriter
@@ -51,7 +51,7 @@ def sample_cdr(switch_id: int, user_id: int | None, **overrides) -> dict:
 
 @pytest.fixture(scope="module")
 def sample(app):
-    from data import users
+    from data.admin import users
 
     customer = users.create_user("cgr-customer", "pass-word-1", "customer", accountcodes=("1001",))
     db.execute("UPDATE app_user SET tenant = 'cgrates.org' WHERE id = :id", id=customer.id)
@@ -149,7 +149,7 @@ TRICKY_TEXTS = [
 @pytest.fixture(scope="module")
 def varied(sample):
     """3,000 CDRs with awkward values, several customers and tenants, switches and source types."""
-    from data import users
+    from data.admin import users
 
     rng = random.Random(8)
     tenants = [None, "", "acme,inc", "tenant one", "t2"]

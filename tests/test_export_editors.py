@@ -3,7 +3,7 @@ only, over HTTP with a real session) and the page in a real browser."""
 
 import pytest
 
-from data import db
+from data.core import db
 from data.export import store
 from data.export.templates import TemplateError
 from tests.conftest import browser_login, login
@@ -205,7 +205,7 @@ def test_the_editor_in_a_browser(page, app):
 
 
 def test_template_list_and_schedule_changes_are_audited_as_the_admin(app, admin_client):
-    from data import audit
+    from data.core import audit
 
     _save_list(admin_client, name="audited list", prefixes="4420", description="")
     _save_list(admin_client, picked="audited list", name="audited list", prefixes="4420 4421", description="x")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from data import api_tokens, db
+from data.admin import api_tokens
+from data.core import db
 from data.export import store
 from tests.cdr_factory import ensure_switch, insert_calls
 from tests.test_export_db import SAMPLE_LINE, SETUP, sample_cdr
@@ -16,7 +17,7 @@ from tests.test_export_db import SAMPLE_LINE, SETUP, sample_cdr
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    from data import users
+    from data.admin import users
 
     customer = users.create_user("rpc-customer", "pass-word-1", "customer", accountcodes=("1001",))
     db.execute("UPDATE app_user SET tenant = 'cgrates.org' WHERE id = :id", id=customer.id)
@@ -164,7 +165,7 @@ def test_a_session_is_not_enough_and_unknown_methods_are_errors(admin_client, to
 
 
 def test_token_lifecycle(app):
-    from data import users
+    from data.admin import users
 
     admin = users.get_user_by_name("admin")
     token = api_tokens.create_token(admin.id, "ci")

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from data import db
+from data.core import db
 from data.export import store
 from tests.cdr_factory import ensure_switch, insert_calls
 from tests.test_export_db import sample_cdr

@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 
-from data import db
+from data.core import db
+from data.core.settings import ROOT
 from data.export import load_cdre_profile, store
 from data.export.compiled import RowAccess
 from data.export.fields import time_formatter
 from data.export.formats import ExportRecordError, _ExportWriter, format_field_width
 from data.export.sqlrender import fit_sql, go_layout_sql, sql_rendering
-from data.settings import ROOT
 from tests.cdr_factory import ensure_switch, insert_calls
 
 # bench/export.py's own FWV template, so that what is tested here is what the benchmark measures.
@@ -53,7 +53,7 @@ AWKWARD = [
 @pytest.fixture(scope="module")
 def awkward(app):
     """1,500 answered CDRs with awkward values, some of which do not fit the templates' widths."""
-    from data import users
+    from data.admin import users
 
     rng = random.Random(31)
     customers = []

@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 from sqlalchemy import text
 
-from data import audit, db
-from data.settings import load_settings
+from data.core import audit, db
+from data.core.settings import load_settings
 
 from .compiled import RowAccess
 from .fields import CGRATES_ALIASES, COLUMN_FIELDS, CONSTANT_FIELDS, parse_time
@@ -1091,7 +1091,7 @@ def _advance(conn, schedule_id: int, watermark: int, pending: tuple, tick: datet
 
 def due_schedules(now: datetime) -> list[tuple[int, datetime]]:
     """Enabled schedules whose current period has not run yet, with that period's tick."""
-    from jobs.runner import current_tick
+    from data.core.job_runs import current_tick
 
     due = []
     for row in db.rows("SELECT id, period_seconds, last_tick FROM export_schedule WHERE enabled ORDER BY id"):
