@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from data import db
+from data.core import db
+from data.core.rollups import KEYS, MEASURES, rebuild_rollups
 from data.ingest import import_file
-from data.rollups import KEYS, MEASURES, rebuild_rollups
 from tests.ingest_helpers import SAMPLES, reset_calls
 
 CDR_COLUMNS = (

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from data import db
+from data.core import db
+from data.core.rollups import KEYS, MEASURES, rebuild_rollups
 from data.ingest import import_file
 from data.ingest.switches import rotate_push_key
-from data.rollups import KEYS, MEASURES, rebuild_rollups
 from tests.ingest_helpers import reset_calls
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

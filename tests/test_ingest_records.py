@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from data import db
+from data.core import db
+from data.core.settings import load_settings
 from data.ingest import import_file
 from data.ingest.collectors import CollectorError, collect, load_config
 from data.ingest.switches import rotate_push_key
-from data.settings import load_settings
 from tests.ingest_helpers import SAMPLES, reset_calls
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from data import db
+from data.core import db
+from data.core.rollups import remove_from_rollups
 from data.ingest.mediation import record_key_sql
-from data.rollups import remove_from_rollups
 
 
 class DeleteError(ValueError):
