@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from data.core import db
 from data.core.settings import load_settings
 from data.ingest import import_file
+from data.ingest.calls import unique_call_totals
 from data.ingest.collectors import CollectorError, collect, load_config
 from data.ingest.switches import rotate_push_key
 from tests.ingest_helpers import SAMPLES, reset_calls
@@ -57,6 +59,10 @@ def test_asterisk_13_writes_several_records_per_call_and_each_is_stored_once():
         ("1714988400.64", 1, True),
         ("1714988700.66", 1, False),
     ]
+    # Yeti's unique calls: a call is answered when any of its records is; billsec is the caller's own time.
+    totals = unique_call_totals(datetime(2024, 5, 6, tzinfo=timezone.utc), datetime(2024, 5, 7, tzinfo=timezone.utc))
+    assert totals == {"calls": 6, "records": 14, "answered": 4, "ner_success": 6, "billsec": 180 + 60 + 56 + 240 + 60}
+    assert db.scalar("SELECT count(*) FROM cdr WHERE answered_date IS NOT NULL") == 7  # per record: 7 of 14
     again = import_file(SAMPLES / "asterisk13_master.csv", switch="pbx-1")
     assert again.line() == "accepted=0 duplicates=14 rejected=0"
     assert _stored() == (14, 14)
