@@ -410,3 +410,25 @@ def test_a_missing_store_is_one_line_in_the_cli(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["collect", str(config)])
     assert result.exit_code != 0
     assert result.output.strip() == f"Error: db_file {tmp_path / 'missing.db'}: no such file"
+
+
+# --- The upload ---
+
+
+def test_uploads_of_hostile_files_end_with_their_counts(tmp_path):
+    import base64
+
+    from data.ingest.uploads import import_progress, start_upload_import
+
+    cr_only = _csv(tmp_path, "10.1.1.1,up-1,+34650104877,2024-03-01 10:00:00,10,5,,", ",,,,,,,", newline="\r")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text('- a: &a ["x","x"]\n  b: &b [*a,*a]\n  c: [*b,*b]\n')
+    for path, counts in ((cr_only, (1, 0, 1)), (bomb, (0, 0, 1))):
+        payload = "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
+        import_id = start_upload_import(path.name, payload, "auto", None, None)
+        deadline = time.monotonic() + 30
+        while (progress := import_progress(import_id))["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert progress["state"] == "done", progress
+        assert (progress["accepted"], progress["duplicates"], progress["rejected"]) == counts
