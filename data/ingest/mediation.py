@@ -205,7 +205,8 @@ def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) 
         )
     cause_terms.append(f"CASE WHEN answered_date IS NOT NULL THEN {ANSWERED_CAUSE} END")
     lengths = "\n           ".join(
-        f"WHEN length(t_{name}) > {limit} THEN '{name} is longer than {limit:,} characters'"
+        f"WHEN octet_length(t_{name}) > {limit} AND length(t_{name}) > {limit} "  # bytes first: no scan
+        f"THEN '{name} is longer than {limit:,} characters'"
         for name, limit in MAX_LENGTHS.items()
         if name in fields
     )
