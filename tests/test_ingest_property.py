@@ -54,7 +54,7 @@ json_values = st.recursive(
 records = st.lists(
     st.fixed_dictionaries(
         {
-            "switch": st.sampled_from(["10.8.0.1", "10.8.0.2"]),
+            "switch": mostly(st.sampled_from(["10.8.0.1", "10.8.0.2"]), hostile_text),
             "callid": mostly(st.sampled_from([f"p-{n}" for n in range(12)]), hostile_text),
             "destination_number": mostly(st.sampled_from(["+34650104877", "0033142685300", "2001"]), hostile_text),
             "starting_date": dates,

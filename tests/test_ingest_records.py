@@ -227,9 +227,10 @@ def test_each_bad_value_is_one_reject_naming_line_field_and_reason(tmp_path):
         "10.1.1.1," + "c" * 300 + ",+34650104877,2024-03-01 10:00:00,10,5,,",
         "10.1.1.1,num-1," + "4" * 200 + ",2024-03-01 10:00:00,10,5,,",
         "10.1.1.1,ok-2,+34650104877,2024-03-01 10:00:00+01:00,10,5,,0.01",
+        "S" * 9000 + ",sw-1,+34650104877,2024-03-01 10:00:00,10,5,,",
     )
     summary = import_file(path)
-    assert summary.line() == "accepted=2 duplicates=0 rejected=7"
+    assert summary.line() == "accepted=2 duplicates=0 rejected=8"
     assert _rejects() == [
         (3, None, "starting_date '2024-03-01 10:00:00+99:00' is not a date"),
         (4, None, "accountcode is longer than 80 characters"),
@@ -238,6 +239,7 @@ def test_each_bad_value_is_one_reject_naming_line_field_and_reason(tmp_path):
         (7, None, "starting_date '0000-01-01 10:00:00' is not a date"),
         (8, None, "callid is longer than 255 characters"),
         (9, None, "destination_number is longer than 128 characters"),
+        (11, None, "switch is longer than 80 characters"),
     ]
     assert _stored() == (2, 2)
 

@@ -96,4 +96,5 @@ MAX_LENGTHS = {
     "disposition": 80,
     "extradata": 65_536,
 }
+MAX_SWITCH_LENGTH = 80  # a switch named by a row (created when unknown): a name or an IP, never longer
 MAX_NESTING = 32  # levels of JSON/YAML objects and lists in one CDR (extradata included)

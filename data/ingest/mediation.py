@@ -28,6 +28,7 @@ from data.ingest.fields import (
     CANONICAL_FIELDS,
     DISPOSITION_CAUSES,
     MAX_LENGTHS,
+    MAX_SWITCH_LENGTH,
     UNKNOWN_DISPOSITION_CAUSE,
     UNKNOWN_SIP_CAUSE,
 )
@@ -221,7 +222,11 @@ SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_call
        recno, lineno, recidx,
        CASE
            WHEN problem IS NOT NULL THEN problem
-           WHEN switch_id IS NULL THEN 'switch is missing'
+           WHEN switch_id IS NULL THEN CASE
+               WHEN length(btrim(t_switch)) > {MAX_SWITCH_LENGTH}
+                   THEN 'switch is longer than {MAX_SWITCH_LENGTH} characters'
+               WHEN t_switch ~ '[[:cntrl:]]' THEN 'switch holds a control character'
+               ELSE 'switch is missing' END
            WHEN t_callid IS NULL THEN 'callid is missing'
            {lengths}
            WHEN t_callid ~ '[[:cntrl:]]' THEN 'callid holds a control character'
