@@ -84,4 +84,16 @@ def downgrade() -> None:
     )
     op.execute("ALTER TABLE cdr DROP COLUMN IF EXISTS record_tag, DROP COLUMN IF EXISTS linkedid")
     op.execute("ALTER TABLE import_reject DROP COLUMN IF EXISTS record_index")
-    op.execute("DROP FUNCTION IF EXISTS ingest_jsonb_object_ok(text)")
+    version = op.get_bind().exec_driver_sql("SHOW server_version_num").scalar()
+    if int(version) >= 160000:  # 0002's definition again; before 16 it tried jsonb itself
+        op.execute(
+            "CREATE OR REPLACE FUNCTION ingest_is_json_object(t text) RETURNS boolean "
+            "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t IS JSON OBJECT $$"
+        )
+    else:
+        op.execute(
+            "CREATE OR REPLACE FUNCTION ingest_is_json_object(t text) RETURNS boolean "
+            "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ingest_jsonb_object_ok(t) $$"
+        )
+    if int(version) >= 160000:
+        op.execute("DROP FUNCTION IF EXISTS ingest_jsonb_object_ok(text)")
