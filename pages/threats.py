@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
-from data.alerting.threats import DEFAULTS, LABELS
+from data.alerting.threat_detectors import DEFAULTS, LABELS
 
 dash.register_page(__name__, path="/threats", name="Threat control", order=85, access=acl.ADMIN)
 

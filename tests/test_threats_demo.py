@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.alerting import alarms, threats
+from data.alerting import alarm_evaluation, alarms, threats
 from data.core import db
 from data.core.scope import Scope
 from data.ingest import demo
@@ -77,7 +77,7 @@ def _observe(traffic: demo.DemoTraffic) -> dict:
             at = traffic.anomaly_window(anomaly)[1]
             found[anomaly.name] = [(t.kind, t.subject) for t in threats.detect(at)]
     found["at the end"] = [(t.kind, t.subject) for t in threats.detect(END)]  # what the page shows now
-    found["ner-alarm"] = [e.period_start for e in alarms.replay(_ner_alarm(), DAYS, now=END) if e.fired]
+    found["ner-alarm"] = [e.period_start for e in alarm_evaluation.replay(_ner_alarm(), DAYS, now=END) if e.fired]
     return found
 
 
