@@ -434,3 +434,11 @@ def test_uploads_of_hostile_files_end_with_their_counts(tmp_path):
             time.sleep(0.05)
         assert progress["state"] == "done", progress
         assert (progress["accepted"], progress["duplicates"], progress["rejected"]) == counts
+
+
+def test_a_json_element_too_deep_to_decode_is_one_reject_and_the_array_goes_on(tmp_path):
+    deep = '{"extradata": ' + '{"a": ' * 3000 + '"]"' + "}" * 3000 + "}"
+    path = tmp_path / "deep.json"
+    path.write_text("[" + deep + ", " + json.dumps(_cdr("after-deep")) + "]")
+    assert import_file(path).line() == "accepted=1 duplicates=0 rejected=1"
+    assert _rejects() == [(1, 1, "nested deeper than 32 levels")]

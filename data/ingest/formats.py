@@ -768,14 +768,16 @@ def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object, int]]:
                 return
             try:
                 value, end = decoder.raw_decode(buffer, offset)
-            except (ValueError, RecursionError) as exc:
-                deep = isinstance(exc, RecursionError)
-                if not deep and more and len(buffer) - offset < (16 << 20):
+            except RecursionError:  # too deep for the decoder: skipped by its brackets when they close
+                value, end = ValueError(f"nested deeper than {MAX_NESTING} levels"), _nested_end(buffer, offset)
+            except ValueError as exc:
+                value, end = ValueError(f"not valid JSON ({exc.msg})"), -1
+            if end < 0:
+                if more and len(buffer) - offset < (16 << 20):
                     break  # the element goes on in the next read
                 bad_end = buffer.find("\n", offset)
                 bad_end = len(buffer) if bad_end < 0 else bad_end
-                reason = f"nested deeper than {MAX_NESTING} levels" if deep else f"not valid JSON ({exc.msg})"
-                yield line, buffer[offset:bad_end][:4000], ValueError(reason), on_line(line)
+                yield line, buffer[offset:bad_end][:4000], value, on_line(line)
                 if in_array:
                     return  # the rest of the array cannot be found reliably
                 line += 1
@@ -787,6 +789,25 @@ def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object, int]]:
             offset = end
         if not more:
             return
+
+
+def _nested_end(text: str, start: int) -> int:
+    """Where the JSON array or object starting at ``start`` ends (brackets counted outside strings), or -1."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        char = text[i]
+        if in_string:
+            escaped = not escaped and char == "\\"
+            in_string = escaped or char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
 
 
 def mapping_rows(
