@@ -442,3 +442,12 @@ def test_a_json_element_too_deep_to_decode_is_one_reject_and_the_array_goes_on(t
     path.write_text("[" + deep + ", " + json.dumps(_cdr("after-deep")) + "]")
     assert import_file(path).line() == "accepted=1 duplicates=0 rejected=1"
     assert _rejects() == [(1, 1, "nested deeper than 32 levels")]
+
+
+def test_a_bad_element_of_a_json_array_is_one_reject_and_the_array_goes_on(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(
+        "[" + json.dumps(_cdr("before")) + ', {"callid": "x",, "a": [1]}, ' + json.dumps(_cdr("after")) + "]"
+    )
+    assert import_file(path).line() == "accepted=2 duplicates=0 rejected=1"
+    assert _rejects()[0][:2] == (1, 2) and "not valid JSON" in _rejects()[0][2]

@@ -770,8 +770,9 @@ def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object, int]]:
                 value, end = decoder.raw_decode(buffer, offset)
             except RecursionError:  # too deep for the decoder: skipped by its brackets when they close
                 value, end = ValueError(f"nested deeper than {MAX_NESTING} levels"), _nested_end(buffer, offset)
-            except ValueError as exc:
-                value, end = ValueError(f"not valid JSON ({exc.msg})"), -1
+            except ValueError as exc:  # in an array, a bad element with closed brackets is skipped by them
+                closed = in_array and buffer[offset] in "[{"
+                value, end = ValueError(f"not valid JSON ({exc.msg})"), _nested_end(buffer, offset) if closed else -1
             if end < 0:
                 if more and len(buffer) - offset < (16 << 20):
                     break  # the element goes on in the next read
