@@ -160,3 +160,65 @@ def sipp_uac(
     command += ["-d", str(hold_ms), "-key", "answer", answer, "-key", "account", account, "-key", "caller", caller]
     command += ["-trace_err", "-error_file", str(folder / f"{name}-errors.log"), "-timeout", "60s"]
     return start(command, folder, f"{name}.log")
+
+
+class MariaDB:
+    """A MariaDB server of its own: datadir, socket and a TCP port on 127.0.0.1, no system config read.
+
+    ``user``/``password`` may do anything on every database (created through the socket as root).
+    """
+
+    user, password = "dialstat", "collector-secret"
+
+    def __init__(self, folder: Path):
+        programs = require_programs("mariadbd", "mariadb-install-db")
+        self.folder, self.programs = folder, programs
+        self.datadir, self.socket = folder / "data", folder / "mysqld.sock"
+        self.port = free_port(socket.SOCK_STREAM)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> MariaDB:
+        as_root = ["--user=root"] if os.geteuid() == 0 else []  # mariadbd refuses to run as root without it
+        install = [self.programs["mariadb-install-db"], "--no-defaults", f"--datadir={self.datadir}"]
+        install += ["--auth-root-authentication-method=socket", "--skip-test-db", *as_root]
+        subprocess.run(install, check=True, capture_output=True, timeout=120)
+        command = [self.programs["mariadbd"], "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}"]
+        command += [f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.folder / 'mariadb.pid'}"]
+        command += ["--skip-log-bin", "--innodb-buffer-pool-size=32M", "--skip-name-resolve", *as_root]
+        command += [f"--log-error={self.folder / 'mariadb.err'}"]
+        self.process = start(command, self.folder, "mariadb.log")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.folder / "mariadb.err").read_text(errors="replace")[-3000:])
+            try:
+                with self.root() as conn, conn.cursor() as cur:
+                    cur.execute(f"CREATE USER IF NOT EXISTS '{self.user}'@'127.0.0.1' IDENTIFIED BY '{self.password}'")
+                    cur.execute(f"GRANT ALL ON *.* TO '{self.user}'@'127.0.0.1'")
+                return self
+            except OSError:
+                time.sleep(0.2)
+            except Exception as exc:  # pymysql's OperationalError while the socket is not there yet
+                if "2002" not in str(exc) and "Can't connect" not in str(exc):
+                    raise
+                time.sleep(0.2)
+        raise RuntimeError("mariadbd did not start")
+
+    def root(self):
+        import pymysql
+
+        return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)
+
+    def connect(self, database: str | None = None):
+        import pymysql
+
+        return pymysql.connect(
+            host="127.0.0.1", port=self.port, user=self.user, password=self.password, database=database, autocommit=True
+        )
+
+    def dsn(self, database: str) -> str:
+        """CDR-Pusher's Go DSN, as an operator's cdr-pusher.yaml gives it."""
+        return f"{self.user}:{self.password}@tcp(127.0.0.1:{self.port})/{database}"
+
+    def stop(self) -> None:
+        stop(self.process, timeout=30)

@@ -116,7 +116,9 @@ def test_sip_answers_become_q850_causes_through_the_sip_map(kamailio_calls):
             assert call["sip_code"] == sip, call
             cause = mapped.get(sip, mapped.get(sip[0] + "00", 41))
             assert call["hangup_cause_id"] == cause, call
-    by_cause = {r["hangup_cause_id"]: r["n"] for r in db.rows("SELECT hangup_cause_id, count(*) AS n FROM cdr GROUP BY 1")}
+    by_cause = {
+        r["hangup_cause_id"]: r["n"] for r in db.rows("SELECT hangup_cause_id, count(*) AS n FROM cdr GROUP BY 1")
+    }
     assert by_cause[16] == 6 and by_cause[17] == 2 and by_cause[1] == 1
 
 
