@@ -4,10 +4,10 @@ The keys are CDR-Pusher's: ``storage_source`` (sqlite3, mysql, postgres), ``db_f
 ``db_table``, ``db_flag_field``, ``max_fetch_batch``, ``cdr_fields`` (``orig_field`` is an SQL expression
 on the source, ``dest_field`` a CDR-Stats field or ``extradata``, ``type_field``), ``switch_ip`` and
 ``cdr_source_type``, and ``heartbeat`` (seconds between polls, 1 by default as in CDR-Pusher; the
-scheduled job polls each config that often). Keys CDR-Pusher has not: ``db_url`` (any SQLAlchemy URL, instead of db_file/db_dns)
-and ``db_key_field`` (the increasing key, default ``rowid`` on SQLite and ``id`` elsewhere). The
-pushing keys (``pg_datasourcename``, ``table_destination``, ...) are ignored: Dialstat is the destination.
-A poll that finds nothing new records nothing (no import is started).
+scheduled job polls each config that often). Keys CDR-Pusher has not: ``db_url`` (any SQLAlchemy URL,
+instead of db_file/db_dns) and ``db_key_field`` (the increasing key, default ``rowid`` on SQLite and ``id``
+elsewhere). The pushing keys (``pg_datasourcename``, ``table_destination``, ...) are ignored: Dialstat is
+the destination. A poll that finds nothing new records nothing (no import is started).
 
 Progress is tracked in one of two ways, so that nothing is read twice and nothing is skipped:
 
