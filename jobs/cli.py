@@ -98,8 +98,16 @@ def refresh_rollups(start, end):
 
 def register_commands(server: Flask) -> None:
     # Each feature's module keeps its commands (importing it also registers its scheduled jobs).
-    from jobs import alarms, exports, ingest_cli, live, mail, rating  # noqa: F401 - live: its job only
+    from jobs import alarms, exports, ingest_cli, live, mail, rating
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)
-    for command in (*own, *ingest_cli.COMMANDS, *mail.COMMANDS, *alarms.COMMANDS, *exports.COMMANDS, *rating.COMMANDS):
+    for command in (
+        *own,
+        *ingest_cli.COMMANDS,
+        *mail.COMMANDS,
+        *alarms.COMMANDS,
+        *exports.COMMANDS,
+        *rating.COMMANDS,
+        *live.COMMANDS,
+    ):
         server.cli.add_command(command)

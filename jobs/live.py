@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from data.live.poller import POLL_INTERVAL_SECONDS, poll_round
+import click
+
+from data.live.poller import POLL_INTERVAL_SECONDS, poll_round, poll_switch
 from jobs.scheduler import ScheduledJob, register
 
 LIVE_PERIOD_SECONDS = 60
@@ -28,3 +30,31 @@ def live_job(for_seconds: float = LIVE_PERIOD_SECONDS - 5, interval: float = POL
 
 
 register(ScheduledJob("live-calls", live_job, LIVE_PERIOD_SECONDS))
+
+
+@click.command("live-source")
+@click.argument("switch")
+@click.argument("kind", type=click.Choice(["kamailio", "asterisk", "freeswitch", "off"]))
+@click.argument("address", default="")
+@click.option("--username", default="", help="AMI user (Asterisk)")
+@click.option("--secret", default="", envvar="LIVE_SOURCE_SECRET", help="AMI secret or ESL password")
+def live_source_command(switch, kind, address, username, secret):
+    """Where to ask SWITCH (name or IP) for its calls in progress: kamailio http://host:5071/RPC,
+    asterisk host:5038 --username U --secret S, freeswitch host:8021 --secret S; or off. Polls it once."""
+    from data.ingest.switches import find_switch
+    from data.live.store import live_sources, set_live_source
+
+    found = find_switch(switch)
+    if found is None:
+        raise click.ClickException(f"no switch named {switch!r}")
+    if kind != "off" and not address:
+        raise click.ClickException("give the address to poll")
+    set_live_source(found["id"], None if kind == "off" else kind, address, username, secret)
+    if kind == "off":
+        click.echo(f"{found['name']}: no longer polled")
+        return
+    (source,) = [s for s in live_sources() if s["id"] == found["id"]]
+    click.echo(f"{found['name']}: {poll_switch(source)}")
+
+
+COMMANDS = [live_source_command]

@@ -325,3 +325,15 @@ def test_the_poller_stores_ami_and_esl_switches_and_a_failure(app, admin_client)
     assert rows["dead-live"]["ok"] is False and rows["dead-live"]["unreachable_since"] is not None
     for switch_id in (ast_id, fs_id, dead_id):
         store.set_live_source(switch_id, None)
+
+
+def test_live_source_command_sets_and_polls_once(app):
+    find_or_create_switch("cli-live")
+    runner = app.test_cli_runner()
+    port = free_port(socket.SOCK_STREAM)
+    result = runner.invoke(args=["live-source", "cli-live", "asterisk", f"127.0.0.1:{port}", "--username", "u"])
+    assert result.exit_code == 0 and "unreachable" in result.output, result.output
+    assert [s["kind"] for s in store.live_sources() if s["name"] == "cli-live"] == ["asterisk"]
+    result = runner.invoke(args=["live-source", "cli-live", "off"])
+    assert result.exit_code == 0 and not [s for s in store.live_sources() if s["name"] == "cli-live"]
+    assert runner.invoke(args=["live-source", "nowhere", "kamailio", "http://x"]).exit_code != 0
