@@ -1,8 +1,10 @@
-from dash import Input, Output, callback
+from dash import Input, Output, State, callback
+from dash.exceptions import PreventUpdate
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
 from data.kpis import format_kpi
+from data.live.freshness import data_version
 from data.reports import ReportFilter, cost_seen_by, dashboard_report
 from data.scope import current_scope
 
@@ -18,21 +20,38 @@ def toggle_autorefresh(on):
 
 
 @callback(
+    Output("dashboard-version", "data"),
+    Input("dashboard-interval", "n_intervals"),
+    State("dashboard-drawn-version", "data"),
+    prevent_initial_call=True,
+)
+def check_data_version(_, drawn):
+    """The cheap question asked every 2 s: did an import store calls since the drawn version?"""
+    current_scope()  # logged in
+    version = data_version()
+    if version == drawn:
+        raise PreventUpdate
+    return version
+
+
+@callback(
     [Output(f"kpi-{k}", "children") for k in ("calls", "minutes", "asr", "acd", "ner", "cost")],
     [Output(f"{c}-graph", "figure") for c in CHARTS],
     [Output({"type": "chart-data", "chart": c}, "data") for c in CHARTS],
+    Output("dashboard-drawn-version", "data"),
     Input("filter-switch", "value"),
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
-    Input("dashboard-interval", "n_intervals"),
+    Input("dashboard-version", "data"),
 )
 def refresh_dashboard(switches, customer, accountcodes, _):
     scope = current_scope()
+    version = data_version()  # read before the report: a batch committed meanwhile is drawn next time
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
     f = ReportFilter.last_hours(
         24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids, accountcodes=chosen.accountcodes
     )
-    report = dashboard_report(scope, f)
+    report = dashboard_report(scope, f, data_version=version)
     t = report["totals"]
     kpis = [
         format_kpi(t.attempts),
@@ -48,4 +67,4 @@ def refresh_dashboard(switches, customer, accountcodes, _):
         bar_figure(report["countries"], "label", "calls"),
         bar_figure(report["switches"], "label", "calls"),
     ]
-    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"]]
+    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"], version]

@@ -36,6 +36,7 @@ from data.ingest.formats import FormatError, Source, StageChunk, batches_from_ro
 from data.ingest.imports import ImportSummary
 from data.ingest.normalise import PrefixTable
 from data.ingest.switches import SwitchResolver
+from data.live.freshness import advance_data_version
 from data.settings import NumberPlan, load_settings
 
 log = logging.getLogger("dialstat.ingest")
@@ -224,6 +225,8 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
         conn.rollback()
     else:
         conn.commit()
+        if result.accepted:
+            advance_data_version(conn)  # open dashboards redraw (data.live.freshness)
     return result
 
 

@@ -1,4 +1,6 @@
-"""Calls in progress: where to ask each switch (its live source), and what it answered, in UNLOGGED tables.
+"""Calls in progress: where to ask each switch (its live source), and what it answered, in UNLOGGED tables;
+and the data version, a sequence every import batch that stores calls advances after its commit, so that an
+open dashboard asks "anything new since version V?" (one sequence read) before it redraws.
 
 The live tables hold seconds-old state that the pollers rewrite every 2 s: UNLOGGED spares the WAL (they are
 empty after a crash, and refilled by the next poll).
@@ -59,6 +61,8 @@ CREATE UNLOGGED TABLE live_sample (
     new_calls integer NOT NULL
 );
 CREATE INDEX live_sample_at ON live_sample (at);
+
+CREATE SEQUENCE cdr_data_version;
 """
     )
 
@@ -66,6 +70,7 @@ CREATE INDEX live_sample_at ON live_sample (at);
 def downgrade():
     op.execute(
         """
+DROP SEQUENCE IF EXISTS cdr_data_version;
 DROP TABLE IF EXISTS live_sample, live_switch, live_call;
 ALTER TABLE switch DROP COLUMN IF EXISTS live_source, DROP COLUMN IF EXISTS live_address,
     DROP COLUMN IF EXISTS live_username, DROP COLUMN IF EXISTS live_secret;
