@@ -10,11 +10,10 @@ import gc
 import importlib
 import logging
 import pkgutil
-import sys
 
 import dash
 import dash_bootstrap_components as dbc
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -22,12 +21,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import callbacks
 from components.layout import app_shell, forbidden, navbar
-from data import acl, db, migrate, rollups, users
-from data.logs import configure_logging, init_request_logging
-from data.report_cache import Recent
-from data.settings import ROOT, load_settings
+from data.admin import acl, users
+from data.core import migrate, rollups
+from data.core.logs import configure_logging, init_request_logging
+from data.core.report_cache import Recent
+from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
-from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
+from jobs.scheduler import is_serving_process, start_background_scheduler
+from routes import access
 from routes.auth import init_auth, load_session_user, login_manager
 
 log = logging.getLogger("dialstat")
@@ -53,7 +54,7 @@ def _import_all(package) -> None:
         importlib.import_module(f"{package.__name__}.{module.name}")
 
 
-_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/report_cache.py)
+_recent_users = Recent(users.user_and_stamp)  # every request loads its user: kept a second (data/core/report_cache.py)
 
 
 def _load_user(user_id: str):
@@ -73,13 +74,11 @@ def _serve_layout():
     return app_shell(nav, dash.page_container)
 
 
-def _guard_admin_pages() -> None:
-    """Every page checks the user's permissions (``data.acl``) before rendering, whatever the URL.
-
-    Pages registered with ``admin_only=True`` render a refusal for customers; other pages need the
-    ``page:<path>`` permission (customers in no group have every customer page).
-    """
-    acl.register_pages(dash.page_registry.values())
+def _guard_pages() -> None:
+    """Every page renders only for users its declared ``access`` lets in (``data.admin.acl``), whatever the
+    URL; a page that declares nothing renders a refusal to everyone."""
+    for path in acl.register_pages(dash.page_registry.values()):
+        log.error("page %s declares no access: refused to everyone", path)
     for page in dash.page_registry.values():
         if not getattr(page["layout"], "is_guarded", False):
 
@@ -90,58 +89,6 @@ def _guard_admin_pages() -> None:
 
             guarded.is_guarded = True
             page["layout"] = guarded
-
-
-# Routes outside Dash that belong to a page: they need its permission.
-ROUTE_PERMISSIONS = {"/download/cdrs": acl.page_permission("/cdrs")}
-ROUTE_PERMISSIONS.update(
-    {
-        "/download/rates": acl.page_permission("/rates"),  # rating's downloads
-        "/download/billing": acl.page_permission("/billing"),
-    }
-)
-
-
-def _page_of_callback(dash_app, output: str) -> dict | None:
-    """The page a callback belongs to: the page whose module is ``pages.X`` for callbacks in ``callbacks.X``
-    (or in the page module itself); None for shared callbacks (filter bar, app shell)."""
-    cache = dash_app.server.extensions.setdefault("dialstat_callback_pages", {})
-    if output not in cache:
-        spec = dash_app.callback_map.get(output)
-        if spec is None:
-            return None  # not a callback: Dash answers with an error
-        func = spec.get("callback")
-        module = getattr(func, "__module__", "") or ""
-        # A callbacks module serving several pages names them: CALLBACK_PAGES = {"function": "/path"}.
-        explicit = getattr(sys.modules.get(module), "CALLBACK_PAGES", {}).get(getattr(func, "__name__", ""))
-        name = module.rpartition(".")[2]
-        page_module = f"pages.{name}" if module.startswith(("callbacks.", "pages.")) else None
-        cache[output] = next(
-            (
-                p
-                for p in dash.page_registry.values()
-                if (p["path"] == explicit if explicit else p.get("module") == page_module)
-            ),
-            None,
-        )
-    return cache[output]
-
-
-def _guard_callbacks_and_routes():
-    """Callbacks and page routes run only for users allowed on their page (403 otherwise)."""
-    if not current_user.is_authenticated:
-        return None  # the login guard has answered already
-    if request.path == "/_dash-update-component" and request.method == "POST":
-        body = request.get_json(silent=True) or {}
-        output = body.get("output") if isinstance(body, dict) else None
-        page = _page_of_callback(dash.get_app(), output) if isinstance(output, str) else None
-        if page is not None and not acl.page_allowed(acl.current_permissions(), page):
-            return jsonify(detail="not allowed on this page"), 403
-        return None
-    for prefix, permission in ROUTE_PERMISSIONS.items():
-        if request.path.startswith(prefix) and permission not in acl.current_permissions():
-            return "not allowed", 403
-    return None
 
 
 SECURITY_HEADERS = {
@@ -169,12 +116,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def _prepare_database(settings) -> None:
-    with db.engine().connect() as conn:  # one migrator at a time when several workers start
-        conn.exec_driver_sql("SELECT pg_advisory_lock(hashtext('dialstat:migrate'))")
-        try:
-            migrate.upgrade()
-        finally:
-            conn.exec_driver_sql("SELECT pg_advisory_unlock(hashtext('dialstat:migrate'))")
+    migrate.upgrade_once_at_a_time()
     generated = users.ensure_first_admin(settings.admin_user, settings.admin_password)
     rollups.use_timezone(settings.default_timezone)
     if generated:
@@ -223,15 +165,14 @@ def create_app() -> Flask:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     _import_all(callbacks)
-    _guard_admin_pages()
-    server.before_request(_guard_callbacks_and_routes)  # after Dash's own: its callback map is complete
+    _guard_pages()
+    for thing in access.undeclared(server, app):
+        log.error("%s declares no access: refused to everyone", thing)
     app.layout = _serve_layout
     server.extensions["dash_app"] = app
     with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not
         server.preprocess_request()  # safe when a new worker's first requests come at once: do it now
 
-    if settings.ops.scheduler_test_job_seconds > 0:
-        register_test_job(settings.ops.scheduler_test_job_seconds)
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
     # What start-up built (Dash, plotly, the pages) lives as long as the process: full garbage collections

@@ -23,7 +23,7 @@ def bench_database(name: str) -> str:
     """DATABASE_URL if set, else an embedded server of the benchmark's own under var/bench-NAME."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
-    from data.embedded_db import start_embedded_postgres
+    from data.core.embedded_db import start_embedded_postgres
 
     url = start_embedded_postgres(ROOT / "var" / f"bench-{name}", cleanup_mode="stop")
     os.environ["DATABASE_URL"] = url

@@ -74,7 +74,7 @@ def _environment(workdir: Path) -> None:
 
 def load_cdrs(rows: int) -> float:
     """COPY ``rows`` answered CDRs into cdr (three switches, ten customers with tenants); returns seconds."""
-    from data import db
+    from data.core import db
 
     rng = random.Random(1)
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -137,21 +137,21 @@ def _peak_rss_mb() -> float:
 
 def child(template_name: str, python_path: bool) -> None:
     """One export, in its own process so that its peak RSS is its own."""
-    from data import db
-    from data.export import load_cdre_profile, store
+    from data.core import db
+    from data.export import cdr_query, exporter, library, load_cdre_profile
     from data.export.sqlrender import sql_rendering
 
     template = (
-        load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(template_name)
+        load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else library.get_template(template_name)
     )
-    run = store.adhoc_run(template, store.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
+    run = exporter.adhoc_run(template, cdr_query.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
     run.sql_rendering = not python_path
     sql_rendered = not python_path and sql_rendering(template, template.value_format(), lambda _field: "") is not None
     with db.raw_connection() as conn:
         conn.rollback()
         backend = conn.get_backend_pid()
     began_cpu, backend_cpu, began = time.process_time(), _cpu_seconds(backend), time.perf_counter()
-    result = store.export_to_file(run, store.Actor("cli", "bench"))
+    result = exporter.export_to_file(run, exporter.Actor("cli", "bench"))
     wall = time.perf_counter() - began
     with db.raw_connection() as conn:
         same_backend = conn.get_backend_pid() == backend
@@ -185,10 +185,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dialstat-bench-export-") as workdir:
         _environment(Path(workdir))
         if "DATABASE_URL" not in os.environ:
-            from data.embedded_db import start_embedded_postgres
+            from data.core.embedded_db import start_embedded_postgres
 
             os.environ["DATABASE_URL"] = start_embedded_postgres(Path(workdir) / "pgdata", cleanup_mode="delete")
-        from data import migrate
+        from data.core import migrate
 
         migrate.upgrade()
         print(f"loading {args.rows:,} CDRs with COPY ...", flush=True)

@@ -103,7 +103,7 @@ def fresh_database() -> str:
     conn.close()
     bench_url = url.set(database=name).render_as_string(hide_password=False)
     os.environ["DATABASE_URL"] = bench_url
-    from data import migrate
+    from data.core import migrate
 
     migrate.upgrade()
     return bench_url
@@ -112,7 +112,7 @@ def fresh_database() -> str:
 def raw_copy_rate(path: Path, rows: int) -> tuple[float, float]:
     """Rows/s of the raw COPY, and of storing the same rows into the real cdr and cdr_call_key tables
     (their indexes, no checks): what the schema alone costs."""
-    from data import db
+    from data.core import db
 
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS bench_raw_copy; CREATE TABLE bench_raw_copy ({CDR_COLUMNS_SQL})")
@@ -170,8 +170,8 @@ def cli_import(path: Path) -> tuple[float, str, float, float]:
 
 def rows_written_per_call(calls: int) -> str:
     """Rows the import left in each table that grows with traffic, per call stored: what it wrote."""
-    from data import db
-    from data.rollups import KEYS
+    from data.core import db
+    from data.core.rollups import KEYS
 
     tables = ("cdr", "cdr_call_key", *KEYS)
     counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in tables}
@@ -180,12 +180,13 @@ def rows_written_per_call(calls: int) -> str:
 
 
 def import_without_hooks(path: Path) -> float:
-    from data import db, rating, rollups
+    from data.core import db, rollups
     from data.ingest import pipeline
+    from data.rating import rater
 
     with db.transaction() as conn:
         conn.exec_driver_sql("TRUNCATE cdr, cdr_call_key, import_batch CASCADE")
-    rating.rate_staged_calls = lambda cur, table: None
+    rater.rate_staged_calls = lambda cur, table: None
     rollups.add_to_rollups = lambda cur, rows_sql, params=None: None
     summary = pipeline.import_file(path)
     return summary.rate

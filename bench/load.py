@@ -225,8 +225,8 @@ def report(outcome: dict) -> None:
 
 def prepare(rows: int) -> None:
     """The reports benchmark's 10M calls, loaded here if they are not there yet."""
-    from data import db, migrate
-    from data.rollups import rebuild_rollups
+    from data.core import db, migrate
+    from data.core.rollups import rebuild_rollups
 
     migrate.upgrade()
     with db.engine().connect() as conn:

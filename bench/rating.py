@@ -1,6 +1,6 @@
 """Rating benchmark: the ingest benchmark (bench/ingest.py) with every call rated against real plans.
 
-    .venv/bin/python bench/rating.py [--rows 1000000]
+    .venv/bin/python bench/rater.py [--rows 1000000]
 
 1. The same CSV as bench/ingest.py (generated once under bench/out/).
 2. A fresh database with rating configured: the 200 accountcodes belong to customers, 190 of them on
@@ -31,8 +31,8 @@ ACCOUNTCODES = [f"cust{n:03d}" for n in range(200)]
 
 def _deck_prefixes(rng: random.Random) -> list[str]:
     """Every dial prefix, the heads of the numbers the traffic calls, and filler ranges: an A-Z deck."""
+    from data.core.reference_data import dial_prefixes
     from data.ingest.demo import DESTINATIONS, _number_pool
-    from data.reference_data import dial_prefixes
 
     pools_rng = random.Random(1)  # bench/ingest.py's generate() draws its pools first, with seed 1
     pools = {r: _number_pool(r, pools_rng, 200) for r in DESTINATIONS}
@@ -50,9 +50,10 @@ def _deck_prefixes(rng: random.Random) -> list[str]:
 
 
 def configure_rating(rng: random.Random) -> None:
-    from data import db, rates
-    from data.rates import RateRow
-    from data.scope import Scope
+    from data.core import db
+    from data.core.scope import Scope
+    from data.rating import rates
+    from data.rating.rates import RateRow
 
     admin = Scope(user_id=None)
     start = datetime(2025, 12, 1, tzinfo=timezone.utc)
@@ -116,13 +117,14 @@ def import_with_rating_timed(path) -> dict:
     """An in-process import into emptied tables, with the PostgreSQL CPU seconds of whole batches and of
     ``rate_staged_calls`` in them (on a shared machine the CPU seconds are the work's own cost; the wall
     clock is not), and the wall seconds of rating summed over the two workers."""
-    from data import db, rating
+    from data.core import db
     from data.ingest import pipeline
+    from data.rating import rater
 
     with db.transaction() as conn:
         conn.exec_driver_sql("TRUNCATE cdr, cdr_call_key, import_batch CASCADE")
     spent = {"rating_wall": 0.0, "rating_cpu": 0.0, "batch_cpu": 0.0}
-    rate_staged_calls, store_once = rating.rate_staged_calls, pipeline._store_once
+    rate_staged_calls, store_once = rater.rate_staged_calls, pipeline._store_once
 
     def timed_rating(cur, table):
         pid = cur.connection.get_backend_pid()
@@ -164,8 +166,8 @@ def main() -> None:
     copy_rate = measured[0] if isinstance(measured, tuple) else measured
     rate, last_line, wall, rss = cli_import(path)
     load_after = os.getloadavg()[0]
-    from data import db
-    from data.rating import RatingStatus
+    from data.core import db
+    from data.rating.rater import RatingStatus
 
     print(f"rows                 {args.rows:,}")
     print(f"raw COPY             {copy_rate:,.0f} rows/s")

@@ -145,8 +145,8 @@ def add_calls(rows: int) -> tuple[float, float]:
     """One import's worth: ``rows`` new calls of the last hour into cdr and every rollup, committed.
 
     Returns the seconds of the insert into cdr and of the rollup update (``add_to_rollups``)."""
-    from data import db
-    from data.rollups import add_to_rollups
+    from data.core import db
+    from data.core.rollups import add_to_rollups
 
     with db.raw_connection() as raw, raw.cursor() as cur:
         cur.execute("CREATE TEMP TABLE new_calls (LIKE cdr INCLUDING DEFAULTS) ON COMMIT DROP")
@@ -271,9 +271,9 @@ def main() -> None:
     os.environ.setdefault("ADMIN_PASSWORD", "bench-admin")
     os.environ["SCHEDULER"] = "off"
     bench_database("reports")
-    from data import db, migrate
-    from data.concurrency import refresh_concurrency
-    from data.rollups import rebuild_rollups
+    from data.core import db, migrate
+    from data.core.concurrency import refresh_concurrency
+    from data.core.rollups import rebuild_rollups
 
     migrate.upgrade()
     with db.engine().connect() as conn:

@@ -3,10 +3,14 @@
 from datetime import timezone
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, html
 
-from components.admin import json_block, require_admin, shown
-from data import audit
+from components.admin import json_block, shown
+from data.admin import acl
+from data.core import audit
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/audit"))
 
 
 @callback(
@@ -15,7 +19,6 @@ from data import audit
     Input("admin-audit-actor", "value"),
 )
 def show_audit(kind, actor):
-    require_admin()
     rows = audit.recent(300, target_type=kind or None, actor=(actor or "").strip() or None)
     if not rows:
         return html.P("No change recorded.", className="text-body-secondary small")

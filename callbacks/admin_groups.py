@@ -1,10 +1,14 @@
 """Callbacks of the groups page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, callback, ctx, no_update
+from dash import Input, Output, State, ctx, no_update
 
-from components.admin import error, message, require_admin
-from data import acl
+from components.admin import error, message
+from data.admin import acl
+from data.core.scope import current_actor
 from pages.admin_groups import group_options, groups_table
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/groups"))
 
 
 @callback(
@@ -15,7 +19,6 @@ from pages.admin_groups import group_options, groups_table
     prevent_initial_call=True,
 )
 def fill_group_form(selected):
-    require_admin()
     group = acl.get_group(int(selected)) if selected and selected != "new" else None
     if group is None:
         return "", "", []
@@ -36,7 +39,7 @@ def fill_group_form(selected):
     prevent_initial_call=True,
 )
 def save_group(_save, _delete, selected, name, description, permissions):
-    actor = require_admin()
+    actor = current_actor()
     try:
         if ctx.triggered_id == "admin-group-delete":
             if not selected or selected == "new":

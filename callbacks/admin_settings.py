@@ -1,11 +1,16 @@
 """Callbacks of the settings page (admins only): save the number plan, try a number against it."""
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
-from components.admin import error, message, require_admin
-from data import setting_overrides
-from data.setting_overrides import FIELDS
+from components.admin import error, message
+from data.admin import acl
+from data.core import setting_overrides
+from data.core.scope import current_actor
+from data.core.setting_overrides import FIELDS
 from pages.admin_settings import plan_inputs
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/settings"))
 
 PLAN_STATES = [State(f"admin-plan-{name}", "value") for name in FIELDS]
 
@@ -19,7 +24,7 @@ PLAN_STATES = [State(f"admin-plan-{name}", "value") for name in FIELDS]
     prevent_initial_call=True,
 )
 def save_plan(_save, _reset, *values):
-    actor = require_admin()
+    actor = current_actor()
     try:
         if ctx.triggered_id == "admin-plan-reset":
             setting_overrides.reset_number_plan(actor)
@@ -40,8 +45,7 @@ def save_plan(_save, _reset, *values):
 )
 def try_number(_clicks, _submit, number, *values):
     """Each step of the normalisation of ``number`` under the plan in the form (saved or not)."""
-    require_admin()
-    from data.ingest.normalise import normalise_number
+    from data.core.normalise import normalise_number
 
     try:
         plan = setting_overrides.plan_from_form(dict(zip(FIELDS, values, strict=True)))

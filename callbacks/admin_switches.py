@@ -1,10 +1,14 @@
 """Callbacks of the switches page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
-from components.admin import error, message, require_admin
-from data import admin
+from components.admin import error, message
+from data.admin import accounts, acl
+from data.core.scope import current_actor
 from pages.admin_switches import switch_options, switches_table
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/switches"))
 
 
 @callback(
@@ -16,8 +20,7 @@ from pages.admin_switches import switch_options, switches_table
     prevent_initial_call=True,
 )
 def fill_switch_form(selected):
-    require_admin()
-    found = [s for s in admin.list_switches() if str(s["id"]) == selected]
+    found = [s for s in accounts.list_switches() if str(s["id"]) == selected]
     if not found:
         return "", "", "0", "UTC"
     s = found[0]
@@ -39,12 +42,12 @@ def fill_switch_form(selected):
     prevent_initial_call=True,
 )
 def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
-    actor = require_admin()
+    actor = current_actor()
     try:
         if ctx.triggered_id == "admin-switch-rotate":
             if not selected or selected == "new":
                 return message("Save the switch first.", "warning"), no_update, no_update, no_update
-            key = admin.rotate_switch_key(actor, int(selected))
+            key = accounts.rotate_switch_key(actor, int(selected))
             shown = message(
                 [
                     "New push API key (shown once: copy it now; the previous key no longer works): ",
@@ -54,11 +57,11 @@ def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
             )
             return shown, no_update, no_update, switches_table()
         if not selected or selected == "new":
-            switch_id = admin.create_switch(actor, name or "", ip or "", int(source_type or 0), timezone or "UTC")
+            switch_id = accounts.create_switch(actor, name or "", ip or "", int(source_type or 0), timezone or "UTC")
             text = f"Created switch {name!r}."
         else:
             switch_id = int(selected)
-            admin.update_switch(actor, switch_id, name or "", ip or "", int(source_type or 0), timezone or "UTC")
+            accounts.update_switch(actor, switch_id, name or "", ip or "", int(source_type or 0), timezone or "UTC")
             text = f"Saved switch {name!r}."
     except ValueError as exc:
         return error(exc), no_update, no_update, no_update

@@ -1,11 +1,15 @@
 """Callbacks of the users page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
 
-from components.admin import error, message, require_admin
-from data import admin
+from components.admin import error, message
+from data.admin import accounts, acl
+from data.core.scope import current_actor
 from pages.admin_users import user_options, users_table
+from routes.access import callbacks_for
 from routes.auth import renew_session_stamp
+
+callback = callbacks_for(acl.page("/admin/users"))
 
 FIELDS = (
     "username",
@@ -29,10 +33,9 @@ FIELDS = (
     prevent_initial_call=True,
 )
 def fill_user_form(selected):
-    require_admin()
     if not selected or selected == "new":
         return "", "", "customer", True, "", "", "UTC", "", [], "", "", no_update
-    user = admin.user_detail(int(selected))
+    user = accounts.user_detail(int(selected))
     if user is None:
         return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
     return (
@@ -58,19 +61,18 @@ def fill_user_form(selected):
 )
 def accountcodes_hint(value, selected):
     """Before saving: which codes are new, who owns them now, and how many stored calls carry them."""
-    require_admin()
     try:
-        codes = admin.parse_accountcodes(value or "")
+        codes = accounts.parse_accountcodes(value or "")
     except ValueError as exc:
         return error(exc)
     current = set()
     if selected and selected != "new":
-        current = set((admin.user_detail(int(selected)) or {}).get("accountcodes") or [])
+        current = set((accounts.user_detail(int(selected)) or {}).get("accountcodes") or [])
     new = [c for c in codes if c not in current]
     if not new:
         return None
-    owners = admin.accountcode_owners(new)
-    calls = admin.calls_with_accountcodes(new)
+    owners = accounts.accountcode_owners(new)
+    calls = accounts.calls_with_accountcodes(new)
     parts = [f"New accountcodes: {', '.join(new)}. {calls:,} stored calls carry them."]
     taken = [
         f"{code} (now {owner['username']})" for code, owner in owners.items() if str(owner["user_id"]) != str(selected)
@@ -108,7 +110,7 @@ def save_user(
     report_emails,
     reassign,
 ):
-    actor = require_admin()
+    actor = current_actor()
     fields = {
         "username": username or "",
         "role": role,
@@ -120,8 +122,8 @@ def save_user(
     }
     try:
         if not selected or selected == "new":
-            moving = admin.calls_with_accountcodes(admin.parse_accountcodes(codes or "")) if reassign else 0
-            user_id = admin.create_user(
+            moving = accounts.calls_with_accountcodes(accounts.parse_accountcodes(codes or "")) if reassign else 0
+            user_id = accounts.create_user(
                 actor,
                 password=password or "",
                 accountcodes=codes or "",
@@ -135,7 +137,7 @@ def save_user(
                 text += f" {moving:,} stored calls re-assigned."
         else:
             user_id = int(selected)
-            result = admin.update_user(
+            result = accounts.update_user(
                 actor,
                 user_id,
                 password=password or None,

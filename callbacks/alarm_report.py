@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx
+from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.alarms import report_table
-from data import alarms
-from data.scope import current_scope
+from data.admin import acl
+from data.alerting import alarms
+from data.core.scope import current_scope
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/alarm-report"))
 
 
 @callback(Output("alarm-report-alarm", "options"), Input("alarm-report-version", "data"))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.alarms import alarm_list, simple_rows, test_results
-from data import alarms, webhooks
-from data.reports import filter_options
-from data.scope import current_scope
+from data.admin import acl
+from data.alerting import alarms, webhooks
+from data.core.scope import current_scope
+from data.reports.traffic import filter_options
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/alarms"))
+admin_callback = callbacks_for(acl.ADMIN)  # the webhooks card, shown to admins only
 
 FIELDS = (
     "id",
@@ -94,7 +99,7 @@ def _error(message: str):
 def alarm_scope_options(kind):
     from dash import html
 
-    from data import db
+    from data.core import lookups
 
     scope = current_scope()
     if kind in (None, "all"):
@@ -102,9 +107,7 @@ def alarm_scope_options(kind):
     if kind == "prefix":
         return [], False, "digits, international format: 4420"
     if kind == "country":
-        choices = [
-            {"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country ORDER BY name")
-        ]
+        choices = [{"value": r["code"], "label": r["name"]} for r in lookups.country_rows()]
     else:
         found = filter_options(scope)
         choices = {
@@ -236,10 +239,10 @@ def alarm_row_action(_deletes, _toggles, version):
 # --- webhooks (admins) -----------------------------------------------------------------------------------
 
 
-@callback(Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data"))
+@admin_callback(
+    Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data")
+)
 def webhook_list(_):
-    if not current_scope().is_admin:
-        raise PreventUpdate
     rows = [
         {**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
         for w in webhooks.list_webhooks()
@@ -276,7 +279,7 @@ def webhook_list(_):
     return listing, history
 
 
-@callback(
+@admin_callback(
     Output("webhook-feedback", "children"),
     Output("alarms-version", "data", allow_duplicate=True),
     Input("webhook-save", "n_clicks"),
@@ -288,7 +291,7 @@ def webhook_list(_):
     prevent_initial_call=True,
 )
 def webhook_save(n_clicks, name, url, secret, events, version):
-    if not n_clicks or not current_scope().is_admin:
+    if not n_clicks:
         raise PreventUpdate
     try:
         hook = webhooks.save_webhook(name, url, secret, events or [])
@@ -300,7 +303,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     return dbc.Alert(f"Webhook “{hook['name']}” saved.{shown}", color="success", className="mb-0"), (version or 0) + 1
 
 
-@callback(
+@admin_callback(
     Output("webhook-feedback", "children", allow_duplicate=True),
     Output("alarms-version", "data", allow_duplicate=True),
     Input({"type": "webhook-delete", "id": ALL}, "n_clicks"),
@@ -308,7 +311,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     prevent_initial_call=True,
 )
 def webhook_delete(_clicks, version):
-    if not ctx.triggered or not ctx.triggered[0].get("value") or not current_scope().is_admin:
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     webhooks.delete_webhook(int(ctx.triggered_id["id"]))
     return dbc.Alert("Webhook deleted.", color="info", className="mb-0", duration=5000), (version or 0) + 1

@@ -3,15 +3,19 @@
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from components.figures import LAYOUT, bar_figure, empty_figure
 from components.rating import column, grid_rows
-from data import billing, rates
-from data.billing import period_from_args
-from data.kpis import as_float
-from data.scope import current_scope
+from data.admin import acl
+from data.core.kpis import as_float
+from data.core.scope import current_scope
+from data.rating import billing, rates
+from data.rating.billing import period_from_args
 from pages.billing import GROUP_LABELS, SUMMARY_COLUMNS
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/billing"))
 
 
 def _money(value) -> str:

@@ -1,7 +1,7 @@
 """CDR search callbacks: URL state, grid blocks (keyset paging), the detail modal and the chart.
 
 Every server callback builds its query from ``current_scope()`` and the page's query string, parsed
-by ``data.cdr_search.search_criteria_from_query`` exactly as the export routes parse it.
+by ``data.cdr_search.search.search_criteria_from_query`` exactly as the export routes parse it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, html, no_update
+from dash import Input, Output, State, clientside_callback, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.figures import dual_axis_figure
-from data.cdr_search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
-from data.scope import Scope, current_scope
+from data.admin import acl
+from data.cdr_search.search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
+from data.core.scope import Scope, current_scope
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/cdrs"))
 
 MAX_CURSORS = 2000
 _PAGE_FILTERS = (

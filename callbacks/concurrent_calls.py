@@ -1,11 +1,15 @@
 from datetime import datetime, timedelta, timezone
 
-from dash import Output, callback
+from dash import Output
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import series_figure
-from data.reports import concurrent_calls, peak_per_hour, with_quiet_minutes
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.reports.traffic import concurrent_calls, peak_per_hour, with_quiet_minutes
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/concurrent-calls"))
 
 
 @callback(

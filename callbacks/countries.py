@@ -1,11 +1,15 @@
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import pie_figure
 from components.tables import simple_table
-from data.kpis import format_kpi
-from data.reports import breakdown, chart_rows, top_with_other
-from data.scope import current_scope
+from data.admin import acl
+from data.core.kpis import format_kpi
+from data.core.scope import current_scope
+from data.reports.traffic import breakdown, chart_rows, top_with_other
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/countries"))
 
 ORDER = {"calls": "attempts", "minutes": "billsec_sum", "cost": "buy_cost"}
 COLUMNS = [

@@ -1,11 +1,15 @@
 from datetime import date, timedelta
 
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from callbacks.filters import report_filter, user_today
 from components.figures import series_figure, with_xaxis
-from data.reports import chart_rows, hourly_profile
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.reports.traffic import chart_rows, hourly_profile
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/daily-comparison"))
 
 
 def comparison_days(day: date, mode: str, count: int, chosen: list[str]) -> list[date]:

@@ -1,12 +1,17 @@
-from dash import Input, Output, State, callback
+from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
-from data.kpis import format_kpi
+from data.admin import acl
+from data.core.kpis import format_kpi
+from data.core.report_filter import ReportFilter
+from data.core.scope import current_scope
 from data.live.freshness import data_version
-from data.reports import ReportFilter, cost_seen_by, dashboard_report
-from data.scope import current_scope
+from data.reports.traffic import cost_seen_by, dashboard_report
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/"))
 
 CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
 

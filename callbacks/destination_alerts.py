@@ -5,19 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.alarms import local, simple_rows
-from data import alarms, destination_alerts
-from data.scope import current_scope
+from data.admin import acl
+from data.alerting import alarms, destination_alerts
+from data.core.scope import current_scope
+from routes.access import callbacks_for
 
-
-def _admin_scope():
-    scope = current_scope()
-    if not scope.is_admin:
-        raise PreventUpdate
-    return scope
+callback = callbacks_for(acl.page("/destination-alerts"))
 
 
 def _clicked() -> bool:
@@ -37,7 +34,6 @@ def _clicked() -> bool:
     State("destination-version", "data"),
 )
 def destination_rules(_add, _deletes, which, country, prefix, description, version):
-    _admin_scope()
     feedback, trigger = no_update, ctx.triggered_id
     if trigger == "rule-add" and _clicked():
         try:
@@ -70,7 +66,6 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
     State("remove-description", "value"),
 )
 def remove_prefixes(_add, _deletes, prefix, description):
-    _admin_scope()
     feedback, trigger = no_update, ctx.triggered_id
     if trigger == "remove-add" and _clicked():
         try:
@@ -94,11 +89,10 @@ def remove_prefixes(_add, _deletes, prefix, description):
     prevent_initial_call=True,
 )
 def check_number(_clicks, _submit, number):
-    _admin_scope()
     if not number:
         raise PreventUpdate
-    from data.ingest.normalise import normalise_number
-    from data.setting_overrides import effective_number_plan
+    from data.core.normalise import normalise_number
+    from data.core.setting_overrides import effective_number_plan
 
     normalised = normalise_number(number, effective_number_plan())
     match = destination_alerts.check_number(normalised.normalised or number, normalised.country_code)
@@ -120,7 +114,6 @@ def check_number(_clicks, _submit, number):
 
 @callback(Output("notify-emails", "value"), Input("notify-save", "id"))
 def notify_emails_load(_):
-    _admin_scope()
     return alarms.get_settings(alarms.SETTING_DEFAULTS)["notify_emails"]
 
 
@@ -131,8 +124,7 @@ def notify_emails_load(_):
     prevent_initial_call=True,
 )
 def notify_emails_save(n_clicks, value):
-    _admin_scope()
-    from data.mailer import parse_addresses
+    from data.core.mailer import parse_addresses
 
     valid, invalid = parse_addresses(value or "")
     if invalid:
@@ -143,7 +135,7 @@ def notify_emails_save(n_clicks, value):
 
 @callback(Output("destination-events", "children"), Input("destination-version", "data"))
 def destination_events(_):
-    scope = _admin_scope()
+    scope = current_scope()
     rows = []
     for e in destination_alerts.recent_events(100):
         query = {

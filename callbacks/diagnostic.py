@@ -1,11 +1,15 @@
 """Callbacks of the Diagnostic page (admins only)."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 
-from components.admin import error, message, require_admin, shown, table
-from data import diagnostics
-from data.diagnostics import human_bytes
+from components.admin import error, message, shown, table
+from data.admin import acl, diagnostics
+from data.admin.diagnostics import human_bytes
+from jobs.scheduler import scheduled_jobs
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/diagnostic"))
 
 
 def _seconds(value) -> str:
@@ -143,7 +147,7 @@ def _rollups():
 
 def _jobs():
     rows = []
-    for job in diagnostics.jobs():
+    for job in diagnostics.jobs(scheduled_jobs()):
         rows.append(
             {
                 **job,
@@ -213,7 +217,6 @@ def _disk():
     Input("diagnostic-refresh", "n_clicks"),
 )
 def refresh_diagnostic(_clicks):
-    require_admin()
     return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk()
 
 
@@ -224,7 +227,6 @@ def refresh_diagnostic(_clicks):
     prevent_initial_call=True,
 )
 def send_test_mail(_clicks, recipient):
-    require_admin()
     try:
         row = diagnostics.send_test_mail(recipient or "")
     except ValueError as exc:

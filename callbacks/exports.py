@@ -3,29 +3,27 @@
 import json
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from flask_login import current_user
 
 from components.exports import (
     destination_list_options,
     destination_lists_table,
     schedule_options,
 )
-from data.export import store
+from data.admin import acl
+from data.core.scope import current_actor
+from data.export import cdr_query, exporter, library, schedules, templates
 from data.export.templates import TemplateError
+from routes.access import callbacks_for
 
-PERIOD_LABELS = {seconds: label for label, seconds in store.PERIODS.items()}
+callback = callbacks_for(acl.page("/exports"))
 
-
-def _admin():
-    if not current_user.is_authenticated or not current_user.is_admin:
-        raise PreventUpdate
-    return current_user
+PERIOD_LABELS = {seconds: label for label, seconds in schedules.PERIODS.items()}
 
 
-def _actor(user) -> store.Actor:
-    return store.Actor("ui", user.username, user_id=user.id)
+def _actor(user) -> exporter.Actor:
+    return exporter.Actor("ui", user.username, user_id=user.id)
 
 
 def _problems(title: str, problems: list[str]) -> dbc.Alert:
@@ -56,10 +54,9 @@ def _download(history_id: int | None, path) -> html.Span:
     State("exports-template-pick", "value"),
 )
 def refresh_lists(_refresh, picked):
-    _admin()
-    names = [row["name"] for row in store.list_templates()]
-    options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
-    lists = store.list_destination_lists()
+    names = [row["name"] for row in library.list_templates()]
+    options = [{"label": n + (" (built-in)" if n in templates.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
+    lists = library.list_destination_lists()
     return (
         options,
         picked or "cgr-csv",
@@ -67,14 +64,14 @@ def refresh_lists(_refresh, picked):
         options,
         _schedules_table(),
         _history_table(),
-        schedule_options(store.list_schedules()),
+        schedule_options(schedules.list_schedules()),
         destination_list_options(lists),
         destination_lists_table(lists),
     )
 
 
 def _schedules_table():
-    rows = store.list_schedules()
+    rows = schedules.list_schedules()
     if not rows:
         return html.P("No scheduled exports yet.", className="text-body-secondary small")
     head = html.Thead(
@@ -115,7 +112,7 @@ def _schedules_table():
 
 
 def _history_table():
-    rows = store.list_history(30)
+    rows = exporter.list_history(30)
     if not rows:
         return html.P("Nothing exported yet.", className="text-body-secondary small")
     head = html.Thead(
@@ -170,10 +167,9 @@ def _history_table():
     Input("exports-template-pick", "value"),
 )
 def open_template(name):
-    _admin()
     if not name:
         raise PreventUpdate
-    for row in store.list_templates():
+    for row in library.list_templates():
         if row["name"] == name:
             return ("" if row["builtin"] else name), json.dumps(row["profile"], indent=2, ensure_ascii=False)
     raise PreventUpdate
@@ -182,15 +178,14 @@ def open_template(name):
 @callback(Output("exports-preview", "children"), Input("exports-profile", "value"))
 def live_preview(profile_text):
     """The edited (unsaved) template applied to the 5 newest answered CDRs, on every change."""
-    _admin()
     if not profile_text:
         return "Open a template or write a cdre profile."
     try:
-        template = store.load_cdre_profile(store.parse_profile_text(profile_text), name="preview")
-        result = store.preview(template)
+        template = templates.load_cdre_profile(library.parse_profile_text(profile_text), name="preview")
+        result = exporter.preview(template)
     except TemplateError as exc:
         return _problems("This template cannot be used:", exc.problems)
-    except store.ExportRefused as exc:
+    except library.ExportRefused as exc:
         return _problems("This template cannot be used:", [str(exc)])
     if not result["ids"]:
         return "No answered CDR to preview yet."
@@ -210,9 +205,9 @@ def live_preview(profile_text):
     prevent_initial_call=True,
 )
 def save_template(_clicks, name, profile_text, refresh):
-    user = _admin()
+    user = current_actor()
     try:
-        template = store.save_template((name or "").strip(), profile_text or "", user_id=user.id)
+        template = library.save_template((name or "").strip(), profile_text or "", user_id=user.id)
     except TemplateError as exc:
         return _problems("Not saved:", exc.problems), no_update
     return dbc.Alert(f"Saved template {template.name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
@@ -229,14 +224,14 @@ def save_template(_clicks, name, profile_text, refresh):
     prevent_initial_call=True,
 )
 def run_export(_clicks, template_name, time_from, time_to, refresh):
-    user = _admin()
+    user = current_actor()
     try:
-        flt = store.ExportFilter(
-            time_start=store.parse_user_time(time_from, "from"), time_end=store.parse_user_time(time_to, "to")
+        flt = cdr_query.ExportFilter(
+            time_start=exporter.parse_user_time(time_from, "from"), time_end=exporter.parse_user_time(time_to, "to")
         )
-        run = store.adhoc_run(store.get_template(template_name or "cgr-csv"), flt)
-        result = store.export_to_file(run, _actor(user))
-    except (store.ExportRefused, TemplateError) as exc:
+        run = exporter.adhoc_run(library.get_template(template_name or "cgr-csv"), flt)
+        result = exporter.export_to_file(run, _actor(user))
+    except (library.ExportRefused, TemplateError) as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     summary = result.summary
     return dbc.Alert(
@@ -263,11 +258,11 @@ def run_export(_clicks, template_name, time_from, time_to, refresh):
     prevent_initial_call=True,
 )
 def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
-    user = _admin()
-    existing = {row["name"]: row["id"] for row in store.list_schedules()}
+    user = current_actor()
+    existing = {row["name"]: row["id"] for row in schedules.list_schedules()}
     name = (name or "").strip()
     try:
-        store.save_schedule(
+        schedules.save_schedule(
             name,
             template_name or "cgr-csv",
             int(period or 3600),
@@ -276,7 +271,7 @@ def save_schedule(_clicks, name, template_name, period, directory, enabled, refr
             user_id=user.id,
             schedule_id=existing.get(name),
         )
-    except store.ExportRefused as exc:
+    except library.ExportRefused as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     return dbc.Alert(f"Saved schedule {name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
 
@@ -289,8 +284,7 @@ def save_schedule(_clicks, name, template_name, period, directory, enabled, refr
     prevent_initial_call=True,
 )
 def run_schedules_now(_clicks, refresh):
-    _admin()
-    outcome = store.run_due_schedules(wait_seconds=5)
+    outcome = schedules.run_due_schedules(wait_seconds=5)
     runs = outcome["runs"]
     text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or "nothing due"
     return dbc.Alert(text, color="info", className="mb-0"), (refresh or 0) + 1
@@ -305,12 +299,12 @@ def run_schedules_now(_clicks, refresh):
     prevent_initial_call=True,
 )
 def reexport(_clicks, history_id, refresh):
-    user = _admin()
+    user = current_actor()
     if not history_id:
         raise PreventUpdate
     try:
-        result = store.reexport(int(history_id), _actor(user))
-    except (store.ExportRefused, TemplateError) as exc:
+        result = exporter.reexport(int(history_id), _actor(user))
+    except (library.ExportRefused, TemplateError) as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     return dbc.Alert(
         [
@@ -332,8 +326,7 @@ def reexport(_clicks, history_id, refresh):
     prevent_initial_call=True,
 )
 def open_picked_schedule(schedule_id):
-    _admin()
-    row = store.get_schedule(schedule_id) if schedule_id is not None else None
+    row = schedules.get_schedule(schedule_id) if schedule_id is not None else None
     if row is None:
         raise PreventUpdate
     return row["name"], row["template_name"], row["period_seconds"], row["export_dir"], row["enabled"]
@@ -349,8 +342,7 @@ def open_picked_schedule(schedule_id):
     prevent_initial_call=True,
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):
-    _admin()
-    deleted = store.delete_schedule(schedule_id) if schedule_id is not None else None
+    deleted = schedules.delete_schedule(schedule_id) if schedule_id is not None else None
     if deleted is None:
         return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, no_update
     return (
@@ -370,8 +362,7 @@ def delete_picked_schedule(_clicks, schedule_id, refresh):
     prevent_initial_call=True,
 )
 def open_destination_list(name):
-    _admin()
-    found = store.get_destination_list(name) if name else None
+    found = library.get_destination_list(name) if name else None
     if found is None:
         raise PreventUpdate
     return found["name"], "\n".join(found["prefixes"]), found["description"]
@@ -391,7 +382,6 @@ def open_destination_list(name):
     prevent_initial_call=True,
 )
 def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, description, refresh):
-    _admin()
     try:
         if ctx.triggered_id == "exports-destlist-delete":
             if not picked:
@@ -400,15 +390,15 @@ def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, desc
                     no_update,
                     no_update,
                 )
-            store.delete_destination_list(picked)
+            library.delete_destination_list(picked)
             return (
                 dbc.Alert(f"Deleted destination list {picked!r}.", color="success", className="mb-0"),
                 (refresh or 0) + 1,
                 None,
             )
         name = (name or "").strip()
-        saved = store.save_destination_list(name, store.prefixes_from_text(prefixes), (description or "").strip())
-    except store.ExportRefused as exc:
+        saved = library.save_destination_list(name, library.prefixes_from_text(prefixes), (description or "").strip())
+    except library.ExportRefused as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, no_update
     return (
         dbc.Alert(f"Saved destination list {name!r} ({len(saved)} prefixes).", color="success", className="mb-0"),

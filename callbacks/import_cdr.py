@@ -1,13 +1,17 @@
 """Callbacks of the import page: start an upload's import, follow its progress, list imports and rejects."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.tables import simple_table
+from data.admin import acl
 from data.ingest.formats import FormatError
 from data.ingest.uploads import import_progress, list_imports, list_rejects, start_upload_import
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/import"))
 
 IMPORT_COLUMNS = [
     ("id", "Import"),
@@ -22,11 +26,6 @@ IMPORT_COLUMNS = [
     ("state", "Status"),
     ("rejects", ""),
 ]
-
-
-def _admin_only() -> None:
-    if not current_user.is_authenticated or not current_user.is_admin:
-        raise PreventUpdate
 
 
 def _rejects_link(import_id: int):
@@ -44,7 +43,6 @@ def _rejects_link(import_id: int):
     prevent_initial_call=True,
 )
 def start_import(contents, filename, fmt, switch):
-    _admin_only()
     if not contents:
         raise PreventUpdate
     try:
@@ -65,7 +63,6 @@ def start_import(contents, filename, fmt, switch):
     prevent_initial_call=True,
 )
 def follow_import(_n, import_id):
-    _admin_only()
     progress = import_progress(import_id) if import_id else None
     if progress is None:
         raise PreventUpdate
@@ -94,6 +91,5 @@ def follow_import(_n, import_id):
 
 @callback(Output("import-list", "children"), Input("import-poll", "disabled"), Input("import-list", "id"))
 def show_imports(_disabled, _id):
-    _admin_only()
     rows = [{**r, "rejects": _rejects_link(r["id"]) if r["rejected"] else ""} for r in list_imports(limit=25)]
     return simple_table(rows, IMPORT_COLUMNS, empty="No import yet.")

@@ -1,8 +1,12 @@
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from components.live import breakdown_table, sparkline_figure, switch_table
+from data.admin import acl
+from data.core.scope import current_scope
 from data.live.store import live_summary
-from data.scope import current_scope
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/live"))
 
 
 @callback(

@@ -1,4 +1,4 @@
-"""Mail report page and admin outbox: thin callbacks over data.mail_reports and data.mailer.
+"""Mail report page and admin outbox: thin callbacks over data.mail.reports and data.core.mailer.
 
 Whose report and settings: always the logged-in user (``current_user``), never an id from the browser.
 """
@@ -6,14 +6,18 @@ Whose report and settings: always the logged-in user (``current_user``), never a
 from datetime import timezone
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, html
+from dash import Input, Output, State, ctx, html
 from flask_login import current_user
 
-from components.layout import forbidden
 from components.tables import simple_table
-from data import mailer
-from data.mail_reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
-from data.settings import load_settings
+from data.admin import acl
+from data.core import mailer
+from data.core.settings import load_settings
+from data.mail.reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/mail-report"))
+outbox_callback = callbacks_for(acl.page("/admin/outbox"))
 
 OUTBOX_COLUMNS = [
     ("id", "Id"),
@@ -112,7 +116,7 @@ def _outbox_rows() -> list[dict]:
     return rows
 
 
-@callback(
+@outbox_callback(
     Output("mail-outbox-table", "children"),
     Output("mail-outbox-status", "children"),
     Input("mail-outbox-refresh", "n_clicks"),
@@ -120,8 +124,6 @@ def _outbox_rows() -> list[dict]:
     Input("mail-outbox-interval", "n_intervals"),
 )
 def refresh_outbox(_refresh, _retry, _tick):
-    if not current_user.is_admin:  # the page is admin-only; so is its data
-        return forbidden(), None
     note = None
     if ctx.triggered_id == "mail-outbox-retry":
         due = mailer.retry_now()

@@ -1,9 +1,13 @@
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import series_figure
-from data.reports import traffic_chart_rows, unit_for_range
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.reports.traffic import traffic_chart_rows, unit_for_range
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/overview"))
 
 METRICS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD (s)")]
 

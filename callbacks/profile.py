@@ -1,13 +1,16 @@
 """Callbacks of the profile page: every user changes their own details, password and API tokens."""
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from components.admin import error, message
-from data import acl, admin, audit, db
+from data.admin import accounts, acl
 from pages.profile import token_options, tokens_table
+from routes.access import callbacks_for
 from routes.auth import renew_session_stamp
+
+callback = callbacks_for(acl.page("/profile"))
 
 
 def _me():
@@ -27,7 +30,7 @@ def _me():
 def save_profile(_clicks, full_name, email, timezone):
     me = _me()
     try:
-        admin.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
+        accounts.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
     except ValueError as exc:
         return error(exc)
     return message("Saved. A new time zone applies from the next page you open.", "success", "profile-saved")
@@ -49,7 +52,7 @@ def change_password(_clicks, current, new, again):
     if (new or "") != (again or ""):
         return message("The two new passwords differ.", "danger"), no_update, no_update, no_update
     try:
-        admin.change_own_password(me, current or "", new or "")
+        accounts.change_own_password(me, current or "", new or "")
     except ValueError as exc:
         return error(exc), "", no_update, no_update
     renew_session_stamp()  # this session stays; the user's other sessions end
@@ -76,19 +79,13 @@ def manage_tokens(_create, _revoke, name, selected):
     me = _me()
     if "feature:api" not in acl.current_permissions():
         raise PreventUpdate
-    from data import api_tokens
+    from data.admin import api_tokens
 
     if ctx.triggered_id == "profile-token-revoke":
-        mine = {str(t["id"]) for t in api_tokens.tokens_of(me.id)}
-        if not selected or selected not in mine:  # only one's own tokens
+        if not selected or not selected.isdigit() or not api_tokens.revoke_own_token(me, int(selected)):
             return message("Choose one of your tokens.", "warning"), no_update, no_update, no_update
-        api_tokens.revoke_token(int(selected))
-        with db.transaction() as conn:
-            audit.record(conn, me, "revoke-api-token", "user", me.id, None, {"token_id": int(selected)})
         return message("Token revoked.", "success"), tokens_table(me.id), token_options(me.id), no_update
-    token = api_tokens.create_token(me.id, (name or "").strip()[:100])
-    with db.transaction() as conn:
-        audit.record(conn, me, "create-api-token", "user", me.id, None, {"name": (name or "").strip()[:100]})
+    token = api_tokens.create_own_token(me, (name or "").strip()[:100])
     shown = message(
         [
             "Your new token (shown once: copy it now): ",

@@ -8,12 +8,16 @@ from decimal import Decimal, InvalidOperation
 import dash_bootstrap_components as dbc
 import psycopg2
 import sqlalchemy.exc
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, html
 
 from components.rating import grid_rows
-from data import rates, rating
-from data.rates import RateDeckError
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.rating import rater, rates
+from data.rating.rates import RateDeckError
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/admin/rates"))
 
 # What an admin can get wrong: shown on the page, never a stack trace.
 USER_ERRORS = (ValueError, PermissionError, sqlalchemy.exc.IntegrityError, psycopg2.IntegrityError)
@@ -64,7 +68,7 @@ def load_lists(_refresh):
         grid_rows(plans),
         grid_rows(bans),
         grid_rows(voip_plans),
-        grid_rows(rating.rerate_requests()),
+        grid_rows(rater.rerate_requests()),
         _options(providers),
         plan_options,
         [o for o, p in zip(plan_options, plans, strict=True) if p["kind"] == "carrier"],
@@ -275,15 +279,12 @@ def assign_plan(_, customer, plan, refresh):
     prevent_initial_call=True,
 )
 def queue_rerate(_, first, last, customer, refresh):
-    scope = current_scope()
-    if not scope.is_admin:
-        return _feedback("Admins only.", ok=False), refresh
     if not first or not last:
         return _feedback("Choose the period to re-rate.", ok=False), refresh
     from flask_login import current_user
 
     try:
-        request_id = rating.queue_rerate(
+        request_id = rater.queue_rerate(
             date.fromisoformat(first), date.fromisoformat(last), customer, requested_by=current_user.username
         )
     except ValueError as exc:

@@ -1,13 +1,17 @@
 """Callbacks of the rate simulator."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
 
 from components.rating import candidate_rows, simulation_summary
-from data import rates
-from data.rates import parse_moment
-from data.rating import simulate_call
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.rating import rates
+from data.rating.rater import simulate_call
+from data.rating.rates import parse_moment
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/rates/simulator"))
 
 
 @callback(

@@ -2,11 +2,15 @@
 
 from urllib.parse import urlencode
 
-from dash import Input, Output, callback
+from dash import Input, Output
 
 from components.rating import grid_rows
-from data import rates
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.rating import rates
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/rates"))
 
 SHOWN = 5000
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from components.alarms import local, money, simple_rows, threats_table
-from data import alarms, threats
-from data.scope import current_scope
+from data.admin import acl
+from data.alerting import alarms, threats
+from data.core.scope import current_scope
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/threats"))
 
 _cache: dict = {}
 
@@ -23,13 +27,6 @@ def _current_threats(now: datetime) -> list:
     return _cache["threats"]
 
 
-def _admin_scope():
-    scope = current_scope()
-    if not scope.is_admin:
-        raise PreventUpdate
-    return scope
-
-
 @callback(
     Output("threats-current", "children"),
     Output("threats-high-cost", "children"),
@@ -38,7 +35,7 @@ def _admin_scope():
     Input("threats-interval", "n_intervals"),
 )
 def threats_refresh(_clicks, _ticks):
-    scope = _admin_scope()
+    scope = current_scope()
     now = datetime.now(timezone.utc)
     current = [{**t.as_dict(), "link": threats.cdr_search_link(t, scope.timezone)} for t in _current_threats(now)]
     high = threats.high_cost_report(now - timedelta(hours=24), now)
@@ -90,7 +87,6 @@ def threats_refresh(_clicks, _ticks):
 
 @callback(Output({"type": "threat-setting", "key": ALL}, "value"), Input("threats-refresh", "id"))
 def threat_settings_load(_):
-    _admin_scope()
     values = threats.settings()
     return [values[o["id"]["key"]] for o in ctx.outputs_list]
 
@@ -102,7 +98,6 @@ def threat_settings_load(_):
     prevent_initial_call=True,
 )
 def threat_settings_save(n_clicks, values):
-    _admin_scope()
     if not n_clicks:
         raise PreventUpdate
     keys = [s["id"]["key"] for s in ctx.states_list[0]]
@@ -124,7 +119,6 @@ def threat_settings_save(n_clicks, values):
     State("high-cost-description", "value"),
 )
 def high_cost_prefixes(_add, _deletes, prefix, description):
-    _admin_scope()
     feedback = no_update
     trigger = ctx.triggered_id
     if trigger == "high-cost-add" and ctx.triggered[0].get("value"):

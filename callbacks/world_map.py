@@ -1,9 +1,13 @@
-from dash import Output, callback
+from dash import Output
 
 from callbacks.filters import FILTER_INPUTS, report_filter
 from components.figures import choropleth_figure
-from data.reports import breakdown, chart_rows
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
+from data.reports.traffic import breakdown, chart_rows
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/world-map"))
 
 
 @callback(

@@ -7,15 +7,6 @@ from datetime import datetime
 
 import dash_bootstrap_components as dbc
 from dash import html
-from dash.exceptions import PreventUpdate
-from flask_login import current_user
-
-
-def require_admin():
-    """In a callback of an admin page: stop unless the user is an admin (the page guard says so too)."""
-    if not current_user.is_authenticated or not current_user.is_admin:
-        raise PreventUpdate
-    return current_user._get_current_object()
 
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:

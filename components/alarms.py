@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from data.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
+from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
 
 
 def options(mapping: dict) -> list[dict]:

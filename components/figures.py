@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from data.kpis import as_float
+from data.core.kpis import as_float
 
 LAYOUT = dict(
     margin=dict(l=40, r=10, t=10, b=40),

@@ -12,13 +12,15 @@ from datetime import datetime, timezone
 
 import click
 
+from jobs.registry import ScheduledJob
+
 ALARMS_PERIOD_SECONDS = 60
 THREATS_PERIOD_SECONDS = 300
 WEBHOOKS_PERIOD_SECONDS = 60
 
 
 def alarms_job(now: datetime | None = None) -> dict:
-    from data import alarms, destination_alerts, webhooks
+    from data.alerting import alarms, destination_alerts, webhooks
 
     now = now or datetime.now(timezone.utc)
     result = {"alarms": alarms.run_due(now)}
@@ -28,7 +30,7 @@ def alarms_job(now: datetime | None = None) -> dict:
 
 
 def threats_job(now: datetime | None = None) -> dict:
-    from data import threats, webhooks
+    from data.alerting import threats, webhooks
 
     result = threats.run_job(now)
     result["webhooks"] = webhooks.deliver_due()
@@ -36,19 +38,16 @@ def threats_job(now: datetime | None = None) -> dict:
 
 
 def webhooks_job() -> dict:
-    from data import webhooks
+    from data.alerting import webhooks
 
     return webhooks.deliver_due()
 
 
-def scheduled_jobs() -> list:
-    from jobs.scheduler import ScheduledJob
-
-    return [
-        ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
-        ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
-        ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
-    ]
+JOBS = (
+    ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
+    ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
+    ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
+)
 
 
 @click.command("test-alarm")
@@ -56,8 +55,8 @@ def scheduled_jobs() -> list:
 @click.option("--days", default=7, show_default=True, help="How many days back to replay.")
 def test_alarm(alarm_id, days):
     """Replay an alarm over the last N days and print when it would have fired."""
-    from data import alarms
-    from data.scope import Scope
+    from data.alerting import alarms
+    from data.core.scope import Scope
 
     alarm = alarms.get_alarm(Scope(user_id=None), alarm_id)
     fired = [e for e in alarms.replay(alarm, days) if e.fired]
@@ -69,7 +68,7 @@ def test_alarm(alarm_id, days):
 @click.command("threats")
 def show_threats():
     """Print the current threats, ranked by estimated cost at risk."""
-    from data import threats
+    from data.alerting import threats
 
     for t in threats.detect():
         click.echo(f"{t.cost_at_risk:>12.2f}  {threats.KINDS[t.kind]:<24} {t.title}: {t.detail}")

@@ -9,7 +9,8 @@ import sys
 import click
 from flask import Flask
 
-from data import db, migrate, users
+from data.admin import users
+from data.core import db, migrate
 
 
 @click.command("create-user")
@@ -29,7 +30,7 @@ def create_user(username, password, role, email, tz, accountcodes):
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 def dbshell(psql_args):
     """Open psql on the database in use; extra arguments go to psql."""
-    from data.embedded_db import psql_path
+    from data.core.embedded_db import psql_path
 
     url = db.engine().url
     psql = str(psql_path()) if not os.environ.get("DATABASE_URL") else "psql"
@@ -88,7 +89,7 @@ def refresh_rollups(start, end):
     """Rebuild the rollups of a range of days exactly from the stored calls."""
     from datetime import date, timedelta
 
-    from data.rollups import rebuild_rollups
+    from data.core.rollups import rebuild_rollups
 
     first = start.date() if start else date.today() - timedelta(days=1)
     last = end.date() if end else date.today()
@@ -97,7 +98,7 @@ def refresh_rollups(start, end):
 
 
 def register_commands(server: Flask) -> None:
-    # Each feature's module keeps its commands (importing it also registers its scheduled jobs).
+    # Each feature's module keeps its commands (and lists its scheduled jobs, for jobs/scheduler.py).
     from jobs import alarms, exports, ingest_cli, live, mail, rating
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)

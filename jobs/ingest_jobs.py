@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from data.core.settings import load_settings
 from data.ingest.cdr_import import move_pending
 from data.ingest.collectors import collect_all
 from data.ingest.watch import import_watched_folder
-from data.settings import load_settings
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 
 def cdr_import_job() -> dict:
@@ -31,6 +31,8 @@ def collect_job() -> dict:
     return collect_all(load_settings().collector_dir, for_seconds=COLLECT_PERIOD_SECONDS - 5)
 
 
-register(ScheduledJob("cdr-import", cdr_import_job, 15))  # CDR-Stats' own period, without its 5,000-row cap
-register(ScheduledJob("import-folder", import_folder_job, 30))
-register(ScheduledJob("collect-cdrs", collect_job, COLLECT_PERIOD_SECONDS))
+JOBS = (
+    ScheduledJob("cdr-import", cdr_import_job, 15),  # CDR-Stats' own period, without its 5,000-row cap
+    ScheduledJob("import-folder", import_folder_job, 30),
+    ScheduledJob("collect-cdrs", collect_job, COLLECT_PERIOD_SECONDS),
+)

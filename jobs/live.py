@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 
 from data.live.poller import POLL_INTERVAL_SECONDS, poll_round, poll_switch
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 LIVE_PERIOD_SECONDS = 60
 
@@ -29,7 +29,7 @@ def live_job(for_seconds: float = LIVE_PERIOD_SECONDS - 5, interval: float = POL
             time.sleep(max(0.0, interval - (time.monotonic() - round_started)))
 
 
-register(ScheduledJob("live-calls", live_job, LIVE_PERIOD_SECONDS))
+JOBS = (ScheduledJob("live-calls", live_job, LIVE_PERIOD_SECONDS),)
 
 
 @click.command("live-source")

@@ -7,7 +7,10 @@ from datetime import date
 
 import click
 
-from data import db, mail_reports, mailer
+from data.admin.users import active_user_ids
+from data.core import mailer
+from data.mail import reports
+from jobs.registry import ScheduledJob
 
 OUTBOX_PERIOD_SECONDS = 60
 REPORTS_PERIOD_SECONDS = 300
@@ -22,7 +25,13 @@ def outbox_job() -> dict:
 
 def reports_job() -> dict:
     """Queue the scheduled reports whose period has closed."""
-    return mail_reports.dispatch_reports()
+    return reports.dispatch_reports()
+
+
+JOBS = (
+    ScheduledJob("mail-outbox", outbox_job, OUTBOX_PERIOD_SECONDS),  # send and retry mail
+    ScheduledJob("mail-reports", reports_job, REPORTS_PERIOD_SECONDS),  # scheduled reports
+)
 
 
 def _state_line(result: dict) -> str:
@@ -45,15 +54,13 @@ def send_daily_report(username, day):
     """Send the daily report now."""
     report_day: date | None = day.date() if day else None
     if username:
-        user = mail_reports.report_user_by_name(username)
+        user = reports.report_user_by_name(username)
         if user is None:
             raise click.ClickException(f"no user named {username!r}")
         users = [user]
     else:
-        users = [
-            mail_reports.report_user(r["id"]) for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")
-        ]
-        users = [u for u in users if mail_reports.schedules_of(u.id)["daily"] and u.recipients]
+        users = [reports.report_user(user_id) for user_id in active_user_ids()]
+        users = [u for u in users if reports.schedules_of(u.id)["daily"] and u.recipients]
         if not users:
             click.echo("no active user with a daily report on and an e-mail address")
     failures = 0
@@ -65,7 +72,7 @@ def send_daily_report(username, day):
             )
             failures += 1
             continue
-        result = mail_reports.send_report_now(user, "daily", report_day, flood_control=False)
+        result = reports.send_report_now(user, "daily", report_day, flood_control=False)
         click.echo(
             f"{user.username}: daily report {result['period'].short} to {', '.join(result['recipients'])}: "
             f"{_state_line(result)}"

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
+from datetime import datetime
 
-from data import db, job_runs
+from data.core import db, job_runs
 
 log = logging.getLogger("dialstat.jobs")
-
-
-def current_tick(period_seconds: int, now: datetime | None = None) -> datetime:
-    """The start of the period a run belongs to: every process computes the same tick."""
-    now = now or datetime.now(timezone.utc)
-    epoch = int(now.timestamp()) // period_seconds * period_seconds
-    return datetime.fromtimestamp(epoch, timezone.utc)
 
 
 def run_job(name: str, func, tick: datetime) -> str:
@@ -42,9 +35,9 @@ def run_job(name: str, func, tick: datetime) -> str:
 
 
 def _notify_failure(name: str, error: str) -> None:
-    """The admins get one e-mail per job and hour about a failure (data.mailer); never raises."""
+    """The admins get one e-mail per job and hour about a failure (data.core.mailer); never raises."""
     try:
-        from data.mailer import notify_job_failure
+        from data.core.mailer import notify_job_failure
 
         notify_job_failure(name, error)
     except Exception:

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from data import db
+from data.core import db
 
 with db.engine().connect() as connection:
     context.configure(connection=connection, transaction_per_migration=True)

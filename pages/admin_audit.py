@@ -4,7 +4,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, admin_only=True)
+from data.admin import acl
+
+dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, access=acl.ADMIN)
 
 KINDS = [{"label": "Everything", "value": ""}] + [
     {"label": label, "value": kind}

@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
-from data import acl
+from data.admin import acl
 
-dash.register_page(__name__, path="/admin/groups", name="Groups and permissions", order=101, admin_only=True)
+dash.register_page(__name__, path="/admin/groups", name="Groups and permissions", order=101, access=acl.ADMIN)
 
 GROUP_COLUMNS = [
     ("name", "Group"),

@@ -5,10 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
-from data import admin
-from data.setting_overrides import FIELDS, describe_plan, effective_number_plan
+from data.admin import accounts, acl
+from data.core.setting_overrides import FIELDS, describe_plan, effective_number_plan
 
-dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, admin_only=True)
+dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, access=acl.ADMIN)
 
 HELP = {
     "prefix_to_ignore": "Prefixes removed from the front of a number (the longest that matches), comma-separated.",
@@ -35,7 +35,7 @@ def plan_inputs():
 
 def causes_table():
     return table(
-        admin.hangup_causes(),
+        accounts.hangup_causes(),
         [
             ("code", "Q.850"),
             ("name", "Cause"),

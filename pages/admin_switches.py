@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import form_row, table
-from data import admin
+from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, admin_only=True)
+dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, access=acl.ADMIN)
 
 SWITCH_COLUMNS = [
     ("id", "Id"),
@@ -21,12 +21,12 @@ SWITCH_COLUMNS = [
 
 def switch_options() -> list[dict]:
     return [{"label": "New switch…", "value": "new"}] + [
-        {"label": f"{s['name']} ({s['ip']})", "value": str(s["id"])} for s in admin.list_switches()
+        {"label": f"{s['name']} ({s['ip']})", "value": str(s["id"])} for s in accounts.list_switches()
     ]
 
 
 def switches_table():
-    return table(admin.list_switches(), SWITCH_COLUMNS, "No switch yet.", table_id="admin-switches-table")
+    return table(accounts.list_switches(), SWITCH_COLUMNS, "No switch yet.", table_id="admin-switches-table")
 
 
 def layout(**_query):
@@ -46,13 +46,13 @@ def layout(**_query):
                     dbc.Select(
                         id="admin-switch-source-type",
                         value="0",
-                        options=[{"label": t["name"], "value": str(t["id"])} for t in admin.source_types()],
+                        options=[{"label": t["name"], "value": str(t["id"])} for t in accounts.source_types()],
                     ),
                 ),
                 form_row(
                     "Time zone",
                     dcc.Dropdown(
-                        id="admin-switch-timezone", options=admin.timezone_names(), value="UTC", clearable=False
+                        id="admin-switch-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
                     ),
                     "How the switch's times without an offset are read.",
                 ),

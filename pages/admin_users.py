@@ -5,9 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import form_row, table
-from data import acl, admin
+from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, admin_only=True)
+dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, access=acl.ADMIN)
 
 USER_COLUMNS = [
     ("username", "Username"),
@@ -25,17 +25,17 @@ USER_COLUMNS = [
 def user_options() -> list[dict]:
     return [{"label": "New user…", "value": "new"}] + [
         {"label": f"{u['username']} ({u['role']}{'' if u['is_active'] else ', disabled'})", "value": str(u["id"])}
-        for u in admin.list_users()
+        for u in accounts.list_users()
     ]
 
 
 def users_table():
-    return table(admin.list_users(), USER_COLUMNS, table_id="admin-users-table")
+    return table(accounts.list_users(), USER_COLUMNS, table_id="admin-users-table")
 
 
 def user_form() -> dbc.Card:
     groups = acl.list_groups()
-    plans = admin.list_voip_plans()
+    plans = accounts.list_voip_plans()
     return dbc.Card(
         dbc.CardBody(
             [
@@ -72,7 +72,7 @@ def user_form() -> dbc.Card:
                 form_row(
                     "Time zone",
                     dcc.Dropdown(
-                        id="admin-user-timezone", options=admin.timezone_names(), value="UTC", clearable=False
+                        id="admin-user-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
                     ),
                 ),
                 form_row(

@@ -5,7 +5,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-dash.register_page(__name__, path="/alarm-report", name="Alarm report", order=81)
+from data.admin import acl
+
+dash.register_page(__name__, path="/alarm-report", name="Alarm report", order=81, access=acl.PAGE)
 
 RANGES = [
     {"label": "Last 24 hours", "value": 1},

@@ -10,9 +10,10 @@ from dash import dcc, html
 
 from components.charts import chart_card, kpi_card
 from components.rating import column, grid
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/billing", name="Billing", order=62, admin_only=False)
+dash.register_page(__name__, path="/billing", name="Billing", order=62, access=acl.PAGE)
 
 GROUP_LABELS = {"day": "Day", "customer": "Customer", "carrier": "Carrier", "country": "Country"}
 SUMMARY_COLUMNS = [

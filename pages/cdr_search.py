@@ -10,11 +10,12 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
-from data.cdr_search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options, user_today
-from data.reports import preset_range
-from data.scope import current_scope
+from data.admin import acl
+from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
+from data.core.report_filter import preset_range, user_today
+from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/cdrs", name="CDR search", order=70)
+dash.register_page(__name__, path="/cdrs", name="CDR search", order=70, access=acl.PAGE)
 
 BLOCK_SIZE = 100
 NUMBER_OPS = [{"label": label, "value": value} for value, label in NUMBER_OPERATORS.items()]

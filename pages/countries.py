@@ -4,8 +4,9 @@ from dash import html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from data.admin import acl
 
-dash.register_page(__name__, path="/countries", name="Countries", order=40)
+dash.register_page(__name__, path="/countries", name="Countries", order=40, access=acl.PAGE)
 
 
 def layout(**query):

@@ -4,8 +4,9 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from data.admin import acl
 
-dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30)
+dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30, access=acl.PAGE)
 
 MODES = [
     {"label": "Previous days", "value": "previous-days"},

@@ -4,9 +4,10 @@ from dash import dcc, html
 
 from components.charts import chart_card, kpi_card
 from components.filters import filter_bar
-from data.kpis import DEFINITIONS
+from data.admin import acl
+from data.core.kpis import DEFINITIONS
 
-dash.register_page(__name__, path="/", name="Dashboard", order=0)
+dash.register_page(__name__, path="/", name="Dashboard", order=0, access=acl.PAGE)
 
 KPIS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD"), ("ner", "NER"), ("cost", "Cost")]
 

@@ -5,16 +5,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from data import db
+from data.admin import acl
+from data.core import lookups
 
-dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, admin_only=True)
+dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, access=acl.ADMIN)
 
 
 def _countries() -> list[dict]:
-    return [
-        {"label": f"{r['name']} ({r['code']})", "value": r["code"]}
-        for r in db.rows("SELECT code, name FROM country ORDER BY name")
-    ]
+    return [{"label": f"{r['name']} ({r['code']})", "value": r["code"]} for r in lookups.country_rows()]
 
 
 def layout(**query):

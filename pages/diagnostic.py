@@ -4,7 +4,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-dash.register_page(__name__, path="/admin/diagnostic", name="Diagnostic", order=105, admin_only=True)
+from data.admin import acl
+
+dash.register_page(__name__, path="/admin/diagnostic", name="Diagnostic", order=105, access=acl.ADMIN)
 
 SECTIONS = [
     ("database", "Database"),

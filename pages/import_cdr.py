@@ -4,10 +4,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.admin import acl
 from data.ingest.formats import FORMATS
 from data.ingest.uploads import MAX_UPLOAD_BYTES
 
-dash.register_page(__name__, path="/admin/import", name="Import CDRs", order=105, admin_only=True)
+dash.register_page(__name__, path="/admin/import", name="Import CDRs", order=105, access=acl.ADMIN)
 
 
 def layout(**_query):

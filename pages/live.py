@@ -2,7 +2,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-dash.register_page(__name__, path="/live", name="Live", order=1)
+from data.admin import acl
+
+dash.register_page(__name__, path="/live", name="Live", order=1, access=acl.PAGE)
 
 # Why 2 s: the pollers ask the switches every 2 s (data.live.poller); a faster page would redraw the same state.
 REFRESH_MS = 2000

@@ -6,9 +6,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from data.mail_reports import KINDS, report_user, schedules_of
+from data.admin import acl
+from data.mail.reports import KINDS, report_user, schedules_of
 
-dash.register_page(__name__, path="/mail-report", name="Mail report", order=70)
+dash.register_page(__name__, path="/mail-report", name="Mail report", order=70, access=acl.PAGE)
 
 KIND_OPTIONS = [{"label": f"{kind.capitalize()} report", "value": kind} for kind in KINDS]
 
@@ -135,5 +136,5 @@ def outbox_layout(**_query):
 
 
 dash.register_page(
-    "pages.mail_outbox", path="/admin/outbox", name="Outbox", order=95, admin_only=True, layout=outbox_layout
+    "pages.mail_outbox", path="/admin/outbox", name="Outbox", order=95, access=acl.ADMIN, layout=outbox_layout
 )

@@ -4,8 +4,9 @@ from dash import html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from data.admin import acl
 
-dash.register_page(__name__, path="/overview", name="Overview", order=20)
+dash.register_page(__name__, path="/overview", name="Overview", order=20, access=acl.PAGE)
 
 
 def layout(**query):

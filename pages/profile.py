@@ -6,16 +6,16 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.admin import form_row, table
-from data import acl, admin
+from data.admin import accounts, acl
 
-dash.register_page(__name__, path="/profile", name="Profile", order=200, always_allowed=True, nav=False)
+dash.register_page(__name__, path="/profile", name="Profile", order=200, access=acl.ANY_USER, nav=False)
 
 TOKEN_COLUMNS = [("name", "Name"), ("created_at", "Created"), ("last_used_at", "Last used")]
 
 
 def tokens_table(user_id: int):
     try:
-        from data import api_tokens
+        from data.admin import api_tokens
     except ImportError:  # pragma: no cover - the token module comes with the export work
         return html.P("API tokens are not available.", className="small")
     rows = [t for t in api_tokens.tokens_of(user_id) if t["revoked_at"] is None]
@@ -23,7 +23,7 @@ def tokens_table(user_id: int):
 
 
 def token_options(user_id: int) -> list[dict]:
-    from data import api_tokens
+    from data.admin import api_tokens
 
     return [
         {"label": f"{t['name'] or '(unnamed)'} · created {t['created_at']:%Y-%m-%d %H:%M}", "value": str(t["id"])}
@@ -33,7 +33,7 @@ def token_options(user_id: int) -> list[dict]:
 
 
 def layout(**_query):
-    user = admin.user_detail(current_user.id)
+    user = accounts.user_detail(current_user.id)
     may_use_api = "feature:api" in acl.current_permissions()
     details = dbc.Card(
         dbc.CardBody(
@@ -50,7 +50,10 @@ def layout(**_query):
                 form_row(
                     "Time zone",
                     dcc.Dropdown(
-                        id="profile-timezone", options=admin.timezone_names(), value=user["timezone"], clearable=False
+                        id="profile-timezone",
+                        options=accounts.timezone_names(),
+                        value=user["timezone"],
+                        clearable=False,
                     ),
                     "Reports, dates and days are in this zone.",
                 ),

@@ -6,8 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.rating import PLAN_RATE_COLUMNS, column, grid
+from data.admin import acl
 
-dash.register_page(__name__, path="/admin/rates", name="Rate plans", order=91, admin_only=True)
+dash.register_page(__name__, path="/admin/rates", name="Rate plans", order=91, access=acl.ADMIN)
 
 
 def _card(title: str, body: list, **kwargs) -> dbc.Card:

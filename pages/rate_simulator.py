@@ -5,9 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.rating import CANDIDATE_COLUMNS, grid
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/rates/simulator", name="Rate simulator", order=61, admin_only=False)
+dash.register_page(__name__, path="/rates/simulator", name="Rate simulator", order=61, access=acl.PAGE)
 
 
 def layout(**_query):

@@ -5,9 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.rating import RATE_COLUMNS, grid
-from data.scope import current_scope
+from data.admin import acl
+from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/rates", name="Rates", order=60, admin_only=False)
+dash.register_page(__name__, path="/rates", name="Rates", order=60, access=acl.PAGE)
 
 
 def layout(**_query):

@@ -5,9 +5,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from data.threats import DEFAULTS, LABELS
+from data.admin import acl
+from data.alerting.threats import DEFAULTS, LABELS
 
-dash.register_page(__name__, path="/threats", name="Threat control", order=85, admin_only=True)
+dash.register_page(__name__, path="/threats", name="Threat control", order=85, access=acl.ADMIN)
 
 
 def _settings_card() -> dbc.Card:

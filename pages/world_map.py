@@ -3,8 +3,9 @@ from dash import html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from data.admin import acl
 
-dash.register_page(__name__, path="/world-map", name="World map", order=50)
+dash.register_page(__name__, path="/world-map", name="World map", order=50, access=acl.PAGE)
 
 
 def layout(**query):

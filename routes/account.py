@@ -12,8 +12,8 @@ import threading
 
 from flask import Blueprint, render_template_string, request
 
-from data import password_reset
-from data.settings import load_settings
+from data.admin import password_reset
+from data.core.settings import load_settings
 from routes.auth import csrf, limiter, public
 
 bp = Blueprint("account", __name__)

@@ -21,8 +21,8 @@ from flask import Blueprint, jsonify
 from flask import request as flask_request
 from flask_login import current_user
 
-from data import rates
-from data.scope import scope_for
+from data.core.scope import scope_for
+from data.rating import rates
 from routes.auth import requires_permission
 
 bp = Blueprint("api_rates", __name__, url_prefix="/api/v1")

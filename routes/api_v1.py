@@ -32,8 +32,8 @@ from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from data import db
-from data.cdr_search import (
+from data.admin import acl
+from data.cdr_search.search import (
     COMPARISONS,
     DIRECTIONS,
     MAX_BLOCK,
@@ -41,12 +41,14 @@ from data.cdr_search import (
     fetch_block,
     get_cdr,
     search_criteria_from_query,
-    user_today,
 )
-from data.kpis import Totals
-from data.reports import ReportFilter, breakdown, preset_range, totals, traffic_by_time
-from data.scope import Scope, current_scope
-from routes.auth import api_error, public, requires_permission
+from data.core.kpis import Totals
+from data.core.report_filter import ReportFilter, report_filter_from_query
+from data.core.scope import Scope, current_scope
+from data.reports.switches import switches_seen_by
+from data.reports.traffic import breakdown, totals, traffic_by_time
+from routes.access import allow, api_error
+from routes.auth import public, requires_permission
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -102,7 +104,9 @@ def _api_not_found(rest: str):
 @bp.record_once
 def _fallback(state) -> None:
     """Unknown /api/ paths answer JSON 404 (else Dash's page route would answer them with its HTML)."""
-    state.app.add_url_rule("/api/<path:rest>", "api_not_found", _api_not_found)  # GET: the others are 405
+    state.app.add_url_rule(
+        "/api/<path:rest>", "api_not_found", allow(acl.ANY_USER)(_api_not_found)
+    )  # GET: the others are 405
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -201,27 +205,6 @@ def openapi():
 # Switches
 
 
-def _switch_rows(scope: Scope, switch_id: int | None = None, limit: int | None = None, offset: int = 0):
-    """Switches the scope may see: all for admins; for a customer, those that carried their calls."""
-    where = ["TRUE"]
-    params: dict = {"limit": limit, "offset": offset}
-    if not scope.is_admin:
-        where.append("EXISTS (SELECT 1 FROM cdr_rollup_hour r WHERE r.switch_id = s.id AND r.user_id = :uid)")
-        params["uid"] = scope.user_id
-    if switch_id is not None:
-        where.append("s.id = :id")
-        params["id"] = switch_id
-    condition = " AND ".join(where)
-    count = db.scalar(f"SELECT count(*) FROM switch s WHERE {condition}", **params)
-    rows = db.rows(
-        f"""SELECT s.id, s.name, s.ip, s.timezone, t.name AS source_type FROM switch s
-                       LEFT JOIN cdr_source_type t ON t.id = s.source_type WHERE {condition}
-                       ORDER BY s.id LIMIT :limit OFFSET :offset""",
-        **params,
-    )
-    return count, rows
-
-
 def _switch_json(row: dict, scope: Scope) -> dict:
     result = {
         "id": row["id"],
@@ -241,7 +224,7 @@ def switch_list():
     scope = current_scope()
     page = _int_arg("page", 1, 1, 10_000_000)
     size = _int_arg("page_size", 50, 1, MAX_PAGE_SIZE)
-    count, rows = _switch_rows(scope, limit=size, offset=(page - 1) * size)
+    count, rows = switches_seen_by(scope, limit=size, offset=(page - 1) * size)
     return jsonify(
         {
             "count": count,
@@ -258,7 +241,7 @@ def switch_detail(switch_id: int):
     scope = current_scope()
     if switch_id > MAX_ID:
         return api_error(404, "no such switch")
-    _, rows = _switch_rows(scope, switch_id=switch_id, limit=1)
+    _, rows = switches_seen_by(scope, switch_id=switch_id, limit=1)
     if not rows:
         return api_error(404, "no such switch")
     return jsonify(_switch_json(rows[0], scope))
@@ -320,7 +303,7 @@ _DAY = re.compile(r"^(19\d\d|2[01]\d\d)-\d\d-\d\d$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
 _ID_LIST = re.compile(r"^[0-9]{1,9}(,[0-9]{1,9})*$")
-CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_search)
+CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_search.search)
     "preset": lambda v: v in PRESETS,
     "start": lambda v: bool(_DAY.match(v)) and _is_date(v),
     "end": lambda v: bool(_DAY.match(v)) and _is_date(v),
@@ -433,12 +416,13 @@ def _ids(name: str) -> tuple[int, ...]:
 
 
 def kpi_filter(scope: Scope) -> ReportFilter:
-    """The range and filters of a KPI request. ``from``/``to``: days (local, both included) or date-times
-    (``to`` excluded); default: the last 7 local days."""
+    """The range and filters of a KPI request: the shared report filter (data/core/report_filter.py), whose
+    range ``from``/``to`` may set as days (local, both included) or date-times (``to`` excluded); default:
+    the last 7 local days. Ids that cannot be read are refused with the reason (the UI ignores them)."""
+    _ids("switch"), _ids("customer")
+    f = report_filter_from_query(request.args, scope)
     zone = ZoneInfo(scope.timezone)
-    first, last = preset_range(None, user_today(scope))
-    start = datetime.combine(first, datetime.min.time(), zone)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    start, end = f.start.astimezone(zone), f.end.astimezone(zone)
     if request.args.get("from"):
         start, _ = _parse_bound(request.args["from"], "from", zone)
     if request.args.get("to"):
@@ -449,16 +433,10 @@ def kpi_filter(scope: Scope) -> ReportFilter:
         raise BadRequest("to must be after from")
     if end - start > timedelta(days=3700):
         raise BadRequest("the range is longer than 10 years")
-    accountcodes = tuple(
-        dict.fromkeys(v.strip()[:80] for v in request.args.get("accountcode", "").split(",") if v.strip())
-    )
-    customers = _ids("customer")
+    if (start, end) == (f.start, f.end):
+        return f
     return ReportFilter(
-        start.astimezone(timezone.utc),
-        end.astimezone(timezone.utc),
-        switch_ids=_ids("switch"),
-        user_ids=customers if scope.is_admin else (),
-        accountcodes=accountcodes,
+        start.astimezone(timezone.utc), end.astimezone(timezone.utc), f.switch_ids, f.user_ids, f.accountcodes
     )
 
 

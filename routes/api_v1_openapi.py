@@ -13,7 +13,7 @@ import re
 
 from flask import Flask
 
-from data.cdr_search import COMPARISONS, NUMBER_OPERATORS
+from data.cdr_search.search import COMPARISONS, NUMBER_OPERATORS
 
 OTHER_API_MODULES = ("routes.api_push", "routes.api_rates")
 PRESETS = ["today", "yesterday", "7d", "30d", "this-month", "last-month", "12m"]

@@ -1,75 +1,39 @@
-"""Login, logout and the guard that puts every route behind a login.
+"""Login and logout, and who the request's user is (session, API token or basic auth).
 
-Only static files (Dash's assets and component bundles) and the routes marked ``public`` are
-reachable without a session. Everything else, including Dash's layout, dependency and callback
-endpoints, answers 401 (machine routes) or redirects to the login page (pages).
+What each route, page and callback lets in is declared where it is registered and checked by the one
+guard of ``routes/access.py``: only what is declared ``public`` is reachable without a session.
 
 Under ``/api/`` a request may instead authenticate itself with ``Authorization: Bearer <API token>``
 or HTTP basic auth (``request_loader``); the same guard then lets it through. Failed logins (form or
-basic auth) count towards the per-username lockout (``data.lockout``), and the login form is rate
+basic auth) count towards the per-username lockout (``data.admin.lockout``), and the login form is rate
 limited per client address (Flask-Limiter, ``LOGIN_RATE_LIMIT`` failed attempts).
 
-A session lasts until logout or until the user's password changes (``data.users.session_stamp``):
+A session lasts until logout or until the user's password changes (``data.admin.users.session_stamp``):
 the user loader refuses a session whose stamp no longer matches.
 """
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template_string, request, session, url_for
+from flask import Blueprint, Flask, redirect, render_template_string, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
-from data import acl, db, lockout, users
-from data.settings import load_settings
+from data.admin import acl, lockout, users
+from data.core.settings import load_settings
+from routes.access import allow, api_error, guard
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-API_REALM = 'Basic realm="Dialstat API", charset="UTF-8"'
-
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
-PUBLIC_PATHS = {"/_favicon.ico"}
-# Paths answered with 401 rather than a redirect: browsers' fetches, APIs and downloads.
-MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/download/", "/jsonrpc")
-SESSION_STAMP = "_password_stamp"  # session key: data.users.session_stamp of the password it began with
+SESSION_STAMP = "_password_stamp"  # session key: data.admin.users.session_stamp of the password it began with
 
 
-def public(view):
-    """Mark a view as reachable without a login (it does its own authentication, if any)."""
-    view.is_public = True
-    return view
-
-
-def is_public_request() -> bool:
-    if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
-        return True
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return bool(getattr(view, "is_public", False))
-
-
-def api_error(status: int, detail: str):
-    """An API error as JSON (``{"detail": ...}``); 401s say how to authenticate."""
-    response = jsonify(detail=detail)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = API_REALM
-    return response
-
-
-def require_login():
-    if is_public_request() or current_user.is_authenticated:
-        return None
-    if request.path.startswith("/api/"):
-        return api_error(401, "authentication required: an API token (Authorization: Bearer ...) or basic auth")
-    if request.path.startswith(MACHINE_PREFIXES) or request.method != "GET":
-        return "login required", 401
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+public = allow(acl.PUBLIC)  # a view reachable without a login (it does its own authentication, if any)
 
 
 def _safe_next(target: str | None) -> str:
@@ -129,7 +93,7 @@ def login():
             user = users.authenticate(username, password)
             if user is not None:
                 lockout.clear(username)
-                db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
+                users.record_login(user.id)
                 login_user(user)
                 session[SESSION_STAMP] = users.session_stamp_of(user.id)
                 return redirect(next_url)
@@ -163,6 +127,7 @@ def renew_session_stamp() -> None:
 
 
 @bp.route("/logout", methods=["POST"])
+@allow(acl.ANY_USER)
 def logout():
     csrf.protect()
     logout_user()
@@ -177,7 +142,7 @@ def user_from_api_request(req):
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials:
         try:
-            from data import api_tokens
+            from data.admin import api_tokens
         except ImportError:  # the token module is not there yet
             return None
         user = api_tokens.user_for_token(credentials)
@@ -194,20 +159,8 @@ def user_from_api_request(req):
 
 
 def requires_permission(*permissions: str):
-    """Refuse (403, JSON) a request whose user lacks any of ``permissions`` (see ``data.acl``)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            granted = acl.current_permissions()
-            missing = [p for p in permissions if p not in granted]
-            if missing:
-                return api_error(403, f"not allowed: {', '.join(missing)}")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    """Declare that a view needs every one of ``permissions`` (the guard answers 403 otherwise)."""
+    return allow(acl.needs(*permissions))
 
 
 def _too_many(error):
@@ -233,4 +186,4 @@ def init_auth(server: Flask) -> None:
     limiter.init_app(server)
     server.register_error_handler(429, _too_many)
     server.register_blueprint(bp)
-    server.before_request(require_login)
+    server.before_request(guard)  # the one guard: login and every declared access

@@ -6,7 +6,7 @@ cursor and are streamed as they are read (CSV, JSON); the XLSX workbook is writt
 (openpyxl write-only mode) to a temporary file, then streamed from it. Times are in the user's time
 zone: ISO 8601 with the UTC offset in CSV and JSON; in XLSX, local date-time cells and a
 ``utc_offset`` column. Text cells can never be taken as formulas: CSV cells starting with
-= + - @ get a leading apostrophe (``data.spreadsheet``), and XLSX text cells are written as text.
+= + - @ get a leading apostrophe (``data.core.spreadsheet``), and XLSX text cells are written as text.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from data.cdr_search import export_columns, iter_export_rows, range_label, search_criteria_from_query
-from data.scope import current_scope
-from data.spreadsheet import csv_lines
+from data.admin import acl
+from data.cdr_search.search import export_columns, iter_export_rows, range_label, search_criteria_from_query
+from data.core.scope import current_scope
+from data.core.spreadsheet import csv_lines
+from routes.access import allow
 
 bp = Blueprint("cdr_export", __name__)
 
@@ -117,6 +119,7 @@ def _file_chunks(handle) -> Iterator[bytes]:
 
 
 @bp.route("/download/cdrs.<fmt>")
+@allow(acl.page("/cdrs"))
 def download_cdrs(fmt: str):
     if fmt not in MIMETYPES:
         abort(404)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, stream_with_context
-from flask_login import current_user
 
+from data.admin import acl
 from data.ingest.imports import get_import
 from data.ingest.rejects import rejects_csv
+from routes.access import allow
 
 bp = Blueprint("ingest_downloads", __name__)
 
 
 @bp.route("/download/rejects/<int:import_id>.csv")
+@allow(acl.page("/admin/import"))  # raw CDRs of every customer: the import page is admin-only
 def download_rejects(import_id: int):
-    if not current_user.is_admin:  # raw CDRs of every customer
-        abort(403)
     if get_import(import_id) is None:
         abort(404)
     return Response(

@@ -3,7 +3,7 @@
 
 The login guard answers 401 without a session; every query takes the scope of the logged-in user,
 so a customer only ever gets their own plan's rates and their own calls. Rows are streamed as they
-are read. Text cells starting with = + - @ get a leading apostrophe (``data.spreadsheet``); money
+are read. Text cells starting with = + - @ get a leading apostrophe (``data.core.spreadsheet``); money
 is written exactly, as decimal text.
 """
 
@@ -17,9 +17,11 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
-from data import billing, rates
-from data.scope import current_scope
-from data.spreadsheet import safe_cell
+from data.admin import acl
+from data.core.scope import current_scope
+from data.core.spreadsheet import safe_cell
+from data.rating import billing, rates
+from routes.access import allow
 
 bp = Blueprint("rating_downloads", __name__)
 
@@ -96,6 +98,7 @@ def _period(scope) -> billing.Period:
 
 
 @bp.get("/download/rates.csv")
+@allow(acl.page("/rates"))
 def rates_csv():
     scope = current_scope()
     found = rates.customer_rates(
@@ -105,6 +108,7 @@ def rates_csv():
 
 
 @bp.get("/download/billing.csv")
+@allow(acl.page("/billing"))
 def billing_csv():
     scope = current_scope()
     group = request.args.get("group", "day")
@@ -120,15 +124,15 @@ def billing_csv():
 
 
 @bp.get("/download/billing-losses.csv")
+@allow(acl.ADMIN)  # the billing page shows losses to admins only
 def losses_csv():
     scope = current_scope()
-    if not scope.is_admin:
-        abort(403)
     rows = billing.iter_calls("losses", scope, _period(scope), customer=_int_arg("customer"))
     return _download("loss-making-calls.csv", LOSS_FIELDS, rows)
 
 
 @bp.get("/download/billing-unrated.csv")
+@allow(acl.page("/billing"))
 def unrated_csv():
     scope = current_scope()
     customer = _int_arg("customer") if scope.is_admin else None

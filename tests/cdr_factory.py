@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from data import db, users
-from data.rollups import add_to_rollups
+from data.admin import users
+from data.core import db
+from data.core.rollups import add_to_rollups
 
 COLUMNS = (
     "switch_id",

@@ -41,7 +41,7 @@ CHROMIUM = "/usr/bin/chromium"
 def _start_database() -> str:
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"]
-    from data.embedded_db import start_embedded_postgres
+    from data.core.embedded_db import start_embedded_postgres
 
     # Durability is not under test here; speed is welcome.
     return start_embedded_postgres(
@@ -73,8 +73,9 @@ def app():
 
 
 def truncate_all() -> None:
-    from data import db, users
-    from data.settings import load_settings
+    from data.admin import users
+    from data.core import db
+    from data.core.settings import load_settings
 
     tables = [
         r["name"]
@@ -125,7 +126,7 @@ def admin_client(app):
 
 @pytest.fixture
 def make_user(app):
-    from data import users
+    from data.admin import users
 
     def make(username: str, role: str = "customer", password: str = "pass-word-1", **kwargs):
         return users.create_user(username, password, role, **kwargs)
@@ -243,7 +244,7 @@ def smtp_server(monkeypatch):
 @pytest.fixture
 def cache_on(monkeypatch):
     """The report cache on (it is off in tests), emptied before and after."""
-    from data import report_cache
+    from data.core import report_cache
 
     monkeypatch.setenv("REPORT_CACHE_SECONDS", "60")
     report_cache.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data import db
+from data.core import db
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 

@@ -19,8 +19,9 @@ import random
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from data import db, rates
-from data.scope import Scope
+from data.core import db
+from data.core.scope import Scope
+from data.rating import rates
 
 ADMIN = Scope(user_id=None)
 UTC = timezone.utc
@@ -83,7 +84,7 @@ STAGE_COLUMNS = (
 
 def rate_in_stage(calls: list[dict]) -> list[dict]:
     """Rate ``calls`` the way the import does (in a stage table shaped like cdr); rows in input order."""
-    from data.rating import rate_staged_calls
+    from data.rating.rater import rate_staged_calls
 
     with db.raw_connection() as conn, conn.cursor() as cur:
         cur.execute("CREATE TEMP TABLE stage (LIKE cdr INCLUDING DEFAULTS) ON COMMIT DROP")

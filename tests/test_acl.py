@@ -2,7 +2,7 @@
 
 import pytest
 
-from data import acl, admin, users
+from data.admin import accounts, acl, users
 from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
 
@@ -16,7 +16,7 @@ def people(app):
     free = users.create_user("free", "free-pw-123", "customer", accountcodes=("f1",))
     limited = users.create_user("limited", "limited-pw-1", "customer", accountcodes=("l1",))
     group = acl.create_group(ADMIN, "Reports only", REPORTS, "dashboard and overview")
-    admin.update_user(ADMIN, limited.id, group_ids=[group])
+    accounts.update_user(ADMIN, limited.id, group_ids=[group])
     return {"free": free, "limited": limited, "group": group}
 
 

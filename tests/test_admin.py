@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import admin, audit, db, setting_overrides, users
-from data.rollups import DAY, KEYS, MEASURES, rebuild_rollups, use_timezone
-from data.settings import load_settings
+from data.admin import accounts, users
+from data.core import audit, db, setting_overrides
+from data.core.rollups import DAY, KEYS, MEASURES, rebuild_rollups, use_timezone
+from data.core.settings import load_settings
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request
@@ -71,14 +72,14 @@ def _owner_counts() -> dict:
 
 
 def test_a_new_customer_with_two_accountcodes_gets_their_stored_calls(calls):
-    user_id = admin.create_user(
+    user_id = accounts.create_user(
         ADMIN, username="xena", password="xena-pw-12", accountcodes="x1, x2", email="xena@example.com"
     )
     counts = _owner_counts()
     assert counts[("x1", user_id)] == 20 and counts[("x2", user_id)] == 20
     assert not any(code in ("x1", "x2") and owner is None for code, owner in counts)
     _rollups_equal_a_rebuild()
-    assert admin.user_detail(user_id)["accountcodes"] == ["x1", "x2"]
+    assert accounts.user_detail(user_id)["accountcodes"] == ["x1", "x2"]
     row = audit.recent(1, target_type="user", target_id=str(user_id))[0]
     assert row["action"] == "create" and row["actor"] == "admin" and row["before"] is None
     assert row["after"]["accountcodes"] == ["x1", "x2"] and row["after"]["moved_calls"] == 40
@@ -89,25 +90,25 @@ def test_moving_an_accountcode_merges_rollup_rows_with_the_new_owner(calls):
     xena = users.get_user_by_name("xena")
     # y1 goes to xena: her rollup rows for y1 do not exist; yuri's are moved. Then back, merged with
     # the unassigned history (user 0) of the same buckets.
-    admin.update_user(ADMIN, xena.id, accountcodes=["x1", "x2", "y1"])
+    accounts.update_user(ADMIN, xena.id, accountcodes=["x1", "x2", "y1"])
     assert _owner_counts()[("y1", xena.id)] == 20
-    assert admin.user_detail(calls["yuri"].id)["accountcodes"] == []
+    assert accounts.user_detail(calls["yuri"].id)["accountcodes"] == []
     _rollups_equal_a_rebuild()
-    admin.update_user(ADMIN, xena.id, accountcodes=["x1", "x2"])  # taken away: the calls have no customer
+    accounts.update_user(ADMIN, xena.id, accountcodes=["x1", "x2"])  # taken away: the calls have no customer
     assert _owner_counts()[("y1", None)] == 20
     _rollups_equal_a_rebuild()
     db.execute("UPDATE cdr SET user_id = :u WHERE accountcode = 'y1' AND billsec = 40", u=calls["yuri"].id)
     rebuild_rollups(NOW.date() - timedelta(days=3), NOW.date() + timedelta(days=1))  # half yuri's, half nobody's
-    result = admin.update_user(ADMIN, calls["yuri"].id, accountcodes="y1")
+    result = accounts.update_user(ADMIN, calls["yuri"].id, accountcodes="y1")
     assert result["added"] == ["y1"] and result["moved_calls"] > 0
     assert _owner_counts()[("y1", calls["yuri"].id)] == 20
     _rollups_equal_a_rebuild()
 
 
 def test_without_reassign_stored_calls_keep_their_owner(calls):
-    user_id = admin.create_user(ADMIN, username="zoe", password="zoe-pw-123", accountcodes=["x2"], reassign=False)
+    user_id = accounts.create_user(ADMIN, username="zoe", password="zoe-pw-123", accountcodes=["x2"], reassign=False)
     assert ("x2", user_id) not in _owner_counts()
-    assert admin.accountcode_owners(["x2"])["x2"]["username"] == "zoe"  # new calls with x2 will be hers
+    assert accounts.accountcode_owners(["x2"])["x2"]["username"] == "zoe"  # new calls with x2 will be hers
 
 
 @pytest.mark.parametrize(
@@ -124,27 +125,27 @@ def test_without_reassign_stored_calls_keep_their_owner(calls):
 def test_invalid_user_fields_are_refused_with_a_message(calls, fields, text):
     values = {"username": "valid", "password": "valid-pw-123", **fields}
     with pytest.raises(ValueError, match=text):
-        admin.create_user(ADMIN, **values)
+        accounts.create_user(ADMIN, **values)
 
 
 def test_an_admin_cannot_disable_or_demote_themselves(calls):
     for change in ({"is_active": False}, {"role": "customer"}):
         with pytest.raises(ValueError, match="your own account"):
-            admin.update_user(ADMIN, 1, **change)
+            accounts.update_user(ADMIN, 1, **change)
 
 
 def test_disabling_a_user_stops_their_login(app, calls):
     client = app.test_client()
     assert login(client, "zoe", "zoe-pw-123").status_code == 302
-    admin.update_user(ADMIN, users.get_user_by_name("zoe").id, is_active=False)
+    accounts.update_user(ADMIN, users.get_user_by_name("zoe").id, is_active=False)
     assert client.get("/_dash-layout").status_code == 401  # the session is refused at once
     assert login(app.test_client(), "zoe", "zoe-pw-123").status_code == 401
 
 
 def test_switches_are_created_edited_and_get_a_push_key_once(calls):
-    switch_id = admin.create_switch(ADMIN, "edge-1", "192.0.2.10", 3, "Europe/Madrid")
-    admin.update_switch(ADMIN, switch_id, name="edge-1b", timezone="UTC")
-    found = next(s for s in admin.list_switches() if s["id"] == switch_id)
+    switch_id = accounts.create_switch(ADMIN, "edge-1", "192.0.2.10", 3, "Europe/Madrid")
+    accounts.update_switch(ADMIN, switch_id, name="edge-1b", timezone="UTC")
+    found = next(s for s in accounts.list_switches() if s["id"] == switch_id)
     assert (found["name"], found["ip"], found["source_type_name"], found["timezone"]) == (
         "edge-1b",
         "192.0.2.10",
@@ -152,12 +153,12 @@ def test_switches_are_created_edited_and_get_a_push_key_once(calls):
         "UTC",
     )
     with pytest.raises(ValueError, match="another switch has this IP"):
-        admin.create_switch(ADMIN, "edge-2", "192.0.2.10")
+        accounts.create_switch(ADMIN, "edge-2", "192.0.2.10")
     from data.ingest.switches import switch_for_push_key
 
-    key = admin.rotate_switch_key(ADMIN, switch_id)
+    key = accounts.rotate_switch_key(ADMIN, switch_id)
     assert switch_for_push_key(key)["id"] == switch_id
-    second = admin.rotate_switch_key(ADMIN, switch_id)
+    second = accounts.rotate_switch_key(ADMIN, switch_id)
     assert switch_for_push_key(key) is None and switch_for_push_key(second)["id"] == switch_id
     actions = [r["action"] for r in audit.recent(10, target_type="switch", target_id=str(switch_id))]
     assert actions == ["rotate-push-key", "rotate-push-key", "update", "create"]
@@ -225,11 +226,11 @@ def test_the_users_page_creates_a_customer_and_tells_about_stored_calls(app, cal
     assert form[("admin-user-accountcodes", "value")] == "q8, q9" and form[("admin-user-password", "value")] == ""
     assert form[("admin-user-report-emails", "value")] == "boss@example.com\nnoc@example.com"
     with pytest.raises(ValueError, match="not an e-mail address: nope"):
-        admin.update_user(ADMIN, quinn.id, report_emails="ok@example.com, nope")
+        accounts.update_user(ADMIN, quinn.id, report_emails="ok@example.com, nope")
 
 
 def test_the_settings_page_tries_a_number_step_by_step(app, calls, admin_client):
-    from data.setting_overrides import FIELDS
+    from data.core.setting_overrides import FIELDS
 
     values = {
         "prefix_to_ignore": "+,00",

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import users
+from data.admin import users
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.conftest import browser_login
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from data import acl, admin, api_tokens, audit, db, users
+from data.admin import accounts, acl, api_tokens, users
+from data.core import audit, db
 from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call
 
@@ -28,7 +29,7 @@ def test_a_user_changes_their_details_and_the_zone_gets_daily_rollups(app, pat):
     client = _client(app, "pat", "pat-pw-1234")
     result = dash_call(client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires"])
     assert "Saved" in str(result[("profile-message", "children")])
-    detail = admin.user_detail(pat.id)
+    detail = accounts.user_detail(pat.id)
     assert (detail["full_name"], detail["email"], detail["timezone"]) == (
         "Pat P",
         "pat@new.example.com",
@@ -81,7 +82,7 @@ def test_tokens_are_created_shown_once_and_revoked_only_by_their_owner(app, pat,
 
 def test_a_customer_without_the_api_feature_gets_no_token(app, pat):
     group = acl.create_group(None, "no api", [acl.page_permission("/")])
-    admin.update_user(None, pat.id, group_ids=[group])
+    accounts.update_user(None, pat.id, group_ids=[group])
     try:
         client = _client(app, "pat", "pat-pw-5678")
         response = client.post(
@@ -92,5 +93,5 @@ def test_a_customer_without_the_api_feature_gets_no_token(app, pat):
         assert all(t["name"] != "sneaky" for t in api_tokens.tokens_of(pat.id))
         assert "API tokens" not in str(dash_call(client, "update", ["/profile", ""]))
     finally:
-        admin.update_user(None, pat.id, group_ids=[])
+        accounts.update_user(None, pat.id, group_ids=[])
         acl.delete_group(None, group)

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import report_cache
-from data.reports import ReportFilter, breakdown, totals
-from data.scope import Scope
+from data.core import report_cache
+from data.core.scope import Scope
+from data.reports.traffic import ReportFilter, breakdown, totals
 from tests.cdr_factory import UTC, call, customers_with_calls, ensure_switch, insert_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from data import db, lockout
-from data.settings import load_settings
+from data.admin import lockout
+from data.core import db
+from data.core.settings import load_settings
 from tests.conftest import csrf_token_from
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import alarms
+from data.alerting import alarms
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import db, destination_alerts
+from data.alerting import destination_alerts
+from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, store, switch
 
@@ -116,11 +117,11 @@ def test_calls_are_flagged_at_import_and_the_sql_agrees_with_the_check(lists, mo
     # The notices: one per rule, accountcode and hour, to the admins and the extra addresses.
     sent = []
     monkeypatch.setattr(
-        "data.mailer.queue_mail",
+        "data.core.mailer.queue_mail",
         lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw["dedup_key"])) or len(sent),
     )
     db.execute("UPDATE app_user SET email = 'admin@example.com' WHERE username = 'admin'")
-    from data import alarms
+    from data.alerting import alarms
 
     alarms.save_settings({"notify_emails": "soc@example.com"}, alarms.SETTING_DEFAULTS)
     result = destination_alerts.notify_pending()

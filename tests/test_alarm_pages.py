@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import alarms, users
-from data.scope import Scope
+from data.admin import users
+from data.alerting import alarms
+from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request

@@ -8,8 +8,8 @@ import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from data import db
-from data.rollups import add_to_rollups
+from data.core import db
+from data.core.rollups import add_to_rollups
 from tests.cdr_factory import call, ensure_switch
 
 USES_DATABASE = False

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from data import alarms
-from data.scope import Scope
+from data.alerting import alarms
+from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
 
@@ -300,7 +300,7 @@ def test_cic_is_the_longest_run_of_unanswered_calls_per_accountcode(traffic):
 def test_notifications_raised_cleared_once_per_period_and_dry_run(traffic, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "data.mailer.queue_mail",
+        "data.core.mailer.queue_mail",
         lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw)) or len(sent),
     )
     alarm = _new_alarm(name="asr watch", metric="asr", condition="lt", threshold="55", email_to="noc@example.com")
@@ -336,7 +336,7 @@ def test_notifications_raised_cleared_once_per_period_and_dry_run(traffic, monke
 
 
 def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
-    from data import users
+    from data.admin import users
 
     ny = users.create_user("ny-admin", "pass-word-1", "admin", timezone="America/New_York")
     kol = users.create_user("kol-admin", "pass-word-1", "admin", timezone="Asia/Kolkata")

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from data import api_tokens, users
+from data.admin import api_tokens, users
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 
 EXAMPLES = 20

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data import acl, admin, api_tokens, db, users
+from data.admin import accounts, acl, api_tokens, users
+from data.core import db
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -109,7 +110,7 @@ def test_basic_auth_failures_lock_the_username(client, world, make_user):
     for _ in range(5):
         assert get(client, "/api/v1/switches", basic("carol", "wrong"))[0].status_code == 401
     assert get(client, "/api/v1/switches", basic("carol", "carol-pw-1"))[0].status_code == 401  # locked
-    from data import lockout
+    from data.admin import lockout
 
     lockout.clear("carol")
     assert get(client, "/api/v1/switches", basic("carol", "carol-pw-1"))[0].status_code == 200
@@ -119,7 +120,7 @@ def test_a_disabled_user_cannot_use_the_api(client, world, make_user):
     user = make_user("dave", password="dave-pw-12")
     token = api_tokens.create_token(user.id, "dave")
     assert get(client, "/api/v1/switches", bearer(token))[0].status_code == 200
-    admin.update_user(None, user.id, is_active=False)
+    accounts.update_user(None, user.id, is_active=False)
     assert get(client, "/api/v1/switches", basic("dave", "dave-pw-12"))[0].status_code == 401
     assert get(client, "/api/v1/switches", bearer(token))[0].status_code == 401
 
@@ -187,7 +188,7 @@ def test_cdr_cursor_paging_walks_every_call_once_newest_first_and_back(client, w
 
 def test_cdr_rows_hold_local_times_and_hide_the_buy_cost_from_customers(client, world):
     users_tz = world["alice"]
-    admin.update_user(None, users_tz.id, timezone="Asia/Kolkata")
+    accounts.update_user(None, users_tz.id, timezone="Asia/Kolkata")
     try:
         _, body = get(client, "/api/v1/cdrs", ALICE, limit=1)
         row = body["results"][0]
@@ -196,7 +197,7 @@ def test_cdr_rows_hold_local_times_and_hide_the_buy_cost_from_customers(client, 
         _, admin_body = get(client, "/api/v1/cdrs", ADMIN, limit=1)
         assert "buy_cost" in admin_body["results"][0]
     finally:
-        admin.update_user(None, users_tz.id, timezone="UTC")
+        accounts.update_user(None, users_tz.id, timezone="UTC")
 
 
 def test_cdr_filters_and_detail_never_reach_another_customer(client, world):
@@ -305,16 +306,16 @@ def test_groups_decide_which_endpoints_a_customer_may_use(client, world):
     no_api = acl.create_group(None, "reports-only", [acl.page_permission("/"), acl.page_permission("/overview")])
     api_no_cdrs = acl.create_group(None, "api-no-cdrs", ["feature:api", acl.page_permission("/overview")])
     try:
-        admin.update_user(None, alice.id, group_ids=[no_api])
+        accounts.update_user(None, alice.id, group_ids=[no_api])
         assert get(client, "/api/v1/switches", ALICE)[0].status_code == 403
-        admin.update_user(None, alice.id, group_ids=[api_no_cdrs])
+        accounts.update_user(None, alice.id, group_ids=[api_no_cdrs])
         assert get(client, "/api/v1/switches", ALICE)[0].status_code == 200
         assert get(client, "/api/v1/kpis", ALICE)[0].status_code == 200
         response, body = get(client, "/api/v1/cdrs", ALICE)
         assert response.status_code == 403 and "page:/cdrs" in body["detail"]
         assert get(client, f"/api/v1/cdrs/{world['ids']['alice-0']}", ALICE)[0].status_code == 403
     finally:
-        admin.update_user(None, alice.id, group_ids=[])
+        accounts.update_user(None, alice.id, group_ids=[])
         acl.delete_group(None, no_api)
         acl.delete_group(None, api_no_cdrs)
     assert get(client, "/api/v1/cdrs", ALICE)[0].status_code == 200  # no group: the default customer rights

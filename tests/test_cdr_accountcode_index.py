@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from data import db, migrate
-from data.cdr_search import fetch_block, search_criteria_from_query, search_where
-from data.scope import Scope
+from data.cdr_search.search import fetch_block, search_criteria_from_query, search_where
+from data.core import db, migrate
+from data.core.scope import Scope
 from tests.cdr_factory import ensure_switch
 
 ADMIN = Scope(user_id=None, timezone="UTC")

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from data import db, users
-from data.cdr_search import (
+from data.admin import users
+from data.cdr_search.search import (
     fetch_block,
     get_cdr,
     parse_sort,
@@ -19,7 +19,8 @@ from data.cdr_search import (
     search_criteria_from_query,
     search_where,
 )
-from data.scope import Scope
+from data.core import db
+from data.core.scope import Scope
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.conftest import login
 from tests.dash_client import chart_data, dash_call
@@ -509,7 +510,7 @@ def test_the_rollups_answer_only_when_exact(calls):
 
 
 def test_report_by_day_from_rollups_equals_the_same_from_cdr(calls):
-    from data.cdr_search import _cdr_by_day
+    from data.cdr_search.search import _cdr_by_day
 
     criteria = search_criteria_from_query(RANGE, ADMIN)
     from_rollups = report_by_day(ADMIN, criteria)

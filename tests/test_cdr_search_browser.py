@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import db
+from data.core import db
 from tests.cdr_factory import UTC, ensure_switch, insert_calls, random_calls
 from tests.conftest import browser_login
 

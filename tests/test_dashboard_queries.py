@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import users
-from data.reports import ReportFilter, breakdown, dashboard_breakdowns, traffic_by_time
-from data.scope import Scope
+from data.admin import users
+from data.core.scope import Scope
+from data.reports.traffic import ReportFilter, breakdown, dashboard_breakdowns, traffic_by_time
 from tests.cdr_factory import UTC, ensure_switch, insert_calls, random_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)

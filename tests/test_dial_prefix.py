@@ -1,6 +1,6 @@
 import pytest
 
-from data import db
+from data.core import db
 
 
 @pytest.mark.parametrize(

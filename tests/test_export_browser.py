@@ -1,13 +1,13 @@
 """The Exports page in a real browser: an admin edits a template with a live preview; a customer is refused."""
 
-from data import db
+from data.core import db
 from tests.cdr_factory import ensure_switch, insert_calls
 from tests.conftest import browser_login
 from tests.test_export_db import SAMPLE_LINE, sample_cdr
 
 
 def test_admin_sees_the_live_preview_and_a_customer_is_refused(page, make_user, app):
-    from data import users
+    from data.admin import users
 
     customer = users.create_user("browser-cgr", "pass-word-1", "customer", accountcodes=("1001",))
     db.execute("UPDATE app_user SET tenant = 'cgrates.org' WHERE id = :id", id=customer.id)

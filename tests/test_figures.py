@@ -10,7 +10,7 @@ import pytest
 
 from components import figures
 from components.figures import LAYOUT
-from data.kpis import as_float
+from data.core.kpis import as_float
 
 USES_DATABASE = False
 

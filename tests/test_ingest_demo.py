@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from data import db
+from data.core import db
 from data.ingest import demo
 from tests.ingest_helpers import reset_calls
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from data import db
+from data.core import db
 from data.ingest.imports import list_imports
 from tests.ingest_helpers import SAMPLES, reset_calls
 

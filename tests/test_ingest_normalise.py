@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from data import db
-from data.ingest.normalise import INTERNAL, INTERNATIONAL, NATIONAL, NO_NUMBER, normalise_number, normalise_sql
-from data.settings import NumberPlan
+from data.core import db
+from data.core.normalise import INTERNAL, INTERNATIONAL, NATIONAL, NO_NUMBER, normalise_number, normalise_sql
+from data.core.settings import NumberPlan
 
 DEFAULT = NumberPlan()
 USA = NumberPlan(pn_max_digits=10, local_dialcode="1")

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from data import db
+from data.core import db
 from data.ingest import import_file, import_rows
 from data.ingest.formats import FAST_CHUNK_BYTES
 from tests.ingest_helpers import SAMPLES, calls, reset_calls

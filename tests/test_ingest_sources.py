@@ -10,12 +10,12 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
-from data import db
+from data.core import db
+from data.core.settings import load_settings
 from data.ingest.cdr_import import move_pending
 from data.ingest.collectors import collect, mysql_url
 from data.ingest.switches import rotate_push_key
 from data.ingest.watch import import_watched_folder
-from data.settings import load_settings
 from tests.ingest_helpers import SAMPLES, calls, reset_calls
 
 

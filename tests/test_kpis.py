@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from data.kpis import Totals, format_kpi
+from data.core.kpis import Totals, format_kpi
 
 USES_DATABASE = False
 

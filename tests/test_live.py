@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from data import db
+from data.core import db
 from data.ingest.switches import find_or_create_switch
 from data.live import poller, sources, store
 from tests.conftest import login
@@ -25,7 +25,7 @@ SPAIN, UK = "34911234567", "442071234567"
 
 @pytest.fixture(scope="module")
 def acme(app):
-    from data import users
+    from data.admin import users
 
     return users.create_user("acme", "acme-pass-1", "customer", accountcodes=("acme",))
 
@@ -103,7 +103,7 @@ def test_kamailio_calls_in_progress_by_switch_country_and_customer(app, acme, ad
 
 
 def admin_scope():
-    from data.scope import Scope
+    from data.core.scope import Scope
 
     return Scope(user_id=None)
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from data import db, mailer
+from data.core import db, mailer
 from tests.dash_client import dash_call
 
 LATER = datetime.now(timezone.utc) + timedelta(days=1)  # "now" for send_pending: every backoff has passed

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from data import db, mail_reports
-from data.mail_reports import period_containing, report_period
+from data.core import db
+from data.mail import reports
+from data.mail.reports import period_containing, report_period
 from tests.cdr_factory import ensure_switch, insert_calls, random_calls
 from tests.conftest import login
 from tests.dash_client import dash_call
@@ -25,13 +26,13 @@ TZ = "Europe/Madrid"
 @pytest.fixture(scope="module")
 def world(app):
     """Two customers and an admin; calls yesterday (local), the day before and a week before."""
-    alice = mail_reports.report_user(_make("alice", "alice@example.com", ("ACC-A",)))
-    bob = mail_reports.report_user(_make("bob", "bob@example.com", ("ACC-B",)))
+    alice = reports.report_user(_make("alice", "alice@example.com", ("ACC-A",)))
+    bob = reports.report_user(_make("bob", "bob@example.com", ("ACC-B",)))
     db.execute("UPDATE app_user SET email = 'boss@example.com', timezone = :tz WHERE username = 'admin'", tz=TZ)
-    admin = mail_reports.report_user_by_name("admin")
+    admin = reports.report_user_by_name("admin")
     switch = ensure_switch()
     rng = random.Random(6)
-    day = mail_reports.local_today(TZ) - timedelta(days=1)
+    day = reports.local_today(TZ) - timedelta(days=1)
     start = datetime.combine(day - timedelta(days=7), time.min, ZoneInfo(TZ))
     calls = random_calls(900, [switch], start, 8, rng, accounts=[("ACC-A", alice.id), ("ACC-B", bob.id), ("", None)])
     insert_calls(calls)
@@ -39,7 +40,7 @@ def world(app):
 
 
 def _make(username, email, codes):
-    from data import users
+    from data.admin import users
 
     return users.create_user(username, "pass-word-1", "customer", email=email, timezone=TZ, accountcodes=codes).id
 
@@ -88,9 +89,9 @@ def _check_kpis(row: dict, expected: dict, cost_key: str) -> None:
 
 def test_customer_daily_report(world, smtp_server):
     alice, day = world["alice"], world["day"]
-    mail_reports.save_mail_settings(alice.id, ["alice.boss@example.com"], ["daily"])
-    alice = mail_reports.report_user(alice.id)
-    result = mail_reports.send_report_now(alice, "daily")
+    reports.save_mail_settings(alice.id, ["alice.boss@example.com"], ["daily"])
+    alice = reports.report_user(alice.id)
+    result = reports.send_report_now(alice, "daily")
     assert result["state"]["sent_at"] is not None
     [mail] = smtp_server.messages
     assert sorted(mail.envelope_to) == ["alice.boss@example.com", "alice@example.com"]
@@ -98,7 +99,7 @@ def test_customer_daily_report(world, smtp_server):
     parts = _parts(mail)
     html, text = parts["text/html"].get_content(), parts["text/plain"].get_content()
     assert parts["image/png"].get_payload(decode=True).startswith(b"\x89PNG")
-    assert f'src="cid:{mail_reports.CHART_CID}"' in html
+    assert f'src="cid:{reports.CHART_CID}"' in html
     assert parts["image/png"]["Content-ID"] == "<traffic-chart@dialstat>"
     assert f"dialstat-daily-{day.isoformat()}-alice.csv" in parts
 
@@ -198,13 +199,13 @@ def test_send_daily_report_for_a_given_date(world, smtp_server, app):
 
 
 def test_report_goes_out_without_the_chart_when_it_cannot_be_drawn(world, smtp_server, monkeypatch):
-    import components.mail
+    import data.mail.render
 
     def broken(_data):
         raise RuntimeError("no renderer")
 
-    monkeypatch.setattr(components.mail, "render_chart_png", broken)
-    mail_reports.send_report_now(world["bob"], "daily")
+    monkeypatch.setattr(data.mail.render, "render_chart_png", broken)
+    reports.send_report_now(world["bob"], "daily")
     [mail] = smtp_server.messages
     parts = _parts(mail)
     assert "image/png" not in parts and "<img" not in parts["text/html"].get_content()
@@ -216,14 +217,14 @@ def test_preview_is_the_mailed_html(world, smtp_server, app):
     client = app.test_client()
     login(client, "alice", "pass-word-1")
     preview = dash_call(client, "preview_mail_report", ["daily"])[("mail-report-preview", "srcDoc")]
-    mail_reports.send_report_now(mail_reports.report_user(world["alice"].id), "daily", flood_control=False)
+    reports.send_report_now(reports.report_user(world["alice"].id), "daily", flood_control=False)
     mailed = _parts(smtp_server.messages[-1])["text/html"].get_content()
     assert preview.count('src="data:image/png;base64,') == 1
     start = preview.index('src="data:image/png;base64,') + len('src="')
     image_ref = preview[start : preview.index('"', start)]
     # equal but for the image's source, and for the line breaks that SMTP carries as CRLF
     assert preview.replace(image_ref, "IMAGE") == mailed.replace("\r\n", "\n").replace(
-        f"cid:{mail_reports.CHART_CID}", "IMAGE"
+        f"cid:{reports.CHART_CID}", "IMAGE"
     )
 
 
@@ -255,11 +256,11 @@ def test_settings_page_edits_only_the_own_settings(world, app):
         client, "save_mail_report_settings", [1], ["bob2@example.com, bob3@example.com", ["weekly", "monthly", "bogus"]]
     )
     assert "Saved" in str(saved)
-    bob = mail_reports.report_user(world["bob"].id)
+    bob = reports.report_user(world["bob"].id)
     assert bob.report_emails == ("bob2@example.com", "bob3@example.com")
-    assert mail_reports.schedules_of(bob.id) == {"daily": False, "weekly": True, "monthly": True}
-    assert mail_reports.report_user(world["alice"].id).report_emails != ("bob2@example.com", "bob3@example.com")
-    mail_reports.save_mail_settings(bob.id, [], ["daily"])
+    assert reports.schedules_of(bob.id) == {"daily": False, "weekly": True, "monthly": True}
+    assert reports.report_user(world["alice"].id).report_emails != ("bob2@example.com", "bob3@example.com")
+    reports.save_mail_settings(bob.id, [], ["daily"])
 
 
 def test_send_now_from_the_page_has_flood_control(world, app, smtp_server):
@@ -286,16 +287,16 @@ def test_periods():
 
 def test_dispatcher_sends_each_report_once_per_period_after_six(world, smtp_server):
     alice = world["alice"]
-    mail_reports.save_mail_settings(alice.id, [], ["daily", "weekly"])
+    reports.save_mail_settings(alice.id, [], ["daily", "weekly"])
     db.execute("UPDATE app_user SET is_active = false WHERE id <> :id", id=alice.id)
     try:
         zone = ZoneInfo(TZ)
         today = world["day"] + timedelta(days=1)
         early = datetime.combine(today, time(5, 59), zone)
-        assert mail_reports.dispatch_reports(early) == {"queued": 0, "already_queued": 0}
+        assert reports.dispatch_reports(early) == {"queued": 0, "already_queued": 0}
         at_seven = datetime.combine(today, time(7, 0), zone)
-        assert mail_reports.dispatch_reports(at_seven) == {"queued": 2, "already_queued": 0}
-        assert mail_reports.dispatch_reports(at_seven + timedelta(hours=3)) == {"queued": 0, "already_queued": 0}
+        assert reports.dispatch_reports(at_seven) == {"queued": 2, "already_queued": 0}
+        assert reports.dispatch_reports(at_seven + timedelta(hours=3)) == {"queued": 0, "already_queued": 0}
         subjects = sorted(m["Subject"] for m in smtp_server.messages)
         week = report_period("weekly", today)
         assert subjects == [
@@ -313,7 +314,7 @@ def test_dispatcher_sends_each_report_once_per_period_after_six(world, smtp_serv
 
 def test_two_dispatchers_racing_queue_one_mail(world, smtp_server):
     bob = world["bob"]
-    mail_reports.save_mail_settings(bob.id, [], ["daily"])
+    reports.save_mail_settings(bob.id, [], ["daily"])
     db.execute("UPDATE app_user SET is_active = false WHERE id <> :id", id=bob.id)
     try:
         now = datetime.combine(world["day"] + timedelta(days=1), time(8, 0), ZoneInfo(TZ))
@@ -323,7 +324,7 @@ def test_two_dispatchers_racing_queue_one_mail(world, smtp_server):
         def dispatcher():
             barrier.wait()
             try:
-                results.append(mail_reports.dispatch_reports(now))
+                results.append(reports.dispatch_reports(now))
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 

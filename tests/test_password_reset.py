@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from data import db, lockout, password_reset, users
+from data.admin import lockout, password_reset, users
+from data.core import db
 from tests.conftest import csrf_token_from, login
 
 LINK = re.compile(r"http://localhost/password-reset/([A-Za-z0-9_-]+)")

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from data import admin, report_cache, users
+from data.admin import accounts, users
+from data.core import report_cache
 from routes.auth import SESSION_STAMP
 from tests.conftest import browser_login, login
 from tests.dash_client import dash_call, dash_request
@@ -36,7 +37,7 @@ def _change_own(client, current: str, new: str) -> str:
 
 
 def _save_user(client, user_id: int, password: str = "", timezone: str = "UTC"):
-    detail = admin.user_detail(user_id)
+    detail = accounts.user_detail(user_id)
     state = [
         str(user_id),
         detail["username"],
@@ -181,7 +182,7 @@ def test_two_browsers_one_changes_the_password(browser, live_server, app):
         here.wait_for_selector("#profile-saved")
         assert (
             users.get_user_by_name("xia") is not None
-            and admin.user_detail(users.get_user_by_name("xia").id)["full_name"] == "Xia X"
+            and accounts.user_detail(users.get_user_by_name("xia").id)["full_name"] == "Xia X"
         )
     finally:
         for context in contexts:

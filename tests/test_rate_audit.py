@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from data import audit, db, rates, users
-from data.scope import Scope
+from data.admin import users
+from data.core import audit, db
+from data.core.scope import Scope
+from data.rating import rates
 from tests.dash_client import dash_call
 
 ADMIN = Scope(user_id=None)

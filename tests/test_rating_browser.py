@@ -2,7 +2,7 @@
 
 import pytest
 
-from data import users
+from data.admin import users
 from tests.conftest import browser_login
 from tests.rating_setup import build_world
 

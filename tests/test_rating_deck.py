@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from data import db, rates
-from data.rates import RateDeckError
-from data.scope import Scope
+from data.core import db
+from data.core.scope import Scope
+from data.rating import rates
+from data.rating.rates import RateDeckError
 from tests.rating_setup import ADMIN, UTC
 
 D = Decimal

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.rating import RatingStatus
+from data.rating.rater import RatingStatus
 from tests.rating_setup import UTC, build_world, money, rate_in_stage
 
 MID_JAN = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -13,7 +13,7 @@ MID_FEB = datetime(2026, 2, 15, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def world(app):
-    from data import users
+    from data.admin import users
 
     def make_user(name, **kwargs):
         return users.create_user(name, "pass-word-1", "customer", **kwargs)
@@ -131,8 +131,8 @@ def test_rating_is_the_same_for_a_call_alone_and_in_a_batch(world):
 
 
 def test_cached_answers_are_rebuilt_only_after_a_change(world):
-    from data import rates
-    from data.rating import refresh_rating_cache
+    from data.rating import rates
+    from data.rating.rater import refresh_rating_cache
     from tests.rating_setup import ADMIN
 
     plan = world["voip_plan"]

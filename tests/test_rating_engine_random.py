@@ -4,8 +4,10 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from data import db, rates, users
-from data.rating import RatingStatus, billed_seconds, call_cost
+from data.admin import users
+from data.core import db
+from data.rating import rates
+from data.rating.rater import RatingStatus, billed_seconds, call_cost
 from tests.rating_setup import ADMIN, UTC, rate_in_stage
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from data import db
-from data.rating import billed_seconds, call_cost
+from data.core import db
+from data.rating.rater import billed_seconds, call_cost
 
 D = Decimal
 

@@ -10,11 +10,12 @@ from decimal import Decimal
 import dash
 import pytest
 
-from data import billing, db, rates
-from data.billing import Period
+from data.core import db
+from data.core.scope import Scope
 from data.ingest import import_file
-from data.rating import RatingStatus, simulate_call
-from data.scope import Scope
+from data.rating import billing, rates
+from data.rating.billing import Period
+from data.rating.rater import RatingStatus, simulate_call
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request
 from tests.rating_setup import ADMIN, UTC, build_world, write_month
@@ -25,7 +26,7 @@ D = Decimal
 
 @pytest.fixture(scope="module")
 def world(app, tmp_path_factory):
-    from data import users
+    from data.admin import users
 
     world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
     # bob moves to a plan of his own, with a retail plan alice must never see

@@ -5,16 +5,17 @@ from decimal import Decimal
 
 import pytest
 
-from data import audit, db, rates
+from data.core import audit, db
 from data.ingest import import_file
 from data.ingest.fields import CDR_STATS_FIELDS
-from data.rating import RatingStatus, queue_rerate, rerate, run_rerate_queue
+from data.rating import rates
+from data.rating.rater import RatingStatus, queue_rerate, rerate, run_rerate_queue
 from tests.rating_setup import ADMIN, UTC, build_world, write_month
 
 
 @pytest.fixture(scope="module")
 def world(app):
-    from data import users
+    from data.admin import users
 
     return build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from data import report_cache
-from data.report_cache import cached
+from data.core import report_cache
+from data.core.report_cache import cached
 
 USES_DATABASE = False
 

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from data import db, users
+from data.admin import users
+from data.core import db
 from tests.cdr_factory import UTC, ensure_switch, insert_calls, random_calls
 from tests.conftest import login
 from tests.dash_client import chart_data, dash_call, dash_request
@@ -54,7 +55,7 @@ def test_dashboard_kpis_equal_sql_for_admin_and_customer(app, traffic):
 
 
 def test_customers_see_what_they_pay_as_cost_never_the_buy_side(app, traffic):
-    from data.kpis import format_kpi
+    from data.core.kpis import format_kpi
 
     alice = _client(app, "alice", "alice-pw-1")
     result = dash_call(alice, "refresh_dashboard", [None, None, None, None])

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import users
+from data.admin import users
 from tests.cdr_factory import UTC, ensure_switch, insert_calls, random_calls
 from tests.conftest import browser_login
 

@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 
 import app as app_module
-from data import acl, db, report_cache, users
+from data.admin import acl, users
+from data.core import db, report_cache
 from tests.cdr_factory import UTC, customers_with_calls
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request

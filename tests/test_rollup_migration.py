@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta, timezone
 
-from data import db, migrate
-from data.rollups import MEASURES
+from data.core import db, migrate
+from data.core.rollups import MEASURES
 
 T = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
 OLD_KEY = (

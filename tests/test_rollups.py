@@ -3,10 +3,10 @@
 import random
 from datetime import date, datetime, timedelta
 
-from data import concurrency, db
-from data.reports import ReportFilter, concurrent_calls, hourly_profile, totals, traffic_by_time
-from data.rollups import KEYS, MEASURES, fill_new_timezones, rebuild_rollups, use_timezone
-from data.scope import Scope
+from data.core import concurrency, db
+from data.core.rollups import KEYS, MEASURES, fill_new_timezones, rebuild_rollups, use_timezone
+from data.core.scope import Scope
+from data.reports.traffic import ReportFilter, concurrent_calls, hourly_profile, totals, traffic_by_time
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls, random_calls
 
 ADMIN_UTC = Scope(user_id=None, timezone="UTC")

@@ -13,7 +13,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from data import db
+from data.core import db
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = 2

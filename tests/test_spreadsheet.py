@@ -1,4 +1,4 @@
-from data.spreadsheet import rows_to_csv, safe_cell
+from data.core.spreadsheet import rows_to_csv, safe_cell
 
 USES_DATABASE = False
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from data import db
+from data.core import db
 from data.ingest import collectors
 from tests.dash_client import dash_call
 from tests.switch_processes import ROOT, Kamailio, sipp_uac, sipp_uas, stop

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from data import db
+from data.core import db
 from data.ingest import collectors
 from tests.switch_processes import ROOT, Kamailio, MariaDB, sipp_uac, sipp_uas, stop
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data import db, threats
+from data.alerting import threats
+from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
 
@@ -153,7 +154,9 @@ def test_ranked_by_cost_at_risk_and_the_job_records_and_notifies_once(sw, monkey
     assert risks == sorted(risks, reverse=True) and found[0].subject == "accountcode hc satellite"
     assert found[0].cost_at_risk == 18  # minutes × sell rate of the satellite calls
     sent = []
-    monkeypatch.setattr("data.mailer.queue_mail", lambda recipients, subject, text, **kw: sent.append(subject) or 1)
+    monkeypatch.setattr(
+        "data.core.mailer.queue_mail", lambda recipients, subject, text, **kw: sent.append(subject) or 1
+    )
     db.execute("UPDATE app_user SET email = 'admin@example.com' WHERE username = 'admin'")
     first = threats.run_job(NOW)
     again = threats.run_job(NOW + timedelta(seconds=1))  # the same hour: flood control

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data import alarms, db, threats
+from data.alerting import alarms, threats
+from data.core import db
+from data.core.scope import Scope
 from data.ingest import demo
-from data.scope import Scope
 from tests.cdr_factory import UTC
 from tests.conftest import truncate_all
 

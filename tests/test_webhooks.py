@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from data import alarms, webhooks
-from data.scope import Scope
+from data.alerting import alarms, webhooks
+from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import Receiver, make_call, store, switch
 
@@ -67,7 +67,7 @@ def test_a_timeout_is_retried_and_a_dead_endpoint_given_up(app):
 
 
 def test_an_alarm_posts_to_its_webhook_once_per_period(app, monkeypatch):
-    monkeypatch.setattr("data.mailer.queue_mail", lambda *a, **kw: None)
+    monkeypatch.setattr("data.core.mailer.queue_mail", lambda *a, **kw: None)
     sw = switch()
     hour = datetime(2024, 6, 3, 9, tzinfo=UTC)
     store([make_call(sw, hour + timedelta(minutes=i), 0, accountcode="wh") for i in range(12)])

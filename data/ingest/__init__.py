@@ -7,9 +7,9 @@ Public entry points (see ``docs/ingestion.md``):
 - ``normalise_number(number, plan) -> NormalisedNumber`` (explains each step)
 """
 
+from data.core.normalise import NormalisedNumber, normalise_number
 from data.ingest.formats import FORMATS, FormatError
 from data.ingest.imports import ImportSummary
-from data.ingest.normalise import NormalisedNumber, normalise_number
 from data.ingest.pipeline import import_file, import_rows
 
 __all__ = [

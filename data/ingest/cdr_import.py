@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from data import db
+from data.core import db
 from data.ingest import pipeline
 from data.ingest.fields import CDR_STATS_FIELDS, SOURCE_TYPES
 from data.ingest.formats import BATCH_ROWS, StageChunk

@@ -34,7 +34,7 @@ import yaml
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from data import db
+from data.core import db
 from data.ingest import pipeline
 from data.ingest.fields import CANONICAL_FIELDS
 from data.ingest.formats import StageChunk, batches_from_rows, canonical_from_mapping

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from sqlalchemy import text
 
-from data import db, users
+from data.admin import users
+from data.core import db
 from data.ingest import pipeline
 from data.ingest.fields import CANONICAL_FIELDS, SOURCE_TYPES
 from data.ingest.formats import batches_from_rows
@@ -387,8 +388,8 @@ DEMO_PROVIDERS = (("Demo Carrier A", 10, "60", "6"), ("Demo Carrier B", 20, "1",
 def create_demo_rate_plans() -> int | None:
     """Two carriers priced per dial prefix, a retail plan at cost + 35 %, one VoIP plan for the demo
     customers (idempotent), so that demo calls have costs, revenue and margins. Returns the VoIP plan."""
-    from data import rates
-    from data.scope import Scope
+    from data.core.scope import Scope
+    from data.rating import rates
 
     admin = Scope(user_id=None)
     if db.scalar("SELECT 1 FROM provider WHERE name = :n", n=DEMO_PROVIDERS[0][0]):
@@ -458,7 +459,7 @@ def delete_demo_data() -> dict:
         customers = conn.execute(text("DELETE FROM app_user WHERE is_demo")).rowcount
         switches = conn.execute(text("DELETE FROM switch WHERE is_demo")).rowcount
     if span["first"] is not None:
-        from data.rollups import rebuild_rollups
+        from data.core.rollups import rebuild_rollups
 
         rebuild_rollups(span["first"].date(), span["last"].date() + timedelta(days=1))
     return {"calls": calls, "imports": imports, "customers": customers, "switches": switches}

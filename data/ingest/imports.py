@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from data import db
+from data.core import db
 
 LOCK_CLASS = 20_483  # first key of the advisory locks held by running imports (second key: the import id)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from data.core.normalise import normalise_sql
+from data.core.settings import NumberPlan
 from data.ingest.fields import (
     ANSWERED_CAUSE,
     CANONICAL_FIELDS,
@@ -25,8 +27,6 @@ from data.ingest.fields import (
     UNKNOWN_DISPOSITION_CAUSE,
     UNKNOWN_SIP_CAUSE,
 )
-from data.ingest.normalise import normalise_sql
-from data.settings import NumberPlan
 
 # cdr's columns the import fills, in the order of ingest_calls' INSERT (id comes from cdr's sequence).
 CALL_COLUMNS = (

@@ -29,15 +29,17 @@ import psycopg2
 import psycopg2.errors
 from psycopg2.extras import execute_values
 
-from data import db, destination_alerts, rating, rollups
+from data.alerting import destination_alerts
+from data.core import db, rollups
+from data.core.normalise import PrefixTable
+from data.core.settings import NumberPlan, load_settings
 from data.ingest import imports, mediation
 from data.ingest.fields import CANONICAL_FIELDS
 from data.ingest.formats import FormatError, Source, StageChunk, batches_from_rows, canonical_from_mapping, open_source
 from data.ingest.imports import ImportSummary
-from data.ingest.normalise import PrefixTable
 from data.ingest.switches import SwitchResolver
 from data.live.freshness import advance_data_version
-from data.settings import NumberPlan, load_settings
+from data.rating import rater
 
 log = logging.getLogger("dialstat.ingest")
 WORKERS = 2  # the machine has 2 cores: one batch in the database while the next is read and staged
@@ -202,7 +204,7 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
         if result.duplicates:
             cur.execute(mediation.DROP_DUPLICATES_SQL)
     if result.accepted:
-        rating.rate_staged_calls(cur, "ingest_calls")
+        rater.rate_staged_calls(cur, "ingest_calls")
         destination_alerts.flag_staged_calls(cur, "ingest_calls")  # blacklisted destinations, at import
         cur.execute(mediation.STORE_SQL)
     cur.execute(_COMMIT_LOCK)  # from here to the commit, one batch at a time (rollup rows are shared)
@@ -314,7 +316,7 @@ def run_batches(
 def number_plan() -> NumberPlan:
     """The plan in force: the settings, with the overrides an admin saved in the UI (when that part is there)."""
     try:
-        from data.setting_overrides import effective_number_plan
+        from data.core.setting_overrides import effective_number_plan
     except ImportError:
         return load_settings().number_plan
     return effective_number_plan()

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from data import db
+from data.core import db
 
 CSV_HEADER = ("line", "reason", "raw")
 # A cell a spreadsheet would read as a formula is written with a leading quote.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import text
 
-from data import db
+from data.core import db
 
 log = logging.getLogger("dialstat.ingest")
 

@@ -10,10 +10,10 @@ import threading
 import uuid
 from pathlib import Path
 
+from data.core.settings import load_settings
 from data.ingest.imports import get_import, list_imports
 from data.ingest.pipeline import PreparedImport, prepare_file_import
 from data.ingest.rejects import list_rejects
-from data.settings import load_settings
 
 log = logging.getLogger("dialstat.ingest")
 MAX_UPLOAD_BYTES = 256 << 20  # larger files: import-cdr or the watched folder

@@ -7,7 +7,7 @@ transaction: a reader that sees the new version also sees the new calls.
 
 from __future__ import annotations
 
-from data import db
+from data.core import db
 
 
 def data_version() -> int:

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 
-from data import db
-from data.ingest.normalise import normalise_number
+from data.core import db
+from data.core.normalise import normalise_number
+from data.core.scope import Scope
+from data.core.settings import load_settings
 from data.live.sources import LiveCall
-from data.scope import Scope
-from data.settings import load_settings
 
 SPARKLINE_MINUTES = 15
 CPS_WINDOW_SECONDS = 10

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from data import reference_data
+from data.core import reference_data
 
 revision = "0001"
 down_revision = None

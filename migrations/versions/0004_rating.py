@@ -102,7 +102,7 @@ CREATE VIEW voip_plan_price AS
     SELECT vb.voip_plan_id, 'ban', b.prefix, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-infinity', NULL
     FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id;
 
--- The pricing formula, mirrored exactly by data/rating.py (billed_seconds, call_cost); a test keeps
+-- The pricing formula, mirrored exactly by data/rating/rater.py (billed_seconds, call_cost); a test keeps
 -- both in agreement. LANGUAGE sql and IMMUTABLE so the planner inlines them in set-based statements.
 CREATE FUNCTION rating_billed_seconds(billsec integer, increment_first integer, increment_next integer)
 RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -123,7 +123,7 @@ RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
--- The rating answers per VoIP plan are cached (data/rating.py builds them from the rates, the import
+-- The rating answers per VoIP plan are cached (data/rating/rater.py builds them from the rates, the import
 -- reads them); any change to what voip_plan_price shows bumps the revision, and a plan's cached answers
 -- built at an older revision are rebuilt before use. UNLOGGED: a crash empties them, which only means
 -- a rebuild.

@@ -1,0 +1,349 @@
+"""Destination alerts: the blacklist and whitelist (by country or prefix) and the alert remove prefixes.
+
+A call is matched on its destination in international format (``cdr.normalised_number``; the
+dialled digits when the import could not normalise it):
+
+1. The longest *alert remove prefix* the number starts with is stripped, once (a technical or
+   outside-line prefix the switch leaves in front). When one was stripped, the country is looked up
+   again from the remaining digits (the longest ``dial_prefix``); otherwise the stored country is used.
+2. The call is *blacklisted* when a blacklist prefix starts the number or a blacklist country is its
+   country, and no whitelist rule (prefix or country) matches it: **a whitelist match wins**.
+   Prefix rules ignore internal numbers (fewer than PN_MIN_DIGITS digits: extensions).
+
+At import, ``flag_staged_calls`` marks blacklisted calls (``destination_alert``, ``alert_reason``: the
+most specific blacklist rule) on the staged rows, set-based, before they are stored, and counts them
+per rule and accountcode in ``destination_alert_event``. The ``alarms`` job e-mails the admins about
+new events and posts them to the webhooks subscribed to ``destination_alert`` (``notify_pending``),
+at most once per rule, accountcode and hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import text
+
+from data.core import db
+from data.core.setting_overrides import effective_number_plan
+
+log = logging.getLogger("dialstat.destination_alerts")
+LISTS = ("blacklist", "whitelist")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+
+
+class RuleError(ValueError):
+    """A rule that cannot be saved; the message is for the user."""
+
+
+# --- the lists --------------------------------------------------------------------------------------------
+
+
+def list_rules(which: str | None = None) -> list[dict]:
+    return db.rows(
+        """SELECT r.id, r.list, r.country_code, c.name AS country, r.prefix, r.description, r.created_at
+                      FROM destination_rule r LEFT JOIN country c ON c.code = r.country_code
+                      WHERE :which IS NULL OR r.list = :which
+                      ORDER BY r.list, r.country_code NULLS LAST, r.prefix""",
+        which=which,
+    )
+
+
+def add_rule(which: str, country_code: str | None = None, prefix: str | None = None, description: str = "") -> dict:
+    """Add a country or a prefix (international format, digits only) to the blacklist or whitelist."""
+    if which not in LISTS:
+        raise RuleError("Choose the blacklist or the whitelist.")
+    country_code = (country_code or "").strip().upper() or None
+    prefix = re.sub(r"[\s+]", "", prefix or "") or None
+    if (country_code is None) == (prefix is None):
+        raise RuleError("Give either a country or a prefix.")
+    if prefix is not None and not _DIGITS.match(prefix):
+        raise RuleError("A prefix is 1 to 20 digits, in international format (e.g. 88216).")
+    if country_code is not None and not db.scalar("SELECT 1 FROM country WHERE code = :c", c=country_code):
+        raise RuleError(f"Unknown country code {country_code!r}.")
+    with db.transaction() as conn:
+        row = (
+            conn.execute(
+                text(
+                    """INSERT INTO destination_rule (list, country_code, prefix, description) VALUES (:l, :c, :p, :d)
+               ON CONFLICT DO NOTHING RETURNING *"""
+                ),
+                {"l": which, "c": country_code, "p": prefix, "d": (description or "").strip()[:500]},
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise RuleError("That rule is already on the list.")
+    return dict(row)
+
+
+def delete_rule(rule_id: int) -> None:
+    db.execute("DELETE FROM destination_rule WHERE id = :id", id=rule_id)
+
+
+def list_remove_prefixes() -> list[dict]:
+    return db.rows("SELECT prefix, description, created_at FROM alert_remove_prefix ORDER BY prefix")
+
+
+def add_remove_prefix(prefix: str, description: str = "") -> None:
+    prefix = re.sub(r"\s", "", prefix or "")
+    if not _DIGITS.match(prefix):
+        raise RuleError("An alert remove prefix is 1 to 20 digits.")
+    if not db.execute(
+        "INSERT INTO alert_remove_prefix (prefix, description) VALUES (:p, :d) ON CONFLICT DO NOTHING",
+        p=prefix,
+        d=(description or "").strip()[:500],
+    ):
+        raise RuleError("That prefix is already on the list.")
+
+
+def delete_remove_prefix(prefix: str) -> None:
+    db.execute("DELETE FROM alert_remove_prefix WHERE prefix = :p", p=prefix)
+
+
+# --- matching one number (the page's "check a number" box; the SQL below does the same, set-based) --------
+
+
+@dataclass(frozen=True)
+class Match:
+    number: str  # after the alert remove prefix
+    removed: str | None
+    country_code: str | None
+    blacklisted_by: str | None
+    whitelisted_by: str | None
+
+    @property
+    def flagged(self) -> bool:
+        return self.blacklisted_by is not None and self.whitelisted_by is None
+
+
+def _rule_label(rule: dict) -> str:
+    if rule["prefix"]:
+        return f"{rule['list']} prefix {rule['prefix']}"
+    return f"{rule['list']} country {rule['country_code']}"
+
+
+def check_number(number: str, country_code: str | None = None) -> Match:
+    """Whether a call to ``number`` (international format) with ``country_code`` would be flagged."""
+    digits = re.sub(r"[^0-9]", "", number or "")
+    removed = max(
+        (
+            r["prefix"]
+            for r in list_remove_prefixes()
+            if digits.startswith(r["prefix"]) and len(digits) > len(r["prefix"])
+        ),
+        key=len,
+        default=None,
+    )
+    if removed:
+        digits = digits[len(removed) :]
+        country_code = db.scalar(
+            """SELECT country_code FROM dial_prefix WHERE :n LIKE prefix || '%'
+                                    ORDER BY length(prefix) DESC LIMIT 1""",
+            n=digits,
+        )
+    long_enough = len(digits) >= effective_number_plan().pn_min_digits
+    found = {}
+    for which in LISTS:
+        rules = [
+            r
+            for r in list_rules(which)
+            if (r["prefix"] and long_enough and digits.startswith(r["prefix"]))
+            or (r["country_code"] and r["country_code"] == country_code)
+        ]
+        rules.sort(key=lambda r: -len(r["prefix"] or ""))  # the most specific first; a country last
+        found[which] = _rule_label(rules[0]) if rules else None
+    return Match(digits, removed, country_code, found["blacklist"], found["whitelist"])
+
+
+# --- at import ----------------------------------------------------------------------------------------------
+
+
+def _matches_sql(table: str) -> str:
+    """(row key, reason, number, country) of the blacklisted rows of ``table`` (cdr's columns), psycopg2 style.
+
+    Each step is a MATERIALIZED CTE so that the number is worked out once per row, not at every use.
+    """
+    return f"""
+        WITH src AS MATERIALIZED (
+            SELECT c.switch_id, c.callid, c.starting_date, COALESCE(c.accountcode, '') AS accountcode, c.user_id,
+                   c.import_id, c.country_code AS stored_country,
+                   COALESCE(NULLIF(c.normalised_number, ''),
+                            regexp_replace(COALESCE(c.destination_number, ''), '[^0-9]', '', 'g')) AS original
+            FROM {table} c),
+        n AS MATERIALIZED (
+            SELECT src.*, strip.prefix AS removed,
+                   CASE WHEN strip.prefix IS NULL THEN src.original
+                        ELSE substr(src.original, length(strip.prefix) + 1) END AS num
+            FROM src LEFT JOIN LATERAL (
+                SELECT p.prefix FROM alert_remove_prefix p
+                WHERE src.original LIKE p.prefix || '%%' AND length(src.original) > length(p.prefix)
+                ORDER BY length(p.prefix) DESC LIMIT 1) strip ON true),
+        m AS MATERIALIZED (
+            SELECT n.*, CASE WHEN n.removed IS NULL THEN n.stored_country ELSE dp.country_code END AS country,
+                   length(n.num) >= %(min_digits)s AS long_enough
+            FROM n LEFT JOIN LATERAL (SELECT d.country_code FROM dial_prefix d
+                                      WHERE n.removed IS NOT NULL AND n.num LIKE d.prefix || '%%'
+                                      ORDER BY length(d.prefix) DESC LIMIT 1) dp ON true),
+        hits AS MATERIALIZED (
+            SELECT m.*, b.reason
+            FROM m CROSS JOIN LATERAL (
+                SELECT CASE WHEN r.prefix IS NOT NULL THEN 'blacklist prefix ' || r.prefix
+                            ELSE 'blacklist country ' || r.country_code END AS reason
+                FROM destination_rule r
+                WHERE r.list = 'blacklist'
+                  AND ((m.long_enough AND m.num LIKE r.prefix || '%%') OR r.country_code = m.country)
+                ORDER BY length(r.prefix) DESC NULLS LAST LIMIT 1) b)
+        SELECT h.switch_id, h.callid, h.starting_date, h.accountcode, h.user_id, h.import_id, h.num,
+               COALESCE(h.country, '') AS country, h.reason
+        FROM hits h
+        WHERE NOT EXISTS (
+            SELECT 1 FROM destination_rule w
+            WHERE w.list = 'whitelist'
+              AND ((h.long_enough AND h.num LIKE w.prefix || '%%') OR w.country_code = h.country))
+    """
+
+
+def flag_staged_calls(cur, stage_table: str) -> int:
+    """Flag the blacklisted calls of ``stage_table`` before they are stored; returns how many.
+
+    Called by the ingest pipeline on its psycopg2 cursor, inside the batch's transaction, on a table
+    with cdr's columns (``ingest_calls``) after rating and before the rows are inserted into ``cdr``
+    (the INSERT must carry ``destination_alert`` and ``alert_reason``). Also records one
+    ``destination_alert_event`` per rule, accountcode and country, which the alarms job notifies.
+    Set-based; costs one cheap query when the blacklist is empty.
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", stage_table):
+        raise ValueError(f"not a table name: {stage_table!r}")
+    cur.execute("SELECT EXISTS (SELECT 1 FROM destination_rule WHERE list = 'blacklist')")
+    if not cur.fetchone()[0]:
+        return 0
+    params = {"min_digits": effective_number_plan().pn_min_digits}
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, "
+        "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
+        "country text, reason text) ON COMMIT DELETE ROWS"
+    )
+    cur.execute("TRUNCATE destination_alert_hits")
+    cur.execute(f"INSERT INTO destination_alert_hits {_matches_sql(stage_table)}", params)
+    flagged = cur.rowcount
+    if not flagged:
+        return 0
+    cur.execute(f"""UPDATE {stage_table} s SET destination_alert = true, alert_reason = h.reason
+                    FROM destination_alert_hits h WHERE s.switch_id = h.switch_id AND s.callid = h.callid""")
+    cur.execute("""INSERT INTO destination_alert_event (reason, accountcode, user_id, country_code, calls, first_call,
+                                                        last_call, sample_number, import_id)
+                   SELECT reason, accountcode, min(user_id), country, count(*), min(starting_date),
+                          max(starting_date), min(num), min(import_id)
+                   FROM destination_alert_hits GROUP BY reason, accountcode, country
+                   ORDER BY reason, accountcode, country""")
+    cur.execute("TRUNCATE destination_alert_hits")
+    return flagged
+
+
+def flag_stored_calls(start: datetime, end: datetime) -> int:
+    """Apply the lists again to the calls already stored in [start, end) (after the lists changed).
+
+    Only the flags change (set or cleared); no event is recorded.
+    """
+    params = {"start": start, "end": end, "min_digits": effective_number_plan().pn_min_digits}
+    with db.raw_connection() as conn, conn.cursor() as cur:
+        cur.execute(
+            """CREATE TEMP TABLE recheck_calls ON COMMIT DROP AS
+                       SELECT * FROM cdr WHERE starting_date >= %(start)s AND starting_date < %(end)s""",
+            params,
+        )
+        cur.execute(f"CREATE TEMP TABLE recheck_hits ON COMMIT DROP AS {_matches_sql('recheck_calls')}", params)
+        cur.execute(
+            """UPDATE cdr c SET destination_alert = h.reason IS NOT NULL OR NULL, alert_reason = h.reason
+                       FROM recheck_calls r
+                       LEFT JOIN recheck_hits h ON h.switch_id = r.switch_id AND h.callid = r.callid
+                       WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
+                         AND c.switch_id = r.switch_id AND c.callid = r.callid AND c.starting_date = r.starting_date
+                         AND (c.alert_reason IS DISTINCT FROM h.reason)""",
+            params,
+        )
+        cur.execute("SELECT count(*) FROM recheck_hits")
+        return cur.fetchone()[0]
+
+
+# --- reporting and notifying ------------------------------------------------------------------------------
+
+
+def recent_events(limit: int = 200) -> list[dict]:
+    return db.rows(
+        """SELECT e.id, e.reason, e.accountcode, u.username AS customer, e.country_code, e.calls,
+                             e.first_call, e.last_call, e.sample_number, e.created_at, e.notified_at
+                      FROM destination_alert_event e LEFT JOIN app_user u ON u.id = e.user_id
+                      ORDER BY e.id DESC LIMIT :limit""",
+        limit=limit,
+    )
+
+
+def admin_recipients() -> list[str]:
+    """The admins' addresses and the extra ``notify_emails`` setting."""
+    from data.alerting.alarms import SETTING_DEFAULTS, get_settings
+    from data.core.mailer import admin_addresses, parse_addresses
+
+    extra = parse_addresses(get_settings(SETTING_DEFAULTS)["notify_emails"])[0]
+    return list(dict.fromkeys([*admin_addresses(), *extra]))
+
+
+def notify_pending(now: datetime | None = None) -> dict:
+    """Notify the events not notified yet: one e-mail / POST per rule, accountcode and hour."""
+    from data.alerting.webhooks import notify
+
+    now = now or datetime.now(timezone.utc)
+    events = db.rows("""SELECT id, reason, accountcode, country_code, calls, first_call, last_call, sample_number,
+                               created_at
+                        FROM destination_alert_event WHERE notified_at IS NULL ORDER BY id LIMIT 1000""")
+    groups: dict[tuple, list[dict]] = {}
+    for event in events:
+        hour = event["created_at"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+        groups.setdefault((event["reason"], event["accountcode"], hour), []).append(event)
+    recipients = admin_recipients() if groups else []
+    sent = 0
+    for (reason, accountcode, hour), items in groups.items():
+        calls = sum(e["calls"] for e in items)
+        first, last = min(e["first_call"] for e in items), max(e["last_call"] for e in items)
+        who = f"accountcode {accountcode}" if accountcode else "calls without accountcode"
+        subject = f"Destination alert: {calls} call(s) matched the {reason} ({who})"
+        body = "\n".join(
+            [
+                f"{calls} call(s) from {who} went to destinations on the {reason}.",
+                f"First call: {first:%Y-%m-%d %H:%M:%S} UTC, last: {last:%Y-%m-%d %H:%M:%S} UTC.",
+                f"Countries: {', '.join(sorted({e['country_code'] or '?' for e in items}))}; "
+                f"example number: {items[0]['sample_number']}.",
+                "",
+                "Flagged calls are marked on the CDR; see Destination alerts for the lists.",
+            ]
+        )
+        payload = {
+            "reason": reason,
+            "accountcode": accountcode,
+            "calls": calls,
+            "first_call": first,
+            "last_call": last,
+            "countries": sorted({e["country_code"] for e in items}),
+            "sample_number": items[0]["sample_number"],
+        }
+        result = notify(
+            recipients,
+            subject,
+            body,
+            event="destination_alert",
+            payload=payload,
+            dedup_key=f"destination-alert:{reason}:{accountcode}:{hour}",
+            broadcast="destination_alert",
+        )
+        sent += bool(result["mail"] or result["webhooks"])
+    if events:
+        db.execute(
+            "UPDATE destination_alert_event SET notified_at = :now WHERE id = ANY(:ids)",
+            now=now,
+            ids=[e["id"] for e in events],
+        )
+    return {"events": len(events), "notifications": sent}
