@@ -337,3 +337,31 @@ def test_live_source_command_sets_and_polls_once(app):
     result = runner.invoke(args=["live-source", "cli-live", "off"])
     assert result.exit_code == 0 and not [s for s in store.live_sources() if s["name"] == "cli-live"]
     assert runner.invoke(args=["live-source", "nowhere", "kamailio", "http://x"]).exit_code != 0
+
+
+def test_admin_live_sources_page_saves_audits_and_polls_once(app, admin_client, acme):
+    from tests.dash_client import dash_request
+
+    switch_id, _ = find_or_create_switch("page-live")
+    server = ScriptedServer(ami_script())
+    try:
+        state = [str(switch_id), "asterisk", server.address, "dialstat", "s3cret"]
+        result = dash_call(admin_client, "save_live_source", [1], state)
+        assert "2 calls in progress" in json.dumps(result[("admin-live-message", "children")])
+        # An empty secret keeps the stored one.
+        result = dash_call(admin_client, "save_live_source", [2], [*state[:4], ""])
+        assert "2 calls in progress" in json.dumps(result[("admin-live-message", "children")])
+    finally:
+        server.close()
+    audits = db.rows("SELECT before, after FROM audit_log WHERE target_type = 'switch-live-source' ORDER BY id")
+    assert [a["after"]["secret_changed"] for a in audits] == [True, False]
+    assert "s3cret" not in json.dumps([a["after"] for a in audits] + [a["before"] for a in audits])
+    form = dash_call(admin_client, "fill_live_form", [str(switch_id)])
+    assert form[("admin-live-address", "value")] == server.address
+    result = dash_call(admin_client, "save_live_source", [3], [str(switch_id), "kamailio", "", "", ""])
+    assert "address" in json.dumps(result[("admin-live-message", "children")])
+
+    customer = app.test_client()
+    assert login(customer, "acme", "acme-pass-1").status_code == 302
+    assert dash_request(customer, "save_live_source", [1], state).status_code == 403
+    store.set_live_source(switch_id, None)

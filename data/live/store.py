@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 
-from data.core import db
+from data.core import audit, db
 from data.core.normalise import normalise_number
 from data.core.scope import Scope
 from data.core.settings import load_settings
@@ -19,11 +19,19 @@ CPS_WINDOW_SECONDS = 10
 LIVE_KINDS = ("kamailio", "asterisk", "freeswitch")
 
 
-def set_live_source(switch_id: int, kind: str | None, address: str = "", username: str = "", secret: str = "") -> None:
-    """Where to poll the switch's calls in progress; ``kind`` None stops polling it."""
+def set_live_source(
+    switch_id: int, kind: str | None, address: str = "", username: str = "", secret: str = "", actor=None
+) -> None:
+    """Where to poll the switch's calls in progress; ``kind`` None stops polling it. With an ``actor`` (the
+    admin page), the change is in the audit log (the secret as changed or not, never its value)."""
     if kind is not None and kind not in LIVE_KINDS:
         raise ValueError(f"live source {kind!r}: use {', '.join(LIVE_KINDS)}")
+    if kind is not None and not address.strip():
+        raise ValueError("give the address to poll")
     with db.transaction() as conn:
+        before = _source_snapshot(conn, switch_id)
+        if before is None:
+            raise ValueError(f"no switch {switch_id}")
         conn.execute(
             text(
                 """UPDATE switch SET live_source = :kind, live_address = :address, live_username = :username,
@@ -34,6 +42,31 @@ def set_live_source(switch_id: int, kind: str | None, address: str = "", usernam
         if kind is None:
             conn.execute(text("DELETE FROM live_call WHERE switch_id = :id"), {"id": switch_id})
             conn.execute(text("DELETE FROM live_switch WHERE switch_id = :id"), {"id": switch_id})
+        if actor is not None:
+            after = _source_snapshot(conn, switch_id)
+            after["secret_changed"] = after.pop("secret_hash") != before.pop("secret_hash")
+            audit.record(conn, actor, "update", "switch-live-source", switch_id, before, after)
+
+
+def _source_snapshot(conn, switch_id: int) -> dict | None:
+    found = conn.execute(
+        text(
+            """SELECT name, live_source, live_address, live_username, md5(live_secret) AS secret_hash
+                 FROM switch WHERE id = :id"""
+        ),
+        {"id": switch_id},
+    ).first()
+    return dict(found._mapping) if found else None
+
+
+def source_table() -> list[dict]:
+    """Every switch and its live source, for the admin page (no secrets)."""
+    return db.rows(
+        """SELECT s.id, s.name, s.ip, coalesce(s.live_source, '') AS kind, s.live_address AS address,
+                  s.live_username AS username, s.live_secret <> '' AS has_secret,
+                  CASE WHEN ls.ok THEN 'answering' WHEN ls.ok = false THEN 'unreachable: ' || ls.error END AS state
+             FROM switch s LEFT JOIN live_switch ls ON ls.switch_id = s.id ORDER BY s.name"""
+    )
 
 
 def live_sources() -> list[dict]:
