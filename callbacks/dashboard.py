@@ -1,5 +1,4 @@
-from dash import Input, Output, State
-from dash.exceptions import PreventUpdate
+from dash import Input, Output, State, no_update
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
@@ -8,6 +7,7 @@ from data.core.kpis import format_kpi
 from data.core.report_filter import ReportFilter
 from data.core.scope import current_scope
 from data.live.freshness import data_version
+from data.live.store import calls_in_progress
 from data.reports.traffic import cost_seen_by, dashboard_report
 from routes.access import callbacks_for
 
@@ -26,17 +26,17 @@ def toggle_autorefresh(on):
 
 @callback(
     Output("dashboard-version", "data"),
+    Output("dashboard-live-calls", "children"),
     Input("dashboard-interval", "n_intervals"),
     State("dashboard-drawn-version", "data"),
-    prevent_initial_call=True,
 )
 def check_data_version(_, drawn):
-    """The cheap question asked every 2 s: did an import store calls since the drawn version?"""
-    current_scope()  # logged in
+    """The cheap questions asked every 2 s: did an import store calls since the drawn version (then the
+    charts redraw), and how many calls are in progress now (polled from the switches, data.live)?"""
+    scope = current_scope()
+    live = calls_in_progress(scope)
     version = data_version()
-    if version == drawn:
-        raise PreventUpdate
-    return version
+    return (no_update if drawn is None or version == drawn else version), ("–" if live is None else str(live))
 
 
 @callback(

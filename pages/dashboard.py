@@ -19,6 +19,14 @@ def layout(**query):
                 [
                     dbc.Col(html.H2("Dashboard · last 24 hours")),
                     dbc.Col(
+                        dcc.Link(
+                            ["Calls in progress ", dbc.Badge("–", id="dashboard-live-calls", color="success")],
+                            href="/live",
+                        ),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                    dbc.Col(
                         dbc.Switch(id="dashboard-autorefresh", label="Update as calls arrive", value=True),
                         width="auto",
                         className="align-self-center",

@@ -77,6 +77,10 @@ def test_kamailio_calls_in_progress_by_switch_country_and_customer(app, acme, ad
         assert login(customer, "acme", "acme-pass-1").status_code == 302
         mine = live_page(customer)
         assert mine["live-calls"] == "3"  # only acme's calls
+        # The dashboard's card, for each of them.
+        card = ("dashboard-live-calls", "children")
+        assert dash_call(admin_client, "check_data_version", [1], [None])[card] == "5"
+        assert dash_call(customer, "check_data_version", [1], [None])[card] == "3"
         assert "United Kingdom" not in json.dumps(mine["live-countries"])
         assert "beta" not in json.dumps(mine["live-customers"])
 

@@ -157,6 +157,17 @@ def save_failure(switch_id: int, error: str, now: datetime | None = None) -> Non
         )
 
 
+def calls_in_progress(scope: Scope) -> int | None:
+    """The scope's calls in progress on every polled switch; None when no switch has a live source."""
+    where, params = scope.cdr_filter("lc")
+    found = db.rows(
+        f"""SELECT EXISTS (SELECT 1 FROM switch WHERE live_source IS NOT NULL) AS polled,
+                   (SELECT count(*) FROM live_call lc WHERE {where}) AS calls""",
+        **params,
+    )[0]
+    return found["calls"] if found["polled"] else None
+
+
 def live_summary(scope: Scope, now: datetime | None = None) -> dict:
     """What the Live page shows: calls in progress per switch (with its state), customer and country, calls
     per second over the last 10 s, and per-minute peaks of the last 15 minutes."""
