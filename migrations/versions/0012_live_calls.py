@@ -63,6 +63,14 @@ CREATE UNLOGGED TABLE live_sample (
 CREATE INDEX live_sample_at ON live_sample (at);
 
 CREATE SEQUENCE cdr_data_version;
+
+-- EMBEDDED_DB_LISTEN's role, when it was created before this table's grants could be given (data.core.embedded_db)
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdr_pusher') THEN
+        GRANT SELECT, INSERT ON cdr_import TO cdr_pusher;
+        GRANT USAGE ON SEQUENCE cdr_import_id_seq TO cdr_pusher;
+    END IF;
+END $$;
 """
     )
 
