@@ -75,6 +75,8 @@ def kamailio_calls(app, tmp_path_factory):
         logs = {p.name: p.read_text(errors="replace")[-1500:] for p in folder.glob("uac-*errors.log")}
         assert results == [0] * len(callers), logs
         assert wait_for_rows(cdr_file, CALLS) == CALLS, kamailio.log()[-3000:]
+        errors = [line for line in kamailio.log().splitlines() if " ERROR: " in line]
+        assert errors == []  # no CDR write failed, no malformed SIP message
         summary = collectors.collect(collector_config(folder, cdr_file))
         yield {"summary": summary, "cdr_file": cdr_file, "folder": folder}
     finally:
