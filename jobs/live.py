@@ -20,11 +20,13 @@ def live_job(for_seconds: float = LIVE_PERIOD_SECONDS - 5, interval: float = POL
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="live-poll") as executor:
         while True:
             round_started = time.monotonic()
-            for name, result in poll_round(executor).items():
+            results = poll_round(executor)
+            for name, result in results.items():
                 if "unreachable" in result or "failed" in result:
                     unreachable[name] = result.get("unreachable") or result.get("failed")
             rounds += 1
-            if time.monotonic() - started + interval > for_seconds:
+            # No switch has a live source: nothing to hold the tick for (a new one is polled from the next).
+            if not results or time.monotonic() - started + interval > for_seconds:
                 return {"rounds": rounds, "unreachable": unreachable}
             time.sleep(max(0.0, interval - (time.monotonic() - round_started)))
 
