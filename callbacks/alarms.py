@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from components.alarms import alarm_list, simple_rows, test_results
 from data.admin import acl
-from data.alerting import alarms, webhooks
+from data.alerting import alarm_evaluation, alarms, webhooks
 from data.core.scope import current_scope
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
@@ -176,7 +176,7 @@ def alarm_test(n_clicks, days, *states):
         alarm = alarms.build_alarm(current_scope(), values)
     except alarms.AlarmError as exc:
         return _error(str(exc))
-    return test_results(alarm, alarms.replay(alarm, int(days or 7)))
+    return test_results(alarm, alarm_evaluation.replay(alarm, int(days or 7)))
 
 
 @callback(
