@@ -107,84 +107,96 @@ def scenarios(callbacks: dict, rng: random.Random) -> list[tuple[str, dict]]:
 
 
 LIVE_PERIOD_SECONDS = 2.0  # pages/dashboard.py's interval
+LIVE = "(live dashboards)"
+
+
+class Window:
+    """The measured window and what was measured in it (shared by the client threads)."""
+
+    def __init__(self, seconds: float):
+        self.start = time.perf_counter() + 0.5
+        self.measure_from = self.start + WARMUP_SECONDS
+        self.stop = self.measure_from + seconds
+        self.results: dict[str, list] = {}
+        self.errors: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def wait_for(self, instant: float) -> None:
+        while time.perf_counter() < instant:
+            time.sleep(0.01)
+
+    def send(self, name: str, session: User, body: dict) -> float | None:
+        """One callback, recorded if inside the window; None once the window is over."""
+        t0 = time.perf_counter()
+        if t0 >= self.stop:
+            return None
+        try:
+            status = session.callback(body)
+        except Exception:
+            status = -1
+        t1 = time.perf_counter()
+        if t0 >= self.measure_from and t1 <= self.stop:
+            with self.lock:
+                self.results.setdefault(name, []).append(t1 - t0)
+                if status != 200:
+                    self.errors[name] = self.errors.get(name, 0) + 1
+        return t0
+
+
+def user_loop(window: Window, callbacks: dict, index: int, session: User) -> None:
+    rng = random.Random(index)
+    plan = scenarios(callbacks, rng)
+    window.wait_for(window.start)
+    i = rng.randrange(len(plan))
+    while True:
+        name, body = plan[i % len(plan)]
+        if window.send(name, session, body) is None:
+            return
+        i += 1
+
+
+def watcher_loop(window: Window, callbacks: dict, index: int, count: int, session: User) -> None:
+    """An open dashboard: the drawn version is the current one (nothing new arrives during the bench)."""
+    from tests.dash_client import callback_body
+
+    body = callback_body(callbacks, "check_data_version", [index], [None])
+    window.wait_for(window.start + LIVE_PERIOD_SECONDS * index / max(count, 1))  # tabs were not opened at once
+    while (sent := window.send(LIVE, session, body)) is not None:
+        time.sleep(max(0.0, LIVE_PERIOD_SECONDS - (time.perf_counter() - sent)))
 
 
 def run(
     base: str, users: int, seconds: float, callbacks: dict, server_pid: int | None = None, live_dashboards: int = 0
 ) -> dict:
-    from tests.dash_client import callback_body
-
-    sessions = []
-    for _ in range(users):
-        sessions.append(User(base, "admin", os.environ.get("ADMIN_PASSWORD", PASSWORD)))
-    watchers = [User(base, "admin", os.environ.get("ADMIN_PASSWORD", PASSWORD)) for _ in range(live_dashboards)]
-    results: dict[str, list] = {}
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.5
-    measure_from, stop = start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds
-
-    def user_loop(index: int, session: User) -> None:
-        rng = random.Random(index)
-        plan = scenarios(callbacks, rng)
-        while time.perf_counter() < start:
-            time.sleep(0.01)
-        i = rng.randrange(len(plan))
-        while True:
-            name, body = plan[i % len(plan)]
-            i += 1
-            t0 = time.perf_counter()
-            if t0 >= stop:
-                return
-            try:
-                status = session.callback(body)
-            except Exception:
-                status = -1
-            t1 = time.perf_counter()
-            if t0 >= measure_from and t1 <= stop:
-                with lock:
-                    results.setdefault(name, []).append(t1 - t0)
-                    if status != 200:
-                        errors[name] = errors.get(name, 0) + 1
-
-    def watcher_loop(index: int, session: User) -> None:
-        # An open dashboard: the drawn version is the current one (nothing new arrives during the bench).
-        body = callback_body(callbacks, "check_data_version", [index], [None])
-        while time.perf_counter() < start:
-            time.sleep(0.01)
-        time.sleep(LIVE_PERIOD_SECONDS * index / max(live_dashboards, 1))  # tabs were not opened at once
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= stop:
-                return
-            try:
-                status = session.callback(body)
-            except Exception:
-                status = -1
-            t1 = time.perf_counter()
-            if t0 >= measure_from and t1 <= stop:
-                with lock:
-                    results.setdefault("(live dashboards)", []).append(t1 - t0)
-                    if status != 200:
-                        errors["(live dashboards)"] = errors.get("(live dashboards)", 0) + 1
-            time.sleep(max(0.0, LIVE_PERIOD_SECONDS - (time.perf_counter() - t0)))
-
-    threads = [threading.Thread(target=user_loop, args=(i, s), daemon=True) for i, s in enumerate(sessions)]
-    threads += [threading.Thread(target=watcher_loop, args=(i, s), daemon=True) for i, s in enumerate(watchers)]
+    password = os.environ.get("ADMIN_PASSWORD", PASSWORD)
+    sessions = [User(base, "admin", password) for _ in range(users)]
+    watchers = [User(base, "admin", password) for _ in range(live_dashboards)]
+    window = Window(seconds)
+    threads = [
+        threading.Thread(target=user_loop, args=(window, callbacks, i, s), daemon=True) for i, s in enumerate(sessions)
+    ]
+    threads += [
+        threading.Thread(target=watcher_loop, args=(window, callbacks, i, live_dashboards, s), daemon=True)
+        for i, s in enumerate(watchers)
+    ]
     for t in threads:
         t.start()
-    while time.perf_counter() < measure_from:
-        time.sleep(0.01)
+    window.wait_for(window.measure_from)
     cpu_before = {**cpu_snapshot(server_pid), "client": time.process_time()}
     load_before = os.getloadavg()[0]
-    while time.perf_counter() < stop:
-        time.sleep(0.01)
+    window.wait_for(window.stop)
     cpu_after = {**cpu_snapshot(server_pid), "client": time.process_time()}
     load_after = os.getloadavg()[0]
     for t in threads:
         t.join()
     cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_before} if server_pid else None
-    return {"results": results, "errors": errors, "seconds": seconds, "cpu": cpu, "load": (load_before, load_after)}
+    return {
+        "results": window.results,
+        "errors": window.errors,
+        "seconds": seconds,
+        "cpu": cpu,
+        "load": (load_before, load_after),
+    }
 
 
 def _children() -> dict[int, list[int]]:
