@@ -171,6 +171,7 @@ class Collector:
     def __init__(self, config: CollectorConfig, max_batches: int = 200):
         self.config, self.max_batches = config, max_batches
         self.engine: Engine = create_engine(config.url, connect_args=config.connect_args, pool_pre_ping=True)
+        self._flag_column_checked = False  # once per collector, not at every heartbeat
 
     def _select(self) -> str:
         c = self.config
@@ -263,8 +264,9 @@ class Collector:
 
     def run(self) -> ImportSummary:
         """Import what is new; nothing new: an empty summary, and no import recorded."""
-        if self.config.flag_field:
+        if self.config.flag_field and not self._flag_column_checked:
             self._ensure_flag_column()
+            self._flag_column_checked = True
         after = self._high_water()
         first = self._fetch(after)
         if not first:
