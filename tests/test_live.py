@@ -369,3 +369,24 @@ def test_admin_live_sources_page_saves_audits_and_polls_once(app, admin_client, 
     assert login(customer, "acme", "acme-pass-1").status_code == 302
     assert dash_request(customer, "save_live_source", [1], state).status_code == 403
     store.set_live_source(switch_id, None)
+
+
+def test_sparkline_adds_the_peaks_of_switches_polled_at_their_own_instants(app):
+    from datetime import datetime, timedelta, timezone
+
+    first, _ = find_or_create_switch("spark-a")
+    second, _ = find_or_create_switch("spark-b")
+    for switch_id in (first, second):
+        store.set_live_source(switch_id, "kamailio", "http://127.0.0.1:9/RPC")
+    # Five minutes ago: the other tests' samples (taken now) stay out of the 10-s window of calls per second.
+    minute = (datetime.now(timezone.utc) - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    call = lambda key: sources.LiveCall(key, minute, True, "1", "34911234567", "")  # noqa: E731
+    store.save_poll(first, [call("a1"), call("a2")], minute + timedelta(seconds=1))
+    store.save_poll(second, [call("b1"), call("b2"), call("b3")], minute + timedelta(seconds=2))
+    store.save_poll(first, [call("a1")], minute + timedelta(seconds=3))
+    summary = store.live_summary(admin_scope(), minute + timedelta(seconds=4))
+    assert [(r["minute"], r["calls"]) for r in summary["sparkline"] if r["minute"] == minute] == [(minute, 5)]
+    assert summary["calls"] == 4  # a1 and b1-b3 are in progress
+    assert summary["cps"] == 0.5  # 5 new calls in the last 10 s
+    for switch_id in (first, second):
+        store.set_live_source(switch_id, None)

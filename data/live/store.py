@@ -202,10 +202,13 @@ def live_summary(scope: Scope, now: datetime | None = None) -> dict:
         since=now - timedelta(seconds=CPS_WINDOW_SECONDS),
         **params,
     )
+    # Each switch is polled at its own instant: a minute's figure is the sum of each switch's peak in it.
     sparkline = db.rows(
-        f"""SELECT date_trunc('minute', at) AS minute, max(calls) AS calls
-              FROM (SELECT at, sum(calls) AS calls FROM live_sample ls
-                     WHERE at > :since AND {sample_where} GROUP BY at) per_poll
+        f"""SELECT minute, sum(peak) AS calls
+              FROM (SELECT date_trunc('minute', at) AS minute, switch_id, max(calls) AS peak
+                      FROM (SELECT at, switch_id, sum(calls) AS calls FROM live_sample ls
+                             WHERE at > :since AND {sample_where} GROUP BY at, switch_id) per_poll
+                     GROUP BY 1, 2) per_switch
              GROUP BY 1 ORDER BY 1""",
         since=now - timedelta(minutes=SPARKLINE_MINUTES),
         **params,
