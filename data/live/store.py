@@ -198,8 +198,9 @@ def live_summary(scope: Scope, now: datetime | None = None) -> dict:
         **params,
     )
     new_calls = db.scalar(
-        f"SELECT coalesce(sum(new_calls), 0) FROM live_sample ls WHERE at > :since AND {sample_where}",
+        f"SELECT coalesce(sum(new_calls), 0) FROM live_sample ls WHERE at > :since AND at <= :now AND {sample_where}",
         since=now - timedelta(seconds=CPS_WINDOW_SECONDS),
+        now=now,
         **params,
     )
     # Each switch is polled at its own instant: a minute's figure is the sum of each switch's peak in it.
@@ -207,10 +208,11 @@ def live_summary(scope: Scope, now: datetime | None = None) -> dict:
         f"""SELECT minute, sum(peak) AS calls
               FROM (SELECT date_trunc('minute', at) AS minute, switch_id, max(calls) AS peak
                       FROM (SELECT at, switch_id, sum(calls) AS calls FROM live_sample ls
-                             WHERE at > :since AND {sample_where} GROUP BY at, switch_id) per_poll
+                             WHERE at > :since AND at <= :now AND {sample_where} GROUP BY at, switch_id) per_poll
                      GROUP BY 1, 2) per_switch
              GROUP BY 1 ORDER BY 1""",
         since=now - timedelta(minutes=SPARKLINE_MINUTES),
+        now=now,
         **params,
     )
     return {
