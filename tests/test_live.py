@@ -257,7 +257,7 @@ ESL_CALLS = {
 }  # fmt: skip
 
 
-def esl_script(password="ClueCon", body=json.dumps(ESL_CALLS)):
+def esl_script(password="ClueCon", body=json.dumps(ESL_CALLS), drop_after_auth=False):
     """FreeSWITCH's inbound event socket as mod_event_socket's documentation shows it."""
 
     def script(rfile, wfile):
@@ -268,6 +268,8 @@ def esl_script(password="ClueCon", body=json.dumps(ESL_CALLS)):
             wfile.write(b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n")
             return
         wfile.write(b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n")
+        if drop_after_auth:
+            return
         assert read_esl(rfile) == "api show calls as json"
         payload = body.encode()
         wfile.write(b"Content-Type: api/response\nContent-Length: %d\n\n" % len(payload) + payload)
@@ -292,6 +294,7 @@ def test_esl_client_reads_show_calls_as_json():
     [
         (esl_script(password="other"), "auth refused"),
         (esl_script(body="-ERR no reply\n"), "-ERR"),
+        (esl_script(drop_after_auth=True), "closed the connection"),
         (esl_script(body=json.dumps({"row_count": 0})), None),
     ],
 )
