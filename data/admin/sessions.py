@@ -5,7 +5,8 @@ A session is accepted while its row exists, its user is active, it was seen with
 ``SESSION_IDLE_MINUTES`` and began within ``SESSION_MAX_HOURS``. ``last_seen_at`` is written at most
 once a minute per session (``SEEN_EVERY_SECONDS``), so most requests read one row and write nothing.
 Ending a session deletes its row: a copy of the cookie is worth nothing afterwards. A new password or a
-deactivated account deletes every row of the user (a trigger, whatever changed it: migrations/versions/0014_user_session.py).
+deactivated account deletes every row of the user (a trigger, whatever changed it: the user_session
+migration).
 """
 
 from __future__ import annotations
