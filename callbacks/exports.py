@@ -1,4 +1,4 @@
-"""Callbacks of the Exports page (admins only: each one checks, whatever the page guard does)."""
+"""Callbacks of the Exports page (admins only: the page declares it, and so does every callback here)."""
 
 import json
 
@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import Refused, form_action
 from components.exports import (
     destination_list_options,
     destination_lists_table,
@@ -18,6 +19,12 @@ from data.export.templates import TemplateError
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/exports"))
+
+
+def _form_action(button: str, fields: tuple[str, ...], feedback: str):
+    """A button of the page's forms (callbacks/forms.py): the lists reload after it succeeded."""
+    return form_action(callback, button, fields, feedback, "exports-refresh", (library.ExportRefused, TemplateError))
+
 
 PERIOD_LABELS = {seconds: label for label, seconds in schedules.PERIODS.items()}
 
@@ -195,85 +202,49 @@ def live_preview(profile_text):
     return "".join(lines)
 
 
-@callback(
-    Output("exports-template-feedback", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-save", "n_clicks"),
-    State("exports-template-name", "value"),
-    State("exports-profile", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def save_template(_clicks, name, profile_text, refresh):
-    user = current_actor()
+@_form_action("exports-save", ("exports-template-name", "exports-profile"), "exports-template-feedback")
+def save_template(name, profile_text):
     try:
-        template = library.save_template((name or "").strip(), profile_text or "", user_id=user.id)
+        template = library.save_template((name or "").strip(), profile_text or "", user_id=current_actor().id)
     except TemplateError as exc:
-        return _problems("Not saved:", exc.problems), no_update
-    return dbc.Alert(f"Saved template {template.name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+        raise Refused(_problems("Not saved:", exc.problems)) from None
+    return f"Saved template {template.name!r}."
 
 
-@callback(
-    Output("exports-run-result", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-run", "n_clicks"),
-    State("exports-run-template", "value"),
-    State("exports-run-from", "value"),
-    State("exports-run-to", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def run_export(_clicks, template_name, time_from, time_to, refresh):
-    user = current_actor()
-    try:
-        flt = cdr_query.ExportFilter(
-            time_start=exporter.parse_user_time(time_from, "from"), time_end=exporter.parse_user_time(time_to, "to")
-        )
-        run = exporter.adhoc_run(library.get_template(template_name or "cgr-csv"), flt)
-        result = exporter.export_to_file(run, _actor(user))
-    except (library.ExportRefused, TemplateError) as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+@_form_action("exports-run", ("exports-run-template", "exports-run-from", "exports-run-to"), "exports-run-result")
+def run_export(template_name, time_from, time_to):
+    flt = cdr_query.ExportFilter(
+        time_start=exporter.parse_user_time(time_from, "from"), time_end=exporter.parse_user_time(time_to, "to")
+    )
+    run = exporter.adhoc_run(library.get_template(template_name or "cgr-csv"), flt)
+    result = exporter.export_to_file(run, _actor(current_actor()))
     summary = result.summary
-    return dbc.Alert(
-        [
-            f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
-            f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
-            _download(result.history_id, result.path.name),
-        ],
-        color="success",
-        className="mb-0",
-    ), (refresh or 0) + 1
+    return [
+        f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
+        f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
+        _download(result.history_id, result.path.name),
+    ]
 
 
-@callback(
-    Output("exports-schedule-feedback", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-schedule-save", "n_clicks"),
-    State("exports-schedule-name", "value"),
-    State("exports-schedule-template", "value"),
-    State("exports-schedule-period", "value"),
-    State("exports-schedule-dir", "value"),
-    State("exports-schedule-enabled", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
+SCHEDULE_FIELDS = ("name", "template", "period", "dir", "enabled")
+
+
+@_form_action(
+    "exports-schedule-save", tuple(f"exports-schedule-{f}" for f in SCHEDULE_FIELDS), "exports-schedule-feedback"
 )
-def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
-    user = current_actor()
+def save_schedule(name, template_name, period, directory, enabled):
     existing = {row["name"]: row["id"] for row in schedules.list_schedules()}
     name = (name or "").strip()
-    try:
-        schedules.save_schedule(
-            name,
-            template_name or "cgr-csv",
-            int(period or 3600),
-            (directory or "").strip(),
-            enabled=bool(enabled),
-            user_id=user.id,
-            schedule_id=existing.get(name),
-        )
-    except library.ExportRefused as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-    return dbc.Alert(f"Saved schedule {name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+    schedules.save_schedule(
+        name,
+        template_name or "cgr-csv",
+        int(period or 3600),
+        (directory or "").strip(),
+        enabled=bool(enabled),
+        user_id=current_actor().id,
+        schedule_id=existing.get(name),
+    )
+    return f"Saved schedule {name!r}."
 
 
 @callback(
@@ -290,30 +261,15 @@ def run_schedules_now(_clicks, refresh):
     return dbc.Alert(text, color="info", className="mb-0"), (refresh or 0) + 1
 
 
-@callback(
-    Output("exports-reexport-result", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-reexport", "n_clicks"),
-    State("exports-reexport-id", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def reexport(_clicks, history_id, refresh):
-    user = current_actor()
+@_form_action("exports-reexport", ("exports-reexport-id",), "exports-reexport-result")
+def reexport(history_id):
     if not history_id:
         raise PreventUpdate
-    try:
-        result = exporter.reexport(int(history_id), _actor(user))
-    except (library.ExportRefused, TemplateError) as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-    return dbc.Alert(
-        [
-            f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
-            _download(result.history_id, result.path.name),
-        ],
-        color="success",
-        className="mb-0",
-    ), (refresh or 0) + 1
+    result = exporter.reexport(int(history_id), _actor(current_actor()))
+    return [
+        f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
+        _download(result.history_id, result.path.name),
+    ]
 
 
 @callback(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from callbacks.alarms import FIELDS
 from data.admin import users
 from data.alerting import alarm_evaluation, alarms
 from data.core import db
@@ -17,25 +18,7 @@ from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
 from tests.test_alarm_support import make_call, store, switch
 
-FORM = [
-    "id",
-    "name",
-    "metric",
-    "hangup_cause_id",
-    "scope_kind",
-    "scope_value",
-    "period",
-    "condition",
-    "threshold",
-    "compare_to",
-    "min_attempts",
-    "severity",
-    "status",
-    "dry_run",
-    "email_to",
-    "webhook_id",
-    "description",
-]
+FORM = list(FIELDS)  # the form's fields, in the order the save callback takes them
 
 
 def form(**values) -> list:

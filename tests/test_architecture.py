@@ -114,6 +114,15 @@ def test_no_import_cycles():
     assert _cycles() == []
 
 
+def _domain(module: str) -> str:
+    return ".".join(module.split(".")[:2]) if module.startswith("data.") else _layer(module)
+
+
+def test_no_two_domains_import_each_other():
+    edges = {(_domain(m), _domain(t)) for m, targets in GRAPH.items() for t in targets if _domain(m) != _domain(t)}
+    assert sorted(e for e in edges if (e[1], e[0]) in edges) == []
+
+
 def test_the_cycle_finder_finds_a_cycle():
     GRAPH["data.core.db"].add("data.core.settings")
     GRAPH["data.core.settings"].add("data.core.db")

@@ -38,6 +38,7 @@ from data.ingest.fields import CANONICAL_FIELDS
 from data.ingest.formats import FormatError, Source, StageChunk, batches_from_rows, canonical_from_mapping, open_source
 from data.ingest.imports import ImportSummary
 from data.ingest.switches import SwitchResolver
+from data.live.freshness import advance_data_version
 from data.rating import rater
 
 log = logging.getLogger("dialstat.ingest")
@@ -227,6 +228,8 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
         conn.rollback()
     else:
         conn.commit()
+        if result.accepted:
+            advance_data_version(conn)  # open dashboards redraw (data.live.freshness)
     return result
 
 
