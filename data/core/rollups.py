@@ -208,6 +208,13 @@ def take_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     _apply(cur, rows_sql, params, "-")
 
 
+def remove_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
+    """Take calls that are being deleted out of every rollup level (rows left empty go), and have the
+    concurrency job recompute the minutes they covered; same cursor and transaction as the DELETE."""
+    _apply(cur, rows_sql, params, "-")
+    concurrency.mark_changed(cur, rows_sql, params)
+
+
 def _quarter_of(key: tuple) -> tuple:
     return (_QUARTER_BUCKET.replace("c.starting_date", "bucket"), *key[1:])
 

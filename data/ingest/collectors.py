@@ -24,6 +24,7 @@ The config file is trusted like CDR-Pusher's: its ``orig_field`` expressions run
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -98,8 +99,26 @@ def mysql_url(dsn: str) -> str:
     ).render_as_string(hide_password=False)
 
 
+def _sqlite_file(config_path: Path, db_file: str) -> Path:
+    """``db_file`` as CDR-Pusher's configs give it (``./sqlitedb/cdr.db``): relative to the config's folder."""
+    store = Path(db_file).expanduser()
+    if not store.is_absolute():
+        store = config_path.resolve().parent / store
+    store = store.resolve()
+    if not store.is_file():
+        raise CollectorError(f"db_file {store}: no such file")
+    if not os.access(store, os.R_OK):
+        raise CollectorError(f"db_file {store}: cannot be read (permissions)")
+    return store
+
+
 def load_config(path: Path) -> CollectorConfig:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CollectorError(f"{path}: cannot be read as a collector config ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CollectorError(f"{path}: a collector config is a YAML mapping")
     source = str(raw.get("storage_source") or raw.get("storage_source_type") or "sqlite3").lower()
     table = str(raw.get("db_table") or "cdr")
     if not _IDENTIFIER.match(table):
@@ -110,7 +129,7 @@ def load_config(path: Path) -> CollectorConfig:
     elif source in ("sqlite3", "sqlite"):
         if not raw.get("db_file"):
             raise CollectorError("storage_source sqlite3 needs db_file")
-        url = f"sqlite:///{Path(raw['db_file']).resolve()}"
+        url = f"sqlite:///{_sqlite_file(Path(path), str(raw['db_file']))}"
     elif source == "mysql":
         url = mysql_url(str(raw.get("db_dns") or ""))
     elif source in ("postgres", "postgresql"):

@@ -189,7 +189,8 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
     if result.rejected:
         if samples:
             cur.execute(
-                "SELECT lineno, reason FROM ingest_calls WHERE reason IS NOT NULL ORDER BY lineno LIMIT %s",
+                f"SELECT c.lineno, {mediation.REJECT_REASON_SQL} FROM ingest_calls c WHERE c.reason IS NOT NULL "
+                "ORDER BY c.recno LIMIT %s",
                 (SAMPLE_REJECTS,),
             )
             result.samples = tuple(cur.fetchall())
@@ -470,13 +471,17 @@ def mapping_chunks(
             if not isinstance(record, dict):
                 yield (
                     lineno,
-                    json.dumps(record, default=str)[:4000],
+                    json.dumps(record, default=str)[:4000] if not isinstance(record, list) else "[...]",
                     "not a CDR (expected an object)",
                     [""] * len(CANONICAL_FIELDS),
                 )
                 continue
             values, problem = canonical_from_mapping(record)
-            yield lineno, json.dumps(record, default=str, separators=(",", ":"))[:4000], problem, values
+            try:
+                raw = json.dumps(record, default=str, separators=(",", ":"))[:4000]
+            except (RecursionError, ValueError):
+                raw = ""  # too deep to show: canonical_from_mapping said so
+            yield lineno, raw, problem, values
 
     kwargs = {"batch_rows": batch_rows} if batch_rows else {}
     return batches_from_rows(rows(), fields, **kwargs)
