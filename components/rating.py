@@ -92,15 +92,21 @@ def simulation_summary(result: dict) -> dbc.Card:
     lines = [
         _line("Number", f"{result['number']} → {result['normalised'] or '(no digits)'}"),
         _line("Country", f"{result['country'] or '–'} ({result['country_code'] or '?'})"),
+        *(
+            [_line("Internal call", html.Span(result["internal"], id="rate-simulator-internal"))]
+            if result.get("internal")
+            else []
+        ),
         _line("VoIP plan", result["voip_plan"] or "none"),
         _line("Rating", result["status"].label if result["status"] else "–"),
     ]
     if result["banned_prefix"]:
         lines.append(_line("Banned prefix", result["banned_prefix"]))
-    lines.append(_line("Sell (matched prefix)", _price(result["sell"], result["currency"])))
+    sell_label = "Sell (internal rate)" if result.get("internal") else "Sell (matched prefix)"
+    lines.append(_line(sell_label, _price(result["sell"], result["currency"])))
     if result.get("buy") is not None or result.get("candidates"):
         buy = result["buy"]
-        lines.append(_line("Carrier (LCR)", buy["carrier"] if buy else "–"))
+        lines.append(_line("Carrier (LCR)", (buy["carrier"] or "–") if buy else "–"))
         lines.append(_line("Buy", _price(buy, result["currency"])))
         margin = (
             "–"

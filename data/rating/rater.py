@@ -12,6 +12,10 @@ Which rates apply (the same set-based statements for the import, re-rating and t
 - buy price (LCR): among the plan's carriers, the longest matching prefix in force, then the cheapest
   rate on it; ties go to the provider's priority (lower first), then the provider id;
 - banned: a ban prefix of the plan matches the number: no price.
+- internal calls (no country, and fewer significant digits than PN_MIN_DIGITS or matching
+  INTERNAL_PATTERNS: ``data.core.normalise``) never match a prefix: they are priced by the plan's
+  internal rates (``rate.kind = 'internal'``: the cheapest retail one sells, the cheapest carrier one
+  buys), 0 when the plan has none or the call has no plan.
 
 Public: ``RatingStatus``, ``billed_seconds``, ``call_cost``, ``rate_staged_calls`` (the import's hook),
 ``refresh_rating_cache``, ``rerate``, ``queue_rerate``, ``run_rerate_queue`` (the "rerate" job),
@@ -46,6 +50,17 @@ class RatingStatus(IntEnum):
     ZERO_DURATION = 5  # billsec = 0: costs 0, connection fee included; rates and carrier recorded if found
     IMPORTED = 6  # the CDR arrived with prices: kept as they are (until re-rated)
     NO_PLAN = 7  # the call has no customer, or the customer has no VoIP plan
+    INTERNAL = 8  # an internal call: priced by the plan's internal rates only, 0 without one
+
+    @property
+    def unrated(self) -> bool:
+        """Whether the call lacks a price it should have (billing's "unrated" reasons)."""
+        return self in (
+            RatingStatus.NO_RETAIL_RATE,
+            RatingStatus.NO_CARRIER_RATE,
+            RatingStatus.BANNED,
+            RatingStatus.NO_PLAN,
+        )
 
     @property
     def label(self) -> str:
@@ -312,6 +327,51 @@ JOIN rating_cache_answer a ON a.voip_plan_id = c.voip_plan_id AND a.key = c.key
 WHERE s.ctid = c.row_ref AND a.voip_plan_id = ANY(%(plan_ids)s)
 """
 
+# Internal calls: the plan's internal rates in force (the cheapest sell, the cheapest buy), 0 without.
+# Before the prefix statement, which then skips them (rating_status is set): never a country's price.
+_INTERNAL_SQL = """
+UPDATE {target} s SET
+    sell_rate = coalesce(c.sell_rate, 0),
+    sell_cost = coalesce(rating_call_cost(c.sell_rate, c.sell_fee,
+                         rating_billed_seconds(s.billsec, c.sell_first, c.sell_next), %(decimals)s), 0),
+    buy_rate = coalesce(c.buy_rate, 0),
+    buy_cost = coalesce(rating_call_cost(c.buy_rate, c.buy_fee,
+                        rating_billed_seconds(s.billsec, c.buy_first, c.buy_next), %(decimals)s), 0),
+    carrier_id = c.carrier_id,
+    rating_status = %(INTERNAL)s
+FROM (
+    SELECT s.ctid AS row_ref, sell.rate AS sell_rate, sell.connection_fee AS sell_fee,
+           sell.increment_first AS sell_first, sell.increment_next AS sell_next, buy.rate AS buy_rate,
+           buy.connection_fee AS buy_fee, buy.increment_first AS buy_first, buy.increment_next AS buy_next,
+           buy.provider_id AS carrier_id
+    FROM {target} s {plan_join}
+    LEFT JOIN LATERAL (
+        SELECT * FROM voip_plan_internal_price p
+        WHERE p.voip_plan_id = {plan} AND p.kind = 'retail' AND p.effective_from <= s.starting_date
+          AND (p.effective_to IS NULL OR p.effective_to > s.starting_date)
+        ORDER BY p.rate, p.connection_fee, p.rate_id LIMIT 1) sell ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM voip_plan_internal_price p
+        WHERE p.voip_plan_id = {plan} AND p.kind = 'carrier' AND p.effective_from <= s.starting_date
+          AND (p.effective_to IS NULL OR p.effective_to > s.starting_date)
+        ORDER BY p.rate, p.provider_priority, p.provider_id, p.rate_id LIMIT 1) buy ON true
+    WHERE s.rating_status IS NULL AND NOT {has_prices} AND {internal}
+    OFFSET 0
+) c
+WHERE s.ctid = c.row_ref
+"""
+
+
+def internal_call_sql(number: str, country: str, params: dict) -> str:
+    """SQL: whether the call with the normalised ``number`` and ``country`` is internal under the number
+    plan in force (an internal call has no country; its significant digits are its normalised number)."""
+    from data.core.normalise import internal_sql
+    from data.core.setting_overrides import effective_number_plan
+
+    digits = internal_sql(number, effective_number_plan(), params)
+    return f"({country} IS NULL AND {number} IS NOT NULL AND {digits})"
+
+
 # The rest: prices that came with the CDR, or no plan, or no prefix of the plan matches the number.
 _UNPRICED_SQL = """
 UPDATE {target} s SET rating_status = CASE
@@ -347,9 +407,11 @@ def _table(name: str) -> sql.Composable:
 
 @dataclass(frozen=True)
 class _PlanOfRow:
-    """How the rating statements find the VoIP plan of a row ``s``: SQL to join, the plan, whether any."""
+    """How the rating statements find the VoIP plan of a row ``s``: SQL to join (and to join keeping the
+    rows without a plan), the plan, whether any."""
 
     join: str
+    outer_join: str
     plan: str
     has_plan: str
 
@@ -357,10 +419,11 @@ class _PlanOfRow:
 # Calls: the plan of their customer. Simulated calls: a voip_plan_id column of their own.
 _CUSTOMER_PLAN = _PlanOfRow(
     "JOIN app_user u ON u.id = s.user_id",
+    "LEFT JOIN app_user u ON u.id = s.user_id",
     "u.voip_plan_id",
     "s.user_id IN (SELECT id FROM app_user WHERE voip_plan_id IS NOT NULL)",
 )
-_OWN_PLAN = _PlanOfRow("", "s.voip_plan_id", "s.voip_plan_id IS NOT NULL")
+_OWN_PLAN = _PlanOfRow("", "", "s.voip_plan_id", "s.voip_plan_id IS NOT NULL")
 
 
 def _rate_table(cur, target: sql.Composable, plan_of_row: _PlanOfRow = _CUSTOMER_PLAN) -> None:
@@ -380,6 +443,13 @@ def _rate_table(cur, target: sql.Composable, plan_of_row: _PlanOfRow = _CUSTOMER
     )
     plan_ids = cur.fetchone()[0]
     params = {**_STATUS_PARAMS, "decimals": rating_decimals(), "plan_ids": plan_ids}
+    internal = internal_call_sql("s.normalised_number", "s.country_code", params)
+    cur.execute(
+        sql.SQL(_INTERNAL_SQL).format(
+            **{**parts, "plan_join": sql.SQL(plan_of_row.outer_join), "internal": sql.SQL(internal)}
+        ),
+        params,
+    )
     if plan_ids:
         cur.execute(_STALE_PLANS_SQL, {"plan_ids": plan_ids})
         if cur.fetchone()[0]:
@@ -406,7 +476,7 @@ def rate_staged_calls(cur, stage_table: str) -> None:
 
 _RERATE_STAGE_SQL = """
 CREATE TEMP TABLE rerate_calls ON COMMIT DROP AS
-SELECT id, starting_date, user_id, normalised_number, billsec,
+SELECT id, starting_date, user_id, normalised_number, country_code, billsec,
        NULL::numeric(14, 5) AS buy_rate, NULL::numeric(14, 5) AS buy_cost, NULL::numeric(14, 5) AS sell_rate,
        NULL::numeric(14, 5) AS sell_cost, NULL::integer AS carrier_id, NULL::smallint AS rating_status
 FROM cdr
@@ -556,7 +626,8 @@ def rerate_requests(limit: int = 20) -> list[dict]:
 
 _SIMULATION_SQL = """
 CREATE TEMP TABLE simulated_call ON COMMIT DROP AS
-SELECT %(number)s::text AS normalised_number, %(at)s::timestamptz AS starting_date, %(billsec)s::integer AS billsec,
+SELECT %(number)s::text AS normalised_number, %(country)s::text AS country_code,
+       %(at)s::timestamptz AS starting_date, %(billsec)s::integer AS billsec,
        %(plan)s::integer AS voip_plan_id, NULL::numeric(14, 5) AS buy_rate, NULL::numeric(14, 5) AS buy_cost,
        NULL::numeric(14, 5) AS sell_rate, NULL::numeric(14, 5) AS sell_cost, NULL::integer AS carrier_id,
        NULL::smallint AS rating_status
@@ -577,13 +648,45 @@ ORDER BY p.kind, rp.id, length(p.prefix) DESC
 """
 
 
+def _internal_sides(plan: int, at: datetime, billsec: int) -> dict:
+    """The internal rates a call of ``plan`` at ``at`` is priced with (the rating's own choice: the
+    cheapest retail one, the cheapest carrier one), or a rate of 0 where the plan has none."""
+    found = db.rows(
+        """SELECT DISTINCT ON (p.kind) p.kind, p.rate, p.connection_fee, p.increment_first, p.increment_next,
+                  rp.name AS rate_plan, pr.name AS carrier, p.provider_id
+           FROM voip_plan_internal_price p JOIN rate r ON r.id = p.rate_id JOIN rate_plan rp ON rp.id = r.rate_plan_id
+           LEFT JOIN provider pr ON pr.id = p.provider_id
+           WHERE p.voip_plan_id = :plan AND p.effective_from <= :at AND (p.effective_to IS NULL OR p.effective_to > :at)
+           ORDER BY p.kind, p.rate, p.connection_fee, p.provider_priority NULLS FIRST, p.provider_id, p.rate_id""",
+        plan=plan,
+        at=at,
+    )
+    sides = {}
+    for kind in ("retail", "carrier"):
+        row = next((r for r in found if r["kind"] == kind), None) or {
+            "rate": Decimal(0),
+            "connection_fee": Decimal(0),
+            "increment_first": 0,
+            "increment_next": 1,
+            "rate_plan": None,
+            "carrier": None,
+        }
+        billed = billed_seconds(billsec, row["increment_first"], row["increment_next"])
+        sides[kind] = {
+            **row,
+            "prefix": "internal rate" if row["rate_plan"] else "none: internal calls cost 0",
+            "billed_seconds": billed,
+        }
+    return sides
+
+
 def simulate_call(
     scope, number: str, billsec: int, *, at: datetime | None = None, voip_plan_id: int | None = None
 ) -> dict:
     """What a call to ``number`` lasting ``billsec`` seconds at ``at`` (now) costs on a VoIP plan: the
     customer's own, or the one an admin picks. Priced by the import's own rating (one row through the
     same statements), with every candidate carrier beside it. Customers see the sell side only."""
-    from data.core.normalise import normalise_number
+    from data.core.normalise import INTERNAL, normalise_number
     from data.core.setting_overrides import effective_number_plan
     from data.rating.rates import voip_plan_of
 
@@ -610,12 +713,24 @@ def simulate_call(
         "banned_prefix": None,
         "margin": None,
         "margin_percent": None,
+        # an internal call: why (the normalisation step that classed it), and its internal rates
+        "internal": next((step for step in normalised.steps if "internal call" in step), None)
+        if normalised.kind == INTERNAL
+        else None,
     }
     if plan is None:
+        if normalised.kind == INTERNAL:
+            result["status"] = RatingStatus.INTERNAL
         return result
-    heads = [digits[:k] for k in range(1, min(len(digits), MAX_PREFIX_LENGTH) + 1)]
+    # an internal number matches no prefix: no prefix candidates to show
+    heads = (
+        [] if normalised.kind == INTERNAL else [digits[:k] for k in range(1, min(len(digits), MAX_PREFIX_LENGTH) + 1)]
+    )
     with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute(_SIMULATION_SQL, {"number": digits or None, "at": at, "billsec": billsec, "plan": plan})
+        cur.execute(
+            _SIMULATION_SQL,
+            {"number": digits or None, "country": normalised.country_code, "at": at, "billsec": billsec, "plan": plan},
+        )
         _rate_table(cur, sql.Identifier("simulated_call"), _OWN_PLAN)
         cur.execute("SELECT sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, rating_status FROM simulated_call")
         sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, status = cur.fetchone()
@@ -635,6 +750,13 @@ def simulate_call(
                 billed_seconds=billed, cost=call_cost(candidate["rate"], candidate["connection_fee"], billed)
             )
     result["status"] = RatingStatus(status)
+    if result["status"] == RatingStatus.INTERNAL:
+        internal = _internal_sides(plan, at, billsec)
+        result["sell"] = {**internal["retail"], "cost": sell_cost}
+        if scope.is_admin:
+            result["buy"] = {**internal["carrier"], "cost": buy_cost}
+            result["margin"] = sell_cost - buy_cost
+        return result
     bans = [c for c in candidates if c["kind"] == "ban"]
     result["banned_prefix"] = min((c["prefix"] for c in bans), key=len) if bans else None
     retail = sorted((c for c in candidates if c["kind"] == "retail"), key=lambda c: -len(c["prefix"]))

@@ -38,6 +38,7 @@ DECK_COLUMNS = (
 )
 OPTIONAL_DECK_COLUMNS = ("effective_to",)
 _PREFIX = re.compile(r"^\+?([0-9]{1,20})$")
+INTERNAL_PREFIX = "internal"  # a rate deck's prefix for the internal rate (stored as kind 'internal', prefix '')
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -363,9 +364,9 @@ _STORE_SQL = """
 DELETE FROM rate r USING incoming_rate i
 WHERE r.rate_plan_id = %(plan)s AND r.prefix = i.prefix AND r.effective_from = i.effective_from;
 
-INSERT INTO rate (rate_plan_id, prefix, destination, country_code, rate, connection_fee, increment_first,
+INSERT INTO rate (rate_plan_id, kind, prefix, destination, country_code, rate, connection_fee, increment_first,
                   increment_next, effective_from, effective_to)
-SELECT %(plan)s, i.prefix, i.destination,
+SELECT %(plan)s, CASE WHEN i.prefix = '' THEN 'internal' ELSE 'prefix' END, i.prefix, i.destination,
        (SELECT d.country_code FROM dial_prefix d
         WHERE d.prefix = ANY(ARRAY(SELECT left(i.prefix, k) FROM generate_series(1, length(i.prefix)) k))
         ORDER BY length(d.prefix) DESC LIMIT 1),
@@ -378,13 +379,13 @@ FROM (SELECT id, lead(effective_from) OVER (PARTITION BY prefix ORDER BY effecti
 WHERE r.id = n.id AND n.next_from IS NOT NULL AND (r.effective_to IS NULL OR r.effective_to > n.next_from);
 """
 
-# With replace_all: the plan's other prefixes stop where the incoming rates start.
+# With replace_all: the plan's other prefixes (not its internal rate) stop where the incoming rates start.
 _END_MISSING_SQL = """
 UPDATE rate r SET effective_to = %(start)s
-WHERE r.rate_plan_id = %(plan)s AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
+WHERE r.rate_plan_id = %(plan)s AND r.kind = 'prefix' AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
   AND r.effective_from < %(start)s AND (r.effective_to IS NULL OR r.effective_to > %(start)s);
 DELETE FROM rate r
-WHERE r.rate_plan_id = %(plan)s AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
+WHERE r.rate_plan_id = %(plan)s AND r.kind = 'prefix' AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
   AND r.effective_from >= %(start)s;
 """
 
@@ -441,6 +442,30 @@ def _plan(cur, rate_plan_id: int) -> dict:
     if found is None:
         raise ValueError(f"no rate plan {rate_plan_id}")
     return {"id": found[0], "kind": found[1], "currency": found[2]}
+
+
+def set_internal_rate(
+    scope: Scope,
+    rate_plan_id: int,
+    rate: Decimal,
+    *,
+    connection_fee: Decimal = Decimal(0),
+    increment_first: int = 60,
+    increment_next: int = 60,
+    effective_from: datetime | None = None,
+) -> int:
+    """Store the price of internal calls in a plan, from ``effective_from`` (now) on (docs/rating.md)."""
+    require_admin(scope)
+    row = RateRow(
+        "",
+        "internal calls",
+        Decimal(rate),
+        Decimal(connection_fee),
+        increment_first,
+        increment_next,
+        effective_from or datetime.now(timezone.utc),
+    )
+    return _store_rows(rate_plan_id, [row], False, "store-internal-rate", {})
 
 
 def store_rates(scope: Scope, rate_plan_id: int, rows: list[RateRow], *, replace_all: bool = False) -> int:
@@ -533,14 +558,14 @@ def _parse_deck_line(fields: list[str]) -> RateRow:
         )
     fields = [f.strip() for f in fields]
     prefix_match = _PREFIX.match(fields[0])
-    if not prefix_match:
-        raise ValueError(f"prefix {fields[0]!r} must be 1 to 20 digits")
+    if not prefix_match and fields[0].lower() != INTERNAL_PREFIX:
+        raise ValueError(f"prefix {fields[0]!r} must be 1 to 20 digits, or {INTERNAL_PREFIX!r} (the internal rate)")
     effective_from = parse_moment(fields[6], "effective_from")
     effective_to = parse_moment(fields[7], "effective_to") if len(fields) > 7 and fields[7] else None
     if effective_to is not None and effective_to <= effective_from:
         raise ValueError("effective_to must be after effective_from")
     return RateRow(
-        prefix=prefix_match.group(1),
+        prefix=prefix_match.group(1) if prefix_match else "",
         destination=fields[1],
         rate=_parse_decimal(fields[2], "rate"),
         connection_fee=_parse_decimal(fields[3] or "0", "connection_fee"),
