@@ -494,10 +494,10 @@ def _store_rows(rate_plan_id: int, rows: list[RateRow], replace_all: bool, actio
     with db.raw_connection() as conn, conn.cursor() as cur:
         _plan(cur, rate_plan_id)
         _create_incoming(cur)
-        # FORCE_NOT_NULL: an empty destination is '', not NULL
+        # FORCE_NOT_NULL: an empty destination (or the internal rate's prefix) is '', not NULL
         cur.copy_expert(
             f"COPY incoming_rate ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN "
-            "WITH (FORMAT csv, FORCE_NOT_NULL (destination))",
+            "WITH (FORMAT csv, FORCE_NOT_NULL (prefix, destination))",
             buffer,
         )
         return _store_incoming(cur, rate_plan_id, replace_all, action, details)
