@@ -175,7 +175,7 @@ BREAKDOWNS = {
     "hangup_cause": (
         "r.hangup_cause_id",
         "LEFT JOIN hangup_cause h ON h.code = r.hangup_cause_id",
-        "COALESCE(h.name, 'cause ' || r.hangup_cause_id)",
+        "COALESCE(h.name, 'cause ' || r.hangup_cause_id || ' (unknown)')",
     ),
     "country": (
         "r.country_code",
