@@ -25,6 +25,7 @@ from data.admin import acl, lockout
 from data.admin.users import ROLES
 from data.core import audit, db, rollups
 from data.core.rollups import HOUR_ACCOUNT
+from data.rating.rater import queue_customer_rerate
 
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -218,6 +219,8 @@ def create_user(
                 },
             ).scalar()
             moved = _set_accountcodes(conn, user_id, codes, reassign) if codes else {}
+            if voip_plan_id is not None:  # calls it took over are priced on its plan
+                moved["rerate"] = queue_customer_rerate(conn, user_id, f"new customer on VoIP plan {voip_plan_id}")
             acl.set_user_groups(conn, user_id, group_ids)
             _set_report_emails(conn, user_id, report_emails)
             after = _user_snapshot(conn, user_id)
@@ -306,6 +309,11 @@ def update_user(
                 after["password_changed"] = True
             if result.get("moved_calls"):
                 after["moved_calls"] = result["moved_calls"]
+            if before["voip_plan_id"] != after["voip_plan_id"] or (result.get("moved_calls") and after["voip_plan_id"]):
+                # a new plan, or calls taken over: their prices are those of the plan once re-rated
+                result["rerate"] = queue_customer_rerate(
+                    conn, user_id, f"VoIP plan {before['voip_plan_id']} -> {after['voip_plan_id']}"
+                )
             if after != before:
                 audit.record(conn, actor, "update", "user", user_id, before, after)
     except IntegrityError as exc:

@@ -522,7 +522,7 @@ def _day_chunks(first: datetime, last: datetime):
         chunk_start = chunk_end
 
 
-def rerate(start: date | datetime, end: date | datetime, customer: int | None = None) -> dict:
+def rerate(start: date | datetime, end: date | datetime, customer: int | None = None, progress=None) -> dict:
     """Re-price the calls of a period (of one customer's, with ``customer`` = user id) from the rates
     now in force, replacing any price, imported ones included, then rebuild the rollups of the days
     that changed. Works one UTC day at a time, each day in its own transaction, so a long period
@@ -532,7 +532,8 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
     first, last = period_bounds(start, end)
     totals = {"calls": 0, "changed": 0, "days": 0}
     started = time.monotonic()
-    for chunk_start, chunk_end in _day_chunks(first, last):
+    chunks = list(_day_chunks(first, last))
+    for chunk_start, chunk_end in chunks:
         params = {"start": chunk_start, "end": chunk_end, "user_id": customer}
         with db.raw_connection() as conn, conn.cursor() as cur:
             cur.execute(_RERATE_STAGE_SQL, params)
@@ -546,6 +547,8 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
         totals["calls"] += calls
         totals["changed"] += changed
         totals["days"] += 1
+        if progress is not None:
+            progress(totals["days"], len(chunks), totals["changed"])
     totals["seconds"] = round(time.monotonic() - started, 3)
     log.info("re-rated %s to %s (customer %s): %s", first, last, customer, totals)
     return totals
@@ -555,24 +558,81 @@ def queue_rerate(
     start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = ""
 ) -> int:
     """Ask for a re-rating; the "rerate" job runs it within a minute. Returns the request id."""
+    with db.transaction() as conn:
+        return queue_rerate_on(conn, start, end, customer, requested_by)
+
+
+def queue_rerate_on(
+    conn, start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = "", why=None
+) -> int:
+    """``queue_rerate`` in the caller's transaction (``conn``), audited there."""
     from data.core import audit
 
     first, last = period_bounds(start, end)
-    with db.transaction() as conn:
-        request_id = conn.exec_driver_sql(
-            "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
-            "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
-            {"s": first, "e": last, "u": customer, "by": requested_by},
-        ).scalar()
-        audit.record(
-            conn,
-            audit.current_actor(),
-            "queue",
-            "rerate",
-            request_id,
-            after={"period_start": first, "period_end": last, "customer_id": customer},
+    request_id = conn.exec_driver_sql(
+        "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
+        "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
+        {"s": first, "e": last, "u": customer, "by": requested_by},
+    ).scalar()
+    details = {"period_start": first, "period_end": last, "customer_id": customer}
+    audit.record(conn, audit.current_actor(), "queue", "rerate", request_id, after={**details, **(why or {})})
+    return request_id
+
+
+def queue_customer_rerate(conn, user_id: int, why: str) -> dict | None:
+    """Queue a re-rating of every stored call of a customer (their VoIP plan changed), in ``conn``'s
+    transaction. Returns {"request_id", "calls", "period_start", "period_end"}, None without calls."""
+    span = (
+        conn.exec_driver_sql(
+            "SELECT min(starting_date) AS first, max(starting_date) AS last, count(*) AS calls FROM cdr "
+            "WHERE user_id = %(u)s",
+            {"u": user_id},
         )
-        return request_id
+        .mappings()
+        .first()
+    )
+    if not span["calls"]:
+        return None
+    last = span["last"] + timedelta(seconds=1)
+    request_id = queue_rerate_on(conn, span["first"], last, user_id, "VoIP plan change", {"why": why})
+    return {"request_id": request_id, "calls": span["calls"], "period_start": span["first"], "period_end": last}
+
+
+def latest_customer_rerate(user_id: int) -> int | None:
+    """The newest re-rating request of a customer's calls (the users page follows it)."""
+    return db.scalar(
+        "SELECT id FROM rerate_request WHERE user_id = :u ORDER BY requested_at DESC, id DESC LIMIT 1", u=user_id
+    )
+
+
+def describe_rerate(progress: dict | None) -> str:
+    """A re-rating request's state in words, for the page that queued it."""
+    if progress is None:
+        return ""
+    state = progress["status"]
+    if state == "queued":
+        return (
+            f"Re-rating #{progress['id']} queued: the calls keep their old prices (or stay unrated) until it runs, "
+            "within a minute."
+        )
+    if state == "running":
+        done, total = progress["days_done"] or 0, progress["days_total"] or "?"
+        return (
+            f"Re-rating #{progress['id']} running: day {done} of {total}, {progress['calls'] or 0:,} calls re-priced."
+        )
+    if state == "done":
+        return f"Re-rating #{progress['id']} done: {progress['calls'] or 0:,} calls re-priced on the new plan."
+    return f"Re-rating #{progress['id']} failed: {progress['error']}. The calls keep their old prices."
+
+
+def rerate_progress(request_id: int) -> dict | None:
+    """Where a re-rating request stands: status, days done of days, calls changed so far, error."""
+    found = db.rows(
+        """SELECT id, status, days_done, days_total, calls, error, requested_at, started_at, finished_at
+           FROM rerate_request WHERE id = :id""",
+        id=request_id,
+    )
+    return found[0] if found else None
 
 
 def run_rerate_queue() -> dict:
@@ -593,7 +653,12 @@ def run_rerate_queue() -> dict:
         if request is None:
             return {"done": done, "failed": failed}
         try:
-            result = rerate(request["period_start"], request["period_end"], request["user_id"])
+            result = rerate(
+                request["period_start"],
+                request["period_end"],
+                request["user_id"],
+                progress=lambda done, total, changed, rid=request["id"]: _report_progress(rid, done, total, changed),
+            )
         except Exception as exc:  # recorded on the request; the next ones still run
             log.exception("re-rating request %s failed", request["id"])
             _finish_request(request["id"], "failed", error=f"{type(exc).__name__}: {exc}")
@@ -601,6 +666,14 @@ def run_rerate_queue() -> dict:
         else:
             _finish_request(request["id"], "done", calls=result["changed"])
             done += 1
+
+
+def _report_progress(request_id: int, days_done: int, days_total: int, changed: int) -> None:
+    with db.transaction() as conn:
+        conn.exec_driver_sql(
+            "UPDATE rerate_request SET days_done = %(d)s, days_total = %(t)s, calls = %(c)s WHERE id = %(id)s",
+            {"d": days_done, "t": days_total, "c": changed, "id": request_id},
+        )
 
 
 def _finish_request(request_id: int, status: str, *, calls: int | None = None, error: str | None = None) -> None:

@@ -258,9 +258,13 @@ def _set_members(conn, voip_plan_id: int, rate_plan_ids: list[int], ban_plan_ids
     )
 
 
-def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> None:
-    """Give a customer a VoIP plan (None: none). Calls already stored keep their prices until re-rated."""
+def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> dict | None:
+    """Give a customer a VoIP plan (None: none), and queue a re-rating of their stored calls (which keep
+    their prices until it runs, within a minute). Returns the queued request (``queue_customer_rerate``)."""
+    from data.rating.rater import queue_customer_rerate
+
     require_admin(scope)
+    queued = None
     with db.transaction() as conn:
         before = conn.exec_driver_sql(
             "SELECT voip_plan_id FROM app_user WHERE id = %(u)s FOR UPDATE", {"u": user_id}
@@ -280,6 +284,8 @@ def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> No
                 {"voip_plan_id": before[0]},
                 {"voip_plan_id": voip_plan_id},
             )
+            queued = queue_customer_rerate(conn, user_id, f"VoIP plan {before[0]} -> {voip_plan_id}")
+    return queued
 
 
 def providers(scope: Scope) -> list[dict]:

@@ -8,6 +8,8 @@ internal rates.
 - ``rate.kind``: 'prefix' (a price for the numbers starting with ``prefix``) or 'internal' (the price
   of internal calls, ``prefix`` empty); ``voip_plan_price`` keeps the prefix rates, and
   ``voip_plan_internal_price`` lists each VoIP plan's internal rates.
+- ``rerate_request.days_done`` / ``days_total``: a running re-rating's progress (a VoIP plan change
+  queues one for the customer's calls, and the users page follows it).
 
 Stored calls keep their country until re-imported or re-rated (docs/rating.md).
 
@@ -89,6 +91,7 @@ def reload_reference(conn) -> None:
 
 def upgrade() -> None:
     op.execute("""
+        ALTER TABLE rerate_request ADD COLUMN days_done integer, ADD COLUMN days_total integer;
         ALTER TABLE hangup_cause ADD COLUMN source text NOT NULL DEFAULT 'Q.850',
                                  ADD COLUMN q850_class text NOT NULL DEFAULT '',
                                  ADD COLUMN description text NOT NULL DEFAULT '';
@@ -111,5 +114,6 @@ def downgrade() -> None:
         ALTER TABLE rate DROP COLUMN kind;
         ALTER TABLE rate ADD CONSTRAINT rate_prefix_check CHECK (prefix ~ '^[0-9]{1,20}$');
         ALTER TABLE hangup_cause DROP COLUMN source, DROP COLUMN q850_class, DROP COLUMN description;
+        ALTER TABLE rerate_request DROP COLUMN days_done, DROP COLUMN days_total;
     """)
     op.execute(OLD_VIEW)
