@@ -60,14 +60,15 @@ def grid_rows(rows: list[dict]) -> list[dict]:
     return shown
 
 
-def grid(grid_id: str, columns: list[dict], height: int = 460, **kwargs) -> dag.AgGrid:
+def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: bool = True, **kwargs) -> dag.AgGrid:
+    """A grid; ``client_pages`` False when the server pages the rows (the grid then shows one page whole)."""
     return dag.AgGrid(
         id=grid_id,
         columnDefs=columns,
         rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
         columnSize="responsiveSizeToFit",
-        dashGridOptions={"pagination": True, "paginationPageSize": 100},
+        dashGridOptions={"pagination": True, "paginationPageSize": 100} if client_pages else {},
         style={"height": f"{height}px"},
         **kwargs,
     )

@@ -189,7 +189,12 @@ def layout(**_query):
                                 align="center",
                             )
                         ),
-                        dbc.CardBody([grid("billing-losses", LOSS_COLUMNS, height=320), pager("billing-losses")]),
+                        dbc.CardBody(
+                            [
+                                grid("billing-losses", LOSS_COLUMNS, height=320, client_pages=False),
+                                pager("billing-losses"),
+                            ]
+                        ),
                     ],
                     className="mb-3",
                 ),
@@ -217,7 +222,7 @@ def layout(**_query):
                     dbc.CardBody(
                         [
                             html.Div(id="billing-unrated-reasons", className="mb-2"),
-                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320),
+                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320, client_pages=False),
                             pager("billing-unrated-calls"),
                         ]
                     ),
