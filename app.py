@@ -22,12 +22,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import callbacks
 from components.layout import app_shell, forbidden, navbar
 from data.admin import acl, users
-from data.core import db, migrate, rollups
+from data.core import migrate, rollups
 from data.core.logs import configure_logging, init_request_logging
 from data.core.report_cache import Recent
 from data.core.settings import ROOT, load_settings
 from jobs.cli import register_commands
-from jobs.scheduler import is_serving_process, register_test_job, start_background_scheduler
+from jobs.scheduler import is_serving_process, start_background_scheduler
 from routes import access
 from routes.auth import init_auth, load_session_user, login_manager
 
@@ -116,12 +116,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def _prepare_database(settings) -> None:
-    with db.engine().connect() as conn:  # one migrator at a time when several workers start
-        conn.exec_driver_sql("SELECT pg_advisory_lock(hashtext('dialstat:migrate'))")
-        try:
-            migrate.upgrade()
-        finally:
-            conn.exec_driver_sql("SELECT pg_advisory_unlock(hashtext('dialstat:migrate'))")
+    migrate.upgrade_once_at_a_time()
     generated = users.ensure_first_admin(settings.admin_user, settings.admin_password)
     rollups.use_timezone(settings.default_timezone)
     if generated:
@@ -178,8 +173,6 @@ def create_app() -> Flask:
     with server.test_request_context("/login"):  # Dash sets itself up on the first request, which is not
         server.preprocess_request()  # safe when a new worker's first requests come at once: do it now
 
-    if settings.ops.scheduler_test_job_seconds > 0:
-        register_test_job(settings.ops.scheduler_test_job_seconds)
     if settings.scheduler == "embedded" and is_serving_process():
         start_background_scheduler()
     # What start-up built (Dash, plotly, the pages) lives as long as the process: full garbage collections

@@ -138,20 +138,20 @@ def _peak_rss_mb() -> float:
 def child(template_name: str, python_path: bool) -> None:
     """One export, in its own process so that its peak RSS is its own."""
     from data.core import db
-    from data.export import load_cdre_profile, store
+    from data.export import cdr_query, exporter, library, load_cdre_profile
     from data.export.sqlrender import sql_rendering
 
     template = (
-        load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else store.get_template(template_name)
+        load_cdre_profile(FWV_PROFILE, name="fwv") if template_name == "fwv" else library.get_template(template_name)
     )
-    run = store.adhoc_run(template, store.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
+    run = exporter.adhoc_run(template, cdr_query.ExportFilter(), export_id="bench", keep_exported_cgrids=False)
     run.sql_rendering = not python_path
     sql_rendered = not python_path and sql_rendering(template, template.value_format(), lambda _field: "") is not None
     with db.raw_connection() as conn:
         conn.rollback()
         backend = conn.get_backend_pid()
     began_cpu, backend_cpu, began = time.process_time(), _cpu_seconds(backend), time.perf_counter()
-    result = store.export_to_file(run, store.Actor("cli", "bench"))
+    result = exporter.export_to_file(run, exporter.Actor("cli", "bench"))
     wall = time.perf_counter() - began
     with db.raw_connection() as conn:
         same_backend = conn.get_backend_pid() == backend

@@ -44,7 +44,7 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
     """A realistic CDR-Stats CSV of ``rows`` calls over 30 days."""
     from datetime import datetime, timedelta
 
-    from data.ingest.demo import DESTINATIONS, FAILURE_CAUSES, HOURLY_PROFILE, _number_pool
+    from data.demo.demo_data import DESTINATIONS, FAILURE_CAUSES, HOURLY_PROFILE, _number_pool
     from data.ingest.fields import CDR_STATS_FIELDS
 
     rng = random.Random(seed)

@@ -32,7 +32,7 @@ ACCOUNTCODES = [f"cust{n:03d}" for n in range(200)]
 def _deck_prefixes(rng: random.Random) -> list[str]:
     """Every dial prefix, the heads of the numbers the traffic calls, and filler ranges: an A-Z deck."""
     from data.core.reference_data import dial_prefixes
-    from data.ingest.demo import DESTINATIONS, _number_pool
+    from data.demo.demo_data import DESTINATIONS, _number_pool
 
     pools_rng = random.Random(1)  # bench/ingest.py's generate() draws its pools first, with seed 1
     pools = {r: _number_pool(r, pools_rng, 200) for r in DESTINATIONS}

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from components.alarms import alarm_list, simple_rows, test_results
 from data.admin import acl
-from data.alerting import alarms, webhooks
+from data.alerting import alarm_evaluation, alarms, webhooks
 from data.core.scope import current_scope
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
@@ -99,7 +99,7 @@ def _error(message: str):
 def alarm_scope_options(kind):
     from dash import html
 
-    from data.core import db
+    from data.core import lookups
 
     scope = current_scope()
     if kind in (None, "all"):
@@ -107,9 +107,7 @@ def alarm_scope_options(kind):
     if kind == "prefix":
         return [], False, "digits, international format: 4420"
     if kind == "country":
-        choices = [
-            {"value": r["code"], "label": r["name"]} for r in db.rows("SELECT code, name FROM country ORDER BY name")
-        ]
+        choices = [{"value": r["code"], "label": r["name"]} for r in lookups.country_rows()]
     else:
         found = filter_options(scope)
         choices = {
@@ -178,7 +176,7 @@ def alarm_test(n_clicks, days, *states):
         alarm = alarms.build_alarm(current_scope(), values)
     except alarms.AlarmError as exc:
         return _error(str(exc))
-    return test_results(alarm, alarms.replay(alarm, int(days or 7)))
+    return test_results(alarm, alarm_evaluation.replay(alarm, int(days or 7)))
 
 
 @callback(

@@ -4,8 +4,9 @@ from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
 from data.admin import acl
 from data.core.kpis import format_kpi
+from data.core.report_filter import ReportFilter
 from data.core.scope import current_scope
-from data.reports.traffic import ReportFilter, cost_seen_by, dashboard_report
+from data.reports.traffic import cost_seen_by, dashboard_report
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/"))

@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from components.alarms import local, simple_rows
 from data.admin import acl
-from data.alerting import alarms, destination_alerts
+from data.alerting import alert_settings, destination_alerts
 from data.core.scope import current_scope
 from routes.access import callbacks_for
 
@@ -114,7 +114,7 @@ def check_number(_clicks, _submit, number):
 
 @callback(Output("notify-emails", "value"), Input("notify-save", "id"))
 def notify_emails_load(_):
-    return alarms.get_settings(alarms.SETTING_DEFAULTS)["notify_emails"]
+    return alert_settings.get_settings(alert_settings.SETTING_DEFAULTS)["notify_emails"]
 
 
 @callback(
@@ -129,7 +129,7 @@ def notify_emails_save(n_clicks, value):
     valid, invalid = parse_addresses(value or "")
     if invalid:
         return f"Not an e-mail address: {', '.join(invalid)}"
-    alarms.save_settings({"notify_emails": ", ".join(valid)}, alarms.SETTING_DEFAULTS)
+    alert_settings.save_settings({"notify_emails": ", ".join(valid)}, alert_settings.SETTING_DEFAULTS)
     return "Saved."
 
 

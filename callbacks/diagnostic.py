@@ -6,6 +6,7 @@ from dash import Input, Output, State, html
 from components.admin import error, message, shown, table
 from data.admin import acl, diagnostics
 from data.admin.diagnostics import human_bytes
+from jobs.scheduler import scheduled_jobs
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/admin/diagnostic"))
@@ -146,7 +147,7 @@ def _rollups():
 
 def _jobs():
     rows = []
-    for job in diagnostics.jobs():
+    for job in diagnostics.jobs(scheduled_jobs()):
         rows.append(
             {
                 **job,

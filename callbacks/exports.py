@@ -1,4 +1,4 @@
-"""Callbacks of the Exports page (admins only: each one checks, whatever the page guard does)."""
+"""Callbacks of the Exports page (admins only: the page declares it, and so does every callback here)."""
 
 import json
 
@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import Refused, form_action
 from components.exports import (
     destination_list_options,
     destination_lists_table,
@@ -13,17 +14,23 @@ from components.exports import (
 )
 from data.admin import acl
 from data.core.scope import current_actor
-from data.export import store
+from data.export import cdr_query, exporter, library, schedules, templates
 from data.export.templates import TemplateError
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/exports"))
 
-PERIOD_LABELS = {seconds: label for label, seconds in store.PERIODS.items()}
+
+def _form_action(button: str, fields: tuple[str, ...], feedback: str):
+    """A button of the page's forms (callbacks/forms.py): the lists reload after it succeeded."""
+    return form_action(callback, button, fields, feedback, "exports-refresh", (library.ExportRefused, TemplateError))
 
 
-def _actor(user) -> store.Actor:
-    return store.Actor("ui", user.username, user_id=user.id)
+PERIOD_LABELS = {seconds: label for label, seconds in schedules.PERIODS.items()}
+
+
+def _actor(user) -> exporter.Actor:
+    return exporter.Actor("ui", user.username, user_id=user.id)
 
 
 def _problems(title: str, problems: list[str]) -> dbc.Alert:
@@ -54,9 +61,9 @@ def _download(history_id: int | None, path) -> html.Span:
     State("exports-template-pick", "value"),
 )
 def refresh_lists(_refresh, picked):
-    names = [row["name"] for row in store.list_templates()]
-    options = [{"label": n + (" (built-in)" if n in store.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
-    lists = store.list_destination_lists()
+    names = [row["name"] for row in library.list_templates()]
+    options = [{"label": n + (" (built-in)" if n in templates.BUILTIN_TEMPLATES else ""), "value": n} for n in names]
+    lists = library.list_destination_lists()
     return (
         options,
         picked or "cgr-csv",
@@ -64,14 +71,14 @@ def refresh_lists(_refresh, picked):
         options,
         _schedules_table(),
         _history_table(),
-        schedule_options(store.list_schedules()),
+        schedule_options(schedules.list_schedules()),
         destination_list_options(lists),
         destination_lists_table(lists),
     )
 
 
 def _schedules_table():
-    rows = store.list_schedules()
+    rows = schedules.list_schedules()
     if not rows:
         return html.P("No scheduled exports yet.", className="text-body-secondary small")
     head = html.Thead(
@@ -112,7 +119,7 @@ def _schedules_table():
 
 
 def _history_table():
-    rows = store.list_history(30)
+    rows = exporter.list_history(30)
     if not rows:
         return html.P("Nothing exported yet.", className="text-body-secondary small")
     head = html.Thead(
@@ -169,7 +176,7 @@ def _history_table():
 def open_template(name):
     if not name:
         raise PreventUpdate
-    for row in store.list_templates():
+    for row in library.list_templates():
         if row["name"] == name:
             return ("" if row["builtin"] else name), json.dumps(row["profile"], indent=2, ensure_ascii=False)
     raise PreventUpdate
@@ -181,11 +188,11 @@ def live_preview(profile_text):
     if not profile_text:
         return "Open a template or write a cdre profile."
     try:
-        template = store.load_cdre_profile(store.parse_profile_text(profile_text), name="preview")
-        result = store.preview(template)
+        template = templates.load_cdre_profile(library.parse_profile_text(profile_text), name="preview")
+        result = exporter.preview(template)
     except TemplateError as exc:
         return _problems("This template cannot be used:", exc.problems)
-    except store.ExportRefused as exc:
+    except library.ExportRefused as exc:
         return _problems("This template cannot be used:", [str(exc)])
     if not result["ids"]:
         return "No answered CDR to preview yet."
@@ -195,85 +202,49 @@ def live_preview(profile_text):
     return "".join(lines)
 
 
-@callback(
-    Output("exports-template-feedback", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-save", "n_clicks"),
-    State("exports-template-name", "value"),
-    State("exports-profile", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def save_template(_clicks, name, profile_text, refresh):
-    user = current_actor()
+@_form_action("exports-save", ("exports-template-name", "exports-profile"), "exports-template-feedback")
+def save_template(name, profile_text):
     try:
-        template = store.save_template((name or "").strip(), profile_text or "", user_id=user.id)
+        template = library.save_template((name or "").strip(), profile_text or "", user_id=current_actor().id)
     except TemplateError as exc:
-        return _problems("Not saved:", exc.problems), no_update
-    return dbc.Alert(f"Saved template {template.name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+        raise Refused(_problems("Not saved:", exc.problems)) from None
+    return f"Saved template {template.name!r}."
 
 
-@callback(
-    Output("exports-run-result", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-run", "n_clicks"),
-    State("exports-run-template", "value"),
-    State("exports-run-from", "value"),
-    State("exports-run-to", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def run_export(_clicks, template_name, time_from, time_to, refresh):
-    user = current_actor()
-    try:
-        flt = store.ExportFilter(
-            time_start=store.parse_user_time(time_from, "from"), time_end=store.parse_user_time(time_to, "to")
-        )
-        run = store.adhoc_run(store.get_template(template_name or "cgr-csv"), flt)
-        result = store.export_to_file(run, _actor(user))
-    except (store.ExportRefused, TemplateError) as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
+@_form_action("exports-run", ("exports-run-template", "exports-run-from", "exports-run-to"), "exports-run-result")
+def run_export(template_name, time_from, time_to):
+    flt = cdr_query.ExportFilter(
+        time_start=exporter.parse_user_time(time_from, "from"), time_end=exporter.parse_user_time(time_to, "to")
+    )
+    run = exporter.adhoc_run(library.get_template(template_name or "cgr-csv"), flt)
+    result = exporter.export_to_file(run, _actor(current_actor()))
     summary = result.summary
-    return dbc.Alert(
-        [
-            f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
-            f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
-            _download(result.history_id, result.path.name),
-        ],
-        color="success",
-        className="mb-0",
-    ), (refresh or 0) + 1
+    return [
+        f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
+        f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
+        _download(result.history_id, result.path.name),
+    ]
 
 
-@callback(
-    Output("exports-schedule-feedback", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-schedule-save", "n_clicks"),
-    State("exports-schedule-name", "value"),
-    State("exports-schedule-template", "value"),
-    State("exports-schedule-period", "value"),
-    State("exports-schedule-dir", "value"),
-    State("exports-schedule-enabled", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
+SCHEDULE_FIELDS = ("name", "template", "period", "dir", "enabled")
+
+
+@_form_action(
+    "exports-schedule-save", tuple(f"exports-schedule-{f}" for f in SCHEDULE_FIELDS), "exports-schedule-feedback"
 )
-def save_schedule(_clicks, name, template_name, period, directory, enabled, refresh):
-    user = current_actor()
-    existing = {row["name"]: row["id"] for row in store.list_schedules()}
+def save_schedule(name, template_name, period, directory, enabled):
+    existing = {row["name"]: row["id"] for row in schedules.list_schedules()}
     name = (name or "").strip()
-    try:
-        store.save_schedule(
-            name,
-            template_name or "cgr-csv",
-            int(period or 3600),
-            (directory or "").strip(),
-            enabled=bool(enabled),
-            user_id=user.id,
-            schedule_id=existing.get(name),
-        )
-    except store.ExportRefused as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-    return dbc.Alert(f"Saved schedule {name!r}.", color="success", className="mb-0"), (refresh or 0) + 1
+    schedules.save_schedule(
+        name,
+        template_name or "cgr-csv",
+        int(period or 3600),
+        (directory or "").strip(),
+        enabled=bool(enabled),
+        user_id=current_actor().id,
+        schedule_id=existing.get(name),
+    )
+    return f"Saved schedule {name!r}."
 
 
 @callback(
@@ -284,36 +255,21 @@ def save_schedule(_clicks, name, template_name, period, directory, enabled, refr
     prevent_initial_call=True,
 )
 def run_schedules_now(_clicks, refresh):
-    outcome = store.run_due_schedules(wait_seconds=5)
+    outcome = schedules.run_due_schedules(wait_seconds=5)
     runs = outcome["runs"]
     text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or "nothing due"
     return dbc.Alert(text, color="info", className="mb-0"), (refresh or 0) + 1
 
 
-@callback(
-    Output("exports-reexport-result", "children"),
-    Output("exports-refresh", "data", allow_duplicate=True),
-    Input("exports-reexport", "n_clicks"),
-    State("exports-reexport-id", "value"),
-    State("exports-refresh", "data"),
-    prevent_initial_call=True,
-)
-def reexport(_clicks, history_id, refresh):
-    user = current_actor()
+@_form_action("exports-reexport", ("exports-reexport-id",), "exports-reexport-result")
+def reexport(history_id):
     if not history_id:
         raise PreventUpdate
-    try:
-        result = store.reexport(int(history_id), _actor(user))
-    except (store.ExportRefused, TemplateError) as exc:
-        return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-    return dbc.Alert(
-        [
-            f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
-            _download(result.history_id, result.path.name),
-        ],
-        color="success",
-        className="mb-0",
-    ), (refresh or 0) + 1
+    result = exporter.reexport(int(history_id), _actor(current_actor()))
+    return [
+        f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
+        _download(result.history_id, result.path.name),
+    ]
 
 
 @callback(
@@ -326,7 +282,7 @@ def reexport(_clicks, history_id, refresh):
     prevent_initial_call=True,
 )
 def open_picked_schedule(schedule_id):
-    row = store.get_schedule(schedule_id) if schedule_id is not None else None
+    row = schedules.get_schedule(schedule_id) if schedule_id is not None else None
     if row is None:
         raise PreventUpdate
     return row["name"], row["template_name"], row["period_seconds"], row["export_dir"], row["enabled"]
@@ -342,7 +298,7 @@ def open_picked_schedule(schedule_id):
     prevent_initial_call=True,
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):
-    deleted = store.delete_schedule(schedule_id) if schedule_id is not None else None
+    deleted = schedules.delete_schedule(schedule_id) if schedule_id is not None else None
     if deleted is None:
         return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, no_update
     return (
@@ -362,7 +318,7 @@ def delete_picked_schedule(_clicks, schedule_id, refresh):
     prevent_initial_call=True,
 )
 def open_destination_list(name):
-    found = store.get_destination_list(name) if name else None
+    found = library.get_destination_list(name) if name else None
     if found is None:
         raise PreventUpdate
     return found["name"], "\n".join(found["prefixes"]), found["description"]
@@ -390,15 +346,15 @@ def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, desc
                     no_update,
                     no_update,
                 )
-            store.delete_destination_list(picked)
+            library.delete_destination_list(picked)
             return (
                 dbc.Alert(f"Deleted destination list {picked!r}.", color="success", className="mb-0"),
                 (refresh or 0) + 1,
                 None,
             )
         name = (name or "").strip()
-        saved = store.save_destination_list(name, store.prefixes_from_text(prefixes), (description or "").strip())
-    except store.ExportRefused as exc:
+        saved = library.save_destination_list(name, library.prefixes_from_text(prefixes), (description or "").strip())
+    except library.ExportRefused as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update, no_update
     return (
         dbc.Alert(f"Saved destination list {name!r} ({len(saved)} prefixes).", color="success", className="mb-0"),

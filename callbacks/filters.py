@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from dash import MATCH, Input, Output, State, clientside_callback, ctx, no_update
 
 from data.admin import acl
+from data.core.report_filter import ReportFilter, preset_range, report_filter_from_query, user_today
 from data.core.scope import Scope, current_scope
 from data.core.spreadsheet import rows_to_csv
-from data.reports.traffic import ReportFilter, filter_options, preset_range
+from data.reports.traffic import filter_options
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.ANY_USER)  # the filter bar, on every report page
@@ -27,25 +25,12 @@ FILTER_INPUTS = (
 )
 
 
-def user_today(scope: Scope) -> date:
-    return datetime.now(ZoneInfo(scope.timezone)).date()
-
-
 def report_filter(
     scope: Scope, start: str | None, end: str | None, preset: str | None, switches, customer, accountcodes
 ) -> ReportFilter:
-    """The filter bar's values as a ReportFilter over the user's local days (customer: admins only)."""
-    first, last = preset_range(preset, user_today(scope))
-    if start and end and not preset:
-        first, last = sorted((date.fromisoformat(start[:10]), date.fromisoformat(end[:10])))
-    return ReportFilter.for_days(
-        first,
-        last,
-        scope.timezone,
-        switch_ids=tuple(int(s) for s in switches or ()),
-        user_ids=(int(customer),) if customer and scope.is_admin else (),
-        accountcodes=tuple(accountcodes or ()),
-    )
+    """The filter bar's values (``FILTER_INPUTS``) as the one report filter (data/core/report_filter.py)."""
+    values = {"start": start, "end": end, "preset": preset, "switch": switches, "customer": customer}
+    return report_filter_from_query({**values, "accountcode": accountcodes}, scope)
 
 
 @callback(

@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from components.admin import error, message
 from data.admin import accounts, acl
-from data.core import audit, db
 from pages.profile import token_options, tokens_table
 from routes.access import callbacks_for
 from routes.auth import renew_session_stamp
@@ -83,16 +82,10 @@ def manage_tokens(_create, _revoke, name, selected):
     from data.admin import api_tokens
 
     if ctx.triggered_id == "profile-token-revoke":
-        mine = {str(t["id"]) for t in api_tokens.tokens_of(me.id)}
-        if not selected or selected not in mine:  # only one's own tokens
+        if not selected or not selected.isdigit() or not api_tokens.revoke_own_token(me, int(selected)):
             return message("Choose one of your tokens.", "warning"), no_update, no_update, no_update
-        api_tokens.revoke_token(int(selected))
-        with db.transaction() as conn:
-            audit.record(conn, me, "revoke-api-token", "user", me.id, None, {"token_id": int(selected)})
         return message("Token revoked.", "success"), tokens_table(me.id), token_options(me.id), no_update
-    token = api_tokens.create_token(me.id, (name or "").strip()[:100])
-    with db.transaction() as conn:
-        audit.record(conn, me, "create-api-token", "user", me.id, None, {"name": (name or "").strip()[:100]})
+    token = api_tokens.create_own_token(me, (name or "").strip()[:100])
     shown = message(
         [
             "Your new token (shown once: copy it now): ",

@@ -3,7 +3,7 @@
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, no_update
 
-from components.rating import candidate_rows, simulation_summary
+from components.rating import candidate_rows, plan_choice, simulation_summary
 from data.admin import acl
 from data.core.scope import current_scope
 from data.rating import rates
@@ -19,10 +19,7 @@ callback = callbacks_for(acl.page("/rates/simulator"))
 )
 def list_plans(_):
     scope = current_scope()
-    if not scope.is_admin:
-        return [], None
-    plans = rates.voip_plans(scope)
-    return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
+    return plan_choice(rates.voip_plans(scope) if scope.is_admin else [])  # a customer's plan is theirs
 
 
 @callback(

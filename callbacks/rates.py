@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from dash import Input, Output
 
-from components.rating import grid_rows
+from components.rating import grid_rows, plan_choice
 from data.admin import acl
 from data.core.scope import current_scope
 from data.rating import rates
@@ -18,10 +18,7 @@ SHOWN = 5000
 @callback(Output("rates-plan", "options"), Output("rates-plan", "value"), Input("rates-plan", "id"))
 def list_plans(_):
     scope = current_scope()
-    if not scope.is_admin:
-        return [], None
-    plans = rates.voip_plans(scope)
-    return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
+    return plan_choice(rates.voip_plans(scope) if scope.is_admin else [])  # a customer's plan is theirs
 
 
 @callback(

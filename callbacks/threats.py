@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
-from data.alerting import alarms, threats
+from data.alerting import alarms, threat_detectors, threats
 from data.core.scope import current_scope
 from routes.access import callbacks_for
 
@@ -38,7 +38,7 @@ def threats_refresh(_clicks, _ticks):
     scope = current_scope()
     now = datetime.now(timezone.utc)
     current = [{**t.as_dict(), "link": threats.cdr_search_link(t, scope.timezone)} for t in _current_threats(now)]
-    high = threats.high_cost_report(now - timedelta(hours=24), now)
+    high = threat_detectors.high_cost_report(now - timedelta(hours=24), now)
     high_rows = [
         {
             **r,
@@ -53,14 +53,14 @@ def threats_refresh(_clicks, _ticks):
     history = [
         {
             "when": local(h["detected_at"], scope.timezone),
-            "kind": threats.KINDS.get(h["kind"], h["kind"]),
+            "kind": threat_detectors.KINDS.get(h["kind"], h["kind"]),
             "subject": h["subject"],
             "at_risk": money(h["cost_at_risk"]),
         }
         for h in threats.history(50)
     ]
     return (
-        threats_table(current, threats.KINDS),
+        threats_table(current, threat_detectors.KINDS),
         simple_rows(
             high_rows,
             [
@@ -123,14 +123,14 @@ def high_cost_prefixes(_add, _deletes, prefix, description):
     trigger = ctx.triggered_id
     if trigger == "high-cost-add" and ctx.triggered[0].get("value"):
         try:
-            threats.add_high_cost_prefix(prefix, description or "")
+            threat_detectors.add_high_cost_prefix(prefix, description or "")
             feedback = ""
         except ValueError as exc:
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
     elif isinstance(trigger, dict) and ctx.triggered[0].get("value"):
-        threats.delete_high_cost_prefix(trigger["id"])
+        threat_detectors.delete_high_cost_prefix(trigger["id"])
     return simple_rows(
-        threats.list_high_cost_prefixes(),
+        threat_detectors.list_high_cost_prefixes(),
         [("prefix", "Prefix"), ("description", "Description")],
         "None: premium rate, shared cost and satellite numbers are found anyway.",
         delete_type="high-cost-delete",

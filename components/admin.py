@@ -62,3 +62,53 @@ def json_block(value) -> html.Pre:
 
 def options(rows: list[dict], label: str = "name", value: str = "id") -> list[dict]:
     return [{"label": str(r[label]), "value": str(r[value])} for r in rows]
+
+
+def prefix_list_card(title: str, name: str, example: str, prefix_width: int = 5) -> dbc.Card:
+    """A card that adds a prefix with a description to a list shown below it. Component ids:
+    ``<name>-prefix``, ``-description``, ``-add``, ``-feedback`` and ``-list``."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(title),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                dbc.Input(id=f"{name}-prefix", placeholder=f"Prefix, e.g. {example}"), md=prefix_width
+                            ),
+                            dbc.Col(dbc.Input(id=f"{name}-description", placeholder="Description"), md=5),
+                            dbc.Col(dbc.Button("Add", id=f"{name}-add", color="secondary"), md="auto"),
+                        ],
+                        className="g-2",
+                    ),
+                    html.Div(id=f"{name}-feedback", className="mt-2"),
+                    html.Div(id=f"{name}-list", className="mt-2"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def input_button_card(
+    title: str, input_id: str, placeholder: str, button: str, button_id: str, below: list
+) -> dbc.Card:
+    """A card with one input and its button, and what goes below them (help text, results)."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(title),
+            dbc.CardBody(
+                [
+                    dbc.InputGroup(
+                        [
+                            dbc.Input(id=input_id, placeholder=placeholder),
+                            dbc.Button(button, id=button_id, color="secondary"),
+                        ]
+                    ),
+                    *below,
+                ]
+            ),
+        ],
+        className="mb-3",
+    )

@@ -40,6 +40,11 @@ PLAN_RATE_COLUMNS = [
 ]
 
 
+def plan_choice(plans: list[dict]) -> tuple[list[dict], int | None]:
+    """A VoIP plan dropdown's options and its first value."""
+    return [{"label": p["name"], "value": p["id"]} for p in plans], (plans[0]["id"] if plans else None)
+
+
 def cell(value):
     """A value as the browser gets it: exact decimals and UTC times as text."""
     if isinstance(value, Decimal):

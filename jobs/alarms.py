@@ -12,16 +12,18 @@ from datetime import datetime, timezone
 
 import click
 
+from jobs.registry import ScheduledJob
+
 ALARMS_PERIOD_SECONDS = 60
 THREATS_PERIOD_SECONDS = 300
 WEBHOOKS_PERIOD_SECONDS = 60
 
 
 def alarms_job(now: datetime | None = None) -> dict:
-    from data.alerting import alarms, destination_alerts, webhooks
+    from data.alerting import alarm_evaluation, destination_alerts, webhooks
 
     now = now or datetime.now(timezone.utc)
-    result = {"alarms": alarms.run_due(now)}
+    result = {"alarms": alarm_evaluation.run_due(now)}
     result["destination_alerts"] = destination_alerts.notify_pending(now)
     result["webhooks"] = webhooks.deliver_due()
     return result
@@ -41,14 +43,11 @@ def webhooks_job() -> dict:
     return webhooks.deliver_due()
 
 
-def scheduled_jobs() -> list:
-    from jobs.scheduler import ScheduledJob
-
-    return [
-        ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
-        ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
-        ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
-    ]
+JOBS = (
+    ScheduledJob("alarms", alarms_job, ALARMS_PERIOD_SECONDS),
+    ScheduledJob("threats", threats_job, THREATS_PERIOD_SECONDS),
+    ScheduledJob("webhooks", webhooks_job, WEBHOOKS_PERIOD_SECONDS),
+)
 
 
 @click.command("test-alarm")
@@ -56,11 +55,11 @@ def scheduled_jobs() -> list:
 @click.option("--days", default=7, show_default=True, help="How many days back to replay.")
 def test_alarm(alarm_id, days):
     """Replay an alarm over the last N days and print when it would have fired."""
-    from data.alerting import alarms
+    from data.alerting import alarm_evaluation, alarms
     from data.core.scope import Scope
 
     alarm = alarms.get_alarm(Scope(user_id=None), alarm_id)
-    fired = [e for e in alarms.replay(alarm, days) if e.fired]
+    fired = [e for e in alarm_evaluation.replay(alarm, days) if e.fired]
     click.echo(f"{alarm.describe()}: {len(fired)} firing(s) in {days} day(s)")
     for ev in fired:
         click.echo(f"{ev.period_start:%Y-%m-%d %H:%M} – {ev.period_end:%Y-%m-%d %H:%M} UTC  {ev.reason}")
@@ -69,10 +68,10 @@ def test_alarm(alarm_id, days):
 @click.command("threats")
 def show_threats():
     """Print the current threats, ranked by estimated cost at risk."""
-    from data.alerting import threats
+    from data.alerting import threat_detectors, threats
 
     for t in threats.detect():
-        click.echo(f"{t.cost_at_risk:>12.2f}  {threats.KINDS[t.kind]:<24} {t.title}: {t.detail}")
+        click.echo(f"{t.cost_at_risk:>12.2f}  {threat_detectors.KINDS[t.kind]:<24} {t.title}: {t.detail}")
 
 
 COMMANDS = (test_alarm, show_threats)

@@ -98,7 +98,7 @@ def refresh_rollups(start, end):
 
 
 def register_commands(server: Flask) -> None:
-    # Each feature's module keeps its commands (importing it also registers its scheduled jobs).
+    # Each feature's module keeps its commands (and lists its scheduled jobs, for jobs/scheduler.py).
     from jobs import alarms, exports, ingest_cli, mail, rating
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)

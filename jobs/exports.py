@@ -3,26 +3,24 @@
 ``flask --app app export-cdrs --template cgr-csv --from 2024-01-01 --to 2024-02-01 [--out PATH]``
 ``flask --app app export-template load FILE [--name NAME] [--profile PROFILE]``
 ``flask --app app export-schedules`` (run the due scheduled exports now; the scheduler does it every minute)
-
-Importing this module registers the ``export-schedules`` job (jobs/cli.py imports it at startup).
 """
 
 from __future__ import annotations
 
 import click
 
-from data.export import store
+from data.export import cdr_query, exporter, library, schedules
 from data.export.templates import TemplateError
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 SCHEDULE_CHECK_SECONDS = 60  # how often the due schedules are looked for; each runs once per its own period
 
 
 def run_scheduled_exports() -> dict:
-    return store.run_due_schedules()
+    return schedules.run_due_schedules()
 
 
-register(ScheduledJob("export-schedules", run_scheduled_exports, SCHEDULE_CHECK_SECONDS))
+JOBS = (ScheduledJob("export-schedules", run_scheduled_exports, SCHEDULE_CHECK_SECONDS),)
 
 
 @click.command("export-cdrs")
@@ -36,20 +34,20 @@ def export_cdrs(template_name, time_from, time_to, out, accounts, reexport):
     """Export answered CDRs to a file with a template, recorded in the export history."""
     import getpass
 
-    actor = store.Actor("cli", f"shell:{getpass.getuser()}")
+    actor = exporter.Actor("cli", f"shell:{getpass.getuser()}")
     try:
         if reexport is not None:
-            result = store.reexport(reexport, actor)
+            result = exporter.reexport(reexport, actor)
         else:
-            flt = store.ExportFilter(
-                time_start=store.parse_user_time(time_from, "--from"),
-                time_end=store.parse_user_time(time_to, "--to"),
+            flt = cdr_query.ExportFilter(
+                time_start=exporter.parse_user_time(time_from, "--from"),
+                time_end=exporter.parse_user_time(time_to, "--to"),
                 accounts=tuple(accounts),
             )
-            run = store.adhoc_run(store.get_template(template_name), flt)
+            run = exporter.adhoc_run(library.get_template(template_name), flt)
             directory, file_name = _split_out(out)
-            result = store.export_to_file(run, actor, directory=directory, file_name=file_name, confined=False)
-    except (store.ExportRefused, TemplateError) as exc:
+            result = exporter.export_to_file(run, actor, directory=directory, file_name=file_name, confined=False)
+    except (library.ExportRefused, TemplateError) as exc:
         raise click.ClickException(str(exc)) from None
     summary = result.summary
     click.echo(
@@ -90,7 +88,7 @@ def load_template(path, name, profile):
 
     try:
         template = load_cdre_profile(path, profile=profile)
-        saved = store.save_template(name or template.name or Path(path).stem, template.to_cdre_profile())
+        saved = library.save_template(name or template.name or Path(path).stem, template.to_cdre_profile())
     except TemplateError as exc:
         raise click.ClickException("\n  ".join(["invalid template:", *exc.problems])) from None
     click.echo(f"saved template {saved.name!r} ({len(saved.content_fields)} content fields)")
@@ -98,7 +96,7 @@ def load_template(path, name, profile):
 
 @export_template.command("list")
 def list_templates():
-    for row in store.list_templates():
+    for row in library.list_templates():
         click.echo(f"{row['name']}{' (built-in)' if row['builtin'] else ''}")
 
 
@@ -106,13 +104,13 @@ def list_templates():
 @click.option(
     "--wait",
     type=float,
-    default=store.HORIZON_WAIT_SECONDS,
+    default=schedules.HORIZON_WAIT_SECONDS,
     show_default=True,
     help="Seconds to wait for in-flight imports to commit.",
 )
 def export_schedules(wait):
     """Run the due scheduled exports now."""
-    click.echo(store.run_due_schedules(wait_seconds=wait))
+    click.echo(schedules.run_due_schedules(wait_seconds=wait))
 
 
 COMMANDS = (export_cdrs, export_template, export_schedules)

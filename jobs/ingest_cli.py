@@ -88,25 +88,25 @@ def switch_key(switch):
 @click.option("--seed", default=42, show_default=True, help="Same seed, same calls.")
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no call yet (make run).")
 @click.option("--delete", "delete", is_flag=True, help="Remove the demo data (calls, customers, switches).")
-def demo_data(days, calls_per_day, seed, if_empty, delete):
+def demo_data_command(days, calls_per_day, seed, if_empty, delete):
     """Load demo traffic (labelled demo) through the real import, or remove it; see docs/demo-data.md."""
-    from data.ingest import demo
+    from data.demo import demo_data
 
     if delete:
-        counts = demo.delete_demo_data()
+        counts = demo_data.delete_demo_data()
         click.echo("demo data deleted: " + " ".join(f"{k}={v}" for k, v in counts.items()))
         return
-    if if_empty and demo.has_calls():
+    if if_empty and demo_data.has_calls():
         click.echo("the database already holds calls: no demo data loaded")
         return
     progress = TerminalProgress(None)
     try:
-        summary = demo.load_demo_data(days, calls_per_day, seed, progress=progress)
+        summary = demo_data.load_demo_data(days, calls_per_day, seed, progress=progress)
     finally:
         progress.close()
     click.echo(f"demo data (labelled demo): {summary.rows_read} calls over {days} days, import {summary.import_id}")
     click.echo("demo customers (username / password / accountcodes):")
-    for customer in demo.CUSTOMERS:
+    for customer in demo_data.CUSTOMERS:
         click.echo(f"  {customer.username} / {customer.password} / {', '.join(customer.accountcodes)}")
     click.echo(summary.line())
 
@@ -128,4 +128,4 @@ def collect_command(config):
     click.echo(summary.line())
 
 
-COMMANDS = [import_cdr, switch_key, demo_data, collect_command]
+COMMANDS = [import_cdr, switch_key, demo_data_command, collect_command]

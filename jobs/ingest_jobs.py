@@ -6,7 +6,7 @@ from data.core.settings import load_settings
 from data.ingest.cdr_import import move_pending
 from data.ingest.collectors import collect_all
 from data.ingest.watch import import_watched_folder
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 
 def cdr_import_job() -> dict:
@@ -26,6 +26,8 @@ def collect_job() -> dict:
     return collect_all(load_settings().collector_dir)
 
 
-register(ScheduledJob("cdr-import", cdr_import_job, 15))  # CDR-Stats' own period, without its 5,000-row cap
-register(ScheduledJob("import-folder", import_folder_job, 30))
-register(ScheduledJob("collect-cdrs", collect_job, 60))
+JOBS = (
+    ScheduledJob("cdr-import", cdr_import_job, 15),  # CDR-Stats' own period, without its 5,000-row cap
+    ScheduledJob("import-folder", import_folder_job, 30),
+    ScheduledJob("collect-cdrs", collect_job, 60),
+)

@@ -7,8 +7,10 @@ from datetime import date
 
 import click
 
-from data.core import db, mailer
+from data.admin.users import active_user_ids
+from data.core import mailer
 from data.mail import reports
+from jobs.registry import ScheduledJob
 
 OUTBOX_PERIOD_SECONDS = 60
 REPORTS_PERIOD_SECONDS = 300
@@ -24,6 +26,12 @@ def outbox_job() -> dict:
 def reports_job() -> dict:
     """Queue the scheduled reports whose period has closed."""
     return reports.dispatch_reports()
+
+
+JOBS = (
+    ScheduledJob("mail-outbox", outbox_job, OUTBOX_PERIOD_SECONDS),  # send and retry mail
+    ScheduledJob("mail-reports", reports_job, REPORTS_PERIOD_SECONDS),  # scheduled reports
+)
 
 
 def _state_line(result: dict) -> str:
@@ -51,7 +59,7 @@ def send_daily_report(username, day):
             raise click.ClickException(f"no user named {username!r}")
         users = [user]
     else:
-        users = [reports.report_user(r["id"]) for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")]
+        users = [reports.report_user(user_id) for user_id in active_user_ids()]
         users = [u for u in users if reports.schedules_of(u.id)["daily"] and u.recipients]
         if not users:
             click.echo("no active user with a daily report on and an e-mail address")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jobs.scheduler import ScheduledJob, register
+from jobs.registry import ScheduledJob
 
 RERATE_PERIOD_SECONDS = 60
 
@@ -15,18 +15,16 @@ def rerate_job() -> dict:
     return run_rerate_queue()
 
 
-register(ScheduledJob("rerate", rerate_job, RERATE_PERIOD_SECONDS))
+JOBS = (ScheduledJob("rerate", rerate_job, RERATE_PERIOD_SECONDS),)
 
 
 def _customer_id(value: str | None) -> int | None:
     """A customer given by username or id."""
     if not value:
         return None
-    from data.core import db
+    from data.admin.users import user_id_by_name_or_id
 
-    found = db.scalar(
-        "SELECT id FROM app_user WHERE username = :v OR id::text = :v ORDER BY username = :v DESC LIMIT 1", v=value
-    )
+    found = user_id_by_name_or_id(value)
     if found is None:
         raise click.BadParameter(f"no user {value!r}", param_hint="--customer")
     return found

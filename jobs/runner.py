@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
+from datetime import datetime
 
 from data.core import db, job_runs
 
 log = logging.getLogger("dialstat.jobs")
-
-
-def current_tick(period_seconds: int, now: datetime | None = None) -> datetime:
-    """The start of the period a run belongs to: every process computes the same tick."""
-    now = now or datetime.now(timezone.utc)
-    epoch = int(now.timestamp()) // period_seconds * period_seconds
-    return datetime.fromtimestamp(epoch, timezone.utc)
 
 
 def run_job(name: str, func, tick: datetime) -> str:

@@ -7,17 +7,14 @@ from dash import dcc, html
 
 from components.alarms import alarm_form
 from data.admin import acl
-from data.core import db
+from data.core import lookups
 from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/alarms", name="Alarms", order=80, access=acl.PAGE)
 
 
 def _causes() -> list[dict]:
-    return [
-        {"label": f"{r['code']} {r['name']}", "value": r["code"]}
-        for r in db.rows("SELECT code, name FROM hangup_cause ORDER BY code")
-    ]
+    return [{"label": f"{r['code']} {r['name']}", "value": r["code"]} for r in lookups.hangup_cause_rows()]
 
 
 def _webhooks_card() -> dbc.Card:

@@ -11,9 +11,9 @@ from dash import dcc, html
 from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
-from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options, user_today
+from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
+from data.core.report_filter import preset_range, query_list, query_value, user_today
 from data.core.scope import current_scope
-from data.reports.traffic import preset_range
 
 dash.register_page(__name__, path="/cdrs", name="CDR search", order=70, access=acl.PAGE)
 
@@ -22,77 +22,52 @@ NUMBER_OPS = [{"label": label, "value": value} for value, label in NUMBER_OPERAT
 COMPARISON_OPS = [{"label": label, "value": value} for value, label in COMPARISONS.items()]
 
 
-def _first(query: dict, key: str, default=None):
-    value = query.get(key, default)
-    if isinstance(value, list):
-        value = value[0] if value else default
-    return value if value not in (None, "") else default
-
-
-def _split(query: dict, key: str) -> list[str]:
-    return [v for v in (_first(query, key) or "").split(",") if v.strip()]
-
-
 def _int_or_none(value):
     return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 9 else None
 
 
-def _number_filter(prefix: str, label: str, query: dict) -> dbc.Col:
-    return dbc.Col(
-        dbc.InputGroup(
-            [
-                dbc.InputGroupText(label),
-                dbc.Select(
-                    id=f"cdr-search-{prefix}-op",
-                    options=NUMBER_OPS,
-                    value=_first(query, f"{prefix}_op", "begins"),
-                    style={"maxWidth": "9rem"},
-                ),
-                dbc.Input(
-                    id=f"cdr-search-{prefix}",
-                    value=_first(query, prefix),
-                    placeholder="number",
-                    debounce=True,
-                    maxlength=64,
-                ),
-            ],
-            size="sm",
-        ),
-        md=4,
+def _operator_filter(prefix: str, label: str, query: dict, operators: list, default: str, width: str, value_input):
+    """A label, an operator chooser and the value's input, starting from the URL's ``<prefix>_op`` and
+    ``<prefix>`` (the search's own keys, read by data.cdr_search.search)."""
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText(label),
+            dbc.Select(
+                id=f"cdr-search-{prefix}-op",
+                options=operators,
+                value=query_value(query, f"{prefix}_op") or default,
+                style={"maxWidth": width},
+            ),
+            value_input,
+        ],
+        size="sm",
     )
+
+
+def _number_filter(prefix: str, label: str, query: dict) -> dbc.Col:
+    value = dbc.Input(
+        id=f"cdr-search-{prefix}", value=query_value(query, prefix), placeholder="number", debounce=True, maxlength=64
+    )
+    return dbc.Col(_operator_filter(prefix, label, query, NUMBER_OPS, "begins", "9rem", value), md=4)
 
 
 def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
-    return dbc.Col(
-        dbc.InputGroup(
-            [
-                dbc.InputGroupText(label),
-                dbc.Select(
-                    id=f"cdr-search-{prefix}-op",
-                    options=COMPARISON_OPS,
-                    value=_first(query, f"{prefix}_op", "ge"),
-                    style={"maxWidth": "5rem"},
-                ),
-                dbc.Input(
-                    id=f"cdr-search-{prefix}",
-                    type="number",
-                    min=0,
-                    step=1,
-                    debounce=True,
-                    placeholder="seconds",
-                    value=_int_or_none(_first(query, prefix)),
-                ),
-            ],
-            size="sm",
-        ),
-        md=2,
+    value = dbc.Input(
+        id=f"cdr-search-{prefix}",
+        type="number",
+        min=0,
+        step=1,
+        debounce=True,
+        placeholder="seconds",
+        value=_int_or_none(query_value(query, prefix)),
     )
+    return dbc.Col(_operator_filter(prefix, label, query, COMPARISON_OPS, "ge", "5rem", value), md=2)
 
 
 def search_filters(query: dict) -> dbc.Card:
     """The page's own filters; their values start from the URL like the shared ones."""
     options = search_options()
-    direction = _first(query, "direction")
+    direction = query_value(query, "direction")
     return dbc.Card(
         dbc.CardBody(
             [
@@ -103,11 +78,14 @@ def search_filters(query: dict) -> dbc.Card:
                                 [
                                     dbc.InputGroupText("From"),
                                     dbc.Input(
-                                        id="cdr-search-from", type="time", value=_first(query, "from"), debounce=True
+                                        id="cdr-search-from",
+                                        type="time",
+                                        value=query_value(query, "from"),
+                                        debounce=True,
                                     ),
                                     dbc.InputGroupText("to"),
                                     dbc.Input(
-                                        id="cdr-search-to", type="time", value=_first(query, "to"), debounce=True
+                                        id="cdr-search-to", type="time", value=query_value(query, "to"), debounce=True
                                     ),
                                 ],
                                 size="sm",
@@ -139,7 +117,7 @@ def search_filters(query: dict) -> dbc.Card:
                                 multi=True,
                                 placeholder="All countries",
                                 options=options["countries"],
-                                value=[c.upper() for c in _split(query, "country")],
+                                value=[c.upper() for c in query_list(query, "country")],
                             ),
                             md=3,
                         ),
@@ -149,7 +127,7 @@ def search_filters(query: dict) -> dbc.Card:
                                 multi=True,
                                 placeholder="All hangup causes",
                                 options=options["causes"],
-                                value=[int(c) for c in _split(query, "cause") if c.isdigit() and len(c) <= 9],
+                                value=[int(c) for c in query_list(query, "cause") if c.isdigit() and len(c) <= 9],
                             ),
                             md=3,
                         ),
@@ -159,7 +137,7 @@ def search_filters(query: dict) -> dbc.Card:
                             dbc.Switch(
                                 id="cdr-search-answered",
                                 label="Answered only",
-                                value=_first(query, "answered") in ("1", "true", "on", "yes"),
+                                value=query_value(query, "answered") in ("1", "true", "on", "yes"),
                             ),
                             md="auto",
                             className="align-self-center",
@@ -242,7 +220,7 @@ def initial_query(query: dict, today) -> str:
 
     The shared filter bar fills missing dates with the default range (and keeps a preset alone).
     """
-    values = {k: _first(query, k) for k in query if _first(query, k) is not None}
+    values = {k: query_value(query, k) for k in query if query_value(query, k) is not None}
     if not values.get("preset") and not (values.get("start") and values.get("end")):
         first, last = preset_range(None, today)
         values.update(start=first.isoformat(), end=last.isoformat())

@@ -5,17 +5,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.admin import input_button_card, prefix_list_card
 from data.admin import acl
-from data.core import db
+from data.core import lookups
 
 dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, access=acl.ADMIN)
 
 
 def _countries() -> list[dict]:
-    return [
-        {"label": f"{r['name']} ({r['code']})", "value": r["code"]}
-        for r in db.rows("SELECT code, name FROM country ORDER BY name")
-    ]
+    return [{"label": f"{r['name']} ({r['code']})", "value": r["code"]} for r in lookups.country_rows()]
 
 
 def layout(**query):
@@ -81,74 +79,27 @@ def layout(**query):
                     ),
                     dbc.Col(
                         [
-                            dbc.Card(
-                                [
-                                    dbc.CardHeader("Alert remove prefixes"),
-                                    dbc.CardBody(
-                                        [
-                                            dbc.Row(
-                                                [
-                                                    dbc.Col(
-                                                        dbc.Input(id="remove-prefix", placeholder="Prefix, e.g. 999"),
-                                                        md=5,
-                                                    ),
-                                                    dbc.Col(
-                                                        dbc.Input(id="remove-description", placeholder="Description"),
-                                                        md=5,
-                                                    ),
-                                                    dbc.Col(
-                                                        dbc.Button("Add", id="remove-add", color="secondary"), md="auto"
-                                                    ),
-                                                ],
-                                                className="g-2",
-                                            ),
-                                            html.Div(id="remove-feedback", className="mt-2"),
-                                            html.Div(id="remove-list", className="mt-2"),
-                                        ]
-                                    ),
-                                ],
-                                className="mb-3",
+                            prefix_list_card("Alert remove prefixes", "remove", "999"),
+                            input_button_card(
+                                "Check a number",
+                                "check-number",
+                                "Number, international format",
+                                "Check",
+                                "check-button",
+                                [html.Div(id="check-result", className="mt-2 small")],
                             ),
-                            dbc.Card(
+                            input_button_card(
+                                "Also notify",
+                                "notify-emails",
+                                "security@example.com, …",
+                                "Save",
+                                "notify-save",
                                 [
-                                    dbc.CardHeader("Check a number"),
-                                    dbc.CardBody(
-                                        [
-                                            dbc.InputGroup(
-                                                [
-                                                    dbc.Input(
-                                                        id="check-number", placeholder="Number, international format"
-                                                    ),
-                                                    dbc.Button("Check", id="check-button", color="secondary"),
-                                                ]
-                                            ),
-                                            html.Div(id="check-result", className="mt-2 small"),
-                                        ]
+                                    dbc.FormText(
+                                        "Threat and destination alerts go to the admins' addresses and these."
                                     ),
+                                    html.Div(id="notify-feedback", className="mt-2 small"),
                                 ],
-                                className="mb-3",
-                            ),
-                            dbc.Card(
-                                [
-                                    dbc.CardHeader("Also notify"),
-                                    dbc.CardBody(
-                                        [
-                                            dbc.InputGroup(
-                                                [
-                                                    dbc.Input(
-                                                        id="notify-emails", placeholder="security@example.com, …"
-                                                    ),
-                                                    dbc.Button("Save", id="notify-save", color="secondary"),
-                                                ]
-                                            ),
-                                            dbc.FormText(
-                                                "Threat and destination alerts go to the admins' addresses and these."
-                                            ),
-                                            html.Div(id="notify-feedback", className="mt-2 small"),
-                                        ]
-                                    ),
-                                ],
-                                className="mb-3",
                             ),
                         ],
                         lg=5,

@@ -6,11 +6,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
-from data.export import store
+from data.export import schedules
 
 dash.register_page(__name__, path="/exports", name="Exports", order=90, access=acl.ADMIN)
 
-PERIOD_OPTIONS = [{"label": label, "value": seconds} for label, seconds in store.PERIODS.items()]
+PERIOD_OPTIONS = [{"label": label, "value": seconds} for label, seconds in schedules.PERIODS.items()]
 
 
 def _card(title: str, body: list, **kwargs) -> dbc.Card:

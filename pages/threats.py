@@ -5,8 +5,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.admin import prefix_list_card
 from data.admin import acl
-from data.alerting.threats import DEFAULTS, LABELS
+from data.alerting.threat_detectors import DEFAULTS, LABELS
 
 dash.register_page(__name__, path="/threats", name="Threat control", order=85, access=acl.ADMIN)
 
@@ -69,33 +70,11 @@ def layout(**query):
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader("High-cost prefixes (besides premium rate, shared cost and satellite)"),
-                                dbc.CardBody(
-                                    [
-                                        dbc.Row(
-                                            [
-                                                dbc.Col(
-                                                    dbc.Input(id="high-cost-prefix", placeholder="Prefix, e.g. 4470"),
-                                                    md=4,
-                                                ),
-                                                dbc.Col(
-                                                    dbc.Input(id="high-cost-description", placeholder="Description"),
-                                                    md=5,
-                                                ),
-                                                dbc.Col(
-                                                    dbc.Button("Add", id="high-cost-add", color="secondary"), md="auto"
-                                                ),
-                                            ],
-                                            className="g-2",
-                                        ),
-                                        html.Div(id="high-cost-feedback", className="mt-2"),
-                                        html.Div(id="high-cost-list", className="mt-2"),
-                                    ]
-                                ),
-                            ],
-                            className="mb-3",
+                        prefix_list_card(
+                            "High-cost prefixes (besides premium rate, shared cost and satellite)",
+                            "high-cost",
+                            "4470",
+                            4,
                         ),
                         lg=5,
                     ),

@@ -41,12 +41,12 @@ from data.cdr_search.search import (
     fetch_block,
     get_cdr,
     search_criteria_from_query,
-    user_today,
 )
-from data.core import db
 from data.core.kpis import Totals
+from data.core.report_filter import ReportFilter, report_filter_from_query
 from data.core.scope import Scope, current_scope
-from data.reports.traffic import ReportFilter, breakdown, preset_range, totals, traffic_by_time
+from data.reports.switches import switches_seen_by
+from data.reports.traffic import breakdown, totals, traffic_by_time
 from routes.access import allow, api_error
 from routes.auth import public, requires_permission
 
@@ -205,27 +205,6 @@ def openapi():
 # Switches
 
 
-def _switch_rows(scope: Scope, switch_id: int | None = None, limit: int | None = None, offset: int = 0):
-    """Switches the scope may see: all for admins; for a customer, those that carried their calls."""
-    where = ["TRUE"]
-    params: dict = {"limit": limit, "offset": offset}
-    if not scope.is_admin:
-        where.append("EXISTS (SELECT 1 FROM cdr_rollup_hour r WHERE r.switch_id = s.id AND r.user_id = :uid)")
-        params["uid"] = scope.user_id
-    if switch_id is not None:
-        where.append("s.id = :id")
-        params["id"] = switch_id
-    condition = " AND ".join(where)
-    count = db.scalar(f"SELECT count(*) FROM switch s WHERE {condition}", **params)
-    rows = db.rows(
-        f"""SELECT s.id, s.name, s.ip, s.timezone, t.name AS source_type FROM switch s
-                       LEFT JOIN cdr_source_type t ON t.id = s.source_type WHERE {condition}
-                       ORDER BY s.id LIMIT :limit OFFSET :offset""",
-        **params,
-    )
-    return count, rows
-
-
 def _switch_json(row: dict, scope: Scope) -> dict:
     result = {
         "id": row["id"],
@@ -245,7 +224,7 @@ def switch_list():
     scope = current_scope()
     page = _int_arg("page", 1, 1, 10_000_000)
     size = _int_arg("page_size", 50, 1, MAX_PAGE_SIZE)
-    count, rows = _switch_rows(scope, limit=size, offset=(page - 1) * size)
+    count, rows = switches_seen_by(scope, limit=size, offset=(page - 1) * size)
     return jsonify(
         {
             "count": count,
@@ -262,7 +241,7 @@ def switch_detail(switch_id: int):
     scope = current_scope()
     if switch_id > MAX_ID:
         return api_error(404, "no such switch")
-    _, rows = _switch_rows(scope, switch_id=switch_id, limit=1)
+    _, rows = switches_seen_by(scope, switch_id=switch_id, limit=1)
     if not rows:
         return api_error(404, "no such switch")
     return jsonify(_switch_json(rows[0], scope))
@@ -437,12 +416,13 @@ def _ids(name: str) -> tuple[int, ...]:
 
 
 def kpi_filter(scope: Scope) -> ReportFilter:
-    """The range and filters of a KPI request. ``from``/``to``: days (local, both included) or date-times
-    (``to`` excluded); default: the last 7 local days."""
+    """The range and filters of a KPI request: the shared report filter (data/core/report_filter.py), whose
+    range ``from``/``to`` may set as days (local, both included) or date-times (``to`` excluded); default:
+    the last 7 local days. Ids that cannot be read are refused with the reason (the UI ignores them)."""
+    _ids("switch"), _ids("customer")
+    f = report_filter_from_query(request.args, scope)
     zone = ZoneInfo(scope.timezone)
-    first, last = preset_range(None, user_today(scope))
-    start = datetime.combine(first, datetime.min.time(), zone)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    start, end = f.start.astimezone(zone), f.end.astimezone(zone)
     if request.args.get("from"):
         start, _ = _parse_bound(request.args["from"], "from", zone)
     if request.args.get("to"):
@@ -453,16 +433,10 @@ def kpi_filter(scope: Scope) -> ReportFilter:
         raise BadRequest("to must be after from")
     if end - start > timedelta(days=3700):
         raise BadRequest("the range is longer than 10 years")
-    accountcodes = tuple(
-        dict.fromkeys(v.strip()[:80] for v in request.args.get("accountcode", "").split(",") if v.strip())
-    )
-    customers = _ids("customer")
+    if (start, end) == (f.start, f.end):
+        return f
     return ReportFilter(
-        start.astimezone(timezone.utc),
-        end.astimezone(timezone.utc),
-        switch_ids=_ids("switch"),
-        user_ids=customers if scope.is_admin else (),
-        accountcodes=accountcodes,
+        start.astimezone(timezone.utc), end.astimezone(timezone.utc), f.switch_ids, f.user_ids, f.accountcodes
     )
 
 

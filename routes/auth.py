@@ -23,7 +23,6 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from data.admin import acl, lockout, users
-from data.core import db
 from data.core.settings import load_settings
 from routes.access import allow, api_error, guard
 
@@ -94,7 +93,7 @@ def login():
             user = users.authenticate(username, password)
             if user is not None:
                 lockout.clear(username)
-                db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user.id)
+                users.record_login(user.id)
                 login_user(user)
                 session[SESSION_STAMP] = users.session_stamp_of(user.id)
                 return redirect(next_url)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response
-from sqlalchemy import text
 
 from data.core import db
 from routes.auth import public
@@ -17,11 +16,6 @@ log = logging.getLogger("dialstat")
 @bp.route("/healthz", methods=["GET", "HEAD"])
 @public
 def healthz():
-    try:
-        with db.engine().connect() as conn:
-            conn.execute(text("SET LOCAL statement_timeout = 2000"))
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        log.warning("health check failed: %s", type(exc).__name__)
+    if not db.is_reachable():
         return Response("unavailable", status=503, mimetype="text/plain", headers={"Cache-Control": "no-store"})
     return Response("ok", mimetype="text/plain", headers={"Cache-Control": "no-store"})

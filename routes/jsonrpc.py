@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from data.admin import api_tokens
-from data.export import store
+from data.export import cdr_query, exporter, library
 from data.export.rsr import RSRError
 from data.export.templates import EXPORT_FORMATS, ExportTemplate, TemplateError, template_from_rsr_list
 from routes.auth import public
@@ -64,7 +64,7 @@ def jsonrpc():
         result = method(_params(body.get("params")), user)
     except RpcError as exc:
         return jsonify(id=request_id, result=None, error=str(exc)), exc.status
-    except (store.ExportRefused, TemplateError, RSRError) as exc:
+    except (library.ExportRefused, TemplateError, RSRError) as exc:
         return jsonify(id=request_id, result=None, error=str(exc)), 200
     return jsonify(id=request_id, result=result, error=None)
 
@@ -91,21 +91,21 @@ def _params(params: Any) -> dict:
 def _check_known(params: dict, known: set[str]) -> None:
     unknown = sorted(k for k, v in params.items() if k not in known and v not in (None, "", [], {}, 0, False))
     if unknown:
-        raise store.ExportRefused(f"unsupported parameters: {', '.join(unknown)}")
+        raise library.ExportRefused(f"unsupported parameters: {', '.join(unknown)}")
 
 
-def _interval(params: dict) -> store.ExportFilter:
-    start = store.parse_interval_time(params.get("TimeStart"), "TimeStart")
-    end = store.parse_interval_time(params.get("TimeEnd"), "TimeEnd")
-    return store.ExportFilter(time_start=start, time_end=end)
+def _interval(params: dict) -> cdr_query.ExportFilter:
+    start = exporter.parse_interval_time(params.get("TimeStart"), "TimeStart")
+    end = exporter.parse_interval_time(params.get("TimeEnd"), "TimeEnd")
+    return cdr_query.ExportFilter(time_start=start, time_end=end)
 
 
 def export_csv_cdrs(params: dict, user) -> dict:
     """ApierV1.ExportCsvCdrs: the cgr-csv template, answered calls in [TimeStart, TimeEnd), into EXPORT_DIR."""
     _check_known(params, _COMMON)
-    template = store.get_template("cgr-csv")
-    run = store.adhoc_run(template, _interval(params))
-    result = store.export_to_file(run, _actor(user), parameters={"method": "ApierV1.ExportCsvCdrs"})
+    template = library.get_template("cgr-csv")
+    run = exporter.adhoc_run(template, _interval(params))
+    result = exporter.export_to_file(run, _actor(user), parameters={"method": "ApierV1.ExportCsvCdrs"})
     return result.answer()
 
 
@@ -122,14 +122,14 @@ def export_cdrs_to_file(params: dict, user) -> dict:
     )
     mask_list = params.get("MaskDestinationId")
     suppress = bool(params.get("SuppressCgrIds"))
-    run = store.adhoc_run(
+    run = exporter.adhoc_run(
         template,
         flt,
         export_id=str(params.get("ExportId") or ""),
         mask_list=mask_list if mask_list is not None else None,
         keep_exported_cgrids=not suppress,
     )
-    result = store.export_to_file(
+    result = exporter.export_to_file(
         run,
         _actor(user),
         directory=params.get("ExportDir") or None,
@@ -142,15 +142,15 @@ def export_cdrs_to_file(params: dict, user) -> dict:
 def _template(params: dict) -> ExportTemplate:
     wanted = params.get("ExportTemplate") or "cgr-csv"
     if not isinstance(wanted, str):
-        raise store.ExportRefused("ExportTemplate: a template name or a comma-separated list of RSR fields")
+        raise library.ExportRefused("ExportTemplate: a template name or a comma-separated list of RSR fields")
     try:
-        template = store.get_template(wanted)
-    except store.ExportRefused:
-        template = template_from_rsr_list(wanted, name="jsonrpc", base=store.get_template("cgr-csv"))
+        template = library.get_template(wanted)
+    except library.ExportRefused:
+        template = template_from_rsr_list(wanted, name="jsonrpc", base=library.get_template("cgr-csv"))
     overrides: dict[str, Any] = {}
     if params.get("CdrFormat"):
         if params["CdrFormat"] not in EXPORT_FORMATS:
-            raise store.ExportRefused(f"CdrFormat: one of {', '.join(EXPORT_FORMATS)}")
+            raise library.ExportRefused(f"CdrFormat: one of {', '.join(EXPORT_FORMATS)}")
         overrides["export_format"] = params["CdrFormat"]
     if params.get("FieldSeparator"):
         overrides["field_separator"] = params["FieldSeparator"]
@@ -166,7 +166,7 @@ def _template(params: dict) -> ExportTemplate:
 def _strings(params: dict, name: str) -> list[str]:
     value = params.get(name) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise store.ExportRefused(f"{name}: a list of strings")
+        raise library.ExportRefused(f"{name}: a list of strings")
     return value
 
 
@@ -175,12 +175,12 @@ def _int(params: dict, name: str, default: int | None, minus: int = 0) -> int | 
     if value in (None, ""):
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise store.ExportRefused(f"{name}: a whole number")
+        raise library.ExportRefused(f"{name}: a whole number")
     return value - minus
 
 
-def _actor(user) -> store.Actor:
-    return store.Actor("jsonrpc", user.username, user_id=user.id)
+def _actor(user) -> exporter.Actor:
+    return exporter.Actor("jsonrpc", user.username, user_id=user.id)
 
 
 METHODS = {

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.alerting import alarms
+from data.alerting import alarm_evaluation, alert_settings
+from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
 
@@ -18,7 +19,9 @@ def traffic(app):
     last closed one) where none is."""
     sw = switch("browser-alarm-sw", "10.6.0.1")
     now = datetime.now(UTC)
-    last = alarms.latest_end("hour", now - timedelta(seconds=alarms.SETTING_DEFAULTS["alarm_delay_seconds"]), "UTC")
+    last = alarm_evaluation.latest_end(
+        "hour", now - timedelta(seconds=alert_settings.SETTING_DEFAULTS["alarm_delay_seconds"]), "UTC"
+    )
     bad = {last - timedelta(hours=h) for h in (1, 5, 9, 30)}
     calls = []
     for h in range(1, 48):
@@ -51,24 +54,21 @@ def test_create_test_and_report_an_alarm_then_the_admin_pages(page, traffic):
     summary = page.wait_for_selector("#alarm-test-summary", timeout=15_000)
     assert "would have fired 4 time(s)" in summary.inner_text()  # the last closed hour is in the replay too
     assert page.locator("#alarm-test-table tbody tr").count() == 4
-    assert alarms.db.scalar("SELECT count(*) FROM alarm") == 0  # tested, not saved
+    assert db.scalar("SELECT count(*) FROM alarm") == 0  # tested, not saved
     page.click("#alarm-save")
     page.wait_for_selector("#alarm-saved")
     page.wait_for_selector("#alarm-list-table >> text=Browser ASR")
-    alarm_id = alarms.db.scalar("SELECT id FROM alarm WHERE name = 'Browser ASR'")
+    alarm_id = db.scalar("SELECT id FROM alarm WHERE name = 'Browser ASR'")
     assert alarm_id
 
-    assert alarms.run_due()["fired"] == 1  # the scheduled job, once the hour has closed
+    assert alarm_evaluation.run_due()["fired"] == 1  # the scheduled job, once the hour has closed
     page.goto("/alarm-report")
     row = page.wait_for_selector("#alarm-report-table tbody tr", timeout=15_000)
     text = row.inner_text()
     assert "Browser ASR" in text and "ASR 0 %" in text
     page.click("#alarm-report-table button:has-text('Acknowledge')")
     page.wait_for_selector("#alarm-report-table >> text=admin")
-    assert (
-        alarms.db.scalar("SELECT acknowledged_by FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=alarm_id)
-        == 1
-    )
+    assert db.scalar("SELECT acknowledged_by FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=alarm_id) == 1
 
     # The admins' pages: a blacklist prefix added and checked, then threat control.
     page.goto("/destination-alerts")

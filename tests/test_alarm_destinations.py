@@ -121,9 +121,9 @@ def test_calls_are_flagged_at_import_and_the_sql_agrees_with_the_check(lists, mo
         lambda recipients, subject, text, **kw: sent.append((recipients, subject, kw["dedup_key"])) or len(sent),
     )
     db.execute("UPDATE app_user SET email = 'admin@example.com' WHERE username = 'admin'")
-    from data.alerting import alarms
+    from data.alerting import alert_settings
 
-    alarms.save_settings({"notify_emails": "soc@example.com"}, alarms.SETTING_DEFAULTS)
+    alert_settings.save_settings({"notify_emails": "soc@example.com"}, alert_settings.SETTING_DEFAULTS)
     result = destination_alerts.notify_pending()
     assert result["events"] == len(db.rows("SELECT id FROM destination_alert_event"))
     assert len(sent) == len(events) and all(r == ["admin@example.com", "soc@example.com"] for r, _, _ in sent)

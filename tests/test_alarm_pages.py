@@ -8,33 +8,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from callbacks.alarms import FIELDS
 from data.admin import users
-from data.alerting import alarms
+from data.alerting import alarm_evaluation, alarms
+from data.core import db
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.conftest import login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
 from tests.test_alarm_support import make_call, store, switch
 
-FORM = [
-    "id",
-    "name",
-    "metric",
-    "hangup_cause_id",
-    "scope_kind",
-    "scope_value",
-    "period",
-    "condition",
-    "threshold",
-    "compare_to",
-    "min_attempts",
-    "severity",
-    "status",
-    "dry_run",
-    "email_to",
-    "webhook_id",
-    "description",
-]
+FORM = list(FIELDS)  # the form's fields, in the order the save callback takes them
 
 
 def form(**values) -> list:
@@ -119,7 +103,7 @@ def test_a_customer_saves_and_tests_alarms_on_their_own_traffic_only(app, world)
     text = json.dumps(out[("alarm-test-results", "children")])
     assert "fired 1 time" in text
     alarm = alarms.get_alarm(Scope(user_id=world["alice"].id), mine[0]["id"])
-    fired = [e for e in alarms.replay(alarm, 1) if e.measured]
+    fired = [e for e in alarm_evaluation.replay(alarm, 1) if e.measured]
     assert [e.measured for e in fired] == [6]
     listing = json.dumps(dash_call(c, "alarm_list_refresh", [1])[("alarm-list", "children")])
     assert "mine" in listing and "bob's" not in listing
@@ -137,8 +121,8 @@ def test_a_customer_cannot_touch_another_customers_alarm(app, world):
     assert alarms.get_alarm(Scope(user_id=None), bobs.id).status == "active"
     out = dash_call(c, "alarm_save", [1], [0, *form(id=bobs.id, name="hijack")])
     assert "No such alarm" in json.dumps(out[("alarm-feedback", "children")])
-    alarms.run_due(now=world["start"] + timedelta(hours=1, minutes=3))
-    fired = alarms.db.scalar("SELECT id FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=bobs.id)
+    alarm_evaluation.run_due(now=world["start"] + timedelta(hours=1, minutes=3))
+    fired = db.scalar("SELECT id FROM alarm_evaluation WHERE alarm_id = :id AND fired", id=bobs.id)
     assert fired
     assert not alarms.acknowledge(Scope(user_id=world["alice"].id), fired, world["alice"].id)
     report = json.dumps(
@@ -158,7 +142,7 @@ def test_admin_only_pages_and_callbacks_refuse_customers(app, world, admin_clien
     assert dash_request(c, "threats_refresh", [1, 0]).status_code in (204, 403)
     add = [None, []]  # "Add" clicked; no delete button on the page
     assert click(c, "destination_rules", "rule-add", add, ["blacklist", "FR", None, "", 0]).status_code in (204, 403)
-    assert alarms.db.scalar("SELECT count(*) FROM destination_rule") == 0
+    assert db.scalar("SELECT count(*) FROM destination_rule") == 0
     response = click(admin_client, "destination_rules", "rule-add", add, ["blacklist", "FR", None, "no France", 0])
     assert "Added to the blacklist" in response.get_data(as_text=True)
     out = dash_call(admin_client, "threats_refresh", [1, 0])

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from data.alerting import alarms
+from data.alerting import alarm_evaluation, alarms, alert_settings
+from data.core import db
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
@@ -18,7 +19,7 @@ from tests.test_alarm_support import make_call, spread, store, switch
 ADMIN = Scope(user_id=None)
 DAY = datetime(2024, 5, 6, tzinfo=UTC)  # a Monday
 H0, H1, H2 = DAY + timedelta(hours=10), DAY + timedelta(hours=11), DAY + timedelta(hours=12)
-DELAY = timedelta(seconds=alarms.SETTING_DEFAULTS["alarm_delay_seconds"])
+DELAY = timedelta(seconds=alert_settings.SETTING_DEFAULTS["alarm_delay_seconds"])
 
 
 def profile(
@@ -172,21 +173,19 @@ def test_every_metric_and_condition_fires_exactly_when_crossed(traffic):
     ]
     columns = [c for c in alarms._ALARM_COLUMNS if c != "id"]
     values = ", ".join(f"%({c})s" for c in columns)
-    with alarms.db.transaction() as conn:  # stored in one go: saving 180 alarms one by one is not under test
+    with db.transaction() as conn:  # stored in one go: saving 180 alarms one by one is not under test
         conn.exec_driver_sql(
             f"INSERT INTO alarm ({', '.join(columns)}) VALUES ({values})",
             [{c: getattr(rule, c) for c in columns} for rule in rules],
         )
-    found = alarms.db.rows(f"{alarms._SELECT} WHERE a.name LIKE 'case %'")
+    found = db.rows(f"{alarms._SELECT} WHERE a.name LIKE 'case %'")
     stored = {a.name: a for a in map(alarms._alarm, found)}
     created = [(stored[f"case {i}"], end, fires) for i, (_, _, end, _, fires) in enumerate(cases)]
     for end in sorted({c[1] for c in created}):  # the job, right after each hour has closed
-        alarms.run_due(now=end + DELAY + timedelta(seconds=5))
+        alarm_evaluation.run_due(now=end + DELAY + timedelta(seconds=5))
     failures = []
     for alarm, end, fires in created:
-        row = alarms.db.rows(
-            "SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_end = :end", id=alarm.id, end=end
-        )
+        row = db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_end = :end", id=alarm.id, end=end)
         assert len(row) == 1, alarm.name
         row = row[0]
         expected = Decimal((HIGH if end == H2 else LOW)[alarm.metric])
@@ -205,7 +204,7 @@ def test_every_metric_and_condition_fires_exactly_when_crossed(traffic):
         if fires:
             expected = Decimal((HIGH if end == H2 else LOW)[alarm.metric])
             assert abs(fired[(alarm.id, end)]["measured"] - expected) < Decimal("1e-9")
-    alarms.db.execute("UPDATE alarm SET status = 'inactive'")
+    db.execute("UPDATE alarm SET status = 'inactive'")
 
 
 def test_evaluate_is_the_same_rule_for_every_scope(traffic):
@@ -236,17 +235,19 @@ def test_evaluate_is_the_same_rule_for_every_scope(traffic):
     }
     for (kind, value), calls in expectations.items():
         alarm = _new_alarm(name=f"scope {kind} {value}", scope_kind=kind, scope_value=value, status="inactive")
-        ev = alarms.evaluate(alarm, H2)
+        ev = alarm_evaluation.evaluate(alarm, H2)
         assert ev.measured == calls, (kind, value)
     prefix = _new_alarm(name="prefix asr", metric="asr", scope_kind="prefix", scope_value="3465010", status="inactive")
-    assert alarms.evaluate(prefix, H2).measured == HIGH["asr"]  # from cdr: the rollups' definitions
+    assert alarm_evaluation.evaluate(prefix, H2).measured == HIGH["asr"]  # from cdr: the rollups' definitions
     prefix_acd = alarms.with_changes(prefix, metric="acd")
-    assert alarms.evaluate(prefix_acd, H2).measured == HIGH["acd"]
+    assert alarm_evaluation.evaluate(prefix_acd, H2).measured == HIGH["acd"]
     by_code = _new_alarm(
         name="acc1 busy", metric="cause_share", scope_kind="accountcode", scope_value="acc1", status="inactive"
     )
-    assert alarms.evaluate(by_code, H2).measured == HIGH["cause_share"]  # accountcode x cause: from cdr
-    assert alarms.evaluate(alarms.with_changes(by_code, metric="asr"), H2).measured == HIGH["asr"]  # its rollups
+    assert alarm_evaluation.evaluate(by_code, H2).measured == HIGH["cause_share"]  # accountcode x cause: from cdr
+    assert (
+        alarm_evaluation.evaluate(alarms.with_changes(by_code, metric="asr"), H2).measured == HIGH["asr"]
+    )  # its rollups
 
 
 def test_the_minimum_attempts_guard(traffic):
@@ -266,18 +267,18 @@ def test_the_minimum_attempts_guard(traffic):
         scope_value="night",
         status="inactive",
     )
-    ev = alarms.evaluate(asr, end)
+    ev = alarm_evaluation.evaluate(asr, end)
     assert (ev.fired, ev.computable, ev.measured) == (False, False, 0) and "minimum of 10" in ev.reason
-    assert alarms.evaluate(alarms.with_changes(asr, min_attempts=5), end).fired  # 5 attempts, ASR 0 %
+    assert alarm_evaluation.evaluate(alarms.with_changes(asr, min_attempts=5), end).fired  # 5 attempts, ASR 0 %
     # Volume: the busier period counts, so a stop in traffic still fires, a quiet night does not.
     drop = _new_alarm(name="calls drop", metric="calls", condition="decrease_pct", threshold="90", status="inactive")
-    ev = alarms.evaluate(drop, DAY + timedelta(hours=14))  # 13:00–14:00 has no call; 12:00–13:00 had 20
+    ev = alarm_evaluation.evaluate(drop, DAY + timedelta(hours=14))  # 13:00–14:00 has no call; 12:00–13:00 had 20
     assert ev.fired and ev.measured == 0 and ev.comparison == 20
     night = alarms.with_changes(drop, scope_kind="accountcode", scope_value="night", condition="increase_pct")
-    ev = alarms.evaluate(night, end)  # 3 → 5 calls: +67 %, but never 10 attempts
+    ev = alarm_evaluation.evaluate(night, end)  # 3 → 5 calls: +67 %, but never 10 attempts
     assert not ev.fired and not ev.computable
     # A percentage of an earlier 0 cannot be computed: recorded as such, never fires.
-    ev = alarms.evaluate(alarms.with_changes(drop, condition="increase_pct", threshold=Decimal(1)), H1)
+    ev = alarm_evaluation.evaluate(alarms.with_changes(drop, condition="increase_pct", threshold=Decimal(1)), H1)
     assert ev.comparison == 0 and not ev.fired and not ev.computable and "earlier value is 0" in ev.reason
 
 
@@ -290,10 +291,10 @@ def test_cic_is_the_longest_run_of_unanswered_calls_per_accountcode(traffic):
     calls += [make_call(sw, start + timedelta(minutes=2 * i + 1), b, accountcode="cb") for i, b in enumerate(pattern_b)]
     store(calls)
     alarm = _new_alarm(name="cic", metric="cic", condition="gt", threshold="4", min_attempts="0", status="inactive")
-    ev = alarms.evaluate(alarm, start + timedelta(hours=1))
+    ev = alarm_evaluation.evaluate(alarm, start + timedelta(hours=1))
     assert ev.measured == 5 and ev.fired and ev.attempts == 11
     only_a = alarms.with_changes(alarm, scope_kind="accountcode", scope_value="ca")
-    ev = alarms.evaluate(only_a, start + timedelta(hours=1))
+    ev = alarm_evaluation.evaluate(only_a, start + timedelta(hours=1))
     assert ev.measured == 3 and not ev.fired
 
 
@@ -308,9 +309,9 @@ def test_notifications_raised_cleared_once_per_period_and_dry_run(traffic, monke
         name="asr dry", metric="asr", condition="lt", threshold="55", email_to="noc@example.com", dry_run="1"
     )
     for end in (H1, H2, DAY + timedelta(hours=13)):  # ASR 50 (fires), 60 (cleared), 50 (fires again)
-        alarms.run_due(now=end + DELAY)
-        alarms.run_due(now=end + DELAY + timedelta(seconds=30))  # the same period again: nothing new
-    events = alarms.db.rows(
+        alarm_evaluation.run_due(now=end + DELAY)
+        alarm_evaluation.run_due(now=end + DELAY + timedelta(seconds=30))  # the same period again: nothing new
+    events = db.rows(
         "SELECT alarm_id, event, fired, notified_at IS NOT NULL AS notified "
         "FROM alarm_evaluation WHERE alarm_id IN (:a, :b) AND period_end <= :last "
         "ORDER BY alarm_id, period_start",
@@ -332,7 +333,7 @@ def test_notifications_raised_cleared_once_per_period_and_dry_run(traffic, monke
     assert len(sent) == 3 and subjects[0].startswith("[WARNING] asr watch") and subjects[1].startswith("Cleared")
     assert all(r == ["noc@example.com"] for r, _, _ in sent)
     assert len({kw["dedup_key"] for _, _, kw in sent}) == 3
-    alarms.db.execute("UPDATE alarm SET status = 'inactive'")
+    db.execute("UPDATE alarm SET status = 'inactive'")
 
 
 def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
@@ -361,11 +362,11 @@ def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
         },
     )
     assert month.timezone == "America/New_York"
-    alarms.run_due(now=datetime(2024, 3, 1, 4, 59, tzinfo=UTC) + DELAY)  # 23:59 on Feb 29 in New York
-    first = alarms.db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id", id=month.id)
+    alarm_evaluation.run_due(now=datetime(2024, 3, 1, 4, 59, tzinfo=UTC) + DELAY)  # 23:59 on Feb 29 in New York
+    first = db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id", id=month.id)
     assert [r["period_start"] for r in first] == [datetime(2024, 1, 1, 5, tzinfo=UTC)]  # January, not February
-    alarms.run_due(now=datetime(2024, 3, 1, 5, 1, tzinfo=UTC) + DELAY)  # 00:01 on March 1 in New York
-    feb_row = alarms.db.rows(
+    alarm_evaluation.run_due(now=datetime(2024, 3, 1, 5, 1, tzinfo=UTC) + DELAY)  # 00:01 on March 1 in New York
+    feb_row = db.rows(
         "SELECT * FROM alarm_evaluation WHERE alarm_id = :id AND period_start = :s",
         id=month.id,
         s=datetime(2024, 2, 1, 5, tzinfo=UTC),
@@ -373,7 +374,9 @@ def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
     assert feb_row["period_end"] == datetime(2024, 3, 1, 5, tzinfo=UTC)
     assert feb_row["measured"] == 4 and feb_row["fired"]  # the 23:30 call is February's
     # March ends at 04:00 UTC: daylight saving time began in between.
-    assert alarms.windows_for(month, alarms.latest_end("month", datetime(2024, 4, 2, tzinfo=UTC), ny.timezone))[:2] == (
+    assert alarm_evaluation.windows_for(
+        month, alarm_evaluation.latest_end("month", datetime(2024, 4, 2, tzinfo=UTC), ny.timezone)
+    )[:2] == (
         datetime(2024, 3, 1, 5, tzinfo=UTC),
         datetime(2024, 4, 1, 4, tzinfo=UTC),
     )
@@ -402,27 +405,29 @@ def test_week_and_month_alarms_close_at_the_owners_midnight(traffic, make_user):
             "user_id": kol.id,
         },
     )
-    alarms.run_due(now=datetime(2024, 5, 12, 18, 29, tzinfo=UTC) + DELAY)  # Sunday 23:59 local: week still open
-    assert alarms.db.scalar(
-        "SELECT max(period_end) FROM alarm_evaluation WHERE alarm_id = :id", id=week.id
-    ) == datetime(2024, 5, 5, 18, 30, tzinfo=UTC)
-    alarms.run_due(now=datetime(2024, 5, 12, 18, 31, tzinfo=UTC) + DELAY)  # Monday 00:01 local
-    row = alarms.db.rows(
-        "SELECT * FROM alarm_evaluation WHERE alarm_id = :id ORDER BY period_start DESC LIMIT 1", id=week.id
-    )[0]
+    alarm_evaluation.run_due(
+        now=datetime(2024, 5, 12, 18, 29, tzinfo=UTC) + DELAY
+    )  # Sunday 23:59 local: week still open
+    assert db.scalar("SELECT max(period_end) FROM alarm_evaluation WHERE alarm_id = :id", id=week.id) == datetime(
+        2024, 5, 5, 18, 30, tzinfo=UTC
+    )
+    alarm_evaluation.run_due(now=datetime(2024, 5, 12, 18, 31, tzinfo=UTC) + DELAY)  # Monday 00:01 local
+    row = db.rows("SELECT * FROM alarm_evaluation WHERE alarm_id = :id ORDER BY period_start DESC LIMIT 1", id=week.id)[
+        0
+    ]
     assert (row["period_start"], row["period_end"]) == (
         datetime(2024, 5, 5, 18, 30, tzinfo=UTC),
         datetime(2024, 5, 12, 18, 30, tzinfo=UTC),
     )
     assert (row["measured"], row["comparison"], row["fired"]) == (2, 1, True)
-    alarms.db.execute("UPDATE alarm SET status = 'inactive'")
+    db.execute("UPDATE alarm SET status = 'inactive'")
 
 
 def test_day_periods_follow_dst_and_week_before_is_the_same_local_time():
     madrid = "Europe/Madrid"
-    end = alarms.latest_end("day", datetime(2024, 3, 31, 23, 30, tzinfo=UTC), madrid)  # 01:30 on April 1
+    end = alarm_evaluation.latest_end("day", datetime(2024, 3, 31, 23, 30, tzinfo=UTC), madrid)  # 01:30 on April 1
     assert end == datetime(2024, 3, 31, 22, tzinfo=UTC)
-    assert alarms.period_start("day", end, madrid) == datetime(2024, 3, 30, 23, tzinfo=UTC)  # a 23-hour day
+    assert alarm_evaluation.period_start("day", end, madrid) == datetime(2024, 3, 30, 23, tzinfo=UTC)  # a 23-hour day
     hourly = alarms.Alarm(
         user_id=1,
         name="h",
@@ -433,16 +438,18 @@ def test_day_periods_follow_dst_and_week_before_is_the_same_local_time():
         compare_to="week_before",
         timezone=madrid,
     )
-    start, finish, cstart, cend = alarms.windows_for(hourly, datetime(2024, 4, 2, 8, tzinfo=UTC))  # 10:00 local
+    start, finish, cstart, cend = alarm_evaluation.windows_for(
+        hourly, datetime(2024, 4, 2, 8, tzinfo=UTC)
+    )  # 10:00 local
     assert (cstart, cend) == (datetime(2024, 3, 26, 8, tzinfo=UTC), datetime(2024, 3, 26, 9, tzinfo=UTC))  # 9:00+01
-    kathmandu = alarms.latest_end("hour", datetime(2024, 5, 6, 10, 20, tzinfo=UTC), "Asia/Kathmandu")
+    kathmandu = alarm_evaluation.latest_end("hour", datetime(2024, 5, 6, 10, 20, tzinfo=UTC), "Asia/Kathmandu")
     assert kathmandu == datetime(2024, 5, 6, 10, 15, tzinfo=UTC)  # 16:00 at +05:45
 
 
 def test_replay_lists_when_a_five_minute_alarm_would_have_fired(traffic):
     sw = traffic
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    base = alarms.latest_end("5m", now - timedelta(hours=3), "UTC")
+    base = alarm_evaluation.latest_end("5m", now - timedelta(hours=3), "UTC")
     calls, bad = [], {base + timedelta(minutes=35), base + timedelta(minutes=90)}
     for k in range(30):  # 30 periods of 5 minutes, 12 calls each, 8 answered except in the bad ones
         period = base + timedelta(minutes=5 * k)
@@ -460,11 +467,11 @@ def test_replay_lists_when_a_five_minute_alarm_would_have_fired(traffic):
         "min_attempts": "10",
     }
     alarm = alarms.build_alarm(ADMIN, {**rule, "user_id": 1})  # not saved: "test alarm" comes first
-    results = alarms.replay(alarm, 1, now=now)
+    results = alarm_evaluation.replay(alarm, 1, now=now)
     assert sorted(e.period_start for e in results if e.fired) == sorted(bad)
     assert len(results) in (287, 288)  # one day of 5-minute periods
     one = next(e for e in results if e.period_start == base + timedelta(minutes=35))
-    assert one == alarms.evaluate(alarm, one.period_end, now=now)  # the replay is the job's rule
+    assert one == alarm_evaluation.evaluate(alarm, one.period_end, now=now)  # the replay is the job's rule
     assert one.measured == 0 and one.attempts == 12
 
 
@@ -479,7 +486,7 @@ def test_the_alarm_email_goes_through_the_mail_outbox(traffic, smtp_server):
         scope_kind="accountcode",
         scope_value="acc1",
     )
-    alarms.run_due(now=H2 + DELAY)  # 50 calls in 11:00–12:00
+    alarm_evaluation.run_due(now=H2 + DELAY)  # 50 calls in 11:00–12:00
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert message.envelope_to == ["noc@example.com"]

@@ -7,6 +7,7 @@ import pytest
 from data.admin import diagnostics
 from data.core import db, job_runs
 from jobs.runner import run_job
+from jobs.scheduler import scheduled_jobs
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.dash_client import dash_call
 
@@ -60,7 +61,7 @@ def test_jobs_show_runs_durations_and_the_last_failure(seeded):
     run_job("housekeeping", boom, datetime(2026, 1, 1, tzinfo=timezone.utc))
     run_job("refresh-rollups", lambda: {"ok": 1}, datetime(2026, 1, 1, tzinfo=timezone.utc))
     db.execute("UPDATE job_run SET started_at = now() - interval '1 minute'")
-    jobs = {j["job"]: j for j in diagnostics.jobs()}
+    jobs = {j["job"]: j for j in diagnostics.jobs(scheduled_jobs())}
     assert jobs["housekeeping"]["failed_24h"] == 1 and "disk on fire" in jobs["housekeeping"]["last_error"]
     assert jobs["refresh-rollups"]["last_status"] == "ok" and jobs["refresh-rollups"]["avg_seconds"] is not None
     assert job_runs.recent_runs("housekeeping")[0]["status"] == "failed"

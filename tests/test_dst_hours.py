@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from data.core import db
+from data.core.report_filter import ReportFilter
 from data.core.rollups import use_timezone
 from data.core.scope import Scope
 from data.mail.reports import Period, traffic_rows
 from data.reports.traffic import (
-    ReportFilter,
     chart_rows,
     dashboard_breakdowns,
     hourly_profile,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from data.core import db
-from data.export import CGR_CSV_TEMPLATE, load_cdre_profile, store
+from data.export import CGR_CSV_TEMPLATE, cdr_query, exporter, library, load_cdre_profile
 from data.export.compiled import RowAccess
 from data.export.formats import _ExportWriter
 from data.export.sqlrender import sql_rendering
@@ -60,10 +60,10 @@ def sample(app):
     return {"switch_id": switch_id, "user_id": customer.id}
 
 
-def export_text(run: store.ExportRun) -> tuple[str, object]:
+def export_text(run: exporter.ExportRun) -> tuple[str, object]:
     out = io.StringIO(newline="")
     with db.raw_connection() as conn:
-        summary = store.stream_export(conn, run, out)
+        summary = exporter.stream_export(conn, run, out)
     return out.getvalue(), summary
 
 
@@ -72,8 +72,8 @@ def export_text(run: store.ExportRun) -> tuple[str, object]:
 
 @pytest.mark.parametrize("sql_rendering", [True, False], ids=["sql", "python"])
 def test_reference_sample_line_byte_for_byte_from_the_database(sample, sql_rendering):
-    flt = store.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(minutes=1))
-    run = store.ExportRun(CGR_CSV_TEMPLATE, flt, default_tenant="other-tenant", sql_rendering=sql_rendering)
+    flt = cdr_query.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(minutes=1))
+    run = exporter.ExportRun(CGR_CSV_TEMPLATE, flt, default_tenant="other-tenant", sql_rendering=sql_rendering)
     text, summary = export_text(run)
     assert text == SAMPLE_LINE
     assert summary.exported_cgrids == ["dbafe9c8614c785a65aabd116dd3959c3c56f7f6"]
@@ -81,12 +81,14 @@ def test_reference_sample_line_byte_for_byte_from_the_database(sample, sql_rende
 
 
 def test_reference_sample_to_a_file_recorded_in_the_history(sample):
-    run = store.adhoc_run(CGR_CSV_TEMPLATE, store.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1)))
-    result = store.export_to_file(run, store.Actor("ui", "admin", user_id=1), directory="db-tests")
+    run = exporter.adhoc_run(
+        CGR_CSV_TEMPLATE, cdr_query.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1))
+    )
+    result = exporter.export_to_file(run, exporter.Actor("ui", "admin", user_id=1), directory="db-tests")
     assert result.path.read_bytes() == SAMPLE_LINE.encode()
-    assert result.path.parent == store.export_root() / "db-tests"
+    assert result.path.parent == exporter.export_root() / "db-tests"
     assert result.path.name == f"cdrs_{int(run.now.timestamp())}.csv"
-    entry = store.history_entry(result.history_id)
+    entry = exporter.history_entry(result.history_id)
     assert entry["sha256"] == hashlib.sha256(SAMPLE_LINE.encode()).hexdigest() == result.sha256
     assert (entry["total_records"], entry["total_cost"], entry["actor"], entry["source"]) == (
         1,
@@ -99,9 +101,11 @@ def test_reference_sample_to_a_file_recorded_in_the_history(sample):
 
 
 def test_a_file_is_never_overwritten(sample):
-    run = store.adhoc_run(CGR_CSV_TEMPLATE, store.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1)))
-    first = store.export_to_file(run, store.Actor("ui", "admin"), directory="same-second")
-    second = store.export_to_file(run, store.Actor("ui", "admin"), directory="same-second")
+    run = exporter.adhoc_run(
+        CGR_CSV_TEMPLATE, cdr_query.ExportFilter(time_start=SETUP, time_end=SETUP + timedelta(hours=1))
+    )
+    first = exporter.export_to_file(run, exporter.Actor("ui", "admin"), directory="same-second")
+    second = exporter.export_to_file(run, exporter.Actor("ui", "admin"), directory="same-second")
     assert second.path.name == first.path.name.replace(".csv", "_2.csv")
     assert first.path.read_text() == second.path.read_text() == SAMPLE_LINE
 
@@ -116,13 +120,13 @@ def test_unanswered_calls_and_calls_outside_the_interval_are_not_exported(sample
         ]
     )
     text, _ = export_text(
-        store.ExportRun(
+        exporter.ExportRun(
             CGR_CSV_TEMPLATE,
-            store.ExportFilter(time_start=SETUP + timedelta(seconds=1), time_end=SETUP + timedelta(minutes=1)),
+            cdr_query.ExportFilter(time_start=SETUP + timedelta(seconds=1), time_end=SETUP + timedelta(minutes=1)),
         )
     )
     assert [line.split(",")[3] for line in text.splitlines()] == ["dsafdsaf", "just-before-end"]  # [start, end)
-    everything, _ = export_text(store.ExportRun(CGR_CSV_TEMPLATE, store.ExportFilter()))
+    everything, _ = export_text(exporter.ExportRun(CGR_CSV_TEMPLATE, cdr_query.ExportFilter()))
     assert "unanswered" not in everything and "at-the-end" in everything
 
 
@@ -194,7 +198,7 @@ def varied(sample):
         )
     calls.append(sample_cdr(switches[0], None, callid="", starting_date=base))  # no cgrid: not exported
     insert_calls(calls)
-    store.save_destination_list("PREMIUM", ["4986", "336"])
+    library.save_destination_list("PREMIUM", ["4986", "336"])
     return {"start": base}
 
 
@@ -250,9 +254,9 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(varied, name):
     assert sql_rendering(template, value_format, writer._handler_text) is not None, "eligible for SQL rendering"
     now = datetime(2024, 4, 1, tzinfo=UTC)
     runs = [
-        store.ExportRun(
+        exporter.ExportRun(
             template,
-            store.ExportFilter(),
+            cdr_query.ExportFilter(),
             export_id="e;1",
             now=now,
             default_tenant="dflt",
@@ -281,7 +285,7 @@ def test_templates_without_a_field_sql_renders_take_the_python_path(varied):
     for template, rendered in ((regexp, False), (fwv, True)):
         writer = _ExportWriter(template, template.value_format(), "", datetime.now(UTC), False, RowAccess())
         assert (sql_rendering(template, template.value_format(), writer._handler_text) is not None) is rendered
-        text, summary = export_text(store.ExportRun(template, store.ExportFilter(id_through=300)))
+        text, summary = export_text(exporter.ExportRun(template, cdr_query.ExportFilter(id_through=300)))
         assert summary.total_records and text.count("\n") == summary.total_records
 
 
@@ -291,31 +295,31 @@ def test_templates_without_a_field_sql_renders_take_the_python_path(varied):
 def test_a_bad_template_is_refused_when_saved_with_the_rule_and_position(app):
     profile = {"content_fields": [{"tag": "Dest", "value": r"~destination:s/^(\d+/$1/"}]}
     with pytest.raises(TemplateError) as refused:
-        store.save_template("broken", profile)
+        library.save_template("broken", profile)
     problem = "\n".join(refused.value.problems)
     assert r"RSR rule '~destination:s/^(\d+/$1/'" in problem and "offset 16" in problem  # the unclosed (
     assert "missing closing )" in problem and "content_fields[0]" in problem
-    assert all(row["name"] != "broken" for row in store.list_templates())
+    assert all(row["name"] != "broken" for row in library.list_templates())
     with pytest.raises(TemplateError, match="built-in"):
-        store.save_template("cgr-csv", {"content_fields": [{"tag": "A", "value": "account"}]})
+        library.save_template("cgr-csv", {"content_fields": [{"tag": "A", "value": "account"}]})
     with pytest.raises(TemplateError, match="no destination list named 'NOPE'"):
-        store.save_template("masked", {"mask_destination_id": "NOPE", "content_fields": [{"value": "account"}]})
+        library.save_template("masked", {"mask_destination_id": "NOPE", "content_fields": [{"value": "account"}]})
 
 
 def test_templates_are_saved_from_json_or_yaml_and_read_back(app):
     yaml_text = "field_separator: ';'\ncontent_fields:\n  - {tag: Acc, value: account}\n  - {tag: C, value: cost}\n"
-    saved = store.save_template("yaml-one", yaml_text)
-    assert store.get_template("yaml-one") == saved and saved.field_separator == ";"
-    store.save_template("json-one", '{"cdre": {"*default": {"content_fields": [{"tag": "A", "value": "accid"}]}}}')
-    assert [f.value for f in store.get_template("json-one").content_fields] == ["accid"]
-    assert {"cgr-csv", "yaml-one", "json-one"} <= {row["name"] for row in store.list_templates()}
-    with pytest.raises(store.ExportRefused):
-        store.get_template("missing")
+    saved = library.save_template("yaml-one", yaml_text)
+    assert library.get_template("yaml-one") == saved and saved.field_separator == ";"
+    library.save_template("json-one", '{"cdre": {"*default": {"content_fields": [{"tag": "A", "value": "accid"}]}}}')
+    assert [f.value for f in library.get_template("json-one").content_fields] == ["accid"]
+    assert {"cgr-csv", "yaml-one", "json-one"} <= {row["name"] for row in library.list_templates()}
+    with pytest.raises(library.ExportRefused):
+        library.get_template("missing")
 
 
 def test_masking_with_a_destination_list(varied):
-    store.save_destination_list("MOBILE", ["4986", "+49"])
-    template = store.save_template(
+    library.save_destination_list("MOBILE", ["4986", "+49"])
+    template = library.save_template(
         "masked-dest",
         {
             "mask_destination_id": "MOBILE",
@@ -326,38 +330,38 @@ def test_masking_with_a_destination_list(varied):
             ],
         },
     )
-    run = store.adhoc_run(template, store.ExportFilter(destination_prefixes=("4986", "+4930", "1002")))
+    run = exporter.adhoc_run(template, cdr_query.ExportFilter(destination_prefixes=("4986", "+4930", "1002")))
     for flag in (True, False):
         run.sql_rendering = flag
         lines = set(export_text(run)[0].splitlines())
         assert lines == {"498651717****,1", "+493****,1", "1002,0"}
-    with pytest.raises(store.ExportRefused):
-        store.save_destination_list("BAD", ["49x"])
+    with pytest.raises(library.ExportRefused):
+        library.save_destination_list("BAD", ["49x"])
 
 
 def test_preview_uses_the_five_newest_answered_cdrs(varied):
-    result = store.preview(CGR_CSV_TEMPLATE)
+    result = exporter.preview(CGR_CSV_TEMPLATE)
     newest = [r["id"] for r in db.rows("SELECT id FROM cdr WHERE answered_date IS NOT NULL ORDER BY id DESC LIMIT 5")]
     assert result["ids"] == sorted(newest)
     assert result["text"].count("\n") + len(result["summary"].unexported) == 5
 
 
 def test_export_directories_are_confined_to_export_dir(app):
-    root = store.export_root()
-    assert store.resolve_export_dir("monthly/2024") == root / "monthly" / "2024"
-    assert store.resolve_export_dir(str(root / "abs")) == root / "abs"
+    root = exporter.export_root()
+    assert exporter.resolve_export_dir("monthly/2024") == root / "monthly" / "2024"
+    assert exporter.resolve_export_dir(str(root / "abs")) == root / "abs"
     for outside in ("..", "../elsewhere", "/etc", "a/../../b", str(root) + "-sibling"):
-        with pytest.raises(store.ExportRefused):
-            store.resolve_export_dir(outside)
+        with pytest.raises(library.ExportRefused):
+            exporter.resolve_export_dir(outside)
     link = root / "escape"
     root.mkdir(parents=True, exist_ok=True)
     link.unlink(missing_ok=True)
     link.symlink_to("/tmp")
-    with pytest.raises(store.ExportRefused):
-        store.resolve_export_dir("escape")
+    with pytest.raises(library.ExportRefused):
+        exporter.resolve_export_dir("escape")
     for bad in ("../x.csv", ".hidden", "a/b.csv", ""):
-        with pytest.raises(store.ExportRefused):
-            store.check_file_name(bad)
+        with pytest.raises(library.ExportRefused):
+            exporter.check_file_name(bad)
 
 
 def test_shell_command_exports_and_reexports(app, sample, tmp_path):
@@ -383,7 +387,7 @@ def test_shell_command_exports_and_reexports(app, sample, tmp_path):
     assert again.exit_code == 0, again.output
     path = Path(again.output.split(":", 1)[0])
     assert path.read_text() == SAMPLE_LINE
-    assert store.history_entry(int(again.output.rsplit("#", 1)[1].strip(" )\n")))["reexport_of"] == history_id
+    assert exporter.history_entry(int(again.output.rsplit("#", 1)[1].strip(" )\n")))["reexport_of"] == history_id
     refused = runner.invoke(args=["export-cdrs", "--template", "nope"])
     assert refused.exit_code != 0 and "no export template named 'nope'" in refused.output
 
@@ -396,7 +400,7 @@ def test_shell_command_loads_a_template_file(app, tmp_path):
     )
     result = app.test_cli_runner().invoke(args=["export-template", "load", str(path), "--name", "from-file"])
     assert result.exit_code == 0, result.output
-    assert store.get_template("from-file").field_separator == "|"
+    assert library.get_template("from-file").field_separator == "|"
     bad = tmp_path / "bad.yaml"
     bad.write_text("content_fields:\n  - {tag: X, value: '~account:s/(/x/'}\n")
     result = app.test_cli_runner().invoke(args=["export-template", "load", str(bad)])

@@ -4,7 +4,7 @@ only, over HTTP with a real session) and the page in a real browser."""
 import pytest
 
 from data.core import db
-from data.export import store
+from data.export import library, schedules
 from data.export.templates import TemplateError
 from tests.conftest import browser_login, login
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
@@ -29,37 +29,37 @@ def _press(client, func_name: str, button: str, inputs: list, state: list) -> di
 
 
 def _lists() -> dict[str, dict]:
-    return {r["name"]: r for r in store.list_destination_lists()}
+    return {r["name"]: r for r in library.list_destination_lists()}
 
 
 # --- the store -------------------------------------------------------------------------------------------
 
 
 def test_prefixes_are_read_from_any_separator():
-    assert store.prefixes_from_text(" 4986517,4990;\n+44909  33\t\n") == ["4986517", "4990", "+44909", "33"]
-    assert store.prefixes_from_text(None) == [] and store.prefixes_from_text(" \n ") == []
+    assert library.prefixes_from_text(" 4986517,4990;\n+44909  33\t\n") == ["4986517", "4990", "+44909", "33"]
+    assert library.prefixes_from_text(None) == [] and library.prefixes_from_text(" \n ") == []
 
 
 def test_a_list_used_by_a_template_cannot_be_deleted_until_the_template_stops_using_it(app):
-    store.save_destination_list("PREMIUM", ["4990", "4986517"], "premium rate")
-    store.save_template(
+    library.save_destination_list("PREMIUM", ["4990", "4986517"], "premium rate")
+    library.save_template(
         "masked",
         {"mask_destination_id": "PREMIUM", "mask_length": 3, "content_fields": [{"tag": "D", "value": "destination"}]},
     )
-    with pytest.raises(store.ExportRefused, match="used by the templates masked"):
-        store.delete_destination_list("PREMIUM")
+    with pytest.raises(library.ExportRefused, match="used by the templates masked"):
+        library.delete_destination_list("PREMIUM")
     assert "PREMIUM" in _lists()
-    store.save_template("masked", {"content_fields": [{"tag": "D", "value": "destination"}]})
-    store.delete_destination_list("PREMIUM")
+    library.save_template("masked", {"content_fields": [{"tag": "D", "value": "destination"}]})
+    library.delete_destination_list("PREMIUM")
     assert "PREMIUM" not in _lists()
-    with pytest.raises(store.ExportRefused, match="no destination list named 'PREMIUM'"):
-        store.delete_destination_list("PREMIUM")
+    with pytest.raises(library.ExportRefused, match="no destination list named 'PREMIUM'"):
+        library.delete_destination_list("PREMIUM")
     # and a template naming it is refused again, as before the list existed
     with pytest.raises(TemplateError, match="no destination list named 'PREMIUM'"):
-        store.save_template(
+        library.save_template(
             "masked", {"mask_destination_id": "PREMIUM", "content_fields": [{"tag": "D", "value": "destination"}]}
         )
-    store.delete_template("masked")
+    library.delete_template("masked")
 
 
 # --- the callbacks ---------------------------------------------------------------------------------------
@@ -113,16 +113,16 @@ def test_an_admin_creates_updates_opens_and_deletes_a_list(app, admin_client):
 
 
 def test_deleting_a_list_in_use_says_which_templates_use_it(app, admin_client):
-    store.save_destination_list("IN-USE", ["4990"])
-    store.save_template("uses-it", {"mask_destination_id": "IN-USE", "content_fields": [{"value": "destination"}]})
+    library.save_destination_list("IN-USE", ["4990"])
+    library.save_template("uses-it", {"mask_destination_id": "IN-USE", "content_fields": [{"value": "destination"}]})
     refused = _delete_list(admin_client, "IN-USE")
     assert "used by the templates uses-it" in str(refused["exports-destlist-feedback"])
     assert "IN-USE" in _lists()
 
 
 def test_an_admin_opens_and_deletes_a_schedule(app, admin_client):
-    keep = store.save_schedule("keep-me", "cgr-csv", 3600)
-    gone = store.save_schedule("delete-me", "cgr-csv", 900, "nightly", enabled=False)
+    keep = schedules.save_schedule("keep-me", "cgr-csv", 3600)
+    gone = schedules.save_schedule("delete-me", "cgr-csv", 900, "nightly", enabled=False)
     refreshed = dash_call(admin_client, "refresh_lists", [5], [None])
     assert {o["value"] for o in refreshed[("exports-schedule-pick", "options")]} == {keep, gone}
 
@@ -141,16 +141,16 @@ def test_an_admin_opens_and_deletes_a_schedule(app, admin_client):
     deleted = dash_call(admin_client, "delete_picked_schedule", [1], [gone, 5])
     assert "Deleted schedule 'delete-me'" in str(deleted[("exports-schedule-feedback", "children")])
     assert deleted[("exports-refresh", "data")] == 6 and deleted[("exports-schedule-pick", "value")] is None
-    assert [r["id"] for r in store.list_schedules()] == [keep]
+    assert [r["id"] for r in schedules.list_schedules()] == [keep]
 
     again = dash_call(admin_client, "delete_picked_schedule", [2], [gone, 6])
     assert "Open the schedule to delete first" in str(again[("exports-schedule-feedback", "children")])
-    assert [r["id"] for r in store.list_schedules()] == [keep]
+    assert [r["id"] for r in schedules.list_schedules()] == [keep]
 
 
 def test_customers_can_neither_edit_lists_nor_delete_schedules(app, customer_client):
-    store.save_destination_list("KEEP", ["4990"])
-    schedule_id = store.save_schedule("customer-cannot", "cgr-csv", 3600)
+    library.save_destination_list("KEEP", ["4990"])
+    schedule_id = schedules.save_schedule("customer-cannot", "cgr-csv", 3600)
     for name, inputs, state in (
         ("save_or_delete_destination_list", [None, 1], ["KEEP", "", "", "", 0]),
         ("save_or_delete_destination_list", [1, None], [None, "EVIL", "1", "", 0]),
@@ -160,7 +160,7 @@ def test_customers_can_neither_edit_lists_nor_delete_schedules(app, customer_cli
     ):
         assert dash_request(customer_client, name, inputs, state).status_code == 403, name
     assert "KEEP" in _lists() and "EVIL" not in _lists()
-    assert schedule_id in [r["id"] for r in store.list_schedules()]
+    assert schedule_id in [r["id"] for r in schedules.list_schedules()]
 
 
 # --- the page in a browser -------------------------------------------------------------------------------
@@ -172,9 +172,9 @@ def _choose(page, dropdown: str, option: str) -> None:
 
 
 def test_the_editor_in_a_browser(page, app):
-    for row in store.list_schedules():
-        store.delete_schedule(row["id"])
-    store.save_schedule("browser-schedule", "cgr-csv", 300)
+    for row in schedules.list_schedules():
+        schedules.delete_schedule(row["id"])
+    schedules.save_schedule("browser-schedule", "cgr-csv", 300)
     browser_login(page, "admin", "admin-secret")
     page.goto("/exports")
     page.fill("#exports-destlist-name", "Browser list")
@@ -197,7 +197,7 @@ def test_the_editor_in_a_browser(page, app):
     page.click("#exports-schedule-delete")
     page.wait_for_selector("#exports-schedule-feedback >> text=Deleted schedule 'browser-schedule'")
     page.wait_for_selector("text=No scheduled exports yet.")
-    assert store.list_schedules() == []
+    assert schedules.list_schedules() == []
     assert page.console_errors == []
 
 
@@ -219,18 +219,18 @@ def test_template_list_and_schedule_changes_are_audited_as_the_admin(app, admin_
     assert lists[1]["before"] == {"prefixes": ["4420"], "description": ""}
     assert lists[1]["after"] == {"prefixes": ["4420", "4421"], "description": "x"}
 
-    store.save_template(
+    library.save_template(
         "audited",
         {
             "export_format": "*file_csv",
             "content_fields": [{"tag": "Account", "type": "*composed", "value": "accountcode"}],
         },
     )
-    schedule_id = store.save_schedule("audited run", "audited", 3600)
-    store.save_schedule("audited run", "audited", 900, schedule_id=schedule_id)
-    store.rewind_schedule(schedule_id, 0)
-    store.delete_schedule(schedule_id)
-    store.delete_template("audited")
+    schedule_id = schedules.save_schedule("audited run", "audited", 3600)
+    schedules.save_schedule("audited run", "audited", 900, schedule_id=schedule_id)
+    schedules.rewind_schedule(schedule_id, 0)
+    schedules.delete_schedule(schedule_id)
+    library.delete_template("audited")
     schedule = audit.recent(target_type="export_schedule", target_id=str(schedule_id))
     assert [e["action"] for e in reversed(schedule)] == ["create", "update", "rewind", "delete"]
     assert {e["actor"] for e in schedule} == {"system"}  # no request: the shell's name

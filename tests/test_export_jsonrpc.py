@@ -10,7 +10,7 @@ import pytest
 
 from data.admin import api_tokens
 from data.core import db
-from data.export import store
+from data.export import exporter, library
 from tests.cdr_factory import ensure_switch, insert_calls
 from tests.test_export_db import SAMPLE_LINE, SETUP, sample_cdr
 
@@ -63,7 +63,7 @@ def test_export_csv_cdrs_writes_cdrs_timestamp_csv_whose_content_matches_the_ans
     assert body["id"] == 7 and body["error"] is None
     result = body["result"]
     path = Path(result["ExportedFilePath"])
-    assert path.parent == store.export_root() and path.name.startswith("cdrs_") and path.suffix == ".csv"
+    assert path.parent == exporter.export_root() and path.name.startswith("cdrs_") and path.suffix == ".csv"
     text = path.read_text()
     assert text.startswith(SAMPLE_LINE)
     rows = list(csv.reader(io.StringIO(text)))
@@ -83,7 +83,7 @@ def test_export_csv_cdrs_writes_cdrs_timestamp_csv_whose_content_matches_the_ans
 
 
 def test_export_cdrs_to_file_with_rsr_template_masking_and_options(client, tokens):
-    store.save_destination_list("GERMAN_MOBILE", ["4986"])
+    library.save_destination_list("GERMAN_MOBILE", ["4986"])
     response = call(
         client,
         tokens["admin"],
@@ -103,14 +103,14 @@ def test_export_cdrs_to_file_with_rsr_template_masking_and_options(client, token
         },
     )
     result = response.get_json()["result"]
-    assert result["ExportedFilePath"] == str(store.export_root() / "rpc" / "out" / "mine.csv")
+    assert result["ExportedFilePath"] == str(exporter.export_root() / "rpc" / "out" / "mine.csv")
     expected = "dsafdsaf;1002;1.01\ncall-1;498600**;0.14\ncall-2;498600**;0.29\n"
     assert Path(result["ExportedFilePath"]).read_text() == expected
     assert result["TotalRecords"] == 3 and result["ExportedCgrIds"] is None and result["UnexportedCgrIds"] is None
 
 
 def test_a_bad_cdr_is_listed_with_its_reason_and_does_not_stop_the_export(client, tokens):
-    store.save_template(
+    library.save_template(
         "mandatory-cost",
         {"content_fields": [{"tag": "Id", "value": "accid"}, {"tag": "Cost", "value": "cost", "mandatory": True}]},
     )
@@ -136,10 +136,10 @@ def test_a_bad_cdr_is_listed_with_its_reason_and_does_not_stop_the_export(client
     ],
 )
 def test_bad_parameters_are_refused_and_nothing_is_written(client, tokens, params, message):
-    before = set(store.export_root().rglob("*"))
+    before = set(exporter.export_root().rglob("*"))
     body = call(client, tokens["admin"], "ApierV1.ExportCdrsToFile", params).get_json()
     assert body["result"] is None and message in body["error"]
-    assert set(store.export_root().rglob("*")) == before
+    assert set(exporter.export_root().rglob("*")) == before
 
 
 @pytest.mark.parametrize("token", ["", "dst_not-a-real-token", "garbage", "revoked"])

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from data.export.go_regexp import MAX_REGEXP_INPUT
 from data.export.rsr import (
-    MAX_REGEXP_INPUT,
     RSRError,
     expand_go_template,
     parse_rsr,

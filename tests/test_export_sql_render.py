@@ -12,7 +12,7 @@ import pytest
 
 from data.core import db
 from data.core.settings import ROOT
-from data.export import load_cdre_profile, store
+from data.export import cdr_query, exporter, library, load_cdre_profile
 from data.export.compiled import RowAccess
 from data.export.fields import time_formatter
 from data.export.formats import ExportRecordError, _ExportWriter, format_field_width
@@ -26,7 +26,7 @@ _spec.loader.exec_module(_bench_export)
 
 UTC = timezone.utc
 BASE = datetime(2031, 2, 27, 22, 0, tzinfo=UTC)  # across a month end, leap-free February
-WINDOW = store.ExportFilter(time_start=BASE, time_end=BASE + timedelta(days=10))
+WINDOW = cdr_query.ExportFilter(time_start=BASE, time_end=BASE + timedelta(days=10))
 AWKWARD = [
     "plain",
     "with,comma",
@@ -126,7 +126,7 @@ def awkward(app):
             m=moment,
             c=calls[10 + number]["callid"],
         )
-    store.save_destination_list("RENDER", ["3461", "4986"])
+    library.save_destination_list("RENDER", ["3461", "4986"])
     return calls
 
 
@@ -277,25 +277,25 @@ TEMPLATES = {
 }
 
 
-def export_text(run: store.ExportRun) -> tuple[str, object]:
+def export_text(run: exporter.ExportRun) -> tuple[str, object]:
     out = io.StringIO(newline="")
     with db.raw_connection() as conn:
-        summary = store.stream_export(conn, run, out)
+        summary = exporter.stream_export(conn, run, out)
     return out.getvalue(), summary
 
 
 @pytest.mark.parametrize("name", list(TEMPLATES))
 def test_sql_rendering_is_byte_identical_to_the_python_writer(awkward, name):
     template = load_cdre_profile(TEMPLATES[name], name=name)
-    prefixes = store.mask_prefixes(template.mask_destination_id)
+    prefixes = library.mask_prefixes(template.mask_destination_id)
     value_format = template.value_format(default_tenant="dflt.org", mask_prefixes=prefixes)
     writer = _ExportWriter(template, value_format, "x", datetime.now(UTC), False, RowAccess())
     assert sql_rendering(template, value_format, writer._handler_text) is not None, "rendered by SQL"
     now = datetime(2031, 3, 9, 12, tzinfo=UTC)
     runs = [
-        store.ExportRun(
+        exporter.ExportRun(
             template,
-            store.ExportFilter(),
+            cdr_query.ExportFilter(),
             export_id="e;42",
             now=now,
             default_tenant="dflt.org",
@@ -315,11 +315,11 @@ def test_sql_rendering_is_byte_identical_to_the_python_writer(awkward, name):
 
 def test_the_rows_sql_cannot_render_are_reported_as_the_python_writer_does(awkward):
     template = load_cdre_profile(TEMPLATES["regexp-limit"])
-    _text, summary = export_text(store.ExportRun(template, WINDOW))
+    _text, summary = export_text(exporter.ExportRun(template, WINDOW))
     reasons = set(summary.unexported.values())
     assert any(reason.startswith("field 'Digits': RSR rule") and "at most 157" in reason for reason in reasons)
     template = load_cdre_profile(TEMPLATES["too-narrow"])
-    _text, summary = export_text(store.ExportRun(template, WINDOW))
+    _text, summary = export_text(exporter.ExportRun(template, WINDOW))
     assert "field 'Account': value 'acc1' is longer than the width 3 and no strip is set" in summary.unexported.values()
 
 
@@ -334,7 +334,8 @@ def test_an_unrenderable_constant_leaves_every_cdr_out_on_both_paths(awkward):
         }
     )
     (sql_text, sql_summary), (python_text, python_summary) = (
-        export_text(store.ExportRun(template, store.ExportFilter(), sql_rendering=flag)) for flag in (True, False)
+        export_text(exporter.ExportRun(template, cdr_query.ExportFilter(), sql_rendering=flag))
+        for flag in (True, False)
     )
     assert sql_text == python_text == "" and sql_summary == python_summary
     assert len(sql_summary.unexported) == len(awkward)

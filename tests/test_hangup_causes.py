@@ -6,10 +6,11 @@ from datetime import date
 
 from data.admin import diagnostics
 from data.core import db
+from data.core.report_filter import ReportFilter
 from data.core.scope import Scope
 from data.ingest import import_file
 from data.ingest.fields import CDR_STATS_FIELDS
-from data.reports.traffic import ReportFilter, breakdown
+from data.reports.traffic import breakdown
 
 # ITU-T Q.850 (05/1998) Table 1, with Amendment 1 (14, 23, 24, 25): cause value and its text.
 Q850 = {

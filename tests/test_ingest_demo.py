@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from data.core import db
-from data.ingest import demo
+from data.demo import demo_data
 from tests.ingest_helpers import reset_calls
 
 END = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
@@ -11,10 +11,10 @@ END = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
 
 def test_demo_data_is_deterministic_realistic_and_removable(app):
     reset_calls()
-    first = demo.load_demo_data(days=7, calls_per_day=300, seed=5, end=END)
+    first = demo_data.load_demo_data(days=7, calls_per_day=300, seed=5, end=END)
     assert first.accepted > 1500 and first.rejected == 0
     assert (
-        demo.load_demo_data(days=7, calls_per_day=300, seed=5, end=END).line()
+        demo_data.load_demo_data(days=7, calls_per_day=300, seed=5, end=END).line()
         == f"accepted=0 duplicates={first.accepted} rejected=0"
     )  # the same seed gives the same calls
 
@@ -49,7 +49,7 @@ def test_demo_data_is_deterministic_realistic_and_removable(app):
                             AND starting_date < '2026-03-07 15:00Z'""")[0]["asr"]
     assert float(collapse) < 0.3
 
-    counts = demo.delete_demo_data()
+    counts = demo_data.delete_demo_data()
     assert counts["calls"] == first.accepted and counts["switches"] == 3 and counts["customers"] == 5
     assert db.scalar("SELECT count(*) FROM cdr") == 0 and db.scalar("SELECT count(*) FROM cdr_call_key") == 0
-    assert not demo.has_calls()
+    assert not demo_data.has_calls()

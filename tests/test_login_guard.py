@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from data.admin import acl
+from routes import access
 from tests.conftest import csrf_token_from, login
 
 STATIC = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
@@ -21,8 +23,7 @@ def test_every_route_needs_a_login(app, client):
     checked = 0
     for rule in app.url_map.iter_rules():
         path = _concrete(rule)
-        view = app.view_functions[rule.endpoint]
-        if path.startswith(STATIC) or getattr(view, "is_public", False):
+        if path.startswith(STATIC) or access.view_access(app, rule.endpoint) == acl.PUBLIC:
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method)
@@ -34,7 +35,11 @@ def test_every_route_needs_a_login(app, client):
 
 
 def test_public_routes_are_only_login_and_static(app):
-    public = {r.rule for r in app.url_map.iter_rules() if getattr(app.view_functions[r.endpoint], "is_public", False)}
+    public = {
+        r.rule
+        for r in app.url_map.iter_rules()
+        if access.view_access(app, r.endpoint) == acl.PUBLIC and not r.rule.startswith(STATIC)
+    }
     assert public <= {
         "/login",
         "/healthz",

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from data.core import db
-from data.ingest import demo, import_file
+from data.demo import demo_data as demo
+from data.ingest import import_file
 from data.ingest.fields import CDR_STATS_FIELDS
 from data.rating import rates
 from data.rating.rater import RatingStatus, rerate, simulate_call

@@ -1,7 +1,8 @@
 from datetime import datetime, timezone
 
 from data.core import db
-from jobs.runner import current_tick, run_job
+from data.core.job_runs import current_tick
+from jobs.runner import run_job
 
 
 def test_a_tick_runs_once_and_is_recorded():

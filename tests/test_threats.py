@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from data.alerting import threats
+from data.alerting import threat_detectors, threats
 from data.core import db
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import make_call, spread, store, switch
@@ -38,7 +38,7 @@ def test_velocity_per_accountcode_and_country(sw):
         + calls(sw, recent, 240, 140, accountcode="vel-slow", country_code="ES")  # 140 < 150
         + calls(sw, recent, 240, 35, billsec=600, accountcode="vel-long", country_code="ES")
     )  # 350 min > 300
-    found = threats.velocity(NOW, S)
+    found = threat_detectors.velocity(NOW, S)
     assert {"accountcode vel-fast", "accountcode vel-long"} <= subjects(found)
     assert "accountcode vel-slow" not in subjects(found)
     fast = next(t for t in found if t.subject == "accountcode vel-fast")
@@ -46,13 +46,15 @@ def test_velocity_per_accountcode_and_country(sw):
     long = next(t for t in found if t.subject == "accountcode vel-long")
     assert "minutes" in long.title
     # Per destination country: 335 calls to Spain in 5 minutes, above a limit of 300, not of 400.
-    assert "country ES" in subjects(threats.velocity(NOW, {**S, "velocity_country_calls_5": 300}))
-    assert "country ES" not in subjects(threats.velocity(NOW, {**S, "velocity_country_calls_5": 400}))
-    assert "accountcode vel-fast" not in subjects(threats.velocity(NOW, {**S, "velocity_accountcode_calls_5": 0}))
+    assert "country ES" in subjects(threat_detectors.velocity(NOW, {**S, "velocity_country_calls_5": 300}))
+    assert "country ES" not in subjects(threat_detectors.velocity(NOW, {**S, "velocity_country_calls_5": 400}))
+    assert "accountcode vel-fast" not in subjects(
+        threat_detectors.velocity(NOW, {**S, "velocity_accountcode_calls_5": 0})
+    )
 
 
 def test_spike_against_the_same_hour_of_previous_days(sw):
-    end = threats._floor_quarter(NOW)
+    end = threat_detectors._floor_quarter(NOW)
     start = end - timedelta(hours=1)
     rows = []
     for k in range(0, 11):
@@ -61,14 +63,14 @@ def test_spike_against_the_same_hour_of_previous_days(sw):
         rows += calls(sw, day, 3600, 100, accountcode="spk-steady")  # the same every day: no spike
     rows += calls(sw, start + timedelta(seconds=1), 3500, 90, accountcode="spk-up")  # now: 100 or so
     store(rows)
-    found = threats.spike(NOW, S)
+    found = threat_detectors.spike(NOW, S)
     assert "accountcode spk-up" in subjects(found) and "accountcode spk-steady" not in subjects(found)
     up = next(t for t in found if t.subject == "accountcode spk-up")
     assert "median of 11" in up.detail and up.score >= 1
-    median, mad, score = threats.robust_score(100, [10, 11, 12, 10, 11, 12, 10, 11, 12, 10])
+    median, mad, score = threat_detectors.robust_score(100, [10, 11, 12, 10, 11, 12, 10, 11, 12, 10])
     assert (median, mad) == (11, 1) and score == pytest.approx((100 - 11) / (1.4826 * 1.1))
-    assert "accountcode spk-up" not in subjects(threats.spike(NOW, {**S, "spike_min_calls": 150}))
-    assert "accountcode spk-up" not in subjects(threats.spike(NOW, {**S, "spike_ratio": 10}))
+    assert "accountcode spk-up" not in subjects(threat_detectors.spike(NOW, {**S, "spike_min_calls": 150}))
+    assert "accountcode spk-up" not in subjects(threat_detectors.spike(NOW, {**S, "spike_ratio": 10}))
 
 
 def test_new_destination_country(sw):
@@ -84,18 +86,18 @@ def test_new_destination_country(sw):
     rows += calls(sw, NOW - timedelta(hours=5), 600, 9, accountcode="nc-short", country_code="JP")
     rows += calls(sw, NOW - timedelta(hours=5), 600, 9, accountcode="nc-fresh", country_code="JP")  # no history
     store(rows)
-    found = threats.new_country(NOW, S)
+    found = threat_detectors.new_country(NOW, S)
     candidates = {
         f"accountcode {a} to {c}"
         for a, c in (("nc-old", "JP"), ("nc-old", "ES"), ("nc-few", "JP"), ("nc-short", "JP"), ("nc-fresh", "JP"))
     }
     assert subjects(found) & candidates == {"accountcode nc-old to JP"}
     assert "Japan" in next(t for t in found if t.subject == "accountcode nc-old to JP").title
-    assert subjects(threats.new_country(NOW, {**S, "new_country_min_calls": 7})) & candidates == set()
+    assert subjects(threat_detectors.new_country(NOW, {**S, "new_country_min_calls": 7})) & candidates == set()
 
 
 def test_high_cost_destinations(sw):
-    threats.add_high_cost_prefix("4470", "UK personal numbers")
+    threat_detectors.add_high_cost_prefix("4470", "UK personal numbers")
     at = NOW - timedelta(hours=2)
     store(
         calls(sw, at, 60, 4, accountcode="hc", normalised_number="449001234567", sell_rate=Decimal("1.5"))
@@ -105,7 +107,9 @@ def test_high_cost_destinations(sw):
         + calls(sw, at, 60, 2, accountcode="hc2", normalised_number="33899123456")  # premium, 2 calls
         + calls(sw, at, 60, 20, accountcode="hc", normalised_number="34650104877")
     )  # an ordinary mobile
-    report = {(r["accountcode"], r["category"]): r for r in threats.high_cost_report(NOW - timedelta(hours=24), NOW)}
+    report = {
+        (r["accountcode"], r["category"]): r for r in threat_detectors.high_cost_report(NOW - timedelta(hours=24), NOW)
+    }
     assert set(report) == {
         ("hc", "premium rate"),
         ("hc", "satellite"),
@@ -115,14 +119,17 @@ def test_high_cost_destinations(sw):
     }
     assert report[("hc", "satellite")]["calls"] == 3 and report[("hc", "satellite")]["at_risk"] == 18  # 3 min × 6
     assert report[("hc", "premium rate")]["minutes"] == 4
-    found = threats.high_cost(NOW, S)
+    found = threat_detectors.high_cost(NOW, S)
     assert subjects(found) == {
         "accountcode hc premium rate",
         "accountcode hc satellite",
         "accountcode hc admin list 4470",
         "accountcode hc shared cost",
     }
-    assert threats.number_category("8821612345678") == "satellite" and threats.number_category("34650104877") is None
+    assert (
+        threat_detectors.number_category("8821612345678") == "satellite"
+        and threat_detectors.number_category("34650104877") is None
+    )
 
 
 def test_short_call_bursts_and_repeated_numbers(sw):
@@ -136,9 +143,9 @@ def test_short_call_bursts_and_repeated_numbers(sw):
         + calls(sw, NOW - timedelta(hours=2), 7000, 60, accountcode="rp", normalised_number="447700900999")
         + calls(sw, NOW - timedelta(hours=2), 7000, 45, accountcode="rp", normalised_number="447700900111")
     )
-    bursts = threats.short_burst(NOW, S)
+    bursts = threat_detectors.short_burst(NOW, S)
     assert subjects(bursts) & {"accountcode sb", "accountcode sb-mixed", "accountcode sb-few"} == {"accountcode sb"}
-    repeated = threats.repeat_number(NOW, S)
+    repeated = threat_detectors.repeat_number(NOW, S)
     assert subjects(repeated) & {"number 447700900999", "number 447700900111"} == {"number 447700900999"}
     link = threats.cdr_search_link(next(t for t in repeated if t.subject == "number 447700900999"), "Europe/Paris")
     query = parse_qs(urlparse(link).query)

@@ -1,4 +1,4 @@
-"""Threat control and alarms on the demo data (``data.ingest.demo``, through the real import): each
+"""Threat control and alarms on the demo data (``data.demo.demo_data``, through the real import): each
 planted anomaly is found, and nothing is flagged on the same traffic without the anomalies."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from data.alerting import alarms, threats
+from data.alerting import alarm_evaluation, alarms, threats
 from data.core import db
 from data.core.scope import Scope
-from data.ingest import demo
+from data.demo import demo_data
 from tests.cdr_factory import UTC
 from tests.conftest import truncate_all
 
@@ -70,21 +70,21 @@ def _clear_calls() -> None:
     )
 
 
-def _observe(traffic: demo.DemoTraffic) -> dict:
+def _observe(traffic: demo_data.DemoTraffic) -> dict:
     found = {}
-    for anomaly in demo.ANOMALIES:
+    for anomaly in demo_data.ANOMALIES:
         if anomaly.name in EXPECTED:
             at = traffic.anomaly_window(anomaly)[1]
             found[anomaly.name] = [(t.kind, t.subject) for t in threats.detect(at)]
     found["at the end"] = [(t.kind, t.subject) for t in threats.detect(END)]  # what the page shows now
-    found["ner-alarm"] = [e.period_start for e in alarms.replay(_ner_alarm(), DAYS, now=END) if e.fired]
+    found["ner-alarm"] = [e.period_start for e in alarm_evaluation.replay(_ner_alarm(), DAYS, now=END) if e.fired]
     return found
 
 
 def _demo_accounts() -> None:
     """The demo customers, made here with a placeholder password hash: hashing five real passwords
     (scrypt) would take longer than the rest of the import. ``load_demo_data`` keeps existing users."""
-    for customer in demo.CUSTOMERS:
+    for customer in demo_data.CUSTOMERS:
         user_id = db.scalar("SELECT id FROM app_user WHERE username = :u", u=customer.username)
         if user_id is None:
             with db.transaction() as conn:
@@ -103,14 +103,14 @@ def _demo_accounts() -> None:
 @pytest.fixture(scope="module")
 def runs(app):
     _demo_accounts()
-    traffic = demo.DemoTraffic(DAYS, CALLS_PER_DAY, SEED, END)
+    traffic = demo_data.DemoTraffic(DAYS, CALLS_PER_DAY, SEED, END)
     results = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(demo.DemoTraffic, "anomaly_window", lambda self, anomaly: NEVER)
-        demo.load_demo_data(DAYS, CALLS_PER_DAY, SEED, END)
+        patch.setattr(demo_data.DemoTraffic, "anomaly_window", lambda self, anomaly: NEVER)
+        demo_data.load_demo_data(DAYS, CALLS_PER_DAY, SEED, END)
         results["clean"] = _observe(traffic)
     _clear_calls()
-    summary = demo.load_demo_data(DAYS, CALLS_PER_DAY, SEED, END)
+    summary = demo_data.load_demo_data(DAYS, CALLS_PER_DAY, SEED, END)
     assert summary.accepted > 5_000
     results["planted"] = _observe(traffic)
     results["traffic"] = traffic
@@ -132,5 +132,5 @@ def test_threat_control_finds_each_planted_anomaly(runs, anomaly):
 
 
 def test_an_alarm_finds_the_asr_collapse_and_only_it(runs):
-    collapse = next(a for a in demo.ANOMALIES if a.name == "asr-collapse")
+    collapse = next(a for a in demo_data.ANOMALIES if a.name == "asr-collapse")
     assert runs["planted"]["ner-alarm"] == [runs["traffic"].anomaly_window(collapse)[0]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from data.alerting import alarms, webhooks
+from data.alerting import alarm_evaluation, alarms, webhooks
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.test_alarm_support import Receiver, make_call, store, switch
@@ -89,7 +89,7 @@ def test_an_alarm_posts_to_its_webhook_once_per_period(app, monkeypatch):
             },
         )
         for _ in range(2):
-            alarms.run_due(now=hour + timedelta(hours=1, minutes=3))
+            alarm_evaluation.run_due(now=hour + timedelta(hours=1, minutes=3))
             webhooks.deliver_due()
     assert len(receiver.requests) == 1
     request = receiver.requests[0]

@@ -245,7 +245,7 @@ def _integrity_message(exc: IntegrityError, username: str = "") -> str:
 EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "voip_plan_id")
 
 
-def update_user(
+def update_user(  # noqa: C901 - split once the ownership changes of issue #16 land
     actor,
     user_id: int,
     *,

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import text
 
 from data.admin import users
-from data.core import db
+from data.core import audit, db
 
 TOKEN_PREFIX = "dst_"  # makes a leaked token easy to recognise (secret scanners, logs)
 
@@ -54,6 +54,24 @@ def user_for_token(plaintext: str | None) -> users.User | None:
 def revoke_token(token_id: int) -> bool:
     """Revoke a token; False when there is no such active token."""
     return db.execute("UPDATE api_token SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL", id=token_id) > 0
+
+
+def create_own_token(user, name: str) -> str:
+    """A user makes a token for themselves (profile page): created and audited."""
+    token = create_token(user.id, name)
+    with db.transaction() as conn:
+        audit.record(conn, user, "create-api-token", "user", user.id, None, {"name": name})
+    return token
+
+
+def revoke_own_token(user, token_id: int) -> bool:
+    """A user revokes one of their own tokens (profile page): revoked and audited; False if not theirs."""
+    if token_id not in {t["id"] for t in tokens_of(user.id)}:
+        return False
+    revoke_token(token_id)
+    with db.transaction() as conn:
+        audit.record(conn, user, "revoke-api-token", "user", user.id, None, {"token_id": token_id})
+    return True
 
 
 def tokens_of(user_id: int) -> list[dict]:

@@ -101,10 +101,9 @@ def unknown_causes() -> list[dict]:
                       GROUP BY r.hangup_cause_id HAVING sum(r.attempts) > 0 ORDER BY calls DESC, code""")
 
 
-def jobs() -> list[dict]:
-    """Every scheduled job: period, last runs (newest first), durations and failures of the last day."""
-    from jobs.scheduler import JOBS
-
+def jobs(scheduled) -> list[dict]:
+    """Every scheduled job (``jobs.scheduler.scheduled_jobs()``, given by the caller): period, last runs
+    (newest first), durations and failures of the last day."""
     stats = {
         r["job"]: r
         for r in db.rows(
@@ -126,7 +125,7 @@ def jobs() -> list[dict]:
     ):
         recent.setdefault(r["job"], []).append(r)
     result = []
-    for job in JOBS:
+    for job in scheduled:
         s = stats.get(job.name, {})
         runs = recent.get(job.name, [])
         last_failure = next((r for r in runs if r["status"] == "failed"), None)

@@ -94,6 +94,21 @@ def authenticate(username: str, password: str) -> User | None:
     return User(**row)
 
 
+def record_login(user_id: int) -> None:
+    db.execute("UPDATE app_user SET last_login_at = now() WHERE id = :id", id=user_id)
+
+
+def user_id_by_name_or_id(value: str) -> int | None:
+    """A user named by username or by id (the username wins when both match)."""
+    return db.scalar(
+        "SELECT id FROM app_user WHERE username = :v OR id::text = :v ORDER BY username = :v DESC LIMIT 1", v=value
+    )
+
+
+def active_user_ids() -> list[int]:
+    return [r["id"] for r in db.rows("SELECT id FROM app_user WHERE is_active ORDER BY id")]
+
+
 def create_user(
     username: str,
     password: str,

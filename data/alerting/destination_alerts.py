@@ -285,7 +285,7 @@ def recent_events(limit: int = 200) -> list[dict]:
 
 def admin_recipients() -> list[str]:
     """The admins' addresses and the extra ``notify_emails`` setting."""
-    from data.alerting.alarms import SETTING_DEFAULTS, get_settings
+    from data.alerting.alert_settings import SETTING_DEFAULTS, get_settings
     from data.core.mailer import admin_addresses, parse_addresses
 
     extra = parse_addresses(get_settings(SETTING_DEFAULTS)["notify_emails"])[0]

@@ -1,7 +1,7 @@
 """CDR search: criteria parsed from the page's query string, and every query the search page runs.
 
 One ``SearchCriteria`` drives the grid, the "Report by day" chart and the exports, and one function
-(:func:`search_where`) turns it into SQL: the scope (``Scope.cdr_filter`` via ``reports._where``),
+(:func:`search_where`) turns it into SQL: the scope (``Scope.cdr_filter`` via ``report_where``),
 the local date/time range, then the page's own filters. Nothing from the browser widens the scope:
 a customer's accountcode filter can only narrow their own calls, and the customer filter is
 ignored unless the user is an admin.
@@ -27,10 +27,18 @@ from sqlalchemy import text
 
 from data.core import db
 from data.core.report_cache import cached
+from data.core.report_filter import (
+    ReportFilter,
+    query_ids,
+    query_list,
+    query_value,
+    report_filter_from_query,
+    report_where,
+)
 from data.core.rollups import MEASURES
 from data.core.scope import Scope
 from data.core.settings import load_settings
-from data.reports.traffic import ReportFilter, _where, chart_rows, preset_range, traffic_by_time
+from data.reports.traffic import chart_rows, traffic_by_time
 
 NUMBER_OPERATORS = {"equals": "equals", "begins": "begins with", "contains": "contains", "ends": "ends with"}
 COMPARISONS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -135,54 +143,25 @@ def _as_list(value) -> list | None:
 # Parsing the query string (the page's URL, the export routes, the grid callback: one parser)
 
 
-def _arg(args: Mapping, key: str) -> str | None:
-    value = args.get(key)
-    if isinstance(value, (list, tuple)):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _csv_arg(args: Mapping, key: str) -> list[str]:
-    return [v.strip() for v in (_arg(args, key) or "").split(",") if v.strip()]
-
-
-def _int_list(args: Mapping, key: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(v) for v in _csv_arg(args, key) if v.isdigit() and len(v) <= 9))
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def _time(value: str | None) -> time | None:
     match = _TIME.match(value or "")
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _number(args: Mapping, key: str) -> NumberMatch | None:
-    value = _arg(args, key)
+    value = query_value(args, key)
     if not value:
         return None
-    op = _arg(args, f"{key}_op") or "begins"
+    op = query_value(args, f"{key}_op") or "begins"
     return NumberMatch(op if op in NUMBER_OPERATORS else "begins", value[:MAX_NUMBER_LENGTH])
 
 
 def _comparison(args: Mapping, key: str) -> Comparison | None:
-    value = _arg(args, key)
+    value = query_value(args, key)
     if value is None or not value.isdigit() or len(value) > 9:
         return None
-    op = _arg(args, f"{key}_op") or "ge"
+    op = query_value(args, f"{key}_op") or "ge"
     return Comparison(op if op in COMPARISONS else "ge", int(value))
-
-
-def user_today(scope: Scope) -> date:
-    return datetime.now(ZoneInfo(scope.timezone)).date()
 
 
 def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None = None) -> SearchCriteria:
@@ -195,36 +174,24 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
     and ``billsec``/``billsec_op`` (eq gt ge lt le), ``answered=1``. Invalid values are ignored.
     """
     zone = ZoneInfo(scope.timezone)
-    preset = _arg(args, "preset")
-    first, last = preset_range(preset, today or user_today(scope))
-    start_day, end_day = _date(_arg(args, "start")), _date(_arg(args, "end"))
-    if start_day and end_day and not preset:
-        first, last = sorted((start_day, end_day))
-    customer = _int_list(args, "customer")[:1]
-    report = ReportFilter.for_days(
-        first,
-        last,
-        scope.timezone,
-        switch_ids=_int_list(args, "switch"),
-        user_ids=customer if scope.is_admin else (),
-        accountcodes=tuple(dict.fromkeys(v[:80] for v in _csv_arg(args, "accountcode"))),
-    )
-    time_from, time_to = _time(_arg(args, "from")), _time(_arg(args, "to"))
+    report = report_filter_from_query(args, scope, today)
+    first, last = report.days
+    time_from, time_to = _time(query_value(args, "from")), _time(query_value(args, "to"))
     if time_from or time_to:  # no longer whole days: a plain interval
         start = datetime.combine(first, time_from, zone).astimezone(timezone.utc) if time_from else report.start
         end = datetime.combine(last, time_to, zone).astimezone(timezone.utc) if time_to else report.end
         report = ReportFilter(start, max(start, end), report.switch_ids, report.user_ids, report.accountcodes)
-    direction = _arg(args, "direction")
+    direction = query_value(args, "direction")
     return SearchCriteria(
         report=report,
         destination=_number(args, "dst"),
         caller=_number(args, "src"),
-        countries=tuple(dict.fromkeys(c.upper() for c in _csv_arg(args, "country") if _COUNTRY.match(c.upper()))),
-        causes=_int_list(args, "cause"),
+        countries=tuple(dict.fromkeys(c.upper() for c in query_list(args, "country") if _COUNTRY.match(c.upper()))),
+        causes=query_ids(args, "cause"),
         direction=DIRECTIONS.get(direction) or (int(direction) if direction in ("1", "2") else None),
         duration=_comparison(args, "duration"),
         billsec=_comparison(args, "billsec"),
-        answered_only=(_arg(args, "answered") or "").lower() in ("1", "true", "on", "yes"),
+        answered_only=(query_value(args, "answered") or "").lower() in ("1", "true", "on", "yes"),
         first_day=first,
         last_day=last,
     )
@@ -236,7 +203,7 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
 
 def search_where(scope: Scope, criteria: SearchCriteria, alias: str = "c") -> tuple[str, dict]:
     """The WHERE clause (and its parameters) of every query over the criteria's calls."""
-    where, params = _where(scope, criteria.report, alias=alias, time_column="starting_date")
+    where, params = report_where(scope, criteria.report, alias=alias, time_column="starting_date")
     parts = [where]
     for column, match, name in (
         ("destination_number", criteria.destination, "dst"),

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from data.core import db
+from data.core.report_filter import ReportFilter, report_where
 from data.core.scope import Scope
 
 MAX_CALL_SECONDS = 4 * 3600  # calls that started this long before a range are not looked for
@@ -67,24 +68,12 @@ def _peaks_sql(where: str, columns: tuple[str, ...]) -> str:
 
 def live_peaks(scope: Scope, start: datetime, end: datetime, switch_ids=(), user_ids=(), accountcodes=()) -> list[dict]:
     """Peaks computed now from ``cdr`` (any filter)."""
-    condition, params = scope.cdr_filter("c")
-    parts = [condition]
-    if switch_ids:
-        parts.append("c.switch_id = ANY(:switch_ids)")
-    if user_ids:
-        parts.append("c.user_id = ANY(:user_ids)")
-    if accountcodes:
-        parts.append("c.accountcode = ANY(:accountcodes)")
+    chosen = ReportFilter(start, end, tuple(switch_ids), tuple(user_ids), tuple(accountcodes))
+    condition, params = report_where(scope, chosen, alias="c", time_column=None)  # the peaks SQL takes the range
     return db.rows(
         f"""SELECT p.minute AT TIME ZONE :tz AS minute, s.name AS switch, p.peak
-            FROM ({_peaks_sql(" AND ".join(parts), ("switch_id",))}) p JOIN switch s ON s.id = p.switch_id
+            FROM ({_peaks_sql(condition, ("switch_id",))}) p JOIN switch s ON s.id = p.switch_id
             ORDER BY 1, 2""",
-        start=start,
-        end=end,
-        tz=scope.timezone,
-        switch_ids=list(switch_ids),
-        user_ids=list(user_ids),
-        accountcodes=list(accountcodes),
         **params,
     )
 

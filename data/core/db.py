@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 
@@ -9,6 +10,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from data.core.settings import Settings, load_settings
+
+log = logging.getLogger("dialstat.db")
 
 _engine: Engine | None = None
 _lock = threading.Lock()
@@ -89,6 +92,18 @@ def execute(sql: str, **params) -> int:
     """Run one statement in its own transaction; returns the number of rows it touched."""
     with transaction() as conn:
         return conn.execute(text(sql), params).rowcount
+
+
+def is_reachable(timeout_ms: int = 2000) -> bool:
+    """Does the database answer a trivial query within ``timeout_ms``? (the health check)"""
+    try:
+        with engine().connect() as conn:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        log.warning("database unreachable: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def psql_args() -> list[str]:

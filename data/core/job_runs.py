@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import text
 
@@ -64,3 +64,10 @@ def recent_runs(job: str | None = None, limit: int = 50) -> list[dict]:
         job=job,
         limit=limit,
     )
+
+
+def current_tick(period_seconds: int, now: datetime | None = None) -> datetime:
+    """The start of the period a run belongs to: every process computes the same tick."""
+    now = now or datetime.now(timezone.utc)
+    epoch = int(now.timestamp()) // period_seconds * period_seconds
+    return datetime.fromtimestamp(epoch, timezone.utc)

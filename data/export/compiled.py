@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any
 
+from .cells import RECORD_DATA_ERRORS, ExportRecordError, csv_record, format_field_width
 from .fields import (
     CGRATES_ALIASES,
     COLUMN_FIELDS,
@@ -211,8 +212,7 @@ def rsr_function(rsr: RSRField, value_format: ValueFormat, layout: str, access: 
 
 
 def fit_function(width: int, strip: str, padding: str, mandatory: bool) -> Callable[[str], str] | None:
-    """Width fitting of :func:`formats.format_field_width` for one field; None when it changes nothing."""
-    from .formats import format_field_width
+    """Width fitting of :func:`cells.format_field_width` for one field; None when it changes nothing."""
 
     if width == 0 and not mandatory:
         return None
@@ -278,17 +278,15 @@ class CompiledContent:
 
     def diagnose(self, row: Row, cgrid: str, error: Exception) -> Exception:
         """The error of the first field that fails on ``row``, naming the field, as the writer reports it."""
-        from .formats import _RECORD_DATA_ERRORS, ExportRecordError
 
         for tag, cell in self.cells:
             try:
                 cell(row, cgrid)
-            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+            except (ExportRecordError, *RECORD_DATA_ERRORS) as exc:
                 return ExportRecordError(f"field {tag!r}: {exc}")
         return error
 
     def _record_function(self) -> Callable[[Row, str], str]:
-        from .formats import csv_record
 
         cells = tuple(cell for _tag, cell in self.cells)
         if self.template.export_format == "fwv":
@@ -302,7 +300,7 @@ class CompiledContent:
             values = [cell(row, cgrid) for cell in cells]
             line = separator.join(values)
             # A line of printable ASCII without quotes, backslashes (the \. cell), a cell starting with a space
-            # or a separator inside a cell needs no quoting (formats._csv_cell); else take the exact way.
+            # or a separator inside a cell needs no quoting (cells.csv_cell); else take the exact way.
             if (
                 line.isascii()
                 and line.isprintable()

@@ -32,6 +32,7 @@ from itertools import islice, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .cells import RECORD_DATA_ERRORS, ExportError, ExportRecordError, csv_cell, csv_record, format_field_width
 from .compiled import RowAccess, cgrid_function, compile_content
 from .fields import (
     CGRATES_ALIASES,
@@ -50,19 +51,9 @@ if TYPE_CHECKING:
 
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK_CHARS = 64 * 1024
-# Errors that bad data in one CDR can cause (RSRError is a ValueError); they make that CDR unexported.
-_RECORD_DATA_ERRORS = (ValueError, ArithmeticError, TypeError)
 _RENDERED_BATCH = 200  # rows the database rendered, written and summed up at once (small: cache-friendly)
 # PostgreSQL's infinite times as text, and as psycopg2 reads them.
 _INFINITE_TIMES = {"infinity": datetime.max.replace(tzinfo=UTC), "-infinity": datetime.min.replace(tzinfo=UTC)}
-
-
-class ExportError(Exception):
-    """The export as a whole failed (e.g. its header or trailer cannot be built)."""
-
-
-class ExportRecordError(ExportError):
-    """One record cannot be written; for a CDR the writer reports it as unexported and goes on."""
 
 
 @dataclass
@@ -131,42 +122,6 @@ def write_export(
     return writer.summary
 
 
-def format_field_width(value: str, width: int, strip: str = "", padding: str = "", mandatory: bool = False) -> str:
-    """Fit ``value`` to ``width`` characters the way CGRateS's FmtFieldWidth does.
-
-    strip (value too long): ``right`` keeps the first ``width`` characters, ``left`` the last ones;
-    ``xright``/``xleft`` keep one fewer and mark the cut end with ``x``. padding (value too short): ``left``
-    adds spaces on the left, ``right`` on the right, ``zeroleft`` zeros on the left. Width 0 means any
-    length. Raises :class:`ExportRecordError` when the value does not fit or is empty but mandatory.
-    """
-    if mandatory and not value:
-        raise ExportRecordError("empty value for a mandatory field")
-    if width == 0 or len(value) == width:
-        return value
-    if len(value) > width:
-        if strip == "right":
-            return value[:width]
-        if strip == "xright":
-            return value[: width - 1] + "x"
-        if strip == "left":
-            return value[len(value) - width :]
-        if strip == "xleft":
-            return "x" + value[len(value) - width + 1 :]
-        raise ExportRecordError(f"value {value!r} is longer than the width {width} and no strip is set")
-    if padding == "right":
-        return value.ljust(width)
-    if padding == "left":
-        return value.rjust(width)
-    if padding == "zeroleft":
-        return value.rjust(width, "0")
-    raise ExportRecordError(f"value {value!r} is shorter than the width {width} and no padding is set")
-
-
-def csv_record(values: Iterable[str], separator: str = ",") -> str:
-    """One CSV line, quoted as Go's encoding/csv does, ending in ``\\n``."""
-    return separator.join(_csv_cell(value, separator) for value in values) + "\n"
-
-
 def export_file_name(template: ExportTemplate, now: datetime) -> str:
     """``cdrs_<unix timestamp>.csv`` (``.fwv`` for fixed width), as CGRateS names its exports."""
     extension = "fwv" if template.export_format == "fwv" else "csv"
@@ -189,20 +144,7 @@ def _is_bare_cgrid(export_field: ExportField, template: ExportTemplate) -> bool:
 
 
 def _quoted(cell: Callable[[Any, str], str], separator: str) -> Callable[[Any, str], str]:
-    return lambda row, cgrid: _csv_cell(cell(row, cgrid), separator)
-
-
-def _csv_cell(value: str, separator: str) -> str:
-    if value == "":
-        return value
-    if (
-        value == "\\."  # Go quotes it so that PostgreSQL's COPY does not read it as end of data
-        or separator in value
-        or any(char in value for char in '"\r\n')
-        or value[0].isspace()
-    ):
-        return '"' + value.replace('"', '""') + '"'
-    return value
+    return lambda row, cgrid: csv_cell(cell(row, cgrid), separator)
 
 
 class _ExportWriter:
@@ -242,12 +184,12 @@ class _ExportWriter:
         for row in rows:
             try:
                 cgrid = cgrid_of(row)
-            except _RECORD_DATA_ERRORS as exc:
+            except RECORD_DATA_ERRORS as exc:
                 unexported[f"id:{id_of(row)}"] = str(exc)
                 continue
             try:
                 line = record(row, cgrid)
-            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+            except (ExportRecordError, *RECORD_DATA_ERRORS) as exc:
                 unexported[cgrid] = str(content.diagnose(row, cgrid, exc))
                 continue
             try:
@@ -255,7 +197,7 @@ class _ExportWriter:
                 if factor or (cost is not None and cost.__class__ is not Decimal):
                     cost = exported_cost(cost, factor)
                 seconds = int(billsec_of(row) or 0)
-            except _RECORD_DATA_ERRORS as exc:
+            except RECORD_DATA_ERRORS as exc:
                 unexported[cgrid] = f"unreadable CDR data: {exc}"
                 continue
             write(line)
@@ -314,7 +256,7 @@ class _ExportWriter:
         )
         sha1 = hashlib.sha1
         unexported = self.summary.unexported
-        errors = (ExportRecordError, *_RECORD_DATA_ERRORS)
+        errors = (ExportRecordError, *RECORD_DATA_ERRORS)
 
         def lines_of(batch: list, batch_cgrids: Iterable[str]) -> list[str]:
             """The lines of rows SQL rendered (raises what a Python cell raises)."""
@@ -424,7 +366,7 @@ class _ExportWriter:
         def python_record(row: Sequence[Any], cgrid: str) -> str | None:
             try:
                 return content.record(row, cgrid)
-            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+            except (ExportRecordError, *RECORD_DATA_ERRORS) as exc:
                 unexported[cgrid] = str(content.diagnose(row, cgrid, exc))
                 return None
 
@@ -464,7 +406,7 @@ class _ExportWriter:
                         export_field.mandatory,
                     )
                 )
-            except (ExportRecordError, *_RECORD_DATA_ERRORS) as exc:
+            except (ExportRecordError, *RECORD_DATA_ERRORS) as exc:
                 raise ExportRecordError(f"field {export_field.tag!r}: {exc}") from None
         if self.template.export_format == "fwv":
             return "".join(cells) + "\n"

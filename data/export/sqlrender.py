@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .cells import ExportRecordError, csv_cell, format_field_width
 from .fields import (
     _MONTHS,
     _WEEKDAYS,
@@ -52,7 +53,7 @@ from .fields import (
 from .rsr import RSRField
 from .templates import ExportField, ExportTemplate
 
-# Code points str.isspace() accepts: a CSV cell starting with one is quoted (formats._csv_cell).
+# Code points str.isspace() accepts: a CSV cell starting with one is quoted (cells.csv_cell).
 SPACE_CODES = tuple(code for code in range(sys.maxunicode + 1) if chr(code).isspace())
 
 # Dialstat columns a field id may name directly, by kind.
@@ -204,7 +205,6 @@ class _Renderer:
 
     def _cell(self, export_field: ExportField) -> tuple[str, str]:
         """The field's SQL: (plain term, term quoted for CSV when it needs it); _PythonCell if it cannot."""
-        from .formats import ExportRecordError, _csv_cell, format_field_width
 
         kind = export_field.type
         # CGRateS pads fillers on the right whatever the template says.
@@ -222,7 +222,7 @@ class _Renderer:
                 text = format_field_width(text, width, export_field.strip, padding, export_field.mandatory)
             except ExportRecordError:
                 raise _PythonCell from None  # fails on every row, as the Python writer says
-            literal = self._literal(_csv_cell(text, self.separator) if self.csv else text)
+            literal = self._literal(csv_cell(text, self.separator) if self.csv else text)
             return literal, literal
         if kind == "*masked_destination":
             text, safe_chars = self._masked_flag(), frozenset("01")
@@ -461,7 +461,7 @@ def _layout_chars(layout: str) -> frozenset[str] | None:
 
 
 def fit_sql(cell: str, width: int, strip: str, padding: str, mandatory: bool) -> tuple[str, bool]:
-    """formats.format_field_width in SQL over the text ``cell``: NULL where it would raise (the row then
+    """cells.format_field_width in SQL over the text ``cell``: NULL where it would raise (the row then
     takes the Python writer); and whether it can be NULL."""
     can_fail = mandatory
     if mandatory:

@@ -30,9 +30,10 @@ from sqlalchemy import text
 
 from data.core import db, mailer
 from data.core.kpis import Totals
+from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import MEASURES
 from data.core.scope import Scope
-from data.reports.traffic import ReportFilter, breakdown, hourly_series, top_with_other, totals, traffic_by_time
+from data.reports.traffic import breakdown, hourly_series, top_with_other, totals, traffic_by_time
 
 log = logging.getLogger("dialstat.mail")
 
@@ -259,7 +260,7 @@ def call_statuses(cause_rows: list[dict], classes: dict[int, str]) -> list[dict]
 
 
 def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
-    condition, params = scope.cdr_filter("c")
+    condition, params = report_where(scope, f, alias="c", time_column="starting_date")
     return db.rows(
         f"""SELECT c.starting_date AT TIME ZONE :tz AS start, c.caller_id_number AS caller,
                    c.destination_number AS destination, COALESCE(co.name, c.country_code) AS country,
@@ -267,11 +268,8 @@ def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
                    c.buy_cost, c.sell_cost, u.username AS customer, c.accountcode
             FROM cdr c LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
                  LEFT JOIN country co ON co.code = c.country_code LEFT JOIN app_user u ON u.id = c.user_id
-            WHERE {condition} AND c.starting_date >= :start AND c.starting_date < :end
+            WHERE {condition}
             ORDER BY c.starting_date DESC, c.id DESC LIMIT :limit""",
-        tz=scope.timezone,
-        start=f.start,
-        end=f.end,
         limit=limit,
         **params,
     )

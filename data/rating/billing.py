@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data.core import db
+from data.core.report_filter import ReportFilter, report_where
 from data.core.scope import Scope
 from data.rating.rater import RatingStatus
 
@@ -46,13 +47,10 @@ class Period:
 
 
 def _where(scope: Scope, period: Period, customer: int | None) -> tuple[str, dict]:
-    condition, params = scope.cdr_filter("c")
-    start, end = period.bounds(scope.timezone)
-    where = f"c.starting_date >= :start AND c.starting_date < :end AND {condition}"
-    if customer is not None:
-        where += " AND c.user_id = :customer"
-        params["customer"] = customer
-    return where, {**params, "start": start, "end": end, "tz": scope.timezone}
+    chosen = ReportFilter.for_days(
+        period.first, period.last, scope.timezone, user_ids=() if customer is None else (customer,)
+    )
+    return report_where(scope, chosen, alias="c", time_column="starting_date")
 
 
 def _with_margin(row: dict, admin: bool) -> dict:

@@ -1,18 +1,20 @@
 """Traffic reports over the rollups: totals, time series, breakdowns, comparisons, concurrency.
 
 Every function takes the request's ``Scope`` (whose calls) and a ``ReportFilter`` (what the user
-chose); ``_where`` applies both in one place. Times are bucketed in the scope's time zone.
+chose); ``report_where`` (data/core/report_filter.py) applies both in one place. Times are bucketed in
+the scope's time zone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from data.core import concurrency, db
 from data.core.kpis import Totals
 from data.core.report_cache import cached
+from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import (
     DAY,
     DAY_KEY,
@@ -29,54 +31,6 @@ from data.core.scope import Scope
 
 SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
 UNITS = ("minute", "hour", "day", "month")
-
-
-@dataclass(frozen=True)
-class ReportFilter:
-    """A half-open UTC interval plus optional switch / customer / accountcode filters."""
-
-    start: datetime
-    end: datetime
-    switch_ids: tuple[int, ...] = ()
-    user_ids: tuple[int, ...] = ()
-    accountcodes: tuple[str, ...] = ()
-    days: tuple[date, date] | None = field(default=None, compare=False)  # the local days, when whole days
-
-    @classmethod
-    def for_days(cls, first: date, last: date, tz: str, **filters) -> ReportFilter:
-        """Local days ``first`` to ``last`` inclusive, in time zone ``tz`` (DST days are 23 or 25 h)."""
-        zone = ZoneInfo(tz)
-        start = datetime.combine(first, time.min, zone).astimezone(timezone.utc)
-        end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
-        return cls(start, end, days=(first, last), **filters)
-
-    @classmethod
-    def last_hours(cls, hours: int, now: datetime | None = None, **filters) -> ReportFilter:
-        now = now or datetime.now(timezone.utc)
-        return cls(now - timedelta(hours=hours), now, **filters)
-
-
-def _where(scope: Scope, f: ReportFilter, alias: str = "r", time_column: str | None = "bucket") -> tuple[str, dict]:
-    """Conditions for the scope and the filter (``time_column`` None: the source applies the range itself)."""
-    condition, params = scope.cdr_filter(alias)
-    if time_column == "day":  # the daily level: the scope's zone, whole local days
-        parts = [condition, f"{alias}.tz = :tz", f"{alias}.day >= :first_day", f"{alias}.day <= :last_day"]
-        params.update(first_day=f.days[0], last_day=f.days[1])
-    elif time_column is None:
-        parts = [condition]
-    else:
-        parts = [condition, f"{alias}.{time_column} >= :start", f"{alias}.{time_column} < :end"]
-    params.update(start=f.start, end=f.end, tz=scope.timezone)
-    if f.switch_ids:
-        parts.append(f"{alias}.switch_id = ANY(:switch_ids)")
-        params["switch_ids"] = list(f.switch_ids)
-    if f.user_ids:
-        parts.append(f"{alias}.user_id = ANY(:user_ids)")
-        params["user_ids"] = list(f.user_ids)
-    if f.accountcodes:
-        parts.append(f"{alias}.accountcode = ANY(:accountcodes)")
-        params["accountcodes"] = list(f.accountcodes)
-    return " AND ".join(parts), params
 
 
 # The narrow views, smallest first: a few hangup causes, more countries, the most accountcodes per bucket.
@@ -105,10 +59,10 @@ def _rollup_source(scope: Scope, f: ReportFilter, needed: set[str]) -> tuple[str
     """
     for name in NARROW_BY_SIZE:
         if needed <= set(NARROW[name]):
-            return name, *_where(scope, f)
+            return name, *report_where(scope, f)
     if needed <= set(HOUR.key):
-        return HOUR.name, *_where(scope, f)
-    where, params = _where(scope, replace(f, accountcodes=()), time_column=None)
+        return HOUR.name, *report_where(scope, f)
+    where, params = report_where(scope, replace(f, accountcodes=()), time_column=None)
     return calls_as_rows_sql(), where, {**params, **rollup_params(), "accountcodes": list(f.accountcodes)}
 
 
@@ -120,7 +74,7 @@ def _source(scope: Scope, f: ReportFilter, dimension: str | None = None, daily: 
     """
     needed = _needed_columns(f, dimension)
     if daily and f.days is not None and needed <= set(DAY_KEY) and scope.timezone in ready_timezones():
-        return DAY, *_where(scope, f, time_column="day")
+        return DAY, *report_where(scope, f, time_column="day")
     return _rollup_source(scope, f, needed)
 
 
@@ -176,7 +130,7 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
         raise ValueError(f"unit must be one of {UNITS}")
     table, where, params = _source(scope, f, split, daily=unit in ("day", "month"))
     if unit == "minute":
-        table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, _where(scope, f)
+        table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, report_where(scope, f)
     # grouped by instant, not by local wall-clock time (which the repeated hour shares)
     period = "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz)"
     series, join = "''", ""
@@ -330,25 +284,6 @@ def filter_options(scope: Scope) -> dict[str, list[dict]]:
             uid=scope.user_id,
         )
     return {"switches": switches, "customers": customers, "accountcodes": codes}
-
-
-def preset_range(preset: str | None, today: date) -> tuple[date, date]:
-    """First and last local day of a named range; the default is the last 7 days."""
-    first_of_month = today.replace(day=1)
-    if preset == "today":
-        return today, today
-    if preset == "yesterday":
-        return today - timedelta(days=1), today - timedelta(days=1)
-    if preset == "30d":
-        return today - timedelta(days=29), today
-    if preset == "this-month":
-        return first_of_month, today
-    if preset == "last-month":
-        last = first_of_month - timedelta(days=1)
-        return last.replace(day=1), last
-    if preset == "12m":
-        return (first_of_month - timedelta(days=335)).replace(day=1), today
-    return today - timedelta(days=6), today
 
 
 def cost_seen_by(scope: Scope, t: Totals):
