@@ -14,7 +14,8 @@ from data.demo import demo_data as demo
 from data.ingest import import_file
 from data.ingest.fields import CDR_STATS_FIELDS
 from data.rating import rates
-from data.rating.rater import RatingStatus, rerate, simulate_call
+from data.rating.rater import RatingStatus, rerate
+from data.rating.simulator import simulate_call
 from tests.rating_setup import ADMIN, UTC, build_world, rate_in_stage
 
 INTERNAL_SQL = """SELECT count(*) FROM cdr

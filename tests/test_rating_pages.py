@@ -15,7 +15,8 @@ from data.core.scope import Scope
 from data.ingest import import_file
 from data.rating import billing, rates
 from data.rating.billing import Period
-from data.rating.rater import RatingStatus, simulate_call
+from data.rating.rater import RatingStatus
+from data.rating.simulator import simulate_call
 from tests.conftest import login
 from tests.dash_client import dash_call, dash_request
 from tests.rating_setup import ADMIN, UTC, build_world, write_month

@@ -25,7 +25,7 @@ from data.admin import acl, lockout
 from data.admin.users import ROLES
 from data.core import audit, db, rollups
 from data.core.rollups import HOUR_ACCOUNT
-from data.rating.rater import queue_customer_rerate
+from data.rating.rerate_queue import queue_customer_rerate
 
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -18,8 +18,9 @@ Which rates apply (the same set-based statements for the import, re-rating and t
   buys), 0 when the plan has none or the call has no plan.
 
 Public: ``RatingStatus``, ``billed_seconds``, ``call_cost``, ``rate_staged_calls`` (the import's hook),
-``refresh_rating_cache``, ``rerate``, ``queue_rerate``, ``run_rerate_queue`` (the "rerate" job),
-``rerate_requests``, ``simulate_call``.
+``refresh_rating_cache``, ``rerate``, ``run_rerate_queue`` (the "rerate" job), and the queue's names from
+``data.rating.rerate_queue`` (``queue_rerate``, ``rerate_requests``...). The simulator is
+``data.rating.simulator``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ from psycopg2 import sql
 
 from data.core import db
 from data.core.settings import load_settings
+from data.rating.rerate_queue import (  # noqa: F401 - the queue's public names, as before
+    describe_rerate,
+    finish_request,
+    latest_customer_rerate,
+    period_bounds,
+    queue_customer_rerate,
+    queue_rerate,
+    queue_rerate_on,
+    report_progress,
+    rerate_progress,
+    rerate_requests,
+)
 
 log = logging.getLogger("dialstat.rating")
 
@@ -496,22 +509,6 @@ WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
 """
 
 
-def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: dates are whole days, ``end`` included (``--from 2026-01-01 --to 2026-01-31``
-    is January); datetimes are taken as they are (naive: UTC)."""
-
-    def moment(value, next_day: bool) -> datetime:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        day = value + timedelta(days=1) if next_day else value
-        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-    first, last = moment(start, False), moment(end, True)
-    if last <= first:
-        raise ValueError("the period ends before it starts")
-    return first, last
-
-
 def _day_chunks(first: datetime, last: datetime):
     """UTC days (each inside one monthly partition of cdr) covering [first, last)."""
     chunk_start = first
@@ -554,87 +551,6 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
     return totals
 
 
-def queue_rerate(
-    start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = ""
-) -> int:
-    """Ask for a re-rating; the "rerate" job runs it within a minute. Returns the request id."""
-    with db.transaction() as conn:
-        return queue_rerate_on(conn, start, end, customer, requested_by)
-
-
-def queue_rerate_on(
-    conn, start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = "", why=None
-) -> int:
-    """``queue_rerate`` in the caller's transaction (``conn``), audited there."""
-    from data.core import audit
-
-    first, last = period_bounds(start, end)
-    request_id = conn.exec_driver_sql(
-        "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
-        "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
-        {"s": first, "e": last, "u": customer, "by": requested_by},
-    ).scalar()
-    details = {"period_start": first, "period_end": last, "customer_id": customer}
-    audit.record(conn, audit.current_actor(), "queue", "rerate", request_id, after={**details, **(why or {})})
-    return request_id
-
-
-def queue_customer_rerate(conn, user_id: int, why: str) -> dict | None:
-    """Queue a re-rating of every stored call of a customer (their VoIP plan changed), in ``conn``'s
-    transaction. Returns {"request_id", "calls", "period_start", "period_end"}, None without calls."""
-    span = (
-        conn.exec_driver_sql(
-            "SELECT min(starting_date) AS first, max(starting_date) AS last, count(*) AS calls FROM cdr "
-            "WHERE user_id = %(u)s",
-            {"u": user_id},
-        )
-        .mappings()
-        .first()
-    )
-    if not span["calls"]:
-        return None
-    last = span["last"] + timedelta(seconds=1)
-    request_id = queue_rerate_on(conn, span["first"], last, user_id, "VoIP plan change", {"why": why})
-    return {"request_id": request_id, "calls": span["calls"], "period_start": span["first"], "period_end": last}
-
-
-def latest_customer_rerate(user_id: int) -> int | None:
-    """The newest re-rating request of a customer's calls (the users page follows it)."""
-    return db.scalar(
-        "SELECT id FROM rerate_request WHERE user_id = :u ORDER BY requested_at DESC, id DESC LIMIT 1", u=user_id
-    )
-
-
-def describe_rerate(progress: dict | None) -> str:
-    """A re-rating request's state in words, for the page that queued it."""
-    if progress is None:
-        return ""
-    state = progress["status"]
-    if state == "queued":
-        return (
-            f"Re-rating #{progress['id']} queued: the calls keep their old prices (or stay unrated) until it runs, "
-            "within a minute."
-        )
-    if state == "running":
-        done, total = progress["days_done"] or 0, progress["days_total"] or "?"
-        return (
-            f"Re-rating #{progress['id']} running: day {done} of {total}, {progress['calls'] or 0:,} calls re-priced."
-        )
-    if state == "done":
-        return f"Re-rating #{progress['id']} done: {progress['calls'] or 0:,} calls re-priced on the new plan."
-    return f"Re-rating #{progress['id']} failed: {progress['error']}. The calls keep their old prices."
-
-
-def rerate_progress(request_id: int) -> dict | None:
-    """Where a re-rating request stands: status, days done of days, calls changed so far, error."""
-    found = db.rows(
-        """SELECT id, status, days_done, days_total, calls, error, requested_at, started_at, finished_at
-           FROM rerate_request WHERE id = :id""",
-        id=request_id,
-    )
-    return found[0] if found else None
-
-
 def run_rerate_queue() -> dict:
     """The "rerate" job: run the queued requests, oldest first, each recorded as done or failed."""
     done = failed = 0
@@ -657,197 +573,12 @@ def run_rerate_queue() -> dict:
                 request["period_start"],
                 request["period_end"],
                 request["user_id"],
-                progress=lambda done, total, changed, rid=request["id"]: _report_progress(rid, done, total, changed),
+                progress=lambda done, total, changed, rid=request["id"]: report_progress(rid, done, total, changed),
             )
         except Exception as exc:  # recorded on the request; the next ones still run
             log.exception("re-rating request %s failed", request["id"])
-            _finish_request(request["id"], "failed", error=f"{type(exc).__name__}: {exc}")
+            finish_request(request["id"], "failed", error=f"{type(exc).__name__}: {exc}")
             failed += 1
         else:
-            _finish_request(request["id"], "done", calls=result["changed"])
+            finish_request(request["id"], "done", calls=result["changed"])
             done += 1
-
-
-def _report_progress(request_id: int, days_done: int, days_total: int, changed: int) -> None:
-    with db.transaction() as conn:
-        conn.exec_driver_sql(
-            "UPDATE rerate_request SET days_done = %(d)s, days_total = %(t)s, calls = %(c)s WHERE id = %(id)s",
-            {"d": days_done, "t": days_total, "c": changed, "id": request_id},
-        )
-
-
-def _finish_request(request_id: int, status: str, *, calls: int | None = None, error: str | None = None) -> None:
-    with db.transaction() as conn:
-        conn.exec_driver_sql(
-            "UPDATE rerate_request SET status = %(st)s, finished_at = clock_timestamp(), calls = %(c)s, "
-            "error = %(e)s WHERE id = %(id)s",
-            {"st": status, "c": calls, "e": error, "id": request_id},
-        )
-
-
-def rerate_requests(limit: int = 20) -> list[dict]:
-    return db.rows(
-        """SELECT r.id, r.period_start, r.period_end, u.username AS customer, r.requested_by,
-                             r.requested_at, r.status, r.started_at, r.finished_at, r.calls, r.error
-                      FROM rerate_request r LEFT JOIN app_user u ON u.id = r.user_id
-                      ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit""",
-        limit=limit,
-    )
-
-
-# --- The rate simulator ---
-
-_SIMULATION_SQL = """
-CREATE TEMP TABLE simulated_call ON COMMIT DROP AS
-SELECT %(number)s::text AS normalised_number, %(country)s::text AS country_code,
-       %(at)s::timestamptz AS starting_date, %(billsec)s::integer AS billsec,
-       %(plan)s::integer AS voip_plan_id, NULL::numeric(14, 5) AS buy_rate, NULL::numeric(14, 5) AS buy_cost,
-       NULL::numeric(14, 5) AS sell_rate, NULL::numeric(14, 5) AS sell_cost, NULL::integer AS carrier_id,
-       NULL::smallint AS rating_status
-"""
-
-# Each rate plan's own longest matching price in force at the time, and the plan's matching bans.
-_CANDIDATES_SQL = """
-SELECT DISTINCT ON (p.kind, rp.id) p.kind, rp.id AS rate_plan_id, rp.name AS rate_plan, p.provider_id,
-       pr.name AS carrier, p.provider_priority, p.prefix, r.destination, p.rate, p.connection_fee,
-       p.increment_first, p.increment_next
-FROM voip_plan_price p
-LEFT JOIN rate r ON r.id = p.rate_id
-LEFT JOIN rate_plan rp ON rp.id = r.rate_plan_id
-LEFT JOIN provider pr ON pr.id = p.provider_id
-WHERE p.voip_plan_id = %(plan)s AND p.prefix = ANY(%(heads)s)
-  AND p.effective_from <= %(at)s AND (p.effective_to IS NULL OR p.effective_to > %(at)s)
-ORDER BY p.kind, rp.id, length(p.prefix) DESC
-"""
-
-
-def _internal_sides(plan: int, at: datetime, billsec: int) -> dict:
-    """The internal rates a call of ``plan`` at ``at`` is priced with (the rating's own choice: the
-    cheapest retail one, the cheapest carrier one), or a rate of 0 where the plan has none."""
-    found = db.rows(
-        """SELECT DISTINCT ON (p.kind) p.kind, p.rate, p.connection_fee, p.increment_first, p.increment_next,
-                  rp.name AS rate_plan, pr.name AS carrier, p.provider_id
-           FROM voip_plan_internal_price p JOIN rate r ON r.id = p.rate_id JOIN rate_plan rp ON rp.id = r.rate_plan_id
-           LEFT JOIN provider pr ON pr.id = p.provider_id
-           WHERE p.voip_plan_id = :plan AND p.effective_from <= :at AND (p.effective_to IS NULL OR p.effective_to > :at)
-           ORDER BY p.kind, p.rate, p.connection_fee, p.provider_priority NULLS FIRST, p.provider_id, p.rate_id""",
-        plan=plan,
-        at=at,
-    )
-    sides = {}
-    for kind in ("retail", "carrier"):
-        row = next((r for r in found if r["kind"] == kind), None) or {
-            "rate": Decimal(0),
-            "connection_fee": Decimal(0),
-            "increment_first": 0,
-            "increment_next": 1,
-            "rate_plan": None,
-            "carrier": None,
-        }
-        billed = billed_seconds(billsec, row["increment_first"], row["increment_next"])
-        sides[kind] = {
-            **row,
-            "prefix": "internal rate" if row["rate_plan"] else "none: internal calls cost 0",
-            "billed_seconds": billed,
-        }
-    return sides
-
-
-def simulate_call(
-    scope, number: str, billsec: int, *, at: datetime | None = None, voip_plan_id: int | None = None
-) -> dict:
-    """What a call to ``number`` lasting ``billsec`` seconds at ``at`` (now) costs on a VoIP plan: the
-    customer's own, or the one an admin picks. Priced by the import's own rating (one row through the
-    same statements), with every candidate carrier beside it. Customers see the sell side only."""
-    from data.core.normalise import INTERNAL, normalise_number
-    from data.core.setting_overrides import effective_number_plan
-    from data.rating.rates import voip_plan_of
-
-    if billsec < 0:
-        raise ValueError("the duration cannot be negative")
-    at = at or datetime.now(timezone.utc)
-    plan = voip_plan_of(scope, voip_plan_id)
-    normalised = normalise_number(number, effective_number_plan())
-    digits = normalised.normalised or ""
-    result = {
-        "number": number,
-        "normalised": normalised.normalised,
-        "country_code": normalised.country_code,
-        "country": db.scalar("SELECT name FROM country WHERE code = :c", c=normalised.country_code),
-        "billsec": billsec,
-        "at": at,
-        "voip_plan_id": plan,
-        "voip_plan": None,
-        "currency": None,
-        "status": RatingStatus.NO_PLAN,
-        "sell": None,
-        "buy": None,
-        "candidates": [],
-        "banned_prefix": None,
-        "margin": None,
-        "margin_percent": None,
-        # an internal call: why (the normalisation step that classed it), and its internal rates
-        "internal": next((step for step in normalised.steps if "internal call" in step), None)
-        if normalised.kind == INTERNAL
-        else None,
-    }
-    if plan is None:
-        if normalised.kind == INTERNAL:
-            result["status"] = RatingStatus.INTERNAL
-        return result
-    # an internal number matches no prefix: no prefix candidates to show
-    heads = (
-        [] if normalised.kind == INTERNAL else [digits[:k] for k in range(1, min(len(digits), MAX_PREFIX_LENGTH) + 1)]
-    )
-    with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute(
-            _SIMULATION_SQL,
-            {"number": digits or None, "country": normalised.country_code, "at": at, "billsec": billsec, "plan": plan},
-        )
-        _rate_table(cur, sql.Identifier("simulated_call"), _OWN_PLAN)
-        cur.execute("SELECT sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, rating_status FROM simulated_call")
-        sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, status = cur.fetchone()
-        cur.execute(_CANDIDATES_SQL, {"plan": plan, "heads": heads, "at": at})
-        columns = [c.name for c in cur.description]
-        candidates = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
-        cur.execute(
-            "SELECT v.name, (SELECT min(p.currency) FROM voip_plan_rate_plan m JOIN rate_plan p "
-            "ON p.id = m.rate_plan_id WHERE m.voip_plan_id = v.id) FROM voip_plan v WHERE v.id = %s",
-            (plan,),
-        )
-        result["voip_plan"], result["currency"] = cur.fetchone()
-    for candidate in candidates:
-        if candidate["kind"] != "ban":
-            billed = billed_seconds(billsec, candidate["increment_first"], candidate["increment_next"])
-            candidate.update(
-                billed_seconds=billed, cost=call_cost(candidate["rate"], candidate["connection_fee"], billed)
-            )
-    result["status"] = RatingStatus(status)
-    if result["status"] == RatingStatus.INTERNAL:
-        internal = _internal_sides(plan, at, billsec)
-        result["sell"] = {**internal["retail"], "cost": sell_cost}
-        if scope.is_admin:
-            result["buy"] = {**internal["carrier"], "cost": buy_cost}
-            result["margin"] = sell_cost - buy_cost
-        return result
-    bans = [c for c in candidates if c["kind"] == "ban"]
-    result["banned_prefix"] = min((c["prefix"] for c in bans), key=len) if bans else None
-    retail = sorted((c for c in candidates if c["kind"] == "retail"), key=lambda c: -len(c["prefix"]))
-    result["sell"] = next((c for c in retail if c["rate"] == sell_rate), None) if sell_rate is not None else None
-    if result["sell"] is not None:
-        result["sell"] = {**result["sell"], "cost": sell_cost}
-    if not scope.is_admin:
-        return result  # the buy side (carriers, their prices, the margin) is the operator's business
-    carriers = sorted(
-        (c for c in candidates if c["kind"] == "carrier"),
-        key=lambda c: (-len(c["prefix"]), c["rate"], c["provider_priority"], c["provider_id"]),
-    )
-    for candidate in carriers:
-        candidate["chosen"] = candidate["provider_id"] == carrier_id and candidate["rate"] == buy_rate
-    result["candidates"] = carriers
-    chosen = next((c for c in carriers if c["chosen"]), None)
-    result["buy"] = {**chosen, "cost": buy_cost} if chosen else None
-    if sell_cost is not None and buy_cost is not None:
-        result["margin"] = sell_cost - buy_cost
-        result["margin_percent"] = (result["margin"] * 100 / sell_cost).quantize(Decimal("0.01")) if sell_cost else None
-    return result
