@@ -25,9 +25,9 @@ from data.core import audit, db
 from data.core.scope import Scope
 from data.rating.customer_rates import (  # noqa: F401 - the customer side's names, as before
     RATE_SORT_FIELDS,
-    search_condition,
     banned_prefix,
     customer_rates,
+    search_condition,
     voip_plan_of,
 )
 from data.rating.rate_deck import (  # noqa: F401 - the deck's names, as before
