@@ -1,6 +1,7 @@
 """Load test: concurrent logged-in users on the dashboard, overview and CDR search callbacks.
 
     .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers 2] [--threads 8] [--url URL]
+                                   [--live-dashboards 50]
 
 Uses the reports benchmark's database (``var/bench-reports``, 10M calls: ``bench/reports.py`` loads it;
 ``--prepare`` loads it here if it is not there yet) and serves it with gunicorn as ``make serve`` does
@@ -13,6 +14,11 @@ search's first block of the grid and its "Report by day" chart. Users differ in 
 switch, an accountcode, or none; the range), so they do not all ask the same question. The first 5
 seconds are a warm-up, not counted. Prints requests/s, p50/p95/p99 latency and errors, per callback
 and overall.
+
+``--live-dashboards N`` adds N open dashboards beside the users: each asks the dashboard's 2-second question
+("calls in progress, and has the data version moved?", ``check_data_version``) every 2 s, as a browser
+tab left open does; their requests are counted apart, so the users' throughput with and without them
+compares the cost of the live updates.
 """
 
 from __future__ import annotations
@@ -100,54 +106,97 @@ def scenarios(callbacks: dict, rng: random.Random) -> list[tuple[str, dict]]:
     ]
 
 
-def run(base: str, users: int, seconds: float, callbacks: dict, server_pid: int | None = None) -> dict:
-    sessions = []
-    for _ in range(users):
-        sessions.append(User(base, "admin", os.environ.get("ADMIN_PASSWORD", PASSWORD)))
-    results: dict[str, list] = {}
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.5
-    measure_from, stop = start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds
+LIVE_PERIOD_SECONDS = 2.0  # pages/dashboard.py's interval
+LIVE = "(live dashboards)"
 
-    def user_loop(index: int, session: User) -> None:
-        rng = random.Random(index)
-        plan = scenarios(callbacks, rng)
-        while time.perf_counter() < start:
+
+class Window:
+    """The measured window and what was measured in it (shared by the client threads)."""
+
+    def __init__(self, seconds: float):
+        self.start = time.perf_counter() + 0.5
+        self.measure_from = self.start + WARMUP_SECONDS
+        self.stop = self.measure_from + seconds
+        self.results: dict[str, list] = {}
+        self.errors: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def wait_for(self, instant: float) -> None:
+        while time.perf_counter() < instant:
             time.sleep(0.01)
-        i = rng.randrange(len(plan))
-        while True:
-            name, body = plan[i % len(plan)]
-            i += 1
-            t0 = time.perf_counter()
-            if t0 >= stop:
-                return
-            try:
-                status = session.callback(body)
-            except Exception:
-                status = -1
-            t1 = time.perf_counter()
-            if t0 >= measure_from and t1 <= stop:
-                with lock:
-                    results.setdefault(name, []).append(t1 - t0)
-                    if status != 200:
-                        errors[name] = errors.get(name, 0) + 1
 
-    threads = [threading.Thread(target=user_loop, args=(i, s), daemon=True) for i, s in enumerate(sessions)]
+    def send(self, name: str, session: User, body: dict) -> float | None:
+        """One callback, recorded if inside the window; None once the window is over."""
+        t0 = time.perf_counter()
+        if t0 >= self.stop:
+            return None
+        try:
+            status = session.callback(body)
+        except Exception:
+            status = -1
+        t1 = time.perf_counter()
+        if t0 >= self.measure_from and t1 <= self.stop:
+            with self.lock:
+                self.results.setdefault(name, []).append(t1 - t0)
+                if status != 200:
+                    self.errors[name] = self.errors.get(name, 0) + 1
+        return t0
+
+
+def user_loop(window: Window, callbacks: dict, index: int, session: User) -> None:
+    rng = random.Random(index)
+    plan = scenarios(callbacks, rng)
+    window.wait_for(window.start)
+    i = rng.randrange(len(plan))
+    while True:
+        name, body = plan[i % len(plan)]
+        if window.send(name, session, body) is None:
+            return
+        i += 1
+
+
+def watcher_loop(window: Window, callbacks: dict, index: int, count: int, session: User) -> None:
+    """An open dashboard: the drawn version is the current one (nothing new arrives during the bench)."""
+    from tests.dash_client import callback_body
+
+    body = callback_body(callbacks, "check_data_version", [index], [None])
+    window.wait_for(window.start + LIVE_PERIOD_SECONDS * index / max(count, 1))  # tabs were not opened at once
+    while (sent := window.send(LIVE, session, body)) is not None:
+        time.sleep(max(0.0, LIVE_PERIOD_SECONDS - (time.perf_counter() - sent)))
+
+
+def run(
+    base: str, users: int, seconds: float, callbacks: dict, server_pid: int | None = None, live_dashboards: int = 0
+) -> dict:
+    password = os.environ.get("ADMIN_PASSWORD", PASSWORD)
+    sessions = [User(base, "admin", password) for _ in range(users)]
+    watchers = [User(base, "admin", password) for _ in range(live_dashboards)]
+    window = Window(seconds)
+    threads = [
+        threading.Thread(target=user_loop, args=(window, callbacks, i, s), daemon=True) for i, s in enumerate(sessions)
+    ]
+    threads += [
+        threading.Thread(target=watcher_loop, args=(window, callbacks, i, live_dashboards, s), daemon=True)
+        for i, s in enumerate(watchers)
+    ]
     for t in threads:
         t.start()
-    while time.perf_counter() < measure_from:
-        time.sleep(0.01)
+    window.wait_for(window.measure_from)
     cpu_before = {**cpu_snapshot(server_pid), "client": time.process_time()}
     load_before = os.getloadavg()[0]
-    while time.perf_counter() < stop:
-        time.sleep(0.01)
+    window.wait_for(window.stop)
     cpu_after = {**cpu_snapshot(server_pid), "client": time.process_time()}
     load_after = os.getloadavg()[0]
     for t in threads:
         t.join()
     cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_before} if server_pid else None
-    return {"results": results, "errors": errors, "seconds": seconds, "cpu": cpu, "load": (load_before, load_after)}
+    return {
+        "results": window.results,
+        "errors": window.errors,
+        "seconds": seconds,
+        "cpu": cpu,
+        "load": (load_before, load_after),
+    }
 
 
 def _children() -> dict[int, list[int]]:
@@ -199,7 +248,7 @@ def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
 
 def report(outcome: dict) -> None:
     seconds = outcome["seconds"]
-    everything = [s for samples in outcome["results"].values() for s in samples]
+    everything = [s for name, samples in outcome["results"].items() if not name.startswith("(") for s in samples]
 
     def line(name: str, samples: list[float], errors: int) -> str:
         ms = [s * 1000 for s in samples] or [0.0]
@@ -210,7 +259,7 @@ def report(outcome: dict) -> None:
 
     for name, samples in sorted(outcome["results"].items()):
         print(line(name, samples, outcome["errors"].get(name, 0)))
-    print(line("ALL", everything, sum(outcome["errors"].values())))
+    print(line("ALL (users)", everything, sum(n for k, n in outcome["errors"].items() if not k.startswith("("))))
     cpu = outcome.get("cpu")
     if cpu and everything:
         per = {k: v / len(everything) * 1000 for k, v in cpu.items()}
@@ -255,6 +304,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--url", help="a running server (admin password in ADMIN_PASSWORD)")
     parser.add_argument("--prepare", action="store_true", help="load the calls if they are missing, and stop")
+    parser.add_argument("--live-dashboards", type=int, default=0, help="open dashboards polling every 2 s")
     args = parser.parse_args()
     os.environ.setdefault("ADMIN_PASSWORD", PASSWORD)
     os.environ.setdefault("REPORT_CACHE_SECONDS", "5")  # as make serve
@@ -280,7 +330,8 @@ def main() -> None:
             f"{os.environ.get('REPORT_CACHE_SECONDS', 'default')}",
             flush=True,
         )
-        report(run(base, args.users, args.seconds, callbacks, server.pid if server else None))
+        print(f"{args.live_dashboards} live dashboards asking every {LIVE_PERIOD_SECONDS:.0f} s", flush=True)
+        report(run(base, args.users, args.seconds, callbacks, server.pid if server else None, args.live_dashboards))
     finally:
         if server is not None:
             server.terminate()

@@ -1,4 +1,4 @@
-from dash import Input, Output
+from dash import Input, Output, State, no_update
 
 from callbacks.filters import report_filter
 from components.figures import bar_figure, dual_axis_figure, pie_figure
@@ -6,6 +6,8 @@ from data.admin import acl
 from data.core.kpis import format_kpi
 from data.core.report_filter import ReportFilter
 from data.core.scope import current_scope
+from data.live.freshness import data_version
+from data.live.store import calls_in_progress
 from data.reports.traffic import cost_seen_by, dashboard_report
 from routes.access import callbacks_for
 
@@ -23,21 +25,38 @@ def toggle_autorefresh(on):
 
 
 @callback(
+    Output("dashboard-version", "data"),
+    Output("dashboard-live-calls", "children"),
+    Input("dashboard-interval", "n_intervals"),
+    State("dashboard-drawn-version", "data"),
+)
+def check_data_version(_, drawn):
+    """The cheap questions asked every 2 s: did an import store calls since the drawn version (then the
+    charts redraw), and how many calls are in progress now (polled from the switches, data.live)?"""
+    scope = current_scope()
+    live = calls_in_progress(scope)
+    version = data_version()
+    return (no_update if drawn is None or version == drawn else version), ("–" if live is None else str(live))
+
+
+@callback(
     [Output(f"kpi-{k}", "children") for k in ("calls", "minutes", "asr", "acd", "ner", "cost")],
     [Output(f"{c}-graph", "figure") for c in CHARTS],
     [Output({"type": "chart-data", "chart": c}, "data") for c in CHARTS],
+    Output("dashboard-drawn-version", "data"),
     Input("filter-switch", "value"),
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
-    Input("dashboard-interval", "n_intervals"),
+    Input("dashboard-version", "data"),
 )
 def refresh_dashboard(switches, customer, accountcodes, _):
     scope = current_scope()
+    version = data_version()  # read before the report: a batch committed meanwhile is drawn next time
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
     f = ReportFilter.last_hours(
         24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids, accountcodes=chosen.accountcodes
     )
-    report = dashboard_report(scope, f)
+    report = dashboard_report(scope, f, data_version=version)
     t = report["totals"]
     kpis = [
         format_kpi(t.attempts),
@@ -53,4 +72,4 @@ def refresh_dashboard(switches, customer, accountcodes, _):
         bar_figure(report["countries"], "label", "calls"),
         bar_figure(report["switches"], "label", "calls"),
     ]
-    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"]]
+    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"], version]

@@ -99,8 +99,16 @@ def refresh_rollups(start, end):
 
 def register_commands(server: Flask) -> None:
     # Each feature's module keeps its commands (and lists its scheduled jobs, for jobs/scheduler.py).
-    from jobs import alarms, exports, ingest_cli, mail, rating
+    from jobs import alarms, exports, ingest_cli, live, mail, rating
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)
-    for command in (*own, *ingest_cli.COMMANDS, *mail.COMMANDS, *alarms.COMMANDS, *exports.COMMANDS, *rating.COMMANDS):
+    for command in (
+        *own,
+        *ingest_cli.COMMANDS,
+        *mail.COMMANDS,
+        *alarms.COMMANDS,
+        *exports.COMMANDS,
+        *rating.COMMANDS,
+        *live.COMMANDS,
+    ):
         server.cli.add_command(command)

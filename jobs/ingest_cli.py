@@ -128,4 +128,21 @@ def collect_command(config):
     click.echo(summary.line())
 
 
-COMMANDS = [import_cdr, switch_key, demo_data_command, collect_command]
+@click.command("delete-cdrs")
+@click.option("--from", "first_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First UTC day.")
+@click.option("--to", "last_day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last UTC day (included).")
+@click.option("--switch", default=None, help="Only this switch (name or IP).")
+@click.option("--customer", default=None, help="Only this customer (username).")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted, delete nothing.")
+def delete_cdrs(first_day, last_day, switch, customer, dry_run):
+    """Delete calls with their keys and rollup sums in one transaction: importing them again stores them again."""
+    from data.ingest.delete import DeleteError, delete_calls
+
+    try:
+        deleted = delete_calls(first_day.date(), last_day.date(), switch, customer, dry_run)
+    except DeleteError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(deleted.line())
+
+
+COMMANDS = [import_cdr, switch_key, demo_data_command, collect_command, delete_cdrs]

@@ -22,12 +22,17 @@ def import_folder_job() -> dict:
     return import_watched_folder(load_settings().import_dir)
 
 
+COLLECT_PERIOD_SECONDS = 60
+
+
 def collect_job() -> dict:
-    return collect_all(load_settings().collector_dir)
+    # Each config is polled every `heartbeat` seconds (CDR-Pusher's, 1 s by default) for most of the period:
+    # one job run a minute records the polls, and the next tick finds this one finished.
+    return collect_all(load_settings().collector_dir, for_seconds=COLLECT_PERIOD_SECONDS - 5)
 
 
 JOBS = (
     ScheduledJob("cdr-import", cdr_import_job, 15),  # CDR-Stats' own period, without its 5,000-row cap
     ScheduledJob("import-folder", import_folder_job, 30),
-    ScheduledJob("collect-cdrs", collect_job, 60),
+    ScheduledJob("collect-cdrs", collect_job, COLLECT_PERIOD_SECONDS),
 )

@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from data.core.job_runs import current_tick
 from data.core.settings import load_settings
-from jobs import alarms, exports, housekeeping, ingest_jobs, mail, rating
+from jobs import alarms, exports, housekeeping, ingest_jobs, live, mail, rating
 from jobs.registry import ScheduledJob
 from jobs.runner import run_job
 
@@ -30,6 +30,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     *mail.JOBS,
     *alarms.JOBS,  # alarms, destination-alert notices, threat control, webhook deliveries
     *exports.JOBS,
+    *live.JOBS,  # calls in progress, polled from the switches every 2 s
 )
 
 

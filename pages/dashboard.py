@@ -19,13 +19,25 @@ def layout(**query):
                 [
                     dbc.Col(html.H2("Dashboard · last 24 hours")),
                     dbc.Col(
-                        dbc.Switch(id="dashboard-autorefresh", label="Auto-refresh every 30 s", value=True),
+                        dcc.Link(
+                            ["Calls in progress ", dbc.Badge("–", id="dashboard-live-calls", color="success")],
+                            href="/live",
+                        ),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                    dbc.Col(
+                        dbc.Switch(id="dashboard-autorefresh", label="Update as calls arrive", value=True),
                         width="auto",
                         className="align-self-center",
                     ),
                 ]
             ),
-            dcc.Interval(id="dashboard-interval", interval=30_000),
+            # Every 2 s the page asks whether calls arrived since what it shows (one sequence read), and only
+            # then redraws (callbacks.dashboard): a CDR shows seconds after its import.
+            dcc.Interval(id="dashboard-interval", interval=2_000),
+            dcc.Store(id="dashboard-version"),
+            dcc.Store(id="dashboard-drawn-version"),
             filter_bar(query, show_dates=False),
             dbc.Row([dbc.Col(kpi_card(key, label, DEFINITIONS[key]), xs=6, md=2) for key, label in KPIS]),
             chart_card("dashboard-hourly", "Calls and minutes per hour"),

@@ -7,6 +7,8 @@ password (mod_json_cdr's ``cred`` parameter). Only a hash of the key is stored.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from flask import Blueprint, jsonify, request
 
 from data.ingest.pipeline import import_rows
@@ -35,11 +37,17 @@ def push_cdr():
     switch = switch_for_push_key(_key())
     if switch is None:
         return jsonify(error="a valid switch key is required"), 401, {"WWW-Authenticate": 'Bearer realm="dialstat"'}
+    too_large = jsonify(error=f"the body is larger than {MAX_BODY_BYTES >> 20} MB"), 413
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return jsonify(error=f"the body is larger than {MAX_BODY_BYTES >> 20} MB"), 413
+        return too_large
+    body = request.stream.read(MAX_BODY_BYTES + 1)  # bounded, also without a Content-Length (chunked)
+    if len(body) > MAX_BODY_BYTES:
+        return too_large
     try:
-        form_cdr = request.form.get("cdr") if request.mimetype == "application/x-www-form-urlencoded" else None
-        records, source_type = push_records(parse_body(request.get_data(cache=False), form_cdr), switch["ip"])
+        form_cdr = None
+        if request.mimetype == "application/x-www-form-urlencoded":
+            form_cdr = parse_qs(body.decode("utf-8", errors="replace")).get("cdr", [None])[0]
+        records, source_type = push_records(parse_body(body, form_cdr), switch["ip"])
     except PushError as exc:
         return jsonify(error=str(exc)), 400
     summary = import_rows(

@@ -26,7 +26,11 @@ def resolve_database_url(settings: Settings) -> str:
         return url.render_as_string(hide_password=False)
     from data.core.embedded_db import start_embedded_postgres
 
-    return start_embedded_postgres(settings.var_dir / "pgdata")
+    return start_embedded_postgres(
+        settings.var_dir / "pgdata",
+        listen=settings.embedded_db_listen,
+        password_file=settings.var_dir / "embedded_db_password",  # next to secret_key
+    )
 
 
 # Imports stage each batch in temporary tables (tens of MB) and read them several times; with the

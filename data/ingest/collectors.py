@@ -3,9 +3,11 @@
 The keys are CDR-Pusher's: ``storage_source`` (sqlite3, mysql, postgres), ``db_file``, ``db_dns``,
 ``db_table``, ``db_flag_field``, ``max_fetch_batch``, ``cdr_fields`` (``orig_field`` is an SQL expression
 on the source, ``dest_field`` a CDR-Stats field or ``extradata``, ``type_field``), ``switch_ip`` and
-``cdr_source_type``. Keys CDR-Pusher has not: ``db_url`` (any SQLAlchemy URL, instead of db_file/db_dns)
-and ``db_key_field`` (the increasing key, default ``rowid`` on SQLite and ``id`` elsewhere). The
-pushing keys (``pg_datasourcename``, ``table_destination``, ...) are ignored: Dialstat is the destination.
+``cdr_source_type``, and ``heartbeat`` (seconds between polls, 1 by default as in CDR-Pusher; the
+scheduled job polls each config that often). Keys CDR-Pusher has not: ``db_url`` (any SQLAlchemy URL,
+instead of db_file/db_dns) and ``db_key_field`` (the increasing key, default ``rowid`` on SQLite and ``id``
+elsewhere). The pushing keys (``pg_datasourcename``, ``table_destination``, ...) are ignored: Dialstat is
+the destination. A poll that finds nothing new records nothing (no import is started).
 
 Progress is tracked in one of two ways, so that nothing is read twice and nothing is skipped:
 
@@ -22,7 +24,9 @@ The config file is trusted like CDR-Pusher's: its ``orig_field`` expressions run
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +70,7 @@ class CollectorConfig:
     batch_rows: int = 100
     switch_ip: str = ""
     source_type: int = 0
+    heartbeat: float = 1.0
     connect_args: dict = field(default_factory=dict)
 
     @property
@@ -94,8 +99,26 @@ def mysql_url(dsn: str) -> str:
     ).render_as_string(hide_password=False)
 
 
+def _sqlite_file(config_path: Path, db_file: str) -> Path:
+    """``db_file`` as CDR-Pusher's configs give it (``./sqlitedb/cdr.db``): relative to the config's folder."""
+    store = Path(db_file).expanduser()
+    if not store.is_absolute():
+        store = config_path.resolve().parent / store
+    store = store.resolve()
+    if not store.is_file():
+        raise CollectorError(f"db_file {store}: no such file")
+    if not os.access(store, os.R_OK):
+        raise CollectorError(f"db_file {store}: cannot be read (permissions)")
+    return store
+
+
 def load_config(path: Path) -> CollectorConfig:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CollectorError(f"{path}: cannot be read as a collector config ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CollectorError(f"{path}: a collector config is a YAML mapping")
     source = str(raw.get("storage_source") or raw.get("storage_source_type") or "sqlite3").lower()
     table = str(raw.get("db_table") or "cdr")
     if not _IDENTIFIER.match(table):
@@ -106,7 +129,7 @@ def load_config(path: Path) -> CollectorConfig:
     elif source in ("sqlite3", "sqlite"):
         if not raw.get("db_file"):
             raise CollectorError("storage_source sqlite3 needs db_file")
-        url = f"sqlite:///{Path(raw['db_file']).resolve()}"
+        url = f"sqlite:///{_sqlite_file(Path(path), str(raw['db_file']))}"
     elif source == "mysql":
         url = mysql_url(str(raw.get("db_dns") or ""))
     elif source in ("postgres", "postgresql"):
@@ -143,16 +166,31 @@ def load_config(path: Path) -> CollectorConfig:
         batch_rows=max(1, int(raw.get("max_fetch_batch") or 100)),
         switch_ip=str(raw.get("switch_ip") or "") or Path(path).stem,
         source_type=int(raw.get("cdr_source_type") or 0),
+        heartbeat=_heartbeat(raw.get("heartbeat")),
         connect_args=connect_args,
     )
 
 
+def _heartbeat(value) -> float:
+    if value in (None, ""):
+        return 1.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise CollectorError(f"heartbeat {value!r} is not a number of seconds") from None
+    if not 0.1 <= seconds <= 3600:
+        raise CollectorError(f"heartbeat {value!r}: give 0.1 to 3600 seconds")
+    return seconds
+
+
 class Collector:
-    """One run over one config: reads batches until the source has nothing new."""
+    """Reads one config's source: each ``run`` reads batches until the source has nothing new. The engine
+    (and its pooled connection) is kept between runs until ``close``."""
 
     def __init__(self, config: CollectorConfig, max_batches: int = 200):
         self.config, self.max_batches = config, max_batches
-        self.engine: Engine = create_engine(config.url, connect_args=config.connect_args)
+        self.engine: Engine = create_engine(config.url, connect_args=config.connect_args, pool_pre_ping=True)
+        self._flag_column_checked = False  # once per collector, not at every heartbeat
 
     def _select(self) -> str:
         c = self.config
@@ -195,18 +233,19 @@ class Collector:
         found = db.scalar("SELECT high_water FROM collector_state WHERE source_key = :k", k=self.config.source_key)
         return int(found or 0)
 
-    def chunks(self) -> Iterator[StageChunk]:
-        """Batches of new source rows. One worker: each batch is asked for once the previous is committed,
-        which is when the flags of the previous batch can be set on the source."""
+    def _fetch(self, after) -> list:
+        with self.engine.connect() as conn:
+            return conn.execute(text(self._select()), {"after": after}).fetchall()
+
+    def chunks(self, after, rows: list) -> Iterator[StageChunk]:
+        """Batches of new source rows, from ``rows`` (the first batch, already read) on. One worker: each
+        batch is asked for once the previous is committed, which is when the flags of the previous batch can
+        be set on the source."""
         c = self.config
-        if c.flag_field:
-            self._ensure_flag_column()
-        after = self._high_water()
-        select = text(self._select())
         line = 1
-        for _ in range(self.max_batches):
-            with self.engine.connect() as conn:
-                rows = conn.execute(select, {"after": after}).fetchall()
+        for batch in range(self.max_batches):
+            if batch:
+                rows = self._fetch(after)
             if not rows:
                 return
             keys = [row[0] for row in rows]
@@ -243,33 +282,74 @@ class Collector:
         return save
 
     def run(self) -> ImportSummary:
-        try:
-            return pipeline.import_chunks(
-                self.chunks(),
-                source="collector",
-                fields=frozenset(CANONICAL_FIELDS),
-                source_type=self.config.source_type,
-                switch=self.config.switch_ip,
-                fmt="collector",
-                file_name=self.config.name,
-                workers=1,
-            )
-        finally:
-            self.engine.dispose()
+        """Import what is new; nothing new: an empty summary, and no import recorded."""
+        if self.config.flag_field and not self._flag_column_checked:
+            self._ensure_flag_column()
+            self._flag_column_checked = True
+        after = self._high_water()
+        first = self._fetch(after)
+        if not first:
+            return ImportSummary(format="collector")
+        return pipeline.import_chunks(
+            self.chunks(after, first),
+            source="collector",
+            fields=frozenset(CANONICAL_FIELDS),
+            source_type=self.config.source_type,
+            switch=self.config.switch_ip,
+            fmt="collector",
+            file_name=self.config.name,
+            workers=1,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def collect(config_path: Path, max_batches: int = 200) -> ImportSummary:
-    return Collector(load_config(config_path), max_batches).run()
+    collector = Collector(load_config(config_path), max_batches)
+    try:
+        return collector.run()
+    finally:
+        collector.close()
 
 
-def collect_all(config_dir: Path) -> dict:
-    """Run every ``*.yaml`` config of ``config_dir`` (the scheduled job); one failing config does not stop the
-    others."""
-    results = {}
-    for path in sorted(Path(config_dir).glob("*.y*ml")) if Path(config_dir).is_dir() else []:
-        try:
-            summary = collect(path)
-            results[path.name] = summary.line()
-        except Exception as exc:  # recorded on the job run; the next config is still collected
-            results[path.name] = f"failed: {type(exc).__name__}: {exc}"
-    return results
+def _config_paths(config_dir: Path) -> list[Path]:
+    return sorted(Path(config_dir).glob("*.y*ml")) if Path(config_dir).is_dir() else []
+
+
+def collect_all(config_dir: Path, for_seconds: float = 0, clock=time.monotonic, sleep=time.sleep) -> dict:
+    """Poll every ``*.yaml`` config of ``config_dir`` each ``heartbeat`` seconds for ``for_seconds`` (at least
+    once each): the scheduled job runs this for most of its period. One failing config does not stop the
+    others; it is tried again at its next heartbeat. Returns per config the polls and the rows' fate."""
+    started = clock()
+    collectors: dict[Path, Collector] = {}
+    due: dict[Path, float] = {}
+    results: dict[str, dict] = {}
+    try:
+        while True:
+            paths = _config_paths(config_dir)
+            for path in paths:
+                if due.get(path, started) > clock():
+                    continue
+                result = results.setdefault(path.name, {"polls": 0, "accepted": 0, "duplicates": 0, "rejected": 0})
+                result["polls"] += 1
+                heartbeat = 1.0
+                try:
+                    if path not in collectors:
+                        collectors[path] = Collector(load_config(path))
+                    heartbeat = collectors[path].config.heartbeat
+                    summary = collectors[path].run()
+                    for key in ("accepted", "duplicates", "rejected"):
+                        result[key] += getattr(summary, key)
+                except Exception as exc:  # recorded on the job run; the other configs are still collected
+                    result["failed"] = f"{type(exc).__name__}: {exc}"
+                    stale = collectors.pop(path, None)
+                    if stale is not None:
+                        stale.close()
+                due[path] = clock() + heartbeat
+            if not paths or clock() - started >= for_seconds:
+                return results
+            sleep(max(0.0, min(due.get(p, 0) for p in paths) - clock()))
+    finally:
+        for collector in collectors.values():
+            collector.close()

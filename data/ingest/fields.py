@@ -35,7 +35,9 @@ CDR_STATS_FIELDS = (
     "extradata",
 )
 # Fields a switch's own format gives and CDR-Stats' header has not.
-EXTRA_FIELDS = ("answered_date", "ending_date", "disposition", "sip_code")
+# ``record_tag`` tells apart the records a switch writes with one callid (Asterisk 12+ ``sequence``, Kamailio's
+# record kind); ``linkedid`` names the call a record belongs to (Asterisk ``linkedid``, FreeSWITCH's A leg).
+EXTRA_FIELDS = ("answered_date", "ending_date", "disposition", "sip_code", "record_tag", "linkedid")
 CANONICAL_FIELDS = CDR_STATS_FIELDS + EXTRA_FIELDS
 
 # Values of ``cdr_source_type`` (the ``cdr_source_type`` table).
@@ -77,3 +79,22 @@ UNKNOWN_SIP_CAUSE = 41
 ANSWERED_CAUSE = 16  # NORMAL_CLEARING: an answered call that arrives without a cause
 
 MAX_CALLID_LENGTH = 255  # a longer key would not fit a B-tree entry; no switch makes one
+# Longest values accepted (longer: a reject). Asterisk's own limits are 80 (AST_MAX_ACCOUNT_CODE,
+# AST_MAX_EXTENSION); numbers may arrive as SIP URIs, names and channels are free text. accountcode and
+# callid are indexed: a B-tree entry holds at most about 2,700 bytes.
+MAX_LENGTHS = {
+    "callid": MAX_CALLID_LENGTH,
+    "record_tag": 255,
+    "linkedid": 255,
+    "accountcode": 80,
+    "caller_id_number": 128,
+    "destination_number": 128,
+    "caller_id_name": 1024,
+    "channel": 255,
+    "state": 80,
+    "hangup_cause": 80,
+    "disposition": 80,
+    "extradata": 65_536,
+}
+MAX_SWITCH_LENGTH = 80  # a switch named by a row (created when unknown): a name or an IP, never longer
+MAX_NESTING = 32  # levels of JSON/YAML objects and lists in one CDR (extradata included)

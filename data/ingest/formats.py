@@ -17,6 +17,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from data.ingest.fields import CANONICAL_FIELDS, CDR_STATS_FIELDS, SOURCE_TYPES
+from data.ingest.fields import CANONICAL_FIELDS, CDR_STATS_FIELDS, MAX_NESTING, SOURCE_TYPES
 
 FORMATS = (
     "auto",
@@ -91,16 +92,18 @@ class Source:
 # --- Canonical rows → COPY text ---
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_WIDTH = 3 + len(CANONICAL_FIELDS)
+_COPY_WIDTH = 4 + len(CANONICAL_FIELDS)
+_NULL = "\\N"
 
 
-def copy_line(lineno: int, raw: str, problem: str, values: list[str]) -> str:
-    """One stage row in COPY text format (empty strings stand for missing values)."""
-    cells = [str(lineno), raw, problem, *values]
+def copy_line(lineno: int, raw: str, problem: str, values: list[str], recidx: int | None = None) -> str:
+    """One stage row in COPY text format (empty strings stand for missing values; ``recidx``: the record's
+    place among the records starting on its line, for formats that can put several on one)."""
+    cells = [raw, problem, *values]
     line = "\t".join(cells)
-    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != _COPY_WIDTH - 1 or "\x00" in line:
+    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != _COPY_WIDTH - 3 or "\x00" in line:
         line = "\t".join(c.replace("\x00", "").translate(_COPY_ESCAPES) for c in cells)
-    return line + "\n"
+    return f"{lineno}\t{_NULL if recidx is None else recidx}\t{line}\n"
 
 
 def empty_values() -> list[str]:
@@ -124,12 +127,53 @@ def cell_text(value) -> str:
     return str(value)
 
 
+def _text_problem(text: str) -> str:
+    if "\x00" in text:
+        return "holds a NUL character"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "is not valid Unicode (a lone surrogate)"
+    return ""
+
+
+def mapping_problem(record: dict) -> str:
+    """What PostgreSQL could not store in a CDR given by field name: nesting deeper than ``MAX_NESTING``,
+    a NUL character or a lone surrogate in a name or a value (JSON's ``\\u0000``, ``\\ud800``)."""
+    stack = [(str(key), value, 1) for key, value in record.items()]
+    for key in record:
+        problem = _text_problem(str(key))
+        if problem:
+            return f"the field name {ascii(str(key))[:60]} {problem}"
+    while stack:
+        field_name, value, depth = stack.pop()
+        if isinstance(value, str):
+            problem = _text_problem(value)
+            if problem:
+                return f"{ascii(field_name)[1:-1][:60]} {problem}"
+        elif isinstance(value, dict | list):
+            if depth >= MAX_NESTING:
+                return f"{ascii(field_name)[1:-1][:60]} is nested deeper than {MAX_NESTING} levels"
+            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+            for key, item in items:
+                if key is not None:
+                    problem = _text_problem(str(key))
+                    if problem:
+                        return f"a name inside {ascii(field_name)[1:-1][:60]} {problem}"
+                stack.append((field_name, item, depth + 1))
+    return ""
+
+
 def canonical_from_mapping(record: dict) -> tuple[list[str], str]:
     """A CDR given by field name (JSON, YAML, XLSX, push): canonical values, and a problem if any.
 
     Names outside the canonical fields are kept in ``extradata``.
     """
     values = empty_values()
+    problem = mapping_problem(record)
+    if problem:
+        return values, problem
     unknown = {}
     for key, value in record.items():
         name = str(key).strip().lower()
@@ -165,10 +209,12 @@ class RowBatcher:
         self.lines: list[str] = []
         self.first_line = 0
 
-    def add(self, lineno: int, raw: str, problem: str, values: list[str]) -> StageChunk | None:
+    def add(
+        self, lineno: int, raw: str, problem: str, values: list[str], recidx: int | None = None
+    ) -> StageChunk | None:
         if not self.lines:
             self.first_line = lineno
-        self.lines.append(copy_line(lineno, raw, problem, values))
+        self.lines.append(copy_line(lineno, raw, problem, values, recidx))
         return self.flush() if len(self.lines) >= self.batch_rows else None
 
     def flush(self) -> StageChunk | None:
@@ -178,7 +224,7 @@ class RowBatcher:
             first_line=self.first_line,
             rows=len(self.lines),
             position=self.position(),
-            copy_data="".join(self.lines).encode(),
+            copy_data="".join(self.lines).encode(errors="replace"),  # lone surrogates are rejected before
             fields=self.fields,
         )
         self.lines = []
@@ -192,8 +238,8 @@ def batches_from_rows(
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[StageChunk]:
     batcher = RowBatcher(fields, batch_rows, position)
-    for lineno, raw, problem, values in rows:
-        chunk = batcher.add(lineno, raw, problem, values)
+    for row in rows:  # (lineno, raw, problem, values[, recidx])
+        chunk = batcher.add(*row)
         if chunk:
             yield chunk
     last = batcher.flush()
@@ -239,7 +285,10 @@ def _strip_bom(text: str) -> str:
 
 
 def _csv_fields(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
 
 
 def _is_cdr_stats_header(fields: list[str]) -> bool:
@@ -298,15 +347,45 @@ def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[
     return tuple(columns), unknown
 
 
+def csv_records(lines: Iterable[str]) -> Iterator[list[str] | csv.Error]:
+    """``csv.reader``'s records, with a record it cannot read (a field over its size limit) given as the error:
+    the reader starts afresh at the next line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
+def _blank(fields: list[str]) -> bool:
+    """An empty or whitespace-only line: not a record. A line of separators (``,,,``) is one, and is rejected."""
+    return len(fields) <= 1 and not (fields and fields[0].strip())
+
+
+def line_breaks(data: bytes) -> int:
+    """Line breaks in ``data``, as Python's universal newlines count them (CRLF, LF, and a lone CR)."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def has_lone_cr(data: bytes) -> bool:
+    return b"\r" in data.replace(b"\r\n", b"")
+
+
 def cdr_stats_csv_rows(
     lines: Iterable[str], first_line: int, columns: tuple[str, ...], unknown: dict[int, str]
 ) -> Iterator[tuple[int, str, str, list[str]]]:
     """CDR-Stats CSV records (Python's csv module), with their line numbers and raw text."""
     tracker = LineTracker(lines, first_line)
-    for fields in csv.reader(tracker):
+    for fields in csv_records(tracker):
         lineno, raw = tracker.take()
-        if not any(f.strip() for f in fields):
-            continue  # blank line
+        if isinstance(fields, csv.Error):
+            yield lineno, raw[:4000], f"not valid CSV ({fields})", empty_values()
+            continue
+        if _blank(fields):
+            continue
         values = empty_values()
         if len(fields) != len(columns):
             yield lineno, raw, f"expected {len(columns)} fields, found {len(fields)}", values
@@ -378,7 +457,13 @@ def _complete_records(data: bytes, carry_holder: list[bytes], stream, chunk_byte
 def cdr_stats_csv_chunks(
     stream: io.BufferedReader, position: Callable[[], int], chunk_bytes: int = FAST_CHUNK_BYTES
 ) -> tuple[Iterator[StageChunk], frozenset[str]]:
-    """Batches of a CDR-Stats CSV file: raw records for COPY when possible, Python-parsed otherwise."""
+    """Batches of a CDR-Stats CSV file: raw records for COPY when possible, Python-parsed otherwise.
+
+    A file whose lines end with a lone CR (old Mac, some spreadsheets) is read by Python throughout: the
+    COPY batches are cut at LF.
+    """
+    if has_lone_cr(stream.peek(64 << 10)[: 64 << 10]):
+        return _cdr_stats_csv_text_chunks(stream, position)
     first = _strip_bom(stream.readline().decode("utf-8", errors="replace"))
     header_fields = _csv_fields(first)
     has_header = _is_cdr_stats_header(header_fields)
@@ -415,13 +500,12 @@ def cdr_stats_csv_chunks(
                 carry = b""
                 if not data.endswith(b"\n"):
                     data += b"\n"
-            lines = data.count(b"\n")
             pos = position()
             if fast and _fast_path_ok(data):
                 # COPY parses the records; the pipeline checks it found one per line, else uses the fallback.
                 yield StageChunk(
                     first_line=line_no,
-                    rows=lines,
+                    rows=data.count(b"\n"),
                     position=pos,
                     csv_data=data,
                     csv_columns=columns,
@@ -430,9 +514,26 @@ def cdr_stats_csv_chunks(
                 )
             else:
                 yield python_chunk(data, line_no, pos)
-            line_no += lines
+            line_no += line_breaks(data)
 
     return chunks(), fields
+
+
+def _cdr_stats_csv_text_chunks(
+    stream: io.BufferedReader, position: Callable[[], int]
+) -> tuple[Iterator[StageChunk], frozenset[str]]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    lines = iter(text)
+    first = next(lines, "")
+    header_fields = _csv_fields(first.rstrip("\r\n"))
+    has_header = _is_cdr_stats_header(header_fields)
+    columns, unknown = _cdr_stats_columns(header_fields if has_header else None)
+    fields = frozenset(c for c in columns if c)
+    if has_header:
+        rows = cdr_stats_csv_rows(lines, 2, columns, unknown)
+    else:
+        rows = cdr_stats_csv_rows(itertools.chain([first], lines), 1, columns, unknown)
+    return batches_from_rows(rows, fields, position), fields
 
 
 # --- Switch formats (no header) ---
@@ -533,8 +634,15 @@ def asterisk_csv_row(fields: list[str]) -> tuple[list[str], str]:
         ("disposition", f["disposition"]),
     ):
         values[_FIELD_INDEX[canonical]] = value
-    callid = f.get("uniqueid") or "ast-" + hashlib.sha1("\x1f".join(fields).encode()).hexdigest()
-    values[_FIELD_INDEX["callid"]] = callid
+    uniqueid = f.get("uniqueid", "").strip()
+    if uniqueid:
+        # Asterisk 12+ writes a record per party A / party B pair, all with party A's uniqueid: ``sequence``
+        # (newcdrcolumns) tells them apart; without it, party B's channel does.
+        values[_FIELD_INDEX["callid"]] = uniqueid
+        values[_FIELD_INDEX["record_tag"]] = f.get("sequence", "").strip() or f["dstchannel"].strip()
+    else:
+        values[_FIELD_INDEX["callid"]] = "ast-" + hashlib.sha1("\x1f".join(fields).encode()).hexdigest()
+    values[_FIELD_INDEX["linkedid"]] = f.get("linkedid", "").strip()
     values[_FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["asterisk"])
     values[_FIELD_INDEX["extradata"]] = _extradata(
         {
@@ -595,6 +703,8 @@ SWITCH_CSV = {
                 "billsec",
                 "disposition",
                 "callid",
+                "record_tag",
+                "linkedid",
                 "cdr_source_type",
                 "extradata",
             }
@@ -605,9 +715,12 @@ SWITCH_CSV = {
 
 def switch_csv_rows(text: Iterable[str], to_row) -> Iterator[tuple[int, str, str, list[str]]]:
     tracker = LineTracker(text, 1)
-    for fields in csv.reader(tracker):
+    for fields in csv_records(tracker):
         lineno, raw = tracker.take()
-        if not any(f.strip() for f in fields):
+        if isinstance(fields, csv.Error):
+            yield lineno, raw[:4000], f"not valid CSV ({fields})", empty_values()
+            continue
+        if _blank(fields):
             continue
         values, problem = to_row(fields)
         yield lineno, raw, problem, values
@@ -616,11 +729,25 @@ def switch_csv_rows(text: Iterable[str], to_row) -> Iterator[tuple[int, str, str
 # --- CDR-Stats JSON, YAML and XLSX ---
 
 
-def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object]]:
-    """(line, raw, value) of each element of a JSON array, or of each line of JSON Lines, streamed."""
+class _OnLine:
+    """Numbers the records starting on the same line: 1, 2, ... (a one-line JSON array holds them all)."""
+
+    def __init__(self):
+        self.line, self.index = 0, 0
+
+    def __call__(self, line: int) -> int:
+        self.index = self.index + 1 if line == self.line else 1
+        self.line = line
+        return self.index
+
+
+def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object, int]]:
+    """(line, raw, value, index on the line) of each element of a JSON array, or of each line of JSON Lines,
+    streamed."""
     decoder = json.JSONDecoder()
     buffer, line, offset = "", 1, 0
     started = in_array = False
+    on_line = _OnLine()
     while True:
         more = text.read(1 << 16)
         buffer = buffer[offset:] + more
@@ -641,57 +768,120 @@ def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object]]:
                 return
             try:
                 value, end = decoder.raw_decode(buffer, offset)
-            except ValueError as exc:
+            except RecursionError:  # too deep for the decoder: skipped by its brackets when they close
+                value, end = ValueError(f"nested deeper than {MAX_NESTING} levels"), _nested_end(buffer, offset)
+            except ValueError as exc:  # in an array, a bad element with closed brackets is skipped by them
+                closed = in_array and buffer[offset] in "[{"
+                value, end = ValueError(f"not valid JSON ({exc.msg})"), _nested_end(buffer, offset) if closed else -1
+            if end < 0:
                 if more and len(buffer) - offset < (16 << 20):
                     break  # the element goes on in the next read
                 bad_end = buffer.find("\n", offset)
                 bad_end = len(buffer) if bad_end < 0 else bad_end
-                yield line, buffer[offset:bad_end], ValueError(f"not valid JSON ({exc.msg})")
+                yield line, buffer[offset:bad_end][:4000], value, on_line(line)
                 if in_array:
                     return  # the rest of the array cannot be found reliably
                 line += 1
                 offset = bad_end
                 continue
             raw = buffer[offset:end]
-            yield line, raw, value
+            yield line, raw, value, on_line(line)
             line += raw.count("\n")
             offset = end
         if not more:
             return
 
 
-def mapping_rows(records: Iterable[tuple[int, str, object]]) -> Iterator[tuple[int, str, str, list[str]]]:
-    for lineno, raw, record in records:
+def _nested_end(text: str, start: int) -> int:
+    """Where the JSON array or object starting at ``start`` ends (brackets counted outside strings), or -1."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        char = text[i]
+        if in_string:
+            escaped = not escaped and char == "\\"
+            in_string = escaped or char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def mapping_rows(
+    records: Iterable[tuple[int, str, object, int | None]],
+) -> Iterator[tuple[int, str, str, list[str], int | None]]:
+    for lineno, raw, record, index in records:
+        raw = raw if len(raw) < 4000 else raw[:4000]
         if isinstance(record, Exception):
-            yield lineno, raw, str(record), empty_values()
+            yield lineno, raw, str(record), empty_values(), index
         elif not isinstance(record, dict):
-            yield lineno, raw, "not a CDR (expected an object of CDR-Stats fields)", empty_values()
+            yield lineno, raw, "not a CDR (expected an object of CDR-Stats fields)", empty_values(), index
         else:
             values, problem = canonical_from_mapping(record)
-            yield lineno, raw if len(raw) < 4000 else raw[:4000], problem, values
+            yield lineno, raw, problem, values, index
 
 
-def yaml_records(stream) -> Iterator[tuple[int, str, object]]:
-    """Each item of a YAML list of CDRs, with its line. YAML has no streaming reader: the file is parsed whole."""
+def _yaml_loader(stream):
+    """PyYAML's safe loader without aliases: an alias is refused where it stands, so that a few hundred bytes
+    of nested aliases ("billion laughs") cannot expand into gigabytes. CDR files have no use for them."""
     import yaml
 
-    loader = yaml.SafeLoader(stream)
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "YAML aliases (*name) are not accepted in CDR files", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader(stream)
+
+
+def yaml_records(stream) -> Iterator[tuple[int, str, object, int]]:
+    """Each item of a YAML list of CDRs, with its line and its index on the line. YAML has no streaming reader:
+    the file is parsed whole. A file that cannot be parsed is one reject (its line, the parser's reason)."""
+    import yaml
+
+    loader = _yaml_loader(stream)
+    on_line = _OnLine()
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            reason = getattr(exc, "problem", None) or str(exc)
+            yield line, "", ValueError(f"not valid YAML ({reason})"), on_line(line)
+            return
+        except RecursionError:
+            yield 1, "", ValueError(f"nested deeper than {MAX_NESTING} levels"), 1
+            return
         if node is None:
             return
         if not isinstance(node, yaml.SequenceNode):
-            raise FormatError("a CDR-Stats YAML file is a list of CDRs")
+            line = node.start_mark.line + 1
+            yield line, "", ValueError("not a list of CDRs (a CDR-Stats YAML file is a list)"), on_line(line)
+            return
         for item in node.value:
-            value = loader.construct_object(item, deep=True)
-            yield item.start_mark.line + 1, json.dumps(value, default=str, separators=(",", ":")), value
-    except yaml.YAMLError as exc:
-        raise FormatError(f"not valid YAML: {exc}") from exc
+            line = item.start_mark.line + 1
+            try:
+                value = loader.construct_object(item, deep=True)
+                raw = json.dumps(value, default=str, separators=(",", ":"))
+            except yaml.YAMLError as exc:
+                value, raw = ValueError(f"not a CDR ({getattr(exc, 'problem', None) or exc})"), ""
+            except (RecursionError, ValueError):
+                value, raw = ValueError(f"nested deeper than {MAX_NESTING} levels"), ""
+            yield line, raw, value, on_line(line)
     finally:
         loader.dispose()
 
 
-def xlsx_records(path: Path) -> Iterator[tuple[int, str, object]]:
+def xlsx_records(path: Path) -> Iterator[tuple[int, str, object, None]]:
     """Rows of the first sheet as mappings (its first row is the header), read in streaming mode."""
     from openpyxl import load_workbook
 
@@ -706,9 +896,9 @@ def xlsx_records(path: Path) -> Iterator[tuple[int, str, object]]:
                 continue
             raw = ",".join(cell_text(c) for c in row)
             if len(row) > len(header) and any(c not in (None, "") for c in row[len(header) :]):
-                yield number, raw, ValueError(f"expected {len(header)} fields, found {len(row)}")
+                yield number, raw, ValueError(f"expected {len(header)} fields, found {len(row)}"), None
                 continue
-            yield number, raw, {h: c for h, c in zip(header, row, strict=False) if h}
+            yield number, raw, {h: c for h, c in zip(header, row, strict=False) if h}, None
     finally:
         book.close()
 
@@ -737,14 +927,14 @@ def open_source(path: Path, fmt: str = "auto", batch_rows: int = BATCH_ROWS) -> 
             ), stream.close
         if fmt in SWITCH_CSV:
             to_row, source_type, fields = SWITCH_CSV[fmt]
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
             chunks = batches_from_rows(switch_csv_rows(text, to_row), fields, position, batch_rows)
             return Source(fmt, chunks, fields, True, source_type, checksum), text.close
         if fmt == "cdr-stats-json":
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
             rows = mapping_rows(json_records(text))
         elif fmt == "cdr-stats-yaml":
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace")
             rows = mapping_rows(yaml_records(text))
         else:  # cdr-stats-xlsx: openpyxl reads the zip itself
             stream.close()

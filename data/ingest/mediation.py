@@ -7,7 +7,11 @@ All of it runs on one batch at a time, in the batch's transaction, on session te
 - ``ingest_calls``: the same rows with cdr's columns (plus ``lineno`` and ``reason``), which the rating
   and the rollups read;
 - ``ingest_switch_map``: the batch's switch values → switch id and time zone (resolved in Python);
-- ``ingest_new``: the lines whose (switch, callid) this batch claimed first.
+- ``ingest_new``: the records whose key this batch claimed first.
+
+Rows are told apart by ``recno``, their place in the input (one per record, from a session sequence):
+``lineno`` is where the record starts and ``recidx`` its place among the records starting on that line
+(JSON and YAML can hold many on one line). A record's key is ``record_key_sql``: (switch, callid, record_tag).
 
 Checks are done with regular expressions before any cast, so a bad value makes a reject with its
 reason and never aborts the statement. Identifiers put into SQL here come from the constant field lists.
@@ -23,7 +27,8 @@ from data.ingest.fields import (
     ANSWERED_CAUSE,
     CANONICAL_FIELDS,
     DISPOSITION_CAUSES,
-    MAX_CALLID_LENGTH,
+    MAX_LENGTHS,
+    MAX_SWITCH_LENGTH,
     UNKNOWN_DISPOSITION_CAUSE,
     UNKNOWN_SIP_CAUSE,
 )
@@ -58,6 +63,8 @@ CALL_COLUMNS = (
     "rating_status",
     "import_id",
     "extradata",
+    "record_tag",
+    "linkedid",
 )
 # Raw values kept in extradata when the source gives them (the cdr table has no column for them).
 KEPT_IN_EXTRADATA = ("state", "channel", "disposition", "sip_code", "hangup_cause", "ending_date")
@@ -66,21 +73,25 @@ EARLIEST_CALL = "2000-01-01"
 SESSION_SETUP = """
 SET TIME ZONE 'UTC';
 CREATE TEMP SEQUENCE IF NOT EXISTS ingest_stage_line;
+CREATE TEMP SEQUENCE IF NOT EXISTS ingest_stage_record;
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+    recno bigint NOT NULL DEFAULT nextval('ingest_stage_record'),
     lineno bigint NOT NULL DEFAULT nextval('ingest_stage_line'),
+    recidx integer,
     raw text,
     problem text,
     {fields}
 );
 CREATE TEMP TABLE IF NOT EXISTS ingest_switch_map (value text PRIMARY KEY, switch_id integer, timezone text);
 CREATE TEMP TABLE IF NOT EXISTS ingest_calls AS SELECT * FROM cdr WITH NO DATA;
-ALTER TABLE ingest_calls ADD COLUMN IF NOT EXISTS lineno bigint, ADD COLUMN IF NOT EXISTS reason text;
-CREATE TEMP TABLE IF NOT EXISTS ingest_new (lineno bigint);
+ALTER TABLE ingest_calls ADD COLUMN IF NOT EXISTS recno bigint, ADD COLUMN IF NOT EXISTS lineno bigint,
+    ADD COLUMN IF NOT EXISTS recidx integer, ADD COLUMN IF NOT EXISTS reason text;
+CREATE TEMP TABLE IF NOT EXISTS ingest_new (recno bigint);
 """.format(fields=",\n    ".join(f"{name} text" for name in CANONICAL_FIELDS))
 
 CLEAR = "TRUNCATE ingest_stage, ingest_switch_map, ingest_calls, ingest_new"
 
-STAGE_COLUMNS = ("lineno", "raw", "problem", *CANONICAL_FIELDS)
+STAGE_COLUMNS = ("lineno", "recidx", "raw", "problem", *CANONICAL_FIELDS)
 
 
 # Trimmed: the values that identify a call or its owner, and the times (checked by position). Other values
@@ -98,6 +109,8 @@ _TRIMMED = frozenset(
         "sip_code",
         "disposition",
         "hangup_cause",
+        "record_tag",
+        "linkedid",
     }
 )
 
@@ -192,20 +205,32 @@ def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) 
             f"CASE WHEN v_sip_code IS NOT NULL THEN coalesce(sc.q850_code, scc.q850_code, {UNKNOWN_SIP_CAUSE}) END"
         )
     cause_terms.append(f"CASE WHEN answered_date IS NOT NULL THEN {ANSWERED_CAUSE} END")
+    lengths = "\n           ".join(
+        f"WHEN octet_length(t_{name}) > {limit} AND length(t_{name}) > {limit} "  # bytes first: no scan
+        f"THEN '{name} is longer than {limit:,} characters'"
+        for name, limit in MAX_LENGTHS.items()
+        if name in fields
+    )
 
     sql = f"""
-INSERT INTO ingest_calls ({", ".join(CALL_COLUMNS)}, lineno, reason)
+INSERT INTO ingest_calls ({", ".join(CALL_COLUMNS)}, recno, lineno, recidx, reason)
 SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_caller_id_number, t_caller_id_name,
        t_destination_number, normalised, {dialcode}, {country}, starting_date, answered_date, duration, billsec,
        v_progresssec, v_answersec, v_waitsec, coalesce({", ".join(cause_terms)}), coalesce(v_direction, 2),
        t_accountcode, ua.user_id, v_buy_rate, v_buy_cost, v_sell_rate, v_sell_cost, NULL, NULL, %(import_id)s,
-       {extradata},
-       lineno,
+       {extradata}, t_record_tag, t_linkedid,
+       recno, lineno, recidx,
        CASE
            WHEN problem IS NOT NULL THEN problem
-           WHEN switch_id IS NULL THEN 'switch is missing'
+           WHEN switch_id IS NULL THEN CASE
+               WHEN length(btrim(t_switch)) > {MAX_SWITCH_LENGTH}
+                   THEN 'switch is longer than {MAX_SWITCH_LENGTH} characters'
+               WHEN t_switch ~ '[[:cntrl:]]' THEN 'switch holds a control character'
+               ELSE 'switch is missing' END
            WHEN t_callid IS NULL THEN 'callid is missing'
-           WHEN length(t_callid) > {MAX_CALLID_LENGTH} THEN 'callid is longer than {MAX_CALLID_LENGTH} characters'
+           {lengths}
+           WHEN t_callid ~ '[[:cntrl:]]' THEN 'callid holds a control character'
+           WHEN t_record_tag ~ '[[:cntrl:]]' THEN 'record_tag holds a control character'
            WHEN t_starting_date IS NULL THEN 'starting_date is missing'
            WHEN starting_date IS NULL THEN format('starting_date %%L is not a date', left(t_starting_date, 60))
            WHEN starting_date < %(earliest)s::timestamptz OR starting_date > now() + interval '366 days'
@@ -261,7 +286,7 @@ FROM (
                         WHEN ingest_is_json_object(t_extradata) THEN t_extradata::jsonb END AS v_extradata,
                    {number.clean} AS n_clean
             FROM (
-                SELECT s.lineno, nullif(s.problem, '') AS problem, m.switch_id, m.timezone AS tz,
+                SELECT s.recno, s.lineno, s.recidx, nullif(s.problem, '') AS problem, m.switch_id, m.timezone AS tz,
                        {_ints_ok(fields)} AS ints_ok,
                        {texts}
                 FROM ingest_stage s LEFT JOIN ingest_switch_map m ON m.value = coalesce(btrim(s.switch), '')
@@ -304,30 +329,44 @@ def rejects_sql(csv_columns: tuple[str, ...]) -> str:
         raw = f"coalesce(s.raw, {rebuilt})"
     else:
         raw = "s.raw"
-    return f"""INSERT INTO import_reject (import_id, lineno, raw, reason)
-               SELECT %(import_id)s, c.lineno, {raw}, c.reason
-               FROM ingest_calls c JOIN ingest_stage s ON s.lineno = c.lineno
-               WHERE c.reason IS NOT NULL ORDER BY c.lineno"""
+    return f"""INSERT INTO import_reject (import_id, lineno, record_index, raw, reason)
+               SELECT %(import_id)s, c.lineno, c.recidx, {raw}, {REJECT_REASON_SQL}
+               FROM ingest_calls c JOIN ingest_stage s ON s.recno = c.recno
+               WHERE c.reason IS NOT NULL ORDER BY c.recno"""
 
 
-# Claims (switch, callid) for the first line of each call in the batch; the keys are inserted in index
+# The reason as shown: a record after the first of its line says which it is.
+REJECT_REASON_SQL = (
+    "CASE WHEN c.recidx > 1 THEN format('record %%s of the line: %%s', c.recidx, c.reason) ELSE c.reason END"
+)
+
+
+# A record's key in cdr_call_key: its callid, and its tag after U+001F (a control character no accepted callid
+# holds) when the switch writes several records with one callid.
+def record_key_sql(table: str = "") -> str:
+    prefix = f"{table}." if table else ""
+    return f"{prefix}callid || coalesce(E'\\x1f' || {prefix}record_tag, '')"
+
+
+RECORD_KEY_SQL = record_key_sql()
+
+# Claims the key of the first record of each in the batch; the keys are inserted in index
 # order, so that two batches claiming the same keys wait for each other instead of deadlocking. (Byte
 # order: the same as the key's C.UTF-8 or C order for the ASCII callids switches make, and a cheaper sort.)
-CLAIM_SQL = """
+CLAIM_SQL = f"""
 WITH firsts AS MATERIALIZED (
-    SELECT DISTINCT ON (switch_id, callid COLLATE "C") switch_id, callid, starting_date, lineno
-    FROM ingest_calls ORDER BY switch_id, callid COLLATE "C", lineno
+    SELECT DISTINCT ON (switch_id, record_key COLLATE "C") switch_id, record_key, starting_date, recno
+    FROM (SELECT switch_id, {RECORD_KEY_SQL} AS record_key, starting_date, recno FROM ingest_calls) k
+    ORDER BY switch_id, record_key COLLATE "C", recno
 ), claimed AS (
     INSERT INTO cdr_call_key (switch_id, callid, starting_date)
-    SELECT switch_id, callid, starting_date FROM firsts ORDER BY switch_id, callid COLLATE "C"
+    SELECT switch_id, record_key, starting_date FROM firsts ORDER BY switch_id, record_key COLLATE "C"
     ON CONFLICT DO NOTHING
-    RETURNING switch_id, callid
+    RETURNING switch_id, callid AS record_key
 )
-INSERT INTO ingest_new (lineno) SELECT f.lineno FROM firsts f JOIN claimed c USING (switch_id, callid)
+INSERT INTO ingest_new (recno) SELECT f.recno FROM firsts f JOIN claimed c USING (switch_id, record_key)
 """
-DROP_DUPLICATES_SQL = (
-    "DELETE FROM ingest_calls c WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.lineno = c.lineno)"
-)
+DROP_DUPLICATES_SQL = "DELETE FROM ingest_calls c WHERE NOT EXISTS (SELECT 1 FROM ingest_new n WHERE n.recno = c.recno)"
 MONTHS_SQL = "SELECT DISTINCT date_trunc('month', starting_date AT TIME ZONE 'UTC')::date FROM ingest_calls"
 # In time order: cdr's time indexes then grow at a few places instead of everywhere at once.
 _STORED_COLUMNS = ", ".join((*CALL_COLUMNS, "destination_alert", "alert_reason"))  # + the blacklist's flags

@@ -38,6 +38,7 @@ from data.ingest.fields import CANONICAL_FIELDS
 from data.ingest.formats import FormatError, Source, StageChunk, batches_from_rows, canonical_from_mapping, open_source
 from data.ingest.imports import ImportSummary
 from data.ingest.switches import SwitchResolver
+from data.live.freshness import advance_data_version
 from data.rating import rater
 
 log = logging.getLogger("dialstat.ingest")
@@ -188,7 +189,8 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
     if result.rejected:
         if samples:
             cur.execute(
-                "SELECT lineno, reason FROM ingest_calls WHERE reason IS NOT NULL ORDER BY lineno LIMIT %s",
+                f"SELECT c.lineno, {mediation.REJECT_REASON_SQL} FROM ingest_calls c WHERE c.reason IS NOT NULL "
+                "ORDER BY c.recno LIMIT %s",
                 (SAMPLE_REJECTS,),
             )
             result.samples = tuple(cur.fetchall())
@@ -226,6 +228,8 @@ def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partit
         conn.rollback()
     else:
         conn.commit()
+        if result.accepted:
+            advance_data_version(conn)  # open dashboards redraw (data.live.freshness)
     return result
 
 
@@ -467,13 +471,17 @@ def mapping_chunks(
             if not isinstance(record, dict):
                 yield (
                     lineno,
-                    json.dumps(record, default=str)[:4000],
+                    json.dumps(record, default=str)[:4000] if not isinstance(record, list) else "[...]",
                     "not a CDR (expected an object)",
                     [""] * len(CANONICAL_FIELDS),
                 )
                 continue
             values, problem = canonical_from_mapping(record)
-            yield lineno, json.dumps(record, default=str, separators=(",", ":"))[:4000], problem, values
+            try:
+                raw = json.dumps(record, default=str, separators=(",", ":"))[:4000]
+            except (RecursionError, ValueError):
+                raw = ""  # too deep to show: canonical_from_mapping said so
+            yield lineno, raw, problem, values
 
     kwargs = {"batch_rows": batch_rows} if batch_rows else {}
     return batches_from_rows(rows(), fields, **kwargs)

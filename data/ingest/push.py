@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from data.ingest.fields import SOURCE_TYPES
 
 MAX_CDRS_PER_REQUEST = 10_000
+MAX_BODY_NESTING = 64  # levels of objects and lists in a request body (a mod_json_cdr document uses about 8)
 
 
 class PushError(ValueError):
@@ -28,13 +29,29 @@ def parse_body(raw: bytes, form_cdr: str | None) -> object:
     if not text:
         raise PushError("empty body")
     try:
-        return json.loads(text)
+        return _checked(json.loads(text))
+    except RecursionError as exc:
+        raise PushError(f"the body is nested deeper than {MAX_BODY_NESTING} levels") from exc
     except ValueError:
         pass
     try:
-        return json.loads(base64.b64decode(text, validate=True).decode("utf-8", errors="replace"))
+        return _checked(json.loads(base64.b64decode(text, validate=True).decode("utf-8", errors="replace")))
+    except RecursionError as exc:
+        raise PushError(f"the body is nested deeper than {MAX_BODY_NESTING} levels") from exc
     except (binascii.Error, ValueError) as exc:
         raise PushError("the body is neither JSON nor a mod_json_cdr form (cdr=...)") from exc
+
+
+def _checked(document: object) -> object:
+    """The document, if it is nested at most ``MAX_BODY_NESTING`` levels (counted without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_BODY_NESTING:
+                raise PushError(f"the body is nested deeper than {MAX_BODY_NESTING} levels")
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return document
 
 
 def is_mod_json_cdr(document: object) -> bool:
@@ -43,6 +60,8 @@ def is_mod_json_cdr(document: object) -> bool:
 
 def _variables(document: dict) -> dict:
     variables = document.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise PushError("mod_json_cdr: 'variables' must be an object")
     return {k: unquote(v) if isinstance(v, str) else v for k, v in variables.items()}
 
 
@@ -50,9 +69,11 @@ def _caller_profile(document: dict) -> dict:
     callflow = document.get("callflow") or []
     if isinstance(callflow, dict):
         callflow = [callflow]
+    if not isinstance(callflow, list):
+        raise PushError("mod_json_cdr: 'callflow' must be a list or an object")
     for flow in callflow:
         profile = flow.get("caller_profile") if isinstance(flow, dict) else None
-        if profile:
+        if isinstance(profile, dict) and profile:
             return profile
     return {}
 
@@ -80,6 +101,7 @@ def mod_json_cdr_record(document: dict) -> dict:
             "remote_media_ip",
             "sip_user_agent",
             "bleg_uuid",
+            "originating_leg_uuid",
         )
         if v.get(k)
     }
@@ -88,8 +110,11 @@ def mod_json_cdr_record(document: dict) -> dict:
             extra[key] = document[key]
     if profile.get("context"):
         extra["context"] = profile["context"]
+    callid = v.get("uuid") or profile.get("uuid") or ""
     return {
-        "callid": v.get("uuid") or profile.get("uuid") or "",
+        "callid": callid,
+        # A B leg names its A leg (FreeSWITCH sets originating_leg_uuid on originated channels): one call.
+        "linkedid": v.get("originating_leg_uuid") or callid,
         "caller_id_number": v.get("caller_id_number") or profile.get("caller_id_number") or "",
         "caller_id_name": v.get("caller_id_name") or profile.get("caller_id_name") or "",
         "destination_number": v.get("destination_number") or profile.get("destination_number") or "",

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import text
 
 from data.core import db
+from data.ingest.fields import MAX_SWITCH_LENGTH
 
 log = logging.getLogger("dialstat.ingest")
 
@@ -39,12 +40,17 @@ class SwitchResolver:
     def resolve(self, value: str | None) -> tuple[int, str] | None:
         """The switch a row names, else the import's default; None when neither is known."""
         name = (value or "").strip() or self.default
-        if not name:
-            return None
+        if not name or not usable_switch_name(name):
+            return None  # the row is rejected, with the reason (mediation)
         with self._lock:
             if name not in self._cache:
                 self._cache[name] = find_or_create_switch(name, self.source_type, self.is_demo)
             return self._cache[name]
+
+
+def usable_switch_name(name: str) -> bool:
+    """A switch an import may create: at most ``MAX_SWITCH_LENGTH`` characters, no control character."""
+    return len(name) <= MAX_SWITCH_LENGTH and not any(ord(c) < 32 or c == "\x7f" for c in name)
 
 
 def find_switch(name_or_ip: str) -> dict | None:

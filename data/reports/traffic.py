@@ -244,8 +244,10 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
 
 
 @cached
-def dashboard_report(scope: Scope, f: ReportFilter) -> dict:
-    """What the dashboard shows: the totals, and the rows of its four charts as drawn and downloaded."""
+def dashboard_report(scope: Scope, f: ReportFilter, data_version: int | None = None) -> dict:
+    """What the dashboard shows: the totals, and the rows of its four charts as drawn and downloaded.
+    ``data_version`` (data.live.freshness) is only part of the cache key: calls imported since are a new
+    question, not a cached answer."""
     parts = dashboard_breakdowns(scope, f)
     return {
         "totals": totals_of(parts["hangup_cause"]),

@@ -13,8 +13,8 @@ internal rates.
 
 Stored calls keep their country until re-imported or re-rated (docs/rating.md).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -22,8 +22,8 @@ from alembic import op
 
 from data.core import reference_data
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,31 @@
+from dash import Input, Output
+
+from components.live import breakdown_table, sparkline_figure, switch_table
+from data.admin import acl
+from data.core.scope import current_scope
+from data.live.store import live_summary
+from routes.access import callbacks_for
+
+callback = callbacks_for(acl.page("/live"))
+
+
+@callback(
+    Output("live-calls", "children"),
+    Output("live-cps", "children"),
+    Output("live-sparkline", "figure"),
+    Output("live-switches", "children"),
+    Output("live-customers", "children"),
+    Output("live-countries", "children"),
+    Input("live-interval", "n_intervals"),
+)
+def refresh_live(_):
+    scope = current_scope()
+    summary = live_summary(scope)
+    return (
+        str(summary["calls"]),
+        f"{summary['cps']:.1f}",
+        sparkline_figure(summary["sparkline"]),
+        switch_table(summary["switches"], scope.timezone),
+        breakdown_table(summary["customers"], "Customer"),
+        breakdown_table(summary["countries"], "Country"),
+    )

@@ -1,0 +1,64 @@
+"""The Live page's pieces: pure functions of the live summary (data.live.store.live_summary)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from components.figures import figure
+from components.tables import simple_table
+
+
+def switch_state(row: dict, zone: str) -> str:
+    """ "3 calls", or "unreachable since HH:MM" (in the user's time zone), or "not polled yet"."""
+    if row.get("ok") is False and row.get("unreachable_since"):
+        since: datetime = row["unreachable_since"]
+        return f"unreachable since {since.astimezone(ZoneInfo(zone)):%H:%M}"
+    if row.get("ok") is None:
+        return "not polled yet"
+    return "answering"
+
+
+def switch_rows(rows: list[dict], zone: str) -> list[dict]:
+    return [
+        {
+            "switch": r["name"],
+            "source": r["kind"],
+            "calls": r["calls"] if r.get("ok") else None,
+            "answered": r["answered"] if r.get("ok") else None,
+            "state": switch_state(r, zone),
+        }
+        for r in rows
+    ]
+
+
+def switch_table(rows: list[dict], zone: str):
+    columns = [("switch", "Switch"), ("source", "Source"), ("calls", "Calls"), ("answered", "Answered")]
+    return simple_table(
+        switch_rows(rows, zone), [*columns, ("state", "State")], empty="No switch has a live source (admin, Switches)."
+    )
+
+
+def breakdown_table(rows: list[dict], title: str):
+    return simple_table(rows, [("label", title), ("calls", "Calls")], empty="No calls in progress.")
+
+
+def sparkline_figure(rows: list[dict]) -> dict:
+    """Calls in progress, the peak of each minute of the last 15."""
+    return figure(
+        [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hv"},
+                "fill": "tozeroy",
+                "x": [r["minute"].isoformat() for r in rows],
+                "y": [r["calls"] for r in rows],
+                "hovertemplate": "%{x|%H:%M}: %{y} calls<extra></extra>",
+            }
+        ],
+        height=140,
+        margin={"l": 30, "r": 10, "t": 10, "b": 25},
+        yaxis={"rangemode": "tozero", "fixedrange": True},
+        xaxis={"fixedrange": True},
+    )
