@@ -262,10 +262,15 @@ def assign_plan(_, customer, plan, refresh):
     if not customer:
         return _feedback("Choose a customer.", ok=False), refresh
     try:
-        rates.assign_voip_plan(current_scope(), customer, plan)
+        queued = rates.assign_voip_plan(current_scope(), customer, plan)
     except USER_ERRORS as exc:
         return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback("Plan assigned. Calls already stored keep their prices until re-rated."), _refreshed(refresh)
+    if queued:
+        return _feedback(
+            f"Plan assigned. Re-rating #{queued['request_id']} of the customer's {queued['calls']:,} stored calls is "
+            "queued (see the requests below); until it runs they keep their old prices."
+        ), _refreshed(refresh)
+    return _feedback("Plan assigned. The customer has no stored calls to re-rate."), _refreshed(refresh)
 
 
 @callback(

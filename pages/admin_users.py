@@ -109,6 +109,10 @@ def user_form() -> dbc.Card:
                 ),
                 dbc.Button("Save", id="admin-user-save", color="primary", size="sm", className="mt-2"),
                 html.Div(id="admin-user-message", className="mt-2"),
+                # a VoIP plan change queues a re-rating of the customer's calls: its progress
+                html.Div(id="admin-user-rerate", className="small mt-2"),
+                dcc.Store(id="admin-user-rerate-request"),
+                dcc.Interval(id="admin-user-rerate-poll", interval=2000, disabled=True),
             ]
         ),
         className="mb-3",
