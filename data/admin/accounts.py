@@ -245,27 +245,11 @@ def _integrity_message(exc: IntegrityError, username: str = "") -> str:
 EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "voip_plan_id")
 
 
-def update_user(  # noqa: C901 - split once the ownership changes of issue #16 land
-    actor,
-    user_id: int,
-    *,
-    accountcodes: Iterable[str] | str | None = None,
-    group_ids: Iterable[int] | None = None,
-    password: str | None = None,
-    reassign: bool = True,
-    report_emails: str | Iterable[str] | None = None,
-    **changes,
-) -> dict:
-    """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
-
-    An admin cannot demote or disable themselves (there would be no way back for the last admin).
-    """
+def _checked_fields(changes: dict) -> dict:
+    """The ``EDITABLE`` fields of ``changes``, checked and cleaned, as columns of ``app_user``."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
-    actor_id = getattr(actor, "id", None)
-    if actor_id == user_id and (changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False):
-        raise ValueError("you cannot demote or disable your own account")
     values = {}
     if "username" in changes:
         if not USERNAME.match((changes["username"] or "").strip()):
@@ -285,6 +269,28 @@ def update_user(  # noqa: C901 - split once the ownership changes of issue #16 l
         values["is_active"] = bool(changes["is_active"])
     if "voip_plan_id" in changes:
         values["voip_plan_id"] = int(changes["voip_plan_id"]) if changes["voip_plan_id"] not in (None, "") else None
+    return values
+
+
+def update_user(
+    actor,
+    user_id: int,
+    *,
+    accountcodes: Iterable[str] | str | None = None,
+    group_ids: Iterable[int] | None = None,
+    password: str | None = None,
+    reassign: bool = True,
+    report_emails: str | Iterable[str] | None = None,
+    **changes,
+) -> dict:
+    """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
+
+    An admin cannot demote or disable themselves (there would be no way back for the last admin).
+    """
+    actor_id = getattr(actor, "id", None)
+    if actor_id == user_id and (changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False):
+        raise ValueError("you cannot demote or disable your own account")
+    values = _checked_fields(changes)
     if password is not None:
         check_password(password)
     result: dict = {}
