@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from data.core import concurrency, db
-from data.core.kpis import Totals
+from data.core.kpis import Totals, kpi_numbers
 from data.core.report_cache import cached
 from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import (
@@ -308,14 +308,7 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
                 **({"series": row["series"]} if row.get("series") else {}),
                 **({"code": row["code"]} if "code" in row else {}),
                 **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
-                "calls": int(t.attempts),
-                "answered": int(t.answered),
-                "minutes": round(float(t.minutes), 2),
-                "asr": _rounded(t.asr, 4),
-                "acd": _rounded(t.acd, 1),
-                "ner": _rounded(t.ner, 4),
-                "short_call_ratio": _rounded(t.short_call_ratio, 4),
-                "pdd": _rounded(t.pdd, 2),
+                **kpi_numbers(t),
                 "cost": round(float(cost_seen_by(scope, t)), 5),
                 **(
                     {"revenue": round(float(t.revenue), 5), "margin": round(float(t.margin), 5)}
@@ -325,10 +318,6 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
             }
         )
     return table
-
-
-def _rounded(value, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits)
 
 
 def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
