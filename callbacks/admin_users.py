@@ -1,10 +1,11 @@
 """Callbacks of the users page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, html, no_update
 
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
 from data.core.scope import current_actor
+from data.rating import rater
 from pages.admin_users import user_options, users_table
 from routes.access import callbacks_for
 from routes.auth import SESSION_TOKEN, forget_kept_sessions, renew_session
@@ -88,6 +89,7 @@ def accountcodes_hint(value, selected):
     Output("admin-user-select", "value"),
     Output("admin-users", "children"),
     Output("admin-user-password", "value", allow_duplicate=True),
+    Output("admin-user-rerate-request", "data"),
     Input("admin-user-save", "n_clicks"),
     [State("admin-user-select", "value")]
     + [State(f"admin-user-{f}", "value") for f in FIELDS]
@@ -135,6 +137,7 @@ def save_user(
             text = f"Created {fields['role']} {fields['username']!r}."
             if moving:
                 text += f" {moving:,} stored calls re-assigned."
+            rerate_request = rater.latest_customer_rerate(user_id) if fields["voip_plan_id"] and moving else None
         else:
             user_id = int(selected)
             result = accounts.update_user(
@@ -152,9 +155,30 @@ def save_user(
             text = f"Saved {fields['username']!r}."
             if result.get("moved_calls"):
                 text += f" {result['moved_calls']:,} stored calls re-assigned."
+            queued = result.get("rerate")
+            rerate_request = queued["request_id"] if queued else None
+            if queued:
+                text += f" Their {queued['calls']:,} stored calls are queued for re-rating on the new VoIP plan."
     except ValueError as exc:
-        return error(exc), no_update, no_update, no_update, no_update
-    return message(text, "success", "admin-user-saved"), user_options(), str(user_id), users_table(), ""
+        return error(exc), no_update, no_update, no_update, no_update, no_update
+    saved = message(text, "success", "admin-user-saved")
+    return saved, user_options(), str(user_id), users_table(), "", rerate_request
+
+
+@callback(
+    Output("admin-user-rerate", "children"),
+    Output("admin-user-rerate-poll", "disabled"),
+    Input("admin-user-rerate-request", "data"),
+    Input("admin-user-rerate-poll", "n_intervals"),
+    prevent_initial_call=True,
+)
+def follow_rerate(request_id, _ticks):
+    """The queued re-rating's progress, every 2 s until it is done or failed."""
+    if not request_id:
+        return "", True
+    progress = rater.rerate_progress(int(request_id))
+    finished = progress is None or progress["status"] in ("done", "failed")
+    return html.Span(rater.describe_rerate(progress), id="admin-user-rerate-state"), finished
 
 
 @callback(

@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
-from dash import Input, Output
+from dash import Input, Output, html
 
 from components.figures import LAYOUT, bar_figure, empty_figure
 from components.rating import column, grid_rows
@@ -60,10 +60,12 @@ def list_customers(_):
     Output("billing-table", "columnDefs"),
     Output("billing-table", "rowData"),
     Output("billing-download", "href"),
-    Output("billing-losses", "rowData"),
     Output("billing-losses-download", "href"),
-    Output("billing-unrated-calls", "rowData"),
+    Output("billing-losses-page", "max_value"),
+    Output("billing-losses-page", "active_page"),
     Output("billing-unrated-download", "href"),
+    Output("billing-unrated-calls-page", "max_value"),
+    Output("billing-unrated-calls-page", "active_page"),
     Output("billing-unrated-reasons", "children"),
     Output("billing-error", "children"),
     Input("billing-period", "start_date"),
@@ -78,7 +80,7 @@ def show_billing(first, last, customer, group):
     try:
         period = period_from_args(first, last, billing.today_in(scope))
     except ValueError as exc:
-        return (*(["–"] * 6), *([empty_figure(), []] * 4), [], [], "", [], "", [], "", "", str(exc))
+        return (*(["–"] * 6), *([empty_figure(), []] * 4), [], [], "", "", 1, 1, "", 1, 1, "", str(exc))
     summary = billing.billing_summary(scope, period, customer=customer)
     total = summary["total"]
     rows = {g: grid_rows(summary.get(g, [])) for g in billing.GROUPINGS}
@@ -91,11 +93,7 @@ def show_billing(first, last, customer, group):
     query = urlencode(
         {k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer)) if v is not None}
     )
-    losses = billing.loss_making_calls(scope, period, customer=customer) if admin else []
-    unrated = billing.unrated_calls(scope, period, customer=customer)
-    reasons = ", ".join(
-        f"{r['status']}: {r['calls']:,}" for r in billing.unrated_reasons(scope, period, customer=customer)
-    )
+    counts = billing.unrated_reasons(scope, period, customer=customer)
     by_carrier = rows["carrier"] if admin else []
     by_customer = rows["customer"] if admin else []
     return (
@@ -104,7 +102,7 @@ def show_billing(first, last, customer, group):
         _money(total.get("revenue")),
         _money(total.get("margin")),
         "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %",
-        f"{total['unrated_calls']:,}",
+        f"{counts['unrated']:,}",
         _day_figure(summary["day"], admin),
         rows["day"],
         bar_figure(summary.get("carrier", []), "carrier", "cost"),
@@ -116,10 +114,68 @@ def show_billing(first, last, customer, group):
         columns,
         rows[group],
         f"/download/billing.csv?{query}&group={group}",
-        grid_rows(losses),
         f"/download/billing-losses.csv?{query}",
-        grid_rows(unrated),
+        billing.pages(total.get("loss_calls", 0)),
+        1,
         f"/download/billing-unrated.csv?{query}",
-        f"By reason: {reasons}" if reasons else "No calls in this period.",
+        billing.pages(counts["unrated"]),
+        1,
+        unrated_summary(counts),
         None,
     )
+
+
+def unrated_summary(counts: dict):
+    """Priced + each unrated reason = calls, written out so the reader can check it."""
+    if not counts["calls"]:
+        return "No calls in this period."
+    priced = ", ".join(f"{r['reason']} {r['calls']:,}" for r in counts["priced_by_status"])
+    terms = [f"priced {counts['priced']:,}" + (f" ({priced})" if priced else "")]
+    terms += [f"{r['reason']} {r['calls']:,}" for r in counts["reasons"]]
+    return html.Span(f"{' + '.join(terms)} = {counts['calls']:,} calls", id="billing-unrated-sum")
+
+
+def _list_page(kind: str, first, last, customer, page):
+    """One page of a call list, and which rows of how many it is."""
+    scope = current_scope()
+    admin = scope.is_admin
+    customer = customer if admin else None
+    try:
+        period = period_from_args(first, last, billing.today_in(scope))
+    except ValueError:
+        return [], ""
+    if kind == "losses":
+        if not admin:
+            return [], ""
+        rows = billing.loss_making_calls(scope, period, customer=customer, page=page or 1)
+        total = billing.billing_summary(scope, period, customer=customer)["total"]["loss_calls"]
+    else:
+        rows = billing.unrated_calls(scope, period, customer=customer, page=page or 1)
+        total = billing.unrated_reasons(scope, period, customer=customer)["unrated"]
+    first_row = ((page or 1) - 1) * billing.PAGE_SIZE + 1
+    shown = f"rows {first_row:,}–{first_row + len(rows) - 1:,} of {total:,}" if rows else f"{total:,} rows"
+    return grid_rows(rows), f"{shown} (the CSV has them all)"
+
+
+@callback(
+    Output("billing-losses", "rowData"),
+    Output("billing-losses-count", "children"),
+    Input("billing-period", "start_date"),
+    Input("billing-period", "end_date"),
+    Input("billing-customer", "value"),
+    Input("billing-losses-page", "active_page"),
+)
+def show_losses_page(first, last, customer, page):
+    return _list_page("losses", first, last, customer, page)
+
+
+@callback(
+    Output("billing-unrated-calls", "rowData"),
+    Output("billing-unrated-calls-count", "children"),
+    Input("billing-period", "start_date"),
+    Input("billing-period", "end_date"),
+    Input("billing-customer", "value"),
+    Input("billing-unrated-calls-page", "active_page"),
+)
+def show_unrated_page(first, last, customer, page):
+    return _list_page("unrated", first, last, customer, page)

@@ -206,6 +206,35 @@ def _disk():
     )
 
 
+def _causes():
+    rows = diagnostics.unknown_causes()
+    if not rows:
+        return html.P(
+            "Every stored cause is a Q.850 or FreeSWITCH cause.",
+            className="small mb-0",
+            id="diagnostic-no-unknown-cause",
+        )
+    return html.Div(
+        [
+            html.P(
+                "Stored as they came, shown as below, counted in NER as failures.",
+                className="small text-body-secondary",
+            ),
+            table(
+                rows,
+                [
+                    ("code", "Code"),
+                    ("name", "Shown as"),
+                    ("calls", "Calls"),
+                    ("first_seen", "First (UTC)"),
+                    ("last_seen", "Last (UTC)"),
+                ],
+            ),
+        ],
+        id="diagnostic-unknown-causes",
+    )
+
+
 @callback(
     Output("diagnostic-database", "children"),
     Output("diagnostic-calls", "children"),
@@ -214,10 +243,11 @@ def _disk():
     Output("diagnostic-jobs", "children"),
     Output("diagnostic-mail", "children"),
     Output("diagnostic-disk", "children"),
+    Output("diagnostic-causes", "children"),
     Input("diagnostic-refresh", "n_clicks"),
 )
 def refresh_diagnostic(_clicks):
-    return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk()
+    return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk(), _causes()
 
 
 @callback(

@@ -15,11 +15,25 @@ class Refused(Exception):
         self.content = content
 
 
-def form_action(callback, button: str, fields: tuple[str, ...], feedback: str, counter: str, refused=()):
-    """Register the decorated function as the callback of ``button``: it gets the ``value`` of each of
-    ``fields`` and returns what to show on success (the counter then goes up). :class:`Refused`, and the
-    exceptions in ``refused``, show their reason instead and change nothing. ``callback`` is the module's
-    (it declares the page's access)."""
+def outcome_alert(content, ok: bool) -> dbc.Alert:
+    return dbc.Alert(content, color="success" if ok else "danger", className="mb-0")
+
+
+def form_action(
+    callback,
+    button: str,
+    fields: tuple,
+    feedback: str,
+    counter: str,
+    refused=(),
+    describe=str,
+    alert=outcome_alert,
+):
+    """Register the decorated function as the callback of ``button``: it gets each of ``fields`` (a
+    component id, whose ``value`` it reads, or an ``(id, property)`` pair) and returns what to show on
+    success (the counter then goes up). :class:`Refused`, and the exceptions in ``refused`` (shown as
+    ``describe`` words them), show their reason instead and change nothing. ``alert(content, ok)`` draws
+    the outcome. ``callback`` is the module's (it declares the page's access)."""
 
     def register(func):
         def run(_clicks, *args):
@@ -27,15 +41,16 @@ def form_action(callback, button: str, fields: tuple[str, ...], feedback: str, c
             try:
                 shown = func(*values)
             except Refused as exc:
-                return dbc.Alert(exc.content, color="danger", className="mb-0"), no_update
+                return alert(exc.content, False), no_update
             except refused as exc:
-                return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
-            return dbc.Alert(shown, color="success", className="mb-0"), (count or 0) + 1
+                return alert(describe(exc), False), no_update
+            return alert(shown, True), (count or 0) + 1
 
         run.__name__ = run.__qualname__ = func.__name__  # tests and logs know the callback by its name
         run.__doc__ = func.__doc__
         outputs = (Output(feedback, "children", allow_duplicate=True), Output(counter, "data", allow_duplicate=True))
-        states = (*(State(field, "value") for field in fields), State(counter, "data"))
+        states = (*(State(*field) if isinstance(field, tuple) else State(field, "value") for field in fields),)
+        states = (*states, State(counter, "data"))
         return callback(*outputs, Input(button, "n_clicks"), *states, prevent_initial_call=True)(run)
 
     return register

@@ -8,11 +8,12 @@ from decimal import Decimal, InvalidOperation
 import dash_bootstrap_components as dbc
 import psycopg2
 import sqlalchemy.exc
-from dash import Input, Output, State, html
+from dash import Input, Output, html
 
+from callbacks.forms import Refused, form_action
 from components.rating import grid_rows
 from data.admin import acl
-from data.core.scope import current_scope
+from data.core.scope import current_actor, current_scope
 from data.rating import rater, rates
 from data.rating.rates import RateDeckError
 from routes.access import callbacks_for
@@ -82,50 +83,30 @@ def load_lists(_refresh):
     )
 
 
-def _refreshed(refresh: int | None) -> int:
-    return (refresh or 0) + 1
+def _form_action(button: str, fields: tuple, feedback: str = "rate-admin-feedback"):
+    """A button of the page's forms (callbacks/forms.py): the lists reload after it succeeded."""
+    return form_action(callback, button, fields, feedback, "rate-admin-refresh", USER_ERRORS, _error_text, _feedback)
 
 
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-provider-add", "n_clicks"),
-    State("rate-admin-provider-name", "value"),
-    State("rate-admin-provider-priority", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def add_provider(_, name, priority, refresh):
-    try:
-        rates.create_provider(current_scope(), name or "", priority=int(priority if priority is not None else 100))
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"Provider {name} added."), _refreshed(refresh)
+@_form_action("rate-admin-provider-add", ("rate-admin-provider-name", "rate-admin-provider-priority"))
+def add_provider(name, priority):
+    rates.create_provider(current_scope(), name or "", priority=int(priority if priority is not None else 100))
+    return f"Provider {name} added."
 
 
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-plan-add", "n_clicks"),
-    State("rate-admin-plan-name", "value"),
-    State("rate-admin-plan-kind", "value"),
-    State("rate-admin-plan-provider", "value"),
-    State("rate-admin-plan-currency", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def add_plan(_, name, kind, provider, currency, refresh):
-    try:
-        rates.create_rate_plan(
-            current_scope(),
-            name or "",
-            kind,
-            provider_id=provider if kind == "carrier" else None,
-            currency=(currency or "").strip().upper(),
-        )
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"Rate plan {name} created."), _refreshed(refresh)
+PLAN_FIELDS = ("name", "kind", "provider", "currency")
+
+
+@_form_action("rate-admin-plan-add", tuple(f"rate-admin-plan-{f}" for f in PLAN_FIELDS))
+def add_plan(name, kind, provider, currency):
+    rates.create_rate_plan(
+        current_scope(),
+        name or "",
+        kind,
+        provider_id=provider if kind == "carrier" else None,
+        currency=(currency or "").strip().upper(),
+    )
+    return f"Rate plan {name} created."
 
 
 @callback(Output("rate-admin-deck-filename", "children"), Input("rate-admin-deck-file", "filename"))
@@ -155,48 +136,32 @@ def deck_errors(error: RateDeckError) -> html.Div:
     )
 
 
-@callback(
-    Output("rate-admin-deck-result", "children"),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-deck-import", "n_clicks"),
-    State("rate-admin-deck-file", "contents"),
-    State("rate-admin-deck-plan", "value"),
-    State("rate-admin-deck-replace", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def import_deck(_, contents, plan, replace_all, refresh):
+DECK_FIELDS = (("rate-admin-deck-file", "contents"), "rate-admin-deck-plan", "rate-admin-deck-replace")
+
+
+@_form_action("rate-admin-deck-import", DECK_FIELDS, feedback="rate-admin-deck-result")
+def import_deck(contents, plan, replace_all):
     if not plan or not contents:
-        return _feedback("Choose a plan and a file.", ok=False), refresh
+        raise Refused("Choose a plan and a file.")
     try:
         count = rates.import_rate_deck(current_scope(), plan, _deck_text(contents), replace_all=bool(replace_all))
     except RateDeckError as exc:
-        return deck_errors(exc), refresh
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"{count:,} rate(s) imported. Calls already stored keep their prices until re-rated."), _refreshed(
-        refresh
-    )
+        raise Refused(deck_errors(exc)) from None
+    return f"{count:,} rate(s) imported. Calls already stored keep their prices until re-rated."
 
 
-@callback(
-    Output("rate-admin-derive-result", "children"),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-derive", "n_clicks"),
-    State("rate-admin-derive-carrier", "value"),
-    State("rate-admin-derive-retail", "value"),
-    State("rate-admin-derive-percent", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def derive(_, carrier, retail, percent, refresh):
+DERIVE_FIELDS = ("rate-admin-derive-carrier", "rate-admin-derive-retail", "rate-admin-derive-percent")
+
+
+@_form_action("rate-admin-derive", DERIVE_FIELDS, feedback="rate-admin-derive-result")
+def derive(carrier, retail, percent):
     if not carrier or not retail or percent is None:
-        return _feedback("Choose a carrier plan, a retail plan and a percentage.", ok=False), refresh
+        raise Refused("Choose a carrier plan, a retail plan and a percentage.")
     try:
         count = rates.derive_retail_rates(current_scope(), carrier, retail, Decimal(str(percent)))
-    except (InvalidOperation, *USER_ERRORS) as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"{count:,} retail rate(s) derived at +{percent} %."), _refreshed(refresh)
+    except InvalidOperation as exc:
+        raise Refused(str(exc)) from None
+    return f"{count:,} retail rate(s) derived at +{percent} %."
 
 
 @callback(
@@ -209,84 +174,50 @@ def view_rates(plan, search, _refresh):
     return grid_rows(rates.plan_rates(current_scope(), plan, search=search or "")) if plan else []
 
 
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-ban-add", "n_clicks"),
-    State("rate-admin-ban-name", "value"),
-    State("rate-admin-ban-prefixes", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def add_ban_plan(_, name, prefixes, refresh):
+@_form_action("rate-admin-ban-add", ("rate-admin-ban-name", "rate-admin-ban-prefixes"))
+def add_ban_plan(name, prefixes):
     listed = [p.strip() for p in (prefixes or "").replace(";", ",").split(",") if p.strip()]
-    try:
-        if not (name or "").strip():
-            raise ValueError("a ban plan needs a name")
-        rates.create_ban_plan(current_scope(), name, listed)
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"Ban plan {name} created with {len(listed)} prefix(es)."), _refreshed(refresh)
+    if not (name or "").strip():
+        raise ValueError("a ban plan needs a name")
+    rates.create_ban_plan(current_scope(), name, listed)
+    return f"Ban plan {name} created with {len(listed)} prefix(es)."
 
 
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-voip-add", "n_clicks"),
-    State("rate-admin-voip-name", "value"),
-    State("rate-admin-voip-rate-plans", "value"),
-    State("rate-admin-voip-ban-plans", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def add_voip_plan(_, name, rate_plans, ban_plans, refresh):
-    try:
-        if not (name or "").strip():
-            raise ValueError("a VoIP plan needs a name")
-        rates.create_voip_plan(current_scope(), name, rate_plans or [], ban_plans or [])
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback(f"VoIP plan {name} created."), _refreshed(refresh)
+VOIP_FIELDS = ("rate-admin-voip-name", "rate-admin-voip-rate-plans", "rate-admin-voip-ban-plans")
 
 
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-assign", "n_clicks"),
-    State("rate-admin-assign-customer", "value"),
-    State("rate-admin-assign-plan", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def assign_plan(_, customer, plan, refresh):
+@_form_action("rate-admin-voip-add", VOIP_FIELDS)
+def add_voip_plan(name, rate_plans, ban_plans):
+    if not (name or "").strip():
+        raise ValueError("a VoIP plan needs a name")
+    rates.create_voip_plan(current_scope(), name, rate_plans or [], ban_plans or [])
+    return f"VoIP plan {name} created."
+
+
+@_form_action("rate-admin-assign", ("rate-admin-assign-customer", "rate-admin-assign-plan"))
+def assign_plan(customer, plan):
     if not customer:
-        return _feedback("Choose a customer.", ok=False), refresh
-    try:
-        rates.assign_voip_plan(current_scope(), customer, plan)
-    except USER_ERRORS as exc:
-        return _feedback(_error_text(exc), ok=False), refresh
-    return _feedback("Plan assigned. Calls already stored keep their prices until re-rated."), _refreshed(refresh)
-
-
-@callback(
-    Output("rate-admin-feedback", "children", allow_duplicate=True),
-    Output("rate-admin-refresh", "data", allow_duplicate=True),
-    Input("rate-admin-rerate", "n_clicks"),
-    State("rate-admin-rerate-period", "start_date"),
-    State("rate-admin-rerate-period", "end_date"),
-    State("rate-admin-rerate-customer", "value"),
-    State("rate-admin-refresh", "data"),
-    prevent_initial_call=True,
-)
-def queue_rerate(_, first, last, customer, refresh):
-    if not first or not last:
-        return _feedback("Choose the period to re-rate.", ok=False), refresh
-    from flask_login import current_user
-
-    try:
-        request_id = rater.queue_rerate(
-            date.fromisoformat(first), date.fromisoformat(last), customer, requested_by=current_user.username
+        raise Refused("Choose a customer.")
+    queued = rates.assign_voip_plan(current_scope(), customer, plan)
+    if queued:
+        return (
+            f"Plan assigned. Re-rating #{queued['request_id']} of the customer's {queued['calls']:,} stored calls is "
+            "queued (see the requests below); until it runs they keep their old prices."
         )
-    except ValueError as exc:
-        return _feedback(str(exc), ok=False), refresh
-    return _feedback(f"Re-rating request {request_id} queued: it runs within a minute."), _refreshed(refresh)
+    return "Plan assigned. The customer has no stored calls to re-rate."
+
+
+RERATE_FIELDS = (
+    ("rate-admin-rerate-period", "start_date"),
+    ("rate-admin-rerate-period", "end_date"),
+    "rate-admin-rerate-customer",
+)
+
+
+@_form_action("rate-admin-rerate", RERATE_FIELDS)
+def queue_rerate(first, last, customer):
+    if not first or not last:
+        raise Refused("Choose the period to re-rate.")
+    first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    request_id = rater.queue_rerate(first_day, last_day, customer, requested_by=current_actor().username)
+    return f"Re-rating request {request_id} queued: it runs within a minute."

@@ -7,8 +7,8 @@ from components.rating import candidate_rows, plan_choice, simulation_summary
 from data.admin import acl
 from data.core.scope import current_scope
 from data.rating import rates
-from data.rating.rater import simulate_call
 from data.rating.rates import parse_moment
+from data.rating.simulator import simulate_call
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/rates/simulator"))

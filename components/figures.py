@@ -92,7 +92,13 @@ def series_figure(
     yaxis = dict(title=dict(text=y_title), rangemode="tozero")
     if percent:
         yaxis.update(tickformat=".0%", hoverformat=".1%")
-    return figure(traces, yaxis=yaxis, showlegend=len(groups) > 1)
+    fig = figure(traces, yaxis=yaxis, showlegend=len(groups) > 1)
+    if any(isinstance(r[x], str) and "(UTC" in r[x] for r in rows):
+        # a day when clocks go back: its repeated hour is labelled with its offset, which a date axis
+        # cannot place; the hours are shown in their order as categories instead
+        order = list(dict.fromkeys(r[x] for r in rows))  # rows come in time order
+        with_xaxis(fig, type="category", categoryorder="array", categoryarray=order)
+    return fig
 
 
 def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tuple[str, str]) -> dict:

@@ -65,14 +65,15 @@ def grid_rows(rows: list[dict]) -> list[dict]:
     return shown
 
 
-def grid(grid_id: str, columns: list[dict], height: int = 460, **kwargs) -> dag.AgGrid:
+def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: bool = True, **kwargs) -> dag.AgGrid:
+    """A grid; ``client_pages`` False when the server pages the rows (the grid then shows one page whole)."""
     return dag.AgGrid(
         id=grid_id,
         columnDefs=columns,
         rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
         columnSize="responsiveSizeToFit",
-        dashGridOptions={"pagination": True, "paginationPageSize": 100},
+        dashGridOptions={"pagination": True, "paginationPageSize": 100} if client_pages else {},
         style={"height": f"{height}px"},
         **kwargs,
     )
@@ -97,15 +98,21 @@ def simulation_summary(result: dict) -> dbc.Card:
     lines = [
         _line("Number", f"{result['number']} → {result['normalised'] or '(no digits)'}"),
         _line("Country", f"{result['country'] or '–'} ({result['country_code'] or '?'})"),
+        *(
+            [_line("Internal call", html.Span(result["internal"], id="rate-simulator-internal"))]
+            if result.get("internal")
+            else []
+        ),
         _line("VoIP plan", result["voip_plan"] or "none"),
         _line("Rating", result["status"].label if result["status"] else "–"),
     ]
     if result["banned_prefix"]:
         lines.append(_line("Banned prefix", result["banned_prefix"]))
-    lines.append(_line("Sell (matched prefix)", _price(result["sell"], result["currency"])))
+    sell_label = "Sell (internal rate)" if result.get("internal") else "Sell (matched prefix)"
+    lines.append(_line(sell_label, _price(result["sell"], result["currency"])))
     if result.get("buy") is not None or result.get("candidates"):
         buy = result["buy"]
-        lines.append(_line("Carrier (LCR)", buy["carrier"] if buy else "–"))
+        lines.append(_line("Carrier (LCR)", (buy["carrier"] or "–") if buy else "–"))
         lines.append(_line("Buy", _price(buy, result["currency"])))
         margin = (
             "–"

@@ -17,6 +17,9 @@ HELP = {
     "local_dialcode": "The country code of national calls.",
     "prefix_limit_min": "Shortest dial prefix length tried (CDR-Stats; kept for compatibility).",
     "prefix_limit_max": "Longest dial prefix length tried (at least the table's longest prefix).",
+    "international_prefixes": "Ignored prefixes starting with these mean the number was dialled abroad (00, 011).",
+    "internal_patterns": "Dial patterns of internal numbers whatever their length (9XXX, 2[0-4]XX, 8.): "
+    "no country, rated only by an internal rate.",
 }
 
 

@@ -118,6 +118,10 @@ def user_form() -> dbc.Card:
                     title="Log this user out everywhere (API tokens stay)",
                 ),
                 html.Div(id="admin-user-message", className="mt-2"),
+                # a VoIP plan change queues a re-rating of the customer's calls: its progress
+                html.Div(id="admin-user-rerate", className="small mt-2"),
+                dcc.Store(id="admin-user-rerate-request"),
+                dcc.Interval(id="admin-user-rerate-poll", interval=2000, disabled=True),
             ]
         ),
         className="mb-3",

@@ -48,6 +48,21 @@ def _admin_only(component, is_admin: bool):
     return component if is_admin else html.Div(component, style={"display": "none"})
 
 
+def pager(grid_id: str):
+    """How many rows the grid has and which page it shows, with the pages to go through (no silent cap)."""
+    return dbc.Row(
+        [
+            dbc.Col(html.Span(id=f"{grid_id}-count", className="small text-body-secondary"), className="pt-2"),
+            dbc.Col(
+                dbc.Pagination(id=f"{grid_id}-page", max_value=1, active_page=1, fully_expanded=False, size="sm"),
+                width="auto",
+                className="pt-2",
+            ),
+        ],
+        align="center",
+    )
+
+
 def layout(**_query):
     scope = current_scope()
     admin = scope.is_admin
@@ -104,7 +119,7 @@ def layout(**_query):
                         kpi_card(
                             "billing-unrated",
                             "Unrated calls",
-                            "Calls without a price: no plan, no retail or carrier rate, or banned.",
+                            "Calls without a price: no plan, no retail or carrier rate, banned, or not rated yet.",
                         ),
                         md=2,
                     ),
@@ -174,7 +189,12 @@ def layout(**_query):
                                 align="center",
                             )
                         ),
-                        dbc.CardBody(grid("billing-losses", LOSS_COLUMNS, height=320)),
+                        dbc.CardBody(
+                            [
+                                grid("billing-losses", LOSS_COLUMNS, height=320, client_pages=False),
+                                pager("billing-losses"),
+                            ]
+                        ),
                     ],
                     className="mb-3",
                 ),
@@ -202,7 +222,8 @@ def layout(**_query):
                     dbc.CardBody(
                         [
                             html.Div(id="billing-unrated-reasons", className="mb-2"),
-                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320),
+                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320, client_pages=False),
+                            pager("billing-unrated-calls"),
                         ]
                     ),
                 ],

@@ -1,4 +1,5 @@
-"""Diagnostic (admins): database, calls per day and switch, imports, rollup lag, jobs, mail, disk space."""
+"""Diagnostic (admins): database, calls per day and switch, imports, rollup lag, jobs, mail, disk space,
+unknown hangup causes."""
 
 import dash
 import dash_bootstrap_components as dbc
@@ -16,6 +17,7 @@ SECTIONS = [
     ("jobs", "Scheduled jobs"),
     ("mail", "Mail"),
     ("disk", "Disk space"),
+    ("causes", "Unknown hangup causes (neither Q.850 nor FreeSWITCH)"),
 ]
 
 
@@ -45,7 +47,7 @@ def layout(**_query):
             ),
             dbc.Row(
                 [
-                    dbc.Col(cards[:3], lg=6),
+                    dbc.Col([*cards[:3], cards[7]], lg=6),
                     dbc.Col([*cards[3:5], cards[5], mail_test, html.Div(id="diagnostic-mail-result"), cards[6]], lg=6),
                 ]
             ),

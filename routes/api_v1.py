@@ -42,7 +42,7 @@ from data.cdr_search.search import (
     get_cdr,
     search_criteria_from_query,
 )
-from data.core.kpis import Totals
+from data.core.kpis import Totals, kpi_numbers
 from data.core.report_filter import ReportFilter, report_filter_from_query
 from data.core.scope import Scope, current_scope
 from data.reports.switches import switches_seen_by
@@ -193,24 +193,11 @@ def _json_value(value):
     return value
 
 
-def _rounded(value, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits)
-
-
 def kpi_values(row: dict, scope: Scope) -> dict:
     """The KPIs of a row of sums. Admins: cost (buy), revenue (sell), margin. Customers: cost = what they
     are charged (the sell cost); the operator's buy cost and margin are never shown to them."""
     t = Totals.from_row(row)
-    values = {
-        "calls": int(t.attempts),
-        "answered": int(t.answered),
-        "minutes": round(float(t.minutes), 2),
-        "asr": _rounded(t.asr, 4),
-        "acd": _rounded(t.acd, 1),
-        "ner": _rounded(t.ner, 4),
-        "short_call_ratio": _rounded(t.short_call_ratio, 4),
-        "pdd": _rounded(t.pdd, 2),
-    }
+    values = kpi_numbers(t)
     if scope.is_admin:
         values.update(
             cost=round(float(t.cost), 5), revenue=round(float(t.revenue), 5), margin=round(float(t.margin), 5)

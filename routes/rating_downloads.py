@@ -118,6 +118,7 @@ def billing_csv():
     customer = _int_arg("customer") if scope.is_admin else None
     summary = billing.billing_summary(scope, _period(scope), customer=customer)
     fields = [group, "calls", "answered", "billsec", "cost", "unrated_calls"]  # a customer's cost: what they pay
+    # only these columns: never the grouping flags (by_customer, ...) of the query
     if scope.is_admin:
         fields[5:5] = ["revenue", "margin", "margin_percent", "loss_calls"]
     return _download(f"billing-by-{group}.csv", fields, [*summary[group], {group: "total", **summary["total"]}])

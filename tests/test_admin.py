@@ -239,6 +239,8 @@ def test_the_settings_page_tries_a_number_step_by_step(app, calls, admin_client)
         "local_dialcode": "34",
         "prefix_limit_min": "2",
         "prefix_limit_max": "5",
+        "international_prefixes": "00",
+        "internal_patterns": "",
     }
     result = dash_call(admin_client, "try_number", [1, None], ["0034 650-104-877", *(values[f] for f in FIELDS)])
     text = str(result[("admin-plan-try-result", "children")])

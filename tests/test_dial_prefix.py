@@ -37,6 +37,7 @@ def test_every_country_has_codes_and_kosovo_is_there():
 
 def test_hangup_causes_and_sip_map():
     assert db.scalar("SELECT name FROM hangup_cause WHERE code = 17") == "USER_BUSY"
-    assert db.scalar("SELECT count(*) FROM hangup_cause WHERE ner_success") == 5
+    # answered, busy, no answer (18, 19), rejected (21) and rejected by a feature at the destination (24)
+    assert db.scalar("SELECT count(*) FROM hangup_cause WHERE ner_success") == 6
     assert db.scalar("SELECT q850_code FROM sip_cause WHERE sip_code = 486") == 17
     assert db.scalar("SELECT q850_code FROM sip_cause WHERE sip_code = 404") == 1

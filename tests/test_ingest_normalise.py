@@ -96,7 +96,7 @@ def _sql_results(numbers: list[str], plan: NumberPlan) -> list[tuple]:
                (SELECT p.country_code FROM dial_prefix p WHERE NOT internal AND starts_with(normalised, p.prefix)
                 ORDER BY length(p.prefix) DESC LIMIT 1) AS country
         FROM (SELECT ord, n, {sql.normalised} AS normalised, {sql.internal} AS internal
-              FROM (SELECT ord, n, {sql.digits} AS n_digits
+              FROM (SELECT ord, n, {sql.digits} AS n_digits, {sql.international} AS n_abroad
                     FROM (SELECT ord, n, {sql.clean} AS n_clean
                           FROM (SELECT ord, n, n AS t_destination_number
                                 FROM unnest(%(numbers)s::text[]) WITH ORDINALITY AS u(n, ord)) x OFFSET 0

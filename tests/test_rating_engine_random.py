@@ -100,6 +100,7 @@ def test_set_based_rating_matches_brute_force(app):
             "starting_date": START + timedelta(seconds=rng.randrange(-10 * 86400, 50 * 86400)),
             "billsec": rng.choice([0, 1, 29, 30, 31, 61, rng.randrange(0, 4000)]),
             "user_id": user.id,
+            "country_code": "ES",  # numbers with a country: never internal, priced by prefix whatever their length
         }
         for _ in range(3000)
     ]

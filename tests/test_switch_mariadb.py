@@ -121,12 +121,15 @@ def collect_with_a_restart(config_path, rows_before_restart: int, while_running)
 
 
 def stored_callids(switch: str) -> list[str]:
-    return [
+    """The record keys stored for the switch: the callid, and U+001F and the record tag when there is one."""
+    return sorted(
         r["callid"]
         for r in db.rows(
-            "SELECT c.callid FROM cdr c JOIN switch s ON s.id = c.switch_id WHERE s.name = :s ORDER BY 1", s=switch
+            """SELECT c.callid || coalesce(E'\\x1f' || c.record_tag, '') AS callid
+                 FROM cdr c JOIN switch s ON s.id = c.switch_id WHERE s.name = :s""",
+            s=switch,
         )
-    ]
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -153,10 +156,10 @@ def test_asterisk_cdr_table_every_row_read_once(mariadb, tmp_path, mode):
 
     assert (totals["accepted"], totals["duplicates"], totals["rejected"]) == (100, 0, 0)
     assert totals["polls"] >= 3  # polled each heartbeat while rows arrived
-    expected = sorted(f"{asterisk_row(n)['uniqueid']}-{n}" for n in range(100))
+    expected = sorted(f"{asterisk_row(n)['uniqueid']}\x1f{n}" for n in range(100))  # callid, then the sequence
     assert stored_callids(switch) == expected
     transfers = db.rows(
-        """SELECT c.extradata->>'linkedid' AS linkedid, count(*) AS cdrs FROM cdr c JOIN switch s ON s.id = c.switch_id
+        """SELECT c.linkedid, count(*) AS cdrs FROM cdr c JOIN switch s ON s.id = c.switch_id
             WHERE s.name = :s GROUP BY 1 HAVING count(*) > 1""",
         s=switch,
     )

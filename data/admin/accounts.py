@@ -24,7 +24,8 @@ from werkzeug.security import generate_password_hash
 from data.admin import acl, lockout
 from data.admin.users import ROLES
 from data.core import audit, db, rollups
-from data.core.rollups import HOUR_ACCOUNT, add_to_rollups, take_from_rollups
+from data.core.rollups import HOUR_ACCOUNT
+from data.rating.rerate_queue import queue_customer_rerate
 
 USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -218,6 +219,8 @@ def create_user(
                 },
             ).scalar()
             moved = _set_accountcodes(conn, user_id, codes, reassign) if codes else {}
+            if voip_plan_id is not None:  # calls it took over are priced on its plan
+                moved["rerate"] = queue_customer_rerate(conn, user_id, f"new customer on VoIP plan {voip_plan_id}")
             acl.set_user_groups(conn, user_id, group_ids)
             _set_report_emails(conn, user_id, report_emails)
             after = _user_snapshot(conn, user_id)
@@ -242,27 +245,11 @@ def _integrity_message(exc: IntegrityError, username: str = "") -> str:
 EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "voip_plan_id")
 
 
-def update_user(  # noqa: C901 - split once the ownership changes of issue #16 land
-    actor,
-    user_id: int,
-    *,
-    accountcodes: Iterable[str] | str | None = None,
-    group_ids: Iterable[int] | None = None,
-    password: str | None = None,
-    reassign: bool = True,
-    report_emails: str | Iterable[str] | None = None,
-    **changes,
-) -> dict:
-    """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
-
-    An admin cannot demote or disable themselves (there would be no way back for the last admin).
-    """
+def _checked_fields(changes: dict) -> dict:
+    """The ``EDITABLE`` fields of ``changes``, checked and cleaned, as columns of ``app_user``."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
-    actor_id = getattr(actor, "id", None)
-    if actor_id == user_id and (changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False):
-        raise ValueError("you cannot demote or disable your own account")
     values = {}
     if "username" in changes:
         if not USERNAME.match((changes["username"] or "").strip()):
@@ -282,6 +269,28 @@ def update_user(  # noqa: C901 - split once the ownership changes of issue #16 l
         values["is_active"] = bool(changes["is_active"])
     if "voip_plan_id" in changes:
         values["voip_plan_id"] = int(changes["voip_plan_id"]) if changes["voip_plan_id"] not in (None, "") else None
+    return values
+
+
+def update_user(
+    actor,
+    user_id: int,
+    *,
+    accountcodes: Iterable[str] | str | None = None,
+    group_ids: Iterable[int] | None = None,
+    password: str | None = None,
+    reassign: bool = True,
+    report_emails: str | Iterable[str] | None = None,
+    **changes,
+) -> dict:
+    """Change a user's fields (``EDITABLE``), accountcodes, groups or password; returns what moved.
+
+    An admin cannot demote or disable themselves (there would be no way back for the last admin).
+    """
+    actor_id = getattr(actor, "id", None)
+    if actor_id == user_id and (changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False):
+        raise ValueError("you cannot demote or disable your own account")
+    values = _checked_fields(changes)
     if password is not None:
         check_password(password)
     result: dict = {}
@@ -306,6 +315,11 @@ def update_user(  # noqa: C901 - split once the ownership changes of issue #16 l
                 after["password_changed"] = True
             if result.get("moved_calls"):
                 after["moved_calls"] = result["moved_calls"]
+            if before["voip_plan_id"] != after["voip_plan_id"] or (result.get("moved_calls") and after["voip_plan_id"]):
+                # a new plan, or calls taken over: their prices are those of the plan once re-rated
+                result["rerate"] = queue_customer_rerate(
+                    conn, user_id, f"VoIP plan {before['voip_plan_id']} -> {after['voip_plan_id']}"
+                )
             if after != before:
                 audit.record(conn, actor, "update", "user", user_id, before, after)
     except IntegrityError as exc:
@@ -354,23 +368,23 @@ def reassign_calls(conn, codes: list[str], user_id: int | None) -> int:
     if not codes:
         return 0
     with conn.connection.cursor() as cur:  # the rollups work on the DB-API cursor, in this same transaction
-        cur.execute(
-            """CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
-                       SELECT * FROM cdr WHERE accountcode = ANY(%(codes)s) AND user_id IS DISTINCT FROM %(uid)s""",
-            {"codes": codes, "uid": user_id},
-        )
-        moved = cur.rowcount
-        if moved:
-            take_from_rollups(cur, "SELECT * FROM moved_calls")
-            cur.execute(
-                "UPDATE cdr SET user_id = %(uid)s WHERE accountcode = ANY(%(codes)s) "
-                "AND user_id IS DISTINCT FROM %(uid)s",
-                {"codes": codes, "uid": user_id},
-            )
-            cur.execute("UPDATE moved_calls SET user_id = %(uid)s", {"uid": user_id})
-            add_to_rollups(cur, "SELECT * FROM moved_calls")
-        cur.execute("DROP TABLE moved_calls")
-    return moved
+        return rollups.move_calls(cur, "accountcode = ANY(%(codes)s)", {"codes": codes}, user_id)
+
+
+def delete_customer(actor, user_id: int) -> dict:
+    """Delete a customer; their stored calls stay, with no customer, and their rollup sums move with them
+    in the same transaction. Admins are not deleted here (demote first)."""
+    with db.transaction() as conn:
+        before = _user_snapshot(conn, user_id)
+        if before is None:
+            raise ValueError("no such user")
+        if before["role"] != "customer":
+            raise ValueError("only customers are deleted; demote an admin first")
+        with conn.connection.cursor() as cur:
+            moved = rollups.move_calls(cur, "user_id = %(old_owner)s", {"old_owner": user_id}, None)
+        conn.execute(text("DELETE FROM app_user WHERE id = :id"), {"id": user_id})
+        audit.record(conn, actor, "delete", "user", user_id, before, {"moved_calls": moved})
+    return {"moved_calls": moved}
 
 
 def set_own_profile(

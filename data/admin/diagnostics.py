@@ -91,6 +91,16 @@ def rollup_lag() -> dict:
     return row
 
 
+def unknown_causes() -> list[dict]:
+    """Hangup causes stored on calls that neither Q.850 nor FreeSWITCH defines (the ``hangup_cause``
+    table): shown as "cause N (unknown)" and counted in NER as failures. From the hour level's cause sums."""
+    return db.rows("""SELECT r.hangup_cause_id AS code, 'cause ' || r.hangup_cause_id || ' (unknown)' AS name,
+                             sum(r.attempts) AS calls, min(r.bucket) AS first_seen, max(r.bucket) AS last_seen
+                      FROM cdr_rollup_hour_cause r
+                      WHERE NOT EXISTS (SELECT 1 FROM hangup_cause h WHERE h.code = r.hangup_cause_id)
+                      GROUP BY r.hangup_cause_id HAVING sum(r.attempts) > 0 ORDER BY calls DESC, code""")
+
+
 def jobs(scheduled) -> list[dict]:
     """Every scheduled job (``jobs.scheduler.scheduled_jobs()``, given by the caller): period, last runs
     (newest first), durations and failures of the last day."""

@@ -15,7 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy import text
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data.core import db
+from data.core import db, rollups
 
 ROLES = ("admin", "customer")
 # Checked against when the username does not exist, so a miss costs as much as a hit.
@@ -121,12 +121,10 @@ def create_user(
                 text("INSERT INTO user_accountcode (accountcode, user_id) VALUES (:c, :id)"), {"c": code, "id": user_id}
             )
         conn.execute(text("INSERT INTO rollup_timezone (tz) VALUES (:tz) ON CONFLICT DO NOTHING"), {"tz": timezone})
-        # CDRs already stored for these accountcodes now belong to this customer.
+        # CDRs already stored for these accountcodes now belong to this customer, their rollup sums too.
         if accountcodes:
-            conn.execute(
-                text("UPDATE cdr SET user_id = :id WHERE accountcode = ANY(:codes)"),
-                {"id": user_id, "codes": list(accountcodes)},
-            )
+            with conn.connection.cursor() as cur:
+                rollups.move_calls(cur, "accountcode = ANY(%(codes)s)", {"codes": list(accountcodes)}, user_id)
     return get_user(user_id)
 
 

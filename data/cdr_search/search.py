@@ -350,7 +350,8 @@ def fetch_block(
             where += f" AND (c.starting_date, c.id) {'<' if keyset == 'desc' else '>'} (:after_date, :after_id)"
             params.update(after_date=after[0], after_id=int(after[1]))
     cost = ", c.buy_cost" if scope.is_admin else ""
-    sql = f"""SELECT p.*, s.name AS switch, h.name AS hangup_cause FROM (
+    sql = f"""SELECT p.*, s.name AS switch,
+                     coalesce(h.name, 'cause ' || p.hangup_cause_id || ' (unknown)') AS hangup_cause FROM (
                   SELECT {GRID_COLUMNS}{cost} FROM cdr c WHERE {where}
                   ORDER BY {_order(sort, keyset, "c")} LIMIT :limit OFFSET :offset) p
               LEFT JOIN switch s ON s.id = p.switch_id LEFT JOIN hangup_cause h ON h.code = p.hangup_cause_id
@@ -458,7 +459,9 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
         return None
     condition, params = scope.cdr_filter("c")
     found = db.rows(
-        f"""SELECT c.*, s.name AS switch, h.name AS hangup_cause, co.name AS country, t.name AS source_type,
+        f"""SELECT c.*, s.name AS switch,
+                   coalesce(h.name, 'cause ' || c.hangup_cause_id || ' (unknown)') AS hangup_cause,
+                   co.name AS country, t.name AS source_type,
                    u.username AS customer
             FROM cdr c LEFT JOIN switch s ON s.id = c.switch_id
             LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id LEFT JOIN country co ON co.code = c.country_code
@@ -501,7 +504,7 @@ EXPORT_COLUMNS = (  # (name, SQL); ADMIN_ONLY names are left out for customers
     ("answersec", "c.answersec"),
     ("waitsec", "c.waitsec"),
     ("hangup_cause_id", "c.hangup_cause_id"),
-    ("hangup_cause", "h.name"),
+    ("hangup_cause", "coalesce(h.name, 'cause ' || c.hangup_cause_id || ' (unknown)')"),
     ("direction", "CASE c.direction WHEN 1 THEN 'inbound' WHEN 2 THEN 'outbound' END"),
     ("accountcode", "c.accountcode"),
     ("customer", "u.username"),

@@ -105,7 +105,7 @@ def _uri(server, database: str | None = None) -> str:
 
 
 # The one role that may log in over TCP: a CDR-Pusher on another host filling cdr_import (INSERT and SELECT
-# there, nothing else; migration 0012 grants them when the table is created after the role).
+# there, nothing else; migration 0013 grants them when the table is created after the role).
 REMOTE_ROLE = "cdr_pusher"
 _HBA_LINE = f"host {DATABASE_NAME} {REMOTE_ROLE} all scram-sha-256"
 

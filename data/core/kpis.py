@@ -92,6 +92,24 @@ class Totals:
         return ratio(self.margin, self.revenue)
 
 
+def _rounded(value, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def kpi_numbers(t: Totals) -> dict:
+    """The traffic KPIs of ``t`` as plain numbers (JSON as it is: charts, downloads, the API)."""
+    return {
+        "calls": int(t.attempts),
+        "answered": int(t.answered),
+        "minutes": round(float(t.minutes), 2),
+        "asr": _rounded(t.asr, 4),
+        "acd": _rounded(t.acd, 1),
+        "ner": _rounded(t.ner, 4),
+        "short_call_ratio": _rounded(t.short_call_ratio, 4),
+        "pdd": _rounded(t.pdd, 2),
+    }
+
+
 def format_kpi(value, kind: str = "number") -> str:
     """Display a KPI: percentages, seconds, minutes or money; ``None`` (no denominator) is "–"."""
     if value is None:

@@ -1,21 +1,27 @@
-"""Phone number normalisation (CDR-Stats' "Country Reporting" rules) and the country of a number.
+"""Phone number normalisation (CDR-Stats' "Country Reporting" rules, in one order) and the country of a number.
 
 The rules live here twice, on purpose: ``normalise_number`` in Python explains every step (the admin's
 "try a number" box calls it), and ``normalise_sql`` gives the same result set-based for the import.
-A test checks that both agree on many numbers and plans.
+A test checks that both agree on many numbers and plans. docs/ingestion.md shows each written form.
 
 1. Clean: a ``sip:``/``tel:`` scheme and formatting characters (spaces, dots, dashes, brackets) are
    removed, then only the leading ``+digits`` are kept: a DTMF or other tail (``34650104877#123``,
    ``...w123``, ``@host``) is cut.
-2. Strip the longest prefix of PREFIX_TO_IGNORE the number starts with, once. A ``+`` still in front
-   (when ``+`` is not in the list) is dropped: it is not a digit.
-3. Fewer significant digits than PN_MIN_DIGITS: an internal (extension) call, no country.
-   Up to PN_MAX_DIGITS: a national call, LOCAL_DIALCODE is put in front. More: international.
-4. Country: the longest ``dial_prefix`` the number starts with gives ``country_code`` and ``dialcode``.
+2. A leading ``+`` is removed and marks the number international. E.164 numbers never start with 0, so
+   when a 0 follows the ``+`` (``+0034…``, ``+011…``) the digits still carry an access prefix: go on
+   to rule 3; otherwise rule 3 is skipped (``+55555…`` keeps its 55555).
+3. Strip the longest prefix of PREFIX_TO_IGNORE the digits start with, once (``+`` entries count
+   without their ``+``). A stripped prefix starting with one of INTERNATIONAL_PREFIXES (``00``,
+   ``011``) marks the number international; others (the trunk ``0``, ``55555``) do not.
+4. Class: fewer significant digits than PN_MIN_DIGITS, or digits matching one of INTERNAL_PATTERNS:
+   internal (an extension), no country, never rated by a country prefix. Else international when
+   rule 2 or 3 said so, or with more than PN_MAX_DIGITS digits; else national: LOCAL_DIALCODE is put
+   in front.
+5. Country: the longest ``dial_prefix`` the number starts with gives ``country_code`` and ``dialcode``.
 
 About PREFIX_LIMIT_MIN/MAX: CDR-Stats used them to bound the prefix lengths tried against its detailed
 dial-code table. Dialstat's ``dial_prefix`` table is by country: calling codes of 1 to 3 digits and the
-longer prefixes that split a shared code (up to 6 digits, 441481 Guernsey). Bounding the lengths to
+longer prefixes that split a shared code (441481 Guernsey, 3906698 Vatican). Bounding the lengths to
 2..5 would lose the USA (1), Russia (7) and Guernsey, so every length from
 max(PREFIX_LIMIT_MAX, the longest prefix in the table) down to 1 is tried, longest first.
 """
@@ -68,8 +74,42 @@ class PrefixTable:
 
 
 def ignore_prefixes(plan: NumberPlan) -> list[str]:
-    """PREFIX_TO_IGNORE, longest first (the first that matches is the longest)."""
-    return sorted({p.strip() for p in plan.prefix_to_ignore if p.strip()}, key=lambda p: (-len(p), p))
+    """PREFIX_TO_IGNORE as digits ("+" entries without their "+"), longest first (the first that matches
+    is the longest)."""
+    return sorted(
+        {p.strip().lstrip("+") for p in plan.prefix_to_ignore if p.strip().lstrip("+")}, key=lambda p: (-len(p), p)
+    )
+
+
+def is_international_prefix(prefix: str, plan: NumberPlan) -> bool:
+    """Whether stripping ``prefix`` (an ignored prefix) shows the number was dialled internationally."""
+    return any(prefix.startswith(p) for p in plan.international_prefixes if p)
+
+
+_PATTERN_PARTS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": "[0-9]+", "!": "[0-9]*"}
+PATTERN_SYNTAX = re.compile(r"^(?:[0-9XZN.!]|\[[0-9-]+\])+$", re.IGNORECASE)
+
+
+def pattern_regex(pattern: str) -> str:
+    """An Asterisk-style dial pattern (digits, X = 0-9, Z = 1-9, N = 2-9, [1-5], "." one or more digits,
+    "!" zero or more) as a regular expression that both Python and PostgreSQL read alike."""
+    if not PATTERN_SYNTAX.match(pattern):
+        raise ValueError(f"{pattern!r} is not a dial pattern (digits, X, Z, N, [1-5], '.', '!')")
+    parts = re.findall(r"\[[0-9-]+\]|.", pattern.upper())
+    return "".join(part if part.startswith("[") or part.isdigit() else _PATTERN_PARTS[part] for part in parts)
+
+
+def internal_regex(plan: NumberPlan) -> str | None:
+    """INTERNAL_PATTERNS as one anchored regular expression (None: no patterns)."""
+    if not plan.internal_patterns:
+        return None
+    return "^(?:" + "|".join(pattern_regex(p) for p in plan.internal_patterns) + ")$"
+
+
+def is_internal(digits: str, plan: NumberPlan) -> bool:
+    """Rule 4's internal class, on the significant digits."""
+    regex = internal_regex(plan)
+    return len(digits) < plan.pn_min_digits or bool(regex and re.match(regex, digits))
 
 
 def prefix_lengths(plan: NumberPlan, longest_in_table: int) -> range:
@@ -86,6 +126,27 @@ def clean_number(number: str | None) -> str:
     return match.group(0) if match else ""
 
 
+def significant_digits(cleaned: str, plan: NumberPlan) -> tuple[str, bool, list[str]]:
+    """Rules 2 and 3 on a cleaned number: (digits, dialled internationally, what was done)."""
+    steps = []
+    digits, international = cleaned, False
+    if digits.startswith("+"):
+        digits, international = digits[1:], True
+        steps.append(f"removed the '+' (an international number): {digits!r}")
+        if not digits.startswith("0"):
+            return digits, international, steps
+    stripped = next((p for p in ignore_prefixes(plan) if digits.startswith(p)), None)
+    if stripped:
+        digits = digits[len(stripped) :]
+        dialled_abroad = is_international_prefix(stripped, plan)
+        international = international or dialled_abroad
+        kind = " (an international access prefix)" if dialled_abroad else ""
+        steps.append(
+            f"removed the ignored prefix {stripped!r}{kind}, the longest in PREFIX_TO_IGNORE that matches: {digits!r}"
+        )
+    return digits, international, steps
+
+
 def normalise_number(number: str | None, plan: NumberPlan, prefixes: dict[str, str] | None = None) -> NormalisedNumber:
     """Apply the number plan to ``number``, saying what each step did."""
     prefixes = PrefixTable.get() if prefixes is None else prefixes
@@ -97,24 +158,28 @@ def normalise_number(number: str | None, plan: NumberPlan, prefixes: dict[str, s
         steps.append("no digits: no number")
         return NormalisedNumber(number, None, NO_NUMBER, None, None, tuple(steps))
 
-    digits = cleaned
-    stripped = next((p for p in ignore_prefixes(plan) if digits.startswith(p)), None)
-    if stripped:
-        digits = digits[len(stripped) :]
-        steps.append(
-            f"removed the ignored prefix {stripped!r} (the longest in PREFIX_TO_IGNORE that matches): {digits!r}"
-        )
-    if digits.startswith("+"):
-        digits = digits[1:]
-        steps.append(f"dropped the '+': {digits!r}")
+    digits, dialled_abroad, done = significant_digits(cleaned, plan)
+    steps.extend(done)
     if not digits:
         steps.append("no digits left: no number")
         return NormalisedNumber(number, None, NO_NUMBER, None, None, tuple(steps))
 
     if len(digits) < plan.pn_min_digits:
-        steps.append(f"{len(digits)} digits < PN_MIN_DIGITS ({plan.pn_min_digits}): internal call, no country")
+        steps.append(
+            f"{len(digits)} digits < PN_MIN_DIGITS ({plan.pn_min_digits}): internal call, no country, "
+            "rated only by an internal rate"
+        )
         return NormalisedNumber(number, digits, INTERNAL, None, None, tuple(steps))
-    if len(digits) <= plan.pn_max_digits:
+    if is_internal(digits, plan):
+        steps.append(
+            f"{digits!r} matches INTERNAL_PATTERNS ({', '.join(plan.internal_patterns)}): internal call, no country, "
+            "rated only by an internal rate"
+        )
+        return NormalisedNumber(number, digits, INTERNAL, None, None, tuple(steps))
+    if dialled_abroad:
+        kind = INTERNATIONAL
+        steps.append("dialled with an international prefix: international, kept as it is")
+    elif len(digits) <= plan.pn_max_digits:
         kind = NATIONAL
         digits = plan.local_dialcode + digits
         steps.append(
@@ -136,19 +201,31 @@ def normalise_number(number: str | None, plan: NumberPlan, prefixes: dict[str, s
 
 @dataclass(frozen=True)
 class NormaliseSql:
-    """The same rules in SQL, in three levels that each name one column for the next.
+    """The same rules in SQL, in three levels that each name columns for the next.
 
-    ``clean`` computes ``n_clean`` from the dialled number, ``digits`` computes ``n_digits`` (the
-    significant digits) from ``n_clean``, ``normalised`` and ``internal`` use ``n_digits``. The caller
-    evaluates each level once (``OFFSET 0`` subqueries): an inlined expression would be computed
-    again at every reference. ``params`` are psycopg2 parameters.
+    ``clean`` computes ``n_clean`` from the dialled number; ``digits`` (the significant digits) and
+    ``international`` (dialled with ``+`` or an international access prefix) compute ``n_digits`` and
+    ``n_abroad`` from ``n_clean``; ``normalised`` and ``internal`` use ``n_digits`` and ``n_abroad``.
+    The caller evaluates each level once (``OFFSET 0`` subqueries): an inlined expression would be
+    computed again at every reference. ``params`` are psycopg2 parameters.
     """
 
     clean: str
     digits: str
+    international: str
     normalised: str
     internal: str
     params: dict
+
+
+def internal_sql(digits: str, plan: NumberPlan, params: dict) -> str:
+    """SQL for rule 4's internal class of the digits in ``digits`` (adds its parameters to ``params``)."""
+    params.setdefault("np_min", plan.pn_min_digits)
+    regex = internal_regex(plan)
+    if regex is None:
+        return f"length({digits}) < %(np_min)s"
+    params["np_internal"] = regex
+    return f"(length({digits}) < %(np_min)s OR {digits} ~ %(np_internal)s)"
 
 
 def normalise_sql(column: str, plan: NumberPlan) -> NormaliseSql:
@@ -159,19 +236,27 @@ def normalise_sql(column: str, plan: NumberPlan) -> NormaliseSql:
         f"ELSE coalesce(substring(regexp_replace(regexp_replace({column}, '^\\s*(sips?|tel):', '', 'i'), "
         f"'[\\s().-]', '', 'g') from '^\\+?[0-9]+'), '') END"
     )
-    whens = []
+    # Rule 2: "+" then a digit other than 0 is E.164 as it is; rule 3 strips the longest ignored prefix
+    # (after a "+" when a 0 follows it).
+    starts, abroad = ["WHEN n_clean ~ '^\\+[1-9]' THEN 2"], ["WHEN starts_with(n_clean, '+') THEN true"]
     for i, prefix in enumerate(ignore_prefixes(plan)):
         params[f"np_ign{i}"] = prefix
-        whens.append(f"WHEN starts_with(n_clean, %(np_ign{i})s) THEN {len(prefix) + 1}")
-    start = f"CASE {' '.join(whens)} ELSE 1 END" if whens else "1"
+        starts.append(f"WHEN starts_with(n_clean, '+' || %(np_ign{i})s) THEN {len(prefix) + 2}")
+        abroad.append(f"WHEN starts_with(n_clean, %(np_ign{i})s) THEN {is_international_prefix(prefix, plan)}")
+    starts += [
+        f"WHEN starts_with(n_clean, %(np_ign{i})s) THEN {len(p) + 1}" for i, p in enumerate(ignore_prefixes(plan))
+    ]
+    starts.append("WHEN starts_with(n_clean, '+') THEN 2")
+    internal = internal_sql("n_digits", plan, params)
     return NormaliseSql(
         clean=clean,
-        digits=f"ltrim(substr(n_clean, {start}), '+')",
+        digits=f"substr(n_clean, CASE {' '.join(starts)} ELSE 1 END)",
+        international=f"CASE {' '.join(abroad)} ELSE false END",
         normalised=(
-            "CASE WHEN length(n_digits) = 0 THEN NULL WHEN length(n_digits) < %(np_min)s THEN n_digits "
+            f"CASE WHEN length(n_digits) = 0 THEN NULL WHEN {internal} OR n_abroad THEN n_digits "
             "WHEN length(n_digits) <= %(np_max)s THEN %(np_local)s || n_digits ELSE n_digits END"
         ),
-        internal="length(n_digits) < %(np_min)s",
+        internal=internal,
         params=params,
     )
 

@@ -208,6 +208,32 @@ def take_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     _apply(cur, rows_sql, params, "-")
 
 
+def move_calls(cur, where_sql: str, params: dict, user_id: int | None) -> int:
+    """Give the stored calls matching ``where_sql`` (on ``cdr``'s columns, psycopg2 parameters) to
+    ``user_id`` (None: no customer), moving their sums in every rollup level, on ``cur``'s transaction:
+    taken out under their old owners, added back under the new one. Returns how many calls moved.
+
+    Every change of owner goes through here (a new customer's accountcodes, adding, removing or
+    re-assigning one, deleting a customer), so reports never show calls under a former owner.
+    """
+    cur.execute(
+        f"""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
+            SELECT * FROM cdr WHERE ({where_sql}) AND user_id IS DISTINCT FROM %(move_to)s""",
+        {**params, "move_to": user_id},
+    )
+    moved = cur.rowcount
+    if moved:
+        take_from_rollups(cur, "SELECT * FROM moved_calls")
+        cur.execute(
+            f"UPDATE cdr SET user_id = %(move_to)s WHERE ({where_sql}) AND user_id IS DISTINCT FROM %(move_to)s",
+            {**params, "move_to": user_id},
+        )
+        cur.execute("UPDATE moved_calls SET user_id = %(move_to)s", {"move_to": user_id})
+        add_to_rollups(cur, "SELECT * FROM moved_calls")
+    cur.execute("DROP TABLE moved_calls")
+    return moved
+
+
 def remove_from_rollups(cur, rows_sql: str, params: dict | None = None) -> None:
     """Take calls that are being deleted out of every rollup level (rows left empty go), and have the
     concurrency job recompute the minutes they covered; same cursor and transaction as the DELETE."""

@@ -15,6 +15,7 @@ import re
 from sqlalchemy import text
 
 from data.core import audit, db
+from data.core.normalise import pattern_regex
 from data.core.settings import NumberPlan, load_settings
 
 PREFIX = "number_plan."
@@ -25,6 +26,8 @@ FIELDS = {  # field -> (label, kind)
     "local_dialcode": ("LOCAL_DIALCODE", "digits"),
     "prefix_limit_min": ("PREFIX_LIMIT_MIN", "int"),
     "prefix_limit_max": ("PREFIX_LIMIT_MAX", "int"),
+    "international_prefixes": ("INTERNATIONAL_PREFIXES", "prefixes"),
+    "internal_patterns": ("INTERNAL_PATTERNS", "patterns"),
 }
 _PREFIX_ITEM = re.compile(r"^\+?[0-9]{1,12}$|^\+$")
 
@@ -37,7 +40,7 @@ def overrides() -> dict:
         name = row["key"][len(PREFIX) :]
         if name in FIELDS:
             value = row["value"]
-            result[name] = tuple(value) if FIELDS[name][1] == "prefixes" else value
+            result[name] = tuple(value) if FIELDS[name][1] in ("prefixes", "patterns") else value
     return result
 
 
@@ -61,6 +64,15 @@ def parse_value(name: str, raw) -> object:
         if bad:
             raise ValueError(f"{label}: {', '.join(bad)} are not prefixes (digits, optionally after '+')")
         return prefixes
+    if kind == "patterns":
+        items = raw if isinstance(raw, (list, tuple)) else re.split(r"[,\s]+", str(raw or ""))
+        patterns = tuple(dict.fromkeys(str(p).strip().upper() for p in items if str(p).strip()))
+        for pattern in patterns:
+            try:
+                pattern_regex(pattern)
+            except ValueError as exc:
+                raise ValueError(f"{label}: {exc}") from None
+        return patterns
     if kind == "int":
         try:
             value = int(str(raw).strip())

@@ -44,6 +44,10 @@ class NumberPlan:
     local_dialcode: str = "1"
     prefix_limit_min: int = 2
     prefix_limit_max: int = 5
+    # Dialstat's additions (docs/ingestion.md): ignored prefixes that mean "dialled abroad", and dial
+    # patterns (Asterisk style: 9XXX, 2[0-4]XX) of numbers that are internal whatever their length.
+    international_prefixes: tuple[str, ...] = ("00", "011")
+    internal_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ def load_settings() -> Settings:
         local_dialcode=_env("LOCAL_DIALCODE", "1"),
         prefix_limit_min=_env_int("PREFIX_LIMIT_MIN", 2),
         prefix_limit_max=_env_int("PREFIX_LIMIT_MAX", 5),
+        international_prefixes=_env_list("INTERNATIONAL_PREFIXES", ",".join(NumberPlan.international_prefixes)),
+        internal_patterns=_env_list("INTERNAL_PATTERNS", ""),
     )
     mail = {
         "MAIL_SERVER": _env("MAIL_SERVER", "localhost"),

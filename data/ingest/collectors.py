@@ -38,8 +38,8 @@ from sqlalchemy.engine import Engine
 from data.core import db
 from data.ingest import pipeline
 from data.ingest.fields import CANONICAL_FIELDS
-from data.ingest.formats import StageChunk, batches_from_rows, canonical_from_mapping
 from data.ingest.imports import ImportSummary
+from data.ingest.rows import StageChunk, batches_from_rows, canonical_from_mapping
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _GO_DSN = re.compile(

@@ -21,11 +21,22 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 
-from data.ingest.fields import CANONICAL_FIELDS, CDR_STATS_FIELDS, MAX_NESTING, SOURCE_TYPES
+from data.ingest.documents import json_records, mapping_rows, xlsx_records, yaml_records
+from data.ingest.fields import CANONICAL_FIELDS, CDR_STATS_FIELDS, SOURCE_TYPES
+from data.ingest.rows import (
+    BATCH_ROWS,
+    FIELD_INDEX,
+    FormatError,
+    Source,
+    StageChunk,
+    batches_from_rows,
+    copy_line,
+    empty_values,
+    is_cdr_stats_header,
+    merge_extradata,
+)
 
 FORMATS = (
     "auto",
@@ -37,9 +48,7 @@ FORMATS = (
     "freeswitch-csv",
     "asterisk-csv",
 )
-BATCH_ROWS = 50_000  # rows per transaction: big enough for set-based SQL, small enough to keep memory flat
 FAST_CHUNK_BYTES = 6 << 20  # about 50,000 CDR-Stats CSV lines
-_FIELD_INDEX = {name: i for i, name in enumerate(CANONICAL_FIELDS)}
 _DATE_LIKE = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d")
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ASTERISK_DISPOSITIONS = {
@@ -54,197 +63,6 @@ ASTERISK_DISPOSITIONS = {
     "NOANSWER",
     "ANSWER",
 }
-
-
-class FormatError(ValueError):
-    """The input is not in a format Dialstat reads (said before anything is imported)."""
-
-
-@dataclass
-class StageChunk:
-    """One batch of input rows, ready for the stage table."""
-
-    first_line: int  # line (or record) number of its first row
-    rows: int  # data rows it holds: each ends accepted, duplicate or rejected
-    position: int = 0  # input bytes read once this batch is done (progress)
-    csv_data: bytes | None = None  # fast path: CDR-Stats CSV records, one per line, no header
-    csv_columns: tuple[str, ...] = ()
-    copy_data: bytes | None = None  # canonical rows: lineno, raw, problem, CANONICAL_FIELDS (COPY text)
-    fields: frozenset[str] = frozenset(CANONICAL_FIELDS)  # canonical fields the source can fill
-    fallback: Callable[[], StageChunk] | None = None  # the same rows parsed in Python
-    after_store: Callable | None = None  # called with the cursor in the batch's transaction
-    stage_sql: tuple[str, dict] | None = None  # or: an INSERT filling the stage from another table
-
-
-@dataclass
-class Source:
-    """An opened input: its format and the batches it gives."""
-
-    format: str
-    chunks: Iterator[StageChunk]
-    fields: frozenset[str]
-    needs_switch: bool  # the format has no switch column: rows take the import's switch
-    source_type: int
-    checksum: Callable[[], str] = lambda: ""
-    extra: dict = field(default_factory=dict)
-
-
-# --- Canonical rows → COPY text ---
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_WIDTH = 4 + len(CANONICAL_FIELDS)
-_NULL = "\\N"
-
-
-def copy_line(lineno: int, raw: str, problem: str, values: list[str], recidx: int | None = None) -> str:
-    """One stage row in COPY text format (empty strings stand for missing values; ``recidx``: the record's
-    place among the records starting on its line, for formats that can put several on one)."""
-    cells = [raw, problem, *values]
-    line = "\t".join(cells)
-    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != _COPY_WIDTH - 3 or "\x00" in line:
-        line = "\t".join(c.replace("\x00", "").translate(_COPY_ESCAPES) for c in cells)
-    return f"{lineno}\t{_NULL if recidx is None else recidx}\t{line}\n"
-
-
-def empty_values() -> list[str]:
-    return [""] * len(CANONICAL_FIELDS)
-
-
-def cell_text(value) -> str:
-    """A value read from JSON, YAML or a spreadsheet, as the text the SQL conversion expects."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), default=str)
-    return str(value)
-
-
-def _text_problem(text: str) -> str:
-    if "\x00" in text:
-        return "holds a NUL character"
-    if not text.isascii():
-        try:
-            text.encode()
-        except UnicodeEncodeError:
-            return "is not valid Unicode (a lone surrogate)"
-    return ""
-
-
-def mapping_problem(record: dict) -> str:
-    """What PostgreSQL could not store in a CDR given by field name: nesting deeper than ``MAX_NESTING``,
-    a NUL character or a lone surrogate in a name or a value (JSON's ``\\u0000``, ``\\ud800``)."""
-    stack = [(str(key), value, 1) for key, value in record.items()]
-    for key in record:
-        problem = _text_problem(str(key))
-        if problem:
-            return f"the field name {ascii(str(key))[:60]} {problem}"
-    while stack:
-        field_name, value, depth = stack.pop()
-        if isinstance(value, str):
-            problem = _text_problem(value)
-            if problem:
-                return f"{ascii(field_name)[1:-1][:60]} {problem}"
-        elif isinstance(value, dict | list):
-            if depth >= MAX_NESTING:
-                return f"{ascii(field_name)[1:-1][:60]} is nested deeper than {MAX_NESTING} levels"
-            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
-            for key, item in items:
-                if key is not None:
-                    problem = _text_problem(str(key))
-                    if problem:
-                        return f"a name inside {ascii(field_name)[1:-1][:60]} {problem}"
-                stack.append((field_name, item, depth + 1))
-    return ""
-
-
-def canonical_from_mapping(record: dict) -> tuple[list[str], str]:
-    """A CDR given by field name (JSON, YAML, XLSX, push): canonical values, and a problem if any.
-
-    Names outside the canonical fields are kept in ``extradata``.
-    """
-    values = empty_values()
-    problem = mapping_problem(record)
-    if problem:
-        return values, problem
-    unknown = {}
-    for key, value in record.items():
-        name = str(key).strip().lower()
-        if name in _FIELD_INDEX:
-            values[_FIELD_INDEX[name]] = cell_text(value)
-        elif value not in (None, ""):
-            unknown[str(key)] = value
-    if unknown:
-        extradata = _merge_extradata(values[_FIELD_INDEX["extradata"]], unknown)
-        if extradata is None:
-            return values, "extradata is not a JSON object"
-        values[_FIELD_INDEX["extradata"]] = extradata
-    return values, ""
-
-
-def _merge_extradata(text: str, more: dict) -> str | None:
-    base = {}
-    if text and text != "{}":
-        try:
-            base = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(base, dict):
-            return None
-    return json.dumps({**base, **more}, separators=(",", ":"), default=str)
-
-
-class RowBatcher:
-    """Groups canonical rows into COPY-text batches."""
-
-    def __init__(self, fields: frozenset[str], batch_rows: int = BATCH_ROWS, position: Callable[[], int] = lambda: 0):
-        self.fields, self.batch_rows, self.position = fields, batch_rows, position
-        self.lines: list[str] = []
-        self.first_line = 0
-
-    def add(
-        self, lineno: int, raw: str, problem: str, values: list[str], recidx: int | None = None
-    ) -> StageChunk | None:
-        if not self.lines:
-            self.first_line = lineno
-        self.lines.append(copy_line(lineno, raw, problem, values, recidx))
-        return self.flush() if len(self.lines) >= self.batch_rows else None
-
-    def flush(self) -> StageChunk | None:
-        if not self.lines:
-            return None
-        chunk = StageChunk(
-            first_line=self.first_line,
-            rows=len(self.lines),
-            position=self.position(),
-            copy_data="".join(self.lines).encode(errors="replace"),  # lone surrogates are rejected before
-            fields=self.fields,
-        )
-        self.lines = []
-        return chunk
-
-
-def batches_from_rows(
-    rows: Iterable[tuple[int, str, str, list[str]]],
-    fields: frozenset[str],
-    position: Callable[[], int] = lambda: 0,
-    batch_rows: int = BATCH_ROWS,
-) -> Iterator[StageChunk]:
-    batcher = RowBatcher(fields, batch_rows, position)
-    for row in rows:  # (lineno, raw, problem, values[, recidx])
-        chunk = batcher.add(*row)
-        if chunk:
-            yield chunk
-    last = batcher.flush()
-    if last:
-        yield last
 
 
 # --- Opening files ---
@@ -291,11 +109,6 @@ def _csv_fields(line: str) -> list[str]:
         return []
 
 
-def _is_cdr_stats_header(fields: list[str]) -> bool:
-    names = {f.strip().lower() for f in fields}
-    return {"callid", "starting_date"} <= names
-
-
 def detect_format(head: bytes, name: str = "") -> str:
     """The format of a file from its first bytes (already gunzipped) and its name.
 
@@ -316,7 +129,7 @@ def detect_format(head: bytes, name: str = "") -> str:
         return "cdr-stats-yaml"
     first = text.splitlines()[0] if text else ""
     fields = _csv_fields(first)
-    if _is_cdr_stats_header(fields):
+    if is_cdr_stats_header(fields):
         return "cdr-stats-csv"
     n = len(fields)
     if 13 <= n <= 15 and _DATE_LIKE.match(fields[4]) and _UUID_LIKE.match(fields[10].strip()):
@@ -339,7 +152,7 @@ def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[
         return CDR_STATS_FIELDS, {}
     columns, unknown = [], {}
     for i, name in enumerate(h.strip().lower() for h in header):
-        if name in _FIELD_INDEX and name not in columns:
+        if name in FIELD_INDEX and name not in columns:
             columns.append(name)
         else:
             columns.append("")
@@ -392,16 +205,16 @@ def cdr_stats_csv_rows(
             continue
         for i, name in enumerate(columns):
             if name:
-                values[_FIELD_INDEX[name]] = fields[i]
+                values[FIELD_INDEX[name]] = fields[i]
         problem = ""
         if unknown:
             extra = {unknown[i]: fields[i] for i in unknown if fields[i] != ""}
             if extra:
-                merged = _merge_extradata(values[_FIELD_INDEX["extradata"]], extra)
+                merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
                 if merged is None:
                     problem = "extradata is not a JSON object"
                 else:
-                    values[_FIELD_INDEX["extradata"]] = merged
+                    values[FIELD_INDEX["extradata"]] = merged
         yield lineno, raw, problem, values
 
 
@@ -466,7 +279,7 @@ def cdr_stats_csv_chunks(
         return _cdr_stats_csv_text_chunks(stream, position)
     first = _strip_bom(stream.readline().decode("utf-8", errors="replace"))
     header_fields = _csv_fields(first)
-    has_header = _is_cdr_stats_header(header_fields)
+    has_header = is_cdr_stats_header(header_fields)
     columns, unknown = _cdr_stats_columns(header_fields if has_header else None)
     fields = frozenset(c for c in columns if c)
     pending_first = b"" if has_header else first.encode()
@@ -526,7 +339,7 @@ def _cdr_stats_csv_text_chunks(
     lines = iter(text)
     first = next(lines, "")
     header_fields = _csv_fields(first.rstrip("\r\n"))
-    has_header = _is_cdr_stats_header(header_fields)
+    has_header = is_cdr_stats_header(header_fields)
     columns, unknown = _cdr_stats_columns(header_fields if has_header else None)
     fields = frozenset(c for c in columns if c)
     if has_header:
@@ -605,9 +418,9 @@ def freeswitch_csv_row(fields: list[str]) -> tuple[list[str], str]:
         ("callid", "uuid"),
         ("accountcode", "accountcode"),
     ):
-        values[_FIELD_INDEX[canonical]] = f.get(name, "")
-    values[_FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["freeswitch"])
-    values[_FIELD_INDEX["extradata"]] = _extradata(
+        values[FIELD_INDEX[canonical]] = f.get(name, "")
+    values[FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["freeswitch"])
+    values[FIELD_INDEX["extradata"]] = _extradata(
         {k: f.get(k) for k in ("context", "bleg_uuid", "read_codec", "write_codec")}
     )
     return values, ""
@@ -633,18 +446,18 @@ def asterisk_csv_row(fields: list[str]) -> tuple[list[str], str]:
         ("billsec", f["billsec"]),
         ("disposition", f["disposition"]),
     ):
-        values[_FIELD_INDEX[canonical]] = value
+        values[FIELD_INDEX[canonical]] = value
     uniqueid = f.get("uniqueid", "").strip()
     if uniqueid:
         # Asterisk 12+ writes a record per party A / party B pair, all with party A's uniqueid: ``sequence``
         # (newcdrcolumns) tells them apart; without it, party B's channel does.
-        values[_FIELD_INDEX["callid"]] = uniqueid
-        values[_FIELD_INDEX["record_tag"]] = f.get("sequence", "").strip() or f["dstchannel"].strip()
+        values[FIELD_INDEX["callid"]] = uniqueid
+        values[FIELD_INDEX["record_tag"]] = f.get("sequence", "").strip() or f["dstchannel"].strip()
     else:
-        values[_FIELD_INDEX["callid"]] = "ast-" + hashlib.sha1("\x1f".join(fields).encode()).hexdigest()
-    values[_FIELD_INDEX["linkedid"]] = f.get("linkedid", "").strip()
-    values[_FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["asterisk"])
-    values[_FIELD_INDEX["extradata"]] = _extradata(
+        values[FIELD_INDEX["callid"]] = "ast-" + hashlib.sha1("\x1f".join(fields).encode()).hexdigest()
+    values[FIELD_INDEX["linkedid"]] = f.get("linkedid", "").strip()
+    values[FIELD_INDEX["cdr_source_type"]] = str(SOURCE_TYPES["asterisk"])
+    values[FIELD_INDEX["extradata"]] = _extradata(
         {
             k: f.get(k)
             for k in (
@@ -724,183 +537,6 @@ def switch_csv_rows(text: Iterable[str], to_row) -> Iterator[tuple[int, str, str
             continue
         values, problem = to_row(fields)
         yield lineno, raw, problem, values
-
-
-# --- CDR-Stats JSON, YAML and XLSX ---
-
-
-class _OnLine:
-    """Numbers the records starting on the same line: 1, 2, ... (a one-line JSON array holds them all)."""
-
-    def __init__(self):
-        self.line, self.index = 0, 0
-
-    def __call__(self, line: int) -> int:
-        self.index = self.index + 1 if line == self.line else 1
-        self.line = line
-        return self.index
-
-
-def json_records(text: io.TextIOBase) -> Iterator[tuple[int, str, object, int]]:
-    """(line, raw, value, index on the line) of each element of a JSON array, or of each line of JSON Lines,
-    streamed."""
-    decoder = json.JSONDecoder()
-    buffer, line, offset = "", 1, 0
-    started = in_array = False
-    on_line = _OnLine()
-    while True:
-        more = text.read(1 << 16)
-        buffer = buffer[offset:] + more
-        offset = 0
-        while True:
-            while offset < len(buffer) and buffer[offset] in " \t\r\n,\ufeff":
-                line += buffer[offset] == "\n"
-                offset += 1
-            if offset >= len(buffer):
-                break
-            if not started:
-                started = True
-                if buffer[offset] == "[":
-                    in_array = True
-                    offset += 1
-                    continue
-            if in_array and buffer[offset] == "]":
-                return
-            try:
-                value, end = decoder.raw_decode(buffer, offset)
-            except RecursionError:  # too deep for the decoder: skipped by its brackets when they close
-                value, end = ValueError(f"nested deeper than {MAX_NESTING} levels"), _nested_end(buffer, offset)
-            except ValueError as exc:  # in an array, a bad element with closed brackets is skipped by them
-                closed = in_array and buffer[offset] in "[{"
-                value, end = ValueError(f"not valid JSON ({exc.msg})"), _nested_end(buffer, offset) if closed else -1
-            if end < 0:
-                if more and len(buffer) - offset < (16 << 20):
-                    break  # the element goes on in the next read
-                bad_end = buffer.find("\n", offset)
-                bad_end = len(buffer) if bad_end < 0 else bad_end
-                yield line, buffer[offset:bad_end][:4000], value, on_line(line)
-                if in_array:
-                    return  # the rest of the array cannot be found reliably
-                line += 1
-                offset = bad_end
-                continue
-            raw = buffer[offset:end]
-            yield line, raw, value, on_line(line)
-            line += raw.count("\n")
-            offset = end
-        if not more:
-            return
-
-
-def _nested_end(text: str, start: int) -> int:
-    """Where the JSON array or object starting at ``start`` ends (brackets counted outside strings), or -1."""
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        char = text[i]
-        if in_string:
-            escaped = not escaped and char == "\\"
-            in_string = escaped or char != '"'
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
-
-
-def mapping_rows(
-    records: Iterable[tuple[int, str, object, int | None]],
-) -> Iterator[tuple[int, str, str, list[str], int | None]]:
-    for lineno, raw, record, index in records:
-        raw = raw if len(raw) < 4000 else raw[:4000]
-        if isinstance(record, Exception):
-            yield lineno, raw, str(record), empty_values(), index
-        elif not isinstance(record, dict):
-            yield lineno, raw, "not a CDR (expected an object of CDR-Stats fields)", empty_values(), index
-        else:
-            values, problem = canonical_from_mapping(record)
-            yield lineno, raw, problem, values, index
-
-
-def _yaml_loader(stream):
-    """PyYAML's safe loader without aliases: an alias is refused where it stands, so that a few hundred bytes
-    of nested aliases ("billion laughs") cannot expand into gigabytes. CDR files have no use for them."""
-    import yaml
-
-    class NoAliasLoader(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(
-                    None, None, "YAML aliases (*name) are not accepted in CDR files", event.start_mark
-                )
-            return super().compose_node(parent, index)
-
-    return NoAliasLoader(stream)
-
-
-def yaml_records(stream) -> Iterator[tuple[int, str, object, int]]:
-    """Each item of a YAML list of CDRs, with its line and its index on the line. YAML has no streaming reader:
-    the file is parsed whole. A file that cannot be parsed is one reject (its line, the parser's reason)."""
-    import yaml
-
-    loader = _yaml_loader(stream)
-    on_line = _OnLine()
-    try:
-        try:
-            node = loader.get_single_node()
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else 1
-            reason = getattr(exc, "problem", None) or str(exc)
-            yield line, "", ValueError(f"not valid YAML ({reason})"), on_line(line)
-            return
-        except RecursionError:
-            yield 1, "", ValueError(f"nested deeper than {MAX_NESTING} levels"), 1
-            return
-        if node is None:
-            return
-        if not isinstance(node, yaml.SequenceNode):
-            line = node.start_mark.line + 1
-            yield line, "", ValueError("not a list of CDRs (a CDR-Stats YAML file is a list)"), on_line(line)
-            return
-        for item in node.value:
-            line = item.start_mark.line + 1
-            try:
-                value = loader.construct_object(item, deep=True)
-                raw = json.dumps(value, default=str, separators=(",", ":"))
-            except yaml.YAMLError as exc:
-                value, raw = ValueError(f"not a CDR ({getattr(exc, 'problem', None) or exc})"), ""
-            except (RecursionError, ValueError):
-                value, raw = ValueError(f"nested deeper than {MAX_NESTING} levels"), ""
-            yield line, raw, value, on_line(line)
-    finally:
-        loader.dispose()
-
-
-def xlsx_records(path: Path) -> Iterator[tuple[int, str, object, None]]:
-    """Rows of the first sheet as mappings (its first row is the header), read in streaming mode."""
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [cell_text(c).strip() for c in next(rows, ())]
-        if not _is_cdr_stats_header(header):
-            raise FormatError("the first row of the sheet must be the CDR-Stats header (callid, starting_date, ...)")
-        for number, row in enumerate(rows, start=2):
-            if row is None or all(c in (None, "") for c in row):
-                continue
-            raw = ",".join(cell_text(c) for c in row)
-            if len(row) > len(header) and any(c not in (None, "") for c in row[len(header) :]):
-                yield number, raw, ValueError(f"expected {len(header)} fields, found {len(row)}"), None
-                continue
-            yield number, raw, {h: c for h, c in zip(header, row, strict=False) if h}, None
-    finally:
-        book.close()
 
 
 # --- Entry point ---

@@ -260,7 +260,7 @@ FROM (
            coalesce(v_answered_date, CASE WHEN billsec > 0
                THEN starting_date + make_interval(secs => greatest(duration - billsec, 0)) END) AS answered_date
     FROM (
-        SELECT *, {number.digits} AS n_digits,
+        SELECT *, {number.digits} AS n_digits, {number.international} AS n_abroad,
                coalesce(v_duration, CASE WHEN v_ending_date IS NOT NULL
                    THEN greatest(round(extract(epoch FROM v_ending_date - starting_date)), 0)::integer END,
                    v_billsec, 0) AS duration,

@@ -35,8 +35,9 @@ from data.core.normalise import PrefixTable
 from data.core.settings import NumberPlan, load_settings
 from data.ingest import imports, mediation
 from data.ingest.fields import CANONICAL_FIELDS
-from data.ingest.formats import FormatError, Source, StageChunk, batches_from_rows, canonical_from_mapping, open_source
+from data.ingest.formats import FormatError, open_source
 from data.ingest.imports import ImportSummary
+from data.ingest.rows import Source, StageChunk, batches_from_rows, canonical_from_mapping
 from data.ingest.switches import SwitchResolver
 from data.live.freshness import advance_data_version
 from data.rating import rater

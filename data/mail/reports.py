@@ -33,7 +33,7 @@ from data.core.kpis import Totals
 from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import MEASURES
 from data.core.scope import Scope
-from data.reports.traffic import breakdown, hourly_profile, top_with_other, totals, traffic_by_time
+from data.reports.traffic import breakdown, hourly_series, top_with_other, totals, traffic_by_time
 
 log = logging.getLogger("dialstat.mail")
 
@@ -276,10 +276,10 @@ def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
 
 
 def traffic_rows(scope: Scope, period: Period) -> tuple[list[dict], str]:
-    """Calls per local hour (a daily report: 0–23) or per day, gaps filled with zeros."""
-    if period.kind == "daily":
-        rows = hourly_profile(scope, [period.first], period_filter(period, scope.timezone))
-        return [{"label": f"{r['hour']:02d}", **{m: r.get(m) or 0 for m in MEASURES}} for r in rows], "hour"
+    """Calls per local hour (a daily report: 00–23, 23 or 25 hours on DST days) or per day, gaps as zeros."""
+    if period.kind == "daily":  # every hour that happened: 25 on the day clocks go back, 23 when they go forward
+        rows = hourly_series(scope, period_filter(period, scope.timezone))
+        return [{"label": r["label"], **{m: r.get(m) or 0 for m in MEASURES}} for r in rows], "hour"
     found: dict[date, dict] = {}
     for r in traffic_by_time(scope, period_filter(period, scope.timezone), unit="day"):
         agg = found.setdefault(r["period"].date(), dict.fromkeys(MEASURES, 0))

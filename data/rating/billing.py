@@ -23,9 +23,13 @@ from data.rating.rater import RatingStatus
 
 GROUPINGS = ("day", "customer", "carrier", "country")
 CUSTOMER_GROUPINGS = ("day", "country")
-# Statuses listed as unrated: no price to bill (zero-duration calls are rated at 0; imported ones priced).
+# One set of figures: every call is either priced (rated, zero duration, imported prices, internal) or
+# unrated for one reason (a status below, or not rated yet: NULL), so priced + each reason = calls.
+PRICED = (RatingStatus.RATED, RatingStatus.ZERO_DURATION, RatingStatus.IMPORTED, RatingStatus.INTERNAL)
 UNRATED = (RatingStatus.NO_RETAIL_RATE, RatingStatus.NO_CARRIER_RATE, RatingStatus.BANNED, RatingStatus.NO_PLAN)
-LIST_LIMIT = 500
+assert set(PRICED) | set(UNRATED) == set(RatingStatus) and not set(PRICED) & set(UNRATED)
+_IS_UNRATED = "(c.rating_status = ANY(:unrated) OR c.rating_status IS NULL)"
+PAGE_SIZE = 100  # rows per page of the call grids (the CSV downloads have them all)
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def billing_summary(scope: Scope, period: Period, *, customer: int | None = None
                coalesce(sum(c.billsec), 0) AS billsec,
                coalesce(sum(c.buy_cost), 0) AS cost, coalesce(sum(c.sell_cost), 0) AS revenue,
                count(*) FILTER (WHERE c.sell_cost < c.buy_cost) AS loss_calls,
-               count(*) FILTER (WHERE c.rating_status = ANY(:unrated)) AS unrated_calls
+               count(*) FILTER (WHERE {_IS_UNRATED}) AS unrated_calls
         FROM cdr c
         LEFT JOIN app_user u ON u.id = c.user_id
         LEFT JOIN provider p ON p.id = c.carrier_id
@@ -113,7 +117,8 @@ def billing_summary(scope: Scope, period: Period, *, customer: int | None = None
         scope.is_admin,
     )
     for row in rows:
-        grouping = next((g for g in groupings if row.pop(f"by_{g}")), None)
+        flags = {g: row.pop(f"by_{g}") for g in groupings}  # all of them: no flag may reach a grid or a CSV
+        grouping = next((g for g in groupings if flags[g]), None)
         for g in groupings:
             if g != grouping:
                 row.pop(g)
@@ -144,7 +149,7 @@ _CALL_LISTS = {
     "unrated": (
         f"""SELECT {_CALL_COLUMNS}, c.rating_status
                     FROM cdr c {_CALL_JOINS}
-                    WHERE {{where}} AND (c.rating_status = ANY(:unrated) OR c.rating_status IS NULL)
+                    WHERE {{where}} AND {_IS_UNRATED}
                     ORDER BY c.starting_date DESC""",
         False,
     ),
@@ -165,18 +170,31 @@ def _with_reason(row: dict) -> dict:
     return row
 
 
-def loss_making_calls(
-    scope: Scope, period: Period, *, customer: int | None = None, limit: int = LIST_LIMIT
-) -> list[dict]:
-    """Calls sold for less than they were bought (sell_cost < buy_cost), the biggest losses first."""
-    statement, params = _call_list("losses", scope, period, customer)
-    return db.rows(f"{statement} LIMIT :limit", limit=limit, **params)
+def _page(kind: str, scope: Scope, period: Period, customer: int | None, page: int) -> list[dict]:
+    statement, params = _call_list(kind, scope, period, customer)
+    found = db.rows(
+        f"{statement}, c.id LIMIT :limit OFFSET :offset",
+        limit=PAGE_SIZE,
+        offset=(max(page, 1) - 1) * PAGE_SIZE,
+        **params,
+    )
+    return [_with_reason(r) for r in found]
 
 
-def unrated_calls(scope: Scope, period: Period, *, customer: int | None = None, limit: int = LIST_LIMIT) -> list[dict]:
-    """Calls without a price, newest first, each with its reason (the rating status)."""
-    statement, params = _call_list("unrated", scope, period, customer)
-    return [_with_reason(r) for r in db.rows(f"{statement} LIMIT :limit", limit=limit, **params)]
+def loss_making_calls(scope: Scope, period: Period, *, customer: int | None = None, page: int = 1) -> list[dict]:
+    """A page (PAGE_SIZE) of the calls sold for less than they were bought (sell_cost < buy_cost), the
+    biggest losses first; how many there are: ``billing_summary``'s ``loss_calls``."""
+    return _page("losses", scope, period, customer, page)
+
+
+def unrated_calls(scope: Scope, period: Period, *, customer: int | None = None, page: int = 1) -> list[dict]:
+    """A page (PAGE_SIZE) of the calls without a price, newest first, each with its reason; how many
+    there are: ``billing_summary``'s ``unrated_calls``."""
+    return _page("unrated", scope, period, customer, page)
+
+
+def pages(rows: int) -> int:
+    return max(1, -(-rows // PAGE_SIZE))
 
 
 def iter_calls(kind: str, scope: Scope, period: Period, *, customer: int | None = None) -> Iterator[dict]:
@@ -188,15 +206,27 @@ def iter_calls(kind: str, scope: Scope, period: Period, *, customer: int | None 
             yield _with_reason(dict(row))
 
 
-def unrated_reasons(scope: Scope, period: Period, *, customer: int | None = None) -> list[dict]:
-    """How many calls of the period have each rating status."""
+def unrated_reasons(scope: Scope, period: Period, *, customer: int | None = None) -> dict:
+    """The period's calls as priced + each unrated reason, which add up to the calls:
+    {"calls", "priced", "priced_by_status": [...], "unrated", "reasons": [{"reason", "calls"}]}."""
     where, params = _where(scope, period, customer)
-    rows = db.rows(
-        f"SELECT c.rating_status, count(*) AS calls FROM cdr c WHERE {where} GROUP BY 1 ORDER BY 1", **params
-    )
-    for row in rows:
-        row["status"] = RatingStatus(row["rating_status"]).label if row["rating_status"] else "not rated"
-    return rows
+    counts = {
+        r["rating_status"]: r["calls"]
+        for r in db.rows(f"SELECT c.rating_status, count(*) AS calls FROM cdr c WHERE {where} GROUP BY 1", **params)
+    }
+    priced = [{"reason": s.label, "calls": counts[int(s)]} for s in PRICED if counts.get(int(s))]
+    reasons = [{"reason": s.label, "calls": counts[int(s)]} for s in UNRATED if counts.get(int(s))]
+    if counts.get(None):
+        reasons.append({"reason": "not rated yet", "calls": counts[None]})
+    result = {
+        "calls": sum(counts.values()),
+        "priced": sum(r["calls"] for r in priced),
+        "priced_by_status": priced,
+        "unrated": sum(r["calls"] for r in reasons),
+        "reasons": reasons,
+    }
+    assert result["priced"] + result["unrated"] == result["calls"]
+    return result
 
 
 def today_in(scope: Scope) -> date:

@@ -12,10 +12,15 @@ Which rates apply (the same set-based statements for the import, re-rating and t
 - buy price (LCR): among the plan's carriers, the longest matching prefix in force, then the cheapest
   rate on it; ties go to the provider's priority (lower first), then the provider id;
 - banned: a ban prefix of the plan matches the number: no price.
+- internal calls (no country, and fewer significant digits than PN_MIN_DIGITS or matching
+  INTERNAL_PATTERNS: ``data.core.normalise``) never match a prefix: they are priced by the plan's
+  internal rates (``rate.kind = 'internal'``: the cheapest retail one sells, the cheapest carrier one
+  buys), 0 when the plan has none or the call has no plan.
 
 Public: ``RatingStatus``, ``billed_seconds``, ``call_cost``, ``rate_staged_calls`` (the import's hook),
-``refresh_rating_cache``, ``rerate``, ``queue_rerate``, ``run_rerate_queue`` (the "rerate" job),
-``rerate_requests``, ``simulate_call``.
+``refresh_rating_cache``, ``rerate``, ``run_rerate_queue`` (the "rerate" job), and the queue's names from
+``data.rating.rerate_queue`` (``queue_rerate``, ``rerate_requests``...). The simulator is
+``data.rating.simulator``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,18 @@ from psycopg2 import sql
 
 from data.core import db
 from data.core.settings import load_settings
+from data.rating.rerate_queue import (  # noqa: F401 - the queue's public names, as before
+    describe_rerate,
+    finish_request,
+    latest_customer_rerate,
+    period_bounds,
+    queue_customer_rerate,
+    queue_rerate,
+    queue_rerate_on,
+    report_progress,
+    rerate_progress,
+    rerate_requests,
+)
 
 log = logging.getLogger("dialstat.rating")
 
@@ -46,6 +63,17 @@ class RatingStatus(IntEnum):
     ZERO_DURATION = 5  # billsec = 0: costs 0, connection fee included; rates and carrier recorded if found
     IMPORTED = 6  # the CDR arrived with prices: kept as they are (until re-rated)
     NO_PLAN = 7  # the call has no customer, or the customer has no VoIP plan
+    INTERNAL = 8  # an internal call: priced by the plan's internal rates only, 0 without one
+
+    @property
+    def unrated(self) -> bool:
+        """Whether the call lacks a price it should have (billing's "unrated" reasons)."""
+        return self in (
+            RatingStatus.NO_RETAIL_RATE,
+            RatingStatus.NO_CARRIER_RATE,
+            RatingStatus.BANNED,
+            RatingStatus.NO_PLAN,
+        )
 
     @property
     def label(self) -> str:
@@ -312,6 +340,51 @@ JOIN rating_cache_answer a ON a.voip_plan_id = c.voip_plan_id AND a.key = c.key
 WHERE s.ctid = c.row_ref AND a.voip_plan_id = ANY(%(plan_ids)s)
 """
 
+# Internal calls: the plan's internal rates in force (the cheapest sell, the cheapest buy), 0 without.
+# Before the prefix statement, which then skips them (rating_status is set): never a country's price.
+_INTERNAL_SQL = """
+UPDATE {target} s SET
+    sell_rate = coalesce(c.sell_rate, 0),
+    sell_cost = coalesce(rating_call_cost(c.sell_rate, c.sell_fee,
+                         rating_billed_seconds(s.billsec, c.sell_first, c.sell_next), %(decimals)s), 0),
+    buy_rate = coalesce(c.buy_rate, 0),
+    buy_cost = coalesce(rating_call_cost(c.buy_rate, c.buy_fee,
+                        rating_billed_seconds(s.billsec, c.buy_first, c.buy_next), %(decimals)s), 0),
+    carrier_id = c.carrier_id,
+    rating_status = %(INTERNAL)s
+FROM (
+    SELECT s.ctid AS row_ref, sell.rate AS sell_rate, sell.connection_fee AS sell_fee,
+           sell.increment_first AS sell_first, sell.increment_next AS sell_next, buy.rate AS buy_rate,
+           buy.connection_fee AS buy_fee, buy.increment_first AS buy_first, buy.increment_next AS buy_next,
+           buy.provider_id AS carrier_id
+    FROM {target} s {plan_join}
+    LEFT JOIN LATERAL (
+        SELECT * FROM voip_plan_internal_price p
+        WHERE p.voip_plan_id = {plan} AND p.kind = 'retail' AND p.effective_from <= s.starting_date
+          AND (p.effective_to IS NULL OR p.effective_to > s.starting_date)
+        ORDER BY p.rate, p.connection_fee, p.rate_id LIMIT 1) sell ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM voip_plan_internal_price p
+        WHERE p.voip_plan_id = {plan} AND p.kind = 'carrier' AND p.effective_from <= s.starting_date
+          AND (p.effective_to IS NULL OR p.effective_to > s.starting_date)
+        ORDER BY p.rate, p.provider_priority, p.provider_id, p.rate_id LIMIT 1) buy ON true
+    WHERE s.rating_status IS NULL AND NOT {has_prices} AND {internal}
+    OFFSET 0
+) c
+WHERE s.ctid = c.row_ref
+"""
+
+
+def internal_call_sql(number: str, country: str, params: dict) -> str:
+    """SQL: whether the call with the normalised ``number`` and ``country`` is internal under the number
+    plan in force (an internal call has no country; its significant digits are its normalised number)."""
+    from data.core.normalise import internal_sql
+    from data.core.setting_overrides import effective_number_plan
+
+    digits = internal_sql(number, effective_number_plan(), params)
+    return f"({country} IS NULL AND {number} IS NOT NULL AND {digits})"
+
+
 # The rest: prices that came with the CDR, or no plan, or no prefix of the plan matches the number.
 _UNPRICED_SQL = """
 UPDATE {target} s SET rating_status = CASE
@@ -347,9 +420,11 @@ def _table(name: str) -> sql.Composable:
 
 @dataclass(frozen=True)
 class _PlanOfRow:
-    """How the rating statements find the VoIP plan of a row ``s``: SQL to join, the plan, whether any."""
+    """How the rating statements find the VoIP plan of a row ``s``: SQL to join (and to join keeping the
+    rows without a plan), the plan, whether any."""
 
     join: str
+    outer_join: str
     plan: str
     has_plan: str
 
@@ -357,10 +432,11 @@ class _PlanOfRow:
 # Calls: the plan of their customer. Simulated calls: a voip_plan_id column of their own.
 _CUSTOMER_PLAN = _PlanOfRow(
     "JOIN app_user u ON u.id = s.user_id",
+    "LEFT JOIN app_user u ON u.id = s.user_id",
     "u.voip_plan_id",
     "s.user_id IN (SELECT id FROM app_user WHERE voip_plan_id IS NOT NULL)",
 )
-_OWN_PLAN = _PlanOfRow("", "s.voip_plan_id", "s.voip_plan_id IS NOT NULL")
+_OWN_PLAN = _PlanOfRow("", "", "s.voip_plan_id", "s.voip_plan_id IS NOT NULL")
 
 
 def _rate_table(cur, target: sql.Composable, plan_of_row: _PlanOfRow = _CUSTOMER_PLAN) -> None:
@@ -380,6 +456,13 @@ def _rate_table(cur, target: sql.Composable, plan_of_row: _PlanOfRow = _CUSTOMER
     )
     plan_ids = cur.fetchone()[0]
     params = {**_STATUS_PARAMS, "decimals": rating_decimals(), "plan_ids": plan_ids}
+    internal = internal_call_sql("s.normalised_number", "s.country_code", params)
+    cur.execute(
+        sql.SQL(_INTERNAL_SQL).format(
+            **{**parts, "plan_join": sql.SQL(plan_of_row.outer_join), "internal": sql.SQL(internal)}
+        ),
+        params,
+    )
     if plan_ids:
         cur.execute(_STALE_PLANS_SQL, {"plan_ids": plan_ids})
         if cur.fetchone()[0]:
@@ -406,7 +489,7 @@ def rate_staged_calls(cur, stage_table: str) -> None:
 
 _RERATE_STAGE_SQL = """
 CREATE TEMP TABLE rerate_calls ON COMMIT DROP AS
-SELECT id, starting_date, user_id, normalised_number, billsec,
+SELECT id, starting_date, user_id, normalised_number, country_code, billsec,
        NULL::numeric(14, 5) AS buy_rate, NULL::numeric(14, 5) AS buy_cost, NULL::numeric(14, 5) AS sell_rate,
        NULL::numeric(14, 5) AS sell_cost, NULL::integer AS carrier_id, NULL::smallint AS rating_status
 FROM cdr
@@ -426,22 +509,6 @@ WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
 """
 
 
-def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: dates are whole days, ``end`` included (``--from 2026-01-01 --to 2026-01-31``
-    is January); datetimes are taken as they are (naive: UTC)."""
-
-    def moment(value, next_day: bool) -> datetime:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        day = value + timedelta(days=1) if next_day else value
-        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-
-    first, last = moment(start, False), moment(end, True)
-    if last <= first:
-        raise ValueError("the period ends before it starts")
-    return first, last
-
-
 def _day_chunks(first: datetime, last: datetime):
     """UTC days (each inside one monthly partition of cdr) covering [first, last)."""
     chunk_start = first
@@ -452,7 +519,7 @@ def _day_chunks(first: datetime, last: datetime):
         chunk_start = chunk_end
 
 
-def rerate(start: date | datetime, end: date | datetime, customer: int | None = None) -> dict:
+def rerate(start: date | datetime, end: date | datetime, customer: int | None = None, progress=None) -> dict:
     """Re-price the calls of a period (of one customer's, with ``customer`` = user id) from the rates
     now in force, replacing any price, imported ones included, then rebuild the rollups of the days
     that changed. Works one UTC day at a time, each day in its own transaction, so a long period
@@ -462,7 +529,8 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
     first, last = period_bounds(start, end)
     totals = {"calls": 0, "changed": 0, "days": 0}
     started = time.monotonic()
-    for chunk_start, chunk_end in _day_chunks(first, last):
+    chunks = list(_day_chunks(first, last))
+    for chunk_start, chunk_end in chunks:
         params = {"start": chunk_start, "end": chunk_end, "user_id": customer}
         with db.raw_connection() as conn, conn.cursor() as cur:
             cur.execute(_RERATE_STAGE_SQL, params)
@@ -476,33 +544,11 @@ def rerate(start: date | datetime, end: date | datetime, customer: int | None = 
         totals["calls"] += calls
         totals["changed"] += changed
         totals["days"] += 1
+        if progress is not None:
+            progress(totals["days"], len(chunks), totals["changed"])
     totals["seconds"] = round(time.monotonic() - started, 3)
     log.info("re-rated %s to %s (customer %s): %s", first, last, customer, totals)
     return totals
-
-
-def queue_rerate(
-    start: date | datetime, end: date | datetime, customer: int | None = None, requested_by: str = ""
-) -> int:
-    """Ask for a re-rating; the "rerate" job runs it within a minute. Returns the request id."""
-    from data.core import audit
-
-    first, last = period_bounds(start, end)
-    with db.transaction() as conn:
-        request_id = conn.exec_driver_sql(
-            "INSERT INTO rerate_request (period_start, period_end, user_id, requested_by) "
-            "VALUES (%(s)s, %(e)s, %(u)s, %(by)s) RETURNING id",
-            {"s": first, "e": last, "u": customer, "by": requested_by},
-        ).scalar()
-        audit.record(
-            conn,
-            audit.current_actor(),
-            "queue",
-            "rerate",
-            request_id,
-            after={"period_start": first, "period_end": last, "customer_id": customer},
-        )
-        return request_id
 
 
 def run_rerate_queue() -> dict:
@@ -523,136 +569,16 @@ def run_rerate_queue() -> dict:
         if request is None:
             return {"done": done, "failed": failed}
         try:
-            result = rerate(request["period_start"], request["period_end"], request["user_id"])
+            result = rerate(
+                request["period_start"],
+                request["period_end"],
+                request["user_id"],
+                progress=lambda done, total, changed, rid=request["id"]: report_progress(rid, done, total, changed),
+            )
         except Exception as exc:  # recorded on the request; the next ones still run
             log.exception("re-rating request %s failed", request["id"])
-            _finish_request(request["id"], "failed", error=f"{type(exc).__name__}: {exc}")
+            finish_request(request["id"], "failed", error=f"{type(exc).__name__}: {exc}")
             failed += 1
         else:
-            _finish_request(request["id"], "done", calls=result["changed"])
+            finish_request(request["id"], "done", calls=result["changed"])
             done += 1
-
-
-def _finish_request(request_id: int, status: str, *, calls: int | None = None, error: str | None = None) -> None:
-    with db.transaction() as conn:
-        conn.exec_driver_sql(
-            "UPDATE rerate_request SET status = %(st)s, finished_at = clock_timestamp(), calls = %(c)s, "
-            "error = %(e)s WHERE id = %(id)s",
-            {"st": status, "c": calls, "e": error, "id": request_id},
-        )
-
-
-def rerate_requests(limit: int = 20) -> list[dict]:
-    return db.rows(
-        """SELECT r.id, r.period_start, r.period_end, u.username AS customer, r.requested_by,
-                             r.requested_at, r.status, r.started_at, r.finished_at, r.calls, r.error
-                      FROM rerate_request r LEFT JOIN app_user u ON u.id = r.user_id
-                      ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit""",
-        limit=limit,
-    )
-
-
-# --- The rate simulator ---
-
-_SIMULATION_SQL = """
-CREATE TEMP TABLE simulated_call ON COMMIT DROP AS
-SELECT %(number)s::text AS normalised_number, %(at)s::timestamptz AS starting_date, %(billsec)s::integer AS billsec,
-       %(plan)s::integer AS voip_plan_id, NULL::numeric(14, 5) AS buy_rate, NULL::numeric(14, 5) AS buy_cost,
-       NULL::numeric(14, 5) AS sell_rate, NULL::numeric(14, 5) AS sell_cost, NULL::integer AS carrier_id,
-       NULL::smallint AS rating_status
-"""
-
-# Each rate plan's own longest matching price in force at the time, and the plan's matching bans.
-_CANDIDATES_SQL = """
-SELECT DISTINCT ON (p.kind, rp.id) p.kind, rp.id AS rate_plan_id, rp.name AS rate_plan, p.provider_id,
-       pr.name AS carrier, p.provider_priority, p.prefix, r.destination, p.rate, p.connection_fee,
-       p.increment_first, p.increment_next
-FROM voip_plan_price p
-LEFT JOIN rate r ON r.id = p.rate_id
-LEFT JOIN rate_plan rp ON rp.id = r.rate_plan_id
-LEFT JOIN provider pr ON pr.id = p.provider_id
-WHERE p.voip_plan_id = %(plan)s AND p.prefix = ANY(%(heads)s)
-  AND p.effective_from <= %(at)s AND (p.effective_to IS NULL OR p.effective_to > %(at)s)
-ORDER BY p.kind, rp.id, length(p.prefix) DESC
-"""
-
-
-def simulate_call(
-    scope, number: str, billsec: int, *, at: datetime | None = None, voip_plan_id: int | None = None
-) -> dict:
-    """What a call to ``number`` lasting ``billsec`` seconds at ``at`` (now) costs on a VoIP plan: the
-    customer's own, or the one an admin picks. Priced by the import's own rating (one row through the
-    same statements), with every candidate carrier beside it. Customers see the sell side only."""
-    from data.core.normalise import normalise_number
-    from data.core.setting_overrides import effective_number_plan
-    from data.rating.rates import voip_plan_of
-
-    if billsec < 0:
-        raise ValueError("the duration cannot be negative")
-    at = at or datetime.now(timezone.utc)
-    plan = voip_plan_of(scope, voip_plan_id)
-    normalised = normalise_number(number, effective_number_plan())
-    digits = normalised.normalised or ""
-    result = {
-        "number": number,
-        "normalised": normalised.normalised,
-        "country_code": normalised.country_code,
-        "country": db.scalar("SELECT name FROM country WHERE code = :c", c=normalised.country_code),
-        "billsec": billsec,
-        "at": at,
-        "voip_plan_id": plan,
-        "voip_plan": None,
-        "currency": None,
-        "status": RatingStatus.NO_PLAN,
-        "sell": None,
-        "buy": None,
-        "candidates": [],
-        "banned_prefix": None,
-        "margin": None,
-        "margin_percent": None,
-    }
-    if plan is None:
-        return result
-    heads = [digits[:k] for k in range(1, min(len(digits), MAX_PREFIX_LENGTH) + 1)]
-    with db.raw_connection() as conn, conn.cursor() as cur:
-        cur.execute(_SIMULATION_SQL, {"number": digits or None, "at": at, "billsec": billsec, "plan": plan})
-        _rate_table(cur, sql.Identifier("simulated_call"), _OWN_PLAN)
-        cur.execute("SELECT sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, rating_status FROM simulated_call")
-        sell_rate, sell_cost, buy_rate, buy_cost, carrier_id, status = cur.fetchone()
-        cur.execute(_CANDIDATES_SQL, {"plan": plan, "heads": heads, "at": at})
-        columns = [c.name for c in cur.description]
-        candidates = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
-        cur.execute(
-            "SELECT v.name, (SELECT min(p.currency) FROM voip_plan_rate_plan m JOIN rate_plan p "
-            "ON p.id = m.rate_plan_id WHERE m.voip_plan_id = v.id) FROM voip_plan v WHERE v.id = %s",
-            (plan,),
-        )
-        result["voip_plan"], result["currency"] = cur.fetchone()
-    for candidate in candidates:
-        if candidate["kind"] != "ban":
-            billed = billed_seconds(billsec, candidate["increment_first"], candidate["increment_next"])
-            candidate.update(
-                billed_seconds=billed, cost=call_cost(candidate["rate"], candidate["connection_fee"], billed)
-            )
-    result["status"] = RatingStatus(status)
-    bans = [c for c in candidates if c["kind"] == "ban"]
-    result["banned_prefix"] = min((c["prefix"] for c in bans), key=len) if bans else None
-    retail = sorted((c for c in candidates if c["kind"] == "retail"), key=lambda c: -len(c["prefix"]))
-    result["sell"] = next((c for c in retail if c["rate"] == sell_rate), None) if sell_rate is not None else None
-    if result["sell"] is not None:
-        result["sell"] = {**result["sell"], "cost": sell_cost}
-    if not scope.is_admin:
-        return result  # the buy side (carriers, their prices, the margin) is the operator's business
-    carriers = sorted(
-        (c for c in candidates if c["kind"] == "carrier"),
-        key=lambda c: (-len(c["prefix"]), c["rate"], c["provider_priority"], c["provider_id"]),
-    )
-    for candidate in carriers:
-        candidate["chosen"] = candidate["provider_id"] == carrier_id and candidate["rate"] == buy_rate
-    result["candidates"] = carriers
-    chosen = next((c for c in carriers if c["chosen"]), None)
-    result["buy"] = {**chosen, "cost": buy_cost} if chosen else None
-    if sell_cost is not None and buy_cost is not None:
-        result["margin"] = sell_cost - buy_cost
-        result["margin_percent"] = (result["margin"] * 100 / sell_cost).quantize(Decimal("0.01")) if sell_cost else None
-    return result

@@ -18,26 +18,31 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 from data.core import audit, db
 from data.core.scope import Scope
-
-RATE_DECIMALS = 5  # rate and connection fee columns are numeric(14, 5)
-MAX_RATE = Decimal("1e9")
-DECK_COLUMNS = (
-    "prefix",
-    "destination",
-    "rate",
-    "connection_fee",
-    "increment_first",
-    "increment_next",
-    "effective_from",
+from data.rating.customer_rates import (  # noqa: F401 - the customer side's names, as before
+    RATE_SORT_FIELDS,
+    banned_prefix,
+    customer_rates,
+    search_condition,
+    voip_plan_of,
 )
-OPTIONAL_DECK_COLUMNS = ("effective_to",)
-_PREFIX = re.compile(r"^\+?([0-9]{1,20})$")
+from data.rating.rate_deck import (  # noqa: F401 - the deck's names, as before
+    DECK_COLUMNS,
+    INTERNAL_PREFIX,
+    MAX_RATE,
+    OPTIONAL_DECK_COLUMNS,
+    PREFIX,
+    RATE_DECIMALS,
+    RateDeckError,
+    RateRow,
+    parse_moment,
+    parse_rate_deck,
+)
+
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -157,7 +162,7 @@ def create_ban_plan(scope: Scope, name: str, prefixes: list[str] = (), *, descri
 def _ban_prefixes(prefixes: list[str]) -> list[str]:
     cleaned = []
     for prefix in prefixes:
-        match = _PREFIX.match(str(prefix).strip())
+        match = PREFIX.match(str(prefix).strip())
         if not match:
             raise ValueError(f"a ban prefix is 1 to 20 digits, not {prefix!r}")
         cleaned.append(match.group(1))
@@ -257,9 +262,13 @@ def _set_members(conn, voip_plan_id: int, rate_plan_ids: list[int], ban_plan_ids
     )
 
 
-def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> None:
-    """Give a customer a VoIP plan (None: none). Calls already stored keep their prices until re-rated."""
+def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> dict | None:
+    """Give a customer a VoIP plan (None: none), and queue a re-rating of their stored calls (which keep
+    their prices until it runs, within a minute). Returns the queued request (``queue_customer_rerate``)."""
+    from data.rating.rerate_queue import queue_customer_rerate
+
     require_admin(scope)
+    queued = None
     with db.transaction() as conn:
         before = conn.exec_driver_sql(
             "SELECT voip_plan_id FROM app_user WHERE id = %(u)s FOR UPDATE", {"u": user_id}
@@ -279,6 +288,8 @@ def assign_voip_plan(scope: Scope, user_id: int, voip_plan_id: int | None) -> No
                 {"voip_plan_id": before[0]},
                 {"voip_plan_id": voip_plan_id},
             )
+            queued = queue_customer_rerate(conn, user_id, f"VoIP plan {before[0]} -> {voip_plan_id}")
+    return queued
 
 
 def providers(scope: Scope) -> list[dict]:
@@ -334,18 +345,6 @@ def customers(scope: Scope) -> list[dict]:
 # --- Storing rates ---
 
 
-@dataclass(frozen=True)
-class RateRow:
-    prefix: str
-    destination: str
-    rate: Decimal
-    connection_fee: Decimal
-    increment_first: int
-    increment_next: int
-    effective_from: datetime
-    effective_to: datetime | None = None
-
-
 _INCOMING_COLUMNS = (
     "prefix",
     "destination",
@@ -363,9 +362,9 @@ _STORE_SQL = """
 DELETE FROM rate r USING incoming_rate i
 WHERE r.rate_plan_id = %(plan)s AND r.prefix = i.prefix AND r.effective_from = i.effective_from;
 
-INSERT INTO rate (rate_plan_id, prefix, destination, country_code, rate, connection_fee, increment_first,
+INSERT INTO rate (rate_plan_id, kind, prefix, destination, country_code, rate, connection_fee, increment_first,
                   increment_next, effective_from, effective_to)
-SELECT %(plan)s, i.prefix, i.destination,
+SELECT %(plan)s, CASE WHEN i.prefix = '' THEN 'internal' ELSE 'prefix' END, i.prefix, i.destination,
        (SELECT d.country_code FROM dial_prefix d
         WHERE d.prefix = ANY(ARRAY(SELECT left(i.prefix, k) FROM generate_series(1, length(i.prefix)) k))
         ORDER BY length(d.prefix) DESC LIMIT 1),
@@ -378,13 +377,13 @@ FROM (SELECT id, lead(effective_from) OVER (PARTITION BY prefix ORDER BY effecti
 WHERE r.id = n.id AND n.next_from IS NOT NULL AND (r.effective_to IS NULL OR r.effective_to > n.next_from);
 """
 
-# With replace_all: the plan's other prefixes stop where the incoming rates start.
+# With replace_all: the plan's other prefixes (not its internal rate) stop where the incoming rates start.
 _END_MISSING_SQL = """
 UPDATE rate r SET effective_to = %(start)s
-WHERE r.rate_plan_id = %(plan)s AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
+WHERE r.rate_plan_id = %(plan)s AND r.kind = 'prefix' AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
   AND r.effective_from < %(start)s AND (r.effective_to IS NULL OR r.effective_to > %(start)s);
 DELETE FROM rate r
-WHERE r.rate_plan_id = %(plan)s AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
+WHERE r.rate_plan_id = %(plan)s AND r.kind = 'prefix' AND r.prefix NOT IN (SELECT prefix FROM incoming_rate)
   AND r.effective_from >= %(start)s;
 """
 
@@ -443,6 +442,30 @@ def _plan(cur, rate_plan_id: int) -> dict:
     return {"id": found[0], "kind": found[1], "currency": found[2]}
 
 
+def set_internal_rate(
+    scope: Scope,
+    rate_plan_id: int,
+    rate: Decimal,
+    *,
+    connection_fee: Decimal = Decimal(0),
+    increment_first: int = 60,
+    increment_next: int = 60,
+    effective_from: datetime | None = None,
+) -> int:
+    """Store the price of internal calls in a plan, from ``effective_from`` (now) on (docs/rating.md)."""
+    require_admin(scope)
+    row = RateRow(
+        "",
+        "internal calls",
+        Decimal(rate),
+        Decimal(connection_fee),
+        increment_first,
+        increment_next,
+        effective_from or datetime.now(timezone.utc),
+    )
+    return _store_rows(rate_plan_id, [row], False, "store-internal-rate", {})
+
+
 def store_rates(scope: Scope, rate_plan_id: int, rows: list[RateRow], *, replace_all: bool = False) -> int:
     """Store rate versions into a plan in one transaction; returns how many were stored."""
     require_admin(scope)
@@ -469,123 +492,13 @@ def _store_rows(rate_plan_id: int, rows: list[RateRow], replace_all: bool, actio
     with db.raw_connection() as conn, conn.cursor() as cur:
         _plan(cur, rate_plan_id)
         _create_incoming(cur)
-        # FORCE_NOT_NULL: an empty destination is '', not NULL
+        # FORCE_NOT_NULL: an empty destination (or the internal rate's prefix) is '', not NULL
         cur.copy_expert(
             f"COPY incoming_rate ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN "
-            "WITH (FORMAT csv, FORCE_NOT_NULL (destination))",
+            "WITH (FORMAT csv, FORCE_NOT_NULL (prefix, destination))",
             buffer,
         )
         return _store_incoming(cur, rate_plan_id, replace_all, action, details)
-
-
-# --- Rate decks (CSV) ---
-
-
-class RateDeckError(ValueError):
-    """A rate deck with bad lines: ``errors`` is every (line number, reason); nothing was imported."""
-
-    def __init__(self, errors: list[tuple[int, str]]):
-        self.errors = errors
-        shown = "; ".join(f"line {line}: {reason}" for line, reason in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} bad line(s) in the rate deck, nothing imported: {shown}{more}")
-
-
-def _parse_decimal(text: str, name: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{name} {text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{name} {text!r} must be a number >= 0")
-    if value >= MAX_RATE:
-        raise ValueError(f"{name} {text!r} is too large")
-    if value.as_tuple().exponent < -RATE_DECIMALS and value != value.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
-        raise ValueError(f"{name} {text!r} has more than {RATE_DECIMALS} decimals")
-    return value
-
-
-def _parse_int(text: str, name: str, minimum: int) -> int:
-    if not re.fullmatch(r"[0-9]{1,6}", text):
-        raise ValueError(f"{name} {text!r} is not a whole number of seconds")
-    value = int(text)
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}")
-    return value
-
-
-def parse_moment(text: str, name: str) -> datetime:
-    """A date (midnight UTC) or an ISO date-time (UTC when it has no offset)."""
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.combine(date.fromisoformat(text), time.min, tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{name} {text!r} is not a date (YYYY-MM-DD) or an ISO date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _parse_deck_line(fields: list[str]) -> RateRow:
-    if len(fields) not in (len(DECK_COLUMNS), len(DECK_COLUMNS) + len(OPTIONAL_DECK_COLUMNS)):
-        raise ValueError(
-            f"{len(fields)} columns instead of {len(DECK_COLUMNS)} ({', '.join(DECK_COLUMNS)}) "
-            f"or {len(DECK_COLUMNS) + 1} (with effective_to)"
-        )
-    fields = [f.strip() for f in fields]
-    prefix_match = _PREFIX.match(fields[0])
-    if not prefix_match:
-        raise ValueError(f"prefix {fields[0]!r} must be 1 to 20 digits")
-    effective_from = parse_moment(fields[6], "effective_from")
-    effective_to = parse_moment(fields[7], "effective_to") if len(fields) > 7 and fields[7] else None
-    if effective_to is not None and effective_to <= effective_from:
-        raise ValueError("effective_to must be after effective_from")
-    return RateRow(
-        prefix=prefix_match.group(1),
-        destination=fields[1],
-        rate=_parse_decimal(fields[2], "rate"),
-        connection_fee=_parse_decimal(fields[3] or "0", "connection_fee"),
-        increment_first=_parse_int(fields[4], "increment_first", 0),
-        increment_next=_parse_int(fields[5], "increment_next", 1),
-        effective_from=effective_from,
-        effective_to=effective_to,
-    )
-
-
-def parse_rate_deck(text: str) -> list[RateRow]:
-    """Every line of a rate deck, checked; raises RateDeckError naming every bad line.
-
-    Columns: prefix, destination, rate, connection_fee, increment_first, increment_next,
-    effective_from [, effective_to]. A first line starting with "prefix" is a header. Line numbers
-    count from 1, header included.
-    """
-    rows: list[RateRow] = []
-    errors: list[tuple[int, str]] = []
-    seen: dict[tuple[str, datetime], int] = {}
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    for fields in reader:
-        line = reader.line_num
-        if not any(f.strip() for f in fields):
-            continue
-        if line == 1 and fields[0].strip().lower() == "prefix":
-            continue
-        try:
-            row = _parse_deck_line(fields)
-        except ValueError as exc:
-            errors.append((line, str(exc)))
-            continue
-        key = (row.prefix, row.effective_from)
-        if key in seen:
-            errors.append(
-                (line, f"prefix {row.prefix} from {row.effective_from:%Y-%m-%d %H:%M} is already on line {seen[key]}")
-            )
-            continue
-        seen[key] = line
-        rows.append(row)
-    if errors:
-        raise RateDeckError(errors)
-    if not rows:
-        raise RateDeckError([(1, "the deck has no rates")])
-    return rows
 
 
 def import_rate_deck(scope: Scope, rate_plan_id: int, text: str, *, replace_all: bool = False) -> int:
@@ -637,7 +550,7 @@ def markup(amount: Decimal, profit_percent: Decimal) -> Decimal:
 def plan_rates(scope: Scope, rate_plan_id: int, *, search: str = "", limit: int = 5000) -> list[dict]:
     """Every version of a plan's rates (admin), newest first per prefix; ``search`` as in ``customer_rates``."""
     require_admin(scope)
-    condition, params = _search_condition(search)
+    condition, params = search_condition(search)
     return db.rows(
         f"""SELECT r.id, r.prefix, r.destination, r.country_code, c.name AS country, r.rate,
                               r.connection_fee, r.increment_first, r.increment_next, r.effective_from,
@@ -666,102 +579,3 @@ def delete_rate(scope: Scope, rate_id: int) -> None:
         )
         if deleted is not None:
             audit.record(conn, audit.current_actor(), "delete", "rate", rate_id, dict(deleted), None)
-
-
-# --- Rates a customer sees ---
-
-
-def _search_condition(search: str) -> tuple[str, dict]:
-    """Digits match the rates whose prefix starts with them or is a head of them (a number finds its
-    rates); other text matches the destination, the country name or the country code."""
-    search = (search or "").strip()
-    if not search:
-        return "TRUE", {}
-    digits = search.lstrip("+")
-    if digits.isdigit():
-        return ("(r.prefix LIKE :digits || '%' OR :digits LIKE r.prefix || '%')", {"digits": digits})
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return (
-        "(r.destination ILIKE :pattern OR r.country_code IN "
-        "(SELECT code FROM country WHERE name ILIKE :pattern OR code = upper(:exact)))",
-        {"pattern": pattern, "exact": search},
-    )
-
-
-def voip_plan_of(scope: Scope, voip_plan_id: int | None = None) -> int | None:
-    """The VoIP plan a scope may read: a customer's own (whatever is asked), or the one an admin picks."""
-    if not scope.is_admin:
-        return db.scalar("SELECT voip_plan_id FROM app_user WHERE id = :id", id=scope.user_id)
-    return voip_plan_id
-
-
-RATE_SORT_FIELDS = {
-    "prefix": "prefix",
-    "retail_rate": "retail_rate",
-    "destination": "destination",
-    "country": "country",
-}
-
-
-def customer_rates(
-    scope: Scope,
-    *,
-    voip_plan_id: int | None = None,
-    search: str = "",
-    dialcode: str = "",
-    number: str | None = None,
-    at: datetime | None = None,
-    sort_field: str = "prefix",
-    order: str = "asc",
-    limit: int | None = 5000,
-) -> list[dict]:
-    """The sell rates of a VoIP plan in force at ``at`` (now by default), one per prefix, banned
-    prefixes left out. Customers get their own plan's, whatever ``voip_plan_id`` says. ``dialcode``
-    keeps the prefixes starting with it, ``number`` the prefixes it starts with (CDR-Stats' voip-rate
-    filters)."""
-    plan = voip_plan_of(scope, voip_plan_id)
-    if plan is None:
-        return []
-    condition, params = _search_condition(search)
-    if dialcode:
-        condition += " AND r.prefix LIKE :dialcode || '%'"
-        params["dialcode"] = dialcode
-    if number:
-        condition += " AND :number LIKE r.prefix || '%'"
-        params["number"] = number
-    sort = RATE_SORT_FIELDS.get(sort_field, "prefix")
-    direction = "DESC" if str(order).lower() == "desc" else "ASC"
-    return db.rows(
-        f"""
-        SELECT * FROM (
-            SELECT DISTINCT ON (r.prefix) r.prefix, r.destination, r.country_code, c.name AS country,
-                   r.rate AS retail_rate, r.connection_fee, r.increment_first, r.increment_next,
-                   r.effective_from, r.effective_to, p.currency
-            FROM voip_plan_rate_plan m
-            JOIN rate_plan p ON p.id = m.rate_plan_id AND p.kind = 'retail'
-            JOIN rate r ON r.rate_plan_id = p.id
-            LEFT JOIN country c ON c.code = r.country_code
-            WHERE m.voip_plan_id = :plan
-              AND r.effective_from <= :at AND (r.effective_to IS NULL OR r.effective_to > :at)
-              AND {condition}
-              AND NOT EXISTS (SELECT 1 FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id
-                              WHERE vb.voip_plan_id = :plan AND r.prefix LIKE b.prefix || '%')
-            ORDER BY r.prefix, r.rate, r.connection_fee
-        ) rates
-        ORDER BY {sort} {direction}, prefix LIMIT :limit""",
-        plan=plan,
-        at=at or datetime.now(timezone.utc),
-        limit=limit,
-        **params,
-    )
-
-
-def banned_prefix(voip_plan_id: int, number: str) -> str | None:
-    """The shortest ban prefix of the plan that ``number`` starts with, if any."""
-    return db.scalar(
-        """SELECT b.prefix FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id
-                        WHERE vb.voip_plan_id = :plan AND :number LIKE b.prefix || '%'
-                        ORDER BY length(b.prefix) LIMIT 1""",
-        plan=voip_plan_id,
-        number=number,
-    )

@@ -8,11 +8,11 @@ the scope's time zone.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from data.core import concurrency, db
-from data.core.kpis import Totals
+from data.core.kpis import Totals, kpi_numbers
 from data.core.report_cache import cached
 from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import (
@@ -90,29 +90,64 @@ def totals_of(rows: list[dict]) -> Totals:
     return Totals.from_row({m: sum((r[m] or 0) for r in rows) for m in MEASURES})
 
 
+def local_period(value: datetime | date, tz: str) -> datetime:
+    """A period's start as an aware local time: an instant from the 15-minute or minute levels (so the
+    repeated hour of a day when clocks go back is two periods, told apart by their UTC offset), or a
+    local day of the daily level."""
+    zone = ZoneInfo(tz)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone)
+    naive = value if isinstance(value, datetime) else datetime.combine(value, time.min)
+    return naive.replace(tzinfo=zone)
+
+
+def is_repeated_local_time(value: datetime) -> bool:
+    """Whether the local wall-clock time of the aware ``value`` happens twice (clocks going back)."""
+    return value.tzinfo is not None and value.replace(fold=0).utcoffset() != value.replace(fold=1).utcoffset()
+
+
+def utc_offset_label(value: datetime) -> str:
+    """ "UTC-04:00": the offset that tells the two repeated hours of a day apart."""
+    minutes = int(value.utcoffset().total_seconds() // 60)
+    return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def period_label(value: datetime) -> str:
+    """A local period start as charts and downloads show it; the repeated hour with its UTC offset."""
+    text = value.replace(tzinfo=None).isoformat(sep=" ")
+    return f"{text} ({utc_offset_label(value)})" if is_repeated_local_time(value) else text
+
+
 @cached
 def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: str | None = None) -> list[dict]:
-    """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer."""
+    """Sums per local ``unit`` (minute/hour/day/month), optionally one series per switch or customer.
+
+    ``period`` is the local start of each unit, an aware datetime in the scope's zone: a day when
+    clocks go back has 25 hours (the repeated one twice, with different UTC offsets), a day when
+    they go forward 23.
+    """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
     table, where, params = _source(scope, f, split, daily=unit in ("day", "month"))
     if unit == "minute":
         table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, report_where(scope, f)
-    period = (
-        "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz) AT TIME ZONE :tz"
-    )
+    # grouped by instant, not by local wall-clock time (which the repeated hour shares)
+    period = "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz)"
     series, join = "''", ""
     if split == "switch":
         series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
     elif split == "customer":
         series, join = "COALESCE(u.username, '(no customer)')", "LEFT JOIN app_user u ON u.id = r.user_id"
-    return db.rows(
+    rows = db.rows(
         f"""SELECT {period} AS period, {series} AS series, {SUMS}
             FROM {table} r {join} WHERE {where}
             GROUP BY 1, 2 ORDER BY 1, 2""",
         unit=unit,
         **params,
     )
+    for row in rows:
+        row["period"] = local_period(row["period"], scope.timezone)
+    return rows
 
 
 def unit_for_range(f: ReportFilter) -> str:
@@ -129,7 +164,7 @@ BREAKDOWNS = {
     "hangup_cause": (
         "r.hangup_cause_id",
         "LEFT JOIN hangup_cause h ON h.code = r.hangup_cause_id",
-        "COALESCE(h.name, 'cause ' || r.hangup_cause_id)",
+        "COALESCE(h.name, 'cause ' || r.hangup_cause_id || ' (unknown)')",
     ),
     "country": (
         "r.country_code",
@@ -173,7 +208,7 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
     ``breakdown(scope, f, "switch")``, in the same order.
     """
     table, where, params = _rollup_source(scope, f, _needed_columns(f, "hangup_cause") | {"switch_id"})
-    period = "date_trunc('hour', r.bucket, :tz) AT TIME ZONE :tz"
+    period = "date_trunc('hour', r.bucket, :tz)"  # an instant: the repeated hour of a 25-hour day is two
     found = db.rows(
         f"""SELECT g.*, CASE g.part WHEN 'hangup_cause' THEN COALESCE(h.name, 'cause ' || g.hangup_cause_id)
                                     WHEN 'switch' THEN s.name END AS label
@@ -198,7 +233,7 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
             row.pop("label"),
         )
         if part == "hour":
-            parts[part].append({"period": period_value, "series": "", **row})
+            parts[part].append({"period": local_period(period_value, scope.timezone), "series": "", **row})
         else:
             parts[part].append({"label": label, "code": cause if part == "hangup_cause" else switch, **row})
     return parts
@@ -269,20 +304,11 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
         t = Totals.from_row(row)
         table.append(
             {
-                label_key: row[label_key].isoformat(sep=" ")
-                if isinstance(row[label_key], datetime)
-                else row[label_key],
+                label_key: period_label(row[label_key]) if isinstance(row[label_key], datetime) else row[label_key],
                 **({"series": row["series"]} if row.get("series") else {}),
                 **({"code": row["code"]} if "code" in row else {}),
                 **({"alpha3": row["alpha3"]} if "alpha3" in row else {}),
-                "calls": int(t.attempts),
-                "answered": int(t.answered),
-                "minutes": round(float(t.minutes), 2),
-                "asr": _rounded(t.asr, 4),
-                "acd": _rounded(t.acd, 1),
-                "ner": _rounded(t.ner, 4),
-                "short_call_ratio": _rounded(t.short_call_ratio, 4),
-                "pdd": _rounded(t.pdd, 2),
+                **kpi_numbers(t),
                 "cost": round(float(cost_seen_by(scope, t)), 5),
                 **(
                     {"revenue": round(float(t.revenue), 5), "margin": round(float(t.margin), 5)}
@@ -292,10 +318,6 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
             }
         )
     return table
-
-
-def _rounded(value, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits)
 
 
 def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
@@ -309,11 +331,34 @@ def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
     return head
 
 
-def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> list[dict]:
-    """Sums by local hour of day (0–23, hours without calls as zeros) for each of ``days``.
+def local_hours(f: ReportFilter, tz: str) -> list[datetime]:
+    """The local hours of ``f`` as aware local datetimes: 25 on a day clocks go back, 23 when they go forward."""
+    zone, hours = ZoneInfo(tz), []
+    moment = f.start.astimezone(timezone.utc)
+    while moment < f.end:
+        hours.append(moment.astimezone(zone))
+        moment += timedelta(hours=1)
+    return hours
 
-    On the day clocks go back, the repeated hour is summed into one; on the day they go forward, the
-    skipped hour shows zero.
+
+def hourly_series(scope: Scope, f: ReportFilter) -> list[dict]:
+    """Sums per local hour of ``f`` with hours without calls as zeros: one row per hour that happened, so
+    a 25-hour day has 25 rows (``label`` "01" and "01 (UTC-05:00)"...), a 23-hour day 23."""
+    found = {r["period"]: r for r in traffic_by_time.uncached(scope, f, "hour")}
+    rows = []
+    for hour in local_hours(f, scope.timezone):
+        label = f"{hour:%H}" + (f" ({utc_offset_label(hour)})" if is_repeated_local_time(hour) else "")
+        rows.append({**found.get(hour, dict.fromkeys(MEASURES, 0)), "period": hour, "label": label, "series": ""})
+    return rows
+
+
+def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> list[dict]:
+    """Sums by local hour of day (0–23, hours without calls as zeros) for each of ``days``: the daily
+    comparison, which lays days over each other by hour of day.
+
+    On the day clocks go back, the repeated hour's two hours are summed into that hour of day (its
+    row says so in ``hours``: 2); on the day they go forward, the skipped hour shows zero (``hours``:
+    0). ``hourly_series`` keeps every hour apart.
     """
     rows = []
     for day in days:
@@ -335,8 +380,17 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
             )
         }
         label = f"{day.isoformat()} {day.strftime('%a')}"
+        happened = [h.hour for h in local_hours(f, scope.timezone)]
         for hour in range(24):
-            rows.append({**found.get(hour, {m: 0 for m in MEASURES}), "day": day, "series": label, "hour": hour})
+            rows.append(
+                {
+                    **found.get(hour, {m: 0 for m in MEASURES}),
+                    "day": day,
+                    "series": label,
+                    "hour": hour,
+                    "hours": happened.count(hour),
+                }
+            )
     return rows
 
 
