@@ -130,6 +130,26 @@ def test_calls_are_flagged_at_import_and_the_sql_agrees_with_the_check(lists, mo
     assert destination_alerts.notify_pending() == {"events": 0, "notifications": 0}
 
 
+def test_records_of_one_call_are_flagged_each_on_its_own_destination(lists):
+    """Several records share a switch, a callid and a start (Asterisk 12+: a queue ringing a member, then a
+    forward abroad); only the record that went to a blacklisted number is flagged, at import and again."""
+    sw = switch()
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    records = [
+        make_call(sw, start, 30, callid="q-1", record_tag="1", normalised_number="2001", destination_number="2001"),
+        make_call(sw, start, 0, callid="q-1", record_tag="2", normalised_number="850212345678", country_code="KP"),
+    ]
+    store(records, stage_hook=destination_alerts.flag_staged_calls)
+    flagged = lambda: {  # noqa: E731
+        r["record_tag"]: r["alert_reason"]
+        for r in db.rows("SELECT record_tag, alert_reason FROM cdr WHERE switch_id = :sw AND callid = 'q-1'", sw=sw)
+    }
+    assert flagged() == {"1": None, "2": "blacklist country KP"}
+    db.execute("UPDATE cdr SET destination_alert = NULL, alert_reason = NULL WHERE callid = 'q-1'")
+    destination_alerts.flag_stored_calls(start - timedelta(minutes=1), start + timedelta(minutes=1))
+    assert flagged() == {"1": None, "2": "blacklist country KP"}
+
+
 def test_nothing_is_flagged_without_a_blacklist(app):
     db.execute("DELETE FROM destination_rule WHERE list = 'blacklist'")
     sw = switch()

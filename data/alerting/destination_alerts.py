@@ -169,7 +169,8 @@ def _matches_sql(table: str) -> str:
     """
     return f"""
         WITH src AS MATERIALIZED (
-            SELECT c.switch_id, c.callid, c.starting_date, COALESCE(c.accountcode, '') AS accountcode, c.user_id,
+            SELECT c.switch_id, c.callid, c.record_tag, c.starting_date, COALESCE(c.accountcode, '') AS accountcode,
+                   c.user_id,
                    c.import_id, c.country_code AS stored_country,
                    COALESCE(NULLIF(c.normalised_number, ''),
                             regexp_replace(COALESCE(c.destination_number, ''), '[^0-9]', '', 'g')) AS original
@@ -197,7 +198,7 @@ def _matches_sql(table: str) -> str:
                 WHERE r.list = 'blacklist'
                   AND ((m.long_enough AND m.num LIKE r.prefix || '%%') OR r.country_code = m.country)
                 ORDER BY length(r.prefix) DESC NULLS LAST LIMIT 1) b)
-        SELECT h.switch_id, h.callid, h.starting_date, h.accountcode, h.user_id, h.import_id, h.num,
+        SELECT h.switch_id, h.callid, h.record_tag, h.starting_date, h.accountcode, h.user_id, h.import_id, h.num,
                COALESCE(h.country, '') AS country, h.reason
         FROM hits h
         WHERE NOT EXISTS (
@@ -223,7 +224,7 @@ def flag_staged_calls(cur, stage_table: str) -> int:
         return 0
     params = {"min_digits": effective_number_plan().pn_min_digits}
     cur.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, "
+        "CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, record_tag text, "
         "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
         "country text, reason text) ON COMMIT DELETE ROWS"
     )
@@ -233,7 +234,9 @@ def flag_staged_calls(cur, stage_table: str) -> int:
     if not flagged:
         return 0
     cur.execute(f"""UPDATE {stage_table} s SET destination_alert = true, alert_reason = h.reason
-                    FROM destination_alert_hits h WHERE s.switch_id = h.switch_id AND s.callid = h.callid""")
+                    FROM destination_alert_hits h
+                    WHERE s.switch_id = h.switch_id AND s.callid = h.callid
+                      AND s.record_tag IS NOT DISTINCT FROM h.record_tag""")
     cur.execute("""INSERT INTO destination_alert_event (reason, accountcode, user_id, country_code, calls, first_call,
                                                         last_call, sample_number, import_id)
                    SELECT reason, accountcode, min(user_id), country, count(*), min(starting_date),
@@ -261,8 +264,8 @@ def flag_stored_calls(start: datetime, end: datetime) -> int:
             """UPDATE cdr c SET destination_alert = h.reason IS NOT NULL OR NULL, alert_reason = h.reason
                        FROM recheck_calls r
                        LEFT JOIN recheck_hits h ON h.switch_id = r.switch_id AND h.callid = r.callid
-                       WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s
-                         AND c.switch_id = r.switch_id AND c.callid = r.callid AND c.starting_date = r.starting_date
+                                             AND h.record_tag IS NOT DISTINCT FROM r.record_tag
+                       WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s AND c.id = r.id
                          AND (c.alert_reason IS DISTINCT FROM h.reason)""",
             params,
         )
