@@ -16,6 +16,13 @@ PRESETS = [
 ]
 
 
+def choice(component_id: str, labels: dict[str, str], value: str) -> dbc.RadioItems:
+    """One of a few ways to see a report (inline radio buttons), ``labels`` by value."""
+    return dbc.RadioItems(
+        id=component_id, inline=True, value=value, options=[{"label": v, "value": k} for k, v in labels.items()]
+    )
+
+
 def _ids(text: str | None) -> list:
     return [int(v) for v in (text or "").split(",") if v.strip().isdigit()]
 

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.charts import chart_card, kpi_card
+from components.filters import choice
 from components.rating import column, grid
 from data.admin import acl
 from data.core.scope import current_scope
@@ -141,15 +142,10 @@ def layout(**_query):
                         dbc.Row(
                             [
                                 dbc.Col(
-                                    dbc.RadioItems(
-                                        id="billing-group",
-                                        inline=True,
-                                        value="day",
-                                        options=[
-                                            {"label": label, "value": key}
-                                            for key, label in GROUP_LABELS.items()
-                                            if admin or key in ("day", "country")
-                                        ],
+                                    choice(
+                                        "billing-group",
+                                        {k: v for k, v in GROUP_LABELS.items() if admin or k in ("day", "country")},
+                                        "day",
                                     )
                                 ),
                                 dbc.Col(

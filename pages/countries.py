@@ -3,7 +3,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.charts import chart_card
-from components.filters import filter_bar
+from components.filters import choice, filter_bar
 from data.admin import acl
 
 dash.register_page(__name__, path="/countries", name="Countries", order=40, access=acl.PAGE)
@@ -11,15 +11,8 @@ dash.register_page(__name__, path="/countries", name="Countries", order=40, acce
 
 def layout(**query):
     metric = dbc.Col(
-        dbc.RadioItems(
-            id="countries-metric",
-            inline=True,
-            value=query.get("metric", "calls"),
-            options=[
-                {"label": "Calls", "value": "calls"},
-                {"label": "Minutes", "value": "minutes"},
-                {"label": "Cost", "value": "cost"},
-            ],
+        choice(
+            "countries-metric", {"calls": "Calls", "minutes": "Minutes", "cost": "Cost"}, query.get("metric", "calls")
         ),
         md="auto",
     )

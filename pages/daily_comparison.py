@@ -3,7 +3,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.charts import chart_card
-from components.filters import filter_bar
+from components.filters import choice, filter_bar
 from data.admin import acl
 
 dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30, access=acl.PAGE)
@@ -63,14 +63,8 @@ def layout(**query):
                     dbc.Col(
                         [
                             dbc.Label("Metric"),
-                            dbc.RadioItems(
-                                id="compare-metric",
-                                inline=True,
-                                value=query.get("metric", "calls"),
-                                options=[
-                                    {"label": "Calls", "value": "calls"},
-                                    {"label": "Minutes", "value": "minutes"},
-                                ],
+                            choice(
+                                "compare-metric", {"calls": "Calls", "minutes": "Minutes"}, query.get("metric", "calls")
                             ),
                         ],
                         md="auto",

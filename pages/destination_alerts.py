@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import input_button_card, prefix_list_card
+from components.filters import choice
 from data.admin import acl
 from data.core import lookups
 
@@ -40,14 +41,10 @@ def layout(**query):
                                         dbc.Row(
                                             [
                                                 dbc.Col(
-                                                    dbc.RadioItems(
-                                                        id="rule-list",
-                                                        inline=True,
-                                                        value="blacklist",
-                                                        options=[
-                                                            {"label": "Blacklist", "value": "blacklist"},
-                                                            {"label": "Whitelist", "value": "whitelist"},
-                                                        ],
+                                                    choice(
+                                                        "rule-list",
+                                                        {"blacklist": "Blacklist", "whitelist": "Whitelist"},
+                                                        "blacklist",
                                                     ),
                                                     md=12,
                                                 ),

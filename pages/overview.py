@@ -3,7 +3,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.charts import chart_card
-from components.filters import filter_bar
+from components.filters import choice, filter_bar
 from data.admin import acl
 
 dash.register_page(__name__, path="/overview", name="Overview", order=20, access=acl.PAGE)
@@ -11,12 +11,7 @@ dash.register_page(__name__, path="/overview", name="Overview", order=20, access
 
 def layout(**query):
     split = dbc.Col(
-        dbc.RadioItems(
-            id="overview-split",
-            inline=True,
-            value=query.get("split", "switch"),
-            options=[{"label": "Per switch", "value": "switch"}, {"label": "Per customer", "value": "customer"}],
-        ),
+        choice("overview-split", {"switch": "Per switch", "customer": "Per customer"}, query.get("split", "switch")),
         md="auto",
     )
     return html.Div(

@@ -345,16 +345,7 @@ def customers(scope: Scope) -> list[dict]:
 # --- Storing rates ---
 
 
-_INCOMING_COLUMNS = (
-    "prefix",
-    "destination",
-    "rate",
-    "connection_fee",
-    "increment_first",
-    "increment_next",
-    "effective_from",
-    "effective_to",
-)
+_INCOMING_COLUMNS = (*DECK_COLUMNS, *OPTIONAL_DECK_COLUMNS)
 
 # The versions of incoming_rate replace those with the same (plan, prefix, effective_from); then every
 # touched prefix's versions are cut where the next one starts; a new version gets its country.
