@@ -70,6 +70,8 @@ def _guard_pages() -> None:
     for path in acl.register_pages(dash.page_registry.values()):
         log.error("page %s declares no access: refused to everyone", path)
     for page in dash.page_registry.values():
+        if page.get("supplied_title") is None:  # each browser tab says which page it is, not only "Dialstat"
+            page["title"] = f"{page['name']} · Dialstat"
         if not getattr(page["layout"], "is_guarded", False):
 
             def guarded(*args, _layout=page["layout"], _page=page, **kwargs):

@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 from dash import Input, Output, html
 
-from components.figures import LAYOUT, bar_figure, empty_figure
+from callbacks.filters import THEME_INPUT
+from components.figures import LAYOUT, bar_figure, empty_figure, themed
 from components.rating import column, grid_rows
 from data.admin import acl
 from data.core.kpis import as_float
@@ -72,8 +73,9 @@ def list_customers(_):
     Input("billing-period", "end_date"),
     Input("billing-customer", "value"),
     Input("billing-group", "value"),
+    THEME_INPUT,
 )
-def show_billing(first, last, customer, group):
+def show_billing(first, last, customer, group, dark):
     scope = current_scope()
     admin = scope.is_admin
     customer = customer if admin else None
@@ -103,13 +105,13 @@ def show_billing(first, last, customer, group):
         _money(total.get("margin")),
         "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %",
         f"{counts['unrated']:,}",
-        _day_figure(summary["day"], admin),
+        themed(_day_figure(summary["day"], admin), dark),
         rows["day"],
-        bar_figure(summary.get("carrier", []), "carrier", "cost"),
+        themed(bar_figure(summary.get("carrier", []), "carrier", "cost"), dark),
         by_carrier,
-        bar_figure(summary["country"], "country", "revenue" if admin else "cost"),
+        themed(bar_figure(summary["country"], "country", "revenue" if admin else "cost"), dark),
         rows["country"],
-        bar_figure(summary.get("customer", []), "customer", "revenue"),
+        themed(bar_figure(summary.get("customer", []), "customer", "revenue"), dark),
         by_customer,
         columns,
         rows[group],

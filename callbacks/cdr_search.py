@@ -14,7 +14,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, html, no_update
 from dash.exceptions import PreventUpdate
 
-from components.figures import dual_axis_figure
+from callbacks.filters import THEME_INPUT
+from components.figures import dual_axis_figure, themed
 from data.admin import acl
 from data.cdr_search.search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
 from data.core.scope import Scope, current_scope
@@ -223,9 +224,10 @@ def open_detail(clicked):
     Output({"type": "chart-data", "chart": "cdr-search-by-day"}, "data"),
     Output("cdr-search-total", "data"),
     Input("cdr-search-query", "data"),
+    THEME_INPUT,
     prevent_initial_call=True,  # the filters always settle the query once the page is up
 )
-def refresh_by_day(query):
+def refresh_by_day(query, dark):
     """Calls and minutes per local day for the current filters (rollups when exact, else cdr), and the count."""
     if query is None:
         return no_update, no_update, no_update
@@ -233,4 +235,7 @@ def refresh_by_day(query):
     criteria = criteria_for(query, scope)
     chart = by_day_chart(scope, criteria)
     total = {"query": query, "key": criteria.fingerprint(), "total": chart["count"]}
-    return dual_axis_figure(chart["rows"], "period", ("calls", "Calls"), ("minutes", "Minutes")), chart["rows"], total
+    figure = dual_axis_figure(
+        chart["rows"], "period", ("calls", "Calls"), ("minutes", "Minutes"), note=("acd", "ACD", "s")
+    )
+    return themed(figure, dark), chart["rows"], total

@@ -1,9 +1,10 @@
 from datetime import date, timedelta
 
-from dash import Input, Output
+from dash import Input, Output, State
 
-from callbacks.filters import report_filter, user_today
-from components.figures import series_figure, with_xaxis
+from callbacks.filters import THEME_INPUT, register_drill_down, register_view_state, report_filter, user_today
+from components.figures import themed, with_xaxis
+from components.time_figures import hour_of_day_figure
 from data.admin import acl
 from data.core.scope import current_scope
 from data.reports.traffic import chart_rows, hourly_profile
@@ -27,13 +28,13 @@ def comparison_days(day: date, mode: str, count: int, chosen: list[str]) -> list
 @callback(
     Output("compare-dates", "options"),
     Input("compare-day", "date"),
+    State("compare-dates", "value"),
 )
-def offer_dates(day):
+def offer_dates(day, chosen):
+    """The 60 days before the day, and the dates already chosen (from a copied address) whatever they are."""
     today = date.fromisoformat(day[:10]) if day else user_today(current_scope())
-    return [
-        {"label": (today - timedelta(days=i)).isoformat(), "value": (today - timedelta(days=i)).isoformat()}
-        for i in range(1, 61)
-    ]
+    offered = [(today - timedelta(days=i)).isoformat() for i in range(1, 61)]
+    return [{"label": d, "value": d} for d in sorted(set(offered) | set(chosen or []), reverse=True)]
 
 
 @callback(
@@ -47,18 +48,34 @@ def offer_dates(day):
     Input("filter-switch", "value"),
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
+    THEME_INPUT,
 )
-def refresh_daily_comparison(day, mode, count, chosen, metric, switches, customer, accountcodes):
+def refresh_daily_comparison(day, mode, count, chosen, metric, switches, customer, accountcodes, dark):
     scope = current_scope()
     base = date.fromisoformat(day[:10]) if day else user_today(scope)
     f = report_filter(scope, None, None, None, switches, customer, accountcodes)
-    rows = []
-    for row in chart_rows(hourly_profile(scope, comparison_days(base, mode, count, chosen), f), "hour", scope):
-        rows.append({"hour": row["hour"], "series": row["series"], metric: row[metric]})
+    profile = hourly_profile(scope, comparison_days(base, mode, count, chosen), f)
+    rows, marks = [], []
+    for row, source in zip(chart_rows(profile, "hour", scope), profile, strict=True):
+        # an hour still to come has no calls yet: drawn as nothing, not as a fall to zero
+        rows.append({"hour": row["hour"], "series": row["series"], metric: None if source["future"] else row[metric]})
+        marks.append({"partial": source["partial"], "href": None if source["future"] else source["href"]})
     figure = with_xaxis(
-        series_figure(rows, "hour", metric, "series", y_title=metric.title()),
+        hour_of_day_figure(rows, marks, metric, y_title=metric.title()),
         dtick=1,
         range=[-0.5, 23.5],
         title=dict(text="Hour of day"),
     )
-    return figure, rows
+    return themed(figure, dark), rows
+
+
+register_drill_down(["daily-comparison-graph"])
+register_view_state(
+    [
+        ("day", "compare-day", "date"),
+        ("mode", "compare-mode"),
+        ("count", "compare-count"),
+        ("dates", "compare-dates"),
+        ("metric", "compare-metric"),
+    ]
+)

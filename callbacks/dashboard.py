@@ -1,19 +1,22 @@
 from dash import Input, Output, State, no_update
 
-from callbacks.filters import report_filter
-from components.figures import bar_figure, dual_axis_figure, pie_figure
+from callbacks.filters import THEME_INPUT, register_drill_down, report_filter
+from components.figures import bar_figure, pie_figure, themed
+from components.time_figures import time_dual_axis_figure
 from data.admin import acl
 from data.core.kpis import format_kpi
-from data.core.report_filter import ReportFilter
 from data.core.scope import current_scope
+from data.core.settings import report_currency
 from data.live.freshness import data_version
 from data.live.store import calls_in_progress
+from data.reports.timeseries import last_whole_hours, local_text
 from data.reports.traffic import cost_seen_by, dashboard_report
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/"))
 
 CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
+KPIS = ("calls", "minutes", "asr", "acd", "ner", "pdd", "short", "cost")
 
 
 @callback(
@@ -39,8 +42,12 @@ def check_data_version(_, drawn):
     return (no_update if drawn is None or version == drawn else version), ("–" if live is None else str(live))
 
 
+def _download(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "href"} for row in rows]
+
+
 @callback(
-    [Output(f"kpi-{k}", "children") for k in ("calls", "minutes", "asr", "acd", "ner", "cost")],
+    [Output(f"kpi-{k}", "children") for k in KPIS],
     [Output(f"{c}-graph", "figure") for c in CHARTS],
     [Output({"type": "chart-data", "chart": c}, "data") for c in CHARTS],
     Output("dashboard-drawn-version", "data"),
@@ -48,13 +55,14 @@ def check_data_version(_, drawn):
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
     Input("dashboard-version", "data"),
+    THEME_INPUT,
 )
-def refresh_dashboard(switches, customer, accountcodes, _):
+def refresh_dashboard(switches, customer, accountcodes, _, dark):
     scope = current_scope()
     version = data_version()  # read before the report: a batch committed meanwhile is drawn next time
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
-    f = ReportFilter.last_hours(
-        24, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids, accountcodes=chosen.accountcodes
+    f = last_whole_hours(
+        24, scope.timezone, switch_ids=chosen.switch_ids, user_ids=chosen.user_ids, accountcodes=chosen.accountcodes
     )
     report = dashboard_report(scope, f, data_version=version)
     t = report["totals"]
@@ -64,12 +72,19 @@ def refresh_dashboard(switches, customer, accountcodes, _):
         format_kpi(t.asr, "percent"),
         format_kpi(t.acd, "seconds"),
         format_kpi(t.ner, "percent"),
-        format_kpi(cost_seen_by(scope, t), "money"),
+        format_kpi(t.pdd, "seconds"),
+        format_kpi(t.short_call_ratio, "percent"),
+        format_kpi(cost_seen_by(scope, t), "money", report_currency()),
     ]
+    end = local_text(f.end, scope.timezone)
     figures = [
-        dual_axis_figure(report["hourly"], "period", ("calls", "Calls"), ("minutes", "Minutes")),
+        time_dual_axis_figure(report["hourly"], ("calls", "Calls"), ("minutes", "Minutes"), "hour", end),
         pie_figure(report["causes"], "label", "calls"),
         bar_figure(report["countries"], "label", "calls"),
         bar_figure(report["switches"], "label", "calls"),
     ]
-    return [*kpis, *figures, report["hourly"], report["causes"], report["countries"], report["switches"], version]
+    tables = [_download(report[part]) for part in ("hourly", "causes", "countries", "switches")]
+    return [*kpis, *[themed(fig, dark) for fig in figures], *tables, version]
+
+
+register_drill_down([f"{c}-graph" for c in CHARTS])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dash import MATCH, Input, Output, State, clientside_callback, ctx, no_update
 
 from data.admin import acl
-from data.core.report_filter import ReportFilter, preset_range, report_filter_from_query, user_today
+from data.core.report_filter import RELATIVE_PRESETS, ReportFilter, preset_range, report_range_from_query, user_today
 from data.core.scope import Scope, current_scope
 from data.core.spreadsheet import rows_to_csv
+from data.reports.timeseries import zoom_query
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
 
@@ -23,14 +24,97 @@ FILTER_INPUTS = (
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
 )
+# The theme switch's value (the shell's store): charts are drawn with the theme's template.
+THEME_INPUT = Input("theme-store", "data")
+# Last on a report page's callback (after its own inputs): a zoomed range's times of day, and the theme.
+RANGE_AND_THEME = (Input("filter-times", "data"), THEME_INPUT)
 
 
 def report_filter(
-    scope: Scope, start: str | None, end: str | None, preset: str | None, switches, customer, accountcodes
+    scope: Scope,
+    start: str | None,
+    end: str | None,
+    preset: str | None,
+    switches,
+    customer,
+    accountcodes,
+    times: dict | None = None,
 ) -> ReportFilter:
-    """The filter bar's values (``FILTER_INPUTS``) as the one report filter (data/core/report_filter.py)."""
+    """The filter bar's values (``FILTER_INPUTS``) as the one report filter (data/core/report_filter.py).
+
+    ``times`` (a zoomed range: the times of day on its first and last day) count only while the date range
+    is still the one they were chosen with and no preset is chosen."""
     values = {"start": start, "end": end, "preset": preset, "switch": switches, "customer": customer}
-    return report_filter_from_query({**values, "accountcode": accountcodes}, scope)
+    if times and not preset and times.get("start") == (start or "")[:10] and times.get("end") == (end or "")[:10]:
+        values.update({"from": times.get("from"), "to": times.get("to")})
+    return report_range_from_query({**values, "accountcode": accountcodes}, scope)
+
+
+def zoom_to(relayout: dict | None, scope: Scope):
+    """The filter bar's dates, preset and times for a drag over a time chart (``relayoutData``), or None."""
+    if not relayout or "xaxis.range[0]" not in relayout or "xaxis.range[1]" not in relayout:
+        return None
+    keys = zoom_query(relayout["xaxis.range[0]"], relayout["xaxis.range[1]"], scope.timezone)
+    if keys is None:
+        return None
+    times = {key: keys[key] for key in ("start", "end", "from", "to")} if "from" in keys else None
+    return keys["start"], keys["end"], None, times
+
+
+def register_zoom(register, graph_ids: list[str]) -> None:
+    """A drag over any of the page's time charts sets the page's range: every chart follows, and the URL."""
+
+    @register(
+        Output("filter-dates", "start_date", allow_duplicate=True),
+        Output("filter-dates", "end_date", allow_duplicate=True),
+        Output("filter-preset", "value", allow_duplicate=True),
+        Output("filter-times", "data", allow_duplicate=True),
+        [Input(graph, "relayoutData") for graph in graph_ids],
+        prevent_initial_call=True,
+    )
+    def zoom_range(*relayouts):
+        zoomed = zoom_to(ctx.triggered[0]["value"] if ctx.triggered else None, current_scope())
+        return zoomed if zoomed else (no_update,) * 4
+
+
+def register_view_state(inputs: list[tuple]) -> None:
+    """The page's own choices kept in the URL beside the filters, so a copied address opens the same view:
+    ``inputs`` are (URL key, component id[, property, default "value"]); lists are joined with commas,
+    a switch that is on is "1"."""
+    keys = [item[0] for item in inputs]
+    clientside_callback(
+        f"""function(...values) {{
+            const keys = {keys!r};
+            const view = {{}};
+            keys.forEach((k, i) => {{
+                const v = values[i];
+                view[k] = v === true ? '1' : v === false ? null : Array.isArray(v) ? v.join(',') : v;
+                if (typeof view[k] === 'string' && k === 'day') {{ view[k] = view[k].slice(0, 10); }}
+            }});
+            return view;
+        }}""",
+        Output("filter-view", "data", allow_duplicate=True),
+        [Input(item[1], item[2] if len(item) > 2 else "value") for item in inputs],
+        prevent_initial_call="initial_duplicate",
+    )
+
+
+def register_drill_down(graph_ids: list[str], store_id: str = "drill-down") -> None:
+    """A click on a bar, slice, point or country opens the CDR search of its calls (its ``href``, the last
+    text of the point's customdata, data/reports/timeseries.py)."""
+    clientside_callback(
+        """function() {
+            const click = window.dash_clientside.callback_context.triggered[0];
+            const point = click && click.value && click.value.points && click.value.points[0];
+            const data = point ? [].concat(point.customdata) : [];
+            const href = data.reverse().find(v => typeof v === 'string' && v.startsWith('/cdrs?'));
+            if (href) { window.location.assign(href); }
+            return href || window.dash_clientside.no_update;
+        }""",
+        Output(store_id, "data", allow_duplicate=True),
+        [Input(graph, "clickData") for graph in graph_ids],
+        prevent_initial_call=True,
+    )
 
 
 @callback(
@@ -62,8 +146,11 @@ def fill_filter_options(_):
     Input("filter-dates", "end_date"),
 )
 def sync_preset_and_dates(preset, start, end):
-    """A preset fills the dates; dates changed by hand clear the preset. Either way, both agree."""
+    """A preset fills the dates; dates changed by hand clear the preset. Either way, both agree. A relative
+    preset (the last hour ...) shows the days it touches."""
     scope = current_scope()
+    if ctx.triggered_id == "filter-dates" and preset in RELATIVE_PRESETS:
+        return no_update, no_update, None
     if ctx.triggered_id == "filter-dates" and preset:
         first, last = preset_range(preset, user_today(scope))
         if (start or "")[:10] != first.isoformat() or (end or "")[:10] != last.isoformat():
@@ -77,13 +164,22 @@ def sync_preset_and_dates(preset, start, end):
 
 # Keep the filters in the URL (history.replaceState: no reload), so a report can be bookmarked and shared.
 clientside_callback(
-    """function(start, end, preset, switches, customer, codes) {
+    """function(start, end, preset, switches, customer, codes, times, extra) {
         const q = new URLSearchParams();
         if (preset) { q.set('preset', preset); }
-        else { if (start) q.set('start', start.slice(0, 10)); if (end) q.set('end', end.slice(0, 10)); }
+        else {
+            if (start) q.set('start', start.slice(0, 10)); if (end) q.set('end', end.slice(0, 10));
+            if (times && start && end && times.start === start.slice(0, 10) && times.end === end.slice(0, 10)) {
+                if (times.from) q.set('from', times.from);
+                if (times.to) q.set('to', times.to);
+            }
+        }
         if (switches && switches.length) q.set('switch', switches.join(','));
         if (customer) q.set('customer', customer);
         if (codes && codes.length) q.set('accountcode', codes.join(','));
+        Object.entries(extra || {}).forEach(([k, v]) => {
+            if (v !== null && v !== undefined && v !== '') q.set(k, v);
+        });
         const search = q.toString() ? '?' + q.toString() : '';
         if (window.location.search !== search) {
             window.history.replaceState(null, '', window.location.pathname + search);
@@ -97,6 +193,8 @@ clientside_callback(
     Input("filter-switch", "value"),
     Input("filter-customer", "value"),
     Input("filter-accountcode", "value"),
+    Input("filter-times", "data"),
+    Input("filter-view", "data"),
 )
 
 

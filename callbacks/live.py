@@ -1,5 +1,7 @@
 from dash import Input, Output
 
+from callbacks.filters import THEME_INPUT
+from components.figures import themed
 from components.live import breakdown_table, sparkline_figure, switch_table
 from data.admin import acl
 from data.core.scope import current_scope
@@ -17,14 +19,15 @@ callback = callbacks_for(acl.page("/live"))
     Output("live-customers", "children"),
     Output("live-countries", "children"),
     Input("live-interval", "n_intervals"),
+    THEME_INPUT,
 )
-def refresh_live(_):
+def refresh_live(_, dark):
     scope = current_scope()
     summary = live_summary(scope)
     return (
         str(summary["calls"]),
         f"{summary['cps']:.1f}",
-        sparkline_figure(summary["sparkline"]),
+        themed(sparkline_figure(summary["sparkline"]), dark),
         switch_table(summary["switches"], scope.timezone),
         breakdown_table(summary["customers"], "Customer"),
         breakdown_table(summary["countries"], "Country"),

@@ -13,6 +13,7 @@ The template is one dict shared by every figure: never change a figure's ``layou
 from __future__ import annotations
 
 import functools
+import math
 
 from data.core.kpis import as_float
 
@@ -39,6 +40,35 @@ def _colorscale(name: str) -> list:
     import plotly.graph_objects as go
 
     return [list(pair) for pair in go.Choropleth(colorscale=name).colorscale]
+
+
+# The dark theme's chart colours: Bootstrap's dark body text on the card (the plot background is transparent),
+# gridlines faint. tests/test_chart_browser.py reads the computed colours and checks their contrast.
+DARK_TEXT = "#dee2e6"
+DARK_GRID = "rgba(222,226,230,0.14)"
+
+
+@functools.cache
+def dark_template() -> dict:
+    """Plotly's dark template, on the page's own background, with the theme's text and grid colours."""
+    import plotly.io as pio
+
+    dark = pio.templates["plotly_dark"].to_plotly_json()
+    layout = dark["layout"]
+    layout.update(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"color": DARK_TEXT})
+    for axis in ("xaxis", "yaxis"):
+        layout[axis] = {**layout[axis], "gridcolor": DARK_GRID, "zerolinecolor": DARK_GRID, "linecolor": DARK_GRID}
+    layout["geo"] = {**layout["geo"], "bgcolor": "rgba(0,0,0,0)", "landcolor": "#343a40", "lakecolor": "#212529"}
+    layout["annotationdefaults"] = {**layout["annotationdefaults"], "font": {"color": DARK_TEXT}}
+    return dark
+
+
+def themed(fig, dark: bool) -> dict:
+    """``fig`` (a figure dict or ``go.Figure``) in the page's theme (the theme switch's value): the dark
+    template, or the default one."""
+    fig = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    fig["layout"]["template"] = dark_template() if dark else template()
+    return fig
 
 
 def figure(data: list[dict], **layout) -> dict:
@@ -101,14 +131,53 @@ def series_figure(
     return fig
 
 
-def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tuple[str, str]) -> dict:
-    """Bars on the left axis, a line on the right (e.g. calls and minutes per hour)."""
+def nice_step(top: float, intervals: int) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that splits 0..``top`` into ``intervals`` steps."""
+    rough = max(top, 1e-9) / intervals
+    power = 10 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough - 1e-12)
+
+
+def aligned_axes(left_top: float, right_top: float, intervals: int = 4) -> tuple[dict, dict]:
+    """Ranges and steps for two y axes with round ticks on both (1, 2, 2.5, 5 × 10ⁿ) and the same number of
+    intervals, so the gridlines of one are the ticks of the other."""
+    left_top, right_top = left_top or 1, right_top or 1  # an empty range still gets 0..1 with round ticks
+    left, right = nice_step(left_top, intervals), nice_step(right_top, intervals)
+    count = max(math.ceil(left_top / left - 1e-9), math.ceil(right_top / right - 1e-9), 1)
+    return (
+        dict(range=[0, left * count], dtick=left, tick0=0),
+        dict(range=[0, right * count], dtick=right, tick0=0),
+    )
+
+
+def dual_axis_figure(
+    rows: list[dict], x: str, left: tuple[str, str], right: tuple[str, str], note: tuple[str, str, str] | None = None
+) -> dict:
+    """Bars on the left axis, a line on the right (e.g. calls and minutes per hour), both with round ticks;
+    ``note`` (key, label, unit) adds a third figure to the bars' hover (e.g. the ACD)."""
     if not rows:
         return empty_figure()
     xs = [r[x] for r in rows]
+    left_axis, right_axis = aligned_axes(
+        max((as_float(r[left[0]]) or 0 for r in rows), default=0),
+        max((as_float(r[right[0]]) or 0 for r in rows), default=0),
+    )
     return figure(
         [
-            {"type": "bar", "x": xs, "y": [as_float(r[left[0]]) for r in rows], "name": left[1]},
+            {
+                "type": "bar",
+                "x": xs,
+                "y": [as_float(r[left[0]]) for r in rows],
+                "name": left[1],
+                **(
+                    {
+                        "customdata": [as_float(r[note[0]]) for r in rows],
+                        "hovertemplate": f"%{{y:,}} ({note[1]} %{{customdata:.0f}} {note[2]})",
+                    }
+                    if note
+                    else {}
+                ),
+            },
             {
                 "type": "scatter",
                 "x": list(xs),
@@ -118,8 +187,8 @@ def dual_axis_figure(rows: list[dict], x: str, left: tuple[str, str], right: tup
                 "mode": "lines+markers",
             },
         ],
-        yaxis=dict(title=dict(text=left[1]), rangemode="tozero"),
-        yaxis2=dict(title=dict(text=right[1]), overlaying="y", side="right", rangemode="tozero"),
+        yaxis=dict(title=dict(text=left[1]), **left_axis),
+        yaxis2=dict(title=dict(text=right[1]), overlaying="y", side="right", showgrid=False, **right_axis),
         showlegend=True,
     )
 
@@ -133,6 +202,9 @@ def bar_figure(rows: list[dict], label: str, value: str, horizontal: bool = True
         if horizontal
         else {"type": "bar", "x": labels, "y": values}
     )
+    if any(r.get("href") for r in rows):  # a click opens the CDR search of the bar's calls
+        hrefs = [r.get("href") for r in rows]
+        bar["customdata"] = hrefs[::-1] if horizontal else hrefs
     return figure([bar], hovermode="closest")
 
 
@@ -147,27 +219,41 @@ def pie_figure(rows: list[dict], label: str, value: str) -> dict:
                 "values": [as_float(r[value]) for r in rows],
                 "hole": 0.4,
                 "sort": False,
+                **({"customdata": [r.get("href") for r in rows]} if any(r.get("href") for r in rows) else {}),
             }
         ],
         hovermode="closest",
     )
 
 
-def choropleth_figure(rows: list[dict]) -> dict:
-    """Calls per country on a world map (the geometry comes from assets/, see ``chart_card``)."""
+MAP_METRICS = {"calls": "Calls", "minutes": "Minutes", "cost": "Cost"}
+
+
+def choropleth_figure(
+    rows: list[dict], metric: str = "calls", currency: str = "", hrefs: list[str] | None = None
+) -> dict:
+    """Calls, minutes or cost per country on a world map (the geometry comes from assets/, see ``chart_card``);
+    the hover gives every figure with its unit, ``hrefs`` the CDR search of each country's calls."""
+    metric = metric if metric in MAP_METRICS else "calls"
+    title = f"Cost ({currency})" if metric == "cost" and currency else MAP_METRICS[metric]
+    hrefs = hrefs or [None] * len(rows)
     return figure(
         [
             {
                 "type": "choropleth",
                 "locations": [r["alpha3"] for r in rows],
-                "z": [r["calls"] for r in rows],
+                "z": [r[metric] for r in rows],
                 "locationmode": "ISO-3",
                 "text": [r["label"] for r in rows],
                 "colorscale": _colorscale("Blues"),
-                "colorbar": {"title": {"text": "Calls"}},
-                "customdata": [[r["minutes"], r["acd"], r["asr"]] for r in rows],
-                "hovertemplate": "<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
-                "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
+                "colorbar": {"title": {"text": title}},
+                "customdata": [
+                    [r["calls"], r["minutes"], r["acd"], r["asr"], r.get("cost"), href]
+                    for r, href in zip(rows, hrefs, strict=True)
+                ],
+                "hovertemplate": "<b>%{text}</b><br>Calls: %{customdata[0]:,}<br>Minutes: %{customdata[1]:,.0f}"
+                "<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}"
+                f"<br>Cost: %{{customdata[4]:,.2f}} {currency}<extra></extra>",
             }
         ],
         # Greenwich in the middle: left alone, plotly centres the map on the data's longitudes, which

@@ -5,6 +5,15 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+# Relative ranges as in Grafana (data/core/report_filter.RELATIVE_PRESETS), offered on the report pages.
+RELATIVE = [
+    {"label": "Last 15 minutes", "value": "now-15m"},
+    {"label": "Last hour", "value": "now-1h"},
+    {"label": "Last 6 hours", "value": "now-6h"},
+    {"label": "Last 24 hours", "value": "now-24h"},
+    {"label": "Last 7 days, to now", "value": "now-7d"},
+    {"label": "Last 30 days, to now", "value": "now-30d"},
+]
 PRESETS = [
     {"label": "Today", "value": "today"},
     {"label": "Yesterday", "value": "yesterday"},
@@ -37,14 +46,24 @@ def _seed(values: list) -> list[dict]:
     return [{"label": str(v), "value": v} for v in values if v is not None]
 
 
-def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) -> dbc.Card:
-    """Date range with presets, switch, and (shown to admins by a callback) customer and accountcode."""
+def zoomed_times(query: dict) -> dict | None:
+    """The times of day of a zoomed range in the URL (``from``/``to`` on its ``start`` and ``end`` days)."""
+    if not (query.get("start") and query.get("end") and (query.get("from") or query.get("to"))):
+        return None
+    return {"start": query["start"][:10], "end": query["end"][:10], "from": query.get("from"), "to": query.get("to")}
+
+
+def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, relative: bool = False) -> dbc.Card:
+    """Date range with presets, switch, and (shown to admins by a callback) customer and accountcode.
+
+    ``relative``: the report pages' relative ranges (the last hour ...) and zoomed times of day too."""
     switches, codes = _ids(query.get("switch")), _codes(query.get("accountcode"))
     customer = (_ids(query.get("customer")) or [None])[0]
+    options = [*RELATIVE, *PRESETS] if relative else PRESETS
     date_controls = [
         dbc.Col(
             dcc.Dropdown(
-                id="filter-preset", options=PRESETS, placeholder="Preset", clearable=True, value=query.get("preset")
+                id="filter-preset", options=options, placeholder="Preset", clearable=True, value=query.get("preset")
             ),
             md=2,
         ),
@@ -67,6 +86,9 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None) 
             dbc.Row(
                 [
                     dcc.Store(id="filter-url"),
+                    dcc.Store(id="filter-times", data=zoomed_times(query) if relative else None),
+                    dcc.Store(id="filter-view"),  # the page's own view state, kept in the URL too
+                    dcc.Store(id="drill-down"),
                     *date_controls,
                     dbc.Col(
                         dcc.Dropdown(

@@ -5,7 +5,13 @@ from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
 
-dash.register_page(__name__, path="/concurrent-calls", name="Concurrent calls", order=60, access=acl.PAGE)
+dash.register_page(
+    __name__,
+    path="/concurrent-calls",
+    name="Concurrent calls",
+    order=60,
+    access=acl.PAGE,
+)
 
 
 def layout(**query):
@@ -14,10 +20,11 @@ def layout(**query):
             html.H2("Concurrent calls"),
             html.P(
                 "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
-                "and end times.",
+                "and end times. "
+                "With several switches, a total line adds them up: the whole network's peak is at most that sum.",
                 className="text-body-secondary",
             ),
-            filter_bar({"preset": "today", **query}),
+            filter_bar({"preset": "today", **query}, relative=True),
             chart_card("concurrent-calls", "Peak simultaneous calls", height=420),
         ]
     )

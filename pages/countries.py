@@ -19,7 +19,7 @@ def layout(**query):
     return html.Div(
         [
             html.H2("Country report · top 10"),
-            filter_bar(query, extra=[metric]),
+            filter_bar(query, extra=[metric], relative=True),
             dbc.Row(
                 [
                     dbc.Col(chart_card("countries-top", "Top 10 countries, the rest as Other", height=420), lg=6),

@@ -6,7 +6,13 @@ from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
 
-dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30, access=acl.PAGE)
+dash.register_page(
+    __name__,
+    path="/daily-comparison",
+    name="Daily comparison",
+    order=30,
+    access=acl.PAGE,
+)
 
 MODES = [
     {"label": "Previous days", "value": "previous-days"},
@@ -16,6 +22,7 @@ MODES = [
 
 
 def layout(**query):
+    chosen = [d for d in (query.get("dates") or "").split(",") if len(d) == 10]
     controls = dbc.Card(
         dbc.CardBody(
             dbc.Row(
@@ -56,7 +63,12 @@ def layout(**query):
                     dbc.Col(
                         [
                             dbc.Label("Chosen dates (up to 6)"),
-                            dcc.Dropdown(id="compare-dates", multi=True, options=[], value=[]),
+                            dcc.Dropdown(
+                                id="compare-dates",
+                                multi=True,
+                                options=[{"label": d, "value": d} for d in chosen],
+                                value=chosen,
+                            ),
                         ],
                         md=3,
                     ),
@@ -80,6 +92,10 @@ def layout(**query):
             html.H2("Daily comparison"),
             filter_bar(query, show_dates=False),
             controls,
+            html.P(
+                "Hours still to come are left blank; the hour in progress is marked. Click a point for its calls.",
+                className="text-body-secondary small",
+            ),
             chart_card("daily-comparison", "By hour of day"),
         ]
     )

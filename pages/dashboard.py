@@ -9,7 +9,16 @@ from data.core.kpis import DEFINITIONS
 
 dash.register_page(__name__, path="/", name="Dashboard", order=0, access=acl.PAGE)
 
-KPIS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD"), ("ner", "NER"), ("cost", "Cost")]
+KPIS = [
+    ("calls", "Calls", "calls"),
+    ("minutes", "Minutes", "minutes"),
+    ("asr", "ASR", "asr"),
+    ("acd", "ACD", "acd"),
+    ("ner", "NER", "ner"),
+    ("pdd", "PDD", "pdd"),
+    ("short", "Short calls", "short_calls"),
+    ("cost", "Cost", "cost"),
+]
 
 
 def layout(**query):
@@ -39,8 +48,13 @@ def layout(**query):
             dcc.Store(id="dashboard-version"),
             dcc.Store(id="dashboard-drawn-version"),
             filter_bar(query, show_dates=False),
-            dbc.Row([dbc.Col(kpi_card(key, label, DEFINITIONS[key]), xs=6, md=2) for key, label in KPIS]),
-            chart_card("dashboard-hourly", "Calls and minutes per hour"),
+            dbc.Row(
+                [
+                    dbc.Col(kpi_card(key, label, DEFINITIONS[definition]), xs=6, md=3, xl=True)
+                    for key, label, definition in KPIS
+                ]
+            ),
+            chart_card("dashboard-hourly", "Calls and minutes per hour (the last hour so far)"),
             dbc.Row(
                 [
                     dbc.Col(chart_card("dashboard-causes", "Hangup causes"), lg=4),

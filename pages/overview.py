@@ -5,31 +5,38 @@ from dash import html
 from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
+from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/overview", name="Overview", order=20, access=acl.PAGE)
 
+CHARTS = [
+    ("overview-calls", "Calls"),
+    ("overview-minutes", "Minutes"),
+    ("overview-asr", "ASR"),
+    ("overview-acd", "ACD (seconds)"),
+    ("overview-pdd", "PDD (seconds)"),
+    ("overview-short", "Short calls (% of answered)"),
+]
+
 
 def layout(**query):
-    split = dbc.Col(
-        choice("overview-split", {"switch": "Per switch", "customer": "Per customer"}, query.get("split", "switch")),
+    splits = {"switch": "Per switch", "customer": "Per customer"}
+    if not current_scope().is_admin:  # a customer sees only their own calls: nothing to split by customer
+        splits = {"switch": "Per switch"}
+    split = dbc.Col(choice("overview-split", splits, query.get("split") if query.get("split") in splits else "switch"))
+    compare = dbc.Col(
+        dbc.Switch(id="overview-compare", label="Compare with the previous period", value=query.get("compare") == "1"),
         md="auto",
     )
     return html.Div(
         [
             html.H2("Overview"),
-            html.P("Hourly up to 3 days, daily up to 3 months, monthly beyond.", className="text-body-secondary"),
-            filter_bar(query, extra=[split]),
-            dbc.Row(
-                [
-                    dbc.Col(chart_card("overview-calls", "Calls"), lg=6),
-                    dbc.Col(chart_card("overview-minutes", "Minutes"), lg=6),
-                ]
+            html.P(
+                "Quarter hours up to 6 hours, hourly up to 3 days, daily up to 3 months, monthly beyond. "
+                "Drag across a chart to zoom to that time; click a point for its calls.",
+                className="text-body-secondary",
             ),
-            dbc.Row(
-                [
-                    dbc.Col(chart_card("overview-asr", "ASR"), lg=6),
-                    dbc.Col(chart_card("overview-acd", "ACD (seconds)"), lg=6),
-                ]
-            ),
+            filter_bar(query, extra=[split, compare], relative=True),
+            dbc.Row([dbc.Col(chart_card(chart, title), lg=6) for chart, title in CHARTS]),
         ]
     )

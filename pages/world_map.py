@@ -1,18 +1,24 @@
 import dash
+import dash_bootstrap_components as dbc
 from dash import html
 
 from components.charts import chart_card
-from components.filters import filter_bar
+from components.filters import choice, filter_bar
 from data.admin import acl
 
 dash.register_page(__name__, path="/world-map", name="World map", order=50, access=acl.PAGE)
 
+METRICS = {"calls": "Calls", "minutes": "Minutes", "cost": "Cost"}
+
 
 def layout(**query):
+    metric = dbc.Col(
+        choice("world-map-metric", METRICS, query.get("metric") if query.get("metric") in METRICS else "calls")
+    )
     return html.Div(
         [
             html.H2("World map"),
-            filter_bar(query),
-            chart_card("world-map", "Calls by destination country", height=560),
+            filter_bar(query, extra=[metric], relative=True),
+            chart_card("world-map", "By destination country (click a country for its calls)", height=560),
         ]
     )

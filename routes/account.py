@@ -22,7 +22,8 @@ log = logging.getLogger("dialstat")
 PAGE = """<!doctype html>
 <html lang="en" data-bs-theme="light"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dialstat · {{ title }}</title><link rel="stylesheet" href="/assets/00-bootstrap.min.css"></head>
+<title>Dialstat · {{ title }}</title><link rel="stylesheet" href="/assets/00-bootstrap.min.css">
+<script src="/assets/00-theme.js"></script></head>
 <body class="bg-body-tertiary"><main class="container" style="max-width: 26rem; margin-top: 12vh">
 <h1 class="h3 mb-3">{{ title }}</h1>
 {% if message %}<div class="alert alert-{{ level }}" role="alert" id="reset-message">{{ message }}</div>{% endif %}

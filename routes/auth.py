@@ -57,7 +57,8 @@ def _safe_next(target: str | None) -> str:
 LOGIN_PAGE = """<!doctype html>
 <html lang="en" data-bs-theme="light"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dialstat · Log in</title><link rel="stylesheet" href="/assets/00-bootstrap.min.css"></head>
+<title>Dialstat · Log in</title><link rel="stylesheet" href="/assets/00-bootstrap.min.css">
+<script src="/assets/00-theme.js"></script></head>
 <body class="bg-body-tertiary"><main class="container" style="max-width: 24rem; margin-top: 12vh">
 <h1 class="h3 mb-3">Dialstat</h1>
 {% if error %}<div class="alert alert-danger" role="alert">{{ error }}</div>{% endif %}

@@ -18,12 +18,15 @@ def _outputs(spec) -> list[dict]:
 def callback_body(callback_map: dict, func_name: str, inputs: list, state: list = (), ids: dict | None = None):
     """The JSON body the browser posts to /_dash-update-component for the callback named ``func_name``.
 
-    ``ids`` gives the concrete id of pattern-matching (MATCH) components.
+    ``ids`` gives the concrete id of pattern-matching (MATCH) components. Inputs left out at the end are
+    None, as the browser sends for a component without a value (e.g. the theme before it was ever chosen).
     """
     key, spec = next(
         (k, s) for k, s in callback_map.items() if getattr(s.get("callback"), "__name__", None) == func_name
     )
     outputs = [_concrete(o, ids) for o in _outputs(spec)]
+    assert len(inputs) <= len(spec["inputs"]), f"{func_name} takes {len(spec['inputs'])} inputs"
+    inputs = [*inputs, *[None] * (len(spec["inputs"]) - len(inputs))]
     return {
         "output": key,
         "outputs": outputs if len(outputs) > 1 else outputs[0],

@@ -109,9 +109,13 @@ def go_dual(rows, x, left, right):
             mode="lines+markers",
         )
     )
+    left_axis, right_axis = figures.aligned_axes(
+        max((as_float(r[left[0]]) or 0 for r in rows), default=0),
+        max((as_float(r[right[0]]) or 0 for r in rows), default=0),
+    )
     fig.update_layout(
-        yaxis=dict(title=left[1], rangemode="tozero"),
-        yaxis2=dict(title=right[1], overlaying="y", side="right", rangemode="tozero"),
+        yaxis=dict(title=left[1], **left_axis),
+        yaxis2=dict(title=right[1], overlaying="y", side="right", showgrid=False, **right_axis),
         showlegend=True,
     )
     return fig
@@ -147,9 +151,9 @@ def go_choropleth(rows):
             text=[r["label"] for r in rows],
             colorscale="Blues",
             colorbar_title="Calls",
-            customdata=[[r["minutes"], r["acd"], r["asr"]] for r in rows],
-            hovertemplate="<b>%{text}</b><br>Calls: %{z:,}<br>Minutes: %{customdata[0]:,.0f}"
-            "<br>ACD: %{customdata[1]} <br>ASR: %{customdata[2]}<extra></extra>",
+            customdata=[[r["calls"], r["minutes"], r["acd"], r["asr"], r.get("cost"), None] for r in rows],
+            hovertemplate="<b>%{text}</b><br>Calls: %{customdata[0]:,}<br>Minutes: %{customdata[1]:,.0f}"
+            "<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}<br>Cost: %{customdata[4]:,.2f} <extra></extra>",
         ),
         layout=LAYOUT,
     )

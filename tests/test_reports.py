@@ -64,7 +64,7 @@ def test_customers_see_what_they_pay_as_cost_never_the_buy_side(app, traffic):
         "AND starting_date >= now() - interval '24 hours'",
         u=traffic["alice"].id,
     )
-    assert result[("kpi-cost", "children")] == format_kpi(paid, "money")
+    assert result[("kpi-cost", "children")] == format_kpi(paid, "money", "USD")
     assert all("margin" not in r and "revenue" not in r for r in chart_data(result, "dashboard-hourly"))
 
 
@@ -126,8 +126,13 @@ def test_daily_comparison_has_24_hours_per_day(app, traffic):
     )
     rows = chart_data(result, "daily-comparison")
     assert len(rows) == 24 * 3
+    today = [r for r in rows if r["series"].startswith(day.isoformat())]
+    hour_now = datetime.now(UTC).hour  # the test user's zone is UTC
+    # hours still to come today are no value (drawn as nothing), not zero calls
+    assert [r["calls"] is None for r in today] == [h > hour_now for h in range(24)]
+    assert all(r["calls"] is not None for r in rows if r not in today)
     assert (
-        sum(r["calls"] for r in rows if r["series"].startswith(day.isoformat()))
+        sum(r["calls"] or 0 for r in today)
         == _sql_counts(
             "starting_date >= :s AND starting_date < :e",
             s=datetime.combine(day, datetime.min.time(), UTC),

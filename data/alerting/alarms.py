@@ -447,3 +447,27 @@ def format_number(value) -> str:
     if value == value.to_integral_value():
         return f"{value:,.0f}"
     return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
+# Overview metrics an alarm's firings are drawn on (the alarm's metric -> the chart's metric).
+CHARTED = {
+    "calls": "calls",
+    "minutes": "minutes",
+    "asr": "asr",
+    "acd": "acd",
+    "pdd": "pdd",
+    "short_calls": "short_call_ratio",
+}
+
+
+def firings_on_chart(scope: Scope, start: datetime, end: datetime, limit: int = 50) -> dict[str, list[dict]]:
+    """The firings (not dry runs) of alarms the user sees between ``start`` and ``end``, per charted metric:
+    ``at`` the end of the period that fired, in the scope's local time, and ``label`` what fired."""
+    zone = ZoneInfo(scope.timezone)
+    marks: dict[str, list[dict]] = {}
+    for row in report(scope, start, end, include_dry_run=False, limit=limit):
+        metric = CHARTED.get(row["metric"])
+        if metric and row["event"] != "cleared":
+            at = min(row["period_end"], end).astimezone(zone).replace(tzinfo=None).isoformat(sep=" ")
+            marks.setdefault(metric, []).append({"at": at, "label": f"{row['alarm']}: {row['reason'] or 'fired'}"})
+    return marks

@@ -442,9 +442,14 @@ def grid_block(
 @cached
 def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
     """The report by day as its chart draws it, and the search's exact count; kept like ``grid_block``
-    (with per-call filters it reads ``cdr``)."""
+    (with per-call filters it reads ``cdr``). Every day of the range is drawn, days without calls as zeros."""
     by_day = report_by_day(scope, criteria)
-    return {"rows": chart_rows(by_day, "period", scope), "count": sum(int(r["attempts"]) for r in by_day)}
+    found = {r["period"]: r for r in by_day}
+    first, last = criteria.first_day, criteria.last_day
+    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)] if first and last else []
+    filled = [found.pop(day, None) or {"period": day, **dict.fromkeys(MEASURES, 0)} for day in days]
+    filled = sorted(filled + list(found.values()), key=lambda r: r["period"])  # nothing drawn is ever dropped
+    return {"rows": chart_rows(filled, "period", scope), "count": sum(int(r["attempts"]) for r in by_day)}
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -110,8 +110,9 @@ def kpi_numbers(t: Totals) -> dict:
     }
 
 
-def format_kpi(value, kind: str = "number") -> str:
-    """Display a KPI: percentages, seconds, minutes or money; ``None`` (no denominator) is "–"."""
+def format_kpi(value, kind: str = "number", currency: str = "") -> str:
+    """Display a KPI: percentages, seconds, minutes or money (with its ``currency`` code); ``None`` (no
+    denominator) is "–"."""
     if value is None:
         return DASH
     value = Decimal(value)
@@ -120,7 +121,7 @@ def format_kpi(value, kind: str = "number") -> str:
     if kind == "seconds":
         return f"{value:.0f} s"
     if kind == "money":
-        return f"{value:,.2f}"
+        return f"{value:,.2f} {currency}".rstrip()
     if kind == "minutes":
         return f"{value:,.0f}"
     return f"{value:,.0f}"

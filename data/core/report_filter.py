@@ -86,9 +86,35 @@ def preset_range(preset: str | None, today: date) -> tuple[date, date]:
     if preset == "last-month":
         last = first_of_month - timedelta(days=1)
         return last.replace(day=1), last
+    if preset in RELATIVE_PRESETS:  # the local days a relative range touches
+        return today - timedelta(days=max(RELATIVE_PRESETS[preset].days, 1)), today
     if preset == "12m":
         return (first_of_month - timedelta(days=335)).replace(day=1), today
     return today - timedelta(days=6), today
+
+
+# Relative ranges (Grafana's "last 15 minutes" ...): from the 15-minute boundary before ``now - length`` to the
+# end of the current quarter hour, so the rollups (15-minute buckets) sum exactly the range shown.
+RELATIVE_PRESETS = {
+    "now-15m": timedelta(minutes=15),
+    "now-1h": timedelta(hours=1),
+    "now-6h": timedelta(hours=6),
+    "now-24h": timedelta(hours=24),
+    "now-7d": timedelta(days=7),
+    "now-30d": timedelta(days=30),
+}
+QUARTER = timedelta(minutes=15)
+
+
+def quarter_floor(moment: datetime) -> datetime:
+    """``moment`` down to its 15-minute boundary (the rollups' bucket)."""
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def relative_range(preset: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The UTC interval of a relative preset (``RELATIVE_PRESETS``) at ``now``."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return quarter_floor(now - RELATIVE_PRESETS[preset]), quarter_floor(now) + QUARTER
 
 
 def user_today(scope: Scope) -> date:
@@ -140,3 +166,33 @@ def report_filter_from_query(args: Mapping, scope: Scope, today: date | None = N
         user_ids=query_ids(args, "customer") if scope.is_admin else (),
         accountcodes=tuple(dict.fromkeys(v[:MAX_ACCOUNTCODE] for v in query_list(args, "accountcode"))),
     )
+
+
+def local_time(value: str | None) -> time | None:
+    """ "HH:MM" (seconds, if sent, dropped) as a time; None when absent or unreadable."""
+    try:
+        parsed = time.fromisoformat(value.strip()) if value else None
+    except ValueError:
+        return None
+    return parsed.replace(second=0, microsecond=0) if parsed else None
+
+
+def report_range_from_query(args: Mapping, scope: Scope, now: datetime | None = None) -> ReportFilter:
+    """What the report pages read: ``report_filter_from_query``'s keys, plus the relative presets
+    (``RELATIVE_PRESETS``) and ``from``/``to`` (HH:MM on the first and last day, as the CDR search reads them:
+    a zoomed range or a drilled-down bucket). A range that is no longer whole days has no ``days``."""
+    preset = query_value(args, "preset")
+    days = report_filter_from_query(
+        args, scope, (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(scope.timezone)).date()
+    )
+    if preset in RELATIVE_PRESETS:
+        start, end = relative_range(preset, now)
+        return ReportFilter(start, end, days.switch_ids, days.user_ids, days.accountcodes)
+    time_from, time_to = local_time(query_value(args, "from")), local_time(query_value(args, "to"))
+    if preset or not (time_from or time_to):
+        return days
+    zone = ZoneInfo(scope.timezone)
+    first, last = days.days
+    start = datetime.combine(first, time_from, zone).astimezone(timezone.utc) if time_from else days.start
+    end = datetime.combine(last, time_to, zone).astimezone(timezone.utc) if time_to else days.end
+    return ReportFilter(start, max(start, end), days.switch_ids, days.user_ids, days.accountcodes)

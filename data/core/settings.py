@@ -113,6 +113,7 @@ class Settings:
     export_default_tenant: str = "cgrates.org"  # EXPORT_DEFAULT_TENANT: CGRateS tenant of customers without one
     collector_dir: Path | None = None  # COLLECTOR_DIR: CDR-Pusher style *.yaml configs the collect job runs
     embedded_db_listen: str = ""  # EMBEDDED_DB_LISTEN: host:port where the embedded database also listens
+    currency: str = "USD"  # CURRENCY: ISO 4217 code of the costs and prices reports show (the rate plans' currency)
 
     @property
     def log_dir(self) -> Path:
@@ -130,6 +131,18 @@ def _secret_key(var_dir: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(f"CURRENCY must be a 3-letter ISO 4217 code, not {value!r}")
+    return code
+
+
+def report_currency() -> str:
+    """The currency reports show costs in (``CURRENCY``)."""
+    return _currency(_env("CURRENCY", "USD"))
 
 
 def load_settings() -> Settings:
@@ -175,4 +188,5 @@ def load_settings() -> Settings:
         export_default_tenant=_env("EXPORT_DEFAULT_TENANT", "cgrates.org"),
         collector_dir=Path(_env("COLLECTOR_DIR", str(var_dir / "collectors"))),
         embedded_db_listen=_env("EMBEDDED_DB_LISTEN", "") or "",
+        currency=_currency(_env("CURRENCY", "USD")),
     )

@@ -28,9 +28,10 @@ from data.core.rollups import (
     rollup_params,
 )
 from data.core.scope import Scope
+from data.reports import timeseries
 
 SUMS = ", ".join(f"sum(r.{m}) AS {m}" for m in MEASURES)
-UNITS = ("minute", "hour", "day", "month")
+UNITS = ("minute", "quarter", "hour", "day", "month")
 
 
 # The narrow views, smallest first: a few hangup causes, more countries, the most accountcodes per bucket.
@@ -133,15 +134,18 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
         table, (where, params) = MINUTE_ACCOUNT.name if f.accountcodes else MINUTE.name, report_where(scope, f)
     # grouped by instant, not by local wall-clock time (which the repeated hour shares)
     period = "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz)"
-    series, join = "''", ""
+    if unit == "quarter":  # the 15-minute levels' own buckets (every zone's offset is whole quarter hours)
+        period = "r.bucket"
+    series, key, join = "''", "NULL::int", ""
     if split == "switch":
-        series, join = "s.name", "JOIN switch s ON s.id = r.switch_id"
+        series, key, join = "s.name", "s.id", "JOIN switch s ON s.id = r.switch_id"
     elif split == "customer":
-        series, join = "COALESCE(u.username, '(no customer)')", "LEFT JOIN app_user u ON u.id = r.user_id"
+        series, key = "COALESCE(u.username, '(no customer)')", "r.user_id"
+        join = "LEFT JOIN app_user u ON u.id = r.user_id"
     rows = db.rows(
-        f"""SELECT {period} AS period, {series} AS series, {SUMS}
+        f"""SELECT {period} AS period, {series} AS series, {key} AS series_key, {SUMS}
             FROM {table} r {join} WHERE {where}
-            GROUP BY 1, 2 ORDER BY 1, 2""",
+            GROUP BY 1, 2, 3 ORDER BY 1, 2""",
         unit=unit,
         **params,
     )
@@ -151,8 +155,10 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
 
 
 def unit_for_range(f: ReportFilter) -> str:
-    """Hourly up to 3 days, daily up to 3 months, monthly beyond."""
+    """Quarter hours up to 6 hours, hourly up to 3 days, daily up to 3 months, monthly beyond."""
     span = f.end - f.start
+    if span <= timedelta(hours=6):
+        return "quarter"
     if span <= timedelta(days=3):
         return "hour"
     if span <= timedelta(days=93):
@@ -245,23 +251,46 @@ def dashboard_breakdowns(scope: Scope, f: ReportFilter) -> dict[str, list[dict]]
 
 @cached
 def dashboard_report(scope: Scope, f: ReportFilter, data_version: int | None = None) -> dict:
-    """What the dashboard shows: the totals, and the rows of its four charts as drawn and downloaded.
-    ``data_version`` (data.live.freshness) is only part of the cache key: calls imported since are a new
-    question, not a cached answer."""
+    """What the dashboard shows: the totals, and the rows of its four charts as drawn and downloaded, each
+    with the CDR search address of its calls (``href``). ``data_version`` (data.live.freshness) is only part of
+    the cache key: calls imported since are a new question, not a cached answer."""
     parts = dashboard_breakdowns(scope, f)
+    tz = scope.timezone
+
+    def linked(rows: list[dict], key: str) -> list[dict]:
+        drawn = chart_rows(rows, "label", scope)
+        for row in drawn:
+            code = row.get("code")
+            row["href"] = timeseries.cdr_search_href(f, tz, **{key: code}) if code not in (None, "") else None
+        return drawn
+
     return {
         "totals": totals_of(parts["hangup_cause"]),
-        "hourly": chart_rows(parts["hour"], "period", scope),
-        "causes": chart_rows(parts["hangup_cause"], "label", scope),
-        "countries": chart_rows(breakdown.uncached(scope, f, "country", limit=10), "label", scope),
-        "switches": chart_rows(parts["switch"], "label", scope),
+        "hourly": time_chart_rows(parts["hour"], f, "hour", scope),
+        "causes": linked(parts["hangup_cause"], "cause"),
+        "countries": linked(breakdown.uncached(scope, f, "country", limit=10), "country"),
+        "switches": linked(parts["switch"], "switch"),
     }
 
 
 @cached
 def traffic_chart_rows(scope: Scope, f: ReportFilter, unit: str = "hour", split: str | None = None) -> list[dict]:
-    """``traffic_by_time`` as chart rows (``chart_rows``): what the overview draws and downloads."""
-    return chart_rows(traffic_by_time.uncached(scope, f, unit, split), "period", scope)
+    """``traffic_by_time`` as chart rows (``chart_rows``), every bucket of the range (zeros where no calls), each
+    with ``partial`` (the bucket has not ended) and ``href`` (the CDR search of its calls): what the overview
+    draws and downloads."""
+    return time_chart_rows(traffic_by_time.uncached(scope, f, unit, split), f, unit, scope, split)
+
+
+def time_chart_rows(rows: list[dict], f: ReportFilter, unit: str, scope: Scope, split: str | None = None) -> list[dict]:
+    """Sums per bucket (``traffic_by_time``) as chart rows over every bucket of ``f``, with ``partial`` and
+    ``href`` (data/reports/timeseries.py)."""
+    tz = scope.timezone
+    filled = timeseries.zero_filled(rows, f, unit, tz)
+    drawn = chart_rows(filled, "period", scope)
+    for row, source in zip(drawn, filled, strict=True):
+        row["partial"] = timeseries.is_partial(source["period"], unit, tz)
+        row["href"] = timeseries.bucket_href(f, tz, source["period"], unit, split, source.get("series_key"))
+    return drawn
 
 
 @cached
@@ -352,15 +381,17 @@ def hourly_series(scope: Scope, f: ReportFilter) -> list[dict]:
     return rows
 
 
-def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> list[dict]:
+def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter, now: datetime | None = None) -> list[dict]:
     """Sums by local hour of day (0–23, hours without calls as zeros) for each of ``days``: the daily
     comparison, which lays days over each other by hour of day.
 
     On the day clocks go back, the repeated hour's two hours are summed into that hour of day (its
     row says so in ``hours``: 2); on the day they go forward, the skipped hour shows zero (``hours``:
-    0). ``hourly_series`` keeps every hour apart.
+    0). ``hourly_series`` keeps every hour apart. Hours that have not begun are ``future`` (drawn as
+    nothing, not as zeros), the hour in progress ``partial``; ``href`` is the CDR search of an hour's calls.
     """
-    rows = []
+    now = now or datetime.now(timezone.utc)
+    zone, rows = ZoneInfo(scope.timezone), []
     for day in days:
         f = ReportFilter.for_days(
             day,
@@ -382,6 +413,7 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
         label = f"{day.isoformat()} {day.strftime('%a')}"
         happened = [h.hour for h in local_hours(f, scope.timezone)]
         for hour in range(24):
+            start = datetime.combine(day, time(hour), zone)
             rows.append(
                 {
                     **found.get(hour, {m: 0 for m in MEASURES}),
@@ -389,6 +421,9 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter) -> 
                     "series": label,
                     "hour": hour,
                     "hours": happened.count(hour),
+                    "future": start > now,
+                    "partial": start <= now < start + timedelta(hours=1),
+                    "href": timeseries.bucket_href(f, scope.timezone, start, "hour", None, None),
                 }
             )
     return rows
@@ -422,3 +457,18 @@ def with_quiet_minutes(minute_rows: list[dict], start: datetime, end: datetime, 
         rows += [{"minute": local, "switch": s, "peak": peaks.get((local, s), 0)} for s in switches]
         minute += timedelta(minutes=1)
     return rows
+
+
+TOTAL = "All switches (sum of peaks)"
+
+
+def with_total(rows: list[dict], key: str) -> list[dict]:
+    """Per-switch peaks with a "Total" series: per ``key`` (minute or hour), the sum of the switches' peaks
+    (an upper bound of the network's peak when the switches peak at different moments). Only for two or
+    more switches."""
+    if len({r["switch"] for r in rows}) < 2:
+        return rows
+    totals: dict = {}
+    for row in rows:
+        totals[row[key]] = totals.get(row[key], 0) + row["peak"]
+    return rows + [{key: moment, "switch": TOTAL, "peak": peak} for moment, peak in totals.items()]
