@@ -1,6 +1,7 @@
 from dash import Input, Output, State, no_update
 
 from callbacks.filters import THEME_INPUT, register_drill_down, report_filter
+from components.charts import money_value
 from components.figures import bar_figure, pie_figure, themed
 from components.time_figures import time_dual_axis_figure
 from data.admin import acl
@@ -74,7 +75,7 @@ def refresh_dashboard(switches, customer, accountcodes, _, dark):
         format_kpi(t.ner, "percent"),
         format_kpi(t.pdd, "seconds"),
         format_kpi(t.short_call_ratio, "percent"),
-        format_kpi(cost_seen_by(scope, t), "money", report_currency()),
+        money_value(format_kpi(cost_seen_by(scope, t), "money"), report_currency()),
     ]
     end = local_text(f.end, scope.timezone)
     figures = [

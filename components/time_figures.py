@@ -16,12 +16,28 @@ TICKS = {
     "month": ("%b\n%Y", "%B %Y"),
 }
 PARTIAL_NOTE = "partial: so far"
+# How long a bucket is, for plotly's period positioning: a point or bar sits in the middle of its bucket, and
+# the tick labels of days and months stand under the period they name.
+PERIOD = {"minute": 60_000, "quarter": 900_000, "hour": 3_600_000, "day": 86_400_000, "month": "M1"}
+
+
+def in_period(trace: dict, unit: str, rows: list[dict], x: str) -> dict:
+    """``trace`` placed in the middle of each bucket (on a date axis only)."""
+    if not any("(UTC" in str(r[x]) for r in rows):
+        trace.update(xperiod=PERIOD[unit], xperiodalignment="middle")
+    return trace
 
 
 def time_axis(unit: str, first: str, end: str, count: int) -> dict:
     """A date axis from the first bucket to the range's end, labelled for ``unit``."""
     tickformat, hoverformat = TICKS[unit]
-    axis = dict(type="date", range=[first, end], tickformat=tickformat.replace("\n", "<br>"), hoverformat=hoverformat)
+    axis = dict(
+        type="date",
+        range=[first, end],
+        tickformat=tickformat.replace("\n", "<br>"),
+        hoverformat=hoverformat,
+        ticklabelmode="period" if unit in ("day", "month") else "instant",
+    )
     if unit == "month":
         axis["dtick"] = "M1" if count <= 14 else "M3" if count <= 40 else "M12"
     elif unit == "day" and count <= 16:
@@ -63,7 +79,7 @@ def partial_marks(rows: list[dict], x: str, end: str) -> tuple[list, list]:
         xanchor="left",
         y=1,
         yref="paper",
-        yanchor="bottom",
+        yanchor="top",
         showarrow=False,
         font=dict(size=11),
         name="partial",
@@ -140,7 +156,7 @@ def time_series_figure(
         else:
             symbols = ["circle-open" if r.get("partial") else "circle" for r in items]
             trace.update(type="scatter", mode="lines+markers", marker={"symbol": symbols})
-        traces.append(trace)
+        traces.append(in_period(trace, unit, items, x))
     if compare:
         xs = list(dict.fromkeys(r[x] for r in rows))
         traces.append(
@@ -155,6 +171,7 @@ def time_series_figure(
                 "hovertemplate": "%{text}: %{y}<extra>previous period</extra>",
             }
         )
+        in_period(traces[-1], unit, rows, x)
     shapes, notes = partial_marks(rows, x, end)
     alarm_shapes, alarm_notes = firing_marks(firings or [])
     yaxis = dict(title=dict(text=y_title), rangemode="tozero", fixedrange=True)
@@ -194,6 +211,7 @@ def time_dual_axis_figure(
                 "name": left[1],
                 "customdata": hrefs,
                 "marker": {"pattern": {"shape": ["/" if p else "" for p in partial]}},
+                **in_period({}, unit, rows, x),
             },
             {
                 "type": "scatter",
@@ -204,6 +222,7 @@ def time_dual_axis_figure(
                 "mode": "lines+markers",
                 "customdata": hrefs,
                 "marker": {"symbol": ["circle-open" if p else "circle" for p in partial]},
+                **in_period({}, unit, rows, x),
             },
         ],
         xaxis=bucket_axis(rows, x, unit, end),

@@ -50,7 +50,7 @@ def layout(**query):
             filter_bar(query, show_dates=False),
             dbc.Row(
                 [
-                    dbc.Col(kpi_card(key, label, DEFINITIONS[definition]), xs=6, md=3, xl=True)
+                    dbc.Col(kpi_card(key, label, DEFINITIONS[definition]), xs=6, md=3, xxl=True)
                     for key, label, definition in KPIS
                 ]
             ),

@@ -88,8 +88,9 @@ def preset_range(preset: str | None, today: date) -> tuple[date, date]:
         return last.replace(day=1), last
     if preset in RELATIVE_PRESETS:  # the local days a relative range touches
         return today - timedelta(days=max(RELATIVE_PRESETS[preset].days, 1)), today
-    if preset == "12m":
-        return (first_of_month - timedelta(days=335)).replace(day=1), today
+    if preset == "12m":  # this month and the 11 before it: twelve months, the current one partial
+        months = today.year * 12 + today.month - 1 - 11
+        return date(months // 12, months % 12 + 1, 1), today
     return today - timedelta(days=6), today
 
 
