@@ -153,7 +153,8 @@ def go_choropleth(rows):
             colorbar_title="Calls",
             customdata=[[r["calls"], r["minutes"], r["acd"], r["asr"], r.get("cost"), None] for r in rows],
             hovertemplate="<b>%{text}</b><br>Calls: %{customdata[0]:,}<br>Minutes: %{customdata[1]:,.0f}"
-            "<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}<br>Cost: %{customdata[4]:,.2f} <extra></extra>",
+            "<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}"
+            "<br>Cost: %{customdata[4]:,.2f} <extra></extra>",
         ),
         layout=LAYOUT,
     )

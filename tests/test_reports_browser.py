@@ -39,7 +39,7 @@ def test_filters_go_into_the_url_and_a_csv_downloads(page, calls):
     page.goto("/overview")
     page.wait_for_selector("#overview-calls-graph .main-svg")
     page.click("#filter-preset")
-    page.click("text=Last 30 days")
+    page.click('text="Last 30 days"')  # exactly: not the relative "Last 30 days, to now"
     page.wait_for_function("window.location.search.includes('preset=30d')")
     with page.expect_download() as download:
         page.locator("button:has-text('Download CSV')").first.click()  # the Calls chart comes first
