@@ -138,12 +138,18 @@ def nice_step(top: float, intervals: int) -> float:
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough - 1e-12)
 
 
+def _steps_to(top: float, step: float) -> int:
+    """How many ``step``s reach ``top`` (within float rounding: no extra step for a last bit)."""
+    count = max(round(top / step), 1)
+    return count + 1 if step * count < top * (1 - 1e-9) else count
+
+
 def aligned_axes(left_top: float, right_top: float, intervals: int = 4) -> tuple[dict, dict]:
     """Ranges and steps for two y axes with round ticks on both (1, 2, 2.5, 5 × 10ⁿ) and the same number of
     intervals, so the gridlines of one are the ticks of the other."""
     left_top, right_top = left_top or 1, right_top or 1  # an empty range still gets 0..1 with round ticks
     left, right = nice_step(left_top, intervals), nice_step(right_top, intervals)
-    count = max(math.ceil(left_top / left - 1e-9), math.ceil(right_top / right - 1e-9), 1)
+    count = max(_steps_to(left_top, left), _steps_to(right_top, right), 1)
     return (
         dict(range=[0, left * count], dtick=left, tick0=0),
         dict(range=[0, right * count], dtick=right, tick0=0),
