@@ -12,6 +12,7 @@ The template is one dict shared by every figure: never change a figure's ``layou
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -46,6 +47,16 @@ def _colorscale(name: str) -> list:
 # gridlines faint. tests/test_chart_browser.py reads the computed colours and checks their contrast.
 DARK_TEXT = "#dee2e6"
 DARK_GRID = "rgba(222,226,230,0.14)"
+LIGHT_GRID = "rgba(33,37,41,0.1)"  # plotly's white gridlines are meant for its blue-grey plot background
+
+
+@functools.cache
+def light_template() -> dict:
+    """The default template on the page's own (transparent) background, with gridlines that show on it."""
+    light = copy.deepcopy(template())
+    for axis in ("xaxis", "yaxis"):
+        light["layout"][axis] = {**light["layout"][axis], "gridcolor": LIGHT_GRID, "zerolinecolor": LIGHT_GRID}
+    return light
 
 
 @functools.cache
@@ -67,7 +78,7 @@ def themed(fig, dark: bool) -> dict:
     """``fig`` (a figure dict or ``go.Figure``) in the page's theme (the theme switch's value): the dark
     template, or the default one."""
     fig = fig if isinstance(fig, dict) else fig.to_plotly_json()
-    fig["layout"]["template"] = dark_template() if dark else template()
+    fig["layout"]["template"] = dark_template() if dark else light_template()
     return fig
 
 

@@ -18,7 +18,7 @@ from data.cdr_search.search import by_day_chart, search_criteria_from_query
 from data.core.report_filter import ReportFilter, relative_range, report_range_from_query
 from data.core.scope import Scope
 from data.reports import timeseries
-from data.reports.traffic import dashboard_report, traffic_chart_rows, unit_for_range
+from data.reports.traffic import TOTAL, dashboard_report, traffic_chart_rows, unit_for_range, with_total
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 
 ADMIN = Scope(None, "UTC")
@@ -160,3 +160,11 @@ def test_alarm_firings_are_marked_on_the_charts_of_their_metric(traffic):
     marks = alarms.firings_on_chart(ADMIN, end - timedelta(hours=24), end)
     assert set(marks) == {"calls"} and len(marks["calls"]) == len(fired)
     assert all(m["label"].startswith("busy hour") for m in marks["calls"])
+
+
+def test_concurrent_calls_get_a_total_line_with_two_switches_or_more():
+    one = [{"minute": 1, "switch": "a", "peak": 3}, {"minute": 2, "switch": "a", "peak": 1}]
+    assert with_total(one, "minute") == one
+    two = one + [{"minute": 1, "switch": "b", "peak": 2}, {"minute": 2, "switch": "b", "peak": 0}]
+    totals = [r for r in with_total(two, "minute") if r["switch"] == TOTAL]
+    assert totals == [{"minute": 1, "switch": TOTAL, "peak": 5}, {"minute": 2, "switch": TOTAL, "peak": 1}]
