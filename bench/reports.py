@@ -220,6 +220,11 @@ def callback_timings(repeat: int) -> None:
         "overview 1 day": ("refresh_overview", [*filters(today, today), "switch"]),
         "overview 30 days": ("refresh_overview", [*filters(today - timedelta(days=29), today), "switch"]),
         "overview 1 year": ("refresh_overview", [*filters(today - timedelta(days=364), today), "switch"]),
+        "overview 30 days + previous period": (
+            "refresh_overview",
+            [*filters(today - timedelta(days=29), today), "switch", True],
+        ),
+        "overview last 6 hours (relative)": ("refresh_overview", [None, None, "now-6h", None, None, None, "switch"]),
         "daily comparison": (
             "refresh_daily_comparison",
             [today.isoformat(), "previous-days", 6, [], "calls", None, None, None],

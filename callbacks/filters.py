@@ -198,6 +198,21 @@ clientside_callback(
 )
 
 
+# A zoomed range's times of day, beside the dates that only show days.
+clientside_callback(
+    """function(times, start, end, preset) {
+        const on = times && !preset && start && end && times.start === start.slice(0, 10)
+            && times.end === end.slice(0, 10);
+        return on ? (times.from || '00:00') + ' → ' + (times.to || '24:00') : '';
+    }""",
+    Output("filter-zoomed", "children"),
+    Input("filter-times", "data"),
+    Input("filter-dates", "start_date"),
+    Input("filter-dates", "end_date"),
+    Input("filter-preset", "value"),
+)
+
+
 @callback(
     Output({"type": "csv-download", "chart": MATCH}, "data"),
     Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),

@@ -120,7 +120,10 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                     ),
                     *(extra or []),
                     dbc.Col(
-                        html.Small(id="filter-timezone", className="text-body-secondary"),
+                        [
+                            html.Small(id="filter-zoomed", className="me-2 fw-semibold"),
+                            html.Small(id="filter-timezone", className="text-body-secondary"),
+                        ],
                         md="auto",
                         className="align-self-center",
                     ),

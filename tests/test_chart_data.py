@@ -20,6 +20,8 @@ from data.core.scope import Scope
 from data.reports import timeseries
 from data.reports.traffic import TOTAL, dashboard_report, traffic_chart_rows, unit_for_range, with_total
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
+from tests.conftest import login
+from tests.dash_client import dash_call
 
 ADMIN = Scope(None, "UTC")
 NOW = datetime.now(UTC)
@@ -168,3 +170,20 @@ def test_concurrent_calls_get_a_total_line_with_two_switches_or_more():
     two = one + [{"minute": 1, "switch": "b", "peak": 2}, {"minute": 2, "switch": "b", "peak": 0}]
     totals = [r for r in with_total(two, "minute") if r["switch"] == TOTAL]
     assert totals == [{"minute": 1, "switch": TOTAL, "peak": 5}, {"minute": 2, "switch": TOTAL, "peak": 1}]
+
+
+def test_the_overview_lays_the_previous_period_and_alarm_firings_on_its_charts(app, traffic):
+    client = app.test_client()
+    assert login(client, "admin", "admin-secret").status_code == 302
+    today = NOW.date()
+    args = [str(today - timedelta(days=4)), str(today), None, None, None, None, "switch", True]
+    result = dash_call(client, "refresh_overview", args)
+    calls = result[("overview-calls-graph", "figure")]
+    previous = [t for t in calls["data"] if t["name"] == "previous period"]
+    assert len(previous) == 1 and len(previous[0]["x"]) == 5  # five days laid on the five days shown
+    earlier = ReportFilter.for_days(today - timedelta(days=9), today - timedelta(days=5), "UTC")
+    assert sum(previous[0]["y"]) == sum(r["calls"] for r in traffic_chart_rows.uncached(ADMIN, earlier, "day"))
+    dark = dash_call(client, "refresh_overview", [*args, None, True])[("overview-asr-graph", "figure")]
+    assert dark["layout"]["template"]["layout"]["font"]["color"] == "#dee2e6"
+    flags = [a for a in calls["layout"]["annotations"] if a.get("name") == "alarm"]
+    assert flags == [] or all("busy hour" in a["hovertext"] for a in flags)
