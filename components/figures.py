@@ -101,6 +101,14 @@ def empty_figure(message: str = "No calls in this range") -> dict:
     )
 
 
+def grouped(rows: list[dict], name_of) -> dict[str, list[dict]]:
+    """``rows`` by the name of their series (``name_of(row)``), in the order the names first come."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(name_of(row), []).append(row)
+    return groups
+
+
 def series_figure(
     rows: list[dict],
     x: str,
@@ -117,9 +125,7 @@ def series_figure(
     ``percent``: the values are ratios (ASR), shown as percentages on the axis and on hover."""
     if not rows:
         return empty_figure()
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row.get(series) if series else y, []).append(row)
+    groups = grouped(rows, lambda row: row.get(series) if series else y)
     traces = []
     for name, items in groups.items():
         trace = {"x": [r[x] for r in items], "y": [as_float(r[y]) for r in items], "name": str(name)}

@@ -4,7 +4,7 @@ drag on the chart selecting a time range (the page's range follows, callbacks/fi
 
 from __future__ import annotations
 
-from components.figures import aligned_axes, empty_figure, figure
+from components.figures import dual_axis_figure, empty_figure, figure, grouped
 from data.core.kpis import as_float
 
 # Tick labels and hover per bucket unit: a day axis never shows times of day, a month axis never days.
@@ -140,9 +140,7 @@ def time_series_figure(
     ``end`` is the range's end as local time text: the axis reaches it, so a partial bucket shows its share."""
     if not rows:
         return empty_figure()
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row.get(series) or y_title or y, []).append(row)
+    groups = grouped(rows, lambda row: row.get(series) or y_title or y)
     traces = []
     for name, items in groups.items():
         trace = {
@@ -191,49 +189,22 @@ def time_series_figure(
 def time_dual_axis_figure(
     rows: list[dict], left: tuple[str, str], right: tuple[str, str], unit: str, end: str, x: str = "period"
 ) -> dict:
-    """Bars on the left axis and a line on the right over every bucket, round ticks on both, the partial
-    bucket's bar hatched and its point open."""
+    """``dual_axis_figure`` over every bucket: the partial bucket's bar hatched and its point open, each
+    bar and point carrying the CDR search of its calls, the axis labelled for ``unit``."""
+    fig = dual_axis_figure(rows, x, left, right)
     if not rows:
-        return empty_figure()
-    xs, hrefs = [r[x] for r in rows], [r.get("href") for r in rows]
-    partial = [bool(r.get("partial")) for r in rows]
-    left_axis, right_axis = aligned_axes(
-        max((as_float(r[left[0]]) or 0 for r in rows), default=0),
-        max((as_float(r[right[0]]) or 0 for r in rows), default=0),
-    )
+        return fig
+    hrefs, partial = [r.get("href") for r in rows], [bool(r.get("partial")) for r in rows]
+    bars, line = fig["data"]
+    bars.update(customdata=hrefs, marker={"pattern": {"shape": ["/" if p else "" for p in partial]}})
+    line.update(customdata=hrefs, marker={"symbol": ["circle-open" if p else "circle" for p in partial]})
+    for trace in (bars, line):
+        in_period(trace, unit, rows, x)
     shapes, notes = partial_marks(rows, x, end)
-    return figure(
-        [
-            {
-                "type": "bar",
-                "x": xs,
-                "y": [as_float(r[left[0]]) for r in rows],
-                "name": left[1],
-                "customdata": hrefs,
-                "marker": {"pattern": {"shape": ["/" if p else "" for p in partial]}},
-                **in_period({}, unit, rows, x),
-            },
-            {
-                "type": "scatter",
-                "x": list(xs),
-                "y": [as_float(r[right[0]]) for r in rows],
-                "name": right[1],
-                "yaxis": "y2",
-                "mode": "lines+markers",
-                "customdata": hrefs,
-                "marker": {"symbol": ["circle-open" if p else "circle" for p in partial]},
-                **in_period({}, unit, rows, x),
-            },
-        ],
-        xaxis=bucket_axis(rows, x, unit, end),
-        yaxis=dict(title=dict(text=left[1]), fixedrange=True, **left_axis),
-        yaxis2=dict(
-            title=dict(text=right[1]), overlaying="y", side="right", showgrid=False, fixedrange=True, **right_axis
-        ),
-        shapes=shapes,
-        annotations=notes,
-        showlegend=True,
-    )
+    layout = fig["layout"]
+    layout.update(xaxis=bucket_axis(rows, x, unit, end), shapes=shapes, annotations=notes)
+    layout["yaxis"]["fixedrange"] = layout["yaxis2"]["fixedrange"] = True
+    return fig
 
 
 def hour_of_day_figure(rows: list[dict], marks: list[dict], y: str, y_title: str = "") -> dict:

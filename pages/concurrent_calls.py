@@ -5,13 +5,7 @@ from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
 
-dash.register_page(
-    __name__,
-    path="/concurrent-calls",
-    name="Concurrent calls",
-    order=60,
-    access=acl.PAGE,
-)
+dash.register_page(__name__, path="/concurrent-calls", name="Concurrent calls", order=60, access=acl.PAGE)
 
 
 def layout(**query):

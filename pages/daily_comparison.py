@@ -6,13 +6,7 @@ from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
 
-dash.register_page(
-    __name__,
-    path="/daily-comparison",
-    name="Daily comparison",
-    order=30,
-    access=acl.PAGE,
-)
+dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30, access=acl.PAGE)
 
 MODES = [
     {"label": "Previous days", "value": "previous-days"},

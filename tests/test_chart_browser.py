@@ -59,12 +59,17 @@ def month_range(months_back: int) -> int:
     return first
 
 
-def test_a_range_with_gaps_draws_every_day_as_a_day(page, calls):
+def open_last_30_days(page, switch: int) -> dict:
+    """The overview of the last 30 days of ``switch``'s calls, as an admin; its calls trace."""
     browser_login(page, "admin", "admin-secret")
-    start = TODAY - timedelta(days=29)
-    page.goto(f"/overview?start={start}&end={TODAY}&switch={calls}")
+    page.goto(f"/overview?start={TODAY - timedelta(days=29)}&end={TODAY}&switch={switch}")
     wait_for_buckets(page, "overview-calls-graph", 30)
     (trace,) = graph_data(page, "overview-calls-graph")
+    return trace
+
+
+def test_a_range_with_gaps_draws_every_day_as_a_day(page, calls):
+    trace = open_last_30_days(page, calls)
     by_day = dict(zip((x[:10] for x in trace["x"]), trace["y"], strict=True))
     assert [by_day[d.isoformat()] for d in GAP_DAYS] == list(PER_GAP_DAY)
     assert by_day[TODAY.isoformat()] == 5  # the recent calls
@@ -120,11 +125,7 @@ def wait_for_count(page, count: int) -> None:
 
 
 def test_a_click_opens_the_cdr_search_of_exactly_those_calls(page, calls):
-    browser_login(page, "admin", "admin-secret")
-    start = TODAY - timedelta(days=29)
-    page.goto(f"/overview?start={start}&end={TODAY}&switch={calls}")
-    wait_for_buckets(page, "overview-calls-graph", 30)
-    (trace,) = graph_data(page, "overview-calls-graph")
+    trace = open_last_30_days(page, calls)
     index = trace["x"].index(f"{GAP_DAYS[0]} 00:00:00")
     _click_point(page, f"#overview-calls-graph .scatterlayer .points path >> nth={index}")
     page.wait_for_url("**/cdrs?**")
@@ -142,10 +143,8 @@ def test_a_click_opens_the_cdr_search_of_exactly_those_calls(page, calls):
 
 
 def test_a_drag_across_a_chart_zooms_the_page_and_the_address(page, calls):
-    browser_login(page, "admin", "admin-secret")
+    open_last_30_days(page, calls)
     start = TODAY - timedelta(days=29)
-    page.goto(f"/overview?start={start}&end={TODAY}&switch={calls}")
-    wait_for_buckets(page, "overview-calls-graph", 30)
     wait_for_buckets(page, "overview-minutes-graph", 30)
     box = page.locator("#overview-calls-graph .nsewdrag").bounding_box()
     y = box["y"] + box["height"] / 2
