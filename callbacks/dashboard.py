@@ -1,13 +1,11 @@
 from dash import Input, Output, State, no_update
 
 from callbacks.filters import THEME_INPUT, register_drill_down, report_filter
-from components.charts import money_value
 from components.figures import bar_figure, pie_figure, themed
 from components.time_figures import time_dual_axis_figure
 from data.admin import acl
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
-from data.core.settings import report_currency
 from data.live.freshness import data_version
 from data.live.store import calls_in_progress
 from data.reports.timeseries import last_whole_hours, local_text
@@ -75,7 +73,7 @@ def refresh_dashboard(switches, customer, accountcodes, _, dark):
         format_kpi(t.ner, "percent"),
         format_kpi(t.pdd, "seconds"),
         format_kpi(t.short_call_ratio, "percent"),
-        money_value(format_kpi(cost_seen_by(scope, t), "money"), report_currency()),
+        format_kpi(cost_seen_by(scope, t), "money"),  # the currency is in the card's label
     ]
     end = local_text(f.end, scope.timezone)
     figures = [

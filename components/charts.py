@@ -58,8 +58,3 @@ def kpi_card(kpi_id: str, label: str, definition: str) -> dbc.Card:
         ),
         className="mb-3 text-center",
     )
-
-
-def money_value(amount: str, currency: str) -> list:
-    """A KPI's amount with its currency code beside it, smaller (it fits the card on one line)."""
-    return [amount, html.Small(f" {currency}", className="fs-6 fw-normal text-body-secondary")]

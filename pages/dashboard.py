@@ -6,6 +6,7 @@ from components.charts import chart_card, kpi_card
 from components.filters import filter_bar
 from data.admin import acl
 from data.core.kpis import DEFINITIONS
+from data.core.settings import report_currency
 
 dash.register_page(__name__, path="/", name="Dashboard", order=0, access=acl.PAGE)
 
@@ -19,6 +20,10 @@ KPIS = [
     ("short", "Short calls", "short_calls"),
     ("cost", "Cost", "cost"),
 ]
+
+
+def _label(key: str, label: str) -> str:
+    return f"{label} ({report_currency()})" if key == "cost" else label
 
 
 def layout(**query):
@@ -50,7 +55,7 @@ def layout(**query):
             filter_bar(query, show_dates=False),
             dbc.Row(
                 [
-                    dbc.Col(kpi_card(key, label, DEFINITIONS[definition]), xs=6, md=3, xxl=True)
+                    dbc.Col(kpi_card(key, _label(key, label), DEFINITIONS[definition]), xs=6, md=3, xxl=True)
                     for key, label, definition in KPIS
                 ]
             ),

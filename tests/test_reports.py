@@ -64,8 +64,7 @@ def test_customers_see_what_they_pay_as_cost_never_the_buy_side(app, traffic):
         "AND starting_date >= now() - interval '24 hours'",
         u=traffic["alice"].id,
     )
-    amount, currency = result[("kpi-cost", "children")]
-    assert amount == format_kpi(paid, "money") and currency["props"]["children"] == " USD"
+    assert result[("kpi-cost", "children")] == format_kpi(paid, "money")
     assert all("margin" not in r and "revenue" not in r for r in chart_data(result, "dashboard-hourly"))
 
 

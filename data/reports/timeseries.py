@@ -149,17 +149,26 @@ def cdr_search_href(f: ReportFilter, tz: str, **keys) -> str:
     return f"{CDR_SEARCH}?{urlencode({**filter_query(f, tz), **{k: str(v) for k, v in keys.items()}})}"
 
 
-def bucket_href(f: ReportFilter, tz: str, start: datetime, unit: str, split: str | None, key) -> str | None:
+def bucket_href(
+    f: ReportFilter, tz: str, start: datetime, unit: str, split: str | None, key, base: str | None = None
+) -> str | None:
     """The CDR search of one bucket's calls within ``f`` (and of one switch or customer of a split); None for
-    calls the search cannot select (those of no customer)."""
+    calls the search cannot select (those of no customer). ``base``: ``base_query(f, tz)``, when known."""
     if split == "customer" and key is None:
         return None
     end = next_bucket(start, unit, ZoneInfo(tz))
-    keys = {k: v for k, v in filter_query(f, tz).items() if k not in RANGE_KEYS}
-    keys.update(range_query(max(start, f.start), min(end, f.end), tz))
+    # the range keys are digits, "-" and ":" (nothing to quote): only the filter's own keys are encoded, once
+    keys = range_query(max(start, f.start), min(end, f.end), tz)
     if split in ("switch", "customer"):
-        keys[split] = str(key)
-    return f"{CDR_SEARCH}?{urlencode(keys)}"
+        keys[split] = str(int(key))
+    own = "&".join(f"{k}={v}" for k, v in keys.items())
+    base = base_query(f, tz, drop=split) if base is None else base
+    return f"{CDR_SEARCH}?{own}&{base}" if base else f"{CDR_SEARCH}?{own}"
+
+
+def base_query(f: ReportFilter, tz: str, drop: str | None = None) -> str:
+    """``f``'s keys but its range (and ``drop``, the split's key), encoded: what every bucket's address shares."""
+    return urlencode({k: v for k, v in filter_query(f, tz).items() if k not in RANGE_KEYS and k != drop})
 
 
 def last_whole_hours(hours: int, tz: str, now: datetime | None = None, **filters) -> ReportFilter:

@@ -286,10 +286,10 @@ def time_chart_rows(rows: list[dict], f: ReportFilter, unit: str, scope: Scope, 
     ``href`` (data/reports/timeseries.py)."""
     tz = scope.timezone
     filled = timeseries.zero_filled(rows, f, unit, tz)
-    drawn = chart_rows(filled, "period", scope)
+    drawn, base = chart_rows(filled, "period", scope), timeseries.base_query(f, tz, drop=split)
     for row, source in zip(drawn, filled, strict=True):
         row["partial"] = timeseries.is_partial(source["period"], unit, tz)
-        row["href"] = timeseries.bucket_href(f, tz, source["period"], unit, split, source.get("series_key"))
+        row["href"] = timeseries.bucket_href(f, tz, source["period"], unit, split, source.get("series_key"), base)
     return drawn
 
 
@@ -412,6 +412,7 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter, now
         }
         label = f"{day.isoformat()} {day.strftime('%a')}"
         happened = [h.hour for h in local_hours(f, scope.timezone)]
+        base = timeseries.base_query(f, scope.timezone)
         for hour in range(24):
             start = datetime.combine(day, time(hour), zone)
             rows.append(
@@ -423,7 +424,7 @@ def hourly_profile(scope: Scope, days: list[date], f_template: ReportFilter, now
                     "hours": happened.count(hour),
                     "future": start > now,
                     "partial": start <= now < start + timedelta(hours=1),
-                    "href": timeseries.bucket_href(f, scope.timezone, start, "hour", None, None),
+                    "href": timeseries.bucket_href(f, scope.timezone, start, "hour", None, None, base),
                 }
             )
     return rows
