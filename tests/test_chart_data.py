@@ -187,3 +187,12 @@ def test_the_overview_lays_the_previous_period_and_alarm_firings_on_its_charts(a
     assert dark["layout"]["template"]["layout"]["font"]["color"] == "#dee2e6"
     flags = [a for a in calls["layout"]["annotations"] if a.get("name") == "alarm"]
     assert flags == [] or all("busy hour" in a["hovertext"] for a in flags)
+
+
+def test_the_cdr_search_report_by_day_has_every_day_of_its_range(traffic):
+    today = NOW.date()
+    query = {"start": [str(today - timedelta(days=29))], "end": [str(today)], "switch": [str(traffic["switches"][0])]}
+    chart = by_day_chart.uncached(ADMIN, search_criteria_from_query(query, ADMIN))
+    assert [r["period"] for r in chart["rows"]] == [str(today - timedelta(days=d)) for d in range(29, -1, -1)]
+    assert sum(r["calls"] for r in chart["rows"]) == chart["count"] == 30
+    assert sum(1 for r in chart["rows"] if r["calls"] == 0) >= 20  # nine days of calls in thirty
