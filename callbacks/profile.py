@@ -2,12 +2,12 @@
 
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
+from data.core.i18n import gettext as _
 from pages.profile import session_options, sessions_table, token_options, tokens_table
 from routes.access import callbacks_for
 from routes.auth import current_session_id, forget_kept_sessions, renew_session

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
-from flask_babel import gettext as _
 
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 # The navbar's menus: a section and the paths of its pages, in order. Admin-only pages not listed
 # here go into the "Admin" menu; other pages not listed stand on their own.

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import dash_bootstrap_components as dbc
 from dash import html
-from flask_babel import gettext
+
+from data.core.i18n import gettext
 
 
 def header_table(headers, rows: list, empty: str, **props):

@@ -3,12 +3,12 @@
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from components.admin import form_row, language_choice, table
 from data.admin import accounts, acl, sessions
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/profile", name=N_("Profile"), order=200, access=acl.ANY_USER, nav=False)
 

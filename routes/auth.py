@@ -21,7 +21,7 @@ import dataclasses
 from urllib.parse import urlparse
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from limits import parse
 
 from data.admin import acl, lockout, sessions, users
-from data.core.i18n import N_
+from data.core.i18n import N_, gettext
 from data.core.report_cache import Recent
 from data.core.settings import load_settings
 from routes.access import allow, api_error, guard

@@ -27,7 +27,9 @@ def _revoke(client, token_id):
 
 def test_a_user_changes_their_details_and_the_zone_gets_daily_rollups(app, pat):
     client = _client(app, "pat", "pat-pw-1234")
-    result = dash_call(client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires", ""])
+    result = dash_call(
+        client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires", ""]
+    )
     assert "Saved" in str(result[("profile-message", "children")])
     detail = accounts.user_detail(pat.id)
     assert (detail["full_name"], detail["email"], detail["timezone"]) == (

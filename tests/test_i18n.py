@@ -266,7 +266,8 @@ def pseudo_request(app, polyglots):
     with app.test_request_context("/profile"):
         domain = get_domain()
         names = domain.domain if isinstance(domain.domain, (list, tuple)) else [domain.domain]
-        domain.get_translations_cache(None)[(PSEUDO, names[0])] = pseudo_translations()
+        domain.get_translations_cache(None)[(PSEUDO, names[0])] = pseudo_translations()  # Jinja's (login)
+        i18n.CATALOGS[PSEUDO] = pseudo_translations()  # the code's
         login_user(users.get_user_by_name("speaks-browser"))
         with force_locale(PSEUDO):
             yield

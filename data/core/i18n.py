@@ -1,14 +1,20 @@
 """Languages and local formats: the seven languages CDR-Stats shipped, how a request's language is chosen, and
 numbers, money and times written the locale's way (Babel's CLDR data).
 
-Messages go through Flask-Babel's ``gettext`` at the moment they are shown (a layout, a callback, a mail), so
-each user reads their own language; ``N_`` only marks a text for the catalogs where it is defined (a page's
-name), and whoever shows it translates it with ``gettext``. Technical identifiers that machines read (export
-and API field names, CSV column names of exports, the ``accepted=N`` line of ``import-cdr``) stay English.
+Messages go through ``gettext`` here at the moment they are shown (a layout, a callback, a mail), so each
+user reads their own language: in a request the language Flask-Babel chose for it (``routes.i18n``), in a job
+the one set with ``speaking(language)`` (a mail in its recipient's language). ``N_`` only marks a text for the
+catalogs where it is defined (a page's name), and whoever shows it translates it with ``gettext``.
+
+Technical identifiers that machines read (export and API field names, CSV column names of exports, the
+``accepted=N`` line of ``import-cdr``) stay English.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +23,8 @@ from babel import Locale, UnknownLocaleError, numbers
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from flask import has_request_context
 
 from data.core.settings import ROOT
 
@@ -32,6 +40,49 @@ LANGUAGES = {
     "ru": "Русский",
 }
 TRANSLATIONS = ROOT / "translations"
+
+
+_speaking: ContextVar[str | None] = ContextVar("speaking", default=None)
+CATALOGS: dict[str, NullTranslations] = {}  # loaded once per process and language
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Messages and formats in ``language`` (English when None) inside the block, whatever the request."""
+    token = _speaking.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def current_language() -> str:
+    forced = _speaking.get()
+    if forced:
+        return forced
+    if has_request_context():
+        from flask_babel import get_locale
+
+        return str(get_locale() or DEFAULT_LANGUAGE)
+    return DEFAULT_LANGUAGE
+
+
+def _translations(language: str) -> NullTranslations:
+    if language not in CATALOGS:
+        CATALOGS[language] = Translations.load(str(TRANSLATIONS), [language])
+    return CATALOGS[language]
+
+
+def gettext(message: str, **variables) -> str:
+    """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``."""
+    text = _translations(current_language()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    """The form for ``n`` (Russian has three), with ``%(num)s`` set to ``n``."""
+    text = _translations(current_language()).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's own name for "mark only"
