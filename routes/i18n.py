@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import Babel
-from flask_login import current_user
 
 from data.core.i18n import TRANSLATIONS, best_language, compile_catalogs
 
@@ -15,7 +14,10 @@ log = logging.getLogger("dialstat")
 
 
 def select_language() -> str:
-    language = getattr(current_user, "language", None) if current_user.is_authenticated else None
+    # The user the login guard already loaded: loading one here could refuse the request from inside an error
+    # page (a throttled basic-auth login answers 429, whose page asks for the language).
+    user = g.get("_login_user")
+    language = getattr(user, "language", None) if user is not None and user.is_authenticated else None
     return language or best_language(list(request.accept_languages))
 
 
