@@ -16,6 +16,8 @@ TICKS = {
     "month": ("%b\n%Y", "%B %Y"),
 }
 PARTIAL_NOTE = "partial: so far"
+# The legend above the plot: below it, two-line tick labels (and a narrow screen's rotated ones) run into it.
+LEGEND_ON_TOP = dict(legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=40, r=10, t=30, b=40))
 # How long a bucket is, for plotly's period positioning: a point or bar sits in the middle of its bucket, and
 # the tick labels of days and months stand under the period they name.
 PERIOD = {"minute": 60_000, "quarter": 900_000, "hour": 3_600_000, "day": 86_400_000, "month": "M1"}
@@ -28,7 +30,7 @@ def in_period(trace: dict, unit: str, rows: list[dict], x: str) -> dict:
     return trace
 
 
-def time_axis(unit: str, first: str, end: str, count: int) -> dict:
+def time_axis(unit: str, first: str, end: str) -> dict:
     """A date axis from the first bucket to the range's end, labelled for ``unit``."""
     tickformat, hoverformat = TICKS[unit]
     axis = dict(
@@ -38,10 +40,8 @@ def time_axis(unit: str, first: str, end: str, count: int) -> dict:
         hoverformat=hoverformat,
         ticklabelmode="period" if unit in ("day", "month") else "instant",
     )
-    if unit == "month":
-        axis["dtick"] = "M1" if count <= 14 else "M3" if count <= 40 else "M12"
-    elif unit == "day" and count <= 16:
-        axis["dtick"] = 86_400_000
+    # plotly picks how many ticks the axis's width holds (a 390 px screen gets fewer); the format keeps them
+    # whole days or months, and the explicit range keeps it from inventing a time scale around one point
     return axis
 
 
@@ -51,7 +51,7 @@ def bucket_axis(rows: list[dict], x: str, unit: str, end: str) -> dict:
     order = list(dict.fromkeys(r[x] for r in rows))
     if any("(UTC" in str(label) for label in order):
         return dict(type="category", categoryorder="array", categoryarray=order)
-    return time_axis(unit, order[0], end, len(order))
+    return time_axis(unit, order[0], end)
 
 
 def partial_marks(rows: list[dict], x: str, end: str) -> tuple[list, list]:
@@ -72,11 +72,11 @@ def partial_marks(rows: list[dict], x: str, end: str) -> tuple[list, list]:
         line=dict(width=0),
         layer="below",
     )
-    note = dict(
+    note = dict(  # ends where the range ends: a narrow band's note stays inside the plot
         text=PARTIAL_NOTE,
-        x=start,
+        x=end,
         xref="x",
-        xanchor="left",
+        xanchor="right",
         y=1,
         yref="paper",
         yanchor="top",
@@ -183,6 +183,7 @@ def time_series_figure(
         annotations=notes + alarm_notes,
         showlegend=len(traces) > 1,
         dragmode="zoom",
+        **LEGEND_ON_TOP,
     )
 
 
@@ -202,7 +203,7 @@ def time_dual_axis_figure(
         in_period(trace, unit, rows, x)
     shapes, notes = partial_marks(rows, x, end)
     layout = fig["layout"]
-    layout.update(xaxis=bucket_axis(rows, x, unit, end), shapes=shapes, annotations=notes)
+    layout.update(xaxis=bucket_axis(rows, x, unit, end), shapes=shapes, annotations=notes, **LEGEND_ON_TOP)
     layout["yaxis"]["fixedrange"] = layout["yaxis2"]["fixedrange"] = True
     return fig
 
