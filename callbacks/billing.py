@@ -11,6 +11,7 @@ from components.rating import column, grid_rows
 from data.admin import acl
 from data.core.kpis import as_float
 from data.core.scope import current_scope
+from data.core.settings import report_currency
 from data.rating import billing, rates
 from data.rating.billing import period_from_args
 from pages.billing import GROUP_LABELS, SUMMARY_COLUMNS
@@ -20,7 +21,7 @@ callback = callbacks_for(acl.page("/billing"))
 
 
 def _money(value) -> str:
-    return "–" if value is None else f"{value:,.2f}"
+    return "–" if value is None else f"{value:,.2f} {report_currency()}"
 
 
 def _day_figure(days: list[dict], admin: bool) -> go.Figure:
