@@ -136,16 +136,16 @@ def traffic_by_time(scope: Scope, f: ReportFilter, unit: str = "hour", split: st
     period = "date_trunc(:unit, r.day::timestamp)" if table == DAY else "date_trunc(:unit, r.bucket, :tz)"
     if unit == "quarter":  # the 15-minute levels' own buckets (every zone's offset is whole quarter hours)
         period = "r.bucket"
-    series, key, join = "''", "NULL::int", ""
+    series, key, join = "''", "", ""  # with a split, ``series_key`` is the switch's or customer's id
     if split == "switch":
-        series, key, join = "s.name", "s.id", "JOIN switch s ON s.id = r.switch_id"
+        series, key, join = "s.name", ", s.id AS series_key", "JOIN switch s ON s.id = r.switch_id"
     elif split == "customer":
-        series, key = "COALESCE(u.username, '(no customer)')", "r.user_id"
+        series, key = "COALESCE(u.username, '(no customer)')", ", r.user_id AS series_key"
         join = "LEFT JOIN app_user u ON u.id = r.user_id"
     rows = db.rows(
-        f"""SELECT {period} AS period, {series} AS series, {key} AS series_key, {SUMS}
+        f"""SELECT {period} AS period, {series} AS series{key}, {SUMS}
             FROM {table} r {join} WHERE {where}
-            GROUP BY 1, 2, 3 ORDER BY 1, 2""",
+            GROUP BY {"1, 2, 3" if key else "1, 2"} ORDER BY 1, 2""",
         unit=unit,
         **params,
     )
