@@ -32,16 +32,19 @@ def _database():
                 ],
                 className="small",
             ),
+            _replicas(info["replicas"]),
             html.Details(
                 [
                     html.Summary(f"{len(partitions)} cdr partitions", className="small"),
+                    html.P(_retention_line(info), className="small", id="diagnostic-retention"),
                     table(
                         partitions,
                         [
                             ("name", "Partition"),
-                            ("bounds", "Range"),
+                            ("month", "Month"),
                             ("estimated_rows", "Rows (estimate)"),
                             ("size", "Size"),
+                            ("fate", "Fate"),
                         ],
                     ),
                 ]
@@ -53,6 +56,38 @@ def _database():
                 ]
             ),
         ]
+    )
+
+
+def _retention_line(info) -> str:
+    kept, run = info["retention"], info["next_retention_run"]
+    months = f"{kept.cdr_months} months" if kept.cdr_months else "for ever"
+    rollups = f"{kept.rollup_months} months" if kept.rollup_months else "for ever"
+    when = f"{run:%Y-%m-%d %H:%M} UTC" if run else "at the scheduler's first daily tick"
+    return f"Calls kept {months}, hour and day rollups {rollups}, archives in {kept.archive_dir}. Next run: {when}."
+
+
+def _replicas(replicas: list[dict]):
+    if not replicas:
+        return html.P("No read replica (READ_DATABASE_URL): reports read the primary.", className="small")
+    rows = [
+        {
+            **r,
+            "state": "up" if r["up"] else "DOWN: reads go to the primary",
+            "lag": "–" if r["lag_seconds"] is None else f"{r['lag_seconds']:.1f} s since the last replayed commit",
+            "error": r["error"] or "",
+        }
+        for r in replicas
+    ]
+    return html.Div(
+        [
+            html.P(
+                "Read replicas: a replica down sends its reads to the primary.",
+                className="small " + ("text-danger" if not all(r["up"] for r in replicas) else ""),
+            ),
+            table(rows, [("url", "Replica"), ("state", "State"), ("lag", "Replay"), ("error", "Last error")]),
+        ],
+        id="diagnostic-replicas",
     )
 
 

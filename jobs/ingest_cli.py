@@ -54,8 +54,16 @@ def import_cdr(path, fmt, switch, dry_run):
     """Import a CDR file (CDR-Stats CSV/JSON/XLSX/YAML, FreeSWITCH or Asterisk CSV; gzip works)."""
     import os
 
+    from data.ingest import archives
     from data.ingest.pipeline import import_file
 
+    if archives.is_archive(path):  # a monthly archive (ARCHIVE_DIR) goes back as it was stored
+        if dry_run:
+            click.echo(f"{archives.verify_archive(path)['rows']} calls in the archive; read back and checked")
+            return
+        done = archives.restore_archive(path, progress=click.echo)
+        click.echo(f"{done['rows_read']} archived calls read: {done['stored']} new, {done['duplicates']} duplicates")
+        return
     progress = TerminalProgress(os.path.getsize(path))
     try:
         summary = import_file(path, fmt, switch, dry_run, progress=progress)
