@@ -97,16 +97,16 @@ def archive_month(month: date, archive_dir: Path | None = None) -> dict:
     name = partition_name(month)
     bounds = (_utc(month), _utc(_month_start(month, -1)))
     with db.raw_connection() as conn, conn.cursor() as cur:
-        conn.autocommit = True
-        cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (_LOCK,))
+        cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (_LOCK,))  # one run at a time; held past commits
+        conn.commit()
         try:
-            return _archive_locked(cur, name, bounds, archive_dir)
+            return _archive_locked(conn, cur, name, bounds, archive_dir)
         finally:
+            conn.rollback()
             cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (_LOCK,))
-            conn.autocommit = False
 
 
-def _archive_locked(cur, name: str, bounds: tuple[datetime, datetime], archive_dir: Path) -> dict:
+def _archive_locked(conn, cur, name: str, bounds: tuple[datetime, datetime], archive_dir: Path) -> dict:
     table = pgsql.Identifier(name)
     cur.execute(
         "SELECT c.oid, EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = c.oid) FROM pg_class c "
@@ -120,21 +120,20 @@ def _archive_locked(cur, name: str, bounds: tuple[datetime, datetime], archive_d
     if attached:
         # From here no import can add a call to it: the archive holds every call it will ever have.
         cur.execute(pgsql.SQL("ALTER TABLE cdr DETACH PARTITION {}").format(table))
+    conn.commit()
     path = _archive_path(archive_dir, name, oid)
-    cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     written = archives.write_archive(cur, name, path, bounds)
-    cur.execute("COMMIT")
+    conn.commit()
     checked = archives.verify_archive(path)
     if checked["rows"] != written["rows"]:
         raise archives.ArchiveError(f"{path.name}: {checked['rows']} rows read back, {written['rows']} written")
-    cur.execute("BEGIN")
     cur.execute(
         pgsql.SQL("DELETE FROM cdr_call_key k USING {} d WHERE k.switch_id = d.switch_id AND k.callid = ").format(table)
         + pgsql.SQL(record_key_sql("d"))
     )
     keys = cur.rowcount
     cur.execute(pgsql.SQL("DROP TABLE {}").format(table))
-    cur.execute("COMMIT")
+    conn.commit()
     log.info("archived %s: %s calls to %s, %s call keys dropped", name, written["rows"], path, keys)
     return {"partition": name, "calls": written["rows"], "archive": str(path), "keys_dropped": keys}
 
