@@ -34,9 +34,10 @@ KEY_SAMPLE = 1_000_000
 def _size(cur, table: str) -> tuple[int, int, int]:
     """Rows (exact), heap + TOAST bytes, index bytes of a table or a partitioned table's partitions."""
     cur.execute(
-        """SELECT sum(pg_table_size(relid))::bigint, sum(pg_indexes_size(relid))::bigint
-           FROM pg_partition_tree(%s::regclass) WHERE isleaf""",
-        (table,),
+        """SELECT sum(pg_table_size(relid))::bigint, sum(pg_indexes_size(relid))::bigint FROM (
+               SELECT relid FROM pg_partition_tree(%(t)s::regclass) WHERE isleaf
+               UNION SELECT oid FROM pg_class WHERE oid = %(t)s::regclass AND relkind = 'r') t""",
+        {"t": table},
     )
     heap, indexes = cur.fetchone()
     cur.execute(f"SELECT count(*) FROM {table}")
@@ -121,11 +122,8 @@ def main() -> None:
         rollup_bytes_per_day = 0.0
         for table in ROLLUPS:
             rows, r_heap, r_index = _size(cur, table)
-            cur.execute(
-                f"SELECT count(DISTINCT {'day' if table == 'cdr_rollup_day' else 'date_trunc(%s, bucket)'}) "
-                f"FROM {table}",
-                () if table == "cdr_rollup_day" else ("day",),
-            )
+            column = {"cdr_rollup_day": "day", "concurrent_calls_minute": "minute"}.get(table, "bucket")
+            cur.execute(f"SELECT count(DISTINCT date_trunc('day', {column})) FROM {table}")
             table_days = max(cur.fetchone()[0], 1)
             per_row = (r_heap + r_index) / rows if rows else 0
             rollup_bytes_per_day += (r_heap + r_index) / table_days
