@@ -202,7 +202,8 @@ def restore_archive(path: str | Path, progress: Callable[[str], None] | None = N
             f"""CREATE TEMP TABLE claimed_keys ON COMMIT DROP AS WITH claimed AS (
                     INSERT INTO cdr_call_key (switch_id, callid, starting_date)
                     SELECT switch_id, {record_key_sql()}, starting_date FROM archived_calls
-                    ORDER BY switch_id, {record_key_sql()} COLLATE "C" ON CONFLICT DO NOTHING RETURNING switch_id, callid)
+                    ORDER BY switch_id, {record_key_sql()} COLLATE "C"
+                    ON CONFLICT DO NOTHING RETURNING switch_id, callid)
                 SELECT * FROM claimed"""
         )
         cur.execute(
