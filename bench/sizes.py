@@ -68,6 +68,16 @@ def _keys(cur) -> tuple[int, int]:
     return heap / KEY_SAMPLE, index / KEY_SAMPLE, float(callid)
 
 
+def _archive_per_call(cur) -> tuple[float, float]:
+    """Bytes per call of an archive (data.ingest.archives: COPY CSV with a header, gzip level 6), on a sample."""
+    import gzip
+    import io
+
+    raw = io.BytesIO()
+    cur.copy_expert(f"COPY (SELECT * FROM cdr LIMIT {KEY_SAMPLE}) TO STDOUT WITH (FORMAT csv, HEADER)", raw)
+    return raw.tell() / KEY_SAMPLE, len(gzip.compress(raw.getvalue(), compresslevel=6)) / KEY_SAMPLE
+
+
 def _wal_per_call(cur, rows: int) -> float:
     from data.core.rollups import add_to_rollups
 
@@ -132,6 +142,8 @@ def main() -> None:
                 f"{rows / calls:.4f} per call), {per_row:.0f} B/row with indexes, "
                 f"{(r_heap + r_index) / 2**20:,.0f} MiB"
             )
+        csv_bytes, gz_bytes = _archive_per_call(cur)
+        print(f"archive (sample of {KEY_SAMPLE:,}): CSV {csv_bytes:.0f} B/call, gzip {gz_bytes:.0f} B/call")
         wal = _wal_per_call(cur, args.wal_sample)
         print(f"WAL: {wal:.0f} B/call (import of {args.wal_sample:,} calls: keys, cdr, every rollup; rolled back)")
         conn.autocommit = False

@@ -68,6 +68,19 @@ def _attempts(client) -> int:
     return int(str(result[("kpi-calls", "children")]).replace(",", ""))
 
 
+def test_read_database_url_holds_one_replica_or_several():
+    from data.core.db import read_database_urls
+
+    assert read_database_urls(None) == ()
+    assert read_database_urls("postgres://r1/dialstat") == ("postgresql+psycopg2://r1/dialstat",)
+    several = read_database_urls("postgresql://u:pw@r1:5433/dialstat, postgresql://r2/dialstat\npostgresql://r3/d")
+    assert several == (
+        "postgresql+psycopg2://u:pw@r1:5433/dialstat",
+        "postgresql+psycopg2://r2/dialstat",
+        "postgresql+psycopg2://r3/d",
+    )
+
+
 def test_reads_go_to_the_replica_and_writes_to_the_primary(standby):
     from data.core import db
 

@@ -46,9 +46,10 @@ def resolve_database_url(settings: Settings) -> str:
 SESSION_OPTIONS = "-c temp_buffers=128MB"
 
 
-def _create_engine(url: str, **pool) -> Engine:
+def _create_engine(url: str, connect_timeout: int | None = None, **pool) -> Engine:
     options = " ".join(filter(None, (make_url(url).query.get("options"), SESSION_OPTIONS)))
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **pool)
+    connect = {"options": options, **({"connect_timeout": connect_timeout} if connect_timeout else {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect, **pool)
 
 
 def primary_engine() -> Engine:
@@ -94,7 +95,8 @@ class Replica:
     def __init__(self, url: str):
         self.url = url
         self.label = make_url(url).render_as_string(hide_password=True)
-        self.engine = _create_engine(url, pool_size=5, max_overflow=10)
+        # A replica that does not answer in 3 s is taken for down: its reads go to the primary.
+        self.engine = _create_engine(url, connect_timeout=3, pool_size=5, max_overflow=10)
         self.up: bool | None = None
         self.error: str | None = None
         self.checked_at = 0.0
@@ -129,11 +131,9 @@ def _one_line(exc: BaseException | None) -> str:
 
 
 def read_database_urls(value: str | None) -> tuple[str, ...]:
-    """READ_DATABASE_URL: one URL or several, separated by spaces or commas (a comma inside a URL's host list
-    stays: only one followed by a scheme separates)."""
-    parts = re.split(r"[\s,]+(?=postgres)", (value or "").strip())
+    """READ_DATABASE_URL: one URL or several, separated by spaces or commas."""
     urls = []
-    for part in filter(None, (p.strip(" ,") for p in parts)):
+    for part in filter(None, re.split(r"[\s,]+", value or "")):
         url = make_url(part)
         if url.drivername in ("postgres", "postgresql"):
             url = url.set(drivername="postgresql+psycopg2")
