@@ -190,3 +190,27 @@ def test_rollups_past_their_own_retention_are_purged(stored, monkeypatch):
     assert _reports(JANUARY)["totals"].attempts == 600
     assert retention.run(date(2026, 3, 10))["rollup_rows_purged"] > 0
     assert _reports(JANUARY)["totals"].attempts == 0
+
+
+def test_rejects_and_import_records_have_their_own_periods(stored, monkeypatch):
+    monkeypatch.setenv("REJECT_RETENTION_DAYS", "30")
+    monkeypatch.setenv("IMPORT_RETENTION_DAYS", "100")
+    with db.transaction() as conn:
+        for days in (10, 50, 150):
+            batch = conn.exec_driver_sql(
+                "INSERT INTO import_batch (source, started_at, finished_at) "
+                "VALUES ('retention-test', now() - make_interval(days => %(d)s), now() - make_interval(days => %(d)s)) "
+                "RETURNING id",
+                {"d": days},
+            ).scalar()
+            conn.exec_driver_sql(
+                "INSERT INTO import_reject (import_id, lineno, reason) VALUES (%(b)s, 1, 'bad'), (%(b)s, 2, 'bad')",
+                {"b": batch},
+            )
+    result = retention.purge_import_records(retention.load_settings().retention)
+    assert result == {"rejects_purged": 4, "imports_purged": 1}  # the rejects of 50 and 150 days, the 150-day batch
+    left = db.rows(
+        "SELECT (now() - b.started_at) > interval '40 days' AS old, count(r.id) AS rejects FROM import_batch b "
+        "LEFT JOIN import_reject r ON r.import_id = b.id WHERE b.source = 'retention-test' GROUP BY 1 ORDER BY 1"
+    )
+    assert left == [{"old": False, "rejects": 2}, {"old": True, "rejects": 0}]

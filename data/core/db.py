@@ -94,7 +94,9 @@ class Replica:
 
     def __init__(self, url: str):
         self.url = url
-        self.label = make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)  # shown on the diagnostic page and in the log: where, not who
+        host = parsed.host or parsed.query.get("host", "")
+        self.label = f"{host}:{parsed.port or parsed.query.get('port') or 5432}/{parsed.database}"
         # A replica that does not answer in 3 s is taken for down: its reads go to the primary.
         self.engine = _create_engine(url, connect_timeout=3, pool_size=5, max_overflow=10)
         self.up: bool | None = None
@@ -127,7 +129,7 @@ class Replica:
 
 
 def _one_line(exc: BaseException | None) -> str:
-    return (str(getattr(exc, "orig", None) or exc or "").strip().splitlines() or ["unknown error"])[0][:200]
+    return (str(getattr(exc, "orig", None) or exc or "").strip().splitlines() or ["unknown error"])[0][:160]
 
 
 def read_database_urls(value: str | None) -> tuple[str, ...]:
