@@ -63,6 +63,26 @@ def _caught_up(replica_url: str, timeout: float = 10.0) -> None:
     raise AssertionError("the standby did not catch up")
 
 
+def _wait_for_query_on(standby, text: str, timeout: float = 20.0) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(standby.url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND strpos(query, %(t)s) > 0 "
+                    "AND pid <> pg_backend_pid()",
+                    {"t": text},
+                ).scalar():
+                    return
+            time.sleep(0.02)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"no query with {text!r} running on the standby")
+
+
 def _attempts(client) -> int:
     result = dash_call(client, "refresh_dashboard", [None, None, None, None])
     return int(str(result[("kpi-calls", "children")]).replace(",", ""))
@@ -142,9 +162,7 @@ def test_a_report_cancelled_by_a_replay_conflict_is_run_once_more(standby, caplo
     reader = threading.Thread(target=lambda: done.setdefault("value", slow_report()))
     with caplog.at_level(logging.WARNING, logger="dialstat.db"):
         reader.start()
-        while not attempts:
-            time.sleep(0.01)
-        time.sleep(0.3)  # the first attempt holds its lock on the standby
+        _wait_for_query_on(standby, "pg_sleep(1.5)")  # the first attempt holds its lock on the standby
         with db.transaction() as conn:  # replayed on the standby: the lock conflicts with the report's
             conn.exec_driver_sql("LOCK TABLE cdr_rollup_hour IN ACCESS EXCLUSIVE MODE")
         reader.join(30)
