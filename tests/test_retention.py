@@ -81,7 +81,7 @@ def stored(app, tmp_path_factory):
     _write_february(folder / "february.csv")
     assert import_file(folder / "january.csv").accepted == 600
     assert import_file(folder / "february.csv").accepted == 40
-    before = {"calls": _calls(JANUARY), "reports": _reports(JANUARY), "february": _calls(FEBRUARY)}
+    before = {"calls": _calls(JANUARY), "reports": _reports(JANUARY), "february": _calls(FEBRUARY), "folder": folder}
     yield before
     db.execute("SELECT ensure_cdr_partitions(now() - interval '24 months', now() + interval '12 months')")
 
@@ -97,6 +97,11 @@ def test_an_archived_month_keeps_every_report_and_loses_its_calls_and_keys(store
     manifest = archives.verify_archive(Path(done["archive"]))
     assert manifest["rows"] == 600
     assert manifest["range"] == ["2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"]
+    # The month's keys are gone but its rollups stay: the same calls imported again would count twice.
+    again = import_file(stored["folder"] / "january.csv")
+    assert (again.accepted, again.rejected) == (0, 600)
+    assert "is in a month archived by retention: import its archive" in again.reject_samples[0][1]
+    assert _reports(JANUARY) == stored["reports"]
 
 
 def test_the_archive_reimports_to_the_same_calls_once(stored, app):
@@ -107,6 +112,7 @@ def test_the_archive_reimports_to_the_same_calls_once(stored, app):
     assert "600 archived calls read: 600 new, 0 duplicates" in result.output
     assert _calls(JANUARY) == stored["calls"]  # every column, ids included
     assert _keys(JANUARY) == 600
+    assert db.scalar("SELECT count(*) FROM cdr_archive WHERE month = '2026-01-01'") == 0  # imports welcome again
     assert _reports(JANUARY) == stored["reports"]
     again = runner.invoke(args=["import-cdr", str(archive)])
     assert "600 archived calls read: 0 new, 600 duplicates" in again.output

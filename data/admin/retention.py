@@ -133,6 +133,12 @@ def _archive_locked(conn, cur, name: str, bounds: tuple[datetime, datetime], arc
     )
     keys = cur.rowcount
     cur.execute(pgsql.SQL("DROP TABLE {}").format(table))
+    # From now on an import refuses calls of this month, until the archive is restored.
+    cur.execute(
+        "INSERT INTO cdr_archive (file, month, calls) VALUES (%s, %s, %s) "
+        "ON CONFLICT (file) DO UPDATE SET calls = excluded.calls, archived_at = now()",
+        (path.name, bounds[0].date(), written["rows"]),
+    )
     conn.commit()
     log.info("archived %s: %s calls to %s, %s call keys dropped", name, written["rows"], path, keys)
     return {"partition": name, "calls": written["rows"], "archive": str(path), "keys_dropped": keys}

@@ -212,6 +212,7 @@ def restore_archive(path: str | Path, progress: Callable[[str], None] | None = N
                   ON k.switch_id = a.switch_id AND k.callid = {record_key_sql("a")}"""
         )
         stored = cur.rowcount
+        cur.execute("DELETE FROM cdr_archive WHERE file = %s", (path.name,))  # its month takes imports again
         # Restored ids were issued by this sequence or another database's: new calls must not meet them.
         cur.execute(
             "SELECT setval(s, greatest((SELECT max(id) FROM cdr), nextval(s))) "
