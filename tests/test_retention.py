@@ -187,6 +187,8 @@ def test_the_daily_job_archives_expired_months_and_the_diagnostic_page_says_so(s
     assert result["calls_archived"] == 600
     assert _reports(JANUARY) == reports == stored["reports"]
     assert _calls(JANUARY) == [] and _calls(FEBRUARY) == stored["february"]
+    archived = [p for p in retention.fates(today) if p["name"].startswith("cdr_y2026m01_")]
+    assert [(p["estimated_rows"], p["fate"][:8]) for p in archived] == [(600, "archived")]
 
 
 def test_rollups_past_their_own_retention_are_purged(stored, monkeypatch):

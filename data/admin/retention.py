@@ -82,7 +82,19 @@ def fates(today: date | None = None, kept: Retention | None = None) -> list[dict
         else:
             fate = f"kept until {_month_start(end, -kept.cdr_months)}"
         found.append({**p, "fate": fate})
-    return found
+    for a in db.rows("SELECT file, month, calls, archived_at FROM cdr_archive ORDER BY month, file"):
+        fate = f"archived {a['archived_at']:%Y-%m-%d} to {a['file']} and dropped (import-cdr puts it back)"
+        found.append(
+            {
+                "name": a["file"],
+                "month": a["month"],
+                "attached": False,
+                "bytes": 0,
+                "estimated_rows": a["calls"],
+                "fate": fate,
+            }
+        )
+    return sorted(found, key=lambda p: (p["month"], p["name"]))
 
 
 def _archive_path(archive_dir: Path, name: str, oid: int) -> Path:
