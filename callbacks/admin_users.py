@@ -20,6 +20,7 @@ FIELDS = (
     "full-name",
     "email",
     "timezone",
+    "language",
     "accountcodes",
     "groups",
     "plan",
@@ -35,7 +36,7 @@ FIELDS = (
 )
 def fill_user_form(selected):
     if not selected or selected == "new":
-        return "", "", "customer", True, "", "", "UTC", "", [], "", "", no_update
+        return "", "", "customer", True, "", "", "UTC", "", "", [], "", "", no_update
     user = accounts.user_detail(int(selected))
     if user is None:
         return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
@@ -47,6 +48,7 @@ def fill_user_form(selected):
         user["full_name"],
         user["email"] or "",
         user["timezone"],
+        user["language"] or "",
         ", ".join(user["accountcodes"]),
         list(user["group_ids"]),
         str(user["voip_plan_id"] or ""),
@@ -106,6 +108,7 @@ def save_user(
     full_name,
     email,
     timezone,
+    language,
     codes,
     groups,
     plan,
@@ -120,6 +123,7 @@ def save_user(
         "full_name": full_name or "",
         "email": email or None,
         "timezone": timezone or "UTC",
+        "language": language or None,
         "voip_plan_id": int(plan) if plan else None,
     }
     try:

@@ -5,8 +5,9 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/audit", name="Audit log", order=104, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/audit", name=N_("Audit log"), order=104, access=acl.ADMIN)
 
 KINDS = [{"label": "Everything", "value": ""}] + [
     {"label": label, "value": kind}

@@ -6,8 +6,9 @@ from dash import html
 
 from components.admin import form_row, table
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/groups", name="Groups and permissions", order=101, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/groups", name=N_("Groups and permissions"), order=101, access=acl.ADMIN)
 
 GROUP_COLUMNS = [
     ("name", "Group"),

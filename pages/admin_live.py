@@ -6,9 +6,10 @@ from dash import html
 
 from components.admin import form_row, table
 from data.admin import acl
+from data.core.i18n import N_
 from data.live.store import LIVE_KINDS, source_table
 
-dash.register_page(__name__, path="/admin/live-sources", name="Live sources", order=103, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/live-sources", name=N_("Live sources"), order=103, access=acl.ADMIN)
 
 COLUMNS = [
     ("name", "Switch"),

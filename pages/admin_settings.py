@@ -6,9 +6,10 @@ from dash import html
 
 from components.admin import form_row, table
 from data.admin import accounts, acl
+from data.core.i18n import N_
 from data.core.setting_overrides import FIELDS, describe_plan, effective_number_plan
 
-dash.register_page(__name__, path="/admin/settings", name="Settings", order=103, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/settings", name=N_("Settings"), order=103, access=acl.ADMIN)
 
 HELP = {
     "prefix_to_ignore": "Prefixes removed from the front of a number (the longest that matches), comma-separated.",

@@ -6,8 +6,9 @@ from dash import dcc, html
 
 from components.admin import form_row, table
 from data.admin import accounts, acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/switches", name=N_("Switches"), order=102, access=acl.ADMIN)
 
 SWITCH_COLUMNS = [
     ("id", "Id"),

@@ -4,10 +4,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.admin import form_row, table
+from components.admin import form_row, language_choice, table
 from data.admin import accounts, acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/users", name=N_("Users and customers"), order=100, access=acl.ADMIN)
 
 USER_COLUMNS = [
     ("username", "Username"),
@@ -75,6 +76,7 @@ def user_form() -> dbc.Card:
                         id="admin-user-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
                     ),
                 ),
+                form_row("Language", language_choice("admin-user-language"), "Empty: the browser's language."),
                 form_row(
                     "Accountcodes",
                     dbc.Input(id="admin-user-accountcodes", placeholder="1001, 1002", debounce=True),

@@ -6,8 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/diagnostic", name="Diagnostic", order=105, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/diagnostic", name=N_("Diagnostic"), order=105, access=acl.ADMIN)
 
 SECTIONS = [
     ("database", "Database"),
