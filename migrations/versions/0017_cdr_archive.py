@@ -2,14 +2,14 @@
 refuses calls of those months (their keys are gone and the rollups still count them: storing them again would
 count them twice) until the archive is put back with ``import-cdr``.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
