@@ -180,7 +180,7 @@ def test_the_daily_job_archives_expired_months_and_the_diagnostic_page_says_so(s
     assert fates["cdr_y2026m02"] == "kept until 2026-04-01"
     assert fates["cdr_y2026m03"] == "kept until 2026-05-01"
     page = str(dash_call(admin_client, "refresh_diagnostic", [None])[("diagnostic-database", "children")])
-    assert "Calls kept 1 months" in page and "Fate" in page
+    assert "Retention: calls kept 1 months" in page and "Fate" in page
     reports = _reports(JANUARY)
     result = retention.run(today)
     assert "cdr_y2026m01" in result["archived"] and "cdr_y2026m02" not in result["archived"]
