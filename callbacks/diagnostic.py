@@ -19,7 +19,7 @@ def _seconds(value) -> str:
 
 def _database():
     info = diagnostics.database()
-    partitions = [{**p, "size": human_bytes(p["bytes"])} for p in info["partitions"]]
+    partitions = [{**p, "size": human_bytes(p["bytes"]), "fate": _fate(p)} for p in info["partitions"]]
     tables = [{**t, "size": human_bytes(t["bytes"])} for t in info["tables"]]
     return html.Div(
         [
@@ -60,6 +60,16 @@ def _database():
             ),
         ]
     )
+
+
+def _fate(p: dict) -> str:
+    if p["fate"] == "kept":
+        return _("kept until %(day)s", day=p["until"]) if p["until"] else _("kept (CDR_RETENTION_MONTHS=0: for ever)")
+    if p["fate"] == "archived":
+        return _("archived %(day)s and dropped (import-cdr puts it back)", day=f"{p['archived_at']:%Y-%m-%d}")
+    if p["fate"] == "detached":
+        return _("detached by an interrupted run: archived and dropped at the next run")
+    return _("expired: archived and dropped at the next run")
 
 
 def _retention_line(info) -> str:

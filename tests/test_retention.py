@@ -161,7 +161,7 @@ def test_a_crash_between_the_archive_and_the_drop_loses_nothing(stored):
     assert db.scalar("SELECT count(*) FROM cdr_y2026m02") == 40
     assert _keys(FEBRUARY) == 40
     fate = next(p for p in retention.fates() if p["name"] == "cdr_y2026m02")
-    assert not fate["attached"] and fate["fate"].startswith("detached")
+    assert not fate["attached"] and fate["fate"] == "detached"
     # The next run finishes it: same archive file (same table), dropped, restorable to the same calls.
     done = retention.archive_month(FEBRUARY, ARCHIVE_DIR)
     assert done["calls"] == 40 and done["keys_dropped"] == 40
@@ -175,12 +175,13 @@ def test_the_daily_job_archives_expired_months_and_the_diagnostic_page_says_so(s
     monkeypatch.setenv("CDR_RETENTION_MONTHS", "1")
     monkeypatch.setenv("ARCHIVE_DIR", str(ARCHIVE_DIR))
     today = date(2026, 3, 10)  # the current month and one whole month before it are kept: January expired
-    fates = {p["name"]: p["fate"] for p in retention.fates(today)}
-    assert fates["cdr_y2026m01"].startswith("expired")
-    assert fates["cdr_y2026m02"] == "kept until 2026-04-01"
-    assert fates["cdr_y2026m03"] == "kept until 2026-05-01"
+    fates = {p["name"]: (p["fate"], p["until"]) for p in retention.fates(today)}
+    assert fates["cdr_y2026m01"] == ("expired", None)
+    assert fates["cdr_y2026m02"] == ("kept", date(2026, 4, 1))
+    assert fates["cdr_y2026m03"] == ("kept", date(2026, 5, 1))
     page = str(dash_call(admin_client, "refresh_diagnostic", [None])[("diagnostic-database", "children")])
     assert "Retention: calls kept 1 months" in page and "Fate" in page
+    assert "expired: archived and dropped at the next run" in page and "kept until 20" in page
     reports = _reports(JANUARY)
     result = retention.run(today)
     assert "cdr_y2026m01" in result["archived"] and "cdr_y2026m02" not in result["archived"]
@@ -188,7 +189,7 @@ def test_the_daily_job_archives_expired_months_and_the_diagnostic_page_says_so(s
     assert _reports(JANUARY) == reports == stored["reports"]
     assert _calls(JANUARY) == [] and _calls(FEBRUARY) == stored["february"]
     archived = [p for p in retention.fates(today) if p["name"].startswith("cdr_y2026m01_")]
-    assert [(p["estimated_rows"], p["fate"][:8]) for p in archived] == [(600, "archived")]
+    assert [(p["estimated_rows"], p["fate"]) for p in archived] == [(600, "archived")]
 
 
 def test_rollups_past_their_own_retention_are_purged(stored, monkeypatch):

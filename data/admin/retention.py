@@ -67,33 +67,24 @@ def next_run() -> datetime | None:
 
 
 def fates(today: date | None = None, kept: Retention | None = None) -> list[dict]:
-    """Each monthly partition with its size and what retention will do with it."""
+    """Each monthly partition (and each archived month) with its size and what retention does with it:
+    ``fate`` is ``kept`` (until ``until``; None: for ever), ``expired`` or ``detached`` (archived and dropped at
+    the next run), or ``archived`` (on ``archived_at``, to ``name``; ``import-cdr`` puts it back)."""
     kept = kept or load_settings().retention
     limit = cutoff(today or datetime.now(timezone.utc).date(), kept.cdr_months)
     found = []
     for p in partitions():
         end = _month_start(p["month"], -1)
+        until = None if limit is None else _month_start(end, -kept.cdr_months)
         if not p["attached"]:
-            fate = "detached by an interrupted run: archived and dropped at the next run"
-        elif limit is None:
-            fate = "kept (CDR_RETENTION_MONTHS=0: for ever)"
-        elif end <= limit:
-            fate = "expired: archived and dropped at the next run"
+            fate = "detached"  # by an interrupted run
+        elif limit is not None and end <= limit:
+            fate = "expired"
         else:
-            fate = f"kept until {_month_start(end, -kept.cdr_months)}"
-        found.append({**p, "fate": fate})
-    for a in db.rows("SELECT file, month, calls, archived_at FROM cdr_archive ORDER BY month, file"):
-        fate = f"archived {a['archived_at']:%Y-%m-%d} to {a['file']} and dropped (import-cdr puts it back)"
-        found.append(
-            {
-                "name": a["file"],
-                "month": a["month"],
-                "attached": False,
-                "bytes": 0,
-                "estimated_rows": a["calls"],
-                "fate": fate,
-            }
-        )
+            fate = "kept"
+        found.append({**p, "fate": fate, "until": until if fate == "kept" else None})
+    for a in db.rows("SELECT file AS name, month, calls AS estimated_rows, archived_at FROM cdr_archive"):
+        found.append({**a, "attached": False, "bytes": 0, "fate": "archived", "until": None})
     return sorted(found, key=lambda p: (p["month"], p["name"]))
 
 
@@ -193,7 +184,7 @@ def run(today: date | None = None) -> dict:
     today = today or datetime.now(timezone.utc).date()
     done = []
     for p in fates(today, kept):
-        if p["fate"].startswith(("expired", "detached")):
+        if p["fate"] in ("expired", "detached"):
             done.append(archive_month(p["month"], kept.archive_dir))
     result = {"archived": [d["partition"] for d in done], "calls_archived": sum(d["calls"] for d in done)}
     rollup_limit = cutoff(today, kept.rollup_months)
