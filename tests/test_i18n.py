@@ -292,6 +292,9 @@ TRANSLATED_PAGES = (
     "/mail-report",
     "/live",
     "/exports",
+    "/rates",
+    "/rates/simulator",
+    "/admin/rates",
 )
 
 
