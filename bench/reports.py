@@ -304,6 +304,7 @@ def main() -> None:
         action="store_true",
         help="serve the reports from a hot standby of the store (var/bench-reports-replica, made once)",
     )
+    parser.add_argument("--language", help="the benchmark user's language (de, es, ru…): the callbacks in it")
     args = parser.parse_args()
     os.environ.setdefault("ADMIN_PASSWORD", "bench-admin")
     os.environ["SCHEDULER"] = "off"
@@ -333,6 +334,9 @@ def main() -> None:
             f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
             f"hour rollup rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr_rollup_hour').scalar():,}"
         )
+        conn.exec_driver_sql("UPDATE app_user SET language = %(l)s WHERE username = 'admin'", {"l": args.language})
+        conn.commit()
+        print(f"the admin's language: {args.language or 'the browser’s (English)'}")
         callback_timings(args.repeat)
         if replica:
             time.sleep(11)
