@@ -38,7 +38,7 @@ def test_reimporting_a_file_accepts_nothing():
 
 
 def test_freeswitch_csv_maps_causes_and_needs_a_switch():
-    with pytest.raises(FormatError, match="--switch"):
+    with pytest.raises(FormatError, match="which switch the calls come from"):
         import_file(SAMPLES / "freeswitch_cdr.csv")
     summary = import_file(SAMPLES / "freeswitch_cdr.csv", switch="fs-lon-1")
     assert (summary.format, summary.line()) == ("freeswitch-csv", "accepted=5 duplicates=0 rejected=0")

@@ -139,7 +139,7 @@ def detect_format(head: bytes, name: str = "") -> str:
     if n == len(CDR_STATS_FIELDS) and _DATE_LIKE.match(fields[9]):
         return "cdr-stats-csv"
     raise FormatError(
-        f"cannot tell the format of this file from its first line: give --format ({', '.join(FORMATS[1:])})"
+        f"cannot tell the format of this file from its first line (it is none of {', '.join(FORMATS[1:])})"
     )
 
 

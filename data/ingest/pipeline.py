@@ -35,8 +35,9 @@ from data.core.normalise import PrefixTable
 from data.core.settings import NumberPlan, load_settings
 from data.ingest import imports, mediation
 from data.ingest.fields import CANONICAL_FIELDS
-from data.ingest.formats import FormatError, open_source
+from data.ingest.formats import FormatError
 from data.ingest.imports import ImportSummary
+from data.ingest.profile_choice import open_file
 from data.ingest.rows import Source, StageChunk, batches_from_rows, canonical_from_mapping
 from data.ingest.switches import SwitchResolver
 from data.live.freshness import advance_data_version
@@ -67,6 +68,7 @@ class ImportContext:
     switches: SwitchResolver
     source_type: int
     dry_run: bool = False
+    timezone: str = ""  # an import profile's zone for naive times, instead of each switch's
 
 
 # --- Connections: dedicated, with the session's temp tables, reused within the process ---
@@ -155,7 +157,7 @@ def _map_switches(cur, ctx: ImportContext) -> None:
     for (value,) in cur.fetchall():
         resolved = ctx.switches.resolve(value)
         if resolved is not None:
-            mapping.append((value, *resolved))
+            mapping.append((value, resolved[0], ctx.timezone or resolved[1]))
     if mapping:
         execute_values(cur, "INSERT INTO ingest_switch_map (value, switch_id, timezone) VALUES %s", mapping)
 
@@ -324,7 +326,9 @@ def number_plan() -> NumberPlan:
     return effective_number_plan()
 
 
-def _context(import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool) -> ImportContext:
+def _context(
+    import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool, timezone: str = ""
+) -> ImportContext:
     prefixes = PrefixTable.get()
     return ImportContext(
         import_id=import_id,
@@ -333,6 +337,7 @@ def _context(import_id: int, switches: SwitchResolver, source_type: int, dry_run
         switches=switches,
         source_type=source_type,
         dry_run=dry_run,
+        timezone=timezone,
     )
 
 
@@ -353,7 +358,7 @@ def run_import(
     resolver = SwitchResolver(switch, source.source_type, is_demo)
     status, error = "failed", None
     try:
-        ctx = _context(running.id, resolver, source.source_type, dry_run)
+        ctx = _context(running.id, resolver, source.source_type, dry_run, source.extra.get("timezone", ""))
         run_batches(source.chunks, ctx, summary, progress, workers, samples)
         status = "done"
     except Exception as exc:
@@ -402,13 +407,16 @@ def prepare_file_import(
     created_by: int | None = None,
     file_name: str | None = None,
     workers: int = WORKERS,
+    profile: dict | None = None,
 ) -> PreparedImport:
-    """Open ``path`` and record its import; raises ``FormatError`` (nothing recorded) when it cannot be read."""
+    """Open ``path`` (in ``fmt``, or with the import ``profile``) and record its import; raises ``FormatError``
+    (nothing recorded) when it cannot be read."""
     path = Path(path)
-    opened, close = open_source(path, fmt)
+    opened, close = open_file(path, fmt, profile)
+    switch = switch or opened.extra.get("switch") or None
     try:
         if opened.needs_switch and not switch:
-            raise FormatError(f"{opened.format} files have no switch column: give the switch (--switch NAME_OR_IP)")
+            raise FormatError(f"{opened.format} files have no switch column: say which switch the calls come from")
         running = imports.start_import(
             source,
             fmt=opened.format,
@@ -439,8 +447,10 @@ def import_file(
     file_name: str | None = None,
     progress: ProgressCallback | None = None,
     workers: int = WORKERS,
+    profile: dict | None = None,
 ) -> ImportSummary:
-    """Import a CDR file (any format of ``formats.FORMATS``, gzip or not); see ``docs/ingestion.md``.
+    """Import a CDR file (any format of ``formats.FORMATS``, or read with an import ``profile``; gzip or not);
+    see ``docs/ingestion.md`` and ``docs/import-profiles.md``.
 
     Raises ``FormatError`` before anything is stored when the file's format cannot be read.
     """
@@ -454,6 +464,7 @@ def import_file(
         created_by=created_by,
         file_name=file_name,
         workers=workers,
+        profile=profile,
     )
     return prepared.run(progress)
 
