@@ -88,7 +88,7 @@ def _connect():
     return conn
 
 
-def _checkout():
+def checkout():
     with _idle_lock:
         while _idle:
             conn = _idle.pop()
@@ -97,7 +97,7 @@ def _checkout():
     return _connect()
 
 
-def _checkin(conn) -> None:
+def checkin(conn) -> None:
     if conn.closed:
         return
     try:
@@ -180,12 +180,18 @@ class _Partitions:
             self.known.update(missing)
 
 
-def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partitions, samples: bool) -> BatchResult:
-    cur = conn.cursor()
+def stage_and_convert(cur, chunk: StageChunk, ctx: ImportContext) -> int:
+    """Fill ``ingest_stage`` and ``ingest_calls`` with the batch (the rows to reject have their reason)."""
     cur.execute(mediation.CLEAR)
     staged = _stage(cur, chunk)
     _map_switches(cur, ctx)
     cur.execute(*mediation.convert_sql(chunk.fields, ctx.plan, ctx.longest_prefix, ctx.import_id, ctx.source_type))
+    return staged
+
+
+def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partitions, samples: bool) -> BatchResult:
+    cur = conn.cursor()
+    staged = stage_and_convert(cur, chunk, ctx)
     cur.execute("SELECT count(*) FILTER (WHERE reason IS NULL) FROM ingest_calls")
     valid = cur.fetchone()[0]
     result = BatchResult(rows=staged, rejected=staged - valid, position=chunk.position)
@@ -281,12 +287,12 @@ def run_batches(
             progress(summary, result.position)
 
     if workers <= 1:
-        conn = _checkout()
+        conn = checkout()
         try:
             for chunk in chunks:
                 done(store_batch(conn, chunk, ctx, partitions, samples))
         finally:
-            _checkin(conn)
+            checkin(conn)
         return
 
     local = threading.local()
@@ -295,7 +301,7 @@ def run_batches(
 
     def work(chunk: StageChunk) -> BatchResult:
         if not hasattr(local, "conn"):
-            local.conn = _checkout()
+            local.conn = checkout()
             with used_lock:
                 used.append(local.conn)
         return store_batch(local.conn, chunk, ctx, partitions, samples)
@@ -314,7 +320,7 @@ def run_batches(
             future.cancel()
         pool.shutdown(wait=True)
         for conn in used:
-            _checkin(conn)
+            checkin(conn)
 
 
 def number_plan() -> NumberPlan:
@@ -326,7 +332,7 @@ def number_plan() -> NumberPlan:
     return effective_number_plan()
 
 
-def _context(
+def import_context(
     import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool, timezone: str = ""
 ) -> ImportContext:
     prefixes = PrefixTable.get()
@@ -358,7 +364,7 @@ def run_import(
     resolver = SwitchResolver(switch, source.source_type, is_demo)
     status, error = "failed", None
     try:
-        ctx = _context(running.id, resolver, source.source_type, dry_run, source.extra.get("timezone", ""))
+        ctx = import_context(running.id, resolver, source.source_type, dry_run, source.extra.get("timezone", ""))
         run_batches(source.chunks, ctx, summary, progress, workers, samples)
         status = "done"
     except Exception as exc:
