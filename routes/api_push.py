@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, jsonify, request
 
-from data.ingest.pipeline import import_rows
 from data.ingest.formats import FormatError
+from data.ingest.pipeline import import_rows
 from data.ingest.profile_spec import ProfileError
 from data.ingest.push import PushError, import_pushed_file, parse_body, push_records
 from data.ingest.switches import switch_for_push_key
