@@ -145,7 +145,31 @@ def date_converter(dates: str) -> Callable[[str], str] | None:
         regexp = re.compile(_DAY_OR_MONTH_FIRST.format(a=order[0], b=order[1]))
         wanted = "DD/MM/YYYY hh:mm[:ss]" if dates == "day-first" else "MM/DD/YYYY hh:mm[:ss]"
         return _matching_dates((_YEAR_FIRST, regexp), wanted)
-    return _matching_dates((strftime_regex(dates),), dates)
+    regexp = strftime_regex(dates)
+    if set(regexp.groupindex) <= set(_PLAIN_PARTS):
+        return _plain_dates(regexp, dates)
+    return _matching_dates((regexp,), dates)
+
+
+_PLAIN_PARTS = ("Y", "m", "d", "H", "M", "S", "f", "z")
+
+
+def _plain_dates(regexp: re.Pattern, wanted: str) -> Callable[[str], str]:
+    """The common case (numbers only): the parts padded into ISO text; the SQL checks their ranges."""
+    missing = "".join(f"(?P<{name}>)" for name in _PLAIN_PARTS if name not in regexp.groupindex)
+    complete = re.compile(regexp.pattern.removesuffix("\\s*$") + missing + "\\s*$")
+
+    def convert(value: str) -> str:
+        match = complete.match(value)
+        if match is None:
+            raise ValueProblem(f"'{value[:60]}' does not match {wanted}")
+        year, month, day, hour, minute, second, fraction, zone = match.group(*_PLAIN_PARTS)
+        text = f"{year}-{month:0>2}-{day:0>2} {hour:0>2}:{minute:0>2}:{second:0>2}"
+        if fraction:
+            text += "." + fraction
+        return text + zone if zone else text
+
+    return convert
 
 
 def duration_converter(unit: str) -> Callable[[str], str] | None:
