@@ -108,14 +108,35 @@ def receive_upload(contents, filename):
         path = save_upload(filename, contents)
     except ValueError as exc:
         return None, dbc.Alert(page_message(exc), color="danger"), "auto", "", True, True
-    info = f"{filename} ({path.stat().st_size / 1e6:,.2f} MB)"
+    size = path.stat().st_size
+    info = f"{filename} ({size / 1e6:,.1f} MB)" if size >= 100_000 else f"{filename} ({size / 1e3:,.1f} kB)"
+    value, why = _suggestion(path)
+    return {"token": path.name, "name": filename}, info, value, why, False, False
+
+
+def _suggestion(path) -> tuple[str, str]:
+    """(Read with value, the sentence saying why) for an uploaded file."""
     found = suggest(path)
     if "format" in found or "profile" in found:
         value = found.get("format") or f"profile:{found['profile']}"
-        why = f"Suggested: {found.get('format') or found.get('profile')} — {found['why']}."
-    else:
-        value, why = "auto", f"No format or profile fits: {found['why']}. Make a profile below."
-    return {"token": path.name, "name": filename}, info, value, why, False, False
+        return value, f"Suggested: {found.get('format') or found.get('profile')} — {found['why']}."
+    return "auto", f"No format or profile fits: {found['why']}. Make a profile below."
+
+
+@callback(
+    Output("import-suggestion", "children", allow_duplicate=True),
+    Input("import-profile-saved", "data"),
+    State("import-file", "data"),
+    prevent_initial_call=True,
+)
+def suggest_again(_saved, upload):
+    """A profile saved or deleted may change what fits the uploaded file best."""
+    if not upload:
+        raise PreventUpdate
+    try:
+        return _suggestion(uploaded_file(upload["token"]))[1]
+    except ValueError as exc:
+        return page_message(exc)
 
 
 @callback(

@@ -2,6 +2,7 @@
 editor (its live preview shows the records as stored, a problem on its cell), saved, chosen, dry-run over
 the whole file, then imported; the page ends without the "Importing" banner or a moving bar."""
 
+import os
 import re
 import uuid
 
@@ -93,6 +94,19 @@ def test_build_a_profile_preview_dry_run_and_import(admin_page, tmp_path):
     listed = pg.locator("#import-list").inner_text()
     assert "profile:pbx-export" in listed and not re.search(r"\d{4}-\d\d-\d\dT\d\d", listed)  # no raw ISO time
     assert pg.console_errors == []
+    _screenshots(pg)
+
+
+def _screenshots(pg) -> None:
+    """With DIALSTAT_SCREENSHOTS=DIR, the page as left (light, dark; 1440 and 390 px wide), to look at."""
+    folder = os.environ.get("DIALSTAT_SCREENSHOTS")
+    if not folder:
+        return
+    for theme in ("light", "dark"):
+        pg.evaluate(f"document.documentElement.setAttribute('data-bs-theme', '{theme}')")
+        for width in (1440, 390):
+            pg.set_viewport_size({"width": width, "height": 900})
+            pg.screenshot(path=f"{folder}/import-{theme}-{width}.png", full_page=True)
 
 
 def test_a_refused_profile_names_each_field_and_reason(admin_page):
