@@ -184,3 +184,69 @@ def test_a_file_no_profile_fits_is_refused_naming_the_closest(tmp_path):
 def test_a_strftime_pattern_reads_what_strftime_writes(moment, pattern):
     convert = date_converter(pattern)
     assert convert(moment.strftime(pattern)) == moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+JSON_PROFILE = {
+    "name": "json-cdrs",
+    "kind": "jsonl",
+    "fields": {
+        "callid": "uuid",
+        "caller_id_number": "caller.number",
+        "destination_number": "dest",
+        "starting_date": "start_epoch",
+        "billsec": "billsec_ms",
+        "hangup_cause": "cause",
+    },
+    "dates": "epoch",
+    "duration_unit": "ms",
+    "switch": "json-switch",
+}
+JSON_RECORDS = [
+    {"uuid": "j-1", "caller": {"number": "1001"}, "dest": "0034650104877", "start_epoch": 1709287200,
+     "billsec_ms": 60400, "cause": "NORMAL_CLEARING", "codec": "PCMA"},
+    {"uuid": "j-2", "caller": {"number": "1002"}, "dest": "0033142685300", "start_epoch": "1709287320",
+     "billsec_ms": 0, "cause": "USER_BUSY"},
+    {"uuid": "j-3", "caller": {"number": "1003"}, "dest": "0033142685300", "start_epoch": "yesterday"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "json"])
+def test_json_lines_and_a_json_document_under_a_record_path(tmp_path, kind):
+    import json
+
+    from data.ingest import import_file
+
+    path = tmp_path / f"cdrs.{kind}"
+    if kind == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in JSON_RECORDS))
+        profile = JSON_PROFILE
+    else:
+        path.write_text(json.dumps({"data": {"cdrs": JSON_RECORDS}}))
+        profile = {**JSON_PROFILE, "kind": "json", "record_path": "data.cdrs"}
+    summary = import_file(path, profile=save_profile({**profile, "name": f"json-{kind}"}))
+    assert summary.line() == "accepted=2 duplicates=0 rejected=1"
+    assert summary.reject_samples == [(3, "starting_date 'yesterday' is not an epoch")]
+    got = {
+        k: (c["country_code"], c["hangup_cause_id"], c["billsec"], str(c["starting_date"])) for k, c in calls().items()
+    }
+    assert got == {
+        "j-1": ("ES", 16, 60, "2024-03-01 10:00:00+00:00"),
+        "j-2": ("FR", 17, 0, "2024-03-01 10:02:00+00:00"),
+    }
+    assert calls()["j-1"]["caller_id_number"] == "1001" and calls()["j-1"]["extradata"]["codec"] == "PCMA"
+
+
+@pytest.mark.parametrize(
+    ("dates", "text", "iso"),
+    [
+        ("day-first", "10/02/2020 22:41", "2020-02-10 22:41:00"),
+        ("month-first", "02/10/2020 10:41:05 PM", "2020-02-10 22:41:05"),
+        ("day-first", "2020/2/10 22:41", "2020-02-10 22:41:00"),
+        ("epoch_ms", "1581374460123", "2020-02-10 22:41:00.123000+00:00"),
+        ("epoch_us", "1581374460000000", "2020-02-10 22:41:00+00:00"),
+        ("%d %b %Y %I:%M %p", "10 Feb 2020 10:41 pm", "2020-02-10 22:41:00"),
+        ("%FT%T%z", "2020-02-10T22:41:00+0100", "2020-02-10 22:41:00+0100"),
+    ],
+)
+def test_date_conversions(dates, text, iso):
+    assert date_converter(dates)(text) == iso

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from data.core import db
 from data.ingest.profile_builtin import BUILTIN_NAMES, BUILTIN_PROFILES
-from data.ingest.profile_spec import ProfileError, check_profile, normalised, profile_from_yaml
+from data.ingest.profile_convert import CompiledProfile
+from data.ingest.profile_spec import ProfileError, check_profile, normalised, parse_field_rule, profile_from_yaml
+from data.ingest.rows import FormatError
 
 
 def saved_profiles() -> list[dict]:
@@ -41,6 +43,7 @@ def save_profile(profile: dict, user_id: int | None = None, replacing: str | Non
     """Check and store a profile (a new one, or ``replacing`` the one of that name); ``ProfileError`` says
     what is wrong, field by field, and nothing is stored."""
     checked = check_profile(profile)
+    compiles(checked)
     if checked["name"] in BUILTIN_NAMES:
         raise ProfileError([("name", f"{checked['name']!r} is a built-in profile: choose another name")])
     taken = db.scalar("SELECT count(*) FROM import_profile WHERE name = :n", n=checked["name"])
@@ -56,6 +59,16 @@ def save_profile(profile: dict, user_id: int | None = None, replacing: str | Non
             {"n": checked["name"], "d": json.dumps(checked), "u": user_id},
         )
     return checked
+
+
+def compiles(profile: dict) -> None:
+    """Compile the profile against a file that has every column it names: what passed the check must."""
+    named = [c for rule in profile["fields"].values() for c in parse_field_rule(rule).columns if not c.isdigit()]
+    header = sorted(set(named) | {str(c) for c in profile["extradata"] if isinstance(profile["extradata"], list)})
+    try:
+        CompiledProfile(profile, header if profile["header"] else None)
+    except (FormatError, ValueError) as exc:
+        raise ProfileError([("profile", str(exc))]) from exc
 
 
 def delete_profile(name: str) -> bool:
