@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data.core import db
+from data.core.cdr_columns import PARTY_COLUMNS, SECONDS_COLUMNS
 from data.core.report_cache import cached
 from data.core.report_filter import (
     ReportFilter,
@@ -259,18 +260,9 @@ CUSTOMER_FIELDS = (
     "switch_id",
     "switch",
     "source_type",
-    "caller_id_number",
-    "caller_id_name",
-    "destination_number",
-    "normalised_number",
-    "dialcode",
-    "country_code",
+    *PARTY_COLUMNS,
     "country",
-    "duration",
-    "billsec",
-    "progresssec",
-    "answersec",
-    "waitsec",
+    *SECONDS_COLUMNS,
     "hangup_cause_id",
     "hangup_cause",
     "direction",
