@@ -6,6 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.tables import header_table
 from data.ingest.fields import CANONICAL_FIELDS, SOURCE_TYPES
 from data.ingest.preview import PREVIEW_COLUMNS
 from data.ingest.profile_spec import DURATION_UNITS, KINDS
@@ -193,16 +194,9 @@ def dry_run_summary(summary, name: str):
     ]
     if summary.reject_samples:
         items.append(html.H6("First rejects"))
-        items.append(
-            dbc.Table(
-                [
-                    html.Thead(html.Tr([html.Th("Line"), html.Th("Reason")])),
-                    html.Tbody([html.Tr([html.Td(line), html.Td(reason)]) for line, reason in summary.reject_samples]),
-                ],
-                size="sm",
-                bordered=True,
-            )
-        )
+        rows = [html.Tr([html.Td(line), html.Td(reason)]) for line, reason in summary.reject_samples]
+        items.append(header_table(["Line", "Reason"], rows, ""))
+
     return html.Div(items, id="import-dry-run-summary")
 
 

@@ -13,6 +13,10 @@ from data.ingest.uploads import MAX_UPLOAD_BYTES
 dash.register_page(__name__, path="/admin/import", name="Import CDRs", title="Import CDRs", order=105, access=acl.ADMIN)
 
 
+def _field(label: str, control, width: int = 4):
+    return dbc.Col([dbc.Label(label, html_for=control.id), control], md=width)
+
+
 def _import_card():
     return dbc.Card(
         dbc.CardBody(
@@ -28,21 +32,12 @@ def _import_card():
                 html.Div(id="import-file-info", className="mb-2"),
                 dbc.Row(
                     [
-                        dbc.Col(
-                            [
-                                dbc.Label("Read with", html_for="import-reader"),
-                                dbc.Select(id="import-reader", value="auto"),
-                            ],
-                            md=4,
-                        ),
-                        dbc.Col(
-                            [
-                                dbc.Label("Switch", html_for="import-switch"),
-                                dbc.Input(
-                                    id="import-switch", placeholder="name or IP, for calls that name none", debounce=0.6
-                                ),
-                            ],
-                            md=4,
+                        _field("Read with", dbc.Select(id="import-reader", value="auto")),
+                        _field(
+                            "Switch",
+                            dbc.Input(
+                                id="import-switch", placeholder="name or IP, for calls that name none", debounce=0.6
+                            ),
                         ),
                         dbc.Col(
                             [
@@ -75,13 +70,7 @@ def _profiles_card():
             [
                 dbc.Row(
                     [
-                        dbc.Col(
-                            [
-                                dbc.Label("Profile", html_for="import-profile-choice"),
-                                dbc.Select(id="import-profile-choice", value=""),
-                            ],
-                            md=4,
-                        ),
+                        _field("Profile", dbc.Select(id="import-profile-choice", value="")),
                         dbc.Col(
                             [
                                 dbc.Button("Save", id="import-profile-save", color="primary", className="me-2"),

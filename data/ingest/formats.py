@@ -160,10 +160,10 @@ def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[
     return tuple(columns), unknown
 
 
-def csv_records(lines: Iterable[str]) -> Iterator[list[str] | csv.Error]:
-    """``csv.reader``'s records, with a record it cannot read (a field over its size limit) given as the error:
-    the reader starts afresh at the next line."""
-    reader = csv.reader(lines)
+def csv_records(lines: Iterable[str], **options) -> Iterator[list[str] | csv.Error]:
+    """``csv.reader``'s records (``options``: its dialect settings), with a record it cannot read (a field over
+    its size limit) given as the error: the reader starts afresh at the next line."""
+    reader = csv.reader(lines, **options)
     while True:
         try:
             yield next(reader)

@@ -32,6 +32,22 @@ CGR_CSV_NAMES = [
 # The caller's name out of Asterisk's clid ("Alice" <1001>), the number being src.
 _CLID_NAME = r'~clid:s/^"([^"]*)"/${1}/'
 
+# Both Asterisk layouts name their columns as the CDR() function does.
+_ASTERISK_FIELDS = {
+    "caller_id_name": _CLID_NAME,
+    "caller_id_number": "src",
+    "destination_number": "dst",
+    "channel": "channel",
+    "starting_date": "start",
+    "answered_date": "answer",
+    "ending_date": "end",
+    "duration": "duration",
+    "billsec": "billsec",
+    "disposition": "disposition",
+    "accountcode": "accountcode",
+    "callid": "uniqueid",
+    "record_tag": "sequence",
+}
 _FREESWITCH_FIELDS = {
     "caller_id_name": "caller_id_name",
     "caller_id_number": "caller_id_number",
@@ -55,21 +71,7 @@ BUILTIN_PROFILES: list[dict] = [
         "columns": 19,
         "names": ASTERISK_CUSTOM_NAMES,
         "source_type": "asterisk",
-        "fields": {
-            "caller_id_name": _CLID_NAME,
-            "caller_id_number": "src",
-            "destination_number": "dst",
-            "channel": "channel",
-            "starting_date": "start",
-            "answered_date": "answer",
-            "ending_date": "end",
-            "duration": "duration",
-            "billsec": "billsec",
-            "disposition": "disposition",
-            "accountcode": "accountcode",
-            "callid": "uniqueid",
-            "record_tag": "sequence",
-        },
+        "fields": _ASTERISK_FIELDS,
     },
     {
         "name": "asterisk-cdr-csv",
@@ -79,22 +81,7 @@ BUILTIN_PROFILES: list[dict] = [
         "columns": 21,
         "names": ASTERISK_CSV_NAMES,
         "source_type": "asterisk",
-        "fields": {
-            "accountcode": "accountcode",
-            "caller_id_number": "src",
-            "caller_id_name": _CLID_NAME,
-            "destination_number": "dst",
-            "channel": "channel",
-            "starting_date": "start",
-            "answered_date": "answer",
-            "ending_date": "end",
-            "duration": "duration",
-            "billsec": "billsec",
-            "disposition": "disposition",
-            "callid": "uniqueid",
-            "linkedid": "linkedid",
-            "record_tag": "sequence",
-        },
+        "fields": {**_ASTERISK_FIELDS, "linkedid": "linkedid"},
     },
     {
         "name": "freeswitch-csv-example",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data.ingest.documents import json_records
-from data.ingest.formats import LineTracker, open_binary
+from data.ingest.formats import LineTracker, csv_records, open_binary
 from data.ingest.profile_convert import CompiledProfile
 from data.ingest.profile_spec import normalised, parse_field_rule
 from data.ingest.rows import BATCH_ROWS, FIELD_INDEX, FormatError, Source, batches_from_rows, empty_values
@@ -35,17 +35,6 @@ def csv_options(profile: dict) -> dict:
     if profile["quote"]:
         return {"delimiter": profile["separator"], "quotechar": profile["quote"], "skipinitialspace": True}
     return {"delimiter": profile["separator"], "quoting": csv.QUOTE_NONE}
-
-
-def _csv_records(lines, options: dict) -> Iterator[list[str] | csv.Error]:
-    reader = csv.reader(lines, **options)
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield exc
 
 
 def unwrapped(lines, profile: dict):
@@ -70,7 +59,7 @@ def _csv_rows(text, profile: dict) -> tuple[CompiledProfile, Iterator[tuple[int,
         line += 1
     options = csv_options(profile)
     tracker = LineTracker(text, line)
-    records = _csv_records(unwrapped(tracker, profile), options)
+    records = csv_records(unwrapped(tracker, profile), **options)
     header = None
     if profile["header"]:
         first = next(records, [])
@@ -216,7 +205,7 @@ def score_profile(profile: dict, head: bytes) -> ProfileFit:
     if p["kind"] != "csv":
         return _score_json(fit, p, head)
     lines = head_text(head, p)[p["skip_lines"] :]
-    records = [r for r in _csv_records(unwrapped(lines, p), csv_options(p)) if not isinstance(r, csv.Error) and any(r)]
+    records = [r for r in csv_records(unwrapped(lines, p), **csv_options(p)) if not isinstance(r, csv.Error) and any(r)]
     header = None
     if p["header"]:
         if not records:
