@@ -250,3 +250,17 @@ def test_json_lines_and_a_json_document_under_a_record_path(tmp_path, kind):
 )
 def test_date_conversions(dates, text, iso):
     assert date_converter(dates)(text) == iso
+
+
+def test_the_preview_reads_built_in_formats_too():
+    from tests.ingest_helpers import SAMPLES
+
+    shown = preview_file(SAMPLES / "cdr_stats_mixed.csv")
+    assert shown["reader"] == "cdr-stats-csv" and 0 < len(shown["rows"]) <= 20
+    assert shown["problems"] and all(column for _, column in shown["problems"])
+    shown = preview_file(SAMPLES / "freeswitch_cdr.csv", switch="fs-preview")
+    assert shown["reader"] == "freeswitch-csv" and [r["country"] for r in shown["rows"]][:2] == [
+        "Spain (ES)",
+        "France (FR)",
+    ]
+    assert calls() == {}
