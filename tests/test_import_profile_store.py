@@ -78,7 +78,9 @@ def test_a_bad_profile_is_refused_with_each_field_and_reason():
         "dates",
         "timezone",
         "cause_map.values",
+        "cause_map.field",
     }
+    assert where["cause_map.field"] == "reads disposition, which has no rule in fields"
     assert "no header line" in where["fields.callid"] and "%q" in where["dates"]
     assert db.scalar("SELECT count(*) FROM import_profile") == 0
     with pytest.raises(ProfileError, match="built-in profile"):

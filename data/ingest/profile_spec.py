@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from data.export.rsr import RSRError, parse_rsr
+from data.ingest.documents import yaml_loader
 from data.ingest.fields import CANONICAL_FIELDS, MAX_SWITCH_LENGTH, SOURCE_TYPES
 
 KINDS = ("csv", "json", "jsonl")
@@ -218,6 +219,7 @@ def _check_conversions(p: dict, problems: list) -> None:
         if not eq or field_name.strip() not in CANONICAL_FIELDS or not values.strip():
             problems.append(("keep", "FIELD=VALUE|VALUE: the records that are calls (record_tag=INVITE)"))
     _check_cause_map(p["cause_map"], problems)
+    _check_rule_fields(p, problems)
     if p["source_type"] not in SOURCE_TYPES:
         problems.append(("source_type", f"one of {', '.join(SOURCE_TYPES)}"))
     if len(str(p["switch"])) > MAX_SWITCH_LENGTH:
@@ -243,6 +245,20 @@ def _check_cause_map(cause_map, problems: list) -> None:
     for code in codes:
         if not str(code).isdigit() or not 1 <= int(code) <= 127:
             problems.append(("cause_map.values", f"{code!r} is not a Q.850 cause (1 to 127)"))
+
+
+def _check_rule_fields(p: dict, problems: list) -> None:
+    """The fields ``answered``, ``keep`` and ``cause_map`` read must have a rule, else every record would
+    look unanswered, be rejected, or keep its cause."""
+    named = [("keep", str(p["keep"]).partition("=")[0].strip())] if p["keep"] else []
+    if p["answered"] not in ANSWERED_RULES:
+        named.append(("answered", str(p["answered"]).partition("=")[0].strip()))
+    if isinstance(p["cause_map"], dict) and p["cause_map"].get("field"):
+        named.append(("cause_map.field", p["cause_map"]["field"]))
+    fields = p["fields"] if isinstance(p["fields"], dict) else {}
+    for where, name in named:
+        if name in CANONICAL_FIELDS and name not in fields:
+            problems.append((where, f"reads {name}, which has no rule in fields"))
 
 
 def check_profile(profile: dict) -> dict:
@@ -278,7 +294,7 @@ def profile_from_yaml(text: str) -> dict:
     import yaml
 
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml_loader(text).get_single_data()  # safe, and without aliases (no "billion laughs")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
