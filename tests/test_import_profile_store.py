@@ -180,10 +180,11 @@ def test_a_file_no_profile_fits_is_refused_naming_the_closest(tmp_path):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.datetimes(datetime(1970, 1, 1), datetime(2069, 12, 31)),
+    st.datetimes(datetime(1969, 1, 1), datetime(2068, 12, 31)),
     st.sampled_from(["%d/%m/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m-%d-%y %I:%M:%S %p", "%F %T"]),
 )
 def test_a_strftime_pattern_reads_what_strftime_writes(moment, pattern):
+    """As strptime reads it: two-digit years 69 to 99 are 1969 to 1999, 00 to 68 are 2000 to 2068."""
     convert = date_converter(pattern)
     assert convert(moment.strftime(pattern)) == moment.strftime("%Y-%m-%d %H:%M:%S")
 

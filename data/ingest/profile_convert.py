@@ -74,13 +74,10 @@ def strftime_regex(pattern: str) -> re.Pattern:
 
 def _iso_from_match(groups: dict) -> str | None:
     """'YYYY-MM-DD HH:MM:SS[.f][±hh:mm]' from a date match's groups; None when a part is out of range."""
-    if groups.get("Y"):
-        year = int(groups["Y"])
-    else:
-        short = int(groups["y"])
-        year = 2000 + short if short < 70 else 1900 + short
-    if len(groups.get("Y") or "") == 2:
-        year = 2000 + int(groups["Y"]) if int(groups["Y"]) < 70 else 1900 + int(groups["Y"])
+    written = groups.get("Y") or groups["y"]
+    year = int(written)
+    if len(written) == 2:  # as strptime's %y: 69 and below are 20xx
+        year += 2000 if year < 69 else 1900
     month = int(groups["m"]) if groups.get("m") else _MONTHS.get((groups.get("b") or "").lower(), 0)
     day, hour = int(groups["d"]), int(groups.get("H") or 0)
     minute, second = int(groups.get("M") or 0), int(groups.get("S") or 0)
