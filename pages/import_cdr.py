@@ -11,9 +11,7 @@ from data.admin import acl
 from data.core.i18n import N_
 from data.ingest.uploads import MAX_UPLOAD_BYTES
 
-dash.register_page(
-    __name__, path="/admin/import", name=N_("Import CDRs"), title="Import CDRs", order=105, access=acl.ADMIN
-)
+dash.register_page(__name__, path="/admin/import", name=N_("Import CDRs"), order=105, access=acl.ADMIN)
 
 
 def _field(label: str, control, width: int = 4):
