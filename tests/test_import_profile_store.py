@@ -267,3 +267,22 @@ def test_the_preview_reads_built_in_formats_too():
         "France (FR)",
     ]
     assert calls() == {}
+
+
+def test_a_web_dry_run_leaves_its_summary_for_any_web_worker(custom_file):
+    import base64
+    import time
+
+    from data.ingest.uploads import dry_run_result, import_progress, save_upload, start_upload_import
+
+    payload = "data:text/csv;base64," + base64.b64encode(custom_file.read_bytes()).decode()
+    token = save_upload("pbx.csv", payload).name
+    profile = save_profile(CUSTOM_PROFILE)
+    import_id = start_upload_import("pbx.csv", None, "auto", None, None, token=token, profile=profile, dry_run=True)
+    deadline = time.monotonic() + 30
+    while (summary := dry_run_result(import_id)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert summary.line() == "accepted=2 duplicates=0 rejected=1" and summary.rows_read == 3
+    assert summary.reject_samples == [(4, "starting_date '2020-02-31 22:50:00' is not a date")]
+    assert import_progress(import_id) is None and calls() == {}  # nothing stored, the dry run's row gone

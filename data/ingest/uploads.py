@@ -1,16 +1,18 @@
 """Imports started from the web page: the uploaded file is kept (named by a token) while the page previews
 it and runs a dry run, then imported in a background thread while the page polls the import's progress
-(``import_batch.bytes_done``). A dry run's import row is deleted when it ends: its summary stays here, in
-memory, for the page to show."""
+(``import_batch.bytes_done``). A dry run's import row is deleted when it ends: its summary is kept in
+a file beside the uploads (``dry-run-ID.json``), for the page to show whichever web worker it asks."""
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import threading
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 from data.core.settings import load_settings
@@ -22,8 +24,6 @@ log = logging.getLogger("dialstat.ingest")
 MAX_UPLOAD_BYTES = 256 << 20  # larger files: import-cdr or the watched folder
 KEEP_UPLOADS_SECONDS = 24 * 3600  # an upload left without an import
 _TOKEN = re.compile(r"^[0-9a-f]{32}-[A-Za-z0-9._-]{1,80}$")
-_finished_dry_runs: dict[int, ImportSummary] = {}
-_finished_lock = threading.Lock()
 
 
 def upload_dir() -> Path:
@@ -69,8 +69,7 @@ def _run(prepared: PreparedImport, path: Path, keep: bool) -> None:
     try:
         summary = prepared.run()
         if prepared.options.get("dry_run"):
-            with _finished_lock:
-                _finished_dry_runs[prepared.import_id] = summary
+            _dry_run_file(prepared.import_id).write_text(json.dumps(asdict(summary)))
     except Exception:  # recorded on the import (status failed, error); the page shows it
         log.exception("upload import %s failed", prepared.import_id)
     finally:
@@ -114,10 +113,18 @@ def start_upload_import(
     return prepared.import_id
 
 
+def _dry_run_file(import_id: int) -> Path:
+    return upload_dir() / f"dry-run-{int(import_id)}.json"
+
+
 def dry_run_result(import_id: int) -> ImportSummary | None:
     """The summary of a finished dry run (None while it runs, or when unknown)."""
-    with _finished_lock:
-        return _finished_dry_runs.get(import_id)
+    try:
+        kept = json.loads(_dry_run_file(import_id).read_text())
+    except (OSError, ValueError):
+        return None
+    kept["reject_samples"] = [tuple(sample) for sample in kept["reject_samples"]]
+    return ImportSummary(**kept)
 
 
 def import_progress(import_id: int) -> dict | None:
