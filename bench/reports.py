@@ -267,6 +267,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-upkeep", action="store_true", help="time the callbacks only")
+    parser.add_argument("--language", help="the benchmark user's language (de, es, ru…): the callbacks in it")
     args = parser.parse_args()
     os.environ.setdefault("ADMIN_PASSWORD", "bench-admin")
     os.environ["SCHEDULER"] = "off"
@@ -294,6 +295,9 @@ def main() -> None:
             f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
             f"hour rollup rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr_rollup_hour').scalar():,}"
         )
+        conn.exec_driver_sql("UPDATE app_user SET language = %(l)s WHERE username = 'admin'", {"l": args.language})
+        conn.commit()
+        print(f"the admin's language: {args.language or 'the browser’s (English)'}")
         callback_timings(args.repeat)
         if not args.skip_upkeep:
             rollup_upkeep(conn)
