@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.import_profiles import editor_form, yaml_download_area
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.ingest.uploads import MAX_UPLOAD_BYTES
@@ -111,30 +112,26 @@ def _profiles_card():
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2("Import CDRs"),
-            html.P(
-                [
-                    "CDR-Stats CSV, JSON, XLSX or YAML, FreeSWITCH or Asterisk CSV, or any layout an import profile "
-                    f"describes; gzipped or not. Files over {MAX_UPLOAD_BYTES >> 20} MB: ",
-                    html.Code("flask --app app import-cdr"),
-                    " or the watched folder.",
-                ],
-                className="text-body-secondary",
-            ),
-            _import_card(),
-            html.H3("Import profiles"),
-            html.P(
-                "How to read a file in a layout of your own: its columns, dates, durations and causes. "
-                "Built-in profiles cannot be changed: load one, give it another name and save it.",
-                className="text-body-secondary",
-            ),
-            _profiles_card(),
-            dcc.Store(id="import-file"),
-            dcc.Store(id="import-current"),
-            dcc.Interval(id="import-poll", interval=700, disabled=True),
-            html.H4("Latest imports", className="mt-4"),
-            html.Div(id="import-list"),
-        ]
+    intro = [
+        "CDR-Stats CSV, JSON, XLSX or YAML, FreeSWITCH or Asterisk CSV, or any layout an import profile describes; "
+        f"gzipped or not. Files over {MAX_UPLOAD_BYTES >> 20} MB: ",
+        html.Code("flask --app app import-cdr"),
+        " or the watched folder.",
+    ]
+    return page_layout(
+        "Import CDRs",
+        _import_card(),
+        html.H3("Import profiles"),
+        html.P(
+            "How to read a file in a layout of your own: its columns, dates, durations and causes. "
+            "Built-in profiles cannot be changed: load one, give it another name and save it.",
+            className="text-body-secondary",
+        ),
+        _profiles_card(),
+        dcc.Store(id="import-file"),
+        dcc.Store(id="import-current"),
+        dcc.Interval(id="import-poll", interval=700, disabled=True),
+        html.H4("Latest imports", className="mt-4"),
+        html.Div(id="import-list"),
+        intro=intro,
     )
