@@ -3,14 +3,14 @@
 ``definition`` holds the checked profile as JSON (its YAML form is made from it); built-in profiles live
 in the code and are not stored. An import made with a profile has the format ``profile:NAME``.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
