@@ -5,6 +5,7 @@ from dash import Input, Output, no_update
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from data.live.poller import poll_switch
 from data.live.store import live_sources, set_live_source, source_table
@@ -37,9 +38,9 @@ def fill_live_form(selected):
     ),
     prevent_initial_call=True,
 )
-def save_live_source(_, selected, kind, address, username, secret):
+def save_live_source(_clicks, selected, kind, address, username, secret):
     if not selected:
-        return message("Choose a switch.", "warning"), no_update
+        return message(_("Choose a switch."), "warning"), no_update
     switch_id = int(selected)
     try:
         if not secret:  # an empty field keeps the stored secret (it is never sent to the browser)
@@ -49,7 +50,7 @@ def save_live_source(_, selected, kind, address, username, secret):
     except ValueError as exc:
         return error(exc), no_update
     if chosen is None:
-        return message("Saved: not polled.", "success", "admin-live-saved"), sources_table()
+        return message(_("Saved: not polled."), "success", "admin-live-saved"), sources_table()
     (source,) = [s for s in live_sources() if s["id"] == switch_id]
     result = poll_switch(source)
     if "unreachable" in result:

@@ -6,6 +6,7 @@ from dash import Input, Output, State, html
 from components.admin import error, message, shown, table
 from data.admin import acl, diagnostics
 from data.admin.diagnostics import human_bytes
+from data.core.i18n import gettext as _
 from jobs.scheduler import scheduled_jobs
 from routes.access import callbacks_for
 
@@ -18,13 +19,13 @@ def _seconds(value) -> str:
 
 def _database():
     info = diagnostics.database()
-    partitions = [{**p, "size": human_bytes(p["bytes"])} for p in info["partitions"]]
+    partitions = [{**p, "size": human_bytes(p["bytes"]), "fate": _fate(p)} for p in info["partitions"]]
     tables = [{**t, "size": human_bytes(t["bytes"])} for t in info["tables"]]
     return html.Div(
         [
             html.P(
                 [
-                    html.Strong("PostgreSQL "),
+                    html.Strong(_("PostgreSQL ")),
                     info["version"],
                     f" · database {info['name']} · ",
                     html.Strong(human_bytes(info["bytes"]), id="diagnostic-db-size"),
@@ -32,27 +33,82 @@ def _database():
                 ],
                 className="small",
             ),
+            _replicas(info["replicas"]),
             html.Details(
                 [
                     html.Summary(f"{len(partitions)} cdr partitions", className="small"),
+                    html.P(_retention_line(info), className="small", id="diagnostic-retention"),
                     table(
                         partitions,
                         [
-                            ("name", "Partition"),
-                            ("bounds", "Range"),
-                            ("estimated_rows", "Rows (estimate)"),
-                            ("size", "Size"),
+                            ("name", _("Partition")),
+                            ("month", _("Month")),
+                            ("estimated_rows", _("Rows (estimate)")),
+                            ("size", _("Size")),
+                            ("fate", _("Fate")),
                         ],
                     ),
                 ]
             ),
             html.Details(
                 [
-                    html.Summary("Largest tables", className="small"),
-                    table(tables, [("name", "Table"), ("estimated_rows", "Rows (estimate)"), ("size", "Size")]),
+                    html.Summary(_("Largest tables"), className="small"),
+                    table(
+                        tables, [("name", _("Table")), ("estimated_rows", _("Rows (estimate)")), ("size", _("Size"))]
+                    ),
                 ]
             ),
         ]
+    )
+
+
+def _fate(p: dict) -> str:
+    if p["fate"] == "kept":
+        return _("kept until %(day)s", day=p["until"]) if p["until"] else _("kept (CDR_RETENTION_MONTHS=0: for ever)")
+    if p["fate"] == "archived":
+        return _("archived %(day)s and dropped (import-cdr puts it back)", day=f"{p['archived_at']:%Y-%m-%d}")
+    if p["fate"] == "detached":
+        return _("detached by an interrupted run: archived and dropped at the next run")
+    return _("expired: archived and dropped at the next run")
+
+
+def _retention_line(info) -> str:
+    kept, run = info["retention"], info["next_retention_run"]
+    when = f"{run:%Y-%m-%d %H:%M} UTC" if run else _("at the scheduler's first daily tick")
+    return _(
+        "Retention: calls kept %(calls)s months, hour and day rollups %(rollups)s months (0: for ever); "
+        "archives in %(folder)s. Next run: %(when)s.",
+        calls=kept.cdr_months,
+        rollups=kept.rollup_months,
+        folder=kept.archive_dir,
+        when=when,
+    )
+
+
+def _replicas(replicas: list[dict]):
+    if not replicas:
+        return html.P(_("No read replica (READ_DATABASE_URL): reports read the primary."), className="small")
+    rows = [
+        {
+            **r,
+            "state": _("up") if r["up"] else _("DOWN: reads go to the primary"),
+            "lag": "–"
+            if r["lag_seconds"] is None
+            else _("%(seconds)s s since the last replayed commit", seconds=f"{r['lag_seconds']:.1f}"),
+            "error": r["error"] or "",
+        }
+        for r in replicas
+    ]
+    columns = [("url", _("Replica")), ("state", _("State")), ("lag", _("Replay")), ("error", _("Last error"))]
+    return html.Div(
+        [
+            html.P(
+                _("Read replicas: a replica down sends its reads to the primary."),
+                className="small " + ("text-danger" if not all(r["up"] for r in replicas) else ""),
+            ),
+            table(rows, columns),
+        ],
+        id="diagnostic-replicas",
     )
 
 
@@ -71,8 +127,8 @@ def _calls():
     ]
     return table(
         wide,
-        [("day", "Day"), *((s, s) for s in switches), ("total", "Total")],
-        "No call in 14 days.",
+        [("day", _("Day")), *((s, s) for s in switches), ("total", _("Total"))],
+        _("No call in 14 days."),
         table_id="diagnostic-calls-table",
     )
 
@@ -84,9 +140,9 @@ def _imports():
         [
             html.P(
                 [
-                    html.Strong("cdr_import backlog: "),
+                    html.Strong(_("cdr_import backlog: ")),
                     html.Span(backlog, id="diagnostic-backlog"),
-                    " rows not imported yet"
+                    _(" rows not imported yet")
                     + (f" (oldest {shown(info.get('oldest_pending'))})" if info.get("oldest_pending") else ""),
                 ],
                 className="small",
@@ -94,26 +150,26 @@ def _imports():
             table(
                 info["last_per_source"],
                 [
-                    ("source", "Source"),
-                    ("started_at", "Last import"),
-                    ("status", "Status"),
-                    ("rows_read", "Read"),
-                    ("accepted", "Stored"),
-                    ("duplicates", "Duplicates"),
-                    ("rejected", "Rejected"),
-                    ("error", "Error"),
+                    ("source", _("Source")),
+                    ("started_at", _("Last import")),
+                    ("status", _("Status")),
+                    ("rows_read", _("Read")),
+                    ("accepted", _("Stored")),
+                    ("duplicates", _("Duplicates")),
+                    ("rejected", _("Rejected")),
+                    ("error", _("Error")),
                 ],
-                "No import yet.",
+                _("No import yet."),
             ),
             table(
                 info["collectors"],
                 [
-                    ("source_key", "Collector"),
-                    ("last_run_at", "Last run"),
-                    ("rows_read", "Rows read"),
-                    ("last_error", "Last error"),
+                    ("source_key", _("Collector")),
+                    ("last_run_at", _("Last run")),
+                    ("rows_read", _("Rows read")),
+                    ("last_error", _("Last error")),
                 ],
-                "No collector.",
+                _("No collector."),
             ),
         ]
     )
@@ -122,24 +178,24 @@ def _imports():
 def _rollups():
     lag = diagnostics.rollup_lag()
     state = (
-        "no call yet"
+        _("no call yet")
         if lag["newest_call"] is None
-        else "the rollups are missing: run refresh-rollups"
+        else _("the rollups are missing: run refresh-rollups")
         if lag["missing"]
-        else "up to date"
+        else _("up to date")
         if (lag["lag_seconds"] or 0) == 0
         else f"{lag['lag_seconds']:.0f} s behind"
     )
     return html.Div(
         [
-            html.P([html.Strong("Rollups: "), html.Span(state, id="diagnostic-rollup-state")], className="small"),
+            html.P([html.Strong(_("Rollups: ")), html.Span(state, id="diagnostic-rollup-state")], className="small"),
             table(
                 [
-                    {"what": "Newest call", "when": lag["newest_call"]},
-                    {"what": "Newest minute bucket", "when": lag["newest_minute"]},
-                    {"what": "Newest 15-minute bucket", "when": lag["newest_hour"]},
+                    {"what": _("Newest call"), "when": lag["newest_call"]},
+                    {"what": _("Newest minute bucket"), "when": lag["newest_minute"]},
+                    {"what": _("Newest 15-minute bucket"), "when": lag["newest_hour"]},
                 ],
-                [("what", ""), ("when", "UTC")],
+                [("what", ""), ("when", _("UTC"))],
             ),
         ]
     )
@@ -159,15 +215,15 @@ def _jobs():
     return table(
         rows,
         [
-            ("job", "Job"),
-            ("every", "Every"),
-            ("last_run", "Last run"),
-            ("last_status", "Status"),
-            ("runs_24h", "Runs 24 h"),
-            ("failed_24h", "Failed 24 h"),
-            ("avg", "Avg"),
-            ("max", "Max"),
-            ("last_error", "Last failure"),
+            ("job", _("Job")),
+            ("every", _("Every")),
+            ("last_run", _("Last run")),
+            ("last_status", _("Status")),
+            ("runs_24h", _("Runs 24 h")),
+            ("failed_24h", _("Failed 24 h")),
+            ("avg", _("Avg")),
+            ("max", _("Max")),
+            ("last_error", _("Last failure")),
         ],
         table_id="diagnostic-jobs-table",
     )
@@ -179,7 +235,7 @@ def _mail():
     outbox = info["outbox"] or {}
     return html.Div(
         [
-            table(settings, [("name", "Setting"), ("value", "Value")]),
+            table(settings, [("name", _("Setting")), ("value", _("Value"))]),
             html.P(
                 f"Outbox: {outbox.get('unsent', '–')} unsent ({outbox.get('retrying', '–')} retrying), "
                 f"{outbox.get('sent_24h', '–')} sent in 24 h.",
@@ -202,7 +258,14 @@ def _disk():
         for d in diagnostics.disk()
     ]
     return table(
-        rows, [("place", "Where"), ("path", "Path"), ("free_h", "Free"), ("pct", "Free %"), ("total_h", "Size")]
+        rows,
+        [
+            ("place", _("Where")),
+            ("path", _("Path")),
+            ("free_h", _("Free")),
+            ("pct", _("Free %")),
+            ("total_h", _("Size")),
+        ],
     )
 
 
@@ -210,24 +273,24 @@ def _causes():
     rows = diagnostics.unknown_causes()
     if not rows:
         return html.P(
-            "Every stored cause is a Q.850 or FreeSWITCH cause.",
+            _("Every stored cause is a Q.850 or FreeSWITCH cause."),
             className="small mb-0",
             id="diagnostic-no-unknown-cause",
         )
     return html.Div(
         [
             html.P(
-                "Stored as they came, shown as below, counted in NER as failures.",
+                _("Stored as they came, shown as below, counted in NER as failures."),
                 className="small text-body-secondary",
             ),
             table(
                 rows,
                 [
-                    ("code", "Code"),
-                    ("name", "Shown as"),
-                    ("calls", "Calls"),
-                    ("first_seen", "First (UTC)"),
-                    ("last_seen", "Last (UTC)"),
+                    ("code", _("Code")),
+                    ("name", _("Shown as")),
+                    ("calls", _("Calls")),
+                    ("first_seen", _("First (UTC)")),
+                    ("last_seen", _("Last (UTC)")),
                 ],
             ),
         ],

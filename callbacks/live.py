@@ -4,6 +4,7 @@ from callbacks.filters import THEME_INPUT
 from components.figures import themed
 from components.live import breakdown_table, sparkline_figure, switch_table
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.live.store import live_summary
 from routes.access import callbacks_for
@@ -21,7 +22,7 @@ callback = callbacks_for(acl.page("/live"))
     Input("live-interval", "n_intervals"),
     THEME_INPUT,
 )
-def refresh_live(_, dark):
+def refresh_live(_ticks, dark):
     scope = current_scope()
     summary = live_summary(scope)
     return (
@@ -29,6 +30,6 @@ def refresh_live(_, dark):
         f"{summary['cps']:.1f}",
         themed(sparkline_figure(summary["sparkline"]), dark),
         switch_table(summary["switches"], scope.timezone),
-        breakdown_table(summary["customers"], "Customer"),
-        breakdown_table(summary["countries"], "Country"),
+        breakdown_table(summary["customers"], _("Customer")),
+        breakdown_table(summary["countries"], _("Country")),
     )

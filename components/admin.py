@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.tables import simple_table
-from data.core.i18n import LANGUAGES
+from data.core.i18n import LANGUAGES, N_
 
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
@@ -47,6 +47,9 @@ def shown(value) -> str:
 
 def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothing yet.", table_id: str | None = None):
     return simple_table(rows, columns, empty, shown=shown, **({"id": table_id} if table_id else {}))
+
+
+ROLE_NAMES = {"admin": N_("Admin"), "customer": N_("Customer")}  # translated where shown
 
 
 def language_choice(component_id: str, value: str | None = None) -> dbc.Select:

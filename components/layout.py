@@ -35,7 +35,7 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
     """
     visible = [p for p in pages if (is_admin or not p.get("admin_only")) and p.get("nav", True)]
     by_path = {p["path"]: p for p in visible}
-    in_sections = {path for _, paths in NAV_SECTIONS for path in paths}
+    in_sections = {path for _label, paths in NAV_SECTIONS for path in paths}
     links = [
         dbc.NavItem(dbc.NavLink(_(p["name"]), href=p["relative_path"], active="exact"))
         for p in visible
@@ -105,6 +105,12 @@ def app_shell(nav: dbc.Navbar, content) -> html.Div:
             dbc.Container(content, fluid=True, className="pb-4"),
         ]
     )
+
+
+def page_layout(title: str, *children, intro=None) -> html.Div:
+    """A page: its title, a line saying what it shows (``intro``), then its content."""
+    head = [html.H2(title)] + ([html.P(intro, className="text-body-secondary")] if intro is not None else [])
+    return html.Div([*head, *children])
 
 
 def forbidden() -> dbc.Alert:

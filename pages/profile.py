@@ -5,7 +5,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.admin import form_row, language_choice, table
+from components.admin import ROLE_NAMES, form_row, language_choice, table
+from components.layout import page_layout
 from data.admin import accounts, acl, sessions
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -108,7 +109,7 @@ def layout(**_query):
             [
                 html.H5(_("Profile"), className="card-title"),
                 form_row(_("Username"), html.Span(user["username"], id="profile-username")),
-                form_row(_("Role"), html.Span(user["role"])),
+                form_row(_("Role"), html.Span(_(ROLE_NAMES[user["role"]]))),
                 form_row(_("Full name"), dbc.Input(id="profile-full-name", value=user["full_name"], maxlength=200)),
                 form_row(
                     _("E-mail"),
@@ -206,9 +207,7 @@ def layout(**_query):
         if may_use_api
         else None
     )
-    return html.Div(
-        [
-            html.H2(_("Your profile")),
-            dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
-        ]
+    return page_layout(
+        _("Your profile"),
+        dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
     )

@@ -4,41 +4,40 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.layout import page_layout
 from components.rating import RATE_COLUMNS, grid, plan_picker, rate_search
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/rates", name=N_("Rates"), order=60, access=acl.PAGE)
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2("Rates"),
-            html.P(
-                "The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
-                "destination or country.",
-                className="text-body-secondary",
-            ),
-            dbc.Row(
-                [
-                    plan_picker("rates-plan", current_scope().is_admin),
-                    rate_search("rates-search", "Prefix, number, destination or country"),
-                    dbc.Col(
-                        html.A(
-                            "Download CSV",
-                            id="rates-download",
-                            href="/download/rates.csv",
-                            className="btn btn-outline-secondary btn-sm",
-                        ),
-                        width="auto",
-                        className="align-self-center",
+    return page_layout(
+        _("Rates"),
+        dbc.Row(
+            [
+                plan_picker("rates-plan", current_scope().is_admin),
+                rate_search("rates-search", _("Prefix, number, destination or country")),
+                dbc.Col(
+                    html.A(
+                        _("Download CSV"),
+                        id="rates-download",
+                        href="/download/rates.csv",
+                        className="btn btn-outline-secondary btn-sm",
                     ),
-                ],
-                className="mb-2 g-2",
-            ),
-            html.Div(id="rates-count", className="small text-body-secondary mb-1"),
-            grid("rates-grid", RATE_COLUMNS),
-        ]
+                    width="auto",
+                    className="align-self-center",
+                ),
+            ],
+            className="mb-2 g-2",
+        ),
+        html.Div(id="rates-count", className="small text-body-secondary mb-1"),
+        grid("rates-grid", RATE_COLUMNS),
+        intro=_(
+            "The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
+            "destination or country."
+        ),
     )

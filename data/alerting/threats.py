@@ -105,6 +105,7 @@ def _exposure(threat: Threat) -> None:
     threat.cost_at_risk = Decimal(row["at_risk"]).quantize(Decimal("0.00001"))
 
 
+@db.reading
 def detect(now: datetime | None = None, kinds=None, s: dict | None = None) -> list[Threat]:
     """Every current threat, ranked by estimated cost at risk, then by how far over its limit."""
     now = now or datetime.now(UTC)
