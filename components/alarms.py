@@ -345,6 +345,16 @@ def money(value) -> str:
     return _fmt(value, 2)
 
 
+def at_risk_cell(threat: dict):
+    """The cost at risk; "unrated" when the threat's answered calls have no price (the cost is unknown)."""
+    unrated = threat.get("unrated_calls") or 0
+    if not unrated:
+        return money(threat["cost_at_risk"])
+    if not threat["cost_at_risk"]:
+        return dbc.Badge("unrated", color="secondary", title=f"{unrated} answered call(s) without a price")
+    return [money(threat["cost_at_risk"]), html.Div(f"+ {unrated} unrated", className="small text-body-secondary")]
+
+
 def threats_table(rows: list[dict], kinds: dict):
     body = [
         html.Tr(
@@ -355,14 +365,14 @@ def threats_table(rows: list[dict], kinds: dict):
                 html.Td(t["calls"]),
                 html.Td(_fmt(t["minutes"], 1)),
                 html.Td(money(t["cost"])),
-                html.Td(money(t["cost_at_risk"]), className="fw-semibold"),
+                html.Td(at_risk_cell(t), className="fw-semibold"),
                 html.Td(dcc.Link("Calls →", href=t["link"])),
             ]
         )
         for i, t in enumerate(rows)
     ]
     return _table(
-        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],
+        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],  # ranked: threats.rank_key
         body,
         "No threat right now.",
         id="threats-table",
