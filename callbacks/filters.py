@@ -40,17 +40,44 @@ def report_filter(
     Output("filter-customer-col", "style"),
     Output("filter-timezone", "children"),
     Input("filter-switch", "id"),
+    State("filter-accountcode", "value"),
 )
-def fill_filter_options(_):
+def fill_filter_options(_, accountcodes):
     scope = current_scope()
     options = filter_options(scope)
     return (
         options["switches"],
         options["customers"],
-        options["accountcodes"],
+        typed_accountcodes(options["accountcodes"], accountcodes),
         None if scope.is_admin else HIDDEN,
         f"Times in {scope.timezone}",
     )
+
+
+def typed_accountcodes(options: list[dict], chosen) -> list[dict]:
+    """The linked accountcodes, and the chosen ones that are not (typed, or from the URL): any accountcode
+    can be a filter, whether a customer owns it or not (the scope still decides whose calls are seen)."""
+    known = {o["value"] for o in options}
+    extra = [v for v in (chosen or []) if isinstance(v, str) and v and v not in known]
+    return options + [{"label": v, "value": v} for v in extra]
+
+
+# A typed accountcode becomes an option ("use 1234"), so unlinked accountcodes can be chosen too.
+clientside_callback(
+    """function(typed, options, chosen) {
+        const text = (typed || '').trim().slice(0, 80);
+        options = (options || []).filter((o) => !o.typed || o.value === text || (chosen || []).includes(o.value));
+        if (text && !options.some((o) => o.value === text)) {
+            options = options.concat([{label: 'Use \u201c' + text + '\u201d', value: text, typed: true}]);
+        }
+        return options;
+    }""",
+    Output("filter-accountcode", "options", allow_duplicate=True),
+    Input("filter-accountcode", "search_value"),
+    State("filter-accountcode", "options"),
+    State("filter-accountcode", "value"),
+    prevent_initial_call=True,
+)
 
 
 @callback(

@@ -1,5 +1,6 @@
 """Threat control: each detector on traffic built to cross and not cross its limit, the ranking (how far
-over the limit, then cost at risk; unrated calls shown as such), the links to the CDR search, and the job (recorded once per hour, notified)."""
+over the limit, then cost at risk; unrated calls shown as such), the columns counting the calls the
+description counts, the links to the CDR search, and the job (recorded once per hour, notified)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 Each detector returns ``Threat`` objects; ``detect`` runs them all and ranks the threats by how far
 they are over their limit, then by their estimated cost at risk (the minutes of the calls concerned ×
-their sell rate; unknown when the calls are unrated, so it cannot come first). Thresholds are ``alert_setting`` rows with the defaults of ``DEFAULTS``
-(documented in docs/alarms.md); a limit of 0 turns a check off.
+their sell rate; unknown when the calls are unrated, so it cannot rank first). Thresholds are
+``alert_setting`` rows with the defaults of ``DEFAULTS`` (documented in docs/alarms.md); a limit of 0
+turns a check off.
 
 - **velocity**: calls, minutes or cost of an accountcode or a destination country in the sliding
   5, 15 and 60 minutes ending now (minute rollups), above a limit;

@@ -174,8 +174,8 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
     """The search page's query string (a dict, a werkzeug MultiDict or ``parse_qs`` output) as criteria.
 
     Shared filter bar keys: ``preset`` or ``start``/``end`` (local days, inclusive), ``switch`` (ids),
-    ``customer`` (admins only), ``accountcode`` (any text), ``callid``. Page keys: ``from``/``to`` (HH:MM on the first and
-    last day), ``dst``/``dst_op`` and ``src``/``src_op`` (equals, begins, contains, ends), ``country``
+    ``customer`` (admins only), ``accountcode`` (any text), ``callid``. Page keys: ``from``/``to`` (HH:MM
+    on the first and last day), ``dst``/``dst_op`` and ``src``/``src_op`` (equals, begins, contains, ends), ``country``
     (ISO codes), ``cause`` (Q.850 codes), ``direction`` (inbound/outbound), ``duration``/``duration_op``
     and ``billsec``/``billsec_op`` (eq gt ge lt le), ``answered=1``, ``flag`` (blacklist, whitelist, threat,
     any). Invalid values are ignored.

@@ -3,9 +3,9 @@ accountcodes, call ids), parsed once from a request's arguments, and turned into
 
 ``report_filter_from_query`` reads the keys every surface shares (the filter bar's URL and inputs, the CDR
 search's query string, the REST API): ``preset`` or ``start``/``end`` (local days, inclusive), ``switch``
-(ids), ``customer`` (ids; admins only: the scope decides whose calls anyone sees), ``accountcode`` (any text: chosen from the
-list or typed, linked to a customer or not), ``callid`` (per-call: only queries over ``cdr`` apply it, the
-rollups keep no call ids). Each
+(ids), ``customer`` (ids; admins only: the scope decides whose calls anyone sees), ``accountcode`` (any
+text: chosen from the list or typed, linked to a customer or not), ``callid`` (per call: only queries over
+``cdr`` apply it, the rollups keep no call ids). Each
 surface then adds its own keys (the search's times of day, the API's date-times). ``report_where`` turns a
 filter and the server-side ``Scope`` into SQL conditions.
 """
