@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from components.cdr_detail import detail_body, detail_title
+from components.cdr_detail import detail_body, detail_title, saved_search_items
 from components.figures import dual_axis_figure
 from data.admin import acl
 from data.cdr_search import saved
@@ -226,7 +226,7 @@ def open_detail(clicked, opened):
 
 
 @callback(
-    Output("cdr-search-saved", "options"),
+    Output("cdr-search-saved", "children"),
     Output("cdr-search-save-name", "valid"),
     Output("cdr-search-save-name", "invalid"),
     Output("cdr-search-save-name", "title"),
@@ -247,21 +247,7 @@ def saved_search_list(_clicks, _submit, name, query):
             message = "Saved"
         except saved.SavedSearchError as exc:
             invalid, message = True, str(exc)
-    options = [{"label": s["name"], "value": str(s["id"])} for s in saved.list_saved(user_id)]
-    return options, valid, invalid, message
-
-
-@callback(
-    Output("cdr-search-location", "href"),
-    Input("cdr-search-saved", "value"),
-    prevent_initial_call=True,
-)
-def open_saved_search(saved_id):
-    """Open one of the user's saved searches: the search page with its query string."""
-    found = saved.get_saved(current_actor().id, saved_id)
-    if found is None:
-        raise PreventUpdate
-    return "/cdrs" + (f"?{found['query']}" if found["query"] else "")
+    return saved_search_items(saved.list_saved(user_id)), valid, invalid, message
 
 
 @callback(

@@ -196,3 +196,13 @@ def _stored(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def saved_search_items(saved: list[dict]) -> list:
+    """The user's saved searches as menu items: each opens the search page with its query string."""
+    if not saved:
+        return [dbc.DropdownMenuItem("None yet: name the current search and save it", disabled=True)]
+    return [
+        dbc.DropdownMenuItem(s["name"], href="/cdrs" + (f"?{s['query']}" if s["query"] else ""), external_link=True)
+        for s in saved
+    ]

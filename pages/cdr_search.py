@@ -113,14 +113,15 @@ def search_filters(query: dict) -> dbc.Card:
                         _number_filter("dst", "Destination", query),
                         _number_filter("src", "Caller", query, md=3),
                         dbc.Col(
-                            dbc.Select(
+                            dcc.Dropdown(
                                 id="cdr-search-direction",
-                                size="sm",
                                 value=direction if direction in DIRECTIONS else "any",
                                 options=[
                                     {"label": "Any direction", "value": "any"},
                                     *({"label": d.capitalize(), "value": d} for d in DIRECTIONS),
                                 ],
+                                clearable=False,
+                                searchable=False,
                             ),
                             md=2,
                         ),
@@ -167,14 +168,15 @@ def search_filters(query: dict) -> dbc.Card:
                     [
                         dbc.Col(_text_filter("callid", "Call-ID", query, "one or more, comma-separated"), md=4),
                         dbc.Col(
-                            dbc.Select(
+                            dcc.Dropdown(
                                 id="cdr-search-flag",
-                                size="sm",
                                 value=flag if flag in FLAGS else "all",
                                 options=[
                                     {"label": "All calls", "value": "all"},
                                     *({"label": f"Flagged: {label.lower()}", "value": k} for k, label in FLAGS.items()),
                                 ],
+                                clearable=False,
+                                searchable=False,
                             ),
                             md=2,
                         ),
@@ -192,20 +194,27 @@ def search_filters(query: dict) -> dbc.Card:
 _SORTABLE = {"sortable": True}
 _NUMERIC = {"type": "rightAligned", **_SORTABLE}
 COLUMNS = {
-    "starting_date": {"headerName": "Start", "minWidth": 162, "sortingOrder": ["desc", "asc"], **_SORTABLE},
-    "switch": {"headerName": "Switch", "minWidth": 100},
-    "caller_id_number": {"headerName": "Caller", "minWidth": 128, **_SORTABLE},
-    "destination_number": {"headerName": "Destination", "minWidth": 136, **_SORTABLE},
-    "country_code": {"headerName": "Country", "minWidth": 92, **_SORTABLE},
-    "duration": {"headerName": "Duration", "minWidth": 100, "headerTooltip": "seconds", **_NUMERIC},
-    "billsec": {"headerName": "Billsec", "minWidth": 92, "headerTooltip": "billed seconds", **_NUMERIC},
-    "hangup_cause_id": {"field": "hangup_cause", "headerName": "Hangup cause", "minWidth": 196, **_SORTABLE},
-    "direction": {"headerName": "Direction", "minWidth": 104, **_SORTABLE},
-    "accountcode": {"headerName": "Accountcode", "minWidth": 124, **_SORTABLE},
-    "sell_cost": {"headerName": "Sell cost", "minWidth": 96, **_NUMERIC},
-    "buy_cost": {"headerName": "Buy cost", "minWidth": 96, **_NUMERIC},
-    "flag": {"headerName": "Flag", "minWidth": 90, "tooltipField": "flag"},
-    "callid": {"headerName": "Call-ID", "minWidth": 160},
+    "starting_date": {"headerName": "Start", "minWidth": 158, "sortingOrder": ["desc", "asc"], **_SORTABLE},
+    "switch": {"headerName": "Switch", "minWidth": 110},
+    "caller_id_number": {"headerName": "Caller", "minWidth": 140, **_SORTABLE},
+    "destination_number": {"headerName": "Destination", "minWidth": 140, **_SORTABLE},
+    "country_code": {"headerName": "Country", "minWidth": 80, **_SORTABLE},
+    "duration": {"headerName": "Duration", "minWidth": 88, "headerTooltip": "seconds", **_NUMERIC},
+    "billsec": {"headerName": "Billsec", "minWidth": 80, "headerTooltip": "billed seconds", **_NUMERIC},
+    "hangup_cause_id": {
+        "field": "hangup_cause",
+        "headerName": "Hangup cause",
+        "minWidth": 270,
+        "flex": 2,
+        "tooltipField": "hangup_cause",
+        **_SORTABLE,
+    },
+    "direction": {"headerName": "Direction", "minWidth": 96, **_SORTABLE},
+    "accountcode": {"headerName": "Accountcode", "minWidth": 112, "tooltipField": "accountcode", **_SORTABLE},
+    "sell_cost": {"headerName": "Sell cost", "minWidth": 84, **_NUMERIC},
+    "buy_cost": {"headerName": "Buy cost", "minWidth": 84, **_NUMERIC},
+    "flag": {"headerName": "Flag", "minWidth": 96, "flex": 1, "tooltipField": "flag"},
+    "callid": {"headerName": "Call-ID", "minWidth": 160, "flex": 1},
 }
 ADMIN_COLUMNS = {"buy_cost"}
 DEFAULT_HIDDEN = {"callid", "direction", "switch"}
@@ -265,7 +274,9 @@ def saved_searches() -> dbc.InputGroup:
     """Name the current search (filters and columns) and open a saved one (per user)."""
     return dbc.InputGroup(
         [
-            dbc.Select(id="cdr-search-saved", options=[], placeholder="Saved searches", style={"maxWidth": "14rem"}),
+            dbc.DropdownMenu(
+                [], id="cdr-search-saved", label="Saved searches", size="sm", color="secondary", group=True
+            ),
             dbc.Input(id="cdr-search-save-name", placeholder="Name this search", maxlength=80),
             dbc.Button("Save", id="cdr-search-save", color="secondary", outline=True),
         ],
@@ -346,7 +357,6 @@ def layout(**query):
             ),
             dcc.Store(id="cdr-search-default-columns", data=shown_columns({}, scope.is_admin)),
             dcc.Store(id="cdr-search-open-row"),  # {"id", "at"}: a row opened from the keyboard (assets/cdr_grid.js)
-            dcc.Location(id="cdr-search-location", refresh=True),
             dag.AgGrid(
                 id="cdr-search-grid",
                 rowModelType="infinite",

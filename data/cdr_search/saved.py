@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
+from sqlalchemy import text as sql_text
+
 from data.core import db
 
 MAX_NAME = 80
@@ -51,14 +53,16 @@ def save_search(user_id: int, name: str | None, query: str | None) -> dict:
     )
     if full:
         raise SavedSearchError(f"At most {MAX_PER_USER} saved searches: delete one first.")
-    return db.rows(
-        """INSERT INTO saved_search (user_id, name, query) VALUES (:uid, :name, :query)
-           ON CONFLICT (user_id, name) DO UPDATE SET query = EXCLUDED.query, updated_at = now()
-           RETURNING id, name, query, updated_at""",
-        uid=user_id,
-        name=name,
-        query=text,
-    )[0]
+    with db.transaction() as conn:
+        row = conn.execute(
+            sql_text(
+                """INSERT INTO saved_search (user_id, name, query) VALUES (:uid, :name, :query)
+                   ON CONFLICT (user_id, name) DO UPDATE SET query = EXCLUDED.query, updated_at = now()
+                   RETURNING id, name, query, updated_at"""
+            ),
+            {"uid": user_id, "name": name, "query": text},
+        ).one()
+    return dict(row._mapping)
 
 
 def get_saved(user_id: int, saved_id) -> dict | None:
@@ -74,7 +78,4 @@ def get_saved(user_id: int, saved_id) -> dict | None:
 
 
 def delete_saved(user_id: int, saved_id: int) -> bool:
-    deleted = db.rows(
-        "DELETE FROM saved_search WHERE id = :id AND user_id = :uid RETURNING id", id=saved_id, uid=user_id
-    )
-    return bool(deleted)
+    return db.execute("DELETE FROM saved_search WHERE id = :id AND user_id = :uid", id=saved_id, uid=user_id) > 0
