@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dash import MATCH, Input, Output, State, clientside_callback, ctx, no_update
+from dash import MATCH, Input, Output, State, clientside_callback, ctx, dcc, no_update
 
 from data.admin import acl
 from data.core.report_filter import ReportFilter, preset_range, report_filter_from_query, user_today
 from data.core.scope import Scope, current_scope
-from data.core.spreadsheet import rows_to_csv
+from data.core.spreadsheet import rows_to_csv, rows_to_xlsx
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
 
@@ -136,3 +136,15 @@ clientside_callback(
 )
 def download_chart_csv(_, rows, chart):
     return {"content": rows_to_csv(rows or []), "filename": f"{chart['chart']}.csv", "type": "text/csv"}
+
+
+@callback(
+    Output({"type": "xlsx-download", "chart": MATCH}, "data"),
+    Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
+    State({"type": "chart-data", "chart": MATCH}, "data"),
+    State({"type": "chart-data", "chart": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def download_chart_xlsx(_, rows, chart):
+    """The chart's data as a workbook: numbers as numbers, labels (numbers, codes) as text."""
+    return dcc.send_bytes(rows_to_xlsx(rows or [], chart["chart"]), f"{chart['chart']}.xlsx")

@@ -1,4 +1,4 @@
-"""Chart cards (graph + "Download CSV" of exactly the data drawn) and KPI cards."""
+"""Chart cards (graph + "Download CSV" and XLSX of exactly the data drawn) and KPI cards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/assets/topojson/"}
 
 
 def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
-    """A graph with its data kept beside it, so the CSV download returns exactly what is drawn."""
+    """A graph with its data kept beside it, so the CSV and XLSX downloads return exactly what is drawn."""
     return dbc.Card(
         [
             dbc.CardHeader(
@@ -18,12 +18,23 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                     [
                         dbc.Col(html.Span(title, className="fw-semibold")),
                         dbc.Col(
-                            dbc.Button(
-                                "Download CSV",
-                                id={"type": "csv-button", "chart": chart_id},
-                                size="sm",
-                                color="secondary",
-                                outline=True,
+                            dbc.ButtonGroup(
+                                [
+                                    dbc.Button(
+                                        "Download CSV",
+                                        id={"type": "csv-button", "chart": chart_id},
+                                        size="sm",
+                                        color="secondary",
+                                        outline=True,
+                                    ),
+                                    dbc.Button(
+                                        "XLSX",
+                                        id={"type": "xlsx-button", "chart": chart_id},
+                                        size="sm",
+                                        color="secondary",
+                                        outline=True,
+                                    ),
+                                ]
                             ),
                             width="auto",
                         ),
@@ -36,6 +47,7 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
             ),
             dcc.Store(id={"type": "chart-data", "chart": chart_id}),
             dcc.Download(id={"type": "csv-download", "chart": chart_id}),
+            dcc.Download(id={"type": "xlsx-download", "chart": chart_id}),
         ],
         className="mb-3",
     )

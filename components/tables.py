@@ -16,3 +16,19 @@ def simple_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = 
 
 def _shown(value):
     return "–" if value is None else value
+
+
+def download_links(link_id: str, href: str) -> dbc.ButtonGroup:
+    """CSV and XLSX downloads of one table: ``link_id`` is the CSV link, ``<link_id>-xlsx`` the XLSX one (its
+    href follows the CSV one: ``xlsx_follows_csv`` in the page's callbacks)."""
+    return dbc.ButtonGroup(
+        [
+            html.A("Download CSV", id=link_id, href=href, className="btn btn-outline-secondary btn-sm"),
+            html.A(
+                "XLSX",
+                id=f"{link_id}-xlsx",
+                href=href.replace(".csv", ".xlsx", 1),
+                className="btn btn-outline-secondary btn-sm",
+            ),
+        ]
+    )

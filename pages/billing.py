@@ -11,6 +11,7 @@ from dash import dcc, html
 from components.charts import chart_card, kpi_card
 from components.filters import choice
 from components.rating import column, grid
+from components.tables import download_links
 from data.admin import acl
 from data.core.scope import current_scope
 
@@ -149,12 +150,7 @@ def layout(**_query):
                                     )
                                 ),
                                 dbc.Col(
-                                    html.A(
-                                        "Download CSV",
-                                        id="billing-download",
-                                        href="/download/billing.csv",
-                                        className="btn btn-outline-secondary btn-sm",
-                                    ),
+                                    download_links("billing-download", "/download/billing.csv"),
                                     width="auto",
                                 ),
                             ],
@@ -173,12 +169,7 @@ def layout(**_query):
                                 [
                                     dbc.Col(html.Span("Loss-making calls (sell < buy)", className="fw-semibold")),
                                     dbc.Col(
-                                        html.A(
-                                            "Download CSV",
-                                            id="billing-losses-download",
-                                            href="/download/billing-losses.csv",
-                                            className="btn btn-outline-secondary btn-sm",
-                                        ),
+                                        download_links("billing-losses-download", "/download/billing-losses.csv"),
                                         width="auto",
                                     ),
                                 ],
@@ -203,12 +194,7 @@ def layout(**_query):
                             [
                                 dbc.Col(html.Span("Unrated calls", className="fw-semibold")),
                                 dbc.Col(
-                                    html.A(
-                                        "Download CSV",
-                                        id="billing-unrated-download",
-                                        href="/download/billing-unrated.csv",
-                                        className="btn btn-outline-secondary btn-sm",
-                                    ),
+                                    download_links("billing-unrated-download", "/download/billing-unrated.csv"),
                                     width="auto",
                                 ),
                             ],

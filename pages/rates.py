@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.rating import RATE_COLUMNS, grid
+from components.tables import download_links
 from data.admin import acl
 from data.core.scope import current_scope
 
@@ -40,12 +41,7 @@ def layout(**_query):
                         md=5,
                     ),
                     dbc.Col(
-                        html.A(
-                            "Download CSV",
-                            id="rates-download",
-                            href="/download/rates.csv",
-                            className="btn btn-outline-secondary btn-sm",
-                        ),
+                        download_links("rates-download", "/download/rates.csv"),
                         width="auto",
                         className="align-self-center",
                     ),
