@@ -1,7 +1,8 @@
 """Callbacks of the groups page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, ctx, no_update
 
+from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import acl
 from data.core.scope import current_actor
@@ -32,10 +33,7 @@ def fill_group_form(selected):
     Output("admin-groups", "children"),
     Input("admin-group-save", "n_clicks"),
     Input("admin-group-delete", "n_clicks"),
-    State("admin-group-select", "value"),
-    State("admin-group-name", "value"),
-    State("admin-group-description", "value"),
-    State("admin-group-permissions", "value"),
+    *values_of("admin-group-select", "admin-group-name", "admin-group-description", "admin-group-permissions"),
     prevent_initial_call=True,
 )
 def save_group(_save, _delete, selected, name, description, permissions):

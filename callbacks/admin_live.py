@@ -1,7 +1,8 @@
 """Callbacks of the live sources page (admins)."""
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, no_update
 
+from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import acl
 from data.core.scope import current_actor
@@ -31,11 +32,9 @@ def fill_live_form(selected):
     Output("admin-live-message", "children"),
     Output("admin-live-sources", "children"),
     Input("admin-live-save", "n_clicks"),
-    State("admin-live-switch", "value"),
-    State("admin-live-kind", "value"),
-    State("admin-live-address", "value"),
-    State("admin-live-username", "value"),
-    State("admin-live-secret", "value"),
+    *values_of(
+        "admin-live-switch", "admin-live-kind", "admin-live-address", "admin-live-username", "admin-live-secret"
+    ),
     prevent_initial_call=True,
 )
 def save_live_source(_, selected, kind, address, username, secret):

@@ -1,7 +1,8 @@
 """Callbacks of the switches page (admins only: each checks, whatever the page guard does)."""
 
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, ctx, html, no_update
 
+from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl
 from data.core.scope import current_actor
@@ -34,11 +35,13 @@ def fill_switch_form(selected):
     Output("admin-switches", "children"),
     Input("admin-switch-save", "n_clicks"),
     Input("admin-switch-rotate", "n_clicks"),
-    State("admin-switch-select", "value"),
-    State("admin-switch-name", "value"),
-    State("admin-switch-ip", "value"),
-    State("admin-switch-source-type", "value"),
-    State("admin-switch-timezone", "value"),
+    *values_of(
+        "admin-switch-select",
+        "admin-switch-name",
+        "admin-switch-ip",
+        "admin-switch-source-type",
+        "admin-switch-timezone",
+    ),
     prevent_initial_call=True,
 )
 def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):

@@ -6,11 +6,14 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.forms import Refused, form_action
+from callbacks.forms import Refused, form_action, values_of
 from components.exports import (
     destination_list_options,
     destination_lists_table,
+    export_download,
+    history_table,
     schedule_options,
+    schedules_table,
 )
 from data.admin import acl
 from data.core.scope import current_actor
@@ -41,12 +44,6 @@ def _problems(title: str, problems: list[str]) -> dbc.Alert:
     )
 
 
-def _download(history_id: int | None, path) -> html.Span:
-    if history_id is None:
-        return html.Span("")
-    return html.A(str(path), href=f"/download/export/{history_id}", id=f"exports-download-{history_id}")
-
-
 @callback(
     Output("exports-template-pick", "options"),
     Output("exports-template-pick", "value"),
@@ -69,103 +66,12 @@ def refresh_lists(_refresh, picked):
         picked or "cgr-csv",
         options,
         options,
-        _schedules_table(),
-        _history_table(),
+        schedules_table(schedules.list_schedules(), PERIOD_LABELS),
+        history_table(exporter.list_history(30)),
         schedule_options(schedules.list_schedules()),
         destination_list_options(lists),
         destination_lists_table(lists),
     )
-
-
-def _schedules_table():
-    rows = schedules.list_schedules()
-    if not rows:
-        return html.P("No scheduled exports yet.", className="text-body-secondary small")
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(h)
-                for h in (
-                    "Name",
-                    "Template",
-                    "Period",
-                    "Directory",
-                    "Enabled",
-                    "Watermark (CDR id)",
-                    "Last run",
-                    "Last error",
-                )
-            ]
-        )
-    )
-    body = html.Tbody(
-        [
-            html.Tr(
-                [
-                    html.Td(r["name"]),
-                    html.Td(r["template_name"]),
-                    html.Td(PERIOD_LABELS.get(r["period_seconds"], f"every {r['period_seconds']} s")),
-                    html.Td(r["export_dir"] or "."),
-                    html.Td("yes" if r["enabled"] else "no"),
-                    html.Td(r["watermark_id"]),
-                    html.Td(f"{r['last_run_at']:%Y-%m-%d %H:%M:%S}" if r["last_run_at"] else ""),
-                    html.Td(r["last_error"] or ""),
-                ]
-            )
-            for r in rows
-        ]
-    )
-    return dbc.Table([head, body], size="sm", striped=True, className="small", id="exports-schedules-table")
-
-
-def _history_table():
-    rows = exporter.list_history(30)
-    if not rows:
-        return html.P("Nothing exported yet.", className="text-body-secondary small")
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(h)
-                for h in (
-                    "#",
-                    "When (UTC)",
-                    "Who",
-                    "Template",
-                    "Interval / CDR ids",
-                    "CDRs",
-                    "Not exported",
-                    "Cost",
-                    "File",
-                    "sha256",
-                )
-            ]
-        )
-    )
-    body = []
-    for r in rows:
-        if r["id_through"] is not None:
-            span = f"ids {r['id_after']}–{r['id_through']}"
-        else:
-            span = " – ".join(f"{t:%Y-%m-%d %H:%M}" if t else "…" for t in (r["time_start"], r["time_end"]))
-        who = f"{r['actor']} ({r['source']})" + (f", re-export of #{r['reexport_of']}" if r["reexport_of"] else "")
-        file_cell = _download(r["id"], r["file_path"]) if r["finalized"] else html.Span(r["file_path"])
-        body.append(
-            html.Tr(
-                [
-                    html.Td(r["id"]),
-                    html.Td(f"{r['created_at']:%Y-%m-%d %H:%M:%S}"),
-                    html.Td(who),
-                    html.Td(r["template_name"]),
-                    html.Td(span),
-                    html.Td(r["total_records"]),
-                    html.Td(r["unexported_records"]),
-                    html.Td(str(r["total_cost"])),
-                    html.Td(file_cell),
-                    html.Td(html.Code(r["sha256"][:16] + "…")),
-                ]
-            )
-        )
-    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, className="small", responsive=True)
 
 
 @callback(
@@ -222,7 +128,7 @@ def run_export(template_name, time_from, time_to):
     return [
         f"Exported {summary.total_records} CDRs (total cost {summary.total_cost}"
         f"{f', {len(summary.unexported)} not exported' if summary.unexported else ''}): ",
-        _download(result.history_id, result.path.name),
+        export_download(result.history_id, result.path.name),
     ]
 
 
@@ -268,7 +174,7 @@ def reexport(history_id):
     result = exporter.reexport(int(history_id), _actor(current_actor()))
     return [
         f"Re-exported #{history_id}: {result.summary.total_records} CDRs in ",
-        _download(result.history_id, result.path.name),
+        export_download(result.history_id, result.path.name),
     ]
 
 
@@ -330,10 +236,9 @@ def open_destination_list(name):
     Output("exports-destlist-pick", "value"),
     Input("exports-destlist-save", "n_clicks"),
     Input("exports-destlist-delete", "n_clicks"),
-    State("exports-destlist-pick", "value"),
-    State("exports-destlist-name", "value"),
-    State("exports-destlist-prefixes", "value"),
-    State("exports-destlist-description", "value"),
+    *values_of(
+        "exports-destlist-pick", "exports-destlist-name", "exports-destlist-prefixes", "exports-destlist-description"
+    ),
     State("exports-refresh", "data"),
     prevent_initial_call=True,
 )

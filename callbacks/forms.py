@@ -15,6 +15,11 @@ class Refused(Exception):
         self.content = content
 
 
+def values_of(*component_ids: str) -> list[State]:
+    """The ``value`` of each component, as callback states (a form's fields)."""
+    return [State(component_id, "value") for component_id in component_ids]
+
+
 def outcome_alert(content, ok: bool) -> dbc.Alert:
     return dbc.Alert(content, color="success" if ok else "danger", className="mb-0")
 

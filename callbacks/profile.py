@@ -4,6 +4,7 @@ from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
 from pages.profile import session_options, sessions_table, token_options, tokens_table
@@ -22,9 +23,7 @@ def _me():
 @callback(
     Output("profile-message", "children"),
     Input("profile-save", "n_clicks"),
-    State("profile-full-name", "value"),
-    State("profile-email", "value"),
-    State("profile-timezone", "value"),
+    *values_of("profile-full-name", "profile-email", "profile-timezone"),
     prevent_initial_call=True,
 )
 def save_profile(_clicks, full_name, email, timezone):
@@ -42,9 +41,7 @@ def save_profile(_clicks, full_name, email, timezone):
     Output("profile-password-new", "value"),
     Output("profile-password-again", "value"),
     Input("profile-password-save", "n_clicks"),
-    State("profile-password-current", "value"),
-    State("profile-password-new", "value"),
-    State("profile-password-again", "value"),
+    *values_of("profile-password-current", "profile-password-new", "profile-password-again"),
     prevent_initial_call=True,
 )
 def change_password(_clicks, current, new, again):

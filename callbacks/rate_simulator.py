@@ -1,8 +1,9 @@
 """Callbacks of the rate simulator."""
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, no_update
+from dash import Input, Output, no_update
 
+from callbacks.forms import values_of
 from components.rating import candidate_rows, plan_choice, simulation_summary
 from data.admin import acl
 from data.core.scope import current_scope
@@ -18,8 +19,7 @@ callback = callbacks_for(acl.page("/rates/simulator"))
     Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"), Input("rate-simulator-plan", "id")
 )
 def list_plans(_):
-    scope = current_scope()
-    return plan_choice(rates.voip_plans(scope) if scope.is_admin else [])  # a customer's plan is theirs
+    return plan_choice(rates.pickable_voip_plans(current_scope()))
 
 
 @callback(
@@ -27,10 +27,7 @@ def list_plans(_):
     Output("rate-simulator-candidates", "rowData"),
     Input("rate-simulator-run", "n_clicks"),
     Input("rate-simulator-number", "n_submit"),
-    State("rate-simulator-number", "value"),
-    State("rate-simulator-duration", "value"),
-    State("rate-simulator-at", "value"),
-    State("rate-simulator-plan", "value"),
+    *values_of("rate-simulator-number", "rate-simulator-duration", "rate-simulator-at", "rate-simulator-plan"),
     prevent_initial_call=True,
 )
 def simulate(_clicks, _submit, number, duration, at, plan):

@@ -17,8 +17,7 @@ SHOWN = 5000
 
 @callback(Output("rates-plan", "options"), Output("rates-plan", "value"), Input("rates-plan", "id"))
 def list_plans(_):
-    scope = current_scope()
-    return plan_choice(rates.voip_plans(scope) if scope.is_admin else [])  # a customer's plan is theirs
+    return plan_choice(rates.pickable_voip_plans(current_scope()))
 
 
 @callback(

@@ -8,6 +8,8 @@ from datetime import datetime
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.tables import simple_table
+
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
     return dbc.Row(
@@ -43,13 +45,7 @@ def shown(value) -> str:
 
 
 def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothing yet.", table_id: str | None = None):
-    if not rows:
-        return html.P(empty, className="text-body-secondary small")
-    head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
-    body = html.Tbody([html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows])
-    return dbc.Table(
-        [head, body], striped=True, hover=True, size="sm", responsive=True, **({"id": table_id} if table_id else {})
-    )
+    return simple_table(rows, columns, empty, shown=shown, **({"id": table_id} if table_id else {}))
 
 
 def json_block(value) -> html.Pre:

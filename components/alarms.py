@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.tables import header_table
 from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
 
 
@@ -189,19 +190,6 @@ def local(instant: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
     return "–" if instant is None else instant.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
-def _table(head: list[str], rows: list, empty: str, **kwargs):
-    if not rows:
-        return html.P(empty, className="text-body-secondary")
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-        striped=True,
-        hover=True,
-        size="sm",
-        responsive=True,
-        **kwargs,
-    )
-
-
 def severity_badge(severity: str, dry_run: bool = False):
     badges = [dbc.Badge(severity, color="danger" if severity == "critical" else "warning", className="me-1")]
     if dry_run:
@@ -248,7 +236,7 @@ def alarm_list(rows: list[dict], viewer_tz: str, show_owner: bool):
             )
         )
     head = ["Name", "Rule", *(["Owner"] if show_owner else []), "Severity", "Status", "Last period", ""]
-    return _table(head, body, "No alarm yet.", id="alarm-list-table")
+    return header_table(head, body, "No alarm yet.", id="alarm-list-table")
 
 
 def test_results(alarm, evaluations: list) -> html.Div:
@@ -274,7 +262,7 @@ def test_results(alarm, evaluations: list) -> html.Div:
         )
         for e in fired[:500]
     ]
-    table = _table(
+    table = header_table(
         [f"From ({alarm.timezone})", "To", "Measured", "Earlier", "Attempts", "Why"],
         rows,
         "It would not have fired.",
@@ -338,7 +326,7 @@ def report_table(rows: list[dict], show_ack: bool = True):
         "State",
         "Acknowledged",
     ]
-    return _table(head, body, "No alarm fired in this range.", id="alarm-report-table")
+    return header_table(head, body, "No alarm fired in this range.", id="alarm-report-table")
 
 
 def money(value) -> str:
@@ -371,7 +359,7 @@ def threats_table(rows: list[dict], kinds: dict):
         )
         for i, t in enumerate(rows)
     ]
-    return _table(
+    return header_table(
         ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],  # ranked: threats.rank_key
         body,
         "No threat right now.",
@@ -403,6 +391,6 @@ def simple_rows(
                 )
             )
         body.append(html.Tr(cells))
-    return _table(
+    return header_table(
         [t for _, t in columns] + ([""] if delete_type else []), body, empty, **({"id": table_id} if table_id else {})
     )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 # Money stays exact: it reaches the browser as text and only sorts as a number.
 _NUMERIC = {"type": "rightAligned", "comparator": {"function": "Number(valueA) - Number(valueB)"}}
@@ -17,27 +17,37 @@ def column(field: str, header: str, numeric: bool = False, **extra) -> dict:
     return {"field": field, "headerName": header, **(_NUMERIC if numeric else {}), **extra}
 
 
-RATE_COLUMNS = [
-    column("prefix", "Prefix"),
-    column("destination", "Destination"),
-    column("country", "Country"),
-    column("retail_rate", "Rate / min", True),
-    column("connection_fee", "Connection fee", True),
-    column("increments", "Increments"),
-    column("effective_from", "From (UTC)"),
-    column("effective_to", "Until (UTC)"),
-    column("currency", "Currency"),
-]
-PLAN_RATE_COLUMNS = [
-    column("prefix", "Prefix"),
-    column("destination", "Destination"),
-    column("country", "Country"),
-    column("rate", "Rate / min", True),
-    column("connection_fee", "Connection fee", True),
-    column("increments", "Increments"),
-    column("effective_from", "From (UTC)"),
-    column("effective_to", "Until (UTC)"),
-]
+def rate_columns(rate_field: str) -> list[dict]:
+    """A rate deck's columns, its rate per minute read from ``rate_field``."""
+    return [
+        column("prefix", "Prefix"),
+        column("destination", "Destination"),
+        column("country", "Country"),
+        column(rate_field, "Rate / min", True),
+        column("connection_fee", "Connection fee", True),
+        column("increments", "Increments"),
+        column("effective_from", "From (UTC)"),
+        column("effective_to", "Until (UTC)"),
+    ]
+
+
+RATE_COLUMNS = [*rate_columns("retail_rate"), column("currency", "Currency")]
+PLAN_RATE_COLUMNS = rate_columns("rate")
+
+
+def plan_picker(component_id: str, is_admin: bool) -> dbc.Col:
+    """The VoIP plan dropdown of the rates pages. Customers have one plan, their own: the picker is there (its
+    callback needs it) but hidden."""
+    return dbc.Col(
+        dcc.Dropdown(id=component_id, placeholder="VoIP plan", clearable=False),
+        md=3,
+        style=None if is_admin else {"display": "none"},
+    )
+
+
+def rate_search(component_id: str, placeholder: str) -> dbc.Col:
+    """The search box over a rate table (prefix, destination, country)."""
+    return dbc.Col(dbc.Input(id=component_id, placeholder=placeholder, debounce=True, type="search"), md=5)
 
 
 def plan_choice(plans: list[dict]) -> tuple[list[dict], int | None]:

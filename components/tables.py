@@ -1,17 +1,34 @@
-"""Small tables rendered from report rows."""
+"""Small tables: rows under a header, or a sentence when there are none."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import dash_bootstrap_components as dbc
 from dash import html
 
 
-def simple_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "No data.") -> object:
+def header_table(headers, rows: list, empty: str, **props):
+    """``rows`` (``html.Tr``) under a header of ``headers``; the ``empty`` sentence instead when there are none."""
     if not rows:
-        return html.P(empty, className="text-body-secondary")
-    head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
-    body = html.Tbody([html.Tr([html.Td(_shown(row.get(key))) for key, _ in columns]) for row in rows])
-    return dbc.Table([head, body], striped=True, hover=True, size="sm", responsive=True)
+        return html.P(empty, className="text-body-secondary small")
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in headers])), html.Tbody(rows)],
+        striped=True,
+        hover=True,
+        size="sm",
+        responsive=True,
+        **props,
+    )
+
+
+def simple_table(
+    rows: list[dict], columns: list[tuple[str, str]], empty: str = "No data.", shown: Callable | None = None, **props
+):
+    """``rows`` as a table of ``columns`` (key, title); ``shown`` writes a value (default: as it is, None as –)."""
+    shown = shown or _shown
+    cells = [html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows]
+    return header_table([title for _, title in columns], cells, empty, **props)
 
 
 def _shown(value):
@@ -20,7 +37,7 @@ def _shown(value):
 
 def download_links(link_id: str, href: str) -> dbc.ButtonGroup:
     """CSV and XLSX downloads of one table: ``link_id`` is the CSV link, ``<link_id>-xlsx`` the XLSX one (its
-    href follows the CSV one: ``xlsx_follows_csv`` in the page's callbacks)."""
+    href follows the CSV one: a clientside callback of the page)."""
     return dbc.ButtonGroup(
         [
             html.A("Download CSV", id=link_id, href=href, className="btn btn-outline-secondary btn-sm"),

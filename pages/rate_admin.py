@@ -5,7 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.rating import PLAN_RATE_COLUMNS, column, grid
+from components.rating import PLAN_RATE_COLUMNS, column, grid, rate_search
 from data.admin import acl
 
 dash.register_page(__name__, path="/admin/rates", name="Rate plans", order=91, access=acl.ADMIN)
@@ -13,6 +13,14 @@ dash.register_page(__name__, path="/admin/rates", name="Rate plans", order=91, a
 
 def _card(title: str, body: list, **kwargs) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], className="mb-3", **kwargs)
+
+
+def _form_line(*columns) -> dbc.Row:
+    return dbc.Row(list(columns), className="mt-2 g-2")
+
+
+def _button(label: str, button_id: str) -> dbc.Col:
+    return dbc.Col(dbc.Button(label, id=button_id, color="secondary"), width="auto")
 
 
 def providers_card() -> dbc.Card:
@@ -29,13 +37,10 @@ def providers_card() -> dbc.Card:
                 ],
                 height=200,
             ),
-            dbc.Row(
-                [
-                    dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder="Name"), md=5),
-                    dbc.Col(dbc.Input(id="rate-admin-provider-priority", type="number", value=100, step=1), md=3),
-                    dbc.Col(dbc.Button("Add provider", id="rate-admin-provider-add", color="secondary"), width="auto"),
-                ],
-                className="mt-2 g-2",
+            _form_line(
+                dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder="Name"), md=5),
+                dbc.Col(dbc.Input(id="rate-admin-provider-priority", type="number", value=100, step=1), md=3),
+                _button("Add provider", "rate-admin-provider-add"),
             ),
             html.Small(
                 "LCR ties (same prefix, same rate) go to the lower priority number.", className="text-body-secondary"
@@ -59,26 +64,23 @@ def plans_card() -> dbc.Card:
                 ],
                 height=220,
             ),
-            dbc.Row(
-                [
-                    dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder="Name"), md=3),
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="rate-admin-plan-kind",
-                            value="retail",
-                            clearable=False,
-                            options=[
-                                {"label": "Retail (sell)", "value": "retail"},
-                                {"label": "Carrier (buy)", "value": "carrier"},
-                            ],
-                        ),
-                        md=2,
+            _form_line(
+                dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder="Name"), md=3),
+                dbc.Col(
+                    dcc.Dropdown(
+                        id="rate-admin-plan-kind",
+                        value="retail",
+                        clearable=False,
+                        options=[
+                            {"label": "Retail (sell)", "value": "retail"},
+                            {"label": "Carrier (buy)", "value": "carrier"},
+                        ],
                     ),
-                    dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder="Provider (carrier plans)"), md=3),
-                    dbc.Col(dbc.Input(id="rate-admin-plan-currency", value="USD", maxLength=3), md=1),
-                    dbc.Col(dbc.Button("Create plan", id="rate-admin-plan-add", color="secondary"), width="auto"),
-                ],
-                className="mt-2 g-2",
+                    md=2,
+                ),
+                dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder="Provider (carrier plans)"), md=3),
+                dbc.Col(dbc.Input(id="rate-admin-plan-currency", value="USD", maxLength=3), md=1),
+                _button("Create plan", "rate-admin-plan-add"),
             ),
         ],
     )
@@ -143,7 +145,7 @@ def derive_card() -> dbc.Card:
                         ),
                         md=2,
                     ),
-                    dbc.Col(dbc.Button("Derive", id="rate-admin-derive", color="secondary"), width="auto"),
+                    _button("Derive", "rate-admin-derive"),
                 ],
                 className="g-2",
             ),
@@ -159,15 +161,7 @@ def plan_rates_card() -> dbc.Card:
             dbc.Row(
                 [
                     dbc.Col(dcc.Dropdown(id="rate-admin-view-plan", placeholder="Plan"), md=4),
-                    dbc.Col(
-                        dbc.Input(
-                            id="rate-admin-view-search",
-                            placeholder="Prefix, destination or country",
-                            debounce=True,
-                            type="search",
-                        ),
-                        md=5,
-                    ),
+                    rate_search("rate-admin-view-search", "Prefix, destination or country"),
                 ],
                 className="g-2 mb-2",
             ),
@@ -188,7 +182,7 @@ def voip_plans_card() -> dbc.Card:
                         dbc.Input(id="rate-admin-ban-prefixes", placeholder="Prefixes, comma separated: 881, 3490"),
                         md=6,
                     ),
-                    dbc.Col(dbc.Button("Create ban plan", id="rate-admin-ban-add", color="secondary"), width="auto"),
+                    _button("Create ban plan", "rate-admin-ban-add"),
                 ],
                 className="mt-2 mb-3 g-2",
             ),
@@ -203,27 +197,19 @@ def voip_plans_card() -> dbc.Card:
                 ],
                 height=200,
             ),
-            dbc.Row(
-                [
-                    dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder="VoIP plan name"), md=2),
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="rate-admin-voip-rate-plans", multi=True, placeholder="Retail and carrier plans"
-                        ),
-                        md=5,
-                    ),
-                    dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder="Ban plans"), md=3),
-                    dbc.Col(dbc.Button("Create VoIP plan", id="rate-admin-voip-add", color="secondary"), width="auto"),
-                ],
-                className="mt-2 g-2",
+            _form_line(
+                dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder="VoIP plan name"), md=2),
+                dbc.Col(
+                    dcc.Dropdown(id="rate-admin-voip-rate-plans", multi=True, placeholder="Retail and carrier plans"),
+                    md=5,
+                ),
+                dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder="Ban plans"), md=3),
+                _button("Create VoIP plan", "rate-admin-voip-add"),
             ),
-            dbc.Row(
-                [
-                    dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder="Customer"), md=3),
-                    dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder="VoIP plan (empty: none)"), md=3),
-                    dbc.Col(dbc.Button("Assign", id="rate-admin-assign", color="secondary"), width="auto"),
-                ],
-                className="mt-2 g-2",
+            _form_line(
+                dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder="Customer"), md=3),
+                dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder="VoIP plan (empty: none)"), md=3),
+                _button("Assign", "rate-admin-assign"),
             ),
         ],
     )

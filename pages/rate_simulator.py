@@ -2,9 +2,9 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
-from components.rating import CANDIDATE_COLUMNS, grid
+from components.rating import CANDIDATE_COLUMNS, grid, plan_picker
 from data.admin import acl
 from data.core.scope import current_scope
 
@@ -12,19 +12,13 @@ dash.register_page(__name__, path="/rates/simulator", name="Rate simulator", ord
 
 
 def layout(**_query):
-    scope = current_scope()
-    # customers have one plan, their own: the picker is there (its callback needs it) but hidden
-    plan_picker = dbc.Col(
-        dcc.Dropdown(id="rate-simulator-plan", placeholder="VoIP plan", clearable=False),
-        md=3,
-        style=None if scope.is_admin else {"display": "none"},
-    )
+    is_admin = current_scope().is_admin
     return html.Div(
         [
             html.H2("Rate simulator"),
             dbc.Row(
                 [
-                    plan_picker,
+                    plan_picker("rate-simulator-plan", is_admin),
                     dbc.Col(dbc.Input(id="rate-simulator-number", placeholder="Number, e.g. +34 650 104 877"), md=3),
                     dbc.Col(
                         dbc.InputGroup(
@@ -46,7 +40,7 @@ def layout(**_query):
             html.Div(
                 [html.H5("Candidate carriers"), grid("rate-simulator-candidates", CANDIDATE_COLUMNS, height=300)],
                 id="rate-simulator-candidates-box",
-                hidden=not scope.is_admin,
+                hidden=not is_admin,
             ),
         ]
     )

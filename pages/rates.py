@@ -2,9 +2,9 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
-from components.rating import RATE_COLUMNS, grid
+from components.rating import RATE_COLUMNS, grid, plan_picker, rate_search
 from components.tables import download_links
 from data.admin import acl
 from data.core.scope import current_scope
@@ -13,13 +13,6 @@ dash.register_page(__name__, path="/rates", name="Rates", order=60, access=acl.P
 
 
 def layout(**_query):
-    scope = current_scope()
-    # customers have one plan, their own: the picker is there (its callback needs it) but hidden
-    plan_picker = dbc.Col(
-        dcc.Dropdown(id="rates-plan", placeholder="VoIP plan", clearable=False),
-        md=3,
-        style=None if scope.is_admin else {"display": "none"},
-    )
     return html.Div(
         [
             html.H2("Rates"),
@@ -30,16 +23,8 @@ def layout(**_query):
             ),
             dbc.Row(
                 [
-                    plan_picker,
-                    dbc.Col(
-                        dbc.Input(
-                            id="rates-search",
-                            placeholder="Prefix, number, destination or country",
-                            debounce=True,
-                            type="search",
-                        ),
-                        md=5,
-                    ),
+                    plan_picker("rates-plan", current_scope().is_admin),
+                    rate_search("rates-search", "Prefix, number, destination or country"),
                     dbc.Col(
                         download_links("rates-download", "/download/rates.csv"),
                         width="auto",

@@ -139,3 +139,28 @@ def customers_with_calls(prefix: str, ip: str, calls_by_code: dict[str, int], no
         ]
     insert_calls(calls)
     return customers
+
+
+# Values that trip up CSV writers, fixed widths and COPY: separators, quotes, edge spaces, control
+# characters, wide and combining characters, numbers that look like numbers.
+AWKWARD_TEXTS = [
+    "plain",
+    "with,comma",
+    'with "quote"',
+    " leading space",
+    "\u2003em-space lead",
+    "\\.",
+    "",
+    "tail ",
+    "semi;colon",
+    "new\nline",
+    "tab\tinside",
+    "\u00e9t\u00e9",
+    "\u4e2d\u6587\u53f7\u7801",
+    "\U0001f4de call",
+    "e\u0301combining",
+    "x\x1cfs",
+    "a" * 40,
+    "34",
+    "0034612",
+]

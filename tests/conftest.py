@@ -185,12 +185,17 @@ def page(browser, live_server):
     forbids (no eval): these contexts bypass it. The pages under the policy: tests/test_csp_browser.py.
     """
     context = browser.new_context(base_url=live_server, bypass_csp=True)
+    yield page_recording_errors(context)
+    context.close()
+
+
+def page_recording_errors(context):
+    """A new page of ``context`` that collects its console errors and uncaught exceptions in ``console_errors``."""
     pg = context.new_page()
     pg.console_errors = []
     pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
     pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
-    yield pg
-    context.close()
+    return pg
 
 
 def browser_login(pg, username: str, password: str) -> None:

@@ -42,8 +42,15 @@ CARRIER_DECKS = {
 }
 
 
-def build_world(make_user) -> dict:
-    """Create the plans above and two customers on them, plus one without a plan."""
+def build_world(make_user=None) -> dict:
+    """Create the plans above and two customers on them, plus one without a plan (customers with the password
+    ``pass-word-1`` unless ``make_user(name, **fields)`` makes them)."""
+    if make_user is None:
+        from data.admin import users
+
+        def make_user(name, **fields):
+            return users.create_user(name, "pass-word-1", "customer", **fields)
+
     world = {"providers": {}, "carrier_plans": {}}
     for priority, name in enumerate("ABC", start=1):
         provider = rates.create_provider(ADMIN, f"Carrier {name}", priority=priority)
@@ -117,6 +124,17 @@ NUMBERS = [
     "+33123456789",
 ]
 ACCOUNTS = ("1001", "2002", "3003")  # alice, bob, carol
+
+
+def world_with_month(folder, calls: int, seed: int) -> dict:
+    """build_world(), then ``calls`` January calls (write_month) imported from a file in ``folder``."""
+    from data.ingest import import_file
+
+    world = build_world()
+    path = folder / "january.csv"
+    write_month(path, calls=calls, seed=seed)
+    import_file(path)
+    return world
 
 
 def write_month(path, calls: int = 1500, seed: int = 3) -> None:

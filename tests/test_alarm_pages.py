@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from callbacks.alarms import FIELDS
+from callbacks.alarms import DEFAULTS, FIELDS
 from data.admin import users
 from data.alerting import alarm_evaluation, alarms
 from data.core import db
@@ -22,25 +22,8 @@ FORM = list(FIELDS)  # the form's fields, in the order the save callback takes t
 
 
 def form(**values) -> list:
-    base = {
-        "id": None,
-        "name": "x",
-        "metric": "calls",
-        "hangup_cause_id": None,
-        "scope_kind": "all",
-        "scope_value": "",
-        "period": "hour",
-        "condition": "gt",
-        "threshold": 0,
-        "compare_to": "previous",
-        "min_attempts": 0,
-        "severity": "warning",
-        "status": True,
-        "dry_run": False,
-        "email_to": "",
-        "webhook_id": None,
-        "description": "",
-    }
+    # the form's own defaults, made into an alarm that fires on any call
+    base = {**DEFAULTS, "name": "x", "metric": "calls", "condition": "gt", "threshold": 0, "min_attempts": 0}
     base.update(values)
     return [base[f] for f in FORM]
 

@@ -12,11 +12,10 @@ import pytest
 
 from data.core import db
 from data.core.spreadsheet import rows_to_csv
-from data.ingest import import_file
 from data.rating import billing
 from data.rating.billing import Period
 from tests.dash_client import chart_data, dash_call
-from tests.rating_setup import ADMIN, build_world, write_month
+from tests.rating_setup import ADMIN, world_with_month
 
 JANUARY = Period(date(2026, 1, 1), date(2026, 1, 31))
 ARGS = ["2026-01-01", "2026-01-31", None]
@@ -24,12 +23,7 @@ ARGS = ["2026-01-01", "2026-01-31", None]
 
 @pytest.fixture(scope="module")
 def world(app, tmp_path_factory):
-    from data.admin import users
-
-    world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
-    path = tmp_path_factory.mktemp("billing") / "january.csv"
-    write_month(path, calls=1500, seed=12)
-    import_file(path)
+    world = world_with_month(tmp_path_factory.mktemp("billing"), calls=1500, seed=12)
     # a few calls not rated yet (e.g. stored while rating was off): a reason of their own
     db.execute("UPDATE cdr SET rating_status = NULL WHERE id IN (SELECT id FROM cdr ORDER BY id LIMIT 7)")
     return world

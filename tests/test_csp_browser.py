@@ -9,7 +9,7 @@ import dash
 import pytest
 
 from tests.cdr_factory import UTC, customers_with_calls
-from tests.conftest import browser_login
+from tests.conftest import browser_login, page_recording_errors
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -22,11 +22,7 @@ document.addEventListener('securitypolicyviolation', e =>
 def page(browser, live_server):
     """A browser context that enforces the policy (the shared ``page`` fixture bypasses it)."""
     context = browser.new_context(base_url=live_server)
-    pg = context.new_page()
-    pg.console_errors = []
-    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
-    pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
-    yield pg
+    yield page_recording_errors(context)
     context.close()
 
 

@@ -16,7 +16,7 @@ from data.export.compiled import RowAccess
 from data.export.formats import _ExportWriter
 from data.export.sqlrender import sql_rendering
 from data.export.templates import TemplateError
-from tests.cdr_factory import ensure_switch, insert_calls
+from tests.cdr_factory import AWKWARD_TEXTS, ensure_switch, insert_calls
 
 UTC = timezone.utc
 SAMPLE_LINE = (  # the reference page's sample export line
@@ -132,23 +132,6 @@ def test_unanswered_calls_and_calls_outside_the_interval_are_not_exported(sample
 
 # --- SQL rendering is byte-identical to the Python writer -------------------------------------------
 
-TRICKY_TEXTS = [
-    "plain",
-    "with,comma",
-    'with "quote"',
-    " leading space",
-    "\u2003em-space lead",
-    "\\.",
-    "",
-    "tail space ",
-    "semi;colon",
-    "new\nline",
-    "tab\tinside",
-    "\u00e9t\u00e9",
-    "x\x1cfs",
-    "*out",
-]
-
 
 @pytest.fixture(scope="module")
 def varied(sample):
@@ -174,7 +157,7 @@ def varied(sample):
             sample_cdr(
                 rng.choice(switches),
                 user_id,
-                callid=rng.choice(TRICKY_TEXTS + [f"call-{number}"] * 10) + str(number),
+                callid=rng.choice(AWKWARD_TEXTS + [f"call-{number}"] * 10) + str(number),
                 starting_date=start,
                 answered_date=start + timedelta(seconds=rng.randrange(0, 40)) if answered else None,
                 billsec=rng.randrange(1, 4000) if answered else 0,

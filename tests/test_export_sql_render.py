@@ -17,7 +17,7 @@ from data.export.compiled import RowAccess
 from data.export.fields import time_formatter
 from data.export.formats import ExportRecordError, _ExportWriter, format_field_width
 from data.export.sqlrender import fit_sql, go_layout_sql, sql_rendering
-from tests.cdr_factory import ensure_switch, insert_calls
+from tests.cdr_factory import AWKWARD_TEXTS, ensure_switch, insert_calls
 
 # bench/export.py's own FWV template, so that what is tested here is what the benchmark measures.
 _spec = importlib.util.spec_from_file_location("bench_export", ROOT / "bench" / "export.py")
@@ -27,27 +27,6 @@ _spec.loader.exec_module(_bench_export)
 UTC = timezone.utc
 BASE = datetime(2031, 2, 27, 22, 0, tzinfo=UTC)  # across a month end, leap-free February
 WINDOW = cdr_query.ExportFilter(time_start=BASE, time_end=BASE + timedelta(days=10))
-AWKWARD = [
-    "plain",
-    "with,comma",
-    'with "quote"',
-    " leading space",
-    "\u2003em-space lead",
-    "\\.",
-    "",
-    "tail ",
-    "semi;colon",
-    "new\nline",
-    "tab\tinside",
-    "\u00e9t\u00e9",
-    "\u4e2d\u6587\u53f7\u7801",
-    "\U0001f4de call",
-    "e\u0301combining",
-    "x\x1cfs",
-    "a" * 40,
-    "34",
-    "0034612",
-]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +48,7 @@ def awkward(app):
             seconds=rng.randrange(86400 * 3), microseconds=rng.choice([0, 0, 500000, 123, 999999, 100000])
         )
         accountcode, user_id = rng.choice(customers)
-        callid = rng.choice(AWKWARD + [f"call-{number}"] * 8 + ["9" * 200 + "x"]) + str(number)
+        callid = rng.choice(AWKWARD_TEXTS + [f"call-{number}"] * 8 + ["9" * 200 + "x"]) + str(number)
         calls.append(
             {
                 "switch_id": rng.choice(switches),

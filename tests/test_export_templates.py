@@ -5,17 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from data.export.templates import (
-    BUILTIN_TEMPLATES,
-    CGR_CSV_TEMPLATE,
-    DEFAULT_CSV_FIELDS,
-    ExportField,
-    ExportTemplate,
-    TemplateError,
-    load_cdre_profile,
-    template_from_rsr_list,
-    validate_cdre_profile,
-)
+from data.export import templates
 
 USES_DATABASE = False  # tells the project's conftest not to start PostgreSQL for this module
 
@@ -53,9 +43,9 @@ PROFILE = {
 
 
 def problems_of(profile) -> list[str]:
-    with pytest.raises(TemplateError) as caught:
-        load_cdre_profile(profile)
-    assert caught.value.problems == validate_cdre_profile(profile)
+    with pytest.raises(templates.TemplateError) as caught:
+        templates.load_cdre_profile(profile)
+    assert caught.value.problems == templates.validate_cdre_profile(profile)
     return caught.value.problems
 
 
@@ -63,7 +53,7 @@ def problems_of(profile) -> list[str]:
 
 
 def test_load_profile_from_a_dict():
-    template = load_cdre_profile(PROFILE, name="carrier-fwv")
+    template = templates.load_cdre_profile(PROFILE, name="carrier-fwv")
     assert template.name == "carrier-fwv"
     assert template.export_format == "fwv"
     assert template.field_separator == ";"
@@ -72,7 +62,7 @@ def test_load_profile_from_a_dict():
     assert (template.mask_destination_id, template.mask_length) == ("PREMIUM", 3)
     assert (template.time_layout, template.timezone) == ("DateTime", "Europe/Berlin")
     assert template.usage_unit == "seconds"
-    assert template.content_fields[0] == ExportField(
+    assert template.content_fields[0] == templates.ExportField(
         tag="Account", type="*composed", value="account", width=30, padding="left"
     )
     destination = template.content_fields[1]
@@ -94,13 +84,13 @@ def test_load_profile_from_a_dict():
     ],
 )
 def test_export_format_names(given, normalised):
-    assert load_cdre_profile({**PROFILE, "export_format": given}).export_format == normalised
+    assert templates.load_cdre_profile({**PROFILE, "export_format": given}).export_format == normalised
 
 
 def test_load_profile_from_json_and_yaml_files(tmp_path):
     json_path = tmp_path / "carrier.json"
     json_path.write_text(json.dumps(PROFILE))
-    from_json = load_cdre_profile(json_path)
+    from_json = templates.load_cdre_profile(json_path)
     assert from_json.name == "carrier"
     assert from_json.cost_multiply_factor == Decimal("1.1")
 
@@ -133,8 +123,8 @@ def test_load_profile_from_json_and_yaml_files(tmp_path):
         "  - {tag: Count, type: '*handler', value: '*cdrs_number', width: 6, padding: zeroleft}\n"
         "  - {tag: Filler, type: '*filler', width: 10}\n"
     )
-    from_yaml = load_cdre_profile(yaml_path, name="carrier")
-    assert from_yaml == from_json == load_cdre_profile(PROFILE, name="carrier")
+    from_yaml = templates.load_cdre_profile(yaml_path, name="carrier")
+    assert from_yaml == from_json == templates.load_cdre_profile(PROFILE, name="carrier")
 
 
 def test_load_a_whole_cgrates_config_with_old_key_names():
@@ -147,7 +137,7 @@ def test_load_a_whole_cgrates_config_with_old_key_names():
             }
         }
     }
-    template = load_cdre_profile(config)
+    template = templates.load_cdre_profile(config)
     assert (template.name, template.export_format, template.export_dir) == ("*default", "fwv", "/tmp/out")
 
 
@@ -158,22 +148,22 @@ def test_pick_one_of_several_cgrates_profiles():
             "b": {"content_fields": [{"value": "cost"}]},
         }
     }
-    assert load_cdre_profile(config, profile="b").content_fields[0].value == "cost"
-    with pytest.raises(TemplateError, match="several cdre profiles"):
-        load_cdre_profile(config)
+    assert templates.load_cdre_profile(config, profile="b").content_fields[0].value == "cost"
+    with pytest.raises(templates.TemplateError, match="several cdre profiles"):
+        templates.load_cdre_profile(config)
 
 
 def test_unreadable_files_are_template_errors(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(TemplateError, match="cannot parse"):
-        load_cdre_profile(broken)
-    with pytest.raises(TemplateError, match="cannot read"):
-        load_cdre_profile(tmp_path / "missing.yaml")
+    with pytest.raises(templates.TemplateError, match="cannot parse"):
+        templates.load_cdre_profile(broken)
+    with pytest.raises(templates.TemplateError, match="cannot read"):
+        templates.load_cdre_profile(tmp_path / "missing.yaml")
 
 
 def test_round_trip_through_a_cdre_profile_dict():
-    template = load_cdre_profile(PROFILE, name="carrier")
+    template = templates.load_cdre_profile(PROFILE, name="carrier")
     profile = template.to_cdre_profile()
     json.dumps(profile)  # JSON-ready, e.g. for a database column
     assert profile["export_format"] == "*file_fwv"
@@ -184,7 +174,7 @@ def test_round_trip_through_a_cdre_profile_dict():
         "width": 30,
         "padding": "left",
     }
-    assert load_cdre_profile(profile, name="carrier") == template
+    assert templates.load_cdre_profile(profile, name="carrier") == template
 
 
 # --- save-time validation ----------------------------------------------------------------------------
@@ -266,25 +256,25 @@ def test_content_fields_are_required():
 
 
 def test_valid_profile_has_no_problems():
-    assert validate_cdre_profile(PROFILE) == []
+    assert templates.validate_cdre_profile(PROFILE) == []
 
 
 def test_templates_built_in_code_are_validated_too():
-    with pytest.raises(TemplateError, match="unknown usage_unit"):
-        ExportTemplate(content_fields=[ExportField(value="accid")], usage_unit="days")
-    with pytest.raises(TemplateError, match="field 'X': unknown strip"):
-        ExportField(tag="X", value="accid", strip="both")
-    with pytest.raises(TemplateError, match=r"content_fields\[0\]: not an ExportField"):
-        ExportTemplate(content_fields=[{"value": "accid"}])
-    with pytest.raises(TemplateError, match="unknown export_format"):
-        ExportTemplate(content_fields=[ExportField(value="accid")], export_format=["csv"])
+    with pytest.raises(templates.TemplateError, match="unknown usage_unit"):
+        templates.ExportTemplate(content_fields=[templates.ExportField(value="accid")], usage_unit="days")
+    with pytest.raises(templates.TemplateError, match="field 'X': unknown strip"):
+        templates.ExportField(tag="X", value="accid", strip="both")
+    with pytest.raises(templates.TemplateError, match=r"content_fields\[0\]: not an ExportField"):
+        templates.ExportTemplate(content_fields=[{"value": "accid"}])
+    with pytest.raises(templates.TemplateError, match="unknown export_format"):
+        templates.ExportTemplate(content_fields=[templates.ExportField(value="accid")], export_format=["csv"])
 
 
 # --- JSON-RPC ExportTemplate parameter and the built-in template ------------------------------------
 
 
 def test_template_from_rsr_list():
-    template = template_from_rsr_list(r"cgrid,accid;~destination:s/^(\d{1,3})(\d+)$/0$2/,^tor:*voice")
+    template = templates.template_from_rsr_list(r"cgrid,accid;~destination:s/^(\d{1,3})(\d+)$/0$2/,^tor:*voice")
     assert [field.tag for field in template.content_fields] == ["cgrid", "accid", "destination", "tor"]
     assert template.content_fields[2].value == r"~destination:s/^(\d{1,3})(\d+)$/0$2/"
     assert (template.export_format, template.field_separator) == ("csv", ",")
@@ -292,23 +282,23 @@ def test_template_from_rsr_list():
 
 
 def test_template_from_rsr_list_keeps_the_base_settings():
-    base = load_cdre_profile({**PROFILE, "export_format": "csv", "header_fields": [], "trailer_fields": []})
-    template = template_from_rsr_list("accid,cost", name="rpc", base=base)
+    base = templates.load_cdre_profile({**PROFILE, "export_format": "csv", "header_fields": [], "trailer_fields": []})
+    template = templates.template_from_rsr_list("accid,cost", name="rpc", base=base)
     assert template.field_separator == ";" and template.cost_shift_digits == 2
     assert [field.value for field in template.content_fields] == ["accid", "cost"]
 
 
 def test_template_from_rsr_list_reports_bad_rules():
-    with pytest.raises(TemplateError) as caught:
-        template_from_rsr_list(r"accid,~x:s/(\d+/$1/")
+    with pytest.raises(templates.TemplateError) as caught:
+        templates.template_from_rsr_list(r"accid,~x:s/(\d+/$1/")
     assert caught.value.problems == [r"RSR rule '~x:s/(\d+/$1/', offset 5: missing closing )"]
 
 
 def test_builtin_cgr_csv_template():
-    assert BUILTIN_TEMPLATES["cgr-csv"] is CGR_CSV_TEMPLATE
-    assert ",".join(field.value for field in CGR_CSV_TEMPLATE.content_fields) == DEFAULT_CSV_FIELDS
-    assert DEFAULT_CSV_FIELDS.startswith("cgrid,mediation_runid,tor,accid,reqtype,direction,tenant,")
-    assert (CGR_CSV_TEMPLATE.export_format, CGR_CSV_TEMPLATE.usage_unit) == ("csv", "nanoseconds")
-    assert CGR_CSV_TEMPLATE.time_layout == "2006-01-02T15:04:05Z07:00"
-    assert CGR_CSV_TEMPLATE.timezone == "UTC"
-    assert CGR_CSV_TEMPLATE.header_fields == () and CGR_CSV_TEMPLATE.trailer_fields == ()
+    assert templates.BUILTIN_TEMPLATES["cgr-csv"] is templates.CGR_CSV_TEMPLATE
+    assert ",".join(field.value for field in templates.CGR_CSV_TEMPLATE.content_fields) == templates.DEFAULT_CSV_FIELDS
+    assert templates.DEFAULT_CSV_FIELDS.startswith("cgrid,mediation_runid,tor,accid,reqtype,direction,tenant,")
+    assert (templates.CGR_CSV_TEMPLATE.export_format, templates.CGR_CSV_TEMPLATE.usage_unit) == ("csv", "nanoseconds")
+    assert templates.CGR_CSV_TEMPLATE.time_layout == "2006-01-02T15:04:05Z07:00"
+    assert templates.CGR_CSV_TEMPLATE.timezone == "UTC"
+    assert templates.CGR_CSV_TEMPLATE.header_fields == () and templates.CGR_CSV_TEMPLATE.trailer_fields == ()

@@ -8,22 +8,16 @@ import pytest
 
 from data.admin import accounts
 from data.core import db
-from data.ingest import import_file
 from data.rating import rater, rates
 from data.rating.rater import RatingStatus
 from tests.dash_client import dash_call
-from tests.rating_setup import ADMIN, build_world, write_month
+from tests.rating_setup import ADMIN, world_with_month
 from tests.test_admin import ADMIN as ADMIN_USER
 
 
 @pytest.fixture(scope="module")
 def world(app, tmp_path_factory):
-    from data.admin import users
-
-    world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
-    path = tmp_path_factory.mktemp("plan") / "january.csv"
-    write_month(path, calls=200, seed=4)
-    import_file(path)
+    world = world_with_month(tmp_path_factory.mktemp("plan"), calls=200, seed=4)
     return world
 
 

@@ -2,14 +2,13 @@
 
 import pytest
 
-from data.admin import users
 from tests.conftest import browser_login
 from tests.rating_setup import build_world
 
 
 @pytest.fixture(scope="module")
 def world(app):
-    return build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
+    return build_world()
 
 
 def test_admin_pages_render_and_the_simulator_answers(page, world):

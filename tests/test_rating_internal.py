@@ -24,9 +24,7 @@ INTERNAL_SQL = """SELECT count(*) FROM cdr
 
 @pytest.fixture(scope="module")
 def world(app):
-    from data.admin import users
-
-    world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
+    world = build_world()
     # a one-digit prefix that every extension starting with 1 or 9 would match by prefix
     rates.import_rate_deck(ADMIN, world["retail_plan"], "1,USA,0.02,0,60,60,2026-01-01\n9,Nine,0.5,0,60,60,2026-01-01")
     rates.import_rate_deck(ADMIN, world["carrier_plans"]["A"], "1,USA,0.01,0,60,60,2026-01-01")

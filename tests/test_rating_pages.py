@@ -27,9 +27,7 @@ D = Decimal
 
 @pytest.fixture(scope="module")
 def world(app, tmp_path_factory):
-    from data.admin import users
-
-    world = build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
+    world = build_world()
     # bob moves to a plan of his own, with a retail plan alice must never see
     premium = rates.create_rate_plan(ADMIN, "premium-retail", "retail", currency="EUR")
     rates.import_rate_deck(

@@ -15,9 +15,7 @@ from tests.rating_setup import ADMIN, UTC, build_world, write_month
 
 @pytest.fixture(scope="module")
 def world(app):
-    from data.admin import users
-
-    return build_world(lambda name, **kw: users.create_user(name, "pass-word-1", "customer", **kw))
+    return build_world()
 
 
 PRICES = "callid, buy_rate, buy_cost, sell_rate, sell_cost, carrier_id, rating_status"

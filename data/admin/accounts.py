@@ -296,10 +296,7 @@ def update_user(
     result: dict = {}
     try:
         with db.transaction() as conn:
-            before = _user_snapshot(conn, user_id)
-            if before is None:
-                raise ValueError("no such user")
-            _update_row(conn, "app_user", user_id, values)
+            before = _update_row(conn, "app_user", user_id, values, _user_snapshot)
             if password is not None:
                 conn.execute(
                     text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
@@ -492,11 +489,16 @@ def create_switch(actor, name: str, ip: str, source_type: int = 0, timezone: str
     return switch_id
 
 
-def _update_row(conn, table: str, row_id: int, values: dict) -> None:
-    """Set ``values`` on one row; the column names come from this module's own checks, never from input."""
+def _update_row(conn, table: str, row_id: int, values: dict, snapshot) -> dict:
+    """Set ``values`` on one row and return ``snapshot(conn, id)`` as it was before; the column names come from
+    this module's own checks, never from input."""
+    before = snapshot(conn, row_id)
+    if before is None:
+        raise ValueError(f"no such {'user' if table == 'app_user' else table}")
     if values:
         assignments = ", ".join(f"{column} = :{column}" for column in values)
         conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**values, "id": row_id})
+    return before
 
 
 def update_switch(
@@ -510,10 +512,7 @@ def update_switch(
     values = _switch_values(name, ip, source_type, timezone)
     try:
         with db.transaction() as conn:
-            before = _switch_snapshot(conn, switch_id)
-            if before is None:
-                raise ValueError("no such switch")
-            _update_row(conn, "switch", switch_id, values)
+            before = _update_row(conn, "switch", switch_id, values, _switch_snapshot)
             after = _switch_snapshot(conn, switch_id)
             if after != before:
                 audit.record(conn, actor, "update", "switch", switch_id, before, after)

@@ -321,24 +321,19 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         return result(fired, f"{label} {format_number(value)}{unit} {'>' if fired else '≤'} {format_number(x)}{unit}")
     if before is None:
         return result(False, "not computable: no value in the earlier period", False)
+    change = value - before if alarm.condition.startswith("increase") else before - value
     if alarm.condition in ("decrease", "increase"):
-        delta = before - value if alarm.condition == "decrease" else value - before
-        word = "fell" if alarm.condition == "decrease" else "rose"
-        fired = delta > x
-        return result(
-            fired,
-            f"{label} {word} by {format_number(delta)}{unit} ({format_number(before)} → {format_number(value)}), "
-            f"{'more than' if fired else 'not more than'} {format_number(x)}{unit}",
-        )
-    if before == 0:
+        delta, delta_unit = change, unit
+    elif before == 0:
         return result(False, "not computable: the earlier value is 0, a percentage of it is undefined", False)
-    delta = (before - value if alarm.condition == "decrease_pct" else value - before) / abs(before) * 100
-    word = "fell" if alarm.condition == "decrease_pct" else "rose"
+    else:
+        delta, delta_unit = change / abs(before) * 100, " %"
+    word = "fell" if alarm.condition.startswith("decrease") else "rose"
     fired = delta > x
     return result(
         fired,
-        f"{label} {word} by {format_number(delta)} % ({format_number(before)} → {format_number(value)}), "
-        f"{'more than' if fired else 'not more than'} {format_number(x)} %",
+        f"{label} {word} by {format_number(delta)}{delta_unit} ({format_number(before)} → {format_number(value)}), "
+        f"{'more than' if fired else 'not more than'} {format_number(x)}{delta_unit}",
     )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import text
 
 from data.alerting.flags import FLAGS, flag_condition, flag_text_sql
 from data.core import db
+from data.core.cdr_columns import PARTY_COLUMNS, SECONDS_COLUMNS
 from data.core.report_cache import cached
 from data.core.report_filter import (
     ReportFilter,
@@ -269,18 +270,9 @@ CUSTOMER_FIELDS = (
     "switch_id",
     "switch",
     "source_type",
-    "caller_id_number",
-    "caller_id_name",
-    "destination_number",
-    "normalised_number",
-    "dialcode",
-    "country_code",
+    *PARTY_COLUMNS,
     "country",
-    "duration",
-    "billsec",
-    "progresssec",
-    "answersec",
-    "waitsec",
+    *SECONDS_COLUMNS,
     "hangup_cause_id",
     "hangup_cause",
     "direction",

@@ -94,14 +94,22 @@ def cgrid_function(access: RowAccess) -> Callable[[Row], str]:
     return cgrid_of
 
 
-def value_function(field_id: str, access: RowAccess, default_tenant: str) -> Callable[[Row, str], Any]:
-    """The raw value of a field id, as :func:`fields.field_value`."""
-    field_id = CGRATES_ALIASES.get(field_id, field_id)
+def _fixed_function(field_id: str) -> Cell | None:
+    """The cgrid and the constant fields: their value is already their text."""
     if field_id == "cgrid":
         return lambda _row, cgrid: cgrid
     if field_id in CONSTANT_FIELDS:
         constant = CONSTANT_FIELDS[field_id]
         return lambda _row, _cgrid: constant
+    return None
+
+
+def value_function(field_id: str, access: RowAccess, default_tenant: str) -> Callable[[Row, str], Any]:
+    """The raw value of a field id, as :func:`fields.field_value`."""
+    field_id = CGRATES_ALIASES.get(field_id, field_id)
+    fixed = _fixed_function(field_id)
+    if fixed is not None:
+        return fixed
     if field_id in COLUMN_FIELDS:
         column = access.getter(COLUMN_FIELDS[field_id])
         return lambda row, _cgrid: column(row)
@@ -121,11 +129,9 @@ def value_function(field_id: str, access: RowAccess, default_tenant: str) -> Cal
 def text_function(field_id: str, value_format: ValueFormat, layout: str, access: RowAccess) -> Cell:
     """The text of a field id, as :func:`fields.field_text` with the same arguments."""
     field_id = CGRATES_ALIASES.get(field_id, field_id)
-    if field_id == "cgrid":
-        return lambda _row, cgrid: cgrid
-    if field_id in CONSTANT_FIELDS:
-        constant = CONSTANT_FIELDS[field_id]
-        return lambda _row, _cgrid: constant
+    fixed = _fixed_function(field_id)
+    if fixed is not None:
+        return fixed
     value_of = value_function(field_id, access, value_format.default_tenant)
     to_text = _text_converter(field_id, value_format, layout)
     if field_id in COLUMN_FIELDS or (field_id not in COMPUTED_FIELDS and access.has(field_id)):

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from data.core.cdr_columns import PRICE_COLUMNS, SECONDS_COLUMNS
+
 from .cells import ExportRecordError, csv_cell, format_field_width
 from .fields import (
     _MONTHS,
@@ -63,11 +65,7 @@ _INTEGER_COLUMNS = (
     "id",
     "switch_id",
     "cdr_source_type",
-    "duration",
-    "billsec",
-    "progresssec",
-    "answersec",
-    "waitsec",
+    *SECONDS_COLUMNS,
     "hangup_cause_id",
     "direction",
     "user_id",
@@ -75,7 +73,6 @@ _INTEGER_COLUMNS = (
     "rating_status",
     "import_id",
 )
-_NUMERIC_COLUMNS = ("buy_rate", "buy_cost", "sell_rate", "sell_cost")
 _TIME_COLUMNS = ("starting_date", "answered_date")
 _JOINED_COLUMNS = ("switch_ip", "cdr_source_type_name", "tenant")
 SQL_FIELDS = frozenset(
@@ -89,7 +86,7 @@ SQL_FIELDS = frozenset(
         *COLUMN_FIELDS,
         *_TEXT_COLUMNS,
         *_INTEGER_COLUMNS,
-        *_NUMERIC_COLUMNS,
+        *PRICE_COLUMNS,
         *_TIME_COLUMNS,
         *_JOINED_COLUMNS,
     }

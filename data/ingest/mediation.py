@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from data.core.cdr_columns import PARTY_COLUMNS, PRICE_COLUMNS, SECONDS_COLUMNS
 from data.core.normalise import normalise_sql
 from data.core.settings import NumberPlan
 from data.ingest.fields import (
@@ -38,27 +39,15 @@ CALL_COLUMNS = (
     "switch_id",
     "cdr_source_type",
     "callid",
-    "caller_id_number",
-    "caller_id_name",
-    "destination_number",
-    "normalised_number",
-    "dialcode",
-    "country_code",
+    *PARTY_COLUMNS,
     "starting_date",
     "answered_date",
-    "duration",
-    "billsec",
-    "progresssec",
-    "answersec",
-    "waitsec",
+    *SECONDS_COLUMNS,
     "hangup_cause_id",
     "direction",
     "accountcode",
     "user_id",
-    "buy_rate",
-    "buy_cost",
-    "sell_rate",
-    "sell_cost",
+    *PRICE_COLUMNS,
     "carrier_id",
     "rating_status",
     "import_id",

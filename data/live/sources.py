@@ -92,20 +92,26 @@ def kamailio_calls(url: str, timeout: float = TIMEOUT_SECONDS) -> list[LiveCall]
 # ---------------------------------------------------------------------------------------------- Asterisk AMI
 
 
-def _read_ami_message(stream) -> dict[str, str]:
-    """One AMI message: ``Key: Value`` lines ended by an empty line."""
-    message: dict[str, str] = {}
+def _read_headers(stream, closed: str) -> dict[str, str]:
+    """``Key: Value`` lines ended by an empty line (AMI messages and ESL headers are both written so); blank
+    lines before the first header are skipped. ``closed`` says which connection ended early."""
+    headers: dict[str, str] = {}
     while True:
         line = stream.readline()
         if not line:
-            raise SwitchUnreachable("Asterisk AMI closed the connection")
+            raise SwitchUnreachable(closed)
         line = line.decode("utf-8", "replace").rstrip("\r\n")
         if not line:
-            if message:
-                return message
+            if headers:
+                return headers
             continue
         key, _, value = line.partition(":")
-        message[key.strip()] = value.strip()
+        headers[key.strip()] = value.strip()
+
+
+def _read_ami_message(stream) -> dict[str, str]:
+    """One AMI message: ``Key: Value`` lines ended by an empty line."""
+    return _read_headers(stream, "Asterisk AMI closed the connection")
 
 
 def ami_calls(address: str, username: str, secret: str, timeout: float = TIMEOUT_SECONDS) -> list[LiveCall]:
@@ -193,18 +199,7 @@ def _host_port(address: str, default_port: int) -> tuple[str, int]:
 
 def _read_esl_message(stream) -> tuple[dict[str, str], str]:
     """One ESL message: headers, an empty line, then ``Content-Length`` bytes of body if given."""
-    headers: dict[str, str] = {}
-    while True:
-        line = stream.readline()
-        if not line:
-            raise SwitchUnreachable("FreeSWITCH event socket closed the connection")
-        line = line.decode("utf-8", "replace").rstrip("\r\n")
-        if not line:
-            if headers:
-                break
-            continue
-        key, _, value = line.partition(":")
-        headers[key.strip()] = value.strip()
+    headers = _read_headers(stream, "FreeSWITCH event socket closed the connection")
     length = int(headers.get("Content-Length") or 0)
     body = stream.read(length).decode("utf-8", "replace") if length else ""
     return headers, body

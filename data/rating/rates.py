@@ -319,6 +319,11 @@ def ban_plans(scope: Scope) -> list[dict]:
                       FROM ban_plan b ORDER BY b.name""")
 
 
+def pickable_voip_plans(scope: Scope) -> list[dict]:
+    """The plans a plan picker offers: every plan to an admin, none to a customer (their plan is theirs)."""
+    return voip_plans(scope) if scope.is_admin else []
+
+
 def voip_plans(scope: Scope) -> list[dict]:
     require_admin(scope)
     return db.rows("""SELECT v.id, v.name, v.description,
