@@ -394,3 +394,35 @@ def simple_rows(
     return header_table(
         [t for _, t in columns] + ([""] if delete_type else []), body, empty, **({"id": table_id} if table_id else {})
     )
+
+
+NOTICE_KINDS = {"alarm": "Alarm", "blacklist": "Blacklist hit", "threat": "Threat"}
+
+
+def notice_alerts(warnings: list[str], unnotified_rows: list[dict], tz: str) -> list:
+    """Rules that would notify nobody, and what fired in the last days without notifying anyone."""
+    shown = [dbc.Alert(w, color="warning", className="mb-2 py-2 small") for w in warnings]
+    if unnotified_rows:
+        body = [
+            html.Tr(
+                [
+                    html.Td(local(r["at"], tz)),
+                    html.Td(NOTICE_KINDS.get(r["kind"], r["kind"])),
+                    html.Td(r["name"]),
+                    html.Td(r["detail"], className="small"),
+                ]
+            )
+            for r in unnotified_rows[:50]
+        ]
+        shown.append(
+            dbc.Alert(
+                [
+                    html.Strong(f"{len(unnotified_rows)} firing(s) in the last 7 days notified nobody"),
+                    header_table(["When", "What", "Name", "Detail"], body, "", className="mb-0 mt-2"),
+                ],
+                color="danger",
+                id="alarm-unnotified",
+                className="mb-2",
+            )
+        )
+    return shown

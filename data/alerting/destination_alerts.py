@@ -352,10 +352,10 @@ def notify_pending(now: datetime | None = None) -> dict:
             broadcast="destination_alert",
         )
         sent += bool(result["mail"] or result["webhooks"])
-    if events:
         db.execute(
-            "UPDATE destination_alert_event SET notified_at = :now WHERE id = ANY(:ids)",
+            "UPDATE destination_alert_event SET notified_at = :now, notified_count = :n WHERE id = ANY(:ids)",
             now=now,
-            ids=[e["id"] for e in events],
+            n=int(bool(result["mail"])) + len(result["webhooks"]),
+            ids=[e["id"] for e in items],
         )
     return {"events": len(events), "notifications": sent}

@@ -205,7 +205,7 @@ def run_job(now: datetime | None = None) -> dict:
                 f"Calls: {cdr_search_link(threat)}",
             ]
         )
-        notify(
+        sent = notify(
             recipients,
             f"Threat: {threat.title}",
             body,
@@ -214,7 +214,11 @@ def run_job(now: datetime | None = None) -> dict:
             dedup_key=f"threat:{flood_key}",
             broadcast="threat",
         )
-        db.execute("UPDATE threat_event SET notified_at = now() WHERE id = :id", id=event_id)
+        db.execute(
+            "UPDATE threat_event SET notified_at = now(), notified_count = :n WHERE id = :id",
+            id=event_id,
+            n=int(bool(sent["mail"])) + len(sent["webhooks"]),
+        )
     return {"threats": len(threats), "new": new}
 
 
