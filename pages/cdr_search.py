@@ -196,16 +196,15 @@ _NUMERIC = {"type": "rightAligned", **_SORTABLE}
 COLUMNS = {
     "starting_date": {"headerName": "Start", "minWidth": 158, "sortingOrder": ["desc", "asc"], **_SORTABLE},
     "switch": {"headerName": "Switch", "minWidth": 110},
-    "caller_id_number": {"headerName": "Caller", "minWidth": 140, **_SORTABLE},
-    "destination_number": {"headerName": "Destination", "minWidth": 140, **_SORTABLE},
-    "country_code": {"headerName": "Country", "minWidth": 80, **_SORTABLE},
-    "duration": {"headerName": "Duration", "minWidth": 88, "headerTooltip": "seconds", **_NUMERIC},
-    "billsec": {"headerName": "Billsec", "minWidth": 80, "headerTooltip": "billed seconds", **_NUMERIC},
+    "caller_id_number": {"headerName": "Caller", "minWidth": 146, **_SORTABLE},
+    "destination_number": {"headerName": "Destination", "minWidth": 176, **_SORTABLE},
+    "country_code": {"headerName": "Country", "minWidth": 74, **_SORTABLE},
+    "duration": {"headerName": "Duration", "minWidth": 84, "headerTooltip": "seconds", **_NUMERIC},
+    "billsec": {"headerName": "Billsec", "minWidth": 76, "headerTooltip": "billed seconds", **_NUMERIC},
     "hangup_cause_id": {
         "field": "hangup_cause",
         "headerName": "Hangup cause",
-        "minWidth": 270,
-        "flex": 2,
+        "minWidth": 320,
         "tooltipField": "hangup_cause",
         **_SORTABLE,
     },
@@ -213,12 +212,12 @@ COLUMNS = {
     "accountcode": {"headerName": "Accountcode", "minWidth": 112, "tooltipField": "accountcode", **_SORTABLE},
     "sell_cost": {"headerName": "Sell cost", "minWidth": 84, **_NUMERIC},
     "buy_cost": {"headerName": "Buy cost", "minWidth": 84, **_NUMERIC},
-    "flag": {"headerName": "Flag", "minWidth": 96, "flex": 1, "tooltipField": "flag"},
+    "flag": {"field": "flag_kinds", "headerName": "Flag", "minWidth": 84, "tooltipField": "flag"},
     "callid": {"headerName": "Call-ID", "minWidth": 160, "flex": 1},
 }
 ADMIN_COLUMNS = {"buy_cost"}
 DEFAULT_HIDDEN = {"callid", "direction", "switch"}
-# Flagged rows stand out (assets/cdr_grid.css): blacklist and threat in red, whitelist in green.
+# Flagged rows stand out (assets/grids.css): blacklist and threat in red, whitelist in green.
 ROW_CLASS_RULES = {
     "cdr-flag-danger": "params.data && params.data.flag && !params.data.flag.startsWith('whitelist')",
     "cdr-flag-whitelist": "params.data && params.data.flag && params.data.flag.startsWith('whitelist')",

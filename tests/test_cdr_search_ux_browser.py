@@ -36,6 +36,12 @@ def world(app):
         c["destination_number"] = f"0034650{i:06d}"
         c["hangup_cause_id"] = 16 if c["billsec"] else c["hangup_cause_id"]
     insert_calls(made)
+    # The newest call carries the longest values the demo data has: an 18-character destination with a DTMF
+    # suffix and the longest Q.850 cause name (24 CALL_REJECTED_FEATURE_AT_DESTINATION).
+    db.execute(
+        """UPDATE cdr SET destination_number = '+2252123431323#858', hangup_cause_id = 24
+           WHERE id = (SELECT id FROM cdr ORDER BY starting_date DESC, id DESC LIMIT 1)"""
+    )
     db.execute("UPDATE cdr SET caller_id_number = '+4420794' || lpad(id::text, 5, '0') WHERE caller_id_number IS NULL")
     # One of alice's calls, rated on her plan: Spain mobile 0.07/min, 30/6 increments, 61 s billed as 66 s.
     rated = db.scalar("SELECT min(id) FROM cdr WHERE accountcode = '1001' AND billsec > 0")

@@ -385,6 +385,8 @@ def grid_row(row: dict, tz: str) -> dict:
     out["direction"] = DIRECTION_NAMES.get(row["direction"], row["direction"])
     if row.get("hangup_cause_id") is not None:
         out["hangup_cause"] = f"{row['hangup_cause_id']} {row.get('hangup_cause') or ''}".strip()
+    if row.get("flag"):  # "blacklist: <rule>; threat: <kinds>" -> "blacklist, threat" (the rest in a tooltip)
+        out["flag_kinds"] = ", ".join(part.split(":")[0] for part in row["flag"].split("; "))
     return out
 
 
