@@ -52,7 +52,7 @@ def layout(**query):
             html.P(
                 "Velocity, spikes against each hour's own history, new destination countries, high-cost "
                 "destinations, short-call bursts and repeated numbers, ranked by how far over their limit, then by "
-                "the estimated cost at risk (minutes × sell rate; \"unrated\" when the calls have no price). Each "
+                'the estimated cost at risk (minutes × sell rate; "unrated" when the calls have no price). Each '
                 "link opens the calls in the CDR search.",
                 className="text-body-secondary",
             ),
