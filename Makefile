@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint serve clean-db
+.PHONY: run test lint serve clean-db translations catalogs
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) catalogs
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app demo-data --if-empty
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 8050
@@ -27,7 +27,7 @@ THREADS ?= 8
 BIND ?= 127.0.0.1:8050
 GUNICORN_OPTIONS := --reuse-port --timeout 120 --graceful-timeout 30
 
-serve: $(STAMP)
+serve: $(STAMP) catalogs
 	$(BIN)/flask --app app db upgrade
 	SCHEDULER=off REPORT_CACHE_SECONDS=$${REPORT_CACHE_SECONDS:-5} \
 	  $(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(BIND) $(GUNICORN_OPTIONS) \
@@ -35,7 +35,17 @@ serve: $(STAMP)
 	  trap 'kill $$gunicorn 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/flask --app app scheduler
 
-test: $(STAMP)
+# The message catalogs (translations/<language>/LC_MESSAGES/messages.po): extract every marked text
+# into messages.pot and merge it into each language's catalog; then translate what is new (docs/translations.md).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -k gettext -k ngettext:1,2 -k lazy_gettext \
+	  --no-location --omit-header --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+catalogs: $(STAMP)
+	$(BIN)/pybabel compile --quiet --statistics -d translations
+
+test: $(STAMP) catalogs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ import dash
 import dash_bootstrap_components as dbc
 from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -29,6 +30,7 @@ from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, start_background_scheduler
 from routes import access
 from routes.auth import init_auth
+from routes.i18n import init_i18n
 
 log = logging.getLogger("dialstat")
 
@@ -46,6 +48,13 @@ ROUTE_MODULES = (
     "routes.ingest_downloads",  # import rejects
     "routes.rating_downloads",  # rates and billing CSVs
 )
+
+
+class _Dash(dash.Dash):
+    def interpolate_index(self, **kwargs) -> str:
+        """The page in the request's language: ``<html lang>`` for screen readers, hyphenation and fonts."""
+        page = super().interpolate_index(**kwargs)
+        return page.replace("<html>", f'<html lang="{get_locale() or "en"}">', 1)
 
 
 def _import_all(package) -> None:
@@ -179,13 +188,14 @@ def create_app() -> Flask:
     init_request_logging(server)  # first: every request gets its id, even those the login guard refuses
     server.before_request(_refuse_other_hosts)
     init_auth(server)
+    init_i18n(server)
     server.after_request(_security_headers)
     for module in ROUTE_MODULES:
         server.register_blueprint(importlib.import_module(module).bp)
     register_commands(server)
     _prepare_database(settings)
 
-    app = dash.Dash(
+    app = _Dash(
         __name__,
         server=server,
         use_pages=True,

@@ -8,6 +8,7 @@ from dash import Input, Output, html
 from components.admin import json_block, shown
 from data.admin import acl
 from data.core import audit
+from data.core.i18n import gettext as _
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/admin/audit"))
@@ -21,14 +22,16 @@ callback = callbacks_for(acl.page("/admin/audit"))
 def show_audit(kind, actor):
     rows = audit.recent(300, target_type=kind or None, actor=(actor or "").strip() or None)
     if not rows:
-        return html.P("No change recorded.", className="text-body-secondary small")
-    head = html.Thead(html.Tr([html.Th(t) for t in ("When (UTC)", "Who", "What", "Object", "Change", "Details")]))
+        return html.P(_("No change recorded."), className="text-body-secondary small")
+    head = html.Thead(
+        html.Tr([html.Th(t) for t in (_("When (UTC)"), _("Who"), _("What"), _("Object"), _("Change"), _("Details"))])
+    )
     body = []
     for row in rows:
         details = (
             html.Details(
                 [
-                    html.Summary("before / after", className="small"),
+                    html.Summary(_("before / after"), className="small"),
                     dbc.Row([dbc.Col(json_block(row["before"])), dbc.Col(json_block(row["after"]))]),
                 ]
             )

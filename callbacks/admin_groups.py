@@ -5,6 +5,7 @@ from dash import Input, Output, ctx, no_update
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from pages.admin_groups import group_options, groups_table
 from routes.access import callbacks_for
@@ -41,9 +42,9 @@ def save_group(_save, _delete, selected, name, description, permissions):
     try:
         if ctx.triggered_id == "admin-group-delete":
             if not selected or selected == "new":
-                return message("Choose a group to delete.", "warning"), no_update, no_update, no_update
+                return message(_("Choose a group to delete."), "warning"), no_update, no_update, no_update
             acl.delete_group(actor, int(selected))
-            return message("Group deleted.", "success"), group_options(), "new", groups_table()
+            return message(_("Group deleted."), "success"), group_options(), "new", groups_table()
         if not selected or selected == "new":
             group_id = acl.create_group(actor, name or "", permissions or [], description or "")
             text = f"Created group {name!r}."

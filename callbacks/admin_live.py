@@ -39,7 +39,7 @@ def fill_live_form(selected):
 )
 def save_live_source(_, selected, kind, address, username, secret):
     if not selected:
-        return message("Choose a switch.", "warning"), no_update
+        return message(_("Choose a switch."), "warning"), no_update
     switch_id = int(selected)
     try:
         if not secret:  # an empty field keeps the stored secret (it is never sent to the browser)
@@ -49,7 +49,7 @@ def save_live_source(_, selected, kind, address, username, secret):
     except ValueError as exc:
         return error(exc), no_update
     if chosen is None:
-        return message("Saved: not polled.", "success", "admin-live-saved"), sources_table()
+        return message(_("Saved: not polled."), "success", "admin-live-saved"), sources_table()
     (source,) = [s for s in live_sources() if s["id"] == switch_id]
     result = poll_switch(source)
     if "unreachable" in result:

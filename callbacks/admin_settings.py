@@ -5,6 +5,7 @@ from dash import Input, Output, State, ctx, html, no_update
 from components.admin import error, message
 from data.admin import acl
 from data.core import setting_overrides
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from data.core.setting_overrides import FIELDS
 from pages.admin_settings import plan_inputs
@@ -28,11 +29,11 @@ def save_plan(_save, _reset, *values):
     try:
         if ctx.triggered_id == "admin-plan-reset":
             setting_overrides.reset_number_plan(actor)
-            return message("The environment's number plan is in force again."), plan_inputs()
+            return message(_("The environment's number plan is in force again.")), plan_inputs()
         setting_overrides.save_number_plan(actor, dict(zip(FIELDS, values, strict=True)))
     except ValueError as exc:
         return error(exc), no_update
-    return message("Number plan saved.", "success", "admin-plan-saved"), plan_inputs()
+    return message(_("Number plan saved."), "success", "admin-plan-saved"), plan_inputs()
 
 
 @callback(
@@ -57,7 +58,7 @@ def try_number(_clicks, _submit, number, *values):
             html.Ol([html.Li(step) for step in result.steps], id="admin-plan-try-steps", className="small"),
             html.P(
                 [
-                    html.Strong("Result: "),
+                    html.Strong(_("Result: ")),
                     f"{result.normalised or '–'} · {result.kind} · country "
                     f"{result.country_code or 'unknown'} · dial code {result.dialcode or '–'}",
                 ],

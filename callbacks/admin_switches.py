@@ -5,6 +5,7 @@ from dash import Input, Output, ctx, html, no_update
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from pages.admin_switches import switch_options, switches_table
 from routes.access import callbacks_for
@@ -23,7 +24,7 @@ callback = callbacks_for(acl.page("/admin/switches"))
 def fill_switch_form(selected):
     found = [s for s in accounts.list_switches() if str(s["id"]) == selected]
     if not found:
-        return "", "", "0", "UTC"
+        return "", "", "0", _("UTC")
     s = found[0]
     return s["name"], s["ip"], str(s["source_type"]), s["timezone"]
 
@@ -49,7 +50,7 @@ def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
     try:
         if ctx.triggered_id == "admin-switch-rotate":
             if not selected or selected == "new":
-                return message("Save the switch first.", "warning"), no_update, no_update, no_update
+                return message(_("Save the switch first."), "warning"), no_update, no_update, no_update
             key = accounts.rotate_switch_key(actor, int(selected))
             shown = message(
                 [
@@ -60,11 +61,11 @@ def save_switch(_save, _rotate, selected, name, ip, source_type, timezone):
             )
             return shown, no_update, no_update, switches_table()
         if not selected or selected == "new":
-            switch_id = accounts.create_switch(actor, name or "", ip or "", int(source_type or 0), timezone or "UTC")
+            switch_id = accounts.create_switch(actor, name or "", ip or "", int(source_type or 0), timezone or _("UTC"))
             text = f"Created switch {name!r}."
         else:
             switch_id = int(selected)
-            accounts.update_switch(actor, switch_id, name or "", ip or "", int(source_type or 0), timezone or "UTC")
+            accounts.update_switch(actor, switch_id, name or "", ip or "", int(source_type or 0), timezone or _("UTC"))
             text = f"Saved switch {name!r}."
     except ValueError as exc:
         return error(exc), no_update, no_update, no_update

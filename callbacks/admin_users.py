@@ -4,6 +4,7 @@ from dash import Input, Output, State, html, no_update
 
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from data.rating import rater
 from pages.admin_users import user_options, users_table
@@ -20,6 +21,7 @@ FIELDS = (
     "full-name",
     "email",
     "timezone",
+    "language",
     "accountcodes",
     "groups",
     "plan",
@@ -35,10 +37,10 @@ FIELDS = (
 )
 def fill_user_form(selected):
     if not selected or selected == "new":
-        return "", "", "customer", True, "", "", "UTC", "", [], "", "", no_update
+        return "", "", "customer", True, "", "", _("UTC"), "", "", [], "", "", no_update
     user = accounts.user_detail(int(selected))
     if user is None:
-        return *[no_update] * len(FIELDS), message("That user no longer exists.", "warning")
+        return *[no_update] * len(FIELDS), message(_("That user no longer exists."), "warning")
     return (
         user["username"],
         "",
@@ -47,6 +49,7 @@ def fill_user_form(selected):
         user["full_name"],
         user["email"] or "",
         user["timezone"],
+        user["language"] or "",
         ", ".join(user["accountcodes"]),
         list(user["group_ids"]),
         str(user["voip_plan_id"] or ""),
@@ -106,6 +109,7 @@ def save_user(
     full_name,
     email,
     timezone,
+    language,
     codes,
     groups,
     plan,
@@ -119,7 +123,8 @@ def save_user(
         "is_active": bool(active),
         "full_name": full_name or "",
         "email": email or None,
-        "timezone": timezone or "UTC",
+        "timezone": timezone or _("UTC"),
+        "language": language or None,
         "voip_plan_id": int(plan) if plan else None,
     }
     try:
@@ -192,7 +197,7 @@ def end_user_sessions(_clicks, selected):
     from flask import session
 
     if not selected or not str(selected).isdigit():
-        return message("Choose a user first.", "warning")
+        return message(_("Choose a user first."), "warning")
     user_id, actor = int(selected), current_actor()
     ended = sessions.end_all(actor, user_id, keep_token=session.get(SESSION_TOKEN) if actor.id == user_id else None)
     forget_kept_sessions()

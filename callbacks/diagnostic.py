@@ -8,6 +8,7 @@ from components.alarms import notice_alerts
 from data.admin import acl, diagnostics
 from data.admin.diagnostics import human_bytes
 from data.alerting import unnotified
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from jobs.scheduler import scheduled_jobs
 from routes.access import callbacks_for
@@ -27,7 +28,7 @@ def _database():
         [
             html.P(
                 [
-                    html.Strong("PostgreSQL "),
+                    html.Strong(_("PostgreSQL ")),
                     info["version"],
                     f" · database {info['name']} · ",
                     html.Strong(human_bytes(info["bytes"]), id="diagnostic-db-size"),
@@ -41,18 +42,20 @@ def _database():
                     table(
                         partitions,
                         [
-                            ("name", "Partition"),
-                            ("bounds", "Range"),
-                            ("estimated_rows", "Rows (estimate)"),
-                            ("size", "Size"),
+                            ("name", _("Partition")),
+                            ("bounds", _("Range")),
+                            ("estimated_rows", _("Rows (estimate)")),
+                            ("size", _("Size")),
                         ],
                     ),
                 ]
             ),
             html.Details(
                 [
-                    html.Summary("Largest tables", className="small"),
-                    table(tables, [("name", "Table"), ("estimated_rows", "Rows (estimate)"), ("size", "Size")]),
+                    html.Summary(_("Largest tables"), className="small"),
+                    table(
+                        tables, [("name", _("Table")), ("estimated_rows", _("Rows (estimate)")), ("size", _("Size"))]
+                    ),
                 ]
             ),
         ]
@@ -74,8 +77,8 @@ def _calls():
     ]
     return table(
         wide,
-        [("day", "Day"), *((s, s) for s in switches), ("total", "Total")],
-        "No call in 14 days.",
+        [("day", _("Day")), *((s, s) for s in switches), ("total", _("Total"))],
+        _("No call in 14 days."),
         table_id="diagnostic-calls-table",
     )
 
@@ -87,9 +90,9 @@ def _imports():
         [
             html.P(
                 [
-                    html.Strong("cdr_import backlog: "),
+                    html.Strong(_("cdr_import backlog: ")),
                     html.Span(backlog, id="diagnostic-backlog"),
-                    " rows not imported yet"
+                    _(" rows not imported yet")
                     + (f" (oldest {shown(info.get('oldest_pending'))})" if info.get("oldest_pending") else ""),
                 ],
                 className="small",
@@ -97,26 +100,26 @@ def _imports():
             table(
                 info["last_per_source"],
                 [
-                    ("source", "Source"),
-                    ("started_at", "Last import"),
-                    ("status", "Status"),
-                    ("rows_read", "Read"),
-                    ("accepted", "Stored"),
-                    ("duplicates", "Duplicates"),
-                    ("rejected", "Rejected"),
-                    ("error", "Error"),
+                    ("source", _("Source")),
+                    ("started_at", _("Last import")),
+                    ("status", _("Status")),
+                    ("rows_read", _("Read")),
+                    ("accepted", _("Stored")),
+                    ("duplicates", _("Duplicates")),
+                    ("rejected", _("Rejected")),
+                    ("error", _("Error")),
                 ],
-                "No import yet.",
+                _("No import yet."),
             ),
             table(
                 info["collectors"],
                 [
-                    ("source_key", "Collector"),
-                    ("last_run_at", "Last run"),
-                    ("rows_read", "Rows read"),
-                    ("last_error", "Last error"),
+                    ("source_key", _("Collector")),
+                    ("last_run_at", _("Last run")),
+                    ("rows_read", _("Rows read")),
+                    ("last_error", _("Last error")),
                 ],
-                "No collector.",
+                _("No collector."),
             ),
         ]
     )
@@ -125,24 +128,24 @@ def _imports():
 def _rollups():
     lag = diagnostics.rollup_lag()
     state = (
-        "no call yet"
+        _("no call yet")
         if lag["newest_call"] is None
-        else "the rollups are missing: run refresh-rollups"
+        else _("the rollups are missing: run refresh-rollups")
         if lag["missing"]
-        else "up to date"
+        else _("up to date")
         if (lag["lag_seconds"] or 0) == 0
         else f"{lag['lag_seconds']:.0f} s behind"
     )
     return html.Div(
         [
-            html.P([html.Strong("Rollups: "), html.Span(state, id="diagnostic-rollup-state")], className="small"),
+            html.P([html.Strong(_("Rollups: ")), html.Span(state, id="diagnostic-rollup-state")], className="small"),
             table(
                 [
-                    {"what": "Newest call", "when": lag["newest_call"]},
-                    {"what": "Newest minute bucket", "when": lag["newest_minute"]},
-                    {"what": "Newest 15-minute bucket", "when": lag["newest_hour"]},
+                    {"what": _("Newest call"), "when": lag["newest_call"]},
+                    {"what": _("Newest minute bucket"), "when": lag["newest_minute"]},
+                    {"what": _("Newest 15-minute bucket"), "when": lag["newest_hour"]},
                 ],
-                [("what", ""), ("when", "UTC")],
+                [("what", ""), ("when", _("UTC"))],
             ),
         ]
     )
@@ -162,15 +165,15 @@ def _jobs():
     return table(
         rows,
         [
-            ("job", "Job"),
-            ("every", "Every"),
-            ("last_run", "Last run"),
-            ("last_status", "Status"),
-            ("runs_24h", "Runs 24 h"),
-            ("failed_24h", "Failed 24 h"),
-            ("avg", "Avg"),
-            ("max", "Max"),
-            ("last_error", "Last failure"),
+            ("job", _("Job")),
+            ("every", _("Every")),
+            ("last_run", _("Last run")),
+            ("last_status", _("Status")),
+            ("runs_24h", _("Runs 24 h")),
+            ("failed_24h", _("Failed 24 h")),
+            ("avg", _("Avg")),
+            ("max", _("Max")),
+            ("last_error", _("Last failure")),
         ],
         table_id="diagnostic-jobs-table",
     )
@@ -182,7 +185,7 @@ def _mail():
     outbox = info["outbox"] or {}
     return html.Div(
         [
-            table(settings, [("name", "Setting"), ("value", "Value")]),
+            table(settings, [("name", _("Setting")), ("value", _("Value"))]),
             html.P(
                 f"Outbox: {outbox.get('unsent', '–')} unsent ({outbox.get('retrying', '–')} retrying), "
                 f"{outbox.get('sent_24h', '–')} sent in 24 h.",
@@ -205,7 +208,14 @@ def _disk():
         for d in diagnostics.disk()
     ]
     return table(
-        rows, [("place", "Where"), ("path", "Path"), ("free_h", "Free"), ("pct", "Free %"), ("total_h", "Size")]
+        rows,
+        [
+            ("place", _("Where")),
+            ("path", _("Path")),
+            ("free_h", _("Free")),
+            ("pct", _("Free %")),
+            ("total_h", _("Size")),
+        ],
     )
 
 
@@ -213,24 +223,24 @@ def _causes():
     rows = diagnostics.unknown_causes()
     if not rows:
         return html.P(
-            "Every stored cause is a Q.850 or FreeSWITCH cause.",
+            _("Every stored cause is a Q.850 or FreeSWITCH cause."),
             className="small mb-0",
             id="diagnostic-no-unknown-cause",
         )
     return html.Div(
         [
             html.P(
-                "Stored as they came, shown as below, counted in NER as failures.",
+                _("Stored as they came, shown as below, counted in NER as failures."),
                 className="small text-body-secondary",
             ),
             table(
                 rows,
                 [
-                    ("code", "Code"),
-                    ("name", "Shown as"),
-                    ("calls", "Calls"),
-                    ("first_seen", "First (UTC)"),
-                    ("last_seen", "Last (UTC)"),
+                    ("code", _("Code")),
+                    ("name", _("Shown as")),
+                    ("calls", _("Calls")),
+                    ("first_seen", _("First (UTC)")),
+                    ("last_seen", _("Last (UTC)")),
                 ],
             ),
         ],

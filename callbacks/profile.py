@@ -7,6 +7,7 @@ from flask_login import current_user
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
+from data.core.i18n import gettext as _
 from pages.profile import session_options, sessions_table, token_options, tokens_table
 from routes.access import callbacks_for
 from routes.auth import current_session_id, forget_kept_sessions, renew_session
@@ -23,16 +24,20 @@ def _me():
 @callback(
     Output("profile-message", "children"),
     Input("profile-save", "n_clicks"),
-    *values_of("profile-full-name", "profile-email", "profile-timezone"),
+    *values_of("profile-full-name", "profile-email", "profile-timezone", "profile-language"),
     prevent_initial_call=True,
 )
-def save_profile(_clicks, full_name, email, timezone):
+def save_profile(_clicks, full_name, email, timezone, language):
     me = _me()
     try:
-        accounts.set_own_profile(me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone)
+        accounts.set_own_profile(
+            me, full_name=full_name or "", email=email or "", timezone=timezone or me.timezone, language=language or ""
+        )
     except ValueError as exc:
         return error(exc)
-    return message("Saved. A new time zone applies from the next page you open.", "success", "profile-saved")
+    forget_kept_sessions()  # the next page this process serves reads the new zone and language
+    saved = _("Saved. A new time zone or language applies from the next page you open.")
+    return message(saved, "success", "profile-saved")
 
 
 @callback(
@@ -47,14 +52,16 @@ def save_profile(_clicks, full_name, email, timezone):
 def change_password(_clicks, current, new, again):
     me = _me()
     if (new or "") != (again or ""):
-        return message("The two new passwords differ.", "danger"), no_update, no_update, no_update
+        return message(_("The two new passwords differ."), "danger"), no_update, no_update, no_update
     try:
         accounts.change_own_password(me, current or "", new or "")
     except ValueError as exc:
         return error(exc), "", no_update, no_update
     renew_session()  # this session stays; the user's other sessions end
     return (
-        message("Your password is changed. Your other sessions are logged out.", "success", "profile-password-changed"),
+        message(
+            _("Your password is changed. Your other sessions are logged out."), "success", "profile-password-changed"
+        ),
         "",
         "",
         "",
@@ -80,8 +87,8 @@ def manage_tokens(_create, _revoke, name, selected):
 
     if ctx.triggered_id == "profile-token-revoke":
         if not selected or not selected.isdigit() or not api_tokens.revoke_own_token(me, int(selected)):
-            return message("Choose one of your tokens.", "warning"), no_update, no_update, no_update
-        return message("Token revoked.", "success"), tokens_table(me.id), token_options(me.id), no_update
+            return message(_("Choose one of your tokens."), "warning"), no_update, no_update, no_update
+        return message(_("Token revoked."), "success"), tokens_table(me.id), token_options(me.id), no_update
     token = api_tokens.create_own_token(me, (name or "").strip()[:100])
     shown = message(
         [
@@ -104,10 +111,10 @@ def manage_tokens(_create, _revoke, name, selected):
 def end_session(_clicks, selected):
     me = _me()
     if not selected or not str(selected).isdigit() or not sessions.end_one(me, int(selected)):
-        return message("Choose one of your sessions.", "warning"), no_update, no_update
+        return message(_("Choose one of your sessions."), "warning"), no_update, no_update
     forget_kept_sessions()
     current = current_session_id()
-    text = "Session ended." if current is not None else "This session ended: you are logged out."
+    text = _("Session ended.") if current is not None else _("This session ended: you are logged out.")
     return (
         message(text, "success", "profile-session-ended"),
         sessions_table(me.id, current),

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.tables import simple_table
+from data.core.i18n import LANGUAGES, N_
 
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
@@ -46,6 +47,15 @@ def shown(value) -> str:
 
 def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothing yet.", table_id: str | None = None):
     return simple_table(rows, columns, empty, shown=shown, **({"id": table_id} if table_id else {}))
+
+
+ROLE_NAMES = {"admin": N_("Admin"), "customer": N_("Customer")}  # translated where shown
+
+
+def language_choice(component_id: str, value: str | None = None) -> dbc.Select:
+    """The interface languages, each in its own name; empty follows the browser."""
+    options = [{"label": "—", "value": ""}] + [{"label": name, "value": code} for code, name in LANGUAGES.items()]
+    return dbc.Select(id=component_id, options=options, value=value or "")
 
 
 def json_block(value) -> html.Pre:

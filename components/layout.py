@@ -5,20 +5,23 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
+
 # The navbar's menus: a section and the paths of its pages, in order. Admin-only pages not listed
 # here go into the "Admin" menu; other pages not listed stand on their own.
 NAV_SECTIONS = [
-    ("Reports", ["/overview", "/daily-comparison", "/countries", "/world-map", "/concurrent-calls", "/cdrs"]),
-    ("Billing", ["/rates", "/rates/simulator", "/billing", "/admin/rates"]),
-    ("Alarms", ["/alarms", "/alarm-report", "/threats", "/destination-alerts"]),
-    ("Mail & exports", ["/mail-report", "/exports", "/admin/outbox"]),
+    (N_("Reports"), ["/overview", "/daily-comparison", "/countries", "/world-map", "/concurrent-calls", "/cdrs"]),
+    (N_("Billing"), ["/rates", "/rates/simulator", "/billing", "/admin/rates"]),
+    (N_("Alarms"), ["/alarms", "/alarm-report", "/threats", "/destination-alerts"]),
+    (N_("Mail & exports"), ["/mail-report", "/exports", "/admin/outbox"]),
 ]
 
 
 def _menu(label: str, pages: list[dict], menu_id: str) -> dbc.DropdownMenu:
     return dbc.DropdownMenu(
-        [dbc.DropdownMenuItem(p["name"], href=p["relative_path"]) for p in pages],
-        label=label,
+        [dbc.DropdownMenuItem(_(p["name"]), href=p["relative_path"]) for p in pages],
+        label=_(label),
         nav=True,
         in_navbar=True,
         id=menu_id,
@@ -34,7 +37,7 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
     by_path = {p["path"]: p for p in visible}
     in_sections = {path for _, paths in NAV_SECTIONS for path in paths}
     links = [
-        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
+        dbc.NavItem(dbc.NavLink(_(p["name"]), href=p["relative_path"], active="exact"))
         for p in visible
         if p["path"] not in in_sections and not p.get("admin_only")
     ]
@@ -44,7 +47,7 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
             links.append(_menu(label, section, f"nav-{label.split()[0].lower()}-menu"))
     admin_pages = [p for p in visible if p.get("admin_only") and p["path"] not in in_sections]
     if admin_pages:
-        links.append(_menu("Admin", admin_pages, "nav-admin-menu"))
+        links.append(_menu(N_("Admin"), admin_pages, "nav-admin-menu"))
     return links
 
 
@@ -53,7 +56,7 @@ def logout_form(csrf_token: str) -> html.Form:
     return html.Form(
         [
             dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
-            dbc.Button("Log out", id="logout-button", type="submit", color="light", size="sm", outline=True),
+            dbc.Button(_("Log out"), id="logout-button", type="submit", color="light", size="sm", outline=True),
         ],
         action="/logout",
         method="POST",
@@ -74,10 +77,10 @@ def navbar(pages: list[dict], username: str, is_admin: bool, timezone: str, csrf
                             f"{username} · {timezone}",
                             id="navbar-user",
                             href="/profile",
-                            title="Your profile",
+                            title=_("Your profile"),
                             className="navbar-text small me-3 text-decoration-none",
                         ),
-                        dbc.Switch(id="theme-switch", label="Dark", value=False, className="navbar-text mb-0"),
+                        dbc.Switch(id="theme-switch", label=_("Dark"), value=False, className="navbar-text mb-0"),
                         logout_form(csrf_token),
                     ],
                     id="navbar-collapse",
@@ -105,4 +108,4 @@ def app_shell(nav: dbc.Navbar, content) -> html.Div:
 
 
 def forbidden() -> dbc.Alert:
-    return dbc.Alert("You do not have access to this page.", color="warning")
+    return dbc.Alert(_("You do not have access to this page."), color="warning")

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import dash_bootstrap_components as dbc
 from dash import html
 
+from data.core.i18n import gettext
+
 
 def header_table(headers, rows: list, empty: str, **props):
     """``rows`` (``html.Tr``) under a header of ``headers``; the ``empty`` sentence instead when there are none."""
@@ -25,10 +27,11 @@ def header_table(headers, rows: list, empty: str, **props):
 def simple_table(
     rows: list[dict], columns: list[tuple[str, str]], empty: str = "No data.", shown: Callable | None = None, **props
 ):
-    """``rows`` as a table of ``columns`` (key, title); ``shown`` writes a value (default: as it is, None as –)."""
+    """``rows`` as a table of ``columns`` (key, title: translated here, so it may be marked with ``N_``);
+    ``shown`` writes a value (default: as it is, None as –)."""
     shown = shown or _shown
     cells = [html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows]
-    return header_table([title for _, title in columns], cells, empty, **props)
+    return header_table([gettext(title) for _key, title in columns], cells, empty, **props)
 
 
 def _shown(value):

@@ -6,19 +6,21 @@ from dash import html
 
 from components.admin import form_row, table
 from data.admin import acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
-dash.register_page(__name__, path="/admin/groups", name="Groups and permissions", order=101, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/groups", name=N_("Groups and permissions"), order=101, access=acl.ADMIN)
 
 GROUP_COLUMNS = [
-    ("name", "Group"),
-    ("description", "Description"),
-    ("members", "Members"),
-    ("permissions", "Permissions"),
+    ("name", N_("Group")),
+    ("description", N_("Description")),
+    ("members", N_("Members")),
+    ("permissions", N_("Permissions")),
 ]
 
 
 def group_options() -> list[dict]:
-    return [{"label": "New group…", "value": "new"}] + [
+    return [{"label": _("New group…"), "value": "new"}] + [
         {"label": g["name"], "value": str(g["id"])} for g in acl.list_groups()
     ]
 
@@ -27,7 +29,7 @@ def groups_table():
     return table(
         acl.list_groups(),
         GROUP_COLUMNS,
-        "No group yet: every customer sees every customer page.",
+        _("No group yet: every customer sees every customer page."),
         table_id="admin-groups-table",
     )
 
@@ -40,20 +42,22 @@ def layout(**_query):
     form = dbc.Card(
         dbc.CardBody(
             [
-                form_row("Group", dbc.Select(id="admin-group-select", options=group_options(), value="new")),
+                form_row(_("Group"), dbc.Select(id="admin-group-select", options=group_options(), value="new")),
                 html.Hr(),
-                form_row("Name", dbc.Input(id="admin-group-name", maxlength=100)),
-                form_row("Description", dbc.Input(id="admin-group-description", maxlength=500)),
+                form_row(_("Name"), dbc.Input(id="admin-group-name", maxlength=100)),
+                form_row(_("Description"), dbc.Input(id="admin-group-description", maxlength=500)),
                 form_row(
-                    "Permissions",
+                    _("Permissions"),
                     dbc.Checklist(id="admin-group-permissions", options=permission_options(), value=[]),
-                    "Pages and features its members may use. Admin pages are for admins only; the profile page "
-                    "is open to everyone.",
+                    _(
+                        "Pages and features its members may use. Admin pages are for admins only; the profile page "
+                        "is open to everyone."
+                    ),
                 ),
                 dbc.ButtonGroup(
                     [
-                        dbc.Button("Save", id="admin-group-save", color="primary", size="sm"),
-                        dbc.Button("Delete", id="admin-group-delete", color="danger", size="sm", outline=True),
+                        dbc.Button(_("Save"), id="admin-group-save", color="primary", size="sm"),
+                        dbc.Button(_("Delete"), id="admin-group-delete", color="danger", size="sm", outline=True),
                     ],
                     className="mt-2",
                 ),
@@ -64,10 +68,12 @@ def layout(**_query):
     )
     return html.Div(
         [
-            html.H2("Groups and permissions"),
+            html.H2(_("Groups and permissions")),
             html.P(
-                "A customer in no group sees every customer page and may use the API. A customer in one or more "
-                "groups gets what their groups grant, and nothing else. Admins have every permission.",
+                _(
+                    "A customer in no group sees every customer page and may use the API. A customer in one or more "
+                    "groups gets what their groups grant, and nothing else. Admins have every permission."
+                ),
                 className="small text-body-secondary",
             ),
             dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),

@@ -6,19 +6,21 @@ from dash import html
 
 from components.admin import form_row, table
 from data.admin import acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.live.store import LIVE_KINDS, source_table
 
-dash.register_page(__name__, path="/admin/live-sources", name="Live sources", order=103, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/live-sources", name=N_("Live sources"), order=103, access=acl.ADMIN)
 
 COLUMNS = [
-    ("name", "Switch"),
-    ("kind", "Source"),
-    ("address", "Address"),
-    ("username", "User"),
-    ("has_secret", "Secret"),
-    ("state", "Last poll"),
+    ("name", N_("Switch")),
+    ("kind", N_("Source")),
+    ("address", N_("Address")),
+    ("username", N_("User")),
+    ("has_secret", N_("Secret")),
+    ("state", N_("Last poll")),
 ]
-ADDRESS_HELP = (
+ADDRESS_HELP = N_(
     "Kamailio: http://host:5071/RPC (jsonrpcs over xhttp). Asterisk: host:5038 (AMI user and secret). "
     "FreeSWITCH: host:8021 (event socket password)."
 )
@@ -29,31 +31,31 @@ def switch_options() -> list[dict]:
 
 
 def sources_table():
-    return table(source_table(), COLUMNS, "No switch yet.", table_id="admin-live-table")
+    return table(source_table(), COLUMNS, _("No switch yet."), table_id="admin-live-table")
 
 
 def layout(**_query):
     form = dbc.Card(
         dbc.CardBody(
             [
-                form_row("Switch", dbc.Select(id="admin-live-switch", options=switch_options())),
+                form_row(_("Switch"), dbc.Select(id="admin-live-switch", options=switch_options())),
                 form_row(
-                    "Source",
+                    _("Source"),
                     dbc.Select(
                         id="admin-live-kind",
-                        options=[{"label": "Not polled", "value": "off"}]
+                        options=[{"label": _("Not polled"), "value": "off"}]
                         + [{"label": k.capitalize(), "value": k} for k in LIVE_KINDS],
                         value="off",
                     ),
                 ),
-                form_row("Address", dbc.Input(id="admin-live-address", maxlength=300), ADDRESS_HELP),
-                form_row("User", dbc.Input(id="admin-live-username", maxlength=100), "Asterisk's AMI user."),
+                form_row(_("Address"), dbc.Input(id="admin-live-address", maxlength=300), _(ADDRESS_HELP)),
+                form_row(_("User"), dbc.Input(id="admin-live-username", maxlength=100), _("Asterisk's AMI user.")),
                 form_row(
-                    "Secret",
+                    _("Secret"),
                     dbc.Input(id="admin-live-secret", type="password", maxlength=200),
-                    "Left empty: the stored secret is kept.",
+                    _("Left empty: the stored secret is kept."),
                 ),
-                dbc.Button("Save and poll once", id="admin-live-save", color="primary", size="sm", className="mt-2"),
+                dbc.Button(_("Save and poll once"), id="admin-live-save", color="primary", size="sm", className="mt-2"),
                 html.Div(id="admin-live-message", className="mt-2"),
             ]
         ),
@@ -61,7 +63,7 @@ def layout(**_query):
     )
     return html.Div(
         [
-            html.H2("Live sources"),
+            html.H2(_("Live sources")),
             dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(sources_table(), id="admin-live-sources"), lg=7)]),
         ]
     )

@@ -6,43 +6,45 @@ from dash import dcc, html
 
 from components.admin import form_row, table
 from data.admin import accounts, acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
-dash.register_page(__name__, path="/admin/switches", name="Switches", order=102, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/switches", name=N_("Switches"), order=102, access=acl.ADMIN)
 
 SWITCH_COLUMNS = [
-    ("id", "Id"),
-    ("name", "Name"),
-    ("ip", "IP"),
-    ("source_type_name", "Source type"),
-    ("timezone", "Time zone"),
-    ("has_push_key", "Push key"),
+    ("id", N_("Id")),
+    ("name", N_("Name")),
+    ("ip", N_("IP")),
+    ("source_type_name", N_("Source type")),
+    ("timezone", N_("Time zone")),
+    ("has_push_key", N_("Push key")),
 ]
 
 
 def switch_options() -> list[dict]:
-    return [{"label": "New switch…", "value": "new"}] + [
+    return [{"label": _("New switch…"), "value": "new"}] + [
         {"label": f"{s['name']} ({s['ip']})", "value": str(s["id"])} for s in accounts.list_switches()
     ]
 
 
 def switches_table():
-    return table(accounts.list_switches(), SWITCH_COLUMNS, "No switch yet.", table_id="admin-switches-table")
+    return table(accounts.list_switches(), SWITCH_COLUMNS, _("No switch yet."), table_id="admin-switches-table")
 
 
 def layout(**_query):
     form = dbc.Card(
         dbc.CardBody(
             [
-                form_row("Switch", dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
+                form_row(_("Switch"), dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
                 html.Hr(),
-                form_row("Name", dbc.Input(id="admin-switch-name", maxlength=200)),
+                form_row(_("Name"), dbc.Input(id="admin-switch-name", maxlength=200)),
                 form_row(
-                    "IP address",
+                    _("IP address"),
                     dbc.Input(id="admin-switch-ip", maxlength=200),
-                    "What imports and CDR-Pusher give as the switch (an address or a host name).",
+                    _("What imports and CDR-Pusher give as the switch (an address or a host name)."),
                 ),
                 form_row(
-                    "Source type",
+                    _("Source type"),
                     dbc.Select(
                         id="admin-switch-source-type",
                         value="0",
@@ -50,17 +52,17 @@ def layout(**_query):
                     ),
                 ),
                 form_row(
-                    "Time zone",
+                    _("Time zone"),
                     dcc.Dropdown(
                         id="admin-switch-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
                     ),
-                    "How the switch's times without an offset are read.",
+                    _("How the switch's times without an offset are read."),
                 ),
                 dbc.ButtonGroup(
                     [
-                        dbc.Button("Save", id="admin-switch-save", color="primary", size="sm"),
+                        dbc.Button(_("Save"), id="admin-switch-save", color="primary", size="sm"),
                         dbc.Button(
-                            "New push API key", id="admin-switch-rotate", color="warning", size="sm", outline=True
+                            _("New push API key"), id="admin-switch-rotate", color="warning", size="sm", outline=True
                         ),
                     ],
                     className="mt-2",
@@ -72,7 +74,7 @@ def layout(**_query):
     )
     return html.Div(
         [
-            html.H2("Switches"),
+            html.H2(_("Switches")),
             dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)]),
         ]
     )

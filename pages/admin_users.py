@@ -4,26 +4,28 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.admin import form_row, table
+from components.admin import form_row, language_choice, table
 from data.admin import accounts, acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
-dash.register_page(__name__, path="/admin/users", name="Users and customers", order=100, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/users", name=N_("Users and customers"), order=100, access=acl.ADMIN)
 
 USER_COLUMNS = [
-    ("username", "Username"),
-    ("role", "Role"),
-    ("is_active", "Active"),
-    ("email", "E-mail"),
-    ("accountcodes", "Accountcodes"),
-    ("groups", "Groups"),
-    ("voip_plan", "VoIP plan"),
-    ("timezone", "Time zone"),
-    ("last_login_at", "Last login"),
+    ("username", N_("Username")),
+    ("role", N_("Role")),
+    ("is_active", N_("Active")),
+    ("email", N_("E-mail")),
+    ("accountcodes", N_("Accountcodes")),
+    ("groups", N_("Groups")),
+    ("voip_plan", N_("VoIP plan")),
+    ("timezone", N_("Time zone")),
+    ("last_login_at", N_("Last login")),
 ]
 
 
 def user_options() -> list[dict]:
-    return [{"label": "New user…", "value": "new"}] + [
+    return [{"label": _("New user…"), "value": "new"}] + [
         {"label": f"{u['username']} ({u['role']}{'' if u['is_active'] else ', disabled'})", "value": str(u["id"])}
         for u in accounts.list_users()
     ]
@@ -39,46 +41,52 @@ def user_form() -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                form_row("User", dbc.Select(id="admin-user-select", options=user_options(), value="new")),
+                form_row(_("User"), dbc.Select(id="admin-user-select", options=user_options(), value="new")),
                 html.Hr(),
-                form_row("Username", dbc.Input(id="admin-user-username", maxlength=150, autocomplete="off")),
+                form_row(_("Username"), dbc.Input(id="admin-user-username", maxlength=150, autocomplete="off")),
                 form_row(
-                    "Password",
+                    _("Password"),
                     dbc.Input(id="admin-user-password", type="password", autocomplete="new-password"),
-                    "At least 8 characters. When editing, leave empty to keep the current one.",
+                    _("At least 8 characters. When editing, leave empty to keep the current one."),
                 ),
                 form_row(
-                    "Role",
+                    _("Role"),
                     dbc.Select(
                         id="admin-user-role",
                         value="customer",
-                        options=[{"label": "Customer", "value": "customer"}, {"label": "Admin", "value": "admin"}],
+                        options=[
+                            {"label": _("Customer"), "value": "customer"},
+                            {"label": _("Admin"), "value": "admin"},
+                        ],
                     ),
                 ),
-                form_row("Active", dbc.Switch(id="admin-user-active", value=True), "A disabled user cannot log in."),
-                form_row("Full name", dbc.Input(id="admin-user-full-name", maxlength=200)),
                 form_row(
-                    "E-mail",
+                    _("Active"), dbc.Switch(id="admin-user-active", value=True), _("A disabled user cannot log in.")
+                ),
+                form_row(_("Full name"), dbc.Input(id="admin-user-full-name", maxlength=200)),
+                form_row(
+                    _("E-mail"),
                     dbc.Input(id="admin-user-email", type="email", maxlength=254),
-                    "For password resets and mailed reports.",
+                    _("For password resets and mailed reports."),
                 ),
                 form_row(
-                    "Report e-mails",
+                    _("Report e-mails"),
                     dbc.Textarea(
-                        id="admin-user-report-emails", rows=2, maxLength=5000, placeholder="one address per line"
+                        id="admin-user-report-emails", rows=2, maxLength=5000, placeholder=_("one address per line")
                     ),
-                    "Where the mailed reports go, besides the user's own address.",
+                    _("Where the mailed reports go, besides the user's own address."),
                 ),
                 form_row(
-                    "Time zone",
+                    _("Time zone"),
                     dcc.Dropdown(
                         id="admin-user-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
                     ),
                 ),
+                form_row(_("Language"), language_choice("admin-user-language"), _("Empty: the browser's language.")),
                 form_row(
-                    "Accountcodes",
+                    _("Accountcodes"),
                     dbc.Input(id="admin-user-accountcodes", placeholder="1001, 1002", debounce=True),
-                    "The accountcodes of the customer's calls, separated by commas.",
+                    _("The accountcodes of the customer's calls, separated by commas."),
                 ),
                 html.Div(id="admin-user-codes-hint", className="small mb-2"),
                 form_row(
@@ -86,36 +94,36 @@ def user_form() -> dbc.Card:
                     dbc.Checkbox(
                         id="admin-user-reassign",
                         value=True,
-                        label="Re-assign the calls already stored with these accountcodes",
+                        label=_("Re-assign the calls already stored with these accountcodes"),
                     ),
                 ),
                 form_row(
-                    "Groups",
+                    _("Groups"),
                     dbc.Checklist(
                         id="admin-user-groups", options=[{"label": g["name"], "value": g["id"]} for g in groups]
                     ),
-                    "Customers in no group see every customer page.",
+                    _("Customers in no group see every customer page."),
                 ),
                 form_row(
-                    "VoIP plan",
+                    _("VoIP plan"),
                     dbc.Select(
                         id="admin-user-plan",
                         value="",
                         options=[
-                            {"label": "(none)", "value": ""},
+                            {"label": _("(none)"), "value": ""},
                             *({"label": p["name"], "value": str(p["id"])} for p in plans),
                         ],
                     ),
                 ),
-                dbc.Button("Save", id="admin-user-save", color="primary", size="sm", className="mt-2"),
+                dbc.Button(_("Save"), id="admin-user-save", color="primary", size="sm", className="mt-2"),
                 dbc.Button(
-                    "End sessions",
+                    _("End sessions"),
                     id="admin-user-end-sessions",
                     color="danger",
                     outline=True,
                     size="sm",
                     className="mt-2 ms-2",
-                    title="Log this user out everywhere (API tokens stay)",
+                    title=_("Log this user out everywhere (API tokens stay)"),
                 ),
                 html.Div(id="admin-user-message", className="mt-2"),
                 # a VoIP plan change queues a re-rating of the customer's calls: its progress
@@ -131,7 +139,7 @@ def user_form() -> dbc.Card:
 def layout(**_query):
     return html.Div(
         [
-            html.H2("Users and customers"),
+            html.H2(_("Users and customers")),
             dbc.Row(
                 [
                     dbc.Col(user_form(), lg=5),

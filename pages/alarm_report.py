@@ -6,8 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/alarm-report", name="Alarm report", order=81, access=acl.PAGE)
+dash.register_page(__name__, path="/alarm-report", name=N_("Alarm report"), order=81, access=acl.PAGE)
 
 RANGES = [
     {"label": "Last 24 hours", "value": 1},

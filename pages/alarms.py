@@ -8,9 +8,10 @@ from dash import dcc, html
 from components.alarms import alarm_form
 from data.admin import acl
 from data.core import lookups
+from data.core.i18n import N_
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/alarms", name="Alarms", order=80, access=acl.PAGE)
+dash.register_page(__name__, path="/alarms", name=N_("Alarms"), order=80, access=acl.PAGE)
 
 
 def _causes() -> list[dict]:

@@ -13,9 +13,10 @@ from components.filters import choice
 from components.rating import column, grid
 from components.tables import download_links
 from data.admin import acl
+from data.core.i18n import N_
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/billing", name="Billing", order=62, access=acl.PAGE)
+dash.register_page(__name__, path="/billing", name=N_("Billing"), order=62, access=acl.PAGE)
 
 GROUP_LABELS = {"day": "Day", "customer": "Customer", "carrier": "Carrier", "country": "Country"}
 SUMMARY_COLUMNS = [

@@ -13,10 +13,11 @@ from components.filters import filter_bar
 from data.admin import acl
 from data.alerting.flags import FLAGS
 from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
+from data.core.i18n import N_
 from data.core.report_filter import preset_range, query_list, query_value, user_today
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/cdrs", name="CDR search", order=70, access=acl.PAGE)
+dash.register_page(__name__, path="/cdrs", name=N_("CDR search"), order=70, access=acl.PAGE)
 
 BLOCK_SIZE = 100
 ROW_HEIGHT = 30  # compact rows: about 25 visible at 1440 x 900

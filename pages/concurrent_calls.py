@@ -4,8 +4,9 @@ from dash import html
 from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/concurrent-calls", name="Concurrent calls", order=60, access=acl.PAGE)
+dash.register_page(__name__, path="/concurrent-calls", name=N_("Concurrent calls"), order=60, access=acl.PAGE)
 
 
 def layout(**query):

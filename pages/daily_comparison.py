@@ -5,8 +5,9 @@ from dash import dcc, html
 from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/daily-comparison", name="Daily comparison", order=30, access=acl.PAGE)
+dash.register_page(__name__, path="/daily-comparison", name=N_("Daily comparison"), order=30, access=acl.PAGE)
 
 MODES = [
     {"label": "Previous days", "value": "previous-days"},

@@ -5,9 +5,10 @@ from dash import dcc, html
 from components.charts import chart_card, kpi_card
 from components.filters import filter_bar
 from data.admin import acl
+from data.core.i18n import N_
 from data.core.kpis import DEFINITIONS
 
-dash.register_page(__name__, path="/", name="Dashboard", order=0, access=acl.PAGE)
+dash.register_page(__name__, path="/", name=N_("Dashboard"), order=0, access=acl.PAGE)
 
 KPIS = [("calls", "Calls"), ("minutes", "Minutes"), ("asr", "ASR"), ("acd", "ACD"), ("ner", "NER"), ("cost", "Cost")]
 

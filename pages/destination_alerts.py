@@ -9,8 +9,9 @@ from components.admin import input_button_card, prefix_list_card
 from components.filters import choice
 from data.admin import acl
 from data.core import lookups
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/destination-alerts", name="Destination alerts", order=86, access=acl.ADMIN)
+dash.register_page(__name__, path="/destination-alerts", name=N_("Destination alerts"), order=86, access=acl.ADMIN)
 
 
 def _countries() -> list[dict]:

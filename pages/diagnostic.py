@@ -6,31 +6,35 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
-dash.register_page(__name__, path="/admin/diagnostic", name="Diagnostic", order=105, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/diagnostic", name=N_("Diagnostic"), order=105, access=acl.ADMIN)
 
 SECTIONS = [
-    ("database", "Database"),
-    ("calls", "Calls per day and switch (UTC, last 14 days)"),
-    ("imports", "Imports"),
-    ("rollups", "Rollups"),
-    ("jobs", "Scheduled jobs"),
-    ("mail", "Mail"),
-    ("disk", "Disk space"),
-    ("causes", "Unknown hangup causes (neither Q.850 nor FreeSWITCH)"),
-    ("notices", "Alarms and alerts that notify nobody"),
+    ("database", N_("Database")),
+    ("calls", N_("Calls per day and switch (UTC, last 14 days)")),
+    ("imports", N_("Imports")),
+    ("rollups", N_("Rollups")),
+    ("jobs", N_("Scheduled jobs")),
+    ("mail", N_("Mail")),
+    ("disk", N_("Disk space")),
+    ("causes", N_("Unknown hangup causes (neither Q.850 nor FreeSWITCH)")),
+    ("notices", N_("Alarms and alerts that notify nobody")),
 ]
 
 
 def layout(**_query):
     cards = [
-        dbc.Card([dbc.CardHeader(title), dbc.CardBody(dcc.Loading(html.Div(id=f"diagnostic-{key}")))], className="mb-3")
+        dbc.Card(
+            [dbc.CardHeader(_(title)), dbc.CardBody(dcc.Loading(html.Div(id=f"diagnostic-{key}")))], className="mb-3"
+        )
         for key, title in SECTIONS
     ]
     mail_test = dbc.InputGroup(
         [
-            dbc.Input(id="diagnostic-mail-to", type="email", placeholder="Send a test message to…", maxlength=254),
-            dbc.Button("Send test", id="diagnostic-mail-send", color="secondary"),
+            dbc.Input(id="diagnostic-mail-to", type="email", placeholder=_("Send a test message to…"), maxlength=254),
+            dbc.Button(_("Send test"), id="diagnostic-mail-send", color="secondary"),
         ],
         size="sm",
         className="mb-2",
@@ -39,9 +43,9 @@ def layout(**_query):
         [
             dbc.Row(
                 [
-                    dbc.Col(html.H2("Diagnostic")),
+                    dbc.Col(html.H2(_("Diagnostic"))),
                     dbc.Col(
-                        dbc.Button("Refresh", id="diagnostic-refresh", size="sm", color="secondary", outline=True),
+                        dbc.Button(_("Refresh"), id="diagnostic-refresh", size="sm", color="secondary", outline=True),
                         width="auto",
                     ),
                 ]

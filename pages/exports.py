@@ -6,9 +6,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
 from data.export import schedules
 
-dash.register_page(__name__, path="/exports", name="Exports", order=90, access=acl.ADMIN)
+dash.register_page(__name__, path="/exports", name=N_("Exports"), order=90, access=acl.ADMIN)
 
 PERIOD_OPTIONS = [{"label": label, "value": seconds} for label, seconds in schedules.PERIODS.items()]
 

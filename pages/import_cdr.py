@@ -5,10 +5,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
 from data.ingest.formats import FORMATS
 from data.ingest.uploads import MAX_UPLOAD_BYTES
 
-dash.register_page(__name__, path="/admin/import", name="Import CDRs", order=105, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/import", name=N_("Import CDRs"), order=105, access=acl.ADMIN)
 
 
 def layout(**_query):

@@ -3,8 +3,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/live", name="Live", order=1, access=acl.PAGE)
+dash.register_page(__name__, path="/live", name=N_("Live"), order=1, access=acl.PAGE)
 
 # Why 2 s: the pollers ask the switches every 2 s (data.live.poller); a faster page would redraw the same state.
 REFRESH_MS = 2000

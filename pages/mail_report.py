@@ -7,9 +7,10 @@ from dash import dcc, html
 from flask_login import current_user
 
 from data.admin import acl
+from data.core.i18n import N_
 from data.mail.reports import KINDS, report_user, schedules_of
 
-dash.register_page(__name__, path="/mail-report", name="Mail report", order=70, access=acl.PAGE)
+dash.register_page(__name__, path="/mail-report", name=N_("Mail report"), order=70, access=acl.PAGE)
 
 KIND_OPTIONS = [{"label": f"{kind.capitalize()} report", "value": kind} for kind in KINDS]
 
@@ -136,5 +137,5 @@ def outbox_layout(**_query):
 
 
 dash.register_page(
-    "pages.mail_outbox", path="/admin/outbox", name="Outbox", order=95, access=acl.ADMIN, layout=outbox_layout
+    "pages.mail_outbox", path="/admin/outbox", name=N_("Outbox"), order=95, access=acl.ADMIN, layout=outbox_layout
 )

@@ -5,8 +5,9 @@ from dash import html
 from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/overview", name="Overview", order=20, access=acl.PAGE)
+dash.register_page(__name__, path="/overview", name=N_("Overview"), order=20, access=acl.PAGE)
 
 
 def layout(**query):

@@ -5,54 +5,61 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from components.admin import form_row, table
+from components.admin import ROLE_NAMES, form_row, language_choice, table
 from data.admin import accounts, acl, sessions
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
-dash.register_page(__name__, path="/profile", name="Profile", order=200, access=acl.ANY_USER, nav=False)
+dash.register_page(__name__, path="/profile", name=N_("Profile"), order=200, access=acl.ANY_USER, nav=False)
 
-TOKEN_COLUMNS = [("name", "Name"), ("created_at", "Created"), ("last_used_at", "Last used")]
+TOKEN_COLUMNS = [("name", N_("Name")), ("created_at", N_("Created")), ("last_used_at", N_("Last used"))]
 
 
 def tokens_table(user_id: int):
     try:
         from data.admin import api_tokens
     except ImportError:  # pragma: no cover - the token module comes with the export work
-        return html.P("API tokens are not available.", className="small")
+        return html.P(_("API tokens are not available."), className="small")
     rows = [t for t in api_tokens.tokens_of(user_id) if t["revoked_at"] is None]
-    return table(rows, TOKEN_COLUMNS, "No API token.", table_id="profile-tokens-table")
+    return table(rows, TOKEN_COLUMNS, _("No API token."), table_id="profile-tokens-table")
 
 
 def token_options(user_id: int) -> list[dict]:
     from data.admin import api_tokens
 
     return [
-        {"label": f"{t['name'] or '(unnamed)'} · created {t['created_at']:%Y-%m-%d %H:%M}", "value": str(t["id"])}
+        {
+            "label": _("%(name)s · created %(when)s")
+            % {"name": t["name"] or _("(unnamed)"), "when": f"{t['created_at']:%Y-%m-%d %H:%M}"},
+            "value": str(t["id"]),
+        }
         for t in api_tokens.tokens_of(user_id)
         if t["revoked_at"] is None
     ]
 
 
 SESSION_COLUMNS = [
-    ("created_at", "Logged in"),
-    ("last_seen_at", "Last seen"),
-    ("address", "Address"),
-    ("user_agent", "Browser"),
+    ("created_at", N_("Logged in")),
+    ("last_seen_at", N_("Last seen")),
+    ("address", N_("Address")),
+    ("user_agent", N_("Browser")),
 ]
 
 
 def sessions_table(user_id: int, current_id: int | None):
     rows = [
-        {**s, "address": (s["address"] or "") + (" (this one)" if s["id"] == current_id else "")}
+        {**s, "address": (s["address"] or "") + (_(" (this one)") if s["id"] == current_id else "")}
         for s in sessions.sessions_of(user_id)
     ]
-    return table(rows, SESSION_COLUMNS, "No session.", table_id="profile-sessions-table")
+    return table(rows, SESSION_COLUMNS, _("No session."), table_id="profile-sessions-table")
 
 
 def session_options(user_id: int, current_id: int | None) -> list[dict]:
     return [
         {
-            "label": f"{s['address'] or '?'} · since {s['created_at']:%Y-%m-%d %H:%M}"
-            + (" (this one)" if s["id"] == current_id else ""),
+            "label": _("%(address)s · since %(when)s")
+            % {"address": s["address"] or "?", "when": f"{s['created_at']:%Y-%m-%d %H:%M}"}
+            + (_(" (this one)") if s["id"] == current_id else ""),
             "value": str(s["id"]),
         }
         for s in sessions.sessions_of(user_id)
@@ -66,9 +73,12 @@ def sessions_card(user_id: int):
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Your sessions", className="card-title"),
+                html.H5(_("Your sessions"), className="card-title"),
                 html.P(
-                    "Where you are logged in. End any you do not recognise; a session also ends after a while unused.",
+                    _(
+                        "Where you are logged in. End any you do not recognise; a session also ends after a while "
+                        "unused."
+                    ),
                     className="small",
                 ),
                 html.Div(sessions_table(user_id, current_id), id="profile-sessions"),
@@ -77,9 +87,9 @@ def sessions_card(user_id: int):
                         dbc.Select(
                             id="profile-session-select",
                             options=session_options(user_id, current_id),
-                            placeholder="Session to end",
+                            placeholder=_("Session to end"),
                         ),
-                        dbc.Button("End session", id="profile-session-end", color="danger", outline=True),
+                        dbc.Button(_("End session"), id="profile-session-end", color="danger", outline=True),
                     ],
                     size="sm",
                 ),
@@ -96,30 +106,35 @@ def layout(**_query):
     details = dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Profile", className="card-title"),
-                form_row("Username", html.Span(user["username"], id="profile-username")),
-                form_row("Role", html.Span(user["role"])),
-                form_row("Full name", dbc.Input(id="profile-full-name", value=user["full_name"], maxlength=200)),
+                html.H5(_("Profile"), className="card-title"),
+                form_row(_("Username"), html.Span(user["username"], id="profile-username")),
+                form_row(_("Role"), html.Span(_(ROLE_NAMES[user["role"]]))),
+                form_row(_("Full name"), dbc.Input(id="profile-full-name", value=user["full_name"], maxlength=200)),
                 form_row(
-                    "E-mail",
+                    _("E-mail"),
                     dbc.Input(id="profile-email", type="email", value=user["email"] or "", maxlength=254),
-                    "For password resets and your mailed reports.",
+                    _("For password resets and your mailed reports."),
                 ),
                 form_row(
-                    "Time zone",
+                    _("Time zone"),
                     dcc.Dropdown(
                         id="profile-timezone",
                         options=accounts.timezone_names(),
                         value=user["timezone"],
                         clearable=False,
                     ),
-                    "Reports, dates and days are in this zone.",
+                    _("Reports, dates and days are in this zone."),
+                ),
+                form_row(
+                    _("Language"),
+                    language_choice("profile-language", user["language"]),
+                    _("Empty: your browser's language."),
                 ),
                 html.P(
-                    ["Report recipients and schedules: see ", html.A("Mail report", href="/mail-report"), "."],
+                    [_("Report recipients and schedules: see "), html.A(_("Mail report"), href="/mail-report"), "."],
                     className="small",
                 ),
-                dbc.Button("Save", id="profile-save", color="primary", size="sm"),
+                dbc.Button(_("Save"), id="profile-save", color="primary", size="sm"),
                 html.Div(id="profile-message", className="mt-2"),
             ]
         ),
@@ -128,21 +143,21 @@ def layout(**_query):
     password = dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Change your password", className="card-title"),
+                html.H5(_("Change your password"), className="card-title"),
                 form_row(
-                    "Current password",
+                    _("Current password"),
                     dbc.Input(id="profile-password-current", type="password", autocomplete="current-password"),
                 ),
                 form_row(
-                    "New password",
+                    _("New password"),
                     dbc.Input(id="profile-password-new", type="password", autocomplete="new-password"),
-                    "At least 8 characters.",
+                    _("At least 8 characters."),
                 ),
                 form_row(
-                    "New password again",
+                    _("New password again"),
                     dbc.Input(id="profile-password-again", type="password", autocomplete="new-password"),
                 ),
-                dbc.Button("Change password", id="profile-password-save", color="primary", size="sm"),
+                dbc.Button(_("Change password"), id="profile-password-save", color="primary", size="sm"),
                 html.Div(id="profile-password-message", className="mt-2"),
             ]
         ),
@@ -152,21 +167,21 @@ def layout(**_query):
         dbc.Card(
             dbc.CardBody(
                 [
-                    html.H5("API tokens", className="card-title"),
+                    html.H5(_("API tokens"), className="card-title"),
                     html.P(
                         [
-                            "For scripts and other systems: ",
+                            _("For scripts and other systems: "),
                             html.Code("Authorization: Bearer <token>"),
-                            " on ",
+                            _(" on "),
                             html.A("/api/v1/", href="/api/v1/openapi.json"),
-                            ". A token acts as you, with your permissions.",
+                            _(". A token acts as you, with your permissions."),
                         ],
                         className="small",
                     ),
                     dbc.InputGroup(
                         [
-                            dbc.Input(id="profile-token-name", placeholder="What it is for", maxlength=100),
-                            dbc.Button("Create a token", id="profile-token-create", color="secondary"),
+                            dbc.Input(id="profile-token-name", placeholder=_("What it is for"), maxlength=100),
+                            dbc.Button(_("Create a token"), id="profile-token-create", color="secondary"),
                         ],
                         size="sm",
                         className="mb-2",
@@ -178,9 +193,9 @@ def layout(**_query):
                             dbc.Select(
                                 id="profile-token-select",
                                 options=token_options(user["id"]),
-                                placeholder="Token to revoke",
+                                placeholder=_("Token to revoke"),
                             ),
-                            dbc.Button("Revoke", id="profile-token-revoke", color="danger", outline=True),
+                            dbc.Button(_("Revoke"), id="profile-token-revoke", color="danger", outline=True),
                         ],
                         size="sm",
                     ),
@@ -193,7 +208,7 @@ def layout(**_query):
     )
     return html.Div(
         [
-            html.H2("Your profile"),
+            html.H2(_("Your profile")),
             dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
         ]
     )

@@ -7,8 +7,9 @@ from dash import dcc, html
 
 from components.rating import PLAN_RATE_COLUMNS, column, grid, rate_search
 from data.admin import acl
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/admin/rates", name="Rate plans", order=91, access=acl.ADMIN)
+dash.register_page(__name__, path="/admin/rates", name=N_("Rate plans"), order=91, access=acl.ADMIN)
 
 
 def _card(title: str, body: list, **kwargs) -> dbc.Card:

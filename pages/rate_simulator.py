@@ -6,9 +6,10 @@ from dash import html
 
 from components.rating import CANDIDATE_COLUMNS, grid, plan_picker
 from data.admin import acl
+from data.core.i18n import N_
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/rates/simulator", name="Rate simulator", order=61, access=acl.PAGE)
+dash.register_page(__name__, path="/rates/simulator", name=N_("Rate simulator"), order=61, access=acl.PAGE)
 
 
 def layout(**_query):

@@ -7,9 +7,10 @@ from dash import html
 from components.rating import RATE_COLUMNS, grid, plan_picker, rate_search
 from components.tables import download_links
 from data.admin import acl
+from data.core.i18n import N_
 from data.core.scope import current_scope
 
-dash.register_page(__name__, path="/rates", name="Rates", order=60, access=acl.PAGE)
+dash.register_page(__name__, path="/rates", name=N_("Rates"), order=60, access=acl.PAGE)
 
 
 def layout(**_query):

@@ -8,8 +8,9 @@ from dash import dcc, html
 from components.admin import prefix_list_card
 from data.admin import acl
 from data.alerting.threat_detectors import DEFAULTS, LABELS
+from data.core.i18n import N_
 
-dash.register_page(__name__, path="/threats", name="Threat control", order=85, access=acl.ADMIN)
+dash.register_page(__name__, path="/threats", name=N_("Threat control"), order=85, access=acl.ADMIN)
 
 
 def _settings_card() -> dbc.Card:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, abort, redirect, render_template_string, request, session, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -28,11 +29,12 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from limits import parse
 
 from data.admin import acl, lockout, sessions, users
+from data.core.i18n import N_, gettext
 from data.core.report_cache import Recent
 from data.core.settings import load_settings
 from routes.access import allow, api_error, guard
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, template_folder="templates")
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -54,27 +56,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-LOGIN_PAGE = """<!doctype html>
-<html lang="en" data-bs-theme="light"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dialstat · Log in</title><link rel="stylesheet" href="/assets/00-bootstrap.min.css"></head>
-<body class="bg-body-tertiary"><main class="container" style="max-width: 24rem; margin-top: 12vh">
-<h1 class="h3 mb-3">Dialstat</h1>
-{% if error %}<div class="alert alert-danger" role="alert">{{ error }}</div>{% endif %}
-<form method="post" action="{{ url_for('auth.login') }}">
-  <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-  <input type="hidden" name="next" value="{{ next }}">
-  <div class="mb-3"><label class="form-label" for="username">Username</label>
-    <input class="form-control" id="username" name="username" autocomplete="username" required autofocus></div>
-  <div class="mb-3"><label class="form-label" for="password">Password</label>
-    <input class="form-control" id="password" name="password" type="password" autocomplete="current-password" required>
-  </div>
-  <button class="btn btn-primary w-100" type="submit">Log in</button>
-</form>
-<p class="mt-3 small"><a href="{{ url_for('account.password_reset_request') }}">Forgot your password?</a></p>
-</main></body></html>"""
+LOCKED = N_("Too many failed logins: this username is locked for a while. Try again later or reset the password.")
 
-LOCKED = "Too many failed logins: this username is locked for a while. Try again later or reset the password."
+
+def _login_page(error: str | None, next_url: str) -> str:
+    return render_template(
+        "login.html", error=error, next=next_url, csrf_token=generate_csrf(), lang=str(get_locale() or "en")
+    )
 
 
 def _address_limit():
@@ -110,7 +98,7 @@ def login():
         username, password = request.form.get("username", ""), request.form.get("password", "")
         if lockout.is_locked(username):
             failed_login(username, count_name=False)
-            error = LOCKED
+            error = gettext(LOCKED)
         else:
             user = users.authenticate(username, password)
             if user is not None:
@@ -119,9 +107,8 @@ def login():
                 session.clear()  # nothing of a session before the login carries over (fixation)
                 start_session(user)
                 return redirect(next_url)
-            error = LOCKED if failed_login(username) else "Wrong username or password."
-    html = render_template_string(LOGIN_PAGE, error=error, next=next_url, csrf_token=generate_csrf())
-    return html, (401 if error else 200)
+            error = gettext(LOCKED) if failed_login(username) else gettext("Wrong username or password.")
+    return _login_page(error, next_url), (401 if error else 200)
 
 
 def load_session_user(user_id: str, lookup=None):
@@ -216,15 +203,12 @@ def requires_permission(*permissions: str):
 
 
 def _too_many(error):
-    message = "Too many failed attempts from your address. Wait a minute."
+    message = gettext("Too many failed attempts from your address. Wait a minute.")
     if request.path.startswith("/api/"):
         return api_error(429, "too many requests; try again later")
     if request.path != url_for("auth.login"):
         return message, 429, {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "60"}
-    html = render_template_string(
-        LOGIN_PAGE, error=message, next=_safe_next(request.values.get("next")), csrf_token=generate_csrf()
-    )
-    return html, 429, {"Retry-After": "60"}
+    return _login_page(message, _safe_next(request.values.get("next"))), 429, {"Retry-After": "60"}
 
 
 def init_auth(server: Flask) -> None:

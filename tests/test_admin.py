@@ -204,6 +204,7 @@ def test_the_users_page_creates_a_customer_and_tells_about_stored_calls(app, cal
             "Quinn Q",
             "quinn@example.com",
             "Europe/Madrid",
+            "",
             "q9, q8",
             [],
             "",
@@ -219,7 +220,7 @@ def test_the_users_page_creates_a_customer_and_tells_about_stored_calls(app, cal
         admin_client,
         "save_user",
         [2],
-        ["new", "quinn", "other-pw-12", "customer", True, "", "", "UTC", "", [], "", "", True],
+        ["new", "quinn", "other-pw-12", "customer", True, "", "", "UTC", "", "", [], "", "", True],
     )
     assert "taken" in str(refused[("admin-user-message", "children")])
     form = dash_call(admin_client, "fill_user_form", [str(quinn.id)])
@@ -251,7 +252,7 @@ def test_admin_callbacks_and_pages_are_refused_to_customers(app, calls):
     customer = app.test_client()
     assert login(customer, "yuri", "yuri-pw-12").status_code == 302
     for name, inputs, state in (
-        ("save_user", [1], ["new", "evil", "evil-pw-123", "admin", True, "", "", "UTC", "", [], "", "", True]),
+        ("save_user", [1], ["new", "evil", "evil-pw-123", "admin", True, "", "", "UTC", "", "", [], "", "", True]),
         ("refresh_diagnostic", [1], []),
         ("show_audit", ["", ""], []),
     ):

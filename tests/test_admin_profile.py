@@ -27,7 +27,9 @@ def _revoke(client, token_id):
 
 def test_a_user_changes_their_details_and_the_zone_gets_daily_rollups(app, pat):
     client = _client(app, "pat", "pat-pw-1234")
-    result = dash_call(client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires"])
+    result = dash_call(
+        client, "save_profile", [1], ["Pat P", "pat@new.example.com", "America/Argentina/Buenos_Aires", ""]
+    )
     assert "Saved" in str(result[("profile-message", "children")])
     detail = accounts.user_detail(pat.id)
     assert (detail["full_name"], detail["email"], detail["timezone"]) == (
@@ -36,7 +38,7 @@ def test_a_user_changes_their_details_and_the_zone_gets_daily_rollups(app, pat):
         "America/Argentina/Buenos_Aires",
     )
     assert db.scalar("SELECT count(*) FROM rollup_timezone WHERE tz = 'America/Argentina/Buenos_Aires'") == 1
-    bad = dash_call(client, "save_profile", [2], ["Pat", "pat@", "UTC"])
+    bad = dash_call(client, "save_profile", [2], ["Pat", "pat@", "UTC", ""])
     assert "not an e-mail address" in str(bad[("profile-message", "children")])
     row = audit.recent(1, target_type="user", target_id=str(pat.id))[0]
     assert row["actor"] == "pat" and row["after"]["timezone"] == "America/Argentina/Buenos_Aires"

@@ -48,6 +48,7 @@ def _save_user(client, user_id: int, password: str = "", timezone: str = "UTC"):
         "",
         timezone,
         "",
+        "",
         [],
         "",
         "",
@@ -69,9 +70,9 @@ def test_a_changed_password_ends_the_other_sessions_and_keeps_this_one(app, sam)
     assert "Your password is changed" in _change_own(here, "sam-pw-0001", "sam-pw-0002")
     assert _logged_in(here)
     assert not _logged_in(elsewhere) and not _logged_in(third)
-    assert dash_request(elsewhere, "save_profile", [1], ["Evil", "", "UTC"]).status_code == 401
+    assert dash_request(elsewhere, "save_profile", [1], ["Evil", "", "UTC", ""]).status_code == 401
     # this session keeps working, callbacks included, and can change the password again
-    assert "Saved" in str(dash_call(here, "save_profile", [1], ["Sam", "", "UTC"])[("profile-message", "children")])
+    assert "Saved" in str(dash_call(here, "save_profile", [1], ["Sam", "", "UTC", ""])[("profile-message", "children")])
     assert "Your password is changed" in _change_own(here, "sam-pw-0002", "sam-pw-0003")
     assert _logged_in(here)
     # logging in again takes the new password only

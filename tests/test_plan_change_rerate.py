@@ -52,7 +52,7 @@ def test_the_users_page_says_it_and_follows_the_progress(world, admin_client):
     rater.run_rerate_queue()
     user = accounts.user_detail(carol)
     codes = ",".join(user["accountcodes"])
-    state = ["carol", "", "customer", True, "", "", "UTC", codes, [], str(world["voip_plan"]), "", True]
+    state = ["carol", "", "customer", True, "", "", "UTC", "", codes, [], str(world["voip_plan"]), "", True]
     result = dash_call(admin_client, "save_user", [1], [str(carol), *state])
     text = str(result[("admin-user-message", "children")])
     assert "queued for re-rating on the new VoIP plan" in text

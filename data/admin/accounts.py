@@ -24,6 +24,7 @@ from werkzeug.security import generate_password_hash
 from data.admin import acl, lockout
 from data.admin.users import ROLES
 from data.core import audit, db, rollups
+from data.core.i18n import valid_language
 from data.core.rollups import HOUR_ACCOUNT
 from data.rating.rerate_queue import queue_customer_rerate
 
@@ -89,7 +90,7 @@ def parse_accountcodes(value: str | Iterable[str] | None) -> list[str]:
 # Users
 
 
-_USER_COLUMNS = """u.id, u.username, u.email, u.full_name, u.role, u.timezone, u.is_active, u.voip_plan_id,
+_USER_COLUMNS = """u.id, u.username, u.email, u.full_name, u.role, u.timezone, u.language, u.is_active, u.voip_plan_id,
     u.created_at, u.last_login_at,
     COALESCE((SELECT array_agg(a.accountcode ORDER BY a.accountcode) FROM user_accountcode a
               WHERE a.user_id = u.id), '{}') AS accountcodes,
@@ -186,6 +187,7 @@ def create_user(
     email: str | None = None,
     full_name: str = "",
     timezone: str = "UTC",
+    language: str | None = None,
     accountcodes: Iterable[str] | str = (),
     group_ids: Iterable[int] = (),
     voip_plan_id: int | None = None,
@@ -204,9 +206,9 @@ def create_user(
     try:
         with db.transaction() as conn:
             user_id = conn.execute(
-                text("""INSERT INTO app_user (username, email, full_name, password_hash, role, timezone, is_active,
-                                              voip_plan_id, password_changed_at)
-                        VALUES (:u, :e, :n, :h, :r, :tz, :active, :plan, now()) RETURNING id"""),
+                text("""INSERT INTO app_user (username, email, full_name, password_hash, role, timezone, language,
+                                              is_active, voip_plan_id, password_changed_at)
+                        VALUES (:u, :e, :n, :h, :r, :tz, :lang, :active, :plan, now()) RETURNING id"""),
                 {
                     "u": username,
                     "e": _check_email(email),
@@ -214,6 +216,7 @@ def create_user(
                     "h": generate_password_hash(password),
                     "r": role,
                     "tz": valid_timezone(timezone),
+                    "lang": valid_language(language),
                     "active": bool(is_active),
                     "plan": voip_plan_id,
                 },
@@ -242,7 +245,7 @@ def _integrity_message(exc: IntegrityError, username: str = "") -> str:
     return "the change conflicts with existing data"
 
 
-EDITABLE = ("username", "email", "full_name", "role", "timezone", "is_active", "voip_plan_id")
+EDITABLE = ("username", "email", "full_name", "role", "timezone", "language", "is_active", "voip_plan_id")
 
 
 def _checked_fields(changes: dict) -> dict:
@@ -265,6 +268,8 @@ def _checked_fields(changes: dict) -> dict:
         values["role"] = changes["role"]
     if "timezone" in changes:
         values["timezone"] = valid_timezone(changes["timezone"])
+    if "language" in changes:
+        values["language"] = valid_language(changes["language"])
     if "is_active" in changes:
         values["is_active"] = bool(changes["is_active"])
     if "voip_plan_id" in changes:
@@ -384,17 +389,12 @@ def delete_customer(actor, user_id: int) -> dict:
     return {"moved_calls": moved}
 
 
-def set_own_profile(
-    user, *, email: str | None = None, full_name: str | None = None, timezone: str | None = None
-) -> None:
-    """Self-service: a user changes their e-mail, name or time zone (audited, actor = the user)."""
-    changes = {}
-    if email is not None:
-        changes["email"] = email
-    if full_name is not None:
-        changes["full_name"] = full_name
-    if timezone is not None:
-        changes["timezone"] = timezone
+def set_own_profile(user, **changes) -> None:
+    """Self-service: a user changes their ``email``, ``full_name``, ``timezone`` or ``language`` (audited, actor =
+    the user); a change given as None is no change ("" for language: follow the browser)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if set(changes) - {"email", "full_name", "timezone", "language"}:
+        raise ValueError(f"cannot change {', '.join(sorted(changes))} on your own profile")
     if changes:
         update_user(user, user.id, **changes)
 

@@ -57,7 +57,7 @@ def find(token: str | None) -> Found | None:
         return None
     ops = load_settings().ops
     found = db.rows(
-        """SELECT s.id AS session_id, u.id, u.username, u.email, u.role, u.timezone, u.is_active AS active,
+        """SELECT s.id AS session_id, u.id, u.username, u.email, u.role, u.timezone, u.is_active AS active, u.language,
                   s.last_seen_at < now() - make_interval(secs => :every) AS seen_long_ago,
                   s.last_seen_at < now() - make_interval(mins => :idle)
                       OR s.created_at < now() - make_interval(hours => :max_hours) AS expired

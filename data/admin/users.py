@@ -30,6 +30,7 @@ class User(UserMixin):
     role: str
     timezone: str
     active: bool = True
+    language: str | None = None  # None: the browser's Accept-Language decides
 
     @property
     def is_admin(self) -> bool:
@@ -40,7 +41,7 @@ class User(UserMixin):
         return self.active
 
 
-_COLUMNS = "id, username, email, role, timezone, is_active AS active"
+_COLUMNS = "id, username, email, role, timezone, is_active AS active, language"
 
 
 def get_user(user_id: int) -> User | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from data.core.i18n import DEFAULT_LANGUAGE, current_language, number, percent
+
 DASH = "–"
 
 DEFINITIONS = {
@@ -111,10 +113,14 @@ def kpi_numbers(t: Totals) -> dict:
 
 
 def format_kpi(value, kind: str = "number") -> str:
-    """Display a KPI: percentages, seconds, minutes or money; ``None`` (no denominator) is "–"."""
+    """Display a KPI: percentages, seconds, minutes or money; ``None`` (no denominator) is "–". Numbers are
+    written the current language's way (``data.core.i18n``); English keeps its own style ("61.6 %")."""
     if value is None:
         return DASH
     value = Decimal(value)
+    language = current_language()
+    if language != DEFAULT_LANGUAGE:
+        return _format_local(value, kind, language)
     if kind == "percent":
         return f"{value * 100:.1f} %"
     if kind == "seconds":
@@ -124,6 +130,14 @@ def format_kpi(value, kind: str = "number") -> str:
     if kind == "minutes":
         return f"{value:,.0f}"
     return f"{value:,.0f}"
+
+
+def _format_local(value: Decimal, kind: str, language: str) -> str:
+    if kind == "percent":
+        return percent(value, language, 1)
+    if kind == "seconds":
+        return f"{number(value, language)} s"
+    return number(value, language, 2 if kind == "money" else 0)
 
 
 def as_float(value) -> float | None:

@@ -13,6 +13,7 @@ import threading
 from decimal import Decimal
 from html import escape
 
+from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, gettext, moment, number
 from data.core.kpis import DASH, Totals, format_kpi
 from data.core.spreadsheet import safe_cell
 
@@ -24,20 +25,21 @@ TH = "text-align:left;padding:5px 8px;border-bottom:2px solid #adb5bd;background
 TD = "padding:4px 8px;border-bottom:1px solid #dee2e6;"
 NUM = "text-align:right;white-space:nowrap;"
 H2 = "font-size:16px;margin:22px 0 8px 0;color:#0d3b66;"
-NOWRAP = {"Start"}
+NOWRAP = (N_("Start"),)  # headers whose column does not wrap
 
 
 def metrics(is_admin: bool) -> list[tuple[str, str, str]]:
     """(key, title, format kind) of the KPIs a report shows; money depends on who reads it."""
     base = [
-        ("calls", "Calls", "number"),
-        ("answered", "Answered", "number"),
-        ("minutes", "Minutes", "minutes"),
+        ("calls", gettext("Calls"), "number"),
+        ("answered", gettext("Answered"), "number"),
+        ("minutes", gettext("Minutes"), "minutes"),
         ("asr", "ASR", "percent"),
         ("acd", "ACD", "seconds"),
-        ("cost", "Cost", "money"),
+        ("cost", gettext("Cost"), "money"),
     ]
-    return base + ([("revenue", "Revenue", "money"), ("margin", "Margin", "money")] if is_admin else [])
+    admin_only = [("revenue", gettext("Revenue"), "money"), ("margin", gettext("Margin"), "money")]
+    return base + (admin_only if is_admin else [])
 
 
 def kpi_values(t: Totals, is_admin: bool) -> dict:
@@ -64,10 +66,14 @@ def change(current, previous, kind: str) -> str:
     if current is None or previous is None:
         return DASH
     if kind == "percent":
-        return f"{(Decimal(current) - Decimal(previous)) * 100:+.1f} pt"
+        return gettext("%(points)s pt", points=_signed((Decimal(current) - Decimal(previous)) * 100))
     if not previous:
         return DASH
-    return f"{(Decimal(current) - Decimal(previous)) / Decimal(previous) * 100:+.1f} %"
+    return f"{_signed((Decimal(current) - Decimal(previous)) / Decimal(previous) * 100)} %"
+
+
+def _signed(value: Decimal) -> str:
+    return ("+" if value >= 0 else "-") + number(abs(value), current_language(), 1)
 
 
 def _fmt_share(value) -> str:
@@ -75,7 +81,11 @@ def _fmt_share(value) -> str:
 
 
 def _fmt_time(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else DASH
+    """A call's start: ISO in English (as the app shows times), the locale's own way in other languages."""
+    if not value:
+        return DASH
+    language = current_language()
+    return value.strftime("%Y-%m-%d %H:%M:%S") if language == DEFAULT_LANGUAGE else moment(value, language)
 
 
 def _fmt_money(value) -> str:
@@ -95,20 +105,20 @@ def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
     others = [(label, period, kpi_values(t, admin)) for label, period, t in data.comparisons]
     headers = ["", data.period.short]
     for label, period, _ in others:
-        headers += [f"{label} ({period.short})", "Change"]
+        headers += [f"{gettext(label)} ({period.short})", gettext("Change")]
     rows = []
     for key, title, kind in cols:
         row = [title, format_kpi(current[key], kind)]
         for _, _, values in others:
             row += [format_kpi(values[key], kind), change(current[key], values[key], kind)]
         rows.append(row)
-    sections.append(("Totals", headers, rows, set(range(1, len(headers)))))
+    sections.append((gettext("Totals"), headers, rows, set(range(1, len(headers)))))
 
     sections.append(
         (
-            "Call status",
-            ["Status", "Calls", "Share"],
-            [[r["label"], format_kpi(r["calls"]), _fmt_share(r["share"])] for r in data.statuses],
+            gettext("Call status"),
+            [gettext("Status"), gettext("Calls"), gettext("Share")],
+            [[gettext(r["label"]), format_kpi(r["calls"]), _fmt_share(r["share"])] for r in data.statuses],
             {1, 2},
         )
     )
@@ -116,8 +126,8 @@ def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
     total = data.totals.attempts
     sections.append(
         (
-            "Hangup causes",
-            ["Hangup cause", "Code", "Calls", "Answered", "Share"],
+            gettext("Hangup causes"),
+            [gettext("Hangup cause"), gettext("Code"), gettext("Calls"), gettext("Answered"), gettext("Share")],
             [
                 [
                     r["label"],
@@ -137,54 +147,77 @@ def tables(data) -> list[tuple[str, list[str], list[list[str]], set[int]]]:
     for r in data.countries:
         values = _row_values(r, admin)
         country_rows.append([r["label"], *(format_kpi(values[k], kind) for k, _, kind in cols)])
-    sections.append(("Top 5 countries", ["Country", *kpi_headers], country_rows, set(range(1, len(cols) + 1))))
+    numeric = set(range(1, len(cols) + 1))
+    sections.append((gettext("Top 5 countries"), [gettext("Country"), *kpi_headers], country_rows, numeric))
 
     if data.customers is not None:
         customer_rows = []
         for r in data.customers:
             values = _row_values(r, admin)
             customer_rows.append([r["label"], *(format_kpi(values[k], kind) for k, _, kind in cols)])
-        sections.append(("Per customer", ["Customer", *kpi_headers], customer_rows, set(range(1, len(cols) + 1))))
+        sections.append((gettext("Per customer"), [gettext("Customer"), *kpi_headers], customer_rows, numeric))
 
     call_headers = [
-        "Start",
-        *(["Customer"] if admin else []),
-        "Destination",
-        "Country",
-        "Duration",
+        gettext("Start"),
+        *([gettext("Customer")] if admin else []),
+        gettext("Destination"),
+        gettext("Country"),
+        gettext("Duration"),
         "Billsec",
-        "Hangup cause",
-        "Cost",
-        *(["Revenue"] if admin else []),
+        gettext("Hangup cause"),
+        gettext("Cost"),
+        *([gettext("Revenue")] if admin else []),
     ]
     call_rows = []
     for c in data.last_calls:
-        cause = c["cause"] or (f"cause {c['cause_code']}" if c["cause_code"] is not None else DASH)
+        cause = c["cause"] or (gettext("cause %(code)s", code=c["cause_code"]) if c["cause_code"] is not None else DASH)
         call_rows.append(
             [
                 _fmt_time(c["start"]),
                 *([c["customer"] or DASH] if admin else []),
                 c["destination"] or DASH,
                 c["country"] or DASH,
-                f"{c['duration']} s",
-                f"{c['billsec']} s",
+                format_kpi(c["duration"], "seconds"),
+                format_kpi(c["billsec"], "seconds"),
                 cause,
                 _fmt_money(c["buy_cost"] if admin else c["sell_cost"]),
                 *([_fmt_money(c["sell_cost"])] if admin else []),
             ]
         )
-    numeric = {call_headers.index(h) for h in ("Duration", "Billsec", "Cost", "Revenue") if h in call_headers}
-    sections.append(("Last 10 calls", call_headers, call_rows, numeric))
+    numbers = {gettext("Duration"), "Billsec", gettext("Cost"), gettext("Revenue")}
+    numeric = {i for i, h in enumerate(call_headers) if h in numbers}
+    sections.append((gettext("Last 10 calls"), call_headers, call_rows, numeric))
     return sections
 
 
 def _intro(data) -> str:
-    whose = "all traffic, every customer" if data.is_admin else f"the traffic of {data.user.username}"
-    return f"{data.period.label}, {whose}. Times in {data.timezone}."
+    if data.is_admin:
+        return gettext(
+            "%(period)s, all traffic, every customer. Times in %(zone)s.", period=data.period.label, zone=data.timezone
+        )
+    return gettext(
+        "%(period)s, the traffic of %(user)s. Times in %(zone)s.",
+        period=data.period.label,
+        user=data.user.username,
+        zone=data.timezone,
+    )
+
+
+TITLES = {"daily": N_("Daily report"), "weekly": N_("Weekly report"), "monthly": N_("Monthly report")}
 
 
 def title(data) -> str:
-    return f"{data.period.kind.capitalize()} report"
+    return gettext(TITLES[data.period.kind])
+
+
+def _per_unit(data) -> str:
+    return gettext("Calls per hour") if data.traffic_unit == "hour" else gettext("Calls per day")
+
+
+FOOTER = N_(
+    "The summary is attached as CSV. Change who receives this report, and which reports, on the Mail report page "
+    "of Dialstat."
+)
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------
@@ -192,8 +225,9 @@ def title(data) -> str:
 
 def _html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     if not rows:
-        return f'<p style="margin:0 0 18px 0;color:#6c757d;{FONT}font-size:13px;">No calls.</p>'
-    styles = [NUM if i in numeric else ("white-space:nowrap;" if h in NOWRAP else "") for i, h in enumerate(headers)]
+        return f'<p style="margin:0 0 18px 0;color:#6c757d;{FONT}font-size:13px;">{escape(gettext("No calls."))}</p>'
+    nowrap = {gettext(h) for h in NOWRAP}
+    styles = [NUM if i in numeric else ("white-space:nowrap;" if h in nowrap else "") for i, h in enumerate(headers)]
     head = "".join(f'<th style="{TH}{styles[i]}">{escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(f'<td style="{TD}{styles[i]}">{escape(str(v))}</td>' for i, v in enumerate(row)) + "</tr>"
@@ -208,17 +242,17 @@ def _html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) ->
 def render_html(data, chart_src: str | None) -> str:
     """The report as one HTML document; ``chart_src`` is where the chart comes from (None: no chart)."""
     sections = tables(data)
-    unit = "hour" if data.traffic_unit == "hour" else "day"
+    per_unit = _per_unit(data)
+    no_chart = gettext("The chart could not be drawn; its figures are in the attached CSV.")
     chart = (
-        f'<img src="{escape(chart_src)}" alt="Calls per {unit}" width="680" '
+        f'<img src="{escape(chart_src)}" alt="{escape(per_unit)}" width="680" '
         f'style="display:block;width:100%;max-width:680px;height:auto;border:0;">'
         if chart_src
-        else f'<p style="color:#6c757d;font-size:13px;">The chart could not be drawn; the calls per {unit} are in '
-        f"the attached CSV.</p>"
+        else f'<p style="color:#6c757d;font-size:13px;">{escape(no_chart)}</p>'
     )
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{current_language()}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title(data))} {escape(data.period.short)}</title></head>",
         f'<body style="margin:0;padding:0;background:#ffffff;color:#212529;{FONT}">',
@@ -229,12 +263,11 @@ def render_html(data, chart_src: str | None) -> str:
     ]
     first, *rest = sections
     parts += [f'<h2 style="{H2}">{escape(first[0])}</h2>', _html_table(*first[1:])]
-    parts += [f'<h2 style="{H2}">Calls per {unit}</h2>', chart]
+    parts += [f'<h2 style="{H2}">{escape(per_unit)}</h2>', chart]
     for name, headers, rows, numeric in rest:
         parts += [f'<h2 style="{H2}">{escape(name)}</h2>', _html_table(headers, rows, numeric)]
     parts += [
-        '<p style="margin:24px 0 0 0;font-size:12px;color:#6c757d;">The summary is attached as CSV. '
-        "Change who receives this report, and which reports, on the Mail report page of Dialstat.</p>",
+        f'<p style="margin:24px 0 0 0;font-size:12px;color:#6c757d;">{escape(gettext(FOOTER))}</p>',
         "</div></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -245,7 +278,7 @@ def render_html(data, chart_src: str | None) -> str:
 
 def _text_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     if not rows:
-        return "No calls.\n"
+        return gettext("No calls.") + "\n"
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
 
     def line(values):
@@ -263,7 +296,6 @@ def render_text(data) -> str:
     out = [f"{title(data)} · {data.period.label}", _intro(data), ""]
     for name, headers, rows, numeric in sections:
         out += [name, "=" * len(name), _text_table(headers, rows, numeric)]
-    unit = "hour" if data.traffic_unit == "hour" else "day"
     traffic = [
         [
             r["label"],
@@ -273,12 +305,10 @@ def render_text(data) -> str:
         ]
         for r in data.traffic
     ]
-    name = f"Calls per {unit}"
-    out += [name, "=" * len(name), _text_table([unit.capitalize(), "Calls", "Answered", "Minutes"], traffic, {1, 2, 3})]
-    out.append(
-        "The summary is attached as CSV. Change who receives this report, and which reports, on the "
-        "Mail report page of Dialstat."
-    )
+    name = _per_unit(data)
+    unit = gettext("Hour") if data.traffic_unit == "hour" else gettext("Day")
+    headers = [unit, gettext("Calls"), gettext("Answered"), gettext("Minutes")]
+    out += [name, "=" * len(name), _text_table(headers, traffic, {1, 2, 3}), gettext(FOOTER)]
     return "\n".join(out) + "\n"
 
 
@@ -301,13 +331,30 @@ class SafeWriter:
         self._writer.writerow([safe_cell(cell) for cell in cells])
 
 
+CSV_COLUMNS = (
+    N_("section"),
+    N_("label"),
+    N_("calls"),
+    N_("answered"),
+    N_("minutes"),
+    N_("asr"),
+    N_("acd_seconds"),
+    N_("cost"),
+    N_("revenue"),
+    N_("margin"),
+    N_("share"),
+)
+
+
 def render_csv(data) -> bytes:
     """The summary as one CSV: a ``section`` column, then a label and exact values (ratios as fractions)."""
     admin = data.is_admin
     money = ["cost", "revenue", "margin"] if admin else ["cost"]
     out = io.StringIO()
     writer = SafeWriter(csv.writer(out, lineterminator="\r\n"))
-    writer.writerow(["section", "label", "calls", "answered", "minutes", "asr", "acd_seconds", *money, "share"])
+    # the header in the reader's language (English: the column names it always had); the values stay exact, with
+    # a decimal point, for spreadsheets and scripts to read
+    writer.writerow([gettext(name) for name in CSV_COLUMNS[:7]] + [gettext(m) for m in money] + [gettext("share")])
 
     def kpi_row(section: str, label: str, t: Totals, share=None):
         v = kpi_values(t, admin)
@@ -327,11 +374,21 @@ def render_csv(data) -> bytes:
 
     kpi_row("total", f"{data.period.first.isoformat()}..{data.period.last.isoformat()}", data.totals)
     for label, period, t in data.comparisons:
-        kpi_row("comparison", f"{label} {period.first.isoformat()}..{period.last.isoformat()}", t)
+        kpi_row("comparison", f"{gettext(label)} {period.first.isoformat()}..{period.last.isoformat()}", t)
     total = data.totals.attempts
     for r in data.statuses:
         writer.writerow(
-            ["status", r["label"], r["calls"], "", "", "", "", *([""] * len(money)), _csv_number(r["share"], 4)]
+            [
+                "status",
+                gettext(r["label"]),
+                r["calls"],
+                "",
+                "",
+                "",
+                "",
+                *([""] * len(money)),
+                _csv_number(r["share"], 4),
+            ]
         )
     for r in data.causes:
         label = r["label"] if r.get("code") is None else f"{r['label']} ({r['code']})"
@@ -362,20 +419,20 @@ def render_chart_png(data) -> bytes:
         fig = Figure(figsize=(6.8, 2.6), dpi=100)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        ax.bar(positions, answered, color="#0d6efd", label="Answered", width=0.8)
-        ax.bar(positions, other, bottom=answered, color="#adb5bd", label="Not answered", width=0.8)
+        ax.bar(positions, answered, color="#0d6efd", label=gettext("Answered"), width=0.8)
+        ax.bar(positions, other, bottom=answered, color="#adb5bd", label=gettext("Not answered"), width=0.8)
         step = 1 if len(labels) <= 24 else 2
         ax.set_xticks(positions[::step], labels[::step], fontsize=7)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_ylabel("Calls", fontsize=8)
-        unit = "hour" if data.traffic_unit == "hour" else "day"
-        ax.set_title(f"Calls per {unit}, {data.period.label} ({data.timezone})", fontsize=9, loc="left")
+        ax.set_ylabel(gettext("Calls"), fontsize=8)
+        ax.yaxis.set_major_formatter(lambda value, _position: number(value, current_language()))
+        ax.set_title(f"{_per_unit(data)}, {data.period.label} ({data.timezone})", fontsize=9, loc="left")
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if not any(answered) and not any(other):
             ax.set_ylim(0, 1)
-            ax.text(0.5, 0.5, "No calls", transform=ax.transAxes, ha="center", va="center", color="#6c757d")
+            ax.text(0.5, 0.5, gettext("No calls."), transform=ax.transAxes, ha="center", va="center", color="#6c757d")
         else:
             ax.legend(
                 frameon=False, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date
 from sqlalchemy import text
 
 from data.core import db, mailer
+from data.core.i18n import N_, current_language, gettext, locale_of, speaking
 from data.core.kpis import Totals
 from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import MEASURES
@@ -41,15 +43,15 @@ KINDS = ("daily", "weekly", "monthly")
 SEND_AFTER = time(6, 0)  # local time from which the report of the closed period is sent
 CHART_CID = "traffic-chart@dialstat"
 MANUAL_SEND_SECONDS = 60  # "send now": at most one mail per user, report and period in this many seconds
-STATUS_OF_CLASS = {
-    "ANSWERED_OR_NORMAL": "Not answered, normal clearing",
-    "BUSY": "Busy",
-    "NO_ANSWER": "No answer",
-    "REJECTED": "Rejected",
-    "CALLER_CANCEL": "Cancelled by the caller",
-    "NUMBER_ERROR": "Number error",
-    "NETWORK_FAILURE": "Network failure / congestion",
-    "OTHER": "Other",
+STATUS_OF_CLASS = {  # translated where they are shown
+    "ANSWERED_OR_NORMAL": N_("Not answered, normal clearing"),
+    "BUSY": N_("Busy"),
+    "NO_ANSWER": N_("No answer"),
+    "REJECTED": N_("Rejected"),
+    "CALLER_CANCEL": N_("Cancelled by the caller"),
+    "NUMBER_ERROR": N_("Number error"),
+    "NETWORK_FAILURE": N_("Network failure / congestion"),
+    "OTHER": N_("Other"),
 }
 
 
@@ -64,12 +66,15 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The period in words, in the current language (a daily report: the weekday and the date)."""
+        locale = locale_of(current_language())
         if self.kind == "daily":
-            return f"{self.first:%A} {self.first.isoformat()}"
+            return f"{format_date(self.first, 'EEEE', locale=locale)} {self.first.isoformat()}"
         if self.kind == "weekly":
             year, week, _ = self.first.isocalendar()
-            return f"week {week} of {year} ({self.first.isoformat()} – {self.last.isoformat()})"
-        return f"{self.first:%B %Y}"
+            span = f"{self.first.isoformat()} – {self.last.isoformat()}"
+            return gettext("week %(week)s of %(year)s (%(span)s)", week=week, year=year, span=span)
+        return format_date(self.first, "LLLL y", locale=locale)
 
     @property
     def short(self) -> str:
@@ -84,17 +89,17 @@ class Period:
         """The two periods a report compares with."""
         if self.kind == "daily":
             return [
-                ("Day before", period_containing("daily", self.first - timedelta(days=1))),
-                ("Same day last week", period_containing("daily", self.first - timedelta(days=7))),
+                (N_("Day before"), period_containing("daily", self.first - timedelta(days=1))),
+                (N_("Same day last week"), period_containing("daily", self.first - timedelta(days=7))),
             ]
         if self.kind == "weekly":
             return [
-                ("Week before", period_containing("weekly", self.first - timedelta(days=7))),
-                ("Same week last year", period_containing("weekly", self.first - timedelta(weeks=52))),
+                (N_("Week before"), period_containing("weekly", self.first - timedelta(days=7))),
+                (N_("Same week last year"), period_containing("weekly", self.first - timedelta(weeks=52))),
             ]
         return [
-            ("Month before", period_containing("monthly", self.first - timedelta(days=1))),
-            ("Same month last year", period_containing("monthly", self.first.replace(year=self.first.year - 1))),
+            (N_("Month before"), period_containing("monthly", self.first - timedelta(days=1))),
+            (N_("Same month last year"), period_containing("monthly", self.first.replace(year=self.first.year - 1))),
         ]
 
 
@@ -142,6 +147,7 @@ class ReportUser:
     timezone: str
     email: str | None
     report_emails: tuple[str, ...] = ()
+    language: str | None = None  # the reports' language; None: English (a mail has no browser to ask)
 
     @property
     def is_admin(self) -> bool:
@@ -156,7 +162,7 @@ class ReportUser:
         return mailer.parse_addresses([self.email or "", *self.report_emails])[0]
 
 
-_USER_COLUMNS = "u.id, u.username, u.role, u.timezone, u.email, u.report_emails"
+_USER_COLUMNS = "u.id, u.username, u.role, u.timezone, u.email, u.report_emails, u.language"
 
 
 def _user(row: dict) -> ReportUser:
@@ -250,9 +256,9 @@ def call_statuses(cause_rows: list[dict], classes: dict[int, str]) -> list[dict]
     for row in cause_rows:
         unanswered = (row["attempts"] or 0) - (row["answered"] or 0)
         if unanswered:
-            label = STATUS_OF_CLASS.get(classes.get(row["code"], "OTHER"), "Other")
+            label = STATUS_OF_CLASS.get(classes.get(row["code"], "OTHER"), STATUS_OF_CLASS["OTHER"])
             counts[label] = counts.get(label, 0) + unanswered
-    rows = [{"label": "Answered", "calls": answered}] if answered else []
+    rows = [{"label": N_("Answered"), "calls": answered}] if answered else []
     rows += [{"label": label, "calls": calls} for label, calls in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]
     for row in rows:
         row["share"] = row["calls"] / total if total else None
@@ -289,7 +295,9 @@ def traffic_rows(scope: Scope, period: Period) -> tuple[list[dict], str]:
     while day <= period.last:
         rows.append(
             {
-                "label": day.strftime("%d") if period.kind == "monthly" else day.strftime("%a %d"),
+                "label": day.strftime("%d")
+                if period.kind == "monthly"
+                else format_date(day, "EEE dd", locale=locale_of(current_language())),
                 **found.get(day, dict.fromkeys(MEASURES, 0)),
             }
         )
@@ -337,7 +345,8 @@ class MailReport:
         from data.mail.render import render_html
 
         src = f"data:image/png;base64,{base64.b64encode(self.chart_png).decode()}" if self.chart_png else None
-        return render_html(self.data, src)
+        with speaking(self.data.user.language):  # the page shows the mail as its recipient reads it
+            return render_html(self.data, src)
 
     @property
     def attachments(self) -> list[tuple[str, str, bytes]]:
@@ -349,17 +358,17 @@ class MailReport:
 
 
 def compose(data: ReportData) -> MailReport:
-    from data.mail.render import render_chart_png, render_csv, render_html, render_text
+    from data.mail.render import render_chart_png, render_csv, render_html, render_text, title
 
     try:
         chart = render_chart_png(data)
     except Exception:  # the report goes out without its chart
         log.exception("traffic chart of %s's %s report could not be drawn", data.user.username, data.period.kind)
         chart = None
-    who = "all customers" if data.is_admin else data.user.username
+    who = gettext("all customers") if data.is_admin else data.user.username
     return MailReport(
         data=data,
-        subject=f"{data.period.kind.capitalize()} report {data.period.short} ({who})",
+        subject=f"{title(data)} {data.period.short} ({who})",
         html=render_html(data, f"cid:{CHART_CID}" if chart else None),
         text=render_text(data),
         csv_name=f"dialstat-{data.period.kind}-{data.period.short}-{data.user.username}.csv",
@@ -371,7 +380,8 @@ def compose(data: ReportData) -> MailReport:
 def build_report(user: ReportUser, kind: str = "daily", day: date | None = None) -> MailReport:
     """The report of ``user`` for the period of ``kind`` containing ``day`` (default: the last closed one)."""
     period = period_containing(kind, day) if day else report_period(kind, local_today(user.timezone))
-    return compose(report_data(user, period))
+    with speaking(user.language):
+        return compose(report_data(user, period))
 
 
 def queue_report(user: ReportUser, report: MailReport, dedup_key: str | None = None) -> int | None:
@@ -464,7 +474,9 @@ def dispatch_reports(now: datetime | None = None) -> dict:
     queued, skipped, errors = 0, 0, []
     for user, period, key in due_reports(now):
         try:
-            if queue_report(user, compose(report_data(user, period)), dedup_key=key) is None:
+            with speaking(user.language):
+                report = compose(report_data(user, period))
+            if queue_report(user, report, dedup_key=key) is None:
                 skipped += 1  # another process queued it meanwhile
             else:
                 queued += 1
