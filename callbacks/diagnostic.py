@@ -268,7 +268,8 @@ def _notices():
     """Rules that would notify nobody and firings of the last 7 days that notified nobody (data.alerting.unnotified)."""
     scope = current_scope()
     shown = notice_alerts(unnotified.rule_warnings(scope), unnotified.unnotified(scope), scope.timezone)
-    return shown or html.P("Every alarm and alert reaches someone.", className="small mb-0", id="diagnostic-notices-ok")
+    ok = _("Every alarm and alert reaches someone.")
+    return shown or html.P(ok, className="small mb-0", id="diagnostic-notices-ok")
 
 
 @callback(

@@ -11,6 +11,8 @@ from dash import dcc, html
 
 from components.tables import header_table
 from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 
 def options(mapping: dict) -> list[dict]:
@@ -396,7 +398,7 @@ def simple_rows(
     )
 
 
-NOTICE_KINDS = {"alarm": "Alarm", "blacklist": "Blacklist hit", "threat": "Threat"}
+NOTICE_KINDS = {"alarm": N_("Alarm"), "blacklist": N_("Blacklist hit"), "threat": N_("Threat")}
 
 
 def notice_alerts(warnings: list[str], unnotified_rows: list[dict], tz: str) -> list:
@@ -407,18 +409,21 @@ def notice_alerts(warnings: list[str], unnotified_rows: list[dict], tz: str) -> 
             html.Tr(
                 [
                     html.Td(local(r["at"], tz)),
-                    html.Td(NOTICE_KINDS.get(r["kind"], r["kind"])),
+                    html.Td(_(NOTICE_KINDS[r["kind"]])),
                     html.Td(r["name"]),
                     html.Td(r["detail"], className="small"),
                 ]
             )
             for r in unnotified_rows[:50]
         ]
+        headers = [_("When"), _("What"), _("Name"), _("Detail")]
         shown.append(
             dbc.Alert(
                 [
-                    html.Strong(f"{len(unnotified_rows)} firing(s) in the last 7 days notified nobody"),
-                    header_table(["When", "What", "Name", "Detail"], body, "", className="mb-0 mt-2"),
+                    html.Strong(
+                        _("Fired in the last 7 days and notified nobody: %(count)s", count=len(unnotified_rows))
+                    ),
+                    header_table(headers, body, "", className="mb-0 mt-2"),
                 ],
                 color="danger",
                 id="alarm-unnotified",

@@ -87,7 +87,7 @@ def test_a_firing_that_notified_nobody_is_listed_on_the_alarms_and_diagnostic_pa
         id=fired.id,
     )
     page = json.dumps(dash_call(admin_client, "alarm_list_refresh", [0])[("alarm-notices", "children")])
-    assert "notified nobody" in page and "fires unheard" in page and "Blacklist hits notify nobody" in page
+    assert "and notified nobody: 1" in page and "fires unheard" in page and "Blacklist hits notify nobody" in page
     diagnostic = json.dumps(dash_call(admin_client, "refresh_diagnostic", [None])[("diagnostic-notices", "children")])
     assert "fires unheard" in diagnostic
 

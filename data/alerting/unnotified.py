@@ -16,9 +16,11 @@ from data.alerting.alarms import Alarm, get_alarm, list_alarms
 from data.alerting.destination_alerts import admin_recipients
 from data.alerting.webhooks import subscribers
 from data.core import db
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import Scope
 
-BROADCASTS = {"destination_alert": "Blacklist hits", "threat": "Threats"}
+BROADCASTS = {"destination_alert": N_("Blacklist hits"), "threat": N_("Threats")}
 
 
 def alarm_warning(alarm: Alarm) -> str | None:
@@ -26,9 +28,10 @@ def alarm_warning(alarm: Alarm) -> str | None:
     if alarm.webhook_id or recipients(alarm):
         return None
     owner = db.scalar("SELECT username FROM app_user WHERE id = :id", id=alarm.user_id)
-    return (
-        f"This alarm notifies nobody: its recipients are empty and {owner} has no e-mail address. "
-        "It will only show in the alarm report: add recipients, an address in the profile, or a webhook."
+    return _(
+        "This alarm notifies nobody: its recipients are empty and %(owner)s has no e-mail address. It will only "
+        "show in the alarm report: add recipients, an address in the profile, or a webhook.",
+        owner=owner,
     )
 
 
@@ -36,9 +39,10 @@ def broadcast_warning(kind: str) -> str | None:
     """Why blacklist hits (``destination_alert``) or threats (``threat``) would notify nobody, or None."""
     if admin_recipients() or subscribers(kind):
         return None
-    return (
-        f"{BROADCASTS[kind]} notify nobody: no admin has an e-mail address, the extra addresses "
-        "(notify_emails) are empty and no webhook receives them."
+    return _(
+        "%(what)s notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are empty "
+        "and no webhook receives them.",
+        what=_(BROADCASTS[kind]),
     )
 
 
