@@ -130,21 +130,14 @@ clientside_callback(
 @callback(
     Output({"type": "csv-download", "chart": MATCH}, "data"),
     Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
-    State({"type": "chart-data", "chart": MATCH}, "data"),
-    State({"type": "chart-data", "chart": MATCH}, "id"),
-    prevent_initial_call=True,
-)
-def download_chart_csv(_, rows, chart):
-    return {"content": rows_to_csv(rows or []), "filename": f"{chart['chart']}.csv", "type": "text/csv"}
-
-
-@callback(
-    Output({"type": "xlsx-download", "chart": MATCH}, "data"),
     Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
     State({"type": "chart-data", "chart": MATCH}, "data"),
     State({"type": "chart-data", "chart": MATCH}, "id"),
     prevent_initial_call=True,
 )
-def download_chart_xlsx(_, rows, chart):
-    """The chart's data as a workbook: numbers as numbers, labels (numbers, codes) as text."""
-    return dcc.send_bytes(rows_to_xlsx(rows or [], chart["chart"]), f"{chart['chart']}.xlsx")
+def download_chart_csv(_csv, _xlsx, rows, chart):
+    """The chart's data as CSV, or as a workbook (numbers as numbers, labels such as numbers and codes as text)
+    when its XLSX button was pressed."""
+    if isinstance(ctx.triggered_id, dict) and ctx.triggered_id.get("type") == "xlsx-button":
+        return dcc.send_bytes(rows_to_xlsx(rows or [], chart["chart"]), f"{chart['chart']}.xlsx")
+    return {"content": rows_to_csv(rows or []), "filename": f"{chart['chart']}.csv", "type": "text/csv"}

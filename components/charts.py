@@ -21,19 +21,13 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                             dbc.ButtonGroup(
                                 [
                                     dbc.Button(
-                                        "Download CSV",
-                                        id={"type": "csv-button", "chart": chart_id},
+                                        label,
+                                        id={"type": f"{kind}-button", "chart": chart_id},
                                         size="sm",
                                         color="secondary",
                                         outline=True,
-                                    ),
-                                    dbc.Button(
-                                        "XLSX",
-                                        id={"type": "xlsx-button", "chart": chart_id},
-                                        size="sm",
-                                        color="secondary",
-                                        outline=True,
-                                    ),
+                                    )
+                                    for kind, label in (("csv", "Download CSV"), ("xlsx", "XLSX"))
                                 ]
                             ),
                             width="auto",
@@ -47,7 +41,6 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
             ),
             dcc.Store(id={"type": "chart-data", "chart": chart_id}),
             dcc.Download(id={"type": "csv-download", "chart": chart_id}),
-            dcc.Download(id={"type": "xlsx-download", "chart": chart_id}),
         ],
         className="mb-3",
     )

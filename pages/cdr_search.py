@@ -54,6 +54,21 @@ def _number_filter(prefix: str, label: str, query: dict, md: int = 4) -> dbc.Col
     return dbc.Col(_operator_filter(prefix, label, query, NUMBER_OPS, "begins", "9rem", value), md=md)
 
 
+DIRECTION_LABELS = {d: d.capitalize() for d in DIRECTIONS}
+FLAG_LABELS = {k: f"Flagged: {label.lower()}" for k, label in FLAGS.items()}
+
+
+def _choice(key: str, value: str | None, labels: dict[str, str]) -> dcc.Dropdown:
+    """A choice of the search's own (no blank option: the first one is "any")."""
+    return dcc.Dropdown(
+        id=f"cdr-search-{key}",
+        value=value if value in labels else next(iter(labels)),
+        options=[{"label": label, "value": k} for k, label in labels.items()],
+        clearable=False,
+        searchable=False,
+    )
+
+
 def _text_filter(key: str, label: str, query: dict, placeholder: str) -> dbc.InputGroup:
     return dbc.InputGroup(
         [
@@ -114,16 +129,7 @@ def search_filters(query: dict) -> dbc.Card:
                         _number_filter("dst", "Destination", query),
                         _number_filter("src", "Caller", query, md=3),
                         dbc.Col(
-                            dcc.Dropdown(
-                                id="cdr-search-direction",
-                                value=direction if direction in DIRECTIONS else "any",
-                                options=[
-                                    {"label": "Any direction", "value": "any"},
-                                    *({"label": d.capitalize(), "value": d} for d in DIRECTIONS),
-                                ],
-                                clearable=False,
-                                searchable=False,
-                            ),
+                            _choice("direction", direction, {"any": "Any direction", **DIRECTION_LABELS}),
                             md=2,
                         ),
                     ],
@@ -169,16 +175,7 @@ def search_filters(query: dict) -> dbc.Card:
                     [
                         dbc.Col(_text_filter("callid", "Call-ID", query, "one or more, comma-separated"), md=4),
                         dbc.Col(
-                            dcc.Dropdown(
-                                id="cdr-search-flag",
-                                value=flag if flag in FLAGS else "all",
-                                options=[
-                                    {"label": "All calls", "value": "all"},
-                                    *({"label": f"Flagged: {label.lower()}", "value": k} for k, label in FLAGS.items()),
-                                ],
-                                clearable=False,
-                                searchable=False,
-                            ),
+                            _choice("flag", flag, {"all": "All calls", **FLAG_LABELS}),
                             md=2,
                         ),
                     ],

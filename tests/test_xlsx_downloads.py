@@ -112,3 +112,25 @@ def test_a_large_workbook_is_written_in_constant_memory(tmp_path):
     sheet = load_workbook(tmp_path / "big-40000.xlsx", read_only=True).worksheets[0]
     last = list(sheet.iter_rows(min_row=40_001, values_only=True))[0]
     assert last[0] == 39_999 and last[2] == "0034000039999" and last[1] == datetime(2026, 5, 1)
+
+
+def test_a_charts_xlsx_button_downloads_its_data_as_a_workbook(admin_client):
+    import base64
+    import json
+
+    from tests.dash_client import _callbacks, callback_body
+
+    rows = [{"label": "0034911", "calls": 3, "minutes": 1.5}]
+    body = callback_body(
+        _callbacks(admin_client),
+        "download_chart_csv",
+        [None, 1],
+        [rows, {"type": "chart-data", "chart": "x"}],
+        ids={"chart": "x"},
+    )
+    body["changedPropIds"] = ['{"chart":"x","type":"xlsx-button"}.n_clicks']
+    response = admin_client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+    download = response.get_json()["response"]['{"chart":"x","type":"csv-download"}']["data"]
+    assert download["filename"] == "x.xlsx" and download["base64"] is True
+    sheet = load_workbook(io.BytesIO(base64.b64decode(download["content"]))).worksheets[0]
+    assert list(sheet.iter_rows(values_only=True)) == [("label", "calls", "minutes"), ("0034911", 3, 1.5)]
