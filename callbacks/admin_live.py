@@ -5,6 +5,7 @@ from dash import Input, Output, no_update
 from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from data.live.poller import poll_switch
 from data.live.store import live_sources, set_live_source, source_table
@@ -37,7 +38,7 @@ def fill_live_form(selected):
     ),
     prevent_initial_call=True,
 )
-def save_live_source(_, selected, kind, address, username, secret):
+def save_live_source(_clicks, selected, kind, address, username, secret):
     if not selected:
         return message(_("Choose a switch."), "warning"), no_update
     switch_id = int(selected)

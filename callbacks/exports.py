@@ -16,6 +16,7 @@ from components.exports import (
     schedules_table,
 )
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor
 from data.export import cdr_query, exporter, library, schedules, templates
 from data.export.templates import TemplateError
@@ -92,16 +93,16 @@ def open_template(name):
 def live_preview(profile_text):
     """The edited (unsaved) template applied to the 5 newest answered CDRs, on every change."""
     if not profile_text:
-        return "Open a template or write a cdre profile."
+        return _("Open a template or write a cdre profile.")
     try:
         template = templates.load_cdre_profile(library.parse_profile_text(profile_text), name="preview")
         result = exporter.preview(template)
     except TemplateError as exc:
-        return _problems("This template cannot be used:", exc.problems)
+        return _problems(_("This template cannot be used:"), exc.problems)
     except library.ExportRefused as exc:
-        return _problems("This template cannot be used:", [str(exc)])
+        return _problems(_("This template cannot be used:"), [str(exc)])
     if not result["ids"]:
-        return "No answered CDR to preview yet."
+        return _("No answered CDR to preview yet.")
     lines = [result["text"]]
     for cgrid, reason in result["summary"].unexported.items():
         lines.append(f"# not exported {cgrid}: {reason}\n")
@@ -113,7 +114,7 @@ def save_template(name, profile_text):
     try:
         template = library.save_template((name or "").strip(), profile_text or "", user_id=current_actor().id)
     except TemplateError as exc:
-        raise Refused(_problems("Not saved:", exc.problems)) from None
+        raise Refused(_problems(_("Not saved:"), exc.problems)) from None
     return f"Saved template {template.name!r}."
 
 
@@ -163,7 +164,7 @@ def save_schedule(name, template_name, period, directory, enabled):
 def run_schedules_now(_clicks, refresh):
     outcome = schedules.run_due_schedules(wait_seconds=5)
     runs = outcome["runs"]
-    text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or "nothing due"
+    text = "; ".join(f"{r.get('schedule', r.get('schedule_id'))}: {r['status']}" for r in runs) or _("nothing due")
     return dbc.Alert(text, color="info", className="mb-0"), (refresh or 0) + 1
 
 
@@ -206,7 +207,11 @@ def open_picked_schedule(schedule_id):
 def delete_picked_schedule(_clicks, schedule_id, refresh):
     deleted = schedules.delete_schedule(schedule_id) if schedule_id is not None else None
     if deleted is None:
-        return dbc.Alert("Open the schedule to delete first.", color="warning", className="mb-0"), no_update, no_update
+        return (
+            dbc.Alert(_("Open the schedule to delete first."), color="warning", className="mb-0"),
+            no_update,
+            no_update,
+        )
     return (
         dbc.Alert(
             f"Deleted schedule {deleted['name']!r}; its export history stays.", color="success", className="mb-0"
@@ -247,7 +252,7 @@ def save_or_delete_destination_list(_save, _delete, picked, name, prefixes, desc
         if ctx.triggered_id == "exports-destlist-delete":
             if not picked:
                 return (
-                    dbc.Alert("Open the list to delete first.", color="warning", className="mb-0"),
+                    dbc.Alert(_("Open the list to delete first."), color="warning", className="mb-0"),
                     no_update,
                     no_update,
                 )

@@ -2,6 +2,7 @@ from dash import Input, Output
 
 from components.live import breakdown_table, sparkline_figure, switch_table
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.live.store import live_summary
 from routes.access import callbacks_for
@@ -18,7 +19,7 @@ callback = callbacks_for(acl.page("/live"))
     Output("live-countries", "children"),
     Input("live-interval", "n_intervals"),
 )
-def refresh_live(_):
+def refresh_live(_ticks):
     scope = current_scope()
     summary = live_summary(scope)
     return (
@@ -26,6 +27,6 @@ def refresh_live(_):
         f"{summary['cps']:.1f}",
         sparkline_figure(summary["sparkline"]),
         switch_table(summary["switches"], scope.timezone),
-        breakdown_table(summary["customers"], "Customer"),
-        breakdown_table(summary["countries"], "Country"),
+        breakdown_table(summary["customers"], _("Customer")),
+        breakdown_table(summary["countries"], _("Country")),
     )

@@ -12,6 +12,8 @@ from flask_login import current_user
 from components.tables import simple_table
 from data.admin import acl
 from data.core import mailer
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.settings import load_settings
 from data.mail.reports import KINDS, build_report, report_user, save_mail_settings, send_report_now
 from routes.access import callbacks_for
@@ -20,14 +22,14 @@ callback = callbacks_for(acl.page("/mail-report"))
 outbox_callback = callbacks_for(acl.page("/admin/outbox"))
 
 OUTBOX_COLUMNS = [
-    ("id", "Id"),
-    ("created", "Queued"),
-    ("status", "Status"),
-    ("attempts", "Attempts"),
-    ("recipients", "To"),
-    ("subject", "Subject"),
-    ("when", "Sent / next attempt"),
-    ("answer", "Server answer / last error"),
+    ("id", N_("Id")),
+    ("created", N_("Queued")),
+    ("status", N_("Status")),
+    ("attempts", N_("Attempts")),
+    ("recipients", N_("To")),
+    ("subject", N_("Subject")),
+    ("when", N_("Sent / next attempt")),
+    ("answer", N_("Server answer / last error")),
 ]
 
 
@@ -48,7 +50,7 @@ def save_mail_report_settings(_clicks, emails, kinds):
         stored = save_mail_settings(current_user.id, valid + invalid, [k for k in kinds or () if k in KINDS])
     except ValueError as exc:
         return dbc.Alert(str(exc), color="danger", className="py-2 small")
-    addresses = ", ".join(stored) or "no extra address"
+    addresses = ", ".join(stored) or _("no extra address")
     return dbc.Alert(f"Saved: {addresses}.", color="success", className="py-2 small")
 
 
@@ -61,7 +63,7 @@ def preview_mail_report(kind):
     user = report_user(current_user.id)
     report = build_report(user, _kind(kind))
     prefix = load_settings().mail.get("MAIL_SUBJECT_PREFIX") or ""
-    to = ", ".join(user.recipients) or "nobody yet: add an address"
+    to = ", ".join(user.recipients) or _("nobody yet: add an address")
     return report.preview_html(), f"Subject: {prefix}{report.subject} · To: {to} · Attached: {report.csv_name}"
 
 
@@ -75,14 +77,16 @@ def send_mail_report_now(_clicks, kind):
     user = report_user(current_user.id)
     if not user.recipients:
         return dbc.Alert(
-            "There is no address to send it to: add one under Emails to send a report.",
+            _("There is no address to send it to: add one under Emails to send a report."),
             color="warning",
             className="py-2 small",
         )
     result = send_report_now(user, _kind(kind))
     if result["id"] is None:
         return dbc.Alert(
-            "This report was sent less than a minute ago; try again in a minute.", color="info", className="py-2 small"
+            _("This report was sent less than a minute ago; try again in a minute."),
+            color="info",
+            className="py-2 small",
         )
     state = result["state"] or {}
     to = ", ".join(result["recipients"])
@@ -135,4 +139,4 @@ def refresh_outbox(_refresh, _retry, _tick):
         "last 24 hours. Times in UTC."
     )
     status = html.Div([html.Div(summary, className="small"), note and html.Div(note, className="small fw-bold")])
-    return simple_table(_outbox_rows(), OUTBOX_COLUMNS, empty="The outbox is empty."), status
+    return simple_table(_outbox_rows(), OUTBOX_COLUMNS, empty=_("The outbox is empty.")), status

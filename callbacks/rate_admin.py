@@ -13,6 +13,7 @@ from dash import Input, Output, html
 from callbacks.forms import Refused, form_action
 from components.rating import grid_rows
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_actor, current_scope
 from data.rating import rater, rates
 from data.rating.rates import RateDeckError
@@ -34,7 +35,7 @@ def _options(rows: list[dict], label: str = "name") -> list[dict]:
 
 def _error_text(exc: Exception) -> str:
     if isinstance(exc, (sqlalchemy.exc.IntegrityError, psycopg2.IntegrityError)):
-        return "That name is already taken (or the plan is still in use)."
+        return _("That name is already taken (or the plan is still in use).")
     return str(exc)
 
 
@@ -119,7 +120,7 @@ def _deck_text(contents: str) -> str:
     try:
         raw = base64.b64decode(contents.partition(",")[2], validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("the file could not be read") from None
+        raise ValueError(_("the file could not be read")) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -142,7 +143,7 @@ DECK_FIELDS = (("rate-admin-deck-file", "contents"), "rate-admin-deck-plan", "ra
 @_form_action("rate-admin-deck-import", DECK_FIELDS, feedback="rate-admin-deck-result")
 def import_deck(contents, plan, replace_all):
     if not plan or not contents:
-        raise Refused("Choose a plan and a file.")
+        raise Refused(_("Choose a plan and a file."))
     try:
         count = rates.import_rate_deck(current_scope(), plan, _deck_text(contents), replace_all=bool(replace_all))
     except RateDeckError as exc:
@@ -156,7 +157,7 @@ DERIVE_FIELDS = ("rate-admin-derive-carrier", "rate-admin-derive-retail", "rate-
 @_form_action("rate-admin-derive", DERIVE_FIELDS, feedback="rate-admin-derive-result")
 def derive(carrier, retail, percent):
     if not carrier or not retail or percent is None:
-        raise Refused("Choose a carrier plan, a retail plan and a percentage.")
+        raise Refused(_("Choose a carrier plan, a retail plan and a percentage."))
     try:
         count = rates.derive_retail_rates(current_scope(), carrier, retail, Decimal(str(percent)))
     except InvalidOperation as exc:
@@ -178,7 +179,7 @@ def view_rates(plan, search, _refresh):
 def add_ban_plan(name, prefixes):
     listed = [p.strip() for p in (prefixes or "").replace(";", ",").split(",") if p.strip()]
     if not (name or "").strip():
-        raise ValueError("a ban plan needs a name")
+        raise ValueError(_("a ban plan needs a name"))
     rates.create_ban_plan(current_scope(), name, listed)
     return f"Ban plan {name} created with {len(listed)} prefix(es)."
 
@@ -189,7 +190,7 @@ VOIP_FIELDS = ("rate-admin-voip-name", "rate-admin-voip-rate-plans", "rate-admin
 @_form_action("rate-admin-voip-add", VOIP_FIELDS)
 def add_voip_plan(name, rate_plans, ban_plans):
     if not (name or "").strip():
-        raise ValueError("a VoIP plan needs a name")
+        raise ValueError(_("a VoIP plan needs a name"))
     rates.create_voip_plan(current_scope(), name, rate_plans or [], ban_plans or [])
     return f"VoIP plan {name} created."
 
@@ -197,14 +198,14 @@ def add_voip_plan(name, rate_plans, ban_plans):
 @_form_action("rate-admin-assign", ("rate-admin-assign-customer", "rate-admin-assign-plan"))
 def assign_plan(customer, plan):
     if not customer:
-        raise Refused("Choose a customer.")
+        raise Refused(_("Choose a customer."))
     queued = rates.assign_voip_plan(current_scope(), customer, plan)
     if queued:
         return (
             f"Plan assigned. Re-rating #{queued['request_id']} of the customer's {queued['calls']:,} stored calls is "
             "queued (see the requests below); until it runs they keep their old prices."
         )
-    return "Plan assigned. The customer has no stored calls to re-rate."
+    return _("Plan assigned. The customer has no stored calls to re-rate.")
 
 
 RERATE_FIELDS = (
@@ -217,7 +218,7 @@ RERATE_FIELDS = (
 @_form_action("rate-admin-rerate", RERATE_FIELDS)
 def queue_rerate(first, last, customer):
     if not first or not last:
-        raise Refused("Choose the period to re-rate.")
+        raise Refused(_("Choose the period to re-rate."))
     first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
     request_id = rater.queue_rerate(first_day, last_day, customer, requested_by=current_actor().username)
     return f"Re-rating request {request_id} queued: it runs within a minute."

@@ -6,6 +6,7 @@ from dash import Input, Output, no_update
 from callbacks.forms import values_of
 from components.rating import candidate_rows, plan_choice, simulation_summary
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.rating import rates
 from data.rating.rates import parse_moment
@@ -33,12 +34,12 @@ def list_plans(_):
 def simulate(_clicks, _submit, number, duration, at, plan):
     scope = current_scope()
     if not number:
-        return dbc.Alert("Enter a number.", color="warning"), no_update
+        return dbc.Alert(_("Enter a number."), color="warning"), no_update
     try:
-        when = parse_moment(at.strip().replace(" ", "T"), "the time") if at and at.strip() else None
+        when = parse_moment(at.strip().replace(" ", "T"), _("the time")) if at and at.strip() else None
         result = simulate_call(scope, number, int(duration or 0), at=when, voip_plan_id=plan)
     except ValueError as exc:
         return dbc.Alert(str(exc), color="warning"), []
     if result["voip_plan_id"] is None:
-        return dbc.Alert("No VoIP plan to price with.", color="warning"), []
+        return dbc.Alert(_("No VoIP plan to price with."), color="warning"), []
     return simulation_summary(result), candidate_rows(result)

@@ -6,6 +6,7 @@ from dash import Input, Output, clientside_callback
 
 from components.rating import grid_rows, plan_choice
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.rating import rates
 from routes.access import callbacks_for
@@ -31,7 +32,7 @@ def show_rates(plan, search):
     scope = current_scope()
     found = rates.customer_rates(scope, voip_plan_id=plan, search=search or "", limit=SHOWN + 1)
     if not found and rates.voip_plan_of(scope, plan) is None:
-        count = "No VoIP plan: ask your provider." if not scope.is_admin else "Pick a VoIP plan."
+        count = _("No VoIP plan: ask your provider.") if not scope.is_admin else _("Pick a VoIP plan.")
     else:
         count = f"{min(len(found), SHOWN):,}{'+' if len(found) > SHOWN else ''} rate(s)"
     query = {k: v for k, v in (("search", search), ("plan", plan if scope.is_admin else None)) if v}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import gettext as _
+
 # plotly.js fetches map geometry from a CDN unless told otherwise; Dialstat serves it from assets/.
 GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/assets/topojson/"}
 
@@ -27,7 +29,7 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                                         color="secondary",
                                         outline=True,
                                     )
-                                    for kind, label in (("csv", "Download CSV"), ("xlsx", "XLSX"))
+                                    for kind, label in (("csv", _("Download CSV")), ("xlsx", "XLSX"))
                                 ]
                             ),
                             width="auto",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dash import html
 
 from components.tables import header_table
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 PREFIXES_SHOWN = 12  # a long list shows its first prefixes and how many more
 
@@ -21,19 +23,19 @@ def destination_lists_table(rows: list[dict]):
         )
         for r in rows
     ]
-    headers = ("Name", "Prefixes", "Description", "Updated (UTC)")
-    return header_table(headers, cells, "No destination list yet.", className="small", id="exports-destlists-table")
+    headers = (_("Name"), _("Prefixes"), _("Description"), _("Updated (UTC)"))
+    return header_table(headers, cells, _("No destination list yet."), className="small", id="exports-destlists-table")
 
 
 SCHEDULE_HEADERS = (
-    "Name",
-    "Template",
-    "Period",
-    "Directory",
-    "Enabled",
-    "Watermark (CDR id)",
-    "Last run",
-    "Last error",
+    N_("Name"),
+    N_("Template"),
+    N_("Period"),
+    N_("Directory"),
+    N_("Enabled"),
+    N_("Watermark (CDR id)"),
+    N_("Last run"),
+    N_("Last error"),
 )
 
 
@@ -54,26 +56,26 @@ def schedules_table(rows: list[dict], period_labels: dict[int, str]):
         for r in rows
     ]
     return header_table(
-        SCHEDULE_HEADERS, cells, "No scheduled exports yet.", className="small", id="exports-schedules-table"
+        SCHEDULE_HEADERS, cells, _("No scheduled exports yet."), className="small", id="exports-schedules-table"
     )
 
 
 HISTORY_HEADERS = (
     "#",
-    "When (UTC)",
-    "Who",
-    "Template",
-    "Interval / CDR ids",
-    "CDRs",
-    "Not exported",
-    "Cost",
-    "File",
+    N_("When (UTC)"),
+    N_("Who"),
+    N_("Template"),
+    N_("Interval / CDR ids"),
+    N_("CDRs"),
+    N_("Not exported"),
+    N_("Cost"),
+    N_("File"),
     "sha256",
 )
 
 
 def history_table(rows: list[dict]):
-    return header_table(HISTORY_HEADERS, [_history_row(r) for r in rows], "Nothing exported yet.", className="small")
+    return header_table(HISTORY_HEADERS, [_history_row(r) for r in rows], _("Nothing exported yet."), className="small")
 
 
 def _history_row(r: dict) -> html.Tr:

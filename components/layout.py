@@ -35,7 +35,7 @@ def nav_links(pages: list[dict], is_admin: bool) -> list:
     """
     visible = [p for p in pages if (is_admin or not p.get("admin_only")) and p.get("nav", True)]
     by_path = {p["path"]: p for p in visible}
-    in_sections = {path for _, paths in NAV_SECTIONS for path in paths}
+    in_sections = {path for _label, paths in NAV_SECTIONS for path in paths}
     links = [
         dbc.NavItem(dbc.NavLink(_(p["name"]), href=p["relative_path"], active="exact"))
         for p in visible

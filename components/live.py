@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from components.figures import figure
 from components.tables import simple_table
+from data.core.i18n import gettext as _
 
 
 def switch_state(row: dict, zone: str) -> str:
@@ -15,7 +16,7 @@ def switch_state(row: dict, zone: str) -> str:
         since: datetime = row["unreachable_since"]
         return f"unreachable since {since.astimezone(ZoneInfo(zone)):%H:%M}"
     if row.get("ok") is None:
-        return "not polled yet"
+        return _("not polled yet")
     return "answering"
 
 
@@ -33,14 +34,16 @@ def switch_rows(rows: list[dict], zone: str) -> list[dict]:
 
 
 def switch_table(rows: list[dict], zone: str):
-    columns = [("switch", "Switch"), ("source", "Source"), ("calls", "Calls"), ("answered", "Answered")]
+    columns = [("switch", _("Switch")), ("source", _("Source")), ("calls", _("Calls")), ("answered", _("Answered"))]
     return simple_table(
-        switch_rows(rows, zone), [*columns, ("state", "State")], empty="No switch has a live source (admin, Switches)."
+        switch_rows(rows, zone),
+        [*columns, ("state", _("State"))],
+        empty=_("No switch has a live source (admin, Switches)."),
     )
 
 
 def breakdown_table(rows: list[dict], title: str):
-    return simple_table(rows, [("label", title), ("calls", "Calls")], empty="No calls in progress.")
+    return simple_table(rows, [("label", title), ("calls", _("Calls"))], empty=_("No calls in progress."))
 
 
 def sparkline_figure(rows: list[dict]) -> dict:

@@ -9,6 +9,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
+
 # Money stays exact: it reaches the browser as text and only sorts as a number.
 _NUMERIC = {"type": "rightAligned", "comparator": {"function": "Number(valueA) - Number(valueB)"}}
 
@@ -20,18 +23,18 @@ def column(field: str, header: str, numeric: bool = False, **extra) -> dict:
 def rate_columns(rate_field: str) -> list[dict]:
     """A rate deck's columns, its rate per minute read from ``rate_field``."""
     return [
-        column("prefix", "Prefix"),
-        column("destination", "Destination"),
-        column("country", "Country"),
-        column(rate_field, "Rate / min", True),
-        column("connection_fee", "Connection fee", True),
-        column("increments", "Increments"),
-        column("effective_from", "From (UTC)"),
-        column("effective_to", "Until (UTC)"),
+        column("prefix", _("Prefix")),
+        column("destination", _("Destination")),
+        column("country", _("Country")),
+        column(rate_field, _("Rate / min"), True),
+        column("connection_fee", _("Connection fee"), True),
+        column("increments", _("Increments")),
+        column("effective_from", _("From (UTC)")),
+        column("effective_to", _("Until (UTC)")),
     ]
 
 
-RATE_COLUMNS = [*rate_columns("retail_rate"), column("currency", "Currency")]
+RATE_COLUMNS = [*rate_columns("retail_rate"), column("currency", N_("Currency"))]
 PLAN_RATE_COLUMNS = rate_columns("rate")
 
 
@@ -39,7 +42,7 @@ def plan_picker(component_id: str, is_admin: bool) -> dbc.Col:
     """The VoIP plan dropdown of the rates pages. Customers have one plan, their own: the picker is there (its
     callback needs it) but hidden."""
     return dbc.Col(
-        dcc.Dropdown(id=component_id, placeholder="VoIP plan", clearable=False),
+        dcc.Dropdown(id=component_id, placeholder=_("VoIP plan"), clearable=False),
         md=3,
         style=None if is_admin else {"display": "none"},
     )
@@ -76,10 +79,11 @@ def grid_rows(rows: list[dict]) -> list[dict]:
 
 
 def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: bool = True, **kwargs) -> dag.AgGrid:
-    """A grid; ``client_pages`` False when the server pages the rows (the grid then shows one page whole)."""
+    """A grid; ``client_pages`` False when the server pages the rows (the grid then shows one page whole). Column
+    headers are translated here (they are defined at import, marked with ``N_``)."""
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=columns,
+        columnDefs=[{**c, "headerName": _(c["headerName"])} if "headerName" in c else c for c in columns],
         rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
         columnSize="responsiveSizeToFit",
@@ -106,24 +110,24 @@ def _price(side: dict | None, currency: str | None) -> str:
 def simulation_summary(result: dict) -> dbc.Card:
     """The simulator's answer: number, country, status, sell price and, for admins, buy and margin."""
     lines = [
-        _line("Number", f"{result['number']} → {result['normalised'] or '(no digits)'}"),
-        _line("Country", f"{result['country'] or '–'} ({result['country_code'] or '?'})"),
+        _line(_("Number"), f"{result['number']} → {result['normalised'] or '(no digits)'}"),
+        _line(_("Country"), f"{result['country'] or '–'} ({result['country_code'] or '?'})"),
         *(
-            [_line("Internal call", html.Span(result["internal"], id="rate-simulator-internal"))]
+            [_line(_("Internal call"), html.Span(result["internal"], id="rate-simulator-internal"))]
             if result.get("internal")
             else []
         ),
-        _line("VoIP plan", result["voip_plan"] or "none"),
-        _line("Rating", result["status"].label if result["status"] else "–"),
+        _line(_("VoIP plan"), result["voip_plan"] or _("none")),
+        _line(_("Rating"), result["status"].label if result["status"] else "–"),
     ]
     if result["banned_prefix"]:
-        lines.append(_line("Banned prefix", result["banned_prefix"]))
-    sell_label = "Sell (internal rate)" if result.get("internal") else "Sell (matched prefix)"
+        lines.append(_line(_("Banned prefix"), result["banned_prefix"]))
+    sell_label = _("Sell (internal rate)") if result.get("internal") else _("Sell (matched prefix)")
     lines.append(_line(sell_label, _price(result["sell"], result["currency"])))
     if result.get("buy") is not None or result.get("candidates"):
         buy = result["buy"]
-        lines.append(_line("Carrier (LCR)", (buy["carrier"] or "–") if buy else "–"))
-        lines.append(_line("Buy", _price(buy, result["currency"])))
+        lines.append(_line(_("Carrier (LCR)"), (buy["carrier"] or "–") if buy else "–"))
+        lines.append(_line(_("Buy"), _price(buy, result["currency"])))
         margin = (
             "–"
             if result["margin"] is None
@@ -132,7 +136,7 @@ def simulation_summary(result: dict) -> dbc.Card:
                 + (f" ({cell(result['margin_percent'])} %)" if result["margin_percent"] is not None else "")
             )
         )
-        lines.append(_line("Margin", margin))
+        lines.append(_line(_("Margin"), margin))
     return dbc.Card(
         dbc.CardBody(dbc.Table(html.Tbody(lines), borderless=True, size="sm", className="mb-0")),
         className="mb-3",
@@ -141,17 +145,17 @@ def simulation_summary(result: dict) -> dbc.Card:
 
 
 CANDIDATE_COLUMNS = [
-    column("chosen", "Chosen"),
-    column("carrier", "Carrier"),
-    column("provider_priority", "Priority", True),
-    column("prefix", "Prefix"),
-    column("destination", "Destination"),
-    column("rate", "Rate / min", True),
-    column("connection_fee", "Connection fee", True),
-    column("increments", "Increments"),
-    column("billed_seconds", "Billed s", True),
-    column("cost", "Buy cost", True),
-    column("rate_plan", "Carrier plan"),
+    column("chosen", N_("Chosen")),
+    column("carrier", N_("Carrier")),
+    column("provider_priority", N_("Priority"), True),
+    column("prefix", N_("Prefix")),
+    column("destination", N_("Destination")),
+    column("rate", N_("Rate / min"), True),
+    column("connection_fee", N_("Connection fee"), True),
+    column("increments", N_("Increments")),
+    column("billed_seconds", N_("Billed s"), True),
+    column("cost", N_("Buy cost"), True),
+    column("rate_plan", N_("Carrier plan")),
 ]
 
 

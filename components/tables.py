@@ -8,14 +8,16 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.core.i18n import gettext
+from data.core.i18n import gettext as _
 
 
 def header_table(headers, rows: list, empty: str, **props):
-    """``rows`` (``html.Tr``) under a header of ``headers``; the ``empty`` sentence instead when there are none."""
+    """``rows`` (``html.Tr``) under a header of ``headers`` (translated here, so they may be marked with ``N_``);
+    the ``empty`` sentence instead when there are none."""
     if not rows:
         return html.P(empty, className="text-body-secondary small")
     return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in headers])), html.Tbody(rows)],
+        [html.Thead(html.Tr([html.Th(gettext(h) if isinstance(h, str) else h) for h in headers])), html.Tbody(rows)],
         striped=True,
         hover=True,
         size="sm",
@@ -27,11 +29,11 @@ def header_table(headers, rows: list, empty: str, **props):
 def simple_table(
     rows: list[dict], columns: list[tuple[str, str]], empty: str = "No data.", shown: Callable | None = None, **props
 ):
-    """``rows`` as a table of ``columns`` (key, title: translated here, so it may be marked with ``N_``);
+    """``rows`` as a table of ``columns`` (key, title: translated by ``header_table``, so it may be ``N_``);
     ``shown`` writes a value (default: as it is, None as –)."""
     shown = shown or _shown
     cells = [html.Tr([html.Td(shown(row.get(key))) for key, _ in columns]) for row in rows]
-    return header_table([gettext(title) for _key, title in columns], cells, empty, **props)
+    return header_table([title for _key, title in columns], cells, empty, **props)
 
 
 def _shown(value):
@@ -43,7 +45,7 @@ def download_links(link_id: str, href: str) -> dbc.ButtonGroup:
     href follows the CSV one: a clientside callback of the page)."""
     return dbc.ButtonGroup(
         [
-            html.A("Download CSV", id=link_id, href=href, className="btn btn-outline-secondary btn-sm"),
+            html.A(_("Download CSV"), id=link_id, href=href, className="btn btn-outline-secondary btn-sm"),
             html.A(
                 "XLSX",
                 id=f"{link_id}-xlsx",

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.export import schedules
 
 dash.register_page(__name__, path="/exports", name=N_("Exports"), order=90, access=acl.ADMIN)
@@ -20,25 +21,26 @@ def _card(title: str, body: list, **kwargs) -> dbc.Card:
 
 def template_editor() -> dbc.Card:
     return _card(
-        "Template",
+        _("Template"),
         [
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Dropdown(id="exports-template-pick", placeholder="Open a template…", clearable=False), md=6
+                        dcc.Dropdown(id="exports-template-pick", placeholder=_("Open a template…"), clearable=False),
+                        md=6,
                     ),
-                    dbc.Col(dbc.Input(id="exports-template-name", placeholder="Name to save as"), md=6),
+                    dbc.Col(dbc.Input(id="exports-template-name", placeholder=_("Name to save as")), md=6),
                 ],
                 className="mb-2",
             ),
-            dbc.Label("CGRateS cdre profile (JSON or YAML)", html_for="exports-profile"),
+            dbc.Label(_("CGRateS cdre profile (JSON or YAML)"), html_for="exports-profile"),
             dcc.Textarea(
                 id="exports-profile",
                 style={"width": "100%", "height": "22rem", "fontFamily": "monospace", "fontSize": "0.85rem"},
             ),
-            dbc.Button("Save template", id="exports-save", color="primary", className="mt-2"),
+            dbc.Button(_("Save template"), id="exports-save", color="primary", className="mt-2"),
             html.Div(id="exports-template-feedback", className="mt-2"),
-            html.H6("Preview on the 5 newest answered CDRs", className="mt-3"),
+            html.H6(_("Preview on the 5 newest answered CDRs"), className="mt-3"),
             html.Pre(id="exports-preview", className="border rounded p-2 small", style={"whiteSpace": "pre"}),
         ],
     )
@@ -46,17 +48,19 @@ def template_editor() -> dbc.Card:
 
 def export_form() -> dbc.Card:
     return _card(
-        "Export now",
+        _("Export now"),
         [
-            dcc.Dropdown(id="exports-run-template", placeholder="Template", className="mb-2"),
+            dcc.Dropdown(id="exports-run-template", placeholder=_("Template"), className="mb-2"),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Input(id="exports-run-from", placeholder="Answered from (2024-01-31, RFC3339)"), md=6),
-                    dbc.Col(dbc.Input(id="exports-run-to", placeholder="Answered before"), md=6),
+                    dbc.Col(
+                        dbc.Input(id="exports-run-from", placeholder=_("Answered from (2024-01-31, RFC3339)")), md=6
+                    ),
+                    dbc.Col(dbc.Input(id="exports-run-to", placeholder=_("Answered before")), md=6),
                 ],
                 className="mb-2",
             ),
-            dbc.Button("Export", id="exports-run", color="primary"),
+            dbc.Button(_("Export"), id="exports-run", color="primary"),
             dcc.Loading(html.Div(id="exports-run-result", className="mt-2")),
         ],
     )
@@ -64,15 +68,15 @@ def export_form() -> dbc.Card:
 
 def schedule_form() -> dbc.Card:
     return _card(
-        "Scheduled exports",
+        _("Scheduled exports"),
         [
             html.Div(id="exports-schedules"),
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="exports-schedule-pick", placeholder="Open a schedule…"), md=8),
+                    dbc.Col(dcc.Dropdown(id="exports-schedule-pick", placeholder=_("Open a schedule…")), md=8),
                     dbc.Col(
                         dbc.Button(
-                            "Delete schedule", id="exports-schedule-delete", color="danger", outline=True, size="sm"
+                            _("Delete schedule"), id="exports-schedule-delete", color="danger", outline=True, size="sm"
                         ),
                         width="auto",
                         className="align-self-center",
@@ -82,8 +86,8 @@ def schedule_form() -> dbc.Card:
             ),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Input(id="exports-schedule-name", placeholder="Schedule name"), md=6),
-                    dbc.Col(dcc.Dropdown(id="exports-schedule-template", placeholder="Template"), md=6),
+                    dbc.Col(dbc.Input(id="exports-schedule-name", placeholder=_("Schedule name")), md=6),
+                    dbc.Col(dcc.Dropdown(id="exports-schedule-template", placeholder=_("Template")), md=6),
                 ],
                 className="mb-2",
             ),
@@ -93,14 +97,14 @@ def schedule_form() -> dbc.Card:
                         dcc.Dropdown(id="exports-schedule-period", options=PERIOD_OPTIONS, value=3600, clearable=False),
                         md=6,
                     ),
-                    dbc.Col(dbc.Input(id="exports-schedule-dir", placeholder="Directory under EXPORT_DIR"), md=6),
+                    dbc.Col(dbc.Input(id="exports-schedule-dir", placeholder=_("Directory under EXPORT_DIR")), md=6),
                 ],
                 className="mb-2",
             ),
-            dbc.Checkbox(id="exports-schedule-enabled", label="Enabled", value=True),
-            dbc.Button("Save schedule", id="exports-schedule-save", color="secondary", className="mt-2 me-2"),
+            dbc.Checkbox(id="exports-schedule-enabled", label=_("Enabled"), value=True),
+            dbc.Button(_("Save schedule"), id="exports-schedule-save", color="secondary", className="mt-2 me-2"),
             dbc.Button(
-                "Run due schedules now", id="exports-schedule-run", color="secondary", outline=True, className="mt-2"
+                _("Run due schedules now"), id="exports-schedule-run", color="secondary", outline=True, className="mt-2"
             ),
             html.Div(id="exports-schedule-feedback", className="mt-2"),
         ],
@@ -109,35 +113,35 @@ def schedule_form() -> dbc.Card:
 
 def destination_list_editor() -> dbc.Card:
     return _card(
-        "Destination lists (masking)",
+        _("Destination lists (masking)"),
         [
             html.P(
                 [
-                    "A template's ",
+                    _("A template's "),
                     html.Code("mask_destination_id"),
-                    " names one of these lists: destinations starting with one of its prefixes get their last ",
+                    _(" names one of these lists: destinations starting with one of its prefixes get their last "),
                     html.Code("mask_length"),
-                    " characters masked.",
+                    _(" characters masked."),
                 ],
                 className="small",
             ),
             html.Div(id="exports-destlists"),
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="exports-destlist-pick", placeholder="Open a list…"), md=6),
-                    dbc.Col(dbc.Input(id="exports-destlist-name", placeholder="Name to save as"), md=6),
+                    dbc.Col(dcc.Dropdown(id="exports-destlist-pick", placeholder=_("Open a list…")), md=6),
+                    dbc.Col(dbc.Input(id="exports-destlist-name", placeholder=_("Name to save as")), md=6),
                 ],
                 className="mb-2 g-2",
             ),
-            dbc.Input(id="exports-destlist-description", placeholder="Description", className="mb-2"),
+            dbc.Input(id="exports-destlist-description", placeholder=_("Description"), className="mb-2"),
             dbc.Label(
-                "Prefixes (digits, separated by commas, spaces or new lines)",
+                _("Prefixes (digits, separated by commas, spaces or new lines)"),
                 html_for="exports-destlist-prefixes",
                 className="small",
             ),
             dbc.Textarea(id="exports-destlist-prefixes", rows=4, placeholder="4986517, 4990\n+44909"),
-            dbc.Button("Save list", id="exports-destlist-save", color="secondary", className="mt-2 me-2"),
-            dbc.Button("Delete list", id="exports-destlist-delete", color="danger", outline=True, className="mt-2"),
+            dbc.Button(_("Save list"), id="exports-destlist-save", color="secondary", className="mt-2 me-2"),
+            dbc.Button(_("Delete list"), id="exports-destlist-delete", color="danger", outline=True, className="mt-2"),
             html.Div(id="exports-destlist-feedback", className="mt-2"),
         ],
     )
@@ -145,12 +149,12 @@ def destination_list_editor() -> dbc.Card:
 
 def history_card() -> dbc.Card:
     return _card(
-        "Export history",
+        _("Export history"),
         [
             dbc.InputGroup(
                 [
-                    dbc.Input(id="exports-reexport-id", type="number", placeholder="Export #"),
-                    dbc.Button("Re-export", id="exports-reexport", color="secondary", outline=True),
+                    dbc.Input(id="exports-reexport-id", type="number", placeholder=_("Export #")),
+                    dbc.Button(_("Re-export"), id="exports-reexport", color="secondary", outline=True),
                 ],
                 className="mb-2",
                 style={"maxWidth": "20rem"},
@@ -164,7 +168,7 @@ def history_card() -> dbc.Card:
 def layout(**_query):
     return html.Div(
         [
-            html.H2("Exports"),
+            html.H2(_("Exports")),
             dcc.Store(id="exports-refresh", data=0),
             dbc.Row(
                 [

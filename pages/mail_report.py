@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.mail.reports import KINDS, report_user, schedules_of
 
 dash.register_page(__name__, path="/mail-report", name=N_("Mail report"), order=70, access=acl.PAGE)
@@ -16,29 +17,29 @@ KIND_OPTIONS = [{"label": f"{kind.capitalize()} report", "value": kind} for kind
 
 
 def settings_card(user, schedules: dict[str, bool]) -> dbc.Card:
-    own = user.email or "no address on your account"
+    own = user.email or _("no address on your account")
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Recipients and schedules", className="card-title"),
+                html.H5(_("Recipients and schedules"), className="card-title"),
                 html.P(
                     [
-                        "Reports go to your own address (",
+                        _("Reports go to your own address ("),
                         html.Strong(own, id="mail-report-own-address"),
-                        ") and to the addresses below.",
+                        _(") and to the addresses below."),
                     ],
                     className="small mb-2",
                 ),
-                dbc.Label("Emails to send a report", html_for="mail-report-emails", className="small"),
+                dbc.Label(_("Emails to send a report"), html_for="mail-report-emails", className="small"),
                 dbc.Textarea(
                     id="mail-report-emails",
                     value="\n".join(user.report_emails),
                     rows=3,
-                    placeholder="one address per line",
+                    placeholder=_("one address per line"),
                     className="mb-2",
                     maxLength=5000,
                 ),
-                dbc.Label("Reports to receive", className="small"),
+                dbc.Label(_("Reports to receive"), className="small"),
                 dbc.Checklist(
                     id="mail-report-kinds",
                     options=KIND_OPTIONS,
@@ -47,11 +48,14 @@ def settings_card(user, schedules: dict[str, bool]) -> dbc.Card:
                     className="mb-2",
                 ),
                 html.P(
-                    "Each report covers the last closed day, ISO week (Monday–Sunday) or month in your time zone "
-                    f"({user.timezone}) and is sent after 06:00.",
+                    _(
+                        "Each report covers the last closed day, ISO week (Monday–Sunday) or month in your time "
+                        "zone (%(zone)s) and is sent after 06:00.",
+                        zone=user.timezone,
+                    ),
                     className="small text-body-secondary",
                 ),
-                dbc.Button("Save", id="mail-report-save", color="primary", size="sm"),
+                dbc.Button(_("Save"), id="mail-report-save", color="primary", size="sm"),
                 html.Div(id="mail-report-save-status", className="mt-2"),
             ]
         ),
@@ -65,7 +69,7 @@ def preview_card() -> dbc.Card:
             [
                 dbc.Row(
                     [
-                        dbc.Col(html.H5("Preview", className="card-title mb-0"), width="auto"),
+                        dbc.Col(html.H5(_("Preview"), className="card-title mb-0"), width="auto"),
                         dbc.Col(
                             dbc.RadioItems(
                                 id="mail-report-preview-kind", options=KIND_OPTIONS, value="daily", inline=True
@@ -73,7 +77,9 @@ def preview_card() -> dbc.Card:
                             width="auto",
                         ),
                         dbc.Col(
-                            dbc.Button("Send now", id="mail-report-send", color="secondary", size="sm", outline=True),
+                            dbc.Button(
+                                _("Send now"), id="mail-report-send", color="secondary", size="sm", outline=True
+                            ),
                             width="auto",
                         ),
                     ],
@@ -84,7 +90,7 @@ def preview_card() -> dbc.Card:
                 dcc.Loading(
                     html.Iframe(
                         id="mail-report-preview",
-                        title="The report as mailed",
+                        title=_("The report as mailed"),
                         style={
                             "width": "100%",
                             "height": "1400px",
@@ -102,7 +108,7 @@ def layout(**_query):
     user = report_user(current_user.id)
     return html.Div(
         [
-            html.H2("Mail report"),
+            html.H2(_("Mail report")),
             dbc.Row(
                 [
                     dbc.Col(settings_card(user, schedules_of(user.id)), lg=4),
@@ -116,16 +122,18 @@ def layout(**_query):
 def outbox_layout(**_query):
     return html.Div(
         [
-            html.H2("Mail outbox"),
+            html.H2(_("Mail outbox")),
             html.P(
-                "Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
-                "retried with a growing delay (at most an hour).",
+                _(
+                    "Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
+                    "retried with a growing delay (at most an hour)."
+                ),
                 className="small text-body-secondary",
             ),
             dbc.ButtonGroup(
                 [
-                    dbc.Button("Refresh", id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
-                    dbc.Button("Retry unsent now", id="mail-outbox-retry", color="primary", size="sm"),
+                    dbc.Button(_("Refresh"), id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
+                    dbc.Button(_("Retry unsent now"), id="mail-outbox-retry", color="primary", size="sm"),
                 ],
                 className="mb-2",
             ),

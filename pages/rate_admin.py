@@ -8,6 +8,7 @@ from dash import dcc, html
 from components.rating import PLAN_RATE_COLUMNS, column, grid, rate_search
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/admin/rates", name=N_("Rate plans"), order=91, access=acl.ADMIN)
 
@@ -26,25 +27,25 @@ def _button(label: str, button_id: str) -> dbc.Col:
 
 def providers_card() -> dbc.Card:
     return _card(
-        "Providers (carriers)",
+        _("Providers (carriers)"),
         [
             grid(
                 "rate-admin-providers",
                 [
-                    column("name", "Provider"),
-                    column("priority", "Priority", True),
-                    column("plans", "Carrier plans"),
-                    column("description", "Description"),
+                    column("name", _("Provider")),
+                    column("priority", _("Priority"), True),
+                    column("plans", _("Carrier plans")),
+                    column("description", _("Description")),
                 ],
                 height=200,
             ),
             _form_line(
-                dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder="Name"), md=5),
+                dbc.Col(dbc.Input(id="rate-admin-provider-name", placeholder=_("Name")), md=5),
                 dbc.Col(dbc.Input(id="rate-admin-provider-priority", type="number", value=100, step=1), md=3),
-                _button("Add provider", "rate-admin-provider-add"),
+                _button(_("Add provider"), "rate-admin-provider-add"),
             ),
             html.Small(
-                "LCR ties (same prefix, same rate) go to the lower priority number.", className="text-body-secondary"
+                _("LCR ties (same prefix, same rate) go to the lower priority number."), className="text-body-secondary"
             ),
         ],
     )
@@ -52,36 +53,36 @@ def providers_card() -> dbc.Card:
 
 def plans_card() -> dbc.Card:
     return _card(
-        "Rate plans",
+        _("Rate plans"),
         [
             grid(
                 "rate-admin-plans",
                 [
-                    column("name", "Plan"),
-                    column("kind", "Kind"),
-                    column("provider", "Provider"),
-                    column("currency", "Currency"),
-                    column("rates", "Rates", True),
+                    column("name", _("Plan")),
+                    column("kind", _("Kind")),
+                    column("provider", _("Provider")),
+                    column("currency", _("Currency")),
+                    column("rates", _("Rates"), True),
                 ],
                 height=220,
             ),
             _form_line(
-                dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder="Name"), md=3),
+                dbc.Col(dbc.Input(id="rate-admin-plan-name", placeholder=_("Name")), md=3),
                 dbc.Col(
                     dcc.Dropdown(
                         id="rate-admin-plan-kind",
                         value="retail",
                         clearable=False,
                         options=[
-                            {"label": "Retail (sell)", "value": "retail"},
-                            {"label": "Carrier (buy)", "value": "carrier"},
+                            {"label": _("Retail (sell)"), "value": "retail"},
+                            {"label": _("Carrier (buy)"), "value": "carrier"},
                         ],
                     ),
                     md=2,
                 ),
-                dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder="Provider (carrier plans)"), md=3),
+                dbc.Col(dcc.Dropdown(id="rate-admin-plan-provider", placeholder=_("Provider (carrier plans)")), md=3),
                 dbc.Col(dbc.Input(id="rate-admin-plan-currency", value="USD", maxLength=3), md=1),
-                _button("Create plan", "rate-admin-plan-add"),
+                _button(_("Create plan"), "rate-admin-plan-add"),
             ),
         ],
     )
@@ -89,26 +90,26 @@ def plans_card() -> dbc.Card:
 
 def deck_card() -> dbc.Card:
     return _card(
-        "Import a rate deck (CSV)",
+        _("Import a rate deck (CSV)"),
         [
             html.P(
                 [
-                    "Columns: ",
+                    _("Columns: "),
                     html.Code(
                         "prefix, destination, rate, connection_fee, increment_first, increment_next, effective_from"
                     ),
-                    " and optionally ",
+                    _(" and optionally "),
                     html.Code("effective_to"),
-                    ". Dates are UTC. A deck with a bad line imports nothing and lists every bad line.",
+                    _(". Dates are UTC. A deck with a bad line imports nothing and lists every bad line."),
                 ],
                 className="small",
             ),
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="rate-admin-deck-plan", placeholder="Into plan"), md=4),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-deck-plan", placeholder=_("Into plan")), md=4),
                     dbc.Col(
                         dcc.Upload(
-                            dbc.Button("Choose file…", color="secondary", outline=True),
+                            dbc.Button(_("Choose file…"), color="secondary", outline=True),
                             id="rate-admin-deck-file",
                             accept=".csv,text/csv,text/plain",
                         ),
@@ -121,9 +122,9 @@ def deck_card() -> dbc.Card:
             dbc.Checkbox(
                 id="rate-admin-deck-replace",
                 value=False,
-                label="Full deck: end the plan's prefixes this deck leaves out, from its first date",
+                label=_("Full deck: end the plan's prefixes this deck leaves out, from its first date"),
             ),
-            dbc.Button("Import", id="rate-admin-deck-import", color="primary", className="mt-2"),
+            dbc.Button(_("Import"), id="rate-admin-deck-import", color="primary", className="mt-2"),
             dcc.Loading(html.Div(id="rate-admin-deck-result", className="mt-2")),
         ],
     )
@@ -131,22 +132,22 @@ def deck_card() -> dbc.Card:
 
 def derive_card() -> dbc.Card:
     return _card(
-        "Retail rates from a carrier plan",
+        _("Retail rates from a carrier plan"),
         [
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-carrier", placeholder="Carrier plan"), md=4),
-                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-retail", placeholder="Retail plan"), md=4),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-carrier", placeholder=_("Carrier plan")), md=4),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-derive-retail", placeholder=_("Retail plan")), md=4),
                     dbc.Col(
                         dbc.InputGroup(
                             [
                                 dbc.Input(id="rate-admin-derive-percent", type="number", value=20),
-                                dbc.InputGroupText("% profit"),
+                                dbc.InputGroupText(_("% profit")),
                             ]
                         ),
                         md=2,
                     ),
-                    _button("Derive", "rate-admin-derive"),
+                    _button(_("Derive"), "rate-admin-derive"),
                 ],
                 className="g-2",
             ),
@@ -157,12 +158,12 @@ def derive_card() -> dbc.Card:
 
 def plan_rates_card() -> dbc.Card:
     return _card(
-        "Rates of a plan (every version)",
+        _("Rates of a plan (every version)"),
         [
             dbc.Row(
                 [
-                    dbc.Col(dcc.Dropdown(id="rate-admin-view-plan", placeholder="Plan"), md=4),
-                    rate_search("rate-admin-view-search", "Prefix, destination or country"),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-view-plan", placeholder=_("Plan")), md=4),
+                    rate_search("rate-admin-view-search", _("Prefix, destination or country")),
                 ],
                 className="g-2 mb-2",
             ),
@@ -173,44 +174,48 @@ def plan_rates_card() -> dbc.Card:
 
 def voip_plans_card() -> dbc.Card:
     return _card(
-        "Ban plans, VoIP plans and customers",
+        _("Ban plans, VoIP plans and customers"),
         [
-            grid("rate-admin-bans", [column("name", "Ban plan"), column("prefixes", "Banned prefixes")], height=160),
+            grid(
+                "rate-admin-bans", [column("name", _("Ban plan")), column("prefixes", _("Banned prefixes"))], height=160
+            ),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Input(id="rate-admin-ban-name", placeholder="Ban plan name"), md=3),
+                    dbc.Col(dbc.Input(id="rate-admin-ban-name", placeholder=_("Ban plan name")), md=3),
                     dbc.Col(
-                        dbc.Input(id="rate-admin-ban-prefixes", placeholder="Prefixes, comma separated: 881, 3490"),
+                        dbc.Input(id="rate-admin-ban-prefixes", placeholder=_("Prefixes, comma separated: 881, 3490")),
                         md=6,
                     ),
-                    _button("Create ban plan", "rate-admin-ban-add"),
+                    _button(_("Create ban plan"), "rate-admin-ban-add"),
                 ],
                 className="mt-2 mb-3 g-2",
             ),
             grid(
                 "rate-admin-voip-plans",
                 [
-                    column("name", "VoIP plan"),
-                    column("retail_plans", "Retail plans"),
-                    column("carrier_plans", "Carrier plans (LCR)"),
-                    column("ban_plans", "Ban plans"),
-                    column("customers", "Customers"),
+                    column("name", _("VoIP plan")),
+                    column("retail_plans", _("Retail plans")),
+                    column("carrier_plans", _("Carrier plans (LCR)")),
+                    column("ban_plans", _("Ban plans")),
+                    column("customers", _("Customers")),
                 ],
                 height=200,
             ),
             _form_line(
-                dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder="VoIP plan name"), md=2),
+                dbc.Col(dbc.Input(id="rate-admin-voip-name", placeholder=_("VoIP plan name")), md=2),
                 dbc.Col(
-                    dcc.Dropdown(id="rate-admin-voip-rate-plans", multi=True, placeholder="Retail and carrier plans"),
+                    dcc.Dropdown(
+                        id="rate-admin-voip-rate-plans", multi=True, placeholder=_("Retail and carrier plans")
+                    ),
                     md=5,
                 ),
-                dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder="Ban plans"), md=3),
-                _button("Create VoIP plan", "rate-admin-voip-add"),
+                dbc.Col(dcc.Dropdown(id="rate-admin-voip-ban-plans", multi=True, placeholder=_("Ban plans")), md=3),
+                _button(_("Create VoIP plan"), "rate-admin-voip-add"),
             ),
             _form_line(
-                dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder="Customer"), md=3),
-                dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder="VoIP plan (empty: none)"), md=3),
-                _button("Assign", "rate-admin-assign"),
+                dbc.Col(dcc.Dropdown(id="rate-admin-assign-customer", placeholder=_("Customer")), md=3),
+                dbc.Col(dcc.Dropdown(id="rate-admin-assign-plan", placeholder=_("VoIP plan (empty: none)")), md=3),
+                _button(_("Assign"), "rate-admin-assign"),
             ),
         ],
     )
@@ -218,23 +223,25 @@ def voip_plans_card() -> dbc.Card:
 
 def rerate_card() -> dbc.Card:
     return _card(
-        "Re-rating",
+        _("Re-rating"),
         [
             html.P(
-                "Re-price the calls of a period from the rates in force now (after a rate change), imported "
-                "prices included, and rebuild its rollups. The request runs in the background within a minute.",
+                _(
+                    "Re-price the calls of a period from the rates in force now (after a rate change), imported "
+                    "prices included, and rebuild its rollups. The request runs in the background within a minute."
+                ),
                 className="small",
             ),
             dbc.Row(
                 [
                     dbc.Col(
                         dcc.DatePickerRange(
-                            id="rate-admin-rerate-period", display_format="YYYY-MM-DD", first_day_of_week=1
+                            id="rate-admin-rerate-period", display_format=_("YYYY-MM-DD"), first_day_of_week=1
                         ),
                         width="auto",
                     ),
-                    dbc.Col(dcc.Dropdown(id="rate-admin-rerate-customer", placeholder="All customers"), md=3),
-                    dbc.Col(dbc.Button("Queue re-rating", id="rate-admin-rerate", color="warning"), width="auto"),
+                    dbc.Col(dcc.Dropdown(id="rate-admin-rerate-customer", placeholder=_("All customers")), md=3),
+                    dbc.Col(dbc.Button(_("Queue re-rating"), id="rate-admin-rerate", color="warning"), width="auto"),
                 ],
                 className="g-2 mb-2",
             ),
@@ -242,14 +249,14 @@ def rerate_card() -> dbc.Card:
                 "rate-admin-rerate-requests",
                 [
                     column("id", "#", True),
-                    column("period_start", "From (UTC)"),
-                    column("period_end", "Until (UTC)"),
-                    column("customer", "Customer"),
-                    column("requested_by", "By"),
-                    column("status", "Status"),
-                    column("calls", "Calls changed", True),
-                    column("finished_at", "Finished"),
-                    column("error", "Error"),
+                    column("period_start", _("From (UTC)")),
+                    column("period_end", _("Until (UTC)")),
+                    column("customer", _("Customer")),
+                    column("requested_by", _("By")),
+                    column("status", _("Status")),
+                    column("calls", _("Calls changed"), True),
+                    column("finished_at", _("Finished")),
+                    column("error", _("Error")),
                 ],
                 height=220,
             ),
@@ -260,7 +267,7 @@ def rerate_card() -> dbc.Card:
 def layout(**_query):
     return html.Div(
         [
-            html.H2("Rate plans"),
+            html.H2(_("Rate plans")),
             dcc.Store(id="rate-admin-refresh", data=0),
             html.Div(id="rate-admin-feedback"),
             dbc.Row([dbc.Col(providers_card(), lg=5), dbc.Col(plans_card(), lg=7)]),

@@ -8,6 +8,7 @@ from components.rating import RATE_COLUMNS, grid, plan_picker, rate_search
 from components.tables import download_links
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/rates", name=N_("Rates"), order=60, access=acl.PAGE)
@@ -16,16 +17,18 @@ dash.register_page(__name__, path="/rates", name=N_("Rates"), order=60, access=a
 def layout(**_query):
     return html.Div(
         [
-            html.H2("Rates"),
+            html.H2(_("Rates")),
             html.P(
-                "The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
-                "destination or country.",
+                _(
+                    "The rates in force now, per prefix. Search by prefix (or a whole number: its rates), "
+                    "destination or country."
+                ),
                 className="text-body-secondary",
             ),
             dbc.Row(
                 [
                     plan_picker("rates-plan", current_scope().is_admin),
-                    rate_search("rates-search", "Prefix, number, destination or country"),
+                    rate_search("rates-search", _("Prefix, number, destination or country")),
                     dbc.Col(
                         download_links("rates-download", "/download/rates.csv"),
                         width="auto",

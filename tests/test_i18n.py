@@ -218,7 +218,7 @@ def visible_texts(component) -> list[str]:
         return [text for child in component for text in visible_texts(child)]
     if component is None or not hasattr(component, "to_plotly_json"):
         return found
-    if type(component).__name__ == "Td":  # a table's cells are data (names, numbers); its headers are not
+    if type(component).__name__ in ("Td", "Code"):  # table cells are data, code is identifiers; headers are not
         return found
     for prop in ("children", "label", "placeholder", "title"):
         value = getattr(component, prop, None)
@@ -288,6 +288,13 @@ TRANSLATED_PAGES = (
     "/admin/settings",
     "/admin/audit",
     "/admin/diagnostic",
+    "/admin/outbox",
+    "/mail-report",
+    "/live",
+    "/exports",
+    "/rates",
+    "/rates/simulator",
+    "/admin/rates",
 )
 
 
@@ -315,3 +322,25 @@ def test_pseudo_locale_the_login_page_shows_no_text_outside_gettext(pseudo_reque
     parser.feed(_login_page(None, "/"))
     assert unmarked([t for t in parser.texts if t.strip()], DATA) == []
     assert any(MARK_OPEN in t for t in parser.texts)
+
+
+def test_no_function_hides_gettext_behind_a_variable_named_underscore():
+    """``def cb(_):`` or ``for x, _ in …`` in a function that also calls ``_("…")`` would call the variable."""
+    import ast
+
+    root = TRANSLATIONS.parent
+    problems = []
+    for path in sorted(root.glob("*/**/*.py")):
+        if path.parts[len(root.parts)] not in ("pages", "callbacks", "components", "data", "routes", "jobs"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            bound = {a.arg for a in node.args.args + node.args.kwonlyargs}
+            bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            calls = any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_" for n in ast.walk(node)
+            )
+            if "_" in bound and calls:
+                problems.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert problems == []

@@ -24,6 +24,7 @@ from werkzeug.security import generate_password_hash
 from data.admin import acl, lockout
 from data.admin.users import ROLES
 from data.core import audit, db, rollups
+from data.core.i18n import gettext as _
 from data.core.i18n import valid_language
 from data.core.rollups import HOUR_ACCOUNT
 from data.rating.rerate_queue import queue_customer_rerate
@@ -63,7 +64,7 @@ def check_password(password: str | None) -> str:
     if not password or len(password) < MIN_PASSWORD:
         raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
     if len(password) > 1024:
-        raise ValueError("the password is too long")
+        raise ValueError(_("the password is too long"))
     return password
 
 
@@ -126,7 +127,7 @@ def parse_report_emails(value: str | Iterable[str] | None) -> list[str]:
     if invalid:
         raise ValueError(f"not an e-mail address: {', '.join(invalid)}")
     if len(valid) > 20:
-        raise ValueError("at most 20 report addresses")
+        raise ValueError(_("at most 20 report addresses"))
     return valid
 
 
@@ -198,7 +199,7 @@ def create_user(
     """Create a user; returns its id. ``reassign``: the calls already stored with its accountcodes become its."""
     username = (username or "").strip()
     if not USERNAME.match(username):
-        raise ValueError("the username is 1 to 150 letters, digits and . @ + - _")
+        raise ValueError(_("the username is 1 to 150 letters, digits and . @ + - _"))
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     check_password(password)
@@ -256,7 +257,7 @@ def _checked_fields(changes: dict) -> dict:
     values = {}
     if "username" in changes:
         if not USERNAME.match((changes["username"] or "").strip()):
-            raise ValueError("the username is 1 to 150 letters, digits and . @ + - _")
+            raise ValueError(_("the username is 1 to 150 letters, digits and . @ + - _"))
         values["username"] = changes["username"].strip()
     if "email" in changes:
         values["email"] = _check_email(changes["email"])
@@ -294,7 +295,7 @@ def update_user(
     """
     actor_id = getattr(actor, "id", None)
     if actor_id == user_id and (changes.get("role", "admin") != "admin" or changes.get("is_active", True) is False):
-        raise ValueError("you cannot demote or disable your own account")
+        raise ValueError(_("you cannot demote or disable your own account"))
     values = _checked_fields(changes)
     if password is not None:
         check_password(password)
@@ -379,9 +380,9 @@ def delete_customer(actor, user_id: int) -> dict:
     with db.transaction() as conn:
         before = _user_snapshot(conn, user_id)
         if before is None:
-            raise ValueError("no such user")
+            raise ValueError(_("no such user"))
         if before["role"] != "customer":
-            raise ValueError("only customers are deleted; demote an admin first")
+            raise ValueError(_("only customers are deleted; demote an admin first"))
         with conn.connection.cursor() as cur:
             moved = rollups.move_calls(cur, "user_id = %(old_owner)s", {"old_owner": user_id}, None)
         conn.execute(text("DELETE FROM app_user WHERE id = :id"), {"id": user_id})
@@ -404,10 +405,10 @@ def change_own_password(user, current_password: str, new_password: str) -> None:
     from data.admin import users
 
     if users.authenticate(user.username, current_password or "") is None:
-        raise ValueError("the current password is wrong")
+        raise ValueError(_("the current password is wrong"))
     check_password(new_password)
     if new_password == current_password:
-        raise ValueError("the new password is the same as the current one")
+        raise ValueError(_("the new password is the same as the current one"))
     with db.transaction() as conn:
         conn.execute(
             text("UPDATE app_user SET password_hash = :h, password_changed_at = now() WHERE id = :id"),
@@ -448,11 +449,11 @@ def _switch_values(name, ip, source_type, timezone) -> dict:
     values = {}
     if name is not None:
         if not str(name).strip():
-            raise ValueError("a switch needs a name")
+            raise ValueError(_("a switch needs a name"))
         values["name"] = str(name).strip()[:200]
     if ip is not None:
         if not str(ip).strip():
-            raise ValueError("a switch needs an IP address (or host name)")
+            raise ValueError(_("a switch needs an IP address (or host name)"))
         values["ip"] = str(ip).strip()[:200]
     if source_type is not None:
         values["source_type"] = int(source_type)
@@ -526,10 +527,10 @@ def rotate_switch_key(actor, switch_id: int) -> str:
 
     found = db.rows("SELECT id, name, ip FROM switch WHERE id = :id", id=switch_id)
     if not found:
-        raise ValueError("no such switch")
+        raise ValueError(_("no such switch"))
     switch, key = rotate_push_key(found[0]["ip"])
     if switch["id"] != switch_id:  # the ip of another switch's name: never expected, but never rotate the wrong one
-        raise ValueError("could not identify the switch")
+        raise ValueError(_("could not identify the switch"))
     with db.transaction() as conn:
         audit.record(conn, actor, "rotate-push-key", "switch", switch_id, None, {"push_key": "rotated"})
     return key

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from data.core import audit, db
+from data.core.i18n import gettext as _
 from data.core.report_cache import Recent
 
 
@@ -254,7 +255,7 @@ def _write_permissions(conn, group_id: int, permissions: list[str]) -> None:
 def create_group(actor, name: str, permissions: Iterable[str] = (), description: str = "") -> int:
     name = (name or "").strip()
     if not name:
-        raise ValueError("a group needs a name")
+        raise ValueError(_("a group needs a name"))
     chosen = _valid_permissions(permissions)
     try:
         with db.transaction() as conn:
@@ -281,10 +282,10 @@ def update_group(
         with db.transaction() as conn:
             before = _snapshot(conn, group_id)
             if before is None:
-                raise ValueError("no such group")
+                raise ValueError(_("no such group"))
             if name is not None:
                 if not name.strip():
-                    raise ValueError("a group needs a name")
+                    raise ValueError(_("a group needs a name"))
                 conn.execute(text("UPDATE acl_group SET name = :n WHERE id = :id"), {"n": name.strip(), "id": group_id})
             if description is not None:
                 conn.execute(
@@ -333,7 +334,7 @@ def set_user_groups(conn, user_id: int, group_ids: Iterable[int]) -> None:
     if wanted:
         known = set(conn.execute(text("SELECT id FROM acl_group WHERE id = ANY(:ids)"), {"ids": wanted}).scalars())
         if set(wanted) - known:
-            raise ValueError("unknown group")
+            raise ValueError(_("unknown group"))
     conn.execute(
         text("DELETE FROM user_group WHERE user_id = :uid AND NOT (group_id = ANY(:ids))"),
         {"uid": user_id, "ids": wanted},

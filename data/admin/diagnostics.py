@@ -10,6 +10,7 @@ import shutil
 from datetime import datetime, timezone
 
 from data.core import db
+from data.core.i18n import gettext as _
 from data.core.settings import load_settings
 
 
@@ -168,7 +169,7 @@ def send_test_mail(recipient: str) -> dict:
     """Queue a test message to ``recipient`` (sent right away if the server answers); its outbox state."""
     from data.core.mailer import parse_addresses, queue_mail
 
-    valid, _ = parse_addresses([recipient or ""])
+    valid, _invalid = parse_addresses([recipient or ""])
     if not valid:
         raise ValueError(f"{recipient!r} is not an e-mail address")
     outbox_id = queue_mail(
@@ -177,7 +178,7 @@ def send_test_mail(recipient: str) -> dict:
         "This is a test message from Dialstat's Diagnostic page.\nIf you can read it, outgoing mail works.\n",
     )
     if outbox_id is None:
-        raise ValueError("the message could not be queued")
+        raise ValueError(_("the message could not be queued"))
     row = db.rows("SELECT id, sent_at, attempts, last_error, smtp_reply FROM mail_outbox WHERE id = :id", id=outbox_id)[
         0
     ]

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.core import db, rollups
+from data.core.i18n import gettext as _
 
 ROLES = ("admin", "customer")
 # Checked against when the username does not exist, so a miss costs as much as a hit.
@@ -92,7 +93,7 @@ def create_user(
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or not password:
-        raise ValueError("username and password are required")
+        raise ValueError(_("username and password are required"))
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from data.core import audit, db
+from data.core.i18n import gettext as _
 from data.core.scope import Scope
 from data.rating.customer_rates import (  # noqa: F401 - the customer side's names, as before
     RATE_SORT_FIELDS,
@@ -48,7 +49,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 def require_admin(scope: Scope) -> None:
     if not scope.is_admin:
-        raise PermissionError("rate management is for admins")
+        raise PermissionError(_("rate management is for admins"))
 
 
 # --- Audit snapshots: each object as the audit log shows it before and after a change ---
@@ -99,7 +100,7 @@ def _voip_plan(conn, voip_plan_id: int) -> dict | None:
 def create_provider(scope: Scope, name: str, *, priority: int = 100, description: str = "") -> int:
     require_admin(scope)
     if not name.strip():
-        raise ValueError("a provider needs a name")
+        raise ValueError(_("a provider needs a name"))
     with db.transaction() as conn:
         provider_id = conn.exec_driver_sql(
             "INSERT INTO provider (name, priority, description) VALUES (%(n)s, %(p)s, %(d)s) RETURNING id",
@@ -129,13 +130,13 @@ def create_rate_plan(
     """A retail plan (what customers pay) or a carrier plan (what ``provider_id`` charges)."""
     require_admin(scope)
     if kind not in ("retail", "carrier"):
-        raise ValueError("kind must be 'retail' or 'carrier'")
+        raise ValueError(_("kind must be 'retail' or 'carrier'"))
     if (kind == "carrier") != (provider_id is not None):
-        raise ValueError("a carrier plan needs a provider; a retail plan has none")
+        raise ValueError(_("a carrier plan needs a provider; a retail plan has none"))
     if not _CURRENCY.match(currency or ""):
         raise ValueError(f"currency must be a 3-letter ISO code, not {currency!r}")
     if not name.strip():
-        raise ValueError("a plan needs a name")
+        raise ValueError(_("a plan needs a name"))
     with db.transaction() as conn:
         plan_id = conn.exec_driver_sql(
             "INSERT INTO rate_plan (name, kind, provider_id, currency, description) "
@@ -512,11 +513,11 @@ def derive_retail_rates(scope: Scope, carrier_plan_id: int, retail_plan_id: int,
     require_admin(scope)
     factor = 1 + Decimal(str(profit_percent)) / 100
     if factor < 0:
-        raise ValueError("the profit percentage cannot be below -100")
+        raise ValueError(_("the profit percentage cannot be below -100"))
     with db.raw_connection() as conn, conn.cursor() as cur:
         carrier, retail = _plan(cur, carrier_plan_id), _plan(cur, retail_plan_id)
         if carrier["kind"] != "carrier" or retail["kind"] != "retail":
-            raise ValueError("derive from a carrier plan into a retail plan")
+            raise ValueError(_("derive from a carrier plan into a retail plan"))
         if carrier["currency"] != retail["currency"]:
             raise ValueError(f"the plans' currencies differ ({carrier['currency']}, {retail['currency']})")
         _create_incoming(cur)
