@@ -1,6 +1,6 @@
 """Ingest benchmark: the raw COPY of a CDR-Stats CSV (the machine's limit) against ``flask import-cdr``.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--without-hooks]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--without-hooks] [--profile]
 
 1. Generates (once, cached under bench/out/) a CDR-Stats CSV: 4 switches, 200 accountcodes, about 60
    destination countries with real number plans, 30 days, answer rates and causes like real traffic.
@@ -10,6 +10,10 @@
    mediation, dedup, rating and rollups, one transaction per batch.
 4. Prints both rates, their ratio, the import's peak RSS, the rows it wrote per call in each table that
    grows with traffic, and the machine's load (the machine is shared).
+
+``--profile`` then imports the same file again, in a fresh database, with an import profile (``PROFILE``:
+every column by header name, a strftime date pattern, an RSR regexp on the destination, a map of the
+cause column to Q.850) and prints its rate against the built-in ``cdr-stats`` format's of the same run.
 
 ``--without-hooks`` also imports the file in-process with the rating and rollup hooks replaced by no-ops,
 to show the pipeline's own share of the time.
@@ -148,12 +152,37 @@ def raw_copy_rate(path: Path, rows: int) -> tuple[float, float]:
     return rows / copy_seconds, rows / store_seconds
 
 
-def cli_import(path: Path) -> tuple[float, str, float, float]:
+PROFILE = {
+    "name": "bench-profile",
+    "fields": {
+        "switch": "switch",
+        "cdr_source_type": "cdr_source_type",
+        "callid": "callid",
+        "caller_id_number": "caller_id_number",
+        "caller_id_name": "caller_id_name",
+        "destination_number": r"~destination_number:s/^\+(\d+)$/+${1}/",
+        "starting_date": "starting_date",
+        "duration": "duration",
+        "billsec": "billsec",
+        "hangup_cause_id": "hangup_cause_id",
+        "direction": "direction",
+        "accountcode": "accountcode",
+    },
+    "dates": "%Y-%m-%d %H:%M:%S",
+    "cause_map": {
+        "field": "hangup_cause_id",
+        "values": {str(c): c for c in (1, 16, 17, 19, 21, 28, 34, 41)},
+    },
+    "extradata": "none",
+}
+
+
+def cli_import(path: Path, *options: str) -> tuple[float, str, float, float]:
     """(rows/s as the command reports it, its last line, wall seconds, peak RSS in MB) of import-cdr."""
     env = {**os.environ, "SCHEDULER": "off"}
     started = time.perf_counter()
     done = subprocess.run(
-        [str(ROOT / ".venv/bin/flask"), "--app", "app", "import-cdr", str(path)],
+        [str(ROOT / ".venv/bin/flask"), "--app", "app", "import-cdr", str(path), *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -179,6 +208,21 @@ def rows_written_per_call(calls: int) -> str:
     return f"{sum(counts.values()) / calls:.2f} ({per_call})"
 
 
+def profile_import(path: Path, format_rate: float) -> None:
+    """The same file with ``PROFILE``, in a fresh database: its rate against the built-in format's."""
+    from data.ingest.profile_spec import profile_to_yaml
+
+    profile_file = OUT / "bench-profile.yaml"
+    profile_file.write_text(profile_to_yaml(PROFILE))
+    fresh_database()
+    load_before = os.getloadavg()[0]
+    rate, last_line, wall, _rss = cli_import(path, "--profile", str(profile_file))
+    load_after = os.getloadavg()[0]
+    print(f"import-cdr --profile {rate:,.0f} rows/s ({wall:.1f} s wall) · {last_line}")
+    print(f"profile / cdr-stats  {rate / format_rate:.2f} (goal >= 0.8)")
+    print(f"load average         {load_before:.1f} before, {load_after:.1f} after the profile import")
+
+
 def import_without_hooks(path: Path) -> float:
     from data.core import db, rollups
     from data.ingest import pipeline
@@ -196,6 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--without-hooks", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also import the file with an import profile")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"cdr-stats-{args.rows}.csv"
@@ -217,6 +262,8 @@ def main() -> None:
     print(f"summary              {last_line}")
     print(f"rows written per call {rows_written_per_call(args.rows)}")
     print(f"load average         {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} cores)")
+    if args.profile:
+        profile_import(path, rate)
     if args.without_hooks:
         print(f"without rating/rollup hooks  {import_without_hooks(path):,.0f} rows/s (in-process)")
 

@@ -262,15 +262,55 @@ def callback_timings(repeat: int) -> None:
         server.wait()
 
 
+def standby_for_reads() -> str:
+    """A hot standby of the embedded store (``pg_basebackup -R`` the first time, a copy as big as the store),
+    set as READ_DATABASE_URL for the server the timings go through; it is stopped when this process ends."""
+    import atexit
+
+    from common import free_port
+
+    from data.core.embedded_db import start_standby
+
+    t0 = time.perf_counter()
+    standby = start_standby(ROOT / "var" / "bench-reports", ROOT / "var" / "bench-reports-replica", free_port())
+    atexit.register(standby.stop)
+    os.environ["READ_DATABASE_URL"] = standby.url
+    print(f"hot standby on port {standby.port} ready in {time.perf_counter() - t0:.0f} s: the reports read it")
+    return standby.url
+
+
+def replica_transactions(url: str) -> int:
+    """Transactions the standby has served (its statistics are flushed within 10 s of a session's last one)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        served = conn.exec_driver_sql(
+            "SELECT pg_is_in_recovery(), xact_commit + xact_rollback FROM pg_stat_database "
+            "WHERE datname = current_database()"
+        ).one()
+    engine.dispose()
+    assert served[0], "READ_DATABASE_URL is not a standby"
+    return served[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-upkeep", action="store_true", help="time the callbacks only")
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="serve the reports from a hot standby of the store (var/bench-reports-replica, made once)",
+    )
+    parser.add_argument("--language", help="the benchmark user's language (de, es, ru…): the callbacks in it")
     args = parser.parse_args()
     os.environ.setdefault("ADMIN_PASSWORD", "bench-admin")
     os.environ["SCHEDULER"] = "off"
     bench_database("reports")
+    replica = standby_for_reads() if args.replica else None
+    served = replica_transactions(replica) if replica else 0
     from data.core import db, migrate
     from data.core.concurrency import refresh_concurrency
     from data.core.rollups import rebuild_rollups
@@ -294,7 +334,13 @@ def main() -> None:
             f"cdr rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr').scalar():,}; "
             f"hour rollup rows: {conn.exec_driver_sql('SELECT count(*) FROM cdr_rollup_hour').scalar():,}"
         )
+        conn.exec_driver_sql("UPDATE app_user SET language = %(l)s WHERE username = 'admin'", {"l": args.language})
+        conn.commit()
+        print(f"the admin's language: {args.language or 'the browser’s (English)'}")
         callback_timings(args.repeat)
+        if replica:
+            time.sleep(11)
+            print(f"transactions the standby served meanwhile: {replica_transactions(replica) - served:,}")
         if not args.skip_upkeep:
             rollup_upkeep(conn)
 

@@ -22,7 +22,7 @@ def _seconds(value) -> str:
 
 def _database():
     info = diagnostics.database()
-    partitions = [{**p, "size": human_bytes(p["bytes"])} for p in info["partitions"]]
+    partitions = [{**p, "size": human_bytes(p["bytes"]), "fate": _fate(p)} for p in info["partitions"]]
     tables = [{**t, "size": human_bytes(t["bytes"])} for t in info["tables"]]
     return html.Div(
         [
@@ -36,16 +36,19 @@ def _database():
                 ],
                 className="small",
             ),
+            _replicas(info["replicas"]),
             html.Details(
                 [
                     html.Summary(f"{len(partitions)} cdr partitions", className="small"),
+                    html.P(_retention_line(info), className="small", id="diagnostic-retention"),
                     table(
                         partitions,
                         [
                             ("name", _("Partition")),
-                            ("bounds", _("Range")),
+                            ("month", _("Month")),
                             ("estimated_rows", _("Rows (estimate)")),
                             ("size", _("Size")),
+                            ("fate", _("Fate")),
                         ],
                     ),
                 ]
@@ -59,6 +62,56 @@ def _database():
                 ]
             ),
         ]
+    )
+
+
+def _fate(p: dict) -> str:
+    if p["fate"] == "kept":
+        return _("kept until %(day)s", day=p["until"]) if p["until"] else _("kept (CDR_RETENTION_MONTHS=0: for ever)")
+    if p["fate"] == "archived":
+        return _("archived %(day)s and dropped (import-cdr puts it back)", day=f"{p['archived_at']:%Y-%m-%d}")
+    if p["fate"] == "detached":
+        return _("detached by an interrupted run: archived and dropped at the next run")
+    return _("expired: archived and dropped at the next run")
+
+
+def _retention_line(info) -> str:
+    kept, run = info["retention"], info["next_retention_run"]
+    when = f"{run:%Y-%m-%d %H:%M} UTC" if run else _("at the scheduler's first daily tick")
+    return _(
+        "Retention: calls kept %(calls)s months, hour and day rollups %(rollups)s months (0: for ever); "
+        "archives in %(folder)s. Next run: %(when)s.",
+        calls=kept.cdr_months,
+        rollups=kept.rollup_months,
+        folder=kept.archive_dir,
+        when=when,
+    )
+
+
+def _replicas(replicas: list[dict]):
+    if not replicas:
+        return html.P(_("No read replica (READ_DATABASE_URL): reports read the primary."), className="small")
+    rows = [
+        {
+            **r,
+            "state": _("up") if r["up"] else _("DOWN: reads go to the primary"),
+            "lag": "–"
+            if r["lag_seconds"] is None
+            else _("%(seconds)s s since the last replayed commit", seconds=f"{r['lag_seconds']:.1f}"),
+            "error": r["error"] or "",
+        }
+        for r in replicas
+    ]
+    columns = [("url", _("Replica")), ("state", _("State")), ("lag", _("Replay")), ("error", _("Last error"))]
+    return html.Div(
+        [
+            html.P(
+                _("Read replicas: a replica down sends its reads to the primary."),
+                className="small " + ("text-danger" if not all(r["up"] for r in replicas) else ""),
+            ),
+            table(rows, columns),
+        ],
+        id="diagnostic-replicas",
     )
 
 

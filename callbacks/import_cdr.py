@@ -1,24 +1,43 @@
-"""Callbacks of the import page: start an upload's import, follow its progress, list imports and rejects."""
+"""Callbacks of the import page: receive an upload and suggest how to read it, preview it, dry-run it, import
+it and follow the progress, list the latest imports."""
+
+from __future__ import annotations
+
+from datetime import timezone
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from components.import_profiles import dry_run_summary, preview_table
 from components.tables import simple_table
 from data.admin import acl
-from data.ingest.formats import FormatError
-from data.ingest.uploads import import_progress, list_imports, list_rejects, start_upload_import
+from data.ingest.formats import FORMATS, FormatError
+from data.ingest.preview import preview_file
+from data.ingest.profile_choice import suggest
+from data.ingest.profile_spec import ProfileError
+from data.ingest.profile_store import get_profile, profile_names
+from data.ingest.uploads import (
+    dry_run_result,
+    import_progress,
+    list_imports,
+    list_rejects,
+    original_name,
+    save_upload,
+    start_upload_import,
+    uploaded_file,
+)
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/admin/import"))
 
 IMPORT_COLUMNS = [
     ("id", "Import"),
-    ("started_at", "Started"),
+    ("started", "Started (UTC)"),
     ("source", "Source"),
     ("file_name", "File"),
-    ("format", "Format"),
+    ("format", "Read with"),
     ("rows_read", "Rows"),
     ("accepted", "Accepted"),
     ("duplicates", "Duplicates"),
@@ -28,56 +47,157 @@ IMPORT_COLUMNS = [
 ]
 
 
+def page_message(exc: Exception) -> str:
+    """A reader's or a profile's refusal, in the words of this page's fields."""
+    text = str(exc)
+    if "which switch the calls come from" in text:
+        return "This file names no switch: fill in Switch with the switch (name or IP) these calls come from."
+    if "cannot tell the format" in text:
+        closest = text.partition("; ")[2]
+        return "No format or import profile reads this file. Choose one in Read with, or make a profile below" + (
+            f" ({closest})." if closest else "."
+        )
+    return text[:1].upper() + text[1:]
+
+
+def reader_options() -> list[dict]:
+    options = [{"label": "Suggested (auto)", "value": "auto"}]
+    options += [{"label": f"Format: {f}", "value": f} for f in FORMATS[1:]]
+    options += [
+        {"label": f"Profile: {name}" + (" (built-in)" if builtin else ""), "value": f"profile:{name}"}
+        for name, builtin in profile_names()
+    ]
+    return options
+
+
+def _reader(value: str | None) -> tuple[str, dict | None]:
+    """(format, profile) of the Read with choice."""
+    value = value or "auto"
+    if value.startswith("profile:"):
+        profile = get_profile(value.removeprefix("profile:"))
+        if profile is None:
+            raise ProfileError([("Read with", f"the profile {value.removeprefix('profile:')!r} is gone")])
+        return "auto", profile
+    return value, None
+
+
 def _rejects_link(import_id: int):
     return html.A("rejects (CSV)", href=f"/download/rejects/{import_id}.csv")
+
+
+@callback(Output("import-reader", "options"), Input("import-profile-saved", "data"), Input("import-reader", "id"))
+def show_reader_options(_saved, _id):
+    return reader_options()
+
+
+@callback(
+    Output("import-file", "data"),
+    Output("import-file-info", "children"),
+    Output("import-reader", "value"),
+    Output("import-suggestion", "children"),
+    Output("import-dry-run", "disabled"),
+    Output("import-start", "disabled"),
+    Input("import-upload", "contents"),
+    State("import-upload", "filename"),
+    prevent_initial_call=True,
+)
+def receive_upload(contents, filename):
+    if not contents:
+        raise PreventUpdate
+    try:
+        path = save_upload(filename, contents)
+    except ValueError as exc:
+        return None, dbc.Alert(page_message(exc), color="danger"), "auto", "", True, True
+    size = path.stat().st_size
+    info = f"{filename} ({size / 1e6:,.1f} MB)" if size >= 100_000 else f"{filename} ({size / 1e3:,.1f} kB)"
+    value, why = _suggestion(path)
+    return {"token": path.name, "name": filename}, info, value, why, False, False
+
+
+def _suggestion(path) -> tuple[str, str]:
+    """(Read with value, the sentence saying why) for an uploaded file."""
+    found = suggest(path)
+    if "format" in found or "profile" in found:
+        value = found.get("format") or f"profile:{found['profile']}"
+        return value, f"Suggested: {found.get('format') or found.get('profile')} — {found['why']}."
+    return "auto", f"No format or profile fits: {found['why']}. Make a profile below."
+
+
+@callback(
+    Output("import-suggestion", "children", allow_duplicate=True),
+    Input("import-profile-saved", "data"),
+    State("import-file", "data"),
+    prevent_initial_call=True,
+)
+def suggest_again(_saved, upload):
+    """A profile saved or deleted may change what fits the uploaded file best."""
+    if not upload:
+        raise PreventUpdate
+    try:
+        return _suggestion(uploaded_file(upload["token"]))[1]
+    except ValueError as exc:
+        return page_message(exc)
+
+
+@callback(
+    Output("import-preview", "children"),
+    Input("import-file", "data"),
+    Input("import-reader", "value"),
+    Input("import-switch", "value"),
+    Input("import-profile-saved", "data"),
+    prevent_initial_call=True,
+)
+def show_preview(upload, reader, switch, _saved):
+    if not upload:
+        raise PreventUpdate
+    try:
+        fmt, profile = _reader(reader)
+        return preview_table(preview_file(uploaded_file(upload["token"]), fmt, profile, switch))
+    except (FormatError, ProfileError, ValueError) as exc:
+        return dbc.Alert(page_message(exc), color="warning")
 
 
 @callback(
     Output("import-current", "data"),
     Output("import-poll", "disabled"),
     Output("import-message", "children"),
-    Input("import-upload", "contents"),
-    State("import-upload", "filename"),
-    State("import-format", "value"),
+    Output("import-result", "children", allow_duplicate=True),
+    Input("import-dry-run", "n_clicks"),
+    Input("import-start", "n_clicks"),
+    State("import-file", "data"),
+    State("import-reader", "value"),
     State("import-switch", "value"),
     prevent_initial_call=True,
 )
-def start_import(contents, filename, fmt, switch):
-    if not contents:
+def start_import(_dry, _start, upload, reader, switch):
+    if not upload or ctx.triggered_id not in ("import-dry-run", "import-start"):
         raise PreventUpdate
+    dry_run = ctx.triggered_id == "import-dry-run"
     try:
-        import_id = start_upload_import(filename, contents, fmt or "auto", switch, current_user.id)
-    except (FormatError, ValueError) as exc:
-        return None, True, dbc.Alert(str(exc), color="danger")
-    return import_id, False, dbc.Alert(f"Importing {filename} (import {import_id})…", color="info")
+        fmt, profile = _reader(reader)
+        import_id = start_upload_import(
+            upload["name"], None, fmt, switch, current_user.id, token=upload["token"], profile=profile, dry_run=dry_run
+        )
+    except (FormatError, ProfileError, ValueError) as exc:
+        return None, True, dbc.Alert(page_message(exc), color="danger"), None
+    verb = "Checking" if dry_run else "Importing"
+    message = dbc.Alert(f"{verb} {original_name(upload['token'])} (import {import_id})…", color="info")
+    return {"id": import_id, "dry_run": dry_run, "name": upload["name"]}, False, message, None
 
 
-@callback(
-    Output("import-progress", "value"),
-    Output("import-progress", "label"),
-    Output("import-progress", "style"),
-    Output("import-result", "children"),
-    Output("import-poll", "disabled", allow_duplicate=True),
-    Input("import-poll", "n_intervals"),
-    State("import-current", "data"),
-    prevent_initial_call=True,
-)
-def follow_import(_n, import_id):
-    progress = import_progress(import_id) if import_id else None
-    if progress is None:
-        raise PreventUpdate
-    label = (
+def _progress_label(progress: dict) -> str:
+    return (
         f"{progress['percent']}% · {progress['rows_read']:,} rows · accepted {progress['accepted']:,} · "
         f"duplicates {progress['duplicates']:,} · rejected {progress['rejected']:,}"
     )
-    style = {"height": "1.5rem"}
-    if progress["state"] == "running":
-        return progress["percent"], label, style, no_update, False
+
+
+def _finished_import(import_id: int, progress: dict) -> list:
     color = "success" if progress["state"] == "done" else "danger"
     result = [
         dbc.Alert(
-            f"Import {import_id} {progress['state']}: accepted={progress['accepted']} "
-            f"duplicates={progress['duplicates']} rejected={progress['rejected']}"
+            f"Import {import_id} {progress['state']}: {progress['accepted']:,} calls stored, "
+            f"{progress['duplicates']:,} already stored, {progress['rejected']:,} rejected"
             + (f" — {progress['error']}" if progress.get("error") else ""),
             color=color,
         )
@@ -86,10 +206,54 @@ def follow_import(_n, import_id):
         rows = [{**r, "line": r["lineno"]} for r in list_rejects(import_id, limit=20)]
         columns = [("line", "Line"), ("reason", "Reason"), ("raw", "Raw")]
         result += [html.H5("Rejected rows"), simple_table(rows, columns), _rejects_link(import_id)]
-    return progress["percent"], label, style, result, True
+    return result
+
+
+@callback(
+    Output("import-progress", "value"),
+    Output("import-progress", "label"),
+    Output("import-progress", "style"),
+    Output("import-progress", "animated"),
+    Output("import-result", "children"),
+    Output("import-message", "children", allow_duplicate=True),
+    Output("import-poll", "disabled", allow_duplicate=True),
+    Input("import-poll", "n_intervals"),
+    State("import-current", "data"),
+    prevent_initial_call=True,
+)
+def follow_import(_n, current):
+    if not current:
+        raise PreventUpdate
+    shown, hidden = {"height": "1.5rem"}, {"display": "none"}
+    if current["dry_run"]:
+        summary = dry_run_result(current["id"])
+        if summary is not None:
+            return 100, "", hidden, False, dry_run_summary(summary, current["name"]), None, True
+    progress = import_progress(current["id"])
+    if progress is None:
+        raise PreventUpdate  # a dry run between its last batch and its summary
+    if progress["state"] == "running" or current["dry_run"]:
+        return progress["percent"], _progress_label(progress), shown, True, no_update, no_update, False
+    # Done: the banner and the moving bar go; the bar stays, full and still, with the counts.
+    return (
+        progress["percent"],
+        _progress_label(progress),
+        shown,
+        False,
+        _finished_import(current["id"], progress),
+        None,
+        True,
+    )
 
 
 @callback(Output("import-list", "children"), Input("import-poll", "disabled"), Input("import-list", "id"))
 def show_imports(_disabled, _id):
-    rows = [{**r, "rejects": _rejects_link(r["id"]) if r["rejected"] else ""} for r in list_imports(limit=25)]
+    rows = [
+        {
+            **r,
+            "started": f"{r['started_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}" if r.get("started_at") else None,
+            "rejects": _rejects_link(r["id"]) if r["rejected"] else "",
+        }
+        for r in list_imports(limit=25)
+    ]
     return simple_table(rows, IMPORT_COLUMNS, empty="No import yet.")

@@ -107,5 +107,11 @@ def app_shell(nav: dbc.Navbar, content) -> html.Div:
     )
 
 
+def page_layout(title: str, *children, intro=None) -> html.Div:
+    """A page: its title, a line saying what it shows (``intro``), then its content."""
+    head = [html.H2(title)] + ([html.P(intro, className="text-body-secondary")] if intro is not None else [])
+    return html.Div([*head, *children])
+
+
 def forbidden() -> dbc.Alert:
     return dbc.Alert(_("You do not have access to this page."), color="warning")

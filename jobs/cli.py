@@ -128,7 +128,7 @@ def _one_line_errors(command: click.Command) -> None:
 
 def register_commands(server: Flask) -> None:
     # Each feature's module keeps its commands (and lists its scheduled jobs, for jobs/scheduler.py).
-    from jobs import alarms, exports, ingest_cli, live, mail, rating
+    from jobs import alarms, exports, ingest_cli, live, mail, rating, retention
 
     own = (create_user, dbshell, db_group, run_job_now, scheduler, refresh_rollups)
     for command in (
@@ -139,6 +139,7 @@ def register_commands(server: Flask) -> None:
         *exports.COMMANDS,
         *rating.COMMANDS,
         *live.COMMANDS,
+        *retention.COMMANDS,
     ):
         _one_line_errors(command)
         server.cli.add_command(command)

@@ -49,17 +49,33 @@ def print_rejects(summary, limit: int = 20) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
 @click.option("--switch", default=None, help="Switch (name or IP) of rows that do not name one.")
+@click.option("--profile", default=None, help="Import profile: a saved or built-in profile's name, or a YAML file.")
 @click.option("--dry-run", is_flag=True, help="Read and check everything, store nothing.")
-def import_cdr(path, fmt, switch, dry_run):
-    """Import a CDR file (CDR-Stats CSV/JSON/XLSX/YAML, FreeSWITCH or Asterisk CSV; gzip works)."""
+def import_cdr(path, fmt, switch, profile, dry_run):
+    """Import a CDR file (CDR-Stats CSV/JSON/XLSX/YAML, FreeSWITCH or Asterisk CSV, or any layout an import
+    profile describes; gzip works)."""
     import os
 
+    from data.ingest import archives
     from data.ingest.pipeline import import_file
+    from data.ingest.profile_spec import ProfileError
+    from data.ingest.profile_store import resolve_profile
 
+    if archives.is_archive(path):  # a monthly archive (ARCHIVE_DIR) goes back as it was stored
+        if dry_run:
+            click.echo(f"{archives.verify_archive(path)['rows']} calls in the archive; read back and checked")
+            return
+        done = archives.restore_archive(path, progress=click.echo)
+        click.echo(f"{done['rows_read']} archived calls read: {done['stored']} new, {done['duplicates']} duplicates")
+        return
     progress = TerminalProgress(os.path.getsize(path))
     try:
-        summary = import_file(path, fmt, switch, dry_run, progress=progress)
+        chosen = resolve_profile(profile) if profile else None
+        summary = import_file(path, fmt, switch, dry_run, progress=progress, profile=chosen)
     except FormatError as exc:
+        hint = " (--format, --profile, --switch)" if "cannot tell" in str(exc) or "which switch" in str(exc) else ""
+        raise click.ClickException(f"{exc}{hint}") from exc
+    except ProfileError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         progress.close()

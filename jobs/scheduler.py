@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from data.core.job_runs import current_tick
 from data.core.settings import load_settings
-from jobs import alarms, exports, housekeeping, ingest_jobs, live, mail, rating
+from jobs import alarms, exports, housekeeping, ingest_jobs, live, mail, rating, retention
 from jobs.registry import ScheduledJob
 from jobs.runner import run_job
 
@@ -25,6 +25,7 @@ EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
 # Every job Dialstat runs on a schedule: each domain lists its own.
 JOBS: tuple[ScheduledJob, ...] = (
     *housekeeping.JOBS,
+    *retention.JOBS,  # expired call partitions archived and dropped, old rollups and import records purged
     *ingest_jobs.JOBS,
     *rating.JOBS,
     *mail.JOBS,

@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -31,26 +32,22 @@ KINDS = [{"label": N_("Everything"), "value": ""}] + [
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2(_("Audit log")),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Select(
-                            id="admin-audit-kind",
-                            options=[{**kind, "label": _(kind["label"])} for kind in KINDS],
-                            value="",
-                            size="sm",
-                        ),
-                        md=3,
+    return page_layout(
+        _("Audit log"),
+        dbc.Row(
+            [
+                dbc.Col(
+                    dbc.Select(
+                        id="admin-audit-kind",
+                        options=[{**kind, "label": _(kind["label"])} for kind in KINDS],
+                        value="",
+                        size="sm",
                     ),
-                    dbc.Col(
-                        dbc.Input(id="admin-audit-actor", placeholder=_("By user…"), size="sm", debounce=True), md=3
-                    ),
-                ],
-                className="g-2 mb-2",
-            ),
-            html.Div(id="admin-audit-table"),
-        ]
+                    md=3,
+                ),
+                dbc.Col(dbc.Input(id="admin-audit-actor", placeholder=_("By user…"), size="sm", debounce=True), md=3),
+            ],
+            className="g-2 mb-2",
+        ),
+        html.Div(id="admin-audit-table"),
     )

@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -66,16 +67,14 @@ def layout(**_query):
         ),
         className="mb-3",
     )
-    return html.Div(
-        [
-            html.H2(_("Groups and permissions")),
-            html.P(
-                _(
-                    "A customer in no group sees every customer page and may use the API. A customer in one or more "
-                    "groups gets what their groups grant, and nothing else. Admins have every permission."
-                ),
-                className="small text-body-secondary",
+    return page_layout(
+        _("Groups and permissions"),
+        html.P(
+            _(
+                "A customer in no group sees every customer page and may use the API. A customer in one or more "
+                "groups gets what their groups grant, and nothing else. Admins have every permission."
             ),
-            dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),
-        ]
+            className="small text-body-secondary",
+        ),
+        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),
     )

@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -61,9 +62,7 @@ def layout(**_query):
         ),
         className="mb-3",
     )
-    return html.Div(
-        [
-            html.H2(_("Live sources")),
-            dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(sources_table(), id="admin-live-sources"), lg=7)]),
-        ]
+    return page_layout(
+        _("Live sources"),
+        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(sources_table(), id="admin-live-sources"), lg=7)]),
     )

@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.admin import form_row, table
+from components.layout import page_layout
 from data.admin import accounts, acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -104,11 +105,9 @@ def layout(**_query):
         ),
         className="mb-3",
     )
-    return html.Div(
-        [
-            html.H2(_("Settings")),
-            dbc.Row([dbc.Col(plan, lg=6), dbc.Col(try_box, lg=6)]),
-            html.H4(_("Hangup causes"), className="mt-3"),
-            html.Div(causes_table(), id="admin-hangup-causes"),
-        ]
+    return page_layout(
+        _("Settings"),
+        dbc.Row([dbc.Col(plan, lg=6), dbc.Col(try_box, lg=6)]),
+        html.H4(_("Hangup causes"), className="mt-3"),
+        html.Div(causes_table(), id="admin-hangup-causes"),
     )

@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import form_row, table
+from components.layout import page_layout
 from data.admin import accounts, acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -72,9 +73,6 @@ def layout(**_query):
         ),
         className="mb-3",
     )
-    return html.Div(
-        [
-            html.H2(_("Switches")),
-            dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)]),
-        ]
+    return page_layout(
+        _("Switches"), dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)])
     )

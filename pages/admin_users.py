@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.admin import form_row, language_choice, table
+from components.layout import page_layout
 from data.admin import accounts, acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -137,14 +138,12 @@ def user_form() -> dbc.Card:
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2(_("Users and customers")),
-            dbc.Row(
-                [
-                    dbc.Col(user_form(), lg=5),
-                    dbc.Col(html.Div(users_table(), id="admin-users"), lg=7),
-                ]
-            ),
-        ]
+    return page_layout(
+        _("Users and customers"),
+        dbc.Row(
+            [
+                dbc.Col(user_form(), lg=5),
+                dbc.Col(html.Div(users_table(), id="admin-users"), lg=7),
+            ]
+        ),
     )

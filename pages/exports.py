@@ -5,6 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -166,16 +167,14 @@ def history_card() -> dbc.Card:
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2(_("Exports")),
-            dcc.Store(id="exports-refresh", data=0),
-            dbc.Row(
-                [
-                    dbc.Col([template_editor(), destination_list_editor()], lg=7),
-                    dbc.Col([export_form(), schedule_form()], lg=5),
-                ]
-            ),
-            history_card(),
-        ]
+    return page_layout(
+        _("Exports"),
+        dcc.Store(id="exports-refresh", data=0),
+        dbc.Row(
+            [
+                dbc.Col([template_editor(), destination_list_editor()], lg=7),
+                dbc.Col([export_form(), schedule_form()], lg=5),
+            ]
+        ),
+        history_card(),
     )

@@ -1,66 +1,137 @@
-"""Import CDRs (admins): upload a file with a progress bar, the latest imports, and rows that were rejected."""
+"""Import CDRs (admins): upload a file, choose how to read it (a format or an import profile, the suggested
+one first), preview its first records as they would be stored, dry-run the whole file, import it; edit
+the import profiles, with the same preview live; the latest imports and their rejects."""
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.import_profiles import editor_form, yaml_download_area
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
-from data.ingest.formats import FORMATS
 from data.ingest.uploads import MAX_UPLOAD_BYTES
 
 dash.register_page(__name__, path="/admin/import", name=N_("Import CDRs"), order=105, access=acl.ADMIN)
 
 
-def layout(**_query):
-    return html.Div(
-        [
-            html.H2("Import CDRs"),
-            html.P(
-                [
-                    "CDR-Stats CSV, JSON, XLSX or YAML, FreeSWITCH or Asterisk CSV, gzipped or not. Files over "
-                    f"{MAX_UPLOAD_BYTES >> 20} MB: ",
-                    html.Code("flask --app app import-cdr"),
-                    " or the watched folder.",
-                ],
-                className="text-body-secondary",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Select(
-                            id="import-format", value="auto", options=[{"label": f, "value": f} for f in FORMATS]
+def _field(label: str, control, width: int = 4):
+    return dbc.Col([dbc.Label(label, html_for=control.id), control], md=width)
+
+
+def _import_card():
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dcc.Upload(
+                    id="import-upload",
+                    max_size=MAX_UPLOAD_BYTES,
+                    multiple=False,
+                    children=html.Div(["Drop a CDR file here or ", html.A("choose one")]),
+                    className="border border-2 rounded p-4 text-center mb-3",
+                    style={"borderStyle": "dashed"},
+                ),
+                html.Div(id="import-file-info", className="mb-2"),
+                dbc.Row(
+                    [
+                        _field("Read with", dbc.Select(id="import-reader", value="auto")),
+                        _field(
+                            "Switch",
+                            dbc.Input(
+                                id="import-switch", placeholder="name or IP, for calls that name none", debounce=0.6
+                            ),
                         ),
-                        md=3,
-                    ),
-                    dbc.Col(
-                        dbc.Input(id="import-switch", placeholder="Switch (name or IP) for files without one"), md=4
-                    ),
-                ],
-                className="g-2 mb-2",
-            ),
-            dcc.Upload(
-                id="import-upload",
-                max_size=MAX_UPLOAD_BYTES,
-                multiple=False,
-                children=html.Div(["Drop a CDR file here or ", html.A("choose one")]),
-                className="border border-2 rounded p-4 text-center mb-3",
-                style={"borderStyle": "dashed"},
-            ),
-            html.Div(id="import-message"),
-            dbc.Progress(
-                id="import-progress",
-                value=0,
-                label="",
-                striped=True,
-                animated=True,
-                className="mb-2",
-                style={"height": "1.5rem", "display": "none"},
-            ),
-            html.Div(id="import-result"),
-            dcc.Store(id="import-current"),
-            dcc.Interval(id="import-poll", interval=700, disabled=True),
-            html.H4("Latest imports", className="mt-4"),
-            html.Div(id="import-list"),
-        ]
+                        dbc.Col(
+                            [
+                                dbc.Button(
+                                    "Dry run", id="import-dry-run", color="secondary", className="me-2", disabled=True
+                                ),
+                                dbc.Button("Import", id="import-start", color="primary", disabled=True),
+                            ],
+                            md=4,
+                            className="d-flex align-items-end",
+                        ),
+                    ],
+                    className="g-2 mb-2",
+                ),
+                html.Div(id="import-suggestion", className="small text-body-secondary mb-2"),
+                html.H5("Preview: the first 20 records as they would be stored"),
+                dcc.Loading(html.Div(id="import-preview"), type="dot"),
+                html.Div(id="import-message", className="mt-3"),
+                dbc.Progress(id="import-progress", value=0, label="", className="mb-2", style={"display": "none"}),
+                html.Div(id="import-result"),
+            ]
+        ),
+        className="mb-4",
+    )
+
+
+def _profiles_card():
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        _field("Profile", dbc.Select(id="import-profile-choice", value="")),
+                        dbc.Col(
+                            [
+                                dbc.Button("Save", id="import-profile-save", color="primary", className="me-2"),
+                                dbc.Button(
+                                    "Delete", id="import-profile-delete", color="danger", outline=True, className="me-2"
+                                ),
+                                dbc.Button(
+                                    "Download YAML",
+                                    id="import-profile-yaml",
+                                    color="secondary",
+                                    outline=True,
+                                    className="me-2",
+                                ),
+                                dcc.Upload(
+                                    id="import-profile-yaml-upload",
+                                    children=dbc.Button("Load YAML", color="secondary", outline=True),
+                                    className="d-inline-block",
+                                ),
+                            ],
+                            md=8,
+                            className="d-flex align-items-end",
+                        ),
+                    ],
+                    className="g-2 mb-3",
+                ),
+                html.Div(id="import-profile-message"),
+                editor_form(),
+                html.H6("Preview of the uploaded file with this profile"),
+                dcc.Loading(html.Div(id="import-profile-preview"), type="dot"),
+                yaml_download_area(),
+                dcc.Store(id="import-profile-carried"),
+                dcc.Store(id="import-profile-saved"),
+            ]
+        ),
+        className="mb-4",
+    )
+
+
+def layout(**_query):
+    intro = [
+        "CDR-Stats CSV, JSON, XLSX or YAML, FreeSWITCH or Asterisk CSV, or any layout an import profile describes; "
+        f"gzipped or not. Files over {MAX_UPLOAD_BYTES >> 20} MB: ",
+        html.Code("flask --app app import-cdr"),
+        " or the watched folder.",
+    ]
+    return page_layout(
+        "Import CDRs",
+        _import_card(),
+        html.H3("Import profiles"),
+        html.P(
+            "How to read a file in a layout of your own: its columns, dates, durations and causes. "
+            "Built-in profiles cannot be changed: load one, give it another name and save it.",
+            className="text-body-secondary",
+        ),
+        _profiles_card(),
+        dcc.Store(id="import-file"),
+        dcc.Store(id="import-current"),
+        dcc.Interval(id="import-poll", interval=700, disabled=True),
+        html.H4("Latest imports", className="mt-4"),
+        html.Div(id="import-list"),
+        intro=intro,
     )

@@ -2,6 +2,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -25,30 +26,25 @@ def _number(number_id: str, label: str) -> dbc.Card:
 
 
 def layout(**query):
-    return html.Div(
-        [
-            html.H2(_("Live: calls in progress")),
-            html.P(
-                _(
-                    "Asked from the switches themselves every 2 s (Kamailio dialogs, Asterisk AMI, FreeSWITCH event "
-                    "socket); customers see their own calls."
-                ),
-                className="text-body-secondary",
-            ),
-            dcc.Interval(id="live-interval", interval=REFRESH_MS),
-            dbc.Row(
-                [
-                    dbc.Col(_number("live-calls", _("Calls in progress")), xs=6, md=3),
-                    dbc.Col(_number("live-cps", _("Calls per second (last 10 s)")), xs=6, md=3),
-                    dbc.Col(dcc.Graph(id="live-sparkline", config={"displayModeBar": False}), md=6),
-                ]
-            ),
-            dbc.Row(
-                [
-                    dbc.Col([html.H5(_("Per switch")), html.Div(id="live-switches")], lg=6),
-                    dbc.Col([html.H5(_("Per customer")), html.Div(id="live-customers")], lg=3),
-                    dbc.Col([html.H5(_("Per destination country")), html.Div(id="live-countries")], lg=3),
-                ]
-            ),
-        ]
+    return page_layout(
+        _("Live: calls in progress"),
+        dcc.Interval(id="live-interval", interval=REFRESH_MS),
+        dbc.Row(
+            [
+                dbc.Col(_number("live-calls", _("Calls in progress")), xs=6, md=3),
+                dbc.Col(_number("live-cps", _("Calls per second (last 10 s)")), xs=6, md=3),
+                dbc.Col(dcc.Graph(id="live-sparkline", config={"displayModeBar": False}), md=6),
+            ]
+        ),
+        dbc.Row(
+            [
+                dbc.Col([html.H5(_("Per switch")), html.Div(id="live-switches")], lg=6),
+                dbc.Col([html.H5(_("Per customer")), html.Div(id="live-customers")], lg=3),
+                dbc.Col([html.H5(_("Per destination country")), html.Div(id="live-countries")], lg=3),
+            ]
+        ),
+        intro=_(
+            "Asked from the switches themselves every 2 s (Kamailio dialogs, Asterisk AMI, FreeSWITCH event "
+            "socket); customers see their own calls."
+        ),
     )

@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -106,41 +107,37 @@ def preview_card() -> dbc.Card:
 
 def layout(**_query):
     user = report_user(current_user.id)
-    return html.Div(
-        [
-            html.H2(_("Mail report")),
-            dbc.Row(
-                [
-                    dbc.Col(settings_card(user, schedules_of(user.id)), lg=4),
-                    dbc.Col(preview_card(), lg=8),
-                ]
-            ),
-        ]
+    return page_layout(
+        _("Mail report"),
+        dbc.Row(
+            [
+                dbc.Col(settings_card(user, schedules_of(user.id)), lg=4),
+                dbc.Col(preview_card(), lg=8),
+            ]
+        ),
     )
 
 
 def outbox_layout(**_query):
-    return html.Div(
-        [
-            html.H2(_("Mail outbox")),
-            html.P(
-                _(
-                    "Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
-                    "retried with a growing delay (at most an hour)."
-                ),
-                className="small text-body-secondary",
+    return page_layout(
+        _("Mail outbox"),
+        html.P(
+            _(
+                "Every message Dialstat sends is kept here until the SMTP server has taken it; failed attempts are "
+                "retried with a growing delay (at most an hour)."
             ),
-            dbc.ButtonGroup(
-                [
-                    dbc.Button(_("Refresh"), id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
-                    dbc.Button(_("Retry unsent now"), id="mail-outbox-retry", color="primary", size="sm"),
-                ],
-                className="mb-2",
-            ),
-            html.Div(id="mail-outbox-status", className="mb-2"),
-            dcc.Loading(html.Div(id="mail-outbox-table")),
-            dcc.Interval(id="mail-outbox-interval", interval=60_000),
-        ]
+            className="small text-body-secondary",
+        ),
+        dbc.ButtonGroup(
+            [
+                dbc.Button(_("Refresh"), id="mail-outbox-refresh", color="secondary", size="sm", outline=True),
+                dbc.Button(_("Retry unsent now"), id="mail-outbox-retry", color="primary", size="sm"),
+            ],
+            className="mb-2",
+        ),
+        html.Div(id="mail-outbox-status", className="mb-2"),
+        dcc.Loading(html.Div(id="mail-outbox-table")),
+        dcc.Interval(id="mail-outbox-interval", interval=60_000),
     )
 
 

@@ -6,6 +6,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from components.admin import ROLE_NAMES, form_row, language_choice, table
+from components.layout import page_layout
 from data.admin import accounts, acl, sessions
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -206,9 +207,7 @@ def layout(**_query):
         if may_use_api
         else None
     )
-    return html.Div(
-        [
-            html.H2(_("Your profile")),
-            dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
-        ]
+    return page_layout(
+        _("Your profile"),
+        dbc.Row([dbc.Col([details, password], lg=6), dbc.Col([sessions_card(user["id"]), tokens], lg=6)]),
     )

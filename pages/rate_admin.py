@@ -5,6 +5,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.layout import page_layout
 from components.rating import PLAN_RATE_COLUMNS, column, grid, rate_search
 from data.admin import acl
 from data.core.i18n import N_
@@ -265,15 +266,13 @@ def rerate_card() -> dbc.Card:
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2(_("Rate plans")),
-            dcc.Store(id="rate-admin-refresh", data=0),
-            html.Div(id="rate-admin-feedback"),
-            dbc.Row([dbc.Col(providers_card(), lg=5), dbc.Col(plans_card(), lg=7)]),
-            dbc.Row([dbc.Col(deck_card(), lg=6), dbc.Col(derive_card(), lg=6)]),
-            plan_rates_card(),
-            voip_plans_card(),
-            rerate_card(),
-        ]
+    return page_layout(
+        _("Rate plans"),
+        dcc.Store(id="rate-admin-refresh", data=0),
+        html.Div(id="rate-admin-feedback"),
+        dbc.Row([dbc.Col(providers_card(), lg=5), dbc.Col(plans_card(), lg=7)]),
+        dbc.Row([dbc.Col(deck_card(), lg=6), dbc.Col(derive_card(), lg=6)]),
+        plan_rates_card(),
+        voip_plans_card(),
+        rerate_card(),
     )

@@ -11,8 +11,10 @@ from urllib.parse import parse_qs
 
 from flask import Blueprint, jsonify, request
 
+from data.ingest.formats import FormatError
 from data.ingest.pipeline import import_rows
-from data.ingest.push import PushError, parse_body, push_records
+from data.ingest.profile_spec import ProfileError
+from data.ingest.push import PushError, import_pushed_file, parse_body, push_records
 from data.ingest.switches import switch_for_push_key
 from routes.auth import public
 
@@ -43,6 +45,12 @@ def push_cdr():
     body = request.stream.read(MAX_BODY_BYTES + 1)  # bounded, also without a Content-Length (chunked)
     if len(body) > MAX_BODY_BYTES:
         return too_large
+    if request.args.get("profile"):
+        try:
+            summary = import_pushed_file(body, request.args["profile"], switch)
+        except (ProfileError, FormatError) as exc:
+            return jsonify(error=str(exc)), 400
+        return _answer(summary)
     try:
         form_cdr = None
         if request.mimetype == "application/x-www-form-urlencoded":
@@ -53,6 +61,10 @@ def push_cdr():
     summary = import_rows(
         records, source="push", switch=switch["ip"], source_type=source_type, file_name=f"push from {switch['name']}"
     )
+    return _answer(summary)
+
+
+def _answer(summary):
     return jsonify(
         import_id=summary.import_id,
         accepted=summary.accepted,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from datetime import datetime, timezone
 
+from data.admin import retention
 from data.core import db
 from data.core.i18n import gettext as _
 from data.core.settings import load_settings
@@ -19,17 +20,15 @@ def _has_table(name: str) -> bool:
 
 
 def database() -> dict:
-    """Server version, database size, the biggest tables, and the cdr partitions."""
+    """Server version, database size, the biggest tables, the cdr partitions and their fate, the read replicas."""
     info = db.rows("""SELECT current_setting('server_version') AS version, version() AS full_version,
                              current_database() AS name, pg_database_size(current_database()) AS bytes,
                              (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
                              current_setting('max_connections')::int AS max_connections""")[0]
-    info["partitions"] = db.rows(
-        """SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds,
-                  GREATEST(c.reltuples, 0)::bigint AS estimated_rows, pg_total_relation_size(c.oid) AS bytes
-           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-           WHERE i.inhparent = 'cdr'::regclass ORDER BY c.relname"""
-    )
+    info["partitions"] = retention.fates()
+    info["next_retention_run"] = retention.next_run()
+    info["retention"] = load_settings().retention
+    info["replicas"] = db.replica_status()
     info["tables"] = db.rows(  # a partitioned table's size and rows are its partitions'
         """SELECT c.relname AS name, t.bytes, t.estimated_rows
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -230,6 +230,7 @@ def metric_value(alarm: Alarm, totals: Totals, cause_attempts: int = 0) -> Decim
     raise ValueError(f"metric {metric!r} is not read from sums")
 
 
+@db.reading
 def measure(alarm: Alarm, windows: list[tuple[datetime, datetime]], now: datetime | None = None) -> dict:
     """{(start, end): Measure} of the alarm's metric over each window, in one query."""
     windows = list(dict.fromkeys(windows))

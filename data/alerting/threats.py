@@ -116,6 +116,7 @@ def rank_key(threat: Threat) -> tuple:
     return (-round(threat.score, 1), -threat.cost_at_risk, threat.kind, threat.subject)
 
 
+@db.reading
 def detect(now: datetime | None = None, kinds=None, s: dict | None = None) -> list[Threat]:
     """Every current threat, ranked by how far over its limit, then by estimated cost at risk (``rank_key``)."""
     now = now or datetime.now(UTC)

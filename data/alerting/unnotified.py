@@ -4,7 +4,7 @@ An alarm e-mails its own addresses, else its owner's; it may also POST to a webh
 threats e-mail the admins with an address and the ``notify_emails`` setting, and POST to the webhooks
 subscribed to them. When none of these exists the firing is only in the reports: ``alarm_warning`` and
 ``broadcast_warning`` say so before it happens, ``unnotified`` lists what fired and notified nobody
-(``notified_count`` 0, migration 0018).
+(``notified_count`` 0, migration 0020).
 """
 
 from __future__ import annotations

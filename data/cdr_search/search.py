@@ -331,6 +331,7 @@ class Block:
     keyset: bool  # read with keyset paging (False: OFFSET)
 
 
+@db.reading
 def fetch_block(
     scope: Scope,
     criteria: SearchCriteria,
@@ -394,6 +395,7 @@ def grid_row(row: dict, tz: str) -> dict:
 # Report by day
 
 
+@db.reading
 def _cdr_by_day(scope: Scope, criteria: SearchCriteria) -> list[dict]:
     """The rollup measures per local day, computed from cdr with the search's WHERE (per-call filters)."""
     where, params = search_where(scope, criteria)
@@ -459,6 +461,7 @@ def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
 # One CDR
 
 
+@db.reading
 def get_cdr(scope: Scope, cdr_id) -> dict | None:
     """Every field of one CDR the scope may see (None otherwise), with names beside codes, local times."""
     row = cdr_row(scope, cdr_id)
@@ -540,6 +543,7 @@ def export_columns(scope: Scope) -> list[str]:
     return [name for name, _ in EXPORT_COLUMNS if scope.is_admin or name not in ADMIN_ONLY]
 
 
+@db.reading
 def iter_export_rows(scope: Scope, criteria: SearchCriteria) -> Iterator[tuple]:
     """Every matching call, newest first, as tuples in ``export_columns(scope)`` order.
 
@@ -568,6 +572,7 @@ def iter_export_rows(scope: Scope, criteria: SearchCriteria) -> Iterator[tuple]:
 # Filter options
 
 
+@db.reading
 def search_options() -> dict[str, list[dict]]:
     """Countries and hangup causes for the page's dropdowns."""
     return {

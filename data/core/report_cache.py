@@ -27,6 +27,7 @@ from datetime import datetime
 
 from flask_caching.backends import SimpleCache
 
+from data.core.db import reading
 from data.core.settings import load_settings
 
 MAX_ENTRIES = 2000
@@ -78,7 +79,9 @@ def _key_part(value, seconds: int, now: float):
 
 
 def cached(func):
-    """Keep ``func(scope, *args, **kwargs)``'s result for REPORT_CACHE_SECONDS, per argument values."""
+    """Keep ``func(scope, *args, **kwargs)``'s result for REPORT_CACHE_SECONDS, per argument values. A report
+    only reads: it runs on a read replica when there is one (``db.reading``)."""
+    func = reading(func)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

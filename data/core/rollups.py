@@ -216,19 +216,19 @@ def move_calls(cur, where_sql: str, params: dict, user_id: int | None) -> int:
     Every change of owner goes through here (a new customer's accountcodes, adding, removing or
     re-assigning one, deleting a customer), so reports never show calls under a former owner.
     """
+    # Taken out and stored again rather than updated in place: a table distributed by customer (Citus,
+    # docs/scaling.md) cannot update its distribution column, and here it costs the same (user_id is indexed).
     cur.execute(
-        f"""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS
-            SELECT * FROM cdr WHERE ({where_sql}) AND user_id IS DISTINCT FROM %(move_to)s""",
+        f"""CREATE TEMP TABLE moved_calls ON COMMIT DROP AS WITH taken AS (
+                DELETE FROM cdr WHERE ({where_sql}) AND user_id IS DISTINCT FROM %(move_to)s RETURNING *)
+            SELECT * FROM taken""",
         {**params, "move_to": user_id},
     )
     moved = cur.rowcount
     if moved:
         take_from_rollups(cur, "SELECT * FROM moved_calls")
-        cur.execute(
-            f"UPDATE cdr SET user_id = %(move_to)s WHERE ({where_sql}) AND user_id IS DISTINCT FROM %(move_to)s",
-            {**params, "move_to": user_id},
-        )
         cur.execute("UPDATE moved_calls SET user_id = %(move_to)s", {"move_to": user_id})
+        cur.execute("INSERT INTO cdr SELECT * FROM moved_calls")
         add_to_rollups(cur, "SELECT * FROM moved_calls")
     cur.execute("DROP TABLE moved_calls")
     return moved

@@ -93,6 +93,30 @@ def _ops_settings() -> OpsSettings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long stored data is kept (docs/administration.md, *Retention*); 0 keeps it for ever."""
+
+    cdr_months: int = 0  # CDR_RETENTION_MONTHS: raw calls, whole monthly partitions, archived before dropping
+    rollup_months: int = 0  # ROLLUP_RETENTION_MONTHS: the hour and day rollups (longer than the calls)
+    reject_days: int = 90  # REJECT_RETENTION_DAYS: rejected records of imports
+    import_days: int = 400  # IMPORT_RETENTION_DAYS: import bookkeeping (batches, pushed-file rows)
+    archive_dir: Path | None = None  # ARCHIVE_DIR: where the monthly archives go (var/archive)
+
+
+def _retention(var_dir: Path) -> Retention:
+    kept = Retention(
+        cdr_months=_env_int("CDR_RETENTION_MONTHS", 0),
+        rollup_months=_env_int("ROLLUP_RETENTION_MONTHS", 0),
+        reject_days=_env_int("REJECT_RETENTION_DAYS", Retention.reject_days),
+        import_days=_env_int("IMPORT_RETENTION_DAYS", Retention.import_days),
+        archive_dir=Path(_env("ARCHIVE_DIR", str(var_dir / "archive"))),
+    )
+    if kept.rollup_months and kept.cdr_months and kept.rollup_months < kept.cdr_months:
+        raise ValueError("ROLLUP_RETENTION_MONTHS must be 0 (for ever) or at least CDR_RETENTION_MONTHS")
+    return kept
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     var_dir: Path
@@ -113,6 +137,8 @@ class Settings:
     export_default_tenant: str = "cgrates.org"  # EXPORT_DEFAULT_TENANT: CGRateS tenant of customers without one
     collector_dir: Path | None = None  # COLLECTOR_DIR: CDR-Pusher style *.yaml configs the collect job runs
     embedded_db_listen: str = ""  # EMBEDDED_DB_LISTEN: host:port where the embedded database also listens
+    read_database_url: str | None = None  # READ_DATABASE_URL: read replicas (one URL or several) for the reports
+    retention: Retention = field(default_factory=lambda: Retention())
 
     @property
     def log_dir(self) -> Path:
@@ -175,4 +201,6 @@ def load_settings() -> Settings:
         export_default_tenant=_env("EXPORT_DEFAULT_TENANT", "cgrates.org"),
         collector_dir=Path(_env("COLLECTOR_DIR", str(var_dir / "collectors"))),
         embedded_db_listen=_env("EMBEDDED_DB_LISTEN", "") or "",
+        read_database_url=_env("READ_DATABASE_URL"),
+        retention=_retention(var_dir),
     )

@@ -111,7 +111,7 @@ def mapping_rows(
             yield lineno, raw, problem, values, index
 
 
-def _yaml_loader(stream):
+def yaml_loader(stream):
     """PyYAML's safe loader without aliases: an alias is refused where it stands, so that a few hundred bytes
     of nested aliases ("billion laughs") cannot expand into gigabytes. CDR files have no use for them."""
     import yaml
@@ -120,9 +120,7 @@ def _yaml_loader(stream):
         def compose_node(self, parent, index):
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
-                raise yaml.composer.ComposerError(
-                    None, None, "YAML aliases (*name) are not accepted in CDR files", event.start_mark
-                )
+                raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not accepted", event.start_mark)
             return super().compose_node(parent, index)
 
     return NoAliasLoader(stream)
@@ -133,7 +131,7 @@ def yaml_records(stream) -> Iterator[tuple[int, str, object, int]]:
     the file is parsed whole. A file that cannot be parsed is one reject (its line, the parser's reason)."""
     import yaml
 
-    loader = _yaml_loader(stream)
+    loader = yaml_loader(stream)
     on_line = _OnLine()
     try:
         try:

@@ -139,7 +139,7 @@ def detect_format(head: bytes, name: str = "") -> str:
     if n == len(CDR_STATS_FIELDS) and _DATE_LIKE.match(fields[9]):
         return "cdr-stats-csv"
     raise FormatError(
-        f"cannot tell the format of this file from its first line: give --format ({', '.join(FORMATS[1:])})"
+        f"cannot tell the format of this file from its first line (it is none of {', '.join(FORMATS[1:])})"
     )
 
 
@@ -160,10 +160,10 @@ def _cdr_stats_columns(header: list[str] | None) -> tuple[tuple[str, ...], dict[
     return tuple(columns), unknown
 
 
-def csv_records(lines: Iterable[str]) -> Iterator[list[str] | csv.Error]:
-    """``csv.reader``'s records, with a record it cannot read (a field over its size limit) given as the error:
-    the reader starts afresh at the next line."""
-    reader = csv.reader(lines)
+def csv_records(lines: Iterable[str], **options) -> Iterator[list[str] | csv.Error]:
+    """``csv.reader``'s records (``options``: its dialect settings), with a record it cannot read (a field over
+    its size limit) given as the error: the reader starts afresh at the next line."""
+    reader = csv.reader(lines, **options)
     while True:
         try:
             yield next(reader)

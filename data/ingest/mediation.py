@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from data.core import db
 from data.core.cdr_columns import PARTY_COLUMNS, PRICE_COLUMNS, SECONDS_COLUMNS
 from data.core.normalise import normalise_sql
 from data.core.settings import NumberPlan
@@ -224,6 +225,8 @@ SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_call
            WHEN starting_date IS NULL THEN format('starting_date %%L is not a date', left(t_starting_date, 60))
            WHEN starting_date < %(earliest)s::timestamptz OR starting_date > now() + interval '366 days'
                THEN format('starting_date %%L is out of range ({EARLIEST_CALL} to a year from now)', t_starting_date)
+           WHEN date_trunc('month', starting_date AT TIME ZONE 'UTC')::date = ANY(%(archived_months)s::date[])
+               THEN format('starting_date %%L is in a month archived by retention: import its archive', t_starting_date)
            WHEN t_answered_date IS NOT NULL AND v_answered_date IS NULL
                THEN format('answered_date %%L is not a date', left(t_answered_date, 60))
            WHEN t_ending_date IS NOT NULL AND v_ending_date IS NULL
@@ -295,13 +298,19 @@ LEFT JOIN user_accountcode ua ON ua.accountcode = t_accountcode
     return sql, tuple(sorted(params.items()))
 
 
+def archived_months() -> list:
+    """The months retention archived and dropped, not restored since (data/admin/retention.py)."""
+    return [r["month"] for r in db.rows("SELECT DISTINCT month FROM cdr_archive")]
+
+
 def convert_sql(
     fields: frozenset[str], plan: NumberPlan, longest_prefix: int, import_id: int, source_type: int
 ) -> tuple[str, dict]:
     """The INSERT filling ``ingest_calls`` from ``ingest_stage`` (one row per staged row, ``reason`` set
     on the rows to reject)."""
     sql, params = _convert_sql(fields, plan, longest_prefix)
-    return sql, {**dict(params), "import_id": import_id, "source_type": source_type}
+    archived = archived_months()  # retention's dropped months: their calls would be counted twice
+    return sql, {**dict(params), "import_id": import_id, "source_type": source_type, "archived_months": archived}
 
 
 def _csv_cell(name: str) -> str:

@@ -35,8 +35,9 @@ from data.core.normalise import PrefixTable
 from data.core.settings import NumberPlan, load_settings
 from data.ingest import imports, mediation
 from data.ingest.fields import CANONICAL_FIELDS
-from data.ingest.formats import FormatError, open_source
+from data.ingest.formats import FormatError
 from data.ingest.imports import ImportSummary
+from data.ingest.profile_choice import open_file
 from data.ingest.rows import Source, StageChunk, batches_from_rows, canonical_from_mapping
 from data.ingest.switches import SwitchResolver
 from data.live.freshness import advance_data_version
@@ -67,6 +68,7 @@ class ImportContext:
     switches: SwitchResolver
     source_type: int
     dry_run: bool = False
+    timezone: str = ""  # an import profile's zone for naive times, instead of each switch's
 
 
 # --- Connections: dedicated, with the session's temp tables, reused within the process ---
@@ -86,7 +88,7 @@ def _connect():
     return conn
 
 
-def _checkout():
+def checkout():
     with _idle_lock:
         while _idle:
             conn = _idle.pop()
@@ -95,7 +97,7 @@ def _checkout():
     return _connect()
 
 
-def _checkin(conn) -> None:
+def checkin(conn) -> None:
     if conn.closed:
         return
     try:
@@ -155,7 +157,7 @@ def _map_switches(cur, ctx: ImportContext) -> None:
     for (value,) in cur.fetchall():
         resolved = ctx.switches.resolve(value)
         if resolved is not None:
-            mapping.append((value, *resolved))
+            mapping.append((value, resolved[0], ctx.timezone or resolved[1]))
     if mapping:
         execute_values(cur, "INSERT INTO ingest_switch_map (value, switch_id, timezone) VALUES %s", mapping)
 
@@ -178,12 +180,18 @@ class _Partitions:
             self.known.update(missing)
 
 
-def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partitions, samples: bool) -> BatchResult:
-    cur = conn.cursor()
+def stage_and_convert(cur, chunk: StageChunk, ctx: ImportContext) -> int:
+    """Fill ``ingest_stage`` and ``ingest_calls`` with the batch (the rows to reject have their reason)."""
     cur.execute(mediation.CLEAR)
     staged = _stage(cur, chunk)
     _map_switches(cur, ctx)
     cur.execute(*mediation.convert_sql(chunk.fields, ctx.plan, ctx.longest_prefix, ctx.import_id, ctx.source_type))
+    return staged
+
+
+def _store_once(conn, chunk: StageChunk, ctx: ImportContext, partitions: _Partitions, samples: bool) -> BatchResult:
+    cur = conn.cursor()
+    staged = stage_and_convert(cur, chunk, ctx)
     cur.execute("SELECT count(*) FILTER (WHERE reason IS NULL) FROM ingest_calls")
     valid = cur.fetchone()[0]
     result = BatchResult(rows=staged, rejected=staged - valid, position=chunk.position)
@@ -279,12 +287,12 @@ def run_batches(
             progress(summary, result.position)
 
     if workers <= 1:
-        conn = _checkout()
+        conn = checkout()
         try:
             for chunk in chunks:
                 done(store_batch(conn, chunk, ctx, partitions, samples))
         finally:
-            _checkin(conn)
+            checkin(conn)
         return
 
     local = threading.local()
@@ -293,7 +301,7 @@ def run_batches(
 
     def work(chunk: StageChunk) -> BatchResult:
         if not hasattr(local, "conn"):
-            local.conn = _checkout()
+            local.conn = checkout()
             with used_lock:
                 used.append(local.conn)
         return store_batch(local.conn, chunk, ctx, partitions, samples)
@@ -312,7 +320,7 @@ def run_batches(
             future.cancel()
         pool.shutdown(wait=True)
         for conn in used:
-            _checkin(conn)
+            checkin(conn)
 
 
 def number_plan() -> NumberPlan:
@@ -324,7 +332,9 @@ def number_plan() -> NumberPlan:
     return effective_number_plan()
 
 
-def _context(import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool) -> ImportContext:
+def import_context(
+    import_id: int, switches: SwitchResolver, source_type: int, dry_run: bool, timezone: str = ""
+) -> ImportContext:
     prefixes = PrefixTable.get()
     return ImportContext(
         import_id=import_id,
@@ -333,6 +343,7 @@ def _context(import_id: int, switches: SwitchResolver, source_type: int, dry_run
         switches=switches,
         source_type=source_type,
         dry_run=dry_run,
+        timezone=timezone,
     )
 
 
@@ -353,7 +364,7 @@ def run_import(
     resolver = SwitchResolver(switch, source.source_type, is_demo)
     status, error = "failed", None
     try:
-        ctx = _context(running.id, resolver, source.source_type, dry_run)
+        ctx = import_context(running.id, resolver, source.source_type, dry_run, source.extra.get("timezone", ""))
         run_batches(source.chunks, ctx, summary, progress, workers, samples)
         status = "done"
     except Exception as exc:
@@ -402,13 +413,16 @@ def prepare_file_import(
     created_by: int | None = None,
     file_name: str | None = None,
     workers: int = WORKERS,
+    profile: dict | None = None,
 ) -> PreparedImport:
-    """Open ``path`` and record its import; raises ``FormatError`` (nothing recorded) when it cannot be read."""
+    """Open ``path`` (in ``fmt``, or with the import ``profile``) and record its import; raises ``FormatError``
+    (nothing recorded) when it cannot be read."""
     path = Path(path)
-    opened, close = open_source(path, fmt)
+    opened, close = open_file(path, fmt, profile)
+    switch = switch or opened.extra.get("switch") or None
     try:
         if opened.needs_switch and not switch:
-            raise FormatError(f"{opened.format} files have no switch column: give the switch (--switch NAME_OR_IP)")
+            raise FormatError(f"{opened.format} files have no switch column: say which switch the calls come from")
         running = imports.start_import(
             source,
             fmt=opened.format,
@@ -439,8 +453,10 @@ def import_file(
     file_name: str | None = None,
     progress: ProgressCallback | None = None,
     workers: int = WORKERS,
+    profile: dict | None = None,
 ) -> ImportSummary:
-    """Import a CDR file (any format of ``formats.FORMATS``, gzip or not); see ``docs/ingestion.md``.
+    """Import a CDR file (any format of ``formats.FORMATS``, or read with an import ``profile``; gzip or not);
+    see ``docs/ingestion.md`` and ``docs/import-profiles.md``.
 
     Raises ``FormatError`` before anything is stored when the file's format cannot be read.
     """
@@ -454,6 +470,7 @@ def import_file(
         created_by=created_by,
         file_name=file_name,
         workers=workers,
+        profile=profile,
     )
     return prepared.run(progress)
 

@@ -1,5 +1,8 @@
 """HTTP push: FreeSWITCH mod_json_cdr documents and lists of CDR-Stats CDRs, as canonical mappings.
 
+With ``?profile=NAME`` the body is a file in that import profile's layout (CSV, JSON, JSON Lines), read
+as an uploaded file would be (``import_pushed_file``).
+
 mod_json_cdr posts one call per request: the raw JSON (``encode`` false), or a form field ``cdr`` holding it
 URL-encoded (the default) or in base64. Its ``variables`` are URL-encoded strings; times are taken from
 the ``*_epoch`` variables (UTC, unambiguous) when present, else from the local ``*_stamp`` ones.
@@ -10,9 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import tempfile
+from pathlib import Path
 from urllib.parse import unquote
 
 from data.ingest.fields import SOURCE_TYPES
+from data.ingest.pipeline import import_file
+from data.ingest.profile_spec import ProfileError
+from data.ingest.profile_store import get_profile
 
 MAX_CDRS_PER_REQUEST = 10_000
 MAX_BODY_NESTING = 64  # levels of objects and lists in a request body (a mod_json_cdr document uses about 8)
@@ -151,3 +159,16 @@ def push_records(document: object, switch_ip: str) -> tuple[list[dict], int]:
     if len(records) > MAX_CDRS_PER_REQUEST:
         raise PushError(f"at most {MAX_CDRS_PER_REQUEST} CDRs per request")
     return [{**r, "switch": switch_ip} if isinstance(r, dict) else r for r in records], source_type
+
+
+def import_pushed_file(body: bytes, profile_name: str, switch: dict):
+    """A pushed body read with an import profile, as the switch's calls (``ProfileError``, ``FormatError``)."""
+    profile = get_profile(profile_name)  # by name only: a push never names a file of the server
+    if profile is None:
+        raise ProfileError([("profile", f"no import profile named {profile_name!r}")])
+    with tempfile.TemporaryDirectory(prefix="dialstat-push-") as folder:
+        path = Path(folder) / "push"
+        path.write_bytes(body)
+        return import_file(
+            path, switch=switch["ip"], source="push", file_name=f"push from {switch['name']}", profile=profile
+        )

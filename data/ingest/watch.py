@@ -1,7 +1,9 @@
 """The watched folder: files dropped into IMPORT_DIR are imported, then moved to ``done/`` or ``failed/``.
 
 A file of a format without a switch column goes in a subfolder named after its switch
-(``IMPORT_DIR/10.0.0.5/Master.csv``). A file is taken once its size has not changed for
+(``IMPORT_DIR/10.0.0.5/Master.csv``). A subfolder holding a ``.profile`` file (one line: an import
+profile's name) reads its files with that profile; a subfolder named after a profile reads them with it
+too (its switch is then the profile's default switch). A file is taken once its size has not changed for
 ``SETTLE_SECONDS`` (still being copied otherwise), moved to ``processing/`` (an atomic rename: one
 importer per file), imported, then moved on with a timestamp; a failed file gets a ``.error.txt`` note.
 A file left in ``processing/`` by a process that died is imported again: its committed batches count
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data.ingest.pipeline import import_file
+from data.ingest.profile_store import get_profile, resolve_profile
 
 log = logging.getLogger("dialstat.ingest")
 RESERVED = {"done", "failed", "processing"}
@@ -41,6 +44,17 @@ def _stamped(target_dir: Path, name: str) -> Path:
     return target_dir / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{name}"
 
 
+def folder_profile(root: Path, folder: str | None) -> tuple[dict | None, str | None]:
+    """The import profile of a subfolder (its ``.profile`` file, or its name), and the switch of its files."""
+    if not folder:
+        return None, None
+    marker = root / folder / ".profile"
+    if marker.is_file():
+        return resolve_profile(marker.read_text(encoding="utf-8").strip()), folder
+    named = get_profile(folder)
+    return (named, None) if named is not None else (None, folder)
+
+
 def import_watched_folder(root: Path, settle: float = SETTLE_SECONDS) -> dict:
     """Import every settled file of ``root``; returns counts for the job's record."""
     root.mkdir(parents=True, exist_ok=True)
@@ -59,7 +73,8 @@ def import_watched_folder(root: Path, settle: float = SETTLE_SECONDS) -> dict:
     for path, switch in work:
         name = path.name.split("@@", 1)[-1]
         try:
-            summary = import_file(path, switch=switch, source="watch", file_name=name)
+            profile, switch = folder_profile(root, switch)
+            summary = import_file(path, switch=switch, source="watch", file_name=name, profile=profile)
         except Exception as exc:  # an unreadable file goes to failed/, the others go on
             log.warning("watched file %s failed: %s", name, exc)
             target = _stamped(root / "failed", name)

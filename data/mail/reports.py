@@ -305,6 +305,7 @@ def traffic_rows(scope: Scope, period: Period) -> tuple[list[dict], str]:
     return rows, "day"
 
 
+@db.reading
 def report_data(user: ReportUser, period: Period) -> ReportData:
     scope = user.scope
     f = period_filter(period, scope.timezone)

@@ -75,6 +75,7 @@ _LABELS = {
 }
 
 
+@db.reading
 def billing_summary(scope: Scope, period: Period, *, customer: int | None = None) -> dict:
     """Totals and the breakdowns by day, customer, carrier and country, in one scan of the period.
 
@@ -197,6 +198,7 @@ def pages(rows: int) -> int:
     return max(1, -(-rows // PAGE_SIZE))
 
 
+@db.reading
 def iter_calls(kind: str, scope: Scope, period: Period, *, customer: int | None = None) -> Iterator[dict]:
     """Every call of a list ("losses" or "unrated"), read with a server-side cursor (for downloads)."""
     statement, params = _call_list(kind, scope, period, customer)
@@ -206,6 +208,7 @@ def iter_calls(kind: str, scope: Scope, period: Period, *, customer: int | None 
             yield _with_reason(dict(row))
 
 
+@db.reading
 def unrated_reasons(scope: Scope, period: Period, *, customer: int | None = None) -> dict:
     """The period's calls as priced + each unrated reason, which add up to the calls:
     {"calls", "priced", "priced_by_status": [...], "unrated", "reasons": [{"reason", "calls"}]}."""

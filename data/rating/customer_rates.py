@@ -43,6 +43,7 @@ RATE_SORT_FIELDS = {
 }
 
 
+@db.reading
 def customer_rates(
     scope: Scope,
     *,

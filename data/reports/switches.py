@@ -6,6 +6,7 @@ from data.core import db
 from data.core.scope import Scope
 
 
+@db.reading
 def switches_seen_by(scope: Scope, switch_id: int | None = None, limit: int | None = None, offset: int = 0):
     """Switches the scope may see, with their count: all for admins; for a customer, those that carried
     their calls (per the hour rollup)."""

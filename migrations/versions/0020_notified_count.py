@@ -2,14 +2,14 @@
 0 means it notified nobody, which the alarms page and the diagnostic page then say. NULL: not notified yet
 (or before this migration).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
