@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from components.alarms import alarm_list, simple_rows, test_results
+from components.alarms import alarm_list, notice_alerts, simple_rows, test_results
 from data.admin import acl
-from data.alerting import alarm_evaluation, alarms, webhooks
+from data.alerting import alarm_evaluation, alarms, unnotified, webhooks
 from data.core.scope import current_scope
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
@@ -97,8 +97,6 @@ def _error(message: str):
     Input("alarm-scope-kind", "value"),
 )
 def alarm_scope_options(kind):
-    from dash import html
-
     from data.core import lookups
 
     scope = current_scope()
@@ -115,6 +113,8 @@ def alarm_scope_options(kind):
             "customer": found["customers"],
             "accountcode": found["accountcodes"],
         }.get(kind, [])
+    if kind in ("switch", "customer"):  # typed and shown by name; the alarm stores the id
+        return [html.Option(value=str(c["label"])) for c in choices], False, "type or choose a name"
     return [html.Option(value=str(c["value"]), label=str(c["label"])) for c in choices], False, "choose or type"
 
 
@@ -130,10 +130,14 @@ def alarm_webhook_options(_):
     return [{"label": w["name"], "value": w["id"]} for w in webhooks.list_webhooks() if w["is_active"]]
 
 
-@callback(Output("alarm-list", "children"), Input("alarms-version", "data"))
+@callback(Output("alarm-list", "children"), Output("alarm-notices", "children"), Input("alarms-version", "data"))
 def alarm_list_refresh(_):
+    """The alarms, and what notifies nobody: rules without a recipient, and what fired unnoticed (7 days)."""
     scope = current_scope()
-    return alarm_list(alarms.list_alarms(scope), scope.timezone, show_owner=scope.is_admin)
+    rows = alarms.list_alarms(scope)
+    warnings = unnotified.rule_warnings(scope)
+    notices = notice_alerts(warnings, unnotified.unnotified(scope), scope.timezone)
+    return alarm_list(rows, scope.timezone, show_owner=scope.is_admin), notices
 
 
 @callback(
@@ -153,8 +157,13 @@ def alarm_save(n_clicks, version, *states):
         alarm = alarms.save_alarm(current_scope(), _values(states))
     except alarms.AlarmError as exc:
         return _error(str(exc)), no_update, no_update, no_update
+    warning = unnotified.alarm_warning(alarm)
     message = dbc.Alert(
-        f"Saved “{alarm.name}”: {alarm.describe()}.", color="success", id="alarm-saved", className="mb-0", duration=8000
+        [f"Saved “{alarm.name}”: {alarm.describe()}.", *([html.Br(), html.Strong(warning)] if warning else [])],
+        color="warning" if warning else "success",
+        id="alarm-saved",
+        className="mb-0",
+        duration=None if warning else 8000,
     )
     return message, (version or 0) + 1, alarm.id, f"Edit alarm “{alarm.name}”"
 
@@ -199,7 +208,11 @@ def alarm_fill_form(edit_clicks, new_clicks):
         except alarms.AlarmError:
             raise PreventUpdate from None
         values = {f: getattr(alarm, f) for f in FIELDS}
-        values.update(status=alarm.status == "active", threshold=float(alarm.threshold))
+        values.update(
+            status=alarm.status == "active",
+            threshold=float(alarm.threshold),
+            scope_value=alarm.scope_label or alarm.scope_value,  # a switch or customer by name
+        )
         title = f"Edit alarm “{alarm.name}”"
     return (*[values[f] for f in FIELDS], title, None)
 

@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
-from dash import Input, Output, html
+from dash import Input, Output, clientside_callback, html
 
 from callbacks.filters import THEME_INPUT
 from components.figures import LAYOUT, bar_figure, empty_figure, themed
@@ -182,3 +182,12 @@ def show_losses_page(first, last, customer, page):
 )
 def show_unrated_page(first, last, customer, page):
     return _list_page("unrated", first, last, customer, page)
+
+
+# The XLSX link of each download follows its CSV link (components.tables.download_links).
+for _link in ["billing-download", "billing-losses-download", "billing-unrated-download"]:
+    clientside_callback(
+        "function(href) { return href ? href.replace('.csv', '.xlsx') : window.dash_clientside.no_update; }",
+        Output(f"{_link}-xlsx", "href"),
+        Input(_link, "href"),
+    )

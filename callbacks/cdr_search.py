@@ -11,14 +11,17 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, clientside_callback, html, no_update
+from dash import Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import THEME_INPUT
+from components.cdr_detail import detail_body, detail_title, saved_search_items
 from components.figures import dual_axis_figure, themed
 from data.admin import acl
-from data.cdr_search.search import by_day_chart, get_cdr, grid_block, parse_sort, search_criteria_from_query
-from data.core.scope import Scope, current_scope
+from data.cdr_search import saved
+from data.cdr_search.search import by_day_chart, cdr_row, grid_block, parse_sort, search_criteria_from_query
+from data.core.scope import Scope, current_actor, current_scope
+from data.rating.explain import explain_call
 from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/cdrs"))
@@ -39,13 +42,16 @@ _PAGE_FILTERS = (
     "billsec-op",
     "billsec",
     "answered",
+    "callid",
+    "flag",
+    "columns",
 )
 
 # The page's filters join the shared ones (filter-url, written by the shared callback) in the URL.
 # This runs after the shared callback (it takes its output), so the shared keys are never lost.
 clientside_callback(
     """function(shared, from, to, dstOp, dst, srcOp, src, countries, causes, direction,
-                durationOp, duration, billsecOp, billsec, answered) {
+                durationOp, duration, billsecOp, billsec, answered, callid, flag, columns, defaultColumns) {
         const q = new URLSearchParams((shared || '').replace(/^\\?/, ''));
         const has = (v) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length);
         if (has(from)) q.set('from', from);
@@ -54,10 +60,15 @@ clientside_callback(
         if (has(src)) { q.set('src', String(src).trim()); q.set('src_op', srcOp || 'begins'); }
         if (has(countries)) q.set('country', countries.join(','));
         if (has(causes)) q.set('cause', causes.join(','));
-        if (has(direction)) q.set('direction', direction);
+        if (has(direction) && direction !== 'any') q.set('direction', direction);
         if (has(duration)) { q.set('duration', duration); q.set('duration_op', durationOp || 'ge'); }
         if (has(billsec)) { q.set('billsec', billsec); q.set('billsec_op', billsecOp || 'ge'); }
         if (answered) q.set('answered', '1');
+        if (has(callid)) q.set('callid', String(callid).split(',').map((v) => v.trim()).filter((v) => v).join(','));
+        if (has(flag) && flag !== 'all') q.set('flag', flag);
+        // the columns only when they are not the default ones (in the default order)
+        const cols = (columns || []).slice().sort(), defaults = (defaultColumns || []).slice().sort();
+        if (cols.length && defaults.length && cols.join(',') !== defaults.join(',')) q.set('cols', cols.join(','));
         const search = q.toString() ? '?' + q.toString() : '';
         if (window.location.search !== search) {
             window.history.replaceState(null, '', window.location.pathname + search);
@@ -71,6 +82,19 @@ clientside_callback(
     Output("cdr-search-export-json", "href"),
     Input("filter-url", "data"),
     *[Input(f"cdr-search-{name}", "value") for name in _PAGE_FILTERS],
+    State("cdr-search-default-columns", "data"),
+)
+
+# The column chooser: hide or show the grid's columns (the URL keeps the choice, see above).
+clientside_callback(
+    """function(shown, defs) {
+        if (!Array.isArray(shown) || !Array.isArray(defs)) { return window.dash_clientside.no_update; }
+        return defs.map((d) => Object.assign({}, d, {hide: !shown.includes(d.colId)}));
+    }""",
+    Output("cdr-search-grid", "columnDefs"),
+    Input("cdr-search-columns", "value"),
+    State("cdr-search-grid", "columnDefs"),
+    prevent_initial_call=True,
 )
 
 # New filters: drop the grid's cached blocks so it asks again from the first row. Skipped when the
@@ -78,7 +102,7 @@ clientside_callback(
 clientside_callback(
     """function(query, loaded) {
         const canon = (s) => Array.from(new URLSearchParams((s || '').replace(/^\\?/, '')).entries())
-            .map(([k, v]) => k + '=' + v).sort().join('&');
+            .filter(([k]) => k !== 'cols').map(([k, v]) => k + '=' + v).sort().join('&');  // columns: same rows
         if (query === null || query === undefined || canon(query) === canon(loaded)) {
             return window.dash_clientside.no_update;
         }
@@ -97,7 +121,7 @@ clientside_callback(
 clientside_callback(
     """function(total, query) {
         const canon = (s) => Array.from(new URLSearchParams((s || '').replace(/^\\?/, '')).entries())
-            .map(([k, v]) => k + '=' + v).sort().join('&');
+            .filter(([k]) => k !== 'cols').map(([k, v]) => k + '=' + v).sort().join('&');  // columns: same rows
         if (!total || typeof total.total !== 'number' || canon(total.query) !== canon(query)) {
             return window.dash_clientside.no_update;
         }
@@ -179,44 +203,52 @@ def load_block(request, query, cursors, total):
     return {"rowData": block["rows"], "rowCount": row_count}, state
 
 
-def _detail_value(value) -> str:
-    if value is None:
-        return "–"
-    return str(value)
-
-
-def detail_body(row: dict) -> list:
-    extradata = row.pop("extradata", None) or {}
-    fields = [
-        html.Tr([html.Th(name, className="fw-normal text-body-secondary"), html.Td(_detail_value(value))])
-        for name, value in row.items()
-    ]
-    return [
-        dbc.Table(html.Tbody(fields), size="sm", striped=True, className="mb-3"),
-        html.H6("extradata"),
-        html.Pre(
-            json.dumps(extradata, indent=2, sort_keys=True, ensure_ascii=False, default=str),
-            id="cdr-search-detail-extradata",
-            className="bg-body-tertiary p-2 rounded small",
-        ),
-    ]
-
-
 @callback(
     Output("cdr-search-detail", "is_open"),
     Output("cdr-search-detail-title", "children"),
     Output("cdr-search-detail-body", "children"),
     Input("cdr-search-grid", "cellClicked"),
+    Input("cdr-search-open-row", "data"),
     prevent_initial_call=True,
 )
-def open_detail(clicked):
-    """All fields of the clicked CDR, read again with the user's scope (the browser only sends an id)."""
-    if not isinstance(clicked, dict) or clicked.get("rowId") in (None, ""):
+def open_detail(clicked, opened):
+    """The clicked (or, from the keyboard, opened) call, read again with the user's scope (the browser only
+    sends an id): names, local times, flags and how its price was made."""
+    chosen = opened if ctx.triggered_id == "cdr-search-open-row" else clicked
+    row_id = chosen.get("rowId", chosen.get("id")) if isinstance(chosen, dict) else None
+    if row_id in (None, ""):
         raise PreventUpdate
-    row = get_cdr(current_scope(), clicked.get("rowId"))
+    scope = current_scope()
+    row = cdr_row(scope, row_id)
     if row is None:
         return True, "CDR not found", dbc.Alert("This call does not exist or is not yours to see.", color="warning")
-    return True, f"CDR {row['id']}", detail_body(row)
+    explanation = explain_call(row["id"], with_buy_side=scope.is_admin)
+    return True, detail_title(row, scope.timezone), detail_body(row, scope.timezone, explanation)
+
+
+@callback(
+    Output("cdr-search-saved", "children"),
+    Output("cdr-search-save-name", "valid"),
+    Output("cdr-search-save-name", "invalid"),
+    Output("cdr-search-save-name", "title"),
+    Input("cdr-search-save", "n_clicks"),
+    Input("cdr-search-save-name", "n_submit"),
+    State("cdr-search-save-name", "value"),
+    State("cdr-search-query", "data"),
+)
+def saved_search_list(_clicks, _submit, name, query):
+    """The user's saved searches; saving the current one (filters and columns) first when asked."""
+    user_id = current_actor().id
+    valid = invalid = False
+    message = ""
+    if ctx.triggered_id in ("cdr-search-save", "cdr-search-save-name"):
+        try:
+            saved.save_search(user_id, name, query)
+            valid = True
+            message = "Saved"
+        except saved.SavedSearchError as exc:
+            invalid, message = True, str(exc)
+    return saved_search_items(saved.list_saved(user_id)), valid, invalid, message
 
 
 @callback(

@@ -4,9 +4,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html
 
 from components.admin import error, message, shown, table
+from components.alarms import notice_alerts
 from data.admin import acl, diagnostics
 from data.admin.diagnostics import human_bytes
+from data.alerting import unnotified
 from data.core.i18n import gettext as _
+from data.core.scope import current_scope
 from jobs.scheduler import scheduled_jobs
 from routes.access import callbacks_for
 
@@ -307,10 +310,19 @@ def _causes():
     Output("diagnostic-mail", "children"),
     Output("diagnostic-disk", "children"),
     Output("diagnostic-causes", "children"),
+    Output("diagnostic-notices", "children"),
     Input("diagnostic-refresh", "n_clicks"),
 )
 def refresh_diagnostic(_clicks):
-    return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk(), _causes()
+    return _database(), _calls(), _imports(), _rollups(), _jobs(), _mail(), _disk(), _causes(), _notices()
+
+
+def _notices():
+    """Rules that would notify nobody and firings of the last 7 days that notified nobody (data.alerting.unnotified)."""
+    scope = current_scope()
+    shown = notice_alerts(unnotified.rule_warnings(scope), unnotified.unnotified(scope), scope.timezone)
+    ok = _("Every alarm and alert reaches someone.")
+    return shown or html.P(ok, className="small mb-0", id="diagnostic-notices-ok")
 
 
 @callback(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dash import MATCH, Input, Output, State, clientside_callback, ctx, no_update
+from dash import MATCH, Input, Output, State, clientside_callback, ctx, dcc, no_update
 
 from data.admin import acl
 from data.core.report_filter import RELATIVE_PRESETS, ReportFilter, preset_range, report_range_from_query, user_today
 from data.core.scope import Scope, current_scope
-from data.core.spreadsheet import rows_to_csv
+from data.core.spreadsheet import rows_to_csv, rows_to_xlsx
 from data.reports.timeseries import zoom_query
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
@@ -124,17 +124,44 @@ def register_drill_down(graph_ids: list[str], store_id: str = "drill-down") -> N
     Output("filter-customer-col", "style"),
     Output("filter-timezone", "children"),
     Input("filter-switch", "id"),
+    State("filter-accountcode", "value"),
 )
-def fill_filter_options(_):
+def fill_filter_options(_, accountcodes):
     scope = current_scope()
     options = filter_options(scope)
     return (
         options["switches"],
         options["customers"],
-        options["accountcodes"],
+        typed_accountcodes(options["accountcodes"], accountcodes),
         None if scope.is_admin else HIDDEN,
         f"Times in {scope.timezone}",
     )
+
+
+def typed_accountcodes(options: list[dict], chosen) -> list[dict]:
+    """The linked accountcodes, and the chosen ones that are not (typed, or from the URL): any accountcode
+    can be a filter, whether a customer owns it or not (the scope still decides whose calls are seen)."""
+    known = {o["value"] for o in options}
+    extra = [v for v in (chosen or []) if isinstance(v, str) and v and v not in known]
+    return options + [{"label": v, "value": v} for v in extra]
+
+
+# A typed accountcode becomes an option ("use 1234"), so unlinked accountcodes can be chosen too.
+clientside_callback(
+    """function(typed, options, chosen) {
+        const text = (typed || '').trim().slice(0, 80);
+        options = (options || []).filter((o) => !o.typed || o.value === text || (chosen || []).includes(o.value));
+        if (text && !options.some((o) => o.value === text)) {
+            options = options.concat([{label: 'Use \u201c' + text + '\u201d', value: text, typed: true}]);
+        }
+        return options;
+    }""",
+    Output("filter-accountcode", "options", allow_duplicate=True),
+    Input("filter-accountcode", "search_value"),
+    State("filter-accountcode", "options"),
+    State("filter-accountcode", "value"),
+    prevent_initial_call=True,
+)
 
 
 @callback(
@@ -216,9 +243,14 @@ clientside_callback(
 @callback(
     Output({"type": "csv-download", "chart": MATCH}, "data"),
     Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
+    Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
     State({"type": "chart-data", "chart": MATCH}, "data"),
     State({"type": "chart-data", "chart": MATCH}, "id"),
     prevent_initial_call=True,
 )
-def download_chart_csv(_, rows, chart):
+def download_chart_csv(_csv, _xlsx, rows, chart):
+    """The chart's data as CSV, or as a workbook (numbers as numbers, labels such as numbers and codes as text)
+    when its XLSX button was pressed."""
+    if isinstance(ctx.triggered_id, dict) and ctx.triggered_id.get("type") == "xlsx-button":
+        return dcc.send_bytes(rows_to_xlsx(rows or [], chart["chart"]), f"{chart['chart']}.xlsx")
     return {"content": rows_to_csv(rows or []), "filename": f"{chart['chart']}.csv", "type": "text/csv"}

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from dash import Input, Output
+from dash import Input, Output, clientside_callback
 
 from components.rating import grid_rows, plan_choice
 from data.admin import acl
@@ -37,3 +37,12 @@ def show_rates(plan, search):
         count = f"{min(len(found), SHOWN):,}{'+' if len(found) > SHOWN else ''} rate(s)"
     query = {k: v for k, v in (("search", search), ("plan", plan if scope.is_admin else None)) if v}
     return grid_rows(found[:SHOWN]), count, "/download/rates.csv" + (f"?{urlencode(query)}" if query else "")
+
+
+# The XLSX link of each download follows its CSV link (components.tables.download_links).
+for _link in ["rates-download"]:
+    clientside_callback(
+        "function(href) { return href ? href.replace('.csv', '.xlsx') : window.dash_clientside.no_update; }",
+        Output(f"{_link}-xlsx", "href"),
+        Input(_link, "href"),
+    )

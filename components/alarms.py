@@ -11,6 +11,8 @@ from dash import dcc, html
 
 from components.tables import header_table
 from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 
 def options(mapping: dict) -> list[dict]:
@@ -333,6 +335,16 @@ def money(value) -> str:
     return _fmt(value, 2)
 
 
+def at_risk_cell(threat: dict):
+    """The cost at risk; "unrated" when the threat's answered calls have no price (the cost is unknown)."""
+    unrated = threat.get("unrated_calls") or 0
+    if not unrated:
+        return money(threat["cost_at_risk"])
+    if not threat["cost_at_risk"]:
+        return dbc.Badge("unrated", color="secondary", title=f"{unrated} answered call(s) without a price")
+    return [money(threat["cost_at_risk"]), html.Div(f"+ {unrated} unrated", className="small text-body-secondary")]
+
+
 def threats_table(rows: list[dict], kinds: dict):
     body = [
         html.Tr(
@@ -343,14 +355,14 @@ def threats_table(rows: list[dict], kinds: dict):
                 html.Td(t["calls"]),
                 html.Td(_fmt(t["minutes"], 1)),
                 html.Td(money(t["cost"])),
-                html.Td(money(t["cost_at_risk"]), className="fw-semibold"),
+                html.Td(at_risk_cell(t), className="fw-semibold"),
                 html.Td(dcc.Link("Calls →", href=t["link"])),
             ]
         )
         for i, t in enumerate(rows)
     ]
     return header_table(
-        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],
+        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],  # ranked: threats.rank_key
         body,
         "No threat right now.",
         id="threats-table",
@@ -384,3 +396,38 @@ def simple_rows(
     return header_table(
         [t for _, t in columns] + ([""] if delete_type else []), body, empty, **({"id": table_id} if table_id else {})
     )
+
+
+NOTICE_KINDS = {"alarm": N_("Alarm"), "blacklist": N_("Blacklist hit"), "threat": N_("Threat")}
+
+
+def notice_alerts(warnings: list[str], unnotified_rows: list[dict], tz: str) -> list:
+    """Rules that would notify nobody, and what fired in the last days without notifying anyone."""
+    shown = [dbc.Alert(w, color="warning", className="mb-2 py-2 small") for w in warnings]
+    if unnotified_rows:
+        body = [
+            html.Tr(
+                [
+                    html.Td(local(r["at"], tz)),
+                    html.Td(_(NOTICE_KINDS[r["kind"]])),
+                    html.Td(r["name"]),
+                    html.Td(r["detail"], className="small"),
+                ]
+            )
+            for r in unnotified_rows[:50]
+        ]
+        headers = [_("When"), _("What"), _("Name"), _("Detail")]
+        shown.append(
+            dbc.Alert(
+                [
+                    html.Strong(
+                        _("Fired in the last 7 days and notified nobody: %(count)s", count=len(unnotified_rows))
+                    ),
+                    header_table(headers, body, "", className="mb-0 mt-2"),
+                ],
+                color="danger",
+                id="alarm-unnotified",
+                className="mb-2",
+            )
+        )
+    return shown

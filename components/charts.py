@@ -1,16 +1,18 @@
-"""Chart cards (graph + "Download CSV" of exactly the data drawn) and KPI cards."""
+"""Chart cards (graph + "Download CSV" and XLSX of exactly the data drawn) and KPI cards."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import gettext as _
+
 # plotly.js fetches map geometry from a CDN unless told otherwise; Dialstat serves it from assets/.
 GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/assets/topojson/"}
 
 
 def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
-    """A graph with its data kept beside it, so the CSV download returns exactly what is drawn."""
+    """A graph with its data kept beside it, so the CSV and XLSX downloads return exactly what is drawn."""
     return dbc.Card(
         [
             dbc.CardHeader(
@@ -18,12 +20,17 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                     [
                         dbc.Col(html.Span(title, className="fw-semibold")),
                         dbc.Col(
-                            dbc.Button(
-                                "Download CSV",
-                                id={"type": "csv-button", "chart": chart_id},
-                                size="sm",
-                                color="secondary",
-                                outline=True,
+                            dbc.ButtonGroup(
+                                [
+                                    dbc.Button(
+                                        label,
+                                        id={"type": f"{kind}-button", "chart": chart_id},
+                                        size="sm",
+                                        color="secondary",
+                                        outline=True,
+                                    )
+                                    for kind, label in (("csv", _("Download CSV")), ("xlsx", "XLSX"))
+                                ]
                             ),
                             width="auto",
                         ),

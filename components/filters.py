@@ -111,7 +111,7 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                         dcc.Dropdown(
                             id="filter-accountcode",
                             multi=True,
-                            placeholder="All accountcodes",
+                            placeholder="All accountcodes (or type one)",
                             value=codes,
                             options=_seed(codes),
                         ),

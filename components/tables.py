@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.core.i18n import gettext
+from data.core.i18n import gettext as _
 
 
 def header_table(headers, rows: list, empty: str, **props):
@@ -37,3 +38,19 @@ def simple_table(
 
 def _shown(value):
     return "–" if value is None else value
+
+
+def download_links(link_id: str, href: str) -> dbc.ButtonGroup:
+    """CSV and XLSX downloads of one table: ``link_id`` is the CSV link, ``<link_id>-xlsx`` the XLSX one (its
+    href follows the CSV one: a clientside callback of the page)."""
+    return dbc.ButtonGroup(
+        [
+            html.A(_("Download CSV"), id=link_id, href=href, className="btn btn-outline-secondary btn-sm"),
+            html.A(
+                "XLSX",
+                id=f"{link_id}-xlsx",
+                href=href.replace(".csv", ".xlsx", 1),
+                className="btn btn-outline-secondary btn-sm",
+            ),
+        ]
+    )

@@ -81,6 +81,7 @@ def layout(**query):
                 className="text-body-secondary",
             ),
             dcc.Store(id="alarms-version", data=0),
+            html.Div(id="alarm-notices"),  # rules that notify nobody, firings that notified nobody
             alarm_form(scope.is_admin, _causes()),
             dbc.Card(
                 [

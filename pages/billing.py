@@ -11,6 +11,7 @@ from dash import dcc, html
 from components.charts import chart_card, kpi_card
 from components.filters import choice
 from components.rating import column, grid
+from components.tables import download_links
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.scope import current_scope
@@ -150,12 +151,7 @@ def layout(**_query):
                                     )
                                 ),
                                 dbc.Col(
-                                    html.A(
-                                        "Download CSV",
-                                        id="billing-download",
-                                        href="/download/billing.csv",
-                                        className="btn btn-outline-secondary btn-sm",
-                                    ),
+                                    download_links("billing-download", "/download/billing.csv"),
                                     width="auto",
                                 ),
                             ],
@@ -174,12 +170,7 @@ def layout(**_query):
                                 [
                                     dbc.Col(html.Span("Loss-making calls (sell < buy)", className="fw-semibold")),
                                     dbc.Col(
-                                        html.A(
-                                            "Download CSV",
-                                            id="billing-losses-download",
-                                            href="/download/billing-losses.csv",
-                                            className="btn btn-outline-secondary btn-sm",
-                                        ),
+                                        download_links("billing-losses-download", "/download/billing-losses.csv"),
                                         width="auto",
                                     ),
                                 ],
@@ -204,12 +195,7 @@ def layout(**_query):
                             [
                                 dbc.Col(html.Span("Unrated calls", className="fw-semibold")),
                                 dbc.Col(
-                                    html.A(
-                                        "Download CSV",
-                                        id="billing-unrated-download",
-                                        href="/download/billing-unrated.csv",
-                                        className="btn btn-outline-secondary btn-sm",
-                                    ),
+                                    download_links("billing-unrated-download", "/download/billing-unrated.csv"),
                                     width="auto",
                                 ),
                             ],

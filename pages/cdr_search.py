@@ -11,6 +11,7 @@ from dash import dcc, html
 from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
+from data.alerting.flags import FLAGS
 from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
 from data.core.i18n import N_
 from data.core.report_filter import preset_range, query_list, query_value, user_today
@@ -19,6 +20,7 @@ from data.core.scope import current_scope
 dash.register_page(__name__, path="/cdrs", name=N_("CDR search"), order=70, access=acl.PAGE)
 
 BLOCK_SIZE = 100
+ROW_HEIGHT = 30  # compact rows: about 25 visible at 1440 x 900
 NUMBER_OPS = [{"label": label, "value": value} for value, label in NUMBER_OPERATORS.items()]
 COMPARISON_OPS = [{"label": label, "value": value} for value, label in COMPARISONS.items()]
 
@@ -45,11 +47,42 @@ def _operator_filter(prefix: str, label: str, query: dict, operators: list, defa
     )
 
 
-def _number_filter(prefix: str, label: str, query: dict) -> dbc.Col:
+def _number_filter(prefix: str, label: str, query: dict, md: int = 4) -> dbc.Col:
     value = dbc.Input(
         id=f"cdr-search-{prefix}", value=query_value(query, prefix), placeholder="number", debounce=True, maxlength=64
     )
-    return dbc.Col(_operator_filter(prefix, label, query, NUMBER_OPS, "begins", "9rem", value), md=4)
+    return dbc.Col(_operator_filter(prefix, label, query, NUMBER_OPS, "begins", "9rem", value), md=md)
+
+
+DIRECTION_LABELS = {d: d.capitalize() for d in DIRECTIONS}
+FLAG_LABELS = {k: f"Flagged: {label.lower()}" for k, label in FLAGS.items()}
+
+
+def _choice(key: str, value: str | None, labels: dict[str, str]) -> dcc.Dropdown:
+    """A choice of the search's own (no blank option: the first one is "any")."""
+    return dcc.Dropdown(
+        id=f"cdr-search-{key}",
+        value=value if value in labels else next(iter(labels)),
+        options=[{"label": label, "value": k} for k, label in labels.items()],
+        clearable=False,
+        searchable=False,
+    )
+
+
+def _text_filter(key: str, label: str, query: dict, placeholder: str) -> dbc.InputGroup:
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText(label),
+            dbc.Input(
+                id=f"cdr-search-{key}",
+                value=",".join(query_list(query, key)) or None,
+                placeholder=placeholder,
+                debounce=True,
+                maxlength=2000,
+            ),
+        ],
+        size="sm",
+    )
 
 
 def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
@@ -68,7 +101,7 @@ def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
 def search_filters(query: dict) -> dbc.Card:
     """The page's own filters; their values start from the URL like the shared ones."""
     options = search_options()
-    direction = query_value(query, "direction")
+    direction, flag = query_value(query, "direction"), query_value(query, "flag")
     return dbc.Card(
         dbc.CardBody(
             [
@@ -94,18 +127,10 @@ def search_filters(query: dict) -> dbc.Card:
                             md=3,
                         ),
                         _number_filter("dst", "Destination", query),
-                        _number_filter("src", "Caller", query),
+                        _number_filter("src", "Caller", query, md=3),
                         dbc.Col(
-                            dbc.Select(
-                                id="cdr-search-direction",
-                                size="sm",
-                                value=direction if direction in DIRECTIONS else "",
-                                options=[
-                                    {"label": "Any direction", "value": ""},
-                                    *({"label": d.capitalize(), "value": d} for d in DIRECTIONS),
-                                ],
-                            ),
-                            md=1,
+                            _choice("direction", direction, {"any": "Any direction", **DIRECTION_LABELS}),
+                            md=2,
                         ),
                     ],
                     className="g-2 mb-2",
@@ -144,6 +169,16 @@ def search_filters(query: dict) -> dbc.Card:
                             className="align-self-center",
                         ),
                     ],
+                    className="g-2 mb-2 align-items-center",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(_text_filter("callid", "Call-ID", query, "one or more, comma-separated"), md=4),
+                        dbc.Col(
+                            _choice("flag", flag, {"all": "All calls", **FLAG_LABELS}),
+                            md=2,
+                        ),
+                    ],
                     className="g-2 align-items-center",
                 ),
             ]
@@ -152,36 +187,98 @@ def search_filters(query: dict) -> dbc.Card:
     )
 
 
-def column_defs(is_admin: bool, tz: str) -> list[dict]:
-    sortable = {"sortable": True}
-    columns = [
-        {
-            "field": "starting_date",
-            "headerName": f"Start ({tz})",
-            "minWidth": 170,
-            **sortable,
-            "sortingOrder": ["desc", "asc"],
-        },
-        {"field": "switch", "headerName": "Switch"},
-        {"field": "caller_id_number", "headerName": "Caller", **sortable},
-        {"field": "destination_number", "headerName": "Destination", **sortable},
-        {"field": "country_code", "headerName": "Country", "maxWidth": 110, **sortable},
-        {"field": "duration", "headerName": "Duration (s)", "type": "rightAligned", **sortable},
-        {"field": "billsec", "headerName": "Billsec (s)", "type": "rightAligned", **sortable},
-        {
-            "field": "hangup_cause",
-            "colId": "hangup_cause_id",
-            "headerName": "Hangup cause",
-            "minWidth": 180,
-            **sortable,
-        },
-        {"field": "direction", "headerName": "Direction", **sortable},
-        {"field": "accountcode", "headerName": "Accountcode", **sortable},
-        {"field": "sell_cost", "headerName": "Sell cost", "type": "rightAligned", **sortable},
+# The grid's columns: (colId, definition). Minimum widths fit the longest usual value at the grid's font,
+# so no column is cut at 1440 px (a browser test measures it); the user hides the ones they do not need.
+_SORTABLE = {"sortable": True}
+_NUMERIC = {"type": "rightAligned", **_SORTABLE}
+COLUMNS = {
+    "starting_date": {"headerName": "Start", "minWidth": 158, "sortingOrder": ["desc", "asc"], **_SORTABLE},
+    "switch": {"headerName": "Switch", "minWidth": 110},
+    "caller_id_number": {"headerName": "Caller", "minWidth": 146, **_SORTABLE},
+    "destination_number": {"headerName": "Destination", "minWidth": 176, **_SORTABLE},
+    "country_code": {"headerName": "Country", "minWidth": 74, **_SORTABLE},
+    "duration": {"headerName": "Duration", "minWidth": 84, "headerTooltip": "seconds", **_NUMERIC},
+    "billsec": {"headerName": "Billsec", "minWidth": 76, "headerTooltip": "billed seconds", **_NUMERIC},
+    "hangup_cause_id": {
+        "field": "hangup_cause",
+        "headerName": "Hangup cause",
+        "minWidth": 320,
+        "tooltipField": "hangup_cause",
+        **_SORTABLE,
+    },
+    "direction": {"headerName": "Direction", "minWidth": 96, **_SORTABLE},
+    "accountcode": {"headerName": "Accountcode", "minWidth": 112, "tooltipField": "accountcode", **_SORTABLE},
+    "sell_cost": {"headerName": "Sell cost", "minWidth": 84, **_NUMERIC},
+    "buy_cost": {"headerName": "Buy cost", "minWidth": 84, **_NUMERIC},
+    "flag": {"field": "flag_kinds", "headerName": "Flag", "minWidth": 84, "tooltipField": "flag"},
+    "callid": {"headerName": "Call-ID", "minWidth": 160, "flex": 1},
+}
+ADMIN_COLUMNS = {"buy_cost"}
+DEFAULT_HIDDEN = {"callid", "direction", "switch"}
+# Flagged rows stand out (assets/grids.css): blacklist and threat in red, whitelist in green.
+ROW_CLASS_RULES = {
+    "cdr-flag-danger": "params.data && params.data.flag && !params.data.flag.startsWith('whitelist')",
+    "cdr-flag-whitelist": "params.data && params.data.flag && params.data.flag.startsWith('whitelist')",
+}
+
+
+def column_choices(is_admin: bool) -> list[dict]:
+    return [
+        {"label": c["headerName"], "value": col} for col, c in COLUMNS.items() if is_admin or col not in ADMIN_COLUMNS
     ]
-    if is_admin:
-        columns.append({"field": "buy_cost", "headerName": "Buy cost", "type": "rightAligned", **sortable})
-    return columns
+
+
+def shown_columns(query: dict, is_admin: bool) -> list[str]:
+    """The columns the URL asks for (``cols``), else the default ones."""
+    allowed = [c["value"] for c in column_choices(is_admin)]
+    asked = [c for c in query_list(query, "cols") if c in allowed]
+    return asked or [c for c in allowed if c not in DEFAULT_HIDDEN]
+
+
+def column_defs(is_admin: bool, shown: list[str], tz: str) -> list[dict]:
+    defs = [
+        {"field": col, "colId": col, **definition, "hide": col not in shown}
+        for col, definition in COLUMNS.items()
+        if is_admin or col not in ADMIN_COLUMNS
+    ]
+    defs[0]["headerTooltip"] = f"Local time ({tz})"
+    return defs
+
+
+def column_chooser(is_admin: bool, shown: list[str]) -> html.Div:
+    return html.Div(
+        [
+            dbc.Button("Columns", id="cdr-search-columns-button", size="sm", color="secondary", outline=True),
+            dbc.Popover(
+                dbc.PopoverBody(
+                    dcc.Checklist(
+                        id="cdr-search-columns",
+                        options=column_choices(is_admin),
+                        value=shown,
+                        labelClassName="d-block",
+                        inputClassName="me-2",
+                    )
+                ),
+                target="cdr-search-columns-button",
+                trigger="legacy",
+                placement="bottom-end",
+            ),
+        ]
+    )
+
+
+def saved_searches() -> dbc.InputGroup:
+    """Name the current search (filters and columns) and open a saved one (per user)."""
+    return dbc.InputGroup(
+        [
+            dbc.DropdownMenu(
+                [], id="cdr-search-saved", label="Saved searches", size="sm", color="secondary", group=True
+            ),
+            dbc.Input(id="cdr-search-save-name", placeholder="Name this search", maxlength=80),
+            dbc.Button("Save", id="cdr-search-save", color="secondary", outline=True),
+        ],
+        size="sm",
+    )
 
 
 def export_buttons() -> dbc.ButtonGroup:
@@ -231,6 +328,7 @@ def initial_query(query: dict, today) -> str:
 def layout(**query):
     scope = current_scope()
     initial = initial_query(query, user_today(scope))
+    shown = shown_columns(query, scope.is_admin)
     return html.Div(
         [
             html.H2("CDR search"),
@@ -248,15 +346,19 @@ def layout(**query):
                         html.Span("Counting…", id="cdr-search-count", className="fw-semibold"),
                         className="align-self-center",
                     ),
+                    dbc.Col(saved_searches(), md=5),
+                    dbc.Col(column_chooser(scope.is_admin, shown), width="auto"),
                     dbc.Col(export_buttons(), width="auto"),
                 ],
-                className="mb-2",
+                className="mb-2 g-2",
             ),
+            dcc.Store(id="cdr-search-default-columns", data=shown_columns({}, scope.is_admin)),
+            dcc.Store(id="cdr-search-open-row"),  # {"id", "at"}: a row opened from the keyboard (assets/cdr_grid.js)
             dag.AgGrid(
                 id="cdr-search-grid",
                 rowModelType="infinite",
-                columnDefs=column_defs(scope.is_admin, scope.timezone),
-                defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 90},
+                columnDefs=column_defs(scope.is_admin, shown, scope.timezone),
+                defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 80},
                 columnSize="responsiveSizeToFit",
                 getRowId="params.data.row_id",
                 dashGridOptions={
@@ -267,8 +369,13 @@ def layout(**query):
                     "blockLoadDebounceMillis": 100,
                     "rowBuffer": 0,
                     "suppressMultiSort": False,
+                    "rowHeight": ROW_HEIGHT,
+                    "headerHeight": 34,
+                    "tooltipShowDelay": 300,
+                    "rowClassRules": ROW_CLASS_RULES,
                 },
-                style={"height": "520px", "cursor": "pointer"},
+                # The grid fills the window (rows, not a letterbox); the filters scroll away above it.
+                style={"height": "calc(100vh - 96px)", "minHeight": "420px", "cursor": "pointer"},
             ),
             html.Div(className="mb-3"),
             chart_card("cdr-search-by-day", "Report by day"),

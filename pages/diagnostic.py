@@ -1,5 +1,5 @@
 """Diagnostic (admins): database, calls per day and switch, imports, rollup lag, jobs, mail, disk space,
-unknown hangup causes."""
+unknown hangup causes, alarms and alerts that notify nobody."""
 
 import dash
 import dash_bootstrap_components as dbc
@@ -20,6 +20,7 @@ SECTIONS = [
     ("mail", N_("Mail")),
     ("disk", N_("Disk space")),
     ("causes", N_("Unknown hangup causes (neither Q.850 nor FreeSWITCH)")),
+    ("notices", N_("Alarms and alerts that notify nobody")),
 ]
 
 
@@ -52,7 +53,10 @@ def layout(**_query):
             dbc.Row(
                 [
                     dbc.Col([*cards[:3], cards[7]], lg=6),
-                    dbc.Col([*cards[3:5], cards[5], mail_test, html.Div(id="diagnostic-mail-result"), cards[6]], lg=6),
+                    dbc.Col(
+                        [*cards[3:5], cards[5], mail_test, html.Div(id="diagnostic-mail-result"), cards[8], cards[6]],
+                        lg=6,
+                    ),
                 ]
             ),
         ]

@@ -6,6 +6,7 @@ from dash import html
 
 from components.layout import page_layout
 from components.rating import RATE_COLUMNS, grid, plan_picker, rate_search
+from components.tables import download_links
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -22,12 +23,7 @@ def layout(**_query):
                 plan_picker("rates-plan", current_scope().is_admin),
                 rate_search("rates-search", _("Prefix, number, destination or country")),
                 dbc.Col(
-                    html.A(
-                        _("Download CSV"),
-                        id="rates-download",
-                        href="/download/rates.csv",
-                        className="btn btn-outline-secondary btn-sm",
-                    ),
+                    download_links("rates-download", "/download/rates.csv"),
                     width="auto",
                     className="align-self-center",
                 ),

@@ -1,4 +1,4 @@
-"""Threat control: current threats ranked by estimated cost at risk, high-cost destinations, the
+"""Threat control: current threats ranked by how far over their limit, then cost at risk, high-cost destinations, the
 thresholds and the admin's list of high-cost prefixes."""
 
 import dash
@@ -52,8 +52,9 @@ def layout(**query):
             ),
             html.P(
                 "Velocity, spikes against each hour's own history, new destination countries, high-cost "
-                "destinations, short-call bursts and repeated numbers, ranked by the estimated cost at risk "
-                "(minutes × sell rate). Each link opens the calls in the CDR search.",
+                "destinations, short-call bursts and repeated numbers, ranked by how far over their limit, then by "
+                'the estimated cost at risk (minutes × sell rate; "unrated" when the calls have no price). Each '
+                "link opens the calls in the CDR search.",
                 className="text-body-secondary",
             ),
             dcc.Interval(id="threats-interval", interval=60_000),

@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from data.admin import acl
+from data.alerting.flags import FLAGS
 from data.cdr_search.search import (
     COMPARISONS,
     DIRECTIONS,
@@ -357,6 +358,8 @@ CDR_ARGS = {  # parameter -> check; the CDR search parser reads them (data.cdr_s
     "switch": lambda v: bool(_ID_LIST.match(v)),
     "customer": lambda v: bool(_ID_LIST.match(v)),
     "accountcode": lambda v: all(0 < len(c.strip()) <= 80 for c in v.split(",")),
+    "callid": lambda v: all(0 < len(c.strip()) <= 255 for c in v.split(",")),
+    "flag": lambda v: v in FLAGS,
 }
 
 

@@ -13,6 +13,7 @@ import re
 
 from flask import Flask
 
+from data.alerting.flags import FLAGS
 from data.cdr_search.search import COMPARISONS, CUSTOMER_FIELDS, NUMBER_OPERATORS
 
 OTHER_API_MODULES = ("routes.api_push", "routes.api_rates")
@@ -181,6 +182,8 @@ CDR_FILTERS = [
     _list_of("[0-9]{1,9}", "Switch ids.", "switch"),
     _list_of("[0-9]{1,9}", "Customer id (admins only; ignored for customers).", "customer"),
     _list_of(r"[^,\x00-\x1f]{1,80}", "Accountcodes (a customer's own only narrow their calls).", "accountcode"),
+    _list_of(r"[^,\x00-\x1f]{1,255}", "Call ids (the switch's callid), exactly.", "callid"),
+    _query("flag", {"type": "string", "enum": list(FLAGS)}, "Flagged calls only: blacklist, whitelist, threat, any."),
 ]
 KPI_DATE_TIME = {
     "type": "string",

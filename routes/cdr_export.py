@@ -13,22 +13,17 @@ they are; XLSX cells are typed (numbers as numbers, text, phone numbers and ids 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 
 from flask import Blueprint, Response, abort, request
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from data.admin import acl
 from data.cdr_search.search import export_columns, iter_export_rows, range_label, search_criteria_from_query
 from data.core.scope import current_scope
-from data.core.spreadsheet import csv_lines, xlsx_value
+from data.core.spreadsheet import XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from routes.access import allow
 
 bp = Blueprint("cdr_export", __name__)
@@ -36,10 +31,8 @@ bp = Blueprint("cdr_export", __name__)
 MIMETYPES = {
     "csv": "text/csv",
     "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": XLSX_MIMETYPE,
 }
-XLSX_MAX_ROWS = 1_048_575  # per sheet, below the header; more rows continue on another sheet
-CHUNK = 64 * 1024
 
 
 def _text_value(value):
@@ -70,52 +63,17 @@ def json_stream(header: list[str], rows: Iterable[tuple]) -> Iterator[str]:
     yield "\n]\n"
 
 
-def _xlsx_cell(sheet, value):
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, Decimal):
-        value = float(value)
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    value, data_type = xlsx_value(value)
-    if data_type == "s":  # text, never a formula; phone numbers and ids stay text
-        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-        cell.data_type = "s"
-        return cell
-    return value
+def _utc_offset(when: datetime | None) -> str | None:
+    return when.strftime("%z")[:3] + ":" + when.strftime("%z")[3:] if when else None
 
 
-def write_xlsx(path: str, header: list[str], rows: Iterable[tuple], tz: str) -> int:
-    """Write the rows to an .xlsx file at ``path`` (constant memory); returns the number of rows."""
+def xlsx_stream(header: list[str], rows: Iterable[tuple], tz: str) -> Iterator[bytes]:
+    """The rows as a workbook: local date-time cells (the zone in the titles) and a ``utc_offset`` column."""
     offset_of = header.index("starting_date") if "starting_date" in header else None
     titles = [f"{name} ({tz})" if name in ("starting_date", "answered_date") else name for name in header]
-    titles += ["utc_offset"] if offset_of is not None else []
-    workbook = Workbook(write_only=True)
-    sheet, in_sheet, count = None, XLSX_MAX_ROWS, 0
-    for row in rows:
-        if in_sheet >= XLSX_MAX_ROWS:
-            sheet = workbook.create_sheet("CDRs" if sheet is None else f"CDRs {len(workbook.worksheets) + 1}")
-            sheet.append(titles)
-            in_sheet = 0
-        cells = [_xlsx_cell(sheet, v) for v in row]
-        if offset_of is not None:
-            when = row[offset_of]
-            cells.append(when.strftime("%z")[:3] + ":" + when.strftime("%z")[3:] if when else None)
-        sheet.append(cells)
-        in_sheet += 1
-        count += 1
-    if sheet is None:
-        workbook.create_sheet("CDRs").append(titles)
-    workbook.save(path)
-    return count
-
-
-def _file_chunks(handle) -> Iterator[bytes]:
-    try:
-        while chunk := handle.read(CHUNK):
-            yield chunk
-    finally:
-        handle.close()
+    if offset_of is None:
+        return xlsx_chunks(titles, rows, "CDRs")
+    return xlsx_chunks([*titles, "utc_offset"], ((*row, _utc_offset(row[offset_of])) for row in rows), "CDRs")
 
 
 @bp.route("/download/cdrs.<fmt>")
@@ -137,14 +95,7 @@ def download_cdrs(fmt: str):
     elif fmt == "json":
         body = json_stream(header, rows)
     else:
-        fd, path = tempfile.mkstemp(prefix="dialstat-cdrs-", suffix=".xlsx")
-        os.close(fd)
-        try:
-            write_xlsx(path, header, rows, scope.timezone)
-            handle = open(path, "rb")  # closed by _file_chunks when the stream ends
-        finally:
-            os.unlink(path)  # the open handle keeps the data until then
-        body = _file_chunks(handle)
+        body = xlsx_stream(header, rows, scope.timezone)
     filename = f"cdrs_{range_label(criteria)}.{fmt}"
     response = Response(body, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -1,10 +1,11 @@
-"""CSV downloads of the rating pages: ``/download/rates.csv``, ``/download/billing.csv``,
-``/download/billing-losses.csv`` (admins), ``/download/billing-unrated.csv``.
+"""CSV and XLSX downloads of the rating pages: ``/download/rates.csv|xlsx``, ``/download/billing.csv|xlsx``,
+``/download/billing-losses.csv|xlsx`` (admins), ``/download/billing-unrated.csv|xlsx``.
 
 The login guard answers 401 without a session; every query takes the scope of the logged-in user,
 so a customer only ever gets their own plan's rates and their own calls. Rows are streamed as they
 are read. Text cells starting with = + - @ get a leading apostrophe (``data.core.spreadsheet``); money
-is written exactly, as decimal text.
+is written exactly, as decimal text. In XLSX (``data.core.spreadsheet``) numbers are number cells, phone
+numbers and accountcodes text cells.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Blueprint, Response, abort, request, stream_with_context
 
 from data.admin import acl
 from data.core.scope import current_scope
-from data.core.spreadsheet import safe_cell
+from data.core.spreadsheet import XLSX_MIMETYPE, safe_cell, xlsx_chunks
 from data.rating import billing, rates
 from routes.access import allow
 
@@ -73,12 +74,16 @@ def _csv(fields: list[str], rows: Iterable[dict]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _download(name: str, fields: list[str], rows: Iterable[dict]) -> Response:
-    return Response(
-        stream_with_context(_csv(fields, rows)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+def _download(name: str, fields: list[str], rows: Iterable[dict], fmt: str = "csv") -> Response:
+    """``rows`` as ``name``.csv or ``name``.xlsx (``fmt``), streamed."""
+    if fmt == "xlsx":
+        body = xlsx_chunks(fields, ([row.get(f) for f in fields] for row in rows), name[:31])
+        mimetype = XLSX_MIMETYPE
+    elif fmt == "csv":
+        body, mimetype = stream_with_context(_csv(fields, rows)), "text/csv"
+    else:
+        abort(404)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
 def _int_arg(name: str) -> int | None:
@@ -97,19 +102,19 @@ def _period(scope) -> billing.Period:
         abort(400, str(exc))
 
 
-@bp.get("/download/rates.csv")
+@bp.get("/download/rates.<fmt>")
 @allow(acl.page("/rates"))
-def rates_csv():
+def rates_csv(fmt: str):
     scope = current_scope()
     found = rates.customer_rates(
         scope, voip_plan_id=_int_arg("plan"), search=request.args.get("search", ""), limit=None
     )
-    return _download("rates.csv", RATE_FIELDS, found)
+    return _download("rates", RATE_FIELDS, found, fmt)
 
 
-@bp.get("/download/billing.csv")
+@bp.get("/download/billing.<fmt>")
 @allow(acl.page("/billing"))
-def billing_csv():
+def billing_csv(fmt: str):
     scope = current_scope()
     group = request.args.get("group", "day")
     allowed = billing.GROUPINGS if scope.is_admin else billing.CUSTOMER_GROUPINGS
@@ -121,21 +126,21 @@ def billing_csv():
     # only these columns: never the grouping flags (by_customer, ...) of the query
     if scope.is_admin:
         fields[5:5] = ["revenue", "margin", "margin_percent", "loss_calls"]
-    return _download(f"billing-by-{group}.csv", fields, [*summary[group], {group: "total", **summary["total"]}])
+    return _download(f"billing-by-{group}", fields, [*summary[group], {group: "total", **summary["total"]}], fmt)
 
 
-@bp.get("/download/billing-losses.csv")
+@bp.get("/download/billing-losses.<fmt>")
 @allow(acl.ADMIN)  # the billing page shows losses to admins only
-def losses_csv():
+def losses_csv(fmt: str):
     scope = current_scope()
     rows = billing.iter_calls("losses", scope, _period(scope), customer=_int_arg("customer"))
-    return _download("loss-making-calls.csv", LOSS_FIELDS, rows)
+    return _download("loss-making-calls", LOSS_FIELDS, rows, fmt)
 
 
-@bp.get("/download/billing-unrated.csv")
+@bp.get("/download/billing-unrated.<fmt>")
 @allow(acl.page("/billing"))
-def unrated_csv():
+def unrated_csv(fmt: str):
     scope = current_scope()
     customer = _int_arg("customer") if scope.is_admin else None
     rows = billing.iter_calls("unrated", scope, _period(scope), customer=customer)
-    return _download("unrated-calls.csv", UNRATED_FIELDS, rows)
+    return _download("unrated-calls", UNRATED_FIELDS, rows, fmt)

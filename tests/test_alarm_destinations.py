@@ -101,7 +101,8 @@ def test_calls_are_flagged_at_import_and_the_sql_agrees_with_the_check(lists, mo
         key = (row["normalised_number"], row["country_code"] and row["country_code"].strip())
         match = checked[key] = checked.get(key) or destination_alerts.check_number(*key)
         assert bool(row["destination_alert"]) == match.flagged, row
-        assert row["alert_reason"] == (match.blacklisted_by if match.flagged else None)
+        whitelist_hit = match.whitelisted_by if match.blacklisted_by else None  # let through: shown on the call
+        assert row["alert_reason"] == (match.blacklisted_by if match.flagged else whitelist_hit)
     assert counts == [sum(1 for r in stored if r["destination_alert"])]
     events = db.rows(
         "SELECT reason, accountcode, sum(calls) AS calls FROM destination_alert_event GROUP BY 1, 2 ORDER BY 1, 2"

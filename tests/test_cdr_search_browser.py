@@ -74,8 +74,9 @@ def test_search_filter_detail_scroll_and_csv(page, calls):
 
     # The detail of a row: every field and the extradata.
     page.click("#cdr-search-grid .ag-row[row-index='0'] .ag-cell[col-id='destination_number']")
-    page.wait_for_selector("#cdr-search-detail-extradata")
-    assert page.inner_text(".modal-title").startswith("CDR ")
+    page.wait_for_selector("#cdr-search-detail-body summary")
+    assert page.inner_text(".modal-title").startswith("Call to 44207")
+    page.click("#cdr-search-detail-body summary")  # every stored field, and the extradata
     assert '"ua": "Linphone"' in page.inner_text("#cdr-search-detail-extradata")
     assert "callid" in page.inner_text("#cdr-search-detail-body")
     page.click("#cdr-search-detail-close")

@@ -76,7 +76,7 @@ def test_a_customer_cannot_ask_for_another_customers_calls(app, traffic):
     assert result[("kpi-calls", "children")] == "0"
     result = dash_call(alice, "refresh_countries", [None, None, "30d", None, bob.id, ["2001"], "calls"])
     assert chart_data(result, "countries-top") == []
-    options = dash_call(alice, "fill_filter_options", [None])
+    options = dash_call(alice, "fill_filter_options", [None], [None])
     assert options[("filter-customer", "options")] == []
     assert [o["value"] for o in options[("filter-accountcode", "options")]] == ["1001"]
 
@@ -145,7 +145,7 @@ def test_chart_csv_download_is_the_data(app, traffic):
     admin = _client(app, "admin", "admin-secret")
     rows = [{"label": "=cmd", "calls": 3}]
     result = dash_call(
-        admin, "download_chart_csv", [1], [rows, {"type": "chart-data", "chart": "x"}], ids={"chart": "x"}
+        admin, "download_chart_csv", [1, None], [rows, {"type": "chart-data", "chart": "x"}], ids={"chart": "x"}
     )
     download = result[('{"chart":"x","type":"csv-download"}', "data")]
     assert download["content"] == "label,calls\n'=cmd,3\n" and download["filename"] == "x.csv"

@@ -1,5 +1,6 @@
-"""Threat control: each detector on traffic built to cross and not cross its limit, the ranking by cost
-at risk, the links to the CDR search, and the job (recorded once per hour, notified)."""
+"""Threat control: each detector on traffic built to cross and not cross its limit, the ranking (how far
+over the limit, then cost at risk; unrated calls shown as such), the columns counting the calls the
+description counts, the links to the CDR search, and the job (recorded once per hour, notified)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from components.alarms import at_risk_cell
 from data.alerting import threat_detectors, threats
 from data.core import db
 from tests.cdr_factory import UTC
@@ -126,6 +128,16 @@ def test_high_cost_destinations(sw):
         "accountcode hc admin list 4470",
         "accountcode hc shared cost",
     }
+    # The columns count the calls the description counts (those to the category's numbers), not every call of
+    # the accountcode (it made 20 ordinary calls more); calls without a price are counted, not priced at 0.
+    ranked = {t.subject: t for t in threats.detect(NOW, kinds={"high_cost"})}
+    premium = ranked["accountcode hc premium rate"]
+    assert premium.detail.startswith("4 call(s), 4 min") and (premium.calls, premium.minutes) == (4, 4)
+    personal = ranked["accountcode hc admin list 4470"]
+    assert (personal.calls, personal.cost_at_risk, personal.unrated_calls) == (3, 0, 3)
+    cell = at_risk_cell(personal.as_dict())
+    assert cell.children == "unrated"
+    assert list(ranked) == [t.subject for t in sorted(ranked.values(), key=threats.rank_key)]
     assert (
         threat_detectors.number_category("8821612345678") == "satellite"
         and threat_detectors.number_category("34650104877") is None
@@ -155,11 +167,11 @@ def test_short_call_bursts_and_repeated_numbers(sw):
     assert burst_link["answered"] == ["1"] and burst_link["billsec_op"] == ["le"]
 
 
-def test_ranked_by_cost_at_risk_and_the_job_records_and_notifies_once(sw, monkeypatch):
+def test_ranked_by_how_far_over_the_limit_then_cost_at_risk_and_the_job_records_and_notifies_once(sw, monkeypatch):
     found = threats.detect(NOW)
-    risks = [t.cost_at_risk for t in found]
-    assert risks == sorted(risks, reverse=True) and found[0].subject == "accountcode hc satellite"
-    assert found[0].cost_at_risk == 18  # minutes × sell rate of the satellite calls
+    assert [threats.rank_key(t) for t in found] == sorted(threats.rank_key(t) for t in found)
+    satellite = next(t for t in found if t.subject == "accountcode hc satellite")
+    assert satellite.cost_at_risk == 18  # minutes × sell rate of the satellite calls
     sent = []
     monkeypatch.setattr(
         "data.core.mailer.queue_mail", lambda recipients, subject, text, **kw: sent.append(subject) or 1

@@ -460,6 +460,16 @@ def _period_label(alarm: Alarm, start: datetime, end: datetime) -> str:
     return f"{first:%B %Y} ({alarm.timezone})"
 
 
+def notification_count(sent: dict) -> int:
+    """What ``webhooks.notify`` queued: the e-mail (one, to every recipient) and each webhook POST."""
+    return int(bool(sent.get("mail"))) + len(sent.get("webhooks") or [])
+
+
+def recipients(alarm: Alarm) -> list[str]:
+    """Who an alarm e-mails: its own addresses, else its owner's."""
+    return _recipients(alarm)
+
+
 def _recipients(alarm: Alarm) -> list[str]:
     from data.core.mailer import parse_addresses
 
@@ -553,8 +563,12 @@ def run_due(now: datetime | None = None) -> dict:
             counts["evaluated"] += 1
             counts["fired"] += ev.fired
             if event and not alarm.dry_run:
-                notify(alarm, ev, event, evaluation_id)
-                db.execute("UPDATE alarm_evaluation SET notified_at = now() WHERE id = :id", id=evaluation_id)
+                sent = notify(alarm, ev, event, evaluation_id)
+                db.execute(
+                    "UPDATE alarm_evaluation SET notified_at = now(), notified_count = :n WHERE id = :id",
+                    id=evaluation_id,
+                    n=notification_count(sent),
+                )
                 counts["notified"] += 1
         except Exception:  # one broken alarm (a zone removed from the system, ...) must not stop the others
             log.exception("alarm %s could not be evaluated", alarm.id)

@@ -90,6 +90,7 @@ class Alarm:
     id: int | None = None
     timezone: str = "UTC"
     owner_is_admin: bool = True
+    scope_label: str = ""  # the switch's or customer's name (scope_value keeps its id)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -101,7 +102,7 @@ class Alarm:
         where = (
             SCOPES[self.scope_kind].lower()
             if self.scope_kind == "all"
-            else f"{SCOPES[self.scope_kind].lower().split(' ', 1)[1]} {self.scope_value}"
+            else f"{SCOPES[self.scope_kind].lower().split(' ', 1)[1]} {self.scope_label or self.scope_value}"
         )
         unit = "%" if self.condition.endswith("_pct") else metric.unit
         rule = (
@@ -113,14 +114,18 @@ class Alarm:
         return rule
 
 
-_ALARM_COLUMNS = tuple(f.name for f in fields(Alarm) if f.name not in ("timezone", "owner_is_admin"))
+_DERIVED = ("timezone", "owner_is_admin", "scope_label")  # read with the alarm, not stored in it
+_ALARM_COLUMNS = tuple(f.name for f in fields(Alarm) if f.name not in _DERIVED)
+SCOPE_LABEL_SQL = """CASE a.scope_kind
+    WHEN 'switch' THEN (SELECT s.name FROM switch s WHERE s.id::text = a.scope_value)
+    WHEN 'customer' THEN (SELECT c.username FROM app_user c WHERE c.id::text = a.scope_value) END"""
 _SELECT = f"""SELECT {", ".join("a." + c for c in _ALARM_COLUMNS)}, u.timezone, (u.role = 'admin') AS owner_is_admin,
-                     u.username AS owner
+                     u.username AS owner, COALESCE({SCOPE_LABEL_SQL}, '') AS scope_label
               FROM alarm a JOIN app_user u ON u.id = a.user_id"""
 
 
 def _alarm(row: dict) -> Alarm:
-    values = {k: row[k] for k in _ALARM_COLUMNS + ("timezone", "owner_is_admin")}
+    values = {k: row[k] for k in _ALARM_COLUMNS + _DERIVED}
     values["threshold"] = Decimal(values["threshold"])
     return Alarm(**values)
 
@@ -220,14 +225,9 @@ def _checked_scope(get, owner_id: int, owner_is_admin: bool) -> dict:
         scope_value = ""
     elif not scope_value:
         raise AlarmError(f"{SCOPES[scope_kind]}: give its value.")
-    if scope_kind in ("switch", "customer") and not scope_value.isdigit():
-        raise AlarmError(f"{SCOPES[scope_kind]}: choose one from the list.")
-    if scope_kind == "switch" and not db.scalar("SELECT 1 FROM switch WHERE id = :id", id=int(scope_value)):
-        raise AlarmError("No such switch.")
-    if scope_kind == "customer" and not db.scalar(
-        "SELECT 1 FROM app_user WHERE id = :id AND role = 'customer'", id=int(scope_value)
-    ):
-        raise AlarmError("No such customer.")
+    label = ""
+    if scope_kind in ("switch", "customer"):
+        scope_value, label = _named_scope(scope_kind, scope_value)
     if scope_kind == "country":
         scope_value = scope_value.upper()
         if not db.scalar("SELECT 1 FROM country WHERE code = :c", c=scope_value):
@@ -241,7 +241,23 @@ def _checked_scope(get, owner_id: int, owner_is_admin: bool) -> dict:
             "SELECT 1 FROM user_accountcode WHERE accountcode = :c AND user_id = :u", c=scope_value, u=owner_id
         ):
             raise AlarmError("That accountcode is not yours.")
-    return {"scope_kind": scope_kind, "scope_value": scope_value}
+    return {"scope_kind": scope_kind, "scope_value": scope_value, "scope_label": label}
+
+
+_NAMED = {  # scope kind -> the id and name of what it names, by name (case-insensitive) or by id
+    "switch": """SELECT id, name FROM switch
+                 WHERE lower(name) = lower(:v) OR id::text = :v ORDER BY lower(name) <> lower(:v)""",
+    "customer": """SELECT id, username AS name FROM app_user WHERE role = 'customer'
+                   AND (lower(username) = lower(:v) OR id::text = :v) ORDER BY lower(username) <> lower(:v)""",
+}
+
+
+def _named_scope(kind: str, value: str) -> tuple[str, str]:
+    """A switch or customer typed by name (or chosen by id) as (its id, its name)."""
+    found = db.rows(_NAMED[kind] + " LIMIT 1", v=value)
+    if not found:
+        raise AlarmError(f"No {kind} named {value!r}.")
+    return str(found[0]["id"]), found[0]["name"]
 
 
 def _checked_delivery(get, scope: Scope) -> dict:

@@ -10,8 +10,9 @@ dialled digits when the import could not normalise it):
    country, and no whitelist rule (prefix or country) matches it: **a whitelist match wins**.
    Prefix rules ignore internal numbers (fewer than PN_MIN_DIGITS digits: extensions).
 
-At import, ``flag_staged_calls`` marks blacklisted calls (``destination_alert``, ``alert_reason``: the
-most specific blacklist rule) on the staged rows, set-based, before they are stored, and counts them
+At import, ``flag_staged_calls`` marks blacklisted calls (``destination_alert`` true, ``alert_reason``: the
+most specific blacklist rule) and the calls a whitelist rule let through (``destination_alert`` false,
+``alert_reason``: that whitelist rule) on the staged rows, set-based, before they are stored, and counts them
 per rule and accountcode in ``destination_alert_event``. The ``alarms`` job e-mails the admins about
 new events and posts them to the webhooks subscribed to ``destination_alert`` (``notify_pending``),
 at most once per rule, accountcode and hour.
@@ -163,7 +164,8 @@ def check_number(number: str, country_code: str | None = None) -> Match:
 
 
 def _matches_sql(table: str) -> str:
-    """(row key, reason, number, country) of the blacklisted rows of ``table`` (cdr's columns), psycopg2 style.
+    """(row key, reason, number, country, whitelisted_by) of the rows of ``table`` (cdr's columns) a blacklist rule
+    matches, psycopg2 style; ``whitelisted_by`` is the whitelist rule that lets the call through (it wins).
 
     Each step is a MATERIALIZED CTE so that the number is worked out once per row, not at every use.
     """
@@ -199,12 +201,14 @@ def _matches_sql(table: str) -> str:
                   AND ((m.long_enough AND m.num LIKE r.prefix || '%%') OR r.country_code = m.country)
                 ORDER BY length(r.prefix) DESC NULLS LAST LIMIT 1) b)
         SELECT h.switch_id, h.callid, h.record_tag, h.starting_date, h.accountcode, h.user_id, h.import_id, h.num,
-               COALESCE(h.country, '') AS country, h.reason
-        FROM hits h
-        WHERE NOT EXISTS (
-            SELECT 1 FROM destination_rule w
-            WHERE w.list = 'whitelist'
-              AND ((h.long_enough AND h.num LIKE w.prefix || '%%') OR w.country_code = h.country))
+               COALESCE(h.country, '') AS country, h.reason, w.whitelisted_by
+        FROM hits h LEFT JOIN LATERAL (
+            SELECT CASE WHEN r.prefix IS NOT NULL THEN 'whitelist prefix ' || r.prefix
+                        ELSE 'whitelist country ' || r.country_code END AS whitelisted_by
+            FROM destination_rule r
+            WHERE r.list = 'whitelist'
+              AND ((h.long_enough AND h.num LIKE r.prefix || '%%') OR r.country_code = h.country)
+            ORDER BY length(r.prefix) DESC NULLS LAST LIMIT 1) w ON true
     """
 
 
@@ -226,14 +230,16 @@ def flag_staged_calls(cur, stage_table: str) -> int:
     cur.execute(
         "CREATE TEMP TABLE IF NOT EXISTS destination_alert_hits (switch_id integer, callid text, record_tag text, "
         "starting_date timestamptz, accountcode text, user_id integer, import_id bigint, num text, "
-        "country text, reason text) ON COMMIT DELETE ROWS"
+        "country text, reason text, whitelisted_by text) ON COMMIT DELETE ROWS"
     )
     cur.execute("TRUNCATE destination_alert_hits")
     cur.execute(f"INSERT INTO destination_alert_hits {_matches_sql(stage_table)}", params)
-    flagged = cur.rowcount
-    if not flagged:
+    if not cur.rowcount:
         return 0
-    cur.execute(f"""UPDATE {stage_table} s SET destination_alert = true, alert_reason = h.reason
+    # Blacklisted: destination_alert true and the blacklist rule. Let through by the whitelist: false and the
+    # whitelist rule (a whitelist hit, shown on the call). Neither: both NULL.
+    cur.execute(f"""UPDATE {stage_table} s SET destination_alert = h.whitelisted_by IS NULL,
+                           alert_reason = COALESCE(h.whitelisted_by, h.reason)
                     FROM destination_alert_hits h
                     WHERE s.switch_id = h.switch_id AND s.callid = h.callid
                       AND s.record_tag IS NOT DISTINCT FROM h.record_tag""")
@@ -241,8 +247,10 @@ def flag_staged_calls(cur, stage_table: str) -> int:
                                                         last_call, sample_number, import_id)
                    SELECT reason, accountcode, min(user_id), country, count(*), min(starting_date),
                           max(starting_date), min(num), min(import_id)
-                   FROM destination_alert_hits GROUP BY reason, accountcode, country
+                   FROM destination_alert_hits WHERE whitelisted_by IS NULL GROUP BY reason, accountcode, country
                    ORDER BY reason, accountcode, country""")
+    cur.execute("SELECT count(*) FROM destination_alert_hits WHERE whitelisted_by IS NULL")
+    flagged = cur.fetchone()[0]
     cur.execute("TRUNCATE destination_alert_hits")
     return flagged
 
@@ -261,15 +269,16 @@ def flag_stored_calls(start: datetime, end: datetime) -> int:
         )
         cur.execute(f"CREATE TEMP TABLE recheck_hits ON COMMIT DROP AS {_matches_sql('recheck_calls')}", params)
         cur.execute(
-            """UPDATE cdr c SET destination_alert = h.reason IS NOT NULL OR NULL, alert_reason = h.reason
+            """UPDATE cdr c SET destination_alert = CASE WHEN h.reason IS NOT NULL THEN h.whitelisted_by IS NULL END,
+                              alert_reason = COALESCE(h.whitelisted_by, h.reason)
                        FROM recheck_calls r
                        LEFT JOIN recheck_hits h ON h.switch_id = r.switch_id AND h.callid = r.callid
                                              AND h.record_tag IS NOT DISTINCT FROM r.record_tag
                        WHERE c.starting_date >= %(start)s AND c.starting_date < %(end)s AND c.id = r.id
-                         AND (c.alert_reason IS DISTINCT FROM h.reason)""",
+                         AND (c.alert_reason IS DISTINCT FROM COALESCE(h.whitelisted_by, h.reason))""",
             params,
         )
-        cur.execute("SELECT count(*) FROM recheck_hits")
+        cur.execute("SELECT count(*) FROM recheck_hits WHERE whitelisted_by IS NULL")
         return cur.fetchone()[0]
 
 
@@ -343,10 +352,10 @@ def notify_pending(now: datetime | None = None) -> dict:
             broadcast="destination_alert",
         )
         sent += bool(result["mail"] or result["webhooks"])
-    if events:
         db.execute(
-            "UPDATE destination_alert_event SET notified_at = :now WHERE id = ANY(:ids)",
+            "UPDATE destination_alert_event SET notified_at = :now, notified_count = :n WHERE id = ANY(:ids)",
             now=now,
-            ids=[e["id"] for e in events],
+            n=int(bool(result["mail"])) + len(result["webhooks"]),
+            ids=[e["id"] for e in items],
         )
     return {"events": len(events), "notifications": sent}

@@ -95,6 +95,7 @@ class Threat:
     cost: Decimal = Decimal(0)
     cost_at_risk: Decimal = Decimal(0)
     score: float = 0.0  # how far over its limit (1 = at the limit)
+    unrated_calls: int = 0  # answered calls without a price: the cost at risk leaves them out
 
     @property
     def key(self) -> str:
@@ -114,6 +115,7 @@ class Threat:
             "cost": self.cost,
             "cost_at_risk": self.cost_at_risk,
             "score": round(self.score, 2),
+            "unrated_calls": self.unrated_calls,
         }
 
 
@@ -419,6 +421,7 @@ def high_cost_report(start: datetime, end: datetime) -> list[dict]:
     for entry in totals.values():
         numbers = sorted(entry.pop("numbers"))
         entry["numbers"] = len(numbers)
+        entry["number_list"] = numbers
         entry["sample_number"] = numbers[0]
         entry["prefix"] = _common_prefix(numbers)
         entry["countries"] = ", ".join(sorted(entry["countries"]))
@@ -441,7 +444,10 @@ def high_cost(now: datetime, s: dict) -> list[Threat]:
     for row in high_cost_report(start, end):
         if row["calls"] < s["high_cost_min_calls"] or not row["accountcode"]:
             continue
-        filters = {"accountcode": row["accountcode"]}
+        # The calls counted are those to the category's numbers, not every call of the accountcode: the
+        # numbers themselves are the filter (the prefix too, for the CDR search's link), so that the threat's
+        # calls, minutes and cost are those of its description.
+        filters = {"accountcode": row["accountcode"], "numbers": row["number_list"]}
         if len(row["prefix"]) >= 3:
             filters["prefix"] = row["prefix"]
         threats.append(
@@ -464,6 +470,9 @@ def high_cost(now: datetime, s: dict) -> list[Threat]:
 
 
 def short_burst(now: datetime, s: dict) -> list[Threat]:
+    from data.core.settings import load_settings
+
+    short_seconds = load_settings().short_call_seconds  # what the rollups counted as short
     end = _floor_minute(now) + timedelta(minutes=1)
     start = end - timedelta(minutes=s["short_burst_window_minutes"])
     rows = db.rows(
@@ -488,7 +497,7 @@ def short_burst(now: datetime, s: dict) -> list[Threat]:
                 f"{s['short_burst_window_minutes']} minutes",
                 start,
                 end,
-                {"accountcode": r["accountcode"], "short": True},
+                {"accountcode": r["accountcode"], "short": True, "short_seconds": short_seconds},
                 score=r["short"] / max(s["short_burst_min_calls"], 1),
             )
         )

@@ -1,9 +1,10 @@
 """Threat control: abnormal traffic found in the recent calls, ranked by the money at risk.
 
-Each detector returns ``Threat`` objects; ``detect`` runs them all and ranks the threats by their
-estimated cost at risk (the minutes of the calls concerned × their sell rate), then by how far they
-are over their limit. Thresholds are ``alert_setting`` rows with the defaults of ``DEFAULTS``
-(documented in docs/alarms.md); a limit of 0 turns a check off.
+Each detector returns ``Threat`` objects; ``detect`` runs them all and ranks the threats by how far
+they are over their limit, then by their estimated cost at risk (the minutes of the calls concerned ×
+their sell rate; unknown when the calls are unrated, so it cannot rank first). Thresholds are
+``alert_setting`` rows with the defaults of ``DEFAULTS`` (documented in docs/alarms.md); a limit of 0
+turns a check off.
 
 - **velocity**: calls, minutes or cost of an accountcode or a destination country in the sliding
   5, 15 and 60 minutes ending now (minute rollups), above a limit;
@@ -86,28 +87,38 @@ def _exposure(threat: Threat) -> None:
     if "number" in f:
         parts.append("c.normalised_number = :number")
         params["number"] = f["number"]
+    if "numbers" in f:
+        parts.append("c.normalised_number = ANY(:numbers)")
+        params["numbers"] = list(f["numbers"])
     if "prefix" in f:
         parts.append("c.normalised_number LIKE :prefix")
         params["prefix"] = f["prefix"] + "%"
     if f.get("short"):
         parts.append("(c.answered_date IS NOT NULL OR c.billsec > 0) AND c.billsec < :short_seconds")
-        from data.core.settings import load_settings
-
-        params["short_seconds"] = load_settings().short_call_seconds
+        params["short_seconds"] = f.get("short_seconds") or _short_seconds()
     row = db.rows(
         f"""SELECT count(*) AS calls, COALESCE(sum(c.billsec), 0) / 60.0 AS minutes,
                              COALESCE(sum(c.buy_cost), 0) AS cost,
-                             COALESCE(sum(COALESCE(c.billsec / 60.0 * c.sell_rate, c.sell_cost)), 0) AS at_risk
+                             COALESCE(sum(COALESCE(c.billsec / 60.0 * c.sell_rate, c.sell_cost)), 0) AS at_risk,
+                             count(*) FILTER (WHERE c.billsec > 0 AND c.sell_rate IS NULL AND c.sell_cost IS NULL)
+                                 AS unrated_calls
                       FROM cdr c WHERE {" AND ".join(parts)}""",
         **params,
     )[0]
     threat.calls, threat.minutes, threat.cost = row["calls"], Decimal(row["minutes"]), Decimal(row["cost"])
     threat.cost_at_risk = Decimal(row["at_risk"]).quantize(Decimal("0.00001"))
+    threat.unrated_calls = row["unrated_calls"]
+
+
+def rank_key(threat: Threat) -> tuple:
+    """How threats are ranked: how far over its limit first (a threat on unrated calls, whose cost at risk
+    is unknown, is not ranked as harmless), then the cost at risk, then the kind and subject."""
+    return (-round(threat.score, 1), -threat.cost_at_risk, threat.kind, threat.subject)
 
 
 @db.reading
 def detect(now: datetime | None = None, kinds=None, s: dict | None = None) -> list[Threat]:
-    """Every current threat, ranked by estimated cost at risk, then by how far over its limit."""
+    """Every current threat, ranked by how far over its limit, then by estimated cost at risk (``rank_key``)."""
     now = now or datetime.now(UTC)
     s = s or settings()
     threats = []
@@ -116,7 +127,7 @@ def detect(now: datetime | None = None, kinds=None, s: dict | None = None) -> li
             threats.extend(detector(now, s))
     for threat in threats:
         _exposure(threat)
-    return sorted(threats, key=lambda t: (-t.cost_at_risk, -t.score, t.kind, t.subject))
+    return sorted(threats, key=rank_key)
 
 
 def cdr_search_link(threat: Threat | dict, tz: str = "UTC") -> str:
@@ -195,7 +206,7 @@ def run_job(now: datetime | None = None) -> dict:
                 f"Calls: {cdr_search_link(threat)}",
             ]
         )
-        notify(
+        sent = notify(
             recipients,
             f"Threat: {threat.title}",
             body,
@@ -204,7 +215,11 @@ def run_job(now: datetime | None = None) -> dict:
             dedup_key=f"threat:{flood_key}",
             broadcast="threat",
         )
-        db.execute("UPDATE threat_event SET notified_at = now() WHERE id = :id", id=event_id)
+        db.execute(
+            "UPDATE threat_event SET notified_at = now(), notified_count = :n WHERE id = :id",
+            id=event_id,
+            n=int(bool(sent["mail"])) + len(sent["webhooks"]),
+        )
     return {"threats": len(threats), "new": new}
 
 

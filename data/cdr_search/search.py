@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from data.alerting.flags import FLAGS, flag_condition, flag_text_sql
 from data.core import db
 from data.core.cdr_columns import PARTY_COLUMNS, SECONDS_COLUMNS
 from data.core.report_cache import cached
@@ -93,6 +94,7 @@ class SearchCriteria:
     duration: Comparison | None = None
     billsec: Comparison | None = None
     answered_only: bool = False
+    flag: str | None = None  # one of data.alerting.flags.FLAGS: blacklist, whitelist, threat, any
     first_day: date | None = field(default=None, compare=False)
     last_day: date | None = field(default=None, compare=False)
 
@@ -108,6 +110,8 @@ class SearchCriteria:
             self.duration,
             self.billsec,
             self.answered_only,
+            self.flag,
+            self.report.callids,
         )
         aligned = all(
             t.minute % 15 == 0 and t.second == 0 and t.microsecond == 0 for t in (self.report.start, self.report.end)
@@ -132,6 +136,8 @@ class SearchCriteria:
                 _as_list(self.duration),
                 _as_list(self.billsec),
                 self.answered_only,
+                self.flag,
+                r.callids,
             ]
         )
 
@@ -169,10 +175,11 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
     """The search page's query string (a dict, a werkzeug MultiDict or ``parse_qs`` output) as criteria.
 
     Shared filter bar keys: ``preset`` or ``start``/``end`` (local days, inclusive), ``switch`` (ids),
-    ``customer`` (admins only), ``accountcode``. Page keys: ``from``/``to`` (HH:MM on the first and
-    last day), ``dst``/``dst_op`` and ``src``/``src_op`` (equals, begins, contains, ends), ``country``
+    ``customer`` (admins only), ``accountcode`` (any text), ``callid``. Page keys: ``from``/``to`` (HH:MM
+    on the first and last day), ``dst``/``dst_op`` and ``src``/``src_op`` (equals, begins, contains, ends), ``country``
     (ISO codes), ``cause`` (Q.850 codes), ``direction`` (inbound/outbound), ``duration``/``duration_op``
-    and ``billsec``/``billsec_op`` (eq gt ge lt le), ``answered=1``. Invalid values are ignored.
+    and ``billsec``/``billsec_op`` (eq gt ge lt le), ``answered=1``, ``flag`` (blacklist, whitelist, threat,
+    any). Invalid values are ignored.
     """
     zone = ZoneInfo(scope.timezone)
     report = report_filter_from_query(args, scope, today)
@@ -181,7 +188,7 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
     if time_from or time_to:  # no longer whole days: a plain interval
         start = datetime.combine(first, time_from, zone).astimezone(timezone.utc) if time_from else report.start
         end = datetime.combine(last, time_to, zone).astimezone(timezone.utc) if time_to else report.end
-        report = ReportFilter(start, max(start, end), report.switch_ids, report.user_ids, report.accountcodes)
+        report = replace(report, start=start, end=max(start, end), days=None)
     direction = query_value(args, "direction")
     return SearchCriteria(
         report=report,
@@ -193,6 +200,7 @@ def search_criteria_from_query(args: Mapping, scope: Scope, today: date | None =
         duration=_comparison(args, "duration"),
         billsec=_comparison(args, "billsec"),
         answered_only=(query_value(args, "answered") or "").lower() in ("1", "true", "on", "yes"),
+        flag=query_value(args, "flag") if query_value(args, "flag") in FLAGS else None,
         first_day=first,
         last_day=last,
     )
@@ -230,6 +238,8 @@ def search_where(scope: Scope, criteria: SearchCriteria, alias: str = "c") -> tu
             params.update(values)
     if criteria.answered_only:
         parts.append(_ANSWERED.format(a=alias))
+    if criteria.flag:
+        parts.append(flag_condition(criteria.flag, alias))
     return " AND ".join(parts), params
 
 
@@ -270,6 +280,7 @@ CUSTOMER_FIELDS = (
     "sell_rate",
     "sell_cost",
     "callid",
+    "flag",
     "extradata",
 )
 
@@ -307,8 +318,10 @@ def _order(sort: tuple[tuple[str, str], ...], keyset: str | None, alias: str) ->
 
 GRID_COLUMNS = (
     "c.id, c.starting_date, c.switch_id, c.caller_id_number, c.destination_number, c.country_code, "
-    "c.duration, c.billsec, c.hangup_cause_id, c.direction, c.accountcode, c.sell_cost"
+    "c.duration, c.billsec, c.hangup_cause_id, c.direction, c.accountcode, c.sell_cost, c.callid, "
+    "c.destination_alert, c.alert_reason, c.normalised_number, c.answered_date"
 )
+_GRID_HIDDEN = ("destination_alert", "alert_reason", "normalised_number", "answered_date")  # read for the flag
 
 
 @dataclass
@@ -344,7 +357,8 @@ def fetch_block(
             params.update(after_date=after[0], after_id=int(after[1]))
     cost = ", c.buy_cost" if scope.is_admin else ""
     sql = f"""SELECT p.*, s.name AS switch,
-                     coalesce(h.name, 'cause ' || p.hangup_cause_id || ' (unknown)') AS hangup_cause FROM (
+                     coalesce(h.name, 'cause ' || p.hangup_cause_id || ' (unknown)') AS hangup_cause,
+                     {flag_text_sql("p")} AS flag FROM (
                   SELECT {GRID_COLUMNS}{cost} FROM cdr c WHERE {where}
                   ORDER BY {_order(sort, keyset, "c")} LIMIT :limit OFFSET :offset) p
               LEFT JOIN switch s ON s.id = p.switch_id LEFT JOIN hangup_cause h ON h.code = p.hangup_cause_id
@@ -367,11 +381,13 @@ def _number_value(value):
 def grid_row(row: dict, tz: str) -> dict:
     """A block row as the grid shows it: local times, names beside codes, JSON-safe numbers."""
     zone = ZoneInfo(tz)
-    out = {k: _number_value(v) for k, v in row.items() if k not in ("starting_date", "switch_id")}
+    out = {k: _number_value(v) for k, v in row.items() if k not in ("starting_date", "switch_id", *_GRID_HIDDEN)}
     out["starting_date"] = _local_text(row["starting_date"], zone)
     out["direction"] = DIRECTION_NAMES.get(row["direction"], row["direction"])
     if row.get("hangup_cause_id") is not None:
         out["hangup_cause"] = f"{row['hangup_cause_id']} {row.get('hangup_cause') or ''}".strip()
+    if row.get("flag"):  # "blacklist: <rule>; threat: <kinds>" -> "blacklist, threat" (the rest in a tooltip)
+        out["flag_kinds"] = ", ".join(part.split(":")[0] for part in row["flag"].split("; "))
     return out
 
 
@@ -453,6 +469,19 @@ def by_day_chart(scope: Scope, criteria: SearchCriteria) -> dict:
 @db.reading
 def get_cdr(scope: Scope, cdr_id) -> dict | None:
     """Every field of one CDR the scope may see (None otherwise), with names beside codes, local times."""
+    row = cdr_row(scope, cdr_id)
+    if row is None:
+        return None
+    zone = ZoneInfo(scope.timezone)
+    for key in ("starting_date", "answered_date"):
+        if row.get(key):
+            row[key] = row[key].astimezone(zone).isoformat()
+    row["direction"] = DIRECTION_NAMES.get(row["direction"], row["direction"])
+    return row
+
+
+def cdr_row(scope: Scope, cdr_id) -> dict | None:
+    """The fields of one CDR the scope may see (None otherwise) as stored, with names beside codes."""
     try:
         cdr_id = int(cdr_id)
     except (TypeError, ValueError):
@@ -462,7 +491,7 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
         f"""SELECT c.*, s.name AS switch,
                    coalesce(h.name, 'cause ' || c.hangup_cause_id || ' (unknown)') AS hangup_cause,
                    co.name AS country, t.name AS source_type,
-                   u.username AS customer
+                   u.username AS customer, {flag_text_sql("c")} AS flag
             FROM cdr c LEFT JOIN switch s ON s.id = c.switch_id
             LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id LEFT JOIN country co ON co.code = c.country_code
             LEFT JOIN cdr_source_type t ON t.id = c.cdr_source_type LEFT JOIN app_user u ON u.id = c.user_id
@@ -475,11 +504,6 @@ def get_cdr(scope: Scope, cdr_id) -> dict | None:
     row = found[0]
     if not scope.is_admin:
         row = {key: row[key] for key in CUSTOMER_FIELDS if key in row}
-    zone = ZoneInfo(scope.timezone)
-    for key in ("starting_date", "answered_date"):
-        if row.get(key):
-            row[key] = row[key].astimezone(zone).isoformat()
-    row["direction"] = DIRECTION_NAMES.get(row["direction"], row["direction"])
     return row
 
 
@@ -514,6 +538,7 @@ EXPORT_COLUMNS = (  # (name, SQL); ADMIN_ONLY names are left out for customers
     ("buy_cost", "c.buy_cost"),
     ("carrier_id", "c.carrier_id"),
     ("callid", "c.callid"),
+    ("flag", flag_text_sql("c")),  # blacklist / whitelist / threat (data.alerting.flags)
     ("extradata", "c.extradata"),
 )
 EXPORT_ITERSIZE = 5000

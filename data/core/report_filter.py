@@ -1,9 +1,11 @@
 """The one report filter: what the user chose (a range of local days or an interval, switches, customers,
-accountcodes), parsed once from a request's arguments, and turned into SQL in one place.
+accountcodes, call ids), parsed once from a request's arguments, and turned into SQL in one place.
 
 ``report_filter_from_query`` reads the keys every surface shares (the filter bar's URL and inputs, the CDR
 search's query string, the REST API): ``preset`` or ``start``/``end`` (local days, inclusive), ``switch``
-(ids), ``customer`` (ids; admins only: the scope decides whose calls anyone sees), ``accountcode``. Each
+(ids), ``customer`` (ids; admins only: the scope decides whose calls anyone sees), ``accountcode`` (any
+text: chosen from the list or typed, linked to a customer or not), ``callid`` (per call: only queries over
+``cdr`` apply it, the rollups keep no call ids). Each
 surface then adds its own keys (the search's times of day, the API's date-times). ``report_where`` turns a
 filter and the server-side ``Scope`` into SQL conditions.
 """
@@ -18,6 +20,8 @@ from zoneinfo import ZoneInfo
 from data.core.scope import Scope
 
 MAX_ACCOUNTCODE = 80  # longer values cannot be accountcodes (the import's limit): cut, not looked up
+MAX_CALLID = 255
+MAX_CALLIDS = 100
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class ReportFilter:
     switch_ids: tuple[int, ...] = ()
     user_ids: tuple[int, ...] = ()
     accountcodes: tuple[str, ...] = ()
+    callids: tuple[str, ...] = ()  # per call: applied to ``cdr`` only (time_column "starting_date")
     days: tuple[date, date] | None = field(default=None, compare=False)  # the local days, when whole days
 
     @classmethod
@@ -69,6 +74,9 @@ def report_where(
     if f.accountcodes:
         parts.append(f"{alias}.accountcode = ANY(:accountcodes)")
         params["accountcodes"] = list(f.accountcodes)
+    if f.callids and time_column == "starting_date":
+        parts.append(f"{alias}.callid = ANY(:callids)")
+        params["callids"] = list(f.callids)
     return " AND ".join(parts), params
 
 
@@ -166,6 +174,7 @@ def report_filter_from_query(args: Mapping, scope: Scope, today: date | None = N
         switch_ids=query_ids(args, "switch"),
         user_ids=query_ids(args, "customer") if scope.is_admin else (),
         accountcodes=tuple(dict.fromkeys(v[:MAX_ACCOUNTCODE] for v in query_list(args, "accountcode"))),
+        callids=tuple(dict.fromkeys(v[:MAX_CALLID] for v in query_list(args, "callid")))[:MAX_CALLIDS],
     )
 
 

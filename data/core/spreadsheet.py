@@ -8,14 +8,21 @@ spreadsheets show as text and do not evaluate — unless it is a plain number (`
 every program that reads the file intact.
 
 XLSX cells are typed instead (``xlsx_value``): numbers as numbers, text (phone numbers and ids included,
-whatever they look like) as text, never a formula.
+whatever they look like) as text, never a formula. ``write_xlsx`` writes a workbook row by row (openpyxl's
+write-only mode: constant memory whatever the number of rows) and ``xlsx_chunks`` streams one from a
+temporary file: every download offers it beside its CSV.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
@@ -86,3 +93,78 @@ def xlsx_value(value):
     if isinstance(value, str):
         return value, "s"
     return value, None
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MAX_ROWS = 1_048_575  # per sheet, below the header; more rows continue on another sheet
+CHUNK = 64 * 1024
+
+
+def _xlsx_cell(sheet, value):
+    """A value as a write-only cell: local date-times without their zone (spreadsheets have none), Decimal as a
+    number, JSON as text, text forced to a text cell (never a formula, never a number)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    value, data_type = xlsx_value(value)
+    if data_type == "s":
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def write_xlsx(path: str, header: list[str], rows: Iterable[Iterable], sheet_title: str = "Data") -> int:
+    """Write ``rows`` under ``header`` to an .xlsx file at ``path`` in constant memory; returns the row count."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet, in_sheet, count = None, XLSX_MAX_ROWS, 0
+    for row in rows:
+        if in_sheet >= XLSX_MAX_ROWS:
+            title = sheet_title if sheet is None else f"{sheet_title} {len(workbook.worksheets) + 1}"
+            sheet = workbook.create_sheet(title[:31])
+            sheet.append(list(header))
+            in_sheet = 0
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
+        in_sheet += 1
+        count += 1
+    if sheet is None:
+        workbook.create_sheet(sheet_title[:31]).append(list(header))
+    workbook.save(path)
+    return count
+
+
+def xlsx_chunks(header: list[str], rows: Iterable[Iterable], sheet_title: str = "Data") -> Iterator[bytes]:
+    """A workbook written to a temporary file (deleted at once: the open handle keeps it), then read back in
+    chunks for a streamed response. Writing happens before the first chunk: an error is not a cut file."""
+    fd, path = tempfile.mkstemp(prefix="dialstat-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        write_xlsx(path, header, rows, sheet_title)
+        handle = open(path, "rb")  # noqa: SIM115 - closed when the stream ends
+    finally:
+        os.unlink(path)
+    return _file_chunks(handle)
+
+
+def _file_chunks(handle) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def rows_to_xlsx(rows: list[dict], sheet_title: str = "Data") -> bytes:
+    """Report rows (dicts, as a chart's data) as XLSX bytes."""
+    header = list(rows[0]) if rows else []
+    return b"".join(xlsx_chunks(header, ([r.get(k) for k in header] for r in rows), sheet_title))

@@ -22,11 +22,8 @@ def list_rejects(import_id: int, limit: int = 100, offset: int = 0) -> list[dict
     )
 
 
-def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
-    """The import's rejects as CSV text, a page of rows at a time (keyset on lineno, id)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+def iter_rejects(import_id: int, page: int = 10_000) -> Iterator[tuple]:
+    """The import's rejects as (line, reason, raw), a page of rows at a time (keyset on lineno, id)."""
     last = (-1, -1)
     while True:
         rows = db.rows(
@@ -39,10 +36,21 @@ def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
             page=page,
         )
         for r in rows:
-            writer.writerow([safe_cell(r["lineno"]), safe_cell(r["reason"]), safe_cell(r["raw"])])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+            yield r["lineno"], r["reason"], r["raw"]
         if len(rows) < page:
             return
         last = (rows[-1]["lineno"] if rows[-1]["lineno"] is not None else -1, rows[-1]["id"])
+
+
+def rejects_csv(import_id: int, page: int = 10_000) -> Iterator[str]:
+    """The import's rejects as CSV text, a page of rows at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for count, row in enumerate(iter_rejects(import_id, page), start=1):
+        writer.writerow([safe_cell(value) for value in row])
+        if count % page == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
