@@ -4,6 +4,8 @@ from callbacks.filters import FILTER_INPUTS, RANGE_AND_THEME, register_drill_dow
 from components.figures import pie_figure, themed
 from components.tables import simple_table
 from data.admin import acl
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
 from data.core.settings import report_currency
@@ -15,12 +17,12 @@ callback = callbacks_for(acl.page("/countries"))
 
 ORDER = {"calls": "attempts", "minutes": "billsec_sum", "cost": "buy_cost"}
 COLUMNS = [
-    ("label", "Country"),
-    ("calls", "Calls"),
-    ("minutes", "Minutes"),
-    ("asr", "ASR"),
-    ("acd", "ACD (s)"),
-    ("cost", "Cost"),
+    ("label", N_("Country")),
+    ("calls", N_("Calls")),
+    ("minutes", N_("Minutes")),
+    ("asr", N_("ASR")),
+    ("acd", N_("ACD (s)")),
+    ("cost", N_("Cost")),
 ]
 
 
@@ -53,7 +55,7 @@ def refresh_countries(start, end, preset, switches, customer, accountcodes, metr
         {**r, "href": cdr_search_href(f, scope.timezone, country=r["code"]) if r.get("code") else None} for r in rows
     ]
     figure = themed(pie_figure(linked, "label", metric), dark)
-    return figure, rows, simple_table(shown, COLUMNS, empty="No calls in this range.")
+    return figure, rows, simple_table(shown, COLUMNS, empty=_("No calls in this range."))
 
 
 register_drill_down(["countries-top-graph"])

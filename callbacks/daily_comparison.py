@@ -6,6 +6,7 @@ from callbacks.filters import THEME_INPUT, register_drill_down, register_view_st
 from components.figures import themed, with_xaxis
 from components.time_figures import hour_of_day_figure
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.reports.traffic import chart_rows, hourly_profile
 from routes.access import callbacks_for
@@ -64,7 +65,7 @@ def refresh_daily_comparison(day, mode, count, chosen, metric, switches, custome
         hour_of_day_figure(rows, marks, metric, y_title=metric.title()),
         dtick=1,
         range=[-0.5, 23.5],
-        title=dict(text="Hour of day"),
+        title=dict(text=_("Hour of day")),
     )
     return themed(figure, dark), rows
 

@@ -4,6 +4,7 @@ from callbacks.filters import THEME_INPUT, register_drill_down, report_filter
 from components.figures import bar_figure, pie_figure, themed
 from components.time_figures import time_dual_axis_figure
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
 from data.live.freshness import data_version
@@ -56,7 +57,7 @@ def _download(rows: list[dict]) -> list[dict]:
     Input("dashboard-version", "data"),
     THEME_INPUT,
 )
-def refresh_dashboard(switches, customer, accountcodes, _, dark):
+def refresh_dashboard(switches, customer, accountcodes, _version, dark):
     scope = current_scope()
     version = data_version()  # read before the report: a batch committed meanwhile is drawn next time
     chosen = report_filter(scope, None, None, None, switches, customer, accountcodes)
@@ -77,7 +78,7 @@ def refresh_dashboard(switches, customer, accountcodes, _, dark):
     ]
     end = local_text(f.end, scope.timezone)
     figures = [
-        time_dual_axis_figure(report["hourly"], ("calls", "Calls"), ("minutes", "Minutes"), "hour", end),
+        time_dual_axis_figure(report["hourly"], ("calls", _("Calls")), ("minutes", _("Minutes")), "hour", end),
         pie_figure(report["causes"], "label", "calls"),
         bar_figure(report["countries"], "label", "calls"),
         bar_figure(report["switches"], "label", "calls"),

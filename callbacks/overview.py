@@ -12,6 +12,8 @@ from components.figures import themed
 from components.time_figures import time_series_figure
 from data.admin import acl
 from data.alerting.alarms import firings_on_chart
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.reports.timeseries import local_text, previous_period
 from data.reports.traffic import traffic_chart_rows, unit_for_range
@@ -20,12 +22,12 @@ from routes.access import callbacks_for
 callback = callbacks_for(acl.page("/overview"))
 
 METRICS = [
-    ("calls", "Calls"),
-    ("minutes", "Minutes"),
-    ("asr", "ASR"),
-    ("acd", "ACD (s)"),
-    ("pdd", "PDD (s)"),
-    ("short_call_ratio", "Short calls"),
+    ("calls", N_("Calls")),
+    ("minutes", N_("Minutes")),
+    ("asr", N_("ASR")),
+    ("acd", N_("ACD (s)")),
+    ("pdd", N_("PDD (s)")),
+    ("short_call_ratio", N_("Short calls")),
 ]
 CHARTS = ["overview-calls", "overview-minutes", "overview-asr", "overview-acd", "overview-pdd", "overview-short"]
 GRAPHS = [f"{chart}-graph" for chart in CHARTS]
@@ -56,7 +58,7 @@ def refresh_overview(start, end, preset, switches, customer, accountcodes, split
                 metric,
                 unit,
                 end_text,
-                y_title=title,
+                y_title=_(title),
                 percent=metric in PERCENT,
                 compare=before,
                 firings=firings.get(metric, []),
@@ -66,7 +68,8 @@ def refresh_overview(start, end, preset, switches, customer, accountcodes, split
         for metric, title in METRICS
     ]
     tables = [
-        [{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows] for metric, _ in METRICS
+        [{"period": r["period"], "series": r.get("series"), metric: r[metric]} for r in rows]
+        for metric, _title in METRICS
     ]
     return [*figures, *tables]
 

@@ -29,7 +29,7 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                                         color="secondary",
                                         outline=True,
                                     )
-                                    for kind, label in (("csv", _("Download CSV")), ("xlsx", "XLSX"))
+                                    for kind, label in (("csv", _("Download CSV")), ("xlsx", _("XLSX")))
                                 ]
                             ),
                             width="auto",

@@ -16,6 +16,8 @@ import copy
 import functools
 import math
 
+from data.core.i18n import N_, current_language, plotly_separators
+from data.core.i18n import gettext as _
 from data.core.kpis import as_float
 
 LAYOUT = dict(
@@ -79,6 +81,7 @@ def themed(fig, dark: bool) -> dict:
     template, or the default one."""
     fig = fig if isinstance(fig, dict) else fig.to_plotly_json()
     fig["layout"]["template"] = dark_template() if dark else light_template()
+    fig["layout"]["separators"] = plotly_separators(current_language())  # 1.234,5 in German, 1 234,5 in Russian
     return fig
 
 
@@ -92,10 +95,10 @@ def with_xaxis(fig: dict, **props) -> dict:
     return fig
 
 
-def empty_figure(message: str = "No calls in this range") -> dict:
+def empty_figure(message: str = N_("No calls in this range")) -> dict:
     return figure(
         [],
-        annotations=[dict(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)],
+        annotations=[dict(text=_(message), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)],
         xaxis=dict(visible=False),
         yaxis=dict(visible=False),
     )
@@ -249,7 +252,7 @@ def pie_figure(rows: list[dict], label: str, value: str) -> dict:
     )
 
 
-MAP_METRICS = {"calls": "Calls", "minutes": "Minutes", "cost": "Cost"}
+MAP_METRICS = {"calls": N_("Calls"), "minutes": N_("Minutes"), "cost": N_("Cost")}
 
 
 def choropleth_figure(
@@ -258,7 +261,7 @@ def choropleth_figure(
     """Calls, minutes or cost per country on a world map (the geometry comes from assets/, see ``chart_card``);
     the hover gives every figure with its unit, ``hrefs`` the CDR search of each country's calls."""
     metric = metric if metric in MAP_METRICS else "calls"
-    title = f"Cost ({currency})" if metric == "cost" and currency else MAP_METRICS[metric]
+    title = _("Cost (%(currency)s)", currency=currency) if metric == "cost" and currency else _(MAP_METRICS[metric])
     hrefs = hrefs or [None] * len(rows)
     return figure(
         [

@@ -5,23 +5,26 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
+
 # Relative ranges as in Grafana (data/core/report_filter.RELATIVE_PRESETS), offered on the report pages.
 RELATIVE = [
-    {"label": "Last 15 minutes", "value": "now-15m"},
-    {"label": "Last hour", "value": "now-1h"},
-    {"label": "Last 6 hours", "value": "now-6h"},
-    {"label": "Last 24 hours", "value": "now-24h"},
-    {"label": "Last 7 days, to now", "value": "now-7d"},
-    {"label": "Last 30 days, to now", "value": "now-30d"},
+    {"label": N_("Last 15 minutes"), "value": "now-15m"},
+    {"label": N_("Last hour"), "value": "now-1h"},
+    {"label": N_("Last 6 hours"), "value": "now-6h"},
+    {"label": N_("Last 24 hours"), "value": "now-24h"},
+    {"label": N_("Last 7 days, to now"), "value": "now-7d"},
+    {"label": N_("Last 30 days, to now"), "value": "now-30d"},
 ]
 PRESETS = [
-    {"label": "Today", "value": "today"},
-    {"label": "Yesterday", "value": "yesterday"},
-    {"label": "Last 7 days", "value": "7d"},
-    {"label": "Last 30 days", "value": "30d"},
-    {"label": "This month", "value": "this-month"},
-    {"label": "Last month", "value": "last-month"},
-    {"label": "Last 12 months", "value": "12m"},
+    {"label": N_("Today"), "value": "today"},
+    {"label": N_("Yesterday"), "value": "yesterday"},
+    {"label": N_("Last 7 days"), "value": "7d"},
+    {"label": N_("Last 30 days"), "value": "30d"},
+    {"label": N_("This month"), "value": "this-month"},
+    {"label": N_("Last month"), "value": "last-month"},
+    {"label": N_("Last 12 months"), "value": "12m"},
 ]
 
 
@@ -59,11 +62,11 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
     ``relative``: the report pages' relative ranges (the last hour ...) and zoomed times of day too."""
     switches, codes = _ids(query.get("switch")), _codes(query.get("accountcode"))
     customer = (_ids(query.get("customer")) or [None])[0]
-    options = [*RELATIVE, *PRESETS] if relative else PRESETS
+    options = [{**o, "label": _(o["label"])} for o in ([*RELATIVE, *PRESETS] if relative else PRESETS)]
     date_controls = [
         dbc.Col(
             dcc.Dropdown(
-                id="filter-preset", options=options, placeholder="Preset", clearable=True, value=query.get("preset")
+                id="filter-preset", options=options, placeholder=_("Preset"), clearable=True, value=query.get("preset")
             ),
             md=2,
         ),
@@ -94,7 +97,7 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                         dcc.Dropdown(
                             id="filter-switch",
                             multi=True,
-                            placeholder="All switches",
+                            placeholder=_("All switches"),
                             value=switches,
                             options=_seed(switches),
                         ),
@@ -102,7 +105,10 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                     ),
                     dbc.Col(
                         dcc.Dropdown(
-                            id="filter-customer", placeholder="All customers", value=customer, options=_seed([customer])
+                            id="filter-customer",
+                            placeholder=_("All customers"),
+                            value=customer,
+                            options=_seed([customer]),
                         ),
                         md=2,
                         id="filter-customer-col",
@@ -111,7 +117,7 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                         dcc.Dropdown(
                             id="filter-accountcode",
                             multi=True,
-                            placeholder="All accountcodes (or type one)",
+                            placeholder=_("All accountcodes (or type one)"),
                             value=codes,
                             options=_seed(codes),
                         ),

@@ -5,6 +5,8 @@ drag on the chart selecting a time range (the page's range follows, callbacks/fi
 from __future__ import annotations
 
 from components.figures import dual_axis_figure, empty_figure, figure, grouped
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.kpis import as_float
 
 # Tick labels and hover per bucket unit: a day axis never shows times of day, a month axis never days.
@@ -15,7 +17,7 @@ TICKS = {
     "day": ("%d %b\n%Y", "%a %d %b %Y"),
     "month": ("%b\n%Y", "%B %Y"),
 }
-PARTIAL_NOTE = "partial: so far"
+PARTIAL_NOTE = N_("partial: so far")
 # The legend above the plot: below it, two-line tick labels (and a narrow screen's rotated ones) run into it.
 LEGEND_ON_TOP = dict(legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=40, r=10, t=30, b=40))
 # How long a bucket is, for plotly's period positioning: a point or bar sits in the middle of its bucket, and
@@ -73,7 +75,7 @@ def partial_marks(rows: list[dict], x: str, end: str) -> tuple[list, list]:
         layer="below",
     )
     note = dict(  # ends where the range ends: a narrow band's note stays inside the plot
-        text=PARTIAL_NOTE,
+        text=_(PARTIAL_NOTE),
         x=end,
         xref="x",
         xanchor="right",

@@ -5,6 +5,7 @@ from components.charts import chart_card
 from components.filters import filter_bar
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/concurrent-calls", name=N_("Concurrent calls"), order=60, access=acl.PAGE)
 
@@ -12,14 +13,16 @@ dash.register_page(__name__, path="/concurrent-calls", name=N_("Concurrent calls
 def layout(**query):
     return html.Div(
         [
-            html.H2("Concurrent calls"),
+            html.H2(_("Concurrent calls")),
             html.P(
-                "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
-                "and end times. "
-                "With several switches, a total line adds them up: the whole network's peak is at most that sum.",
+                _(
+                    "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
+                    "and end times. "
+                    "With several switches, a total line adds them up: the whole network's peak is at most that sum."
+                ),
                 className="text-body-secondary",
             ),
             filter_bar({"preset": "today", **query}, relative=True),
-            chart_card("concurrent-calls", "Peak simultaneous calls", height=420),
+            chart_card("concurrent-calls", _("Peak simultaneous calls"), height=420),
         ]
     )

@@ -6,13 +6,14 @@ from components.charts import chart_card
 from components.filters import choice, filter_bar
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/daily-comparison", name=N_("Daily comparison"), order=30, access=acl.PAGE)
 
 MODES = [
-    {"label": "Previous days", "value": "previous-days"},
-    {"label": "Same day, previous weeks", "value": "previous-weeks"},
-    {"label": "Chosen dates", "value": "chosen"},
+    {"label": N_("Previous days"), "value": "previous-days"},
+    {"label": N_("Same day, previous weeks"), "value": "previous-weeks"},
+    {"label": N_("Chosen dates"), "value": "chosen"},
 ]
 
 
@@ -24,17 +25,17 @@ def layout(**query):
                 [
                     dbc.Col(
                         [
-                            dbc.Label("Day"),
+                            dbc.Label(_("Day")),
                             dcc.DatePickerSingle(id="compare-day", date=query.get("day"), display_format="YYYY-MM-DD"),
                         ],
                         md="auto",
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Compare with"),
+                            dbc.Label(_("Compare with")),
                             dcc.Dropdown(
                                 id="compare-mode",
-                                options=MODES,
+                                options=[{**mode, "label": _(mode["label"])} for mode in MODES],
                                 clearable=False,
                                 value=query.get("mode", "previous-days"),
                             ),
@@ -43,7 +44,7 @@ def layout(**query):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("How many"),
+                            dbc.Label(_("How many")),
                             dbc.Input(
                                 id="compare-count",
                                 type="number",
@@ -57,7 +58,7 @@ def layout(**query):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Chosen dates (up to 6)"),
+                            dbc.Label(_("Chosen dates (up to 6)")),
                             dcc.Dropdown(
                                 id="compare-dates",
                                 multi=True,
@@ -69,9 +70,11 @@ def layout(**query):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Metric"),
+                            dbc.Label(_("Metric")),
                             choice(
-                                "compare-metric", {"calls": "Calls", "minutes": "Minutes"}, query.get("metric", "calls")
+                                "compare-metric",
+                                {"calls": _("Calls"), "minutes": _("Minutes")},
+                                query.get("metric", "calls"),
                             ),
                         ],
                         md="auto",
@@ -84,13 +87,13 @@ def layout(**query):
     )
     return html.Div(
         [
-            html.H2("Daily comparison"),
+            html.H2(_("Daily comparison")),
             filter_bar(query, show_dates=False),
             controls,
             html.P(
-                "Hours still to come are left blank; the hour in progress is marked. Click a point for its calls.",
+                _("Hours still to come are left blank; the hour in progress is marked. Click a point for its calls."),
                 className="text-body-secondary small",
             ),
-            chart_card("daily-comparison", "By hour of day"),
+            chart_card("daily-comparison", _("By hour of day")),
         ]
     )

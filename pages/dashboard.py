@@ -6,25 +6,26 @@ from components.charts import chart_card, kpi_card
 from components.filters import filter_bar
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.kpis import DEFINITIONS
 from data.core.settings import report_currency
 
 dash.register_page(__name__, path="/", name=N_("Dashboard"), order=0, access=acl.PAGE)
 
 KPIS = [
-    ("calls", "Calls", "calls"),
-    ("minutes", "Minutes", "minutes"),
-    ("asr", "ASR", "asr"),
-    ("acd", "ACD", "acd"),
-    ("ner", "NER", "ner"),
-    ("pdd", "PDD", "pdd"),
-    ("short", "Short calls", "short_calls"),
-    ("cost", "Cost", "cost"),
+    ("calls", N_("Calls"), "calls"),
+    ("minutes", N_("Minutes"), "minutes"),
+    ("asr", N_("ASR"), "asr"),
+    ("acd", N_("ACD"), "acd"),
+    ("ner", N_("NER"), "ner"),
+    ("pdd", N_("PDD"), "pdd"),
+    ("short", N_("Short calls"), "short_calls"),
+    ("cost", N_("Cost"), "cost"),
 ]
 
 
 def _label(key: str, label: str) -> str:
-    return f"{label} ({report_currency()})" if key == "cost" else label
+    return f"{_(label)} ({report_currency()})" if key == "cost" else _(label)
 
 
 def layout(**query):
@@ -32,17 +33,17 @@ def layout(**query):
         [
             dbc.Row(
                 [
-                    dbc.Col(html.H2("Dashboard · last 24 hours")),
+                    dbc.Col(html.H2(_("Dashboard · last 24 hours"))),
                     dbc.Col(
                         dcc.Link(
-                            ["Calls in progress ", dbc.Badge("–", id="dashboard-live-calls", color="success")],
+                            [_("Calls in progress") + " ", dbc.Badge("–", id="dashboard-live-calls", color="success")],
                             href="/live",
                         ),
                         width="auto",
                         className="align-self-center",
                     ),
                     dbc.Col(
-                        dbc.Switch(id="dashboard-autorefresh", label="Update as calls arrive", value=True),
+                        dbc.Switch(id="dashboard-autorefresh", label=_("Update as calls arrive"), value=True),
                         width="auto",
                         className="align-self-center",
                     ),
@@ -56,16 +57,16 @@ def layout(**query):
             filter_bar(query, show_dates=False),
             dbc.Row(
                 [
-                    dbc.Col(kpi_card(key, _label(key, label), DEFINITIONS[definition]), xs=6, md=3, xxl=True)
+                    dbc.Col(kpi_card(key, _label(key, label), _(DEFINITIONS[definition])), xs=6, md=3, xxl=True)
                     for key, label, definition in KPIS
                 ]
             ),
-            chart_card("dashboard-hourly", "Calls and minutes per hour (the last hour so far)"),
+            chart_card("dashboard-hourly", _("Calls and minutes per hour (the last hour so far)")),
             dbc.Row(
                 [
-                    dbc.Col(chart_card("dashboard-causes", "Hangup causes"), lg=4),
-                    dbc.Col(chart_card("dashboard-countries", "Top countries"), lg=4),
-                    dbc.Col(chart_card("dashboard-switches", "Calls per switch"), lg=4),
+                    dbc.Col(chart_card("dashboard-causes", _("Hangup causes")), lg=4),
+                    dbc.Col(chart_card("dashboard-countries", _("Top countries")), lg=4),
+                    dbc.Col(chart_card("dashboard-switches", _("Calls per switch")), lg=4),
                 ]
             ),
         ]

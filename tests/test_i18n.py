@@ -295,6 +295,12 @@ TRANSLATED_PAGES = (
     "/rates",
     "/rates/simulator",
     "/admin/rates",
+    "/",
+    "/overview",
+    "/daily-comparison",
+    "/countries",
+    "/world-map",
+    "/concurrent-calls",
 )
 
 

@@ -34,8 +34,13 @@ def test_a_user_reads_the_app_in_their_language(page, speakers, language):
     assert page.get_attribute("html", "lang") == language
     with speaking(language):
         reports, profile, asr = _("Reports"), _("Your profile"), percent(2 / 3, language)
+        calls, hour_title = _("Calls"), _("Calls and minutes per hour (the last hour so far)")
     assert page.inner_text("#nav-reports-menu").strip() == reports
     page.wait_for_function("text => document.body.innerText.includes(text)", arg=asr, timeout=20_000)
+    assert page.inner_text("#kpi-calls-label").strip() == calls  # a KPI's name
+    assert hour_title in page.inner_text("body")  # a chart's title
+    page.wait_for_selector("#dashboard-hourly-graph .ytitle", timeout=20_000)
+    assert calls in page.locator("#dashboard-hourly-graph .ytitle").all_text_contents()  # its axis title (SVG)
     page.goto("/profile")
     page.wait_for_selector("h2")
     assert page.inner_text("h2") == profile

@@ -8,22 +8,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from data.core.i18n import DEFAULT_LANGUAGE, current_language, number, percent
+from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, number, percent
 
 DASH = "–"
 
 DEFINITIONS = {
-    "calls": "Call attempts: every CDR, answered or not.",
-    "minutes": "Billed minutes: the sum of billsec / 60.",
-    "asr": "ASR (answer-seizure ratio) = answered calls / call attempts.",
-    "acd": "ACD (ALOC, average call duration) = billsec of answered calls / answered calls.",
-    "ner": "NER (network effectiveness ratio) = (answered + user busy + no answer + call rejected, "
-    "Q.850 16/17/18/19/21) / call attempts.",
-    "short_calls": "Short-call % = answered calls shorter than the short-call threshold / answered calls.",
-    "pdd": "PDD (post-dial delay) = mean of progresssec over the calls that report it.",
-    "cost": "Cost = sum of the buy cost (what carriers charge).",
-    "revenue": "Revenue = sum of the sell cost (what customers are charged).",
-    "margin": "Margin = revenue − cost; margin % = margin / revenue.",
+    "calls": N_("Call attempts: every CDR, answered or not."),
+    "minutes": N_("Billed minutes: the sum of billsec / 60."),
+    "asr": N_("ASR (answer-seizure ratio) = answered calls / call attempts."),
+    "acd": N_("ACD (ALOC, average call duration) = billsec of answered calls / answered calls."),
+    "ner": N_(
+        "NER (network effectiveness ratio) = (answered + user busy + no answer + call rejected, "
+        "Q.850 16/17/18/19/21) / call attempts."
+    ),
+    "short_calls": N_("Short-call % = answered calls shorter than the short-call threshold / answered calls."),
+    "pdd": N_("PDD (post-dial delay) = mean of progresssec over the calls that report it."),
+    "cost": N_("Cost = sum of the buy cost (what carriers charge)."),
+    "revenue": N_("Revenue = sum of the sell cost (what customers are charged)."),
+    "margin": N_("Margin = revenue − cost; margin % = margin / revenue."),
 }
 
 
