@@ -40,10 +40,10 @@ serve: $(STAMP) catalogs
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -k gettext -k ngettext:1,2 -k lazy_gettext \
 	  --no-location --omit-header --sort-output -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 catalogs: $(STAMP)
-	$(BIN)/pybabel compile --quiet --statistics -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 test: $(STAMP) catalogs
 	$(BIN)/ruff check .

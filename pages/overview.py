@@ -17,7 +17,7 @@ CHARTS = [
     ("overview-asr", N_("ASR")),
     ("overview-acd", N_("ACD (seconds)")),
     ("overview-pdd", N_("PDD (seconds)")),
-    ("overview-short", N_("Short calls (% of answered)")),
+    ("overview-short", N_("Short calls (share of answered)")),
 ]
 
 

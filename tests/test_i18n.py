@@ -70,6 +70,8 @@ def test_every_message_is_translated_and_none_is_fuzzy(language, tmp_path_factor
             problems.append(f"placeholders differ: {message.id!r}")
         if message.pluralizable and len(texts) != messages.num_plurals:
             problems.append(f"{len(texts)} plural forms, {messages.num_plurals} wanted: {message.id!r}")
+    # what pybabel compile refuses (a "% o" read as a python-format placeholder, say)
+    problems += [f"{message.id!r}: {error}" for message, errors in messages.check() for error in errors]
     assert problems == []
 
 
