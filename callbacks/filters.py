@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import MATCH, Input, Output, State, clientside_callback, ctx, dcc, no_update
 
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.core.report_filter import RELATIVE_PRESETS, ReportFilter, preset_range, report_range_from_query, user_today
 from data.core.scope import Scope, current_scope
 from data.core.spreadsheet import rows_to_csv, rows_to_xlsx
@@ -126,7 +127,7 @@ def register_drill_down(graph_ids: list[str], store_id: str = "drill-down") -> N
     Input("filter-switch", "id"),
     State("filter-accountcode", "value"),
 )
-def fill_filter_options(_, accountcodes):
+def fill_filter_options(_id, accountcodes):
     scope = current_scope()
     options = filter_options(scope)
     return (
@@ -134,7 +135,7 @@ def fill_filter_options(_, accountcodes):
         options["customers"],
         typed_accountcodes(options["accountcodes"], accountcodes),
         None if scope.is_admin else HIDDEN,
-        f"Times in {scope.timezone}",
+        _("Times in %(zone)s", zone=scope.timezone),
     )
 
 
