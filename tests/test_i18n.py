@@ -280,30 +280,10 @@ DATA = {"Dialstat", "admin", "speaks-browser", "Europe/Madrid", "UTC", "Authoriz
 DATA.add(f"Werkzeug/{version('werkzeug')}")  # the user agent of the test client's sessions
 
 
-# The pages whose every text goes through gettext (add a page when it is translated: docs/translations.md).
-TRANSLATED_PAGES = (
-    "/profile",
-    "/admin/users",
-    "/admin/groups",
-    "/admin/switches",
-    "/admin/live-sources",
-    "/admin/settings",
-    "/admin/audit",
-    "/admin/diagnostic",
-    "/admin/outbox",
-    "/mail-report",
-    "/live",
-    "/exports",
-    "/rates",
-    "/rates/simulator",
-    "/admin/rates",
-    "/",
-    "/overview",
-    "/daily-comparison",
-    "/countries",
-    "/world-map",
-    "/concurrent-calls",
-)
+# The pages still in English (docs/translations.md); every other page, new ones included, must show no text
+# outside gettext. Take a page off this list when it is translated.
+NOT_YET_TRANSLATED = {"/admin/import", "/alarm-report", "/alarms", "/billing", "/cdrs", "/destination-alerts"}
+NOT_YET_TRANSLATED.add("/threats")
 
 
 def test_pseudo_locale_the_navbar_and_translated_pages_show_no_text_outside_gettext(pseudo_request):
@@ -313,9 +293,11 @@ def test_pseudo_locale_the_navbar_and_translated_pages_show_no_text_outside_gett
 
     pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 50))
     texts = visible_texts(navbar(pages, "speaks-browser", True, "UTC", "token"))
-    by_path = {page["path"]: page for page in pages}
-    for path in TRANSLATED_PAGES:
-        shown = visible_texts(by_path[path]["layout"]())
+    translated = [page for page in pages if page["path"] not in NOT_YET_TRANSLATED]
+    assert NOT_YET_TRANSLATED <= {page["path"] for page in pages}  # a renamed page is noticed
+    for page in translated:
+        path = page["path"]
+        shown = visible_texts(page["layout"]())
         assert len(shown) > 1, path
         texts += shown
     languages = set(LANGUAGES.values()) | {"—"}  # each language in its own name, on purpose
