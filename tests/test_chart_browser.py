@@ -250,3 +250,89 @@ def test_a_customer_is_not_offered_a_split_per_customer(page, calls):
     page.wait_for_selector("#overview-calls-graph .main-svg")
     assert page.locator("#overview-split label:has-text('Per customer')").count() == 0
     assert page.locator("#overview-split input[value=switch]").is_checked()
+
+
+# Every dropdown's and select's shown text (the chosen value, a chip, the placeholder) with its colour and the
+# background it is drawn on: translucent layers laid over what is below them, as the eye sees it.
+SHOWN_TEXT = """() => {
+    const parse = (s) => (s.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number);
+    const over = (top, below) => {
+        const a = top.length > 3 ? top[3] : 1;
+        return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a));
+    };
+    const backgroundOf = (node) => {
+        const layers = [];
+        for (; node; node = node.parentElement) {
+            const colour = parse(getComputedStyle(node).backgroundColor);
+            if (colour.length < 4 || colour[3] > 0) layers.push(colour);
+            if (colour.length < 4 || colour[3] === 1) break;
+        }
+        return layers.reduceRight((below, top) => over(top, below), [255, 255, 255]);
+    };
+    const shown = (node, text) => {
+        const background = backgroundOf(node);
+        return {text, colour: over(parse(getComputedStyle(node).color), background), background};
+    };
+    const found = [];
+    for (const select of document.querySelectorAll('select')) {
+        found.push({id: select.id, ...shown(select, select.selectedOptions[0]?.text || '')});
+    }
+    for (const dropdown of document.querySelectorAll('.dash-dropdown')) {
+        const walk = (node) => {
+            if (Array.from(node.childNodes).some((c) => c.nodeType === 3 && c.textContent.trim())) {
+                found.push({id: dropdown.id, ...shown(node, node.textContent.trim())});
+            }
+            Array.from(node.children).forEach(walk);
+        };
+        walk(dropdown);
+    }
+    return found;
+}"""
+REPORT_PAGES = (
+    "/",
+    "/overview",
+    "/daily-comparison",
+    "/countries",
+    "/world-map",
+    "/concurrent-calls",
+    "/billing",
+    "/alarm-report",
+    "/threats",
+    "/cdrs?direction=inbound&flag=any&switch={switch}",
+)
+
+
+def _rgb_contrast(foreground: list[float], background: list[float]) -> float:
+    return contrast(f"rgb({','.join(map(str, foreground))})", f"rgb({','.join(map(str, background))})")
+
+
+def test_dark_mode_dropdowns_and_selects_show_their_value_readably(page, calls):
+    page.context.add_init_script("localStorage.setItem('theme-store', 'true')")
+    browser_login(page, "admin", "admin-secret")
+    seen = set()
+    for path in REPORT_PAGES:
+        page.goto(path.format(switch=calls))
+        page.wait_for_load_state("networkidle")
+        for shown in page.evaluate(SHOWN_TEXT):
+            seen.add((shown["id"], shown["text"]))
+            assert _luminance(shown["background"]) < 0.1, (path, shown)  # no white field on the dark page
+            assert _rgb_contrast(shown["colour"], shown["background"]) >= 4.5, (path, shown)
+    for chosen in (
+        ("cdr-search-direction", "Inbound"),
+        ("cdr-search-flag", "Flagged: any flag"),
+        ("filter-switch", "chart-sw"),
+    ):
+        assert chosen in seen
+    assert any(ident == "cdr-search-dst-op" for ident, _text in seen)  # a dbc.Select was read too
+    # the open list: the chosen option is marked in a colour that still reads on the menu
+    for dropdown in ("#cdr-search-direction", "#cdr-search-flag"):
+        page.click(dropdown)
+        option = page.locator(".dash-dropdown-option.selected")
+        option.wait_for()
+        colours = option.evaluate(
+            "(node) => { let b = node; while (getComputedStyle(b).backgroundColor === 'rgba(0, 0, 0, 0)')"
+            " b = b.parentElement; return [getComputedStyle(node).color, getComputedStyle(b).backgroundColor]; }"
+        )
+        assert contrast(*colours) >= 4.5, (dropdown, colours)
+        page.keyboard.press("Escape")
+    assert page.console_errors == []
