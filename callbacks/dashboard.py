@@ -2,8 +2,9 @@ from dash import Input, Output, State, no_update
 
 from callbacks.filters import THEME_INPUT, register_drill_down, report_filter
 from components.figures import bar_figure, pie_figure, themed
-from components.time_figures import time_dual_axis_figure
+from components.time_figures import time_dual_axis_figure, time_series_figure
 from data.admin import acl
+from data.alerting.alarms import firings_on_chart
 from data.core.i18n import gettext as _
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
@@ -15,7 +16,7 @@ from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/"))
 
-CHARTS = ("dashboard-hourly", "dashboard-causes", "dashboard-countries", "dashboard-switches")
+CHARTS = ("dashboard-hourly", "dashboard-asr", "dashboard-causes", "dashboard-countries", "dashboard-switches")
 KPIS = ("calls", "minutes", "asr", "acd", "ner", "pdd", "short", "cost")
 
 
@@ -77,13 +78,24 @@ def refresh_dashboard(switches, customer, accountcodes, _version, dark):
         format_kpi(cost_seen_by(scope, t), "money"),  # the currency is in the card's label
     ]
     end = local_text(f.end, scope.timezone)
+    firings = firings_on_chart(scope, f.start, f.end)  # the alarms' own scope (data.alerting.alarms.report)
+    hourly = report["hourly"]
     figures = [
-        time_dual_axis_figure(report["hourly"], ("calls", _("Calls")), ("minutes", _("Minutes")), "hour", end),
+        time_dual_axis_figure(
+            hourly,
+            ("calls", _("Calls")),
+            ("minutes", _("Minutes")),
+            "hour",
+            end,
+            firings=firings.get("calls", []) + firings.get("minutes", []),
+        ),
+        time_series_figure(hourly, "asr", "hour", end, y_title=_("ASR"), percent=True, firings=firings.get("asr")),
         pie_figure(report["causes"], "label", "calls"),
         bar_figure(report["countries"], "label", "calls"),
         bar_figure(report["switches"], "label", "calls"),
     ]
     tables = [_download(report[part]) for part in ("hourly", "causes", "countries", "switches")]
+    tables.insert(1, [{"period": r["period"], "asr": r["asr"]} for r in hourly])
     return [*kpis, *[themed(fig, dark) for fig in figures], *tables, version]
 
 

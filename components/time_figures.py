@@ -190,10 +190,16 @@ def time_series_figure(
 
 
 def time_dual_axis_figure(
-    rows: list[dict], left: tuple[str, str], right: tuple[str, str], unit: str, end: str, x: str = "period"
+    rows: list[dict],
+    left: tuple[str, str],
+    right: tuple[str, str],
+    unit: str,
+    end: str,
+    x: str = "period",
+    firings: list[dict] | None = None,
 ) -> dict:
     """``dual_axis_figure`` over every bucket: the partial bucket's bar hatched and its point open, each
-    bar and point carrying the CDR search of its calls, the axis labelled for ``unit``."""
+    bar and point carrying the CDR search of its calls, the axis labelled for ``unit``, ``firings`` marked."""
     fig = dual_axis_figure(rows, x, left, right)
     if not rows:
         return fig
@@ -204,8 +210,14 @@ def time_dual_axis_figure(
     for trace in (bars, line):
         in_period(trace, unit, rows, x)
     shapes, notes = partial_marks(rows, x, end)
+    alarm_shapes, alarm_notes = firing_marks(firings or [])
     layout = fig["layout"]
-    layout.update(xaxis=bucket_axis(rows, x, unit, end), shapes=shapes, annotations=notes, **LEGEND_ON_TOP)
+    layout.update(
+        xaxis=bucket_axis(rows, x, unit, end),
+        shapes=shapes + alarm_shapes,
+        annotations=notes + alarm_notes,
+        **LEGEND_ON_TOP,
+    )
     layout["yaxis"]["fixedrange"] = layout["yaxis2"]["fixedrange"] = True
     return fig
 

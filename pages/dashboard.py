@@ -61,7 +61,14 @@ def layout(**query):
                     for key, label, definition in KPIS
                 ]
             ),
-            chart_card("dashboard-hourly", _("Calls and minutes per hour (the last hour so far)")),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        chart_card("dashboard-hourly", _("Calls and minutes per hour (the last hour so far)")), lg=8
+                    ),
+                    dbc.Col(chart_card("dashboard-asr", _("ASR per hour")), lg=4),
+                ]
+            ),
             dbc.Row(
                 [
                     dbc.Col(chart_card("dashboard-causes", _("Hangup causes")), lg=4),

@@ -196,3 +196,57 @@ def test_the_cdr_search_report_by_day_has_every_day_of_its_range(traffic):
     assert [r["period"] for r in chart["rows"]] == [str(today - timedelta(days=d)) for d in range(29, -1, -1)]
     assert sum(r["calls"] for r in chart["rows"]) == chart["count"] == 30
     assert sum(1 for r in chart["rows"] if r["calls"] == 0) >= 20  # nine days of calls in thirty
+
+
+def _alarm_flags(figure: dict) -> list[str]:
+    return [a["hovertext"] for a in figure["layout"]["annotations"] if a.get("name") == "alarm"]
+
+
+def test_the_dashboard_marks_asr_firings_on_its_asr_chart_within_its_range_and_scope(app, traffic):
+    owner, hour = traffic["owner"], datetime.combine(NOW.date(), time(NOW.hour), UTC)
+    switch = ensure_switch("drill-c", "10.8.0.3")
+    # the customer's own calls in the last hours: half answered
+    insert_calls(
+        [
+            call(
+                switch,
+                hour - timedelta(hours=h, minutes=-10),
+                billsec=30 * (h % 2),
+                accountcode="d-1",
+                user_id=owner.id,
+            )
+            for h in range(1, 7)
+        ]
+    )
+
+    rule = {"metric": "asr", "period": "hour", "condition": "lt", "threshold": "101", "min_attempts": "1", "user_id": 1}
+
+    def asr_alarm(name: str, user_id: int):
+        return alarms.save_alarm(ADMIN, {**rule, "name": name, "user_id": user_id})
+
+    watched, own, old = asr_alarm("ASR watch", 1), asr_alarm("my ASR", owner.id), asr_alarm("old ASR", 1)
+    calls = alarms.save_alarm(ADMIN, {**rule, "metric": "calls", "condition": "gt", "threshold": "0", "name": "calls"})
+    for h in range(0, 7):
+        for alarm in (watched, own, calls):
+            alarm_evaluation.record(alarm, alarm_evaluation.evaluate(alarm, hour - timedelta(hours=h)))
+    for h in range(72, 96):  # three days ago: outside the dashboard's 24 hours
+        alarm_evaluation.record(old, alarm_evaluation.evaluate(old, hour - timedelta(hours=h)))
+    fired = {r["alarm"] for r in alarms.report(ADMIN, hour - timedelta(days=5), hour + timedelta(hours=1))}
+    assert {"ASR watch", "my ASR", "old ASR"} <= fired
+
+    admin = app.test_client()
+    assert login(admin, "admin", "admin-secret").status_code == 302
+    result = dash_call(admin, "refresh_dashboard", [None, None, None, None])
+    flags = _alarm_flags(result[("dashboard-asr-graph", "figure")])
+    assert {f.split(":")[0] for f in flags} == {"ASR watch", "my ASR"}  # not the firings of three days ago
+    hourly = _alarm_flags(result[("dashboard-hourly-graph", "figure")])
+    assert any(f.startswith("calls:") for f in hourly) and not any("ASR" in f for f in hourly)  # calls, not ASR
+    shapes = result[("dashboard-asr-graph", "figure")]["layout"]["shapes"]
+    assert sum(1 for s in shapes if s["type"] == "line") == len(flags)
+
+    customer = app.test_client()
+    assert login(customer, owner.username, "drill-cust-pw-1").status_code == 302
+    flags = _alarm_flags(
+        dash_call(customer, "refresh_dashboard", [None, None, None, None])[("dashboard-asr-graph", "figure")]
+    )
+    assert flags and {f.split(":")[0] for f in flags} == {"my ASR"}  # the customer's own alarm only
