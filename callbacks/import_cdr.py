@@ -13,6 +13,7 @@ from flask_login import current_user
 from components.import_profiles import dry_run_summary, preview_table
 from components.tables import simple_table
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.ingest.formats import FORMATS, FormatError
 from data.ingest.preview import preview_file
 from data.ingest.profile_choice import suggest
@@ -82,7 +83,15 @@ def _reader(value: str | None) -> tuple[str, dict | None]:
 
 
 def _rejects_link(import_id: int):
-    return html.A("rejects (CSV)", href=f"/download/rejects/{import_id}.csv")
+    """The import's rejected rows to download, as CSV and as XLSX."""
+    return html.Span(
+        [
+            html.A("rejects (CSV)", href=f"/download/rejects/{import_id}.csv"),
+            " · ",
+            html.A(_("XLSX"), href=f"/download/rejects/{import_id}.xlsx"),
+        ],
+        className="text-nowrap",
+    )
 
 
 @callback(Output("import-reader", "options"), Input("import-profile-saved", "data"), Input("import-reader", "id"))

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from data.core.spreadsheet import rows_to_xlsx, write_xlsx
 from data.ingest import import_file
 from data.rating import rates
+from tests.dash_client import dash_call
 from tests.ingest_helpers import SAMPLES, reset_calls
 from tests.rating_setup import ADMIN
 
@@ -69,6 +70,29 @@ def test_rejects_xlsx(admin_client, client):
     assert rows[0] == ("line", "reason", "raw")
     assert rows[1][:2] == (7, "starting_date 'yesterday' is not a date") and isinstance(rows[1][2], str)
     assert len(rows) - 1 == summary.rejected
+
+
+def _hrefs(component) -> list[str]:
+    """Every link's address in a callback's rendered output."""
+    if isinstance(component, list):
+        return [href for child in component for href in _hrefs(child)]
+    if not isinstance(component, dict):
+        return []
+    props = component.get("props", {})
+    return ([props["href"]] if "href" in props else []) + _hrefs(props.get("children"))
+
+
+def test_the_import_page_offers_the_rejects_as_xlsx_beside_csv(admin_client):
+    reset_calls()
+    summary = import_file(SAMPLES / "cdr_stats_mixed.csv")
+    listed = dash_call(admin_client, "show_imports", [None, "import-list"])[("import-list", "children")]
+    current = {"id": summary.import_id, "dry_run": False, "name": "cdr_stats_mixed.csv"}
+    finished = dash_call(admin_client, "follow_import", [1], [current])[("import-result", "children")]
+    wanted = [f"/download/rejects/{summary.import_id}.{fmt}" for fmt in ("csv", "xlsx")]
+    for shown in (listed, finished):  # the latest imports, and the result of the one just run
+        assert [h for h in _hrefs(shown) if h.startswith("/download/rejects/")] == wanted
+    rows = _sheet(admin_client.get(wanted[1]))
+    assert rows[0] == ("line", "reason", "raw") and len(rows) - 1 == summary.rejected == 7
 
 
 def test_chart_data_xlsx_numbers_and_phone_numbers():
