@@ -11,7 +11,7 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, clientside_callback, ctx, no_update
+from dash import ALL, Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import THEME_INPUT
@@ -20,6 +20,7 @@ from components.figures import dual_axis_figure, themed
 from data.admin import acl
 from data.cdr_search import saved
 from data.cdr_search.search import by_day_chart, cdr_row, grid_block, parse_sort, search_criteria_from_query
+from data.core.i18n import gettext as _
 from data.core.scope import Scope, current_actor, current_scope
 from data.rating.explain import explain_call
 from routes.access import callbacks_for
@@ -227,21 +228,43 @@ def open_detail(clicked, opened):
 
 
 @callback(
+    Output("cdr-search-delete-confirm", "displayed"),
+    Output("cdr-search-delete-confirm", "message"),
+    Output("cdr-search-delete-target", "data"),
+    Input({"type": "cdr-search-saved-delete", "id": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def ask_before_deleting(_clicks):
+    """A saved search's × asks first; only the user's own (anyone else's id names nothing here)."""
+    if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # the list drawn again, not a click
+    found = saved.get_saved(current_actor().id, ctx.triggered_id["id"])
+    if found is None:
+        raise PreventUpdate
+    return True, _("Delete the saved search “%(name)s”?", name=found["name"]), found["id"]
+
+
+@callback(
     Output("cdr-search-saved", "children"),
     Output("cdr-search-save-name", "valid"),
     Output("cdr-search-save-name", "invalid"),
     Output("cdr-search-save-name", "title"),
     Input("cdr-search-save", "n_clicks"),
     Input("cdr-search-save-name", "n_submit"),
+    Input("cdr-search-delete-confirm", "submit_n_clicks"),
     State("cdr-search-save-name", "value"),
     State("cdr-search-query", "data"),
+    State("cdr-search-delete-target", "data"),
 )
-def saved_search_list(_clicks, _submit, name, query):
-    """The user's saved searches; saving the current one (filters and columns) first when asked."""
+def saved_search_list(_clicks, _submit, _confirmed, name, query, target):
+    """The user's saved searches; saving the current one (filters and columns), or deleting the one confirmed
+    (the user's own: the user comes from the session, never from the page), first when asked."""
     user_id = current_actor().id
     valid = invalid = False
     message = ""
-    if ctx.triggered_id in ("cdr-search-save", "cdr-search-save-name"):
+    if ctx.triggered_id == "cdr-search-delete-confirm":
+        saved.delete_saved(user_id, target)
+    elif ctx.triggered_id in ("cdr-search-save", "cdr-search-save-name"):
         try:
             saved.save_search(user_id, name, query)
             valid = True

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import html
 
+from data.core.i18n import gettext as _
+
 DIRECTIONS = {1: "inbound", 2: "outbound"}
 _SHOWN_ELSEWHERE = {"extradata"}
 
@@ -199,10 +201,24 @@ def _stored(value) -> str:
 
 
 def saved_search_items(saved: list[dict]) -> list:
-    """The user's saved searches as menu items: each opens the search page with its query string."""
+    """The user's saved searches as menu items: each opens the search page with its query string, and its ×
+    deletes it (after asking: callbacks/cdr_search.py)."""
     if not saved:
         return [dbc.DropdownMenuItem("None yet: name the current search and save it", disabled=True)]
     return [
-        dbc.DropdownMenuItem(s["name"], href="/cdrs" + (f"?{s['query']}" if s["query"] else ""), external_link=True)
+        html.Div(
+            [
+                dbc.DropdownMenuItem(
+                    s["name"], href="/cdrs" + (f"?{s['query']}" if s["query"] else ""), external_link=True
+                ),
+                html.Button(
+                    id={"type": "cdr-search-saved-delete", "id": s["id"]},
+                    className="btn-close me-2",
+                    title=_("Delete “%(name)s”", name=s["name"]),
+                    **{"aria-label": _("Delete “%(name)s”", name=s["name"])},
+                ),
+            ],
+            className="d-flex align-items-center",
+        )
         for s in saved
     ]

@@ -267,17 +267,23 @@ def column_chooser(is_admin: bool, shown: list[str]) -> html.Div:
     )
 
 
-def saved_searches() -> dbc.InputGroup:
-    """Name the current search (filters and columns) and open a saved one (per user)."""
-    return dbc.InputGroup(
+def saved_searches() -> html.Div:
+    """Name the current search (filters and columns) and open or delete a saved one (per user)."""
+    return html.Div(
         [
-            dbc.DropdownMenu(
-                [], id="cdr-search-saved", label="Saved searches", size="sm", color="secondary", group=True
+            dbc.InputGroup(
+                [
+                    dbc.DropdownMenu(
+                        [], id="cdr-search-saved", label="Saved searches", size="sm", color="secondary", group=True
+                    ),
+                    dbc.Input(id="cdr-search-save-name", placeholder="Name this search", maxlength=80),
+                    dbc.Button("Save", id="cdr-search-save", color="secondary", outline=True),
+                ],
+                size="sm",
             ),
-            dbc.Input(id="cdr-search-save-name", placeholder="Name this search", maxlength=80),
-            dbc.Button("Save", id="cdr-search-save", color="secondary", outline=True),
-        ],
-        size="sm",
+            dcc.ConfirmDialog(id="cdr-search-delete-confirm"),
+            dcc.Store(id="cdr-search-delete-target"),  # the id of the saved search the dialog asks about
+        ]
     )
 
 

@@ -61,3 +61,16 @@ def dash_call(client, func_name: str, inputs: list, state: list = (), ids: dict 
 
 def chart_data(result: dict, chart: str):
     return result[(json.dumps({"chart": chart, "type": "chart-data"}, separators=(",", ":")), "data")]
+
+
+def click(
+    client, func_name: str, component: dict | str, inputs: list, state: list = (), prop: str = "n_clicks", value=1
+):
+    """Post a callback as the browser does when ``component`` was clicked: the inputs given stay, each None
+    one is the clicked component (a list of it for a pattern-matching ALL input, ``component`` a dict id)."""
+    body = callback_body(_callbacks(client), func_name, [None] * len(inputs), state)
+    single = {"id": component, "property": prop, "value": value}
+    body["inputs"] = [(single if isinstance(component, str) else [single]) if i is None else i for i in inputs]
+    name = component if isinstance(component, str) else json.dumps(component, sort_keys=True, separators=(",", ":"))
+    body["changedPropIds"] = [f"{name}.{prop}"]
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")

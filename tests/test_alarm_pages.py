@@ -15,7 +15,7 @@ from data.core import db
 from data.core.scope import Scope
 from tests.cdr_factory import UTC
 from tests.conftest import login
-from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
+from tests.dash_client import click, dash_call, dash_request
 from tests.test_alarm_support import make_call, store, switch
 
 FORM = list(FIELDS)  # the form's fields, in the order the save callback takes them
@@ -50,16 +50,6 @@ def world(app):
         },
     )
     return {"alice": alice, "bob": bob, "bobs": bobs, "start": start}
-
-
-def click(client, func_name: str, component: dict, inputs: list, state: list = (), prop: str = "n_clicks", value=1):
-    """Post a pattern-matching (ALL) callback as the browser does when ``component`` was clicked."""
-    body = callback_body(_callbacks(client), func_name, [None] * len(inputs), state)
-    single = {"id": component, "property": prop, "value": value}
-    body["inputs"] = [(single if isinstance(component, str) else [single]) if i is None else i for i in inputs]
-    name = component if isinstance(component, str) else json.dumps(component, sort_keys=True, separators=(",", ":"))
-    body["changedPropIds"] = [f"{name}.{prop}"]
-    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
 
 def client_for(app, name):

@@ -1,6 +1,7 @@
 """The CDR search's shared filter keys and flagged calls, without a browser: call ids and typed accountcodes in
 the one report filter (search, REST API), blacklist / whitelist / threat flags (the threat's flagged calls are
-the calls threat control counts), the rating explanation of a stored call, and saved searches per user."""
+the calls threat control counts), the rating explanation of a stored call, and saved searches per user (deleted
+by their owner only)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from data.core.report_filter import report_filter_from_query, report_where
 from data.core.scope import Scope
 from data.rating.explain import explain_call
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
+from tests.conftest import login
+from tests.dash_client import _callbacks, callback_body, click
 from tests.rating_setup import build_world
 
 ADMIN = Scope(user_id=None)
@@ -172,3 +175,33 @@ def test_saved_searches_belong_to_their_user(world):
     for bad in ("", "   ", "x" * 81):
         with pytest.raises(saved.SavedSearchError):
             saved.save_search(alice.id, bad, "?a=1")
+
+
+def _confirm_delete(client, target):
+    """The delete dialog's OK, as the browser posts it, with ``target`` as the saved search it asked about."""
+    body = callback_body(_callbacks(client), "saved_search_list", [None, None, 1], [None, "", target])
+    body["changedPropIds"] = ["cdr-search-delete-confirm.submit_n_clicks"]
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    return json.dumps(response.get_json()["response"]["cdr-search-saved"]["children"])
+
+
+def test_a_saved_search_is_deleted_by_its_owner_only_and_after_asking(app, world):
+    alice, bob = world["alice"], world["bob"]
+    hers, his = saved.save_search(alice.id, "Alice's", "?dst=34"), saved.save_search(bob.id, "Bob's", "?dst=44")
+    as_bob = app.test_client()
+    assert login(as_bob, "bob", "pass-word-1").status_code == 302
+    # the × of his own asks first; an id of hers put in the request asks nothing
+    asked = click(as_bob, "ask_before_deleting", {"type": "cdr-search-saved-delete", "id": his["id"]}, [None])
+    dialog = asked.get_json()["response"]
+    assert dialog["cdr-search-delete-confirm"] == {"displayed": True, "message": "Delete the saved search “Bob's”?"}
+    assert dialog["cdr-search-delete-target"]["data"] == his["id"]
+    assert (
+        click(as_bob, "ask_before_deleting", {"type": "cdr-search-saved-delete", "id": hers["id"]}, [None]).status_code
+        == 204
+    )
+    # confirming with her id (a forged target) deletes nothing; with his own, his, and the list follows
+    assert "Bob's" in _confirm_delete(as_bob, hers["id"]) and saved.get_saved(alice.id, hers["id"]) is not None
+    assert "None yet" in _confirm_delete(as_bob, his["id"]) and saved.list_saved(bob.id) == []
+    assert "Bob's" not in _confirm_delete(as_bob, "not a number")
+    assert [s["name"] for s in saved.list_saved(alice.id)] == ["Alice's"]

@@ -204,3 +204,24 @@ def test_typed_accountcode_and_call_id_filters_and_saved_searches(page, world):
     _open(page, world)
     page.click(".dropdown-toggle:has-text('Saved searches')")
     page.wait_for_selector(".dropdown-item:has-text('None yet')")
+    page.keyboard.press("Escape")
+    # Her own one she deletes with its ×, after saying yes to the question (a "no" keeps it).
+    page.fill("#cdr-search-save-name", "Mine")
+    page.click("#cdr-search-save")
+    page.wait_for_selector("#cdr-search-save-name.is-valid")
+    asked = []
+    delete = page.locator("button[aria-label='Delete “Mine”']")
+    for answer in ("dismiss", "accept"):
+        if not delete.is_visible():  # the menu stays open after a "no"
+            page.click(".dropdown-toggle:has-text('Saved searches')")
+        with page.expect_event("dialog") as question:
+            delete.click()
+        asked.append(question.value.message)
+        getattr(question.value, answer)()
+        if answer == "dismiss":
+            page.wait_for_timeout(500)
+            assert db.scalar("SELECT count(*) FROM saved_search") == 2
+    assert asked == ["Delete the saved search “Mine”?"] * 2
+    page.wait_for_selector(".dropdown-item:has-text('None yet')")  # the open list follows at once
+    assert db.rows("SELECT name FROM saved_search") == [{"name": "Unlinked account"}]  # admin's stays
+    assert page.console_errors == []

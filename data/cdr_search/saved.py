@@ -77,5 +77,9 @@ def get_saved(user_id: int, saved_id) -> dict | None:
     return found[0] if found else None
 
 
-def delete_saved(user_id: int, saved_id: int) -> bool:
-    return db.execute("DELETE FROM saved_search WHERE id = :id AND user_id = :uid", id=saved_id, uid=user_id) > 0
+def delete_saved(user_id: int, saved_id) -> bool:
+    """Delete one of the user's own saved searches (False for anyone else's, or an id that is not a number)."""
+    found = get_saved(user_id, saved_id)
+    return found is not None and (
+        db.execute("DELETE FROM saved_search WHERE id = :id AND user_id = :uid", id=found["id"], uid=user_id) > 0
+    )
