@@ -84,6 +84,10 @@ def test_the_catalogs_hold_every_message_the_code_marks(tmp_path):
         assert marked - in_catalog == set(), language
 
 
+def test_an_empty_text_stays_empty_not_the_catalogs_header(app):
+    assert i18n.gettext("") == ""  # gettext's own answer for "" is the catalog's header (an empty column title)
+
+
 def test_russian_has_three_plural_forms():
     form = gettext.c2py(catalog("ru").plural_expr)  # which of the forms a number takes
     assert catalog("ru").num_plurals == 3

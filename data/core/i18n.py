@@ -74,7 +74,11 @@ def _translations(language: str) -> NullTranslations:
 
 
 def gettext(message: str, **variables) -> str:
-    """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``."""
+    """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``.
+
+    An empty message stays empty (a catalog's translation of "" is its header: an empty column title showed it)."""
+    if not message:
+        return message
     text = _translations(current_language()).gettext(message)
     return text % variables if variables else text
 
