@@ -111,11 +111,3 @@ def test_a_user_reads_every_page_in_their_language(page, speakers, headings, lan
     assert named and named <= months, f"{ticks!r}: not {language} month names"
     assert page.console_errors == []
 
-
-def test_the_profile_speaks_the_users_language(page, speakers):
-    browser_login(page, "lang-ru", "pw-of-1234")
-    page.wait_for_selector("#nav-reports-menu")
-    page.goto("/profile")
-    page.wait_for_selector("h2")
-    with speaking("ru"):
-        assert page.inner_text("h2") == _("Your profile")
