@@ -110,4 +110,3 @@ def test_a_user_reads_every_page_in_their_language(page, speakers, headings, lan
     named = set(re.findall(r"[^\W\d_]+\.?", ticks))
     assert named and named <= months, f"{ticks!r}: not {language} month names"
     assert page.console_errors == []
-
