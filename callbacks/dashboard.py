@@ -6,6 +6,7 @@ from components.time_figures import time_dual_axis_figure, time_series_figure
 from data.admin import acl
 from data.alerting.alarms import firings_on_chart
 from data.core.i18n import gettext as _
+from data.core.i18n import with_country_names
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
 from data.live.freshness import data_version
@@ -78,6 +79,7 @@ def refresh_dashboard(switches, customer, accountcodes, _version, dark):
         format_kpi(cost_seen_by(scope, t), "money"),  # the currency is in the card's label
     ]
     end = local_text(f.end, scope.timezone)
+    report["countries"] = with_country_names(report["countries"])  # drawn and downloaded in the reader's language
     firings = firings_on_chart(scope, f.start, f.end)  # the alarms' own scope (data.alerting.alarms.report)
     hourly = report["hourly"]
     figures = [
