@@ -301,9 +301,12 @@ def test_dark_mode_dropdowns_and_selects_show_their_value_readably(page, calls):
     page.context.add_init_script("localStorage.setItem('theme-store', 'true')")
     browser_login(page, "admin", "admin-secret")
     seen = set()
+    search = f"/cdrs?direction=inbound&flag=any&switch={calls}"
     for path in REPORT_PAGES:
-        page.goto(path + (f"?direction=inbound&flag=any&switch={calls}" if path == "/cdrs" else ""))
+        page.goto(search if path == "/cdrs" else path)
         page.wait_for_load_state("networkidle")
+        if path == "/cdrs":  # the switch's name comes with the filter bar's options, a callback later
+            page.wait_for_selector("#filter-switch:has-text('chart-sw')")
         for shown in page.evaluate(SHOWN_TEXT):
             seen.add((shown["id"], shown["text"]))
             assert _luminance(shown["background"]) < 0.1, (path, shown)  # no white field on the dark page
@@ -316,6 +319,8 @@ def test_dark_mode_dropdowns_and_selects_show_their_value_readably(page, calls):
         assert chosen in seen
     assert any(ident == "cdr-search-dst-op" for ident, _text in seen)  # a dbc.Select was read too
     # the open list: the chosen option is marked in a colour that still reads on the menu
+    page.goto(search)
+    page.wait_for_load_state("networkidle")
     for dropdown in ("#cdr-search-direction", "#cdr-search-flag"):
         page.click(dropdown)
         option = page.locator(".dash-dropdown-option.selected")
