@@ -33,11 +33,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import text
 
 from data.alerting.alarms import _SELECT, CHANGE_CONDITIONS, METRICS, Alarm, _alarm, format_number
 from data.alerting.alert_settings import SETTING_DEFAULTS, get_settings
 from data.core import db
+from data.core.i18n import N_, current_language, locale_of, speaking
+from data.core.i18n import gettext as _
 from data.core.kpis import Totals
 from data.core.rollups import HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 from data.core.settings import load_settings
@@ -297,7 +300,7 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         )
 
     if not current.available or not earlier.available:
-        return result(False, "not computable: per-minute data that old is no longer kept", False)
+        return result(False, _("not computable: per-minute data that old is no longer kept"), False)
     change = alarm.condition in CHANGE_CONDITIONS
     minimum = alarm.min_attempts
     if METRICS[alarm.metric].ratio:
@@ -307,13 +310,18 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
     if short:
         return result(
             False,
-            f"below the minimum of {minimum} attempts (current {current.attempts}, earlier {earlier.attempts})",
+            _(
+                "below the minimum of %(minimum)s attempts (current %(current)s, earlier %(earlier)s)",
+                minimum=minimum,
+                current=current.attempts,
+                earlier=earlier.attempts,
+            ),
             False,
         )
     value, before = current.value, earlier.value
     if value is None:
-        return result(False, "not computable: no value in the current period", False)
-    label = METRICS[alarm.metric].label
+        return result(False, _("not computable: no value in the current period"), False)
+    label = _(METRICS[alarm.metric].label)
     if alarm.condition == "lt":
         fired = value < x
         return result(fired, f"{label} {format_number(value)}{unit} {'<' if fired else '≥'} {format_number(x)}{unit}")
@@ -321,21 +329,36 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         fired = value > x
         return result(fired, f"{label} {format_number(value)}{unit} {'>' if fired else '≤'} {format_number(x)}{unit}")
     if before is None:
-        return result(False, "not computable: no value in the earlier period", False)
+        return result(False, _("not computable: no value in the earlier period"), False)
     change = value - before if alarm.condition.startswith("increase") else before - value
     if alarm.condition in ("decrease", "increase"):
         delta, delta_unit = change, unit
     elif before == 0:
-        return result(False, "not computable: the earlier value is 0, a percentage of it is undefined", False)
+        return result(False, _("not computable: the earlier value is 0, a percentage of it is undefined"), False)
     else:
         delta, delta_unit = change / abs(before) * 100, " %"
-    word = "fell" if alarm.condition.startswith("decrease") else "rose"
+    fell = alarm.condition.startswith("decrease")
     fired = delta > x
-    return result(
-        fired,
-        f"{label} {word} by {format_number(delta)}{delta_unit} ({format_number(before)} → {format_number(value)}), "
-        f"{'more than' if fired else 'not more than'} {format_number(x)}{delta_unit}",
-    )
+    values = {
+        "label": label,
+        "delta": f"{format_number(delta)}{delta_unit}",
+        "before": format_number(before),
+        "value": format_number(value),
+        "threshold": f"{format_number(x)}{delta_unit}",
+    }
+    if fell:
+        reason = (
+            _("%(label)s fell by %(delta)s (%(before)s → %(value)s), more than %(threshold)s", **values)
+            if fired
+            else _("%(label)s fell by %(delta)s (%(before)s → %(value)s), not more than %(threshold)s", **values)
+        )
+    else:
+        reason = (
+            _("%(label)s rose by %(delta)s (%(before)s → %(value)s), more than %(threshold)s", **values)
+            if fired
+            else _("%(label)s rose by %(delta)s (%(before)s → %(value)s), not more than %(threshold)s", **values)
+        )
+    return result(fired, reason)
 
 
 def windows_for(alarm: Alarm, period_end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
@@ -456,8 +479,15 @@ def _period_label(alarm: Alarm, start: datetime, end: datetime) -> str:
     if alarm.period == "day":
         return f"{first:%Y-%m-%d} ({alarm.timezone})"
     if alarm.period == "week":
-        return f"week {first:%G-W%V}, {first:%Y-%m-%d} to {(last - timedelta(days=1)):%Y-%m-%d} ({alarm.timezone})"
-    return f"{first:%B %Y} ({alarm.timezone})"
+        return _(
+            "week %(week)s, %(first)s to %(last)s (%(zone)s)",
+            week=f"{first:%G-W%V}",
+            first=f"{first:%Y-%m-%d}",
+            last=f"{(last - timedelta(days=1)):%Y-%m-%d}",
+            zone=alarm.timezone,
+        )
+    month = format_date(first, "LLLL y", locale=locale_of(current_language()))  # "March 2026", "март 2026 г."
+    return f"{month} ({alarm.timezone})"
 
 
 def notification_count(sent: dict) -> int:
@@ -484,30 +514,64 @@ def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict
     """The e-mail and the webhook POST of an alarm raised, still firing, or cleared."""
     from data.alerting.webhooks import notify as send
 
+    return send(
+        {alarm.language: _recipients(alarm)},
+        lambda: mail_text(alarm, ev, event),
+        "",
+        event=f"alarm.{event}",
+        payload=_payload(alarm, ev, evaluation_id),
+        dedup_key=f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}",
+        webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [],
+    )
+
+
+SEVERITIES = {"warning": N_("warning"), "critical": N_("critical")}
+
+
+def mail_text(alarm: Alarm, ev: Evaluation, event: str) -> tuple[str, str]:
+    """The subject and body of an alarm's e-mail, in the current language."""
     period = _period_label(alarm, ev.period_start, ev.period_end)
+    name = repr(alarm.name)
     if event == "cleared":
-        subject = f"Cleared: {alarm.name} ({period})"
-        lead = f"The alarm {alarm.name!r} no longer fires: {ev.reason}."
+        subject = _("Cleared: %(name)s (%(period)s)", name=alarm.name, period=period)
+        lead = _("The alarm %(name)s no longer fires: %(reason)s.", name=name, reason=ev.reason)
     else:
         subject = f"[{alarm.severity.upper()}] {alarm.name}: {ev.reason}"
-        lead = f"The alarm {alarm.name!r} fired{' again' if event == 'firing' else ''}: {ev.reason}."
+        lead = (
+            _("The alarm %(name)s fired again: %(reason)s.", name=name, reason=ev.reason)
+            if event == "firing"
+            else _("The alarm %(name)s fired: %(reason)s.", name=name, reason=ev.reason)
+        )
     unit = _unit(alarm) if not alarm.condition.endswith("_pct") else " %"
+    earlier = _period_label(alarm, ev.comparison_start, ev.comparison_end)
     body = "\n".join(
         [
             lead,
             "",
-            f"Rule: {alarm.describe()}",
-            f"Period: {period}",
-            f"Measured: {format_number(ev.measured)}{_unit(alarm)} over {ev.attempts} attempts",
-            f"Compared with: {format_number(ev.comparison)}{_unit(alarm)} "
-            f"({_period_label(alarm, ev.comparison_start, ev.comparison_end)}, {ev.comparison_attempts} attempts)",
-            f"Threshold: {format_number(ev.threshold)}{unit}",
-            f"Severity: {alarm.severity}",
+            _("Rule: %(rule)s", rule=alarm.describe()),
+            _("Period: %(period)s", period=period),
+            _(
+                "Measured: %(value)s over %(attempts)s attempts",
+                value=f"{format_number(ev.measured)}{_unit(alarm)}",
+                attempts=ev.attempts,
+            ),
+            _(
+                "Compared with: %(value)s (%(period)s, %(attempts)s attempts)",
+                value=f"{format_number(ev.comparison)}{_unit(alarm)}",
+                period=earlier,
+                attempts=ev.comparison_attempts,
+            ),
+            _("Threshold: %(threshold)s", threshold=f"{format_number(ev.threshold)}{unit}"),
+            _("Severity: %(severity)s", severity=_(SEVERITIES.get(alarm.severity, alarm.severity))),
             "",
-            "The alarm report lists every firing: /alarm-report",
+            _("The alarm report lists every firing: %(path)s", path="/alarm-report"),
         ]
     )
-    payload = {
+    return subject, body
+
+
+def _payload(alarm: Alarm, ev: Evaluation, evaluation_id: int) -> dict:
+    return {
         "alarm": {
             "id": alarm.id,
             "name": alarm.name,
@@ -532,16 +596,6 @@ def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict
             "reason": ev.reason,
         },
     }
-    key = f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}"
-    return send(
-        _recipients(alarm),
-        subject,
-        body,
-        event=f"alarm.{event}",
-        payload=payload,
-        dedup_key=key,
-        webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [],
-    )
 
 
 def run_due(now: datetime | None = None) -> dict:
@@ -555,8 +609,9 @@ def run_due(now: datetime | None = None) -> dict:
             start = period_start(alarm.period, end, alarm.timezone)
             if last_start is not None and last_start >= start:
                 continue  # evaluated already (the unique key would refuse it anyway)
-            ev = evaluate(alarm, end, now=now)
-            stored = record(alarm, ev, was_firing)
+            with speaking(alarm.language):  # its reason and rule as its owner reads them, in the report and mail
+                ev = evaluate(alarm, end, now=now)
+                stored = record(alarm, ev, was_firing)
             if stored is None:
                 continue
             evaluation_id, event = stored

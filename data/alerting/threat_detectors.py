@@ -15,6 +15,8 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from data.core import db
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
 UTC = timezone.utc
@@ -25,12 +27,12 @@ SATELLITE_PREFIXES = {
     "88216": "Thuraya",
 }
 KINDS = {
-    "velocity": "Velocity",
-    "spike": "Spike against baseline",
-    "new_country": "New destination country",
-    "high_cost": "High-cost destination",
-    "short_burst": "Short-call burst",
-    "repeat_number": "Repeated number",
+    "velocity": N_("Velocity"),
+    "spike": N_("Spike against baseline"),
+    "new_country": N_("New destination country"),
+    "high_cost": N_("High-cost destination"),
+    "short_burst": N_("Short-call burst"),
+    "repeat_number": N_("Repeated number"),
 }
 
 DEFAULTS: dict[str, float | int] = {
@@ -58,27 +60,44 @@ DEFAULTS: dict[str, float | int] = {
     "repeat_min_calls": 50,
 }
 LABELS = {
-    "spike_min_calls": "Spike: minimum calls in the hour",
-    "spike_score": "Spike: minimum robust z-score",
-    "spike_ratio": "Spike: minimum ratio to the median",
-    "spike_min_history_days": "Spike: minimum days of history",
-    "new_country_window_hours": "New country: recent window (hours)",
-    "new_country_history_days": "New country: history (days)",
-    "new_country_min_history_calls": "New country: minimum history calls of the accountcode",
-    "new_country_min_history_days": "New country: minimum days with calls of the accountcode",
-    "new_country_min_calls": "New country: minimum calls to the new country",
-    "high_cost_window_hours": "High cost: window (hours)",
-    "high_cost_min_calls": "High cost: minimum calls per accountcode",
-    "short_burst_window_minutes": "Short-call burst: window (minutes)",
-    "short_burst_min_calls": "Short-call burst: minimum short calls",
-    "short_burst_ratio": "Short-call burst: minimum share of answered calls",
-    "repeat_window_minutes": "Repeated number: window (minutes)",
-    "repeat_min_calls": "Repeated number: minimum calls to one number",
+    "spike_min_calls": N_("Spike: minimum calls in the hour"),
+    "spike_score": N_("Spike: minimum robust z-score"),
+    "spike_ratio": N_("Spike: minimum ratio to the median"),
+    "spike_min_history_days": N_("Spike: minimum days of history"),
+    "new_country_window_hours": N_("New country: recent window (hours)"),
+    "new_country_history_days": N_("New country: history (days)"),
+    "new_country_min_history_calls": N_("New country: minimum history calls of the accountcode"),
+    "new_country_min_history_days": N_("New country: minimum days with calls of the accountcode"),
+    "new_country_min_calls": N_("New country: minimum calls to the new country"),
+    "high_cost_window_hours": N_("High cost: window (hours)"),
+    "high_cost_min_calls": N_("High cost: minimum calls per accountcode"),
+    "short_burst_window_minutes": N_("Short-call burst: window (minutes)"),
+    "short_burst_min_calls": N_("Short-call burst: minimum short calls"),
+    "short_burst_ratio": N_("Short-call burst: minimum share of answered calls"),
+    "repeat_window_minutes": N_("Repeated number: window (minutes)"),
+    "repeat_min_calls": N_("Repeated number: minimum calls to one number"),
 }
-for _key in DEFAULTS:
-    if _key.startswith("velocity_"):
-        _, _dim, _measure, _w = _key.split("_")
-        LABELS[_key] = f"Velocity: {_measure} per {_dim} in {_w} min"
+# what a velocity limit counts, and per what (put together where it is shown: ``setting_label``)
+MEASURES = {"calls": N_("calls"), "minutes": N_("minutes"), "cost": N_("cost")}
+MEASURE_TITLES = {"calls": N_("Calls"), "minutes": N_("Minutes"), "cost": N_("Cost")}
+DIMENSIONS = {"accountcode": N_("accountcode"), "country": N_("country")}
+
+
+def setting_label(key: str) -> str:
+    """The threshold ``key``'s label in the current language."""
+    if key.startswith("velocity_"):
+        _velocity, dim, measure, window = key.split("_")
+        return _(
+            "Velocity: %(measure)s per %(dimension)s in %(window)s min",
+            measure=_(MEASURES[measure]),
+            dimension=_(DIMENSIONS[dim]),
+            window=window,
+        )
+    return _(LABELS[key])
+
+
+def kind_label(kind: str) -> str:
+    return _(KINDS[kind]) if kind in KINDS else kind
 
 
 @dataclass
@@ -183,8 +202,19 @@ def velocity(now: datetime, s: dict) -> list[Threat]:
                     found[(dim, row["key"])] = Threat(
                         "velocity",
                         _subject(dim, row["key"]),
-                        f"{measure.capitalize()} of {_subject(dim, row['key'])} in {row['win']} minutes",
-                        f"{count_text(value)} {measure} in the last {row['win']} minutes (limit {count_text(limit)})",
+                        _(
+                            "%(measure)s of %(subject)s in %(window)s minutes",
+                            measure=_(MEASURE_TITLES[measure]),
+                            subject=_subject(dim, row["key"]),
+                            window=row["win"],
+                        ),
+                        _(
+                            "%(value)s %(measure)s in the last %(window)s minutes (limit %(limit)s)",
+                            value=count_text(value),
+                            measure=_(MEASURES[measure]),
+                            window=row["win"],
+                            limit=count_text(limit),
+                        ),
                         start,
                         end,
                         {dim: row["key"]},
@@ -259,9 +289,21 @@ def spike(now: datetime, s: dict) -> list[Threat]:
                     Threat(
                         "spike",
                         label,
-                        f"{measure.capitalize()} of {label} far above its usual hour",
-                        f"{count_text(value)} {measure} in the hour against a median of {count_text(median)} "
-                        f"(MAD {count_text(mad)}, robust z {score:.1f}) over {len(history)} days",
+                        _(
+                            "%(measure)s of %(subject)s far above its usual hour",
+                            measure=_(MEASURE_TITLES[measure]),
+                            subject=label,
+                        ),
+                        _(
+                            "%(value)s %(measure)s in the hour against a median of %(median)s (MAD %(mad)s, "
+                            "robust z %(score)s) over %(days)s days",
+                            value=count_text(value),
+                            measure=_(MEASURES[measure]),
+                            median=count_text(median),
+                            mad=count_text(mad),
+                            score=f"{score:.1f}",
+                            days=len(history),
+                        ),
                         start,
                         end,
                         {"switch_id" if dim == "switch" else dim: int(key) if dim == "switch" else key},
@@ -321,9 +363,18 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
         Threat(
             "new_country",
             f"accountcode {r['accountcode']} to {r['country_code']}",
-            f"Accountcode {r['accountcode']} calls {r['country'] or r['country_code']} for the first time",
-            f"{r['calls']} call(s) to {r['country'] or r['country_code']} since "
-            f"{r['first_call']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
+            _(
+                "Accountcode %(accountcode)s calls %(country)s for the first time",
+                accountcode=r["accountcode"],
+                country=r["country"] or r["country_code"],
+            ),
+            _(
+                "%(calls)s call(s) to %(country)s since %(since)s UTC; none in the %(days)s days before",
+                calls=r["calls"],
+                country=r["country"] or r["country_code"],
+                since=f"{r['first_call']:%Y-%m-%d %H:%M}",
+                days=s["new_country_history_days"],
+            ),
             start,
             end,
             {"accountcode": r["accountcode"], "country": r["country_code"]},
@@ -334,6 +385,18 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
 
 
 # --- high-cost destinations -----------------------------------------------------------------------------
+
+
+CATEGORIES = {"premium rate": N_("premium rate"), "shared cost": N_("shared cost"), "satellite": N_("satellite")}
+
+
+def category_label(category: str) -> str:
+    """A high-cost category in the current language (the admin list's own ones: "admin list <description>")."""
+    if category in CATEGORIES:
+        return _(CATEGORIES[category])
+    if category.startswith("admin list "):
+        return _("admin list %(name)s", name=category.removeprefix("admin list "))
+    return category
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -454,9 +517,21 @@ def high_cost(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "high_cost",
                 f"accountcode {row['accountcode']} {row['category']}",
-                f"Accountcode {row['accountcode']} calls {row['category']} numbers",
-                f"{row['calls']} call(s), {count_text(row['minutes'])} min to {row['numbers']} {row['category']} "
-                f"number(s) ({row['countries'] or 'unknown country'}), e.g. +{row['sample_number']}",
+                _(
+                    "Accountcode %(accountcode)s calls %(category)s numbers",
+                    accountcode=row["accountcode"],
+                    category=category_label(row["category"]),
+                ),
+                _(
+                    "%(calls)s call(s), %(minutes)s min to %(numbers)s %(category)s number(s) (%(countries)s), "
+                    "e.g. +%(sample)s",
+                    calls=row["calls"],
+                    minutes=count_text(row["minutes"]),
+                    numbers=row["numbers"],
+                    category=category_label(row["category"]),
+                    countries=row["countries"] or _("unknown country"),
+                    sample=row["sample_number"],
+                ),
                 start,
                 end,
                 filters,
@@ -492,9 +567,14 @@ def short_burst(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "short_burst",
                 f"accountcode {r['accountcode']}",
-                f"Burst of short calls from accountcode {r['accountcode']}",
-                f"{r['short']} very short answered calls of {r['answered']} answered ({share:.0%}) in "
-                f"{s['short_burst_window_minutes']} minutes",
+                _("Burst of short calls from accountcode %(accountcode)s", accountcode=r["accountcode"]),
+                _(
+                    "%(short)s very short answered calls of %(answered)s answered (%(share)s) in %(window)s minutes",
+                    short=r["short"],
+                    answered=r["answered"],
+                    share=f"{share:.0%}",
+                    window=s["short_burst_window_minutes"],
+                ),
                 start,
                 end,
                 {"accountcode": r["accountcode"], "short": True, "short_seconds": short_seconds},
@@ -527,9 +607,14 @@ def repeat_number(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "repeat_number",
                 f"number {r['number']}",
-                f"+{r['number']} dialled {r['calls']} times",
-                f"{r['calls']} calls to +{r['number']} in {s['repeat_window_minutes']} minutes"
-                + (f" from accountcode(s) {', '.join(codes[:5])}" if codes else ""),
+                _("+%(number)s dialled %(calls)s times", number=r["number"], calls=r["calls"]),
+                _(
+                    "%(calls)s calls to +%(number)s in %(window)s minutes",
+                    calls=r["calls"],
+                    number=r["number"],
+                    window=s["repeat_window_minutes"],
+                )
+                + (_(" from accountcode(s) %(codes)s", codes=", ".join(codes[:5])) if codes else ""),
                 start,
                 end,
                 filters,

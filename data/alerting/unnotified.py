@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from data.alerting.alarm_evaluation import recipients
 from data.alerting.alarms import Alarm, get_alarm, list_alarms
-from data.alerting.destination_alerts import admin_recipients
+from data.alerting.destination_alerts import admin_recipients, reason_label
 from data.alerting.webhooks import subscribers
 from data.core import db
 from data.core.i18n import N_
@@ -72,12 +72,24 @@ def unnotified(scope: Scope, days: int = 7, now: datetime | None = None) -> list
         scope_user_id=scope.user_id,
     )
     if scope.is_admin:
-        found += db.rows(
-            """SELECT 'blacklist' AS kind, reason AS name, created_at AS at,
-                      calls || ' call(s) from accountcode ' || coalesce(nullif(accountcode, ''), '(none)') AS detail
+        hits = db.rows(
+            """SELECT 'blacklist' AS kind, reason AS name, created_at AS at, calls, accountcode
                FROM destination_alert_event WHERE notified_count = 0 AND created_at >= :since""",
             since=since,
         )
+        found += [
+            {
+                "kind": hit["kind"],
+                "name": reason_label(hit["name"]),
+                "at": hit["at"],
+                "detail": _(
+                    "%(calls)s call(s) from accountcode %(code)s",
+                    calls=hit["calls"],
+                    code=hit["accountcode"] or _("(none)"),
+                ),
+            }
+            for hit in hits
+        ]
         found += db.rows(
             """SELECT 'threat' AS kind, subject AS name, detected_at AS at, details->>'detail' AS detail
                FROM threat_event WHERE notified_count = 0 AND detected_at >= :since""",
