@@ -166,7 +166,7 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
                                             value=7,
                                             style={"maxWidth": "6rem"},
                                         ),
-                                        dbc.InputGroupText("days"),
+                                        dbc.InputGroupText(_("days")),
                                     ],
                                     size="md",
                                 ),

@@ -2,8 +2,9 @@
 
 Each line of the TSV file is ``msgid<TAB>de<TAB>es<TAB>fr<TAB>it<TAB>pt<TAB>ru`` (tabs and newlines inside a
 message written as ``\\t`` and ``\\n``; a plural message is keyed by its singular, its forms split by ``||``).
-English catalogs get the msgid itself. Only messages the template (messages.pot) has are written; an existing translation is replaced. Made for batches of new messages after
-``make translations``; a translator may as well edit the .po files directly.
+English catalogs get the msgid itself. Only messages the template (messages.pot) has are written; an existing
+translation is replaced. Made for batches of new messages after ``make translations``; a translator may as well
+edit the .po files directly.
 """
 
 from __future__ import annotations
