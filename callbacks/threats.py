@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
-from data.alerting import alarms, threat_detectors, threats
+from data.alerting import alarms, threat_detectors, threat_texts, threats
 from data.core.i18n import current_language, number
 from data.core.i18n import gettext as _
 from data.core.scope import current_scope
@@ -49,7 +49,7 @@ def threats_refresh(_clicks, _ticks):
         {
             **r,
             "minutes": number(r["minutes"], current_language(), 1),
-            "category": threat_detectors.category_label(r["category"]),
+            "category": threat_texts.category_label(r["category"]),
             "cost": money(r["cost"]),
             "at_risk": money(r["at_risk"]),
             "accountcode": r["accountcode"] or _("(none)"),
@@ -60,14 +60,14 @@ def threats_refresh(_clicks, _ticks):
     history = [
         {
             "when": local(h["detected_at"], scope.timezone),
-            "kind": threat_detectors.kind_label(h["kind"]),
+            "kind": threat_texts.kind_label(h["kind"]),
             "subject": h["subject"],
             "at_risk": money(h["cost_at_risk"]),
         }
         for h in threats.history(50)
     ]
     return (
-        threats_table(current, {kind: threat_detectors.kind_label(kind) for kind in threat_detectors.KINDS}),
+        threats_table(current, {kind: threat_texts.kind_label(kind) for kind in threat_texts.KINDS}),
         simple_rows(
             high_rows,
             [

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.tables import header_table
-from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
+from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES, SEVERITY_LABELS
 from data.core.i18n import N_, current_language, number
 from data.core.i18n import gettext as _
 
@@ -197,7 +197,7 @@ def local(instant: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
 
 
 def severity_badge(severity: str, dry_run: bool = False):
-    shown = _(SEVERITIES.get(severity, severity))
+    shown = _(SEVERITY_LABELS.get(severity, severity))
     badges = [dbc.Badge(shown, color="danger" if severity == "critical" else "warning", className="me-1")]
     if dry_run:
         badges.append(dbc.Badge(_("dry run"), color="secondary"))
@@ -422,7 +422,6 @@ def simple_rows(
     )
 
 
-SEVERITIES = {"warning": N_("warning"), "critical": N_("critical")}
 STATUSES = {"active": N_("active"), "inactive": N_("inactive")}
 NOTICE_KINDS = {"alarm": N_("Alarm"), "blacklist": N_("Blacklist hit"), "threat": N_("Threat")}
 

@@ -7,7 +7,8 @@ from dash import dcc, html
 
 from components.admin import prefix_list_card
 from data.admin import acl
-from data.alerting.threat_detectors import DEFAULTS, setting_label
+from data.alerting.threat_detectors import DEFAULTS
+from data.alerting.threat_texts import setting_label
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
 

@@ -33,14 +33,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import text
 
-from data.alerting.alarms import _SELECT, CHANGE_CONDITIONS, METRICS, Alarm, _alarm, format_number
+from data.alerting.alarm_mail import mail_text, payload
+from data.alerting.alarms import _SELECT, CHANGE_CONDITIONS, METRICS, Alarm, _alarm, format_number, unit_text
 from data.alerting.alert_settings import SETTING_DEFAULTS, get_settings
 from data.core import db
-from data.core.i18n import N_, current_language, locale_of, speaking
 from data.core.i18n import gettext as _
+from data.core.i18n import speaking
 from data.core.kpis import Totals
 from data.core.rollups import HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 from data.core.settings import load_settings
@@ -273,15 +273,10 @@ class Evaluation:
     comparison_attempts: int = 0
 
 
-def _unit(alarm: Alarm) -> str:
-    unit = METRICS[alarm.metric].unit
-    return f" {unit}" if unit else ""
-
-
 def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> Evaluation:
     """The rule itself: does ``current`` (against ``earlier``) cross the alarm's threshold?"""
     start, end, cstart, cend = windows
-    x, unit = alarm.threshold, _unit(alarm)
+    x, unit = alarm.threshold, unit_text(alarm)
 
     def result(fired: bool, reason: str, computable: bool = True) -> Evaluation:
         return Evaluation(
@@ -471,25 +466,6 @@ def record(alarm: Alarm, ev: Evaluation, was_firing: bool | None = ...) -> tuple
     return None if evaluation_id is None else (evaluation_id, event)
 
 
-def _period_label(alarm: Alarm, start: datetime, end: datetime) -> str:
-    zone = alarm.zone
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    if alarm.period in FIXED:
-        return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} {alarm.timezone}"
-    if alarm.period == "day":
-        return f"{first:%Y-%m-%d} ({alarm.timezone})"
-    if alarm.period == "week":
-        return _(
-            "week %(week)s, %(first)s to %(last)s (%(zone)s)",
-            week=f"{first:%G-W%V}",
-            first=f"{first:%Y-%m-%d}",
-            last=f"{(last - timedelta(days=1)):%Y-%m-%d}",
-            zone=alarm.timezone,
-        )
-    month = format_date(first, "LLLL y", locale=locale_of(current_language()))  # "March 2026", "март 2026 г."
-    return f"{month} ({alarm.timezone})"
-
-
 def notification_count(sent: dict) -> int:
     """What ``webhooks.notify`` queued: the e-mail (one, to every recipient) and each webhook POST."""
     return int(bool(sent.get("mail"))) + len(sent.get("webhooks") or [])
@@ -519,83 +495,10 @@ def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict
         lambda: mail_text(alarm, ev, event),
         "",
         event=f"alarm.{event}",
-        payload=_payload(alarm, ev, evaluation_id),
+        payload=payload(alarm, ev, evaluation_id),
         dedup_key=f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}",
         webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [],
     )
-
-
-SEVERITIES = {"warning": N_("warning"), "critical": N_("critical")}
-
-
-def mail_text(alarm: Alarm, ev: Evaluation, event: str) -> tuple[str, str]:
-    """The subject and body of an alarm's e-mail, in the current language."""
-    period = _period_label(alarm, ev.period_start, ev.period_end)
-    name = repr(alarm.name)
-    if event == "cleared":
-        subject = _("Cleared: %(name)s (%(period)s)", name=alarm.name, period=period)
-        lead = _("The alarm %(name)s no longer fires: %(reason)s.", name=name, reason=ev.reason)
-    else:
-        subject = f"[{alarm.severity.upper()}] {alarm.name}: {ev.reason}"
-        lead = (
-            _("The alarm %(name)s fired again: %(reason)s.", name=name, reason=ev.reason)
-            if event == "firing"
-            else _("The alarm %(name)s fired: %(reason)s.", name=name, reason=ev.reason)
-        )
-    unit = _unit(alarm) if not alarm.condition.endswith("_pct") else " %"
-    earlier = _period_label(alarm, ev.comparison_start, ev.comparison_end)
-    body = "\n".join(
-        [
-            lead,
-            "",
-            _("Rule: %(rule)s", rule=alarm.describe()),
-            _("Period: %(period)s", period=period),
-            _(
-                "Measured: %(value)s over %(attempts)s attempts",
-                value=f"{format_number(ev.measured)}{_unit(alarm)}",
-                attempts=ev.attempts,
-            ),
-            _(
-                "Compared with: %(value)s (%(period)s, %(attempts)s attempts)",
-                value=f"{format_number(ev.comparison)}{_unit(alarm)}",
-                period=earlier,
-                attempts=ev.comparison_attempts,
-            ),
-            _("Threshold: %(threshold)s", threshold=f"{format_number(ev.threshold)}{unit}"),
-            _("Severity: %(severity)s", severity=_(SEVERITIES.get(alarm.severity, alarm.severity))),
-            "",
-            _("The alarm report lists every firing: %(path)s", path="/alarm-report"),
-        ]
-    )
-    return subject, body
-
-
-def _payload(alarm: Alarm, ev: Evaluation, evaluation_id: int) -> dict:
-    return {
-        "alarm": {
-            "id": alarm.id,
-            "name": alarm.name,
-            "severity": alarm.severity,
-            "metric": alarm.metric,
-            "condition": alarm.condition,
-            "period": alarm.period,
-            "scope_kind": alarm.scope_kind,
-            "scope_value": alarm.scope_value,
-            "rule": alarm.describe(),
-        },
-        "evaluation": {
-            "id": evaluation_id,
-            "period_start": ev.period_start,
-            "period_end": ev.period_end,
-            "comparison_start": ev.comparison_start,
-            "comparison_end": ev.comparison_end,
-            "measured": ev.measured,
-            "comparison": ev.comparison,
-            "threshold": ev.threshold,
-            "attempts": ev.attempts,
-            "reason": ev.reason,
-        },
-    }
 
 
 def run_due(now: datetime | None = None) -> dict:

@@ -84,6 +84,7 @@ SCOPE_NAMES = {  # in a rule's description: "ASR of switch sbc-1 per hour ..."
     "prefix": N_("destination prefix %(name)s"),
 }
 SEVERITIES = ("warning", "critical")
+SEVERITY_LABELS = {"warning": N_("warning"), "critical": N_("critical")}
 
 
 class AlarmError(ValueError):
@@ -491,6 +492,12 @@ def acknowledge(scope: Scope, evaluation_id: int, user_id: int) -> bool:
 
 def with_changes(alarm: Alarm, **changes) -> Alarm:
     return replace(alarm, **changes)
+
+
+def unit_text(alarm: Alarm) -> str:
+    """The unit of the alarm's metric after a number: " %", " s", "" for a count."""
+    unit = METRICS[alarm.metric].unit
+    return f" {unit}" if unit else ""
 
 
 def format_number(value) -> str:
