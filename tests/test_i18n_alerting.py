@@ -53,7 +53,7 @@ def test_the_alarms_page_answers_in_spanish(app, readers):
     assert "Indique un umbral." in text_of(out, "alarm-feedback")
     out = dash_call(client, "alarm_save", [1], [0, *form(name="caídas")])
     saved = text_of(out, "alarm-feedback")
-    assert "«caídas» guardada: Llamadas de todo el tráfico por hora es mayor que 0." in saved
+    assert "«caídas» guardada: Llamadas (todo el tráfico) por hora: mayor que 0." in saved
     assert out[("alarm-form-title", "children")] == "Editar la alarma «caídas»"
     listing = text_of(dash_call(client, "alarm_list_refresh", [1]), "alarm-list")
     for words in ("Nombre", "Regla", "Gravedad", "Último periodo", "aviso", "activa", "Editar"):
@@ -77,7 +77,7 @@ def test_an_alarm_mails_its_owner_in_russian_and_the_report_reads_in_russian(app
     assert mail["Subject"] == "[Dialstat] [CRITICAL] трафик: Вызовы 50 > 40"
     body = mail.get_body(("plain",)).get_content()
     assert "Тревога 'трафик' сработала: Вызовы 50 > 40." in body
-    assert "Правило: Вызовы (весь трафик) за час больше 40" in body
+    assert "Правило: Вызовы (весь трафик) за час: больше 40" in body
     assert "Измерено: 50, попыток: 50" in body and "Порог: 40" in body and "Важность: критическая" in body
     assert "Measured" not in body and "Rule" not in body
 
