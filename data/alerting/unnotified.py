@@ -20,7 +20,16 @@ from data.core.i18n import N_
 from data.core.i18n import gettext as _
 from data.core.scope import Scope
 
-BROADCASTS = {"destination_alert": N_("Blacklist hits"), "threat": N_("Threats")}
+BROADCAST_WARNINGS = {  # whole sentences: each language words its subject its own way
+    "destination_alert": N_(
+        "Blacklist hits notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are "
+        "empty and no webhook receives them."
+    ),
+    "threat": N_(
+        "Threats notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are empty "
+        "and no webhook receives them."
+    ),
+}
 
 
 def alarm_warning(alarm: Alarm) -> str | None:
@@ -39,11 +48,7 @@ def broadcast_warning(kind: str) -> str | None:
     """Why blacklist hits (``destination_alert``) or threats (``threat``) would notify nobody, or None."""
     if admin_recipients() or subscribers(kind):
         return None
-    return _(
-        "%(what)s notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are empty "
-        "and no webhook receives them.",
-        what=_(BROADCASTS[kind]),
-    )
+    return _(BROADCAST_WARNINGS[kind])
 
 
 def rule_warnings(scope: Scope) -> list[str]:
@@ -55,7 +60,7 @@ def rule_warnings(scope: Scope) -> list[str]:
         if row["status"] == "active" and not row["dry_run"] and (warning := alarm_warning(get_alarm(scope, row["id"])))
     ]
     if scope.is_admin:
-        warnings += [w for w in (broadcast_warning(kind) for kind in BROADCASTS) if w]
+        warnings += [w for w in (broadcast_warning(kind) for kind in BROADCAST_WARNINGS) if w]
     return warnings
 
 
