@@ -138,3 +138,16 @@ def test_the_charts_hover_legend_and_notes_in_russian():
     assert live["data"][0]["hovertemplate"] == "%{x|%H:%M}: вызовов: %{y}<extra></extra>"
     english = time_series_figure(rows, "calls", "hour", "2026-03-01 12:00", compare=rows)
     assert english["data"][-1]["hovertemplate"] == "%{text}: %{y}<extra>previous period</extra>"
+
+
+def test_a_threat_is_mailed_once_per_language_of_the_admins(app, readers, smtp_server):
+    from data.alerting import threats
+
+    found = threats.run_job(NOW)  # the repeated number stored by the test above
+    assert found["new"] >= 1
+    mails = {tuple(m.envelope_to): m for m in smtp_server.messages if "447700900999" in m["Subject"]}
+    assert set(mails) == {("reads-es@example.com",), ("reads-ru@example.com",)}
+    assert mails[("reads-es@example.com",)]["Subject"] == "[Dialstat] Amenaza: +447700900999 marcado 60 veces"
+    assert mails[("reads-ru@example.com",)]["Subject"] == "[Dialstat] Угроза: +447700900999 набран 60 раз"
+    body = mails[("reads-ru@example.com",)].get_body(("plain",)).get_content()
+    assert "Вызовов на +447700900999: 60 за 180 мин" in body and "Окно: с " in body
