@@ -367,7 +367,7 @@ def list_high_cost_prefixes() -> list[dict]:
 def add_high_cost_prefix(prefix: str, description: str = "") -> None:
     prefix = "".join((prefix or "").split()).lstrip("+")
     if not prefix.isdigit() or len(prefix) > 20:
-        raise ValueError("A high-cost prefix is 1 to 20 digits, in international format.")
+        raise ValueError(_("A high-cost prefix is 1 to 20 digits, in international format."))
     db.execute(
         "INSERT INTO high_cost_prefix (prefix, description) VALUES (:p, :d) "
         "ON CONFLICT (prefix) DO UPDATE SET description = excluded.description",
