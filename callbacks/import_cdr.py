@@ -35,7 +35,7 @@ from routes.access import callbacks_for
 callback = callbacks_for(acl.page("/admin/import"))
 
 IMPORT_COLUMNS = [
-    ("id", N_("Import")),
+    ("id", N_("Import ID")),
     ("started", N_("Started (UTC)")),
     ("source", N_("Source")),
     ("file_name", N_("File")),
