@@ -77,7 +77,12 @@ def _money(value, currency: str | None) -> str:
 
 def _rows(pairs: list[tuple[str, object]]) -> list:
     return [
-        html.Tr([html.Th(label, className="fw-normal text-body-secondary w-25"), html.Td(value)])
+        html.Tr(
+            [
+                html.Th(label, className="fw-normal text-body-secondary w-25"),
+                html.Td(value, className="text-break"),  # a long cause name or number wraps on a phone
+            ]
+        )
         for label, value in pairs
         if value not in (None, "")
     ]

@@ -63,7 +63,7 @@ def _number_filter(prefix: str, label: str, query: dict, md: int = 4) -> dbc.Col
         maxlength=64,
     )
     operators = [{"label": _(label), "value": value} for value, label in NUMBER_OPERATOR_LABELS.items()]
-    return dbc.Col(_operator_filter(prefix, label, query, operators, "begins", "9rem", value), md=md)
+    return dbc.Col(_operator_filter(prefix, label, query, operators, "begins", "10rem", value), md=md)
 
 
 DIRECTION_LABELS = {"inbound": N_("Inbound"), "outbound": N_("Outbound")}
@@ -382,7 +382,15 @@ def layout(**query):
                 id="cdr-search-grid",
                 rowModelType="infinite",
                 columnDefs=column_defs(scope.is_admin, shown, scope.timezone),
-                defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 80},
+                # headers wrap rather than being cut (translations are longer than English)
+                defaultColDef={
+                    "resizable": True,
+                    "sortable": False,
+                    "filter": False,
+                    "minWidth": 80,
+                    "wrapHeaderText": True,
+                    "autoHeaderHeight": True,
+                },
                 columnSize="responsiveSizeToFit",
                 getRowId="params.data.row_id",
                 dashGridOptions={

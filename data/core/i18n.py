@@ -75,6 +75,8 @@ def _translations(language: str) -> NullTranslations:
 
 def gettext(message: str, **variables) -> str:
     """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``."""
+    if not message:
+        return message  # gettext("") is the catalog's header, never a text to show (an empty column title)
     text = _translations(current_language()).gettext(message)
     return text % variables if variables else text
 
