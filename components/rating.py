@@ -9,6 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.tables import grid_locale_text
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
 
@@ -94,7 +95,8 @@ def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: boo
             "autoHeaderHeight": True,
         },
         columnSize="responsiveSizeToFit",
-        dashGridOptions={"pagination": True, "paginationPageSize": 100} if client_pages else {},
+        dashGridOptions={"localeText": grid_locale_text()}
+        | ({"pagination": True, "paginationPageSize": 100} if client_pages else {}),
         style={"height": f"{height}px"},
         **kwargs,
     )

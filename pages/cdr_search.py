@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from components.tables import grid_locale_text
 from data.admin import acl
 from data.alerting.flags import FLAGS
 from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
@@ -405,6 +406,7 @@ def layout(**query):
                     "headerHeight": 34,
                     "tooltipShowDelay": 300,
                     "rowClassRules": ROW_CLASS_RULES,
+                    "localeText": grid_locale_text(),
                 },
                 # The grid fills the window (rows, not a letterbox); the filters scroll away above it.
                 style={"height": "calc(100vh - 96px)", "minHeight": "420px", "cursor": "pointer"},
