@@ -142,6 +142,7 @@ def show_billing(first, last, customer, group, dark):
     ]
     if not admin:  # a customer's cost is what they pay
         columns = [{**c, "headerName": _("Cost")} if c["field"] == "cost" else c for c in columns]
+    columns = [{**c, "headerTooltip": c["headerName"]} for c in columns]  # as components.rating.grid
     query = urlencode(
         {k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer)) if v is not None}
     )

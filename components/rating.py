@@ -84,16 +84,13 @@ def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: boo
     headers are translated here (they are defined at import, marked with ``N_``)."""
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=[{**c, "headerName": _(c["headerName"])} if "headerName" in c else c for c in columns],
+        # a header cut short in a narrow column (a phone, a longer language) reads whole on hover
+        columnDefs=[
+            {**c, "headerName": _(c["headerName"]), "headerTooltip": _(c["headerName"])} if "headerName" in c else c
+            for c in columns
+        ],
         rowData=[],
-        defaultColDef={  # headers wrap rather than being cut (translations are longer than English)
-            "resizable": True,
-            "sortable": True,
-            "filter": True,
-            "minWidth": 90,
-            "wrapHeaderText": True,
-            "autoHeaderHeight": True,
-        },
+        defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
         columnSize="responsiveSizeToFit",
         dashGridOptions={"localeText": grid_locale_text()}
         | ({"pagination": True, "paginationPageSize": 100} if client_pages else {}),
