@@ -102,7 +102,7 @@ def _profiles_card():
                                 ),
                             ],
                             md=8,
-                            className="d-flex align-items-end",
+                            className="d-flex align-items-end flex-wrap row-gap-2",  # the buttons wrap on a phone
                         ),
                     ],
                     className="g-2 mb-3",
