@@ -30,7 +30,7 @@ from jobs.cli import register_commands
 from jobs.scheduler import is_serving_process, start_background_scheduler
 from routes import access
 from routes.auth import init_auth
-from routes.i18n import init_i18n
+from routes.i18n import PLOTLY_LOCALES_URL, init_i18n
 
 log = logging.getLogger("dialstat")
 
@@ -39,6 +39,7 @@ log = logging.getLogger("dialstat")
 ROUTE_MODULES = (
     "routes.account",  # password reset
     "routes.health",  # /healthz
+    "routes.i18n",  # plotly.js's month names and texts per language
     "routes.api_v1",  # REST API
     "routes.api_push",  # CDR push API
     "routes.api_rates",  # rates API
@@ -207,6 +208,7 @@ def create_app() -> Flask:
         suppress_callback_exceptions=True,
         update_title=None,
         external_stylesheets=[],  # Bootstrap is vendored in assets/: no CDN
+        external_scripts=[PLOTLY_LOCALES_URL],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     _import_all(callbacks)

@@ -4,7 +4,7 @@ from callbacks.filters import FILTER_INPUTS, RANGE_AND_THEME, register_drill_dow
 from components.figures import pie_figure, themed
 from components.tables import simple_table
 from data.admin import acl
-from data.core.i18n import N_
+from data.core.i18n import N_, with_country_names
 from data.core.i18n import gettext as _
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
@@ -38,7 +38,7 @@ def refresh_countries(start, end, preset, switches, customer, accountcodes, metr
     scope = current_scope()
     f = report_filter(scope, start, end, preset, switches, customer, accountcodes, times)
     order = ORDER.get(metric, "attempts") if scope.is_admin or metric != "cost" else "sell_cost"
-    rows = chart_rows(top_with_other(breakdown(scope, f, "country"), order, top=10), "label", scope)
+    rows = with_country_names(chart_rows(top_with_other(breakdown(scope, f, "country"), order, top=10), "label", scope))
     currency = report_currency()
     shown = [
         {

@@ -62,7 +62,7 @@ def refresh_daily_comparison(day, mode, count, chosen, metric, switches, custome
         rows.append({"hour": row["hour"], "series": row["series"], metric: None if source["future"] else row[metric]})
         marks.append({"partial": source["partial"], "href": None if source["future"] else source["href"]})
     figure = with_xaxis(
-        hour_of_day_figure(rows, marks, metric, y_title=metric.title()),
+        hour_of_day_figure(rows, marks, metric, y_title=_("Minutes") if metric == "minutes" else _("Calls")),
         dtick=1,
         range=[-0.5, 23.5],
         title=dict(text=_("Hour of day")),

@@ -5,6 +5,7 @@ from components.figures import bar_figure, pie_figure, themed
 from components.time_figures import time_dual_axis_figure
 from data.admin import acl
 from data.core.i18n import gettext as _
+from data.core.i18n import with_country_names
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
 from data.live.freshness import data_version
@@ -77,6 +78,7 @@ def refresh_dashboard(switches, customer, accountcodes, _version, dark):
         format_kpi(cost_seen_by(scope, t), "money"),  # the currency is in the card's label
     ]
     end = local_text(f.end, scope.timezone)
+    report["countries"] = with_country_names(report["countries"])  # drawn and downloaded in the reader's language
     figures = [
         time_dual_axis_figure(report["hourly"], ("calls", _("Calls")), ("minutes", _("Minutes")), "hour", end),
         pie_figure(report["causes"], "label", "calls"),

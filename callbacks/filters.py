@@ -215,12 +215,7 @@ clientside_callback(
         return search;
     }""",
     Output("filter-url", "data"),
-    Input("filter-dates", "start_date"),
-    Input("filter-dates", "end_date"),
-    Input("filter-preset", "value"),
-    Input("filter-switch", "value"),
-    Input("filter-customer", "value"),
-    Input("filter-accountcode", "value"),
+    *FILTER_INPUTS,
     Input("filter-times", "data"),
     Input("filter-view", "data"),
 )

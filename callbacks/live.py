@@ -5,6 +5,7 @@ from components.figures import themed
 from components.live import breakdown_table, sparkline_figure, switch_table
 from data.admin import acl
 from data.core.i18n import gettext as _
+from data.core.i18n import with_country_names
 from data.core.scope import current_scope
 from data.live.store import live_summary
 from routes.access import callbacks_for
@@ -31,5 +32,5 @@ def refresh_live(_ticks, dark):
         themed(sparkline_figure(summary["sparkline"]), dark),
         switch_table(summary["switches"], scope.timezone),
         breakdown_table(summary["customers"], _("Customer")),
-        breakdown_table(summary["countries"], _("Country")),
+        breakdown_table(with_country_names(summary["countries"]), _("Country")),
     )

@@ -5,10 +5,14 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.core.i18n import current_language
 from data.core.i18n import gettext as _
 
-# plotly.js fetches map geometry from a CDN unless told otherwise; Dialstat serves it from assets/.
-GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": "/assets/topojson/"}
+
+def graph_config(**extra) -> dict:
+    """plotly.js settings of every chart: month names and plotly's own texts in the reader's language (the
+    locales come from ``routes.i18n``), and map geometry from assets/ (plotly.js would fetch it from a CDN)."""
+    return {"displaylogo": False, "topojsonURL": "/assets/topojson/", "locale": current_language(), **extra}
 
 
 def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
@@ -39,7 +43,7 @@ def chart_card(chart_id: str, title: str, height: int = 340) -> dbc.Card:
                 )
             ),
             dbc.CardBody(
-                dcc.Loading(dcc.Graph(id=f"{chart_id}-graph", style={"height": f"{height}px"}, config=GRAPH_CONFIG))
+                dcc.Loading(dcc.Graph(id=f"{chart_id}-graph", style={"height": f"{height}px"}, config=graph_config()))
             ),
             dcc.Store(id={"type": "chart-data", "chart": chart_id}),
             dcc.Download(id={"type": "csv-download", "chart": chart_id}),

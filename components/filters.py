@@ -49,6 +49,13 @@ def _seed(values: list) -> list[dict]:
     return [{"label": str(v), "value": v} for v in values if v is not None]
 
 
+def _filter_column(component_id: str, placeholder: str, value, multi: bool = False, col_id: str | None = None):
+    """A dropdown of the filter bar, offering at first only what the address chose (its options come later)."""
+    chosen = value if multi else [value]
+    dropdown = dcc.Dropdown(id=component_id, multi=multi, placeholder=placeholder, value=value, options=_seed(chosen))
+    return dbc.Col(dropdown, md=2, **({"id": col_id} if col_id else {}))
+
+
 def zoomed_times(query: dict) -> dict | None:
     """The times of day of a zoomed range in the URL (``from``/``to`` on its ``start`` and ``end`` days)."""
     if not (query.get("start") and query.get("end") and (query.get("from") or query.get("to"))):
@@ -93,36 +100,14 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
                     dcc.Store(id="filter-view"),  # the page's own view state, kept in the URL too
                     dcc.Store(id="drill-down"),
                     *date_controls,
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="filter-switch",
-                            multi=True,
-                            placeholder=_("All switches"),
-                            value=switches,
-                            options=_seed(switches),
-                        ),
-                        md=2,
-                    ),
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="filter-customer",
-                            placeholder=_("All customers"),
-                            value=customer,
-                            options=_seed([customer]),
-                        ),
-                        md=2,
-                        id="filter-customer-col",
-                    ),
-                    dbc.Col(
-                        dcc.Dropdown(
-                            id="filter-accountcode",
-                            multi=True,
-                            placeholder=_("All accountcodes (or type one)"),
-                            value=codes,
-                            options=_seed(codes),
-                        ),
-                        md=2,
-                        id="filter-accountcode-col",
+                    _filter_column("filter-switch", _("All switches"), switches, multi=True),
+                    _filter_column("filter-customer", _("All customers"), customer, col_id="filter-customer-col"),
+                    _filter_column(
+                        "filter-accountcode",
+                        _("All accountcodes (or type one)"),
+                        codes,
+                        multi=True,
+                        col_id="filter-accountcode-col",
                     ),
                     *(extra or []),
                     dbc.Col(

@@ -2,6 +2,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.charts import graph_config
 from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
@@ -33,7 +34,7 @@ def layout(**query):
             [
                 dbc.Col(_number("live-calls", _("Calls in progress")), xs=6, md=3),
                 dbc.Col(_number("live-cps", _("Calls per second (last 10 s)")), xs=6, md=3),
-                dbc.Col(dcc.Graph(id="live-sparkline", config={"displayModeBar": False}), md=6),
+                dbc.Col(dcc.Graph(id="live-sparkline", config=graph_config(displayModeBar=False)), md=6),
             ]
         ),
         dbc.Row(

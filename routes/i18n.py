@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import cache
 
-from flask import Flask, g, request
+from flask import Blueprint, Flask, Response, g, request
 from flask_babel import Babel
 
-from data.core.i18n import TRANSLATIONS, best_language, compile_catalogs
+from data.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS, best_language, compile_catalogs, plotly_locale
+from routes.auth import public
 
+bp = Blueprint("i18n", __name__)
 log = logging.getLogger("dialstat")
+PLOTLY_LOCALES_URL = "/i18n/plotly-locales.js"
 
 
 def select_language() -> str:
@@ -27,3 +32,20 @@ def init_i18n(server: Flask) -> None:
     except OSError as exc:  # a read-only install serves the catalogs it was shipped with
         log.warning("translations not compiled: %s", exc)
     Babel(server, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS))
+
+
+@cache
+def _plotly_locales_script() -> str:
+    # plotly.js loads after the page's scripts (with the first chart): it registers what it finds queued in
+    # window.PlotlyLocales, the way plotly's own locale files hand themselves over.
+    modules = [plotly_locale(language) for language in LANGUAGES if language != DEFAULT_LANGUAGE]
+    queued = json.dumps(modules, ensure_ascii=False)
+    return f"window.PlotlyLocales = (window.PlotlyLocales || []).concat({queued});\n"
+
+
+@bp.route(PLOTLY_LOCALES_URL)
+@public  # no user data: month names and plotly's button labels, for every language
+def plotly_locales():
+    return Response(
+        _plotly_locales_script(), mimetype="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+    )

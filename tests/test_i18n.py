@@ -117,6 +117,46 @@ def test_dates_follow_the_locale():
     assert "мар" in i18n.moment(moment, "ru")
 
 
+def test_plotly_gets_each_locales_month_and_day_names_and_date_order():
+    russian, german, portuguese = (i18n.plotly_locale(code)["format"] for code in ("ru", "de", "pt"))
+    assert russian["months"][0] == "январь" and russian["shortMonths"][0] == "янв."  # stand-alone, not "января"
+    assert german["days"][0] == "Sonntag" and german["days"][1] == "Montag"  # plotly counts from Sunday
+    assert (russian["date"], german["date"], portuguese["date"]) == ("%d.%m.%Y", "%d.%m.%Y", "%d/%m/%Y")
+    assert (german["decimal"], german["thousands"]) == (",", ".")
+    with i18n.speaking("fr"):
+        assert i18n.plotly_locale("fr")["dictionary"]["Reset axes"] == i18n.gettext("Reset axes") != "Reset axes"
+
+
+def test_the_plotly_locales_script_is_served_to_anyone_and_queues_every_language_but_english(client):
+    answer = client.get("/i18n/plotly-locales.js")
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
+    script = answer.get_data(as_text=True)
+    assert script.startswith("window.PlotlyLocales = ")
+    assert all(f'"name": "{code}"' in script for code in LANGUAGES if code != "en") and '"name": "en"' not in script
+
+
+def test_country_names_in_each_language_and_english_from_the_reference_table():
+    rows = [
+        {"label": "United Kingdom", "code": "GB", "calls": 3},
+        {"label": "Kosovo", "code": "XK", "calls": 2},
+        {"label": "Unknown", "code": "", "calls": 1},
+        {"label": "Other", "calls": 4},  # the rest of a top 10: no code, left as the caller wrote it
+    ]
+    assert [r["label"] for r in i18n.with_country_names(rows, "ru")] == [
+        "Великобритания",
+        "Косово",
+        "Неизвестно",
+        "Other",
+    ]
+    assert [r["label"] for r in i18n.with_country_names(rows, "de")][:3] == [
+        "Vereinigtes Königreich",
+        "Kosovo",
+        "Unbekannt",
+    ]
+    assert i18n.with_country_names(rows, "en") == rows
+    assert i18n.country_name("QQ", "QQ", "es") == "QQ"  # a code CLDR does not know keeps its table name
+
+
 def test_the_browser_language_is_matched_on_its_primary_tag_and_english_is_the_fallback():
     assert i18n.best_language([("pt-BR", 1.0), ("en", 0.5)]) == "pt"
     assert i18n.best_language([("zh-CN", 1.0)]) == "en"

@@ -12,6 +12,7 @@ Technical identifiers that machines read (export and API field names, CSV column
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -171,6 +172,85 @@ def plotly_separators(language: str | None) -> str:
 def first_weekday(language: str | None) -> int:
     """The first day of the week in the locale: 0 = Monday … 6 = Sunday (Babel's and Python's numbering)."""
     return locale_of(language).first_week_day
+
+
+def country_name(code: str | None, english: str | None, language: str | None) -> str | None:
+    """A country's name in ``language`` from its ISO 3166 alpha-2 ``code`` (CLDR's names); ``english`` (the
+    reference table's name) in English, or when CLDR has no name for the code."""
+    if not code or (language or DEFAULT_LANGUAGE) == DEFAULT_LANGUAGE:
+        return english
+    return locale_of(language).territories.get(code.strip().upper()) or english
+
+
+def with_country_names(rows: list[dict], language: str | None = None) -> list[dict]:
+    """Rows of a per-country breakdown (``label``, and ``code``: ISO alpha-2) with their labels in ``language``
+    (the reader's when None); calls of no known country say so in it too."""
+    language = language or current_language()
+    with speaking(language):
+        unknown = gettext(UNKNOWN_COUNTRY)
+    return [
+        {**row, "label": country_name(row.get("code"), row["label"], language) if row.get("code") else unknown}
+        if row.get("code") or row.get("label") == UNKNOWN_COUNTRY
+        else row
+        for row in rows
+    ]
+
+
+UNKNOWN_COUNTRY = N_("Unknown")  # the breakdown's label for calls of no known country (data/reports/traffic)
+
+# plotly.js's own texts (mode bar, zoom hints): given to it in each language with ``plotly_locale``
+PLOTLY_TEXTS = (
+    N_("Autoscale"),
+    N_("Box Select"),
+    N_("Compare data on hover"),
+    N_("Double-click to zoom back out"),
+    N_("Download plot"),
+    N_("Download plot as a png"),
+    N_("Lasso Select"),
+    N_("Pan"),
+    N_("Reset axes"),
+    N_("Reset view"),
+    N_("Show closest data on hover"),
+    N_("Snapshot succeeded"),
+    N_("Taking snapshot - this may take a few seconds"),
+    N_("Toggle Spike Lines"),
+    N_("Zoom"),
+    N_("Zoom in"),
+    N_("Zoom out"),
+)
+_CLDR_TO_D3 = (("dd", "%d"), ("d", "%-d"), ("MM", "%m"), ("M", "%-m"))
+
+
+def plotly_locale(language: str) -> dict:
+    """A plotly.js locale module for ``language``: month and day names on time axes, the locale's date order
+    and signs, plotly's own texts translated (plotly.js ships English only)."""
+    locale = locale_of(language)
+    date = re.sub(r"y+", "%Y", locale.date_formats["short"].pattern)
+    for cldr, d3 in _CLDR_TO_D3:  # longest first: "dd" before "d"
+        date = re.sub(rf"(?<![%-]){cldr}(?![a-zA-Z])", d3, date)
+    monday_first = [locale.days["stand-alone"][width] for width in ("wide", "abbreviated")]
+    months = [locale.months["stand-alone"][width] for width in ("wide", "abbreviated")]
+    day_month = "%-d. %b" if language == "de" else "%-d %b"
+    with speaking(language):
+        dictionary = {text: gettext(text) for text in PLOTLY_TEXTS}
+    return {
+        "moduleType": "locale",
+        "name": language,
+        "dictionary": dictionary,
+        "format": {
+            "days": [monday_first[0][(day + 6) % 7] for day in range(7)],  # plotly counts from Sunday
+            "shortDays": [monday_first[1][(day + 6) % 7] for day in range(7)],
+            "months": [months[0][month] for month in range(1, 13)],
+            "shortMonths": [months[1][month] for month in range(1, 13)],
+            "date": date,
+            "decimal": numbers.get_decimal_symbol(locale),
+            "thousands": numbers.get_group_symbol(locale),
+            "year": "%Y",
+            "month": "%b %Y",
+            "dayMonth": day_month,
+            "dayMonthYear": day_month + " %Y",
+        },
+    }
 
 
 # ------------------------------------------------------------------------------------------------ catalogs

@@ -25,7 +25,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice, repeat
@@ -75,19 +75,7 @@ class ExportSummary:
     unexported: dict[str, str] = field(default_factory=dict)  # cgrid (or "id:<id>") -> reason
 
 
-def write_export(
-    template: ExportTemplate,
-    rows: Iterable[Mapping[str, Any]],
-    out: TextIO,
-    *,
-    export_id: str = "",
-    now: datetime | None = None,
-    default_tenant: str = "",
-    mask_prefixes: Sequence[str] = (),
-    keep_exported_cgrids: bool = True,
-    columns: Sequence[str] | None = None,
-    rendered: SqlRendering | None = None,
-) -> ExportSummary:
+def write_export(template: ExportTemplate, rows: Iterable[Mapping[str, Any]], out: TextIO, **options) -> ExportSummary:
     """Write ``rows`` (CDR dicts) to ``out`` with ``template``; returns the summary.
 
     ``export_id`` feeds ``*export_id``; ``now`` (default: the current time) feeds ``*time_now``;
@@ -100,21 +88,26 @@ def write_export(
     """
     if template.spreadsheet_safe and template.export_format != "fwv":  # written as CGRateS would, then made safe
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8", newline="") as plain:
-            summary = write_export(
-                replace(template, spreadsheet_safe=False),
-                rows,
-                plain,
-                export_id=export_id,
-                now=now,
-                default_tenant=default_tenant,
-                mask_prefixes=mask_prefixes,
-                keep_exported_cgrids=keep_exported_cgrids,
-                columns=columns,
-                rendered=rendered,
-            )
+            summary = _write_records(template, rows, plain, **options)
             plain.seek(0)
             out.writelines(safe_records(plain, template.field_separator))
         return summary
+    return _write_records(template, rows, out, **options)
+
+
+def _write_records(
+    template: ExportTemplate,
+    rows: Iterable[Mapping[str, Any]],
+    out: TextIO,
+    *,
+    export_id: str = "",
+    now: datetime | None = None,
+    default_tenant: str = "",
+    mask_prefixes: Sequence[str] = (),
+    keep_exported_cgrids: bool = True,
+    columns: Sequence[str] | None = None,
+    rendered: SqlRendering | None = None,
+) -> ExportSummary:
     value_format = template.value_format(default_tenant=default_tenant, mask_prefixes=mask_prefixes)
     writer = _ExportWriter(
         template, value_format, export_id, now or datetime.now(UTC), keep_exported_cgrids, RowAccess(columns)

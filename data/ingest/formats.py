@@ -191,31 +191,23 @@ def cdr_stats_csv_rows(
     lines: Iterable[str], first_line: int, columns: tuple[str, ...], unknown: dict[int, str]
 ) -> Iterator[tuple[int, str, str, list[str]]]:
     """CDR-Stats CSV records (Python's csv module), with their line numbers and raw text."""
-    tracker = LineTracker(lines, first_line)
-    for fields in csv_records(tracker):
-        lineno, raw = tracker.take()
-        if isinstance(fields, csv.Error):
-            yield lineno, raw[:4000], f"not valid CSV ({fields})", empty_values()
-            continue
-        if _blank(fields):
-            continue
+
+    def to_row(fields: list[str]) -> tuple[list[str], str]:
         values = empty_values()
         if len(fields) != len(columns):
-            yield lineno, raw, f"expected {len(columns)} fields, found {len(fields)}", values
-            continue
+            return values, f"expected {len(columns)} fields, found {len(fields)}"
         for i, name in enumerate(columns):
             if name:
                 values[FIELD_INDEX[name]] = fields[i]
-        problem = ""
-        if unknown:
-            extra = {unknown[i]: fields[i] for i in unknown if fields[i] != ""}
-            if extra:
-                merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
-                if merged is None:
-                    problem = "extradata is not a JSON object"
-                else:
-                    values[FIELD_INDEX["extradata"]] = merged
-        yield lineno, raw, problem, values
+        extra = {unknown[i]: fields[i] for i in unknown if fields[i] != ""}
+        if extra:
+            merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
+            if merged is None:
+                return values, "extradata is not a JSON object"
+            values[FIELD_INDEX["extradata"]] = merged
+        return values, ""
+
+    return switch_csv_rows(lines, to_row, first_line)
 
 
 class LineTracker:
@@ -526,17 +518,17 @@ SWITCH_CSV = {
 }
 
 
-def switch_csv_rows(text: Iterable[str], to_row) -> Iterator[tuple[int, str, str, list[str]]]:
-    tracker = LineTracker(text, 1)
+def switch_csv_rows(text: Iterable[str], to_row, first_line: int = 1) -> Iterator[tuple[int, str, str, list[str]]]:
+    """CSV records with their line numbers and raw text, each made a row by ``to_row`` (values, problem); a
+    record the csv module cannot read is a reject, a blank one is skipped."""
+    tracker = LineTracker(text, first_line)
     for fields in csv_records(tracker):
         lineno, raw = tracker.take()
         if isinstance(fields, csv.Error):
             yield lineno, raw[:4000], f"not valid CSV ({fields})", empty_values()
-            continue
-        if _blank(fields):
-            continue
-        values, problem = to_row(fields)
-        yield lineno, raw, problem, values
+        elif not _blank(fields):
+            values, problem = to_row(fields)
+            yield lineno, raw, problem, values
 
 
 # --- Entry point ---

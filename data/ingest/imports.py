@@ -6,7 +6,7 @@ still marked running whose lock is free was interrupted (its process died), and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import text
 
@@ -79,27 +79,23 @@ class RunningImport:
             self.conn.close()
 
 
-def start_import(
-    source: str,
-    *,
-    fmt: str | None = None,
-    file_name: str | None = None,
-    switch_hint: str | None = None,
-    bytes_total: int | None = None,
-    is_demo: bool = False,
-    dry_run: bool = False,
-    created_by: int | None = None,
-) -> RunningImport:
-    return RunningImport(
-        source=source,
-        fmt=fmt,
-        file_name=file_name,
-        switch_hint=switch_hint,
-        bytes_total=bytes_total,
-        is_demo=is_demo,
-        dry_run=dry_run,
-        created_by=created_by,
-    )
+@dataclass(frozen=True)
+class ImportOrigin:
+    """Where an import's calls come from and how it runs, as its ``import_batch`` row records it."""
+
+    source: str
+    fmt: str | None = None
+    file_name: str | None = None
+    switch_hint: str | None = None
+    bytes_total: int | None = None
+    is_demo: bool = False
+    dry_run: bool = False
+    created_by: int | None = None
+
+
+def start_import(source: str, **origin) -> RunningImport:
+    """Record a new import from ``source`` (``ImportOrigin``'s fields: a misspelt one is refused here)."""
+    return RunningImport(**asdict(ImportOrigin(source, **origin)))
 
 
 def finish_import(import_id: int, status: str, *, checksum: str | None = None, error: str | None = None) -> None:

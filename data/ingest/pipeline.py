@@ -447,32 +447,15 @@ def import_file(
     switch: str | None = None,
     dry_run: bool = False,
     *,
-    source: str = "file",
-    is_demo: bool = False,
-    created_by: int | None = None,
-    file_name: str | None = None,
     progress: ProgressCallback | None = None,
-    workers: int = WORKERS,
-    profile: dict | None = None,
+    **options,
 ) -> ImportSummary:
     """Import a CDR file (any format of ``formats.FORMATS``, or read with an import ``profile``; gzip or not);
-    see ``docs/ingestion.md`` and ``docs/import-profiles.md``.
+    ``options`` are ``prepare_file_import``'s. See ``docs/ingestion.md`` and ``docs/import-profiles.md``.
 
     Raises ``FormatError`` before anything is stored when the file's format cannot be read.
     """
-    prepared = prepare_file_import(
-        path,
-        fmt,
-        switch,
-        dry_run,
-        source=source,
-        is_demo=is_demo,
-        created_by=created_by,
-        file_name=file_name,
-        workers=workers,
-        profile=profile,
-    )
-    return prepared.run(progress)
+    return prepare_file_import(path, fmt, switch, dry_run, **options).run(progress)
 
 
 def mapping_chunks(

@@ -30,7 +30,7 @@ from babel.dates import format_date
 from sqlalchemy import text
 
 from data.core import db, mailer
-from data.core.i18n import N_, current_language, gettext, locale_of, speaking
+from data.core.i18n import N_, country_name, current_language, gettext, locale_of, speaking, with_country_names
 from data.core.kpis import Totals
 from data.core.report_filter import ReportFilter, report_where
 from data.core.rollups import MEASURES
@@ -267,9 +267,9 @@ def call_statuses(cause_rows: list[dict], classes: dict[int, str]) -> list[dict]
 
 def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
     condition, params = report_where(scope, f, alias="c", time_column="starting_date")
-    return db.rows(
+    rows = db.rows(
         f"""SELECT c.starting_date AT TIME ZONE :tz AS start, c.caller_id_number AS caller,
-                   c.destination_number AS destination, COALESCE(co.name, c.country_code) AS country,
+                   c.destination_number AS destination, COALESCE(co.name, c.country_code) AS country, c.country_code,
                    c.duration, c.billsec, c.hangup_cause_id AS cause_code, h.name AS cause,
                    c.buy_cost, c.sell_cost, u.username AS customer, c.accountcode
             FROM cdr c LEFT JOIN hangup_cause h ON h.code = c.hangup_cause_id
@@ -279,6 +279,8 @@ def last_calls(scope: Scope, f: ReportFilter, limit: int = 10) -> list[dict]:
         limit=limit,
         **params,
     )
+    language = current_language()
+    return [{**row, "country": country_name(row.pop("country_code"), row["country"], language)} for row in rows]
 
 
 def traffic_rows(scope: Scope, period: Period) -> tuple[list[dict], str]:
@@ -320,7 +322,7 @@ def report_data(user: ReportUser, period: Period) -> ReportData:
         ],
         statuses=call_statuses(cause_rows, hangup_classes()),
         causes=top_with_other(cause_rows, "attempts", top=10),
-        countries=breakdown(scope, f, "country", limit=5),
+        countries=with_country_names(breakdown(scope, f, "country", limit=5)),
         customers=breakdown(scope, f, "customer", order_by="attempts") if scope.is_admin else None,
         traffic=traffic,
         traffic_unit=unit,
