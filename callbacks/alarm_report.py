@@ -12,6 +12,8 @@ from flask_login import current_user
 from components.alarms import report_table
 from data.admin import acl
 from data.alerting import alarms
+from data.core.i18n import gettext as _
+from data.core.i18n import ngettext
 from data.core.scope import current_scope
 from routes.access import callbacks_for
 
@@ -32,7 +34,7 @@ def alarm_report_options(_):
     Input("alarm-report-dry", "value"),
     Input("alarm-report-version", "data"),
 )
-def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _):
+def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _version):
     start = datetime.now(timezone.utc) - timedelta(days=int(days)) if days else None
     rows = alarms.report(
         current_scope(),
@@ -41,7 +43,8 @@ def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _):
         unacknowledged_only=bool(unacked),
         include_dry_run=bool(dry_runs),
     )
-    return report_table(rows), f"{len(rows)} firing(s)" + (" (the latest 500)" if len(rows) >= 500 else "")
+    count = ngettext("%(num)s firing", "%(num)s firings", len(rows))
+    return report_table(rows), count + (_(" (the latest 500)") if len(rows) >= 500 else "")
 
 
 @callback(
@@ -56,5 +59,5 @@ def alarm_acknowledge(_clicks, version):
         raise PreventUpdate
     done = alarms.acknowledge(current_scope(), int(ctx.triggered_id["id"]), current_user.id)
     if not done:
-        return dbc.Alert("Nothing to acknowledge.", color="warning", duration=4000), (version or 0) + 1
-    return dbc.Alert("Acknowledged.", color="success", duration=4000), (version or 0) + 1
+        return dbc.Alert(_("Nothing to acknowledge."), color="warning", duration=4000), (version or 0) + 1
+    return dbc.Alert(_("Acknowledged."), color="success", duration=4000), (version or 0) + 1

@@ -10,6 +10,7 @@ from flask_login import current_user
 from components.alarms import alarm_list, notice_alerts, simple_rows, test_results
 from data.admin import acl
 from data.alerting import alarm_evaluation, alarms, unnotified, webhooks
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from data.reports.traffic import filter_options
 from routes.access import callbacks_for
@@ -103,7 +104,7 @@ def alarm_scope_options(kind):
     if kind in (None, "all"):
         return [], True, "—"
     if kind == "prefix":
-        return [], False, "digits, international format: 4420"
+        return [], False, _("digits, international format: 4420")
     if kind == "country":
         choices = [{"value": r["code"], "label": r["name"]} for r in lookups.country_rows()]
     else:
@@ -114,8 +115,8 @@ def alarm_scope_options(kind):
             "accountcode": found["accountcodes"],
         }.get(kind, [])
     if kind in ("switch", "customer"):  # typed and shown by name; the alarm stores the id
-        return [html.Option(value=str(c["label"])) for c in choices], False, "type or choose a name"
-    return [html.Option(value=str(c["value"]), label=str(c["label"])) for c in choices], False, "choose or type"
+        return [html.Option(value=str(c["label"])) for c in choices], False, _("type or choose a name")
+    return [html.Option(value=str(c["value"]), label=str(c["label"])) for c in choices], False, _("choose or type")
 
 
 @callback(Output("alarm-cause-col", "style"), Input("alarm-metric", "value"))
@@ -159,13 +160,16 @@ def alarm_save(n_clicks, version, *states):
         return _error(str(exc)), no_update, no_update, no_update
     warning = unnotified.alarm_warning(alarm)
     message = dbc.Alert(
-        [f"Saved “{alarm.name}”: {alarm.describe()}.", *([html.Br(), html.Strong(warning)] if warning else [])],
+        [
+            _("Saved “%(name)s”: %(rule)s.", name=alarm.name, rule=alarm.describe()),
+            *([html.Br(), html.Strong(warning)] if warning else []),
+        ],
         color="warning" if warning else "success",
         id="alarm-saved",
         className="mb-0",
         duration=None if warning else 8000,
     )
-    return message, (version or 0) + 1, alarm.id, f"Edit alarm “{alarm.name}”"
+    return message, (version or 0) + 1, alarm.id, _("Edit alarm “%(name)s”", name=alarm.name)
 
 
 @callback(
@@ -180,7 +184,7 @@ def alarm_test(n_clicks, days, *states):
         raise PreventUpdate
     values = _values(states)
     values.setdefault("name", "")
-    values["name"] = values["name"] or "(unsaved alarm)"
+    values["name"] = values["name"] or _("(unsaved alarm)")
     try:
         alarm = alarms.build_alarm(current_scope(), values)
     except alarms.AlarmError as exc:
@@ -201,7 +205,7 @@ def alarm_fill_form(edit_clicks, new_clicks):
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     if triggered == "alarm-new":
-        values, title = DEFAULTS, "New alarm"
+        values, title = DEFAULTS, _("New alarm")
     else:
         try:
             alarm = alarms.get_alarm(current_scope(), int(triggered["id"]))
@@ -213,7 +217,7 @@ def alarm_fill_form(edit_clicks, new_clicks):
             threshold=float(alarm.threshold),
             scope_value=alarm.scope_label or alarm.scope_value,  # a switch or customer by name
         )
-        title = f"Edit alarm “{alarm.name}”"
+        title = _("Edit alarm “%(name)s”", name=alarm.name)
     return (*[values[f] for f in FIELDS], title, None)
 
 
@@ -237,13 +241,17 @@ def alarm_row_action(_deletes, _toggles, version):
             if not value:
                 raise PreventUpdate
             alarms.delete_alarm(scope, alarm.id)
-            message = f"Deleted “{alarm.name}”; its firings stay in the alarm report."
+            message = _("Deleted “%(name)s”; its firings stay in the alarm report.", name=alarm.name)
         else:
             status = "active" if value else "inactive"
             if status == alarm.status:
                 raise PreventUpdate  # a re-render, not a change
             alarms.set_status(scope, alarm.id, status)
-            message = f"“{alarm.name}” is now {status}."
+            message = (
+                _("“%(name)s” is now active.", name=alarm.name)
+                if value
+                else _("“%(name)s” is now inactive.", name=alarm.name)
+            )
     except alarms.AlarmError as exc:
         return _error(str(exc)), no_update
     return dbc.Alert(message, color="info", className="mb-0", duration=6000), (version or 0) + 1
@@ -255,15 +263,20 @@ def alarm_row_action(_deletes, _toggles, version):
 @admin_callback(
     Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data")
 )
-def webhook_list(_):
+def webhook_list(_version):
     rows = [
-        {**w, "events": ", ".join(w["events"]), "is_active": "yes" if w["is_active"] else "no"}
+        {
+            **w,
+            "events": ", ".join(w["events"]),  # the event names webhooks receive, identifiers
+            "is_active": _("yes") if w["is_active"] else _("no"),
+        }
         for w in webhooks.list_webhooks()
     ]
+    columns = [("name", _("Name")), ("url", _("URL")), ("events", _("Broadcasts")), ("is_active", _("Active"))]
     listing = simple_rows(
         rows,
-        [("name", "Name"), ("url", "URL"), ("events", "Broadcasts"), ("is_active", "Active"), ("pending", "Pending")],
-        "No webhook.",
+        [*columns, ("pending", _("Pending"))],
+        _("No webhook."),
         delete_type="webhook-delete",
         table_id="webhook-table",
     )
@@ -278,16 +291,16 @@ def webhook_list(_):
     history = simple_rows(
         deliveries,
         [
-            ("created_at", "Queued (UTC)"),
-            ("webhook", "Webhook"),
-            ("event", "Event"),
-            ("status", "Status"),
-            ("attempts", "Attempts"),
-            ("last_status_code", "HTTP"),
-            ("last_error", "Last error"),
-            ("delivered_at", "Delivered"),
+            ("created_at", _("Queued (UTC)")),
+            ("webhook", _("Webhook")),
+            ("event", _("Event")),
+            ("status", _("Status")),
+            ("attempts", _("Attempts")),
+            ("last_status_code", _("HTTP")),
+            ("last_error", _("Last error")),
+            ("delivered_at", _("Delivered")),
         ],
-        "Nothing sent yet.",
+        _("Nothing sent yet."),
     )
     return listing, history
 
@@ -311,9 +324,14 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     except webhooks.WebhookError as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0"), no_update
     except Exception:  # the name is taken
-        return dbc.Alert("A webhook with that name exists already.", color="danger", className="mb-0"), no_update
-    shown = "" if secret else f" Its secret: {hook['secret']} (shown once; keep it for checking signatures)."
-    return dbc.Alert(f"Webhook “{hook['name']}” saved.{shown}", color="success", className="mb-0"), (version or 0) + 1
+        return dbc.Alert(_("A webhook with that name exists already."), color="danger", className="mb-0"), no_update
+    shown = (
+        ""
+        if secret
+        else " " + _("Its secret: %(secret)s (shown once; keep it for checking signatures).", secret=hook["secret"])
+    )
+    saved = _("Webhook “%(name)s” saved.", name=hook["name"]) + shown
+    return dbc.Alert(saved, color="success", className="mb-0"), (version or 0) + 1
 
 
 @admin_callback(
@@ -327,4 +345,4 @@ def webhook_delete(_clicks, version):
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     webhooks.delete_webhook(int(ctx.triggered_id["id"]))
-    return dbc.Alert("Webhook deleted.", color="info", className="mb-0", duration=5000), (version or 0) + 1
+    return dbc.Alert(_("Webhook deleted."), color="info", className="mb-0", duration=5000), (version or 0) + 1

@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 from components.alarms import local, simple_rows
 from data.admin import acl
 from data.alerting import alert_settings, destination_alerts
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from routes.access import callbacks_for
 
@@ -38,19 +39,27 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
     if trigger == "rule-add" and _clicked():
         try:
             rule = destination_alerts.add_rule(which, country, prefix, description or "")
-            feedback = dbc.Alert(f"Added to the {rule['list']}.", color="success", className="mb-0", duration=4000)
+            added = _("Added to the blacklist.") if rule["list"] == "blacklist" else _("Added to the whitelist.")
+            feedback = dbc.Alert(added, color="success", className="mb-0", duration=4000)
         except destination_alerts.RuleError as exc:
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
     elif isinstance(trigger, dict) and _clicked():
         destination_alerts.delete_rule(int(trigger["id"]))
+    lists = {"blacklist": _("Blacklist"), "whitelist": _("Whitelist")}
     rows = [
-        {**r, "what": f"{r['country']} ({r['country_code']})" if r["country_code"] else f"prefix {r['prefix']}"}
+        {
+            **r,
+            "list": lists.get(r["list"], r["list"]),
+            "what": f"{r['country']} ({r['country_code']})"
+            if r["country_code"]
+            else _("prefix %(prefix)s", prefix=r["prefix"]),
+        }
         for r in destination_alerts.list_rules()
     ]
     table = simple_rows(
         rows,
-        [("list", "List"), ("what", "Country or prefix"), ("description", "Description")],
-        "Both lists are empty.",
+        [("list", _("List")), ("what", _("Country or prefix")), ("description", _("Description"))],
+        _("Both lists are empty."),
         delete_type="rule-delete",
         table_id="rule-table",
     )
@@ -75,9 +84,9 @@ def remove_prefixes(_add, _deletes, prefix, description):
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
     elif isinstance(trigger, dict) and _clicked():
         destination_alerts.delete_remove_prefix(trigger["id"])
-    columns = [("prefix", "Prefix"), ("description", "Description")]
+    columns = [("prefix", _("Prefix")), ("description", _("Description"))]
     return simple_rows(
-        destination_alerts.list_remove_prefixes(), columns, "None.", delete_type="remove-delete", key="prefix"
+        destination_alerts.list_remove_prefixes(), columns, _("None."), delete_type="remove-delete", key="prefix"
     ), feedback
 
 
@@ -96,18 +105,31 @@ def check_number(_clicks, _submit, number):
 
     normalised = normalise_number(number, effective_number_plan())
     match = destination_alerts.check_number(normalised.normalised or number, normalised.country_code)
+    label = destination_alerts.reason_label
     lines = [
-        f"Normalised: {normalised.normalised or '–'} ({normalised.kind}), country {normalised.country_code or '–'}",
-        f"Matched as {match.number}"
-        + (f" after removing {match.removed}" if match.removed else "")
-        + f", country {match.country_code or '–'}",
+        _(
+            "Normalised: %(number)s (%(kind)s), country %(country)s",
+            number=normalised.normalised or "–",
+            kind=normalised.kind,
+            country=normalised.country_code or "–",
+        ),
+        (
+            _("Matched as %(number)s after removing %(removed)s", number=match.number, removed=match.removed)
+            if match.removed
+            else _("Matched as %(number)s", number=match.number)
+        )
+        + _(", country %(country)s", country=match.country_code or "–"),
     ]
     verdict = (
-        f"Flagged: {match.blacklisted_by}"
+        _("Flagged: %(rule)s", rule=label(match.blacklisted_by))
         if match.flagged
-        else f"Not flagged: {match.whitelisted_by} wins over {match.blacklisted_by}"
+        else _(
+            "Not flagged: %(whitelist)s wins over %(blacklist)s",
+            whitelist=label(match.whitelisted_by),
+            blacklist=label(match.blacklisted_by),
+        )
         if match.blacklisted_by
-        else "Not flagged: on no blacklist"
+        else _("Not flagged: on no blacklist")
     )
     return [html.Div(line) for line in lines] + [html.Div(verdict, id="check-verdict", className="fw-semibold")]
 
@@ -128,13 +150,13 @@ def notify_emails_save(n_clicks, value):
 
     valid, invalid = parse_addresses(value or "")
     if invalid:
-        return f"Not an e-mail address: {', '.join(invalid)}"
+        return _("Not an e-mail address: %(addresses)s", addresses=", ".join(invalid))
     alert_settings.save_settings({"notify_emails": ", ".join(valid)}, alert_settings.SETTING_DEFAULTS)
-    return "Saved."
+    return _("Saved.")
 
 
 @callback(Output("destination-events", "children"), Input("destination-version", "data"))
-def destination_events(_):
+def destination_events(_version):
     scope = current_scope()
     rows = []
     for e in destination_alerts.recent_events(100):
@@ -149,24 +171,25 @@ def destination_events(_):
         rows.append(
             {
                 **e,
+                "reason": destination_alerts.reason_label(e["reason"]),
                 "first_call": local(e["first_call"], scope.timezone),
                 "last_call": local(e["last_call"], scope.timezone),
-                "link": dcc.Link("Calls →", href="/cdrs?" + urlencode(query)),
+                "link": dcc.Link(_("Calls →"), href="/cdrs?" + urlencode(query)),
             }
         )
     return simple_rows(
         rows,
         [
-            ("first_call", "First call"),
-            ("last_call", "Last call"),
-            ("reason", "Rule"),
-            ("accountcode", "Accountcode"),
-            ("customer", "Customer"),
-            ("country_code", "Country"),
-            ("calls", "Calls"),
-            ("sample_number", "Example"),
+            ("first_call", _("First call")),
+            ("last_call", _("Last call")),
+            ("reason", _("Rule")),
+            ("accountcode", _("Accountcode")),
+            ("customer", _("Customer")),
+            ("country_code", _("Country")),
+            ("calls", _("Calls")),
+            ("sample_number", _("Example")),
             ("link", ""),
         ],
-        "No blacklisted call yet.",
+        _("No blacklisted call yet."),
         table_id="destination-events-table",
     )

@@ -10,7 +10,9 @@ from dash.exceptions import PreventUpdate
 
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
-from data.alerting import alarms, threat_detectors, threats
+from data.alerting import alarms, threat_detectors, threat_texts, threats
+from data.core.i18n import current_language, number
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 from routes.access import callbacks_for
 
@@ -20,11 +22,15 @@ _cache: dict = {}
 
 
 def _current_threats(now: datetime) -> list:
-    """The ranking, computed at most once a minute per process (the page refreshes every minute)."""
-    minute = now.replace(second=0, microsecond=0)
+    """The ranking, computed at most once a minute per process and language (the page refreshes every minute;
+    the threats' texts are written in the reader's language)."""
+    minute, language = now.replace(second=0, microsecond=0), current_language()
     if _cache.get("minute") != minute:
-        _cache.update(minute=minute, threats=threats.detect(now))
-    return _cache["threats"]
+        _cache.clear()
+        _cache["minute"] = minute
+    if language not in _cache:
+        _cache[language] = threats.detect(now)
+    return _cache[language]
 
 
 @callback(
@@ -42,10 +48,11 @@ def threats_refresh(_clicks, _ticks):
     high_rows = [
         {
             **r,
-            "minutes": f"{r['minutes']:,.1f}",
+            "minutes": number(r["minutes"], current_language(), 1),
+            "category": threat_texts.category_label(r["category"]),
             "cost": money(r["cost"]),
             "at_risk": money(r["at_risk"]),
-            "accountcode": r["accountcode"] or "(none)",
+            "accountcode": r["accountcode"] or _("(none)"),
             "sample_number": f"+{r['sample_number']}",
         }
         for r in high
@@ -53,34 +60,34 @@ def threats_refresh(_clicks, _ticks):
     history = [
         {
             "when": local(h["detected_at"], scope.timezone),
-            "kind": threat_detectors.KINDS.get(h["kind"], h["kind"]),
+            "kind": threat_texts.kind_label(h["kind"]),
             "subject": h["subject"],
             "at_risk": money(h["cost_at_risk"]),
         }
         for h in threats.history(50)
     ]
     return (
-        threats_table(current, threat_detectors.KINDS),
+        threats_table(current, {kind: threat_texts.kind_label(kind) for kind in threat_texts.KINDS}),
         simple_rows(
             high_rows,
             [
-                ("accountcode", "Accountcode"),
-                ("category", "Category"),
-                ("countries", "Countries"),
-                ("numbers", "Numbers"),
-                ("sample_number", "Example"),
-                ("calls", "Calls"),
-                ("minutes", "Minutes"),
-                ("cost", "Cost"),
-                ("at_risk", "Cost at risk"),
+                ("accountcode", _("Accountcode")),
+                ("category", _("Category")),
+                ("countries", _("Countries")),
+                ("numbers", _("Numbers")),
+                ("sample_number", _("Example")),
+                ("calls", _("Calls")),
+                ("minutes", _("Minutes")),
+                ("cost", _("Cost")),
+                ("at_risk", _("Cost at risk")),
             ],
-            "No call to a high-cost destination.",
+            _("No call to a high-cost destination."),
             table_id="high-cost-table",
         ),
         simple_rows(
             history,
-            [("when", "Detected"), ("kind", "Kind"), ("subject", "Subject"), ("at_risk", "Cost at risk")],
-            "No threat notified yet.",
+            [("when", _("Detected")), ("kind", _("Kind")), ("subject", _("Subject")), ("at_risk", _("Cost at risk"))],
+            _("No threat notified yet."),
         ),
     )
 
@@ -106,7 +113,7 @@ def threat_settings_save(n_clicks, values):
     except alarms.AlarmError as exc:
         return dbc.Alert(str(exc), color="danger", className="mb-0")
     return dbc.Alert(
-        "Thresholds saved; the next detection uses them.", color="success", className="mb-0", duration=5000
+        _("Thresholds saved; the next detection uses them."), color="success", className="mb-0", duration=5000
     )
 
 
@@ -131,8 +138,8 @@ def high_cost_prefixes(_add, _deletes, prefix, description):
         threat_detectors.delete_high_cost_prefix(trigger["id"])
     return simple_rows(
         threat_detectors.list_high_cost_prefixes(),
-        [("prefix", "Prefix"), ("description", "Description")],
-        "None: premium rate, shared cost and satellite numbers are found anyway.",
+        [("prefix", _("Prefix")), ("description", _("Description"))],
+        _("None: premium rate, shared cost and satellite numbers are found anyway."),
         delete_type="high-cost-delete",
         key="prefix",
     ), feedback

@@ -10,6 +10,7 @@ from dash import html
 
 from components.tables import simple_table
 from data.core.i18n import LANGUAGES, N_
+from data.core.i18n import gettext as _
 
 
 def form_row(label: str, control, help_text: str | None = None, control_id: str | None = None) -> dbc.Row:
@@ -81,10 +82,13 @@ def prefix_list_card(title: str, name: str, example: str, prefix_width: int = 5)
                     dbc.Row(
                         [
                             dbc.Col(
-                                dbc.Input(id=f"{name}-prefix", placeholder=f"Prefix, e.g. {example}"), md=prefix_width
+                                dbc.Input(
+                                    id=f"{name}-prefix", placeholder=_("Prefix, e.g. %(example)s", example=example)
+                                ),
+                                md=prefix_width,
                             ),
-                            dbc.Col(dbc.Input(id=f"{name}-description", placeholder="Description"), md=5),
-                            dbc.Col(dbc.Button("Add", id=f"{name}-add", color="secondary"), md="auto"),
+                            dbc.Col(dbc.Input(id=f"{name}-description", placeholder=_("Description")), md=5),
+                            dbc.Col(dbc.Button(_("Add"), id=f"{name}-add", color="secondary"), md="auto"),
                         ],
                         className="g-2",
                     ),

@@ -10,13 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.tables import header_table
-from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES
-from data.core.i18n import N_
+from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES, SEVERITY_LABELS
+from data.core.i18n import N_, current_language, number
 from data.core.i18n import gettext as _
 
 
 def options(mapping: dict) -> list[dict]:
-    return [{"label": label if isinstance(label, str) else label.label, "value": key} for key, label in mapping.items()]
+    """Dropdown options from a mapping of labels (or metrics), in the current language."""
+    return [
+        {"label": _(label if isinstance(label, str) else label.label), "value": key} for key, label in mapping.items()
+    ]
 
 
 def field(label: str, control, width: int | str = 3, help_text: str | None = None, **col) -> dbc.Col:
@@ -30,31 +33,31 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
     """The add/edit form; the webhook choice is rendered for everyone (hidden for customers)."""
     return dbc.Card(
         [
-            dbc.CardHeader(html.Span("New alarm", id="alarm-form-title")),
+            dbc.CardHeader(html.Span(_("New alarm"), id="alarm-form-title")),
             dbc.CardBody(
                 [
                     dcc.Store(id="alarm-edit-id"),
                     dbc.Row(
                         [
-                            field("Name", dbc.Input(id="alarm-name", placeholder="ASR drop on Spain")),
+                            field(_("Name"), dbc.Input(id="alarm-name", placeholder=_("ASR drop on Spain"))),
                             field(
-                                "Metric",
+                                _("Metric"),
                                 dcc.Dropdown(id="alarm-metric", options=options(METRICS), value="asr", clearable=False),
                             ),
                             field(
-                                "Hangup cause",
+                                _("Hangup cause"),
                                 dcc.Dropdown(id="alarm-cause", options=cause_options, value=None),
                                 id="alarm-cause-col",
                                 style={"display": "none"},
                             ),
                             field(
-                                "Scope",
+                                _("Scope"),
                                 dcc.Dropdown(
                                     id="alarm-scope-kind", options=options(SCOPES), value="all", clearable=False
                                 ),
                             ),
                             field(
-                                "Scope value",
+                                _("Scope value"),
                                 html.Div(
                                     [
                                         dbc.Input(
@@ -74,84 +77,86 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
                     dbc.Row(
                         [
                             field(
-                                "Period",
+                                _("Period"),
                                 dcc.Dropdown(
                                     id="alarm-period", options=options(PERIODS), value="hour", clearable=False
                                 ),
                                 2,
                             ),
                             field(
-                                "Condition",
+                                _("Condition"),
                                 dcc.Dropdown(
                                     id="alarm-condition", options=options(CONDITIONS), value="lt", clearable=False
                                 ),
                                 3,
                             ),
                             field(
-                                "Threshold",
+                                _("Threshold"),
                                 dbc.Input(id="alarm-threshold", type="number", step="any"),
                                 2,
-                                help_text="ASR, NER, short calls, cause share in %; ACD, PDD in s",
+                                help_text=_("ASR, NER, short calls, cause share in %; ACD, PDD in s"),
                             ),
                             field(
-                                "Compare with",
+                                _("Compare with"),
                                 dcc.Dropdown(
                                     id="alarm-compare", options=options(COMPARE_TO), value="previous", clearable=False
                                 ),
                                 3,
                             ),
                             field(
-                                "Minimum attempts",
+                                _("Minimum attempts"),
                                 dbc.Input(id="alarm-min-attempts", type="number", min=0, step=1, value=10),
                                 2,
-                                help_text="below this, the alarm does not fire",
+                                help_text=_("below this, the alarm does not fire"),
                             ),
                         ]
                     ),
                     dbc.Row(
                         [
                             field(
-                                "Severity",
+                                _("Severity"),
                                 dbc.RadioItems(
                                     id="alarm-severity",
                                     inline=True,
                                     value="warning",
                                     options=[
-                                        {"label": "Warning", "value": "warning"},
-                                        {"label": "Critical", "value": "critical"},
+                                        {"label": _("Warning"), "value": "warning"},
+                                        {"label": _("Critical"), "value": "critical"},
                                     ],
                                 ),
                                 2,
                             ),
-                            field("Status", dbc.Switch(id="alarm-active", label="Active", value=True), 2),
+                            field(_("Status"), dbc.Switch(id="alarm-active", label=_("Active"), value=True), 2),
                             field(
-                                "Dry run",
-                                dbc.Switch(id="alarm-dry-run", label="Record only, never notify", value=False),
+                                _("Dry run"),
+                                dbc.Switch(id="alarm-dry-run", label=_("Record only, never notify"), value=False),
                                 2,
                             ),
                             field(
-                                "E-mail to",
+                                _("E-mail to"),
                                 dbc.Input(id="alarm-email", placeholder="noc@example.com, …"),
                                 3,
-                                help_text="empty: your own address",
+                                help_text=_("empty: your own address"),
                             ),
                             field(
-                                "Webhook",
-                                dcc.Dropdown(id="alarm-webhook", placeholder="none"),
+                                _("Webhook"),
+                                dcc.Dropdown(id="alarm-webhook", placeholder=_("none")),
                                 3,
                                 style=None if is_admin else {"display": "none"},
                             ),
                         ]
                     ),
-                    dbc.Row([field("Description", dbc.Textarea(id="alarm-description", rows=1), 12)]),
+                    dbc.Row([field(_("Description"), dbc.Textarea(id="alarm-description", rows=1), 12)]),
                     dbc.Row(
                         [
-                            dbc.Col(dbc.Button("Save", id="alarm-save", color="primary"), width="auto"),
-                            dbc.Col(dbc.Button("New", id="alarm-new", color="secondary", outline=True), width="auto"),
+                            dbc.Col(dbc.Button(_("Save"), id="alarm-save", color="primary"), width="auto"),
+                            dbc.Col(
+                                dbc.Button(_("New"), id="alarm-new", color="secondary", outline=True), width="auto"
+                            ),
                             dbc.Col(
                                 dbc.InputGroup(
                                     [
-                                        dbc.Button("Test alarm", id="alarm-test", color="info", outline=True),
+                                        dbc.Button(_("Test alarm"), id="alarm-test", color="info", outline=True),
                                         dbc.Input(
                                             id="alarm-test-days",
                                             type="number",
@@ -161,7 +166,7 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
                                             value=7,
                                             style={"maxWidth": "6rem"},
                                         ),
-                                        dbc.InputGroupText("days"),
+                                        dbc.InputGroupText(_("days")),
                                     ],
                                     size="md",
                                 ),
@@ -180,12 +185,11 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
 
 
 def _fmt(value, digits: int = 2) -> str:
+    """A number the locale's way, without decimals when it is whole."""
     if value is None:
         return "–"
     value = Decimal(value)
-    if value == value.to_integral_value():
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
+    return number(value, current_language(), 0 if value == value.to_integral_value() else digits)
 
 
 def local(instant: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -193,18 +197,20 @@ def local(instant: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
 
 
 def severity_badge(severity: str, dry_run: bool = False):
-    badges = [dbc.Badge(severity, color="danger" if severity == "critical" else "warning", className="me-1")]
+    shown = _(SEVERITY_LABELS.get(severity, severity))
+    badges = [dbc.Badge(shown, color="danger" if severity == "critical" else "warning", className="me-1")]
     if dry_run:
-        badges.append(dbc.Badge("dry run", color="secondary"))
+        badges.append(dbc.Badge(_("dry run"), color="secondary"))
     return badges
 
 
 def alarm_list(rows: list[dict], viewer_tz: str, show_owner: bool):
     body = []
     for r in rows:
-        last = "never evaluated"
+        last = _("never evaluated")
         if r.get("last_period_end"):
-            last = f"{'fired' if r['last_fired'] else 'ok'} at {local(r['last_period_end'], r['timezone'])}"
+            at = local(r["last_period_end"], r["timezone"])
+            last = _("fired at %(at)s", at=at) if r["last_fired"] else _("ok at %(at)s", at=at)
         body.append(
             html.Tr(
                 [
@@ -216,16 +222,16 @@ def alarm_list(rows: list[dict], viewer_tz: str, show_owner: bool):
                         dbc.Switch(
                             id={"type": "alarm-toggle", "id": r["id"]},
                             value=r["status"] == "active",
-                            label=r["status"],
+                            label=_(STATUSES.get(r["status"], r["status"])),
                             className="mb-0",
                         )
                     ),
                     html.Td(last, className="small"),
                     html.Td(
                         [
-                            dbc.Button("Edit", id={"type": "alarm-edit", "id": r["id"]}, size="sm", color="link"),
+                            dbc.Button(_("Edit"), id={"type": "alarm-edit", "id": r["id"]}, size="sm", color="link"),
                             dbc.Button(
-                                "Delete",
+                                _("Delete"),
                                 id={"type": "alarm-delete", "id": r["id"]},
                                 size="sm",
                                 color="link",
@@ -237,16 +243,27 @@ def alarm_list(rows: list[dict], viewer_tz: str, show_owner: bool):
                 id=f"alarm-row-{r['id']}",
             )
         )
-    head = ["Name", "Rule", *(["Owner"] if show_owner else []), "Severity", "Status", "Last period", ""]
-    return header_table(head, body, "No alarm yet.", id="alarm-list-table")
+    head = [_("Name"), _("Rule"), *([_("Owner")] if show_owner else []), _("Severity"), _("Status"), _("Last period")]
+    head.append("")
+    return header_table(head, body, _("No alarm yet."), id="alarm-list-table")
 
 
 def test_results(alarm, evaluations: list) -> html.Div:
     fired = [e for e in evaluations if e.fired]
     skipped = sum(1 for e in evaluations if not e.computable)
+    replayed = _(
+        "Replayed %(periods)s period(s) of %(rule)s: it would have fired %(fired)s time(s)",
+        periods=len(evaluations),
+        rule=alarm.describe(),
+        fired=len(fired),
+    )
     summary = dbc.Alert(
-        f"Replayed {len(evaluations)} period(s) of {alarm.describe()}: it would have fired {len(fired)} time(s)"
-        + (f"; {skipped} period(s) not computable (too few attempts or no value)." if skipped else "."),
+        replayed
+        + (
+            _("; %(skipped)s period(s) not computable (too few attempts or no value).", skipped=skipped)
+            if skipped
+            else "."
+        ),
         color="warning" if fired else "success",
         id="alarm-test-summary",
         className="mb-2",
@@ -265,9 +282,9 @@ def test_results(alarm, evaluations: list) -> html.Div:
         for e in fired[:500]
     ]
     table = header_table(
-        [f"From ({alarm.timezone})", "To", "Measured", "Earlier", "Attempts", "Why"],
+        [_("From (%(zone)s)", zone=alarm.timezone), _("To"), _("Measured"), _("Earlier"), _("Attempts"), _("Why")],
         rows,
-        "It would not have fired.",
+        _("It would not have fired."),
         id="alarm-test-table",
     )
     return html.Div([summary, table])
@@ -280,7 +297,7 @@ def report_table(rows: list[dict], show_ack: bool = True):
             f"{r['acknowledged_by'] or ''} {local(r['acknowledged_at'], r['timezone'])}"
             if r["acknowledged_at"]
             else dbc.Button(
-                "Acknowledge", id={"type": "alarm-ack", "id": r["id"]}, size="sm", color="primary", outline=True
+                _("Acknowledge"), id={"type": "alarm-ack", "id": r["id"]}, size="sm", color="primary", outline=True
             )
             if show_ack
             else ""
@@ -293,7 +310,9 @@ def report_table(rows: list[dict], show_ack: bool = True):
                     html.Td(
                         [
                             r["alarm"],
-                            html.Span(" (deleted)", className="text-body-secondary") if r["alarm_deleted"] else "",
+                            html.Span(" " + _("(deleted)"), className="text-body-secondary")
+                            if r["alarm_deleted"]
+                            else "",
                         ]
                     ),
                     html.Td(severity_badge(r["severity"], r["dry_run"])),
@@ -303,9 +322,9 @@ def report_table(rows: list[dict], show_ack: bool = True):
                     html.Td(r["attempts"]),
                     html.Td([r["reason"], html.Div(r["rule"], className="text-body-secondary")], className="small"),
                     html.Td(
-                        "cleared " + local(r["cleared_at"], r["timezone"])
+                        _("cleared %(at)s", at=local(r["cleared_at"], r["timezone"]))
                         if r["cleared_at"]
-                        else "firing"
+                        else _("firing")
                         if r["event"]
                         else "",
                         className="small",
@@ -316,19 +335,19 @@ def report_table(rows: list[dict], show_ack: bool = True):
             )
         )
     head = [
-        "Period from",
-        "to (owner's zone)",
-        "Alarm",
-        "Severity",
-        "Measured",
-        "Earlier period",
-        "Threshold",
-        "Attempts",
-        "Why",
-        "State",
-        "Acknowledged",
+        _("Period from"),
+        _("to (owner's zone)"),
+        _("Alarm"),
+        _("Severity"),
+        _("Measured"),
+        _("Earlier period"),
+        _("Threshold"),
+        _("Attempts"),
+        _("Why"),
+        _("State"),
+        _("Acknowledged"),
     ]
-    return header_table(head, body, "No alarm fired in this range.", id="alarm-report-table")
+    return header_table(head, body, _("No alarm fired in this range."), id="alarm-report-table")
 
 
 def money(value) -> str:
@@ -341,8 +360,10 @@ def at_risk_cell(threat: dict):
     if not unrated:
         return money(threat["cost_at_risk"])
     if not threat["cost_at_risk"]:
-        return dbc.Badge("unrated", color="secondary", title=f"{unrated} answered call(s) without a price")
-    return [money(threat["cost_at_risk"]), html.Div(f"+ {unrated} unrated", className="small text-body-secondary")]
+        title = _("%(count)s answered call(s) without a price", count=unrated)
+        return dbc.Badge(_("unrated"), color="secondary", title=title)
+    more = html.Div(_("+ %(count)s unrated", count=unrated), className="small text-body-secondary")
+    return [money(threat["cost_at_risk"]), more]
 
 
 def threats_table(rows: list[dict], kinds: dict):
@@ -356,15 +377,15 @@ def threats_table(rows: list[dict], kinds: dict):
                 html.Td(_fmt(t["minutes"], 1)),
                 html.Td(money(t["cost"])),
                 html.Td(at_risk_cell(t), className="fw-semibold"),
-                html.Td(dcc.Link("Calls →", href=t["link"])),
+                html.Td(dcc.Link(_("Calls →"), href=t["link"])),
             ]
         )
         for i, t in enumerate(rows)
     ]
     return header_table(
-        ["#", "Kind", "Threat", "Calls", "Minutes", "Cost", "Cost at risk", ""],  # ranked: threats.rank_key
+        ["#", _("Kind"), _("Threat"), _("Calls"), _("Minutes"), _("Cost"), _("Cost at risk"), ""],  # rank_key order
         body,
-        "No threat right now.",
+        _("No threat right now."),
         id="threats-table",
     )
 
@@ -379,12 +400,12 @@ def simple_rows(
 ):
     body = []
     for r in rows:
-        cells = [html.Td("–" if r.get(c) in (None, "") else r.get(c)) for c, _ in columns]
+        cells = [html.Td("–" if r.get(c) in (None, "") else r.get(c)) for c, _title in columns]
         if delete_type:
             cells.append(
                 html.Td(
                     dbc.Button(
-                        "Delete",
+                        _("Delete"),
                         id={"type": delete_type, "id": str(r[key])},
                         size="sm",
                         color="link",
@@ -394,10 +415,14 @@ def simple_rows(
             )
         body.append(html.Tr(cells))
     return header_table(
-        [t for _, t in columns] + ([""] if delete_type else []), body, empty, **({"id": table_id} if table_id else {})
+        [title for _key, title in columns] + ([""] if delete_type else []),
+        body,
+        empty,
+        **({"id": table_id} if table_id else {}),
     )
 
 
+STATUSES = {"active": N_("active"), "inactive": N_("inactive")}
 NOTICE_KINDS = {"alarm": N_("Alarm"), "blacklist": N_("Blacklist hit"), "threat": N_("Threat")}
 
 

@@ -277,9 +277,13 @@ def choropleth_figure(
                     [r["calls"], r["minutes"], r["acd"], r["asr"], r.get("cost"), href]
                     for r, href in zip(rows, hrefs, strict=True)
                 ],
-                "hovertemplate": "<b>%{text}</b><br>Calls: %{customdata[0]:,}<br>Minutes: %{customdata[1]:,.0f}"
-                "<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}"
-                f"<br>Cost: %{{customdata[4]:,.2f}} {currency}<extra></extra>",
+                "hovertemplate": "<b>%{text}</b><br>"
+                + _("Calls")
+                + ": %{customdata[0]:,}<br>"
+                + _("Minutes")
+                + ": %{customdata[1]:,.0f}<br>ACD: %{customdata[2]:.0f} s<br>ASR: %{customdata[3]:.1%}<br>"
+                + _("Cost")
+                + f": %{{customdata[4]:,.2f}} {currency}<extra></extra>",
             }
         ],
         # Greenwich in the middle: left alone, plotly centres the map on the data's longitudes, which

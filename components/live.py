@@ -14,10 +14,10 @@ def switch_state(row: dict, zone: str) -> str:
     """ "3 calls", or "unreachable since HH:MM" (in the user's time zone), or "not polled yet"."""
     if row.get("ok") is False and row.get("unreachable_since"):
         since: datetime = row["unreachable_since"]
-        return f"unreachable since {since.astimezone(ZoneInfo(zone)):%H:%M}"
+        return _("unreachable since %(time)s", time=f"{since.astimezone(ZoneInfo(zone)):%H:%M}")
     if row.get("ok") is None:
         return _("not polled yet")
-    return "answering"
+    return _("answering")
 
 
 def switch_rows(rows: list[dict], zone: str) -> list[dict]:
@@ -57,7 +57,7 @@ def sparkline_figure(rows: list[dict]) -> dict:
                 "fill": "tozeroy",
                 "x": [r["minute"].isoformat() for r in rows],
                 "y": [r["calls"] for r in rows],
-                "hovertemplate": "%{x|%H:%M}: %{y} calls<extra></extra>",
+                "hovertemplate": "%{x|%H:%M}: " + _("%(calls)s calls", calls="%{y}") + "<extra></extra>",
             }
         ],
         height=140,

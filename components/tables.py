@@ -17,7 +17,10 @@ def header_table(headers, rows: list, empty: str, **props):
     if not rows:
         return html.P(empty, className="text-body-secondary small")
     return dbc.Table(
-        [html.Thead(html.Tr([html.Th(gettext(h) if isinstance(h, str) else h) for h in headers])), html.Tbody(rows)],
+        [
+            html.Thead(html.Tr([html.Th(gettext(h) if isinstance(h, str) and h else h) for h in headers])),
+            html.Tbody(rows),
+        ],
         striped=True,
         hover=True,
         size="sm",

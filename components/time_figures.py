@@ -166,9 +166,9 @@ def time_series_figure(
                 "x": xs[: len(compare)],
                 "y": [as_float(r[y]) for r in compare][: len(xs)],
                 "text": [r[x] for r in compare][: len(xs)],
-                "name": "previous period",
+                "name": _("previous period"),
                 "line": {"dash": "dash", "color": "#6c757d"},
-                "hovertemplate": "%{text}: %{y}<extra>previous period</extra>",
+                "hovertemplate": "%{text}: %{y}<extra>" + _("previous period") + "</extra>",
             }
         )
         in_period(traces[-1], unit, rows, x)

@@ -68,10 +68,10 @@ def test_alarm(alarm_id, days):
 @click.command("threats")
 def show_threats():
     """Print the current threats, ranked by estimated cost at risk."""
-    from data.alerting import threat_detectors, threats
+    from data.alerting import threat_texts, threats
 
     for t in threats.detect():
-        click.echo(f"{t.cost_at_risk:>12.2f}  {threat_detectors.KINDS[t.kind]:<24} {t.title}: {t.detail}")
+        click.echo(f"{t.cost_at_risk:>12.2f}  {threat_texts.KINDS[t.kind]:<24} {t.title}: {t.detail}")
 
 
 COMMANDS = (test_alarm, show_threats)

@@ -7,42 +7,45 @@ from dash import dcc, html
 
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/alarm-report", name=N_("Alarm report"), order=81, access=acl.PAGE)
 
 RANGES = [
-    {"label": "Last 24 hours", "value": 1},
-    {"label": "Last 7 days", "value": 7},
-    {"label": "Last 30 days", "value": 30},
-    {"label": "Last 90 days", "value": 90},
-    {"label": "Everything", "value": 0},
+    {"label": N_("Last 24 hours"), "value": 1},
+    {"label": N_("Last 7 days"), "value": 7},
+    {"label": N_("Last 30 days"), "value": 30},
+    {"label": N_("Last 90 days"), "value": 90},
+    {"label": N_("Everything"), "value": 0},
 ]
 
 
 def layout(**query):
     return html.Div(
         [
-            html.H2("Alarm report"),
+            html.H2(_("Alarm report")),
             dcc.Store(id="alarm-report-version", data=0),
             dbc.Card(
                 dbc.CardBody(
                     dbc.Row(
                         [
-                            dbc.Col(dcc.Dropdown(id="alarm-report-alarm", placeholder="All alarms"), md=3),
+                            dbc.Col(dcc.Dropdown(id="alarm-report-alarm", placeholder=_("All alarms")), md=3),
                             dbc.Col(
                                 dcc.Dropdown(
                                     id="alarm-report-range",
-                                    options=RANGES,
+                                    options=[{**r, "label": _(r["label"])} for r in RANGES],
                                     value=int(query.get("days", 30) or 0),
                                     clearable=False,
                                 ),
                                 md=2,
                             ),
                             dbc.Col(
-                                dbc.Switch(id="alarm-report-unacked", label="Unacknowledged only", value=False),
+                                dbc.Switch(id="alarm-report-unacked", label=_("Unacknowledged only"), value=False),
                                 md="auto",
                             ),
-                            dbc.Col(dbc.Switch(id="alarm-report-dry", label="Include dry runs", value=True), md="auto"),
+                            dbc.Col(
+                                dbc.Switch(id="alarm-report-dry", label=_("Include dry runs"), value=True), md="auto"
+                            ),
                             dbc.Col(html.Small(id="alarm-report-count", className="text-body-secondary"), md="auto"),
                         ],
                         className="g-2 align-items-center",

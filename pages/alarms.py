@@ -9,6 +9,7 @@ from components.alarms import alarm_form
 from data.admin import acl
 from data.core import lookups
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/alarms", name=N_("Alarms"), order=80, access=acl.PAGE)
@@ -21,26 +22,30 @@ def _causes() -> list[dict]:
 def _webhooks_card() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader("Webhooks"),
+            dbc.CardHeader(_("Webhooks")),
             dbc.CardBody(
                 [
                     html.P(
                         [
-                            "Each notification is a JSON POST signed with HMAC-SHA256 of the body under the webhook's "
-                            "secret, in the header ",
+                            _(
+                                "Each notification is a JSON POST signed with HMAC-SHA256 of the body under the "
+                                "webhook's secret, in the header "
+                            ),
                             html.Code("X-Dialstat-Signature: sha256=<hex>"),
-                            "; 5 s timeout, retried with backoff. Alarms choose theirs; threats and destination "
-                            "alerts go to the webhooks subscribed to them.",
+                            _(
+                                "; 5 s timeout, retried with backoff. Alarms choose theirs; threats and destination "
+                                "alerts go to the webhooks subscribed to them."
+                            ),
                         ],
                         className="small",
                     ),
                     dcc.Store(id="webhook-edit-id"),
                     dbc.Row(
                         [
-                            dbc.Col(dbc.Input(id="webhook-name", placeholder="Name"), md=2),
+                            dbc.Col(dbc.Input(id="webhook-name", placeholder=_("Name")), md=2),
                             dbc.Col(dbc.Input(id="webhook-url", placeholder="https://example.net/hook"), md=4),
                             dbc.Col(
-                                dbc.Input(id="webhook-secret", placeholder="Secret (empty: generated / unchanged)"),
+                                dbc.Input(id="webhook-secret", placeholder=_("Secret (empty: generated / unchanged)")),
                                 md=3,
                             ),
                             dbc.Col(
@@ -49,19 +54,19 @@ def _webhooks_card() -> dbc.Card:
                                     inline=True,
                                     value=["threat", "destination_alert"],
                                     options=[
-                                        {"label": "Threats", "value": "threat"},
-                                        {"label": "Destination alerts", "value": "destination_alert"},
+                                        {"label": _("Threats"), "value": "threat"},
+                                        {"label": _("Destination alerts"), "value": "destination_alert"},
                                     ],
                                 ),
                                 md="auto",
                             ),
-                            dbc.Col(dbc.Button("Add webhook", id="webhook-save", color="secondary"), md="auto"),
+                            dbc.Col(dbc.Button(_("Add webhook"), id="webhook-save", color="secondary"), md="auto"),
                         ],
                         className="g-2 align-items-center",
                     ),
                     html.Div(id="webhook-feedback", className="mt-2"),
                     html.Div(id="webhook-list", className="mt-2"),
-                    html.H6("Latest deliveries", className="mt-3"),
+                    html.H6(_("Latest deliveries"), className="mt-3"),
                     html.Div(id="webhook-deliveries"),
                 ]
             ),
@@ -74,10 +79,13 @@ def layout(**query):
     scope = current_scope()
     return html.Div(
         [
-            html.H2("Alarms"),
+            html.H2(_("Alarms")),
             html.P(
-                f"Periods close at the boundaries of your time zone ({scope.timezone}); each closed period is "
-                "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
+                _(
+                    "Periods close at the boundaries of your time zone (%(zone)s); each closed period is "
+                    "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
+                    zone=scope.timezone,
+                ),
                 className="text-body-secondary",
             ),
             dcc.Store(id="alarms-version", data=0),
@@ -85,7 +93,7 @@ def layout(**query):
             alarm_form(scope.is_admin, _causes()),
             dbc.Card(
                 [
-                    dbc.CardHeader("Your alarms" if not scope.is_admin else "All alarms"),
+                    dbc.CardHeader(_("Your alarms") if not scope.is_admin else _("All alarms")),
                     dbc.CardBody(html.Div(id="alarm-list")),
                 ],
                 className="mb-3",

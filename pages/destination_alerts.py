@@ -10,6 +10,7 @@ from components.filters import choice
 from data.admin import acl
 from data.core import lookups
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 
 dash.register_page(__name__, path="/destination-alerts", name=N_("Destination alerts"), order=86, access=acl.ADMIN)
 
@@ -22,12 +23,14 @@ def layout(**query):
     countries = _countries()
     return html.Div(
         [
-            html.H2("Destination alerts"),
+            html.H2(_("Destination alerts")),
             html.P(
-                "Calls to a blacklisted country or prefix are flagged on the CDR when they are imported and "
-                "raise an alert (e-mail to the admins, webhooks). A whitelist match wins over the blacklist. "
-                "Prefixes are in international format (what the number plan makes of the dialled number); the "
-                "alert remove prefixes are stripped first.",
+                _(
+                    "Calls to a blacklisted country or prefix are flagged on the CDR when they are imported and "
+                    "raise an alert (e-mail to the admins, webhooks). A whitelist match wins over the blacklist. "
+                    "Prefixes are in international format (what the number plan makes of the dialled number); the "
+                    "alert remove prefixes are stripped first."
+                ),
                 className="text-body-secondary",
             ),
             dcc.Store(id="destination-version", data=0),
@@ -36,7 +39,7 @@ def layout(**query):
                     dbc.Col(
                         dbc.Card(
                             [
-                                dbc.CardHeader("Blacklist and whitelist"),
+                                dbc.CardHeader(_("Blacklist and whitelist")),
                                 dbc.CardBody(
                                     [
                                         dbc.Row(
@@ -44,25 +47,27 @@ def layout(**query):
                                                 dbc.Col(
                                                     choice(
                                                         "rule-list",
-                                                        {"blacklist": "Blacklist", "whitelist": "Whitelist"},
+                                                        {"blacklist": _("Blacklist"), "whitelist": _("Whitelist")},
                                                         "blacklist",
                                                     ),
                                                     md=12,
                                                 ),
                                                 dbc.Col(
                                                     dcc.Dropdown(
-                                                        id="rule-country", options=countries, placeholder="Country"
+                                                        id="rule-country", options=countries, placeholder=_("Country")
                                                     ),
                                                     md=4,
                                                 ),
                                                 dbc.Col(
-                                                    dbc.Input(id="rule-prefix", placeholder="or prefix, e.g. 88216"),
+                                                    dbc.Input(id="rule-prefix", placeholder=_("or prefix, e.g. 88216")),
                                                     md=3,
                                                 ),
                                                 dbc.Col(
-                                                    dbc.Input(id="rule-description", placeholder="Description"), md=3
+                                                    dbc.Input(id="rule-description", placeholder=_("Description")), md=3
                                                 ),
-                                                dbc.Col(dbc.Button("Add", id="rule-add", color="primary"), md="auto"),
+                                                dbc.Col(
+                                                    dbc.Button(_("Add"), id="rule-add", color="primary"), md="auto"
+                                                ),
                                             ],
                                             className="g-2 align-items-center",
                                         ),
@@ -77,24 +82,24 @@ def layout(**query):
                     ),
                     dbc.Col(
                         [
-                            prefix_list_card("Alert remove prefixes", "remove", "999"),
+                            prefix_list_card(_("Alert remove prefixes"), "remove", "999"),
                             input_button_card(
-                                "Check a number",
+                                _("Check a number"),
                                 "check-number",
-                                "Number, international format",
-                                "Check",
+                                _("Number, international format"),
+                                _("Check"),
                                 "check-button",
                                 [html.Div(id="check-result", className="mt-2 small")],
                             ),
                             input_button_card(
-                                "Also notify",
+                                _("Also notify"),
                                 "notify-emails",
                                 "security@example.com, …",
-                                "Save",
+                                _("Save"),
                                 "notify-save",
                                 [
                                     dbc.FormText(
-                                        "Threat and destination alerts go to the admins' addresses and these."
+                                        _("Threat and destination alerts go to the admins' addresses and these.")
                                     ),
                                     html.Div(id="notify-feedback", className="mt-2 small"),
                                 ],
@@ -105,7 +110,7 @@ def layout(**query):
                 ]
             ),
             dbc.Card(
-                [dbc.CardHeader("Latest blacklisted calls"), dbc.CardBody(html.Div(id="destination-events"))],
+                [dbc.CardHeader(_("Latest blacklisted calls")), dbc.CardBody(html.Div(id="destination-events"))],
                 className="mb-3",
             ),
         ]

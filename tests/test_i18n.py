@@ -289,7 +289,9 @@ def unmarked(texts: list[str], allowed: set[str]) -> list[str]:
     """Texts with letters that no marker covers (data such as names and addresses are ``allowed``)."""
     problems = []
     for text in texts:
-        outside = re.sub(f"{MARK_OPEN}.*?{MARK_CLOSE}", "", text, flags=re.S)
+        outside, before = text, None
+        while outside != before:  # innermost first: a translated text may hold translated parts
+            before, outside = outside, re.sub(f"{MARK_OPEN}[^{MARK_OPEN}{MARK_CLOSE}]*{MARK_CLOSE}", "", outside)
         for data in allowed:
             outside = outside.replace(data, "")
         outside = re.sub(r"\b[A-Z][A-Z0-9_]+\b", "", outside)  # setting names (LOCAL_DIALCODE) are identifiers
@@ -317,12 +319,17 @@ def pseudo_request(app, polyglots):
 
 # Data the translated pages show as it is: names, product, addresses, identifiers.
 DATA = {"Dialstat", "admin", "speaks-browser", "Europe/Madrid", "UTC", "Authorization: Bearer <token>", "/api/v1/"}
-DATA.add(f"Werkzeug/{version('werkzeug')}")  # the user agent of the test client's sessions
+DATA.add(f"Werkzeug/{version('werkzeug')}")
+DATA |= {
+    "noc@example.com, …",
+    "security@example.com, …",
+    "https://example.net/hook",
+}  # example addresses  # the user agent of the test client's sessions
 
 
 # The pages still in English (docs/translations.md); every other page, new ones included, must show no text
 # outside gettext. Take a page off this list when it is translated.
-NOT_YET_TRANSLATED = {"/alarm-report", "/alarms", "/destination-alerts", "/threats"}
+NOT_YET_TRANSLATED: set[str] = set()
 
 
 def test_pseudo_locale_the_navbar_and_translated_pages_show_no_text_outside_gettext(pseudo_request):

@@ -1,10 +1,10 @@
 """Write translations into the catalogs: ``python translations/fill.py FILE.tsv``.
 
 Each line of the TSV file is ``msgid<TAB>de<TAB>es<TAB>fr<TAB>it<TAB>pt<TAB>ru`` (tabs and newlines inside a
-message written as ``\\t`` and ``\\n``; the plural forms of a message, in the order of the language's plural
-rule, separated by `` || ``). English catalogs get the msgid itself. Only messages the template
-(messages.pot) has are written; an existing translation is replaced. Made for batches of new messages after
-``make translations``; a translator may as well edit the .po files directly.
+message written as ``\\t`` and ``\\n``; a plural message is keyed by its singular, its forms split by ``||``).
+English catalogs get the msgid itself. Only messages the template (messages.pot) has are written; an existing
+translation is replaced. Made for batches of new messages after ``make translations``; a translator may as well
+edit the .po files directly.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def fill(table: dict[str, dict[str, str]]) -> None:
             if language == "en":
                 message.string = message.id if isinstance(message.id, str) else tuple(message.id)
             elif key in table:
-                text = table[key][language]
-                message.string = tuple(text.split(" || ")) if message.pluralizable else text
+                text = table[key][language]  # a plural's forms, in the language's order, split by "||"
+                message.string = tuple(text.split("||")) if isinstance(message.id, tuple) else text
             message.flags.discard("fuzzy")
         catalog.fuzzy = False  # the header, marked fuzzy by ``pybabel init``: gettext would skip the catalog
         with po_path.open("wb") as po_file:

@@ -35,9 +35,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from data.alerting.alarms import _SELECT, CHANGE_CONDITIONS, METRICS, Alarm, _alarm, format_number
+from data.alerting.alarm_mail import mail_text, payload
+from data.alerting.alarms import _SELECT, CHANGE_CONDITIONS, METRICS, Alarm, _alarm, format_number, unit_text
 from data.alerting.alert_settings import SETTING_DEFAULTS, get_settings
 from data.core import db
+from data.core.i18n import gettext as _
+from data.core.i18n import speaking
 from data.core.kpis import Totals
 from data.core.rollups import HOUR, HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 from data.core.settings import load_settings
@@ -270,15 +273,10 @@ class Evaluation:
     comparison_attempts: int = 0
 
 
-def _unit(alarm: Alarm) -> str:
-    unit = METRICS[alarm.metric].unit
-    return f" {unit}" if unit else ""
-
-
 def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> Evaluation:
     """The rule itself: does ``current`` (against ``earlier``) cross the alarm's threshold?"""
     start, end, cstart, cend = windows
-    x, unit = alarm.threshold, _unit(alarm)
+    x, unit = alarm.threshold, unit_text(alarm)
 
     def result(fired: bool, reason: str, computable: bool = True) -> Evaluation:
         return Evaluation(
@@ -297,7 +295,7 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         )
 
     if not current.available or not earlier.available:
-        return result(False, "not computable: per-minute data that old is no longer kept", False)
+        return result(False, _("not computable: per-minute data that old is no longer kept"), False)
     change = alarm.condition in CHANGE_CONDITIONS
     minimum = alarm.min_attempts
     if METRICS[alarm.metric].ratio:
@@ -307,13 +305,18 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
     if short:
         return result(
             False,
-            f"below the minimum of {minimum} attempts (current {current.attempts}, earlier {earlier.attempts})",
+            _(
+                "below the minimum of %(minimum)s attempts (current %(current)s, earlier %(earlier)s)",
+                minimum=minimum,
+                current=current.attempts,
+                earlier=earlier.attempts,
+            ),
             False,
         )
     value, before = current.value, earlier.value
     if value is None:
-        return result(False, "not computable: no value in the current period", False)
-    label = METRICS[alarm.metric].label
+        return result(False, _("not computable: no value in the current period"), False)
+    label = _(METRICS[alarm.metric].label)
     if alarm.condition == "lt":
         fired = value < x
         return result(fired, f"{label} {format_number(value)}{unit} {'<' if fired else '≥'} {format_number(x)}{unit}")
@@ -321,21 +324,36 @@ def judge(alarm: Alarm, current: Measure, earlier: Measure, windows: tuple) -> E
         fired = value > x
         return result(fired, f"{label} {format_number(value)}{unit} {'>' if fired else '≤'} {format_number(x)}{unit}")
     if before is None:
-        return result(False, "not computable: no value in the earlier period", False)
+        return result(False, _("not computable: no value in the earlier period"), False)
     change = value - before if alarm.condition.startswith("increase") else before - value
     if alarm.condition in ("decrease", "increase"):
         delta, delta_unit = change, unit
     elif before == 0:
-        return result(False, "not computable: the earlier value is 0, a percentage of it is undefined", False)
+        return result(False, _("not computable: the earlier value is 0, a percentage of it is undefined"), False)
     else:
         delta, delta_unit = change / abs(before) * 100, " %"
-    word = "fell" if alarm.condition.startswith("decrease") else "rose"
+    fell = alarm.condition.startswith("decrease")
     fired = delta > x
-    return result(
-        fired,
-        f"{label} {word} by {format_number(delta)}{delta_unit} ({format_number(before)} → {format_number(value)}), "
-        f"{'more than' if fired else 'not more than'} {format_number(x)}{delta_unit}",
-    )
+    values = {
+        "label": label,
+        "delta": f"{format_number(delta)}{delta_unit}",
+        "before": format_number(before),
+        "value": format_number(value),
+        "threshold": f"{format_number(x)}{delta_unit}",
+    }
+    if fell:
+        reason = (
+            _("%(label)s fell by %(delta)s (%(before)s → %(value)s), more than %(threshold)s", **values)
+            if fired
+            else _("%(label)s fell by %(delta)s (%(before)s → %(value)s), not more than %(threshold)s", **values)
+        )
+    else:
+        reason = (
+            _("%(label)s rose by %(delta)s (%(before)s → %(value)s), more than %(threshold)s", **values)
+            if fired
+            else _("%(label)s rose by %(delta)s (%(before)s → %(value)s), not more than %(threshold)s", **values)
+        )
+    return result(fired, reason)
 
 
 def windows_for(alarm: Alarm, period_end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
@@ -448,18 +466,6 @@ def record(alarm: Alarm, ev: Evaluation, was_firing: bool | None = ...) -> tuple
     return None if evaluation_id is None else (evaluation_id, event)
 
 
-def _period_label(alarm: Alarm, start: datetime, end: datetime) -> str:
-    zone = alarm.zone
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    if alarm.period in FIXED:
-        return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M} {alarm.timezone}"
-    if alarm.period == "day":
-        return f"{first:%Y-%m-%d} ({alarm.timezone})"
-    if alarm.period == "week":
-        return f"week {first:%G-W%V}, {first:%Y-%m-%d} to {(last - timedelta(days=1)):%Y-%m-%d} ({alarm.timezone})"
-    return f"{first:%B %Y} ({alarm.timezone})"
-
-
 def notification_count(sent: dict) -> int:
     """What ``webhooks.notify`` queued: the e-mail (one, to every recipient) and each webhook POST."""
     return int(bool(sent.get("mail"))) + len(sent.get("webhooks") or [])
@@ -484,62 +490,13 @@ def notify(alarm: Alarm, ev: Evaluation, event: str, evaluation_id: int) -> dict
     """The e-mail and the webhook POST of an alarm raised, still firing, or cleared."""
     from data.alerting.webhooks import notify as send
 
-    period = _period_label(alarm, ev.period_start, ev.period_end)
-    if event == "cleared":
-        subject = f"Cleared: {alarm.name} ({period})"
-        lead = f"The alarm {alarm.name!r} no longer fires: {ev.reason}."
-    else:
-        subject = f"[{alarm.severity.upper()}] {alarm.name}: {ev.reason}"
-        lead = f"The alarm {alarm.name!r} fired{' again' if event == 'firing' else ''}: {ev.reason}."
-    unit = _unit(alarm) if not alarm.condition.endswith("_pct") else " %"
-    body = "\n".join(
-        [
-            lead,
-            "",
-            f"Rule: {alarm.describe()}",
-            f"Period: {period}",
-            f"Measured: {format_number(ev.measured)}{_unit(alarm)} over {ev.attempts} attempts",
-            f"Compared with: {format_number(ev.comparison)}{_unit(alarm)} "
-            f"({_period_label(alarm, ev.comparison_start, ev.comparison_end)}, {ev.comparison_attempts} attempts)",
-            f"Threshold: {format_number(ev.threshold)}{unit}",
-            f"Severity: {alarm.severity}",
-            "",
-            "The alarm report lists every firing: /alarm-report",
-        ]
-    )
-    payload = {
-        "alarm": {
-            "id": alarm.id,
-            "name": alarm.name,
-            "severity": alarm.severity,
-            "metric": alarm.metric,
-            "condition": alarm.condition,
-            "period": alarm.period,
-            "scope_kind": alarm.scope_kind,
-            "scope_value": alarm.scope_value,
-            "rule": alarm.describe(),
-        },
-        "evaluation": {
-            "id": evaluation_id,
-            "period_start": ev.period_start,
-            "period_end": ev.period_end,
-            "comparison_start": ev.comparison_start,
-            "comparison_end": ev.comparison_end,
-            "measured": ev.measured,
-            "comparison": ev.comparison,
-            "threshold": ev.threshold,
-            "attempts": ev.attempts,
-            "reason": ev.reason,
-        },
-    }
-    key = f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}"
     return send(
-        _recipients(alarm),
-        subject,
-        body,
+        {alarm.language: _recipients(alarm)},
+        lambda: mail_text(alarm, ev, event),
+        "",
         event=f"alarm.{event}",
-        payload=payload,
-        dedup_key=key,
+        payload=payload(alarm, ev, evaluation_id),
+        dedup_key=f"alarm:{alarm.id}:{ev.period_start.isoformat()}:{event}",
         webhook_ids=[alarm.webhook_id] if alarm.webhook_id else [],
     )
 
@@ -555,8 +512,9 @@ def run_due(now: datetime | None = None) -> dict:
             start = period_start(alarm.period, end, alarm.timezone)
             if last_start is not None and last_start >= start:
                 continue  # evaluated already (the unique key would refuse it anyway)
-            ev = evaluate(alarm, end, now=now)
-            stored = record(alarm, ev, was_firing)
+            with speaking(alarm.language):  # its reason and rule as its owner reads them, in the report and mail
+                ev = evaluate(alarm, end, now=now)
+                stored = record(alarm, ev, was_firing)
             if stored is None:
                 continue
             evaluation_id, event = stored

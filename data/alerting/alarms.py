@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data.core import db
+from data.core.i18n import N_, current_language, number
+from data.core.i18n import gettext as _
 from data.core.mailer import parse_addresses
 from data.core.scope import Scope
 
@@ -27,38 +29,62 @@ class Metric:
     ratio: bool  # a ratio needs enough attempts in each period it is read from
 
 
+# The labels are marked for the catalogs here and translated where they are shown (``gettext``).
 METRICS = {
     "asr": Metric("ASR", "%", True),
-    "acd": Metric("ACD (ALOC)", "s", True),
+    "acd": Metric(N_("ACD (ALOC)"), "s", True),
     "ner": Metric("NER", "%", True),
-    "calls": Metric("Calls", "", False),
-    "minutes": Metric("Minutes", "min", False),
-    "cost": Metric("Cost", "", False),
-    "short_calls": Metric("Short-call %", "%", True),
+    "calls": Metric(N_("Calls"), "", False),
+    "minutes": Metric(N_("Minutes"), "min", False),
+    "cost": Metric(N_("Cost"), "", False),
+    "short_calls": Metric(N_("Short-call %"), "%", True),
     "pdd": Metric("PDD", "s", True),
-    "cause_share": Metric("Share of a hangup cause", "%", True),
-    "cic": Metric("Consecutive incomplete calls (per accountcode)", "", False),
+    "cause_share": Metric(N_("Share of a hangup cause"), "%", True),
+    "cic": Metric(N_("Consecutive incomplete calls (per accountcode)"), "", False),
 }
-PERIODS = {"5m": "5 minutes", "15m": "15 minutes", "hour": "hour", "day": "day", "week": "week", "month": "month"}
+PERIODS = {
+    "5m": N_("5 minutes"),
+    "15m": N_("15 minutes"),
+    "hour": N_("hour"),
+    "day": N_("day"),
+    "week": N_("week"),
+    "month": N_("month"),
+}
+PER_PERIOD = {
+    "5m": N_("per 5 minutes"),
+    "15m": N_("per 15 minutes"),
+    "hour": N_("per hour"),
+    "day": N_("per day"),
+    "week": N_("per week"),
+    "month": N_("per month"),
+}
 CONDITIONS = {
-    "lt": "is less than",
-    "gt": "is greater than",
-    "decrease": "decreases by more than",
-    "increase": "increases by more than",
-    "decrease_pct": "decreases by more than (%)",
-    "increase_pct": "increases by more than (%)",
+    "lt": N_("is less than"),
+    "gt": N_("is greater than"),
+    "decrease": N_("decreases by more than"),
+    "increase": N_("increases by more than"),
+    "decrease_pct": N_("decreases by more than (%)"),
+    "increase_pct": N_("increases by more than (%)"),
 }
 CHANGE_CONDITIONS = ("decrease", "increase", "decrease_pct", "increase_pct")
-COMPARE_TO = {"previous": "the previous period", "week_before": "the same period a week earlier"}
+COMPARE_TO = {"previous": N_("the previous period"), "week_before": N_("the same period a week earlier")}
 SCOPES = {
-    "all": "All traffic",
-    "switch": "A switch",
-    "customer": "A customer",
-    "accountcode": "An accountcode",
-    "country": "A destination country",
-    "prefix": "A destination prefix",
+    "all": N_("All traffic"),
+    "switch": N_("A switch"),
+    "customer": N_("A customer"),
+    "accountcode": N_("An accountcode"),
+    "country": N_("A destination country"),
+    "prefix": N_("A destination prefix"),
+}
+SCOPE_NAMES = {  # in a rule's description: "ASR of switch sbc-1 per hour ..."
+    "switch": N_("switch %(name)s"),
+    "customer": N_("customer %(name)s"),
+    "accountcode": N_("accountcode %(name)s"),
+    "country": N_("destination country %(name)s"),
+    "prefix": N_("destination prefix %(name)s"),
 }
 SEVERITIES = ("warning", "critical")
+SEVERITY_LABELS = {"warning": N_("warning"), "critical": N_("critical")}
 
 
 class AlarmError(ValueError):
@@ -91,36 +117,48 @@ class Alarm:
     timezone: str = "UTC"
     owner_is_admin: bool = True
     scope_label: str = ""  # the switch's or customer's name (scope_value keeps its id)
+    language: str | None = None  # the owner's: the alarm's notices are written in it
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def describe(self) -> str:
+        """The rule in words, in the current language: "ASR of all traffic per hour is less than 40 %"."""
         metric = METRICS[self.metric]
-        what = metric.label if self.metric != "cause_share" else f"Share of hangup cause {self.hangup_cause_id}"
+        what = (
+            _(metric.label)
+            if self.metric != "cause_share"
+            else _("Share of hangup cause %(cause)s", cause=self.hangup_cause_id)
+        )
         where = (
-            SCOPES[self.scope_kind].lower()
+            _("all traffic")
             if self.scope_kind == "all"
-            else f"{SCOPES[self.scope_kind].lower().split(' ', 1)[1]} {self.scope_label or self.scope_value}"
+            else _(SCOPE_NAMES[self.scope_kind], name=self.scope_label or self.scope_value)
         )
         unit = "%" if self.condition.endswith("_pct") else metric.unit
-        rule = (
-            f"{what} of {where} per {PERIODS[self.period]} {CONDITIONS[self.condition].replace(' (%)', '')} "
-            f"{format_number(self.threshold)}{(' ' + unit) if unit else ''}"
+        condition = CONDITIONS[self.condition.removesuffix("_pct")]
+        rule = _(
+            "%(what)s of %(where)s %(period)s %(condition)s %(threshold)s",
+            what=what,
+            where=where,
+            period=_(PER_PERIOD[self.period]),
+            condition=_(condition),
+            threshold=f"{format_number(self.threshold)}{(' ' + unit) if unit else ''}",
         )
         if self.condition in CHANGE_CONDITIONS:
-            rule += f" vs {COMPARE_TO[self.compare_to]}"
+            rule += _(" vs %(earlier)s", earlier=_(COMPARE_TO[self.compare_to]))
         return rule
 
 
-_DERIVED = ("timezone", "owner_is_admin", "scope_label")  # read with the alarm, not stored in it
+_DERIVED = ("timezone", "owner_is_admin", "scope_label", "language")  # read with the alarm, not stored in it
 _ALARM_COLUMNS = tuple(f.name for f in fields(Alarm) if f.name not in _DERIVED)
 SCOPE_LABEL_SQL = """CASE a.scope_kind
     WHEN 'switch' THEN (SELECT s.name FROM switch s WHERE s.id::text = a.scope_value)
     WHEN 'customer' THEN (SELECT c.username FROM app_user c WHERE c.id::text = a.scope_value) END"""
-_SELECT = f"""SELECT {", ".join("a." + c for c in _ALARM_COLUMNS)}, u.timezone, (u.role = 'admin') AS owner_is_admin,
-                     u.username AS owner, COALESCE({SCOPE_LABEL_SQL}, '') AS scope_label
+_SELECT = f"""SELECT {", ".join("a." + c for c in _ALARM_COLUMNS)}, u.timezone, u.language,
+                     (u.role = 'admin') AS owner_is_admin, u.username AS owner,
+                     COALESCE({SCOPE_LABEL_SQL}, '') AS scope_label
               FROM alarm a JOIN app_user u ON u.id = a.user_id"""
 
 
@@ -157,7 +195,7 @@ def get_alarm(scope: Scope, alarm_id: int) -> Alarm:
     where, params = _visible(scope)
     found = db.rows(f"{_SELECT} WHERE a.id = :id AND {where}", id=alarm_id, **params)
     if not found:
-        raise AlarmError("No such alarm.")
+        raise AlarmError(_("No such alarm."))
     return _alarm(found[0])
 
 
@@ -165,9 +203,9 @@ def _decimal(value, name: str) -> Decimal:
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, AttributeError) as exc:
-        raise AlarmError(f"{name} must be a number.") from exc
+        raise AlarmError(_("%(name)s must be a number.", name=name)) from exc
     if not number.is_finite():
-        raise AlarmError(f"{name} must be a number.")
+        raise AlarmError(_("%(name)s must be a number.", name=name))
     return number
 
 
@@ -183,25 +221,25 @@ def _checked_rule(get) -> dict:
     """Metric, period, condition, threshold, comparison and cause of the form, checked."""
     metric, period, condition = get("metric"), get("period"), get("condition")
     if metric not in METRICS:
-        raise AlarmError("Choose a metric.")
+        raise AlarmError(_("Choose a metric."))
     if period not in PERIODS:
-        raise AlarmError("Choose a period.")
+        raise AlarmError(_("Choose a period."))
     if condition not in CONDITIONS:
-        raise AlarmError("Choose a condition.")
+        raise AlarmError(_("Choose a condition."))
     if get("threshold") in (None, ""):
-        raise AlarmError("Give a threshold.")
-    threshold = _decimal(get("threshold"), "The threshold")
+        raise AlarmError(_("Give a threshold."))
+    threshold = _decimal(get("threshold"), _("The threshold"))
     if condition in CHANGE_CONDITIONS and threshold < 0:
-        raise AlarmError("A change is measured with its sign: give a threshold of 0 or more.")
+        raise AlarmError(_("A change is measured with its sign: give a threshold of 0 or more."))
     compare_to = get("compare_to") or "previous"
     if compare_to not in COMPARE_TO:
-        raise AlarmError("Choose what to compare with.")
+        raise AlarmError(_("Choose what to compare with."))
     if period == "month" and compare_to == "week_before":
-        raise AlarmError("A month is compared with the previous month, not with a week earlier.")
+        raise AlarmError(_("A month is compared with the previous month, not with a week earlier."))
     cause = get("hangup_cause_id")
     if metric == "cause_share":
         if cause in (None, "") or not str(cause).isdigit():
-            raise AlarmError("Choose the hangup cause whose share is measured.")
+            raise AlarmError(_("Choose the hangup cause whose share is measured."))
         cause = int(cause)
     else:
         cause = None
@@ -220,30 +258,31 @@ def _checked_scope(get, owner_id: int, owner_is_admin: bool) -> dict:
     scope_kind = get("scope_kind") or "all"
     scope_value = str(get("scope_value") or "").strip()
     if scope_kind not in SCOPES:
-        raise AlarmError("Choose a scope.")
+        raise AlarmError(_("Choose a scope."))
     if scope_kind == "all":
         scope_value = ""
     elif not scope_value:
-        raise AlarmError(f"{SCOPES[scope_kind]}: give its value.")
+        raise AlarmError(_("%(scope)s: give its value.", scope=_(SCOPES[scope_kind])))
     label = ""
     if scope_kind in ("switch", "customer"):
         scope_value, label = _named_scope(scope_kind, scope_value)
     if scope_kind == "country":
         scope_value = scope_value.upper()
         if not db.scalar("SELECT 1 FROM country WHERE code = :c", c=scope_value):
-            raise AlarmError(f"Unknown country code {scope_value!r}.")
+            raise AlarmError(_("Unknown country code %(code)s.", code=repr(scope_value)))
     if scope_kind == "prefix" and not re.fullmatch(r"[0-9]{1,20}", scope_value):
-        raise AlarmError("A destination prefix is digits only, in international format (e.g. 4420).")
+        raise AlarmError(_("A destination prefix is digits only, in international format (e.g. 4420)."))
     if not owner_is_admin:
         if scope_kind == "customer":
-            raise AlarmError("Your alarms cover your own traffic: choose another scope.")
+            raise AlarmError(_("Your alarms cover your own traffic: choose another scope."))
         if scope_kind == "accountcode" and not db.scalar(
             "SELECT 1 FROM user_accountcode WHERE accountcode = :c AND user_id = :u", c=scope_value, u=owner_id
         ):
-            raise AlarmError("That accountcode is not yours.")
+            raise AlarmError(_("That accountcode is not yours."))
     return {"scope_kind": scope_kind, "scope_value": scope_value, "scope_label": label}
 
 
+NO_SUCH = {"switch": N_("No switch named %(name)s."), "customer": N_("No customer named %(name)s.")}
 _NAMED = {  # scope kind -> the id and name of what it names, by name (case-insensitive) or by id
     "switch": """SELECT id, name FROM switch
                  WHERE lower(name) = lower(:v) OR id::text = :v ORDER BY lower(name) <> lower(:v)""",
@@ -256,7 +295,7 @@ def _named_scope(kind: str, value: str) -> tuple[str, str]:
     """A switch or customer typed by name (or chosen by id) as (its id, its name)."""
     found = db.rows(_NAMED[kind] + " LIMIT 1", v=value)
     if not found:
-        raise AlarmError(f"No {kind} named {value!r}.")
+        raise AlarmError(_(NO_SUCH[kind], name=repr(value)))
     return str(found[0]["id"]), found[0]["name"]
 
 
@@ -265,25 +304,25 @@ def _checked_delivery(get, scope: Scope) -> dict:
     try:
         min_attempts = int(get("min_attempts", 10) if get("min_attempts") not in (None, "") else 10)
     except (TypeError, ValueError) as exc:
-        raise AlarmError("The minimum number of attempts must be a whole number.") from exc
+        raise AlarmError(_("The minimum number of attempts must be a whole number.")) from exc
     if min_attempts < 0:
-        raise AlarmError("The minimum number of attempts cannot be negative.")
+        raise AlarmError(_("The minimum number of attempts cannot be negative."))
     severity = get("severity") or "warning"
     if severity not in SEVERITIES:
-        raise AlarmError("Choose a severity.")
+        raise AlarmError(_("Choose a severity."))
     status = get("status") or "active"
     if status not in ("active", "inactive"):
-        raise AlarmError("Choose a status.")
+        raise AlarmError(_("Choose a status."))
     emails = get("email_to") or ""
     if isinstance(emails, (list, tuple)):
         emails = ", ".join(emails)
     valid, invalid = parse_addresses(emails)
     if invalid:
-        raise AlarmError(f"Not an e-mail address: {', '.join(invalid)}")
+        raise AlarmError(_("Not an e-mail address: %(addresses)s", addresses=", ".join(invalid)))
     webhook_id = get("webhook_id")
     webhook_id = int(webhook_id) if webhook_id not in (None, "") and str(webhook_id).isdigit() else None
     if webhook_id is not None and not scope.is_admin:
-        raise AlarmError("Only administrators can send alarms to webhooks.")
+        raise AlarmError(_("Only administrators can send alarms to webhooks."))
     return {
         "min_attempts": min_attempts,
         "severity": severity,
@@ -302,13 +341,13 @@ def build_alarm(scope: Scope, values: dict, owner=None) -> Alarm:
     get = _form_getter(values)
     owner_id = scope.user_id if not scope.is_admin else (owner.id if owner else values.get("user_id"))
     if owner_id is None:
-        raise AlarmError("The alarm has no owner.")
+        raise AlarmError(_("The alarm has no owner."))
     owner_row = db.rows("SELECT id, role, timezone FROM app_user WHERE id = :id", id=owner_id)
     if not owner_row:
-        raise AlarmError("No such user.")
+        raise AlarmError(_("No such user."))
     name = get("name") or ""
     if not name:
-        raise AlarmError("Give the alarm a name.")
+        raise AlarmError(_("Give the alarm a name."))
     rule = _checked_rule(get)
     owner_is_admin = owner_row[0]["role"] == "admin"
     watched = _checked_scope(get, owner_id, owner_is_admin)
@@ -364,7 +403,7 @@ def delete_alarm(scope: Scope, alarm_id: int) -> None:
 
 def set_status(scope: Scope, alarm_id: int, status: str) -> None:
     if status not in ("active", "inactive"):
-        raise AlarmError("Unknown status.")
+        raise AlarmError(_("Unknown status."))
     get_alarm(scope, alarm_id)
     db.execute("UPDATE alarm SET status = :s, updated_at = now() WHERE id = :id", s=status, id=alarm_id)
 
@@ -423,7 +462,7 @@ def evaluations(scope: Scope, alarm_id: int, limit: int = 200) -> list[dict]:
         id=alarm_id,
         **params,
     ):
-        raise AlarmError("No such alarm.")
+        raise AlarmError(_("No such alarm."))
     return db.rows(
         """SELECT id, period_start, period_end, measured, comparison, threshold, attempts, computable,
                              fired, reason, event, evaluated_at, notified_at, acknowledged_at
@@ -455,14 +494,23 @@ def with_changes(alarm: Alarm, **changes) -> Alarm:
     return replace(alarm, **changes)
 
 
+def unit_text(alarm: Alarm) -> str:
+    """The unit of the alarm's metric after a number: " %", " s", "" for a count."""
+    unit = METRICS[alarm.metric].unit
+    return f" {unit}" if unit else ""
+
+
 def format_number(value) -> str:
     """A measured value as alarms and their notices show it: "–" for none, whole numbers with separators."""
     if value is None:
         return "–"
     value = Decimal(value)
+    language = current_language()
     if value == value.to_integral_value():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+        return number(value, language)
+    if abs(value) >= 1:
+        return number(value, language, 2)
+    return f"{value:.4g}".replace(".", number(1.5, language, 1)[1])  # the locale's decimal sign
 
 
 # Overview metrics an alarm's firings are drawn on (the alarm's metric -> the chart's metric).
@@ -485,5 +533,5 @@ def firings_on_chart(scope: Scope, start: datetime, end: datetime, limit: int = 
         metric = CHARTED.get(row["metric"])
         if metric and row["event"] != "cleared":
             at = min(row["period_end"], end).astimezone(zone).replace(tzinfo=None).isoformat(sep=" ")
-            marks.setdefault(metric, []).append({"at": at, "label": f"{row['alarm']}: {row['reason'] or 'fired'}"})
+            marks.setdefault(metric, []).append({"at": at, "label": f"{row['alarm']}: {row['reason'] or _('fired')}"})
     return marks

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from data.alerting.alarms import AlarmError
 from data.core import db
+from data.core.i18n import gettext as _
 
 SETTING_DEFAULTS = {
     # Seconds after a period closes before it is evaluated: calls are stored when they end.
@@ -43,9 +44,9 @@ def save_settings(values: dict, defaults: dict) -> dict:
         try:
             converted = type(defaults[key])(value)
         except (TypeError, ValueError) as exc:
-            raise AlarmError(f"{key}: {value!r} is not a valid value") from exc
+            raise AlarmError(_("%(key)s: %(value)s is not a valid value", key=key, value=repr(value))) from exc
         if isinstance(converted, (int, float)) and converted < 0:
-            raise AlarmError(f"{key}: must not be negative")
+            raise AlarmError(_("%(key)s: must not be negative", key=key))
         clean[key] = converted
     import json
 

@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 
 from data.core import db
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.setting_overrides import effective_number_plan
 
 log = logging.getLogger("dialstat.destination_alerts")
@@ -55,15 +57,15 @@ def list_rules(which: str | None = None) -> list[dict]:
 def add_rule(which: str, country_code: str | None = None, prefix: str | None = None, description: str = "") -> dict:
     """Add a country or a prefix (international format, digits only) to the blacklist or whitelist."""
     if which not in LISTS:
-        raise RuleError("Choose the blacklist or the whitelist.")
+        raise RuleError(_("Choose the blacklist or the whitelist."))
     country_code = (country_code or "").strip().upper() or None
     prefix = re.sub(r"[\s+]", "", prefix or "") or None
     if (country_code is None) == (prefix is None):
-        raise RuleError("Give either a country or a prefix.")
+        raise RuleError(_("Give either a country or a prefix."))
     if prefix is not None and not _DIGITS.match(prefix):
-        raise RuleError("A prefix is 1 to 20 digits, in international format (e.g. 88216).")
+        raise RuleError(_("A prefix is 1 to 20 digits, in international format (e.g. 88216)."))
     if country_code is not None and not db.scalar("SELECT 1 FROM country WHERE code = :c", c=country_code):
-        raise RuleError(f"Unknown country code {country_code!r}.")
+        raise RuleError(_("Unknown country code %(code)s.", code=repr(country_code)))
     with db.transaction() as conn:
         row = (
             conn.execute(
@@ -77,7 +79,7 @@ def add_rule(which: str, country_code: str | None = None, prefix: str | None = N
             .first()
         )
     if row is None:
-        raise RuleError("That rule is already on the list.")
+        raise RuleError(_("That rule is already on the list."))
     return dict(row)
 
 
@@ -92,13 +94,13 @@ def list_remove_prefixes() -> list[dict]:
 def add_remove_prefix(prefix: str, description: str = "") -> None:
     prefix = re.sub(r"\s", "", prefix or "")
     if not _DIGITS.match(prefix):
-        raise RuleError("An alert remove prefix is 1 to 20 digits.")
+        raise RuleError(_("An alert remove prefix is 1 to 20 digits."))
     if not db.execute(
         "INSERT INTO alert_remove_prefix (prefix, description) VALUES (:p, :d) ON CONFLICT DO NOTHING",
         p=prefix,
         d=(description or "").strip()[:500],
     ):
-        raise RuleError("That prefix is already on the list.")
+        raise RuleError(_("That prefix is already on the list."))
 
 
 def delete_remove_prefix(prefix: str) -> None:
@@ -125,6 +127,22 @@ def _rule_label(rule: dict) -> str:
     if rule["prefix"]:
         return f"{rule['list']} prefix {rule['prefix']}"
     return f"{rule['list']} country {rule['country_code']}"
+
+
+RULE_LABELS = {
+    ("blacklist", "prefix"): N_("blacklist prefix %(value)s"),
+    ("blacklist", "country"): N_("blacklist country %(value)s"),
+    ("whitelist", "prefix"): N_("whitelist prefix %(value)s"),
+    ("whitelist", "country"): N_("whitelist country %(value)s"),
+}
+
+
+def reason_label(reason: str | None) -> str:
+    """A stored rule label ("blacklist prefix 88216": the CDR keeps it as it is) in the current language."""
+    found = re.fullmatch(r"(blacklist|whitelist) (prefix|country) (\S+)", reason or "")
+    if not found:
+        return reason or ""
+    return _(RULE_LABELS[(found[1], found[2])], value=found[3])
 
 
 def check_number(number: str, country_code: str | None = None) -> Match:
@@ -304,9 +322,41 @@ def admin_recipients() -> list[str]:
     return list(dict.fromkeys([*admin_addresses(), *extra]))
 
 
+def mail_text(alert: dict) -> tuple[str, str]:
+    """A destination alert's e-mail (``notify_pending``'s payload) in the current language."""
+    accountcode, calls, reason = alert["accountcode"], alert["calls"], reason_label(alert["reason"])
+    who = _("accountcode %(code)s", code=accountcode) if accountcode else _("calls without accountcode")
+    subject = _(
+        "Destination alert: %(calls)s call(s) matched the %(rule)s (%(who)s)", calls=calls, rule=reason, who=who
+    )
+    body = "\n".join(
+        [
+            _(
+                "%(calls)s call(s) from %(who)s went to destinations on the %(rule)s.",
+                calls=calls,
+                who=who,
+                rule=reason,
+            ),
+            _(
+                "First call: %(first)s UTC, last: %(last)s UTC.",
+                first=f"{alert['first_call']:%Y-%m-%d %H:%M:%S}",
+                last=f"{alert['last_call']:%Y-%m-%d %H:%M:%S}",
+            ),
+            _(
+                "Countries: %(countries)s; example number: %(number)s.",
+                countries=", ".join(code or "?" for code in alert["countries"]),
+                number=alert["sample_number"],
+            ),
+            "",
+            _("Flagged calls are marked on the CDR; see Destination alerts for the lists."),
+        ]
+    )
+    return subject, body
+
+
 def notify_pending(now: datetime | None = None) -> dict:
     """Notify the events not notified yet: one e-mail / POST per rule, accountcode and hour."""
-    from data.alerting.webhooks import notify
+    from data.alerting.webhooks import languages_of, notify
 
     now = now or datetime.now(timezone.utc)
     events = db.rows("""SELECT id, reason, accountcode, country_code, calls, first_call, last_call, sample_number,
@@ -316,23 +366,11 @@ def notify_pending(now: datetime | None = None) -> dict:
     for event in events:
         hour = event["created_at"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
         groups.setdefault((event["reason"], event["accountcode"], hour), []).append(event)
-    recipients = admin_recipients() if groups else []
+    recipients = languages_of(admin_recipients()) if groups else {}
     sent = 0
     for (reason, accountcode, hour), items in groups.items():
         calls = sum(e["calls"] for e in items)
         first, last = min(e["first_call"] for e in items), max(e["last_call"] for e in items)
-        who = f"accountcode {accountcode}" if accountcode else "calls without accountcode"
-        subject = f"Destination alert: {calls} call(s) matched the {reason} ({who})"
-        body = "\n".join(
-            [
-                f"{calls} call(s) from {who} went to destinations on the {reason}.",
-                f"First call: {first:%Y-%m-%d %H:%M:%S} UTC, last: {last:%Y-%m-%d %H:%M:%S} UTC.",
-                f"Countries: {', '.join(sorted({e['country_code'] or '?' for e in items}))}; "
-                f"example number: {items[0]['sample_number']}.",
-                "",
-                "Flagged calls are marked on the CDR; see Destination alerts for the lists.",
-            ]
-        )
         payload = {
             "reason": reason,
             "accountcode": accountcode,
@@ -344,8 +382,8 @@ def notify_pending(now: datetime | None = None) -> dict:
         }
         result = notify(
             recipients,
-            subject,
-            body,
+            lambda payload=payload: mail_text(payload),
+            "",
             event="destination_alert",
             payload=payload,
             dedup_key=f"destination-alert:{reason}:{accountcode}:{hour}",

@@ -14,7 +14,9 @@ from decimal import Decimal
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from data.alerting.threat_texts import MEASURE_TITLES, MEASURES, category_label
 from data.core import db
+from data.core.i18n import gettext as _
 from data.core.rollups import HOUR_ACCOUNT, MINUTE, MINUTE_ACCOUNT
 
 UTC = timezone.utc
@@ -23,14 +25,6 @@ SATELLITE_PREFIXES = {
     "870": "Inmarsat",
     "881": "Global Mobile Satellite System (Iridium, Globalstar)",
     "88216": "Thuraya",
-}
-KINDS = {
-    "velocity": "Velocity",
-    "spike": "Spike against baseline",
-    "new_country": "New destination country",
-    "high_cost": "High-cost destination",
-    "short_burst": "Short-call burst",
-    "repeat_number": "Repeated number",
 }
 
 DEFAULTS: dict[str, float | int] = {
@@ -57,28 +51,6 @@ DEFAULTS: dict[str, float | int] = {
     "repeat_window_minutes": 180,
     "repeat_min_calls": 50,
 }
-LABELS = {
-    "spike_min_calls": "Spike: minimum calls in the hour",
-    "spike_score": "Spike: minimum robust z-score",
-    "spike_ratio": "Spike: minimum ratio to the median",
-    "spike_min_history_days": "Spike: minimum days of history",
-    "new_country_window_hours": "New country: recent window (hours)",
-    "new_country_history_days": "New country: history (days)",
-    "new_country_min_history_calls": "New country: minimum history calls of the accountcode",
-    "new_country_min_history_days": "New country: minimum days with calls of the accountcode",
-    "new_country_min_calls": "New country: minimum calls to the new country",
-    "high_cost_window_hours": "High cost: window (hours)",
-    "high_cost_min_calls": "High cost: minimum calls per accountcode",
-    "short_burst_window_minutes": "Short-call burst: window (minutes)",
-    "short_burst_min_calls": "Short-call burst: minimum short calls",
-    "short_burst_ratio": "Short-call burst: minimum share of answered calls",
-    "repeat_window_minutes": "Repeated number: window (minutes)",
-    "repeat_min_calls": "Repeated number: minimum calls to one number",
-}
-for _key in DEFAULTS:
-    if _key.startswith("velocity_"):
-        _, _dim, _measure, _w = _key.split("_")
-        LABELS[_key] = f"Velocity: {_measure} per {_dim} in {_w} min"
 
 
 @dataclass
@@ -183,8 +155,19 @@ def velocity(now: datetime, s: dict) -> list[Threat]:
                     found[(dim, row["key"])] = Threat(
                         "velocity",
                         _subject(dim, row["key"]),
-                        f"{measure.capitalize()} of {_subject(dim, row['key'])} in {row['win']} minutes",
-                        f"{count_text(value)} {measure} in the last {row['win']} minutes (limit {count_text(limit)})",
+                        _(
+                            "%(measure)s of %(subject)s in %(window)s minutes",
+                            measure=_(MEASURE_TITLES[measure]),
+                            subject=_subject(dim, row["key"]),
+                            window=row["win"],
+                        ),
+                        _(
+                            "%(value)s %(measure)s in the last %(window)s minutes (limit %(limit)s)",
+                            value=count_text(value),
+                            measure=_(MEASURES[measure]),
+                            window=row["win"],
+                            limit=count_text(limit),
+                        ),
                         start,
                         end,
                         {dim: row["key"]},
@@ -259,9 +242,21 @@ def spike(now: datetime, s: dict) -> list[Threat]:
                     Threat(
                         "spike",
                         label,
-                        f"{measure.capitalize()} of {label} far above its usual hour",
-                        f"{count_text(value)} {measure} in the hour against a median of {count_text(median)} "
-                        f"(MAD {count_text(mad)}, robust z {score:.1f}) over {len(history)} days",
+                        _(
+                            "%(measure)s of %(subject)s far above its usual hour",
+                            measure=_(MEASURE_TITLES[measure]),
+                            subject=label,
+                        ),
+                        _(
+                            "%(value)s %(measure)s in the hour against a median of %(median)s (MAD %(mad)s, "
+                            "robust z %(score)s) over %(days)s days",
+                            value=count_text(value),
+                            measure=_(MEASURES[measure]),
+                            median=count_text(median),
+                            mad=count_text(mad),
+                            score=f"{score:.1f}",
+                            days=len(history),
+                        ),
                         start,
                         end,
                         {"switch_id" if dim == "switch" else dim: int(key) if dim == "switch" else key},
@@ -321,9 +316,18 @@ def new_country(now: datetime, s: dict) -> list[Threat]:
         Threat(
             "new_country",
             f"accountcode {r['accountcode']} to {r['country_code']}",
-            f"Accountcode {r['accountcode']} calls {r['country'] or r['country_code']} for the first time",
-            f"{r['calls']} call(s) to {r['country'] or r['country_code']} since "
-            f"{r['first_call']:%Y-%m-%d %H:%M} UTC; none in the {s['new_country_history_days']} days before",
+            _(
+                "Accountcode %(accountcode)s calls %(country)s for the first time",
+                accountcode=r["accountcode"],
+                country=r["country"] or r["country_code"],
+            ),
+            _(
+                "%(calls)s call(s) to %(country)s since %(since)s UTC; none in the %(days)s days before",
+                calls=r["calls"],
+                country=r["country"] or r["country_code"],
+                since=f"{r['first_call']:%Y-%m-%d %H:%M}",
+                days=s["new_country_history_days"],
+            ),
             start,
             end,
             {"accountcode": r["accountcode"], "country": r["country_code"]},
@@ -363,7 +367,7 @@ def list_high_cost_prefixes() -> list[dict]:
 def add_high_cost_prefix(prefix: str, description: str = "") -> None:
     prefix = "".join((prefix or "").split()).lstrip("+")
     if not prefix.isdigit() or len(prefix) > 20:
-        raise ValueError("A high-cost prefix is 1 to 20 digits, in international format.")
+        raise ValueError(_("A high-cost prefix is 1 to 20 digits, in international format."))
     db.execute(
         "INSERT INTO high_cost_prefix (prefix, description) VALUES (:p, :d) "
         "ON CONFLICT (prefix) DO UPDATE SET description = excluded.description",
@@ -454,9 +458,21 @@ def high_cost(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "high_cost",
                 f"accountcode {row['accountcode']} {row['category']}",
-                f"Accountcode {row['accountcode']} calls {row['category']} numbers",
-                f"{row['calls']} call(s), {count_text(row['minutes'])} min to {row['numbers']} {row['category']} "
-                f"number(s) ({row['countries'] or 'unknown country'}), e.g. +{row['sample_number']}",
+                _(
+                    "Accountcode %(accountcode)s calls %(category)s numbers",
+                    accountcode=row["accountcode"],
+                    category=category_label(row["category"]),
+                ),
+                _(
+                    "%(calls)s call(s), %(minutes)s min to %(numbers)s %(category)s number(s) (%(countries)s), "
+                    "e.g. +%(sample)s",
+                    calls=row["calls"],
+                    minutes=count_text(row["minutes"]),
+                    numbers=row["numbers"],
+                    category=category_label(row["category"]),
+                    countries=row["countries"] or _("unknown country"),
+                    sample=row["sample_number"],
+                ),
                 start,
                 end,
                 filters,
@@ -492,9 +508,14 @@ def short_burst(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "short_burst",
                 f"accountcode {r['accountcode']}",
-                f"Burst of short calls from accountcode {r['accountcode']}",
-                f"{r['short']} very short answered calls of {r['answered']} answered ({share:.0%}) in "
-                f"{s['short_burst_window_minutes']} minutes",
+                _("Burst of short calls from accountcode %(accountcode)s", accountcode=r["accountcode"]),
+                _(
+                    "%(short)s very short answered calls of %(answered)s answered (%(share)s) in %(window)s minutes",
+                    short=r["short"],
+                    answered=r["answered"],
+                    share=f"{share:.0%}",
+                    window=s["short_burst_window_minutes"],
+                ),
                 start,
                 end,
                 {"accountcode": r["accountcode"], "short": True, "short_seconds": short_seconds},
@@ -527,9 +548,14 @@ def repeat_number(now: datetime, s: dict) -> list[Threat]:
             Threat(
                 "repeat_number",
                 f"number {r['number']}",
-                f"+{r['number']} dialled {r['calls']} times",
-                f"{r['calls']} calls to +{r['number']} in {s['repeat_window_minutes']} minutes"
-                + (f" from accountcode(s) {', '.join(codes[:5])}" if codes else ""),
+                _("+%(number)s dialled %(calls)s times", number=r["number"], calls=r["calls"]),
+                _(
+                    "%(calls)s calls to +%(number)s in %(window)s minutes",
+                    calls=r["calls"],
+                    number=r["number"],
+                    window=s["repeat_window_minutes"],
+                )
+                + (_(" from accountcode(s) %(codes)s", codes=", ".join(codes[:5])) if codes else ""),
                 start,
                 end,
                 filters,

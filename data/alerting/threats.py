@@ -45,6 +45,8 @@ from data.alerting.threat_detectors import (
     velocity,
 )
 from data.core import db
+from data.core.i18n import DEFAULT_LANGUAGE, current_language
+from data.core.i18n import gettext as _
 
 UTC = timezone.utc
 
@@ -167,7 +169,7 @@ def _short_seconds() -> int:
 def run_job(now: datetime | None = None) -> dict:
     """The ``threats`` job: detect, record new threats (once per threat and hour), notify them."""
     from data.alerting.destination_alerts import admin_recipients
-    from data.alerting.webhooks import notify
+    from data.alerting.webhooks import languages_of, notify
 
     now = now or datetime.now(UTC)
     threats = detect(now)
@@ -195,21 +197,11 @@ def run_job(now: datetime | None = None) -> dict:
         if event_id is None:
             continue
         new += 1
-        recipients = admin_recipients() if recipients is None else recipients
-        body = "\n".join(
-            [
-                threat.detail,
-                "",
-                f"Calls: {threat.calls}, minutes: {count_text(threat.minutes)}, "
-                f"estimated cost at risk: {count_text(threat.cost_at_risk)}",
-                f"Window: {threat.window_start:%Y-%m-%d %H:%M} to {threat.window_end:%H:%M} UTC",
-                f"Calls: {cdr_search_link(threat)}",
-            ]
-        )
+        recipients = languages_of(admin_recipients()) if recipients is None else recipients
         sent = notify(
             recipients,
-            f"Threat: {threat.title}",
-            body,
+            lambda threat=threat: mail_text(threat, now),
+            "",
             event=f"threat.{threat.kind}",
             payload={"threat": threat.as_dict()},
             dedup_key=f"threat:{flood_key}",
@@ -221,6 +213,33 @@ def run_job(now: datetime | None = None) -> dict:
             n=int(bool(sent["mail"])) + len(sent["webhooks"]),
         )
     return {"threats": len(threats), "new": new}
+
+
+def mail_text(threat: Threat, now: datetime) -> tuple[str, str]:
+    """A new threat's e-mail in the current language (its title and detail are texts: the job detected it in
+    English, another language detects it again in that language)."""
+    written = threat
+    if current_language() != DEFAULT_LANGUAGE:
+        written = {t.key: t for t in detect(now, kinds=[threat.kind])}.get(threat.key, threat)
+    body = "\n".join(
+        [
+            written.detail,
+            "",
+            _(
+                "Calls: %(calls)s, minutes: %(minutes)s, estimated cost at risk: %(at_risk)s",
+                calls=threat.calls,
+                minutes=count_text(threat.minutes),
+                at_risk=count_text(threat.cost_at_risk),
+            ),
+            _(
+                "Window: %(start)s to %(end)s UTC",
+                start=f"{threat.window_start:%Y-%m-%d %H:%M}",
+                end=f"{threat.window_end:%H:%M}",
+            ),
+            _("Calls: %(link)s", link=cdr_search_link(threat)),
+        ]
+    )
+    return _("Threat: %(title)s", title=written.title), body
 
 
 def history(limit: int = 200) -> list[dict]:

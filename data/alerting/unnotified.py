@@ -13,14 +13,23 @@ from datetime import datetime, timedelta, timezone
 
 from data.alerting.alarm_evaluation import recipients
 from data.alerting.alarms import Alarm, get_alarm, list_alarms
-from data.alerting.destination_alerts import admin_recipients
+from data.alerting.destination_alerts import admin_recipients, reason_label
 from data.alerting.webhooks import subscribers
 from data.core import db
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
 from data.core.scope import Scope
 
-BROADCASTS = {"destination_alert": N_("Blacklist hits"), "threat": N_("Threats")}
+BROADCAST_WARNINGS = {  # whole sentences: each language words its subject its own way
+    "destination_alert": N_(
+        "Blacklist hits notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are "
+        "empty and no webhook receives them."
+    ),
+    "threat": N_(
+        "Threats notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are empty "
+        "and no webhook receives them."
+    ),
+}
 
 
 def alarm_warning(alarm: Alarm) -> str | None:
@@ -39,11 +48,7 @@ def broadcast_warning(kind: str) -> str | None:
     """Why blacklist hits (``destination_alert``) or threats (``threat``) would notify nobody, or None."""
     if admin_recipients() or subscribers(kind):
         return None
-    return _(
-        "%(what)s notify nobody: no admin has an e-mail address, the extra addresses (notify_emails) are empty "
-        "and no webhook receives them.",
-        what=_(BROADCASTS[kind]),
-    )
+    return _(BROADCAST_WARNINGS[kind])
 
 
 def rule_warnings(scope: Scope) -> list[str]:
@@ -55,7 +60,7 @@ def rule_warnings(scope: Scope) -> list[str]:
         if row["status"] == "active" and not row["dry_run"] and (warning := alarm_warning(get_alarm(scope, row["id"])))
     ]
     if scope.is_admin:
-        warnings += [w for w in (broadcast_warning(kind) for kind in BROADCASTS) if w]
+        warnings += [w for w in (broadcast_warning(kind) for kind in BROADCAST_WARNINGS) if w]
     return warnings
 
 
@@ -72,12 +77,24 @@ def unnotified(scope: Scope, days: int = 7, now: datetime | None = None) -> list
         scope_user_id=scope.user_id,
     )
     if scope.is_admin:
-        found += db.rows(
-            """SELECT 'blacklist' AS kind, reason AS name, created_at AS at,
-                      calls || ' call(s) from accountcode ' || coalesce(nullif(accountcode, ''), '(none)') AS detail
+        hits = db.rows(
+            """SELECT 'blacklist' AS kind, reason AS name, created_at AS at, calls, accountcode
                FROM destination_alert_event WHERE notified_count = 0 AND created_at >= :since""",
             since=since,
         )
+        found += [
+            {
+                "kind": hit["kind"],
+                "name": reason_label(hit["name"]),
+                "at": hit["at"],
+                "detail": _(
+                    "%(calls)s call(s) from accountcode %(code)s",
+                    calls=hit["calls"],
+                    code=hit["accountcode"] or _("(none)"),
+                ),
+            }
+            for hit in hits
+        ]
         found += db.rows(
             """SELECT 'threat' AS kind, subject AS name, detected_at AS at, details->>'detail' AS detail
                FROM threat_event WHERE notified_count = 0 AND detected_at >= :since""",

@@ -21,12 +21,15 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import text
 
 from data.core import db
+from data.core.i18n import DEFAULT_LANGUAGE, speaking
+from data.core.i18n import gettext as _
 
 log = logging.getLogger("dialstat.webhooks")
 
@@ -93,9 +96,9 @@ def save_webhook(
     """Create or update a webhook; a blank secret keeps the old one (or generates one)."""
     name, url = (name or "").strip(), (url or "").strip()
     if not name:
-        raise WebhookError("A webhook needs a name.")
+        raise WebhookError(_("A webhook needs a name."))
     if not url.lower().startswith(("http://", "https://")) or any(ch.isspace() for ch in url):
-        raise WebhookError("The URL must start with http:// or https://.")
+        raise WebhookError(_("The URL must start with http:// or https://."))
     events = [e for e in (events or ()) if e in EVENT_KINDS]
     secret = (secret or "").strip()
     with db.transaction() as conn:
@@ -138,7 +141,7 @@ def save_webhook(
                 .first()
             )
     if row is None:
-        raise WebhookError("No such webhook.")
+        raise WebhookError(_("No such webhook."))
     return dict(row)
 
 
@@ -272,9 +275,25 @@ def deliveries(limit: int = 100) -> list[dict]:
 # --- notifications ---------------------------------------------------------------------------------------
 
 
+def languages_of(addresses: list[str], default: str | None = None) -> dict[str | None, list[str]]:
+    """``addresses`` by the language their reader chose (a user's address: theirs; any other: ``default``), so
+    each reads the notification in their own language."""
+    known = {
+        r["email"].lower(): r["language"]
+        for r in db.rows(
+            "SELECT lower(email) AS email, language FROM app_user WHERE lower(email) = ANY(:emails) ORDER BY id DESC",
+            emails=[a.lower() for a in addresses],
+        )
+    }
+    groups: dict[str | None, list[str]] = {}
+    for address in addresses:
+        groups.setdefault(known.get(address.lower()) or default, []).append(address)
+    return groups
+
+
 def notify(
-    recipients: list[str],
-    subject: str,
+    recipients: list[str] | dict[str | None, list[str]],
+    subject: str | Callable[[], tuple[str, str]],
     body: str,
     *,
     event: str,
@@ -285,17 +304,26 @@ def notify(
 ) -> dict:
     """One notification: an e-mail to ``recipients`` and a POST to each webhook, once per ``dedup_key``.
 
-    ``webhook_ids``: the webhooks chosen by the rule; ``broadcast``: also every webhook subscribed to
-    that kind of event. Returns what was queued.
+    ``recipients`` by language (``languages_of``) with ``subject`` a function giving the subject and body in
+    the current language: one e-mail per language, each written in it. ``webhook_ids``: the webhooks chosen
+    by the rule; ``broadcast``: also every webhook subscribed to that kind of event. Returns what was queued
+    (``mail``: the first e-mail's id).
     """
     from data.core import mailer
 
+    groups = recipients if isinstance(recipients, dict) else {None: recipients}
     mail_id = None
-    if recipients:
+    for language, addresses in groups.items():
+        if not addresses:
+            continue
+        with speaking(language):
+            title, text_body = subject() if callable(subject) else (subject, body)
+        key = dedup_key if language in (None, DEFAULT_LANGUAGE) else f"{dedup_key}:{language}"
         try:
-            mail_id = mailer.queue_mail(list(recipients), subject, body, dedup_key=dedup_key)
+            queued_id = mailer.queue_mail(list(addresses), title, text_body, dedup_key=key)
+            mail_id = mail_id or queued_id
         except Exception:  # a mail problem must not stop the other notifications
-            log.exception("could not queue the e-mail %r", subject)
+            log.exception("could not queue the e-mail %r", title)
     targets = list(dict.fromkeys([*(w for w in webhook_ids if w), *(subscribers(broadcast) if broadcast else [])]))
     queued = [d for d in (enqueue(w, event, payload, dedup_key) for w in targets) if d]
     return {"mail": mail_id, "webhooks": queued}
