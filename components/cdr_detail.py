@@ -128,7 +128,6 @@ def _side_text(side: dict | None, billsec: int, missing: str) -> list:
             html.Div(_("The rate is no longer in the plan (changed since the call was rated)."), className="small"),
         ]
     currency = price["currency"]
-    where = _("prefix %(prefix)s", prefix=price["prefix"]) if price["prefix"] else _("internal rate")
     destination = f" ({price['destination']})" if price.get("destination") else ""
     plan = _("rate plan %(plan)s", plan=price["rate_plan"])
     if price.get("carrier"):
@@ -141,7 +140,7 @@ def _side_text(side: dict | None, billsec: int, missing: str) -> list:
         html.Div(
             [
                 html.Strong(_("%(rate)s per minute", rate=_money(price["rate"], currency))),
-                " " + _("on %(where)s%(destination)s, %(plan)s.", where=where, destination=destination, plan=plan),
+                " " + _on_what(price["prefix"], destination, plan),
             ]
         ),
         html.Div(
@@ -168,6 +167,14 @@ def _side_text(side: dict | None, billsec: int, missing: str) -> list:
             )
         )
     return lines
+
+
+def _on_what(prefix: str | None, destination: str, plan: str) -> str:
+    """Which rate priced the call: " on prefix 3465 (Spain mobile), rate plan retail." (one sentence each, so each
+    language words it as a whole)."""
+    if prefix:
+        return _("on prefix %(prefix)s%(destination)s, %(plan)s.", prefix=prefix, destination=destination, plan=plan)
+    return _("on internal rate%(destination)s, %(plan)s.", destination=destination, plan=plan)
 
 
 def rating_section(explanation: dict | None) -> list:
