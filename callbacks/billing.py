@@ -9,7 +9,9 @@ from callbacks.filters import THEME_INPUT
 from components.figures import LAYOUT, bar_figure, empty_figure, themed
 from components.rating import column, grid_rows
 from data.admin import acl
-from data.core.kpis import as_float
+from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, ngettext, number, percent
+from data.core.i18n import gettext as _
+from data.core.kpis import as_float, format_kpi
 from data.core.scope import current_scope
 from data.core.settings import report_currency
 from data.rating import billing, rates
@@ -19,9 +21,53 @@ from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/billing"))
 
+# The words data.rating.billing gives the rating statuses (RatingStatus.label) and its rows without a name:
+# kept as they are in the data and the CSV downloads, translated where the page shows them.
+REASONS = {
+    "rated": N_("rated"),
+    "no retail rate": N_("no retail rate"),
+    "no carrier rate": N_("no carrier rate"),
+    "banned": N_("banned"),
+    "zero duration": N_("zero duration"),
+    "imported": N_("imported"),
+    "no plan": N_("no plan"),
+    "internal": N_("internal"),
+    "not rated": N_("not rated"),
+    "not rated yet": N_("not rated yet"),
+}
+NAMELESS = {"(no customer)": N_("(no customer)"), "(no carrier)": N_("(no carrier)"), "(unknown)": N_("(unknown)")}
+_NAMED = ("customer", "carrier", "country")
+
 
 def _money(value) -> str:
-    return "–" if value is None else f"{value:,.2f} {report_currency()}"
+    return format_kpi(value, "money", report_currency())
+
+
+def _count(value) -> str:
+    return number(value, current_language())
+
+
+def _reason(text: str) -> str:
+    return _(REASONS[text]) if text in REASONS else text
+
+
+def _shown(rows: list[dict]) -> list[dict]:
+    """Rows with their reason and their nameless groups in the user's language."""
+    for row in rows:
+        if "reason" in row:
+            row["reason"] = _reason(row["reason"])
+        for key in _NAMED:
+            if row.get(key) in NAMELESS:
+                row[key] = _(NAMELESS[row[key]])
+    return rows
+
+
+def _margin_percent(value) -> str:
+    """Margin % (already × 100, two decimals) the locale's way; English keeps "12.34 %"."""
+    if value is None:
+        return "–"
+    language = current_language()
+    return f"{value} %" if language == DEFAULT_LANGUAGE else percent(value / 100, language, 2)
 
 
 def _day_figure(days: list[dict], admin: bool) -> go.Figure:
@@ -30,16 +76,17 @@ def _day_figure(days: list[dict], admin: bool) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
     x = [d["day"] for d in days]
     if admin:
-        fig.add_trace(go.Bar(x=x, y=[as_float(d["revenue"]) for d in days], name="Revenue"))
-    fig.add_trace(go.Bar(x=x, y=[as_float(d["cost"]) for d in days], name="Cost"))
+        fig.add_trace(go.Bar(x=x, y=[as_float(d["revenue"]) for d in days], name=_("Revenue")))
+    fig.add_trace(go.Bar(x=x, y=[as_float(d["cost"]) for d in days], name=_("Cost")))
     if admin:
-        fig.add_trace(go.Scatter(x=x, y=[as_float(d["margin"]) for d in days], name="Margin", mode="lines+markers"))
+        margin = go.Scatter(x=x, y=[as_float(d["margin"]) for d in days], name=_("Margin"), mode="lines+markers")
+        fig.add_trace(margin)
     fig.update_layout(barmode="group", showlegend=True)
     return fig
 
 
 @callback(Output("billing-customer", "options"), Input("billing-customer", "id"))
-def list_customers(_):
+def list_customers(_component_id):
     scope = current_scope()
     return [{"label": c["username"], "value": c["id"]} for c in rates.customers(scope)] if scope.is_admin else []
 
@@ -86,13 +133,16 @@ def show_billing(first, last, customer, group, dark):
         return (*(["–"] * 6), *([empty_figure(), []] * 4), [], [], "", "", 1, 1, "", 1, 1, "", str(exc))
     summary = billing.billing_summary(scope, period, customer=customer)
     total = summary["total"]
-    rows = {g: grid_rows(summary.get(g, [])) for g in billing.GROUPINGS}
+    rows = {g: grid_rows(_shown(summary.get(g, []))) for g in billing.GROUPINGS}  # the charts' rows too
     group = group if group in summary else "day"
-    columns = [column(group, GROUP_LABELS[group])] + [
-        c for c in SUMMARY_COLUMNS if admin or c["field"] not in ("revenue", "margin", "margin_percent", "loss_calls")
+    columns = [column(group, _(GROUP_LABELS[group]))] + [
+        {**c, "headerName": _(c["headerName"])}
+        for c in SUMMARY_COLUMNS
+        if admin or c["field"] not in ("revenue", "margin", "margin_percent", "loss_calls")
     ]
     if not admin:  # a customer's cost is what they pay
-        columns = [{**c, "headerName": "Cost"} if c["field"] == "cost" else c for c in columns]
+        columns = [{**c, "headerName": _("Cost")} if c["field"] == "cost" else c for c in columns]
+    columns = [{**c, "headerTooltip": c["headerName"]} for c in columns]  # as components.rating.grid
     query = urlencode(
         {k: v for k, v in (("first", period.first), ("last", period.last), ("customer", customer)) if v is not None}
     )
@@ -100,12 +150,12 @@ def show_billing(first, last, customer, group, dark):
     by_carrier = rows["carrier"] if admin else []
     by_customer = rows["customer"] if admin else []
     return (
-        f"{total['calls']:,}",
+        _count(total["calls"]),
         _money(total["cost"]),
         _money(total.get("revenue")),
         _money(total.get("margin")),
-        "–" if total.get("margin_percent") is None else f"{total['margin_percent']} %",
-        f"{counts['unrated']:,}",
+        _margin_percent(total.get("margin_percent")),
+        _count(counts["unrated"]),
         themed(_day_figure(summary["day"], admin), dark),
         rows["day"],
         themed(bar_figure(summary.get("carrier", []), "carrier", "cost"), dark),
@@ -131,11 +181,13 @@ def show_billing(first, last, customer, group, dark):
 def unrated_summary(counts: dict):
     """Priced + each unrated reason = calls, written out so the reader can check it."""
     if not counts["calls"]:
-        return "No calls in this period."
-    priced = ", ".join(f"{r['reason']} {r['calls']:,}" for r in counts["priced_by_status"])
-    terms = [f"priced {counts['priced']:,}" + (f" ({priced})" if priced else "")]
-    terms += [f"{r['reason']} {r['calls']:,}" for r in counts["reasons"]]
-    return html.Span(f"{' + '.join(terms)} = {counts['calls']:,} calls", id="billing-unrated-sum")
+        return _("No calls in this period.")
+    priced = ", ".join(f"{_reason(r['reason'])} {_count(r['calls'])}" for r in counts["priced_by_status"])
+    terms = [_("priced %(calls)s", calls=_count(counts["priced"])) + (f" ({priced})" if priced else "")]
+    terms += [f"{_reason(r['reason'])} {_count(r['calls'])}" for r in counts["reasons"]]
+    calls, terms = counts["calls"], " + ".join(terms)
+    text = ngettext("%(terms)s = %(num)s call", "%(terms)s = %(num)s calls", calls, terms=terms, num=_count(calls))
+    return html.Span(text, id="billing-unrated-sum")
 
 
 def _list_page(kind: str, first, last, customer, page):
@@ -156,8 +208,14 @@ def _list_page(kind: str, first, last, customer, page):
         rows = billing.unrated_calls(scope, period, customer=customer, page=page or 1)
         total = billing.unrated_reasons(scope, period, customer=customer)["unrated"]
     first_row = ((page or 1) - 1) * billing.PAGE_SIZE + 1
-    shown = f"rows {first_row:,}–{first_row + len(rows) - 1:,} of {total:,}" if rows else f"{total:,} rows"
-    return grid_rows(rows), f"{shown} (the CSV has them all)"
+    if rows:
+        last_row = first_row + len(rows) - 1
+        shown = _(
+            "rows %(first)s–%(last)s of %(total)s", first=_count(first_row), last=_count(last_row), total=_count(total)
+        )
+    else:
+        shown = _("%(total)s rows", total=_count(total))
+    return _shown(grid_rows(rows)), _("%(rows)s (the CSV has them all)", rows=shown)
 
 
 @callback(

@@ -15,11 +15,12 @@ from dash import ALL, Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import THEME_INPUT
-from components.cdr_detail import detail_body, detail_title, saved_search_items
+from components.cdr_detail import detail_body, detail_title, grid_texts, saved_search_items
 from components.figures import dual_axis_figure, themed
 from data.admin import acl
 from data.cdr_search import saved
 from data.cdr_search.search import by_day_chart, cdr_row, grid_block, parse_sort, search_criteria_from_query
+from data.core.i18n import current_language, ngettext, number
 from data.core.i18n import gettext as _
 from data.core.scope import Scope, current_actor, current_scope
 from data.rating.explain import explain_call
@@ -127,7 +128,7 @@ clientside_callback(
             return window.dash_clientside.no_update;
         }
         dash_ag_grid.getApiAsync('cdr-search-grid').then((api) => api.setRowCount(total.total, true));
-        return total.total.toLocaleString('en-US') + (total.total === 1 ? ' call' : ' calls');
+        return total.text;  // "1,234 calls" in the user's language (refresh_by_day)
     }""",
     Output("cdr-search-count", "children"),
     Input("cdr-search-total", "data"),
@@ -201,7 +202,7 @@ def load_block(request, query, cursors, total):
         row_count = known
     else:
         row_count = read_to + 1
-    return {"rowData": block["rows"], "rowCount": row_count}, state
+    return {"rowData": grid_texts(block["rows"]), "rowCount": row_count}, state
 
 
 @callback(
@@ -222,7 +223,8 @@ def open_detail(clicked, opened):
     scope = current_scope()
     row = cdr_row(scope, row_id)
     if row is None:
-        return True, "CDR not found", dbc.Alert("This call does not exist or is not yours to see.", color="warning")
+        missing = dbc.Alert(_("This call does not exist or is not yours to see."), color="warning")
+        return True, _("CDR not found"), missing
     explanation = explain_call(row["id"], with_buy_side=scope.is_admin)
     return True, detail_title(row, scope.timezone), detail_body(row, scope.timezone, explanation)
 
@@ -268,7 +270,7 @@ def saved_search_list(_clicks, _submit, _confirmed, name, query, target):
         try:
             saved.save_search(user_id, name, query)
             valid = True
-            message = "Saved"
+            message = _("Saved")
         except saved.SavedSearchError as exc:
             invalid, message = True, str(exc)
     return saved_search_items(saved.list_saved(user_id)), valid, invalid, message
@@ -289,8 +291,10 @@ def refresh_by_day(query, dark):
     scope = current_scope()
     criteria = criteria_for(query, scope)
     chart = by_day_chart(scope, criteria)
-    total = {"query": query, "key": criteria.fingerprint(), "total": chart["count"]}
+    count = chart["count"]
+    text = ngettext("%(num)s call", "%(num)s calls", count, num=number(count, current_language()))
+    total = {"query": query, "key": criteria.fingerprint(), "total": count, "text": text}
     figure = dual_axis_figure(
-        chart["rows"], "period", ("calls", "Calls"), ("minutes", "Minutes"), note=("acd", "ACD", "s")
+        chart["rows"], "period", ("calls", _("Calls")), ("minutes", _("Minutes")), note=("acd", _("ACD"), "s")
     )
     return themed(figure, dark), chart["rows"], total

@@ -13,6 +13,7 @@ from flask_login import current_user
 from components.import_profiles import dry_run_summary, preview_table
 from components.tables import simple_table
 from data.admin import acl
+from data.core.i18n import N_, current_language, number
 from data.core.i18n import gettext as _
 from data.ingest.formats import FORMATS, FormatError
 from data.ingest.preview import preview_file
@@ -34,38 +35,69 @@ from routes.access import callbacks_for
 callback = callbacks_for(acl.page("/admin/import"))
 
 IMPORT_COLUMNS = [
-    ("id", "Import"),
-    ("started", "Started (UTC)"),
-    ("source", "Source"),
-    ("file_name", "File"),
-    ("format", "Read with"),
-    ("rows_read", "Rows"),
-    ("accepted", "Accepted"),
-    ("duplicates", "Duplicates"),
-    ("rejected", "Rejected"),
-    ("state", "Status"),
+    ("id", N_("Import ID")),
+    ("started", N_("Started (UTC)")),
+    ("source", N_("Source")),
+    ("file_name", N_("File")),
+    ("format", N_("Read with")),
+    ("rows_read", N_("Rows")),
+    ("accepted", N_("Accepted")),
+    ("duplicates", N_("Duplicates")),
+    ("rejected", N_("Rejected")),
+    ("state", N_("Status")),
     ("rejects", ""),
 ]
+# An import's state and where it came from, as stored (import_batch), and as the page says them.
+STATES = {
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+}
+SOURCES = {
+    "upload": N_("upload"),
+    "file": N_("file"),
+    "watch": N_("watched folder"),
+    "push": N_("push"),
+    "collector": N_("collector"),
+    "cdr_import": N_("cdr_import"),
+    "demo": N_("demo"),
+}
+
+
+# The one reason for a suggestion that is a fixed sentence (data.ingest.profile_choice.suggest, in English there);
+# a profile's reason names the columns that matched.
+FORMAT_FITS = N_("its first line has the layout of that format")
+
+
+def _word(words: dict[str, str], value):
+    return _(words[value]) if value in words else value
+
+
+def _count(value) -> str:
+    return number(value, current_language())
 
 
 def page_message(exc: Exception) -> str:
     """A reader's or a profile's refusal, in the words of this page's fields."""
     text = str(exc)
     if "which switch the calls come from" in text:
-        return "This file names no switch: fill in Switch with the switch (name or IP) these calls come from."
+        return _("This file names no switch: fill in Switch with the switch (name or IP) these calls come from.")
     if "cannot tell the format" in text:
         closest = text.partition("; ")[2]
-        return "No format or import profile reads this file. Choose one in Read with, or make a profile below" + (
-            f" ({closest})." if closest else "."
-        )
+        refusal = _("No format or import profile reads this file. Choose one in Read with, or make a profile below")
+        return refusal + (f" ({closest})." if closest else ".")
     return text[:1].upper() + text[1:]
 
 
 def reader_options() -> list[dict]:
-    options = [{"label": "Suggested (auto)", "value": "auto"}]
-    options += [{"label": f"Format: {f}", "value": f} for f in FORMATS[1:]]
+    options = [{"label": _("Suggested (auto)"), "value": "auto"}]
+    options += [{"label": _("Format: %(format)s", format=f), "value": f} for f in FORMATS[1:]]
     options += [
-        {"label": f"Profile: {name}" + (" (built-in)" if builtin else ""), "value": f"profile:{name}"}
+        {
+            "label": _("Profile: %(name)s (built-in)", name=name) if builtin else _("Profile: %(name)s", name=name),
+            "value": f"profile:{name}",
+        }
         for name, builtin in profile_names()
     ]
     return options
@@ -77,7 +109,8 @@ def _reader(value: str | None) -> tuple[str, dict | None]:
     if value.startswith("profile:"):
         profile = get_profile(value.removeprefix("profile:"))
         if profile is None:
-            raise ProfileError([("Read with", f"the profile {value.removeprefix('profile:')!r} is gone")])
+            gone = _("the profile '%(name)s' is gone", name=value.removeprefix("profile:"))
+            raise ProfileError([(_("Read with"), gone)])
         return "auto", profile
     return value, None
 
@@ -86,7 +119,7 @@ def _rejects_link(import_id: int):
     """The import's rejected rows to download, as CSV and as XLSX."""
     return html.Span(
         [
-            html.A("rejects (CSV)", href=f"/download/rejects/{import_id}.csv"),
+            html.A(_("rejects (CSV)"), href=f"/download/rejects/{import_id}.csv"),
             " · ",
             html.A(_("XLSX"), href=f"/download/rejects/{import_id}.xlsx"),
         ],
@@ -118,7 +151,11 @@ def receive_upload(contents, filename):
     except ValueError as exc:
         return None, dbc.Alert(page_message(exc), color="danger"), "auto", "", True, True
     size = path.stat().st_size
-    info = f"{filename} ({size / 1e6:,.1f} MB)" if size >= 100_000 else f"{filename} ({size / 1e3:,.1f} kB)"
+    language = current_language()
+    if size >= 100_000:
+        info = _("%(file)s (%(size)s MB)", file=filename, size=number(size / 1e6, language, 1))
+    else:
+        info = _("%(file)s (%(size)s kB)", file=filename, size=number(size / 1e3, language, 1))
     value, why = _suggestion(path)
     return {"token": path.name, "name": filename}, info, value, why, False, False
 
@@ -126,10 +163,14 @@ def receive_upload(contents, filename):
 def _suggestion(path) -> tuple[str, str]:
     """(Read with value, the sentence saying why) for an uploaded file."""
     found = suggest(path)
+    if found.get("why") == FORMAT_FITS:
+        found["why"] = _(FORMAT_FITS)
     if "format" in found or "profile" in found:
         value = found.get("format") or f"profile:{found['profile']}"
-        return value, f"Suggested: {found.get('format') or found.get('profile')} — {found['why']}."
-    return "auto", f"No format or profile fits: {found['why']}. Make a profile below."
+        return value, _(
+            "Suggested: %(reader)s — %(why)s.", reader=found.get("format") or found.get("profile"), why=found["why"]
+        )
+    return "auto", _("No format or profile fits: %(why)s. Make a profile below.", why=found["why"])
 
 
 @callback(
@@ -189,15 +230,23 @@ def start_import(_dry, _start, upload, reader, switch):
         )
     except (FormatError, ProfileError, ValueError) as exc:
         return None, True, dbc.Alert(page_message(exc), color="danger"), None
-    verb = "Checking" if dry_run else "Importing"
-    message = dbc.Alert(f"{verb} {original_name(upload['token'])} (import {import_id})…", color="info")
+    name = original_name(upload["token"])
+    if dry_run:
+        text = _("Checking %(file)s (import %(id)s)…", file=name, id=import_id)
+    else:
+        text = _("Importing %(file)s (import %(id)s)…", file=name, id=import_id)
+    message = dbc.Alert(text, color="info")
     return {"id": import_id, "dry_run": dry_run, "name": upload["name"]}, False, message, None
 
 
 def _progress_label(progress: dict) -> str:
-    return (
-        f"{progress['percent']}% · {progress['rows_read']:,} rows · accepted {progress['accepted']:,} · "
-        f"duplicates {progress['duplicates']:,} · rejected {progress['rejected']:,}"
+    return _(
+        "%(percent)s%% · %(rows)s rows · accepted %(accepted)s · duplicates %(duplicates)s · rejected %(rejected)s",
+        percent=progress["percent"],
+        rows=_count(progress["rows_read"]),
+        accepted=_count(progress["accepted"]),
+        duplicates=_count(progress["duplicates"]),
+        rejected=_count(progress["rejected"]),
     )
 
 
@@ -205,16 +254,23 @@ def _finished_import(import_id: int, progress: dict) -> list:
     color = "success" if progress["state"] == "done" else "danger"
     result = [
         dbc.Alert(
-            f"Import {import_id} {progress['state']}: {progress['accepted']:,} calls stored, "
-            f"{progress['duplicates']:,} already stored, {progress['rejected']:,} rejected"
+            _(
+                "Import %(id)s %(state)s: %(accepted)s calls stored, %(duplicates)s already stored, "
+                "%(rejected)s rejected",
+                id=import_id,
+                state=_word(STATES, progress["state"]),
+                accepted=_count(progress["accepted"]),
+                duplicates=_count(progress["duplicates"]),
+                rejected=_count(progress["rejected"]),
+            )
             + (f" — {progress['error']}" if progress.get("error") else ""),
             color=color,
         )
     ]
     if progress["rejected"]:
         rows = [{**r, "line": r["lineno"]} for r in list_rejects(import_id, limit=20)]
-        columns = [("line", "Line"), ("reason", "Reason"), ("raw", "Raw")]
-        result += [html.H5("Rejected rows"), simple_table(rows, columns), _rejects_link(import_id)]
+        columns = [("line", N_("Line")), ("reason", N_("Reason")), ("raw", N_("Raw"))]
+        result += [html.H5(_("Rejected rows")), simple_table(rows, columns), _rejects_link(import_id)]
     return result
 
 
@@ -262,7 +318,9 @@ def show_imports(_disabled, _id):
             **r,
             "started": f"{r['started_at'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}" if r.get("started_at") else None,
             "rejects": _rejects_link(r["id"]) if r["rejected"] else "",
+            "state": _word(STATES, r.get("state")),
+            "source": _word(SOURCES, r.get("source")),
         }
         for r in list_imports(limit=25)
     ]
-    return simple_table(rows, IMPORT_COLUMNS, empty="No import yet.")
+    return simple_table(rows, IMPORT_COLUMNS, empty=_("No import yet."))

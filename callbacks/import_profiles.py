@@ -13,6 +13,7 @@ from flask_login import current_user
 from callbacks.import_cdr import page_message
 from components.import_profiles import preview_table, problem_list
 from data.admin import acl
+from data.core.i18n import gettext as _
 from data.ingest.formats import FormatError
 from data.ingest.preview import preview_file
 from data.ingest.profile_builtin import BUILTIN_NAMES
@@ -54,8 +55,9 @@ def _edited(settings: list, rules: list, carried: dict | None) -> dict:
     Input("import-profile-choice", "id"),
 )
 def show_profiles(_saved, _id):
-    return [{"label": "New profile", "value": ""}] + [
-        {"label": name + (" (built-in)" if builtin else ""), "value": name} for name, builtin in profile_names()
+    return [{"label": _("New profile"), "value": ""}] + [
+        {"label": _("%(name)s (built-in)", name=name) if builtin else name, "value": name}
+        for name, builtin in profile_names()
     ]
 
 
@@ -74,9 +76,9 @@ def load_profile(choice, yaml_contents):
             text = base64.b64decode(yaml_contents.partition(",")[2]).decode("utf-8")
             profile = profile_from_yaml(text)
         except (ProfileError, UnicodeDecodeError, ValueError) as exc:
-            problems = getattr(exc, "problems", [("file", "not a YAML profile")])
+            problems = getattr(exc, "problems", [("file", _("not a YAML profile"))])
             return no_update, no_update, no_update, problem_list(problems)
-        message = dbc.Alert(f"Loaded {profile['name']} from the file: save it to keep it.", color="info")
+        message = dbc.Alert(_("Loaded %(name)s from the file: save it to keep it.", name=profile["name"]), color="info")
     else:
         profile = (get_profile(choice) if choice else None) or NEW_PROFILE
     settings, rules = form_from_profile(profile)
@@ -101,13 +103,13 @@ def load_profile(choice, yaml_contents):
 )
 def live_preview(settings, rules, carried, upload, switch):
     if not upload:
-        return dbc.Alert("Upload a file above to see it through this profile.", color="light")
+        return dbc.Alert(_("Upload a file above to see it through this profile."), color="light")
     profile = _edited(settings, rules, carried)
     try:
         checked = check_profile({**profile, "name": profile["name"] or "unsaved"})
         return preview_table(preview_file(uploaded_file(upload["token"]), profile=checked, switch=switch))
     except ProfileError as exc:
-        return dbc.Alert(["Not ready: ", "; ".join(f"{w}: {r}" for w, r in exc.problems)], color="warning")
+        return dbc.Alert([_("Not ready:") + " ", "; ".join(f"{w}: {r}" for w, r in exc.problems)], color="warning")
     except (FormatError, ValueError) as exc:
         return dbc.Alert(page_message(exc), color="warning")
 
@@ -130,7 +132,8 @@ def save(_n, settings, rules, carried, choice):
         saved = save_profile(profile, current_user.id, replacing=replacing)
     except ProfileError as exc:
         return problem_list(exc.problems), no_update, no_update
-    return dbc.Alert(f"Profile {saved['name']} saved.", color="success"), saved["name"], saved["name"]
+    saved_message = dbc.Alert(_("Profile %(name)s saved.", name=saved["name"]), color="success")
+    return saved_message, saved["name"], saved["name"]
 
 
 @callback(
@@ -144,12 +147,12 @@ def save(_n, settings, rules, carried, choice):
 def delete(_n, choice):
     if not choice or choice in BUILTIN_NAMES:
         return (
-            dbc.Alert("Choose a saved profile to delete (built-in ones stay).", color="warning"),
+            dbc.Alert(_("Choose a saved profile to delete (built-in ones stay)."), color="warning"),
             no_update,
             no_update,
         )
     delete_profile(choice)
-    return dbc.Alert(f"Profile {choice} deleted.", color="success"), f"-{choice}", ""
+    return dbc.Alert(_("Profile %(name)s deleted.", name=choice), color="success"), f"-{choice}", ""
 
 
 @callback(

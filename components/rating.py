@@ -9,6 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.tables import grid_locale_text
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
 
@@ -83,11 +84,16 @@ def grid(grid_id: str, columns: list[dict], height: int = 460, client_pages: boo
     headers are translated here (they are defined at import, marked with ``N_``)."""
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=[{**c, "headerName": _(c["headerName"])} if "headerName" in c else c for c in columns],
+        # a header cut short in a narrow column (a phone, a longer language) reads whole on hover
+        columnDefs=[
+            {**c, "headerName": _(c["headerName"]), "headerTooltip": _(c["headerName"])} if "headerName" in c else c
+            for c in columns
+        ],
         rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
         columnSize="responsiveSizeToFit",
-        dashGridOptions={"pagination": True, "paginationPageSize": 100} if client_pages else {},
+        dashGridOptions={"localeText": grid_locale_text()}
+        | ({"pagination": True, "paginationPageSize": 100} if client_pages else {}),
         style={"height": f"{height}px"},
         **kwargs,
     )

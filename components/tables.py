@@ -7,7 +7,7 @@ from collections.abc import Callable
 import dash_bootstrap_components as dbc
 from dash import html
 
-from data.core.i18n import gettext
+from data.core.i18n import N_, gettext
 from data.core.i18n import gettext as _
 
 
@@ -57,3 +57,48 @@ def download_links(link_id: str, href: str) -> dbc.ButtonGroup:
             ),
         ]
     )
+
+
+# AG Grid's own texts (pager, empty grid, column filters) by its localeText keys; English is the grid's own.
+GRID_TEXTS = {
+    "noRowsToShow": N_("No Rows To Show"),
+    "loadingOoo": N_("Loading..."),
+    "page": N_("Page"),
+    "of": N_("of"),
+    "to": N_("to"),
+    "more": N_("more"),
+    "pageSizeSelectorLabel": N_("Page Size:"),
+    "firstPage": N_("First Page"),
+    "previousPage": N_("Previous Page"),
+    "nextPage": N_("Next Page"),
+    "lastPage": N_("Last Page"),
+    "filterOoo": N_("Filter..."),
+    "equals": N_("Equals"),
+    "notEqual": N_("Does not equal"),
+    "blank": N_("Blank"),
+    "notBlank": N_("Not blank"),
+    "lessThan": N_("Less than"),
+    "greaterThan": N_("Greater than"),
+    "lessThanOrEqual": N_("Less than or equal to"),
+    "greaterThanOrEqual": N_("Greater than or equal to"),
+    "inRange": N_("Between"),
+    "inRangeStart": N_("From"),
+    "inRangeEnd": N_("To"),
+    "contains": N_("Contains"),
+    "notContains": N_("Does not contain"),
+    "startsWith": N_("Begins with"),
+    "endsWith": N_("Ends with"),
+    "before": N_("Before"),
+    "after": N_("After"),
+    "andCondition": N_("AND"),
+    "orCondition": N_("OR"),
+    "applyFilter": N_("Apply"),
+    "resetFilter": N_("Reset"),
+    "clearFilter": N_("Clear"),
+    "cancelFilter": N_("Cancel"),
+}
+
+
+def grid_locale_text() -> dict[str, str]:
+    """AG Grid's ``localeText`` in the user's language (its pager, "No Rows To Show", the filter menus)."""
+    return {key: _(text) for key, text in GRID_TEXTS.items()}

@@ -14,37 +14,38 @@ from components.rating import column, grid
 from components.tables import download_links
 from data.admin import acl
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.scope import current_scope
 
 dash.register_page(__name__, path="/billing", name=N_("Billing"), order=62, access=acl.PAGE)
 
-GROUP_LABELS = {"day": "Day", "customer": "Customer", "carrier": "Carrier", "country": "Country"}
+GROUP_LABELS = {"day": N_("Day"), "customer": N_("Customer"), "carrier": N_("Carrier"), "country": N_("Country")}
 SUMMARY_COLUMNS = [
-    column("calls", "Calls", True),
-    column("answered", "Answered", True),
-    column("billsec", "Billed seconds", True),
-    column("cost", "Cost (buy)", True),
-    column("revenue", "Revenue (sell)", True),
-    column("margin", "Margin", True),
-    column("margin_percent", "Margin %", True),
-    column("loss_calls", "Loss-making", True),
-    column("unrated_calls", "Unrated", True),
+    column("calls", N_("Calls"), True),
+    column("answered", N_("Answered"), True),
+    column("billsec", N_("Billed seconds"), True),
+    column("cost", N_("Cost (buy)"), True),
+    column("revenue", N_("Revenue (sell)"), True),
+    column("margin", N_("Margin"), True),
+    column("margin_percent", N_("Margin %"), True),
+    column("loss_calls", N_("Loss-making"), True),
+    column("unrated_calls", N_("Unrated"), True),
 ]
 CALL_COLUMNS = [
-    column("starting_date", "Start (UTC)"),
-    column("customer", "Customer"),
-    column("accountcode", "Accountcode"),
-    column("destination_number", "Destination"),
-    column("country", "Country"),
-    column("billsec", "Billsec", True),
+    column("starting_date", N_("Start (UTC)")),
+    column("customer", N_("Customer")),
+    column("accountcode", N_("Accountcode")),
+    column("destination_number", N_("Destination")),
+    column("country", N_("Country")),
+    column("billsec", N_("Billsec"), True),
 ]
 LOSS_COLUMNS = CALL_COLUMNS + [
-    column("carrier", "Carrier"),
-    column("buy_cost", "Buy", True),
-    column("sell_cost", "Sell", True),
-    column("margin", "Margin", True),
+    column("carrier", N_("Carrier")),
+    column("buy_cost", N_("Buy"), True),
+    column("sell_cost", N_("Sell"), True),
+    column("margin", N_("Margin"), True),
 ]
-UNRATED_COLUMNS = CALL_COLUMNS + [column("reason", "Reason")]
+UNRATED_COLUMNS = CALL_COLUMNS + [column("reason", N_("Reason"))]
 
 
 def _admin_only(component, is_admin: bool):
@@ -72,7 +73,7 @@ def layout(**_query):
     today = datetime.now(ZoneInfo(scope.timezone)).date()
     return html.Div(
         [
-            html.H2("Billing"),
+            html.H2(_("Billing")),
             dbc.Row(
                 [
                     dbc.Col(
@@ -85,9 +86,11 @@ def layout(**_query):
                         ),
                         width="auto",
                     ),
-                    dbc.Col(_admin_only(dcc.Dropdown(id="billing-customer", placeholder="All customers"), admin), md=3),
                     dbc.Col(
-                        html.Span(f"Days in {scope.timezone}", className="small text-body-secondary"),
+                        _admin_only(dcc.Dropdown(id="billing-customer", placeholder=_("All customers")), admin), md=3
+                    ),
+                    dbc.Col(
+                        html.Span(_("Days in %(zone)s", zone=scope.timezone), className="small text-body-secondary"),
                         className="align-self-center",
                     ),
                 ],
@@ -96,48 +99,51 @@ def layout(**_query):
             html.Div(id="billing-error"),
             dbc.Row(
                 [
-                    dbc.Col(kpi_card("billing-calls", "Calls", "Calls started in the period."), md=2),
+                    dbc.Col(kpi_card("billing-calls", _("Calls"), _("Calls started in the period.")), md=2),
                     dbc.Col(
                         kpi_card(
                             "billing-cost",
-                            "Cost",
-                            "Sum of the buy cost of the calls (carriers)."
+                            _("Cost"),
+                            _("Sum of the buy cost of the calls (carriers).")
                             if admin
-                            else "What the calls cost you: the sum of their prices.",
+                            else _("What the calls cost you: the sum of their prices."),
                         ),
                         md=2,
                     ),
                     dbc.Col(
                         _admin_only(
-                            kpi_card("billing-revenue", "Revenue", "Sum of the sell cost of the calls."), admin
+                            kpi_card("billing-revenue", _("Revenue"), _("Sum of the sell cost of the calls.")), admin
                         ),
                         md=2,
                     ),
-                    dbc.Col(_admin_only(kpi_card("billing-margin", "Margin", "Revenue − cost."), admin), md=2),
+                    dbc.Col(_admin_only(kpi_card("billing-margin", _("Margin"), _("Revenue − cost.")), admin), md=2),
                     dbc.Col(
-                        _admin_only(kpi_card("billing-margin-percent", "Margin %", "Margin / revenue × 100."), admin),
+                        _admin_only(
+                            kpi_card("billing-margin-percent", _("Margin %"), _("Margin / revenue × 100.")), admin
+                        ),
                         md=2,
                     ),
                     dbc.Col(
                         kpi_card(
                             "billing-unrated",
-                            "Unrated calls",
-                            "Calls without a price: no plan, no retail or carrier rate, banned, or not rated yet.",
+                            _("Unrated calls"),
+                            _("Calls without a price: no plan, no retail or carrier rate, banned, or not rated yet."),
                         ),
                         md=2,
                     ),
                 ]
             ),
-            chart_card("billing-by-day", "By day"),
+            chart_card("billing-by-day", _("By day")),
             dbc.Row(
                 [
-                    dbc.Col(_admin_only(chart_card("billing-by-carrier", "Cost by carrier"), admin), md=6),
+                    dbc.Col(_admin_only(chart_card("billing-by-carrier", _("Cost by carrier")), admin), md=6),
                     dbc.Col(
-                        chart_card("billing-by-country", "Revenue by country" if admin else "Cost by country"), md=6
+                        chart_card("billing-by-country", _("Revenue by country") if admin else _("Cost by country")),
+                        md=6,
                     ),
                 ]
             ),
-            _admin_only(chart_card("billing-by-customer", "Revenue and margin by customer"), admin),
+            _admin_only(chart_card("billing-by-customer", _("Revenue and margin by customer")), admin),
             dbc.Card(
                 [
                     dbc.CardHeader(
@@ -146,7 +152,7 @@ def layout(**_query):
                                 dbc.Col(
                                     choice(
                                         "billing-group",
-                                        {k: v for k, v in GROUP_LABELS.items() if admin or k in ("day", "country")},
+                                        {k: _(v) for k, v in GROUP_LABELS.items() if admin or k in ("day", "country")},
                                         "day",
                                     )
                                 ),
@@ -168,7 +174,7 @@ def layout(**_query):
                         dbc.CardHeader(
                             dbc.Row(
                                 [
-                                    dbc.Col(html.Span("Loss-making calls (sell < buy)", className="fw-semibold")),
+                                    dbc.Col(html.Span(_("Loss-making calls (sell < buy)"), className="fw-semibold")),
                                     dbc.Col(
                                         download_links("billing-losses-download", "/download/billing-losses.csv"),
                                         width="auto",
@@ -193,7 +199,7 @@ def layout(**_query):
                     dbc.CardHeader(
                         dbc.Row(
                             [
-                                dbc.Col(html.Span("Unrated calls", className="fw-semibold")),
+                                dbc.Col(html.Span(_("Unrated calls"), className="fw-semibold")),
                                 dbc.Col(
                                     download_links("billing-unrated-download", "/download/billing-unrated.csv"),
                                     width="auto",

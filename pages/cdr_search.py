@@ -10,10 +10,12 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from components.tables import grid_locale_text
 from data.admin import acl
 from data.alerting.flags import FLAGS
 from data.cdr_search.search import COMPARISONS, DIRECTIONS, NUMBER_OPERATORS, search_options
 from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.core.report_filter import preset_range, query_list, query_value, user_today
 from data.core.scope import current_scope
 
@@ -21,7 +23,13 @@ dash.register_page(__name__, path="/cdrs", name=N_("CDR search"), order=70, acce
 
 BLOCK_SIZE = 100
 ROW_HEIGHT = 30  # compact rows: about 25 visible at 1440 x 900
-NUMBER_OPS = [{"label": label, "value": value} for value, label in NUMBER_OPERATORS.items()]
+NUMBER_OPERATOR_LABELS = {
+    "equals": N_("equals"),
+    "begins": N_("begins with"),
+    "contains": N_("contains"),
+    "ends": N_("ends with"),
+}
+assert set(NUMBER_OPERATOR_LABELS) == set(NUMBER_OPERATORS)
 COMPARISON_OPS = [{"label": label, "value": value} for value, label in COMPARISONS.items()]
 
 
@@ -49,21 +57,32 @@ def _operator_filter(prefix: str, label: str, query: dict, operators: list, defa
 
 def _number_filter(prefix: str, label: str, query: dict, md: int = 4) -> dbc.Col:
     value = dbc.Input(
-        id=f"cdr-search-{prefix}", value=query_value(query, prefix), placeholder="number", debounce=True, maxlength=64
+        id=f"cdr-search-{prefix}",
+        value=query_value(query, prefix),
+        placeholder=_("number"),
+        debounce=True,
+        maxlength=64,
     )
-    return dbc.Col(_operator_filter(prefix, label, query, NUMBER_OPS, "begins", "9rem", value), md=md)
+    operators = [{"label": _(label), "value": value} for value, label in NUMBER_OPERATOR_LABELS.items()]
+    return dbc.Col(_operator_filter(prefix, label, query, operators, "begins", "10rem", value), md=md)
 
 
-DIRECTION_LABELS = {d: d.capitalize() for d in DIRECTIONS}
-FLAG_LABELS = {k: f"Flagged: {label.lower()}" for k, label in FLAGS.items()}
+DIRECTION_LABELS = {"inbound": N_("Inbound"), "outbound": N_("Outbound")}
+FLAG_LABELS = {
+    "any": N_("Flagged: any flag"),
+    "blacklist": N_("Flagged: blacklisted"),
+    "whitelist": N_("Flagged: whitelisted"),
+    "threat": N_("Flagged: threat"),
+}
+assert set(DIRECTION_LABELS) == set(DIRECTIONS) and set(FLAG_LABELS) == set(FLAGS)
 
 
 def _choice(key: str, value: str | None, labels: dict[str, str]) -> dcc.Dropdown:
-    """A choice of the search's own (no blank option: the first one is "any")."""
+    """A choice of the search's own (no blank option: the first one is "any"); ``labels`` are translated here."""
     return dcc.Dropdown(
         id=f"cdr-search-{key}",
         value=value if value in labels else next(iter(labels)),
-        options=[{"label": label, "value": k} for k, label in labels.items()],
+        options=[{"label": _(label), "value": k} for k, label in labels.items()],
         clearable=False,
         searchable=False,
     )
@@ -92,7 +111,7 @@ def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
         min=0,
         step=1,
         debounce=True,
-        placeholder="seconds",
+        placeholder=_("seconds"),
         value=_int_or_none(query_value(query, prefix)),
     )
     return dbc.Col(_operator_filter(prefix, label, query, COMPARISON_OPS, "ge", "5rem", value), md=2)
@@ -110,14 +129,14 @@ def search_filters(query: dict) -> dbc.Card:
                         dbc.Col(
                             dbc.InputGroup(
                                 [
-                                    dbc.InputGroupText("From"),
+                                    dbc.InputGroupText(_("From")),
                                     dbc.Input(
                                         id="cdr-search-from",
                                         type="time",
                                         value=query_value(query, "from"),
                                         debounce=True,
                                     ),
-                                    dbc.InputGroupText("to"),
+                                    dbc.InputGroupText(_("to")),
                                     dbc.Input(
                                         id="cdr-search-to", type="time", value=query_value(query, "to"), debounce=True
                                     ),
@@ -126,10 +145,10 @@ def search_filters(query: dict) -> dbc.Card:
                             ),
                             md=3,
                         ),
-                        _number_filter("dst", "Destination", query),
-                        _number_filter("src", "Caller", query, md=3),
+                        _number_filter("dst", _("Destination"), query),
+                        _number_filter("src", _("Caller"), query, md=3),
                         dbc.Col(
-                            _choice("direction", direction, {"any": "Any direction", **DIRECTION_LABELS}),
+                            _choice("direction", direction, {"any": N_("Any direction"), **DIRECTION_LABELS}),
                             md=2,
                         ),
                     ],
@@ -141,7 +160,7 @@ def search_filters(query: dict) -> dbc.Card:
                             dcc.Dropdown(
                                 id="cdr-search-country",
                                 multi=True,
-                                placeholder="All countries",
+                                placeholder=_("All countries"),
                                 options=options["countries"],
                                 value=[c.upper() for c in query_list(query, "country")],
                             ),
@@ -151,18 +170,18 @@ def search_filters(query: dict) -> dbc.Card:
                             dcc.Dropdown(
                                 id="cdr-search-cause",
                                 multi=True,
-                                placeholder="All hangup causes",
+                                placeholder=_("All hangup causes"),
                                 options=options["causes"],
                                 value=[int(c) for c in query_list(query, "cause") if c.isdigit() and len(c) <= 9],
                             ),
                             md=3,
                         ),
-                        _comparison_filter("duration", "Duration", query),
-                        _comparison_filter("billsec", "Billsec", query),
+                        _comparison_filter("duration", _("Duration"), query),
+                        _comparison_filter("billsec", _("Billsec"), query),
                         dbc.Col(
                             dbc.Switch(
                                 id="cdr-search-answered",
-                                label="Answered only",
+                                label=_("Answered only"),
                                 value=query_value(query, "answered") in ("1", "true", "on", "yes"),
                             ),
                             md="auto",
@@ -173,9 +192,9 @@ def search_filters(query: dict) -> dbc.Card:
                 ),
                 dbc.Row(
                     [
-                        dbc.Col(_text_filter("callid", "Call-ID", query, "one or more, comma-separated"), md=4),
+                        dbc.Col(_text_filter("callid", _("Call-ID"), query, _("one or more, comma-separated")), md=4),
                         dbc.Col(
-                            _choice("flag", flag, {"all": "All calls", **FLAG_LABELS}),
+                            _choice("flag", flag, {"all": N_("All calls"), **FLAG_LABELS}),
                             md=2,
                         ),
                     ],
@@ -192,26 +211,26 @@ def search_filters(query: dict) -> dbc.Card:
 _SORTABLE = {"sortable": True}
 _NUMERIC = {"type": "rightAligned", **_SORTABLE}
 COLUMNS = {
-    "starting_date": {"headerName": "Start", "minWidth": 158, "sortingOrder": ["desc", "asc"], **_SORTABLE},
-    "switch": {"headerName": "Switch", "minWidth": 110},
-    "caller_id_number": {"headerName": "Caller", "minWidth": 146, **_SORTABLE},
-    "destination_number": {"headerName": "Destination", "minWidth": 176, **_SORTABLE},
-    "country_code": {"headerName": "Country", "minWidth": 74, **_SORTABLE},
-    "duration": {"headerName": "Duration", "minWidth": 84, "headerTooltip": "seconds", **_NUMERIC},
-    "billsec": {"headerName": "Billsec", "minWidth": 76, "headerTooltip": "billed seconds", **_NUMERIC},
+    "starting_date": {"headerName": N_("Start"), "minWidth": 158, "sortingOrder": ["desc", "asc"], **_SORTABLE},
+    "switch": {"headerName": N_("Switch"), "minWidth": 110},
+    "caller_id_number": {"headerName": N_("Caller"), "minWidth": 146, **_SORTABLE},
+    "destination_number": {"headerName": N_("Destination"), "minWidth": 176, **_SORTABLE},
+    "country_code": {"headerName": N_("Country"), "minWidth": 74, **_SORTABLE},
+    "duration": {"headerName": N_("Duration"), "minWidth": 84, "headerTooltip": N_("seconds"), **_NUMERIC},
+    "billsec": {"headerName": N_("Billsec"), "minWidth": 76, "headerTooltip": N_("billed seconds"), **_NUMERIC},
     "hangup_cause_id": {
         "field": "hangup_cause",
-        "headerName": "Hangup cause",
+        "headerName": N_("Hangup cause"),
         "minWidth": 320,
         "tooltipField": "hangup_cause",
         **_SORTABLE,
     },
-    "direction": {"headerName": "Direction", "minWidth": 96, **_SORTABLE},
-    "accountcode": {"headerName": "Accountcode", "minWidth": 112, "tooltipField": "accountcode", **_SORTABLE},
-    "sell_cost": {"headerName": "Sell cost", "minWidth": 84, **_NUMERIC},
-    "buy_cost": {"headerName": "Buy cost", "minWidth": 84, **_NUMERIC},
-    "flag": {"field": "flag_kinds", "headerName": "Flag", "minWidth": 84, "tooltipField": "flag"},
-    "callid": {"headerName": "Call-ID", "minWidth": 160, "flex": 1},
+    "direction": {"headerName": N_("Direction"), "minWidth": 96, **_SORTABLE},
+    "accountcode": {"headerName": N_("Accountcode"), "minWidth": 112, "tooltipField": "accountcode", **_SORTABLE},
+    "sell_cost": {"headerName": N_("Sell cost"), "minWidth": 84, **_NUMERIC},
+    "buy_cost": {"headerName": N_("Buy cost"), "minWidth": 84, **_NUMERIC},
+    "flag": {"field": "flag_kinds", "headerName": N_("Flag"), "minWidth": 84, "tooltipField": "flag_text"},
+    "callid": {"headerName": N_("Call-ID"), "minWidth": 160, "flex": 1},
 }
 ADMIN_COLUMNS = {"buy_cost"}
 DEFAULT_HIDDEN = {"callid", "direction", "switch"}
@@ -224,7 +243,9 @@ ROW_CLASS_RULES = {
 
 def column_choices(is_admin: bool) -> list[dict]:
     return [
-        {"label": c["headerName"], "value": col} for col, c in COLUMNS.items() if is_admin or col not in ADMIN_COLUMNS
+        {"label": _(c["headerName"]), "value": col}
+        for col, c in COLUMNS.items()
+        if is_admin or col not in ADMIN_COLUMNS
     ]
 
 
@@ -236,19 +257,23 @@ def shown_columns(query: dict, is_admin: bool) -> list[str]:
 
 
 def column_defs(is_admin: bool, shown: list[str], tz: str) -> list[dict]:
+    """The grid's columns, headers and their tooltips translated."""
     defs = [
-        {"field": col, "colId": col, **definition, "hide": col not in shown}
+        {"field": col, "colId": col, **definition, "hide": col not in shown, "headerName": _(definition["headerName"])}
         for col, definition in COLUMNS.items()
         if is_admin or col not in ADMIN_COLUMNS
     ]
-    defs[0]["headerTooltip"] = f"Local time ({tz})"
+    for definition in defs:
+        if "headerTooltip" in definition:
+            definition["headerTooltip"] = _(definition["headerTooltip"])
+    defs[0]["headerTooltip"] = _("Local time (%(zone)s)", zone=tz)
     return defs
 
 
 def column_chooser(is_admin: bool, shown: list[str]) -> html.Div:
     return html.Div(
         [
-            dbc.Button("Columns", id="cdr-search-columns-button", size="sm", color="secondary", outline=True),
+            dbc.Button(_("Columns"), id="cdr-search-columns-button", size="sm", color="secondary", outline=True),
             dbc.Popover(
                 dbc.PopoverBody(
                     dcc.Checklist(
@@ -274,10 +299,10 @@ def saved_searches() -> html.Div:
             dbc.InputGroup(
                 [
                     dbc.DropdownMenu(
-                        [], id="cdr-search-saved", label="Saved searches", size="sm", color="secondary", group=True
+                        [], id="cdr-search-saved", label=_("Saved searches"), size="sm", color="secondary", group=True
                     ),
-                    dbc.Input(id="cdr-search-save-name", placeholder="Name this search", maxlength=80),
-                    dbc.Button("Save", id="cdr-search-save", color="secondary", outline=True),
+                    dbc.Input(id="cdr-search-save-name", placeholder=_("Name this search"), maxlength=80),
+                    dbc.Button(_("Save"), id="cdr-search-save", color="secondary", outline=True),
                 ],
                 size="sm",
             ),
@@ -291,7 +316,7 @@ def export_buttons() -> dbc.ButtonGroup:
     return dbc.ButtonGroup(
         [
             dbc.Button(
-                f"Export {fmt.upper()}",
+                _("Export %(format)s", format=fmt.upper()),
                 id=f"cdr-search-export-{fmt}",
                 href=f"/download/cdrs.{fmt}",
                 external_link=True,
@@ -310,7 +335,7 @@ def detail_modal() -> dbc.Modal:
         [
             dbc.ModalHeader(dbc.ModalTitle(id="cdr-search-detail-title")),
             dbc.ModalBody(id="cdr-search-detail-body"),
-            dbc.ModalFooter(dbc.Button("Close", id="cdr-search-detail-close", color="secondary", size="sm")),
+            dbc.ModalFooter(dbc.Button(_("Close"), id="cdr-search-detail-close", color="secondary", size="sm")),
         ],
         id="cdr-search-detail",
         size="lg",
@@ -337,7 +362,7 @@ def layout(**query):
     shown = shown_columns(query, scope.is_admin)
     return html.Div(
         [
-            html.H2("CDR search"),
+            html.H2(_("CDR search")),
             filter_bar(query),
             search_filters(query),
             # The query string of the filters (set by a clientside callback from every filter), the one the
@@ -349,7 +374,7 @@ def layout(**query):
             dbc.Row(
                 [
                     dbc.Col(
-                        html.Span("Counting…", id="cdr-search-count", className="fw-semibold"),
+                        html.Span(_("Counting…"), id="cdr-search-count", className="fw-semibold"),
                         className="align-self-center",
                     ),
                     dbc.Col(saved_searches(), md=5),
@@ -364,7 +389,15 @@ def layout(**query):
                 id="cdr-search-grid",
                 rowModelType="infinite",
                 columnDefs=column_defs(scope.is_admin, shown, scope.timezone),
-                defaultColDef={"resizable": True, "sortable": False, "filter": False, "minWidth": 80},
+                # headers wrap rather than being cut (translations are longer than English)
+                defaultColDef={
+                    "resizable": True,
+                    "sortable": False,
+                    "filter": False,
+                    "minWidth": 80,
+                    "wrapHeaderText": True,
+                    "autoHeaderHeight": True,
+                },
                 columnSize="responsiveSizeToFit",
                 getRowId="params.data.row_id",
                 dashGridOptions={
@@ -379,12 +412,13 @@ def layout(**query):
                     "headerHeight": 34,
                     "tooltipShowDelay": 300,
                     "rowClassRules": ROW_CLASS_RULES,
+                    "localeText": grid_locale_text(),
                 },
                 # The grid fills the window (rows, not a letterbox); the filters scroll away above it.
                 style={"height": "calc(100vh - 96px)", "minHeight": "420px", "cursor": "pointer"},
             ),
             html.Div(className="mb-3"),
-            chart_card("cdr-search-by-day", "Report by day"),
+            chart_card("cdr-search-by-day", _("Report by day")),
             detail_modal(),
         ]
     )

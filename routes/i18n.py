@@ -10,8 +10,9 @@ from functools import cache
 from flask import Blueprint, Flask, Response, g, request
 from flask_babel import Babel
 
+from data.admin import acl
 from data.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS, best_language, compile_catalogs, plotly_locale
-from routes.auth import public
+from routes.access import allow
 
 bp = Blueprint("i18n", __name__)
 log = logging.getLogger("dialstat")
@@ -44,8 +45,8 @@ def _plotly_locales_script() -> str:
 
 
 @bp.route(PLOTLY_LOCALES_URL)
-@public  # no user data: month names and plotly's button labels, for every language
+@allow(acl.ANY_USER)  # charts are behind the login; no user data in it (month names, plotly's buttons)
 def plotly_locales():
     return Response(
-        _plotly_locales_script(), mimetype="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+        _plotly_locales_script(), mimetype="text/javascript", headers={"Cache-Control": "private, max-age=3600"}
     )

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import text as sql_text
 
 from data.core import db
+from data.core.i18n import gettext as _
 
 MAX_NAME = 80
 MAX_QUERY = 8000
@@ -39,12 +40,12 @@ def save_search(user_id: int, name: str | None, query: str | None) -> dict:
     """Save (or replace, by name) the user's search; returns the row."""
     name = " ".join((name or "").split())
     if not name:
-        raise SavedSearchError("Give the search a name.")
+        raise SavedSearchError(_("Give the search a name."))
     if len(name) > MAX_NAME:
-        raise SavedSearchError(f"A name has at most {MAX_NAME} characters.")
+        raise SavedSearchError(_("A name has at most %(most)s characters.", most=MAX_NAME))
     text = clean_query(query)
     if len(text) > MAX_QUERY:
-        raise SavedSearchError("This search is too long to save.")
+        raise SavedSearchError(_("This search is too long to save."))
     full = db.scalar(
         """SELECT count(*) >= :most AND NOT bool_or(name = :name) FROM saved_search WHERE user_id = :uid""",
         uid=user_id,
@@ -52,7 +53,7 @@ def save_search(user_id: int, name: str | None, query: str | None) -> dict:
         most=MAX_PER_USER,
     )
     if full:
-        raise SavedSearchError(f"At most {MAX_PER_USER} saved searches: delete one first.")
+        raise SavedSearchError(_("At most %(most)s saved searches: delete one first.", most=MAX_PER_USER))
     with db.transaction() as conn:
         row = conn.execute(
             sql_text(

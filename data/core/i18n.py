@@ -75,11 +75,9 @@ def _translations(language: str) -> NullTranslations:
 
 
 def gettext(message: str, **variables) -> str:
-    """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``.
-
-    An empty message stays empty (a catalog's translation of "" is its header: an empty column title showed it)."""
+    """``message`` in the current language, with ``%(name)s`` placeholders filled from ``variables``."""
     if not message:
-        return message
+        return message  # gettext("") is the catalog's header, never a text to show (an empty column title)
     text = _translations(current_language()).gettext(message)
     return text % variables if variables else text
 

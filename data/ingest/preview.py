@@ -12,6 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from data.core.i18n import N_
 from data.ingest.pipeline import checkin, checkout, import_context, stage_and_convert
 from data.ingest.profile_choice import file_head, open_file
 from data.ingest.profile_read import HEAD_BYTES
@@ -20,19 +21,19 @@ from data.ingest.switches import find_switch, usable_switch_name, valid_timezone
 PREVIEW_ROWS = 20
 # The columns of the preview, and the stored field each one shows.
 PREVIEW_COLUMNS = (
-    ("line", "Line"),
-    ("switch", "Switch"),
-    ("callid", "Call id"),
-    ("caller", "Caller"),
-    ("destination", "Destination"),
-    ("country", "Country"),
-    ("cause", "Cause"),
-    ("answered", "Answered"),
-    ("start", "Start"),
-    ("answer", "Answer"),
-    ("duration", "Duration"),
-    ("billsec", "Billed"),
-    ("accountcode", "Account"),
+    ("line", N_("Line")),
+    ("switch", N_("Switch")),
+    ("callid", N_("Call id")),
+    ("caller", N_("Caller")),
+    ("destination", N_("Destination")),
+    ("country", N_("Country")),
+    ("cause", N_("Cause")),
+    ("answered", N_("Answered")),
+    ("start", N_("Start")),
+    ("answer", N_("Answer")),
+    ("duration", N_("Duration")),
+    ("billsec", N_("Billed")),
+    ("accountcode", N_("Account")),
 )
 # A reason starts with the field it is about; the preview shows it on that field's column.
 _REASON_COLUMN = {

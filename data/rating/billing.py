@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from data.core import db
+from data.core.i18n import gettext as _
 from data.core.report_filter import ReportFilter, report_where
 from data.core.scope import Scope
 from data.rating.rater import RatingStatus
@@ -241,7 +242,7 @@ def period_from_args(first: str | None, last: str | None, today: date) -> Period
     first_day = date.fromisoformat(first) if first else today.replace(day=1)
     last_day = date.fromisoformat(last) if last else today
     if last_day < first_day:
-        raise ValueError("the period ends before it starts")
+        raise ValueError(_("the period ends before it starts"))
     if (last_day - first_day).days > 366:
-        raise ValueError("the period is longer than a year")
+        raise ValueError(_("the period is longer than a year"))
     return Period(first_day, last_day)

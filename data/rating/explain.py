@@ -12,17 +12,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from data.core import db
+from data.core.i18n import N_
+from data.core.i18n import gettext as _
 from data.rating.rater import RatingStatus, billed_seconds, call_cost
 
 STATUS_TEXT = {
-    RatingStatus.RATED: "rated",
-    RatingStatus.NO_RETAIL_RATE: "not rated: the customer's plan has no retail rate for this number",
-    RatingStatus.NO_CARRIER_RATE: "sell price found; no carrier of the plan has a rate for this number",
-    RatingStatus.BANNED: "not rated: the number matches a ban prefix of the plan",
-    RatingStatus.ZERO_DURATION: "not billed: the call was not answered (0 s)",
-    RatingStatus.IMPORTED: "priced by the switch: the prices came with the CDR",
-    RatingStatus.NO_PLAN: "not rated: the call has no customer, or the customer has no VoIP plan",
-    RatingStatus.INTERNAL: "an internal call: priced by the plan's internal rates",
+    RatingStatus.RATED: N_("rated"),
+    RatingStatus.NO_RETAIL_RATE: N_("not rated: the customer's plan has no retail rate for this number"),
+    RatingStatus.NO_CARRIER_RATE: N_("sell price found; no carrier of the plan has a rate for this number"),
+    RatingStatus.BANNED: N_("not rated: the number matches a ban prefix of the plan"),
+    RatingStatus.ZERO_DURATION: N_("not billed: the call was not answered (0 s)"),
+    RatingStatus.IMPORTED: N_("priced by the switch: the prices came with the CDR"),
+    RatingStatus.NO_PLAN: N_("not rated: the call has no customer, or the customer has no VoIP plan"),
+    RatingStatus.INTERNAL: N_("an internal call: priced by the plan's internal rates"),
 }
 
 _PRICE_SQL = """
@@ -37,12 +39,13 @@ ORDER BY {order} LIMIT 1"""
 
 
 def status_text(status: int | None) -> str:
+    """The rating status in words, in the current language (``data.core.i18n``)."""
     if status is None:
-        return "not rated yet"
+        return _("not rated yet")
     try:
-        return STATUS_TEXT[RatingStatus(status)]
+        return _(STATUS_TEXT[RatingStatus(status)])
     except ValueError:
-        return f"rating status {status}"
+        return _("rating status %(status)s", status=status)
 
 
 def _price(call: dict, kind: str, rate, provider: int | None) -> dict | None:
