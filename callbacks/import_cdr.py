@@ -20,6 +20,7 @@ from data.ingest.preview import preview_file
 from data.ingest.profile_choice import suggest
 from data.ingest.profile_spec import ProfileError
 from data.ingest.profile_store import get_profile, profile_names
+from data.ingest.reject_texts import shown_reason
 from data.ingest.uploads import (
     dry_run_result,
     import_progress,
@@ -268,7 +269,9 @@ def _finished_import(import_id: int, progress: dict) -> list:
         )
     ]
     if progress["rejected"]:
-        rows = [{**r, "line": r["lineno"]} for r in list_rejects(import_id, limit=20)]
+        rows = [
+            {**r, "line": r["lineno"], "reason": shown_reason(r["reason"])} for r in list_rejects(import_id, limit=20)
+        ]
         columns = [("line", N_("Line")), ("reason", N_("Reason")), ("raw", N_("Raw"))]
         result += [html.H5(_("Rejected rows")), simple_table(rows, columns), _rejects_link(import_id)]
     return result

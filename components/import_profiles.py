@@ -12,6 +12,7 @@ from data.core.i18n import gettext as _
 from data.ingest.fields import CANONICAL_FIELDS, SOURCE_TYPES
 from data.ingest.preview import PREVIEW_COLUMNS
 from data.ingest.profile_spec import DURATION_UNITS, KINDS
+from data.ingest.reject_texts import shown_reason
 
 # The editor's settings: (setting, label, help), in the order shown.
 _TEXT_INPUTS = (
@@ -217,7 +218,7 @@ def dry_run_summary(summary, name: str):
     ]
     if summary.reject_samples:
         items.append(html.H6(_("First rejects")))
-        rows = [html.Tr([html.Td(line), html.Td(reason)]) for line, reason in summary.reject_samples]
+        rows = [html.Tr([html.Td(line), html.Td(shown_reason(reason))]) for line, reason in summary.reject_samples]
         items.append(header_table([N_("Line"), N_("Reason")], rows, ""))
 
     return html.Div(items, id="import-dry-run-summary")

@@ -81,7 +81,9 @@ def test_the_cdr_search_answers_in_russian(russian):
     assert calls > 1000 and total["text"] == f"{calls // 1000}{NBSP}{calls % 1000:03d} вызов" + (
         "а" if calls % 10 in (2, 3, 4) and calls % 100 not in (12, 13, 14) else "" if calls % 10 == 1 else "ов"
     )
-    refused = json.loads(_clicked(russian, "saved_search_list", "cdr-search-save.n_clicks", [1, None], ["  ", QUERY]))
+    refused = json.loads(
+        _clicked(russian, "saved_search_list", "cdr-search-save.n_clicks", [1, None, None], ["  ", QUERY, None])
+    )
     assert refused["response"]["cdr-search-save-name"]["title"] == "Дайте поиску имя."
     missing = dash_call(russian, "open_detail", [{"rowId": "999999999"}, None])
     assert missing[("cdr-search-detail-title", "children")] == "CDR не найден"
