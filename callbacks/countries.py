@@ -4,7 +4,7 @@ from callbacks.filters import FILTER_INPUTS, RANGE_AND_THEME, register_drill_dow
 from components.figures import pie_figure, themed
 from components.tables import simple_table
 from data.admin import acl
-from data.core.i18n import N_, with_country_names
+from data.core.i18n import N_, current_language, number, with_country_names
 from data.core.i18n import gettext as _
 from data.core.kpis import format_kpi
 from data.core.scope import current_scope
@@ -47,6 +47,7 @@ def refresh_countries(start, end, preset, switches, customer, accountcodes, metr
             "minutes": format_kpi(r["minutes"], "minutes"),
             "cost": format_kpi(r["cost"], "money", currency),
             "calls": format_kpi(r["calls"]),
+            "acd": number(r["acd"], current_language(), 1),
         }
         for r in rows
     ]

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from data.core import concurrency, db
+from data.core.i18n import gettext
 from data.core.kpis import Totals, kpi_numbers
 from data.core.report_cache import cached
 from data.core.report_filter import ReportFilter, report_where
@@ -350,11 +351,12 @@ def chart_rows(rows: list[dict], label_key: str, scope: Scope) -> list[dict]:
 
 
 def top_with_other(rows: list[dict], metric: str, top: int = 10) -> list[dict]:
-    """The ``top`` rows by ``metric`` and the rest summed as "Other"."""
+    """The ``top`` rows by ``metric`` and the rest summed as "Other" (in the reader's language: called where the
+    rows are shown, never inside a cached report)."""
     ranked = sorted(rows, key=lambda r: r[metric] or 0, reverse=True)
     head, rest = ranked[:top], ranked[top:]
     if rest:
-        other = {"label": "Other", "code": None, "alpha3": None}
+        other = {"label": gettext("Other"), "code": None, "alpha3": None}
         other.update({m: sum((r[m] or 0) for r in rest) for m in MEASURES})
         head.append(other)
     return head
