@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, number, percent
+from babel.units import format_unit
+
+from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, locale_of, number, percent
 
 DASH = "–"
 
@@ -139,7 +141,7 @@ def _format_local(value: Decimal, kind: str, language: str) -> str:
     if kind == "percent":
         return percent(value, language, 1)
     if kind == "seconds":
-        return f"{number(value, language)} s"
+        return format_unit(value, "duration-second", length="short", format="#,##0", locale=locale_of(language))
     return number(value, language, 2 if kind == "money" else 0)
 
 
