@@ -35,7 +35,7 @@ from data.ingest.rows import (
     copy_line,
     empty_values,
     is_cdr_stats_header,
-    merge_extradata,
+    with_extradata,
 )
 
 FORMATS = (
@@ -199,13 +199,7 @@ def cdr_stats_csv_rows(
         for i, name in enumerate(columns):
             if name:
                 values[FIELD_INDEX[name]] = fields[i]
-        extra = {unknown[i]: fields[i] for i in unknown if fields[i] != ""}
-        if extra:
-            merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
-            if merged is None:
-                return values, "extradata is not a JSON object"
-            values[FIELD_INDEX["extradata"]] = merged
-        return values, ""
+        return with_extradata(values, {unknown[i]: fields[i] for i in unknown if fields[i] != ""})
 
     return switch_csv_rows(lines, to_row, first_line)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from data.export.rsr import RSRError
 from data.ingest.fields import CANONICAL_FIELDS, SOURCE_TYPES
 from data.ingest.profile_spec import DATE_FIELDS, DURATION_FIELDS, normalised, parse_field_rule
-from data.ingest.rows import FIELD_INDEX, FormatError, cell_text, empty_values, merge_extradata
+from data.ingest.rows import FIELD_INDEX, FormatError, cell_text, empty_values, with_extradata
 
 _MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), start=1)}
 _DIRECTIVE_PATTERNS = {
@@ -390,13 +390,7 @@ class CompiledProfile:
                     value = self._value_getter(index)(record)
                 if value != "":
                     extra[name] = value
-        if not extra:
-            return values, ""
-        merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
-        if merged is None:
-            return values, "extradata is not a JSON object"
-        values[FIELD_INDEX["extradata"]] = merged
-        return values, ""
+        return with_extradata(values, extra)
 
     @property
     def fields(self) -> frozenset[str]:

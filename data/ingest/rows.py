@@ -143,11 +143,17 @@ def canonical_from_mapping(record: dict) -> tuple[list[str], str]:
             values[FIELD_INDEX[name]] = cell_text(value)
         elif value not in (None, ""):
             unknown[str(key)] = value
-    if unknown:
-        extradata = merge_extradata(values[FIELD_INDEX["extradata"]], unknown)
-        if extradata is None:
+    return with_extradata(values, unknown)
+
+
+def with_extradata(values: list[str], extra: dict) -> tuple[list[str], str]:
+    """``values`` with ``extra`` (columns Dialstat has no field for) merged into their extradata, and the
+    record's problem: "" or, when its own extradata is not a JSON object, that."""
+    if extra:
+        merged = merge_extradata(values[FIELD_INDEX["extradata"]], extra)
+        if merged is None:
             return values, "extradata is not a JSON object"
-        values[FIELD_INDEX["extradata"]] = extradata
+        values[FIELD_INDEX["extradata"]] = merged
     return values, ""
 
 
