@@ -19,7 +19,7 @@ from data.core.i18n import DEFAULT_LANGUAGE, N_, current_language, moment, money
 from data.core.i18n import gettext as _
 
 DIRECTIONS = {1: N_("inbound"), 2: N_("outbound")}
-DIRECTION_NAMES = {"inbound": N_("inbound"), "outbound": N_("outbound")}  # the grid's rows name them
+DIRECTION_NAMES = {name: name for name in DIRECTIONS.values()}  # the grid's rows name them, not number them
 FLAG_KINDS = {"blacklist": N_("blacklist"), "whitelist": N_("whitelist"), "threat": N_("threat")}
 _SHOWN_ELSEWHERE = {"extradata"}
 

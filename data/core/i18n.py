@@ -188,12 +188,13 @@ def with_country_names(rows: list[dict], language: str | None = None) -> list[di
     language = language or current_language()
     with speaking(language):
         unknown = gettext(UNKNOWN_COUNTRY)
-    return [
-        {**row, "label": country_name(row.get("code"), row["label"], language) if row.get("code") else unknown}
-        if row.get("code") or row.get("label") == UNKNOWN_COUNTRY
-        else row
-        for row in rows
-    ]
+
+    def named(row: dict) -> dict:
+        if row.get("code"):
+            return {**row, "label": country_name(row["code"], row["label"], language)}
+        return {**row, "label": unknown} if row.get("label") == UNKNOWN_COUNTRY else row  # "Other" stays as given
+
+    return [named(row) for row in rows]
 
 
 UNKNOWN_COUNTRY = N_("Unknown")  # the breakdown's label for calls of no known country (data/reports/traffic)
