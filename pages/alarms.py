@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.alarms import alarm_form
+from components.layout import page_layout
 from data.admin import acl
 from data.core import lookups
 from data.core.i18n import N_
@@ -77,27 +78,22 @@ def _webhooks_card() -> dbc.Card:
 
 def layout(**query):
     scope = current_scope()
-    return html.Div(
-        [
-            html.H2(_("Alarms")),
-            html.P(
-                _(
-                    "Periods close at the boundaries of your time zone (%(zone)s); each closed period is "
-                    "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
-                    zone=scope.timezone,
-                ),
-                className="text-body-secondary",
-            ),
-            dcc.Store(id="alarms-version", data=0),
-            html.Div(id="alarm-notices"),  # rules that notify nobody, firings that notified nobody
-            alarm_form(scope.is_admin, _causes()),
-            dbc.Card(
-                [
-                    dbc.CardHeader(_("Your alarms") if not scope.is_admin else _("All alarms")),
-                    dbc.CardBody(html.Div(id="alarm-list")),
-                ],
-                className="mb-3",
-            ),
-            _webhooks_card() if scope.is_admin else html.Div(),
-        ]
+    return page_layout(
+        _("Alarms"),
+        dcc.Store(id="alarms-version", data=0),
+        html.Div(id="alarm-notices"),  # rules that notify nobody, firings that notified nobody
+        alarm_form(scope.is_admin, _causes()),
+        dbc.Card(
+            [
+                dbc.CardHeader(_("Your alarms") if not scope.is_admin else _("All alarms")),
+                dbc.CardBody(html.Div(id="alarm-list")),
+            ],
+            className="mb-3",
+        ),
+        _webhooks_card() if scope.is_admin else html.Div(),
+        intro=_(
+            "Periods close at the boundaries of your time zone (%(zone)s); each closed period is "
+            "evaluated once, a minute or two after it ends. Firings are listed in the alarm report.",
+            zone=scope.timezone,
+        ),
     )
