@@ -67,6 +67,19 @@ def pager(grid_id: str):
     )
 
 
+def _download_card(heading, download_id: str, href: str, body) -> dbc.Card:
+    """A card of the report's tables: its heading with the download links beside it, then the table."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                dbc.Row([dbc.Col(heading), dbc.Col(download_links(download_id, href), width="auto")], align="center")
+            ),
+            dbc.CardBody(body),
+        ],
+        className="mb-3",
+    )
+
+
 def layout(**_query):
     scope = current_scope()
     admin = scope.is_admin
@@ -144,79 +157,34 @@ def layout(**_query):
                 ]
             ),
             _admin_only(chart_card("billing-by-customer", _("Revenue and margin by customer")), admin),
-            dbc.Card(
-                [
-                    dbc.CardHeader(
-                        dbc.Row(
-                            [
-                                dbc.Col(
-                                    choice(
-                                        "billing-group",
-                                        {k: _(v) for k, v in GROUP_LABELS.items() if admin or k in ("day", "country")},
-                                        "day",
-                                    )
-                                ),
-                                dbc.Col(
-                                    download_links("billing-download", "/download/billing.csv"),
-                                    width="auto",
-                                ),
-                            ],
-                            align="center",
-                        )
-                    ),
-                    dbc.CardBody(grid("billing-table", [], height=360)),
-                ],
-                className="mb-3",
+            _download_card(
+                choice(
+                    "billing-group",
+                    {k: _(v) for k, v in GROUP_LABELS.items() if admin or k in ("day", "country")},
+                    "day",
+                ),
+                "billing-download",
+                "/download/billing.csv",
+                grid("billing-table", [], height=360),
             ),
             _admin_only(
-                dbc.Card(
-                    [
-                        dbc.CardHeader(
-                            dbc.Row(
-                                [
-                                    dbc.Col(html.Span(_("Loss-making calls (sell < buy)"), className="fw-semibold")),
-                                    dbc.Col(
-                                        download_links("billing-losses-download", "/download/billing-losses.csv"),
-                                        width="auto",
-                                    ),
-                                ],
-                                align="center",
-                            )
-                        ),
-                        dbc.CardBody(
-                            [
-                                grid("billing-losses", LOSS_COLUMNS, height=320, client_pages=False),
-                                pager("billing-losses"),
-                            ]
-                        ),
-                    ],
-                    className="mb-3",
+                _download_card(
+                    html.Span(_("Loss-making calls (sell < buy)"), className="fw-semibold"),
+                    "billing-losses-download",
+                    "/download/billing-losses.csv",
+                    [grid("billing-losses", LOSS_COLUMNS, height=320, client_pages=False), pager("billing-losses")],
                 ),
                 admin,
             ),
-            dbc.Card(
+            _download_card(
+                html.Span(_("Unrated calls"), className="fw-semibold"),
+                "billing-unrated-download",
+                "/download/billing-unrated.csv",
                 [
-                    dbc.CardHeader(
-                        dbc.Row(
-                            [
-                                dbc.Col(html.Span(_("Unrated calls"), className="fw-semibold")),
-                                dbc.Col(
-                                    download_links("billing-unrated-download", "/download/billing-unrated.csv"),
-                                    width="auto",
-                                ),
-                            ],
-                            align="center",
-                        )
-                    ),
-                    dbc.CardBody(
-                        [
-                            html.Div(id="billing-unrated-reasons", className="mb-2"),
-                            grid("billing-unrated-calls", UNRATED_COLUMNS, height=320, client_pages=False),
-                            pager("billing-unrated-calls"),
-                        ]
-                    ),
+                    html.Div(id="billing-unrated-reasons", className="mb-2"),
+                    grid("billing-unrated-calls", UNRATED_COLUMNS, height=320, client_pages=False),
+                    pager("billing-unrated-calls"),
                 ],
-                className="mb-3",
             ),
         ]
     )
