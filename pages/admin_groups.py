@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.admin import form_row, table
+from components.admin import form_row, options, table
 from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
@@ -21,9 +21,7 @@ GROUP_COLUMNS = [
 
 
 def group_options() -> list[dict]:
-    return [{"label": _("New group…"), "value": "new"}] + [
-        {"label": g["name"], "value": str(g["id"])} for g in acl.list_groups()
-    ]
+    return [{"label": _("New group…"), "value": "new"}, *options(acl.list_groups())]
 
 
 def groups_table():

@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.admin import form_row, language_choice, table
+from components.admin import ROLE_NAMES, form_row, language_choice, options, table
 from components.layout import page_layout
 from data.admin import accounts, acl
 from data.core.i18n import N_
@@ -55,10 +55,7 @@ def user_form() -> dbc.Card:
                     dbc.Select(
                         id="admin-user-role",
                         value="customer",
-                        options=[
-                            {"label": _("Customer"), "value": "customer"},
-                            {"label": _("Admin"), "value": "admin"},
-                        ],
+                        options=[{"label": _(ROLE_NAMES[role]), "value": role} for role in ("customer", "admin")],
                     ),
                 ),
                 form_row(
@@ -110,10 +107,7 @@ def user_form() -> dbc.Card:
                     dbc.Select(
                         id="admin-user-plan",
                         value="",
-                        options=[
-                            {"label": _("(none)"), "value": ""},
-                            *({"label": p["name"], "value": str(p["id"])} for p in plans),
-                        ],
+                        options=[{"label": _("(none)"), "value": ""}, *options(plans)],
                     ),
                 ),
                 dbc.Button(_("Save"), id="admin-user-save", color="primary", size="sm", className="mt-2"),
