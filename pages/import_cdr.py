@@ -20,6 +20,10 @@ def _field(label: str, control, width: int = 4):
     return dbc.Col([dbc.Label(label, html_for=control.id), control], md=width)
 
 
+def _outlined_button(label: str, button_id: str, color: str) -> dbc.Button:
+    return dbc.Button(label, id=button_id, color=color, outline=True, className="me-2")
+
+
 def _import_card():
     return dbc.Card(
         dbc.CardBody(
@@ -81,20 +85,8 @@ def _profiles_card():
                         dbc.Col(
                             [
                                 dbc.Button(_("Save"), id="import-profile-save", color="primary", className="me-2"),
-                                dbc.Button(
-                                    _("Delete"),
-                                    id="import-profile-delete",
-                                    color="danger",
-                                    outline=True,
-                                    className="me-2",
-                                ),
-                                dbc.Button(
-                                    _("Download YAML"),
-                                    id="import-profile-yaml",
-                                    color="secondary",
-                                    outline=True,
-                                    className="me-2",
-                                ),
+                                _outlined_button(_("Delete"), "import-profile-delete", "danger"),
+                                _outlined_button(_("Download YAML"), "import-profile-yaml", "secondary"),
                                 dcc.Upload(
                                     id="import-profile-yaml-upload",
                                     children=dbc.Button(_("Load YAML"), color="secondary", outline=True),
