@@ -88,6 +88,13 @@ def _choice(key: str, value: str | None, labels: dict[str, str]) -> dcc.Dropdown
     )
 
 
+def _multi_choice(key: str, placeholder: str, options: list[dict], value: list) -> dbc.Col:
+    """A choice of several, none for all."""
+    return dbc.Col(
+        dcc.Dropdown(id=f"cdr-search-{key}", multi=True, placeholder=placeholder, options=options, value=value), md=3
+    )
+
+
 def _text_filter(key: str, label: str, query: dict, placeholder: str) -> dbc.InputGroup:
     return dbc.InputGroup(
         [
@@ -121,6 +128,8 @@ def search_filters(query: dict) -> dbc.Card:
     """The page's own filters; their values start from the URL like the shared ones."""
     options = search_options()
     direction, flag = query_value(query, "direction"), query_value(query, "flag")
+    countries = [c.upper() for c in query_list(query, "country")]
+    causes = [int(c) for c in query_list(query, "cause") if c.isdigit() and len(c) <= 9]
     return dbc.Card(
         dbc.CardBody(
             [
@@ -156,26 +165,8 @@ def search_filters(query: dict) -> dbc.Card:
                 ),
                 dbc.Row(
                     [
-                        dbc.Col(
-                            dcc.Dropdown(
-                                id="cdr-search-country",
-                                multi=True,
-                                placeholder=_("All countries"),
-                                options=options["countries"],
-                                value=[c.upper() for c in query_list(query, "country")],
-                            ),
-                            md=3,
-                        ),
-                        dbc.Col(
-                            dcc.Dropdown(
-                                id="cdr-search-cause",
-                                multi=True,
-                                placeholder=_("All hangup causes"),
-                                options=options["causes"],
-                                value=[int(c) for c in query_list(query, "cause") if c.isdigit() and len(c) <= 9],
-                            ),
-                            md=3,
-                        ),
+                        _multi_choice("country", _("All countries"), options["countries"], countries),
+                        _multi_choice("cause", _("All hangup causes"), options["causes"], causes),
                         _comparison_filter("duration", _("Duration"), query),
                         _comparison_filter("billsec", _("Billsec"), query),
                         dbc.Col(
