@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.inputs import whole_number
 from components.tables import header_table
 from data.alerting.alarms import COMPARE_TO, CONDITIONS, METRICS, PERIODS, SCOPES, SEVERITY_LABELS
 from data.core.i18n import N_, current_language, number
@@ -105,7 +106,7 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
                             ),
                             field(
                                 _("Minimum attempts"),
-                                dbc.Input(id="alarm-min-attempts", type="number", min=0, step=1, value=10),
+                                whole_number("alarm-min-attempts", 10),
                                 2,
                                 help_text=_("below this, the alarm does not fire"),
                             ),
@@ -157,15 +158,7 @@ def alarm_form(is_admin: bool, cause_options: list[dict]) -> dbc.Card:
                                 dbc.InputGroup(
                                     [
                                         dbc.Button(_("Test alarm"), id="alarm-test", color="info", outline=True),
-                                        dbc.Input(
-                                            id="alarm-test-days",
-                                            type="number",
-                                            min=1,
-                                            max=31,
-                                            step=1,
-                                            value=7,
-                                            style={"maxWidth": "6rem"},
-                                        ),
+                                        whole_number("alarm-test-days", 7, 1, 31, style={"maxWidth": "6rem"}),
                                         dbc.InputGroupText(_("days")),
                                     ],
                                     size="md",

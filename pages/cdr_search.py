@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from components.inputs import whole_number
 from components.tables import grid_locale_text
 from data.admin import acl
 from data.alerting.flags import FLAGS
@@ -112,14 +113,8 @@ def _text_filter(key: str, label: str, query: dict, placeholder: str) -> dbc.Inp
 
 
 def _comparison_filter(prefix: str, label: str, query: dict) -> dbc.Col:
-    value = dbc.Input(
-        id=f"cdr-search-{prefix}",
-        type="number",
-        min=0,
-        step=1,
-        debounce=True,
-        placeholder=_("seconds"),
-        value=_int_or_none(query_value(query, prefix)),
+    value = whole_number(
+        f"cdr-search-{prefix}", _int_or_none(query_value(query, prefix)), debounce=True, placeholder=_("seconds")
     )
     return dbc.Col(_operator_filter(prefix, label, query, COMPARISON_OPS, "ge", "5rem", value), md=2)
 

@@ -4,6 +4,7 @@ from dash import dcc, html
 
 from components.charts import chart_card
 from components.filters import choice, filter_bar
+from components.inputs import whole_number
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -45,14 +46,7 @@ def layout(**query):
                     dbc.Col(
                         [
                             dbc.Label(_("How many")),
-                            dbc.Input(
-                                id="compare-count",
-                                type="number",
-                                min=1,
-                                max=6,
-                                step=1,
-                                value=int(query.get("count", 1)),
-                            ),
+                            whole_number("compare-count", int(query.get("count", 1)), 1, 6),
                         ],
                         md=1,
                     ),

@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from components.inputs import whole_number
 from components.layout import page_layout
 from components.rating import CANDIDATE_COLUMNS, grid, plan_picker
 from data.admin import acl
@@ -25,7 +26,7 @@ def layout(**_query):
                 dbc.Col(
                     dbc.InputGroup(
                         [
-                            dbc.Input(id="rate-simulator-duration", type="number", min=0, step=1, value=60),
+                            whole_number("rate-simulator-duration", 60),
                             dbc.InputGroupText("s"),
                         ]
                     ),
