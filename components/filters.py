@@ -7,25 +7,24 @@ from dash import dcc, html
 
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
+from data.core.report_filter import RELATIVE_PRESETS
 
-# Relative ranges as in Grafana (data/core/report_filter.RELATIVE_PRESETS), offered on the report pages.
-RELATIVE = [
-    {"label": N_("Last 15 minutes"), "value": "now-15m"},
-    {"label": N_("Last hour"), "value": "now-1h"},
-    {"label": N_("Last 6 hours"), "value": "now-6h"},
-    {"label": N_("Last 24 hours"), "value": "now-24h"},
-    {"label": N_("Last 7 days, to now"), "value": "now-7d"},
-    {"label": N_("Last 30 days, to now"), "value": "now-30d"},
-]
-PRESETS = [
-    {"label": N_("Today"), "value": "today"},
-    {"label": N_("Yesterday"), "value": "yesterday"},
-    {"label": N_("Last 7 days"), "value": "7d"},
-    {"label": N_("Last 30 days"), "value": "30d"},
-    {"label": N_("This month"), "value": "this-month"},
-    {"label": N_("Last month"), "value": "last-month"},
-    {"label": N_("Last 12 months"), "value": "12m"},
-]
+# The date presets by value; the relative ones (RELATIVE_PRESETS, as in Grafana) are offered on report pages only.
+PRESETS = {
+    "now-15m": N_("Last 15 minutes"),
+    "now-1h": N_("Last hour"),
+    "now-6h": N_("Last 6 hours"),
+    "now-24h": N_("Last 24 hours"),
+    "now-7d": N_("Last 7 days, to now"),
+    "now-30d": N_("Last 30 days, to now"),
+    "today": N_("Today"),
+    "yesterday": N_("Yesterday"),
+    "7d": N_("Last 7 days"),
+    "30d": N_("Last 30 days"),
+    "this-month": N_("This month"),
+    "last-month": N_("Last month"),
+    "12m": N_("Last 12 months"),
+}
 
 
 def choice(component_id: str, labels: dict[str, str], value: str) -> dbc.RadioItems:
@@ -69,7 +68,11 @@ def filter_bar(query: dict, show_dates: bool = True, extra: list | None = None, 
     ``relative``: the report pages' relative ranges (the last hour ...) and zoomed times of day too."""
     switches, codes = _ids(query.get("switch")), _codes(query.get("accountcode"))
     customer = (_ids(query.get("customer")) or [None])[0]
-    options = [{**o, "label": _(o["label"])} for o in ([*RELATIVE, *PRESETS] if relative else PRESETS)]
+    options = [
+        {"label": _(label), "value": value}
+        for value, label in PRESETS.items()
+        if relative or value not in RELATIVE_PRESETS
+    ]
     date_controls = [
         dbc.Col(
             dcc.Dropdown(
