@@ -1,9 +1,9 @@
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
 
 from components.charts import chart_card
 from components.filters import choice, filter_bar
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -32,17 +32,12 @@ def layout(**query):
         ),
         md="auto",
     )
-    return html.Div(
-        [
-            html.H2(_("Overview")),
-            html.P(
-                _(
-                    "Quarter hours up to 6 hours, hourly up to 3 days, daily up to 3 months, monthly beyond. "
-                    "Drag across a chart to zoom to that time; click a point for its calls."
-                ),
-                className="text-body-secondary",
-            ),
-            filter_bar(query, extra=[split, compare], relative=True),
-            dbc.Row([dbc.Col(chart_card(chart, _(title)), lg=6) for chart, title in CHARTS]),
-        ]
+    return page_layout(
+        _("Overview"),
+        filter_bar(query, extra=[split, compare], relative=True),
+        dbc.Row([dbc.Col(chart_card(chart, _(title)), lg=6) for chart, title in CHARTS]),
+        intro=_(
+            "Quarter hours up to 6 hours, hourly up to 3 days, daily up to 3 months, monthly beyond. "
+            "Drag across a chart to zoom to that time; click a point for its calls."
+        ),
     )
