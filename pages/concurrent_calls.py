@@ -1,8 +1,8 @@
 import dash
-from dash import html
 
 from components.charts import chart_card
 from components.filters import filter_bar
+from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -11,18 +11,13 @@ dash.register_page(__name__, path="/concurrent-calls", name=N_("Concurrent calls
 
 
 def layout(**query):
-    return html.Div(
-        [
-            html.H2(_("Concurrent calls")),
-            html.P(
-                _(
-                    "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
-                    "and end times. "
-                    "With several switches, a total line adds them up: the whole network's peak is at most that sum."
-                ),
-                className="text-body-secondary",
-            ),
-            filter_bar({"preset": "today", **query}, relative=True),
-            chart_card("concurrent-calls", _("Peak simultaneous calls"), height=420),
-        ]
+    return page_layout(
+        _("Concurrent calls"),
+        filter_bar({"preset": "today", **query}, relative=True),
+        chart_card("concurrent-calls", _("Peak simultaneous calls"), height=420),
+        intro=_(
+            "Peak simultaneous calls per minute and switch (per hour beyond 3 days), from the calls' start "
+            "and end times. "
+            "With several switches, a total line adds them up: the whole network's peak is at most that sum."
+        ),
     )
