@@ -46,6 +46,12 @@ def shown(value) -> str:
     return str(value)
 
 
+def form_beside_table(form_rows: list, table_view, box_id: str) -> dbc.Row:
+    """An admin page's edit form, beside (on a wide screen) the table of what it edits, in its box ``box_id``."""
+    form = dbc.Card(dbc.CardBody(form_rows), className="mb-3")
+    return dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(table_view, id=box_id), lg=7)])
+
+
 def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothing yet.", table_id: str | None = None):
     return simple_table(rows, columns, empty, shown=shown, **({"id": table_id} if table_id else {}))
 

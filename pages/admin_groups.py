@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.admin import form_row, options, table
+from components.admin import form_beside_table, form_row, options, table
 from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
@@ -38,33 +38,28 @@ def permission_options() -> list[dict]:
 
 
 def layout(**_query):
-    form = dbc.Card(
-        dbc.CardBody(
-            [
-                form_row(_("Group"), dbc.Select(id="admin-group-select", options=group_options(), value="new")),
-                html.Hr(),
-                form_row(_("Name"), dbc.Input(id="admin-group-name", maxlength=100)),
-                form_row(_("Description"), dbc.Input(id="admin-group-description", maxlength=500)),
-                form_row(
-                    _("Permissions"),
-                    dbc.Checklist(id="admin-group-permissions", options=permission_options(), value=[]),
-                    _(
-                        "Pages and features its members may use. Admin pages are for admins only; the profile page "
-                        "is open to everyone."
-                    ),
-                ),
-                dbc.ButtonGroup(
-                    [
-                        dbc.Button(_("Save"), id="admin-group-save", color="primary", size="sm"),
-                        dbc.Button(_("Delete"), id="admin-group-delete", color="danger", size="sm", outline=True),
-                    ],
-                    className="mt-2",
-                ),
-                html.Div(id="admin-group-message", className="mt-2"),
-            ]
+    form_rows = [
+        form_row(_("Group"), dbc.Select(id="admin-group-select", options=group_options(), value="new")),
+        html.Hr(),
+        form_row(_("Name"), dbc.Input(id="admin-group-name", maxlength=100)),
+        form_row(_("Description"), dbc.Input(id="admin-group-description", maxlength=500)),
+        form_row(
+            _("Permissions"),
+            dbc.Checklist(id="admin-group-permissions", options=permission_options(), value=[]),
+            _(
+                "Pages and features its members may use. Admin pages are for admins only; the profile page "
+                "is open to everyone."
+            ),
         ),
-        className="mb-3",
-    )
+        dbc.ButtonGroup(
+            [
+                dbc.Button(_("Save"), id="admin-group-save", color="primary", size="sm"),
+                dbc.Button(_("Delete"), id="admin-group-delete", color="danger", size="sm", outline=True),
+            ],
+            className="mt-2",
+        ),
+        html.Div(id="admin-group-message", className="mt-2"),
+    ]
     return page_layout(
         _("Groups and permissions"),
         html.P(
@@ -74,5 +69,5 @@ def layout(**_query):
             ),
             className="small text-body-secondary",
         ),
-        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(groups_table(), id="admin-groups"), lg=7)]),
+        form_beside_table(form_rows, groups_table(), "admin-groups"),
     )

@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components.admin import form_row, table
+from components.admin import form_beside_table, form_row, table
 from components.layout import page_layout
 from data.admin import acl
 from data.core.i18n import N_
@@ -36,33 +36,28 @@ def sources_table():
 
 
 def layout(**_query):
-    form = dbc.Card(
-        dbc.CardBody(
-            [
-                form_row(_("Switch"), dbc.Select(id="admin-live-switch", options=switch_options())),
-                form_row(
-                    _("Source"),
-                    dbc.Select(
-                        id="admin-live-kind",
-                        options=[{"label": _("Not polled"), "value": "off"}]
-                        + [{"label": k.capitalize(), "value": k} for k in LIVE_KINDS],
-                        value="off",
-                    ),
-                ),
-                form_row(_("Address"), dbc.Input(id="admin-live-address", maxlength=300), _(ADDRESS_HELP)),
-                form_row(_("User"), dbc.Input(id="admin-live-username", maxlength=100), _("Asterisk's AMI user.")),
-                form_row(
-                    _("Secret"),
-                    dbc.Input(id="admin-live-secret", type="password", maxlength=200),
-                    _("Left empty: the stored secret is kept."),
-                ),
-                dbc.Button(_("Save and poll once"), id="admin-live-save", color="primary", size="sm", className="mt-2"),
-                html.Div(id="admin-live-message", className="mt-2"),
-            ]
+    form_rows = [
+        form_row(_("Switch"), dbc.Select(id="admin-live-switch", options=switch_options())),
+        form_row(
+            _("Source"),
+            dbc.Select(
+                id="admin-live-kind",
+                options=[{"label": _("Not polled"), "value": "off"}]
+                + [{"label": k.capitalize(), "value": k} for k in LIVE_KINDS],
+                value="off",
+            ),
         ),
-        className="mb-3",
-    )
+        form_row(_("Address"), dbc.Input(id="admin-live-address", maxlength=300), _(ADDRESS_HELP)),
+        form_row(_("User"), dbc.Input(id="admin-live-username", maxlength=100), _("Asterisk's AMI user.")),
+        form_row(
+            _("Secret"),
+            dbc.Input(id="admin-live-secret", type="password", maxlength=200),
+            _("Left empty: the stored secret is kept."),
+        ),
+        dbc.Button(_("Save and poll once"), id="admin-live-save", color="primary", size="sm", className="mt-2"),
+        html.Div(id="admin-live-message", className="mt-2"),
+    ]
     return page_layout(
         _("Live sources"),
-        dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(sources_table(), id="admin-live-sources"), lg=7)]),
+        form_beside_table(form_rows, sources_table(), "admin-live-sources"),
     )

@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.admin import form_row, table
+from components.admin import form_beside_table, form_row, options, table
 from components.layout import page_layout
 from data.admin import accounts, acl
 from data.core.i18n import N_
@@ -33,46 +33,31 @@ def switches_table():
 
 
 def layout(**_query):
-    form = dbc.Card(
-        dbc.CardBody(
-            [
-                form_row(_("Switch"), dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
-                html.Hr(),
-                form_row(_("Name"), dbc.Input(id="admin-switch-name", maxlength=200)),
-                form_row(
-                    _("IP address"),
-                    dbc.Input(id="admin-switch-ip", maxlength=200),
-                    _("What imports and CDR-Pusher give as the switch (an address or a host name)."),
-                ),
-                form_row(
-                    _("Source type"),
-                    dbc.Select(
-                        id="admin-switch-source-type",
-                        value="0",
-                        options=[{"label": t["name"], "value": str(t["id"])} for t in accounts.source_types()],
-                    ),
-                ),
-                form_row(
-                    _("Time zone"),
-                    dcc.Dropdown(
-                        id="admin-switch-timezone", options=accounts.timezone_names(), value="UTC", clearable=False
-                    ),
-                    _("How the switch's times without an offset are read."),
-                ),
-                dbc.ButtonGroup(
-                    [
-                        dbc.Button(_("Save"), id="admin-switch-save", color="primary", size="sm"),
-                        dbc.Button(
-                            _("New push API key"), id="admin-switch-rotate", color="warning", size="sm", outline=True
-                        ),
-                    ],
-                    className="mt-2",
-                ),
-                html.Div(id="admin-switch-message", className="mt-2"),
-            ]
+    form_rows = [
+        form_row(_("Switch"), dbc.Select(id="admin-switch-select", options=switch_options(), value="new")),
+        html.Hr(),
+        form_row(_("Name"), dbc.Input(id="admin-switch-name", maxlength=200)),
+        form_row(
+            _("IP address"),
+            dbc.Input(id="admin-switch-ip", maxlength=200),
+            _("What imports and CDR-Pusher give as the switch (an address or a host name)."),
         ),
-        className="mb-3",
-    )
-    return page_layout(
-        _("Switches"), dbc.Row([dbc.Col(form, lg=5), dbc.Col(html.Div(switches_table(), id="admin-switches"), lg=7)])
-    )
+        form_row(
+            _("Source type"),
+            dbc.Select(id="admin-switch-source-type", value="0", options=options(accounts.source_types())),
+        ),
+        form_row(
+            _("Time zone"),
+            dcc.Dropdown(id="admin-switch-timezone", options=accounts.timezone_names(), value="UTC", clearable=False),
+            _("How the switch's times without an offset are read."),
+        ),
+        dbc.ButtonGroup(
+            [
+                dbc.Button(_("Save"), id="admin-switch-save", color="primary", size="sm"),
+                dbc.Button(_("New push API key"), id="admin-switch-rotate", color="warning", size="sm", outline=True),
+            ],
+            className="mt-2",
+        ),
+        html.Div(id="admin-switch-message", className="mt-2"),
+    ]
+    return page_layout(_("Switches"), form_beside_table(form_rows, switches_table(), "admin-switches"))
