@@ -171,10 +171,8 @@ def save_user(
 
 
 @callback(
-    Output("admin-user-rerate", "children"),
-    Output("admin-user-rerate-poll", "disabled"),
-    Input("admin-user-rerate-request", "data"),
-    Input("admin-user-rerate-poll", "n_intervals"),
+    [Output("admin-user-rerate", "children"), Output("admin-user-rerate-poll", "disabled")],
+    [Input("admin-user-rerate-request", "data"), Input("admin-user-rerate-poll", "n_intervals")],
     prevent_initial_call=True,
 )
 def follow_rerate(request_id, _ticks):

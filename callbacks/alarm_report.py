@@ -26,8 +26,7 @@ def alarm_report_options(_):
 
 
 @callback(
-    Output("alarm-report-table-wrap", "children"),
-    Output("alarm-report-count", "children"),
+    [Output("alarm-report-table-wrap", "children"), Output("alarm-report-count", "children")],
     Input("alarm-report-alarm", "value"),
     Input("alarm-report-range", "value"),
     Input("alarm-report-unacked", "value"),
@@ -48,8 +47,7 @@ def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _version):
 
 
 @callback(
-    Output("alarm-report-feedback", "children"),
-    Output("alarm-report-version", "data"),
+    [Output("alarm-report-feedback", "children"), Output("alarm-report-version", "data")],
     Input({"type": "alarm-ack", "id": ALL}, "n_clicks"),
     State("alarm-report-version", "data"),
     prevent_initial_call=True,

@@ -131,7 +131,7 @@ def alarm_webhook_options(_):
     return [{"label": w["name"], "value": w["id"]} for w in webhooks.list_webhooks() if w["is_active"]]
 
 
-@callback(Output("alarm-list", "children"), Output("alarm-notices", "children"), Input("alarms-version", "data"))
+@callback([Output("alarm-list", "children"), Output("alarm-notices", "children")], Input("alarms-version", "data"))
 def alarm_list_refresh(_):
     """The alarms, and what notifies nobody: rules without a recipient, and what fired unnoticed (7 days)."""
     scope = current_scope()
@@ -147,8 +147,7 @@ def alarm_list_refresh(_):
     Output("alarm-edit-id", "data", allow_duplicate=True),
     Output("alarm-form-title", "children"),
     Input("alarm-save", "n_clicks"),
-    State("alarms-version", "data"),
-    *FORM_STATES,
+    [State("alarms-version", "data"), *FORM_STATES],
     prevent_initial_call=True,
 )
 def alarm_save(n_clicks, version, *states):
@@ -175,8 +174,7 @@ def alarm_save(n_clicks, version, *states):
 @callback(
     Output("alarm-test-results", "children"),
     Input("alarm-test", "n_clicks"),
-    State("alarm-test-days", "value"),
-    *FORM_STATES,
+    [State("alarm-test-days", "value"), *FORM_STATES],
     prevent_initial_call=True,
 )
 def alarm_test(n_clicks, days, *states):
@@ -196,8 +194,7 @@ def alarm_test(n_clicks, days, *states):
     *FORM_OUTPUTS,
     Output("alarm-form-title", "children", allow_duplicate=True),
     Output("alarm-test-results", "children", allow_duplicate=True),
-    Input({"type": "alarm-edit", "id": ALL}, "n_clicks"),
-    Input("alarm-new", "n_clicks"),
+    [Input({"type": "alarm-edit", "id": ALL}, "n_clicks"), Input("alarm-new", "n_clicks")],
     prevent_initial_call=True,
 )
 def alarm_fill_form(edit_clicks, new_clicks):
@@ -224,8 +221,7 @@ def alarm_fill_form(edit_clicks, new_clicks):
 @callback(
     Output("alarm-feedback", "children", allow_duplicate=True),
     Output("alarms-version", "data", allow_duplicate=True),
-    Input({"type": "alarm-delete", "id": ALL}, "n_clicks"),
-    Input({"type": "alarm-toggle", "id": ALL}, "value"),
+    [Input({"type": "alarm-delete", "id": ALL}, "n_clicks"), Input({"type": "alarm-toggle", "id": ALL}, "value")],
     State("alarms-version", "data"),
     prevent_initial_call=True,
 )
@@ -261,7 +257,7 @@ def alarm_row_action(_deletes, _toggles, version):
 
 
 @admin_callback(
-    Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data")
+    [Output("webhook-list", "children"), Output("webhook-deliveries", "children")], Input("alarms-version", "data")
 )
 def webhook_list(_version):
     rows = [
@@ -306,8 +302,7 @@ def webhook_list(_version):
 
 
 @admin_callback(
-    Output("webhook-feedback", "children"),
-    Output("alarms-version", "data", allow_duplicate=True),
+    [Output("webhook-feedback", "children"), Output("alarms-version", "data", allow_duplicate=True)],
     Input("webhook-save", "n_clicks"),
     State("webhook-name", "value"),
     State("webhook-url", "value"),

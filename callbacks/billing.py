@@ -219,8 +219,7 @@ def _list_page(kind: str, first, last, customer, page):
 
 
 @callback(
-    Output("billing-losses", "rowData"),
-    Output("billing-losses-count", "children"),
+    [Output("billing-losses", "rowData"), Output("billing-losses-count", "children")],
     Input("billing-period", "start_date"),
     Input("billing-period", "end_date"),
     Input("billing-customer", "value"),
@@ -231,8 +230,7 @@ def show_losses_page(first, last, customer, page):
 
 
 @callback(
-    Output("billing-unrated-calls", "rowData"),
-    Output("billing-unrated-calls-count", "children"),
+    [Output("billing-unrated-calls", "rowData"), Output("billing-unrated-calls-count", "children")],
     Input("billing-period", "start_date"),
     Input("billing-period", "end_date"),
     Input("billing-customer", "value"),

@@ -162,12 +162,9 @@ def _cursor_key(value) -> tuple[datetime, int] | None:
 
 
 @callback(
-    Output("cdr-search-grid", "getRowsResponse"),
-    Output("cdr-search-cursors", "data"),
+    [Output("cdr-search-grid", "getRowsResponse"), Output("cdr-search-cursors", "data")],
     Input("cdr-search-grid", "getRowsRequest"),
-    State("cdr-search-query", "data"),
-    State("cdr-search-cursors", "data"),
-    State("cdr-search-total", "data"),
+    [State("cdr-search-query", "data"), State("cdr-search-cursors", "data"), State("cdr-search-total", "data")],
     prevent_initial_call=True,
 )
 def load_block(request, query, cursors, total):
@@ -209,8 +206,7 @@ def load_block(request, query, cursors, total):
     Output("cdr-search-detail", "is_open"),
     Output("cdr-search-detail-title", "children"),
     Output("cdr-search-detail-body", "children"),
-    Input("cdr-search-grid", "cellClicked"),
-    Input("cdr-search-open-row", "data"),
+    [Input("cdr-search-grid", "cellClicked"), Input("cdr-search-open-row", "data")],
     prevent_initial_call=True,
 )
 def open_detail(clicked, opened):

@@ -23,11 +23,8 @@ def _clicked() -> bool:
 
 
 @callback(
-    Output("rule-list-table", "children"),
-    Output("rule-feedback", "children"),
-    Output("destination-version", "data"),
-    Input("rule-add", "n_clicks"),
-    Input({"type": "rule-delete", "id": ALL}, "n_clicks"),
+    [Output("rule-list-table", "children"), Output("rule-feedback", "children"), Output("destination-version", "data")],
+    [Input("rule-add", "n_clicks"), Input({"type": "rule-delete", "id": ALL}, "n_clicks")],
     State("rule-list", "value"),
     State("rule-country", "value"),
     State("rule-prefix", "value"),
@@ -67,12 +64,9 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
 
 
 @callback(
-    Output("remove-list", "children"),
-    Output("remove-feedback", "children"),
-    Input("remove-add", "n_clicks"),
-    Input({"type": "remove-delete", "id": ALL}, "n_clicks"),
-    State("remove-prefix", "value"),
-    State("remove-description", "value"),
+    [Output("remove-list", "children"), Output("remove-feedback", "children")],
+    [Input("remove-add", "n_clicks"), Input({"type": "remove-delete", "id": ALL}, "n_clicks")],
+    [State("remove-prefix", "value"), State("remove-description", "value")],
 )
 def remove_prefixes(_add, _deletes, prefix, description):
     feedback, trigger = no_update, ctx.triggered_id
@@ -92,8 +86,7 @@ def remove_prefixes(_add, _deletes, prefix, description):
 
 @callback(
     Output("check-result", "children"),
-    Input("check-button", "n_clicks"),
-    Input("check-number", "n_submit"),
+    [Input("check-button", "n_clicks"), Input("check-number", "n_submit")],
     State("check-number", "value"),
     prevent_initial_call=True,
 )

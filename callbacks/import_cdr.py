@@ -128,7 +128,7 @@ def _rejects_link(import_id: int):
     )
 
 
-@callback(Output("import-reader", "options"), Input("import-profile-saved", "data"), Input("import-reader", "id"))
+@callback(Output("import-reader", "options"), [Input("import-profile-saved", "data"), Input("import-reader", "id")])
 def show_reader_options(_saved, _id):
     return reader_options()
 
@@ -213,11 +213,8 @@ def show_preview(upload, reader, switch, _saved):
     Output("import-poll", "disabled"),
     Output("import-message", "children"),
     Output("import-result", "children", allow_duplicate=True),
-    Input("import-dry-run", "n_clicks"),
-    Input("import-start", "n_clicks"),
-    State("import-file", "data"),
-    State("import-reader", "value"),
-    State("import-switch", "value"),
+    [Input("import-dry-run", "n_clicks"), Input("import-start", "n_clicks")],
+    [State("import-file", "data"), State("import-reader", "value"), State("import-switch", "value")],
     prevent_initial_call=True,
 )
 def start_import(_dry, _start, upload, reader, switch):
@@ -314,7 +311,7 @@ def follow_import(_n, current):
     )
 
 
-@callback(Output("import-list", "children"), Input("import-poll", "disabled"), Input("import-list", "id"))
+@callback(Output("import-list", "children"), [Input("import-poll", "disabled"), Input("import-list", "id")])
 def show_imports(_disabled, _id):
     rows = [
         {

@@ -51,8 +51,7 @@ def _edited(settings: list, rules: list, carried: dict | None) -> dict:
 
 @callback(
     Output("import-profile-choice", "options"),
-    Input("import-profile-saved", "data"),
-    Input("import-profile-choice", "id"),
+    [Input("import-profile-saved", "data"), Input("import-profile-choice", "id")],
 )
 def show_profiles(_saved, _id):
     return [{"label": _("New profile"), "value": ""}] + [
@@ -66,8 +65,7 @@ def show_profiles(_saved, _id):
     Output(RULES, "value"),
     Output("import-profile-carried", "data"),
     Output("import-profile-message", "children"),
-    Input("import-profile-choice", "value"),
-    Input("import-profile-yaml-upload", "contents"),
+    [Input("import-profile-choice", "value"), Input("import-profile-yaml-upload", "contents")],
 )
 def load_profile(choice, yaml_contents):
     message = None
@@ -159,9 +157,7 @@ def delete(_n, choice):
     Output("import-profile-yaml-download", "data"),
     Output("import-profile-message", "children", allow_duplicate=True),
     Input("import-profile-yaml", "n_clicks"),
-    State(SETTINGS, "value"),
-    State(RULES, "value"),
-    State("import-profile-carried", "data"),
+    [State(SETTINGS, "value"), State(RULES, "value"), State("import-profile-carried", "data")],
     prevent_initial_call=True,
 )
 def download_yaml(n_clicks, settings, rules, carried):

@@ -73,10 +73,8 @@ def change_password(_clicks, current, new, again):
     Output("profile-tokens", "children"),
     Output("profile-token-select", "options"),
     Output("profile-token-name", "value"),
-    Input("profile-token-create", "n_clicks"),
-    Input("profile-token-revoke", "n_clicks"),
-    State("profile-token-name", "value"),
-    State("profile-token-select", "value"),
+    [Input("profile-token-create", "n_clicks"), Input("profile-token-revoke", "n_clicks")],
+    [State("profile-token-name", "value"), State("profile-token-select", "value")],
     prevent_initial_call=True,
 )
 def manage_tokens(_create, _revoke, name, selected):

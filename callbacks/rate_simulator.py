@@ -17,15 +17,15 @@ callback = callbacks_for(acl.page("/rates/simulator"))
 
 
 @callback(
-    Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"), Input("rate-simulator-plan", "id")
+    [Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value")],
+    Input("rate-simulator-plan", "id"),
 )
 def list_plans(_):
     return plan_choice(rates.pickable_voip_plans(current_scope()))
 
 
 @callback(
-    Output("rate-simulator-result", "children"),
-    Output("rate-simulator-candidates", "rowData"),
+    [Output("rate-simulator-result", "children"), Output("rate-simulator-candidates", "rowData")],
     Input("rate-simulator-run", "n_clicks"),
     Input("rate-simulator-number", "n_submit"),
     *values_of("rate-simulator-number", "rate-simulator-duration", "rate-simulator-at", "rate-simulator-plan"),

@@ -16,17 +16,14 @@ callback = callbacks_for(acl.page("/rates"))
 SHOWN = 5000
 
 
-@callback(Output("rates-plan", "options"), Output("rates-plan", "value"), Input("rates-plan", "id"))
+@callback([Output("rates-plan", "options"), Output("rates-plan", "value")], Input("rates-plan", "id"))
 def list_plans(_):
     return plan_choice(rates.pickable_voip_plans(current_scope()))
 
 
 @callback(
-    Output("rates-grid", "rowData"),
-    Output("rates-count", "children"),
-    Output("rates-download", "href"),
-    Input("rates-plan", "value"),
-    Input("rates-search", "value"),
+    [Output("rates-grid", "rowData"), Output("rates-count", "children"), Output("rates-download", "href")],
+    [Input("rates-plan", "value"), Input("rates-search", "value")],
 )
 def show_rates(plan, search):
     scope = current_scope()

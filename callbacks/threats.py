@@ -37,8 +37,7 @@ def _current_threats(now: datetime) -> list:
     Output("threats-current", "children"),
     Output("threats-high-cost", "children"),
     Output("threats-history", "children"),
-    Input("threats-refresh", "n_clicks"),
-    Input("threats-interval", "n_intervals"),
+    [Input("threats-refresh", "n_clicks"), Input("threats-interval", "n_intervals")],
 )
 def threats_refresh(_clicks, _ticks):
     scope = current_scope()
@@ -118,12 +117,9 @@ def threat_settings_save(n_clicks, values):
 
 
 @callback(
-    Output("high-cost-list", "children"),
-    Output("high-cost-feedback", "children"),
-    Input("high-cost-add", "n_clicks"),
-    Input({"type": "high-cost-delete", "id": ALL}, "n_clicks"),
-    State("high-cost-prefix", "value"),
-    State("high-cost-description", "value"),
+    [Output("high-cost-list", "children"), Output("high-cost-feedback", "children")],
+    [Input("high-cost-add", "n_clicks"), Input({"type": "high-cost-delete", "id": ALL}, "n_clicks")],
+    [State("high-cost-prefix", "value"), State("high-cost-description", "value")],
 )
 def high_cost_prefixes(_add, _deletes, prefix, description):
     feedback = no_update
