@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from callbacks.forms import values_of
 from components.alarms import alarm_list, notice_alerts, simple_rows, test_results
 from data.admin import acl
 from data.alerting import alarm_evaluation, alarms, unnotified, webhooks
@@ -304,11 +305,7 @@ def webhook_list(_version):
 @admin_callback(
     [Output("webhook-feedback", "children"), Output("alarms-version", "data", allow_duplicate=True)],
     Input("webhook-save", "n_clicks"),
-    State("webhook-name", "value"),
-    State("webhook-url", "value"),
-    State("webhook-secret", "value"),
-    State("webhook-events", "value"),
-    State("alarms-version", "data"),
+    [*values_of("webhook-name", "webhook-url", "webhook-secret", "webhook-events"), State("alarms-version", "data")],
     prevent_initial_call=True,
 )
 def webhook_save(n_clicks, name, url, secret, events, version):

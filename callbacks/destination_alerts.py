@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import values_of
 from components.alarms import local, simple_rows
 from data.admin import acl
 from data.alerting import alert_settings, destination_alerts
@@ -25,11 +26,7 @@ def _clicked() -> bool:
 @callback(
     [Output("rule-list-table", "children"), Output("rule-feedback", "children"), Output("destination-version", "data")],
     [Input("rule-add", "n_clicks"), Input({"type": "rule-delete", "id": ALL}, "n_clicks")],
-    State("rule-list", "value"),
-    State("rule-country", "value"),
-    State("rule-prefix", "value"),
-    State("rule-description", "value"),
-    State("destination-version", "data"),
+    [*values_of("rule-list", "rule-country", "rule-prefix", "rule-description"), State("destination-version", "data")],
 )
 def destination_rules(_add, _deletes, which, country, prefix, description, version):
     feedback, trigger = no_update, ctx.triggered_id
