@@ -7,7 +7,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.forms import values_of
+from callbacks.forms import clicked, values_of
 from components.alarms import alarm_list, notice_alerts, simple_rows, test_results
 from data.admin import acl
 from data.alerting import alarm_evaluation, alarms, unnotified, webhooks
@@ -200,7 +200,7 @@ def alarm_test(n_clicks, days, *states):
 )
 def alarm_fill_form(edit_clicks, new_clicks):
     triggered = ctx.triggered_id
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not clicked():
         raise PreventUpdate
     if triggered == "alarm-new":
         values, title = DEFAULTS, _("New alarm")
@@ -334,7 +334,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     prevent_initial_call=True,
 )
 def webhook_delete(_clicks, version):
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not clicked():
         raise PreventUpdate
     webhooks.delete_webhook(int(ctx.triggered_id["id"]))
     return dbc.Alert(_("Webhook deleted."), color="info", className="mb-0", duration=5000), (version or 0) + 1

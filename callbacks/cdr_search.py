@@ -15,6 +15,7 @@ from dash import ALL, Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import THEME_INPUT
+from callbacks.forms import clicked
 from components.cdr_detail import detail_body, detail_title, grid_texts, saved_search_items
 from components.figures import dual_axis_figure, themed
 from data.admin import acl
@@ -234,7 +235,7 @@ def open_detail(clicked, opened):
 )
 def ask_before_deleting(_clicks):
     """A saved search's × asks first; only the user's own (anyone else's id names nothing here)."""
-    if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
+    if not isinstance(ctx.triggered_id, dict) or not clicked():
         raise PreventUpdate  # the list drawn again, not a click
     found = saved.get_saved(current_actor().id, ctx.triggered_id["id"])
     if found is None:

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import clicked
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
 from data.alerting import alarms, threat_detectors, threat_texts, threats
@@ -124,13 +125,13 @@ def threat_settings_save(n_clicks, values):
 def high_cost_prefixes(_add, _deletes, prefix, description):
     feedback = no_update
     trigger = ctx.triggered_id
-    if trigger == "high-cost-add" and ctx.triggered[0].get("value"):
+    if trigger == "high-cost-add" and clicked():
         try:
             threat_detectors.add_high_cost_prefix(prefix, description or "")
             feedback = ""
         except ValueError as exc:
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and ctx.triggered[0].get("value"):
+    elif isinstance(trigger, dict) and clicked():
         threat_detectors.delete_high_cost_prefix(trigger["id"])
     return simple_rows(
         threat_detectors.list_high_cost_prefixes(),
