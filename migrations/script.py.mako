@@ -7,9 +7,7 @@ Create Date: ${create_date}
 from alembic import op
 
 revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = None
-depends_on = None
+down_revision = ${repr(down_revision)}  # branch_labels and depends_on: alembic reads them as None when absent
 
 
 def upgrade() -> None:

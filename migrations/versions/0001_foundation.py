@@ -1,8 +1,4 @@
-"""Foundation: reference tables, users, switches, the partitioned cdr table, job runs.
-
-Revision ID: 0001
-Revises:
-"""
+"""Foundation: reference tables, users, switches, the partitioned cdr table, job runs."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +7,6 @@ from data.core import reference_data
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 SCHEMA = """
 CREATE TABLE cdr_source_type (

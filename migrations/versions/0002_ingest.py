@@ -1,16 +1,11 @@
 """Ingest: import bookkeeping and rejects, the CDR-Pusher target table, collector state, push keys,
 demo markers, and the SQL helpers the set-based import uses.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 SCHEMA = r"""
 -- Push API keys (only a hash is kept) and the demo-data marker.

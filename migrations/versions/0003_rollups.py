@@ -4,17 +4,12 @@ The hourly level is stored at 15-minute resolution: every real time zone's hours
 on a quarter hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45), so day and hour boundaries are
 exact for every user. Narrow views of it answer common questions with few rows; a daily level
 keeps the local days of each time zone in use. Minute rows are kept ROLLUP_MINUTE_DAYS (8) days.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 COLUMNS = """
     bucket timestamptz NOT NULL,

@@ -1,15 +1,9 @@
-"""Rating: providers, rate plans and rates, ban plans, VoIP plans, the pricing functions, re-rating requests.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Rating: providers, rate plans and rates, ban plans, VoIP plans, the pricing functions, re-rating requests."""
 
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 SCHEMA = """
 -- Carriers the calls are bought from. priority breaks LCR ties: the lower number wins.

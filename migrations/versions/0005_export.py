@@ -1,15 +1,9 @@
-"""Export: customers' tenant, API tokens, export templates, masking lists, schedules and the export history.
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""Export: customers' tenant, API tokens, export templates, masking lists, schedules and the export history."""
 
 from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 SCHEMA = """
 -- CGRateS's tenant of a customer's calls; NULL means EXPORT_DEFAULT_TENANT.

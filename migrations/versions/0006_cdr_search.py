@@ -7,17 +7,12 @@ this index an admin's first page reads and sorts the whole range. With it the pl
 monthly partitions newest first (ordered Append of backward index scans) and stops after 100 rows.
 
 Created on the partitioned table, so every existing and future monthly partition gets it.
-
-Revision ID: 0006
-Revises: 0005
 """
 
 from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,17 +8,12 @@
 - ``app_user.report_emails``: the extra addresses a user's reports go to ("Emails to send a report").
 - ``mail_schedule``: which reports (daily, weekly, monthly) a user receives; without a row the daily
   report is on and the others off.
-
-Revision ID: 0007
-Revises: 0006
 """
 
 from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -9,17 +9,12 @@
 - ``threat_event``: the threats found by the threat-control job (history, flood control);
   ``high_cost_prefix``: the admin's list of high-cost ranges; ``alert_setting``: thresholds.
 - ``webhook`` / ``webhook_delivery``: signed JSON POSTs, queued so retries survive restarts.
-
-Revision ID: 0008
-Revises: 0007
 """
 
 from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 SCHEMA = r"""
 CREATE TABLE webhook (

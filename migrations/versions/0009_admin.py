@@ -1,15 +1,9 @@
-"""Administration: permission groups (ACL), the audit log, settings overrides, password resets, login failures.
-
-Revision ID: 0009
-Revises: 0008
-"""
+"""Administration: permission groups (ACL), the audit log, settings overrides, password resets, login failures."""
 
 from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 SCHEMA = """
 -- Groups grant permissions ("page:/path", "feature:name"); a user inherits the union of their groups'.

@@ -8,17 +8,12 @@ the code. With it each code is an index range scan bounded by the time range.
 Created on the partitioned table, so every existing and future monthly partition gets it. A
 partitioned table cannot be indexed CONCURRENTLY: this takes a SHARE lock on cdr (imports wait)
 while it builds, which on a large store is minutes (see docs/reports.md).
-
-Revision ID: 0010
-Revises: 0009
 """
 
 from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,34 +11,20 @@ crossed with countries or causes is read from ``cdr`` (see docs/rollups.md); a b
 before" (the new-country threat detector) with one probe.
 
 Existing rows are summed into the new keys, so no rebuild from ``cdr`` is needed.
-
-Revision ID: 0011
-Revises: 0010
 """
 
 from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 OLD_KEY = "bucket, user_id, accountcode, switch_id, country_code, hangup_cause_id, direction, cdr_source_type"
 KEY = "bucket, user_id, switch_id, country_code, hangup_cause_id, direction, cdr_source_type"
 ACCOUNT_KEY = "bucket, user_id, accountcode, switch_id"
 MEASURES = (
-    "attempts",
-    "answered",
-    "ner_success",
-    "duration_sum",
-    "billsec_sum",
-    "short_calls",
-    "pdd_sum",
-    "pdd_count",
-    "buy_cost",
-    "sell_cost",
+    "attempts, answered, ner_success, duration_sum, billsec_sum, short_calls, pdd_sum, pdd_count, buy_cost, sell_cost"
 )
-SUMS = ", ".join(f"sum({m})" for m in MEASURES)
+SUMS = ", ".join(f"sum({m})" for m in MEASURES.split(", "))
 
 
 # Room left in each page for the updates that follow a row's insert (calls of the same minute keep
@@ -54,7 +40,7 @@ def _regroup(old: str, new: str, key: str, indexed_by_user: bool, fillfactor: in
     for column in OLD_KEY.split(", "):
         if column not in columns:
             op.execute(f"ALTER TABLE {new} DROP COLUMN {column}")
-    op.execute(f"INSERT INTO {new} ({key}, {', '.join(MEASURES)}) SELECT {key}, {SUMS} FROM {old} GROUP BY {key}")
+    op.execute(f"INSERT INTO {new} ({key}, {MEASURES}) SELECT {key}, {SUMS} FROM {old} GROUP BY {key}")
     op.execute(f"ALTER TABLE {new} ADD PRIMARY KEY ({key})")
     if indexed_by_user:
         op.execute(f"CREATE INDEX {new}_user_bucket ON {new} (user_id, bucket)")

@@ -13,17 +13,12 @@
 - ``ingest_is_datetime`` refuses years before 1 and UTC offsets PostgreSQL cannot hold (beyond
   ±15:59), which made the cast fail and the whole batch with it; ``ingest_is_json_object`` refuses
   JSON that ``jsonb`` refuses (``\\u0000``, a lone surrogate escape).
-
-Revision ID: 0012
-Revises: 0011
 """
 
 from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 DATETIME_CHECK = r"""
 CREATE OR REPLACE FUNCTION ingest_is_datetime(t text) RETURNS boolean

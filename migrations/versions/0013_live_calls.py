@@ -4,17 +4,12 @@ open dashboard asks "anything new since version V?" (one sequence read) before i
 
 The live tables hold seconds-old state that the pollers rewrite every 2 s: UNLOGGED spares the WAL (they are
 empty after a crash, and refilled by the next poll).
-
-Revision ID: 0013
-Revises: 0012
 """
 
 from alembic import op
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade():

@@ -12,9 +12,6 @@ internal rates.
   queues one for the customer's calls, and the users page follows it).
 
 Stored calls keep their country until re-imported or re-rated (docs/rating.md).
-
-Revision ID: 0014
-Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -24,45 +21,33 @@ from data.core import reference_data
 
 revision = "0014"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
-VIEWS = """
-CREATE VIEW voip_plan_price AS
-    SELECT vp.voip_plan_id, p.kind, r.prefix, r.id AS rate_id, p.provider_id, pr.priority AS provider_priority,
-           r.rate, r.connection_fee, r.increment_first, r.increment_next, r.effective_from, r.effective_to
+# The views read a VoIP plan's rate plans through the same joins; the bans are the prefix view's second half.
+PLAN_RATES = """
     FROM voip_plan_rate_plan vp
     JOIN rate_plan p ON p.id = vp.rate_plan_id
     JOIN rate r ON r.rate_plan_id = p.id
-    LEFT JOIN provider pr ON pr.id = p.provider_id
-    WHERE r.kind = 'prefix'
+    LEFT JOIN provider pr ON pr.id = p.provider_id"""
+PRICE_COLUMNS = """p.provider_id, pr.priority AS provider_priority,
+           r.rate, r.connection_fee, r.increment_first, r.increment_next, r.effective_from, r.effective_to"""
+PLAN_BANS = """
     UNION ALL
     SELECT vb.voip_plan_id, 'ban', b.prefix, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-infinity', NULL
-    FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id;
+    FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id;"""
+PREFIX_PRICES = f"SELECT vp.voip_plan_id, p.kind, r.prefix, r.id AS rate_id, {PRICE_COLUMNS}{PLAN_RATES}"
+
+VIEWS = f"""
+CREATE VIEW voip_plan_price AS
+    {PREFIX_PRICES}
+    WHERE r.kind = 'prefix'{PLAN_BANS}
 
 -- The internal rates of each VoIP plan: kind 'retail' (the sell price) or 'carrier' (the buy price).
 CREATE VIEW voip_plan_internal_price AS
-    SELECT vp.voip_plan_id, p.kind, r.id AS rate_id, p.provider_id, pr.priority AS provider_priority,
-           r.rate, r.connection_fee, r.increment_first, r.increment_next, r.effective_from, r.effective_to
-    FROM voip_plan_rate_plan vp
-    JOIN rate_plan p ON p.id = vp.rate_plan_id
-    JOIN rate r ON r.rate_plan_id = p.id
-    LEFT JOIN provider pr ON pr.id = p.provider_id
+    SELECT vp.voip_plan_id, p.kind, r.id AS rate_id, {PRICE_COLUMNS}{PLAN_RATES}
     WHERE r.kind = 'internal';
 """
 
-OLD_VIEW = """
-CREATE VIEW voip_plan_price AS
-    SELECT vp.voip_plan_id, p.kind, r.prefix, r.id AS rate_id, p.provider_id, pr.priority AS provider_priority,
-           r.rate, r.connection_fee, r.increment_first, r.increment_next, r.effective_from, r.effective_to
-    FROM voip_plan_rate_plan vp
-    JOIN rate_plan p ON p.id = vp.rate_plan_id
-    JOIN rate r ON r.rate_plan_id = p.id
-    LEFT JOIN provider pr ON pr.id = p.provider_id
-    UNION ALL
-    SELECT vb.voip_plan_id, 'ban', b.prefix, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-infinity', NULL
-    FROM voip_plan_ban_plan vb JOIN ban_prefix b ON b.ban_plan_id = vb.ban_plan_id;
-"""
+OLD_VIEW = f"CREATE VIEW voip_plan_price AS {PREFIX_PRICES}{PLAN_BANS}"
 
 
 def reload_reference(conn) -> None:

@@ -4,17 +4,12 @@ The session cookie only carries a random token; ``user_session`` keeps its sha25
 gives no usable session), who it belongs to, when it began and was last seen, and from which address
 and browser (the profile page lists them). A new password ends every session of the user (the trigger:
 whichever code path changed it); the session that changed it gets a new one (``routes.auth``).
-
-Revision ID: 0015
-Revises: 0014
 """
 
 from alembic import op
 
 revision = "0015"
 down_revision = "0014"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

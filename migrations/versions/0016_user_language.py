@@ -1,15 +1,9 @@
-"""A user's language: one of the interface's seven, or NULL to follow the browser's Accept-Language.
-
-Revision ID: 0016
-Revises: 0015
-"""
+"""A user's language: one of the interface's seven, or NULL to follow the browser's Accept-Language."""
 
 from alembic import op
 
 revision = "0016"
 down_revision = "0015"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,12 @@
 """Call archives: the months whose calls retention archived and dropped (data/admin/retention.py), so that an import
 refuses calls of those months (their keys are gone and the rollups still count them: storing them again would
 count them twice) until the archive is put back with ``import-cdr``.
-
-Revision ID: 0017
-Revises: 0016
 """
 
 from alembic import op
 
 revision = "0017"
 down_revision = "0016"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

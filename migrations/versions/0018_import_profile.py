@@ -2,17 +2,12 @@
 
 ``definition`` holds the checked profile as JSON (its YAML form is made from it); built-in profiles live
 in the code and are not stored. An import made with a profile has the format ``profile:NAME``.
-
-Revision ID: 0018
-Revises: 0017
 """
 
 from alembic import op
 
 revision = "0018"
 down_revision = "0017"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

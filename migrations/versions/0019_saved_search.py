@@ -1,16 +1,11 @@
 """Saved CDR searches: a user names the current search (its query string: filters and columns) and opens it
 again from a list. Per user; deleted with the user.
-
-Revision ID: 0019
-Revises: 0018
 """
 
 from alembic import op
 
 revision = "0019"
 down_revision = "0018"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

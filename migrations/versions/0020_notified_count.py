@@ -1,17 +1,12 @@
 """How many notifications each alarm firing, blacklist hit and threat queued (e-mails and webhook POSTs):
 0 means it notified nobody, which the alarms page and the diagnostic page then say. NULL: not notified yet
 (or before this migration).
-
-Revision ID: 0020
-Revises: 0019
 """
 
 from alembic import op
 
 revision = "0020"
 down_revision = "0019"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
