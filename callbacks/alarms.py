@@ -132,7 +132,7 @@ def alarm_webhook_options(_):
     return [{"label": w["name"], "value": w["id"]} for w in webhooks.list_webhooks() if w["is_active"]]
 
 
-@callback([Output("alarm-list", "children"), Output("alarm-notices", "children")], Input("alarms-version", "data"))
+@callback(Output("alarm-list", "children"), Output("alarm-notices", "children"), Input("alarms-version", "data"))
 def alarm_list_refresh(_):
     """The alarms, and what notifies nobody: rules without a recipient, and what fired unnoticed (7 days)."""
     scope = current_scope()
@@ -258,7 +258,7 @@ def alarm_row_action(_deletes, _toggles, version):
 
 
 @admin_callback(
-    [Output("webhook-list", "children"), Output("webhook-deliveries", "children")], Input("alarms-version", "data")
+    Output("webhook-list", "children"), Output("webhook-deliveries", "children"), Input("alarms-version", "data")
 )
 def webhook_list(_version):
     rows = [

@@ -130,7 +130,7 @@ def _rejects_link(import_id: int):
     )
 
 
-@callback(Output("import-reader", "options"), [Input("import-profile-saved", "data"), Input("import-reader", "id")])
+@callback(Output("import-reader", "options"), Input("import-profile-saved", "data"), Input("import-reader", "id"))
 def show_reader_options(_saved, _id):
     return reader_options()
 
@@ -309,7 +309,7 @@ def follow_import(_n, current):
     )
 
 
-@callback(Output("import-list", "children"), [Input("import-poll", "disabled"), Input("import-list", "id")])
+@callback(Output("import-list", "children"), Input("import-poll", "disabled"), Input("import-list", "id"))
 def show_imports(_disabled, _id):
     rows = [
         {

@@ -17,8 +17,7 @@ callback = callbacks_for(acl.page("/rates/simulator"))
 
 
 @callback(
-    [Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value")],
-    Input("rate-simulator-plan", "id"),
+    Output("rate-simulator-plan", "options"), Output("rate-simulator-plan", "value"), Input("rate-simulator-plan", "id")
 )
 def list_plans(_):
     return plan_choice(rates.pickable_voip_plans(current_scope()))

@@ -16,7 +16,7 @@ callback = callbacks_for(acl.page("/rates"))
 SHOWN = 5000
 
 
-@callback([Output("rates-plan", "options"), Output("rates-plan", "value")], Input("rates-plan", "id"))
+@callback(Output("rates-plan", "options"), Output("rates-plan", "value"), Input("rates-plan", "id"))
 def list_plans(_):
     return plan_choice(rates.pickable_voip_plans(current_scope()))
 
