@@ -210,10 +210,10 @@ def load_block(request, query, cursors, total):
     [Input("cdr-search-grid", "cellClicked"), Input("cdr-search-open-row", "data")],
     prevent_initial_call=True,
 )
-def open_detail(clicked, opened):
+def open_detail(clicked_cell, opened):
     """The clicked (or, from the keyboard, opened) call, read again with the user's scope (the browser only
     sends an id): names, local times, flags and how its price was made."""
-    chosen = opened if ctx.triggered_id == "cdr-search-open-row" else clicked
+    chosen = opened if ctx.triggered_id == "cdr-search-open-row" else clicked_cell
     row_id = chosen.get("rowId", chosen.get("id")) if isinstance(chosen, dict) else None
     if row_id in (None, ""):
         raise PreventUpdate
