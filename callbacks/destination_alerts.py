@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.forms import clicked, values_of
+from callbacks.forms import add_or_delete, clicked, values_of
 from components.alarms import local, simple_rows
 from data.admin import acl
 from data.alerting import alert_settings, destination_alerts
@@ -62,15 +62,12 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
     [State("remove-prefix", "value"), State("remove-description", "value")],
 )
 def remove_prefixes(_add, _deletes, prefix, description):
-    feedback, trigger = no_update, ctx.triggered_id
-    if trigger == "remove-add" and clicked():
-        try:
-            destination_alerts.add_remove_prefix(prefix, description or "")
-            feedback = ""
-        except destination_alerts.RuleError as exc:
-            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and clicked():
-        destination_alerts.delete_remove_prefix(trigger["id"])
+    feedback = add_or_delete(
+        "remove-add",
+        lambda: destination_alerts.add_remove_prefix(prefix, description or ""),
+        destination_alerts.delete_remove_prefix,
+        destination_alerts.RuleError,
+    )
     columns = [("prefix", _("Prefix")), ("description", _("Description"))]
     return simple_rows(
         destination_alerts.list_remove_prefixes(), columns, _("None."), delete_type="remove-delete", key="prefix"

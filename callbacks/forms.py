@@ -21,6 +21,22 @@ def clicked() -> bool:
     return bool(ctx.triggered and ctx.triggered[0].get("value"))
 
 
+def add_or_delete(add_button: str, add, delete, refused=()):
+    """Carry out the click in a list that has an add button and a delete button per row (``{"type": ...,
+    "id": row}``): ``add()``, or ``delete(row)``. Returns the feedback: "" once added, the reason ``add``
+    was refused (one of ``refused``), or no_update."""
+    trigger = ctx.triggered_id
+    if trigger == add_button and clicked():
+        try:
+            add()
+        except refused as exc:
+            return outcome_alert(str(exc), False)
+        return ""
+    if isinstance(trigger, dict) and clicked():
+        delete(trigger["id"])
+    return no_update
+
+
 def values_of(*component_ids: str) -> list[State]:
     """The ``value`` of each component, as callback states (a form's fields)."""
     return [State(component_id, "value") for component_id in component_ids]

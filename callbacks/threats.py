@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.forms import clicked
+from callbacks.forms import add_or_delete
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
 from data.alerting import alarms, threat_detectors, threat_texts, threats
@@ -123,16 +123,12 @@ def threat_settings_save(n_clicks, values):
     [State("high-cost-prefix", "value"), State("high-cost-description", "value")],
 )
 def high_cost_prefixes(_add, _deletes, prefix, description):
-    feedback = no_update
-    trigger = ctx.triggered_id
-    if trigger == "high-cost-add" and clicked():
-        try:
-            threat_detectors.add_high_cost_prefix(prefix, description or "")
-            feedback = ""
-        except ValueError as exc:
-            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and clicked():
-        threat_detectors.delete_high_cost_prefix(trigger["id"])
+    feedback = add_or_delete(
+        "high-cost-add",
+        lambda: threat_detectors.add_high_cost_prefix(prefix, description or ""),
+        threat_detectors.delete_high_cost_prefix,
+        ValueError,
+    )
     return simple_rows(
         threat_detectors.list_high_cost_prefixes(),
         [("prefix", _("Prefix")), ("description", _("Description"))],
