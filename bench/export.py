@@ -27,41 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FWV_PROFILE = {
-    "export_format": "*file_fwv",
-    "header_fields": [
-        {"tag": "TypeOfRecord", "type": "*constant", "value": "10", "width": 2},
-        {
-            "tag": "FileSeqNr",
-            "type": "*handler",
-            "value": "*export_id",
-            "width": 5,
-            "strip": "right",
-            "padding": "zeroleft",
-        },
-        {"tag": "LastCdr", "type": "*handler", "value": "*last_cdr_atime", "width": 12, "layout": "020106150405"},
-    ],
-    "content_fields": [
-        {"tag": "TypeOfRecord", "type": "*constant", "value": "20", "width": 2},
-        {"tag": "Account", "value": "account", "width": 12, "strip": "left", "padding": "right"},
-        {
-            "tag": "Destination",
-            "value": r"~destination:s/^34(\d+)/0$1/",
-            "width": 14,
-            "strip": "xright",
-            "padding": "right",
-        },
-        {"tag": "CallId", "value": "accid", "width": 16, "strip": "xleft", "padding": "left"},
-        {"tag": "SetupTime", "type": "*datetime", "value": "setup_time", "width": 12, "layout": "020106150405"},
-        {"tag": "Duration", "value": "usage", "width": 6, "padding": "zeroleft", "layout": "seconds"},
-        {"tag": "Cost", "value": "cost", "width": 9, "padding": "zeroleft"},
-    ],
-    "trailer_fields": [
-        {"tag": "TypeOfRecord", "type": "*constant", "value": "90", "width": 2},
-        {"tag": "NumberOfRecords", "type": "*handler", "value": "*cdrs_number", "width": 8, "padding": "zeroleft"},
-        {"tag": "TotalCost", "type": "*handler", "value": "*cdrs_cost", "width": 12, "padding": "left"},
-    ],
-}
+# A fixed-width profile in CGRateS's JSON form (its cdre section): header, content and trailer fields.
+FWV_PROFILE = json.loads((ROOT / "bench" / "fwv_profile.json").read_text())
 
 
 def _environment(workdir: Path) -> None:

@@ -200,9 +200,27 @@ def page_recording_errors(context):
 
 def browser_login(pg, username: str, password: str) -> None:
     pg.goto("/login")
-    pg.fill("#username", username)
-    pg.fill("#password", password)
-    pg.click("button[type=submit]")
+    submit_form(pg, {"#username": username, "#password": password}, "button[type=submit]")
+
+
+def open_page(pg, path: str, ready: str, **wait) -> None:
+    """Go to ``path`` and wait until ``ready`` is on the page and the callbacks have answered."""
+    pg.goto(path)
+    pg.wait_for_selector(ready, **wait)
+    pg.wait_for_load_state("networkidle")
+
+
+def change_password(pg, current: str, new: str) -> None:
+    """Fill the profile page's password form and save it."""
+    fields = {"#profile-password-current": current, "#profile-password-new": new, "#profile-password-again": new}
+    submit_form(pg, fields, "#profile-password-save")
+
+
+def submit_form(pg, fields: dict[str, str], button: str) -> None:
+    """Type each field's text (selector -> text), then click ``button``."""
+    for selector, value in fields.items():
+        pg.fill(selector, value)
+    pg.click(button)
 
 
 class SmtpSink:

@@ -7,7 +7,7 @@ import pytest
 
 from data.admin import users
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
-from tests.conftest import browser_login
+from tests.conftest import browser_login, change_password
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -44,12 +44,18 @@ def _wait_text(page, selector: str, text: str):
     page.wait_for_selector(f"{selector} >> text={text}", timeout=20_000)
 
 
+def _log_in(browser, live_server, errors: list, username: str, password: str):
+    """A browser of its own (context and page) logged in as ``username``; its page errors go to ``errors``."""
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_login(page, username, password)
+    return context, page
+
+
 def test_admin_creates_a_customer_who_sees_only_their_pages_and_calls(browser, live_server, traffic):
-    admin_ctx = browser.new_context(base_url=live_server)
-    admin = admin_ctx.new_page()
     errors = []
-    admin.on("pageerror", lambda exc: errors.append(str(exc)))
-    browser_login(admin, "admin", "admin-secret")
+    admin_ctx, admin = _log_in(browser, live_server, errors, "admin", "admin-secret")
     admin.wait_for_selector("#navbar-user")
 
     admin.goto("/admin/groups")
@@ -72,10 +78,7 @@ def test_admin_creates_a_customer_who_sees_only_their_pages_and_calls(browser, l
     _wait_text(admin, "#admin-users-table", "webcust")
     admin_ctx.close()
 
-    customer_ctx = browser.new_context(base_url=live_server)
-    customer = customer_ctx.new_page()
-    customer.on("pageerror", lambda exc: errors.append(str(exc)))
-    browser_login(customer, "webcust", "webcust-pw-1")
+    customer_ctx, customer = _log_in(browser, live_server, errors, "webcust", "webcust-pw-1")
     customer.wait_for_selector("text=Dashboard · last 24 hours")
     _wait_text(customer, "#kpi-calls", "5")  # their 5 calls, not the other customer's 7
     nav = customer.locator(".navbar-nav").inner_text()
@@ -87,10 +90,7 @@ def test_admin_creates_a_customer_who_sees_only_their_pages_and_calls(browser, l
 
     customer.goto("/profile")
     customer.wait_for_selector("#profile-password-current")
-    customer.fill("#profile-password-current", "webcust-pw-1")
-    customer.fill("#profile-password-new", "webcust-pw-2")
-    customer.fill("#profile-password-again", "webcust-pw-2")
-    customer.click("#profile-password-save")
+    change_password(customer, "webcust-pw-1", "webcust-pw-2")
     _wait_text(customer, "#profile-password-changed", "Your password is changed.")
     customer_ctx.close()
 

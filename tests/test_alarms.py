@@ -142,7 +142,10 @@ def _cases():
     return cases
 
 
-def _new_alarm(**values):
+def _new_alarm(accountcode: str | None = None, **values):
+    """Save an alarm of ``values`` over the defaults; ``accountcode``: scoped to that accountcode."""
+    if accountcode is not None:
+        values.update(scope_kind="accountcode", scope_value=accountcode)
     defaults = {
         "name": "a",
         "metric": "calls",
@@ -241,9 +244,7 @@ def test_evaluate_is_the_same_rule_for_every_scope(traffic):
     assert alarm_evaluation.evaluate(prefix, H2).measured == HIGH["asr"]  # from cdr: the rollups' definitions
     prefix_acd = alarms.with_changes(prefix, metric="acd")
     assert alarm_evaluation.evaluate(prefix_acd, H2).measured == HIGH["acd"]
-    by_code = _new_alarm(
-        name="acc1 busy", metric="cause_share", scope_kind="accountcode", scope_value="acc1", status="inactive"
-    )
+    by_code = _new_alarm(name="acc1 busy", metric="cause_share", accountcode="acc1", status="inactive")
     assert alarm_evaluation.evaluate(by_code, H2).measured == HIGH["cause_share"]  # accountcode x cause: from cdr
     assert (
         alarm_evaluation.evaluate(alarms.with_changes(by_code, metric="asr"), H2).measured == HIGH["asr"]
@@ -259,13 +260,7 @@ def test_the_minimum_attempts_guard(traffic):
     )
     end = quiet + timedelta(hours=1)
     asr = _new_alarm(
-        name="night asr",
-        metric="asr",
-        condition="lt",
-        threshold="50",
-        scope_kind="accountcode",
-        scope_value="night",
-        status="inactive",
+        name="night asr", metric="asr", condition="lt", threshold="50", accountcode="night", status="inactive"
     )
     ev = alarm_evaluation.evaluate(asr, end)
     assert (ev.fired, ev.computable, ev.measured) == (False, False, 0) and "minimum of 10" in ev.reason
@@ -483,8 +478,7 @@ def test_the_alarm_email_goes_through_the_mail_outbox(traffic, smtp_server):
         threshold="40",
         email_to="noc@example.com",
         severity="critical",
-        scope_kind="accountcode",
-        scope_value="acc1",
+        accountcode="acc1",
     )
     alarm_evaluation.run_due(now=H2 + DELAY)  # 50 calls in 11:00–12:00
     assert len(smtp_server.messages) == 1

@@ -9,7 +9,7 @@ import pytest
 from components.layout import NAV_SECTIONS
 from data.admin import users
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
-from tests.conftest import browser_login
+from tests.conftest import browser_login, open_page
 
 TODAY = datetime.now(UTC).date()
 GAP_DAYS = (TODAY - timedelta(days=20), TODAY - timedelta(days=5))  # the only days with calls in 30
@@ -217,9 +217,7 @@ def test_dark_mode_chart_text_has_a_contrast_of_at_least_4_5(page, calls):
 
 def test_every_view_survives_a_copied_address(page, calls):
     browser_login(page, "admin", "admin-secret")
-    page.goto("/overview?preset=30d&split=customer&compare=1")
-    page.wait_for_selector("#overview-calls-graph .main-svg")
-    page.wait_for_load_state("networkidle")
+    open_page(page, "/overview?preset=30d&split=customer&compare=1", "#overview-calls-graph .main-svg")
     search = page.evaluate("window.location.search")
     assert "split=customer" in search and "compare=1" in search and "preset=30d" in search
     assert page.locator("#overview-split input[value=customer]").is_checked()
@@ -229,9 +227,7 @@ def test_every_view_survives_a_copied_address(page, calls):
 
     day, chosen = TODAY - timedelta(days=1), [TODAY - timedelta(days=3), TODAY - timedelta(days=9)]
     address = f"/daily-comparison?day={day}&mode=chosen&dates={chosen[0]},{chosen[1]}&metric=minutes"
-    page.goto(address)
-    page.wait_for_selector("#daily-comparison-graph .scatterlayer .trace")
-    page.wait_for_load_state("networkidle")
+    open_page(page, address, "#daily-comparison-graph .scatterlayer .trace")
     search = page.evaluate("window.location.search")
     for part in (f"day={day}", "mode=chosen", f"dates={chosen[0]}%2C{chosen[1]}", "metric=minutes"):
         assert part in search

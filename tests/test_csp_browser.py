@@ -9,7 +9,7 @@ import dash
 import pytest
 
 from tests.cdr_factory import UTC, customers_with_calls
-from tests.conftest import browser_login, page_recording_errors
+from tests.conftest import browser_login, open_page, page_recording_errors
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -43,9 +43,7 @@ def test_every_page_works_under_the_csp_without_a_violation(app, page, calls):
     paths = sorted({p["path"] for p in dash.page_registry.values() if "<" not in p["path"]})
     assert len(paths) >= 20
     for path in [*paths, "/cdrs?preset=7d"]:
-        page.goto(path)
-        page.wait_for_selector("#_pages_content")
-        page.wait_for_load_state("networkidle")
+        open_page(page, path, "#_pages_content")
         page.wait_for_timeout(300)  # charts draw after the callbacks answer
         violations = page.evaluate("window.__cspViolations")
         assert violations == [], (path, violations)

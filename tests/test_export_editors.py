@@ -6,7 +6,7 @@ import pytest
 from data.core import db
 from data.export import library, schedules
 from data.export.templates import TemplateError
-from tests.conftest import browser_login, login
+from tests.conftest import browser_login, login, submit_form
 from tests.dash_client import _callbacks, callback_body, dash_call, dash_request
 
 
@@ -177,10 +177,12 @@ def test_the_editor_in_a_browser(page, app):
     schedules.save_schedule("browser-schedule", "cgr-csv", 300)
     browser_login(page, "admin", "admin-secret")
     page.goto("/exports")
-    page.fill("#exports-destlist-name", "Browser list")
-    page.fill("#exports-destlist-description", "from the browser")
-    page.fill("#exports-destlist-prefixes", "4986517\n4990, 33")
-    page.click("#exports-destlist-save")
+    new_list = {
+        "#exports-destlist-name": "Browser list",
+        "#exports-destlist-description": "from the browser",
+        "#exports-destlist-prefixes": "4986517\n4990, 33",
+    }
+    submit_form(page, new_list, "#exports-destlist-save")
     page.wait_for_selector("#exports-destlist-feedback >> text=Saved destination list 'Browser list' (3 prefixes)")
     page.wait_for_selector("#exports-destlists-table >> text=33, 4986517, 4990")
     assert _lists()["Browser list"]["description"] == "from the browser"

@@ -20,65 +20,66 @@ def check(number, plan):
     return result.normalised, result.kind, result.country_code
 
 
-@pytest.mark.parametrize(
-    "number,expected",
-    [
-        ("2125550123", ("12125550123", NATIONAL, "US")),  # 10 digits: a 1 is added
-        ("12125550123", ("12125550123", INTERNATIONAL, "US")),  # 11 digits: left untouched
-        ("+12125550123", ("12125550123", INTERNATIONAL, "US")),
-        ("4165550123", ("14165550123", NATIONAL, "CA")),  # a longer prefix shares NANP's 1
-        ("01133142685300", ("33142685300", INTERNATIONAL, "FR")),  # 011: the US international prefix
-    ],
-)
-def test_usa_10_or_11_digit_dialling(number, expected):
-    assert check(number, USA) == expected
+# Each plan's examples: (number, (normalised, kind, country)).
+PLAN_EXAMPLES = {
+    "usa": (  # 10 or 11 digit dialling
+        USA,
+        [
+            ("2125550123", ("12125550123", NATIONAL, "US")),  # 10 digits: a 1 is added
+            ("12125550123", ("12125550123", INTERNATIONAL, "US")),  # 11 digits: left untouched
+            ("+12125550123", ("12125550123", INTERNATIONAL, "US")),
+            ("4165550123", ("14165550123", NATIONAL, "CA")),  # a longer prefix shares NANP's 1
+            ("01133142685300", ("33142685300", INTERNATIONAL, "FR")),  # 011: the US international prefix
+        ],
+    ),
+    "uk": (  # the 0 trunk prefix and 44
+        UK,
+        [
+            ("02079460123", ("442079460123", NATIONAL, "GB")),  # the single 0 trunk code removed, 44 added
+            ("07700900123", ("447700900123", NATIONAL, "GB")),
+            ("01481123456", ("441481123456", NATIONAL, "GG")),  # Guernsey, inside +44
+            ("00441481123456", ("441481123456", INTERNATIONAL, "GG")),
+            ("0033142685300", ("33142685300", INTERNATIONAL, "FR")),
+        ],
+    ),
+    "spain": (  # 9 digits and 34
+        SPAIN,
+        [
+            ("650104877", ("34650104877", NATIONAL, "ES")),  # 9 digits, no trunk code: 34 added
+            ("911234567", ("34911234567", NATIONAL, "ES")),
+            ("0034650104877", ("34650104877", INTERNATIONAL, "ES")),
+            ("+34650104877", ("34650104877", INTERNATIONAL, "ES")),
+        ],
+    ),
+    "default": (  # cleaning, with the default plan
+        DEFAULT,
+        [
+            ("34650104877#123", ("34650104877", INTERNATIONAL, "ES")),  # DTMF tail
+            ("34650104877w123", ("34650104877", INTERNATIONAL, "ES")),
+            ("+34 650 10 48 77", ("34650104877", INTERNATIONAL, "ES")),
+            ("sip:+34650104877@pbx.example.com", ("34650104877", INTERNATIONAL, "ES")),
+            ("1001", ("1001", INTERNAL, None)),  # fewer than PN_MIN_DIGITS: an extension
+            ("00000", (None, NO_NUMBER, None)),  # only an ignored prefix
+            ("anonymous", (None, NO_NUMBER, None)),
+            ("", (None, NO_NUMBER, None)),
+            ("5555534650104877", ("34650104877", INTERNATIONAL, "ES")),  # 55555 (longest) stripped once
+            ("999999", ("9", INTERNAL, None)),  # 99999 stripped, leaving 1 digit
+            ("0000034650104877", ("34650104877", INTERNATIONAL, "ES")),
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize(
-    "number,expected",
+    "plan, number, expected",
     [
-        ("02079460123", ("442079460123", NATIONAL, "GB")),  # the single 0 trunk code removed, 44 added
-        ("07700900123", ("447700900123", NATIONAL, "GB")),
-        ("01481123456", ("441481123456", NATIONAL, "GG")),  # Guernsey, inside +44
-        ("00441481123456", ("441481123456", INTERNATIONAL, "GG")),
-        ("0033142685300", ("33142685300", INTERNATIONAL, "FR")),
+        pytest.param(plan, number, expected, id=f"{name}-{number}")
+        for name, (plan, examples) in PLAN_EXAMPLES.items()
+        for number, expected in examples
     ],
 )
-def test_uk_0_trunk_prefix_and_44(number, expected):
-    assert check(number, UK) == expected
-
-
-@pytest.mark.parametrize(
-    "number,expected",
-    [
-        ("650104877", ("34650104877", NATIONAL, "ES")),  # 9 digits, no trunk code: 34 added
-        ("911234567", ("34911234567", NATIONAL, "ES")),
-        ("0034650104877", ("34650104877", INTERNATIONAL, "ES")),
-        ("+34650104877", ("34650104877", INTERNATIONAL, "ES")),
-    ],
-)
-def test_spain_9_digits_and_34(number, expected):
-    assert check(number, SPAIN) == expected
-
-
-@pytest.mark.parametrize(
-    "number,expected",
-    [
-        ("34650104877#123", ("34650104877", INTERNATIONAL, "ES")),  # DTMF tail
-        ("34650104877w123", ("34650104877", INTERNATIONAL, "ES")),
-        ("+34 650 10 48 77", ("34650104877", INTERNATIONAL, "ES")),
-        ("sip:+34650104877@pbx.example.com", ("34650104877", INTERNATIONAL, "ES")),
-        ("1001", ("1001", INTERNAL, None)),  # fewer than PN_MIN_DIGITS: an extension
-        ("00000", (None, NO_NUMBER, None)),  # only an ignored prefix
-        ("anonymous", (None, NO_NUMBER, None)),
-        ("", (None, NO_NUMBER, None)),
-        ("5555534650104877", ("34650104877", INTERNATIONAL, "ES")),  # 55555 (longest) stripped once
-        ("999999", ("9", INTERNAL, None)),  # 99999 stripped, leaving 1 digit
-        ("0000034650104877", ("34650104877", INTERNATIONAL, "ES")),
-    ],
-)
-def test_cleaning_and_default_plan(number, expected):
-    assert check(number, DEFAULT) == expected
+def test_numbers_of_each_plan(plan, number, expected):
+    assert check(number, plan) == expected
 
 
 def test_steps_are_explained():

@@ -10,7 +10,7 @@ import pytest
 from data.admin import accounts, users
 from data.core import report_cache
 from routes.auth import SESSION_TOKEN
-from tests.conftest import browser_login, login
+from tests.conftest import browser_login, change_password, login
 from tests.dash_client import dash_call, dash_request
 from tests.test_password_reset import LINK, _ask, _choose, _wait_for_mail
 
@@ -168,10 +168,7 @@ def test_two_browsers_one_changes_the_password(browser, live_server, app):
             browser_login(pg, "xia", "xia-pw-0001")
             pg.wait_for_selector(".navbar")
         here.goto("/profile")
-        here.fill("#profile-password-current", "xia-pw-0001")
-        here.fill("#profile-password-new", "xia-pw-0002")
-        here.fill("#profile-password-again", "xia-pw-0002")
-        here.click("#profile-password-save")
+        change_password(here, "xia-pw-0001", "xia-pw-0002")
         here.wait_for_selector("#profile-password-changed >> text=Your other sessions are logged out")
         elsewhere.goto("/profile")
         elsewhere.wait_for_selector("#username")  # the login page

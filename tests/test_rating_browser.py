@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import browser_login
+from tests.conftest import browser_login, open_page
 from tests.rating_setup import build_world
 
 
@@ -16,17 +16,13 @@ def test_admin_pages_render_and_the_simulator_answers(page, world):
     page.goto("/admin/rates")
     page.wait_for_selector("#rate-admin-providers .ag-row", timeout=20_000)
     assert page.locator("#rate-admin-providers .ag-row").count() == 3
-    page.goto("/rates/simulator")
-    page.wait_for_selector("#rate-simulator-number")
-    page.wait_for_load_state("networkidle")  # the plan list has loaded
+    open_page(page, "/rates/simulator", "#rate-simulator-number")  # the plan list has loaded
     page.fill("#rate-simulator-number", "+34650104877")
     page.fill("#rate-simulator-at", "2026-01-15 12:00")
     page.click("#rate-simulator-run")
     page.wait_for_selector("#rate-simulator-summary", timeout=20_000)
     assert "Carrier A" in page.inner_text("#rate-simulator-summary")
-    page.goto("/billing")
-    page.wait_for_selector("#billing-by-day-graph .main-svg", timeout=20_000)
-    page.wait_for_load_state("networkidle")
+    open_page(page, "/billing", "#billing-by-day-graph .main-svg", timeout=20_000)
     assert page.console_errors == []
 
 

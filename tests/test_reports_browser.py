@@ -7,7 +7,7 @@ import pytest
 
 from data.admin import users
 from tests.cdr_factory import UTC, ensure_switch, insert_calls, random_calls
-from tests.conftest import browser_login
+from tests.conftest import browser_login, open_page
 
 PAGES = ["/", "/overview", "/daily-comparison", "/countries", "/world-map", "/concurrent-calls"]
 
@@ -28,9 +28,7 @@ def calls(app):
 def test_every_report_page_renders_without_console_errors(page, calls):
     browser_login(page, "admin", "admin-secret")
     for path in PAGES:
-        page.goto(path)
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
-        page.wait_for_load_state("networkidle")
+        open_page(page, path, ".js-plotly-plot .main-svg", timeout=20_000)
     assert page.console_errors == []
 
 
@@ -54,9 +52,7 @@ def test_filters_go_into_the_url_and_a_csv_downloads(page, calls):
 def test_a_bookmark_with_a_switch_and_an_accountcode_keeps_both(page, calls):
     """The dropdowns get their options from a callback after the page loads; the values in the URL survive it."""
     browser_login(page, "admin", "admin-secret")
-    page.goto(f"/countries?preset=30d&switch={calls}&accountcode=b-100")
-    page.wait_for_selector("#countries-top-graph .main-svg")
-    page.wait_for_load_state("networkidle")
+    open_page(page, f"/countries?preset=30d&switch={calls}&accountcode=b-100", "#countries-top-graph .main-svg")
     assert "b-100" in page.locator("#filter-accountcode").inner_text()
     assert "browser-sw" in page.locator("#filter-switch").inner_text()  # the real label, once options came
     assert f"switch={calls}" in page.evaluate("window.location.search")

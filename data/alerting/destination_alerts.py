@@ -25,8 +25,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import text
-
 from data.core import db
 from data.core.i18n import N_
 from data.core.i18n import gettext as _
@@ -66,21 +64,17 @@ def add_rule(which: str, country_code: str | None = None, prefix: str | None = N
         raise RuleError(_("A prefix is 1 to 20 digits, in international format (e.g. 88216)."))
     if country_code is not None and not db.scalar("SELECT 1 FROM country WHERE code = :c", c=country_code):
         raise RuleError(_("Unknown country code %(code)s.", code=repr(country_code)))
-    with db.transaction() as conn:
-        row = (
-            conn.execute(
-                text(
-                    """INSERT INTO destination_rule (list, country_code, prefix, description) VALUES (:l, :c, :p, :d)
-               ON CONFLICT DO NOTHING RETURNING *"""
-                ),
-                {"l": which, "c": country_code, "p": prefix, "d": (description or "").strip()[:500]},
-            )
-            .mappings()
-            .first()
-        )
+    row = db.first(
+        """INSERT INTO destination_rule (list, country_code, prefix, description)
+           VALUES (:which, :country_code, :prefix, :description) ON CONFLICT DO NOTHING RETURNING *""",
+        which=which,
+        country_code=country_code,
+        prefix=prefix,
+        description=(description or "").strip()[:500],
+    )
     if row is None:
         raise RuleError(_("That rule is already on the list."))
-    return dict(row)
+    return row
 
 
 def delete_rule(rule_id: int) -> None:

@@ -72,23 +72,24 @@ DETECTORS = {
 # --- ranking ----------------------------------------------------------------------------------------------
 
 
+# A threat's filters that name one value of a ``cdr`` column.
+_EQUAL_FILTERS = {
+    "accountcode": "accountcode",
+    "country": "country_code",
+    "switch_id": "switch_id",
+    "number": "normalised_number",
+}
+
+
 def _exposure(threat: Threat) -> None:
     """Fill the threat's calls, minutes, cost and cost at risk (minutes × sell rate) from its calls."""
     parts = ["c.starting_date >= :start", "c.starting_date < :end"]
     params = {"start": threat.window_start, "end": threat.window_end}
     f = threat.filters
-    if "accountcode" in f:
-        parts.append("c.accountcode = :accountcode")
-        params["accountcode"] = f["accountcode"]
-    if "country" in f:
-        parts.append("c.country_code = :country")
-        params["country"] = f["country"]
-    if "switch_id" in f:
-        parts.append("c.switch_id = :switch_id")
-        params["switch_id"] = f["switch_id"]
-    if "number" in f:
-        parts.append("c.normalised_number = :number")
-        params["number"] = f["number"]
+    for name, column in _EQUAL_FILTERS.items():
+        if name in f:
+            parts.append(f"c.{column} = :{name}")
+            params[name] = f[name]
     if "numbers" in f:
         parts.append("c.normalised_number = ANY(:numbers)")
         params["numbers"] = list(f["numbers"])

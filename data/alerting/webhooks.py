@@ -101,48 +101,26 @@ def save_webhook(
         raise WebhookError(_("The URL must start with http:// or https://."))
     events = [e for e in (events or ()) if e in EVENT_KINDS]
     secret = (secret or "").strip()
-    with db.transaction() as conn:
-        if webhook_id:
-            row = (
-                conn.execute(
-                    text(
-                        """UPDATE webhook SET name = :name, url = :url, events = :events, is_active = :active,
-                          secret = COALESCE(NULLIF(:secret, ''), secret)
-                   WHERE id = :id RETURNING *"""
-                    ),
-                    {
-                        "name": name,
-                        "url": url,
-                        "events": events,
-                        "active": is_active,
-                        "secret": secret,
-                        "id": webhook_id,
-                    },
-                )
-                .mappings()
-                .first()
-            )
-        else:
-            row = (
-                conn.execute(
-                    text(
-                        """INSERT INTO webhook (name, url, secret, events, is_active) VALUES (:name, :url, :secret,
-                   :events, :active) RETURNING *"""
-                    ),
-                    {
-                        "name": name,
-                        "url": url,
-                        "secret": secret or secrets.token_hex(24),
-                        "events": events,
-                        "active": is_active,
-                    },
-                )
-                .mappings()
-                .first()
-            )
+    values = {"name": name, "url": url, "events": events, "active": is_active}
+    if webhook_id:
+        row = db.first(
+            """UPDATE webhook SET name = :name, url = :url, events = :events, is_active = :active,
+                      secret = COALESCE(NULLIF(:secret, ''), secret)
+               WHERE id = :id RETURNING *""",
+            **values,
+            secret=secret,
+            id=webhook_id,
+        )
+    else:
+        row = db.first(
+            """INSERT INTO webhook (name, url, secret, events, is_active)
+               VALUES (:name, :url, :secret, :events, :active) RETURNING *""",
+            **values,
+            secret=secret or secrets.token_hex(24),
+        )
     if row is None:
         raise WebhookError(_("No such webhook."))
-    return dict(row)
+    return row
 
 
 def delete_webhook(webhook_id: int) -> None:

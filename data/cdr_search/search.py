@@ -31,6 +31,7 @@ from data.core.cdr_columns import PARTY_COLUMNS, SECONDS_COLUMNS
 from data.core.report_cache import cached
 from data.core.report_filter import (
     ReportFilter,
+    add_any_of,
     query_ids,
     query_list,
     query_value,
@@ -222,12 +223,8 @@ def search_where(scope: Scope, criteria: SearchCriteria, alias: str = "c") -> tu
             sql, values = match.sql(f"{alias}.{column}", name)
             parts.append(sql)
             params.update(values)
-    if criteria.countries:
-        parts.append(f"{alias}.country_code = ANY(:countries)")
-        params["countries"] = list(criteria.countries)
-    if criteria.causes:
-        parts.append(f"{alias}.hangup_cause_id = ANY(:causes)")
-        params["causes"] = list(criteria.causes)
+    lists = (("country_code", "countries", criteria.countries), ("hangup_cause_id", "causes", criteria.causes))
+    add_any_of(parts, params, alias, lists)
     if criteria.direction:
         parts.append(f"{alias}.direction = :direction")
         params["direction"] = criteria.direction

@@ -288,6 +288,13 @@ def execute(sql: str, **params) -> int:
         return conn.execute(text(sql), params).rowcount
 
 
+def first(sql: str, **params) -> dict | None:
+    """Run one statement in its own transaction; its first row (e.g. of ``RETURNING``), or None."""
+    with transaction() as conn:
+        row = conn.execute(text(sql), params).mappings().first()
+    return None if row is None else dict(row)
+
+
 def is_reachable(timeout_ms: int = 2000) -> bool:
     """Does the database answer a trivial query within ``timeout_ms``? (the health check)"""
     try:

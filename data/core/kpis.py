@@ -37,6 +37,18 @@ def ratio(numerator, denominator) -> Decimal | None:
     return Decimal(numerator) / Decimal(denominator)
 
 
+class _Ratio:
+    """A read-only attribute: ``ratio`` of two of the instance's attributes."""
+
+    def __init__(self, numerator: str, denominator: str):
+        self.numerator, self.denominator = numerator, denominator
+
+    def __get__(self, totals, owner=None) -> Decimal | None:
+        if totals is None:
+            return self
+        return ratio(getattr(totals, self.numerator), getattr(totals, self.denominator))
+
+
 @dataclass(frozen=True)
 class Totals:
     """The sums a rollup row (or a sum of rows) holds."""
@@ -56,26 +68,12 @@ class Totals:
     def from_row(cls, row: dict) -> Totals:
         return cls(**{name: row.get(name) or 0 for name in cls.__dataclass_fields__})
 
-    @property
-    def asr(self) -> Decimal | None:
-        return ratio(self.answered, self.attempts)
-
-    @property
-    def acd(self) -> Decimal | None:
-        """Seconds per answered call."""
-        return ratio(self.billsec_sum, self.answered)
-
-    @property
-    def ner(self) -> Decimal | None:
-        return ratio(self.ner_success, self.attempts)
-
-    @property
-    def short_call_ratio(self) -> Decimal | None:
-        return ratio(self.short_calls, self.answered)
-
-    @property
-    def pdd(self) -> Decimal | None:
-        return ratio(self.pdd_sum, self.pdd_count)
+    # Ratios of two sums; None when the denominator is 0.
+    asr = _Ratio("answered", "attempts")
+    acd = _Ratio("billsec_sum", "answered")  # seconds per answered call
+    ner = _Ratio("ner_success", "attempts")
+    short_call_ratio = _Ratio("short_calls", "answered")
+    pdd = _Ratio("pdd_sum", "pdd_count")
 
     @property
     def minutes(self) -> Decimal:
@@ -93,9 +91,7 @@ class Totals:
     def margin(self) -> Decimal:
         return self.revenue - self.cost
 
-    @property
-    def margin_ratio(self) -> Decimal | None:
-        return ratio(self.margin, self.revenue)
+    margin_ratio = _Ratio("margin", "revenue")
 
 
 def _rounded(value, digits: int) -> float | None:

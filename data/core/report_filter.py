@@ -65,19 +65,19 @@ def report_where(
     else:
         parts = [condition, f"{alias}.{time_column} >= :start", f"{alias}.{time_column} < :end"]
     params.update(start=f.start, end=f.end, tz=scope.timezone)
-    if f.switch_ids:
-        parts.append(f"{alias}.switch_id = ANY(:switch_ids)")
-        params["switch_ids"] = list(f.switch_ids)
-    if f.user_ids:
-        parts.append(f"{alias}.user_id = ANY(:user_ids)")
-        params["user_ids"] = list(f.user_ids)
-    if f.accountcodes:
-        parts.append(f"{alias}.accountcode = ANY(:accountcodes)")
-        params["accountcodes"] = list(f.accountcodes)
-    if f.callids and time_column == "starting_date":
-        parts.append(f"{alias}.callid = ANY(:callids)")
-        params["callids"] = list(f.callids)
+    callids = f.callids if time_column == "starting_date" else ()  # only ``cdr`` has a call's id
+    lists = (("switch_id", "switch_ids", f.switch_ids), ("user_id", "user_ids", f.user_ids))
+    lists += (("accountcode", "accountcodes", f.accountcodes), ("callid", "callids", callids))
+    add_any_of(parts, params, alias, lists)
     return " AND ".join(parts), params
+
+
+def add_any_of(parts: list[str], params: dict, alias: str, lists) -> None:
+    """Add ``alias.column = ANY(:name)`` for each ``(column, name, values)`` whose values are not empty."""
+    for column, name, values in lists:
+        if values:
+            parts.append(f"{alias}.{column} = ANY(:{name})")
+            params[name] = list(values)
 
 
 def preset_range(preset: str | None, today: date) -> tuple[date, date]:

@@ -411,29 +411,29 @@ def _year_day(moment: datetime) -> int:
     return moment.timetuple().tm_yday
 
 
+# Go's numeric elements by the quantity they print, each with its format: zero-padded, plain or space-padded.
+_NUMBER_ELEMENTS = (
+    (lambda m: m.month, {"01": "02d", "1": "d"}),
+    (lambda m: m.day, {"02": "02d", "2": "d", "_2": "2d"}),
+    (_year_day, {"002": "03d", "__2": "3d"}),
+    (lambda m: m.hour, {"15": "02d"}),
+    (_hour12, {"03": "02d", "3": "d"}),
+    (lambda m: m.minute, {"04": "02d", "4": "d"}),
+    (lambda m: m.second, {"05": "02d", "5": "d"}),
+    (lambda m: m.year % 100, {"06": "02d"}),
+    (lambda m: m.year, {"2006": "04d"}),
+)
 _ELEMENT_FORMATTERS = {
     "January": lambda m: _MONTHS[m.month - 1],
     "Jan": lambda m: _MONTHS[m.month - 1][:3],
     "Monday": lambda m: _WEEKDAYS[m.weekday()],
     "Mon": lambda m: _WEEKDAYS[m.weekday()][:3],
-    "01": lambda m: f"{m.month:02d}",
-    "1": lambda m: str(m.month),
-    "02": lambda m: f"{m.day:02d}",
-    "2": lambda m: str(m.day),
-    "_2": lambda m: f"{m.day:2d}",
-    "002": lambda m: f"{_year_day(m):03d}",
-    "__2": lambda m: f"{_year_day(m):3d}",
-    "15": lambda m: f"{m.hour:02d}",
-    "03": lambda m: f"{_hour12(m):02d}",
-    "3": lambda m: str(_hour12(m)),
-    "04": lambda m: f"{m.minute:02d}",
-    "4": lambda m: str(m.minute),
-    "05": lambda m: f"{m.second:02d}",
-    "5": lambda m: str(m.second),
-    "06": lambda m: f"{m.year % 100:02d}",
-    "2006": lambda m: f"{m.year:04d}",
     "PM": lambda m: "PM" if m.hour >= 12 else "AM",
     "pm": lambda m: "pm" if m.hour >= 12 else "am",
+} | {
+    element: lambda m, value=value, spec=spec: format(value(m), spec)
+    for value, formats in _NUMBER_ELEMENTS
+    for element, spec in formats.items()
 }
 
 

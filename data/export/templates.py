@@ -49,26 +49,12 @@ import yaml
 from .fields import RFC3339, USAGE_UNITS, ValueFormat, resolve_layout
 from .rsr import RSRError, RSRField, parse_rsr, parse_rsr_list, split_rsr_list
 
-EXPORT_FORMATS = {
-    "*file_csv": "csv",
-    "csv": "csv",
-    "*file_fwv": "fwv",
-    "fwv": "fwv",
-    "*file_csv_fwv": "csv_fwv",
-    "csv_fwv": "csv_fwv",
-}
+# Each file format by its name and its CGRateS name (``*file_csv``).
+EXPORT_FORMATS = {name: kind for kind in ("csv", "fwv", "csv_fwv") for name in (f"*file_{kind}", kind)}
 
 FIELD_TYPES = ("*constant", "*filler", "*composed", "*datetime", "*handler", "*masked_destination")
-HANDLERS = (
-    "*export_id",
-    "*time_now",
-    "*first_cdr_atime",
-    "*last_cdr_atime",
-    "*cdrs_number",
-    "*cdrs_duration",
-    "*cdrs_cost",
-)
 CONTENT_HANDLERS = ("*export_id", "*time_now")  # the others need every CDR: header and trailer only
+HANDLERS = (*CONTENT_HANDLERS, "*first_cdr_atime", "*last_cdr_atime", "*cdrs_number", "*cdrs_duration", "*cdrs_cost")
 HEADER_TRAILER_TYPES = ("*constant", "*filler", "*handler")
 STRIP_MODES = ("", "left", "right", "xleft", "xright")
 PADDING_MODES = ("", "left", "right", "zeroleft")

@@ -145,6 +145,17 @@ def _money(name: str) -> str:
     return f"CASE WHEN t_{name} ~ '^\\s*-?\\d{{1,9}}(\\.\\d+)?\\s*$' THEN t_{name}::numeric(14, 5) END"
 
 
+# What each numeric field must be, in the order a record's reasons are tried.
+_NUMBER_FIELDS = {
+    "a number of seconds": ("duration", "billsec", "progresssec", "answersec", "waitsec"),
+    "a Q.850 cause code": ("hangup_cause_id",),
+    "a SIP response code": ("sip_code",),
+    "1 (inbound) or 2 (outbound)": ("direction",),
+    "a source type (0 to 9)": ("cdr_source_type",),
+    "a number": ("buy_rate", "buy_cost", "sell_rate", "sell_cost"),
+}
+
+
 def _bad(name: str, label: str) -> str:
     """A reason: the field's value (quoted, cut at 60 characters) and what it is not."""
     return (
@@ -202,6 +213,7 @@ def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) 
         if name in fields
     )
 
+    numbers = "\n           ".join(_bad(name, label) for label, names in _NUMBER_FIELDS.items() for name in names)
     sql = f"""
 INSERT INTO ingest_calls ({", ".join(CALL_COLUMNS)}, recno, lineno, recidx, reason)
 SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_caller_id_number, t_caller_id_name,
@@ -231,19 +243,7 @@ SELECT switch_id, coalesce(v_cdr_source_type, %(source_type)s), t_callid, t_call
                THEN format('answered_date %%L is not a date', left(t_answered_date, 60))
            WHEN t_ending_date IS NOT NULL AND v_ending_date IS NULL
                THEN format('ending_date %%L is not a date', left(t_ending_date, 60))
-           {_bad("duration", "a number of seconds")}
-           {_bad("billsec", "a number of seconds")}
-           {_bad("progresssec", "a number of seconds")}
-           {_bad("answersec", "a number of seconds")}
-           {_bad("waitsec", "a number of seconds")}
-           {_bad("hangup_cause_id", "a Q.850 cause code")}
-           {_bad("sip_code", "a SIP response code")}
-           {_bad("direction", "1 (inbound) or 2 (outbound)")}
-           {_bad("cdr_source_type", "a source type (0 to 9)")}
-           {_bad("buy_rate", "a number")}
-           {_bad("buy_cost", "a number")}
-           {_bad("sell_rate", "a number")}
-           {_bad("sell_cost", "a number")}
+           {numbers}
            WHEN v_extradata IS NULL THEN 'extradata is not a JSON object'
        END
 FROM (
