@@ -15,9 +15,7 @@ callback = callbacks_for(acl.page("/admin/audit"))
 
 
 @callback(
-    Output("admin-audit-table", "children"),
-    Input("admin-audit-kind", "value"),
-    Input("admin-audit-actor", "value"),
+    Output("admin-audit-table", "children"), [Input("admin-audit-kind", "value"), Input("admin-audit-actor", "value")]
 )
 def show_audit(kind, actor):
     rows = audit.recent(300, target_type=kind or None, actor=(actor or "").strip() or None)

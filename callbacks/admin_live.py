@@ -16,9 +16,7 @@ callback = callbacks_for(acl.page("/admin/live-sources"))
 
 
 @callback(
-    Output("admin-live-kind", "value"),
-    Output("admin-live-address", "value"),
-    Output("admin-live-username", "value"),
+    [Output("admin-live-kind", "value"), Output("admin-live-address", "value"), Output("admin-live-username", "value")],
     Input("admin-live-switch", "value"),
     prevent_initial_call=True,
 )
@@ -30,8 +28,7 @@ def fill_live_form(selected):
 
 
 @callback(
-    Output("admin-live-message", "children"),
-    Output("admin-live-sources", "children"),
+    [Output("admin-live-message", "children"), Output("admin-live-sources", "children")],
     Input("admin-live-save", "n_clicks"),
     *values_of(
         "admin-live-switch", "admin-live-kind", "admin-live-address", "admin-live-username", "admin-live-secret"

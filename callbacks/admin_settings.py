@@ -17,10 +17,8 @@ PLAN_STATES = [State(f"admin-plan-{name}", "value") for name in FIELDS]
 
 
 @callback(
-    Output("admin-plan-message", "children"),
-    Output("admin-plan-inputs", "children"),
-    Input("admin-plan-save", "n_clicks"),
-    Input("admin-plan-reset", "n_clicks"),
+    [Output("admin-plan-message", "children"), Output("admin-plan-inputs", "children")],
+    [Input("admin-plan-save", "n_clicks"), Input("admin-plan-reset", "n_clicks")],
     *PLAN_STATES,
     prevent_initial_call=True,
 )
@@ -38,10 +36,8 @@ def save_plan(_save, _reset, *values):
 
 @callback(
     Output("admin-plan-try-result", "children"),
-    Input("admin-plan-try", "n_clicks"),
-    Input("admin-plan-try-number", "n_submit"),
-    State("admin-plan-try-number", "value"),
-    *PLAN_STATES,
+    [Input("admin-plan-try", "n_clicks"), Input("admin-plan-try-number", "n_submit")],
+    [State("admin-plan-try-number", "value"), *PLAN_STATES],
     prevent_initial_call=True,
 )
 def try_number(_clicks, _submit, number, *values):

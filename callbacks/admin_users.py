@@ -2,6 +2,7 @@
 
 from dash import Input, Output, State, html, no_update
 
+from callbacks.forms import values_of
 from components.admin import error, message
 from data.admin import accounts, acl, sessions
 from data.core.i18n import gettext as _
@@ -94,9 +95,7 @@ def accountcodes_hint(value, selected):
     Output("admin-user-password", "value", allow_duplicate=True),
     Output("admin-user-rerate-request", "data"),
     Input("admin-user-save", "n_clicks"),
-    [State("admin-user-select", "value")]
-    + [State(f"admin-user-{f}", "value") for f in FIELDS]
-    + [State("admin-user-reassign", "value")],
+    *values_of("admin-user-select", *(f"admin-user-{f}" for f in FIELDS), "admin-user-reassign"),
     prevent_initial_call=True,
 )
 def save_user(
@@ -171,10 +170,8 @@ def save_user(
 
 
 @callback(
-    Output("admin-user-rerate", "children"),
-    Output("admin-user-rerate-poll", "disabled"),
-    Input("admin-user-rerate-request", "data"),
-    Input("admin-user-rerate-poll", "n_intervals"),
+    [Output("admin-user-rerate", "children"), Output("admin-user-rerate-poll", "disabled")],
+    [Input("admin-user-rerate-request", "data"), Input("admin-user-rerate-poll", "n_intervals")],
     prevent_initial_call=True,
 )
 def follow_rerate(request_id, _ticks):

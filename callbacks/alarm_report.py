@@ -9,6 +9,7 @@ from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from callbacks.forms import clicked
 from components.alarms import report_table
 from data.admin import acl
 from data.alerting import alarms
@@ -26,8 +27,7 @@ def alarm_report_options(_):
 
 
 @callback(
-    Output("alarm-report-table-wrap", "children"),
-    Output("alarm-report-count", "children"),
+    [Output("alarm-report-table-wrap", "children"), Output("alarm-report-count", "children")],
     Input("alarm-report-alarm", "value"),
     Input("alarm-report-range", "value"),
     Input("alarm-report-unacked", "value"),
@@ -48,14 +48,13 @@ def alarm_report_refresh(alarm_id, days, unacked, dry_runs, _version):
 
 
 @callback(
-    Output("alarm-report-feedback", "children"),
-    Output("alarm-report-version", "data"),
+    [Output("alarm-report-feedback", "children"), Output("alarm-report-version", "data")],
     Input({"type": "alarm-ack", "id": ALL}, "n_clicks"),
     State("alarm-report-version", "data"),
     prevent_initial_call=True,
 )
 def alarm_acknowledge(_clicks, version):
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not clicked():
         raise PreventUpdate
     done = alarms.acknowledge(current_scope(), int(ctx.triggered_id["id"]), current_user.id)
     if not done:

@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
+from callbacks.forms import clicked, values_of
 from components.alarms import alarm_list, notice_alerts, simple_rows, test_results
 from data.admin import acl
 from data.alerting import alarm_evaluation, alarms, unnotified, webhooks
@@ -147,8 +148,7 @@ def alarm_list_refresh(_):
     Output("alarm-edit-id", "data", allow_duplicate=True),
     Output("alarm-form-title", "children"),
     Input("alarm-save", "n_clicks"),
-    State("alarms-version", "data"),
-    *FORM_STATES,
+    [State("alarms-version", "data"), *FORM_STATES],
     prevent_initial_call=True,
 )
 def alarm_save(n_clicks, version, *states):
@@ -175,8 +175,7 @@ def alarm_save(n_clicks, version, *states):
 @callback(
     Output("alarm-test-results", "children"),
     Input("alarm-test", "n_clicks"),
-    State("alarm-test-days", "value"),
-    *FORM_STATES,
+    [State("alarm-test-days", "value"), *FORM_STATES],
     prevent_initial_call=True,
 )
 def alarm_test(n_clicks, days, *states):
@@ -196,13 +195,12 @@ def alarm_test(n_clicks, days, *states):
     *FORM_OUTPUTS,
     Output("alarm-form-title", "children", allow_duplicate=True),
     Output("alarm-test-results", "children", allow_duplicate=True),
-    Input({"type": "alarm-edit", "id": ALL}, "n_clicks"),
-    Input("alarm-new", "n_clicks"),
+    [Input({"type": "alarm-edit", "id": ALL}, "n_clicks"), Input("alarm-new", "n_clicks")],
     prevent_initial_call=True,
 )
 def alarm_fill_form(edit_clicks, new_clicks):
     triggered = ctx.triggered_id
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not clicked():
         raise PreventUpdate
     if triggered == "alarm-new":
         values, title = DEFAULTS, _("New alarm")
@@ -224,8 +222,7 @@ def alarm_fill_form(edit_clicks, new_clicks):
 @callback(
     Output("alarm-feedback", "children", allow_duplicate=True),
     Output("alarms-version", "data", allow_duplicate=True),
-    Input({"type": "alarm-delete", "id": ALL}, "n_clicks"),
-    Input({"type": "alarm-toggle", "id": ALL}, "value"),
+    [Input({"type": "alarm-delete", "id": ALL}, "n_clicks"), Input({"type": "alarm-toggle", "id": ALL}, "value")],
     State("alarms-version", "data"),
     prevent_initial_call=True,
 )
@@ -306,14 +303,9 @@ def webhook_list(_version):
 
 
 @admin_callback(
-    Output("webhook-feedback", "children"),
-    Output("alarms-version", "data", allow_duplicate=True),
+    [Output("webhook-feedback", "children"), Output("alarms-version", "data", allow_duplicate=True)],
     Input("webhook-save", "n_clicks"),
-    State("webhook-name", "value"),
-    State("webhook-url", "value"),
-    State("webhook-secret", "value"),
-    State("webhook-events", "value"),
-    State("alarms-version", "data"),
+    [*values_of("webhook-name", "webhook-url", "webhook-secret", "webhook-events"), State("alarms-version", "data")],
     prevent_initial_call=True,
 )
 def webhook_save(n_clicks, name, url, secret, events, version):
@@ -342,7 +334,7 @@ def webhook_save(n_clicks, name, url, secret, events, version):
     prevent_initial_call=True,
 )
 def webhook_delete(_clicks, version):
-    if not ctx.triggered or not ctx.triggered[0].get("value"):
+    if not clicked():
         raise PreventUpdate
     webhooks.delete_webhook(int(ctx.triggered_id["id"]))
     return dbc.Alert(_("Webhook deleted."), color="info", className="mb-0", duration=5000), (version or 0) + 1

@@ -21,6 +21,13 @@ from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/billing"))
 
+# Every part of the report shows the chosen period and (admins) the chosen customer.
+PERIOD_AND_CUSTOMER = (
+    Input("billing-period", "start_date"),
+    Input("billing-period", "end_date"),
+    Input("billing-customer", "value"),
+)
+
 # The words data.rating.billing gives the rating statuses (RatingStatus.label) and its rows without a name:
 # kept as they are in the data and the CSV downloads, translated where the page shows them.
 REASONS = {
@@ -117,11 +124,7 @@ def list_customers(_component_id):
     Output("billing-unrated-calls-page", "active_page"),
     Output("billing-unrated-reasons", "children"),
     Output("billing-error", "children"),
-    Input("billing-period", "start_date"),
-    Input("billing-period", "end_date"),
-    Input("billing-customer", "value"),
-    Input("billing-group", "value"),
-    THEME_INPUT,
+    [*PERIOD_AND_CUSTOMER, Input("billing-group", "value"), THEME_INPUT],
 )
 def show_billing(first, last, customer, group, dark):
     scope = current_scope()
@@ -219,24 +222,16 @@ def _list_page(kind: str, first, last, customer, page):
 
 
 @callback(
-    Output("billing-losses", "rowData"),
-    Output("billing-losses-count", "children"),
-    Input("billing-period", "start_date"),
-    Input("billing-period", "end_date"),
-    Input("billing-customer", "value"),
-    Input("billing-losses-page", "active_page"),
+    [Output("billing-losses", "rowData"), Output("billing-losses-count", "children")],
+    [*PERIOD_AND_CUSTOMER, Input("billing-losses-page", "active_page")],
 )
 def show_losses_page(first, last, customer, page):
     return _list_page("losses", first, last, customer, page)
 
 
 @callback(
-    Output("billing-unrated-calls", "rowData"),
-    Output("billing-unrated-calls-count", "children"),
-    Input("billing-period", "start_date"),
-    Input("billing-period", "end_date"),
-    Input("billing-customer", "value"),
-    Input("billing-unrated-calls-page", "active_page"),
+    [Output("billing-unrated-calls", "rowData"), Output("billing-unrated-calls-count", "children")],
+    [*PERIOD_AND_CUSTOMER, Input("billing-unrated-calls-page", "active_page")],
 )
 def show_unrated_page(first, last, customer, page):
     return _list_page("unrated", first, last, customer, page)

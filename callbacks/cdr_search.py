@@ -15,6 +15,7 @@ from dash import ALL, Input, Output, State, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.filters import THEME_INPUT
+from callbacks.forms import clicked
 from components.cdr_detail import detail_body, detail_title, grid_texts, saved_search_items
 from components.figures import dual_axis_figure, themed
 from data.admin import acl
@@ -162,12 +163,9 @@ def _cursor_key(value) -> tuple[datetime, int] | None:
 
 
 @callback(
-    Output("cdr-search-grid", "getRowsResponse"),
-    Output("cdr-search-cursors", "data"),
+    [Output("cdr-search-grid", "getRowsResponse"), Output("cdr-search-cursors", "data")],
     Input("cdr-search-grid", "getRowsRequest"),
-    State("cdr-search-query", "data"),
-    State("cdr-search-cursors", "data"),
-    State("cdr-search-total", "data"),
+    [State("cdr-search-query", "data"), State("cdr-search-cursors", "data"), State("cdr-search-total", "data")],
     prevent_initial_call=True,
 )
 def load_block(request, query, cursors, total):
@@ -209,14 +207,13 @@ def load_block(request, query, cursors, total):
     Output("cdr-search-detail", "is_open"),
     Output("cdr-search-detail-title", "children"),
     Output("cdr-search-detail-body", "children"),
-    Input("cdr-search-grid", "cellClicked"),
-    Input("cdr-search-open-row", "data"),
+    [Input("cdr-search-grid", "cellClicked"), Input("cdr-search-open-row", "data")],
     prevent_initial_call=True,
 )
-def open_detail(clicked, opened):
+def open_detail(clicked_cell, opened):
     """The clicked (or, from the keyboard, opened) call, read again with the user's scope (the browser only
     sends an id): names, local times, flags and how its price was made."""
-    chosen = opened if ctx.triggered_id == "cdr-search-open-row" else clicked
+    chosen = opened if ctx.triggered_id == "cdr-search-open-row" else clicked_cell
     row_id = chosen.get("rowId", chosen.get("id")) if isinstance(chosen, dict) else None
     if row_id in (None, ""):
         raise PreventUpdate
@@ -238,7 +235,7 @@ def open_detail(clicked, opened):
 )
 def ask_before_deleting(_clicks):
     """A saved search's × asks first; only the user's own (anyone else's id names nothing here)."""
-    if not isinstance(ctx.triggered_id, dict) or not ctx.triggered[0]["value"]:
+    if not isinstance(ctx.triggered_id, dict) or not clicked():
         raise PreventUpdate  # the list drawn again, not a click
     found = saved.get_saved(current_actor().id, ctx.triggered_id["id"])
     if found is None:

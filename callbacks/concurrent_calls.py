@@ -15,8 +15,7 @@ callback = callbacks_for(acl.page("/concurrent-calls"))
 
 
 @callback(
-    Output("concurrent-calls-graph", "figure"),
-    Output({"type": "chart-data", "chart": "concurrent-calls"}, "data"),
+    [Output("concurrent-calls-graph", "figure"), Output({"type": "chart-data", "chart": "concurrent-calls"}, "data")],
     *FILTER_INPUTS,
     *RANGE_AND_THEME,
 )

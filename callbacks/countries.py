@@ -30,9 +30,7 @@ COLUMNS = [
     Output("countries-top-graph", "figure"),
     Output({"type": "chart-data", "chart": "countries-top"}, "data"),
     Output("countries-table", "children"),
-    *FILTER_INPUTS,
-    Input("countries-metric", "value"),
-    *RANGE_AND_THEME,
+    [*FILTER_INPUTS, Input("countries-metric", "value"), *RANGE_AND_THEME],
 )
 def refresh_countries(start, end, preset, switches, customer, accountcodes, metric, times, dark):
     scope = current_scope()

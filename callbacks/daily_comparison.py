@@ -39,8 +39,7 @@ def offer_dates(day, chosen):
 
 
 @callback(
-    Output("daily-comparison-graph", "figure"),
-    Output({"type": "chart-data", "chart": "daily-comparison"}, "data"),
+    [Output("daily-comparison-graph", "figure"), Output({"type": "chart-data", "chart": "daily-comparison"}, "data")],
     Input("compare-day", "date"),
     Input("compare-mode", "value"),
     Input("compare-count", "value"),

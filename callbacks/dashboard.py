@@ -30,8 +30,7 @@ def toggle_autorefresh(on):
 
 
 @callback(
-    Output("dashboard-version", "data"),
-    Output("dashboard-live-calls", "children"),
+    [Output("dashboard-version", "data"), Output("dashboard-live-calls", "children")],
     Input("dashboard-interval", "n_intervals"),
     State("dashboard-drawn-version", "data"),
 )

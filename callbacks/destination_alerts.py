@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import add_or_delete, clicked, values_of
 from components.alarms import local, simple_rows
 from data.admin import acl
 from data.alerting import alert_settings, destination_alerts
@@ -18,32 +19,21 @@ from routes.access import callbacks_for
 callback = callbacks_for(acl.page("/destination-alerts"))
 
 
-def _clicked() -> bool:
-    return bool(ctx.triggered and ctx.triggered[0].get("value"))
-
-
 @callback(
-    Output("rule-list-table", "children"),
-    Output("rule-feedback", "children"),
-    Output("destination-version", "data"),
-    Input("rule-add", "n_clicks"),
-    Input({"type": "rule-delete", "id": ALL}, "n_clicks"),
-    State("rule-list", "value"),
-    State("rule-country", "value"),
-    State("rule-prefix", "value"),
-    State("rule-description", "value"),
-    State("destination-version", "data"),
+    [Output("rule-list-table", "children"), Output("rule-feedback", "children"), Output("destination-version", "data")],
+    [Input("rule-add", "n_clicks"), Input({"type": "rule-delete", "id": ALL}, "n_clicks")],
+    [*values_of("rule-list", "rule-country", "rule-prefix", "rule-description"), State("destination-version", "data")],
 )
 def destination_rules(_add, _deletes, which, country, prefix, description, version):
     feedback, trigger = no_update, ctx.triggered_id
-    if trigger == "rule-add" and _clicked():
+    if trigger == "rule-add" and clicked():
         try:
             rule = destination_alerts.add_rule(which, country, prefix, description or "")
             added = _("Added to the blacklist.") if rule["list"] == "blacklist" else _("Added to the whitelist.")
             feedback = dbc.Alert(added, color="success", className="mb-0", duration=4000)
         except destination_alerts.RuleError as exc:
             feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and _clicked():
+    elif isinstance(trigger, dict) and clicked():
         destination_alerts.delete_rule(int(trigger["id"]))
     lists = {"blacklist": _("Blacklist"), "whitelist": _("Whitelist")}
     rows = [
@@ -67,23 +57,17 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
 
 
 @callback(
-    Output("remove-list", "children"),
-    Output("remove-feedback", "children"),
-    Input("remove-add", "n_clicks"),
-    Input({"type": "remove-delete", "id": ALL}, "n_clicks"),
-    State("remove-prefix", "value"),
-    State("remove-description", "value"),
+    [Output("remove-list", "children"), Output("remove-feedback", "children")],
+    [Input("remove-add", "n_clicks"), Input({"type": "remove-delete", "id": ALL}, "n_clicks")],
+    [State("remove-prefix", "value"), State("remove-description", "value")],
 )
 def remove_prefixes(_add, _deletes, prefix, description):
-    feedback, trigger = no_update, ctx.triggered_id
-    if trigger == "remove-add" and _clicked():
-        try:
-            destination_alerts.add_remove_prefix(prefix, description or "")
-            feedback = ""
-        except destination_alerts.RuleError as exc:
-            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and _clicked():
-        destination_alerts.delete_remove_prefix(trigger["id"])
+    feedback = add_or_delete(
+        "remove-add",
+        lambda: destination_alerts.add_remove_prefix(prefix, description or ""),
+        destination_alerts.delete_remove_prefix,
+        destination_alerts.RuleError,
+    )
     columns = [("prefix", _("Prefix")), ("description", _("Description"))]
     return simple_rows(
         destination_alerts.list_remove_prefixes(), columns, _("None."), delete_type="remove-delete", key="prefix"
@@ -92,8 +76,7 @@ def remove_prefixes(_add, _deletes, prefix, description):
 
 @callback(
     Output("check-result", "children"),
-    Input("check-button", "n_clicks"),
-    Input("check-number", "n_submit"),
+    [Input("check-button", "n_clicks"), Input("check-number", "n_submit")],
     State("check-number", "value"),
     prevent_initial_call=True,
 )

@@ -76,8 +76,7 @@ def refresh_lists(_refresh, picked):
 
 
 @callback(
-    Output("exports-template-name", "value"),
-    Output("exports-profile", "value"),
+    [Output("exports-template-name", "value"), Output("exports-profile", "value")],
     Input("exports-template-pick", "value"),
 )
 def open_template(name):
@@ -200,8 +199,7 @@ def open_picked_schedule(schedule_id):
     Output("exports-refresh", "data", allow_duplicate=True),
     Output("exports-schedule-pick", "value"),
     Input("exports-schedule-delete", "n_clicks"),
-    State("exports-schedule-pick", "value"),
-    State("exports-refresh", "data"),
+    [State("exports-schedule-pick", "value"), State("exports-refresh", "data")],
     prevent_initial_call=True,
 )
 def delete_picked_schedule(_clicks, schedule_id, refresh):

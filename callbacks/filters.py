@@ -166,12 +166,8 @@ clientside_callback(
 
 
 @callback(
-    Output("filter-dates", "start_date"),
-    Output("filter-dates", "end_date"),
-    Output("filter-preset", "value"),
-    Input("filter-preset", "value"),
-    Input("filter-dates", "start_date"),
-    Input("filter-dates", "end_date"),
+    [Output("filter-dates", "start_date"), Output("filter-dates", "end_date"), Output("filter-preset", "value")],
+    [Input("filter-preset", "value"), Input("filter-dates", "start_date"), Input("filter-dates", "end_date")],
 )
 def sync_preset_and_dates(preset, start, end):
     """A preset fills the dates; dates changed by hand clear the preset. Either way, both agree. A relative
@@ -240,8 +236,7 @@ clientside_callback(
     Output({"type": "csv-download", "chart": MATCH}, "data"),
     Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
     Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
-    State({"type": "chart-data", "chart": MATCH}, "data"),
-    State({"type": "chart-data", "chart": MATCH}, "id"),
+    [State({"type": "chart-data", "chart": MATCH}, "data"), State({"type": "chart-data", "chart": MATCH}, "id")],
     prevent_initial_call=True,
 )
 def download_chart_csv(_csv, _xlsx, rows, chart):

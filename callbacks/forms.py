@@ -4,7 +4,7 @@ page reload its lists (a ``dcc.Store`` counter that the list callbacks take as i
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, ctx, no_update
 
 
 class Refused(Exception):
@@ -13,6 +13,28 @@ class Refused(Exception):
     def __init__(self, content):
         super().__init__(str(content))
         self.content = content
+
+
+def clicked() -> bool:
+    """Whether the running callback comes from a click: a button drawn anew (say, in a list that was drawn
+    again) triggers its callbacks too, with no clicks."""
+    return bool(ctx.triggered and ctx.triggered[0].get("value"))
+
+
+def add_or_delete(add_button: str, add, delete, refused=()):
+    """Carry out the click in a list that has an add button and a delete button per row (``{"type": ...,
+    "id": row}``): ``add()``, or ``delete(row)``. Returns the feedback: "" once added, the reason ``add``
+    was refused (one of ``refused``), or no_update."""
+    trigger = ctx.triggered_id
+    if trigger == add_button and clicked():
+        try:
+            add()
+        except refused as exc:
+            return outcome_alert(str(exc), False)
+        return ""
+    if isinstance(trigger, dict) and clicked():
+        delete(trigger["id"])
+    return no_update
 
 
 def values_of(*component_ids: str) -> list[State]:

@@ -35,6 +35,8 @@ from routes.access import callbacks_for
 
 callback = callbacks_for(acl.page("/admin/import"))
 
+RUN_BUTTONS = ("import-dry-run", "import-start")  # enabled once a file is uploaded
+
 IMPORT_COLUMNS = [
     ("id", N_("Import ID")),
     ("started", N_("Started (UTC)")),
@@ -138,8 +140,7 @@ def show_reader_options(_saved, _id):
     Output("import-file-info", "children"),
     Output("import-reader", "value"),
     Output("import-suggestion", "children"),
-    Output("import-dry-run", "disabled"),
-    Output("import-start", "disabled"),
+    [Output(button, "disabled") for button in RUN_BUTTONS],
     Input("import-upload", "contents"),
     State("import-upload", "filename"),
     prevent_initial_call=True,
@@ -213,15 +214,12 @@ def show_preview(upload, reader, switch, _saved):
     Output("import-poll", "disabled"),
     Output("import-message", "children"),
     Output("import-result", "children", allow_duplicate=True),
-    Input("import-dry-run", "n_clicks"),
-    Input("import-start", "n_clicks"),
-    State("import-file", "data"),
-    State("import-reader", "value"),
-    State("import-switch", "value"),
+    [Input(button, "n_clicks") for button in RUN_BUTTONS],
+    [State("import-file", "data"), State("import-reader", "value"), State("import-switch", "value")],
     prevent_initial_call=True,
 )
 def start_import(_dry, _start, upload, reader, switch):
-    if not upload or ctx.triggered_id not in ("import-dry-run", "import-start"):
+    if not upload or ctx.triggered_id not in RUN_BUTTONS:
         raise PreventUpdate
     dry_run = ctx.triggered_id == "import-dry-run"
     try:
@@ -278,10 +276,7 @@ def _finished_import(import_id: int, progress: dict) -> list:
 
 
 @callback(
-    Output("import-progress", "value"),
-    Output("import-progress", "label"),
-    Output("import-progress", "style"),
-    Output("import-progress", "animated"),
+    [Output("import-progress", prop) for prop in ("value", "label", "style", "animated")],
     Output("import-result", "children"),
     Output("import-message", "children", allow_duplicate=True),
     Output("import-poll", "disabled", allow_duplicate=True),

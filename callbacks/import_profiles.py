@@ -29,6 +29,12 @@ RULES = {"type": "import-profile-rule", "field": ALL}
 NEW_PROFILE = {"name": "", "header": True, "fields": {}}
 
 
+def editor_form(dependency) -> list:
+    """The editor's form as callback dependencies of one kind (Output, Input or State): its settings, its field
+    rules, and what the profile holds that the form does not show."""
+    return [dependency(SETTINGS, "value"), dependency(RULES, "value"), dependency("import-profile-carried", "data")]
+
+
 def _values(ids: list[dict], values: list, key: str) -> dict:
     return {i[key]: v for i, v in zip(ids, values, strict=True)}
 
@@ -51,8 +57,7 @@ def _edited(settings: list, rules: list, carried: dict | None) -> dict:
 
 @callback(
     Output("import-profile-choice", "options"),
-    Input("import-profile-saved", "data"),
-    Input("import-profile-choice", "id"),
+    [Input("import-profile-saved", "data"), Input("import-profile-choice", "id")],
 )
 def show_profiles(_saved, _id):
     return [{"label": _("New profile"), "value": ""}] + [
@@ -62,12 +67,8 @@ def show_profiles(_saved, _id):
 
 
 @callback(
-    Output(SETTINGS, "value"),
-    Output(RULES, "value"),
-    Output("import-profile-carried", "data"),
-    Output("import-profile-message", "children"),
-    Input("import-profile-choice", "value"),
-    Input("import-profile-yaml-upload", "contents"),
+    [*editor_form(Output), Output("import-profile-message", "children")],
+    [Input("import-profile-choice", "value"), Input("import-profile-yaml-upload", "contents")],
 )
 def load_profile(choice, yaml_contents):
     message = None
@@ -94,10 +95,7 @@ def load_profile(choice, yaml_contents):
 
 @callback(
     Output("import-profile-preview", "children"),
-    Input(SETTINGS, "value"),
-    Input(RULES, "value"),
-    Input("import-profile-carried", "data"),
-    Input("import-file", "data"),
+    [*editor_form(Input), Input("import-file", "data")],
     State("import-switch", "value"),
     prevent_initial_call=True,
 )
@@ -119,10 +117,7 @@ def live_preview(settings, rules, carried, upload, switch):
     Output("import-profile-saved", "data"),
     Output("import-profile-choice", "value"),
     Input("import-profile-save", "n_clicks"),
-    State(SETTINGS, "value"),
-    State(RULES, "value"),
-    State("import-profile-carried", "data"),
-    State("import-profile-choice", "value"),
+    [*editor_form(State), State("import-profile-choice", "value")],
     prevent_initial_call=True,
 )
 def save(_n, settings, rules, carried, choice):
@@ -159,9 +154,7 @@ def delete(_n, choice):
     Output("import-profile-yaml-download", "data"),
     Output("import-profile-message", "children", allow_duplicate=True),
     Input("import-profile-yaml", "n_clicks"),
-    State(SETTINGS, "value"),
-    State(RULES, "value"),
-    State("import-profile-carried", "data"),
+    editor_form(State),
     prevent_initial_call=True,
 )
 def download_yaml(n_clicks, settings, rules, carried):

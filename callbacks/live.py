@@ -20,8 +20,7 @@ callback = callbacks_for(acl.page("/live"))
     Output("live-switches", "children"),
     Output("live-customers", "children"),
     Output("live-countries", "children"),
-    Input("live-interval", "n_intervals"),
-    THEME_INPUT,
+    [Input("live-interval", "n_intervals"), THEME_INPUT],
 )
 def refresh_live(_ticks, dark):
     scope = current_scope()

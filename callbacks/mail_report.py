@@ -40,8 +40,7 @@ def _kind(value) -> str:
 @callback(
     Output("mail-report-save-status", "children"),
     Input("mail-report-save", "n_clicks"),
-    State("mail-report-emails", "value"),
-    State("mail-report-kinds", "value"),
+    [State("mail-report-emails", "value"), State("mail-report-kinds", "value")],
     prevent_initial_call=True,
 )
 def save_mail_report_settings(_clicks, emails, kinds):
@@ -55,8 +54,7 @@ def save_mail_report_settings(_clicks, emails, kinds):
 
 
 @callback(
-    Output("mail-report-preview", "srcDoc"),
-    Output("mail-report-preview-subject", "children"),
+    [Output("mail-report-preview", "srcDoc"), Output("mail-report-preview-subject", "children")],
     Input("mail-report-preview-kind", "value"),
 )
 def preview_mail_report(kind):
@@ -121,8 +119,7 @@ def _outbox_rows() -> list[dict]:
 
 
 @outbox_callback(
-    Output("mail-outbox-table", "children"),
-    Output("mail-outbox-status", "children"),
+    [Output("mail-outbox-table", "children"), Output("mail-outbox-status", "children")],
     Input("mail-outbox-refresh", "n_clicks"),
     Input("mail-outbox-retry", "n_clicks"),
     Input("mail-outbox-interval", "n_intervals"),

@@ -37,10 +37,7 @@ PERCENT = ("asr", "short_call_ratio")
 @callback(
     [Output(f"{chart}-graph", "figure") for chart in CHARTS],
     [Output({"type": "chart-data", "chart": chart}, "data") for chart in CHARTS],
-    *FILTER_INPUTS,
-    Input("overview-split", "value"),
-    Input("overview-compare", "value"),
-    *RANGE_AND_THEME,
+    [*FILTER_INPUTS, Input("overview-split", "value"), Input("overview-compare", "value"), *RANGE_AND_THEME],
 )
 def refresh_overview(start, end, preset, switches, customer, accountcodes, split, compare, times, dark):
     scope = current_scope()

@@ -14,6 +14,8 @@ from routes.auth import current_session_id, forget_kept_sessions, renew_session
 
 callback = callbacks_for(acl.page("/profile"))
 
+PASSWORD_FIELDS = ("profile-password-current", "profile-password-new", "profile-password-again")
+
 
 def _me():
     if not current_user.is_authenticated:
@@ -42,11 +44,9 @@ def save_profile(_clicks, full_name, email, timezone, language):
 
 @callback(
     Output("profile-password-message", "children"),
-    Output("profile-password-current", "value"),
-    Output("profile-password-new", "value"),
-    Output("profile-password-again", "value"),
+    [Output(field, "value") for field in PASSWORD_FIELDS],
     Input("profile-password-save", "n_clicks"),
-    *values_of("profile-password-current", "profile-password-new", "profile-password-again"),
+    *values_of(*PASSWORD_FIELDS),
     prevent_initial_call=True,
 )
 def change_password(_clicks, current, new, again):
@@ -73,10 +73,8 @@ def change_password(_clicks, current, new, again):
     Output("profile-tokens", "children"),
     Output("profile-token-select", "options"),
     Output("profile-token-name", "value"),
-    Input("profile-token-create", "n_clicks"),
-    Input("profile-token-revoke", "n_clicks"),
-    State("profile-token-name", "value"),
-    State("profile-token-select", "value"),
+    [Input("profile-token-create", "n_clicks"), Input("profile-token-revoke", "n_clicks")],
+    [State("profile-token-name", "value"), State("profile-token-select", "value")],
     prevent_initial_call=True,
 )
 def manage_tokens(_create, _revoke, name, selected):

@@ -24,8 +24,7 @@ def list_plans(_):
 
 
 @callback(
-    Output("rate-simulator-result", "children"),
-    Output("rate-simulator-candidates", "rowData"),
+    [Output("rate-simulator-result", "children"), Output("rate-simulator-candidates", "rowData")],
     Input("rate-simulator-run", "n_clicks"),
     Input("rate-simulator-number", "n_submit"),
     *values_of("rate-simulator-number", "rate-simulator-duration", "rate-simulator-at", "rate-simulator-plan"),

@@ -22,11 +22,8 @@ def list_plans(_):
 
 
 @callback(
-    Output("rates-grid", "rowData"),
-    Output("rates-count", "children"),
-    Output("rates-download", "href"),
-    Input("rates-plan", "value"),
-    Input("rates-search", "value"),
+    [Output("rates-grid", "rowData"), Output("rates-count", "children"), Output("rates-download", "href")],
+    [Input("rates-plan", "value"), Input("rates-search", "value")],
 )
 def show_rates(plan, search):
     scope = current_scope()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
+from callbacks.forms import add_or_delete
 from components.alarms import local, money, simple_rows, threats_table
 from data.admin import acl
 from data.alerting import alarms, threat_detectors, threat_texts, threats
@@ -37,8 +38,7 @@ def _current_threats(now: datetime) -> list:
     Output("threats-current", "children"),
     Output("threats-high-cost", "children"),
     Output("threats-history", "children"),
-    Input("threats-refresh", "n_clicks"),
-    Input("threats-interval", "n_intervals"),
+    [Input("threats-refresh", "n_clicks"), Input("threats-interval", "n_intervals")],
 )
 def threats_refresh(_clicks, _ticks):
     scope = current_scope()
@@ -118,24 +118,17 @@ def threat_settings_save(n_clicks, values):
 
 
 @callback(
-    Output("high-cost-list", "children"),
-    Output("high-cost-feedback", "children"),
-    Input("high-cost-add", "n_clicks"),
-    Input({"type": "high-cost-delete", "id": ALL}, "n_clicks"),
-    State("high-cost-prefix", "value"),
-    State("high-cost-description", "value"),
+    [Output("high-cost-list", "children"), Output("high-cost-feedback", "children")],
+    [Input("high-cost-add", "n_clicks"), Input({"type": "high-cost-delete", "id": ALL}, "n_clicks")],
+    [State("high-cost-prefix", "value"), State("high-cost-description", "value")],
 )
 def high_cost_prefixes(_add, _deletes, prefix, description):
-    feedback = no_update
-    trigger = ctx.triggered_id
-    if trigger == "high-cost-add" and ctx.triggered[0].get("value"):
-        try:
-            threat_detectors.add_high_cost_prefix(prefix, description or "")
-            feedback = ""
-        except ValueError as exc:
-            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and ctx.triggered[0].get("value"):
-        threat_detectors.delete_high_cost_prefix(trigger["id"])
+    feedback = add_or_delete(
+        "high-cost-add",
+        lambda: threat_detectors.add_high_cost_prefix(prefix, description or ""),
+        threat_detectors.delete_high_cost_prefix,
+        ValueError,
+    )
     return simple_rows(
         threat_detectors.list_high_cost_prefixes(),
         [("prefix", _("Prefix")), ("description", _("Description"))],

@@ -14,11 +14,8 @@ callback = callbacks_for(acl.page("/world-map"))
 
 
 @callback(
-    Output("world-map-graph", "figure"),
-    Output({"type": "chart-data", "chart": "world-map"}, "data"),
-    *FILTER_INPUTS,
-    Input("world-map-metric", "value"),
-    *RANGE_AND_THEME,
+    [Output("world-map-graph", "figure"), Output({"type": "chart-data", "chart": "world-map"}, "data")],
+    [*FILTER_INPUTS, Input("world-map-metric", "value"), *RANGE_AND_THEME],
 )
 def refresh_world_map(start, end, preset, switches, customer, accountcodes, metric, times, dark):
     scope = current_scope()
