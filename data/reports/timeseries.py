@@ -153,8 +153,9 @@ def bucket_href(
     f: ReportFilter, tz: str, start: datetime, unit: str, split: str | None, key, base: str | None = None
 ) -> str | None:
     """The CDR search of one bucket's calls within ``f`` (and of one switch or customer of a split); None for
-    calls the search cannot select (those of no customer). ``base``: ``base_query(f, tz)``, when known."""
-    if split == "customer" and key is None:
+    calls the search cannot select (those of no customer) and for the zeros drawn when a split found no calls
+    at all (no switch or customer to name). ``base``: ``base_query(f, tz)``, when known."""
+    if split in ("switch", "customer") and key is None:
         return None
     end = next_bucket(start, unit, ZoneInfo(tz))
     # the range keys are digits, "-" and ":" (nothing to quote): only the filter's own keys are encoded, once
