@@ -11,7 +11,8 @@ from data.admin import users
 from tests.cdr_factory import UTC, call, ensure_switch, insert_calls
 from tests.conftest import browser_login, open_page
 
-TODAY = datetime.now(UTC).date()
+NOW = datetime.now(UTC)
+TODAY = NOW.date()
 GAP_DAYS = (TODAY - timedelta(days=20), TODAY - timedelta(days=5))  # the only days with calls in 30
 PER_GAP_DAY = (7, 4)
 
@@ -23,8 +24,9 @@ def calls(app):
     rows = []
     for day, count in zip(GAP_DAYS, PER_GAP_DAY, strict=True):
         rows += [call(switch, datetime.combine(day, time(10, i), UTC), billsec=30 * (i % 2)) for i in range(count)]
-    recent = datetime.now(UTC) - timedelta(hours=3)
-    rows += [call(switch, recent + timedelta(minutes=i), billsec=20, cause=16) for i in range(5)]
+    # today's calls, in the past: 3 hours ago, or halfway since midnight early in the (UTC) day
+    recent = NOW - min(timedelta(hours=3), (NOW - datetime.combine(TODAY, time(0), UTC)) / 2)
+    rows += [call(switch, recent + timedelta(seconds=i), billsec=20, cause=16) for i in range(5)]
     insert_calls(rows)
     return switch
 
