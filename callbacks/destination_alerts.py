@@ -5,10 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from callbacks.forms import add_or_delete, clicked, values_of
+from callbacks.forms import add_or_delete, values_of
 from components.alarms import local, simple_rows
 from data.admin import acl
 from data.alerting import alert_settings, destination_alerts
@@ -25,16 +25,15 @@ callback = callbacks_for(acl.page("/destination-alerts"))
     [*values_of("rule-list", "rule-country", "rule-prefix", "rule-description"), State("destination-version", "data")],
 )
 def destination_rules(_add, _deletes, which, country, prefix, description, version):
-    feedback, trigger = no_update, ctx.triggered_id
-    if trigger == "rule-add" and clicked():
-        try:
-            rule = destination_alerts.add_rule(which, country, prefix, description or "")
-            added = _("Added to the blacklist.") if rule["list"] == "blacklist" else _("Added to the whitelist.")
-            feedback = dbc.Alert(added, color="success", className="mb-0", duration=4000)
-        except destination_alerts.RuleError as exc:
-            feedback = dbc.Alert(str(exc), color="danger", className="mb-0")
-    elif isinstance(trigger, dict) and clicked():
-        destination_alerts.delete_rule(int(trigger["id"]))
+
+    def add():
+        rule = destination_alerts.add_rule(which, country, prefix, description or "")
+        added = _("Added to the blacklist.") if rule["list"] == "blacklist" else _("Added to the whitelist.")
+        return dbc.Alert(added, color="success", className="mb-0", duration=4000)
+
+    feedback = add_or_delete(
+        "rule-add", add, lambda rule_id: destination_alerts.delete_rule(int(rule_id)), destination_alerts.RuleError
+    )
     lists = {"blacklist": _("Blacklist"), "whitelist": _("Whitelist")}
     rows = [
         {
@@ -53,7 +52,7 @@ def destination_rules(_add, _deletes, which, country, prefix, description, versi
         delete_type="rule-delete",
         table_id="rule-table",
     )
-    return table, feedback, (version or 0) + (1 if trigger else 0)
+    return table, feedback, (version or 0) + (1 if ctx.triggered_id else 0)
 
 
 @callback(

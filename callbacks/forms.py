@@ -23,15 +23,14 @@ def clicked() -> bool:
 
 def add_or_delete(add_button: str, add, delete, refused=()):
     """Carry out the click in a list that has an add button and a delete button per row (``{"type": ...,
-    "id": row}``): ``add()``, or ``delete(row)``. Returns the feedback: "" once added, the reason ``add``
-    was refused (one of ``refused``), or no_update."""
+    "id": row}``): ``add()``, or ``delete(row)``. Returns the feedback: what ``add`` returned ("" for
+    nothing), the reason ``add`` was refused (one of ``refused``), or no_update."""
     trigger = ctx.triggered_id
     if trigger == add_button and clicked():
         try:
-            add()
+            return add() or ""
         except refused as exc:
             return outcome_alert(str(exc), False)
-        return ""
     if isinstance(trigger, dict) and clicked():
         delete(trigger["id"])
     return no_update

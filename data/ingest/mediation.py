@@ -147,12 +147,12 @@ def _money(name: str) -> str:
 
 # What each numeric field must be, in the order a record's reasons are tried.
 _NUMBER_FIELDS = {
-    "a number of seconds": ("duration", "billsec", "progresssec", "answersec", "waitsec"),
+    "a number of seconds": SECONDS_COLUMNS,
     "a Q.850 cause code": ("hangup_cause_id",),
     "a SIP response code": ("sip_code",),
     "1 (inbound) or 2 (outbound)": ("direction",),
     "a source type (0 to 9)": ("cdr_source_type",),
-    "a number": ("buy_rate", "buy_cost", "sell_rate", "sell_cost"),
+    "a number": PRICE_COLUMNS,
 }
 
 
@@ -167,10 +167,8 @@ def _bad(name: str, label: str) -> str:
 def _convert_sql(fields: frozenset[str], plan: NumberPlan, longest_prefix: int) -> tuple[str, tuple]:
     number = normalise_sql("t_destination_number", plan)
     texts = ",\n".join(f"{_text(name, fields)} AS t_{name}" for name in CANONICAL_FIELDS)
-    seconds = ",\n".join(
-        f"{_whole_seconds(n)} AS v_{n}" for n in ("duration", "billsec", "progresssec", "answersec", "waitsec")
-    )
-    money = ",\n".join(f"{_money(n)} AS v_{n}" for n in ("buy_rate", "buy_cost", "sell_rate", "sell_cost"))
+    seconds = ",\n".join(f"{_whole_seconds(n)} AS v_{n}" for n in SECONDS_COLUMNS)
+    money = ",\n".join(f"{_money(n)} AS v_{n}" for n in PRICE_COLUMNS)
     joins_prefix = " ".join(
         f"LEFT JOIN dial_prefix dp{k} ON dp{k}.prefix = left(n_lookup, {k})" for k in range(longest_prefix, 0, -1)
     )
