@@ -38,7 +38,7 @@ def shown(value) -> str:
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, (list, tuple)):
@@ -56,7 +56,7 @@ def table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "Nothin
     return simple_table(rows, columns, empty, shown=shown, **({"id": table_id} if table_id else {}))
 
 
-ROLE_NAMES = {"admin": N_("Admin"), "customer": N_("Customer")}  # translated where shown
+ROLE_NAMES = {"admin": N_("Administrator"), "customer": N_("Customer")}  # translated where shown
 
 
 def language_choice(component_id: str, value: str | None = None) -> dbc.Select:

@@ -33,7 +33,8 @@ def user_options() -> list[dict]:
 
 
 def users_table():
-    return table(accounts.list_users(), USER_COLUMNS, table_id="admin-users-table")
+    users = [{**u, "role": _(ROLE_NAMES.get(u["role"], u["role"]))} for u in accounts.list_users()]
+    return table(users, USER_COLUMNS, table_id="admin-users-table")
 
 
 def user_form() -> list:
